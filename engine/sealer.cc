@@ -1,0 +1,228 @@
+#include "engine/sealer.h"
+
+#include <algorithm>
+#include <queue>
+
+#include "engine/store.h"
+#include "segments/segment_reader.h"
+
+namespace sloop {
+namespace {
+
+bool KeyTimeLess(const RecordView& a, const RecordView& b) {
+  ResourceKeyView ka{a.kind, a.namespace_, a.name, a.uid};
+  ResourceKeyView kb{b.kind, b.namespace_, b.name, b.uid};
+  if (auto c = ka <=> kb; c != 0) return c < 0;
+  return a.observed_ns < b.observed_ns;
+}
+
+// Reads one sorted run record by record.
+class RunCursor {
+ public:
+  static Result<std::unique_ptr<RunCursor>> Open(const std::filesystem::path& path, size_t order) {
+    auto reader = SegmentReader::Open(path);
+    if (!reader) return std::unexpected(reader.error());
+    std::vector<CorruptBlock> corrupt;
+    auto blocks = (*reader)->ListBlocks(&corrupt);
+    if (!blocks) return std::unexpected(blocks.error());
+    if (!corrupt.empty()) {
+      return MakeError(ErrorCode::kCorruption, "sort run " + path.string() + ": block at offset " +
+                                                   std::to_string(corrupt[0].offset) + ": " +
+                                                   corrupt[0].reason);
+    }
+    auto cursor = std::unique_ptr<RunCursor>(new RunCursor());
+    cursor->reader_ = std::move(*reader);
+    cursor->blocks_ = std::move(*blocks);
+    cursor->order_ = order;
+    auto ok = cursor->Advance();
+    if (!ok) return std::unexpected(ok.error());
+    return cursor;
+  }
+  bool valid() const { return valid_; }
+  const RecordView& current() const { return current_; }
+  size_t order() const { return order_; }
+
+  Result<void> Advance() {
+    while (true) {
+      if (loaded_ && next_ < block_.size()) {
+        current_ = block_.record(next_++);
+        valid_ = true;
+        return {};
+      }
+      if (block_index_ >= blocks_.size()) {
+        valid_ = false;
+        return {};
+      }
+      auto read = reader_->ReadBlock(blocks_[block_index_++].offset, &block_);
+      if (!read) return read;
+      loaded_ = true;
+      next_ = 0;
+    }
+  }
+
+ private:
+  RunCursor() = default;
+  std::unique_ptr<SegmentReader> reader_;
+  std::vector<BlockHandle> blocks_;
+  size_t block_index_ = 0;
+  Block block_;
+  bool loaded_ = false;
+  size_t next_ = 0;
+  RecordView current_;
+  bool valid_ = false;
+  size_t order_ = 0;
+};
+
+class SortedOutput {
+ public:
+  explicit SortedOutput(SortedSegment* out) : out_(out) {}
+  Result<void> Open(const std::filesystem::path& path, const WriterOptions& options) {
+    auto w = SegmentWriter::Create(path, options);
+    if (!w) return std::unexpected(w.error());
+    writer_ = std::move(*w);
+    return {};
+  }
+  Result<void> Add(const RecordView& r) {
+    auto loc = writer_->Append(r);
+    if (!loc) return std::unexpected(loc.error());
+    ResourceKeyView k{r.kind, r.namespace_, r.name, r.uid};
+    if (out_->firsts.empty() || out_->firsts.back().first.view() != k) {
+      out_->firsts.emplace_back(ResourceKey(k), *loc);
+    }
+    ++out_->records;
+    return {};
+  }
+  Result<void> Close() {
+    auto c = writer_->Close();
+    if (!c) return c;
+    out_->bytes = writer_->file_bytes();
+    return {};
+  }
+
+ private:
+  SortedSegment* out_;
+  std::unique_ptr<SegmentWriter> writer_;
+};
+
+}  // namespace
+
+Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
+                                         const std::filesystem::path& output,
+                                         const WriterOptions& options, uint64_t budget_bytes) {
+  SortedSegment result;
+  auto reader = SegmentReader::Open(input);
+  if (!reader) return std::unexpected(reader.error());
+
+  WriterOptions run_options = options;
+  run_options.sync = SyncPolicy::kNever;
+  std::vector<StoredRecord> batch;
+  uint64_t batch_bytes = 0;
+  std::vector<std::filesystem::path> runs;
+  Result<void> failure;
+
+  auto sort_batch = [&] {
+    std::vector<RecordView> views;
+    views.reserve(batch.size());
+    for (const StoredRecord& r : batch) views.push_back(r.view());
+    // Stable: records of one resource at one instant keep their arrival order.
+    std::stable_sort(views.begin(), views.end(), KeyTimeLess);
+    return views;
+  };
+  auto write_run = [&]() -> Result<void> {
+    std::filesystem::path run_path = output;
+    run_path += ".run" + std::to_string(runs.size());
+    std::filesystem::remove(run_path);
+    auto w = SegmentWriter::Create(run_path, run_options);
+    if (!w) return std::unexpected(w.error());
+    for (const RecordView& v : sort_batch()) {
+      auto a = (*w)->Append(v);
+      if (!a) return std::unexpected(a.error());
+    }
+    auto c = (*w)->Close();
+    if (!c) return c;
+    runs.push_back(run_path);
+    batch.clear();
+    batch_bytes = 0;
+    return {};
+  };
+
+  auto scanned = (*reader)->Scan(
+      [&](const Block& block) {
+        for (size_t i = 0; i < block.size(); ++i) {
+          batch.push_back(StoredRecord::From(block.record(i)));
+          batch_bytes += batch.back().bytes();
+          if (batch_bytes >= budget_bytes) {
+            failure = write_run();
+            if (!failure) return false;
+          }
+        }
+        return true;
+      },
+      // A corrupt block in the arrival-order file was already reported when it was opened;
+      // its records are lost either way, and the rest is sealed.
+      [](const CorruptBlock&) {});
+  auto cleanup = [&] {
+    for (const auto& r : runs) std::filesystem::remove(r);
+  };
+  if (!scanned || !failure) {
+    cleanup();
+    return std::unexpected(!scanned ? scanned.error() : failure.error());
+  }
+
+  SortedOutput out(&result);
+  if (auto o = out.Open(output, options); !o) {
+    cleanup();
+    return std::unexpected(o.error());
+  }
+  if (runs.empty()) {
+    // Everything fitted in memory: one sort, no merge.
+    for (const RecordView& v : sort_batch()) {
+      if (auto a = out.Add(v); !a) return std::unexpected(a.error());
+    }
+  } else {
+    if (!batch.empty()) {
+      if (auto w = write_run(); !w) {
+        cleanup();
+        return std::unexpected(w.error());
+      }
+    }
+    result.runs = runs.size();
+    std::vector<std::unique_ptr<RunCursor>> cursors;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      auto c = RunCursor::Open(runs[i], i);
+      if (!c) {
+        cleanup();
+        return std::unexpected(c.error());
+      }
+      cursors.push_back(std::move(*c));
+    }
+    auto greater = [](const RunCursor* a, const RunCursor* b) {
+      if (KeyTimeLess(a->current(), b->current())) return false;
+      if (KeyTimeLess(b->current(), a->current())) return true;
+      return a->order() > b->order();  // earlier runs hold earlier arrivals
+    };
+    std::priority_queue<RunCursor*, std::vector<RunCursor*>, decltype(greater)> heap(greater);
+    for (auto& c : cursors) {
+      if (c->valid()) heap.push(c.get());
+    }
+    while (!heap.empty()) {
+      RunCursor* c = heap.top();
+      heap.pop();
+      if (auto a = out.Add(c->current()); !a) {
+        cleanup();
+        return std::unexpected(a.error());
+      }
+      if (auto n = c->Advance(); !n) {
+        cleanup();
+        return std::unexpected(n.error());
+      }
+      if (c->valid()) heap.push(c);
+    }
+    cursors.clear();
+    cleanup();
+  }
+  if (auto c = out.Close(); !c) return std::unexpected(c.error());
+  return result;
+}
+
+}  // namespace sloop

@@ -1,0 +1,27 @@
+// Rewrites a shard's arrival-order segment in key order (kind, namespace, name, uid, time), in
+// bounded memory: records are sorted in runs of at most `budget` bytes, and the runs merged.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "index/resource_key.h"
+#include "segments/segment_writer.h"
+#include "segments/status.h"
+
+namespace sloop {
+
+struct SortedSegment {
+  // The first record of each resource in the output, in key order.
+  std::vector<std::pair<ResourceKey, RecordLocation>> firsts;
+  uint64_t records = 0;
+  uint64_t bytes = 0;  // size of the output file
+  uint64_t runs = 0;
+};
+
+Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
+                                         const std::filesystem::path& output,
+                                         const WriterOptions& options, uint64_t budget_bytes);
+
+}  // namespace sloop

@@ -1,0 +1,198 @@
+// A shard is one time window of records. The active shard appends in arrival order and indexes
+// in memory; a sealed shard is a key-ordered segment plus a memory-mapped SparseIndex. Both are
+// read through the same interface so that queries need not care which they are reading.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "index/resource_key.h"
+#include "index/shard_index_builder.h"
+#include "segments/record.h"
+#include "segments/segment_reader.h"
+#include "segments/segment_writer.h"
+#include "segments/status.h"
+
+namespace sloop {
+
+class SparseIndex;
+
+struct HeatView {
+  uint32_t minute = 0;  // Unix minutes
+  uint32_t count = 0;
+  std::string_view reason;
+  EventSeverity severity = EventSeverity::kUnknown;
+};
+
+struct OwnerView {
+  std::string_view kind;
+  std::string_view name;
+  std::string_view uid;
+  bool controller = false;
+};
+
+// One index entry, borrowed from the shard for the duration of a callback.
+struct EntryView {
+  ResourceKeyView key;
+  std::string_view api_group;
+  std::string_view api_version;
+  int64_t creation_ns = 0;
+  int64_t first_ns = 0;
+  int64_t last_ns = 0;
+  uint32_t change_count = 0;
+  uint32_t nochange_count = 0;
+  uint32_t record_count = 0;
+  uint8_t flags = 0;
+  std::span<const uint32_t> change_secs;
+  std::span<const uint32_t> nochange_secs;
+  std::vector<HeatView> heat;
+  std::vector<OwnerView> owners;
+};
+
+// Which entries a scan visits. Empty strings match everything.
+struct EntryFilter {
+  std::string_view kind;
+  std::string_view namespace_;
+  std::string_view name;  // exact name (with kind and namespace: a binary search)
+};
+
+struct ShardInfo {
+  uint64_t id = 0;
+  bool sealed = false;
+  int64_t window_start_ns = 0;
+  int64_t window_end_ns = 0;
+  int64_t min_ns = 0;  // observed times of its records (0 when it has none)
+  int64_t max_ns = 0;
+  uint64_t records = 0;
+  uint64_t resources = 0;
+  uint64_t segment_bytes = 0;
+  uint64_t index_bytes = 0;  // sealed: index file; active: approximate memory of its index
+};
+
+using EntryFn = std::function<bool(const EntryView&)>;       // false stops
+using RecordFn = std::function<bool(const RecordView&)>;     // false stops
+
+class Shard {
+ public:
+  virtual ~Shard() = default;
+  virtual ShardInfo info() const = 0;
+
+  // Visits entries matching filter in key order. The view is valid only inside fn.
+  virtual void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const = 0;
+
+  // Visits the records of one resource in time order. An empty key.uid means every uid of that
+  // kind/namespace/name.
+  virtual Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const = 0;
+
+  // Visits the records of the Events about a resource (empty uid: any uid of that name).
+  virtual Result<void> ForEachEventAbout(const ResourceKeyView& involved, const RecordFn& fn) const = 0;
+
+  // Distinct kinds and namespaces of the shard's entries.
+  virtual std::vector<std::string> Kinds() const = 0;
+  virtual std::vector<std::string> Namespaces() const = 0;
+
+  // Files that make up the shard (for backup and retention), with their sizes.
+  virtual std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const = 0;
+};
+
+// A sealed shard: immutable; safe for any number of concurrent readers.
+class SealedShard : public Shard {
+ public:
+  static Result<std::shared_ptr<SealedShard>> Open(const std::filesystem::path& segment_path,
+                                                   const std::filesystem::path& index_path);
+  ~SealedShard() override;
+
+  ShardInfo info() const override;
+  void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const override;
+  Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const override;
+  Result<void> ForEachEventAbout(const ResourceKeyView& involved, const RecordFn& fn) const override;
+  std::vector<std::string> Kinds() const override;
+  std::vector<std::string> Namespaces() const override;
+  std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;
+
+  const SparseIndex& index() const { return *index_; }
+  // Unlinks the files when the last reference goes (set by retention).
+  void MarkForDeletion() { delete_on_release_ = true; }
+
+ private:
+  SealedShard() = default;
+  Result<void> ReadEntryRecords(uint32_t entry, const RecordFn& fn) const;
+  void FillEntry(uint32_t i, bool with_details, EntryView* v) const;
+
+  std::filesystem::path segment_path_;
+  std::filesystem::path index_path_;
+  std::unique_ptr<SegmentReader> reader_;
+  std::shared_ptr<SparseIndex> index_;
+  uint64_t segment_bytes_ = 0;
+  bool delete_on_release_ = false;
+};
+
+// The shard being written. Appends are serialised by the Store; reads take the shard's lock.
+class ActiveShard : public Shard {
+ public:
+  // Creates the shard's arrival-order segment ("<id>.active"), or reopens one after a restart:
+  // its torn tail is cut and its index rebuilt by scanning it.
+  static Result<std::shared_ptr<ActiveShard>> Create(const std::filesystem::path& dir, uint64_t id,
+                                                     int64_t window_start_ns,
+                                                     int64_t window_end_ns,
+                                                     const WriterOptions& options);
+  static Result<std::shared_ptr<ActiveShard>> Reopen(const std::filesystem::path& path, uint64_t id,
+                                                     int64_t window_start_ns,
+                                                     int64_t window_end_ns,
+                                                     const WriterOptions& options,
+                                                     RecoveryReport* report);
+
+  Result<void> Append(const RecordView& record);
+  Result<void> Flush();
+  // Closes the writer (flush + fsync); the shard stays readable.
+  Result<void> Finish();
+
+  // Seeds the index with the resources alive at the end of the shard before.
+  void CarryOver(const Shard& previous);
+
+  ShardInfo info() const override;
+  void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const override;
+  Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const override;
+  Result<void> ForEachEventAbout(const ResourceKeyView& involved, const RecordFn& fn) const override;
+  std::vector<std::string> Kinds() const override;
+  std::vector<std::string> Namespaces() const override;
+  std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;
+
+  uint64_t id() const { return id_; }
+  int64_t window_start_ns() const { return builder_.window_start_ns(); }
+  int64_t window_end_ns() const { return builder_.window_end_ns(); }
+  uint64_t segment_bytes() const;
+  uint64_t memory_bytes() const;
+  const std::filesystem::path& path() const { return path_; }
+
+  // For sealing: the index (no lock: call only after Finish()).
+  const ShardIndexBuilder& builder() const { return builder_; }
+
+ private:
+  ActiveShard(std::filesystem::path path, uint64_t id, int64_t start, int64_t end)
+      : path_(std::move(path)), id_(id), builder_(start, end) {}
+  Result<void> OpenReader() const;
+  Result<void> ReadSummaryRecords(const ResourceKeyView& key, const ResourceSummary& s,
+                                  const RecordFn& fn) const;
+  void FillEntry(const ResourceKey& key, const ResourceSummary& s, bool with_details,
+                 EntryView* v) const;
+
+  std::filesystem::path path_;
+  uint64_t id_;
+  mutable std::mutex mu_;
+  std::unique_ptr<SegmentWriter> writer_;
+  mutable std::unique_ptr<SegmentReader> reader_;
+  ShardIndexBuilder builder_;
+  std::vector<uint64_t> block_offsets_;  // block id → offset of its frame
+  uint64_t finished_bytes_ = 0;          // file size once finished
+  bool finished_ = false;
+};
+
+}  // namespace sloop

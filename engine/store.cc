@@ -1,0 +1,997 @@
+#include "engine/store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "engine/sealer.h"
+#include "index/sparse_index.h"
+
+namespace sloop {
+namespace {
+
+constexpr int64_t kNsPerSec = 1000000000LL;
+// A timeline never holds more rows than this while merging shards; past it, it says truncated.
+constexpr size_t kTimelineScanCap = 200000;
+
+int64_t SystemNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Log(const std::string& line) { std::cerr << "store: " << line << std::endl; }
+
+std::string ShardName(uint64_t id, const char* ext) {
+  char name[48];
+  std::snprintf(name, sizeof(name), "%010llu%s", static_cast<unsigned long long>(id), ext);
+  return name;
+}
+
+Result<void> SyncDir(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IOError("open directory", dir.string(), errno);
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return IOError("fsync directory", dir.string(), e);
+  return {};
+}
+
+Result<void> Rename(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) {
+    return IOError("rename " + from.string() + " to", to.string(), errno);
+  }
+  return {};
+}
+
+// The span of time a shard may hold data for.
+std::pair<int64_t, int64_t> ShardSpan(const ShardInfo& i) {
+  int64_t lo = i.window_start_ns, hi = i.window_end_ns;
+  if (i.records) {
+    lo = std::min(lo, i.min_ns);
+    hi = std::max(hi, i.max_ns);
+  }
+  return {lo, hi};
+}
+
+bool Overlaps(const ShardInfo& i, const TimeRange& r) {
+  auto [lo, hi] = ShardSpan(i);
+  return lo <= r.end_ns && hi >= r.start_ns;
+}
+
+bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != hay.end();
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ContainsIgnoreCase(a, b);
+}
+
+struct FileName {
+  uint64_t id = 0;
+  std::string ext;
+};
+
+bool ParseShardFile(const std::string& name, FileName* out) {
+  size_t dot = name.find('.');
+  if (dot != 10) return false;
+  for (size_t i = 0; i < dot; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  }
+  out->id = std::stoull(name.substr(0, dot));
+  out->ext = name.substr(dot);
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// StoredRecord
+
+StoredRecord StoredRecord::From(const RecordView& r) {
+  StoredRecord s;
+  s.observed_ns = r.observed_ns;
+  s.watch_type = r.watch_type;
+  s.api_group = r.api_group;
+  s.api_version = r.api_version;
+  s.kind = r.kind;
+  s.namespace_ = r.namespace_;
+  s.name = r.name;
+  s.uid = r.uid;
+  s.resource_version = r.resource_version;
+  s.payload = r.payload;
+  if (r.event) {
+    const EventInfoView& e = *r.event;
+    s.event = Event{std::string(e.involved_kind), std::string(e.involved_namespace),
+                    std::string(e.involved_name), std::string(e.involved_uid),
+                    std::string(e.reason),        std::string(e.message),
+                    e.severity,                   e.count,
+                    e.first_timestamp_ns,         e.last_timestamp_ns};
+  }
+  return s;
+}
+
+RecordView StoredRecord::view() const {
+  RecordView v;
+  v.observed_ns = observed_ns;
+  v.watch_type = watch_type;
+  v.api_group = api_group;
+  v.api_version = api_version;
+  v.kind = kind;
+  v.namespace_ = namespace_;
+  v.name = name;
+  v.uid = uid;
+  v.resource_version = resource_version;
+  v.payload = payload;
+  if (event) {
+    v.event = EventInfoView{event->involved_kind, event->involved_namespace, event->involved_name,
+                            event->involved_uid,  event->reason,             event->severity,
+                            event->count,         event->first_timestamp_ns,
+                            event->last_timestamp_ns, event->message};
+  }
+  return v;
+}
+
+size_t StoredRecord::bytes() const {
+  size_t n = sizeof(StoredRecord) + api_group.size() + api_version.size() + kind.size() +
+             namespace_.size() + name.size() + uid.size() + resource_version.size() +
+             payload.size();
+  if (event) {
+    n += sizeof(Event) + event->involved_kind.size() + event->involved_namespace.size() +
+         event->involved_name.size() + event->involved_uid.size() + event->reason.size() +
+         event->message.size();
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open, recover, close
+
+Store::Store(StoreOptions options) : options_(std::move(options)) {
+  if (!options_.now_ns) options_.now_ns = SystemNowNs;
+}
+
+Store::~Store() {
+  auto closed = Close();
+  if (!closed) Log("closing " + options_.root.string() + ": " + closed.error().ToString());
+}
+
+Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
+  if (options.root.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "store: no directory given (-store-root)");
+  }
+  if (options.shard_duration < std::chrono::minutes(1)) {
+    return MakeError(ErrorCode::kInvalidArgument, "store: shard duration must be at least 1m");
+  }
+  std::unique_ptr<Store> store(new Store(std::move(options)));
+  std::error_code ec;
+  std::filesystem::create_directories(store->ShardDir(), ec);
+  if (ec) {
+    return MakeError(ErrorCode::kIOError, "store: cannot create " + store->ShardDir().string() +
+                                              ": " + ec.message() +
+                                              " (check -store-root and its permissions)");
+  }
+  if (auto r = store->Recover(); !r) return std::unexpected(r.error());
+  if (store->options_.background && !store->options_.read_only) {
+    store->background_ = std::thread([s = store.get()] { s->BackgroundLoop(); });
+  }
+  return store;
+}
+
+Result<void> Store::Recover() {
+  const auto dir = ShardDir();
+  std::map<uint64_t, std::set<std::string>> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    FileName f;
+    if (name.size() > 4 && name.ends_with(".tmp")) {
+      // Left by a seal or a backup that did not finish: never authoritative.
+      if (!options_.read_only) std::filesystem::remove(entry.path());
+      continue;
+    }
+    if (name.find(".run") != std::string::npos) {
+      if (!options_.read_only) std::filesystem::remove(entry.path());
+      continue;
+    }
+    if (!ParseShardFile(name, &f)) continue;
+    files[f.id].insert(f.ext);
+    next_shard_id_ = std::max(next_shard_id_, f.id + 1);
+  }
+
+  std::vector<uint64_t> active_ids;
+  for (auto& [id, exts] : files) {
+    auto seg = dir / ShardName(id, ".seg");
+    auto idx = dir / ShardName(id, ".idx");
+    auto act = dir / ShardName(id, ".active");
+    bool has_active = exts.count(".active");
+    if (exts.count(".idx") && exts.count(".seg")) {
+      auto shard = SealedShard::Open(seg, idx);
+      if (shard) {
+        sealed_.push_back(*shard);
+        if (has_active && !options_.read_only) {
+          // The seal committed (its index is in place) before the arrival-order file was
+          // removed.
+          std::filesystem::remove(act);
+        }
+        continue;
+      }
+      if (!has_active) {
+        // Keep the damaged files for a person to look at; never delete data silently.
+        Log("shard " + std::to_string(id) + " cannot be opened and is set aside: " +
+            shard.error().ToString());
+        if (!options_.read_only) {
+          std::filesystem::rename(seg, dir / ShardName(id, ".seg.damaged"));
+          std::filesystem::rename(idx, dir / ShardName(id, ".idx.damaged"));
+        }
+        continue;
+      }
+      Log("shard " + std::to_string(id) + ": sealed files unusable (" + shard.error().ToString() +
+          "); sealing again from its arrival-order file");
+    }
+    if (!has_active && exts.count(".seg")) {
+      // A sealed segment whose index is missing: seal it again (it is a valid segment).
+      if (options_.read_only) continue;
+      Log("shard " + std::to_string(id) + ": index missing; rebuilding it from " + seg.string());
+      if (auto r = Rename(seg, act); !r) return r;
+      has_active = true;
+    }
+    if (has_active) {
+      if (!options_.read_only) {
+        std::filesystem::remove(seg);
+        std::filesystem::remove(idx);
+      }
+      active_ids.push_back(id);
+    }
+  }
+  std::sort(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
+    auto ia = a->info(), ib = b->info();
+    return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
+  });
+
+  for (uint64_t id : active_ids) {
+    auto path = dir / ShardName(id, ".active");
+    // The window comes from the records the file holds.
+    auto reader = SegmentReader::Open(path);
+    if (!reader) {
+      Log("active shard " + path.string() + " cannot be read and is set aside: " +
+          reader.error().ToString());
+      if (!options_.read_only) std::filesystem::rename(path, dir / ShardName(id, ".active.damaged"));
+      continue;
+    }
+    std::vector<CorruptBlock> corrupt;
+    auto blocks = (*reader)->ListBlocks(&corrupt);
+    reader->reset();
+    if (!blocks || blocks->empty()) {
+      if (!options_.read_only) std::filesystem::remove(path);
+      continue;
+    }
+    int64_t min_ns = (*blocks)[0].min_observed_ns;
+    for (const auto& b : *blocks) min_ns = std::min(min_ns, b.min_observed_ns);
+    int64_t start = WindowStart(min_ns);
+    int64_t end = start + options_.shard_duration.count();
+    RecoveryReport report;
+    auto shard = ActiveShard::Reopen(path, id, start, end, options_.writer, &report);
+    if (!shard) return std::unexpected(shard.error());
+    recovered_bytes_dropped_ += report.bytes_dropped;
+    recovered_corrupt_blocks_ += report.corrupt_blocks_kept;
+    // Resources alive before it that it did not touch are carried over from the shard before.
+    if (!sealed_.empty()) (*shard)->CarryOver(*sealed_.back());
+    sealing_.push_back(*shard);
+  }
+  if (!sealing_.empty()) {
+    Log("recovered " + std::to_string(sealing_.size()) + " unsealed shard(s)" +
+        (recovered_bytes_dropped_ ? ", dropped a torn tail of " +
+                                        std::to_string(recovered_bytes_dropped_) + " bytes"
+                                  : ""));
+  }
+  if (options_.read_only) return {};
+  // The newest unsealed shard keeps taking records if its window is still open.
+  if (!sealing_.empty()) {
+    auto newest = sealing_.back();
+    if (Now() < newest->window_end_ns()) {
+      active_ = newest;
+      sealing_.pop_back();
+    }
+  }
+  for (auto& shard : std::vector(sealing_)) {
+    if (auto f = shard->Finish(); !f) return f;
+    if (!options_.background) {
+      if (auto s = SealShard(shard); !s) return s;
+    }
+  }
+  return {};
+}
+
+Result<void> Store::Close() {
+  {
+    std::lock_guard lock(bg_mu_);
+    if (closed_) return {};
+    stopping_ = true;
+  }
+  bg_cv_.notify_all();
+  if (background_.joinable()) background_.join();
+  Result<void> result;
+  if (!options_.read_only) {
+    std::unique_lock lock(append_mu_);
+    std::shared_ptr<ActiveShard> active;
+    {
+      std::lock_guard s(shards_mu_);
+      active = active_;
+      if (active) sealing_.push_back(active);
+      active_.reset();
+    }
+    lock.unlock();
+    std::vector<std::shared_ptr<ActiveShard>> pending;
+    {
+      std::lock_guard s(shards_mu_);
+      pending = sealing_;
+    }
+    for (auto& shard : pending) {
+      if (auto f = shard->Finish(); !f) {
+        result = f;
+        continue;
+      }
+      if (auto r = SealShard(shard); !r && result) result = r;
+    }
+  }
+  std::lock_guard lock(bg_mu_);
+  closed_ = true;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Append and rotation
+
+int64_t Store::WindowStart(int64_t t_ns) const {
+  int64_t d = options_.shard_duration.count();
+  int64_t q = t_ns / d;
+  if (t_ns < 0 && t_ns % d) --q;
+  return q * d;
+}
+
+Result<void> Store::StartActive(int64_t t_ns) {
+  int64_t start = WindowStart(t_ns);
+  auto shard = ActiveShard::Create(ShardDir(), next_shard_id_++, start,
+                                   start + options_.shard_duration.count(), options_.writer);
+  if (!shard) return std::unexpected(shard.error());
+  std::lock_guard lock(shards_mu_);
+  if (!sealing_.empty()) {
+    (*shard)->CarryOver(*sealing_.back());
+  } else if (!sealed_.empty()) {
+    (*shard)->CarryOver(*sealed_.back());
+  }
+  active_ = std::move(*shard);
+  return {};
+}
+
+Result<void> Store::RotateLocked(int64_t t_ns) {
+  std::shared_ptr<ActiveShard> old;
+  {
+    std::lock_guard lock(shards_mu_);
+    old = active_;
+  }
+  if (old) {
+    if (auto f = old->Finish(); !f) return f;
+    std::lock_guard lock(shards_mu_);
+    sealing_.push_back(old);
+    active_.reset();
+  }
+  if (t_ns != 0) {
+    if (auto s = StartActive(t_ns); !s) return s;
+  }
+  if (options_.background) {
+    bg_cv_.notify_all();
+  } else if (old) {
+    return SealShard(old);
+  }
+  return {};
+}
+
+Result<void> Store::Append(const RecordView& record) {
+  if (options_.read_only) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "store " + options_.root.string() + " is open read-only");
+  }
+  std::lock_guard lock(append_mu_);
+  {
+    std::lock_guard b(bg_mu_);
+    if (stopping_ || closed_) {
+      return MakeError(ErrorCode::kAborted, "store " + options_.root.string() + " is closed");
+    }
+  }
+  std::shared_ptr<ActiveShard> active;
+  {
+    std::lock_guard s(shards_mu_);
+    active = active_;
+  }
+  if (!active) {
+    if (auto r = StartActive(record.observed_ns); !r) return r;
+  } else if (record.observed_ns >= active->window_end_ns()) {
+    if (auto r = RotateLocked(record.observed_ns); !r) return r;
+  }
+  {
+    std::lock_guard s(shards_mu_);
+    active = active_;
+  }
+  if (auto r = active->Append(record); !r) return r;
+  records_appended_.fetch_add(1, std::memory_order_relaxed);
+  if (active->segment_bytes() >= options_.active_segment_cap_bytes ||
+      active->memory_bytes() >= options_.active_index_cap_bytes) {
+    Log("shard " + std::to_string(active->id()) + " reached its size cap; sealing it early");
+    return RotateLocked(record.observed_ns);
+  }
+  return {};
+}
+
+Result<void> Store::Flush() {
+  std::lock_guard lock(append_mu_);
+  std::shared_ptr<ActiveShard> active;
+  {
+    std::lock_guard s(shards_mu_);
+    active = active_;
+  }
+  return active ? active->Flush() : Result<void>{};
+}
+
+Result<void> Store::SealActive() {
+  std::lock_guard lock(append_mu_);
+  return RotateLocked(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealing
+
+Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
+  std::lock_guard seal_lock(seal_mu_);
+  {
+    std::lock_guard lock(shards_mu_);
+    if (std::find(sealing_.begin(), sealing_.end(), shard) == sealing_.end()) return {};
+  }
+  const auto dir = ShardDir();
+  const uint64_t id = shard->id();
+  const auto seg = dir / ShardName(id, ".seg");
+  const auto idx = dir / ShardName(id, ".idx");
+  const auto seg_tmp = dir / ShardName(id, ".seg.tmp");
+  const auto idx_tmp = dir / ShardName(id, ".idx.tmp");
+  auto fail = [&](const Error& e) -> Result<void> {
+    seal_failures_.fetch_add(1);
+    std::error_code ec;
+    std::filesystem::remove(seg_tmp, ec);
+    std::filesystem::remove(idx_tmp, ec);
+    Log("sealing shard " + std::to_string(id) + " failed, its arrival-order file stays: " +
+        e.ToString());
+    return std::unexpected(e);
+  };
+  auto injected = [&](int step) {
+    return options_.seal_fault_after_step == step
+               ? MakeError(ErrorCode::kAborted, "injected fault after seal step " + std::to_string(step))
+               : Result<void>{};
+  };
+  const ShardIndexBuilder& builder = shard->builder();
+
+  if (builder.record_count() == 0) {
+    std::lock_guard lock(shards_mu_);
+    sealing_.erase(std::find(sealing_.begin(), sealing_.end(), shard));
+    std::filesystem::remove(shard->path());
+    return {};
+  }
+  // 1. Rewrite the records in key order.
+  WriterOptions out_options = options_.writer;
+  out_options.sync = SyncPolicy::kNever;  // one fsync at the end
+  auto sorted = WriteSortedSegment(shard->path(), seg_tmp, out_options,
+                                   options_.seal_sort_budget_bytes);
+  if (!sorted) return fail(sorted.error());
+  if (auto f = injected(1); !f) return std::unexpected(f.error());
+  // 2. Put the segment in place (not yet authoritative: no index).
+  if (auto r = Rename(seg_tmp, seg); !r) return fail(r.error());
+  if (auto r = SyncDir(dir); !r) return fail(r.error());
+  if (auto f = injected(2); !f) return std::unexpected(f.error());
+  // 3. Write the index, with each resource's first record position.
+  std::vector<ShardIndexBuilder::SealedPosition> positions;
+  positions.reserve(builder.summaries().size());
+  size_t j = 0;
+  for (const auto& [key, summary] : builder.summaries()) {
+    while (j < sorted->firsts.size() && sorted->firsts[j].first < key) ++j;
+    if (j < sorted->firsts.size() && sorted->firsts[j].first == key) {
+      positions.push_back({sorted->firsts[j].second.block_offset,
+                           sorted->firsts[j].second.index_in_block});
+    } else {
+      positions.push_back({0, 0});
+    }
+  }
+  if (auto r = builder.WriteIndexFile(idx_tmp, id, sorted->bytes, positions); !r) {
+    return fail(r.error());
+  }
+  if (auto f = injected(3); !f) return std::unexpected(f.error());
+  // 4. Commit: the index's rename makes the sealed shard authoritative.
+  if (auto r = Rename(idx_tmp, idx); !r) return fail(r.error());
+  if (auto r = SyncDir(dir); !r) return fail(r.error());
+  if (auto f = injected(4); !f) return std::unexpected(f.error());
+  // 5. Swap it in and drop the arrival-order file.
+  auto sealed = SealedShard::Open(seg, idx);
+  if (!sealed) return fail(sealed.error());
+  {
+    std::lock_guard lock(shards_mu_);
+    sealing_.erase(std::find(sealing_.begin(), sealing_.end(), shard));
+    sealed_.push_back(*sealed);
+    std::sort(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
+      auto ia = a->info(), ib = b->info();
+      return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
+    });
+  }
+  if (auto f = injected(5); !f) return std::unexpected(f.error());
+  std::error_code ec;
+  std::filesystem::remove(shard->path(), ec);
+  seals_.fetch_add(1);
+  Log("sealed shard " + std::to_string(id) + ": " + std::to_string(sorted->records) +
+      " records, " + std::to_string(builder.summaries().size()) + " resources, " +
+      std::to_string(sorted->bytes) + " bytes" +
+      (sorted->runs ? " (" + std::to_string(sorted->runs) + " sorted runs)" : ""));
+  auto retention = EnforceRetention();
+  if (!retention) return std::unexpected(retention.error());
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention and background work
+
+Result<RetentionReport> Store::EnforceRetention() {
+  RetentionReport report;
+  if (options_.read_only) return report;
+  std::vector<std::shared_ptr<SealedShard>> doomed;
+  {
+    std::lock_guard lock(shards_mu_);
+    uint64_t total = 0;
+    for (const auto& s : sealed_) {
+      for (const auto& [p, n] : s->Files()) total += n;
+    }
+    for (const auto& s : sealing_) total += s->segment_bytes();
+    if (active_) total += active_->segment_bytes();
+    const int64_t horizon = Now() - options_.max_look_back.count();
+    while (!sealed_.empty()) {
+      ShardInfo oldest = sealed_.front()->info();
+      bool too_big = total > options_.max_disk_bytes;
+      bool too_old = std::max(oldest.max_ns, oldest.window_start_ns) < horizon;
+      if (!too_big && !too_old) break;
+      uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
+      total -= std::min(total, bytes);
+      report.bytes_freed += bytes;
+      ++report.shards_deleted;
+      doomed.push_back(sealed_.front());
+      sealed_.erase(sealed_.begin());
+    }
+  }
+  for (const auto& shard : doomed) {
+    // Unlinked now, so disk use falls now; queries that hold the shard keep reading their open
+    // descriptors and mappings until they finish.
+    for (const auto& [path, n] : shard->Files()) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+    Log("retention deleted shard " + std::to_string(shard->info().id));
+  }
+  evictions_.fetch_add(report.shards_deleted);
+  evicted_bytes_.fetch_add(report.bytes_freed);
+  return report;
+}
+
+Result<RetentionReport> Store::Maintain() {
+  std::vector<std::shared_ptr<ActiveShard>> pending;
+  {
+    std::lock_guard lock(append_mu_);
+    std::shared_ptr<ActiveShard> active;
+    {
+      std::lock_guard s(shards_mu_);
+      active = active_;
+    }
+    // A window that closed with no record arriving after it: seal it now.
+    if (active && Now() >= active->window_end_ns()) {
+      if (auto r = RotateLocked(0); !r) return std::unexpected(r.error());
+    }
+    std::lock_guard s(shards_mu_);
+    pending = sealing_;
+  }
+  for (auto& shard : pending) {
+    if (auto r = SealShard(shard); !r) return std::unexpected(r.error());
+  }
+  return EnforceRetention();
+}
+
+void Store::BackgroundLoop() {
+  auto last_cleanup = std::chrono::steady_clock::now();
+  std::unique_lock lock(bg_mu_);
+  while (!stopping_) {
+    bg_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    lock.unlock();
+    std::vector<std::shared_ptr<ActiveShard>> pending;
+    {
+      std::lock_guard s(shards_mu_);
+      pending = sealing_;
+    }
+    for (auto& shard : pending) (void)SealShard(shard);
+    bool window_closed = false;
+    {
+      std::lock_guard s(shards_mu_);
+      window_closed = active_ && Now() >= active_->window_end_ns();
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (window_closed || now - last_cleanup >= options_.cleanup_interval) {
+      last_cleanup = now;
+      auto r = Maintain();
+      if (!r) Log("maintenance: " + r.error().ToString());
+    }
+    lock.lock();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+std::vector<std::shared_ptr<const Shard>> Store::Snapshot() const {
+  std::vector<std::shared_ptr<const Shard>> out;
+  std::lock_guard lock(shards_mu_);
+  out.reserve(sealed_.size() + sealing_.size() + 1);
+  for (const auto& s : sealed_) out.push_back(s);
+  for (const auto& s : sealing_) out.push_back(s);
+  if (active_) out.push_back(active_);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    auto ia = a->info(), ib = b->info();
+    return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
+  });
+  return out;
+}
+
+Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
+  if (q.range.end_ns < q.range.start_ns) {
+    return MakeError(ErrorCode::kInvalidArgument, "timeline: the range ends before it starts");
+  }
+  struct Row {
+    TimelineRow row;
+    int64_t begin = INT64_MAX;
+    int64_t end = 0;
+  };
+  std::map<ResourceKey, Row, ResourceKeyLess> rows;
+  TimelineResult result;
+  const int64_t now = Now();
+  const uint32_t lo_sec = static_cast<uint32_t>(std::max<int64_t>(0, q.range.start_ns / kNsPerSec));
+  const uint32_t hi_sec = static_cast<uint32_t>(std::max<int64_t>(0, q.range.end_ns / kNsPerSec));
+
+  EntryFilter filter;
+  filter.kind = q.kind;
+  if (!q.kind.empty() && q.kind != "Namespace") filter.namespace_ = q.namespace_;
+  for (const auto& shard : Snapshot()) {
+    ShardInfo info = shard->info();
+    if (!Overlaps(info, q.range)) continue;
+    // A resource not deleted in a shard lived on to the shard's end (or to now, while active).
+    int64_t alive_until = info.sealed ? std::max(info.window_end_ns, info.max_ns)
+                                      : std::max(std::min(now, info.window_end_ns), info.max_ns);
+    shard->ForEachEntry(filter, true, [&](const EntryView& e) {
+      if (q.kind.empty() && e.key.kind == "Event") return true;
+      if (!q.namespace_.empty() && e.key.namespace_ != q.namespace_) {
+        bool namespace_row = e.key.kind == "Namespace" && e.key.name == q.namespace_;
+        bool cluster_scoped_asked = e.key.namespace_.empty() && !q.kind.empty();
+        if (!namespace_row && !cluster_scoped_asked) return true;
+      }
+      if (!q.name_match.empty() && e.key.name.find(q.name_match) == std::string_view::npos) {
+        return true;
+      }
+      if (!q.name_exact.empty() && !EqualsIgnoreCase(e.key.name, q.name_exact)) return true;
+      int64_t begin, end;
+      if (e.flags & kEventOnly) {
+        if (e.heat.empty()) return true;
+        begin = int64_t(e.heat.front().minute) * 60 * kNsPerSec;
+        end = int64_t(e.heat.back().minute + 1) * 60 * kNsPerSec;
+      } else {
+        begin = e.creation_ns ? std::min(e.creation_ns, e.first_ns) : e.first_ns;
+        end = (e.flags & kDeletedInShard) ? e.last_ns : alive_until;
+      }
+      auto it = rows.find(e.key);
+      if (it == rows.end()) {
+        if (rows.size() >= kTimelineScanCap) {
+          result.truncated = true;
+          return true;
+        }
+        it = rows.emplace(ResourceKey(e.key), Row{}).first;
+        it->second.row.key = it->first;
+      }
+      Row& r = it->second;
+      r.begin = std::min(r.begin, begin);
+      if (!(e.flags & kEventOnly) || r.end == 0) {
+        // Later shards come later in the snapshot: the newest word on the resource wins.
+        r.end = std::max(end, (e.flags & kDeletedInShard) ? end : r.end);
+        if (!(e.flags & kEventOnly)) r.row.deleted = e.flags & kDeletedInShard;
+      } else {
+        r.end = std::max(r.end, end);
+      }
+      if (!e.api_version.empty()) {
+        r.row.api_group = e.api_group;
+        r.row.api_version = e.api_version;
+      }
+      if (e.creation_ns) r.row.creation_ns = e.creation_ns;
+      if (!e.owners.empty()) {
+        r.row.owners.clear();
+        for (const auto& o : e.owners) {
+          r.row.owners.push_back(OwnerRefData{std::string(o.kind), std::string(o.name),
+                                              std::string(o.uid), o.controller});
+        }
+      }
+      for (uint32_t s : e.change_secs) {
+        if (s >= lo_sec && s <= hi_sec) r.row.changed_at.push_back(s);
+      }
+      for (uint32_t s : e.nochange_secs) {
+        if (s >= lo_sec && s <= hi_sec) r.row.nochange_at.push_back(s);
+      }
+      for (const HeatView& h : e.heat) {
+        int64_t m = int64_t(h.minute) * 60;
+        if (m + 60 <= lo_sec || m > hi_sec) continue;
+        r.row.heat.push_back(HeatCell{m, std::string(h.reason), h.severity, h.count});
+      }
+      return true;
+    });
+  }
+
+  std::vector<TimelineRow> out;
+  for (auto& [key, r] : rows) {
+    if (r.begin > q.range.end_ns || r.end < q.range.start_ns) continue;
+    TimelineRow& row = r.row;
+    row.start_ns = std::max(r.begin, q.range.start_ns);
+    row.end_ns = std::min(std::max(r.end, r.begin), q.range.end_ns);
+    if (row.deleted && r.end > q.range.end_ns) row.deleted = false;
+    auto dedupe = [](std::vector<uint32_t>& v) {
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+    };
+    dedupe(row.changed_at);
+    dedupe(row.nochange_at);
+    std::sort(row.heat.begin(), row.heat.end(), [](const HeatCell& a, const HeatCell& b) {
+      return std::tie(a.minute_unix, a.reason, a.severity) <
+             std::tie(b.minute_unix, b.reason, b.severity);
+    });
+    std::vector<HeatCell> merged;
+    for (auto& h : row.heat) {
+      if (!merged.empty() && merged.back().minute_unix == h.minute_unix &&
+          merged.back().reason == h.reason && merged.back().severity == h.severity) {
+        merged.back().count += h.count;
+      } else {
+        merged.push_back(std::move(h));
+      }
+    }
+    row.heat = std::move(merged);
+    for (const HeatCell& h : row.heat) {
+      row.events += h.count;
+      if (h.severity == EventSeverity::kWarning) row.warnings += h.count;
+    }
+    out.push_back(std::move(row));
+  }
+  switch (q.sort) {
+    case TimelineSort::kStart:
+      std::sort(out.begin(), out.end(), [](const TimelineRow& a, const TimelineRow& b) {
+        return std::tie(a.start_ns, a.key) < std::tie(b.start_ns, b.key);
+      });
+      break;
+    case TimelineSort::kMostEvents:
+      std::sort(out.begin(), out.end(), [](const TimelineRow& a, const TimelineRow& b) {
+        if (a.events != b.events) return a.events > b.events;
+        return a.key < b.key;
+      });
+      break;
+    case TimelineSort::kName:
+      std::sort(out.begin(), out.end(), [](const TimelineRow& a, const TimelineRow& b) {
+        return std::tie(a.key.name, a.key.namespace_, a.key.kind, a.start_ns) <
+               std::tie(b.key.name, b.key.namespace_, b.key.kind, b.start_ns);
+      });
+      break;
+  }
+  result.matched = out.size();
+  if (out.size() > q.limit) {
+    out.resize(q.limit);
+    result.truncated = true;
+  }
+  result.rows = std::move(out);
+  return result;
+}
+
+Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
+                            bool include_previous, const RecordFn& fn) const {
+  auto shards = Snapshot();
+  if (include_previous) {
+    std::optional<StoredRecord> previous;
+    for (auto it = shards.rbegin(); it != shards.rend() && !previous; ++it) {
+      ShardInfo info = (*it)->info();
+      if (!info.records || info.min_ns >= range.start_ns) continue;
+      auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
+        if (rec.observed_ns < range.start_ns &&
+            (!previous || rec.observed_ns >= previous->observed_ns)) {
+          previous = StoredRecord::From(rec);
+        }
+        return true;
+      });
+      if (!r) return r;
+    }
+    if (previous && !fn(previous->view())) return {};
+  }
+  bool stopped = false;
+  for (const auto& shard : shards) {
+    if (stopped) break;
+    ShardInfo info = shard->info();
+    if (!info.records || info.max_ns < range.start_ns || info.min_ns > range.end_ns) continue;
+    auto r = shard->ForEachRecord(key, [&](const RecordView& rec) {
+      if (rec.observed_ns < range.start_ns || rec.observed_ns > range.end_ns) return true;
+      if (!fn(rec)) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    });
+    if (!r) return r;
+  }
+  return {};
+}
+
+Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
+                                                     int64_t t_ns) const {
+  auto shards = Snapshot();
+  std::optional<StoredRecord> found;
+  for (auto it = shards.rbegin(); it != shards.rend() && !found; ++it) {
+    ShardInfo info = (*it)->info();
+    if (!info.records || info.min_ns > t_ns) continue;
+    auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
+      if (rec.observed_ns <= t_ns && (!found || rec.observed_ns >= found->observed_ns)) {
+        found = StoredRecord::From(rec);
+      }
+      return true;
+    });
+    if (!r) return std::unexpected(r.error());
+  }
+  return found;
+}
+
+Result<void> Store::Events(const ResourceKeyView& involved, const TimeRange& range,
+                           const RecordFn& fn) const {
+  bool stopped = false;
+  for (const auto& shard : Snapshot()) {
+    if (stopped) break;
+    ShardInfo info = shard->info();
+    if (!info.records || info.max_ns < range.start_ns || info.min_ns > range.end_ns) continue;
+    auto r = shard->ForEachEventAbout(involved, [&](const RecordView& rec) {
+      if (rec.observed_ns < range.start_ns || rec.observed_ns > range.end_ns) return true;
+      if (!fn(rec)) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    });
+    if (!r) return r;
+  }
+  return {};
+}
+
+std::vector<std::string> Store::Namespaces(const TimeRange& range) const {
+  std::set<std::string> out;
+  for (const auto& shard : Snapshot()) {
+    if (!Overlaps(shard->info(), range)) continue;
+    for (auto& n : shard->Namespaces()) out.insert(std::move(n));
+  }
+  return {out.begin(), out.end()};
+}
+
+std::vector<std::string> Store::Kinds(const TimeRange& range) const {
+  std::set<std::string> out;
+  for (const auto& shard : Snapshot()) {
+    if (!Overlaps(shard->info(), range)) continue;
+    for (auto& k : shard->Kinds()) out.insert(std::move(k));
+  }
+  return {out.begin(), out.end()};
+}
+
+std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view kind,
+                                     size_t limit) const {
+  std::map<ResourceKey, SearchHit, ResourceKeyLess> hits;
+  auto shards = Snapshot();
+  const int64_t now = Now();
+  EntryFilter filter;
+  filter.kind = kind;
+  for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+    ShardInfo info = (*it)->info();
+    int64_t alive_until = info.sealed ? std::max(info.window_end_ns, info.max_ns)
+                                      : std::max(std::min(now, info.window_end_ns), info.max_ns);
+    (*it)->ForEachEntry(filter, false, [&](const EntryView& e) {
+      if ((e.flags & kEventOnly) || (kind.empty() && e.key.kind == "Event")) return true;
+      if (!ContainsIgnoreCase(e.key.name, needle)) return true;
+      auto h = hits.find(e.key);
+      if (h == hits.end()) {
+        // Newest shards come first: past the limit, older resources are left out.
+        if (hits.size() >= limit) return true;
+        SearchHit hit;
+        hit.key = ResourceKey(e.key);
+        hit.deleted = e.flags & kDeletedInShard;
+        hit.last_ns = hit.deleted ? e.last_ns : std::min(alive_until, now);
+        hit.first_ns = e.first_ns;
+        hit.creation_ns = e.creation_ns;
+        hits.emplace(hit.key, std::move(hit));
+      } else {
+        h->second.first_ns = std::min(h->second.first_ns, e.first_ns);
+        if (e.creation_ns) h->second.creation_ns = e.creation_ns;
+      }
+      return true;
+    });
+  }
+  std::vector<SearchHit> out;
+  out.reserve(hits.size());
+  for (auto& [k, h] : hits) out.push_back(std::move(h));
+  std::sort(out.begin(), out.end(), [](const SearchHit& a, const SearchHit& b) {
+    return std::tie(b.last_ns, a.key) < std::tie(a.last_ns, b.key);
+  });
+  return out;
+}
+
+std::vector<ShardInfo> Store::Shards() const {
+  std::vector<ShardInfo> out;
+  for (const auto& s : Snapshot()) out.push_back(s->info());
+  return out;
+}
+
+StoreStats Store::Stats() const {
+  StoreStats st;
+  for (const auto& s : Snapshot()) {
+    ShardInfo i = s->info();
+    ++st.shards;
+    if (i.sealed) {
+      ++st.sealed_shards;
+      st.disk_bytes += i.segment_bytes + i.index_bytes;
+    } else {
+      st.disk_bytes += i.segment_bytes;
+      st.memory_bytes += i.index_bytes;
+    }
+    if (i.records) {
+      if (!st.oldest_ns || i.min_ns < st.oldest_ns) st.oldest_ns = i.min_ns;
+      st.newest_ns = std::max(st.newest_ns, i.max_ns);
+    }
+  }
+  st.records_appended = records_appended_.load();
+  st.evictions = evictions_.load();
+  st.evicted_bytes = evicted_bytes_.load();
+  st.seals = seals_.load();
+  st.seal_failures = seal_failures_.load();
+  st.recovered_bytes_dropped = recovered_bytes_dropped_;
+  st.recovered_corrupt_blocks = recovered_corrupt_blocks_;
+  return st;
+}
+
+Result<std::vector<Store::BackupFile>> Store::SnapshotForBackup() {
+  std::vector<BackupFile> files;
+  std::lock_guard lock(append_mu_);
+  std::lock_guard s(shards_mu_);
+  for (const auto& shard : sealed_) {
+    for (const auto& [path, size] : shard->Files()) {
+      files.push_back(BackupFile{"shards/" + path.filename().string(), path, size, shard});
+    }
+  }
+  auto add_active = [&](const std::shared_ptr<ActiveShard>& shard) -> Result<void> {
+    if (auto f = shard->Flush(); !f) return f;
+    files.push_back(BackupFile{"shards/" + shard->path().filename().string(), shard->path(),
+                               shard->segment_bytes(), shard});
+    return {};
+  };
+  for (const auto& shard : sealing_) {
+    if (auto r = add_active(shard); !r) return std::unexpected(r.error());
+  }
+  if (active_) {
+    if (auto r = add_active(active_); !r) return std::unexpected(r.error());
+  }
+  return files;
+}
+
+}  // namespace sloop

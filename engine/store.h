@@ -1,0 +1,235 @@
+// Store: the time-sharded history of a cluster. Ingest appends records (RecordSink); the HTTP
+// layer queries them. Time is cut into shards (one hour by default); the active shard is sealed
+// into a key-ordered segment and a memory-mapped sparse index when its window closes, at
+// shutdown, or when it grows past its caps; whole sealed shards are deleted, oldest first, to
+// honour max_disk_bytes and max_look_back. Thread-safe throughout.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/record_sink.h"
+#include "engine/shard.h"
+#include "index/object_meta.h"
+#include "index/resource_key.h"
+#include "segments/segment_writer.h"
+
+namespace sloop {
+
+struct StoreOptions {
+  std::filesystem::path root;  // the store's directory; created when missing
+  std::chrono::nanoseconds shard_duration = std::chrono::hours(1);
+  uint64_t max_disk_bytes = 32768ull << 20;
+  std::chrono::nanoseconds max_look_back = std::chrono::hours(336);
+  std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(30);
+  // The active shard is sealed early when its segment or its in-memory index passes these.
+  uint64_t active_segment_cap_bytes = 512ull << 20;
+  uint64_t active_index_cap_bytes = 64ull << 20;
+  // Memory for sorting records while sealing (larger shards are sorted in runs and merged).
+  uint64_t seal_sort_budget_bytes = 32ull << 20;
+  WriterOptions writer;
+  bool read_only = false;  // no appends, no sealing of old active files, no retention
+  bool background = true;  // seal and clean up on a background thread (tests may turn it off)
+  // Time source for retention by age and for "now"; ns since the epoch.
+  std::function<int64_t()> now_ns;
+  // Tests: stop a seal after this step (1..5) as if the process died there.
+  int seal_fault_after_step = 0;
+};
+
+struct TimeRange {
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+};
+
+enum class TimelineSort { kStart, kMostEvents, kName };
+
+struct TimelineQuery {
+  TimeRange range;
+  std::string namespace_;  // "" = all
+  std::string kind;        // "" = all (Events are shown only when asked for by kind)
+  std::string name_match;  // substring of the name; "" = any
+  std::string name_exact;  // exact name; "" = any
+  TimelineSort sort = TimelineSort::kStart;
+  size_t limit = 5000;
+};
+
+struct HeatCell {
+  int64_t minute_unix = 0;  // start of the minute, Unix seconds
+  std::string reason;
+  EventSeverity severity = EventSeverity::kUnknown;
+  uint32_t count = 0;
+};
+
+struct TimelineRow {
+  ResourceKey key;
+  std::string api_group;
+  std::string api_version;
+  int64_t start_ns = 0;  // clipped to the query's range
+  int64_t end_ns = 0;
+  int64_t creation_ns = 0;
+  bool deleted = false;  // deleted within the range
+  std::vector<uint32_t> changed_at;   // Unix seconds
+  std::vector<uint32_t> nochange_at;  // Unix seconds
+  std::vector<HeatCell> heat;         // by minute, then reason
+  std::vector<OwnerRefData> owners;
+  uint64_t events = 0;
+  uint64_t warnings = 0;
+};
+
+struct TimelineResult {
+  std::vector<TimelineRow> rows;
+  size_t matched = 0;      // rows before the limit
+  bool truncated = false;  // the limit (or the scan cap) cut rows off
+};
+
+// An owned copy of a record.
+struct StoredRecord {
+  struct Event {
+    std::string involved_kind, involved_namespace, involved_name, involved_uid, reason, message;
+    EventSeverity severity = EventSeverity::kUnknown;
+    int32_t count = 0;
+    int64_t first_timestamp_ns = 0;
+    int64_t last_timestamp_ns = 0;
+  };
+  int64_t observed_ns = 0;
+  WatchType watch_type = WatchType::kAdded;
+  std::string api_group, api_version, kind, namespace_, name, uid, resource_version;
+  std::string payload;
+  std::optional<Event> event;
+
+  static StoredRecord From(const RecordView& r);
+  RecordView view() const;  // borrows from this object
+  size_t bytes() const;     // approximate heap size
+};
+
+struct SearchHit {
+  ResourceKey key;
+  int64_t first_ns = 0;
+  int64_t last_ns = 0;
+  int64_t creation_ns = 0;
+  bool deleted = false;
+};
+
+struct RetentionReport {
+  uint64_t shards_deleted = 0;
+  uint64_t bytes_freed = 0;
+};
+
+struct StoreStats {
+  uint64_t shards = 0;
+  uint64_t sealed_shards = 0;
+  uint64_t disk_bytes = 0;
+  int64_t oldest_ns = 0;
+  int64_t newest_ns = 0;
+  uint64_t records_appended = 0;
+  uint64_t evictions = 0;
+  uint64_t evicted_bytes = 0;
+  uint64_t seals = 0;
+  uint64_t seal_failures = 0;
+  uint64_t memory_bytes = 0;  // active index + write buffers
+  uint64_t recovered_bytes_dropped = 0;
+  uint64_t recovered_corrupt_blocks = 0;
+};
+
+class Store : public RecordSink {
+ public:
+  // Opens (or creates) the store at options.root, recovering from a crash: a half-finished seal
+  // is discarded (its arrival-order file is still authoritative) and a torn tail is cut back.
+  static Result<std::unique_ptr<Store>> Open(StoreOptions options);
+  ~Store() override;  // Close()s
+
+  Result<void> Append(const RecordView& record) override;
+
+  // Writes out the active shard's pending block (queries see it either way).
+  Result<void> Flush();
+  // Seals the active shard now (a new one starts with the next record).
+  Result<void> SealActive();
+  // Seals every shard whose window has closed and applies retention. Runs on the background
+  // thread every cleanup_interval; callable directly.
+  Result<RetentionReport> Maintain();
+  // Stops the background thread and seals the active shard. Idempotent.
+  Result<void> Close();
+
+  // ---- queries: each works on a snapshot of the shards; none blocks ingest for long.
+  Result<TimelineResult> Timeline(const TimelineQuery& q) const;
+  // Every record of the resource in range, oldest first; with include_previous, the last record
+  // before the range too. An empty uid means every uid of that kind/namespace/name.
+  Result<void> History(const ResourceKeyView& key, const TimeRange& range, bool include_previous,
+                       const RecordFn& fn) const;
+  // The newest record of the resource at or before t.
+  Result<std::optional<StoredRecord>> PayloadAt(const ResourceKeyView& key, int64_t t_ns) const;
+  // Event records about the resource whose observation lies in range, oldest first.
+  Result<void> Events(const ResourceKeyView& involved, const TimeRange& range,
+                      const RecordFn& fn) const;
+  std::vector<std::string> Namespaces(const TimeRange& range) const;
+  std::vector<std::string> Kinds(const TimeRange& range) const;
+  // Resources whose name contains needle, over the whole retention (deleted ones included),
+  // most recently seen first.
+  std::vector<SearchHit> Search(std::string_view needle, std::string_view kind, size_t limit) const;
+
+  std::vector<ShardInfo> Shards() const;
+  StoreStats Stats() const;
+  const StoreOptions& options() const { return options_; }
+  int64_t Now() const { return options_.now_ns(); }
+
+  // ---- backup: a consistent set of files (sealed shards + a flushed prefix of the active one).
+  struct BackupFile {
+    std::string name;             // name inside the archive
+    std::filesystem::path path;   // on disk
+    uint64_t size = 0;            // bytes to copy (a prefix for the active segment)
+    std::shared_ptr<const Shard> keep_alive;  // retention waits for the backup to finish
+  };
+  Result<std::vector<BackupFile>> SnapshotForBackup();
+
+  // The snapshot of shards in time order (oldest first), for queries.
+  std::vector<std::shared_ptr<const Shard>> Snapshot() const;
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+ private:
+  explicit Store(StoreOptions options);
+  Result<void> Recover();
+  Result<void> StartActive(int64_t t_ns);
+  Result<void> RotateLocked(int64_t t_ns);
+  Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard);
+  Result<RetentionReport> EnforceRetention();
+  void BackgroundLoop();
+  int64_t WindowStart(int64_t t_ns) const;
+  std::filesystem::path ShardDir() const { return options_.root / "shards"; }
+
+  StoreOptions options_;
+  mutable std::mutex append_mu_;  // serialises appends and rotation
+  mutable std::mutex shards_mu_;  // guards the lists below
+  std::vector<std::shared_ptr<SealedShard>> sealed_;    // oldest first
+  std::vector<std::shared_ptr<ActiveShard>> sealing_;   // finished, waiting to be sealed
+  std::shared_ptr<ActiveShard> active_;
+  uint64_t next_shard_id_ = 1;
+  std::mutex seal_mu_;  // one seal at a time
+
+  std::atomic<uint64_t> records_appended_{0};
+  std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> evicted_bytes_{0};
+  std::atomic<uint64_t> seals_{0};
+  std::atomic<uint64_t> seal_failures_{0};
+  uint64_t recovered_bytes_dropped_ = 0;
+  uint64_t recovered_corrupt_blocks_ = 0;
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stopping_ = false;
+  bool closed_ = false;
+  std::thread background_;
+};
+
+}  // namespace sloop

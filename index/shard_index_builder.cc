@@ -1,0 +1,418 @@
+#include "index/shard_index_builder.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include "index/sparse_index.h"
+#include "schema/index_generated.h"
+
+namespace sloop {
+namespace {
+
+constexpr int64_t kNsPerSec = 1000000000LL;
+constexpr int64_t kNsPerMin = 60 * kNsPerSec;
+// An Event first seen with a long history (a relist, a restart) is spread over at most this many
+// minutes before its last occurrence, so one old Event cannot fill a shard with cells.
+constexpr int64_t kMaxSpreadMinutes = 60;
+constexpr uint64_t kSummaryOverhead = 256;  // map node, summary struct, string headers
+
+void PushSecond(std::vector<uint32_t>& secs, int64_t ns, uint64_t* mem) {
+  uint32_t s = static_cast<uint32_t>(std::max<int64_t>(0, ns / kNsPerSec));
+  if (!secs.empty() && secs.back() >= s) {
+    if (secs.back() == s) return;
+    // Out-of-order arrival: keep the list sorted.
+    auto it = std::lower_bound(secs.begin(), secs.end(), s);
+    if (it != secs.end() && *it == s) return;
+    secs.insert(it, s);
+  } else {
+    secs.push_back(s);
+  }
+  *mem += sizeof(uint32_t);
+}
+
+}  // namespace
+
+ShardIndexBuilder::ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns)
+    : window_start_ns_(window_start_ns), window_end_ns_(window_end_ns) {}
+
+ResourceSummary& ShardIndexBuilder::SummaryFor(const ResourceKey& key, bool* created) {
+  auto it = summaries_.find(key);
+  *created = it == summaries_.end();
+  if (*created) {
+    it = summaries_.emplace(key, ResourceSummary{}).first;
+    memory_bytes_ += kSummaryOverhead + key.kind.size() + key.namespace_.size() + key.name.size() +
+                     key.uid.size();
+  }
+  return it->second;
+}
+
+void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
+  int64_t t = record.observed_ns;
+  if (record_count_ == 0 || t < min_ns_) min_ns_ = t;
+  if (record_count_ == 0 || t > max_ns_) max_ns_ = t;
+  ++record_count_;
+
+  ResourceKeyView kv{record.kind, record.namespace_, record.name, record.uid};
+  auto it = summaries_.find(kv);
+  bool created = it == summaries_.end();
+  ResourceSummary& s = created ? SummaryFor(ResourceKey(kv), &created) : it->second;
+  if (created) {
+    s.api_group = record.api_group;
+    s.api_version = record.api_version;
+  }
+  if (s.record_count == 0) s.first_ns = t;
+  if (s.record_count == 0 || t > s.last_ns) s.last_ns = t;
+  s.flags &= ~kEventOnly;
+  ++s.record_count;
+  if (s.blocks.empty() || s.blocks.back() != block_id) {
+    s.blocks.push_back(block_id);
+    memory_bytes_ += sizeof(uint32_t);
+  }
+
+  bool changed = s.last_resource_version.empty() ||
+                 s.last_resource_version != record.resource_version ||
+                 record.watch_type == WatchType::kDeleted ||
+                 record.watch_type == WatchType::kDeletedInferred;
+  if (record.watch_type == WatchType::kRelisted) changed = false;
+  if (changed) {
+    ++s.change_count;
+    PushSecond(s.change_secs, t, &memory_bytes_);
+    s.last_resource_version = record.resource_version;
+  } else {
+    ++s.nochange_count;
+    PushSecond(s.nochange_secs, t, &memory_bytes_);
+  }
+
+  if (record.watch_type == WatchType::kDeleted || record.watch_type == WatchType::kDeletedInferred) {
+    s.flags |= kDeletedInShard;
+  } else {
+    s.flags &= ~kDeletedInShard;
+  }
+
+  if (record.event) {
+    AddEvent(record, s);
+    return;
+  }
+  if (changed || s.creation_ns == 0) {
+    ObjectMeta meta = ParseObjectMeta(record.payload);
+    if (meta.creation_ns != 0) s.creation_ns = meta.creation_ns;
+    if (meta.owners != s.owners) s.owners = std::move(meta.owners);
+  }
+  if (record.watch_type == WatchType::kAdded && s.creation_ns >= window_start_ns_ &&
+      s.creation_ns < window_end_ns_) {
+    s.flags |= kCreatedInShard;
+  }
+}
+
+uint16_t ShardIndexBuilder::InternReason(std::string_view reason) {
+  auto it = reason_ids_.find(std::string(reason));
+  if (it != reason_ids_.end()) return it->second;
+  // Past 65,535 distinct reasons in one shard, the rest share the last slot.
+  if (reasons_.size() >= 0xffff) return 0xffff - 1;
+  uint16_t id = static_cast<uint16_t>(reasons_.size());
+  reasons_.emplace_back(reason);
+  reason_ids_.emplace(std::string(reason), id);
+  return id;
+}
+
+SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev) {
+  ResourceKeyView exact{ev.involved_kind, ev.involved_namespace, ev.involved_name,
+                        ev.involved_uid};
+  auto it = summaries_.find(exact);
+  if (it != summaries_.end()) return it;
+  // Same kind/namespace/name with another uid (Node Events carry the node's name as uid; an
+  // Event may name no uid at all): take the most recently seen one.
+  ResourceKeyView lo{ev.involved_kind, ev.involved_namespace, ev.involved_name, ""};
+  auto best = summaries_.end();
+  for (auto i = summaries_.lower_bound(lo); i != summaries_.end(); ++i) {
+    const ResourceKey& k = i->first;
+    if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
+        k.name != ev.involved_name) {
+      break;
+    }
+    if (best == summaries_.end() || i->second.last_ns >= best->second.last_ns) best = i;
+  }
+  if (best != summaries_.end()) return best;
+  bool created;
+  ResourceSummary& s = SummaryFor(ResourceKey(exact), &created);
+  s.flags = kEventOnly;
+  return summaries_.find(exact);
+}
+
+void ShardIndexBuilder::AddHeat(ResourceSummary& target, uint32_t minute, uint16_t reason,
+                                uint8_t severity, uint32_t count) {
+  auto& heat = target.heat;
+  // Cells arrive mostly in time order: search from the back.
+  auto pos = heat.end();
+  while (pos != heat.begin()) {
+    auto prev = std::prev(pos);
+    if (prev->minute < minute || (prev->minute == minute && prev->reason < reason) ||
+        (prev->minute == minute && prev->reason == reason && prev->severity <= severity)) {
+      if (prev->minute == minute && prev->reason == reason && prev->severity == severity) {
+        prev->count += count;
+        return;
+      }
+      break;
+    }
+    pos = prev;
+  }
+  heat.insert(pos, HeatCellData{minute, count, reason, severity});
+  memory_bytes_ += sizeof(HeatCellData);
+}
+
+void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
+  const EventInfoView& ev = *record.event;
+  if (s.involved.kind.empty()) {
+    s.involved = ResourceKey(ev.involved_kind, ev.involved_namespace, ev.involved_name,
+                             ev.involved_uid);
+  }
+  int64_t count = std::max<int32_t>(ev.count, 1);
+  int64_t last = ev.last_timestamp_ns ? ev.last_timestamp_ns
+                                      : (ev.first_timestamp_ns ? ev.first_timestamp_ns
+                                                               : record.observed_ns);
+  int64_t first = ev.first_timestamp_ns ? ev.first_timestamp_ns : last;
+  int64_t fresh = 0;
+  int64_t range_start = first;
+  if (record.watch_type == WatchType::kDeleted || record.watch_type == WatchType::kDeletedInferred) {
+    fresh = 0;
+  } else if (s.event_count == 0) {
+    fresh = count;
+  } else {
+    fresh = std::max<int64_t>(0, count - s.event_count);
+    range_start = std::max(first, s.event_last_ns);
+  }
+  if (record.watch_type != WatchType::kDeleted &&
+      record.watch_type != WatchType::kDeletedInferred) {
+    s.event_count = static_cast<int32_t>(count);
+    s.event_last_ns = std::max(s.event_last_ns, last);
+  }
+
+  auto target = InvolvedSummary(ev);
+  s.involved = target->first;
+  auto& about = events_about_[target->first];
+  ResourceKeyView event_key{record.kind, record.namespace_, record.name, record.uid};
+  if (std::none_of(about.begin(), about.end(),
+                   [&](const ResourceKey& k) { return k.view() == event_key; })) {
+    about.emplace_back(event_key);
+    memory_bytes_ += 64 + record.name.size();
+  }
+  if (fresh <= 0) return;
+
+  int64_t last_min = last / kNsPerMin;
+  int64_t first_min = std::max({range_start / kNsPerMin, last_min - kMaxSpreadMinutes + 1,
+                                window_start_ns_ / kNsPerMin});
+  if (first_min > last_min) first_min = last_min;
+  int64_t minutes = last_min - first_min + 1;
+  uint16_t reason = InternReason(ev.reason);
+  uint8_t severity = static_cast<uint8_t>(ev.severity);
+  int64_t each = fresh / minutes;
+  int64_t extra = fresh % minutes;
+  for (int64_t m = 0; m < minutes; ++m) {
+    int64_t c = each + (m < extra ? 1 : 0);
+    if (c == 0) continue;
+    AddHeat(target->second, static_cast<uint32_t>(first_min + m), reason, severity,
+            static_cast<uint32_t>(c));
+  }
+}
+
+std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey& involved) const {
+  std::vector<const ResourceKey*> out;
+  auto it = events_about_.find(involved);
+  if (it == events_about_.end()) return out;
+  for (const ResourceKey& k : it->second) {
+    auto s = summaries_.find(k);
+    if (s != summaries_.end()) out.push_back(&s->first);
+  }
+  return out;
+}
+
+void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
+  for (const auto& [key, prev] : previous.summaries_) {
+    if (prev.deleted() || (prev.flags & kEventOnly)) continue;
+    bool created;
+    ResourceSummary& s = SummaryFor(key, &created);
+    if (!created) continue;
+    s.api_group = prev.api_group;
+    s.api_version = prev.api_version;
+    s.creation_ns = prev.creation_ns;
+    s.first_ns = s.last_ns = window_start_ns_;
+    s.flags = kCarriedOver;
+    s.owners = prev.owners;
+    s.last_resource_version = prev.last_resource_version;
+    s.involved = prev.involved;
+    s.event_count = prev.event_count;
+    s.event_last_ns = prev.event_last_ns;
+  }
+  for (const auto& [involved, events] : previous.events_about_) {
+    if (!summaries_.count(involved)) continue;
+    for (const ResourceKey& e : events) {
+      if (summaries_.count(e)) events_about_[involved].push_back(e);
+    }
+  }
+}
+
+void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
+  const fb::ShardIndex* root = previous.root();
+  auto str = [](const flatbuffers::String* s) {
+    return s ? std::string_view(s->data(), s->size()) : std::string_view();
+  };
+  for (uint32_t i = 0; i < previous.size(); ++i) {
+    const fb::ResourceEntry* e = root->entries()->Get(i);
+    if ((e->flags() & kDeletedInShard) || (e->flags() & kEventOnly)) continue;
+    ResourceKey key(str(e->kind()), str(e->namespace_()), str(e->name()), str(e->uid()));
+    bool created;
+    ResourceSummary& s = SummaryFor(key, &created);
+    if (!created) continue;
+    s.api_group = str(e->api_group());
+    s.api_version = str(e->api_version());
+    s.creation_ns = e->creation_ns();
+    s.first_ns = s.last_ns = window_start_ns_;
+    s.flags = kCarriedOver;
+    if (e->owners()) {
+      for (const fb::OwnerRef* o : *e->owners()) {
+        s.owners.push_back(OwnerRefData{std::string(str(o->kind())), std::string(str(o->name())),
+                                        std::string(str(o->uid())), o->controller()});
+      }
+    }
+    s.last_resource_version = str(e->last_resource_version());
+    if (e->involved_kind() && e->involved_kind()->size()) {
+      s.involved = ResourceKey(str(e->involved_kind()), str(e->involved_namespace()),
+                               str(e->involved_name()), str(e->involved_uid()));
+      s.event_count = e->event_count();
+      s.event_last_ns = e->event_last_ns();
+    }
+  }
+  for (auto& [key, s] : summaries_) {
+    if (!s.involved.kind.empty() && summaries_.count(s.involved)) {
+      events_about_[s.involved].push_back(key);
+    }
+  }
+}
+
+Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path,
+                                               uint64_t shard_id, uint64_t segment_bytes,
+                                               const std::vector<SealedPosition>& positions) const {
+  if (positions.size() != summaries_.size()) {
+    return MakeError(ErrorCode::kInvalidArgument, "index " + path.string() +
+                                                      ": positions do not match the summaries");
+  }
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
+  entries.reserve(summaries_.size());
+  std::vector<const ResourceKey*> order;
+  order.reserve(summaries_.size());
+  std::set<std::string_view> kinds, namespaces;
+  size_t i = 0;
+  for (const auto& [key, s] : summaries_) {
+    order.push_back(&key);
+    kinds.insert(key.kind);
+    if (!key.namespace_.empty()) namespaces.insert(key.namespace_);
+    std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
+    for (const OwnerRefData& o : s.owners) {
+      owners.push_back(fb::CreateOwnerRef(fbb, fbb.CreateSharedString(o.kind),
+                                          fbb.CreateString(o.name), fbb.CreateString(o.uid),
+                                          o.controller));
+    }
+    std::vector<fb::HeatCell> heat;
+    heat.reserve(s.heat.size());
+    for (const HeatCellData& h : s.heat) {
+      heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
+    }
+    auto kind = fbb.CreateSharedString(key.kind);
+    auto ns = fbb.CreateSharedString(key.namespace_);
+    auto name = fbb.CreateString(key.name);
+    auto uid = fbb.CreateString(key.uid);
+    auto group = fbb.CreateSharedString(s.api_group);
+    auto version = fbb.CreateSharedString(s.api_version);
+    auto owners_vec = owners.empty() ? 0 : fbb.CreateVector(owners);
+    auto change = fbb.CreateVector(s.change_secs);
+    auto nochange = fbb.CreateVector(s.nochange_secs);
+    auto heat_vec = fbb.CreateVectorOfStructs(heat);
+    auto rv = fbb.CreateString(s.last_resource_version);
+    flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
+    if (!s.involved.kind.empty()) {
+      ik = fbb.CreateSharedString(s.involved.kind);
+      ins = fbb.CreateSharedString(s.involved.namespace_);
+      in = fbb.CreateString(s.involved.name);
+      iu = fbb.CreateString(s.involved.uid);
+    }
+    fb::ResourceEntryBuilder eb(fbb);
+    eb.add_kind(kind);
+    eb.add_namespace_(ns);
+    eb.add_name(name);
+    eb.add_uid(uid);
+    eb.add_api_group(group);
+    eb.add_api_version(version);
+    eb.add_creation_ns(s.creation_ns);
+    eb.add_first_ns(s.first_ns);
+    eb.add_last_ns(s.last_ns);
+    eb.add_change_count(s.change_count);
+    eb.add_nochange_count(s.nochange_count);
+    eb.add_record_count(s.record_count);
+    eb.add_flags(s.flags);
+    if (!owners.empty()) eb.add_owners(owners_vec);
+    eb.add_change_secs(change);
+    eb.add_nochange_secs(nochange);
+    eb.add_heat(heat_vec);
+    eb.add_first_block(positions[i].first_block);
+    eb.add_first_record(positions[i].first_record);
+    eb.add_last_resource_version(rv);
+    if (!s.involved.kind.empty()) {
+      eb.add_involved_kind(ik);
+      eb.add_involved_namespace(ins);
+      eb.add_involved_name(in);
+      eb.add_involved_uid(iu);
+      eb.add_event_count(s.event_count);
+      eb.add_event_last_ns(s.event_last_ns);
+    }
+    entries.push_back(eb.Finish());
+    ++i;
+  }
+  auto index_of = [&](const ResourceKey& k) -> uint32_t {
+    auto it = std::lower_bound(order.begin(), order.end(), &k,
+                               [](const ResourceKey* a, const ResourceKey* b) { return *a < *b; });
+    if (it == order.end() || **it != k) return 0xffffffffu;
+    return static_cast<uint32_t>(it - order.begin());
+  };
+  std::vector<fb::EventLink> links;
+  i = 0;
+  for (const auto& [key, s] : summaries_) {
+    if (!s.involved.kind.empty()) {
+      uint32_t target = index_of(s.involved);
+      if (target != 0xffffffffu) links.emplace_back(static_cast<uint32_t>(i), target);
+    }
+    ++i;
+  }
+  std::sort(links.begin(), links.end(), [](const fb::EventLink& a, const fb::EventLink& b) {
+    return a.involved() != b.involved() ? a.involved() < b.involved() : a.entry() < b.entry();
+  });
+  std::vector<std::string> kind_list(kinds.begin(), kinds.end());
+  std::vector<std::string> ns_list(namespaces.begin(), namespaces.end());
+  auto entries_vec = fbb.CreateVector(entries);
+  auto links_vec = fbb.CreateVectorOfStructs(links);
+  auto reasons_vec = fbb.CreateVectorOfStrings(reasons_);
+  auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
+  auto ns_vec = fbb.CreateVectorOfStrings(ns_list);
+  fb::ShardIndexBuilder ib(fbb);
+  ib.add_format_version(SparseIndex::kFormatVersion);
+  ib.add_shard_id(shard_id);
+  ib.add_window_start_ns(window_start_ns_);
+  ib.add_window_end_ns(window_end_ns_);
+  ib.add_min_ns(min_ns_);
+  ib.add_max_ns(max_ns_);
+  ib.add_segment_bytes(segment_bytes);
+  ib.add_record_count(record_count_);
+  ib.add_entries(entries_vec);
+  ib.add_event_links(links_vec);
+  ib.add_reasons(reasons_vec);
+  ib.add_kinds(kinds_vec);
+  ib.add_namespaces(ns_vec);
+  fbb.Finish(ib.Finish(), fb::ShardIndexIdentifier());
+  return SparseIndex::WriteFile(path, fbb.GetBufferPointer(), fbb.GetSize());
+}
+
+}  // namespace sloop

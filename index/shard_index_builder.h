@@ -1,0 +1,120 @@
+// ShardIndexBuilder keeps the index of the active shard in memory: one ResourceSummary per
+// resource, updated with every record appended, and Event occurrences attributed to the minute
+// and the object they are about. Sealing writes it out as a SparseIndex file.
+// Not thread-safe: the owning shard serialises access.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "index/object_meta.h"
+#include "index/resource_key.h"
+#include "segments/record.h"
+#include "segments/status.h"
+
+namespace sloop {
+
+class SparseIndex;
+
+enum ResourceFlags : uint8_t {
+  kCreatedInShard = 1,  // an ADDED record whose creationTimestamp lies in the shard
+  kDeletedInShard = 2,  // its last record in the shard is DELETED or DELETED_INFERRED
+  kCarriedOver = 4,     // alive when the shard began (known from the shard before)
+  kEventOnly = 8,       // no record of its own: only Events about it were seen
+};
+
+struct HeatCellData {
+  uint32_t minute = 0;  // Unix minutes
+  uint32_t count = 0;
+  uint16_t reason = 0;  // index into the builder's reasons()
+  uint8_t severity = 0;
+};
+
+struct ResourceSummary {
+  std::string api_group;
+  std::string api_version;
+  int64_t creation_ns = 0;
+  int64_t first_ns = 0;
+  int64_t last_ns = 0;
+  uint32_t change_count = 0;
+  uint32_t nochange_count = 0;
+  uint32_t record_count = 0;
+  uint8_t flags = 0;
+  std::vector<OwnerRefData> owners;
+  std::vector<uint32_t> change_secs;    // ascending Unix seconds, deduplicated
+  std::vector<uint32_t> nochange_secs;  // ascending Unix seconds, deduplicated
+  std::vector<HeatCellData> heat;       // by minute, then reason
+  std::string last_resource_version;
+  std::vector<uint32_t> blocks;  // ids of the active segment's blocks holding its records
+  // Event entries only.
+  ResourceKey involved;
+  int32_t event_count = 0;
+  int64_t event_last_ns = 0;
+
+  bool deleted() const { return flags & kDeletedInShard; }
+};
+
+using SummaryMap = std::map<ResourceKey, ResourceSummary, ResourceKeyLess>;
+
+class ShardIndexBuilder {
+ public:
+  ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns);
+
+  // Seeds the builder with the resources still alive at the end of the shard before, so that a
+  // resource that does not change for hours still has a row in every shard it lived through.
+  void CarryOver(const ShardIndexBuilder& previous);
+  void CarryOver(const SparseIndex& previous);
+
+  // Indexes a record stored in block block_id of the active segment.
+  void Add(const RecordView& record, uint32_t block_id);
+
+  const SummaryMap& summaries() const { return summaries_; }
+  const std::vector<std::string>& reasons() const { return reasons_; }
+  // Event entries about the resource `involved`, as keys into summaries().
+  std::vector<const ResourceKey*> EventsAbout(const ResourceKey& involved) const;
+
+  int64_t window_start_ns() const { return window_start_ns_; }
+  int64_t window_end_ns() const { return window_end_ns_; }
+  int64_t min_ns() const { return min_ns_; }
+  int64_t max_ns() const { return max_ns_; }
+  uint64_t record_count() const { return record_count_; }
+  // Approximate heap bytes held, for the memory budget and its metric.
+  uint64_t memory_bytes() const { return memory_bytes_; }
+
+  // Where each resource's records start in the sealed (key-ordered) segment.
+  struct SealedPosition {
+    uint64_t first_block = 0;
+    uint32_t first_record = 0;
+  };
+  // Writes the index file for a sealed segment (positions[i] for the i-th summary in key order;
+  // summaries with no records get {0,0}). Written to path via a temporary file, fsynced.
+  Result<void> WriteIndexFile(const std::filesystem::path& path, uint64_t shard_id,
+                              uint64_t segment_bytes,
+                              const std::vector<SealedPosition>& positions) const;
+
+ private:
+  ResourceSummary& SummaryFor(const ResourceKey& key, bool* created);
+  SummaryMap::iterator InvolvedSummary(const EventInfoView& ev);
+  void AddEvent(const RecordView& record, ResourceSummary& event_summary);
+  uint16_t InternReason(std::string_view reason);
+  void AddHeat(ResourceSummary& target, uint32_t minute, uint16_t reason, uint8_t severity,
+               uint32_t count);
+
+  int64_t window_start_ns_;
+  int64_t window_end_ns_;
+  int64_t min_ns_ = 0;
+  int64_t max_ns_ = 0;
+  uint64_t record_count_ = 0;
+  uint64_t memory_bytes_ = 0;
+  SummaryMap summaries_;
+  std::vector<std::string> reasons_;
+  std::unordered_map<std::string, uint16_t> reason_ids_;
+  // involved object key → Event keys about it
+  std::map<ResourceKey, std::vector<ResourceKey>, ResourceKeyLess> events_about_;
+};
+
+}  // namespace sloop

@@ -1,0 +1,43 @@
+// Constants of the segment file format shared by SegmentWriter and SegmentReader.
+// docs/format/segment.md is the reference; keep the two in step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sloop::segment_format {
+
+// File header (16 bytes): magic (8) | format version (u32) | flags (u32, zero), little-endian.
+inline constexpr char kFileMagic[8] = {'S', 'L', 'O', 'O', 'P', 'S', 'E', 'G'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr size_t kFileHeaderSize = 16;
+
+// Block frame, little-endian:
+//   0  magic              u32  "SLBK"
+//   4  format version     u16
+//   6  codec              u8   1 = zstd
+//   7  flags              u8   zero
+//   8  compressed bytes   u32  payload length in the file
+//  12  uncompressed bytes u32
+//  16  record count       u32
+//  20  reserved           u32  zero
+//  24  min observed ns    i64
+//  32  max observed ns    i64
+//  40  payload            compressed bytes
+//  40+compressed: xxh64   u64  of bytes [0, 40 + compressed), seed 0
+inline constexpr uint32_t kBlockMagic = 0x4b424c53;
+inline constexpr uint16_t kBlockVersion = 1;
+inline constexpr uint8_t kCodecZstd = 1;
+inline constexpr size_t kBlockHeaderSize = 40;
+inline constexpr size_t kBlockTrailerSize = 8;
+// Sanity bounds a reader enforces before allocating: a larger length is corruption.
+inline constexpr uint32_t kMaxBlockBytes = 256u << 20;
+inline constexpr uint32_t kMaxRecordsPerBlock = 16u << 20;
+
+// Inside the uncompressed payload, each record is: length (u32) | reserved (u32, zero) |
+// FlatBuffer (length bytes, a sloop.fb.Record with identifier "SLRC") | zero padding to the next
+// multiple of 8, so that every FlatBuffer starts 8-byte aligned.
+inline constexpr size_t kRecordAlign = 8;
+inline constexpr size_t kRecordPrefixSize = 8;
+
+}  // namespace sloop::segment_format

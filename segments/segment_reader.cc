@@ -1,0 +1,278 @@
+#include "segments/segment_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "segments/block_frame.h"
+#include "segments/record_codec.h"
+
+namespace sloop {
+
+namespace sf = segment_format;
+
+namespace {
+
+// One decompression context per thread: readers run on many query threads at once.
+ZSTD_DCtx* ThreadDCtx() {
+  thread_local struct Holder {
+    ZSTD_DCtx* ctx = ZSTD_createDCtx();
+    ~Holder() { ZSTD_freeDCtx(ctx); }
+  } holder;
+  return holder.ctx;
+}
+
+bool PreadAll(int fd, char* buf, size_t n, uint64_t offset, int* err) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return false;
+    }
+    if (r == 0) {
+      *err = 0;  // end of file
+      return false;
+    }
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+}  // namespace
+
+struct SegmentReader::Impl {
+  std::filesystem::path path;
+  int fd = -1;
+  uint32_t version = 0;
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  uint64_t FileSize() const {
+    struct stat st;
+    return fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  }
+
+  // Outcome of looking at the frame at an offset.
+  enum class Probe { kGood, kCorrupt, kTorn, kBadHeader };
+
+  // Reads the frame at offset into *frame (header + payload + checksum) and verifies the
+  // checksum. *h gets the header when it decoded.
+  Probe ReadFrame(uint64_t offset, uint64_t file_size, std::string* frame, block_frame::Header* h,
+                  std::string* why) const {
+    if (file_size < offset + sf::kBlockHeaderSize) {
+      *why = "incomplete block header (" + std::to_string(file_size - std::min(file_size, offset)) +
+             " bytes at the end of the file)";
+      return Probe::kTorn;
+    }
+    char header[sf::kBlockHeaderSize];
+    int err = 0;
+    if (!PreadAll(fd, header, sizeof(header), offset, &err)) {
+      *why = err ? std::string("read failed: ") + std::strerror(err) : "incomplete block header";
+      return Probe::kTorn;
+    }
+    const char* reason = nullptr;
+    if (!block_frame::Decode(header, h, &reason)) {
+      *why = reason;
+      return Probe::kBadHeader;
+    }
+    if (offset + h->frame_bytes() > file_size) {
+      *why = "block of " + std::to_string(h->frame_bytes()) + " bytes runs past the end of the file";
+      return Probe::kTorn;
+    }
+    frame->resize(h->frame_bytes());
+    if (!PreadAll(fd, frame->data(), frame->size(), offset, &err)) {
+      *why = err ? std::string("read failed: ") + std::strerror(err) : "block cut short";
+      return Probe::kTorn;
+    }
+    uint64_t stored;
+    size_t body = sf::kBlockHeaderSize + h->compressed_bytes;
+    std::memcpy(&stored, frame->data() + body, 8);
+    if (XXH64(frame->data(), body, 0) != stored) {
+      *why = "checksum mismatch";
+      return Probe::kCorrupt;
+    }
+    return Probe::kGood;
+  }
+
+  // Next offset after `from` where a block magic appears, or file_size.
+  uint64_t FindMagic(uint64_t from, uint64_t file_size) const {
+    const uint32_t magic = sf::kBlockMagic;
+    char needle[4];
+    std::memcpy(needle, &magic, 4);
+    std::string buf;
+    const size_t chunk = 1 << 20;
+    for (uint64_t pos = from; pos < file_size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(chunk + 3, file_size - pos));
+      buf.resize(n);
+      int err = 0;
+      if (!PreadAll(fd, buf.data(), n, pos, &err)) return file_size;
+      auto it = std::search(buf.begin(), buf.end(), needle, needle + 4);
+      if (it != buf.end()) return pos + static_cast<uint64_t>(it - buf.begin());
+      if (n < 4) break;
+      pos += n - 3;
+    }
+    return file_size;
+  }
+};
+
+RecordView Block::record(size_t i) const {
+  RecordView v;
+  size_t next;
+  const char* why;
+  // Records were verified when the block was read; decoding again only builds the view.
+  record_codec::Decode(data_.data(), offsets_[i], data_.size(), &v, &next, &why);
+  return v;
+}
+
+SegmentReader::SegmentReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SegmentReader::~SegmentReader() = default;
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::filesystem::path& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (impl->fd < 0) return IOError("open segment", path.string(), errno);
+  uint64_t size = impl->FileSize();
+  if (size == 0) {
+    return MakeError(ErrorCode::kCorruption,
+                     "segment " + path.string() +
+                         ": the file is empty (no segment header); it holds no data and can be "
+                         "removed");
+  }
+  char header[sf::kFileHeaderSize];
+  int err = 0;
+  if (size < sf::kFileHeaderSize || !PreadAll(impl->fd, header, sizeof(header), 0, &err)) {
+    return MakeError(ErrorCode::kCorruption, "segment " + path.string() + ": the file is " +
+                                                 std::to_string(size) +
+                                                 " bytes, shorter than a segment header (16)");
+  }
+  if (std::memcmp(header, sf::kFileMagic, 8) != 0) {
+    return MakeError(ErrorCode::kCorruption,
+                     "segment " + path.string() +
+                         ": not a sloop segment file (bad magic); is this the right file?");
+  }
+  std::memcpy(&impl->version, header + 8, 4);
+  if (impl->version > sf::kFormatVersion || impl->version == 0) {
+    return MakeError(ErrorCode::kUnsupported,
+                     "segment " + path.string() + ": format version " +
+                         std::to_string(impl->version) + " is newer than this build reads (" +
+                         std::to_string(sf::kFormatVersion) + "); upgrade sloop to read it");
+  }
+  return std::unique_ptr<SegmentReader>(new SegmentReader(std::move(impl)));
+}
+
+Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
+  block_frame::Header h;
+  std::string why;
+  auto probe = impl_->ReadFrame(offset, impl_->FileSize(), &out->scratch_, &h, &why);
+  auto fail = [&](const std::string& reason) {
+    return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() + ": block at offset " +
+                                                 std::to_string(offset) + ": " + reason);
+  };
+  if (probe != Impl::Probe::kGood) return fail(why);
+  out->data_.resize(h.uncompressed_bytes);
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out->data_.data(), out->data_.size(),
+                                 out->scratch_.data() + sf::kBlockHeaderSize, h.compressed_bytes);
+  if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
+  if (n != h.uncompressed_bytes) return fail("decompressed size differs from the frame's");
+  out->offsets_.clear();
+  out->offsets_.reserve(h.record_count);
+  size_t pos = 0;
+  while (pos < out->data_.size()) {
+    RecordView v;
+    size_t next;
+    const char* reason = nullptr;
+    if (!record_codec::Decode(out->data_.data(), pos, out->data_.size(), &v, &next, &reason)) {
+      return fail(reason);
+    }
+    out->offsets_.push_back(static_cast<uint32_t>(pos));
+    pos = next;
+  }
+  if (out->offsets_.size() != h.record_count) {
+    return fail("holds " + std::to_string(out->offsets_.size()) + " records, its frame says " +
+                std::to_string(h.record_count));
+  }
+  out->handle_ = BlockHandle{offset,
+                             static_cast<uint32_t>(h.frame_bytes()),
+                             h.uncompressed_bytes,
+                             h.record_count,
+                             h.min_observed_ns,
+                             h.max_observed_ns};
+  return {};
+}
+
+Result<void> SegmentReader::Scan(const std::function<bool(const Block&)>& on_block,
+                                 const std::function<void(const CorruptBlock&)>& on_corrupt) const {
+  const uint64_t size = impl_->FileSize();
+  uint64_t pos = sf::kFileHeaderSize;
+  Block block;
+  std::string scratch;
+  while (pos < size) {
+    block_frame::Header h;
+    std::string why;
+    auto probe = impl_->ReadFrame(pos, size, &scratch, &h, &why);
+    if (probe == Impl::Probe::kGood) {
+      auto r = ReadBlock(pos, &block);
+      if (r) {
+        if (!on_block(block)) return {};
+      } else {
+        on_corrupt(CorruptBlock{pos, r.error().message});
+      }
+      pos += h.frame_bytes();
+      continue;
+    }
+    on_corrupt(CorruptBlock{pos, why});
+    if (probe == Impl::Probe::kTorn) {
+      // Nothing whole follows a torn frame unless a later magic says so.
+      uint64_t next = impl_->FindMagic(pos + 1, size);
+      if (next >= size) break;
+      pos = next;
+    } else if (probe == Impl::Probe::kCorrupt) {
+      pos += h.frame_bytes();
+    } else {
+      pos = impl_->FindMagic(pos + 1, size);
+    }
+  }
+  return {};
+}
+
+Result<std::vector<BlockHandle>> SegmentReader::ListBlocks(std::vector<CorruptBlock>* corrupt) const {
+  const uint64_t size = impl_->FileSize();
+  std::vector<BlockHandle> out;
+  uint64_t pos = sf::kFileHeaderSize;
+  std::string scratch;
+  while (pos < size) {
+    block_frame::Header h;
+    std::string why;
+    auto probe = impl_->ReadFrame(pos, size, &scratch, &h, &why);
+    if (probe == Impl::Probe::kGood) {
+      out.push_back(BlockHandle{pos, static_cast<uint32_t>(h.frame_bytes()), h.uncompressed_bytes,
+                                h.record_count, h.min_observed_ns, h.max_observed_ns});
+      pos += h.frame_bytes();
+      continue;
+    }
+    if (corrupt) corrupt->push_back(CorruptBlock{pos, why});
+    if (probe == Impl::Probe::kCorrupt) {
+      pos += h.frame_bytes();
+    } else {
+      uint64_t next = impl_->FindMagic(pos + 1, size);
+      if (next >= size) break;
+      pos = next;
+    }
+  }
+  return out;
+}
+
+const std::filesystem::path& SegmentReader::path() const { return impl_->path; }
+uint32_t SegmentReader::format_version() const { return impl_->version; }
+
+}  // namespace sloop

@@ -1,0 +1,75 @@
+// SegmentReader reads a segment file written by SegmentWriter: its blocks, one by offset or all
+// in order, each verified against its checksum before any record is returned. Safe to use from
+// several threads at once (reads are pread()s; Block buffers belong to the caller).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "segments/record.h"
+#include "segments/segment_writer.h"
+#include "segments/status.h"
+
+namespace sloop {
+
+// One decoded block: its frame's facts and its records. Record views point into this object.
+class Block {
+ public:
+  const BlockHandle& handle() const { return handle_; }
+  size_t size() const { return offsets_.size(); }
+  // The i-th record (i < size()).
+  RecordView record(size_t i) const;
+
+ private:
+  friend class SegmentReader;
+  BlockHandle handle_;
+  std::string data_;              // decompressed records
+  std::vector<uint32_t> offsets_; // start of each record in data_
+  std::string scratch_;           // compressed frame, reused between reads
+};
+
+// A block that failed its checks while scanning.
+struct CorruptBlock {
+  uint64_t offset = 0;
+  std::string reason;
+};
+
+class SegmentReader {
+ public:
+  // Opens path and checks its file header. kCorruption for an empty file or another format,
+  // kUnsupported for a future format version; the message names the file and what to do.
+  static Result<std::unique_ptr<SegmentReader>> Open(const std::filesystem::path& path);
+  ~SegmentReader();
+
+  // Reads, verifies and decompresses the block whose frame starts at offset, into *out (whose
+  // buffers are reused). kCorruption names the offset and the failed check.
+  Result<void> ReadBlock(uint64_t offset, Block* out) const;
+
+  // Walks every block frame from the start of the file to its current end (the file may grow:
+  // each call sees what is there now). Calls on_block for each good block (decoded into one
+  // reused Block) and on_corrupt for each bad one; a bad block is skipped by its framed length
+  // when the header is intact, else by searching for the next block magic. A torn tail is
+  // reported through on_corrupt as well. Stops early when on_block returns false.
+  Result<void> Scan(const std::function<bool(const Block&)>& on_block,
+                    const std::function<void(const CorruptBlock&)>& on_corrupt) const;
+
+  // Frames only (no decompression): the handle of every good block, the bad ones in *corrupt.
+  Result<std::vector<BlockHandle>> ListBlocks(std::vector<CorruptBlock>* corrupt) const;
+
+  const std::filesystem::path& path() const;
+  uint32_t format_version() const;
+
+  SegmentReader(const SegmentReader&) = delete;
+  SegmentReader& operator=(const SegmentReader&) = delete;
+
+ private:
+  struct Impl;
+  explicit SegmentReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sloop

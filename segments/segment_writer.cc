@@ -1,0 +1,250 @@
+#include "segments/segment_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <vector>
+
+#include "segments/block_frame.h"
+#include "segments/record_codec.h"
+#include "segments/segment_reader.h"
+
+namespace sloop {
+
+namespace sf = segment_format;
+
+struct SegmentWriter::Impl {
+  std::filesystem::path path;
+  WriterOptions options;
+  int fd = -1;
+  uint64_t file_bytes = 0;
+  bool closed = false;
+
+  record_codec::Encoder encoder;
+  std::string pending;                  // uncompressed entries of the current block
+  std::vector<uint32_t> pending_starts; // entry offsets in `pending`
+  int64_t min_ns = 0, max_ns = 0;
+
+  ZSTD_CCtx* cctx = nullptr;
+  std::string frame;  // reused: header + compressed payload + checksum
+  std::function<void(const BlockHandle&)> listener;
+  std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
+
+  ~Impl() {
+    if (cctx) ZSTD_freeCCtx(cctx);
+    if (fd >= 0) ::close(fd);
+  }
+
+  Result<void> WriteAll(const char* data, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = ::write(fd, data + done, n - done);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        // Leave no torn block behind: cut the file back to its last whole block.
+        if (::ftruncate(fd, static_cast<off_t>(file_bytes)) == 0) ::lseek(fd, 0, SEEK_END);
+        return IOError("write segment", path.string(), e);
+      }
+      done += static_cast<size_t>(w);
+    }
+    return {};
+  }
+
+  Result<void> DataSync() {
+    if (::fdatasync(fd) != 0) return IOError("fsync segment", path.string(), errno);
+    last_sync = std::chrono::steady_clock::now();
+    return {};
+  }
+
+  Result<void> WriteBlock() {
+    if (pending_starts.empty()) return {};
+    size_t bound = ZSTD_compressBound(pending.size());
+    frame.resize(sf::kBlockHeaderSize + bound + sf::kBlockTrailerSize);
+    size_t csize = ZSTD_compress2(cctx, frame.data() + sf::kBlockHeaderSize, bound, pending.data(),
+                                  pending.size());
+    if (ZSTD_isError(csize)) {
+      return MakeError(ErrorCode::kIOError, "compress block for " + path.string() + ": " +
+                                                ZSTD_getErrorName(csize));
+    }
+    block_frame::Header h;
+    h.compressed_bytes = static_cast<uint32_t>(csize);
+    h.uncompressed_bytes = static_cast<uint32_t>(pending.size());
+    h.record_count = static_cast<uint32_t>(pending_starts.size());
+    h.min_observed_ns = min_ns;
+    h.max_observed_ns = max_ns;
+    block_frame::Encode(h, frame.data());
+    uint64_t sum = XXH64(frame.data(), sf::kBlockHeaderSize + csize, 0);
+    std::memcpy(frame.data() + sf::kBlockHeaderSize + csize, &sum, 8);
+    size_t frame_bytes = sf::kBlockHeaderSize + csize + sf::kBlockTrailerSize;
+    if (auto w = WriteAll(frame.data(), frame_bytes); !w) return w;
+    BlockHandle handle{file_bytes, static_cast<uint32_t>(frame_bytes), h.uncompressed_bytes,
+                       h.record_count, min_ns, max_ns};
+    file_bytes += frame_bytes;
+    pending.clear();
+    pending_starts.clear();
+    if (options.sync == SyncPolicy::kEveryBlock ||
+        (options.sync == SyncPolicy::kInterval &&
+         std::chrono::steady_clock::now() - last_sync >= options.sync_interval)) {
+      if (auto s = DataSync(); !s) return s;
+    }
+    if (listener) listener(handle);
+    return {};
+  }
+};
+
+SegmentWriter::SegmentWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SegmentWriter::~SegmentWriter() = default;
+
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::filesystem::path& path,
+                                                             const WriterOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  impl->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (impl->fd < 0) {
+    if (errno == EEXIST) {
+      return MakeError(ErrorCode::kAlreadyExists, "segment " + path.string() + " already exists");
+    }
+    return IOError("create segment", path.string(), errno);
+  }
+  char header[sf::kFileHeaderSize] = {};
+  std::memcpy(header, sf::kFileMagic, 8);
+  uint32_t version = sf::kFormatVersion;
+  std::memcpy(header + 8, &version, 4);
+  if (auto w = impl->WriteAll(header, sizeof(header)); !w) return std::unexpected(w.error());
+  impl->file_bytes = sf::kFileHeaderSize;
+  impl->cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.zstd_level);
+  ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_checksumFlag, 0);
+  return std::unique_ptr<SegmentWriter>(new SegmentWriter(std::move(impl)));
+}
+
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
+    const std::filesystem::path& path, const WriterOptions& options, RecoveryReport* report) {
+  RecoveryReport local;
+  RecoveryReport& r = report ? *report : local;
+  r = RecoveryReport{};
+  auto reader = SegmentReader::Open(path);
+  if (!reader) return std::unexpected(reader.error());
+  std::vector<CorruptBlock> corrupt;
+  auto blocks = (*reader)->ListBlocks(&corrupt);
+  if (!blocks) return std::unexpected(blocks.error());
+  reader->reset();
+
+  uint64_t good_end = sf::kFileHeaderSize;
+  for (const BlockHandle& b : *blocks) good_end = std::max(good_end, b.offset + b.frame_bytes);
+  r.good_blocks = blocks->size();
+  for (const CorruptBlock& c : corrupt) {
+    if (c.offset < good_end) {
+      ++r.corrupt_blocks_kept;
+      std::cerr << "segment " << path.string() << ": corrupt block at offset " << c.offset
+                << " (" << c.reason << ") is kept and skipped by readers\n";
+    } else if (r.reason.empty()) {
+      r.reason = c.reason;
+    }
+  }
+  std::error_code ec;
+  uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) return IOError("stat segment", path.string(), ec.value());
+
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  impl->fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (impl->fd < 0) return IOError("open segment", path.string(), errno);
+  if (size > good_end) {
+    r.bytes_dropped = size - good_end;
+    if (r.reason.empty()) r.reason = "torn tail";
+    std::cerr << "segment " << path.string() << ": dropped " << r.bytes_dropped
+              << " bytes at offset " << good_end << ": " << r.reason << "\n";
+    if (::ftruncate(impl->fd, static_cast<off_t>(good_end)) != 0 || ::fdatasync(impl->fd) != 0) {
+      return IOError("truncate torn tail of segment", path.string(), errno);
+    }
+  }
+  if (::lseek(impl->fd, 0, SEEK_END) < 0) return IOError("seek segment", path.string(), errno);
+  impl->file_bytes = good_end;
+  impl->cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.zstd_level);
+  return std::unique_ptr<SegmentWriter>(new SegmentWriter(std::move(impl)));
+}
+
+Result<RecordLocation> SegmentWriter::Append(const RecordView& record) {
+  Impl& s = *impl_;
+  if (s.closed) {
+    return MakeError(ErrorCode::kInvalidArgument, "segment " + s.path.string() + " is closed");
+  }
+  // A block that could not be written (disk full) stays pending; refuse to grow it unbounded.
+  if (s.pending.size() >= 4 * s.options.target_block_bytes + (1u << 20)) {
+    if (auto w = s.WriteBlock(); !w) return std::unexpected(w.error());
+  }
+  if (s.pending_starts.empty()) {
+    s.min_ns = s.max_ns = record.observed_ns;
+  } else {
+    s.min_ns = std::min(s.min_ns, record.observed_ns);
+    s.max_ns = std::max(s.max_ns, record.observed_ns);
+  }
+  s.pending_starts.push_back(static_cast<uint32_t>(s.pending.size()));
+  s.encoder.Append(record, &s.pending);
+  RecordLocation loc{s.file_bytes, static_cast<uint32_t>(s.pending_starts.size() - 1)};
+  if (s.pending.size() >= s.options.target_block_bytes) {
+    if (auto w = s.WriteBlock(); !w) return std::unexpected(w.error());
+  }
+  return loc;
+}
+
+Result<void> SegmentWriter::Flush() {
+  if (impl_->closed) return {};
+  return impl_->WriteBlock();
+}
+
+Result<void> SegmentWriter::Sync() {
+  if (impl_->closed) return {};
+  if (auto f = Flush(); !f) return f;
+  return impl_->DataSync();
+}
+
+Result<void> SegmentWriter::Close() {
+  if (impl_->closed) {
+    return MakeError(ErrorCode::kInvalidArgument, "segment " + impl_->path.string() + " is closed");
+  }
+  if (auto s = Sync(); !s) return s;
+  impl_->closed = true;
+  if (::close(impl_->fd) != 0) {
+    impl_->fd = -1;
+    return IOError("close segment", impl_->path.string(), errno);
+  }
+  impl_->fd = -1;
+  return {};
+}
+
+void SegmentWriter::VisitPending(
+    const std::function<void(const RecordView&, RecordLocation)>& fn) const {
+  const Impl& s = *impl_;
+  for (size_t i = 0; i < s.pending_starts.size(); ++i) {
+    RecordView v;
+    size_t next;
+    const char* why;
+    if (record_codec::Decode(s.pending.data(), s.pending_starts[i], s.pending.size(), &v, &next,
+                             &why)) {
+      fn(v, RecordLocation{s.file_bytes, static_cast<uint32_t>(i)});
+    }
+  }
+}
+
+void SegmentWriter::SetBlockListener(std::function<void(const BlockHandle&)> listener) {
+  impl_->listener = std::move(listener);
+}
+
+const std::filesystem::path& SegmentWriter::path() const { return impl_->path; }
+uint64_t SegmentWriter::file_bytes() const { return impl_->file_bytes; }
+uint64_t SegmentWriter::pending_bytes() const { return impl_->pending.size(); }
+uint64_t SegmentWriter::pending_records() const { return impl_->pending_starts.size(); }
+
+}  // namespace sloop

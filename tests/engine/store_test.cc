@@ -1,0 +1,462 @@
+#include "engine/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "index/sparse_index.h"
+#include "tests/engine/record_maker.h"
+
+namespace sloop {
+namespace {
+
+using testing::RecordMaker;
+namespace fs = std::filesystem;
+
+constexpr int64_t kSec = 1000000000LL;
+constexpr int64_t kMin = 60 * kSec;
+constexpr int64_t kHour = 60 * kMin;
+// 2026-11-20T09:00:00Z, a whole hour.
+constexpr int64_t kT0 = 1795165200LL * kSec;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-store-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    now_ = kT0 + 10 * kHour;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  StoreOptions Options() {
+    StoreOptions o;
+    o.root = dir_;
+    o.background = false;
+    o.now_ns = [this] { return now_.load(); };
+    o.writer.target_block_bytes = 16 * 1024;
+    return o;
+  }
+
+  std::unique_ptr<Store> OpenStore(StoreOptions o) {
+    auto s = Store::Open(std::move(o));
+    EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().ToString());
+    return s ? std::move(*s) : nullptr;
+  }
+  std::unique_ptr<Store> OpenStore() { return OpenStore(Options()); }
+
+  static std::vector<StoredRecord> History(const Store& s, ResourceKeyView key, TimeRange r,
+                                           bool prev = false) {
+    std::vector<StoredRecord> out;
+    auto h = s.History(key, r, prev, [&](const RecordView& v) {
+      out.push_back(StoredRecord::From(v));
+      return true;
+    });
+    EXPECT_TRUE(h.has_value()) << (h ? "" : h.error().ToString());
+    return out;
+  }
+
+  static const TimelineRow* FindRow(const TimelineResult& t, std::string_view name) {
+    for (const auto& r : t.rows) {
+      if (r.key.name == name) return &r;
+    }
+    return nullptr;
+  }
+
+  fs::path dir_;
+  std::atomic<int64_t> now_;
+  RecordMaker mk_;
+};
+
+TEST_F(StoreTest, HistoryAcrossSealedAndActiveShardsIsByteExact) {
+  auto store = OpenStore();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 6; ++i) {
+    RecordView r = mk_.Pod(kT0 + i * 30 * kMin, "shop", "web-1", "uid-web-1", 100 + i,
+                           i == 0 ? WatchType::kAdded : WatchType::kModified, kT0);
+    payloads.emplace_back(r.payload);
+    ASSERT_TRUE(store->Append(r).has_value());
+  }
+  auto shards = store->Shards();
+  ASSERT_EQ(shards.size(), 3u);  // two sealed hours and the active one
+  EXPECT_TRUE(shards[0].sealed);
+  EXPECT_FALSE(shards[2].sealed);
+  auto h = History(*store, {"Pod", "shop", "web-1", ""}, {kT0, kT0 + 5 * kHour});
+  ASSERT_EQ(h.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(h[i].payload, payloads[i]);
+    EXPECT_EQ(h[i].resource_version, std::to_string(100 + i));
+    EXPECT_EQ(h[i].observed_ns, kT0 + i * 30 * kMin);
+  }
+  EXPECT_EQ(h[0].watch_type, WatchType::kAdded);
+  // Previous record before the window comes first when asked for.
+  auto hp = History(*store, {"Pod", "shop", "web-1", "uid-web-1"},
+                    {kT0 + 70 * kMin, kT0 + 100 * kMin}, true);
+  ASSERT_EQ(hp.size(), 2u);
+  EXPECT_EQ(hp[0].observed_ns, kT0 + 60 * kMin);
+  EXPECT_EQ(hp[1].observed_ns, kT0 + 90 * kMin);
+}
+
+TEST_F(StoreTest, TimelineCarriesUnchangedResourcesAcrossShardsAndEndsDeletedOnes) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 5 * kMin, "shop", "steady", "u1", 10, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 6 * kMin, "shop", "doomed", "u2", 11, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 70 * kMin, "shop", "doomed", "u2", 12, WatchType::kDeleted)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 190 * kMin, "web", "late", "u3", 13, WatchType::kAdded)).has_value());
+  now_ = kT0 + 200 * kMin;
+
+  TimelineQuery q;
+  q.range = {kT0 + 150 * kMin, kT0 + 200 * kMin};
+  auto t = store->Timeline(q);
+  ASSERT_TRUE(t.has_value());
+  const TimelineRow* steady = FindRow(*t, "steady");
+  ASSERT_NE(steady, nullptr) << "a resource that did not change for hours is still alive";
+  EXPECT_EQ(steady->start_ns, q.range.start_ns);
+  EXPECT_EQ(steady->end_ns, q.range.end_ns);
+  EXPECT_EQ(FindRow(*t, "doomed"), nullptr);
+
+  q.range = {kT0, kT0 + 200 * kMin};
+  t = store->Timeline(q);
+  const TimelineRow* doomed = FindRow(*t, "doomed");
+  ASSERT_NE(doomed, nullptr);
+  EXPECT_TRUE(doomed->deleted);
+  EXPECT_EQ(doomed->start_ns, kT0 + 6 * kMin);
+  EXPECT_EQ(doomed->end_ns, kT0 + 70 * kMin);
+  ASSERT_EQ(doomed->changed_at.size(), 2u);
+  EXPECT_EQ(doomed->changed_at[1], (kT0 + 70 * kMin) / kSec);
+
+  // Filters: namespace, kind, name substring.
+  q.namespace_ = "web";
+  t = store->Timeline(q);
+  ASSERT_EQ(t->rows.size(), 1u);
+  EXPECT_EQ(t->rows[0].key.name, "late");
+  q.namespace_.clear();
+  q.name_match = "ead";
+  t = store->Timeline(q);
+  ASSERT_EQ(t->rows.size(), 1u);
+  EXPECT_EQ(t->rows[0].key.name, "steady");
+  q.name_match.clear();
+  q.kind = "Node";
+  EXPECT_TRUE(store->Timeline(q)->rows.empty());
+  q.kind.clear();
+  q.limit = 2;
+  t = store->Timeline(q);
+  EXPECT_EQ(t->rows.size(), 2u);
+  EXPECT_EQ(t->matched, 3u);
+  EXPECT_TRUE(t->truncated);
+}
+
+TEST_F(StoreTest, NoChangeUpdatesAreTicksNotChanges) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 1 * kMin, "a", "p", "u", 5, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 2 * kMin, "a", "p", "u", 5)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 3 * kMin, "a", "p", "u", 5, WatchType::kRelisted)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 4 * kMin, "a", "p", "u", 6)).has_value());
+  now_ = kT0 + 5 * kMin;
+  TimelineQuery q;
+  q.range = {kT0, kT0 + 5 * kMin};
+  auto t = store->Timeline(q);
+  ASSERT_EQ(t->rows.size(), 1u);
+  EXPECT_EQ(t->rows[0].changed_at,
+            (std::vector<uint32_t>{uint32_t((kT0 + kMin) / kSec), uint32_t((kT0 + 4 * kMin) / kSec)}));
+  EXPECT_EQ(t->rows[0].nochange_at, (std::vector<uint32_t>{uint32_t((kT0 + 2 * kMin) / kSec),
+                                                           uint32_t((kT0 + 3 * kMin) / kSec)}));
+}
+
+TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 1 * kMin, "shop", "crashy", "pod-uid", 1, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Node(kT0 + 1 * kMin, "node-a", "node-uid", 2, WatchType::kAdded)).has_value());
+  // BackOff seen with count 1, then 3: 3 occurrences in all, not 4.
+  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 2 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid",
+                                      "BackOff", true, 1, kT0 + 2 * kMin, 3, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 4 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid",
+                                      "BackOff", true, 3, kT0 + 2 * kMin, 4)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 3 * kMin, "shop", "crashy.2", "Pod", "crashy", "pod-uid",
+                                      "Pulled", false, 1, kT0 + 3 * kMin, 5, WatchType::kAdded)).has_value());
+  // Node Events name the node as uid.
+  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 5 * kMin, "default", "node-a.1", "Node", "node-a", "node-a",
+                                      "NodeNotReady", false, 1, kT0 + 5 * kMin, 6, WatchType::kAdded)).has_value());
+  now_ = kT0 + 10 * kMin;
+  for (bool sealed : {false, true}) {
+    if (sealed) ASSERT_TRUE(store->SealActive().has_value());
+    TimelineQuery q;
+    q.range = {kT0, kT0 + 10 * kMin};
+    q.sort = TimelineSort::kMostEvents;
+    auto t = store->Timeline(q);
+    ASSERT_TRUE(t.has_value());
+    ASSERT_EQ(t->rows.size(), 2u) << "Events are not rows of their own";
+    EXPECT_EQ(t->rows[0].key.name, "crashy");
+    EXPECT_EQ(t->rows[0].events, 4u);
+    EXPECT_EQ(t->rows[0].warnings, 3u);
+    uint32_t backoff = 0;
+    for (const auto& h : t->rows[0].heat) {
+      if (h.reason == "BackOff") backoff += h.count;
+    }
+    EXPECT_EQ(backoff, 3u);
+    const TimelineRow* node = FindRow(*t, "node-a");
+    ASSERT_NE(node, nullptr);
+    EXPECT_EQ(node->events, 1u);
+
+    std::vector<std::string> names;
+    auto e = store->Events({"Pod", "shop", "crashy", "pod-uid"}, q.range, [&](const RecordView& r) {
+      names.emplace_back(r.name);
+      EXPECT_TRUE(r.event.has_value());
+      return true;
+    });
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(names.size(), 3u) << "every version of both Events";
+    names.clear();
+    ASSERT_TRUE(store->Events({"Node", "", "node-a", ""}, q.range, [&](const RecordView& r) {
+      names.emplace_back(r.name);
+      return true;
+    }).has_value());
+    EXPECT_EQ(names, std::vector<std::string>{"node-a.1"});
+    EXPECT_EQ(store->Kinds(q.range), (std::vector<std::string>{"Event", "Node", "Pod"}));
+    EXPECT_EQ(store->Namespaces(q.range), (std::vector<std::string>{"default", "shop"}));
+  }
+}
+
+TEST_F(StoreTest, SearchFindsDeletedResourcesAcrossRetentionAndPayloadAtTime) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0, "shop", "api-7f9-abc", "old", 1, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 30 * kMin, "shop", "api-7f9-abc", "old", 2, WatchType::kDeleted)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 5 * kHour, "shop", "api-8c1-def", "new", 3, WatchType::kAdded)).has_value());
+  auto hits = store->Search("API-7F9", "", 10);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_TRUE(hits[0].deleted);
+  EXPECT_EQ(hits[0].last_ns, kT0 + 30 * kMin);
+  hits = store->Search("api-", "Pod", 10);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].key.name, "api-8c1-def") << "most recently seen first";
+  EXPECT_EQ(store->Search("api-", "Pod", 1).size(), 1u);
+  EXPECT_TRUE(store->Search("api-", "Node", 10).empty());
+
+  auto at = store->PayloadAt({"Pod", "shop", "api-7f9-abc", ""}, kT0 + 10 * kMin);
+  ASSERT_TRUE(at.has_value() && at->has_value());
+  EXPECT_EQ((*at)->resource_version, "1");
+  at = store->PayloadAt({"Pod", "shop", "api-7f9-abc", ""}, kT0 - 1);
+  EXPECT_FALSE(at->has_value());
+}
+
+TEST_F(StoreTest, RetentionByAgeDeletesWholeOldShards) {
+  StoreOptions o = Options();
+  o.max_look_back = std::chrono::hours(3);
+  auto store = OpenStore(o);
+  for (int h = 0; h < 6; ++h) {
+    now_ = kT0 + h * kHour + kMin;
+    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(h), "u" + std::to_string(h), h)).has_value());
+  }
+  now_ = kT0 + 6 * kHour;
+  ASSERT_TRUE(store->Maintain().has_value());
+  auto shards = store->Shards();
+  for (const auto& s : shards) EXPECT_GE(s.max_ns, now_ - 3 * kHour);
+  EXPECT_GT(store->Stats().evictions, 0u);
+  EXPECT_TRUE(History(*store, {"Pod", "ns", "p0", ""}, {kT0, now_}).empty());
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p5", ""}, {kT0, now_}).size(), 1u);
+  // Gone from disk, not only from the list.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) files += e.is_regular_file();
+  EXPECT_EQ(files, 2 * store->Stats().sealed_shards + (store->Stats().shards - store->Stats().sealed_shards));
+}
+
+TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
+  StoreOptions o = Options();
+  o.max_disk_bytes = 200 * 1024;
+  auto store = OpenStore(o);
+  for (int h = 0; h < 12; ++h) {
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + h * kHour + i * kSec, "ns", "p" + std::to_string(h * 100 + i),
+                                        "u" + std::to_string(h * 100 + i), h * 100 + i)).has_value());
+    }
+  }
+  ASSERT_TRUE(store->SealActive().has_value());
+  auto st = store->Stats();
+  EXPECT_LE(st.disk_bytes, o.max_disk_bytes);
+  EXPECT_GT(st.evictions, 0u);
+  EXPECT_GT(st.sealed_shards, 0u);
+  // The newest data survives.
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p1139", ""}, {kT0, kT0 + 13 * kHour}).size(), 1u);
+}
+
+TEST_F(StoreTest, ReopenServesTheSameAnswers) {
+  {
+    auto store = OpenStore();
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * 3 * kMin, "ns", "p" + std::to_string(i % 7),
+                                        "u" + std::to_string(i % 7), i)).has_value());
+    }
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(store->Stats().sealed_shards, 3u);
+  size_t total = 0;
+  for (int p = 0; p < 7; ++p) {
+    auto h = History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 5 * kHour});
+    for (size_t i = 1; i < h.size(); ++i) EXPECT_LT(h[i - 1].observed_ns, h[i].observed_ns);
+    total += h.size();
+  }
+  EXPECT_EQ(total, 50u);
+}
+
+TEST_F(StoreTest, SealSortsInRunsWhenTheShardExceedsTheSortBudget) {
+  StoreOptions o = Options();
+  o.seal_sort_budget_bytes = 64 * 1024;  // a few records per run
+  auto store = OpenStore(o);
+  std::mt19937 rng(7);
+  std::map<std::string, int> expected;
+  for (int i = 0; i < 300; ++i) {
+    std::string name = "p" + std::to_string(rng() % 40);
+    ++expected[name];
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * kSec, "ns", name, "u-" + name, i)).has_value());
+  }
+  ASSERT_TRUE(store->SealActive().has_value());
+  ASSERT_EQ(store->Stats().sealed_shards, 1u);
+  for (const auto& [name, n] : expected) {
+    auto h = History(*store, {"Pod", "ns", name, ""}, {kT0, kT0 + kHour});
+    ASSERT_EQ(h.size(), size_t(n)) << name;
+    for (size_t i = 1; i < h.size(); ++i) EXPECT_LT(h[i - 1].observed_ns, h[i].observed_ns);
+  }
+}
+
+// Crash at every step of a seal: the store opened afterwards holds every record once.
+TEST_F(StoreTest, CrashAtEverySealStepLosesNothing) {
+  for (int step = 1; step <= 5; ++step) {
+    fs::remove_all(dir_);
+    {
+      StoreOptions o = Options();
+      o.seal_fault_after_step = step;
+      auto store = OpenStore(o);
+      for (int i = 0; i < 30; ++i) {
+        ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * kMin, "ns", "p" + std::to_string(i % 5),
+                                          "u" + std::to_string(i % 5), i)).has_value());
+      }
+      EXPECT_FALSE(store->SealActive().has_value()) << "step " << step;
+    }  // the destructor's seal stops at the same step
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Maintain().has_value());
+    size_t total = 0;
+    for (int p = 0; p < 5; ++p) {
+      total += History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + kHour}).size();
+    }
+    EXPECT_EQ(total, 30u) << "after a crash at seal step " << step;
+    TimelineQuery q;
+    q.range = {kT0, kT0 + kHour};
+    EXPECT_EQ(store->Timeline(q)->rows.size(), 5u) << "step " << step;
+  }
+}
+
+// kill -9 in the middle of writing: a child process appends and dies without closing; the torn
+// tail of its file is cut back on open and the whole blocks before it are served.
+TEST_F(StoreTest, KillNineMidWriteRecoversWrittenBlocks) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    StoreOptions o = Options();
+    o.writer.sync = SyncPolicy::kEveryBlock;
+    auto store = Store::Open(o);
+    if (!store) _exit(2);
+    for (int i = 0; i < 200; ++i) {
+      if (!(*store)->Append(mk_.Pod(kT0 + i * kSec, "ns", "p" + std::to_string(i % 3), "u" + std::to_string(i % 3), i))) _exit(3);
+    }
+    (void)(*store)->Flush();
+    _exit(0);  // no Close(): as if killed
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  fs::path active;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() == ".active") active = e.path();
+  }
+  ASSERT_FALSE(active.empty());
+  // Tear the last block.
+  auto size = fs::file_size(active);
+  fs::resize_file(active, size - 100);
+  auto store = OpenStore();
+  EXPECT_GT(store->Stats().recovered_bytes_dropped, 0u);
+  size_t total = 0;
+  for (int p = 0; p < 3; ++p) {
+    auto h = History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + kHour});
+    total += h.size();
+  }
+  EXPECT_GT(total, 150u);
+  EXPECT_LT(total, 200u);
+  // And it keeps appending after recovery.
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 300 * kSec, "ns", "p0", "u0", 999)).has_value());
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p0", ""}, {kT0 + 299 * kSec, kT0 + kHour}).size(), 1u);
+}
+
+TEST_F(StoreTest, DamagedSealedShardIsSetAsideNotDeleted) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
+  }
+  fs::path idx;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() == ".idx") idx = e.path();
+  }
+  ASSERT_FALSE(idx.empty());
+  fs::resize_file(idx, 10);
+  auto store = OpenStore();
+  EXPECT_EQ(store->Stats().sealed_shards, 0u);
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    kept |= e.path().string().ends_with(".seg.damaged");
+  }
+  EXPECT_TRUE(kept);
+}
+
+TEST_F(StoreTest, ConcurrentQueriesDuringAppendSealAndEviction) {
+  StoreOptions o = Options();
+  o.max_disk_bytes = 300 * 1024;
+  auto store = OpenStore(o);
+  std::atomic<bool> done{false};
+  std::atomic<int> queries{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&, r] {
+      while (!done) {
+        TimelineQuery q;
+        q.range = {kT0, kT0 + 30 * kHour};
+        auto t = store->Timeline(q);
+        EXPECT_TRUE(t.has_value());
+        auto h = store->History({"Pod", "ns", "p" + std::to_string(r), ""}, q.range, true,
+                                [](const RecordView& v) { return !v.payload.empty(); });
+        EXPECT_TRUE(h.has_value()) << (h ? "" : h.error().ToString());
+        store->Search("p1", "", 20);
+        ++queries;
+      }
+    });
+  }
+  for (int i = 0; i < 600; ++i) {
+    now_ = kT0 + i * 3 * kMin;
+    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(i % 10), "u" + std::to_string(i % 10), i)).has_value());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(queries.load(), 0);
+  EXPECT_GT(store->Stats().evictions, 0u);
+}
+
+TEST_F(StoreTest, ReadOnlyStoreRefusesAppends) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
+  }
+  StoreOptions o = Options();
+  o.read_only = true;
+  auto store = OpenStore(o);
+  auto r = store->Append(mk_.Pod(kT0 + kSec, "ns", "p", "u", 2));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("read-only"), std::string::npos);
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p", ""}, {kT0, kT0 + kHour}).size(), 1u);
+}
+
+}  // namespace
+}  // namespace sloop

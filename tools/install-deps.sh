@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every build, test and UI dependency that is missing. Idempotent and non-interactive:
+# running it again on a machine that has everything does nothing but check.
+set -euo pipefail
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libcurl4-openssl-dev libzstd-dev zstd libxxhash-dev libsimdjson-dev
+  libflatbuffers-dev flatbuffers-compiler libboost-dev libcpp-httplib-dev libssl-dev
+  prometheus-cpp-dev libbenchmark-dev libgtest-dev libgmock-dev libyaml-cpp-dev
+  librocksdb-dev openssl curl wrk chromium
+)
+# Node.js and npm may come from elsewhere on the image; take Debian's only when there are none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${#missing[@]} missing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo -n"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# The browser UI's npm packages (lock file committed; npm ci is reproducible).
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -f "$here/webfiles/package-lock.json" ]; then
+  if [ ! -d "$here/webfiles/node_modules" ] || [ "$here/webfiles/package-lock.json" -nt "$here/webfiles/node_modules/.package-lock.json" ]; then
+    echo "install-deps: installing npm packages for webfiles/"
+    (cd "$here/webfiles" && npm ci --no-audit --no-fund </dev/null)
+  fi
+fi

@@ -1,0 +1,538 @@
+#include "tools/sloop/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace sloop {
+namespace {
+
+using Duration = SloopConfig::Duration;
+
+enum class Kind { kBool, kInt, kInt64, kDouble, kString, kDuration, kList, kIgnored };
+
+struct Setting {
+  const char* flag;      // without the leading dash
+  const char* file_key;  // JSON/YAML key ("" = flag only)
+  Kind kind;
+  void* target;
+  const char* help;
+};
+
+std::vector<Setting> Settings(SloopConfig& c) {
+  return {
+      {"config", "", Kind::kString, &c.config_file, "config file (JSON or YAML); also SLOOP_CONFIG"},
+      {"disable-kube-watch", "disableKubeWatch", Kind::kBool, &c.disable_kube_watch,
+       "do not watch a cluster: serve stored, restored or played-back data"},
+      {"kube-watch-resync-interval", "kubeWatchResyncInterval", Kind::kDuration,
+       &c.kube_watch_resync_interval, "relist every kind this often to catch missed changes"},
+      {"web-files-path", "webfilesPath", Kind::kString, &c.web_files_path,
+       "serve the UI from this directory instead of the copy built into the binary"},
+      {"bind-address", "bindAddress", Kind::kString, &c.bind_address, "HTTP bind address (all if empty)"},
+      {"port", "port", Kind::kInt, &c.port, "HTTP port"},
+      {"store-root", "storeRoot", Kind::kString, &c.store_root, "store directory; the data lives in STORE-ROOT/CONTEXT"},
+      {"max-look-back", "maxLookBack", Kind::kDuration, &c.max_look_back, "history kept"},
+      {"max-disk-mb", "maxDiskMb", Kind::kInt64, &c.max_disk_mb, "disk budget in MiB"},
+      {"playback-file", "debugPlaybackFile", Kind::kString, &c.playback_file,
+       "ingest a capture file instead of watching"},
+      {"record-file", "debugRecordFile", Kind::kString, &c.record_file, "write the watch stream to a capture file"},
+      {"disable-store-manager", "disableStoreManager", Kind::kBool, &c.disable_store_manager,
+       "never delete old data (no retention)"},
+      {"cleanup-frequency", "cleanupFrequency", Kind::kDuration, &c.cleanup_frequency, "retention check interval"},
+      {"keep-minor-node-updates", "keepMinorNodeUpdates", Kind::kBool, &c.keep_minor_node_updates,
+       "store Node updates that only move heartbeat times"},
+      {"default-lookback", "defaultLookback", Kind::kString, &c.default_lookback, "UI default look-back"},
+      {"default-kind", "defaultKind", Kind::kString, &c.default_kind, "UI default kind"},
+      {"default-namespace", "defaultNamespace", Kind::kString, &c.default_namespace, "UI default namespace"},
+      {"context", "context", Kind::kString, &c.context, "kubeconfig context (default: current-context)"},
+      {"display-context", "displayContext", Kind::kString, &c.display_context,
+       "context name shown in the UI and used as the URL prefix"},
+      {"apiserver-host", "apiServerHost", Kind::kString, &c.apiserver_host, "API server URL override"},
+      {"watch-crds", "watchCrds", Kind::kBool, &c.watch_crds, "watch custom resources"},
+      {"crd-refresh-interval", "crdRefreshInterval", Kind::kDuration, &c.crd_refresh_interval,
+       "how often to rediscover resource kinds"},
+      {"gc-threshold", "threshold for GC", Kind::kDouble, &c.gc_threshold,
+       "retention keeps the store under this fraction of max-disk-mb"},
+      {"restore-database-file", "restoreDatabaseFile", Kind::kString, &c.restore_database_file,
+       "restore a backup archive at start-up"},
+      {"enable-granular-metrics", "enableGranularMetrics", Kind::kBool, &c.enable_granular_metrics,
+       "per-Event metrics (high cardinality)"},
+      {"enable-user-metrics", "enableUserMetrics", Kind::kBool, &c.enable_user_metrics, "count HTTP requests per user"},
+      {"allow-privileged-access", "PrivilegedAccess", Kind::kBool, &c.privileged_access,
+       "read kubeconfig (false: in-cluster or -apiserver-host only)"},
+      {"shard-duration", "shardDuration", Kind::kDuration, &c.shard_duration, "time window of one shard"},
+      {"block-size-kb", "blockSizeKb", Kind::kInt64, &c.block_size_kb, "uncompressed bytes per segment block"},
+      {"sync-policy", "syncPolicy", Kind::kString, &c.sync_policy, "fsync: every-block | interval | never"},
+      {"sync-interval", "syncInterval", Kind::kDuration, &c.sync_interval, "fsync interval with -sync-policy=interval"},
+      {"memory-budget-mb", "memoryBudgetMb", Kind::kInt64, &c.memory_budget_mb,
+       "memory for the active shard's index, write buffer and seal sorting"},
+      {"include-kinds", "includeKinds", Kind::kList, &c.include_kinds, "record only these kinds (comma-separated)"},
+      {"exclude-kinds", "excludeKinds", Kind::kList, &c.exclude_kinds, "never record these kinds (comma-separated)"},
+      {"watch-leases", "watchLeases", Kind::kBool, &c.watch_leases, "record Leases (heartbeat noise)"},
+      {"http-threads", "httpThreads", Kind::kInt, &c.http_threads, "HTTP worker threads"},
+      {"simulator-if-no-kubeconfig", "simulatorIfNoKubeconfig", Kind::kBool,
+       &c.simulator_if_no_kubeconfig, "with no kubeconfig, watch the built-in cluster simulator"},
+      // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
+      {"deletion-batch-size", "deletionBatchSize", Kind::kIgnored, nullptr, ""},
+      {"use-mock-badger", "mockBadger", Kind::kIgnored, nullptr, ""},
+      {"enable-delete-keys", "enableDeleteKeys", Kind::kIgnored, nullptr, ""},
+      {"cpuprofile", "", Kind::kIgnored, nullptr, ""},
+      {"badger-discard-ratio", "badgerDiscardRatio", Kind::kIgnored, nullptr, ""},
+      {"badger-vlog-gc-freq", "badgerVLogGCFreq", Kind::kIgnored, nullptr, ""},
+      {"badger-max-table-size", "badgerMaxTableSize", Kind::kIgnored, nullptr, ""},
+      {"badger-level-one-size", "badgerLevelOneSize", Kind::kIgnored, nullptr, ""},
+      {"badger-level-size-multiplier", "badgerLevSizeMultiplier", Kind::kIgnored, nullptr, ""},
+      {"badger-keep-l0-in-memory", "badgerKeepL0InMemory", Kind::kIgnored, nullptr, ""},
+      {"badger-vlog-file-size", "badgerVLogFileSize", Kind::kIgnored, nullptr, ""},
+      {"badger-vlog-max-entries", "badgerVLogMaxEntries", Kind::kIgnored, nullptr, ""},
+      {"badger-use-lsm-only-options", "badgerUseLSMOnlyOptions", Kind::kIgnored, nullptr, ""},
+      {"badger-enable-event-logging", "badgerEnableEventLogging", Kind::kIgnored, nullptr, ""},
+      {"badger-number-of-compactors", "badgerNumOfCompactors", Kind::kIgnored, nullptr, ""},
+      {"badger-number-of-level-zero-tables", "badgerNumLevelZeroTables", Kind::kIgnored, nullptr, ""},
+      {"badger-number-of-zero-tables-stall", "badgerNumLevelZeroTablesStall", Kind::kIgnored, nullptr, ""},
+      {"badger-sync-writes", "badgerSyncWrites", Kind::kIgnored, nullptr, ""},
+      {"badger-vlog-fileIO-mapping", "badgerVLogFileIOMapping", Kind::kIgnored, nullptr, ""},
+      {"badger-vlog-truncate", "badgerVLogTruncate", Kind::kIgnored, nullptr, ""},
+      {"badger-detail-log-enabled", "badgerDetailLogEnabled", Kind::kIgnored, nullptr, ""},
+      // glog's flags, which Sloop's deployments pass.
+      {"v", "", Kind::kIgnored, nullptr, ""},
+      {"logtostderr", "", Kind::kIgnored, nullptr, ""},
+      {"alsologtostderr", "", Kind::kIgnored, nullptr, ""},
+      {"stderrthreshold", "", Kind::kIgnored, nullptr, ""},
+      {"vmodule", "", Kind::kIgnored, nullptr, ""},
+      {"log_dir", "", Kind::kIgnored, nullptr, ""},
+      {"log_backtrace_at", "", Kind::kIgnored, nullptr, ""},
+  };
+}
+
+std::unexpected<Error> Bad(const std::string& where, const std::string& what) {
+  return MakeError(ErrorCode::kInvalidArgument, where + ": " + what);
+}
+
+// Sets one setting from text (a flag value, or a scalar from the file).
+Result<void> Assign(const Setting& s, std::string_view value, const std::string& where,
+                    bool from_file) {
+  switch (s.kind) {
+    case Kind::kBool: {
+      std::string v(value);
+      std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+      if (v == "true" || v == "1" || v == "t" || v == "yes") *static_cast<bool*>(s.target) = true;
+      else if (v == "false" || v == "0" || v == "f" || v == "no") *static_cast<bool*>(s.target) = false;
+      else return Bad(where, "'" + std::string(value) + "' is not a boolean (use true or false)");
+      return {};
+    }
+    case Kind::kInt:
+    case Kind::kInt64: {
+      int64_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size()) {
+        return Bad(where, "'" + std::string(value) + "' is not a whole number");
+      }
+      if (n < 0) return Bad(where, "must not be negative, got " + std::string(value));
+      if (s.kind == Kind::kInt) {
+        if (n > 1 << 30) return Bad(where, std::string(value) + " is too large");
+        *static_cast<int*>(s.target) = static_cast<int>(n);
+      } else {
+        *static_cast<int64_t*>(s.target) = n;
+      }
+      return {};
+    }
+    case Kind::kDouble: {
+      std::string v(value);
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !std::isfinite(d)) return Bad(where, "'" + v + "' is not a number");
+      *static_cast<double*>(s.target) = d;
+      return {};
+    }
+    case Kind::kString:
+      *static_cast<std::string*>(s.target) = std::string(value);
+      return {};
+    case Kind::kDuration: {
+      // In a file, a bare integer is nanoseconds (Go's JSON form of a duration).
+      if (from_file && !value.empty() &&
+          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        int64_t n = 0;
+        auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        if (ec != std::errc()) return Bad(where, "'" + std::string(value) + "' is out of range");
+        *static_cast<Duration*>(s.target) = Duration(n);
+        return {};
+      }
+      auto d = ParseGoDuration(value);
+      if (!d) return Bad(where, d.error().message);
+      *static_cast<Duration*>(s.target) = *d;
+      return {};
+    }
+    case Kind::kList: {
+      auto* list = static_cast<std::vector<std::string>*>(s.target);
+      list->clear();
+      std::string item;
+      std::stringstream ss{std::string(value)};
+      while (std::getline(ss, item, ',')) {
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) list->push_back(item);
+      }
+      return {};
+    }
+    case Kind::kIgnored:
+      return {};
+  }
+  return {};
+}
+
+Result<std::vector<LinkTemplate>> ParseLinks(const YAML::Node& node, const std::string& where) {
+  std::vector<LinkTemplate> out;
+  if (!node.IsSequence()) return Bad(where, "must be a list of {text, urlTemplate}");
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& n = node[i];
+    std::string at = where + "[" + std::to_string(i) + "]";
+    if (!n.IsMap()) return Bad(at, "must be an object with text and urlTemplate");
+    LinkTemplate l;
+    if (n["text"]) l.text = n["text"].as<std::string>();
+    if (n["urlTemplate"]) l.url_template = n["urlTemplate"].as<std::string>();
+    if (l.url_template.empty()) return Bad(at, "urlTemplate is missing");
+    if (n["kinds"]) {
+      if (!n["kinds"].IsSequence()) return Bad(at + ".kinds", "must be a list of kind names");
+      for (const auto& k : n["kinds"]) l.kinds.push_back(k.as<std::string>());
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+// YAML (and JSON, which yaml-cpp reads too) node → JSON text, for the exclusion rules.
+void ToJson(const YAML::Node& n, std::string& out) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : n) {
+        if (!first) out += ',';
+        first = false;
+        YAML::Node key = kv.first;
+        ToJson(YAML::Node(key.as<std::string>()), out);
+        out += ':';
+        ToJson(kv.second, out);
+      }
+      out += '}';
+      return;
+    }
+    case YAML::NodeType::Sequence: {
+      out += '[';
+      for (size_t i = 0; i < n.size(); ++i) {
+        if (i) out += ',';
+        ToJson(n[i], out);
+      }
+      out += ']';
+      return;
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out += "null";
+      return;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      bool quoted = n.Tag() == "!";  // yaml-cpp marks quoted scalars with the "!" tag
+      if (!quoted) {
+        if (s == "true" || s == "false" || s == "null") {
+          out += s;
+          return;
+        }
+        char* end = nullptr;
+        std::strtod(s.c_str(), &end);
+        if (!s.empty() && *end == '\0' && s.find_first_of("xX") == std::string::npos) {
+          out += s;
+          return;
+        }
+      }
+      out += '"';
+      for (unsigned char c : s) {
+        switch (c) {
+          case '"': out += "\\\""; break;
+          case '\\': out += "\\\\"; break;
+          case '\n': out += "\\n"; break;
+          case '\r': out += "\\r"; break;
+          case '\t': out += "\\t"; break;
+          default:
+            if (c < 0x20) {
+              char buf[8];
+              std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+              out += buf;
+            } else {
+              out += static_cast<char>(c);
+            }
+        }
+      }
+      out += '"';
+      return;
+    }
+  }
+}
+
+Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setting>& settings) {
+  bool yaml = path.find(".yaml") != std::string::npos || path.find(".yml") != std::string::npos;
+  bool json = path.find(".json") != std::string::npos;
+  if (!yaml && !json) {
+    return Bad("config file " + path, "the name must end in .json, .yaml or .yml");
+  }
+  std::ifstream in(path);
+  if (!in) return Bad("config file " + path, "cannot be read (does it exist?)");
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    return Bad("config file " + path, std::string("is not valid ") + (yaml ? "YAML" : "JSON") +
+                                          " (line " + std::to_string(e.mark.line + 1) + "): " + e.msg);
+  }
+  if (root.IsNull()) return {};
+  if (!root.IsMap()) return Bad("config file " + path, "must hold an object of settings");
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    std::string where = path + ": " + key;
+    const YAML::Node& value = kv.second;
+    if (key == "leftBarLinks" || key == "resourceLinks") {
+      auto links = ParseLinks(value, where);
+      if (!links) return std::unexpected(links.error());
+      (key == "leftBarLinks" ? c.left_bar_links : c.resource_links) = std::move(*links);
+      continue;
+    }
+    if (key == "exclusionRules") {
+      if (!value.IsMap()) return Bad(where, "must be an object from kind (or _all) to a list of rules");
+      c.exclusion_rules_json.clear();
+      ToJson(value, c.exclusion_rules_json);
+      continue;
+    }
+    if (key == "userMetricsHeaders") continue;  // accepted; user metrics read the defaults
+    auto s = std::find_if(settings.begin(), settings.end(),
+                          [&](const Setting& st) { return key == st.file_key; });
+    if (s == settings.end()) {
+      // Sloop ignores unknown keys silently; a typo then costs a user hours. Say it.
+      return Bad(where, "unknown setting (file keys are camelCase, e.g. maxLookBack; see sloop -help)");
+    }
+    if (s->kind == Kind::kIgnored) {
+      c.ignored.push_back(key);
+      continue;
+    }
+    if (s->kind == Kind::kList && value.IsSequence()) {
+      auto* list = static_cast<std::vector<std::string>*>(s->target);
+      list->clear();
+      for (const auto& item : value) list->push_back(item.as<std::string>());
+      continue;
+    }
+    if (!value.IsScalar()) return Bad(where, "must be a single value");
+    if (auto r = Assign(*s, value.Scalar(), where, true); !r) return r;
+  }
+  return {};
+}
+
+Result<void> Validate(const SloopConfig& c) {
+  if (c.max_look_back <= Duration::zero()) return Bad("-max-look-back", "must be greater than 0");
+  if (c.port < 0 || c.port > 65535) return Bad("-port", std::to_string(c.port) + " is not a TCP port");
+  if (c.max_disk_mb <= 0) return Bad("-max-disk-mb", "must be greater than 0");
+  if (c.gc_threshold <= 0 || c.gc_threshold > 1) return Bad("-gc-threshold", "must be in (0, 1]");
+  if (c.shard_duration < std::chrono::minutes(1) || c.shard_duration > std::chrono::hours(24)) {
+    return Bad("-shard-duration", "must be between 1m and 24h");
+  }
+  if (c.cleanup_frequency < std::chrono::seconds(1)) return Bad("-cleanup-frequency", "must be at least 1s");
+  if (c.block_size_kb < 4 || c.block_size_kb > 16384) return Bad("-block-size-kb", "must be between 4 and 16384");
+  if (c.memory_budget_mb < 16) return Bad("-memory-budget-mb", "must be at least 16");
+  if (c.sync_policy != "every-block" && c.sync_policy != "interval" && c.sync_policy != "never") {
+    return Bad("-sync-policy", "'" + c.sync_policy + "' is not one of every-block, interval, never");
+  }
+  if (c.http_threads < 1 || c.http_threads > 64) return Bad("-http-threads", "must be between 1 and 64");
+  auto lookback = ParseGoDuration(c.default_lookback);
+  if (!lookback || *lookback <= Duration::zero()) {
+    return Bad("-default-lookback", "'" + c.default_lookback + "' is not a positive duration like 1h");
+  }
+  if (c.crd_refresh_interval < std::chrono::seconds(1)) return Bad("-crd-refresh-interval", "must be at least 1s");
+  return {};
+}
+
+}  // namespace
+
+Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
+  std::string_view s = text;
+  if (s.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty duration (use e.g. 1h, 30m, 90s)");
+  bool negative = false;
+  if (s[0] == '-' || s[0] == '+') {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return Duration::zero();
+  long double total = 0;
+  bool any = false;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
+    if (i == 0) break;
+    std::string number(s.substr(0, i));
+    s.remove_prefix(i);
+    size_t u = 0;
+    while (u < s.size() && !((s[u] >= '0' && s[u] <= '9') || s[u] == '.')) ++u;
+    std::string_view unit = s.substr(0, u);
+    s.remove_prefix(u);
+    long double scale;
+    if (unit == "ns") scale = 1;
+    else if (unit == "us" || unit == "µs") scale = 1e3;
+    else if (unit == "ms") scale = 1e6;
+    else if (unit == "s") scale = 1e9;
+    else if (unit == "m") scale = 60e9;
+    else if (unit == "h") scale = 3600e9;
+    else if (unit == "d") scale = 86400e9;
+    else {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + std::string(text) + "' is not a duration: unit '" + std::string(unit) +
+                           "' (use ns, us, ms, s, m, h or d, e.g. 1h30m)");
+    }
+    char* end = nullptr;
+    long double v = std::strtold(number.c_str(), &end);
+    if (*end || number == ".") {
+      return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is not a duration");
+    }
+    total += v * scale;
+    any = true;
+  }
+  if (!any || !s.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + std::string(text) + "' is not a duration (use e.g. 1h, 30m, 90s, 1h30m)");
+  }
+  if (total > 9.2e18L) {
+    return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is too long a duration");
+  }
+  int64_t ns = static_cast<int64_t>(total);
+  return Duration(negative ? -ns : ns);
+}
+
+std::string FormatGoDuration(std::chrono::nanoseconds d) {
+  int64_t ns = d.count();
+  if (ns == 0) return "0s";
+  std::string out = ns < 0 ? "-" : "";
+  uint64_t v = ns < 0 ? uint64_t(-ns) : uint64_t(ns);
+  if (v % 1000000000ULL != 0) {
+    if (v < 1000) return out + std::to_string(v) + "ns";
+    if (v < 1000000) return out + std::to_string(v / 1000.0).substr(0, 8) + "us";
+    if (v < 1000000000) return out + std::to_string(v / 1e6).substr(0, 8) + "ms";
+  }
+  uint64_t secs = v / 1000000000ULL;
+  uint64_t h = secs / 3600, m = (secs % 3600) / 60, s = secs % 60;
+  if (h) out += std::to_string(h) + "h";
+  if (h || m) out += std::to_string(m) + "m";
+  out += std::to_string(s) + "s";
+  return out;
+}
+
+Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* env_config,
+                               bool* help) {
+  SloopConfig c;
+  auto settings = Settings(c);
+  *help = false;
+  // Flags as name/value pairs first, so that -config is known before the file is read.
+  struct FlagValue {
+    const Setting* setting;
+    std::string name, value;
+  };
+  std::vector<FlagValue> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "-help" || arg == "--help") {
+      *help = true;
+      return c;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      return Bad("argument '" + std::string(arg) + "'", "unexpected (flags look like -name=value; see -help)");
+    }
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    std::string name(arg.substr(0, arg.find('=')));
+    auto s = std::find_if(settings.begin(), settings.end(),
+                          [&](const Setting& st) { return name == st.flag; });
+    if (s == settings.end()) {
+      return Bad("flag -" + name, "unknown flag (see sloop -help for the list)");
+    }
+    std::string value;
+    if (arg.find('=') != std::string_view::npos) {
+      value = std::string(arg.substr(arg.find('=') + 1));
+    } else if (s->kind == Kind::kBool) {
+      value = "true";
+    } else if (s->kind == Kind::kIgnored && (name == "logtostderr" || name == "alsologtostderr" ||
+                                             name.starts_with("badger-keep") || name.starts_with("badger-use") ||
+                                             name.starts_with("badger-enable") || name.starts_with("badger-sync") ||
+                                             name.starts_with("badger-vlog-truncate") || name.starts_with("badger-vlog-fileIO") ||
+                                             name.starts_with("badger-detail") || name == "use-mock-badger" ||
+                                             name == "enable-delete-keys")) {
+      value = "true";  // a boolean flag of Sloop's, given bare
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return Bad("flag -" + name, "needs a value");
+    }
+    flags.push_back({&*s, name, value});
+  }
+  std::string file = env_config ? env_config : "";
+  for (const auto& f : flags) {
+    if (f.name == "config") file = f.value;
+  }
+  if (!file.empty()) {
+    c.config_file = file;
+    if (auto r = LoadFile(file, c, settings); !r) return std::unexpected(r.error());
+  }
+  for (const auto& f : flags) {
+    if (f.setting->kind == Kind::kIgnored) {
+      if (f.name.starts_with("badger-") || f.name == "deletion-batch-size" ||
+          f.name == "enable-delete-keys" || f.name == "use-mock-badger") {
+        c.ignored.push_back("-" + f.name);
+      }
+      continue;
+    }
+    if (auto r = Assign(*f.setting, f.value, "flag -" + f.name, false); !r) return std::unexpected(r.error());
+  }
+  if (auto r = Validate(c); !r) return std::unexpected(r.error());
+  return c;
+}
+
+std::string ConfigUsage() {
+  SloopConfig c;
+  std::ostringstream out;
+  out << "usage: sloop [flags]\n\nRecords the history of a Kubernetes cluster and serves it on "
+         "http://localhost:8080.\nFlags take -name=value or -name value; a config file (-config, or "
+         "SLOOP_CONFIG) uses the\ncamelCase keys shown in brackets. Flags override the file.\n\n";
+  for (const auto& s : Settings(c)) {
+    if (s.kind == Kind::kIgnored) continue;
+    out << "  -" << s.flag;
+    if (*s.file_key) out << " [" << s.file_key << "]";
+    out << "\n      " << s.help << "\n";
+  }
+  out << "\nSloop's -badger-* flags and keys are accepted and have no effect: this store needs no "
+         "tuning.\nFile-only keys: leftBarLinks, resourceLinks, exclusionRules, userMetricsHeaders.\n";
+  return out.str();
+}
+
+std::string ConfigToYaml(const SloopConfig& in) {
+  SloopConfig c = in;
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  for (const auto& s : Settings(c)) {
+    if (s.kind == Kind::kIgnored || !*s.file_key) continue;
+    out << YAML::Key << s.file_key << YAML::Value;
+    switch (s.kind) {
+      case Kind::kBool: out << *static_cast<bool*>(s.target); break;
+      case Kind::kInt: out << *static_cast<int*>(s.target); break;
+      case Kind::kInt64: out << *static_cast<int64_t*>(s.target); break;
+      case Kind::kDouble: out << *static_cast<double*>(s.target); break;
+      case Kind::kString: out << *static_cast<std::string*>(s.target); break;
+      case Kind::kDuration: out << FormatGoDuration(*static_cast<Duration*>(s.target)); break;
+      case Kind::kList: out << YAML::Flow << *static_cast<std::vector<std::string>*>(s.target); break;
+      case Kind::kIgnored: break;
+    }
+  }
+  out << YAML::Key << "exclusionRules" << YAML::Value << c.exclusion_rules_json;
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+}  // namespace sloop

@@ -1,0 +1,87 @@
+// The sloop binary's configuration: Sloop's flags and config file (JSON or YAML), with its
+// defaults, plus this project's own settings. Precedence: defaults < file < flags.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "segments/status.h"
+
+namespace sloop {
+
+struct LinkTemplate {
+  std::string text;
+  std::string url_template;
+  std::vector<std::string> kinds;  // resourceLinks only; empty = every kind
+};
+
+struct SloopConfig {
+  using Duration = std::chrono::nanoseconds;
+
+  // ---- Sloop's settings
+  std::string config_file;
+  bool disable_kube_watch = false;
+  Duration kube_watch_resync_interval = std::chrono::minutes(30);
+  std::string web_files_path;
+  std::string bind_address;
+  int port = 8080;
+  std::string store_root = "./data";
+  Duration max_look_back = std::chrono::hours(336);
+  int64_t max_disk_mb = 32768;
+  std::string playback_file;
+  std::string record_file;
+  bool disable_store_manager = false;
+  Duration cleanup_frequency = std::chrono::minutes(30);
+  bool keep_minor_node_updates = false;
+  std::string default_lookback = "1h";
+  std::string default_kind = "_all";
+  std::string default_namespace = "default";
+  std::string context;
+  std::string display_context;
+  std::string apiserver_host;
+  bool watch_crds = true;
+  Duration crd_refresh_interval = std::chrono::minutes(5);
+  double gc_threshold = 0.8;
+  std::string restore_database_file;
+  bool enable_granular_metrics = false;
+  bool enable_user_metrics = false;
+  bool privileged_access = true;
+  std::vector<LinkTemplate> left_bar_links;
+  std::vector<LinkTemplate> resource_links;
+  std::string exclusion_rules_json = "{}";  // the exclusionRules object, as JSON text
+
+  // ---- this project's settings
+  Duration shard_duration = std::chrono::hours(1);
+  int64_t block_size_kb = 128;
+  std::string sync_policy = "interval";  // every-block | interval | never
+  Duration sync_interval = std::chrono::seconds(1);
+  int64_t memory_budget_mb = 128;        // active shard index + write buffers + sort runs
+  std::vector<std::string> include_kinds;
+  std::vector<std::string> exclude_kinds;
+  bool watch_leases = false;
+  int http_threads = 2;
+  bool simulator_if_no_kubeconfig = true;  // start the built-in cluster simulator
+
+  // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
+  std::vector<std::string> ignored;
+};
+
+// Parses argv (and SLOOP_CONFIG from env) into a config. Errors name the flag, or the file and
+// key, and say what is accepted. `help` is set when -help was asked for.
+Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* env_config,
+                               bool* help);
+
+std::string ConfigUsage();
+
+// The effective configuration, as YAML, for the debug page and the start-up log.
+std::string ConfigToYaml(const SloopConfig& c);
+
+// Go-style durations: "1h30m", "90s", "1.5h", "300ms", "0". A bare integer in a config file is
+// nanoseconds (as Go decodes it).
+Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
+std::string FormatGoDuration(std::chrono::nanoseconds d);
+
+}  // namespace sloop
