@@ -32,45 +32,69 @@ bool Matches(const ResourceKeyView& key, const EntryFilter& f) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// SealedShard
+// NameFilter
 
-SealedShard::~SealedShard() {
-  if (delete_on_release_) {
-    reader_.reset();
-    index_.reset();
-    std::error_code ec;
-    std::filesystem::remove(index_path_, ec);
-    std::filesystem::remove(segment_path_, ec);
+namespace {
+uint64_t HashName(std::string_view kind, std::string_view ns, std::string_view name) {
+  uint64_t h = std::hash<std::string_view>{}(kind);
+  h = h * 0x9e3779b97f4a7c15ULL ^ std::hash<std::string_view>{}(ns);
+  return h * 0x9e3779b97f4a7c15ULL ^ std::hash<std::string_view>{}(name);
+}
+}  // namespace
+
+NameFilter::NameFilter(const std::vector<ResourceKeyView>& keys) {
+  // About 10 bits a key and 4 probes: roughly 1% false positives.
+  size_t bits = std::max<size_t>(64, keys.size() * 10);
+  bits_.assign((bits + 63) / 64, 0);
+  for (const auto& k : keys) {
+    uint64_t h = HashName(k.kind, k.namespace_, k.name);
+    for (int i = 0; i < 4; ++i) {
+      uint64_t b = (h + i * (h >> 32 | 1)) % (bits_.size() * 64);
+      bits_[b / 64] |= 1ULL << (b % 64);
+    }
   }
 }
+
+bool NameFilter::MayContain(std::string_view kind, std::string_view ns,
+                            std::string_view name) const {
+  if (bits_.empty()) return true;
+  uint64_t h = HashName(kind, ns, name);
+  for (int i = 0; i < 4; ++i) {
+    uint64_t b = (h + i * (h >> 32 | 1)) % (bits_.size() * 64);
+    if (!(bits_[b / 64] & (1ULL << (b % 64)))) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SealedShard
+
+SealedShard::~SealedShard() = default;
 
 Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::path& segment_path,
                                                        const std::filesystem::path& index_path) {
   std::shared_ptr<SealedShard> shard(new SealedShard());
   shard->segment_path_ = segment_path;
   shard->index_path_ = index_path;
-  auto index = SparseIndex::Open(index_path);
-  if (!index) return std::unexpected(index.error());
-  shard->index_ = std::move(*index);
+  auto opened = SparseIndex::Open(index_path);
+  if (!opened) return std::unexpected(opened.error());
+  shard->index_ = *opened;
+  const SparseIndex& index = **opened;
   auto reader = SegmentReader::Open(segment_path);
   if (!reader) return std::unexpected(reader.error());
   shard->reader_ = std::move(*reader);
   std::error_code ec;
   uint64_t size = std::filesystem::file_size(segment_path, ec);
   if (ec) return IOError("stat segment", segment_path.string(), ec.value());
-  if (size != shard->index_->root()->segment_bytes()) {
+  const fb::ShardIndex* r = index.root();
+  if (size != r->segment_bytes()) {
     return MakeError(ErrorCode::kCorruption,
                      "shard " + segment_path.string() + ": segment is " + std::to_string(size) +
                          " bytes but its index " + index_path.string() + " describes " +
-                         std::to_string(shard->index_->root()->segment_bytes()));
+                         std::to_string(r->segment_bytes()));
   }
-  shard->segment_bytes_ = size;
-  return shard;
-}
-
-ShardInfo SealedShard::info() const {
-  const fb::ShardIndex* r = index_->root();
-  ShardInfo i;
+  // What queries ask of every shard is kept here, so that only shards a query reads get mapped.
+  ShardInfo& i = shard->info_;
   i.id = r->shard_id();
   i.sealed = true;
   i.window_start_ns = r->window_start_ns();
@@ -78,20 +102,53 @@ ShardInfo SealedShard::info() const {
   i.min_ns = r->min_ns();
   i.max_ns = r->max_ns();
   i.records = r->record_count();
-  i.resources = index_->size();
-  i.segment_bytes = segment_bytes_;
-  i.index_bytes = index_->file_bytes();
-  return i;
+  i.resources = index.size();
+  i.segment_bytes = size;
+  i.index_bytes = index.file_bytes();
+  // Which resources have records (or Events about them) here: point lookups skip the rest.
+  std::vector<ResourceKeyView> present;
+  for (uint32_t e = 0; e < index.size(); ++e) {
+    if (index.entry(e)->record_count() > 0) present.push_back(index.key(e));
+  }
+  if (const auto* links = r->event_links()) {
+    for (const fb::EventLink* l : *links) {
+      if (l->involved() < index.size()) present.push_back(index.key(l->involved()));
+    }
+  }
+  shard->present_ = NameFilter(present);
+  if (const auto* k = r->kinds()) {
+    for (const auto* str : *k) shard->kinds_.emplace_back(Str(str));
+  }
+  if (const auto* n = r->namespaces()) {
+    for (const auto* str : *n) shard->namespaces_.emplace_back(Str(str));
+  }
+  index.ReleaseMemory();
+  return shard;
 }
 
-void SealedShard::FillEntry(uint32_t i, bool with_details, EntryView* v) const {
-  const fb::ResourceEntry* e = index_->entry(i);
-  v->key = index_->key(i);
+std::shared_ptr<const SparseIndex> SealedShard::index() const {
+  // An aliasing handle whose deleter releases the pages; the mapping itself lives with the shard.
+  auto* raw = index_.get();
+  return std::shared_ptr<const SparseIndex>(raw, [keep = index_](const SparseIndex* i) {
+    i->ReleaseMemory();
+  });
+}
+
+ShardInfo SealedShard::info() const { return info_; }
+
+void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_details,
+                            EntryView* v) const {
+  const fb::ResourceEntry* e = index.entry(i);
+  v->key = index.key(i);
   v->api_group = Str(e->api_group());
   v->api_version = Str(e->api_version());
   v->creation_ns = e->creation_ns();
   v->first_ns = e->first_ns();
   v->last_ns = e->last_ns();
+  if ((e->flags() & kCarriedOver) && e->record_count() == 0) {
+    // Implied: a carried-over entry with no record spans the shard from its start.
+    v->first_ns = v->last_ns = info_.window_start_ns;
+  }
   v->change_count = e->change_count();
   v->nochange_count = e->nochange_count();
   v->record_count = e->record_count();
@@ -105,7 +162,7 @@ void SealedShard::FillEntry(uint32_t i, bool with_details, EntryView* v) const {
   v->heat.clear();
   v->owners.clear();
   if (!with_details) return;
-  const auto* reasons = index_->root()->reasons();
+  const auto* reasons = index.root()->reasons();
   if (e->heat()) {
     for (const fb::HeatCell* h : *e->heat()) {
       std::string_view reason =
@@ -123,26 +180,35 @@ void SealedShard::FillEntry(uint32_t i, bool with_details, EntryView* v) const {
 
 void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
-  auto [first, last] = filter.kind.empty() ? std::pair<uint32_t, uint32_t>{0, index_->size()}
-                                           : index_->Find(filter.kind, filter.namespace_, filter.name);
+  auto held = index();
+  const SparseIndex& index = *held;
+  auto [first, last] = filter.kind.empty() ? std::pair<uint32_t, uint32_t>{0, index.size()}
+                                           : index.Find(filter.kind, filter.namespace_, filter.name);
   EntryView v;
   for (uint32_t i = first; i < last; ++i) {
-    if (!Matches(index_->key(i), filter)) continue;
-    FillEntry(i, with_details, &v);
+    if (filter.skip_carried) {
+      const fb::ResourceEntry* e = index.entry(i);
+      if ((e->flags() & kCarriedOver) && e->record_count() == 0) continue;
+    }
+    ResourceKeyView k = index.key(i);
+    if (filter.skip_events && k.kind == "Event") continue;
+    if (!Matches(k, filter)) continue;
+    FillEntry(index, i, with_details, &v);
     if (!fn(v)) return;
   }
 }
 
-Result<void> SealedShard::ReadEntryRecords(uint32_t entry, const RecordFn& fn) const {
-  const fb::ResourceEntry* e = index_->entry(entry);
+Result<void> SealedShard::ReadEntryRecords(const SparseIndex& index, uint32_t entry,
+                                           const RecordFn& fn) const {
+  const fb::ResourceEntry* e = index.entry(entry);
   if (e->record_count() == 0) return {};
-  ResourceKeyView key = index_->key(entry);
+  ResourceKeyView key = index.key(entry);
   uint64_t offset = e->first_block();
   uint32_t skip = e->first_record();
   Block block;
   // Records of one resource are contiguous in a sealed shard: read on from the first block
   // until the key changes.
-  while (offset < segment_bytes_) {
+  while (offset < info_.segment_bytes) {
     auto read = reader_->ReadBlock(offset, &block);
     if (!read) {
       return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
@@ -161,28 +227,27 @@ Result<void> SealedShard::ReadEntryRecords(uint32_t entry, const RecordFn& fn) c
 }
 
 Result<void> SealedShard::ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const {
+  if (!present_.MayContain(key.kind, key.namespace_, key.name)) return {};
+  auto held = index();
+  const SparseIndex& index = *held;
   std::vector<uint32_t> entries;
   if (!key.uid.empty()) {
-    uint32_t i = index_->FindExact(key);
-    if (i < index_->size()) entries.push_back(i);
+    uint32_t i = index.FindExact(key);
+    if (i < index.size()) entries.push_back(i);
   } else {
-    auto [first, last] = index_->Find(key.kind, key.namespace_.empty() ? std::string_view() : key.namespace_, key.name);
-    if (key.namespace_.empty()) {
-      // Cluster-scoped: the namespace field is empty; search (kind, "", name) exactly.
-      for (uint32_t i = first; i < last; ++i) {
-        ResourceKeyView k = index_->key(i);
-        if (k.namespace_.empty() && k.name == key.name) entries.push_back(i);
-      }
-    } else {
-      for (uint32_t i = first; i < last; ++i) entries.push_back(i);
+    auto [first, last] = index.Find(key.kind, key.namespace_, key.name);
+    for (uint32_t i = first; i < last; ++i) {
+      ResourceKeyView k = index.key(i);
+      // With an empty namespace (cluster-scoped), Find matched the whole kind.
+      if (k.namespace_ == key.namespace_ && k.name == key.name) entries.push_back(i);
     }
     std::sort(entries.begin(), entries.end(), [&](uint32_t a, uint32_t b) {
-      return index_->entry(a)->first_ns() < index_->entry(b)->first_ns();
+      return index.entry(a)->first_ns() < index.entry(b)->first_ns();
     });
   }
   bool stopped = false;
   for (uint32_t i : entries) {
-    auto r = ReadEntryRecords(i, [&](const RecordView& rec) {
+    auto r = ReadEntryRecords(index, i, [&](const RecordView& rec) {
       if (!fn(rec)) {
         stopped = true;
         return false;
@@ -197,23 +262,26 @@ Result<void> SealedShard::ForEachRecord(const ResourceKeyView& key, const Record
 
 Result<void> SealedShard::ForEachEventAbout(const ResourceKeyView& involved,
                                             const RecordFn& fn) const {
+  if (!present_.MayContain(involved.kind, involved.namespace_, involved.name)) return {};
+  auto held = index();
+  const SparseIndex& index = *held;
   std::vector<uint32_t> targets;
   if (!involved.uid.empty()) {
-    uint32_t i = index_->FindExact(involved);
-    if (i < index_->size()) targets.push_back(i);
+    uint32_t i = index.FindExact(involved);
+    if (i < index.size()) targets.push_back(i);
   }
   if (targets.empty()) {
-    auto [first, last] = index_->Find(involved.kind, "", "");
+    auto [first, last] = index.Find(involved.kind, "", "");
     for (uint32_t i = first; i < last; ++i) {
-      ResourceKeyView k = index_->key(i);
+      ResourceKeyView k = index.key(i);
       if (k.namespace_ == involved.namespace_ && k.name == involved.name) targets.push_back(i);
     }
   }
   bool stopped = false;
   for (uint32_t t : targets) {
-    auto [lo, hi] = index_->EventsAbout(t);
+    auto [lo, hi] = index.EventsAbout(t);
     for (const fb::EventLink* l = lo; l != hi && !stopped; ++l) {
-      auto r = ReadEntryRecords(l->entry(), [&](const RecordView& rec) {
+      auto r = ReadEntryRecords(index, l->entry(), [&](const RecordView& rec) {
         if (!fn(rec)) {
           stopped = true;
           return false;
@@ -226,24 +294,11 @@ Result<void> SealedShard::ForEachEventAbout(const ResourceKeyView& involved,
   return {};
 }
 
-std::vector<std::string> SealedShard::Kinds() const {
-  std::vector<std::string> out;
-  if (const auto* k = index_->root()->kinds()) {
-    for (const auto* s : *k) out.emplace_back(Str(s));
-  }
-  return out;
-}
-
-std::vector<std::string> SealedShard::Namespaces() const {
-  std::vector<std::string> out;
-  if (const auto* k = index_->root()->namespaces()) {
-    for (const auto* s : *k) out.emplace_back(Str(s));
-  }
-  return out;
-}
+std::vector<std::string> SealedShard::Kinds() const { return kinds_; }
+std::vector<std::string> SealedShard::Namespaces() const { return namespaces_; }
 
 std::vector<std::pair<std::filesystem::path, uint64_t>> SealedShard::Files() const {
-  return {{segment_path_, segment_bytes_}, {index_path_, index_->file_bytes()}};
+  return {{segment_path_, info_.segment_bytes}, {index_path_, info_.index_bytes}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +315,11 @@ Result<std::shared_ptr<ActiveShard>> ActiveShard::Create(const std::filesystem::
   auto writer = SegmentWriter::Create(shard->path_, options);
   if (!writer) return std::unexpected(writer.error());
   shard->writer_ = std::move(*writer);
+  // Opened now, so that queries still holding this shard can read it after sealing removes the
+  // file (an open descriptor keeps an unlinked file readable).
+  auto reader = SegmentReader::Open(shard->path_);
+  if (!reader) return std::unexpected(reader.error());
+  shard->reader_ = std::move(*reader);
   ActiveShard* raw = shard.get();
   shard->writer_->SetBlockListener(
       [raw](const BlockHandle& h) { raw->block_offsets_.push_back(h.offset); });
@@ -328,7 +388,7 @@ void ActiveShard::CarryOver(const Shard& previous) {
     std::lock_guard prev_lock(active->mu_);
     builder_.CarryOver(active->builder_);
   } else if (const auto* sealed = dynamic_cast<const SealedShard*>(&previous)) {
-    builder_.CarryOver(sealed->index());
+    builder_.CarryOver(*sealed->index());
   }
 }
 
@@ -398,18 +458,14 @@ void ActiveShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   for (; it != map.end(); ++it) {
     const ResourceKey& k = it->first;
     if (!filter.kind.empty() && k.kind != filter.kind) break;
+    if (filter.skip_carried && (it->second.flags & kCarriedOver) && it->second.record_count == 0) {
+      continue;
+    }
+    if (filter.skip_events && k.kind == "Event") continue;
     if (!Matches(k.view(), filter)) continue;
     FillEntry(k, it->second, with_details, &v);
     if (!fn(v)) return;
   }
-}
-
-Result<void> ActiveShard::OpenReader() const {
-  if (reader_) return {};
-  auto reader = SegmentReader::Open(path_);
-  if (!reader) return std::unexpected(reader.error());
-  reader_ = std::move(*reader);
-  return {};
 }
 
 Result<void> ActiveShard::ReadSummaryRecords(const ResourceKeyView& key, const ResourceSummary& s,
@@ -418,7 +474,6 @@ Result<void> ActiveShard::ReadSummaryRecords(const ResourceKeyView& key, const R
   bool stopped = false;
   for (uint32_t id : s.blocks) {
     if (id < block_offsets_.size()) {
-      if (auto r = OpenReader(); !r) return r;
       auto read = reader_->ReadBlock(block_offsets_[id], &block);
       if (!read) return read;
       for (size_t j = 0; j < block.size(); ++j) {

@@ -60,7 +60,9 @@ struct EntryView {
 struct EntryFilter {
   std::string_view kind;
   std::string_view namespace_;
-  std::string_view name;  // exact name (with kind and namespace: a binary search)
+  std::string_view name;      // exact name (with kind and namespace: a binary search)
+  bool skip_events = false;   // leave out kind Event (unless kind asks for it)
+  bool skip_carried = false;  // leave out entries carried over with no record in the shard
 };
 
 struct ShardInfo {
@@ -102,6 +104,17 @@ class Shard {
   virtual std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const = 0;
 };
 
+// A Bloom filter over (kind, namespace, name): "certainly not here" or "maybe here".
+class NameFilter {
+ public:
+  NameFilter() = default;
+  explicit NameFilter(const std::vector<ResourceKeyView>& keys);
+  bool MayContain(std::string_view kind, std::string_view ns, std::string_view name) const;
+
+ private:
+  std::vector<uint64_t> bits_;  // empty: everything may be here
+};
+
 // A sealed shard: immutable; safe for any number of concurrent readers.
 class SealedShard : public Shard {
  public:
@@ -117,21 +130,23 @@ class SealedShard : public Shard {
   std::vector<std::string> Namespaces() const override;
   std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;
 
-  const SparseIndex& index() const { return *index_; }
-  // Unlinks the files when the last reference goes (set by retention).
-  void MarkForDeletion() { delete_on_release_ = true; }
+  // The index, held for one use: its pages leave the resident set when the last holder lets go,
+  // so resident memory does not grow with the number of shards kept or queried.
+  std::shared_ptr<const SparseIndex> index() const;
 
  private:
   SealedShard() = default;
-  Result<void> ReadEntryRecords(uint32_t entry, const RecordFn& fn) const;
-  void FillEntry(uint32_t i, bool with_details, EntryView* v) const;
+  Result<void> ReadEntryRecords(const SparseIndex& index, uint32_t entry, const RecordFn& fn) const;
+  void FillEntry(const SparseIndex& index, uint32_t i, bool with_details, EntryView* v) const;
 
   std::filesystem::path segment_path_;
   std::filesystem::path index_path_;
   std::unique_ptr<SegmentReader> reader_;
-  std::shared_ptr<SparseIndex> index_;
-  uint64_t segment_bytes_ = 0;
-  bool delete_on_release_ = false;
+  ShardInfo info_;
+  NameFilter present_;  // resources with records or Events in this shard
+  std::vector<std::string> kinds_;
+  std::vector<std::string> namespaces_;
+  std::shared_ptr<const SparseIndex> index_;
 };
 
 // The shard being written. Appends are serialised by the Store; reads take the shard's lock.
@@ -178,7 +193,6 @@ class ActiveShard : public Shard {
  private:
   ActiveShard(std::filesystem::path path, uint64_t id, int64_t start, int64_t end)
       : path_(std::move(path)), id_(id), builder_(start, end) {}
-  Result<void> OpenReader() const;
   Result<void> ReadSummaryRecords(const ResourceKeyView& key, const ResourceSummary& s,
                                   const RecordFn& fn) const;
   void FillEntry(const ResourceKey& key, const ResourceSummary& s, bool with_details,
@@ -188,7 +202,7 @@ class ActiveShard : public Shard {
   uint64_t id_;
   mutable std::mutex mu_;
   std::unique_ptr<SegmentWriter> writer_;
-  mutable std::unique_ptr<SegmentReader> reader_;
+  std::unique_ptr<SegmentReader> reader_;
   ShardIndexBuilder builder_;
   std::vector<uint64_t> block_offsets_;  // block id → offset of its frame
   uint64_t finished_bytes_ = 0;          // file size once finished

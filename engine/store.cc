@@ -489,6 +489,8 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   // 1. Rewrite the records in key order.
   WriterOptions out_options = options_.writer;
   out_options.sync = SyncPolicy::kNever;  // one fsync at the end
+  out_options.target_block_bytes = options_.sealed_block_bytes;
+  out_options.zstd_level = options_.sealed_zstd_level;
   auto sorted = WriteSortedSegment(shard->path(), seg_tmp, out_options,
                                    options_.seal_sort_budget_bytes);
   if (!sorted) return fail(sorted.error());
@@ -670,6 +672,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
 
   EntryFilter filter;
   filter.kind = q.kind;
+  filter.skip_events = q.kind.empty();  // Events are heat on other rows, not rows of their own
   if (!q.kind.empty() && q.kind != "Namespace") filter.namespace_ = q.namespace_;
   for (const auto& shard : Snapshot()) {
     ShardInfo info = shard->info();
@@ -903,8 +906,12 @@ std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view k
   const int64_t now = Now();
   EntryFilter filter;
   filter.kind = kind;
+  filter.skip_events = kind.empty();
   for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
     ShardInfo info = (*it)->info();
+    // A resource carried unchanged through a shard was seen, with the same facts, in the shard
+    // it was last recorded in and in the newest shard: only the newest needs its carried entries.
+    filter.skip_carried = it != shards.rbegin();
     int64_t alive_until = info.sealed ? std::max(info.window_end_ns, info.max_ns)
                                       : std::max(std::min(now, info.window_end_ns), info.max_ns);
     (*it)->ForEachEntry(filter, false, [&](const EntryView& e) {

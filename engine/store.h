@@ -38,6 +38,10 @@ struct StoreOptions {
   // Memory for sorting records while sealing (larger shards are sorted in runs and merged).
   uint64_t seal_sort_budget_bytes = 32ull << 20;
   WriterOptions writer;
+  // Sealed segments are written once and read many times: bigger blocks and a stronger level
+  // than the active segment's buy compression at a cost paid once, off the append path.
+  size_t sealed_block_bytes = 256 * 1024;
+  int sealed_zstd_level = 6;
   bool read_only = false;  // no appends, no sealing of old active files, no retention
   bool background = true;  // seal and clean up on a background thread (tests may turn it off)
   // Time source for retention by age and for "now"; ns since the epoch.

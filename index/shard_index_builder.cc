@@ -19,6 +19,14 @@ constexpr int64_t kNsPerMin = 60 * kNsPerSec;
 // minutes before its last occurrence, so one old Event cannot fill a shard with cells.
 constexpr int64_t kMaxSpreadMinutes = 60;
 constexpr uint64_t kSummaryOverhead = 256;  // map node, summary struct, string headers
+// An Event not updated for this long is not carried into the next shard: the API server deletes
+// Events after their TTL (one hour by default), and a missed deletion must not make an Event live
+// forever. Its records stay; only the carried-over entry goes.
+constexpr int64_t kEventCarryHorizonNs = 3 * 3600 * kNsPerSec;
+
+bool CarryEvent(bool is_event, int64_t event_last_ns, int64_t window_start_ns) {
+  return !is_event || event_last_ns >= window_start_ns - kEventCarryHorizonNs;
+}
 
 void PushSecond(std::vector<uint32_t>& secs, int64_t ns, uint64_t* mem) {
   uint32_t s = static_cast<uint32_t>(std::max<int64_t>(0, ns / kNsPerSec));
@@ -233,6 +241,7 @@ std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey
 void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
   for (const auto& [key, prev] : previous.summaries_) {
     if (prev.deleted() || (prev.flags & kEventOnly)) continue;
+    if (!CarryEvent(!prev.involved.kind.empty(), prev.event_last_ns, window_start_ns_)) continue;
     bool created;
     ResourceSummary& s = SummaryFor(key, &created);
     if (!created) continue;
@@ -263,6 +272,8 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
   for (uint32_t i = 0; i < previous.size(); ++i) {
     const fb::ResourceEntry* e = root->entries()->Get(i);
     if ((e->flags() & kDeletedInShard) || (e->flags() & kEventOnly)) continue;
+    bool is_event = e->involved_kind() && e->involved_kind()->size();
+    if (!CarryEvent(is_event, e->event_last_ns(), window_start_ns_)) continue;
     ResourceKey key(str(e->kind()), str(e->namespace_()), str(e->name()), str(e->uid()));
     bool created;
     ResourceSummary& s = SummaryFor(key, &created);
@@ -313,33 +324,40 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     if (!key.namespace_.empty()) namespaces.insert(key.namespace_);
     std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
     for (const OwnerRefData& o : s.owners) {
+      // Many resources share an owner: share its strings too.
       owners.push_back(fb::CreateOwnerRef(fbb, fbb.CreateSharedString(o.kind),
-                                          fbb.CreateString(o.name), fbb.CreateString(o.uid),
-                                          o.controller));
-    }
-    std::vector<fb::HeatCell> heat;
-    heat.reserve(s.heat.size());
-    for (const HeatCellData& h : s.heat) {
-      heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
+                                          fbb.CreateSharedString(o.name),
+                                          fbb.CreateSharedString(o.uid), o.controller));
     }
     auto kind = fbb.CreateSharedString(key.kind);
     auto ns = fbb.CreateSharedString(key.namespace_);
-    auto name = fbb.CreateString(key.name);
-    auto uid = fbb.CreateString(key.uid);
+    auto name = fbb.CreateSharedString(key.name);  // Events and owners name it again
+    auto uid = fbb.CreateSharedString(key.uid);
     auto group = fbb.CreateSharedString(s.api_group);
     auto version = fbb.CreateSharedString(s.api_version);
-    auto owners_vec = owners.empty() ? 0 : fbb.CreateVector(owners);
-    auto change = fbb.CreateVector(s.change_secs);
-    auto nochange = fbb.CreateVector(s.nochange_secs);
-    auto heat_vec = fbb.CreateVectorOfStructs(heat);
-    auto rv = fbb.CreateString(s.last_resource_version);
+    // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
+    if (!owners.empty()) owners_vec = fbb.CreateVector(owners);
+    flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
+    if (!s.change_secs.empty()) change = fbb.CreateVector(s.change_secs);
+    if (!s.nochange_secs.empty()) nochange = fbb.CreateVector(s.nochange_secs);
+    flatbuffers::Offset<flatbuffers::Vector<const fb::HeatCell*>> heat_vec;
+    if (!s.heat.empty()) {
+      std::vector<fb::HeatCell> heat;
+      heat.reserve(s.heat.size());
+      for (const HeatCellData& h : s.heat) heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
+      heat_vec = fbb.CreateVectorOfStructs(heat);
+    }
+    auto rv = fbb.CreateSharedString(s.last_resource_version);
     flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
     if (!s.involved.kind.empty()) {
       ik = fbb.CreateSharedString(s.involved.kind);
       ins = fbb.CreateSharedString(s.involved.namespace_);
-      in = fbb.CreateString(s.involved.name);
-      iu = fbb.CreateString(s.involved.uid);
+      in = fbb.CreateSharedString(s.involved.name);
+      iu = fbb.CreateSharedString(s.involved.uid);
     }
+    // A carried-over entry with no record spans the whole shard: its times are implied.
+    const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
     fb::ResourceEntryBuilder eb(fbb);
     eb.add_kind(kind);
     eb.add_namespace_(ns);
@@ -348,16 +366,18 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     eb.add_api_group(group);
     eb.add_api_version(version);
     eb.add_creation_ns(s.creation_ns);
-    eb.add_first_ns(s.first_ns);
-    eb.add_last_ns(s.last_ns);
+    if (!implied_span) {
+      eb.add_first_ns(s.first_ns);
+      eb.add_last_ns(s.last_ns);
+    }
     eb.add_change_count(s.change_count);
     eb.add_nochange_count(s.nochange_count);
     eb.add_record_count(s.record_count);
     eb.add_flags(s.flags);
     if (!owners.empty()) eb.add_owners(owners_vec);
-    eb.add_change_secs(change);
-    eb.add_nochange_secs(nochange);
-    eb.add_heat(heat_vec);
+    if (!change.IsNull()) eb.add_change_secs(change);
+    if (!nochange.IsNull()) eb.add_nochange_secs(nochange);
+    if (!heat_vec.IsNull()) eb.add_heat(heat_vec);
     eb.add_first_block(positions[i].first_block);
     eb.add_first_record(positions[i].first_record);
     eb.add_last_resource_version(rv);

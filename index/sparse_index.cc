@@ -23,7 +23,8 @@ SparseIndex::~SparseIndex() {
   if (map_) munmap(map_, size_);
 }
 
-Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::path& path) {
+Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::path& path,
+                                                       bool verify) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IOError("open index", path.string(), errno);
   struct stat st;
@@ -55,11 +56,13 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   flatbuffers::Verifier::Options opts;
   opts.max_tables = 0xffffffffu;  // one table per resource and owner: large clusters have many
   flatbuffers::Verifier verifier(buf, index->size_, opts);
-  if (!fb::VerifyShardIndexBuffer(verifier)) {
+  if (verify && !fb::VerifyShardIndexBuffer(verifier)) {
     return MakeError(ErrorCode::kCorruption,
                      "index " + path.string() + ": failed verification (damaged file)");
   }
   index->root_ = fb::GetShardIndex(buf);
+  // Verification touched every page: let them go until a query reads them.
+  index->ReleaseMemory();
   if (index->root_->format_version() != kFormatVersion) {
     return MakeError(ErrorCode::kUnsupported,
                      "index " + path.string() + ": format version " +
@@ -95,6 +98,10 @@ Result<void> SparseIndex::WriteFile(const std::filesystem::path& path, const uin
   }
   if (::close(fd) != 0) return IOError("close index", path.string(), errno);
   return {};
+}
+
+void SparseIndex::ReleaseMemory() const {
+  if (map_) madvise(map_, size_, MADV_DONTNEED);
 }
 
 uint32_t SparseIndex::size() const { return root_->entries()->size(); }

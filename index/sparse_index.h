@@ -24,8 +24,10 @@ class SparseIndex {
   static constexpr uint32_t kFormatVersion = 1;
 
   // Maps path and verifies the whole buffer (FlatBuffers verifier, identifier, format version).
-  // kCorruption / kUnsupported name the file.
-  static Result<std::shared_ptr<SparseIndex>> Open(const std::filesystem::path& path);
+  // kCorruption / kUnsupported name the file. verify=false maps a file verified before (sealed
+  // files are immutable) and checks only its identifier and version.
+  static Result<std::shared_ptr<SparseIndex>> Open(const std::filesystem::path& path,
+                                                   bool verify = true);
   ~SparseIndex();
 
   // Writes buf to path and fsyncs it (the caller renames it into place).
@@ -45,6 +47,9 @@ class SparseIndex {
   std::pair<const fb::EventLink*, const fb::EventLink*> EventsAbout(uint32_t involved) const;
 
   ResourceKeyView key(uint32_t i) const;
+  // Drops the mapped pages from this process's resident set (they stay in the page cache and
+  // fault back in when read again), so that resident memory does not grow with shards queried.
+  void ReleaseMemory() const;
   const std::filesystem::path& path() const { return path_; }
   size_t file_bytes() const { return size_; }
 

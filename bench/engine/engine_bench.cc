@@ -14,6 +14,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -79,6 +80,19 @@ double CurrentRssMb() {
   return resident * sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
 }
 
+// "anon 40 MB, file 12 MB": heap versus mapped files, to tell where resident memory goes.
+std::string RssBreakdown() {
+  std::ifstream in("/proc/self/status");
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.rfind("RssAnon:", 0) == 0 || line.rfind("RssFile:", 0) == 0) {
+      long kb = std::atol(line.c_str() + line.find_first_of("0123456789"));
+      out += (out.empty() ? "" : ", ") + line.substr(3, 4) + " " + std::to_string(kb / 1024) + " MB";
+    }
+  }
+  return out;
+}
+
 // A simulated cluster: Deployments whose Pods roll out a few times a day, crash-looping pods with
 // BackOff Events, Nodes that change now and then. Every record's JSON is a fixture object with
 // its identity, resourceVersion, node, phase and timestamps rewritten.
@@ -135,6 +149,23 @@ class Workload {
     }
     // Nodes: a real change on one node every few minutes.
     if (rng_() % 3 == 0) EmitNode(t, rng_() % node_names_.size(), WatchType::kModified, sink);
+    // The API server deletes Events an hour after their last update (--event-ttl).
+    for (auto it = live_events_.begin(); it != live_events_.end();) {
+      if (it->second.last + kHour <= t) {
+        LiveEvent ev = std::move(it->second);
+        std::string name = it->first;
+        it = live_events_.erase(it);
+        // The moved strings may have moved their bytes: point the views at the new ones.
+        ev.info.involved_namespace = ev.ns;
+        ev.info.involved_name = ev.involved_name;
+        ev.info.involved_uid = ev.involved_uid;
+        ev.info.reason = ev.reason;
+        Emit(t, WatchType::kDeleted, "", "v1", "Event", ev.ns, name, ev.uid, std::move(ev.json),
+             &ev.info, sink);
+      } else {
+        ++it;
+      }
+    }
   }
 
   uint64_t json_bytes = 0;
@@ -147,6 +178,12 @@ class Workload {
     int64_t created = 0;
     int restarts = 0;
   };
+  struct LiveEvent {
+    int64_t last = 0;
+    std::string ns, uid, json, involved_name, involved_uid, reason;
+    EventInfoView info;
+  };
+  std::map<std::string, LiveEvent> live_events_;
   struct Deploy {
     std::string ns, name;
     int replicas = 0;
@@ -239,12 +276,20 @@ class Workload {
     ReplaceAll(json, "\"Pulled\"", "\"" + std::string(reason) + "\"");
     ReplaceAll(json, "\"count\":1", "\"count\":" + std::to_string(count));
     ReplaceAll(json, "2026-11-20T09:14:05Z", Rfc3339(t));
-    std::string uid = Uid();
-    EventInfoView ev{"Pod", dep.ns, p.name, p.uid, reason,
-                     warning ? EventSeverity::kWarning : EventSeverity::kNormal, count,
-                     p.created, t, "message"};
+    LiveEvent& live = live_events_[name];
+    if (live.uid.empty()) live.uid = Uid();
+    live.last = t;
+    live.ns = dep.ns;
+    live.json = json;
+    live.involved_name = p.name;
+    live.involved_uid = p.uid;
+    live.reason = std::string(reason);
+    live.info = EventInfoView{"Pod", live.ns, live.involved_name, live.involved_uid, live.reason,
+                              warning ? EventSeverity::kWarning : EventSeverity::kNormal, count,
+                              p.created, t, "message"};
+    EventInfoView ev = live.info;
     Emit(t, count > 1 ? WatchType::kModified : WatchType::kAdded, "", "v1", "Event", dep.ns, name,
-         uid, std::move(json), &ev, sink);
+         live.uid, std::move(json), &ev, sink);
   }
 
   template <typename Sink>
@@ -358,9 +403,10 @@ int main(int argc, char** argv) {
     sim_now = t0 + m * kMin;
     w.Minute(sim_now, sink);
     if (m % (24 * 60) == 0 && m) {
-      std::fprintf(stderr, "  day %lld: %llu records, %.0f MB JSON, RSS %.0f MB\n",
+      std::fprintf(stderr, "  day %lld: %llu records, %.0f MB JSON, RSS %.0f MB (%s)\n",
                    static_cast<long long>(m / (24 * 60)),
-                   static_cast<unsigned long long>(w.records), w.json_bytes / 1e6, CurrentRssMb());
+                   static_cast<unsigned long long>(w.records), w.json_bytes / 1e6, CurrentRssMb(),
+                   RssBreakdown().c_str());
     }
   }
   sim_now = t_end;

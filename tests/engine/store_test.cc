@@ -414,7 +414,7 @@ TEST_F(StoreTest, DamagedSealedShardIsSetAsideNotDeleted) {
 
 TEST_F(StoreTest, ConcurrentQueriesDuringAppendSealAndEviction) {
   StoreOptions o = Options();
-  o.max_disk_bytes = 300 * 1024;
+  o.max_disk_bytes = 60 * 1024;
   auto store = OpenStore(o);
   std::atomic<bool> done{false};
   std::atomic<int> queries{0};

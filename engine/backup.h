@@ -1,0 +1,59 @@
+// Backup archives of a Store: a POSIX ustar tar of the files Store::SnapshotForBackup() names
+// (sealed shards whole, the active shard up to a flushed prefix), closed by a MANIFEST.json that
+// lists every member with its size and xxh64. docs/format/backup.md is the reference; the writer
+// and the restorer below share it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/store.h"
+#include "segments/status.h"
+
+namespace sloop {
+
+// The writer hands out chunks of at most this many bytes.
+inline constexpr size_t kBackupChunkBytes = 1 << 20;
+
+// Size in bytes of the archive WriteBackupArchive() will produce for these files (whatever
+// created_ns is), so that it can be announced (Content-Length) before the first byte is sent.
+uint64_t BackupArchiveSize(const std::vector<Store::BackupFile>& files);
+
+// Streams the archive of files to out in chunks of at most kBackupChunkBytes, reading each file
+// with pread() (nothing is buffered whole). Holds no lock of the Store: the files' keep_alive
+// references keep them on disk. An error from out stops the backup and is returned as is.
+// kInvalidArgument for a name that cannot go into the archive, kIOError when a file cannot be
+// read or is shorter than its snapshotted size, kUnavailable when an active segment was sealed
+// away between the snapshot and this call (take a new snapshot and start again).
+Result<void> WriteBackupArchive(const std::vector<Store::BackupFile>& files, int64_t created_ns,
+                                const std::function<Result<void>(std::string_view chunk)>& out);
+
+struct RestoreReport {
+  uint64_t files = 0;   // shard files restored
+  uint64_t bytes = 0;   // their total size
+  uint64_t shards = 0;  // distinct shard ids among them
+};
+
+// Reads up to buf.size() bytes of an archive into buf; returns how many, 0 at its end.
+using ArchiveReadFn = std::function<Result<size_t>(std::span<char> buf)>;
+
+// Restores the archive at archive_path (plain, or compressed with zstd) into store_root/shards,
+// which no Store may have open. Every member is extracted into store_root/.restore-staging/ and
+// checked (names, sizes and xxh64 against the manifest, every block checksum of every segment,
+// every index) before store_root/shards is replaced by it in one rename. On any failure the
+// staging directory is removed and store_root is left as it was; the error names the archive,
+// the member and the check that failed: kInvalidArgument when the file is not a sloop backup at
+// all, kUnsupported for a newer backup format, kCorruption for a damaged one, kNotFound when
+// archive_path does not exist, kIOError when the disk refuses.
+Result<RestoreReport> RestoreBackupArchive(const std::filesystem::path& archive_path,
+                                           const std::filesystem::path& store_root);
+
+// The same, reading the archive from read (an upload, a pipe); archive_name names it in errors.
+Result<RestoreReport> RestoreBackupArchive(const ArchiveReadFn& read, std::string_view archive_name,
+                                           const std::filesystem::path& store_root);
+
+}  // namespace sloop
