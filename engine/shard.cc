@@ -1,6 +1,9 @@
 #include "engine/shard.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <optional>
 
 #include <algorithm>
 #include <cstdio>
@@ -69,7 +72,9 @@ bool NameFilter::MayContain(std::string_view kind, std::string_view ns,
 // ---------------------------------------------------------------------------------------------
 // SealedShard
 
-SealedShard::~SealedShard() = default;
+SealedShard::~SealedShard() {
+  if (index_fd_ >= 0) ::close(index_fd_);
+}
 
 Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::path& segment_path,
                                                        const std::filesystem::path& index_path) {
@@ -79,6 +84,7 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   auto opened = SparseIndex::Open(index_path);
   if (!opened) return std::unexpected(opened.error());
   shard->index_ = *opened;
+  shard->index_fd_ = ::open(index_path.c_str(), O_RDONLY | O_CLOEXEC);
   const SparseIndex& index = **opened;
   auto reader = SegmentReader::Open(segment_path);
   if (!reader) return std::unexpected(reader.error());
@@ -180,8 +186,26 @@ void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_deta
 
 void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
-  auto held = index();
-  const SparseIndex& index = *held;
+  // A scan reads much of the index: one pread into a reused buffer costs less than faulting the
+  // mapping in and releasing it again, and adds nothing to the resident set.
+  thread_local std::string buffer;
+  std::optional<SparseIndex> copy;
+  std::shared_ptr<const SparseIndex> held;
+  if (filter.kind.empty() && index_fd_ >= 0) {
+    buffer.resize(info_.index_bytes);
+    size_t done = 0;
+    while (done < buffer.size()) {
+      ssize_t n = ::pread(index_fd_, buffer.data() + done, buffer.size() - done, done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    if (done == buffer.size()) {
+      auto view = SparseIndex::View(reinterpret_cast<const uint8_t*>(buffer.data()), done, index_path_);
+      if (view) copy.emplace(std::move(*view));
+    }
+  }
+  if (!copy) held = index();
+  const SparseIndex& index = copy ? *copy : *held;
   auto [first, last] = filter.kind.empty() ? std::pair<uint32_t, uint32_t>{0, index.size()}
                                            : index.Find(filter.kind, filter.namespace_, filter.name);
   EntryView v;

@@ -104,6 +104,27 @@ void SparseIndex::ReleaseMemory() const {
   if (map_) madvise(map_, size_, MADV_DONTNEED);
 }
 
+SparseIndex::SparseIndex(SparseIndex&& o) noexcept
+    : path_(std::move(o.path_)), map_(o.map_), size_(o.size_), root_(o.root_) {
+  o.map_ = nullptr;
+  o.root_ = nullptr;
+}
+
+Result<SparseIndex> SparseIndex::View(const uint8_t* buf, size_t size,
+                                      const std::filesystem::path& path) {
+  SparseIndex index;
+  index.path_ = path;
+  index.size_ = size;
+  if (size < 8 || !flatbuffers::BufferHasIdentifier(buf, fb::ShardIndexIdentifier())) {
+    return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": not a shard index");
+  }
+  index.root_ = fb::GetShardIndex(buf);
+  if (index.root_->format_version() != kFormatVersion || !index.root_->entries()) {
+    return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": changed since it was verified");
+  }
+  return index;
+}
+
 uint32_t SparseIndex::size() const { return root_->entries()->size(); }
 
 const fb::ResourceEntry* SparseIndex::entry(uint32_t i) const { return root_->entries()->Get(i); }

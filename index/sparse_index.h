@@ -30,6 +30,13 @@ class SparseIndex {
                                                    bool verify = true);
   ~SparseIndex();
 
+  // A view of an index already in memory (a copy read with pread, say); buf must stay valid and
+  // 8-byte aligned while the view is used. Checks only identifier and version: for files that
+  // were verified when first opened.
+  static Result<SparseIndex> View(const uint8_t* buf, size_t size, const std::filesystem::path& path);
+
+  SparseIndex(SparseIndex&& other) noexcept;
+
   // Writes buf to path and fsyncs it (the caller renames it into place).
   static Result<void> WriteFile(const std::filesystem::path& path, const uint8_t* buf, size_t size);
 
