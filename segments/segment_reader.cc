@@ -231,16 +231,9 @@ Result<void> SegmentReader::Scan(const std::function<bool(const Block&)>& on_blo
       continue;
     }
     on_corrupt(CorruptBlock{pos, why});
-    if (probe == Impl::Probe::kTorn) {
-      // Nothing whole follows a torn frame unless a later magic says so.
-      uint64_t next = impl_->FindMagic(pos + 1, size);
-      if (next >= size) break;
-      pos = next;
-    } else if (probe == Impl::Probe::kCorrupt) {
-      pos += h.frame_bytes();
-    } else {
-      pos = impl_->FindMagic(pos + 1, size);
-    }
+    // The damaged frame's own length cannot be trusted: resynchronise on the next block magic
+    // (a false match inside compressed bytes fails its checksum and the search goes on).
+    pos = impl_->FindMagic(pos + 1, size);
   }
   return {};
 }
@@ -261,13 +254,7 @@ Result<std::vector<BlockHandle>> SegmentReader::ListBlocks(std::vector<CorruptBl
       continue;
     }
     if (corrupt) corrupt->push_back(CorruptBlock{pos, why});
-    if (probe == Impl::Probe::kCorrupt) {
-      pos += h.frame_bytes();
-    } else {
-      uint64_t next = impl_->FindMagic(pos + 1, size);
-      if (next >= size) break;
-      pos = next;
-    }
+    pos = impl_->FindMagic(pos + 1, size);  // see Scan()
   }
   return out;
 }

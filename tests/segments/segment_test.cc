@@ -1,0 +1,416 @@
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "segments/segment_format.h"
+#include "segments/segment_reader.h"
+#include "segments/segment_writer.h"
+#include "tests/engine/record_maker.h"
+
+namespace sloop {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ReadFixture;
+constexpr int64_t kT0 = 1795165200LL * 1000000000LL;
+
+// Owned records with every field set, built from the fixtures with varying identity.
+struct Rec {
+  int64_t t;
+  WatchType type;
+  std::string group, version, kind, ns, name, uid, rv, payload;
+  bool event = false;
+  std::string ik, ins, in, iu, reason, message;
+  EventSeverity severity = EventSeverity::kUnknown;
+  int32_t count = 0;
+  int64_t first = 0, last = 0;
+
+  RecordView view() const {
+    RecordView v{t, type, group, version, kind, ns, name, uid, rv, payload, std::nullopt};
+    if (event) v.event = EventInfoView{ik, ins, in, iu, reason, severity, count, first, last, message};
+    return v;
+  }
+};
+
+void ExpectSame(const Rec& want, const RecordView& got) {
+  EXPECT_EQ(got.observed_ns, want.t);
+  EXPECT_EQ(got.watch_type, want.type);
+  EXPECT_EQ(got.api_group, want.group);
+  EXPECT_EQ(got.api_version, want.version);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.namespace_, want.ns);
+  EXPECT_EQ(got.name, want.name);
+  EXPECT_EQ(got.uid, want.uid);
+  EXPECT_EQ(got.resource_version, want.rv);
+  EXPECT_EQ(got.payload, want.payload);
+  ASSERT_EQ(got.event.has_value(), want.event);
+  if (want.event) {
+    EXPECT_EQ(got.event->involved_kind, want.ik);
+    EXPECT_EQ(got.event->involved_namespace, want.ins);
+    EXPECT_EQ(got.event->involved_name, want.in);
+    EXPECT_EQ(got.event->involved_uid, want.iu);
+    EXPECT_EQ(got.event->reason, want.reason);
+    EXPECT_EQ(got.event->message, want.message);
+    EXPECT_EQ(got.event->severity, want.severity);
+    EXPECT_EQ(got.event->count, want.count);
+    EXPECT_EQ(got.event->first_timestamp_ns, want.first);
+    EXPECT_EQ(got.event->last_timestamp_ns, want.last);
+  }
+}
+
+std::vector<Rec> MakeRecords(int n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const std::string pod = ReadFixture("pod.json"), node = ReadFixture("node.json"),
+                    event = ReadFixture("event.json"), deploy = ReadFixture("deployment.json");
+  std::vector<Rec> out;
+  for (int i = 0; i < n; ++i) {
+    Rec r;
+    r.t = kT0 + i * 1000000LL + static_cast<int64_t>(rng() % 1000);
+    r.type = static_cast<WatchType>(rng() % 5);
+    r.rv = std::to_string(1000 + i);
+    r.uid = "uid-" + std::to_string(rng());
+    switch (i % 4) {
+      case 0:
+        r.version = "v1", r.kind = "Pod", r.ns = "shop", r.name = "web-" + std::to_string(i);
+        r.payload = pod;
+        break;
+      case 1:
+        r.version = "v1", r.kind = "Node", r.name = "node-" + std::to_string(i % 7);  // cluster-scoped
+        r.payload = node;
+        break;
+      case 2:
+        r.version = "v1", r.kind = "Event", r.ns = "shop", r.name = "web.17" + std::to_string(i);
+        r.payload = event;
+        r.event = true, r.ik = "Pod", r.ins = "shop", r.in = "web-" + std::to_string(i - 2);
+        r.iu = "uid-x", r.reason = i % 3 ? "BackOff" : "Pulled", r.message = "Back-off \"quoted\" \n";
+        r.severity = i % 3 ? EventSeverity::kWarning : EventSeverity::kNormal;
+        r.count = i, r.first = r.t - 5000, r.last = r.t;
+        break;
+      default:
+        r.group = "apps", r.version = "v1", r.kind = "Deployment", r.ns = "shop", r.name = "web";
+        r.payload = deploy;
+        break;
+    }
+    // Vary the payload so blocks are not trivially identical.
+    r.payload.insert(r.payload.size() - 1, ",\"x-test\":\"" + std::to_string(rng()) + "\"");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+class SegmentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sloop-seg-test-" + std::to_string(getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = dir_ / "a.seg";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes records with small blocks; returns the block handles the listener saw.
+  std::vector<BlockHandle> Write(const std::vector<Rec>& recs, size_t block_bytes = 8 * 1024) {
+    WriterOptions o;
+    o.target_block_bytes = block_bytes;
+    auto w = SegmentWriter::Create(path_, o);
+    EXPECT_TRUE(w.has_value());
+    std::vector<BlockHandle> blocks;
+    (*w)->SetBlockListener([&](const BlockHandle& h) { blocks.push_back(h); });
+    for (const auto& r : recs) EXPECT_TRUE((*w)->Append(r.view()).has_value());
+    EXPECT_TRUE((*w)->Close().has_value());
+    return blocks;
+  }
+
+  size_t CountReadable(std::vector<CorruptBlock>* corrupt = nullptr) {
+    auto r = SegmentReader::Open(path_);
+    EXPECT_TRUE(r.has_value());
+    size_t n = 0;
+    auto s = (*r)->Scan(
+        [&](const Block& b) {
+          n += b.size();
+          return true;
+        },
+        [&](const CorruptBlock& c) {
+          if (corrupt) corrupt->push_back(c);
+        });
+    EXPECT_TRUE(s.has_value());
+    return n;
+  }
+
+  void FlipBit(uint64_t offset, int bit) {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(offset);
+    char c;
+    f.read(&c, 1);
+    c ^= static_cast<char>(1 << bit);
+    f.seekp(offset);
+    f.write(&c, 1);
+  }
+
+  fs::path dir_, path_;
+};
+
+TEST_F(SegmentTest, RoundTripPreservesEveryFieldByteForByte) {
+  auto recs = MakeRecords(600, 1);
+  auto blocks = Write(recs);
+  ASSERT_GT(blocks.size(), 10u);
+  auto reader = SegmentReader::Open(path_);
+  ASSERT_TRUE(reader.has_value());
+  size_t i = 0;
+  uint64_t expect_offset = segment_format::kFileHeaderSize;
+  ASSERT_TRUE((*reader)->Scan(
+      [&](const Block& b) {
+        EXPECT_EQ(b.handle().offset, expect_offset);
+        expect_offset += b.handle().frame_bytes;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (size_t j = 0; j < b.size(); ++j, ++i) {
+          ExpectSame(recs[i], b.record(j));
+          lo = std::min(lo, recs[i].t);
+          hi = std::max(hi, recs[i].t);
+        }
+        EXPECT_EQ(b.handle().min_observed_ns, lo);
+        EXPECT_EQ(b.handle().max_observed_ns, hi);
+        return true;
+      },
+      [](const CorruptBlock& c) { ADD_FAILURE() << c.offset << " " << c.reason; }).has_value());
+  EXPECT_EQ(i, recs.size());
+  EXPECT_EQ(expect_offset, fs::file_size(path_));
+  // Reading one block by offset gives the same records as the listener's handle says.
+  Block b;
+  ASSERT_TRUE((*reader)->ReadBlock(blocks[3].offset, &b).has_value());
+  EXPECT_EQ(b.size(), blocks[3].record_count);
+  EXPECT_EQ(b.handle().frame_bytes, blocks[3].frame_bytes);
+  std::vector<CorruptBlock> corrupt;
+  auto listed = (*reader)->ListBlocks(&corrupt);
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_EQ(listed->size(), blocks.size());
+  EXPECT_TRUE(corrupt.empty());
+}
+
+TEST_F(SegmentTest, AppendReportsLocationsAndPendingRecordsAreVisible) {
+  auto recs = MakeRecords(50, 2);
+  WriterOptions o;
+  o.target_block_bytes = 1 << 20;  // nothing written until Flush
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  for (size_t i = 0; i < recs.size(); ++i) {
+    auto loc = (*w)->Append(recs[i].view());
+    ASSERT_TRUE(loc.has_value());
+    EXPECT_EQ(loc->block_offset, segment_format::kFileHeaderSize);
+    EXPECT_EQ(loc->index_in_block, i);
+  }
+  EXPECT_EQ((*w)->pending_records(), recs.size());
+  size_t seen = 0;
+  (*w)->VisitPending([&](const RecordView& v, RecordLocation loc) {
+    ExpectSame(recs[seen], v);
+    EXPECT_EQ(loc.index_in_block, seen);
+    ++seen;
+  });
+  EXPECT_EQ(seen, recs.size());
+  ASSERT_TRUE((*w)->Flush().has_value());
+  EXPECT_EQ((*w)->pending_records(), 0u);
+  auto loc = (*w)->Append(recs[0].view());
+  EXPECT_EQ(loc->block_offset, (*w)->file_bytes());
+  ASSERT_TRUE((*w)->Close().has_value());
+  EXPECT_FALSE((*w)->Append(recs[0].view()).has_value()) << "closed writers refuse appends";
+  EXPECT_EQ(CountReadable(), recs.size() + 1);
+}
+
+TEST_F(SegmentTest, TornTailAtEveryByteOfTheLastBlockRecoversToThePreviousBlock) {
+  auto recs = MakeRecords(40, 3);
+  auto blocks = Write(recs, 2 * 1024);
+  ASSERT_GE(blocks.size(), 3u);
+  const BlockHandle last = blocks.back();
+  const uint64_t full = fs::file_size(path_);
+  ASSERT_EQ(last.offset + last.frame_bytes, full);
+  const size_t before_last = recs.size() - last.record_count;
+  std::string original;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (uint64_t cut = last.offset; cut < full; ++cut) {
+    {
+      std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+      out.write(original.data(), static_cast<std::streamsize>(cut));
+    }
+    EXPECT_EQ(CountReadable(), before_last) << "cut at " << cut;
+    if ((cut - last.offset) % 16 != 0 && cut + 1 != full) continue;  // recover a sample of cuts
+    RecoveryReport report;
+    auto w = SegmentWriter::OpenForAppend(path_, WriterOptions{}, &report);
+    ASSERT_TRUE(w.has_value()) << w.error().ToString();
+    EXPECT_EQ(report.bytes_dropped, cut - last.offset) << "cut at " << cut;
+    EXPECT_EQ(fs::file_size(path_), last.offset);
+    // Appending after recovery continues the file correctly.
+    ASSERT_TRUE((*w)->Append(recs.back().view()).has_value());
+    ASSERT_TRUE((*w)->Close().has_value());
+    std::vector<CorruptBlock> corrupt;
+    EXPECT_EQ(CountReadable(&corrupt), before_last + 1);
+    EXPECT_TRUE(corrupt.empty());
+  }
+}
+
+TEST_F(SegmentTest, AFlippedBitInAnyBlockIsDetectedAndNeverReturned) {
+  auto recs = MakeRecords(30, 4);
+  auto blocks = Write(recs, 3 * 1024);
+  ASSERT_GE(blocks.size(), 4u);
+  std::string original;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::mt19937 rng(9);
+  for (const BlockHandle& b : blocks) {
+    // Every byte of the frame header and trailer, and sampled payload bytes.
+    std::vector<uint64_t> offsets;
+    for (uint64_t o = 0; o < segment_format::kBlockHeaderSize; ++o) offsets.push_back(b.offset + o);
+    for (uint64_t o = b.frame_bytes - 8; o < b.frame_bytes; ++o) offsets.push_back(b.offset + o);
+    for (int k = 0; k < 20; ++k) offsets.push_back(b.offset + 40 + rng() % (b.frame_bytes - 48));
+    for (uint64_t off : offsets) {
+      {
+        std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+        out.write(original.data(), static_cast<std::streamsize>(original.size()));
+      }
+      FlipBit(off, static_cast<int>(rng() % 8));
+      std::vector<CorruptBlock> corrupt;
+      size_t n = CountReadable(&corrupt);
+      ASSERT_FALSE(corrupt.empty()) << "flip at " << off << " went unnoticed";
+      EXPECT_EQ(n, recs.size() - b.record_count) << "flip at " << off;
+      auto reader = SegmentReader::Open(path_);
+      Block block;
+      auto r = (*reader)->ReadBlock(b.offset, &block);
+      ASSERT_FALSE(r.has_value());
+      EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+      EXPECT_NE(r.error().message.find("offset " + std::to_string(b.offset)), std::string::npos);
+    }
+  }
+}
+
+TEST_F(SegmentTest, CorruptMiddleBlockIsKeptOnRecoveryAndSkippedByReaders) {
+  auto recs = MakeRecords(30, 5);
+  auto blocks = Write(recs, 3 * 1024);
+  ASSERT_GE(blocks.size(), 4u);
+  FlipBit(blocks[1].offset + 60, 2);
+  RecoveryReport report;
+  auto w = SegmentWriter::OpenForAppend(path_, WriterOptions{}, &report);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(report.corrupt_blocks_kept, 1u);
+  EXPECT_EQ(report.bytes_dropped, 0u);
+  EXPECT_EQ(report.good_blocks, blocks.size() - 1);
+  std::vector<CorruptBlock> corrupt;
+  EXPECT_EQ(CountReadable(&corrupt), recs.size() - blocks[1].record_count);
+  ASSERT_EQ(corrupt.size(), 1u);
+  EXPECT_EQ(corrupt[0].offset, blocks[1].offset);
+  EXPECT_EQ(corrupt[0].reason, "checksum mismatch");
+}
+
+TEST_F(SegmentTest, GarbageInTheMiddleIsSkippedToTheNextBlock) {
+  auto recs = MakeRecords(30, 6);
+  auto blocks = Write(recs, 3 * 1024);
+  // Overwrite block 2's header magic: the reader finds block 3 by its magic.
+  FlipBit(blocks[2].offset, 0);
+  std::vector<CorruptBlock> corrupt;
+  EXPECT_EQ(CountReadable(&corrupt), recs.size() - blocks[2].record_count);
+  ASSERT_FALSE(corrupt.empty());
+  EXPECT_EQ(corrupt[0].reason, "bad block magic");
+}
+
+TEST_F(SegmentTest, EmptyForeignAndFutureFilesGiveClearErrors) {
+  { std::ofstream(path_, std::ios::binary); }
+  auto r = SegmentReader::Open(path_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(r.error().message.find("empty"), std::string::npos);
+  EXPECT_NE(r.error().message.find(path_.string()), std::string::npos);
+
+  { std::ofstream(path_, std::ios::binary) << "{\"kind\":\"Pod\",\"this is\":\"json, not a segment\"}"; }
+  r = SegmentReader::Open(path_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("not a sloop segment"), std::string::npos);
+
+  {
+    std::ofstream out(path_, std::ios::binary);
+    out.write(segment_format::kFileMagic, 8);
+    uint32_t version = segment_format::kFormatVersion + 1, flags = 0;
+    out.write(reinterpret_cast<const char*>(&version), 4);
+    out.write(reinterpret_cast<const char*>(&flags), 4);
+  }
+  r = SegmentReader::Open(path_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnsupported);
+  EXPECT_NE(r.error().message.find("format version 2"), std::string::npos);
+  EXPECT_NE(r.error().message.find("upgrade"), std::string::npos);
+  EXPECT_FALSE(SegmentWriter::OpenForAppend(path_, WriterOptions{}, nullptr).has_value());
+
+  auto missing = SegmentReader::Open(dir_ / "missing.seg");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kIOError);
+}
+
+TEST_F(SegmentTest, CreateRefusesToOverwriteAndEverySyncPolicyPersists) {
+  auto recs = MakeRecords(20, 7);
+  for (SyncPolicy p : {SyncPolicy::kEveryBlock, SyncPolicy::kInterval, SyncPolicy::kNever}) {
+    fs::remove(path_);
+    WriterOptions o;
+    o.sync = p;
+    o.target_block_bytes = 4096;
+    o.sync_interval = std::chrono::milliseconds(0);
+    auto w = SegmentWriter::Create(path_, o);
+    ASSERT_TRUE(w.has_value());
+    for (const auto& r : recs) ASSERT_TRUE((*w)->Append(r.view()).has_value());
+    ASSERT_TRUE((*w)->Sync().has_value());
+    EXPECT_EQ(CountReadable(), recs.size());
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  auto again = SegmentWriter::Create(path_, WriterOptions{});
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST_F(SegmentTest, AFullDiskIsAnErrorAndLeavesNoTornBlock) {
+  // A file size limit makes write() fail part-way, as a full disk does.
+  auto recs = MakeRecords(400, 8);
+  WriterOptions o;
+  o.target_block_bytes = 8 * 1024;
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  struct rlimit old;
+  getrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 64 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  Error failure{ErrorCode::kAborted, ""};
+  size_t appended = 0;
+  for (const auto& r : recs) {
+    auto a = (*w)->Append(r.view());
+    if (!a) {
+      failure = a.error();
+      break;
+    }
+    ++appended;
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  EXPECT_EQ(failure.code, ErrorCode::kIOError) << failure.ToString();
+  EXPECT_NE(failure.message.find(path_.string()), std::string::npos);
+  EXPECT_LE(fs::file_size(path_), 64u * 1024);
+  // What reached the disk is whole blocks only.
+  std::vector<CorruptBlock> corrupt;
+  size_t readable = CountReadable(&corrupt);
+  EXPECT_TRUE(corrupt.empty()) << corrupt[0].reason;
+  EXPECT_GT(readable, 0u);
+  EXPECT_LE(readable, appended);
+  // With space again, the pending block is written and nothing appended is lost.
+  ASSERT_TRUE((*w)->Close().has_value());
+  EXPECT_EQ(CountReadable(), appended + 1);
+}
+
+}  // namespace
+}  // namespace sloop
