@@ -20,12 +20,18 @@ build: deps
 run: build
 	@bash tools/run.sh $(BUILD)
 
-# AddressSanitizer + UndefinedBehaviorSanitizer build, then every ctest label but the slow ones,
-# then the ThreadSanitizer build of the concurrency tests.
+# AddressSanitizer + UndefinedBehaviorSanitizer build and every ctest label but the slow ones
+# (fuzz, soak), then the ThreadSanitizer build of the store's concurrency tests (label tsan).
 test: deps
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
 	cmake --build $(TEST_BUILD) -j $(JOBS)
-	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'fuzz|soak|tsan'
+	$(MAKE) test-tsan
+
+test-tsan: deps
+	cmake -S . -B build-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target store_test
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -L tsan
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done

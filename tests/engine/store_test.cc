@@ -444,6 +444,42 @@ TEST_F(StoreTest, ConcurrentQueriesDuringAppendSealAndEviction) {
   EXPECT_GT(store->Stats().evictions, 0u);
 }
 
+TEST_F(StoreTest, BackgroundThreadSealsClosedWindowsWhileQueriesRun) {
+  StoreOptions o = Options();
+  o.background = true;
+  o.cleanup_interval = std::chrono::milliseconds(50);
+  auto store = OpenStore(o);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      TimelineQuery q;
+      q.range = {kT0, kT0 + 20 * kHour};
+      EXPECT_TRUE(store->Timeline(q).has_value());
+      EXPECT_TRUE(store->History({"Pod", "ns", "p1", ""}, q.range, false,
+                                 [](const RecordView&) { return true; }).has_value());
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    now_ = kT0 + i * 5 * kMin;
+    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(i % 4), "u" + std::to_string(i % 4), i)).has_value());
+  }
+  // Time moves past the last window with nothing appended: the background thread seals it.
+  now_ = kT0 + 20 * kHour;
+  for (int tries = 0; tries < 200 && store->Stats().sealed_shards != store->Stats().shards; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  done = true;
+  reader.join();
+  auto st = store->Stats();
+  EXPECT_EQ(st.sealed_shards, st.shards) << "every closed window sealed";
+  EXPECT_GE(st.sealed_shards, 16u);
+  size_t total = 0;
+  for (int p = 0; p < 4; ++p) {
+    total += History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 20 * kHour}).size();
+  }
+  EXPECT_EQ(total, 200u);
+}
+
 TEST_F(StoreTest, ReadOnlyStoreRefusesAppends) {
   {
     auto store = OpenStore();
