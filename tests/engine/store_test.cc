@@ -480,6 +480,45 @@ TEST_F(StoreTest, BackgroundThreadSealsClosedWindowsWhileQueriesRun) {
   EXPECT_EQ(total, 200u);
 }
 
+TEST_F(StoreTest, SealingIsIdempotent) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
+  ASSERT_TRUE(store->SealActive().has_value());
+  auto files_after_first = store->Stats().disk_bytes;
+  ASSERT_TRUE(store->SealActive().has_value()) << "sealing with nothing active is a no-op";
+  ASSERT_TRUE(store->Maintain().has_value());
+  EXPECT_EQ(store->Stats().seals, 1u);
+  EXPECT_EQ(store->Stats().disk_bytes, files_after_first);
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ(store->Stats().sealed_shards, 1u);
+  EXPECT_EQ(store->Stats().seals, 0u) << "a clean reopen seals nothing again";
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p", ""}, {kT0, kT0 + kHour}).size(), 1u);
+}
+
+TEST_F(StoreTest, ACopiedStoreDirectoryOpensElsewhere) {
+  {
+    auto store = OpenStore();
+    for (int i = 0; i < 30; ++i) {
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * 10 * kMin, "ns", "p" + std::to_string(i % 3), "u" + std::to_string(i % 3), i)).has_value());
+    }
+  }
+  fs::path copy = dir_.string() + "-copy";
+  fs::remove_all(copy);
+  fs::copy(dir_, copy, fs::copy_options::recursive);
+  fs::remove_all(dir_);
+  StoreOptions o = Options();
+  o.root = copy;
+  auto store = OpenStore(o);
+  size_t total = 0;
+  for (int p = 0; p < 3; ++p) {
+    total += History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 6 * kHour}).size();
+  }
+  EXPECT_EQ(total, 30u);
+  store.reset();
+  fs::remove_all(copy);
+}
+
 TEST_F(StoreTest, ReadOnlyStoreRefusesAppends) {
   {
     auto store = OpenStore();
