@@ -560,7 +560,13 @@ Result<RetentionReport> Store::EnforceRetention() {
     }
     for (const auto& s : sealing_) total += s->segment_bytes();
     if (active_) total += active_->segment_bytes();
-    const int64_t horizon = Now() - options_.max_look_back.count();
+    // Age is measured from the newest data, as Sloop does: a played-back capture or a restored
+    // backup of last month is kept, not deleted the moment it is stored.
+    int64_t newest = 0;
+    for (const auto& s : sealed_) newest = std::max(newest, s->info().max_ns);
+    for (const auto& s : sealing_) newest = std::max(newest, s->info().max_ns);
+    if (active_) newest = std::max(newest, active_->info().max_ns);
+    const int64_t horizon = newest - options_.max_look_back.count();
     while (!sealed_.empty()) {
       ShardInfo oldest = sealed_.front()->info();
       bool too_big = total > options_.max_disk_bytes;

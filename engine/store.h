@@ -30,7 +30,7 @@ struct StoreOptions {
   std::filesystem::path root;  // the store's directory; created when missing
   std::chrono::nanoseconds shard_duration = std::chrono::hours(1);
   uint64_t max_disk_bytes = 32768ull << 20;
-  std::chrono::nanoseconds max_look_back = std::chrono::hours(336);
+  std::chrono::nanoseconds max_look_back = std::chrono::hours(336);  // from the newest record
   std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(30);
   // The active shard is sealed early when its segment or its in-memory index passes these.
   uint64_t active_segment_cap_bytes = 512ull << 20;

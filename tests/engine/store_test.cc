@@ -256,7 +256,9 @@ TEST_F(StoreTest, RetentionByAgeDeletesWholeOldShards) {
   now_ = kT0 + 6 * kHour;
   ASSERT_TRUE(store->Maintain().has_value());
   auto shards = store->Shards();
-  for (const auto& s : shards) EXPECT_GE(s.max_ns, now_ - 3 * kHour);
+  const int64_t newest = kT0 + 5 * kHour + kMin;
+  for (const auto& s : shards) EXPECT_GE(s.max_ns, newest - 3 * kHour);
+  EXPECT_EQ(shards.size(), 4u);  // hours 2 to 5: hour 2 ends exactly at the horizon
   EXPECT_GT(store->Stats().evictions, 0u);
   EXPECT_TRUE(History(*store, {"Pod", "ns", "p0", ""}, {kT0, now_}).empty());
   EXPECT_EQ(History(*store, {"Pod", "ns", "p5", ""}, {kT0, now_}).size(), 1u);
@@ -264,6 +266,20 @@ TEST_F(StoreTest, RetentionByAgeDeletesWholeOldShards) {
   size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "shards")) files += e.is_regular_file();
   EXPECT_EQ(files, 2 * store->Stats().sealed_shards + (store->Stats().shards - store->Stats().sealed_shards));
+}
+
+TEST_F(StoreTest, RetentionByAgeCountsFromTheNewestDataNotTheClock) {
+  StoreOptions o = Options();
+  o.max_look_back = std::chrono::hours(2);
+  auto store = OpenStore(o);
+  now_ = kT0 + 40 * 24 * kHour;  // a capture of last month, played back today
+  for (int h = 0; h < 4; ++h) {
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0 + h * kHour, "ns", "p", "u", h)).has_value());
+  }
+  ASSERT_TRUE(store->Maintain().has_value());
+  // Newest record at hour 3, look-back 2 h: hours 1 to 3 stay, hour 0 goes, whatever the clock.
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p", ""}, {kT0, kT0 + 5 * kHour}).size(), 3u);
+  EXPECT_EQ(store->Stats().evictions, 1u);
 }
 
 TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
