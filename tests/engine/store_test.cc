@@ -185,7 +185,9 @@ TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
                                       "NodeNotReady", false, 1, kT0 + 5 * kMin, 6, WatchType::kAdded)).has_value());
   now_ = kT0 + 10 * kMin;
   for (bool sealed : {false, true}) {
-    if (sealed) ASSERT_TRUE(store->SealActive().has_value());
+    if (sealed) {
+      ASSERT_TRUE(store->SealActive().has_value());
+    }
     TimelineQuery q;
     q.range = {kT0, kT0 + 10 * kMin};
     q.sort = TimelineSort::kMostEvents;

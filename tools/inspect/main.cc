@@ -77,8 +77,8 @@ std::string Rfc3339(int64_t ns) {
   gmtime_r(&secs, &tm);
   char buf[40];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%09" PRId64 "Z", buf, ns % 1000000000LL);
+  char out[64];
+  std::snprintf(out, sizeof(out), "%s.%09lldZ", buf, static_cast<long long>(ns % 1000000000LL));
   return out;
 }
 
