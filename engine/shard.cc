@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <optional>
-
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "index/sparse_index.h"
@@ -94,10 +93,10 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   if (ec) return IOError("stat segment", segment_path.string(), ec.value());
   const fb::ShardIndex* r = index.root();
   if (size != r->segment_bytes()) {
-    return MakeError(ErrorCode::kCorruption,
-                     "shard " + segment_path.string() + ": segment is " + std::to_string(size) +
-                         " bytes but its index " + index_path.string() + " describes " +
-                         std::to_string(r->segment_bytes()));
+    return MakeError(ErrorCode::kCorruption, "shard " + segment_path.string() + ": segment is " +
+                                                 std::to_string(size) + " bytes but its index " +
+                                                 index_path.string() + " describes " +
+                                                 std::to_string(r->segment_bytes()));
   }
   // What queries ask of every shard is kept here, so that only shards a query reads get mapped.
   ShardInfo& i = shard->info_;
@@ -135,9 +134,8 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
 std::shared_ptr<const SparseIndex> SealedShard::index() const {
   // An aliasing handle whose deleter releases the pages; the mapping itself lives with the shard.
   auto* raw = index_.get();
-  return std::shared_ptr<const SparseIndex>(raw, [keep = index_](const SparseIndex* i) {
-    i->ReleaseMemory();
-  });
+  return std::shared_ptr<const SparseIndex>(
+      raw, [keep = index_](const SparseIndex* i) { i->ReleaseMemory(); });
 }
 
 ShardInfo SealedShard::info() const { return info_; }
@@ -160,10 +158,10 @@ void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_deta
   v->record_count = e->record_count();
   v->flags = e->flags();
   v->change_secs = e->change_secs() ? std::span<const uint32_t>(e->change_secs()->data(),
-                                                                 e->change_secs()->size())
+                                                                e->change_secs()->size())
                                     : std::span<const uint32_t>();
   v->nochange_secs = e->nochange_secs() ? std::span<const uint32_t>(e->nochange_secs()->data(),
-                                                                     e->nochange_secs()->size())
+                                                                    e->nochange_secs()->size())
                                         : std::span<const uint32_t>();
   v->heat.clear();
   v->owners.clear();
@@ -179,7 +177,8 @@ void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_deta
   }
   if (e->owners()) {
     for (const fb::OwnerRef* o : *e->owners()) {
-      v->owners.push_back(OwnerView{Str(o->kind()), Str(o->name()), Str(o->uid()), o->controller()});
+      v->owners.push_back(
+          OwnerView{Str(o->kind()), Str(o->name()), Str(o->uid()), o->controller()});
     }
   }
 }
@@ -200,14 +199,16 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
       done += static_cast<size_t>(n);
     }
     if (done == buffer.size()) {
-      auto view = SparseIndex::View(reinterpret_cast<const uint8_t*>(buffer.data()), done, index_path_);
+      auto view =
+          SparseIndex::View(reinterpret_cast<const uint8_t*>(buffer.data()), done, index_path_);
       if (view) copy.emplace(std::move(*view));
     }
   }
   if (!copy) held = index();
   const SparseIndex& index = copy ? *copy : *held;
-  auto [first, last] = filter.kind.empty() ? std::pair<uint32_t, uint32_t>{0, index.size()}
-                                           : index.Find(filter.kind, filter.namespace_, filter.name);
+  auto [first, last] = filter.kind.empty()
+                           ? std::pair<uint32_t, uint32_t>{0, index.size()}
+                           : index.Find(filter.kind, filter.namespace_, filter.name);
   EntryView v;
   for (uint32_t i = first; i < last; ++i) {
     if (filter.skip_carried) {
@@ -236,8 +237,7 @@ Result<void> SealedShard::ReadEntryRecords(const SparseIndex& index, uint32_t en
     auto read = reader_->ReadBlock(offset, &block);
     if (!read) {
       return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
-                                              segment_path_.string() + ": " +
-                                              read.error().message);
+                                              segment_path_.string() + ": " + read.error().message);
     }
     for (size_t j = skip; j < block.size(); ++j) {
       RecordView r = block.record(j);
@@ -553,10 +553,12 @@ Result<void> ActiveShard::ForEachEventAbout(const ResourceKeyView& involved,
     if (it != map.end()) targets.push_back(&it->first);
   }
   if (targets.empty()) {
-    for (auto it = map.lower_bound(ResourceKeyView{involved.kind, involved.namespace_, involved.name, ""});
+    for (auto it = map.lower_bound(
+             ResourceKeyView{involved.kind, involved.namespace_, involved.name, ""});
          it != map.end(); ++it) {
       const ResourceKey& k = it->first;
-      if (k.kind != involved.kind || k.namespace_ != involved.namespace_ || k.name != involved.name) break;
+      if (k.kind != involved.kind || k.namespace_ != involved.namespace_ || k.name != involved.name)
+        break;
       targets.push_back(&k);
     }
   }

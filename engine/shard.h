@@ -78,8 +78,8 @@ struct ShardInfo {
   uint64_t index_bytes = 0;  // sealed: index file; active: approximate memory of its index
 };
 
-using EntryFn = std::function<bool(const EntryView&)>;       // false stops
-using RecordFn = std::function<bool(const RecordView&)>;     // false stops
+using EntryFn = std::function<bool(const EntryView&)>;    // false stops
+using RecordFn = std::function<bool(const RecordView&)>;  // false stops
 
 class Shard {
  public:
@@ -87,14 +87,16 @@ class Shard {
   virtual ShardInfo info() const = 0;
 
   // Visits entries matching filter in key order. The view is valid only inside fn.
-  virtual void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const = 0;
+  virtual void ForEachEntry(const EntryFilter& filter, bool with_details,
+                            const EntryFn& fn) const = 0;
 
   // Visits the records of one resource in time order. An empty key.uid means every uid of that
   // kind/namespace/name.
   virtual Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const = 0;
 
   // Visits the records of the Events about a resource (empty uid: any uid of that name).
-  virtual Result<void> ForEachEventAbout(const ResourceKeyView& involved, const RecordFn& fn) const = 0;
+  virtual Result<void> ForEachEventAbout(const ResourceKeyView& involved,
+                                         const RecordFn& fn) const = 0;
 
   // Distinct kinds and namespaces of the shard's entries.
   virtual std::vector<std::string> Kinds() const = 0;
@@ -125,7 +127,8 @@ class SealedShard : public Shard {
   ShardInfo info() const override;
   void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const override;
   Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const override;
-  Result<void> ForEachEventAbout(const ResourceKeyView& involved, const RecordFn& fn) const override;
+  Result<void> ForEachEventAbout(const ResourceKeyView& involved,
+                                 const RecordFn& fn) const override;
   std::vector<std::string> Kinds() const override;
   std::vector<std::string> Namespaces() const override;
   std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;
@@ -156,12 +159,10 @@ class ActiveShard : public Shard {
   // Creates the shard's arrival-order segment ("<id>.active"), or reopens one after a restart:
   // its torn tail is cut and its index rebuilt by scanning it.
   static Result<std::shared_ptr<ActiveShard>> Create(const std::filesystem::path& dir, uint64_t id,
-                                                     int64_t window_start_ns,
-                                                     int64_t window_end_ns,
+                                                     int64_t window_start_ns, int64_t window_end_ns,
                                                      const WriterOptions& options);
   static Result<std::shared_ptr<ActiveShard>> Reopen(const std::filesystem::path& path, uint64_t id,
-                                                     int64_t window_start_ns,
-                                                     int64_t window_end_ns,
+                                                     int64_t window_start_ns, int64_t window_end_ns,
                                                      const WriterOptions& options,
                                                      RecoveryReport* report);
 
@@ -176,7 +177,8 @@ class ActiveShard : public Shard {
   ShardInfo info() const override;
   void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const override;
   Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const override;
-  Result<void> ForEachEventAbout(const ResourceKeyView& involved, const RecordFn& fn) const override;
+  Result<void> ForEachEventAbout(const ResourceKeyView& involved,
+                                 const RecordFn& fn) const override;
   std::vector<std::string> Kinds() const override;
   std::vector<std::string> Namespaces() const override;
   std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;

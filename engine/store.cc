@@ -69,7 +69,8 @@ bool Overlaps(const ShardInfo& i, const TimeRange& r) {
 bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
   if (needle.empty()) return true;
   auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   });
   return it != hay.end();
 }
@@ -113,11 +114,16 @@ StoredRecord StoredRecord::From(const RecordView& r) {
   s.payload = r.payload;
   if (r.event) {
     const EventInfoView& e = *r.event;
-    s.event = Event{std::string(e.involved_kind), std::string(e.involved_namespace),
-                    std::string(e.involved_name), std::string(e.involved_uid),
-                    std::string(e.reason),        std::string(e.message),
-                    e.severity,                   e.count,
-                    e.first_timestamp_ns,         e.last_timestamp_ns};
+    s.event = Event{std::string(e.involved_kind),
+                    std::string(e.involved_namespace),
+                    std::string(e.involved_name),
+                    std::string(e.involved_uid),
+                    std::string(e.reason),
+                    std::string(e.message),
+                    e.severity,
+                    e.count,
+                    e.first_timestamp_ns,
+                    e.last_timestamp_ns};
   }
   return s;
 }
@@ -135,10 +141,16 @@ RecordView StoredRecord::view() const {
   v.resource_version = resource_version;
   v.payload = payload;
   if (event) {
-    v.event = EventInfoView{event->involved_kind, event->involved_namespace, event->involved_name,
-                            event->involved_uid,  event->reason,             event->severity,
-                            event->count,         event->first_timestamp_ns,
-                            event->last_timestamp_ns, event->message};
+    v.event = EventInfoView{event->involved_kind,
+                            event->involved_namespace,
+                            event->involved_name,
+                            event->involved_uid,
+                            event->reason,
+                            event->severity,
+                            event->count,
+                            event->first_timestamp_ns,
+                            event->last_timestamp_ns,
+                            event->message};
   }
   return v;
 }
@@ -228,8 +240,8 @@ Result<void> Store::Recover() {
       }
       if (!has_active) {
         // Keep the damaged files for a person to look at; never delete data silently.
-        Log("shard " + std::to_string(id) + " cannot be opened and is set aside: " +
-            shard.error().ToString());
+        Log("shard " + std::to_string(id) +
+            " cannot be opened and is set aside: " + shard.error().ToString());
         if (!options_.read_only) {
           std::filesystem::rename(seg, dir / ShardName(id, ".seg.damaged"));
           std::filesystem::rename(idx, dir / ShardName(id, ".idx.damaged"));
@@ -264,9 +276,10 @@ Result<void> Store::Recover() {
     // The window comes from the records the file holds.
     auto reader = SegmentReader::Open(path);
     if (!reader) {
-      Log("active shard " + path.string() + " cannot be read and is set aside: " +
-          reader.error().ToString());
-      if (!options_.read_only) std::filesystem::rename(path, dir / ShardName(id, ".active.damaged"));
+      Log("active shard " + path.string() +
+          " cannot be read and is set aside: " + reader.error().ToString());
+      if (!options_.read_only)
+        std::filesystem::rename(path, dir / ShardName(id, ".active.damaged"));
       continue;
     }
     std::vector<CorruptBlock> corrupt;
@@ -291,9 +304,9 @@ Result<void> Store::Recover() {
   }
   if (!sealing_.empty()) {
     Log("recovered " + std::to_string(sealing_.size()) + " unsealed shard(s)" +
-        (recovered_bytes_dropped_ ? ", dropped a torn tail of " +
-                                        std::to_string(recovered_bytes_dropped_) + " bytes"
-                                  : ""));
+        (recovered_bytes_dropped_
+             ? ", dropped a torn tail of " + std::to_string(recovered_bytes_dropped_) + " bytes"
+             : ""));
   }
   if (options_.read_only) return {};
   // The newest unsealed shard keeps taking records if its window is still open.
@@ -469,13 +482,14 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
     std::error_code ec;
     std::filesystem::remove(seg_tmp, ec);
     std::filesystem::remove(idx_tmp, ec);
-    Log("sealing shard " + std::to_string(id) + " failed, its arrival-order file stays: " +
-        e.ToString());
+    Log("sealing shard " + std::to_string(id) +
+        " failed, its arrival-order file stays: " + e.ToString());
     return std::unexpected(e);
   };
   auto injected = [&](int step) {
     return options_.seal_fault_after_step == step
-               ? MakeError(ErrorCode::kAborted, "injected fault after seal step " + std::to_string(step))
+               ? MakeError(ErrorCode::kAborted,
+                           "injected fault after seal step " + std::to_string(step))
                : Result<void>{};
   };
   const ShardIndexBuilder& builder = shard->builder();
@@ -491,8 +505,8 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   out_options.sync = SyncPolicy::kNever;  // one fsync at the end
   out_options.target_block_bytes = options_.sealed_block_bytes;
   out_options.zstd_level = options_.sealed_zstd_level;
-  auto sorted = WriteSortedSegment(shard->path(), seg_tmp, out_options,
-                                   options_.seal_sort_budget_bytes);
+  auto sorted =
+      WriteSortedSegment(shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes);
   if (!sorted) return fail(sorted.error());
   if (auto f = injected(1); !f) return std::unexpected(f.error());
   // 2. Put the segment in place (not yet authoritative: no index).
@@ -506,8 +520,8 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   for (const auto& [key, summary] : builder.summaries()) {
     while (j < sorted->firsts.size() && sorted->firsts[j].first < key) ++j;
     if (j < sorted->firsts.size() && sorted->firsts[j].first == key) {
-      positions.push_back({sorted->firsts[j].second.block_offset,
-                           sorted->firsts[j].second.index_in_block});
+      positions.push_back(
+          {sorted->firsts[j].second.block_offset, sorted->firsts[j].second.index_in_block});
     } else {
       positions.push_back({0, 0});
     }
@@ -536,10 +550,9 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   std::error_code ec;
   std::filesystem::remove(shard->path(), ec);
   seals_.fetch_add(1);
-  Log("sealed shard " + std::to_string(id) + ": " + std::to_string(sorted->records) +
-      " records, " + std::to_string(builder.summaries().size()) + " resources, " +
-      std::to_string(sorted->bytes) + " bytes" +
-      (sorted->runs ? " (" + std::to_string(sorted->runs) + " sorted runs)" : ""));
+  Log("sealed shard " + std::to_string(id) + ": " + std::to_string(sorted->records) + " records, " +
+      std::to_string(builder.summaries().size()) + " resources, " + std::to_string(sorted->bytes) +
+      " bytes" + (sorted->runs ? " (" + std::to_string(sorted->runs) + " sorted runs)" : ""));
   auto retention = EnforceRetention();
   if (!retention) return std::unexpected(retention.error());
   return {};

@@ -81,7 +81,7 @@ struct TimelineRow {
   int64_t start_ns = 0;  // clipped to the query's range
   int64_t end_ns = 0;
   int64_t creation_ns = 0;
-  bool deleted = false;  // deleted within the range
+  bool deleted = false;               // deleted within the range
   std::vector<uint32_t> changed_at;   // Unix seconds
   std::vector<uint32_t> nochange_at;  // Unix seconds
   std::vector<HeatCell> heat;         // by minute, then reason
@@ -188,9 +188,9 @@ class Store : public RecordSink {
 
   // ---- backup: a consistent set of files (sealed shards + a flushed prefix of the active one).
   struct BackupFile {
-    std::string name;             // name inside the archive
-    std::filesystem::path path;   // on disk
-    uint64_t size = 0;            // bytes to copy (a prefix for the active segment)
+    std::string name;                         // name inside the archive
+    std::filesystem::path path;               // on disk
+    uint64_t size = 0;                        // bytes to copy (a prefix for the active segment)
     std::shared_ptr<const Shard> keep_alive;  // retention waits for the backup to finish
   };
   Result<std::vector<BackupFile>> SnapshotForBackup();
@@ -213,10 +213,10 @@ class Store : public RecordSink {
   std::filesystem::path ShardDir() const { return options_.root / "shards"; }
 
   StoreOptions options_;
-  mutable std::mutex append_mu_;  // serialises appends and rotation
-  mutable std::mutex shards_mu_;  // guards the lists below
-  std::vector<std::shared_ptr<SealedShard>> sealed_;    // oldest first
-  std::vector<std::shared_ptr<ActiveShard>> sealing_;   // finished, waiting to be sealed
+  mutable std::mutex append_mu_;                       // serialises appends and rotation
+  mutable std::mutex shards_mu_;                       // guards the lists below
+  std::vector<std::shared_ptr<SealedShard>> sealed_;   // oldest first
+  std::vector<std::shared_ptr<ActiveShard>> sealing_;  // finished, waiting to be sealed
   std::shared_ptr<ActiveShard> active_;
   uint64_t next_shard_id_ = 1;
   std::mutex seal_mu_;  // one seal at a time

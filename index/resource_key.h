@@ -30,7 +30,8 @@ struct ResourceKey {
   ResourceKey() = default;
   ResourceKey(std::string_view k, std::string_view ns, std::string_view n, std::string_view u)
       : kind(k), namespace_(ns), name(n), uid(u) {}
-  explicit ResourceKey(const ResourceKeyView& v) : ResourceKey(v.kind, v.namespace_, v.name, v.uid) {}
+  explicit ResourceKey(const ResourceKeyView& v)
+      : ResourceKey(v.kind, v.namespace_, v.name, v.uid) {}
 
   ResourceKeyView view() const { return {kind, namespace_, name, uid}; }
   auto operator<=>(const ResourceKey& o) const { return view() <=> o.view(); }

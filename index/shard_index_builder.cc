@@ -81,10 +81,9 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
     memory_bytes_ += sizeof(uint32_t);
   }
 
-  bool changed = s.last_resource_version.empty() ||
-                 s.last_resource_version != record.resource_version ||
-                 record.watch_type == WatchType::kDeleted ||
-                 record.watch_type == WatchType::kDeletedInferred;
+  bool changed =
+      s.last_resource_version.empty() || s.last_resource_version != record.resource_version ||
+      record.watch_type == WatchType::kDeleted || record.watch_type == WatchType::kDeletedInferred;
   if (record.watch_type == WatchType::kRelisted) changed = false;
   if (changed) {
     ++s.change_count;
@@ -95,7 +94,8 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
     PushSecond(s.nochange_secs, t, &memory_bytes_);
   }
 
-  if (record.watch_type == WatchType::kDeleted || record.watch_type == WatchType::kDeletedInferred) {
+  if (record.watch_type == WatchType::kDeleted ||
+      record.watch_type == WatchType::kDeletedInferred) {
     s.flags |= kDeletedInShard;
   } else {
     s.flags &= ~kDeletedInShard;
@@ -128,8 +128,7 @@ uint16_t ShardIndexBuilder::InternReason(std::string_view reason) {
 }
 
 SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev) {
-  ResourceKeyView exact{ev.involved_kind, ev.involved_namespace, ev.involved_name,
-                        ev.involved_uid};
+  ResourceKeyView exact{ev.involved_kind, ev.involved_namespace, ev.involved_name, ev.involved_uid};
   auto it = summaries_.find(exact);
   if (it != summaries_.end()) return it;
   // Same kind/namespace/name with another uid (Node Events carry the node's name as uid; an
@@ -175,17 +174,18 @@ void ShardIndexBuilder::AddHeat(ResourceSummary& target, uint32_t minute, uint16
 void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
   const EventInfoView& ev = *record.event;
   if (s.involved.kind.empty()) {
-    s.involved = ResourceKey(ev.involved_kind, ev.involved_namespace, ev.involved_name,
-                             ev.involved_uid);
+    s.involved =
+        ResourceKey(ev.involved_kind, ev.involved_namespace, ev.involved_name, ev.involved_uid);
   }
   int64_t count = std::max<int32_t>(ev.count, 1);
-  int64_t last = ev.last_timestamp_ns ? ev.last_timestamp_ns
-                                      : (ev.first_timestamp_ns ? ev.first_timestamp_ns
-                                                               : record.observed_ns);
+  int64_t last = ev.last_timestamp_ns
+                     ? ev.last_timestamp_ns
+                     : (ev.first_timestamp_ns ? ev.first_timestamp_ns : record.observed_ns);
   int64_t first = ev.first_timestamp_ns ? ev.first_timestamp_ns : last;
   int64_t fresh = 0;
   int64_t range_start = first;
-  if (record.watch_type == WatchType::kDeleted || record.watch_type == WatchType::kDeletedInferred) {
+  if (record.watch_type == WatchType::kDeleted ||
+      record.watch_type == WatchType::kDeletedInferred) {
     fresh = 0;
   } else if (s.event_count == 0) {
     fresh = count;
@@ -211,8 +211,8 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
   if (fresh <= 0) return;
 
   int64_t last_min = last / kNsPerMin;
-  int64_t first_min = std::max({range_start / kNsPerMin, last_min - kMaxSpreadMinutes + 1,
-                                window_start_ns_ / kNsPerMin});
+  int64_t first_min = std::max(
+      {range_start / kNsPerMin, last_min - kMaxSpreadMinutes + 1, window_start_ns_ / kNsPerMin});
   if (first_min > last_min) first_min = last_min;
   int64_t minutes = last_min - first_min + 1;
   uint16_t reason = InternReason(ev.reason);
@@ -304,12 +304,12 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
   }
 }
 
-Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path,
-                                               uint64_t shard_id, uint64_t segment_bytes,
+Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path, uint64_t shard_id,
+                                               uint64_t segment_bytes,
                                                const std::vector<SealedPosition>& positions) const {
   if (positions.size() != summaries_.size()) {
-    return MakeError(ErrorCode::kInvalidArgument, "index " + path.string() +
-                                                      ": positions do not match the summaries");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "index " + path.string() + ": positions do not match the summaries");
   }
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
@@ -345,7 +345,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     if (!s.heat.empty()) {
       std::vector<fb::HeatCell> heat;
       heat.reserve(s.heat.size());
-      for (const HeatCellData& h : s.heat) heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
+      for (const HeatCellData& h : s.heat)
+        heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
       heat_vec = fbb.CreateVectorOfStructs(heat);
     }
     auto rv = fbb.CreateSharedString(s.last_resource_version);

@@ -64,11 +64,11 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   // Verification touched every page: let them go until a query reads them.
   index->ReleaseMemory();
   if (index->root_->format_version() != kFormatVersion) {
-    return MakeError(ErrorCode::kUnsupported,
-                     "index " + path.string() + ": format version " +
-                         std::to_string(index->root_->format_version()) +
-                         " is not supported by this build (" + std::to_string(kFormatVersion) +
-                         "); upgrade sloop");
+    return MakeError(ErrorCode::kUnsupported, "index " + path.string() + ": format version " +
+                                                  std::to_string(index->root_->format_version()) +
+                                                  " is not supported by this build (" +
+                                                  std::to_string(kFormatVersion) +
+                                                  "); upgrade sloop");
   }
   if (!index->root_->entries()) {
     return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": no entry vector");
@@ -120,7 +120,8 @@ Result<SparseIndex> SparseIndex::View(const uint8_t* buf, size_t size,
   }
   index.root_ = fb::GetShardIndex(buf);
   if (index.root_->format_version() != kFormatVersion || !index.root_->entries()) {
-    return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": changed since it was verified");
+    return MakeError(ErrorCode::kCorruption,
+                     "index " + path.string() + ": changed since it was verified");
   }
   return index;
 }
@@ -148,13 +149,19 @@ std::pair<uint32_t, uint32_t> SparseIndex::Find(std::string_view kind, std::stri
   uint32_t lo = 0, hi = size();
   while (lo < hi) {  // first entry not less than the prefix
     uint32_t mid = lo + (hi - lo) / 2;
-    if (cmp(mid) < 0) lo = mid + 1; else hi = mid;
+    if (cmp(mid) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   uint32_t first = lo;
   hi = size();
   while (lo < hi) {  // first entry greater than the prefix
     uint32_t mid = lo + (hi - lo) / 2;
-    if (cmp(mid) <= 0) lo = mid + 1; else hi = mid;
+    if (cmp(mid) <= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return {first, lo};
 }
@@ -163,7 +170,10 @@ uint32_t SparseIndex::FindExact(const ResourceKeyView& target) const {
   uint32_t lo = 0, hi = size();
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (key(mid) < target) lo = mid + 1; else hi = mid;
+    if (key(mid) < target)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return (lo < size() && key(lo) == target) ? lo : size();
 }

@@ -33,7 +33,8 @@ class SparseIndex {
   // A view of an index already in memory (a copy read with pread, say); buf must stay valid and
   // 8-byte aligned while the view is used. Checks only identifier and version: for files that
   // were verified when first opened.
-  static Result<SparseIndex> View(const uint8_t* buf, size_t size, const std::filesystem::path& path);
+  static Result<SparseIndex> View(const uint8_t* buf, size_t size,
+                                  const std::filesystem::path& path);
 
   SparseIndex(SparseIndex&& other) noexcept;
 

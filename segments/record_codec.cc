@@ -48,8 +48,7 @@ void Encoder::Append(const RecordView& r, std::string* out) {
     event = eb.Finish();
   }
   auto group = str(r.api_group), version = str(r.api_version), kind = str(r.kind),
-       ns = str(r.namespace_), name = str(r.name), uid = str(r.uid),
-       rv = str(r.resource_version);
+       ns = str(r.namespace_), name = str(r.name), uid = str(r.uid), rv = str(r.resource_version);
   auto payload =
       fbb.CreateVector(reinterpret_cast<const uint8_t*>(r.payload.data()), r.payload.size());
   fb::RecordBuilder b(fbb);
@@ -121,8 +120,8 @@ bool Decode(const char* data, size_t pos, size_t end, RecordView* out, size_t* n
   v.uid = View(r->uid());
   v.resource_version = View(r->resource_version());
   if (r->payload()) {
-    v.payload = std::string_view(reinterpret_cast<const char*>(r->payload()->data()),
-                                 r->payload()->size());
+    v.payload =
+        std::string_view(reinterpret_cast<const char*>(r->payload()->data()), r->payload()->size());
   }
   if (const fb::EventInfo* e = r->event()) {
     v.event = EventInfoView{View(e->involved_kind()),

@@ -7,7 +7,6 @@
 
 #include "segments/record.h"
 
-
 namespace sloop::record_codec {
 
 // Appends the record's entry (prefix, FlatBuffer, padding) to *out. `builder` is reused scratch.

@@ -85,7 +85,8 @@ struct SegmentReader::Impl {
       return Probe::kBadHeader;
     }
     if (offset + h->frame_bytes() > file_size) {
-      *why = "block of " + std::to_string(h->frame_bytes()) + " bytes runs past the end of the file";
+      *why =
+          "block of " + std::to_string(h->frame_bytes()) + " bytes runs past the end of the file";
       return Probe::kTorn;
     }
     frame->resize(h->frame_bytes());
@@ -175,8 +176,9 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   std::string why;
   auto probe = impl_->ReadFrame(offset, impl_->FileSize(), &out->scratch_, &h, &why);
   auto fail = [&](const std::string& reason) {
-    return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() + ": block at offset " +
-                                                 std::to_string(offset) + ": " + reason);
+    return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() +
+                                                 ": block at offset " + std::to_string(offset) +
+                                                 ": " + reason);
   };
   if (probe != Impl::Probe::kGood) return fail(why);
   out->data_.resize(h.uncompressed_bytes);
@@ -238,7 +240,8 @@ Result<void> SegmentReader::Scan(const std::function<bool(const Block&)>& on_blo
   return {};
 }
 
-Result<std::vector<BlockHandle>> SegmentReader::ListBlocks(std::vector<CorruptBlock>* corrupt) const {
+Result<std::vector<BlockHandle>> SegmentReader::ListBlocks(
+    std::vector<CorruptBlock>* corrupt) const {
   const uint64_t size = impl_->FileSize();
   std::vector<BlockHandle> out;
   uint64_t pos = sf::kFileHeaderSize;

@@ -27,9 +27,9 @@ class Block {
  private:
   friend class SegmentReader;
   BlockHandle handle_;
-  std::string data_;              // decompressed records
-  std::vector<uint32_t> offsets_; // start of each record in data_
-  std::string scratch_;           // compressed frame, reused between reads
+  std::string data_;               // decompressed records
+  std::vector<uint32_t> offsets_;  // start of each record in data_
+  std::string scratch_;            // compressed frame, reused between reads
 };
 
 // A block that failed its checks while scanning.

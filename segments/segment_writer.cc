@@ -27,8 +27,8 @@ struct SegmentWriter::Impl {
   bool closed = false;
 
   record_codec::Encoder encoder;
-  std::string pending;                  // uncompressed entries of the current block
-  std::vector<uint32_t> pending_starts; // entry offsets in `pending`
+  std::string pending;                   // uncompressed entries of the current block
+  std::vector<uint32_t> pending_starts;  // entry offsets in `pending`
   int64_t min_ns = 0, max_ns = 0;
 
   ZSTD_CCtx* cctx = nullptr;
@@ -70,8 +70,8 @@ struct SegmentWriter::Impl {
     size_t csize = ZSTD_compress2(cctx, frame.data() + sf::kBlockHeaderSize, bound, pending.data(),
                                   pending.size());
     if (ZSTD_isError(csize)) {
-      return MakeError(ErrorCode::kIOError, "compress block for " + path.string() + ": " +
-                                                ZSTD_getErrorName(csize));
+      return MakeError(ErrorCode::kIOError,
+                       "compress block for " + path.string() + ": " + ZSTD_getErrorName(csize));
     }
     block_frame::Header h;
     h.compressed_bytes = static_cast<uint32_t>(csize);
@@ -84,8 +84,12 @@ struct SegmentWriter::Impl {
     std::memcpy(frame.data() + sf::kBlockHeaderSize + csize, &sum, 8);
     size_t frame_bytes = sf::kBlockHeaderSize + csize + sf::kBlockTrailerSize;
     if (auto w = WriteAll(frame.data(), frame_bytes); !w) return w;
-    BlockHandle handle{file_bytes, static_cast<uint32_t>(frame_bytes), h.uncompressed_bytes,
-                       h.record_count, min_ns, max_ns};
+    BlockHandle handle{file_bytes,
+                       static_cast<uint32_t>(frame_bytes),
+                       h.uncompressed_bytes,
+                       h.record_count,
+                       min_ns,
+                       max_ns};
     file_bytes += frame_bytes;
     pending.clear();
     pending_starts.clear();
@@ -144,8 +148,8 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
   for (const CorruptBlock& c : corrupt) {
     if (c.offset < good_end) {
       ++r.corrupt_blocks_kept;
-      std::cerr << "segment " << path.string() << ": corrupt block at offset " << c.offset
-                << " (" << c.reason << ") is kept and skipped by readers\n";
+      std::cerr << "segment " << path.string() << ": corrupt block at offset " << c.offset << " ("
+                << c.reason << ") is kept and skipped by readers\n";
     } else if (r.reason.empty()) {
       r.reason = c.reason;
     }

@@ -37,8 +37,8 @@ struct RecordLocation {
 
 // What was written for one block, as its frame says.
 struct BlockHandle {
-  uint64_t offset = 0;        // of the frame's first byte
-  uint32_t frame_bytes = 0;   // header + compressed payload + checksum
+  uint64_t offset = 0;       // of the frame's first byte
+  uint32_t frame_bytes = 0;  // header + compressed payload + checksum
   uint32_t uncompressed_bytes = 0;
   uint32_t record_count = 0;
   int64_t min_observed_ns = 0;
@@ -87,8 +87,8 @@ class SegmentWriter {
   void SetBlockListener(std::function<void(const BlockHandle&)> listener);
 
   const std::filesystem::path& path() const;
-  uint64_t file_bytes() const;      // bytes written to the file so far
-  uint64_t pending_bytes() const;   // uncompressed bytes waiting in the current block
+  uint64_t file_bytes() const;     // bytes written to the file so far
+  uint64_t pending_bytes() const;  // uncompressed bytes waiting in the current block
   uint64_t pending_records() const;
 
   SegmentWriter(const SegmentWriter&) = delete;

@@ -12,7 +12,7 @@ enum class ErrorCode {
   kInvalidArgument,  // the caller (or the user, through a flag or query) asked for something wrong
   kNotFound,
   kAlreadyExists,
-  kCorruption,  // stored bytes fail a check: bad magic, checksum, length or decode
+  kCorruption,   // stored bytes fail a check: bad magic, checksum, length or decode
   kUnsupported,  // a format version or feature this build does not know
   kIOError,      // the operating system refused: open, read, write, fsync, rename, mmap
   kUnavailable,  // a remote peer or resource is not reachable now; retrying may help

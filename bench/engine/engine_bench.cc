@@ -39,9 +39,12 @@ std::string ReadCompact(const std::string& name) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
@@ -87,7 +90,8 @@ std::string RssBreakdown() {
   while (std::getline(in, line)) {
     if (line.rfind("RssAnon:", 0) == 0 || line.rfind("RssFile:", 0) == 0) {
       long kb = std::atol(line.c_str() + line.find_first_of("0123456789"));
-      out += (out.empty() ? "" : ", ") + line.substr(3, 4) + " " + std::to_string(kb / 1024) + " MB";
+      out +=
+          (out.empty() ? "" : ", ") + line.substr(3, 4) + " " + std::to_string(kb / 1024) + " MB";
     }
   }
   return out;
@@ -99,8 +103,11 @@ std::string RssBreakdown() {
 class Workload {
  public:
   Workload(int pods, int nodes, uint64_t seed)
-      : rng_(seed), pod_(ReadCompact("pod.json")), node_(ReadCompact("node.json")),
-        event_(ReadCompact("event.json")), deploy_(ReadCompact("deployment.json")) {
+      : rng_(seed),
+        pod_(ReadCompact("pod.json")),
+        node_(ReadCompact("node.json")),
+        event_(ReadCompact("event.json")),
+        deploy_(ReadCompact("deployment.json")) {
     int deployments = std::max(1, pods / 20);
     for (int d = 0; d < deployments; ++d) {
       Deploy dep;
@@ -109,7 +116,9 @@ class Workload {
       dep.replicas = pods / deployments;
       deploys_.push_back(dep);
     }
-    for (int n = 0; n < nodes; ++n) node_names_.push_back("ip-10-42-" + std::to_string(n / 200) + "-" + std::to_string(n % 200) + ".ec2.internal");
+    for (int n = 0; n < nodes; ++n)
+      node_names_.push_back("ip-10-42-" + std::to_string(n / 200) + "-" + std::to_string(n % 200) +
+                            ".ec2.internal");
   }
 
   template <typename Sink>
@@ -223,7 +232,8 @@ class Workload {
   }
 
   template <typename Sink>
-  void EmitPod(int64_t t, size_t d, const Pod& p, std::string_view phase, WatchType type, Sink& sink) {
+  void EmitPod(int64_t t, size_t d, const Pod& p, std::string_view phase, WatchType type,
+               Sink& sink) {
     const Deploy& dep = deploys_[d];
     std::string json = pod_;
     ReplaceAll(json, "checkout-7d9f8c6b5d-x2k4q", p.name);
@@ -266,8 +276,8 @@ class Workload {
   }
 
   template <typename Sink>
-  void EmitEvent(int64_t t, size_t d, const Pod& p, std::string_view reason, bool warning, int count,
-                 Sink& sink) {
+  void EmitEvent(int64_t t, size_t d, const Pod& p, std::string_view reason, bool warning,
+                 int count, Sink& sink) {
     const Deploy& dep = deploys_[d];
     std::string name = p.name + "." + std::string(reason);
     std::string json = event_;
@@ -284,9 +294,16 @@ class Workload {
     live.involved_name = p.name;
     live.involved_uid = p.uid;
     live.reason = std::string(reason);
-    live.info = EventInfoView{"Pod", live.ns, live.involved_name, live.involved_uid, live.reason,
-                              warning ? EventSeverity::kWarning : EventSeverity::kNormal, count,
-                              p.created, t, "message"};
+    live.info = EventInfoView{"Pod",
+                              live.ns,
+                              live.involved_name,
+                              live.involved_uid,
+                              live.reason,
+                              warning ? EventSeverity::kWarning : EventSeverity::kNormal,
+                              count,
+                              p.created,
+                              t,
+                              "message"};
     EventInfoView ev = live.info;
     Emit(t, count > 1 ? WatchType::kModified : WatchType::kAdded, "", "v1", "Event", dep.ns, name,
          live.uid, std::move(json), &ev, sink);
@@ -333,7 +350,8 @@ std::vector<double> TimeRuns(int n, F&& f) {
   for (int i = 0; i < n; ++i) {
     auto a = std::chrono::steady_clock::now();
     f(i);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
   }
   return ms;
 }
@@ -362,14 +380,22 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--small") days = 10.0 / (24 * 60) * 6;  // an hour of churn
-    else if (a == "--days") days = std::stod(next());
-    else if (a == "--pods") pods = std::stoi(next());
-    else if (a == "--nodes") nodes = std::stoi(next());
-    else if (a == "--dir") dir = next();
-    else if (a == "--keep") keep = true;
+    if (a == "--small")
+      days = 10.0 / (24 * 60) * 6;  // an hour of churn
+    else if (a == "--days")
+      days = std::stod(next());
+    else if (a == "--pods")
+      pods = std::stoi(next());
+    else if (a == "--nodes")
+      nodes = std::stoi(next());
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--keep")
+      keep = true;
     else {
-      std::fprintf(stderr, "usage: engine_bench [--small] [--days N] [--pods N] [--nodes N] [--dir PATH] [--keep]\n");
+      std::fprintf(stderr,
+                   "usage: engine_bench [--small] [--days N] [--pods N] [--nodes N] [--dir PATH] "
+                   "[--keep]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -427,15 +453,20 @@ int main(int argc, char** argv) {
   auto hist = TimeRuns(41, [&](int i) {
     const std::string& id = w.sample_pods[i % w.sample_pods.size()];
     auto slash = id.find('/');
-    (void)store->History({"Pod", std::string_view(id).substr(0, slash), std::string_view(id).substr(slash + 1), ""},
-                         {t0, t_end}, true, [&](const RecordView&) {
-                           ++versions;
-                           return true;
-                         });
+    (void)store->History(
+        {"Pod", std::string_view(id).substr(0, slash), std::string_view(id).substr(slash + 1), ""},
+        {t0, t_end}, true, [&](const RecordView&) {
+          ++versions;
+          return true;
+        });
   });
   size_t hits = 0;
   auto search = TimeRuns(11, [&](int i) {
-    hits = store->Search(w.sample_pods[i % w.sample_pods.size()].substr(w.sample_pods[0].find('/') + 1, 8), "", 100).size();
+    hits = store
+               ->Search(w.sample_pods[i % w.sample_pods.size()].substr(
+                            w.sample_pods[0].find('/') + 1, 8),
+                        "", 100)
+               .size();
   });
   store.reset();
   double peak = PeakRssMb();

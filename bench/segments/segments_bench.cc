@@ -29,9 +29,12 @@ std::string ReadCompact(const std::string& name) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
@@ -82,7 +85,8 @@ struct Workload {
         r.kind = "Event", r.ns = "team-" + std::to_string(rng() % 8);
         r.name = app + "-x." + std::to_string(rng());
         r.payload = event;
-        ReplaceAll(r.payload, "checkout-7d9f8c6b5d-x2k4q", app + "-" + std::to_string(rng() % 100000));
+        ReplaceAll(r.payload, "checkout-7d9f8c6b5d-x2k4q",
+                   app + "-" + std::to_string(rng() % 100000));
       } else {
         r.kind = "Node", r.name = "ip-10-42-" + std::to_string(rng() % 50) + ".ec2.internal";
         r.payload = node;
@@ -131,7 +135,8 @@ void BM_SegmentAppend(benchmark::State& state) {
   for (auto _ : state) {
     std::filesystem::remove(path);
     auto writer = SegmentWriter::Create(path, o);
-    for (size_t i = 0; i < w.recs.size(); ++i) benchmark::DoNotOptimize((*writer)->Append(w.View(i)));
+    for (size_t i = 0; i < w.recs.size(); ++i)
+      benchmark::DoNotOptimize((*writer)->Append(w.View(i)));
     benchmark::DoNotOptimize((*writer)->Flush());
   }
   state.counters["ratio"] = double(w.json_bytes) / std::filesystem::file_size(path);

@@ -21,9 +21,12 @@ inline std::string ReadFixture(const std::string& name) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
@@ -53,7 +56,8 @@ inline std::string Rfc3339(int64_t ns) {
 class RecordMaker {
  public:
   RecordMaker()
-      : pod_(ReadFixture("pod.json")), node_(ReadFixture("node.json")),
+      : pod_(ReadFixture("pod.json")),
+        node_(ReadFixture("node.json")),
         event_(ReadFixture("event.json")) {}
 
   RecordView Pod(int64_t t, const std::string& ns, const std::string& name, const std::string& uid,
@@ -97,9 +101,11 @@ class RecordMaker {
     std::string_view iu = s.back();
     s.push_back(reason);
     std::string_view r = s.back();
-    v.event = EventInfoView{k, involved_kind == "Node" ? std::string_view() : n, in, iu, r,
-                            warning ? EventSeverity::kWarning : EventSeverity::kNormal, count,
-                            first, t, "message"};
+    v.event = EventInfoView{k,     involved_kind == "Node" ? std::string_view() : n,
+                            in,    iu,
+                            r,     warning ? EventSeverity::kWarning : EventSeverity::kNormal,
+                            count, first,
+                            t,     "message"};
     return v;
   }
 
@@ -111,14 +117,22 @@ class RecordMaker {
     RecordView v;
     v.observed_ns = t;
     v.watch_type = type;
-    s.push_back(std::move(group)); v.api_group = s.back();
-    s.push_back(std::move(version)); v.api_version = s.back();
-    s.push_back(std::move(kind)); v.kind = s.back();
-    s.push_back(std::move(ns)); v.namespace_ = s.back();
-    s.push_back(std::move(name)); v.name = s.back();
-    s.push_back(std::move(uid)); v.uid = s.back();
-    s.push_back(std::move(rv)); v.resource_version = s.back();
-    s.push_back(std::move(payload)); v.payload = s.back();
+    s.push_back(std::move(group));
+    v.api_group = s.back();
+    s.push_back(std::move(version));
+    v.api_version = s.back();
+    s.push_back(std::move(kind));
+    v.kind = s.back();
+    s.push_back(std::move(ns));
+    v.namespace_ = s.back();
+    s.push_back(std::move(name));
+    v.name = s.back();
+    s.push_back(std::move(uid));
+    v.uid = s.back();
+    s.push_back(std::move(rv));
+    v.resource_version = s.back();
+    s.push_back(std::move(payload));
+    v.payload = s.back();
     return v;
   }
 

@@ -105,10 +105,15 @@ TEST_F(StoreTest, HistoryAcrossSealedAndActiveShardsIsByteExact) {
 
 TEST_F(StoreTest, TimelineCarriesUnchangedResourcesAcrossShardsAndEndsDeletedOnes) {
   auto store = OpenStore();
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 5 * kMin, "shop", "steady", "u1", 10, WatchType::kAdded)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 6 * kMin, "shop", "doomed", "u2", 11, WatchType::kAdded)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 70 * kMin, "shop", "doomed", "u2", 12, WatchType::kDeleted)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 190 * kMin, "web", "late", "u3", 13, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 5 * kMin, "shop", "steady", "u1", 10, WatchType::kAdded))
+                  .has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 6 * kMin, "shop", "doomed", "u2", 11, WatchType::kAdded))
+                  .has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0 + 70 * kMin, "shop", "doomed", "u2", 12, WatchType::kDeleted))
+          .has_value());
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 190 * kMin, "web", "late", "u3", 13, WatchType::kAdded))
+                  .has_value());
   now_ = kT0 + 200 * kMin;
 
   TimelineQuery q;
@@ -154,35 +159,49 @@ TEST_F(StoreTest, TimelineCarriesUnchangedResourcesAcrossShardsAndEndsDeletedOne
 
 TEST_F(StoreTest, NoChangeUpdatesAreTicksNotChanges) {
   auto store = OpenStore();
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 1 * kMin, "a", "p", "u", 5, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0 + 1 * kMin, "a", "p", "u", 5, WatchType::kAdded)).has_value());
   ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 2 * kMin, "a", "p", "u", 5)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 3 * kMin, "a", "p", "u", 5, WatchType::kRelisted)).has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0 + 3 * kMin, "a", "p", "u", 5, WatchType::kRelisted)).has_value());
   ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 4 * kMin, "a", "p", "u", 6)).has_value());
   now_ = kT0 + 5 * kMin;
   TimelineQuery q;
   q.range = {kT0, kT0 + 5 * kMin};
   auto t = store->Timeline(q);
   ASSERT_EQ(t->rows.size(), 1u);
-  EXPECT_EQ(t->rows[0].changed_at,
-            (std::vector<uint32_t>{uint32_t((kT0 + kMin) / kSec), uint32_t((kT0 + 4 * kMin) / kSec)}));
+  EXPECT_EQ(t->rows[0].changed_at, (std::vector<uint32_t>{uint32_t((kT0 + kMin) / kSec),
+                                                          uint32_t((kT0 + 4 * kMin) / kSec)}));
   EXPECT_EQ(t->rows[0].nochange_at, (std::vector<uint32_t>{uint32_t((kT0 + 2 * kMin) / kSec),
                                                            uint32_t((kT0 + 3 * kMin) / kSec)}));
 }
 
 TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
   auto store = OpenStore();
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 1 * kMin, "shop", "crashy", "pod-uid", 1, WatchType::kAdded)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Node(kT0 + 1 * kMin, "node-a", "node-uid", 2, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0 + 1 * kMin, "shop", "crashy", "pod-uid", 1, WatchType::kAdded))
+          .has_value());
+  ASSERT_TRUE(store->Append(mk_.Node(kT0 + 1 * kMin, "node-a", "node-uid", 2, WatchType::kAdded))
+                  .has_value());
   // BackOff seen with count 1, then 3: 3 occurrences in all, not 4.
-  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 2 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid",
-                                      "BackOff", true, 1, kT0 + 2 * kMin, 3, WatchType::kAdded)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 4 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid",
-                                      "BackOff", true, 3, kT0 + 2 * kMin, 4)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 3 * kMin, "shop", "crashy.2", "Pod", "crashy", "pod-uid",
-                                      "Pulled", false, 1, kT0 + 3 * kMin, 5, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(store
+                  ->Append(mk_.Event(kT0 + 2 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid",
+                                     "BackOff", true, 1, kT0 + 2 * kMin, 3, WatchType::kAdded))
+                  .has_value());
+  ASSERT_TRUE(store
+                  ->Append(mk_.Event(kT0 + 4 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid",
+                                     "BackOff", true, 3, kT0 + 2 * kMin, 4))
+                  .has_value());
+  ASSERT_TRUE(store
+                  ->Append(mk_.Event(kT0 + 3 * kMin, "shop", "crashy.2", "Pod", "crashy", "pod-uid",
+                                     "Pulled", false, 1, kT0 + 3 * kMin, 5, WatchType::kAdded))
+                  .has_value());
   // Node Events name the node as uid.
-  ASSERT_TRUE(store->Append(mk_.Event(kT0 + 5 * kMin, "default", "node-a.1", "Node", "node-a", "node-a",
-                                      "NodeNotReady", false, 1, kT0 + 5 * kMin, 6, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(
+      store
+          ->Append(mk_.Event(kT0 + 5 * kMin, "default", "node-a.1", "Node", "node-a", "node-a",
+                             "NodeNotReady", false, 1, kT0 + 5 * kMin, 6, WatchType::kAdded))
+          .has_value());
   now_ = kT0 + 10 * kMin;
   for (bool sealed : {false, true}) {
     if (sealed) {
@@ -215,10 +234,13 @@ TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(names.size(), 3u) << "every version of both Events";
     names.clear();
-    ASSERT_TRUE(store->Events({"Node", "", "node-a", ""}, q.range, [&](const RecordView& r) {
-      names.emplace_back(r.name);
-      return true;
-    }).has_value());
+    ASSERT_TRUE(store
+                    ->Events({"Node", "", "node-a", ""}, q.range,
+                             [&](const RecordView& r) {
+                               names.emplace_back(r.name);
+                               return true;
+                             })
+                    .has_value());
     EXPECT_EQ(names, std::vector<std::string>{"node-a.1"});
     EXPECT_EQ(store->Kinds(q.range), (std::vector<std::string>{"Event", "Node", "Pod"}));
     EXPECT_EQ(store->Namespaces(q.range), (std::vector<std::string>{"default", "shop"}));
@@ -227,9 +249,14 @@ TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
 
 TEST_F(StoreTest, SearchFindsDeletedResourcesAcrossRetentionAndPayloadAtTime) {
   auto store = OpenStore();
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0, "shop", "api-7f9-abc", "old", 1, WatchType::kAdded)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 30 * kMin, "shop", "api-7f9-abc", "old", 2, WatchType::kDeleted)).has_value());
-  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 5 * kHour, "shop", "api-8c1-def", "new", 3, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0, "shop", "api-7f9-abc", "old", 1, WatchType::kAdded)).has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0 + 30 * kMin, "shop", "api-7f9-abc", "old", 2, WatchType::kDeleted))
+          .has_value());
+  ASSERT_TRUE(
+      store->Append(mk_.Pod(kT0 + 5 * kHour, "shop", "api-8c1-def", "new", 3, WatchType::kAdded))
+          .has_value());
   auto hits = store->Search("API-7F9", "", 10);
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_TRUE(hits[0].deleted);
@@ -253,7 +280,9 @@ TEST_F(StoreTest, RetentionByAgeDeletesWholeOldShards) {
   auto store = OpenStore(o);
   for (int h = 0; h < 6; ++h) {
     now_ = kT0 + h * kHour + kMin;
-    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(h), "u" + std::to_string(h), h)).has_value());
+    ASSERT_TRUE(
+        store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(h), "u" + std::to_string(h), h))
+            .has_value());
   }
   now_ = kT0 + 6 * kHour;
   ASSERT_TRUE(store->Maintain().has_value());
@@ -267,7 +296,8 @@ TEST_F(StoreTest, RetentionByAgeDeletesWholeOldShards) {
   // Gone from disk, not only from the list.
   size_t files = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "shards")) files += e.is_regular_file();
-  EXPECT_EQ(files, 2 * store->Stats().sealed_shards + (store->Stats().shards - store->Stats().sealed_shards));
+  EXPECT_EQ(files, 2 * store->Stats().sealed_shards +
+                       (store->Stats().shards - store->Stats().sealed_shards));
 }
 
 TEST_F(StoreTest, RetentionByAgeCountsFromTheNewestDataNotTheClock) {
@@ -290,8 +320,11 @@ TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
   auto store = OpenStore(o);
   for (int h = 0; h < 12; ++h) {
     for (int i = 0; i < 40; ++i) {
-      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + h * kHour + i * kSec, "ns", "p" + std::to_string(h * 100 + i),
-                                        "u" + std::to_string(h * 100 + i), h * 100 + i)).has_value());
+      ASSERT_TRUE(
+          store
+              ->Append(mk_.Pod(kT0 + h * kHour + i * kSec, "ns", "p" + std::to_string(h * 100 + i),
+                               "u" + std::to_string(h * 100 + i), h * 100 + i))
+              .has_value());
     }
   }
   ASSERT_TRUE(store->SealActive().has_value());
@@ -307,8 +340,10 @@ TEST_F(StoreTest, ReopenServesTheSameAnswers) {
   {
     auto store = OpenStore();
     for (int i = 0; i < 50; ++i) {
-      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * 3 * kMin, "ns", "p" + std::to_string(i % 7),
-                                        "u" + std::to_string(i % 7), i)).has_value());
+      ASSERT_TRUE(store
+                      ->Append(mk_.Pod(kT0 + i * 3 * kMin, "ns", "p" + std::to_string(i % 7),
+                                       "u" + std::to_string(i % 7), i))
+                      .has_value());
     }
   }
   auto store = OpenStore();
@@ -351,8 +386,10 @@ TEST_F(StoreTest, CrashAtEverySealStepLosesNothing) {
       o.seal_fault_after_step = step;
       auto store = OpenStore(o);
       for (int i = 0; i < 30; ++i) {
-        ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * kMin, "ns", "p" + std::to_string(i % 5),
-                                          "u" + std::to_string(i % 5), i)).has_value());
+        ASSERT_TRUE(store
+                        ->Append(mk_.Pod(kT0 + i * kMin, "ns", "p" + std::to_string(i % 5),
+                                         "u" + std::to_string(i % 5), i))
+                        .has_value());
       }
       EXPECT_FALSE(store->SealActive().has_value()) << "step " << step;
     }  // the destructor's seal stops at the same step
@@ -360,7 +397,8 @@ TEST_F(StoreTest, CrashAtEverySealStepLosesNothing) {
     ASSERT_TRUE(store->Maintain().has_value());
     size_t total = 0;
     for (int p = 0; p < 5; ++p) {
-      total += History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + kHour}).size();
+      total +=
+          History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + kHour}).size();
     }
     EXPECT_EQ(total, 30u) << "after a crash at seal step " << step;
     TimelineQuery q;
@@ -380,7 +418,9 @@ TEST_F(StoreTest, KillNineMidWriteRecoversWrittenBlocks) {
     auto store = Store::Open(o);
     if (!store) _exit(2);
     for (int i = 0; i < 200; ++i) {
-      if (!(*store)->Append(mk_.Pod(kT0 + i * kSec, "ns", "p" + std::to_string(i % 3), "u" + std::to_string(i % 3), i))) _exit(3);
+      if (!(*store)->Append(mk_.Pod(kT0 + i * kSec, "ns", "p" + std::to_string(i % 3),
+                                    "u" + std::to_string(i % 3), i)))
+        _exit(3);
     }
     (void)(*store)->Flush();
     _exit(0);  // no Close(): as if killed
@@ -454,7 +494,10 @@ TEST_F(StoreTest, ConcurrentQueriesDuringAppendSealAndEviction) {
   }
   for (int i = 0; i < 600; ++i) {
     now_ = kT0 + i * 3 * kMin;
-    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(i % 10), "u" + std::to_string(i % 10), i)).has_value());
+    ASSERT_TRUE(store
+                    ->Append(mk_.Pod(now_, "ns", "p" + std::to_string(i % 10),
+                                     "u" + std::to_string(i % 10), i))
+                    .has_value());
   }
   done = true;
   for (auto& t : readers) t.join();
@@ -473,17 +516,23 @@ TEST_F(StoreTest, BackgroundThreadSealsClosedWindowsWhileQueriesRun) {
       TimelineQuery q;
       q.range = {kT0, kT0 + 20 * kHour};
       EXPECT_TRUE(store->Timeline(q).has_value());
-      EXPECT_TRUE(store->History({"Pod", "ns", "p1", ""}, q.range, false,
-                                 [](const RecordView&) { return true; }).has_value());
+      EXPECT_TRUE(store
+                      ->History({"Pod", "ns", "p1", ""}, q.range, false,
+                                [](const RecordView&) { return true; })
+                      .has_value());
     }
   });
   for (int i = 0; i < 200; ++i) {
     now_ = kT0 + i * 5 * kMin;
-    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + std::to_string(i % 4), "u" + std::to_string(i % 4), i)).has_value());
+    ASSERT_TRUE(store
+                    ->Append(mk_.Pod(now_, "ns", "p" + std::to_string(i % 4),
+                                     "u" + std::to_string(i % 4), i))
+                    .has_value());
   }
   // Time moves past the last window with nothing appended: the background thread seals it.
   now_ = kT0 + 20 * kHour;
-  for (int tries = 0; tries < 200 && store->Stats().sealed_shards != store->Stats().shards; ++tries) {
+  for (int tries = 0; tries < 200 && store->Stats().sealed_shards != store->Stats().shards;
+       ++tries) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   done = true;
@@ -493,7 +542,8 @@ TEST_F(StoreTest, BackgroundThreadSealsClosedWindowsWhileQueriesRun) {
   EXPECT_GE(st.sealed_shards, 16u);
   size_t total = 0;
   for (int p = 0; p < 4; ++p) {
-    total += History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 20 * kHour}).size();
+    total +=
+        History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 20 * kHour}).size();
   }
   EXPECT_EQ(total, 200u);
 }
@@ -518,7 +568,10 @@ TEST_F(StoreTest, ACopiedStoreDirectoryOpensElsewhere) {
   {
     auto store = OpenStore();
     for (int i = 0; i < 30; ++i) {
-      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * 10 * kMin, "ns", "p" + std::to_string(i % 3), "u" + std::to_string(i % 3), i)).has_value());
+      ASSERT_TRUE(store
+                      ->Append(mk_.Pod(kT0 + i * 10 * kMin, "ns", "p" + std::to_string(i % 3),
+                                       "u" + std::to_string(i % 3), i))
+                      .has_value());
     }
   }
   fs::path copy = dir_.string() + "-copy";
@@ -530,7 +583,8 @@ TEST_F(StoreTest, ACopiedStoreDirectoryOpensElsewhere) {
   auto store = OpenStore(o);
   size_t total = 0;
   for (int p = 0; p < 3; ++p) {
-    total += History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 6 * kHour}).size();
+    total +=
+        History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 6 * kHour}).size();
   }
   EXPECT_EQ(total, 30u);
   store.reset();

@@ -54,7 +54,8 @@ TEST_F(InspectTest, RecordsAreJsonLinesAndCorruptionExitsNonZeroNamingTheOffset)
   CommandResult ok = RunInspect("segment " + seg.string() + " --payload");
   EXPECT_EQ(ok.status, 0);
   size_t lines = 0;
-  for (size_t pos = 0; (pos = ok.out.find("{\"observed\":", pos)) != std::string::npos; ++pos) ++lines;
+  for (size_t pos = 0; (pos = ok.out.find("{\"observed\":", pos)) != std::string::npos; ++pos)
+    ++lines;
   EXPECT_EQ(lines, 500u);
   EXPECT_NE(ok.out.find("\"payload\":{"), std::string::npos);
 
@@ -70,7 +71,8 @@ TEST_F(InspectTest, RecordsAreJsonLinesAndCorruptionExitsNonZeroNamingTheOffset)
   }
   CommandResult bad = RunInspect("segment " + seg.string());
   EXPECT_EQ(bad.status, 1) << bad.out;
-  EXPECT_NE(bad.out.find("offset " + std::to_string((*blocks)[1].offset)), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("offset " + std::to_string((*blocks)[1].offset)), std::string::npos)
+      << bad.out;
   EXPECT_NE(bad.out.find("checksum mismatch"), std::string::npos);
 }
 

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <csignal>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -33,7 +32,8 @@ struct Rec {
 
   RecordView view() const {
     RecordView v{t, type, group, version, kind, ns, name, uid, rv, payload, std::nullopt};
-    if (event) v.event = EventInfoView{ik, ins, in, iu, reason, severity, count, first, last, message};
+    if (event)
+      v.event = EventInfoView{ik, ins, in, iu, reason, severity, count, first, last, message};
     return v;
   }
 };
@@ -81,14 +81,16 @@ std::vector<Rec> MakeRecords(int n, uint64_t seed) {
         r.payload = pod;
         break;
       case 1:
-        r.version = "v1", r.kind = "Node", r.name = "node-" + std::to_string(i % 7);  // cluster-scoped
+        r.version = "v1", r.kind = "Node",
+        r.name = "node-" + std::to_string(i % 7);  // cluster-scoped
         r.payload = node;
         break;
       case 2:
         r.version = "v1", r.kind = "Event", r.ns = "shop", r.name = "web.17" + std::to_string(i);
         r.payload = event;
         r.event = true, r.ik = "Pod", r.ins = "shop", r.in = "web-" + std::to_string(i - 2);
-        r.iu = "uid-x", r.reason = i % 3 ? "BackOff" : "Pulled", r.message = "Back-off \"quoted\" \n";
+        r.iu = "uid-x", r.reason = i % 3 ? "BackOff" : "Pulled",
+        r.message = "Back-off \"quoted\" \n";
         r.severity = i % 3 ? EventSeverity::kWarning : EventSeverity::kNormal;
         r.count = i, r.first = r.t - 5000, r.last = r.t;
         break;
@@ -107,8 +109,9 @@ std::vector<Rec> MakeRecords(int n, uint64_t seed) {
 class SegmentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sloop-seg-test-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("sloop-seg-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = dir_ / "a.seg";
@@ -165,21 +168,23 @@ TEST_F(SegmentTest, RoundTripPreservesEveryFieldByteForByte) {
   ASSERT_TRUE(reader.has_value());
   size_t i = 0;
   uint64_t expect_offset = segment_format::kFileHeaderSize;
-  ASSERT_TRUE((*reader)->Scan(
-      [&](const Block& b) {
-        EXPECT_EQ(b.handle().offset, expect_offset);
-        expect_offset += b.handle().frame_bytes;
-        int64_t lo = INT64_MAX, hi = INT64_MIN;
-        for (size_t j = 0; j < b.size(); ++j, ++i) {
-          ExpectSame(recs[i], b.record(j));
-          lo = std::min(lo, recs[i].t);
-          hi = std::max(hi, recs[i].t);
-        }
-        EXPECT_EQ(b.handle().min_observed_ns, lo);
-        EXPECT_EQ(b.handle().max_observed_ns, hi);
-        return true;
-      },
-      [](const CorruptBlock& c) { ADD_FAILURE() << c.offset << " " << c.reason; }).has_value());
+  ASSERT_TRUE((*reader)
+                  ->Scan(
+                      [&](const Block& b) {
+                        EXPECT_EQ(b.handle().offset, expect_offset);
+                        expect_offset += b.handle().frame_bytes;
+                        int64_t lo = INT64_MAX, hi = INT64_MIN;
+                        for (size_t j = 0; j < b.size(); ++j, ++i) {
+                          ExpectSame(recs[i], b.record(j));
+                          lo = std::min(lo, recs[i].t);
+                          hi = std::max(hi, recs[i].t);
+                        }
+                        EXPECT_EQ(b.handle().min_observed_ns, lo);
+                        EXPECT_EQ(b.handle().max_observed_ns, hi);
+                        return true;
+                      },
+                      [](const CorruptBlock& c) { ADD_FAILURE() << c.offset << " " << c.reason; })
+                  .has_value());
   EXPECT_EQ(i, recs.size());
   EXPECT_EQ(expect_offset, fs::file_size(path_));
   // Reading one block by offset gives the same records as the listener's handle says.
@@ -330,7 +335,10 @@ TEST_F(SegmentTest, EmptyForeignAndFutureFilesGiveClearErrors) {
   EXPECT_NE(r.error().message.find("empty"), std::string::npos);
   EXPECT_NE(r.error().message.find(path_.string()), std::string::npos);
 
-  { std::ofstream(path_, std::ios::binary) << "{\"kind\":\"Pod\",\"this is\":\"json, not a segment\"}"; }
+  {
+    std::ofstream(path_, std::ios::binary)
+        << "{\"kind\":\"Pod\",\"this is\":\"json, not a segment\"}";
+  }
   r = SegmentReader::Open(path_);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("not a sloop segment"), std::string::npos);

@@ -40,12 +40,23 @@ void JsonString(std::string_view s, std::string& out) {
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || c == 0x7f) {
       char buf[8];
@@ -188,9 +199,12 @@ std::string ReadCompactFixture(const std::string& name) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
@@ -270,8 +284,10 @@ int main(int argc, char** argv) {
     }
     bool records = false, payload = false;
     for (int i = 3; i < argc; ++i) {
-      if (!std::strcmp(argv[i], "--records")) records = true;
-      else if (!std::strcmp(argv[i], "--payload")) records = payload = true;
+      if (!std::strcmp(argv[i], "--records"))
+        records = true;
+      else if (!std::strcmp(argv[i], "--payload"))
+        records = payload = true;
       else {
         std::fprintf(stderr, "sloop-inspect: unknown option %s\n", argv[i]);
         return 2;
@@ -290,7 +306,8 @@ int main(int argc, char** argv) {
         char* end = nullptr;
         count = std::strtol(argv[++i], &end, 10);
         if (*end || count <= 0 || count > 100000000) {
-          std::fprintf(stderr, "sloop-inspect: --records wants a positive number, got %s\n", argv[i]);
+          std::fprintf(stderr, "sloop-inspect: --records wants a positive number, got %s\n",
+                       argv[i]);
           return 2;
         }
       } else {

@@ -26,33 +26,42 @@ struct Setting {
 
 std::vector<Setting> Settings(SloopConfig& c) {
   return {
-      {"config", "", Kind::kString, &c.config_file, "config file (JSON or YAML); also SLOOP_CONFIG"},
+      {"config", "", Kind::kString, &c.config_file,
+       "config file (JSON or YAML); also SLOOP_CONFIG"},
       {"disable-kube-watch", "disableKubeWatch", Kind::kBool, &c.disable_kube_watch,
        "do not watch a cluster: serve stored, restored or played-back data"},
       {"kube-watch-resync-interval", "kubeWatchResyncInterval", Kind::kDuration,
        &c.kube_watch_resync_interval, "relist every kind this often to catch missed changes"},
       {"web-files-path", "webfilesPath", Kind::kString, &c.web_files_path,
        "serve the UI from this directory instead of the copy built into the binary"},
-      {"bind-address", "bindAddress", Kind::kString, &c.bind_address, "HTTP bind address (all if empty)"},
+      {"bind-address", "bindAddress", Kind::kString, &c.bind_address,
+       "HTTP bind address (all if empty)"},
       {"port", "port", Kind::kInt, &c.port, "HTTP port"},
-      {"store-root", "storeRoot", Kind::kString, &c.store_root, "store directory; the data lives in STORE-ROOT/CONTEXT"},
+      {"store-root", "storeRoot", Kind::kString, &c.store_root,
+       "store directory; the data lives in STORE-ROOT/CONTEXT"},
       {"max-look-back", "maxLookBack", Kind::kDuration, &c.max_look_back, "history kept"},
       {"max-disk-mb", "maxDiskMb", Kind::kInt64, &c.max_disk_mb, "disk budget in MiB"},
       {"playback-file", "debugPlaybackFile", Kind::kString, &c.playback_file,
        "ingest a capture file instead of watching"},
-      {"record-file", "debugRecordFile", Kind::kString, &c.record_file, "write the watch stream to a capture file"},
+      {"record-file", "debugRecordFile", Kind::kString, &c.record_file,
+       "write the watch stream to a capture file"},
       {"disable-store-manager", "disableStoreManager", Kind::kBool, &c.disable_store_manager,
        "never delete old data (no retention)"},
-      {"cleanup-frequency", "cleanupFrequency", Kind::kDuration, &c.cleanup_frequency, "retention check interval"},
+      {"cleanup-frequency", "cleanupFrequency", Kind::kDuration, &c.cleanup_frequency,
+       "retention check interval"},
       {"keep-minor-node-updates", "keepMinorNodeUpdates", Kind::kBool, &c.keep_minor_node_updates,
        "store Node updates that only move heartbeat times"},
-      {"default-lookback", "defaultLookback", Kind::kString, &c.default_lookback, "UI default look-back"},
+      {"default-lookback", "defaultLookback", Kind::kString, &c.default_lookback,
+       "UI default look-back"},
       {"default-kind", "defaultKind", Kind::kString, &c.default_kind, "UI default kind"},
-      {"default-namespace", "defaultNamespace", Kind::kString, &c.default_namespace, "UI default namespace"},
-      {"context", "context", Kind::kString, &c.context, "kubeconfig context (default: current-context)"},
+      {"default-namespace", "defaultNamespace", Kind::kString, &c.default_namespace,
+       "UI default namespace"},
+      {"context", "context", Kind::kString, &c.context,
+       "kubeconfig context (default: current-context)"},
       {"display-context", "displayContext", Kind::kString, &c.display_context,
        "context name shown in the UI and used as the URL prefix"},
-      {"apiserver-host", "apiServerHost", Kind::kString, &c.apiserver_host, "API server URL override"},
+      {"apiserver-host", "apiServerHost", Kind::kString, &c.apiserver_host,
+       "API server URL override"},
       {"watch-crds", "watchCrds", Kind::kBool, &c.watch_crds, "watch custom resources"},
       {"crd-refresh-interval", "crdRefreshInterval", Kind::kDuration, &c.crd_refresh_interval,
        "how often to rediscover resource kinds"},
@@ -62,18 +71,26 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "restore a backup archive at start-up"},
       {"enable-granular-metrics", "enableGranularMetrics", Kind::kBool, &c.enable_granular_metrics,
        "per-Event metrics (high cardinality)"},
-      {"enable-user-metrics", "enableUserMetrics", Kind::kBool, &c.enable_user_metrics, "count HTTP requests per user"},
+      {"enable-user-metrics", "enableUserMetrics", Kind::kBool, &c.enable_user_metrics,
+       "count HTTP requests per user"},
       {"allow-privileged-access", "PrivilegedAccess", Kind::kBool, &c.privileged_access,
        "read kubeconfig (false: in-cluster or -apiserver-host only)"},
-      {"shard-duration", "shardDuration", Kind::kDuration, &c.shard_duration, "time window of one shard"},
-      {"block-size-kb", "blockSizeKb", Kind::kInt64, &c.block_size_kb, "uncompressed bytes per segment block"},
-      {"sync-policy", "syncPolicy", Kind::kString, &c.sync_policy, "fsync: every-block | interval | never"},
-      {"sync-interval", "syncInterval", Kind::kDuration, &c.sync_interval, "fsync interval with -sync-policy=interval"},
+      {"shard-duration", "shardDuration", Kind::kDuration, &c.shard_duration,
+       "time window of one shard"},
+      {"block-size-kb", "blockSizeKb", Kind::kInt64, &c.block_size_kb,
+       "uncompressed bytes per segment block"},
+      {"sync-policy", "syncPolicy", Kind::kString, &c.sync_policy,
+       "fsync: every-block | interval | never"},
+      {"sync-interval", "syncInterval", Kind::kDuration, &c.sync_interval,
+       "fsync interval with -sync-policy=interval"},
       {"memory-budget-mb", "memoryBudgetMb", Kind::kInt64, &c.memory_budget_mb,
        "memory for the active shard's index, write buffer and seal sorting"},
-      {"include-kinds", "includeKinds", Kind::kList, &c.include_kinds, "record only these kinds (comma-separated)"},
-      {"exclude-kinds", "excludeKinds", Kind::kList, &c.exclude_kinds, "never record these kinds (comma-separated)"},
-      {"watch-leases", "watchLeases", Kind::kBool, &c.watch_leases, "record Leases (heartbeat noise)"},
+      {"include-kinds", "includeKinds", Kind::kList, &c.include_kinds,
+       "record only these kinds (comma-separated)"},
+      {"exclude-kinds", "excludeKinds", Kind::kList, &c.exclude_kinds,
+       "never record these kinds (comma-separated)"},
+      {"watch-leases", "watchLeases", Kind::kBool, &c.watch_leases,
+       "record Leases (heartbeat noise)"},
       {"http-threads", "httpThreads", Kind::kInt, &c.http_threads, "HTTP worker threads"},
       {"simulator-if-no-kubeconfig", "simulatorIfNoKubeconfig", Kind::kBool,
        &c.simulator_if_no_kubeconfig, "with no kubeconfig, watch the built-in cluster simulator"},
@@ -93,8 +110,10 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"badger-use-lsm-only-options", "badgerUseLSMOnlyOptions", Kind::kIgnored, nullptr, ""},
       {"badger-enable-event-logging", "badgerEnableEventLogging", Kind::kIgnored, nullptr, ""},
       {"badger-number-of-compactors", "badgerNumOfCompactors", Kind::kIgnored, nullptr, ""},
-      {"badger-number-of-level-zero-tables", "badgerNumLevelZeroTables", Kind::kIgnored, nullptr, ""},
-      {"badger-number-of-zero-tables-stall", "badgerNumLevelZeroTablesStall", Kind::kIgnored, nullptr, ""},
+      {"badger-number-of-level-zero-tables", "badgerNumLevelZeroTables", Kind::kIgnored, nullptr,
+       ""},
+      {"badger-number-of-zero-tables-stall", "badgerNumLevelZeroTablesStall", Kind::kIgnored,
+       nullptr, ""},
       {"badger-sync-writes", "badgerSyncWrites", Kind::kIgnored, nullptr, ""},
       {"badger-vlog-fileIO-mapping", "badgerVLogFileIOMapping", Kind::kIgnored, nullptr, ""},
       {"badger-vlog-truncate", "badgerVLogTruncate", Kind::kIgnored, nullptr, ""},
@@ -121,9 +140,12 @@ Result<void> Assign(const Setting& s, std::string_view value, const std::string&
     case Kind::kBool: {
       std::string v(value);
       std::transform(v.begin(), v.end(), v.begin(), ::tolower);
-      if (v == "true" || v == "1" || v == "t" || v == "yes") *static_cast<bool*>(s.target) = true;
-      else if (v == "false" || v == "0" || v == "f" || v == "no") *static_cast<bool*>(s.target) = false;
-      else return Bad(where, "'" + std::string(value) + "' is not a boolean (use true or false)");
+      if (v == "true" || v == "1" || v == "t" || v == "yes")
+        *static_cast<bool*>(s.target) = true;
+      else if (v == "false" || v == "0" || v == "f" || v == "no")
+        *static_cast<bool*>(s.target) = false;
+      else
+        return Bad(where, "'" + std::string(value) + "' is not a boolean (use true or false)");
       return {};
     }
     case Kind::kInt:
@@ -254,11 +276,21 @@ void ToJson(const YAML::Node& n, std::string& out) {
       out += '"';
       for (unsigned char c : s) {
         switch (c) {
-          case '"': out += "\\\""; break;
-          case '\\': out += "\\\\"; break;
-          case '\n': out += "\\n"; break;
-          case '\r': out += "\\r"; break;
-          case '\t': out += "\\t"; break;
+          case '"':
+            out += "\\\"";
+            break;
+          case '\\':
+            out += "\\\\";
+            break;
+          case '\n':
+            out += "\\n";
+            break;
+          case '\r':
+            out += "\\r";
+            break;
+          case '\t':
+            out += "\\t";
+            break;
           default:
             if (c < 0x20) {
               char buf[8];
@@ -288,7 +320,8 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
     root = YAML::Load(in);
   } catch (const YAML::Exception& e) {
     return Bad("config file " + path, std::string("is not valid ") + (yaml ? "YAML" : "JSON") +
-                                          " (line " + std::to_string(e.mark.line + 1) + "): " + e.msg);
+                                          " (line " + std::to_string(e.mark.line + 1) +
+                                          "): " + e.msg);
   }
   if (root.IsNull()) return {};
   if (!root.IsMap()) return Bad("config file " + path, "must hold an object of settings");
@@ -303,7 +336,8 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
       continue;
     }
     if (key == "exclusionRules") {
-      if (!value.IsMap()) return Bad(where, "must be an object from kind (or _all) to a list of rules");
+      if (!value.IsMap())
+        return Bad(where, "must be an object from kind (or _all) to a list of rules");
       c.exclusion_rules_json.clear();
       ToJson(value, c.exclusion_rules_json);
       continue;
@@ -313,7 +347,8 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
                           [&](const Setting& st) { return key == st.file_key; });
     if (s == settings.end()) {
       // Sloop ignores unknown keys silently; a typo then costs a user hours. Say it.
-      return Bad(where, "unknown setting (file keys are camelCase, e.g. maxLookBack; see sloop -help)");
+      return Bad(where,
+                 "unknown setting (file keys are camelCase, e.g. maxLookBack; see sloop -help)");
     }
     if (s->kind == Kind::kIgnored) {
       c.ignored.push_back(key);
@@ -333,24 +368,31 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
 
 Result<void> Validate(const SloopConfig& c) {
   if (c.max_look_back <= Duration::zero()) return Bad("-max-look-back", "must be greater than 0");
-  if (c.port < 0 || c.port > 65535) return Bad("-port", std::to_string(c.port) + " is not a TCP port");
+  if (c.port < 0 || c.port > 65535)
+    return Bad("-port", std::to_string(c.port) + " is not a TCP port");
   if (c.max_disk_mb <= 0) return Bad("-max-disk-mb", "must be greater than 0");
   if (c.gc_threshold <= 0 || c.gc_threshold > 1) return Bad("-gc-threshold", "must be in (0, 1]");
   if (c.shard_duration < std::chrono::minutes(1) || c.shard_duration > std::chrono::hours(24)) {
     return Bad("-shard-duration", "must be between 1m and 24h");
   }
-  if (c.cleanup_frequency < std::chrono::seconds(1)) return Bad("-cleanup-frequency", "must be at least 1s");
-  if (c.block_size_kb < 4 || c.block_size_kb > 16384) return Bad("-block-size-kb", "must be between 4 and 16384");
+  if (c.cleanup_frequency < std::chrono::seconds(1))
+    return Bad("-cleanup-frequency", "must be at least 1s");
+  if (c.block_size_kb < 4 || c.block_size_kb > 16384)
+    return Bad("-block-size-kb", "must be between 4 and 16384");
   if (c.memory_budget_mb < 16) return Bad("-memory-budget-mb", "must be at least 16");
   if (c.sync_policy != "every-block" && c.sync_policy != "interval" && c.sync_policy != "never") {
-    return Bad("-sync-policy", "'" + c.sync_policy + "' is not one of every-block, interval, never");
+    return Bad("-sync-policy",
+               "'" + c.sync_policy + "' is not one of every-block, interval, never");
   }
-  if (c.http_threads < 1 || c.http_threads > 64) return Bad("-http-threads", "must be between 1 and 64");
+  if (c.http_threads < 1 || c.http_threads > 64)
+    return Bad("-http-threads", "must be between 1 and 64");
   auto lookback = ParseGoDuration(c.default_lookback);
   if (!lookback || *lookback <= Duration::zero()) {
-    return Bad("-default-lookback", "'" + c.default_lookback + "' is not a positive duration like 1h");
+    return Bad("-default-lookback",
+               "'" + c.default_lookback + "' is not a positive duration like 1h");
   }
-  if (c.crd_refresh_interval < std::chrono::seconds(1)) return Bad("-crd-refresh-interval", "must be at least 1s");
+  if (c.crd_refresh_interval < std::chrono::seconds(1))
+    return Bad("-crd-refresh-interval", "must be at least 1s");
   return {};
 }
 
@@ -358,7 +400,8 @@ Result<void> Validate(const SloopConfig& c) {
 
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   std::string_view s = text;
-  if (s.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty duration (use e.g. 1h, 30m, 90s)");
+  if (s.empty())
+    return MakeError(ErrorCode::kInvalidArgument, "empty duration (use e.g. 1h, 30m, 90s)");
   bool negative = false;
   if (s[0] == '-' || s[0] == '+') {
     negative = s[0] == '-';
@@ -378,13 +421,20 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
     std::string_view unit = s.substr(0, u);
     s.remove_prefix(u);
     long double scale;
-    if (unit == "ns") scale = 1;
-    else if (unit == "us" || unit == "µs") scale = 1e3;
-    else if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else if (unit == "d") scale = 86400e9;
+    if (unit == "ns")
+      scale = 1;
+    else if (unit == "us" || unit == "µs")
+      scale = 1e3;
+    else if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else if (unit == "d")
+      scale = 86400e9;
     else {
       return MakeError(ErrorCode::kInvalidArgument,
                        "'" + std::string(text) + "' is not a duration: unit '" + std::string(unit) +
@@ -393,17 +443,20 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
     char* end = nullptr;
     long double v = std::strtold(number.c_str(), &end);
     if (*end || number == ".") {
-      return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is not a duration");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + std::string(text) + "' is not a duration");
     }
     total += v * scale;
     any = true;
   }
   if (!any || !s.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) + "' is not a duration (use e.g. 1h, 30m, 90s, 1h30m)");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "'" + std::string(text) + "' is not a duration (use e.g. 1h, 30m, 90s, 1h30m)");
   }
   if (total > 9.2e18L) {
-    return MakeError(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is too long a duration");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "'" + std::string(text) + "' is too long a duration");
   }
   int64_t ns = static_cast<int64_t>(total);
   return Duration(negative ? -ns : ns);
@@ -445,7 +498,8 @@ Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* en
       return c;
     }
     if (arg.size() < 2 || arg[0] != '-') {
-      return Bad("argument '" + std::string(arg) + "'", "unexpected (flags look like -name=value; see -help)");
+      return Bad("argument '" + std::string(arg) + "'",
+                 "unexpected (flags look like -name=value; see -help)");
     }
     arg.remove_prefix(arg[1] == '-' ? 2 : 1);
     std::string name(arg.substr(0, arg.find('=')));
@@ -459,12 +513,13 @@ Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* en
       value = std::string(arg.substr(arg.find('=') + 1));
     } else if (s->kind == Kind::kBool) {
       value = "true";
-    } else if (s->kind == Kind::kIgnored && (name == "logtostderr" || name == "alsologtostderr" ||
-                                             name.starts_with("badger-keep") || name.starts_with("badger-use") ||
-                                             name.starts_with("badger-enable") || name.starts_with("badger-sync") ||
-                                             name.starts_with("badger-vlog-truncate") || name.starts_with("badger-vlog-fileIO") ||
-                                             name.starts_with("badger-detail") || name == "use-mock-badger" ||
-                                             name == "enable-delete-keys")) {
+    } else if (s->kind == Kind::kIgnored &&
+               (name == "logtostderr" || name == "alsologtostderr" ||
+                name.starts_with("badger-keep") || name.starts_with("badger-use") ||
+                name.starts_with("badger-enable") || name.starts_with("badger-sync") ||
+                name.starts_with("badger-vlog-truncate") ||
+                name.starts_with("badger-vlog-fileIO") || name.starts_with("badger-detail") ||
+                name == "use-mock-badger" || name == "enable-delete-keys")) {
       value = "true";  // a boolean flag of Sloop's, given bare
     } else if (i + 1 < argc) {
       value = argv[++i];
@@ -489,7 +544,8 @@ Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* en
       }
       continue;
     }
-    if (auto r = Assign(*f.setting, f.value, "flag -" + f.name, false); !r) return std::unexpected(r.error());
+    if (auto r = Assign(*f.setting, f.value, "flag -" + f.name, false); !r)
+      return std::unexpected(r.error());
   }
   if (auto r = Validate(c); !r) return std::unexpected(r.error());
   return c;
@@ -499,7 +555,8 @@ std::string ConfigUsage() {
   SloopConfig c;
   std::ostringstream out;
   out << "usage: sloop [flags]\n\nRecords the history of a Kubernetes cluster and serves it on "
-         "http://localhost:8080.\nFlags take -name=value or -name value; a config file (-config, or "
+         "http://localhost:8080.\nFlags take -name=value or -name value; a config file (-config, "
+         "or "
          "SLOOP_CONFIG) uses the\ncamelCase keys shown in brackets. Flags override the file.\n\n";
   for (const auto& s : Settings(c)) {
     if (s.kind == Kind::kIgnored) continue;
@@ -508,7 +565,8 @@ std::string ConfigUsage() {
     out << "\n      " << s.help << "\n";
   }
   out << "\nSloop's -badger-* flags and keys are accepted and have no effect: this store needs no "
-         "tuning.\nFile-only keys: leftBarLinks, resourceLinks, exclusionRules, userMetricsHeaders.\n";
+         "tuning.\nFile-only keys: leftBarLinks, resourceLinks, exclusionRules, "
+         "userMetricsHeaders.\n";
   return out.str();
 }
 
@@ -520,14 +578,29 @@ std::string ConfigToYaml(const SloopConfig& in) {
     if (s.kind == Kind::kIgnored || !*s.file_key) continue;
     out << YAML::Key << s.file_key << YAML::Value;
     switch (s.kind) {
-      case Kind::kBool: out << *static_cast<bool*>(s.target); break;
-      case Kind::kInt: out << *static_cast<int*>(s.target); break;
-      case Kind::kInt64: out << *static_cast<int64_t*>(s.target); break;
-      case Kind::kDouble: out << *static_cast<double*>(s.target); break;
-      case Kind::kString: out << *static_cast<std::string*>(s.target); break;
-      case Kind::kDuration: out << FormatGoDuration(*static_cast<Duration*>(s.target)); break;
-      case Kind::kList: out << YAML::Flow << *static_cast<std::vector<std::string>*>(s.target); break;
-      case Kind::kIgnored: break;
+      case Kind::kBool:
+        out << *static_cast<bool*>(s.target);
+        break;
+      case Kind::kInt:
+        out << *static_cast<int*>(s.target);
+        break;
+      case Kind::kInt64:
+        out << *static_cast<int64_t*>(s.target);
+        break;
+      case Kind::kDouble:
+        out << *static_cast<double*>(s.target);
+        break;
+      case Kind::kString:
+        out << *static_cast<std::string*>(s.target);
+        break;
+      case Kind::kDuration:
+        out << FormatGoDuration(*static_cast<Duration*>(s.target));
+        break;
+      case Kind::kList:
+        out << YAML::Flow << *static_cast<std::vector<std::string>*>(s.target);
+        break;
+      case Kind::kIgnored:
+        break;
     }
   }
   out << YAML::Key << "exclusionRules" << YAML::Value << c.exclusion_rules_json;

@@ -58,7 +58,7 @@ struct SloopConfig {
   int64_t block_size_kb = 128;
   std::string sync_policy = "interval";  // every-block | interval | never
   Duration sync_interval = std::chrono::seconds(1);
-  int64_t memory_budget_mb = 128;        // active shard index + write buffers + sort runs
+  int64_t memory_budget_mb = 128;  // active shard index + write buffers + sort runs
   std::vector<std::string> include_kinds;
   std::vector<std::string> exclude_kinds;
   bool watch_leases = false;
