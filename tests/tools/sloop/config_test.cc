@@ -1,0 +1,212 @@
+// The sloop binary's configuration: Sloop's flags and config files load, flags override the file,
+// and every bad input fails with the name of the flag or the file and key.
+#include "tools/sloop/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace sloop {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-config-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    fs::path p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  Result<SloopConfig> Load(std::vector<std::string> args, const char* env = nullptr) {
+    args.insert(args.begin(), "sloop");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    help_ = false;
+    return LoadConfig(static_cast<int>(argv.size()), argv.data(), env, &help_);
+  }
+
+  std::string LoadError(std::vector<std::string> args, const char* env = nullptr) {
+    auto c = Load(std::move(args), env);
+    EXPECT_FALSE(c.has_value());
+    return c ? std::string() : c.error().message;
+  }
+
+  fs::path dir_;
+  bool help_ = false;
+};
+
+TEST_F(ConfigTest, DefaultsAreSloops) {
+  auto c = Load({});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 8080);
+  EXPECT_EQ(c->store_root, "./data");
+  EXPECT_EQ(c->max_look_back, 336h);
+  EXPECT_EQ(c->max_disk_mb, 32768);
+  EXPECT_EQ(c->default_namespace, "default");
+  EXPECT_EQ(c->default_kind, "_all");
+  EXPECT_EQ(c->default_lookback, "1h");
+  EXPECT_EQ(c->kube_watch_resync_interval, 30min);
+  EXPECT_EQ(c->crd_refresh_interval, 5min);
+  EXPECT_TRUE(c->watch_crds);
+  EXPECT_FALSE(c->keep_minor_node_updates);
+  EXPECT_FALSE(c->disable_kube_watch);
+  EXPECT_TRUE(c->ignored.empty());
+}
+
+TEST_F(ConfigTest, FlagsTakeBothForms) {
+  auto c = Load({"-port=9090", "-store-root", "/tmp/x", "--max-look-back=24h", "-disable-kube-watch",
+                 "-include-kinds=Pod, Deployment", "-sync-policy", "every-block"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 9090);
+  EXPECT_EQ(c->store_root, "/tmp/x");
+  EXPECT_EQ(c->max_look_back, 24h);
+  EXPECT_TRUE(c->disable_kube_watch);
+  EXPECT_EQ(c->include_kinds, (std::vector<std::string>{"Pod", "Deployment"}));
+  EXPECT_EQ(c->sync_policy, "every-block");
+}
+
+TEST_F(ConfigTest, HelpIsReportedAndUsageListsFlags) {
+  auto c = Load({"-port=1", "-help"});
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(help_);
+  std::string usage = ConfigUsage();
+  for (const char* flag : {"-max-look-back", "-max-disk-mb", "-store-root", "-context",
+                           "-restore-database-file", "-memory-budget-mb", "-sync-policy"}) {
+    EXPECT_NE(usage.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST_F(ConfigTest, JsonFileIsLoadedAndFlagsOverrideIt) {
+  std::string file = Write("sloop.json", R"({
+    "port": 7070, "maxLookBack": "48h", "storeRoot": "/var/sloop", "defaultNamespace": "shop",
+    "exclusionRules": {"_all": [{"==": [{"var": "metadata.namespace"}, "kube-system"]}]},
+    "leftBarLinks": [{"text": "Dashboards", "urlTemplate": "https://grafana/"}],
+    "resourceLinks": [{"text": "Logs", "urlTemplate": "https://logs/?q={{.Name}}", "kinds": ["Pod"]}]
+  })");
+  auto c = Load({"-config=" + file, "-port=6060"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 6060);  // the flag wins
+  EXPECT_EQ(c->max_look_back, 48h);
+  EXPECT_EQ(c->store_root, "/var/sloop");
+  EXPECT_EQ(c->default_namespace, "shop");
+  EXPECT_NE(c->exclusion_rules_json.find("kube-system"), std::string::npos);
+  ASSERT_EQ(c->left_bar_links.size(), 1u);
+  EXPECT_EQ(c->left_bar_links[0].url_template, "https://grafana/");
+  ASSERT_EQ(c->resource_links.size(), 1u);
+  EXPECT_EQ(c->resource_links[0].kinds, (std::vector<std::string>{"Pod"}));
+}
+
+TEST_F(ConfigTest, YamlFileFromTheEnvironment) {
+  std::string file = Write("sloop.yaml",
+                           "maxDiskMb: 2048\n"
+                           "keepMinorNodeUpdates: true\n"
+                           "crdRefreshInterval: 2m\n"
+                           "kubeWatchResyncInterval: 60000000000\n"  // Go: a bare number is ns
+                           "exclusionRules:\n"
+                           "  Pod:\n"
+                           "    - {\"in\": [{\"var\": \"metadata.name\"}, [\"a\", \"b\"]]}\n");
+  auto c = Load({}, file.c_str());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->config_file, file);
+  EXPECT_EQ(c->max_disk_mb, 2048);
+  EXPECT_TRUE(c->keep_minor_node_updates);
+  EXPECT_EQ(c->crd_refresh_interval, 2min);
+  EXPECT_EQ(c->kube_watch_resync_interval, 1min);
+  EXPECT_EQ(c->exclusion_rules_json, R"({"Pod":[{"in":[{"var":"metadata.name"},["a","b"]]}]})");
+}
+
+TEST_F(ConfigTest, BadgerSettingsAreAcceptedWithAWarningList) {
+  std::string file = Write("old.yaml", "badgerMaxTableSize: 67108864\nbadgerKeepL0InMemory: false\n");
+  auto c = Load({"-config", file, "-badger-vlog-gc-freq=1m", "-badger-sync-writes", "-v=2",
+                 "-logtostderr"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->ignored.size(), 4u);  // glog's -v and -logtostderr are not worth a warning
+  bool has_flag = false;
+  for (const auto& name : c->ignored) has_flag |= name == "-badger-vlog-gc-freq";
+  EXPECT_TRUE(has_flag);
+}
+
+TEST_F(ConfigTest, UnknownFlagIsNamed) {
+  EXPECT_NE(LoadError({"-max-lookback=1h"}).find("-max-lookback"), std::string::npos);
+  EXPECT_NE(LoadError({"stray"}).find("stray"), std::string::npos);
+  EXPECT_NE(LoadError({"-port"}).find("needs a value"), std::string::npos);
+}
+
+TEST_F(ConfigTest, BadDurationsAndSizesAreNamed) {
+  std::string e = LoadError({"-max-look-back=2weeks"});
+  EXPECT_NE(e.find("-max-look-back"), std::string::npos) << e;
+  EXPECT_NE(e.find("2weeks"), std::string::npos) << e;
+  e = LoadError({"-max-disk-mb=1GB"});
+  EXPECT_NE(e.find("-max-disk-mb"), std::string::npos) << e;
+  e = LoadError({"-max-disk-mb=-5"});
+  EXPECT_NE(e.find("negative"), std::string::npos) << e;
+  e = LoadError({"-port=70000"});
+  EXPECT_NE(e.find("-port"), std::string::npos) << e;
+  e = LoadError({"-max-look-back=0"});
+  EXPECT_NE(e.find("-max-look-back"), std::string::npos) << e;
+  e = LoadError({"-sync-policy=sometimes"});
+  EXPECT_NE(e.find("sometimes"), std::string::npos) << e;
+  e = LoadError({"-keep-minor-node-updates=maybe"});
+  EXPECT_NE(e.find("boolean"), std::string::npos) << e;
+  e = LoadError({"-default-lookback=soon"});
+  EXPECT_NE(e.find("-default-lookback"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
+  std::string e = LoadError({"-config=" + (dir_ / "missing.yaml").string()});
+  EXPECT_NE(e.find("missing.yaml"), std::string::npos) << e;
+  e = LoadError({"-config=" + Write("typo.yaml", "maxLookback: 1h\n")});
+  EXPECT_NE(e.find("maxLookback"), std::string::npos) << e;
+  e = LoadError({"-config=" + Write("bad.json", "{\"port\": \"eighty\"}")});
+  EXPECT_NE(e.find("port"), std::string::npos) << e;
+  e = LoadError({"-config=" + Write("broken.json", "{\"port\": ")});
+  EXPECT_NE(e.find("broken.json"), std::string::npos) << e;
+  e = LoadError({"-config=" + Write("rules.yaml", "exclusionRules: [1, 2]\n")});
+  EXPECT_NE(e.find("exclusionRules"), std::string::npos) << e;
+  e = LoadError({"-config=" + Write("links.json", R"({"leftBarLinks": [{"text": "x"}]})")});
+  EXPECT_NE(e.find("leftBarLinks[0]"), std::string::npos) << e;
+  e = LoadError({"-config=" + Write("sloop.txt", "port: 1\n")});
+  EXPECT_NE(e.find(".json, .yaml"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, GoDurations) {
+  EXPECT_EQ(*ParseGoDuration("1h30m"), 90min);
+  EXPECT_EQ(*ParseGoDuration("1.5h"), 90min);
+  EXPECT_EQ(*ParseGoDuration("300ms"), 300ms);
+  EXPECT_EQ(*ParseGoDuration("336h"), 336h);
+  EXPECT_EQ(*ParseGoDuration("0"), 0s);
+  EXPECT_EQ(*ParseGoDuration("-5s"), -5s);
+  EXPECT_FALSE(ParseGoDuration(""));
+  EXPECT_FALSE(ParseGoDuration("5"));
+  EXPECT_FALSE(ParseGoDuration("h"));
+  EXPECT_FALSE(ParseGoDuration("5x"));
+  EXPECT_FALSE(ParseGoDuration("99999999999h"));
+  EXPECT_EQ(FormatGoDuration(90min), "1h30m0s");
+  EXPECT_EQ(FormatGoDuration(0s), "0s");
+}
+
+TEST_F(ConfigTest, EffectiveConfigIsYaml) {
+  auto c = Load({"-port=9999", "-context=prod"});
+  ASSERT_TRUE(c);
+  std::string yaml = ConfigToYaml(*c);
+  EXPECT_NE(yaml.find("9999"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("prod"), std::string::npos) << yaml;
+}
+
+}  // namespace
+}  // namespace sloop
