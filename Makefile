@@ -6,14 +6,18 @@ TEST_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps build run test test-tsan bench format clean
+.PHONY: all deps web build run test test-tsan bench format clean
 
 all: build
 
 deps:
 	@bash tools/install-deps.sh
 
-build: deps
+# The browser UI (webfiles/ → webfiles/dist/), type-checked, then embedded into build/sloop.
+web: deps
+	cd webfiles && npm run --silent check && npm run --silent build
+
+build: web
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -22,7 +26,7 @@ run: build
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build and every ctest label but the slow ones
 # (fuzz, soak), then the ThreadSanitizer build of the store's concurrency tests (label tsan).
-test: deps
+test: web
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'fuzz|soak|tsan'

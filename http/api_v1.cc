@@ -1,0 +1,381 @@
+// The versioned JSON API, /api/v1/… (also served under /<ctx>/api/v1/… for reverse proxies that
+// forward only the context prefix). Documented, with examples, in docs/api.md.
+#include <algorithm>
+
+#include "http/handlers.h"
+#include "http/json_diff.h"
+#include "http/json_writer.h"
+
+namespace sloop::http {
+
+namespace {
+
+constexpr int64_t kMaxLimit = 100'000;
+
+void WritePayload(JsonWriter& w, std::string_view payload) {
+  // Stored payloads are the API server's JSON; anything else is returned as a string.
+  if (IsValidJson(payload)) {
+    w.Raw(payload);
+  } else {
+    w.String(payload);
+  }
+}
+
+void WriteTime(JsonWriter& w, std::string_view key, int64_t ns) {
+  w.Key(key);
+  if (ns) {
+    w.String(FormatRfc3339(ns));
+  } else {
+    w.Null();
+  }
+}
+
+void WriteRange(JsonWriter& w, const TimeRange& r) {
+  WriteTime(w, "from", r.start_ns);
+  WriteTime(w, "to", r.end_ns);
+}
+
+void WriteKey(JsonWriter& w, const ResourceKey& k) {
+  w.Field("kind", k.kind)
+      .Field("namespace", k.namespace_)
+      .Field("name", k.name)
+      .Field("uid", k.uid);
+}
+
+ResourceKey ResourceParams(const Params& p) {
+  ResourceKey k;
+  k.kind = p.Required("kind");
+  k.name = p.Required("name");
+  k.namespace_ = p.GetOr("namespace", "");
+  k.uid = p.GetOr("uid", "");
+  return k;
+}
+
+TimelineSort ApiSort(std::string_view s) {
+  if (s.empty() || s == "start") return TimelineSort::kStart;
+  if (s == "most_events") return TimelineSort::kMostEvents;
+  if (s == "name") return TimelineSort::kName;
+  throw ParamError("sort", "\"" + std::string(s.substr(0, 64)) +
+                               "\" is not a sort order: use start, most_events or name");
+}
+
+Response Finish(std::string body) {
+  body.push_back('\n');
+  return JsonResponse(std::move(body));
+}
+
+Response Timeline(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  TimelineQuery q;
+  q.range = ApiWindow(p, ctx, true);
+  q.namespace_ = p.GetOr("namespace", "");
+  q.kind = p.GetOr("kind", "");
+  q.name_match = p.Get("name_match") ? *p.Get("name_match") : p.GetOr("namematch", "");
+  q.name_exact = p.GetOr("name", "");
+  q.sort = ApiSort(p.GetOr("sort", ""));
+  q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(5000));
+  auto result = ctx.store.Timeline(q);
+  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  std::string body;
+  body.reserve(256 + result->rows.size() * 300);
+  JsonWriter w(&body);
+  w.BeginObject();
+  WriteRange(w, q.range);
+  w.Field("matched", uint64_t(result->matched)).Field("truncated", result->truncated);
+  w.Key("rows").BeginArray();
+  for (const TimelineRow& row : result->rows) {
+    w.BeginObject();
+    WriteKey(w, row.key);
+    w.Field("api_version",
+            row.api_group.empty() ? row.api_version : row.api_group + "/" + row.api_version);
+    WriteTime(w, "start", row.start_ns);
+    WriteTime(w, "end", row.end_ns);
+    WriteTime(w, "created", row.creation_ns);
+    w.Field("deleted", row.deleted).Field("events", row.events).Field("warnings", row.warnings);
+    w.Key("changed_at").BeginArray();
+    for (uint32_t t : row.changed_at) w.Int(t);
+    w.EndArray().Key("nochange_at").BeginArray();
+    for (uint32_t t : row.nochange_at) w.Int(t);
+    w.EndArray().Key("heat").BeginArray();
+    for (const HeatCell& h : row.heat) {
+      w.BeginObject().Field("minute", h.minute_unix).Field("reason", h.reason);
+      w.Field("type", EventSeverityName(h.severity)).Field("count", h.count).EndObject();
+    }
+    w.EndArray().Key("owners").BeginArray();
+    for (const auto& o : row.owners) {
+      w.BeginObject().Field("kind", o.kind).Field("name", o.name).Field("uid", o.uid);
+      w.Field("controller", o.controller).EndObject();
+    }
+    w.EndArray().EndObject();
+  }
+  w.EndArray().EndObject();
+  return Finish(std::move(body));
+}
+
+Response Resources(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  std::string_view search = p.GetOr("search", "");
+  std::string_view kind = p.GetOr("kind", "");
+  size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
+  auto hits = ctx.store.Search(search, kind, limit);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("resources").BeginArray();
+  for (const SearchHit& h : hits) {
+    w.BeginObject();
+    WriteKey(w, h.key);
+    WriteTime(w, "first_seen", h.first_ns);
+    WriteTime(w, "last_seen", h.last_ns);
+    WriteTime(w, "created", h.creation_ns);
+    w.Field("deleted", h.deleted).EndObject();
+  }
+  w.EndArray().EndObject();
+  return Finish(std::move(body));
+}
+
+void WriteRecord(JsonWriter& w, const RecordView& r, bool with_payload) {
+  w.BeginObject();
+  WriteTime(w, "time", r.observed_ns);
+  w.Field("watch_type", WatchTypeName(r.watch_type));
+  w.Field("kind", r.kind).Field("namespace", r.namespace_).Field("name", r.name);
+  w.Field("uid", r.uid).Field("resource_version", r.resource_version);
+  w.Field("api_version", r.api_group.empty()
+                             ? std::string(r.api_version)
+                             : std::string(r.api_group) + "/" + std::string(r.api_version));
+  w.Field("key", RecordKey(r));
+  if (r.event) {
+    const EventInfoView& e = *r.event;
+    w.Key("event").BeginObject();
+    w.Key("involved").BeginObject().Field("kind", e.involved_kind);
+    w.Field("namespace", e.involved_namespace).Field("name", e.involved_name);
+    w.Field("uid", e.involved_uid).EndObject();
+    w.Field("reason", e.reason).Field("type", EventSeverityName(e.severity));
+    w.Field("count", int64_t(e.count)).Field("message", e.message);
+    WriteTime(w, "first_timestamp", e.first_timestamp_ns);
+    WriteTime(w, "last_timestamp", e.last_timestamp_ns);
+    w.EndObject();
+  }
+  if (with_payload) {
+    w.Key("payload");
+    WritePayload(w, r.payload);
+  }
+  w.EndObject();
+}
+
+Response History(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  ResourceKey key = ResourceParams(p);
+  TimeRange range = ApiWindow(p, ctx, false);
+  if (!p.Get("from") && !p.Get("lookback")) range.start_ns = 0;  // default: all retained history
+  bool include_previous = p.Bool("include_previous").value_or(false);
+  bool payloads = p.Bool("payloads").value_or(true);
+  size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  WriteRange(w, range);
+  w.Key("versions").BeginArray();
+  size_t n = 0;
+  bool truncated = false;
+  auto r = ctx.store.History(key.view(), range, include_previous, [&](const RecordView& rec) {
+    if (n == limit || body.size() > kMaxListBodyBytes) {
+      truncated = true;
+      return false;
+    }
+    ++n;
+    WriteRecord(w, rec, payloads);
+    return true;
+  });
+  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  w.EndArray().Field("truncated", truncated).EndObject();
+  return Finish(std::move(body));
+}
+
+Response Payload(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  ResourceKey key = ResourceParams(p);
+  int64_t at = p.Time("at").value_or(ctx.store.Now());
+  auto rec = ctx.store.PayloadAt(key.view(), at);
+  if (!rec) return ErrorResponse(500, "", rec.error().ToString());
+  if (!*rec) {
+    return ErrorResponse(404, "",
+                         "no stored version of " + key.kind + " " + key.namespace_ + "/" +
+                             key.name + " at or before " + FormatRfc3339(at));
+  }
+  std::string body;
+  JsonWriter w(&body);
+  WriteRecord(w, (*rec)->view(), true);
+  return Finish(std::move(body));
+}
+
+Response Diff(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  ResourceKey key = ResourceParams(p);
+  int64_t from = ParseTime(p.Required("from"), "from");
+  int64_t to = ParseTime(p.Required("to"), "to");
+  auto a = ctx.store.PayloadAt(key.view(), from);
+  if (!a) return ErrorResponse(500, "", a.error().ToString());
+  auto b = ctx.store.PayloadAt(key.view(), to);
+  if (!b) return ErrorResponse(500, "", b.error().ToString());
+  for (auto [rec, name, t] : {std::tuple{&*a, "from", from}, std::tuple{&*b, "to", to}}) {
+    if (!*rec) {
+      return ErrorResponse(404, name,
+                           "no stored version of " + key.kind + " " + key.namespace_ + "/" +
+                               key.name + " at or before " + FormatRfc3339(t));
+    }
+  }
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  for (auto [rec, name] : {std::pair{&**a, "from"}, std::pair{&**b, "to"}}) {
+    w.Key(name).BeginObject();
+    WriteTime(w, "time", rec->observed_ns);
+    w.Field("resource_version", rec->resource_version).Field("uid", rec->uid);
+    w.Field("watch_type", WatchTypeName(rec->watch_type)).EndObject();
+  }
+  w.Key("ops");
+  size_t ops = 0;
+  if (!WriteJsonDiff((*a)->payload, (*b)->payload, w, &ops)) {
+    return ErrorResponse(500, "",
+                         "a stored payload is not valid JSON; compare them with "
+                         "/api/v1/payload instead");
+  }
+  w.EndObject();
+  return Finish(std::move(body));
+}
+
+Response Events(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  ResourceKey key = ResourceParams(p);
+  TimeRange range = ApiWindow(p, ctx, false);
+  bool payloads = p.Bool("payloads").value_or(false);
+  size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  WriteRange(w, range);
+  w.Key("events").BeginArray();
+  size_t n = 0;
+  bool truncated = false;
+  auto r = ctx.store.Events(key.view(), range, [&](const RecordView& rec) {
+    if (n == limit || body.size() > kMaxListBodyBytes) {
+      truncated = true;
+      return false;
+    }
+    ++n;
+    WriteRecord(w, rec, payloads);
+    return true;
+  });
+  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  w.EndArray().Field("truncated", truncated).EndObject();
+  return Finish(std::move(body));
+}
+
+Response Names(std::string_view field, std::vector<std::string> names) {
+  std::erase(names, std::string());  // cluster-scoped resources have no namespace
+  std::sort(names.begin(), names.end());
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key(field).BeginArray();
+  for (const auto& n : names) w.String(n);
+  w.EndArray().EndObject();
+  return Finish(std::move(body));
+}
+
+Response Shards(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("shards").BeginArray();
+  for (const ShardInfo& s : ctx.store.Shards()) {
+    w.BeginObject().Field("id", s.id).Field("sealed", s.sealed);
+    WriteTime(w, "window_start", s.window_start_ns);
+    WriteTime(w, "window_end", s.window_end_ns);
+    WriteTime(w, "first_record", s.min_ns);
+    WriteTime(w, "last_record", s.max_ns);
+    w.Field("records", s.records).Field("resources", s.resources);
+    w.Field("segment_bytes", s.segment_bytes).Field("index_bytes", s.index_bytes);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  return Finish(std::move(body));
+}
+
+Response Stats(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  StoreStats s = ctx.store.Stats();
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Field("shards", s.shards).Field("sealed_shards", s.sealed_shards);
+  w.Field("disk_bytes", s.disk_bytes).Field("memory_bytes", s.memory_bytes);
+  WriteTime(w, "oldest_record", s.oldest_ns);
+  WriteTime(w, "newest_record", s.newest_ns);
+  w.Field("records_appended", s.records_appended).Field("evictions", s.evictions);
+  w.Field("evicted_bytes", s.evicted_bytes).Field("seals", s.seals);
+  w.Field("seal_failures", s.seal_failures);
+  w.Field("recovered_bytes_dropped", s.recovered_bytes_dropped);
+  w.Field("recovered_corrupt_blocks", s.recovered_corrupt_blocks);
+  w.EndObject();
+  return Finish(std::move(body));
+}
+
+Response Config(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  const HttpOptions& o = ctx.options;
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject();
+  w.Field("context", o.context).Field("display_context", o.UrlContext());
+  w.Field("url_prefix", ctx.prefix);
+  w.Key("defaults").BeginObject().Field("namespace", o.default_namespace);
+  w.Field("kind", o.default_kind).Field("lookback", o.default_lookback).EndObject();
+  w.Field("max_look_back_seconds", int64_t(o.max_look_back.count() / kNsPerSec));
+  auto links = [&](std::string_view name, const std::vector<UiLink>& list, bool kinds) {
+    w.Key(name).BeginArray();
+    for (const UiLink& l : list) {
+      w.BeginObject().Field("text", l.text).Field("url_template", l.url_template);
+      if (kinds) {
+        w.Key("kinds").BeginArray();
+        for (const auto& k : l.kinds) w.String(k);
+        w.EndArray();
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  links("left_bar_links", o.left_bar_links, false);
+  links("resource_links", o.resource_links, true);
+  w.EndObject();
+  return Finish(std::move(body));
+}
+
+}  // namespace
+
+void AddApiV1Routes(Router& router, ContextPtr ctx) {
+  auto add = [&](std::string_view name, Response (*fn)(const HandlerContext&, const Request&)) {
+    Handler h = [ctx, fn](const Request& req) { return fn(*ctx, req); };
+    std::string label = "api_" + std::string(name);
+    router.Exact("/api/v1/" + std::string(name), label, h);
+    router.Exact(ctx->prefix + "/api/v1/" + std::string(name), label, h);
+  };
+  add("timeline", Timeline);
+  add("resources", Resources);
+  add("history", History);
+  add("payload", Payload);
+  add("diff", Diff);
+  add("events", Events);
+  add("namespaces", [](const HandlerContext& c, const Request& req) {
+    Params p(req);
+    return Names("namespaces", c.store.Namespaces(ApiWindow(p, c, true)));
+  });
+  add("kinds", [](const HandlerContext& c, const Request& req) {
+    Params p(req);
+    return Names("kinds", c.store.Kinds(ApiWindow(p, c, true)));
+  });
+  add("shards", Shards);
+  add("stats", Stats);
+  add("config", Config);
+}
+
+}  // namespace sloop::http

@@ -1,0 +1,77 @@
+// Internal to http/: what the route files share. Not included outside http/ and its tests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/store.h"
+#include "http/http_options.h"
+#include "http/params.h"
+#include "http/router.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace sloop::http {
+
+class StoreMetrics;
+
+struct HandlerContext {
+  HttpOptions options;
+  Store& store;
+  prometheus::Registry& registry;
+  StoreMetrics* store_metrics = nullptr;
+  std::string prefix;  // "/<ctx>"
+};
+using ContextPtr = std::shared_ptr<const HandlerContext>;
+
+void AddSloopRoutes(Router& router, ContextPtr ctx);    // sloop_routes.cc
+void AddApiV1Routes(Router& router, ContextPtr ctx);    // api_v1.cc
+void AddDebugRoutes(Router& router, ContextPtr ctx);    // debug_routes.cc
+void AddWebFileRoutes(Router& router, ContextPtr ctx);  // web_files.cc
+void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_route.cc
+
+// Answers that list records (history, events, payload versions) stop adding records once the
+// body passes this size and say so ("truncated"), so that one request cannot hold gigabytes.
+inline constexpr size_t kMaxListBodyBytes = 64 << 20;
+
+// ---- time windows
+
+// The end of stored time: the end of the newest shard's window, or now if that is later than now.
+int64_t EndOfTime(const Store& store);
+
+// Sloop's window (§10.2): lookback [+ end_time] or start_time + end_time; without any, the
+// default lookback. Shifted back when it ends after the end of time, widened to at least a
+// minute, narrowed to max_look_back.
+TimeRange SloopWindow(const Params& p, const HandlerContext& ctx);
+
+// The /api/v1 window: from/to (any ParseTime form) or lookback (+ to); defaults to the default
+// lookback ending now. Narrowed to max_look_back only when narrow is set.
+TimeRange ApiWindow(const Params& p, const HandlerContext& ctx, bool narrow);
+
+// ---- record keys (Sloop's "/watch/<partition>/<kind>/<namespace>/<name>/<ns>")
+
+std::string PartitionId(int64_t ns);  // Unix seconds of the hour, 12 digits
+std::string RecordKey(const RecordView& r);
+struct ParsedRecordKey {
+  std::string kind, namespace_, name;
+  int64_t observed_ns = 0;
+};
+bool ParseRecordKey(std::string_view key, ParsedRecordKey* out);
+
+// ---- JSON helpers
+
+// Whether text is one complete, valid JSON document (simdjson).
+bool IsValidJson(std::string_view text);
+// Re-indents valid JSON (two spaces) for display; returns text unchanged if it is not JSON.
+std::string PrettyJson(std::string_view text);
+
+// Go-style template evaluation for UI links: {{.Name}}, {{.Namespace}}, {{.Kind}},
+// {{ToUpper .X}}, {{ToLower .X}}; unknown actions are left out.
+std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
+                               std::string_view namespace_, std::string_view name);
+
+}  // namespace sloop::http

@@ -1,0 +1,69 @@
+// The request and response a handler sees: plain structs, so that handlers and their tests never
+// include Boost.Beast (which only http_server.cc compiles).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sloop::http {
+
+struct Request {
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // as received: path and query string, still percent-encoded
+  std::string path;    // percent-decoded path, without the query string
+  std::string query_string;
+  // Query parameters, percent-decoded, in order. Filled by ParseTarget(); a parameter that does
+  // not decode (bad escape, NUL, control character, invalid UTF-8, overlong) is kept out of this
+  // list and recorded in bad_parameter so that handlers answer 400 naming it.
+  std::vector<std::pair<std::string, std::string>> query;
+  std::optional<std::pair<std::string, std::string>> bad_parameter;  // {name, why}
+  std::vector<std::pair<std::string, std::string>> headers;          // names lower-cased
+  std::string body;
+  std::string remote;  // peer address, for logs
+
+  // The first value of a query parameter.
+  std::optional<std::string_view> Param(std::string_view name) const;
+  // A header value ("" when absent); name must be lower-case.
+  std::string_view Header(std::string_view name) const;
+};
+
+// A body produced piece by piece (backups). Next() appends the next piece to *out and returns
+// true while more may follow, false at the end (after appending the last piece, possibly none).
+// An error (the client sees a truncated body: the connection is closed) is reported as a string.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual bool Next(std::string* out, std::string* error) = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  std::unique_ptr<BodyStream> stream;                        // when set, body is ignored
+  std::optional<uint64_t> stream_length;  // Content-Length of the stream when known, else chunked
+  bool compressible = true;               // may be gzip/zstd-encoded when the client asks
+
+  void SetHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+// Splits req->target into path, query_string and decoded query parameters. Returns false (with
+// *why) when the path itself does not decode; parameter errors go to req->bad_parameter.
+bool ParseTarget(Request* req, std::string* why);
+
+// Percent-decoding ("+" means space only in query strings). False on a bad escape.
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
+
+// Limits applied to every decoded parameter value.
+inline constexpr size_t kMaxParamBytes = 1024;
+
+}  // namespace sloop::http

@@ -1,0 +1,83 @@
+// Prometheus metrics of the HTTP layer, registered on a registry the caller owns:
+//   sloop_http_requests_total{handler,code}            requests answered, by route label and status
+//   sloop_http_request_duration_seconds{handler,code}  handler latency (Sloop's buckets)
+//   sloop_http_connections_open                        connections currently open
+//   sloop_http_connections_rejected_total{reason}      closed early: limits, timeouts, bad requests
+// and, refreshed from Store::Stats() at each scrape, the engine's gauges (StoreMetrics).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace sloop {
+class Store;
+}
+
+namespace sloop::http {
+
+class HttpMetrics {
+ public:
+  explicit HttpMetrics(prometheus::Registry& registry);
+
+  void Observe(std::string_view handler, int status, double seconds);
+  void ConnectionOpened();
+  void ConnectionClosed();
+  // reason: "header_too_large", "body_too_large", "timeout", "bad_request", "too_many".
+  void Rejected(std::string_view reason);
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Gauge& open_;
+  std::mutex mu_;  // guards the caches below (Family::Add is slower: it hashes labels)
+  struct Series {
+    prometheus::Counter* counter;
+    prometheus::Histogram* histogram;
+  };
+  struct Less {  // heterogeneous lookup by (string_view, status) without building a string
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::pair<std::string_view, int>(a.first, a.second) <
+             std::pair<std::string_view, int>(b.first, b.second);
+    }
+  };
+  std::map<std::pair<std::string, int>, Series, Less> series_;
+};
+
+// The engine's figures as gauges and counters; Refresh() copies Store::Stats() into them (call it
+// right before serialising the registry).
+class StoreMetrics {
+ public:
+  StoreMetrics(prometheus::Registry& registry, const Store& store);
+  void Refresh();
+
+ private:
+  struct CounterMirror {
+    prometheus::Counter* counter;
+    uint64_t last = 0;
+    void Set(uint64_t v);
+  };
+  const Store& store_;
+  std::mutex mu_;
+  prometheus::Gauge *shards_, *sealed_shards_, *disk_bytes_, *size_mb_, *memory_bytes_, *oldest_,
+      *newest_, *min_partition_age_hr_, *max_partition_age_hr_;
+  CounterMirror records_, evictions_, evicted_bytes_, seals_, seal_failures_, recovered_dropped_,
+      recovered_corrupt_;
+};
+
+}  // namespace sloop::http

@@ -1,0 +1,54 @@
+// Settings of the HTTP layer, filled by the sloop program from its flags and config file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sloop::http {
+
+// A link shown in the UI: leftBarLinks (kinds unused) and resourceLinks (kinds filter; empty = all
+// kinds). url_template is a Go-style template over {{.Name}}, {{.Namespace}}, {{.Kind}}, with the
+// functions ToUpper and ToLower, e.g. "https://logs/?q={{ToLower .Name}}".
+struct UiLink {
+  std::string text;
+  std::string url_template;
+  std::vector<std::string> kinds;
+};
+
+struct HttpOptions {
+  // ---- server
+  std::string bind_address;  // "" = all interfaces
+  uint16_t port = 8080;      // 0 = any free port (HttpServer::port() says which)
+  int threads = 2;
+  size_t header_limit_bytes = 16 << 10;  // request line + headers; larger → 431
+  size_t body_limit_bytes = 1 << 20;     // larger → 413
+  std::chrono::milliseconds read_timeout{
+      30'000};  // to receive a whole request (and keep-alive idle)
+  std::chrono::milliseconds write_timeout{60'000};  // to send a response (per piece for streams)
+  std::chrono::milliseconds shutdown_grace{5'000};  // Stop() waits this long for requests in flight
+  size_t max_connections = 1024;                    // more are closed at once
+  size_t compress_min_bytes = 1024;                 // smaller bodies are sent as they are
+
+  // ---- Sloop's routes and UI
+  std::string context;          // the kube context
+  std::string display_context;  // shown in the UI and used as the URL prefix when set
+  std::string web_files_path;  // a directory read before the embedded UI files ("" = embedded only)
+  std::string default_namespace = "default";
+  std::string default_kind = "_all";
+  std::string default_lookback = "1h";
+  std::chrono::nanoseconds max_look_back = std::chrono::hours(336);
+  std::vector<UiLink> left_bar_links;
+  std::vector<UiLink> resource_links;
+  std::string config_yaml;  // the effective configuration, for the debug page
+
+  // The URL prefix: display_context, else context, else "cluster" (Sloop would panic on "").
+  std::string UrlContext() const {
+    if (!display_context.empty()) return display_context;
+    if (!context.empty()) return context;
+    return "cluster";
+  }
+};
+
+}  // namespace sloop::http

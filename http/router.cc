@@ -1,0 +1,103 @@
+#include "http/router.h"
+
+#include <chrono>
+#include <exception>
+
+#include "http/http_metrics.h"
+#include "http/json_writer.h"
+#include "http/params.h"
+
+namespace sloop::http {
+
+void Router::Exact(std::string path, std::string label, Handler handler) {
+  routes_.push_back(Route{std::move(path), std::move(label), std::move(handler), false});
+}
+
+void Router::Prefix(std::string prefix, std::string label, Handler handler) {
+  routes_.push_back(Route{std::move(prefix), std::move(label), std::move(handler), true});
+}
+
+const Router::Route* Router::Find(std::string_view path) const {
+  const Route* best = nullptr;
+  for (const Route& r : routes_) {
+    if (!r.prefix) {
+      if (r.path == path) return &r;
+    } else if (path.starts_with(r.path) && (!best || r.path.size() > best->path.size())) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
+std::string_view Router::LabelFor(std::string_view path) const {
+  const Route* r = Find(path);
+  return r ? std::string_view(r->label) : std::string_view("notfound");
+}
+
+Response Router::Handle(const Request& req) const {
+  auto start = std::chrono::steady_clock::now();
+  const Route* route = Find(req.path);
+  std::string_view label = route ? std::string_view(route->label) : "notfound";
+  Response res;
+  if (!route) {
+    res = ErrorResponse(404, "", "no such page: " + req.path.substr(0, 200));
+  } else if (req.method != "GET" && req.method != "HEAD") {
+    res = ErrorResponse(405, "", "method not allowed: use GET");
+    res.SetHeader("Allow", "GET, HEAD");
+  } else {
+    try {
+      res = route->handler(req);
+    } catch (const ParamError& e) {
+      res = ErrorResponse(400, e.parameter(), e.message());
+    } catch (const std::exception& e) {
+      res = ErrorResponse(500, "", std::string("internal error: ") + e.what());
+    } catch (...) {
+      res = ErrorResponse(500, "", "internal error");
+    }
+  }
+  if (metrics_) {
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_->Observe(label, res.status, seconds);
+  }
+  return res;
+}
+
+Response JsonResponse(std::string body, int status) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+Response ErrorResponse(int status, std::string_view parameter, std::string_view message) {
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("error").BeginObject();
+  if (!parameter.empty()) w.Field("parameter", parameter);
+  w.Field("message", message);
+  w.EndObject().EndObject();
+  body.push_back('\n');
+  return JsonResponse(std::move(body), status);
+}
+
+Response TextResponse(std::string body, int status, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+Response HtmlResponse(std::string body, int status) {
+  return TextResponse(std::move(body), status, "text/html; charset=utf-8");
+}
+
+Response RedirectResponse(std::string location, int status) {
+  Response r = TextResponse("", status);
+  r.SetHeader("Location", std::move(location));
+  return r;
+}
+
+}  // namespace sloop::http

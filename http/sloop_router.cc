@@ -1,0 +1,288 @@
+#include "http/sloop_router.h"
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "http/handlers.h"
+#include "http/http_metrics.h"
+
+namespace sloop::http {
+
+namespace {
+
+// Owns the metrics and the shared context of the handlers.
+class SloopRouter : public Router {
+ public:
+  SloopRouter(std::unique_ptr<HttpMetrics> metrics, std::unique_ptr<StoreMetrics> store_metrics)
+      : Router(metrics.get()),
+        http_metrics_(std::move(metrics)),
+        store_metrics_(std::move(store_metrics)) {}
+
+ private:
+  std::unique_ptr<HttpMetrics> http_metrics_;
+  std::unique_ptr<StoreMetrics> store_metrics_;
+};
+
+}  // namespace
+
+std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store,
+                                        prometheus::Registry& registry) {
+  auto http_metrics = std::make_unique<HttpMetrics>(registry);
+  auto store_metrics = std::make_unique<StoreMetrics>(registry, store);
+  StoreMetrics* sm = store_metrics.get();
+  auto router = std::make_unique<SloopRouter>(std::move(http_metrics), std::move(store_metrics));
+
+  auto ctx = std::make_shared<HandlerContext>(
+      HandlerContext{options, store, registry, sm, "/" + options.UrlContext()});
+
+  router->Exact("/", "root", [ctx](const Request&) { return RedirectResponse(ctx->prefix, 307); });
+  router->Exact("/healthz", "healthz", [](const Request&) { return TextResponse("OK"); });
+  router->Exact("/metrics", "metrics", [ctx](const Request&) {
+    if (ctx->store_metrics) ctx->store_metrics->Refresh();
+    prometheus::TextSerializer serializer;
+    return TextResponse(serializer.Serialize(ctx->registry.Collect()), 200,
+                        "text/plain; version=0.0.4; charset=utf-8");
+  });
+  AddSloopRoutes(*router, ctx);
+  AddApiV1Routes(*router, ctx);
+  AddDebugRoutes(*router, ctx);
+  AddWebFileRoutes(*router, ctx);
+  AddBackupRoutes(*router, ctx);
+  return router;
+}
+
+// ---- time windows
+
+int64_t EndOfTime(const Store& store) {
+  int64_t now = store.Now();
+  int64_t end = 0;
+  for (const ShardInfo& s : store.Shards()) {
+    if (s.records) end = std::max(end, std::max(s.window_end_ns, s.max_ns));
+  }
+  if (end == 0 || end > now) return now;
+  return end;
+}
+
+TimeRange SloopWindow(const Params& p, const HandlerContext& ctx) {
+  constexpr int64_t kMinute = 60 * kNsPerSec;
+  auto lookback = p.Duration("lookback");
+  auto start_time = p.Get("start_time");
+  auto end_time = p.Get("end_time");
+  const int64_t eot = EndOfTime(ctx.store);
+  TimeRange r;
+  if (lookback && start_time) {
+    throw ParamError("start_time",
+                     "give either lookback (with an optional end_time) or start_time and "
+                     "end_time, not both");
+  }
+  if (start_time) {
+    if (!end_time) throw ParamError("end_time", "is required with start_time");
+    r.start_ns = ParseTime(*start_time, "start_time");
+    r.end_ns = ParseTime(*end_time, "end_time");
+    if (r.start_ns > r.end_ns) {
+      throw ParamError("start_time", "is after end_time");
+    }
+  } else {
+    int64_t lb = lookback ? *lookback : ParseDuration(ctx.options.default_lookback, "lookback");
+    r.end_ns = end_time ? ParseTime(*end_time, "end_time") : eot;
+    r.start_ns = std::max<int64_t>(0, r.end_ns - lb);
+  }
+  if (r.end_ns > eot) {
+    int64_t shift = r.end_ns - eot;
+    r.end_ns = eot;
+    r.start_ns = std::max<int64_t>(0, r.start_ns - shift);
+  }
+  if (r.end_ns - r.start_ns < kMinute) r.start_ns = std::max<int64_t>(0, r.end_ns - kMinute);
+  int64_t max_lb = ctx.options.max_look_back.count();
+  if (max_lb > 0 && r.end_ns - r.start_ns > max_lb) r.start_ns = r.end_ns - max_lb;
+  return r;
+}
+
+TimeRange ApiWindow(const Params& p, const HandlerContext& ctx, bool narrow) {
+  auto from = p.Time("from");
+  auto to = p.Time("to");
+  auto lookback = p.Duration("lookback");
+  if (from && lookback) {
+    throw ParamError("lookback", "give either from (and to) or lookback (and to), not both");
+  }
+  TimeRange r;
+  r.end_ns = to ? *to : ctx.store.Now();
+  if (from) {
+    r.start_ns = *from;
+  } else {
+    int64_t lb = lookback ? *lookback : ParseDuration(ctx.options.default_lookback, "lookback");
+    r.start_ns = std::max<int64_t>(0, r.end_ns - lb);
+  }
+  if (r.start_ns > r.end_ns) throw ParamError("from", "is after to");
+  int64_t max_lb = ctx.options.max_look_back.count();
+  if (narrow && max_lb > 0 && r.end_ns - r.start_ns > max_lb) r.start_ns = r.end_ns - max_lb;
+  return r;
+}
+
+// ---- record keys
+
+std::string PartitionId(int64_t ns) {
+  int64_t hour = (ns / kNsPerSec) / 3600 * 3600;
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%012lld", static_cast<long long>(hour));
+  return buf;
+}
+
+std::string RecordKey(const RecordView& r) {
+  std::string k = "/watch/" + PartitionId(r.observed_ns) + "/";
+  k.append(r.kind).append("/").append(r.namespace_).append("/").append(r.name).append("/");
+  k.append(std::to_string(r.observed_ns));
+  return k;
+}
+
+bool ParseRecordKey(std::string_view key, ParsedRecordKey* out) {
+  // "/watch/<partition>/<kind>/<namespace>/<name>/<ns>"
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  if (key.empty() || key[0] != '/') return false;
+  key.remove_prefix(1);
+  while (pos <= key.size()) {
+    size_t slash = key.find('/', pos);
+    if (slash == std::string_view::npos) slash = key.size();
+    parts.push_back(key.substr(pos, slash - pos));
+    pos = slash + 1;
+    if (parts.size() > 6) return false;
+  }
+  if (parts.size() != 6 || parts[0] != "watch" || parts[2].empty() || parts[4].empty()) {
+    return false;
+  }
+  try {
+    out->observed_ns = ParseInt(parts[5], "k", 0, kMaxUnixSeconds * kNsPerSec);
+  } catch (const ParamError&) {
+    return false;
+  }
+  out->kind = parts[2];
+  out->namespace_ = parts[3];
+  out->name = parts[4];
+  return true;
+}
+
+// ---- JSON helpers
+
+bool IsValidJson(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  return parser.parse(text.data(), text.size(), true).get(doc) == simdjson::SUCCESS;
+}
+
+std::string PrettyJson(std::string_view text) {
+  if (!IsValidJson(text)) return std::string(text);
+  std::string out;
+  out.reserve(text.size() * 2);
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  auto newline = [&] {
+    out.push_back('\n');
+    out.append(static_cast<size_t>(depth) * 2, ' ');
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        out.push_back(c);
+        break;
+      case '{':
+      case '[': {
+        // Empty containers stay on one line.
+        size_t j = i + 1;
+        while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+        if (j < text.size() && (text[j] == '}' || text[j] == ']')) {
+          out.push_back(c);
+          out.push_back(text[j]);
+          i = j;
+          break;
+        }
+        out.push_back(c);
+        ++depth;
+        newline();
+        break;
+      }
+      case '}':
+      case ']':
+        --depth;
+        newline();
+        out.push_back(c);
+        break;
+      case ',':
+        out.push_back(c);
+        newline();
+        break;
+      case ':':
+        out.append(": ");
+        break;
+      case ' ':
+      case '\n':
+      case '\r':
+      case '\t':
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
+                               std::string_view namespace_, std::string_view name) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < tmpl.size()) {
+    size_t open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string_view::npos) break;
+    out.append(tmpl.substr(pos, open - pos));
+    std::string_view action = tmpl.substr(open + 2, close - open - 2);
+    auto trim = [](std::string_view s) {
+      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+      return s;
+    };
+    action = trim(action);
+    int fold = 0;  // 1 upper, -1 lower
+    if (action.starts_with("ToUpper ")) {
+      fold = 1;
+      action = trim(action.substr(8));
+    } else if (action.starts_with("ToLower ")) {
+      fold = -1;
+      action = trim(action.substr(8));
+    }
+    std::string value;
+    if (action == ".Name")
+      value = name;
+    else if (action == ".Namespace")
+      value = namespace_;
+    else if (action == ".Kind")
+      value = kind;
+    for (char& c : value) {
+      if (fold > 0) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (fold < 0) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    out.append(value);
+    pos = close + 2;
+  }
+  out.append(tmpl.substr(pos));
+  return out;
+}
+
+}  // namespace sloop::http

@@ -1,0 +1,33 @@
+// The sloop binary's routes, wired to a Store:
+//   /                         307 to /<ctx>
+//   /healthz, /metrics
+//   /<ctx>, /<ctx>/webfiles/… the UI (index.html, static files: -web-files-path, else embedded)
+//   /<ctx>/data?query=…       Sloop's queries, in Sloop's JSON shapes (sloop_routes.cc)
+//   /<ctx>/data/backup        the store as a backup archive
+//   /<ctx>/resource           the resource detail fragment (HTML)
+//   /<ctx>/debug/…            debug pages: config, shards, a shard's index, a record by key
+//   /api/v1/… (also under /<ctx>/api/v1/…)  the versioned JSON API (api_v1.cc; docs/api.md)
+#pragma once
+
+#include <memory>
+
+#include "http/http_options.h"
+#include "http/router.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace sloop {
+class Store;
+}
+
+namespace sloop::http {
+
+// The router keeps references to store and registry (both must outlive it); it registers its own
+// metrics (HTTP and engine) on the registry, which /metrics serialises whole, so ingest metrics
+// registered there are exposed too.
+std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store,
+                                        prometheus::Registry& registry);
+
+}  // namespace sloop::http

@@ -1,0 +1,88 @@
+// Capture files (docs/format/capture.md): a recorded watch stream, one JSON record per line,
+// optionally one zstd stream. CaptureWriter writes them as events arrive (sloop -record-file);
+// CaptureReader reads them back for Playback and the benchmark.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "ingest/resource_object.h"
+#include "segments/status.h"
+
+namespace sloop::ingest {
+
+// The capture's record type: LIST (an item of a list) or a watch event type.
+enum class CaptureType { kList, kAdded, kModified, kDeleted, kUnknown };
+std::string_view CaptureTypeName(CaptureType t);
+
+class CaptureWriter {
+ public:
+  // Creates (truncates) `path` and writes the header. A path ending in ".zst" is compressed.
+  static Result<std::unique_ptr<CaptureWriter>> Create(const std::string& path,
+                                                       std::string_view source);
+  ~CaptureWriter();  // Close()s
+  // Appends one record. Thread-safe. `object` is written as is, unless it holds a raw newline,
+  // in which case it is minified (a line must be one record).
+  Result<void> Write(int64_t ts_ns, CaptureType type, const ResourceType& rt,
+                     std::string_view object);
+  // Pushes buffered lines to the file (and ends a zstd frame's block).
+  Result<void> Flush();
+  Result<void> Close();
+  uint64_t records() const { return records_; }
+
+ private:
+  CaptureWriter() = default;
+  Result<void> WriteOut(std::string_view bytes, bool end_frame);
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  void* zstd_ = nullptr;  // ZSTD_CCtx* when compressing
+  std::string line_, buffer_, zbuf_;
+  uint64_t records_ = 0;
+};
+
+// One parsed record; views into the reader's current line (valid until the next Next()).
+struct CaptureRecord {
+  int64_t ts_ns = 0;
+  CaptureType type = CaptureType::kUnknown;
+  std::string_view type_name;
+  ResourceType resource;  // group, version, resource, kind, namespaced
+  std::string_view object;
+  uint64_t line = 0;
+};
+
+class CaptureReader {
+ public:
+  // Opens the file, detects zstd by its magic and checks the header line.
+  static Result<std::unique_ptr<CaptureReader>> Open(const std::string& path);
+  ~CaptureReader();
+  // The next record; nullopt at the end. A line that cannot be parsed is kCorruption with its
+  // line number and byte offset; a torn last line (no '\n') ends the file and is reported by
+  // torn_tail().
+  Result<std::optional<CaptureRecord>> Next();
+  bool torn_tail() const { return torn_tail_; }
+  uint64_t bytes_read() const { return offset_; }  // uncompressed bytes consumed
+  const std::string& header() const { return header_; }
+
+ private:
+  CaptureReader() = default;
+  Result<bool> ReadLine(std::string_view& line);  // false at the end
+  Result<bool> Fill();
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  void* zstd_ = nullptr;  // ZSTD_DCtx*
+  std::string in_, buf_;
+  size_t buf_pos_ = 0;
+  bool eof_ = false;
+  bool torn_tail_ = false;
+  uint64_t line_no_ = 0;
+  uint64_t offset_ = 0;
+  std::string header_;
+  std::string line_copy_;
+};
+
+}  // namespace sloop::ingest

@@ -1,0 +1,49 @@
+// IngestOptions: everything the recorder's Kubernetes client is told by flags and config.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace sloop {
+class ExclusionRules;
+}
+
+namespace sloop::ingest {
+
+struct IngestOptions {
+  // Empty: $KUBECONFIG (colon-separated, merged as kubectl does) or ~/.kube/config, else the
+  // in-cluster service account.
+  std::string kubeconfig_path;
+  std::string context;  // empty: the kubeconfig's current-context
+  // Sloop's -allow-privileged-access: false reads no kubeconfig (apiserver_host, else in-cluster).
+  bool privileged_access = true;
+  std::string apiserver_host;  // overrides the server URL ("https://host:port" or "host:port")
+  // Kinds by kind name ("Pod"), plural ("pods") or plural.group ("deployments.apps"). Empty
+  // include = Sloop's default set plus every CRD. Secrets are never recorded.
+  std::vector<std::string> include_kinds, exclude_kinds;
+  bool watch_crds = true;
+  std::chrono::nanoseconds crd_refresh_interval = std::chrono::minutes(5);
+  bool watch_leases = false;
+  bool keep_minor_node_updates = false;
+  // Every resync_interval each kind is relisted and reconciled (Sloop's
+  // kube-watch-resync-interval); zero disables it.
+  std::chrono::nanoseconds resync_interval = std::chrono::minutes(30);
+  std::string record_file;  // capture written as events arrive ("*.zst": zstd-compressed)
+  const ExclusionRules* rules = nullptr;
+
+  // ---- tuning; the defaults suit a real cluster, tests shorten them.
+  int list_page_size = 500;
+  // Watches ask the server to end after a random time in [watch_timeout, 2 × watch_timeout].
+  std::chrono::seconds watch_timeout = std::chrono::minutes(5);
+  // A watch that has sent nothing (no event, no bookmark) for this long is presumed stalled and
+  // reopened from its last resourceVersion.
+  std::chrono::seconds stall_timeout = std::chrono::seconds(150);
+  std::chrono::milliseconds backoff_initial = std::chrono::milliseconds(500);
+  std::chrono::milliseconds backoff_max = std::chrono::seconds(30);
+  std::chrono::seconds request_timeout = std::chrono::seconds(60);  // discovery, list pages
+  // Where the in-cluster service-account token, CA and namespace are read from.
+  std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+};
+
+}  // namespace sloop::ingest

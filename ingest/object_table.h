@@ -1,0 +1,50 @@
+// ObjectTable: what ingest knows of one resource type's live objects — identity and
+// resourceVersion only, never the objects themselves — so that a relist after a watch gap can be
+// reconciled: new objects are ADDED, changed ones MODIFIED, and the ones that vanished meanwhile
+// are reported as deleted while disconnected.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace sloop::ingest {
+
+class ObjectTable {
+ public:
+  struct Entry {
+    std::string namespace_, name, uid, resource_version;
+    uint64_t fingerprint = 0;  // NodeFingerprint for Nodes, else 0
+    uint64_t relist_epoch = 0;
+  };
+  enum class Change { kNew, kChanged, kUnchanged };
+  struct Observation {
+    Change change;
+    uint64_t previous_fingerprint;  // 0 when new
+  };
+
+  // An object seen in a watch event or a list page: remembers it and says how it compares with
+  // what was known. Objects are keyed by uid (by namespace/name when they have none), so an
+  // object deleted and re-created under the same name while disconnected is a new object.
+  Observation Observe(std::string_view ns, std::string_view name, std::string_view uid,
+                      std::string_view rv, uint64_t fingerprint);
+  // A DELETED event: forgets the object. False when it was unknown.
+  bool Remove(std::string_view ns, std::string_view name, std::string_view uid);
+
+  // Relist: BeginRelist, Observe every listed object, then EndRelist calls `vanished` for each
+  // object that the new list did not contain, and forgets it.
+  void BeginRelist();
+  size_t EndRelist(const std::function<void(const Entry&)>& vanished);
+
+  size_t size() const { return entries_.size(); }
+  void Clear() { entries_.clear(); }
+
+ private:
+  static std::string Key(std::string_view ns, std::string_view name, std::string_view uid);
+  std::unordered_map<std::string, Entry> entries_;
+  uint64_t epoch_ = 0;
+};
+
+}  // namespace sloop::ingest

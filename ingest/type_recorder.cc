@@ -1,0 +1,176 @@
+#include "ingest/type_recorder.h"
+
+#include "ingest/exclusion_rules.h"
+
+namespace sloop::ingest {
+
+TypeRecorder::TypeRecorder(ResourceType type, RecordSink& sink, const IngestOptions& options,
+                           KindMetrics* metrics, ParseScratch& scratch)
+    : type_(std::move(type)),
+      sink_(sink),
+      options_(options),
+      metrics_(metrics),
+      scratch_(scratch) {
+  is_event_ = IsEventType(type_.group, type_.kind);
+  filter_nodes_ = type_.group.empty() && type_.kind == "Node" && !options_.keep_minor_node_updates;
+}
+
+bool TypeRecorder::Excluded(const ResourceObject& obj) {
+  if (options_.rules == nullptr || options_.rules->empty()) return false;
+  if (!options_.rules->ShouldExclude(type_.kind, obj.root)) return false;
+  if (metrics_) metrics_->excluded->Increment();
+  return true;
+}
+
+uint64_t TypeRecorder::Fingerprint(const ResourceObject& obj) const {
+  return filter_nodes_ ? NodeFingerprint(obj.root) : 0;
+}
+
+Result<void> TypeRecorder::Emit(const ResourceObject& obj, WatchType type, int64_t ts_ns) {
+  RecordView r = MakeRecord(type_, obj, type, ts_ns);
+  auto ok = sink_.Append(r);
+  if (!ok) {
+    if (metrics_) metrics_->Error("store");
+    return ok;
+  }
+  ++records_;
+  if (metrics_) metrics_->events[static_cast<size_t>(type)]->Increment();
+  return {};
+}
+
+Result<void> TypeRecorder::OnWatchEvent(WatchType type, std::string_view json, int64_t ts_ns) {
+  last_event_ns_ = ts_ns;
+  if (metrics_) metrics_->bytes->Increment(static_cast<double>(json.size()));
+  auto obj = ParseObject(scratch_.parser, scratch_.padded, json, is_event_);
+  if (!obj) {
+    if (metrics_) metrics_->Error("malformed");
+    return std::unexpected(obj.error());
+  }
+  if (Excluded(*obj)) {
+    table_.Remove(obj->namespace_, obj->name, obj->uid);
+    return {};
+  }
+  if (type == WatchType::kDeleted) {
+    table_.Remove(obj->namespace_, obj->name, obj->uid);
+  } else {
+    uint64_t fp = Fingerprint(*obj);
+    auto seen = table_.Observe(obj->namespace_, obj->name, obj->uid, obj->resource_version, fp);
+    if (filter_nodes_ && type == WatchType::kModified && seen.change != ObjectTable::Change::kNew &&
+        seen.previous_fingerprint == fp) {
+      if (metrics_) metrics_->minor_node_updates->Increment();
+      return {};
+    }
+  }
+  if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
+  return Emit(*obj, type, ts_ns);
+}
+
+void TypeRecorder::BeginList() {
+  listing_ = true;
+  table_.BeginRelist();
+  if (lists_ > 0 && metrics_) metrics_->relists->Increment();
+}
+
+Result<void> TypeRecorder::OnListItem(std::string_view json, int64_t ts_ns) {
+  if (metrics_) metrics_->bytes->Increment(static_cast<double>(json.size()));
+  auto obj = ParseObject(scratch_.parser, scratch_.padded, json, is_event_);
+  if (!obj) {
+    if (metrics_) metrics_->Error("malformed");
+    return std::unexpected(obj.error());
+  }
+  if (Excluded(*obj)) {
+    table_.Remove(obj->namespace_, obj->name, obj->uid);
+    return {};
+  }
+  uint64_t fp = Fingerprint(*obj);
+  auto seen = table_.Observe(obj->namespace_, obj->name, obj->uid, obj->resource_version, fp);
+  switch (seen.change) {
+    case ObjectTable::Change::kNew:
+      return Emit(*obj, WatchType::kAdded, ts_ns);
+    case ObjectTable::Change::kChanged:
+      if (filter_nodes_ && seen.previous_fingerprint == fp) {
+        if (metrics_) metrics_->minor_node_updates->Increment();
+        return {};
+      }
+      return Emit(*obj, WatchType::kModified, ts_ns);
+    case ObjectTable::Change::kUnchanged:
+      if (metrics_) metrics_->relist_unchanged->Increment();
+      return {};
+  }
+  return {};
+}
+
+namespace {
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+Result<size_t> TypeRecorder::EndList(int64_t ts_ns) {
+  listing_ = false;
+  ++lists_;
+  Result<void> status;
+  size_t vanished = table_.EndRelist([&](const ObjectTable::Entry& e) {
+    // The object's last state is in the store already; this record marks its end. Its payload
+    // is a minimal object carrying the identity, so that readers can parse every payload.
+    std::string& p = scratch_.synthesized;
+    p.clear();
+    p += "{\"apiVersion\":";
+    AppendJsonString(p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
+    p += ",\"kind\":";
+    AppendJsonString(p, type_.kind);
+    p += ",\"metadata\":{\"name\":";
+    AppendJsonString(p, e.name);
+    if (!e.namespace_.empty()) {
+      p += ",\"namespace\":";
+      AppendJsonString(p, e.namespace_);
+    }
+    p += ",\"uid\":";
+    AppendJsonString(p, e.uid);
+    p += ",\"resourceVersion\":";
+    AppendJsonString(p, e.resource_version);
+    p += "}}";
+    RecordView r;
+    r.observed_ns = ts_ns;
+    r.watch_type = WatchType::kDeletedInferred;
+    r.api_group = type_.group;
+    r.api_version = type_.version;
+    r.kind = type_.kind;
+    r.namespace_ = e.namespace_;
+    r.name = e.name;
+    r.uid = e.uid;
+    r.resource_version = e.resource_version;
+    r.payload = p;
+    auto ok = sink_.Append(r);
+    if (!ok) {
+      if (metrics_) metrics_->Error("store");
+      if (status) status = ok;
+      return;
+    }
+    ++records_;
+    if (metrics_) {
+      metrics_->events[static_cast<size_t>(WatchType::kDeletedInferred)]->Increment();
+      metrics_->inferred_deletions->Increment();
+    }
+  });
+  if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
+  if (!status) return std::unexpected(status.error());
+  return vanished;
+}
+
+}  // namespace sloop::ingest

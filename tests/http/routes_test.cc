@@ -1,0 +1,607 @@
+// Every route, called through the router against a real Store: Sloop's exact JSON shapes, the
+// /api/v1 answers, the debug pages and UI files, and hostile input on each route.
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/backup.h"
+#include "engine/store.h"
+#include "http/http_message.h"
+#include "http/params.h"
+#include "http/router.h"
+#include "http/sloop_router.h"
+#include "tests/engine/record_maker.h"
+
+namespace sloop::http {
+namespace {
+
+namespace fs = std::filesystem;
+using sloop::testing::RecordMaker;
+
+constexpr int64_t kSec = 1000000000LL;
+constexpr int64_t kMin = 60 * kSec;
+constexpr int64_t kHour = 60 * kMin;
+constexpr int64_t kT0 = 1795165200LL * kSec;  // 2026-11-20T09:00:00Z
+
+class RoutesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-http-routes-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    now_ = kT0 + 10 * kMin;
+    StoreOptions o;
+    o.root = dir_;
+    o.background = false;
+    o.now_ns = [this] { return now_.load(); };
+    auto s = Store::Open(o);
+    ASSERT_TRUE(s.has_value()) << s.error().ToString();
+    store_ = std::move(*s);
+    Fill();
+    options_.display_context = "cluster";
+    options_.config_yaml = "port: 8080\nnote: <b>escaped</b>\n";
+    options_.resource_links.push_back(
+        {"Logs", "https://logs/?q={{ToLower .Name}}&k={{.Kind}}", {}});
+    router_ = MakeSloopRouter(options_, *store_, registry_);
+  }
+  void TearDown() override {
+    router_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Append(const RecordView& r) { ASSERT_TRUE(store_->Append(r).has_value()); }
+
+  void Fill() {
+    Append(mk_.Pod(kT0 + 1 * kMin, "shop", "crashy", "pod-uid", 1, WatchType::kAdded));
+    Append(mk_.Node(kT0 + 1 * kMin, "node-a", "node-uid", 2, WatchType::kAdded));
+    Append(mk_.Event(kT0 + 2 * kMin, "shop", "crashy.1", "Pod", "crashy", "pod-uid", "BackOff",
+                     true, 1, kT0 + 2 * kMin, 3, WatchType::kAdded));
+    Append(mk_.Event(kT0 + 2 * kMin + 10 * kSec, "shop", "crashy.2", "Pod", "crashy", "pod-uid",
+                     "Pulled", false, 1, kT0 + 2 * kMin, 4, WatchType::kAdded));
+    Append(mk_.Pod(kT0 + 3 * kMin, "shop", "gone", "gone-uid", 5, WatchType::kAdded));
+    Append(mk_.Pod(kT0 + 4 * kMin, "shop", "gone", "gone-uid", 6, WatchType::kDeleted));
+    Append(mk_.Pod(kT0 + 6 * kMin, "shop", "crashy", "pod-uid", 7, WatchType::kModified,
+                   kT0 + 1 * kMin));
+    Append(mk_.Event(kT0 + 5 * kMin, "default", "node-a.1", "Node", "node-a", "node-a",
+                     "NodeNotReady", false, 1, kT0 + 5 * kMin, 8, WatchType::kAdded));
+  }
+
+  Response Get(std::string target, std::string method = "GET") {
+    Request req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    std::string why;
+    if (!ParseTarget(&req, &why)) return ErrorResponse(400, "", why);
+    return router_->Handle(req);
+  }
+
+  // Parses a JSON body (simdjson keeps the document in parser_).
+  simdjson::dom::element Json(const Response& r) {
+    simdjson::dom::element e;
+    auto err = parser_.parse(r.body).get(e);
+    EXPECT_EQ(err, simdjson::SUCCESS) << r.body.substr(0, 500);
+    return e;
+  }
+
+  // The parameter a 400 names.
+  std::string BadParam(const std::string& target) {
+    Response r = Get(target);
+    EXPECT_EQ(r.status, 400) << target << " → " << r.body;
+    simdjson::dom::parser p;
+    simdjson::dom::element e;
+    if (p.parse(r.body).get(e)) return "(not json)";
+    std::string_view name;
+    if (e["error"]["parameter"].get(name)) return "(none)";
+    return std::string(name);
+  }
+
+  static std::string Window() { return "&start_time=1795165200&end_time=1795165800"; }
+
+  fs::path dir_;
+  std::atomic<int64_t> now_;
+  RecordMaker mk_;
+  std::unique_ptr<Store> store_;
+  HttpOptions options_;
+  prometheus::Registry registry_;
+  prometheus::Registry registry2_;
+  std::unique_ptr<Router> router_;
+  simdjson::dom::parser parser_;
+};
+
+std::vector<std::string> Keys(simdjson::dom::object o) {
+  std::vector<std::string> keys;
+  for (auto f : o) keys.emplace_back(f.key);
+  return keys;
+}
+
+TEST_F(RoutesTest, EventHeatMapHasSloopsShape) {
+  Response r = Get("/cluster/data?query=EventHeatMap&lookback=10m&namespace=shop&kind=Pod&sort=");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_TRUE(r.body.starts_with("{\n \"view_options\": {\n  \"sort\": \"\"\n },\n \"rows\": ["))
+      << r.body.substr(0, 200);
+  auto doc = Json(r);
+  EXPECT_EQ(Keys(doc.get_object()), (std::vector<std::string>{"view_options", "rows"}));
+  auto rows = doc["rows"].get_array();
+  ASSERT_EQ(rows.size(), 2u) << r.body;
+  simdjson::dom::object crashy;
+  for (auto row : rows) {
+    if (std::string_view(row["text"]) == "crashy") crashy = row.get_object();
+  }
+  ASSERT_EQ(Keys(crashy),
+            (std::vector<std::string>{"text", "duration", "kind", "namespace", "overlays",
+                                      "changedat", "nochangeat", "start_date", "end_date"}))
+      << "the order Sloop's Go struct marshals in";
+  EXPECT_EQ(std::string_view(crashy["kind"]), "Pod");
+  EXPECT_EQ(std::string_view(crashy["namespace"]), "shop");
+  int64_t start = crashy["start_date"], end = crashy["end_date"], duration = crashy["duration"];
+  EXPECT_EQ(start, (kT0 + kMin) / kSec);
+  EXPECT_EQ(end, (kT0 + 10 * kMin) / kSec) << "alive: the bar reaches the end of the window";
+  EXPECT_EQ(duration, end - start);
+  auto overlays = crashy["overlays"].get_array();
+  ASSERT_EQ(overlays.size(), 1u);
+  simdjson::dom::object ov = overlays.at(0).get_object();
+  EXPECT_EQ(Keys(ov), (std::vector<std::string>{"text", "start_date", "duration", "end_date"}));
+  EXPECT_EQ(std::string_view(ov["text"]), "BackOff:Warning:1 Pulled:Normal:1");
+  EXPECT_EQ(int64_t(ov["start_date"]), (kT0 + 2 * kMin) / kSec);
+  EXPECT_EQ(int64_t(ov["duration"]), 60);
+  EXPECT_TRUE(crashy["changedat"].is_array());
+
+  // The deleted pod's bar ends where it was deleted.
+  for (auto row : rows) {
+    if (std::string_view(row["text"]) == "gone") {
+      EXPECT_EQ(int64_t(row["end_date"]), (kT0 + 4 * kMin) / kSec);
+      EXPECT_TRUE(row["nochangeat"].is_null());
+    }
+  }
+  // sort is echoed; namematch filters; _all means all.
+  r =
+      Get("/cluster/data?query=EventHeatMap&lookback=1h&namespace=_all&kind=_all&sort=mostevents"
+          "&namematch=rash");
+  ASSERT_EQ(r.status, 200);
+  doc = Json(r);
+  EXPECT_EQ(std::string_view(doc["view_options"]["sort"]), "mostevents");
+  ASSERT_EQ(doc["rows"].get_array().size(), 1u);
+}
+
+TEST_F(RoutesTest, EventHeatMapOverlaysStayInsideTheBar) {
+  // A pod created half-way through a minute with events in that minute, deleted 20 s into a
+  // later minute that also has events: Sloop cuts both overlays at the bar's edges.
+  const int64_t t = kT0 + 7 * kMin;
+  Append(mk_.Pod(t + 30 * kSec, "edge", "short", "short-uid", 20, WatchType::kAdded));
+  Append(mk_.Event(t + 40 * kSec, "edge", "short.1", "Pod", "short", "short-uid", "Started",
+                   false, 1, t + 40 * kSec, 21, WatchType::kAdded));
+  Append(mk_.Event(t + 45 * kSec, "edge", "short.2", "Pod", "short", "short-uid", "Created",
+                   false, 1, t + 45 * kSec, 22, WatchType::kAdded));
+  Append(mk_.Event(t + kMin + 10 * kSec, "edge", "short.3", "Pod", "short", "short-uid",
+                   "Killing", true, 1, t + kMin + 10 * kSec, 23, WatchType::kAdded));
+  Append(mk_.Pod(t + kMin + 20 * kSec, "edge", "short", "short-uid", 24, WatchType::kDeleted));
+  Response r = Get("/cluster/data?query=EventHeatMap&lookback=1h&namespace=edge");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto rows = Json(r)["rows"].get_array();
+  ASSERT_EQ(rows.size(), 1u) << r.body;
+  auto row = rows.at(0);
+  const int64_t start = (t + 30 * kSec) / kSec, end = (t + kMin + 20 * kSec) / kSec;
+  EXPECT_EQ(int64_t(row["start_date"]), start);
+  EXPECT_EQ(int64_t(row["end_date"]), end);
+  auto overlays = row["overlays"].get_array();
+  ASSERT_EQ(overlays.size(), 2u) << r.body;
+  // Items sorted as strings; the first overlay starts at the bar, the last ends with it.
+  EXPECT_EQ(std::string_view(overlays.at(0)["text"]), "Created:Normal:1 Started:Normal:1");
+  EXPECT_EQ(int64_t(overlays.at(0)["start_date"]), start);
+  EXPECT_EQ(int64_t(overlays.at(0)["duration"]), 30);
+  EXPECT_EQ(int64_t(overlays.at(0)["end_date"]), t / kSec + 60);
+  EXPECT_EQ(std::string_view(overlays.at(1)["text"]), "Killing:Warning:1");
+  EXPECT_EQ(int64_t(overlays.at(1)["start_date"]), t / kSec + 60);
+  EXPECT_EQ(int64_t(overlays.at(1)["duration"]), 20);
+  EXPECT_EQ(int64_t(overlays.at(1)["end_date"]), end);
+  for (auto o : overlays) {
+    EXPECT_EQ(int64_t(o["start_date"]) + int64_t(o["duration"]), int64_t(o["end_date"]));
+  }
+}
+
+TEST_F(RoutesTest, SloopListQueries) {
+  EXPECT_EQ(Get("/cluster/data?query=Queries&lookback=1h").body, "[\n \"EventHeatMap\"\n]");
+  auto ns = Get("/cluster/data?query=Namespaces&lookback=1h");
+  EXPECT_EQ(ns.body, "[\n \"default\",\n \"shop\",\n \"_all\"\n]");
+  auto kinds = Get("/cluster/data?query=Kinds&lookback=1h");
+  EXPECT_EQ(kinds.body, "[\n \"Node\",\n \"Pod\",\n \"_all\"\n]");
+}
+
+TEST_F(RoutesTest, GetResPayloadListsDistinctVersions) {
+  Response r =
+      Get("/cluster/data?query=GetResPayload&namespace=shop&name=crashy&kind=Pod" + Window());
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto arr = Json(r).get_array();
+  ASSERT_EQ(arr.size(), 2u);
+  simdjson::dom::object first = arr.at(0).get_object();
+  EXPECT_EQ(Keys(first), (std::vector<std::string>{"payloadKey", "payloadTime", "payload"}));
+  EXPECT_EQ(int64_t(first["payloadTime"]), kT0 + kMin);
+  EXPECT_EQ(std::string_view(first["payloadKey"]),
+            "/watch/001795165200/Pod/shop/crashy/" + std::to_string(kT0 + kMin));
+  std::string_view payload = first["payload"];
+  EXPECT_TRUE(payload.starts_with("{")) << "the payload is a JSON string";
+  // A window after both versions still shows the one in force at its start.
+  r =
+      Get("/cluster/data?query=GetResPayload&namespace=shop&name=crashy&kind=Pod"
+          "&start_time=1795165620&end_time=1795165700");
+  EXPECT_EQ(Json(r).get_array().size(), 1u) << r.body;
+}
+
+TEST_F(RoutesTest, GetEventDataShapeAndEmptyBody) {
+  Response r =
+      Get("/cluster/data?query=GetEventData&namespace=shop&name=crashy&kind=Pod" + Window());
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto arr = Json(r).get_array();
+  ASSERT_EQ(arr.size(), 2u);
+  simdjson::dom::object e = arr.at(0).get_object();
+  EXPECT_EQ(Keys(e), (std::vector<std::string>{"partitionId", "namespace", "name", "watchTimestamp",
+                                               "kind", "payload", "eventKey"}))
+      << "watchType is omitted for ADD";
+  EXPECT_EQ(std::string_view(e["partitionId"]), "001795165200");
+  EXPECT_EQ(std::string_view(e["kind"]), "Event");
+  EXPECT_EQ(std::string_view(e["watchTimestamp"]), "2026-11-20T09:02:00Z");
+  EXPECT_EQ(std::string_view(arr.at(1)["watchTimestamp"]), "2026-11-20T09:02:10Z");
+  // Node events; and nothing → an empty body, as Sloop.
+  r = Get("/cluster/data?query=GetEventData&namespace=default&name=node-a&kind=Node" + Window());
+  EXPECT_EQ(Json(r).get_array().size(), 1u);
+  r = Get("/cluster/data?query=GetEventData&namespace=shop&name=nobody&kind=Pod" + Window());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+}
+
+TEST_F(RoutesTest, GetResSummaryData) {
+  Response r =
+      Get("/cluster/data?query=GetResSummaryData&namespace=shop&name=gone&kind=Pod" + Window());
+  ASSERT_EQ(r.status, 200);
+  simdjson::dom::object o = Json(r).get_object();
+  EXPECT_EQ(Keys(o), (std::vector<std::string>{"PartitionId", "Kind", "Namespace", "Name", "Uid",
+                                               "firstSeen", "lastSeen", "createTime",
+                                               "deletedAtEnd", "relationships"}));
+  EXPECT_TRUE(bool(o["deletedAtEnd"]));
+  EXPECT_EQ(int64_t(o["lastSeen"]["seconds"]), (kT0 + 4 * kMin) / kSec);
+  EXPECT_EQ(Get("/cluster/data?query=GetResSummaryData&name=nobody&kind=Pod" + Window()).body, "");
+}
+
+TEST_F(RoutesTest, SloopQueryErrorsNameTheParameter) {
+  EXPECT_EQ(BadParam("/cluster/data?query=Nope&lookback=1h"), "query");
+  EXPECT_EQ(BadParam("/cluster/data?lookback=1h"), "query");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=banana"), "lookback");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=-1h"), "lookback");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=99999999999999999999h"),
+            "lookback");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&end_time=yesterday"),
+            "end_time");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&start_time=1"), "start_time");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&start_time=1795165200"), "end_time");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&start_time=-5&end_time=1"), "start_time");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&start_time=1795165800&end_time=1795165200"),
+            "start_time");
+  EXPECT_EQ(
+      BadParam("/cluster/data?query=EventHeatMap&start_time=1&end_time=999999999999999999999"),
+      "end_time");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&sort=random"), "sort");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&namematch=%00"), "namematch");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&namespace=%C3%28"), "namespace");
+  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&kind=" + std::string(5000, 'K')),
+            "kind");
+  EXPECT_EQ(BadParam("/cluster/data?query=GetResPayload&lookback=1h&kind=Pod"), "name");
+  EXPECT_EQ(BadParam("/cluster/data?query=GetEventData&lookback=1h&name=x"), "kind");
+  EXPECT_EQ(BadParam("/cluster/resource?name=crashy&kind=Pod"), "click_time");
+  EXPECT_EQ(BadParam("/cluster/resource?name=crashy&kind=Pod&click_time=-1"), "click_time");
+  EXPECT_EQ(BadParam("/cluster/resource?name=crashy&kind=Pod&click_time=1e12"), "click_time");
+}
+
+TEST_F(RoutesTest, WindowAdjustments) {
+  // A window past the end of time is shifted back; one shorter than a minute is widened; one
+  // longer than max-look-back narrowed. All still answer 200.
+  EXPECT_EQ(Get("/cluster/data?query=EventHeatMap&lookback=1h&end_time=2030-01-01T00:00:00").status,
+            200);
+  EXPECT_EQ(Get("/cluster/data?query=EventHeatMap&lookback=1s").status, 200);
+  EXPECT_EQ(Get("/cluster/data?query=EventHeatMap&lookback=876000h").status, 200);
+  // Without any window parameter the default lookback applies (Sloop would answer 500).
+  EXPECT_EQ(Get("/cluster/data?query=EventHeatMap").status, 200);
+}
+
+TEST_F(RoutesTest, ApiTimelineAndResources) {
+  Response r =
+      Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z"
+          "&namespace=shop&sort=name");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = Json(r);
+  EXPECT_EQ(int64_t(doc["matched"]), 2);
+  auto row = doc["rows"].at(0);
+  EXPECT_EQ(std::string_view(row["name"]), "crashy");
+  EXPECT_EQ(std::string_view(row["uid"]), "pod-uid");
+  EXPECT_EQ(std::string_view(row["start"]), "2026-11-20T09:01:00Z");
+  EXPECT_EQ(int64_t(row["events"]), 2);
+  EXPECT_EQ(int64_t(row["warnings"]), 1);
+  EXPECT_EQ(row["heat"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(doc["rows"].at(1)["name"]), "gone");
+  EXPECT_TRUE(bool(doc["rows"].at(1)["deleted"]));
+  // Same answer under the context prefix.
+  EXPECT_EQ(Get("/cluster/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z"
+                "&namespace=shop&sort=name")
+                .body,
+            r.body);
+
+  r = Get("/api/v1/resources?search=GON");
+  ASSERT_EQ(r.status, 200);
+  doc = Json(r);
+  ASSERT_EQ(doc["resources"].get_array().size(), 1u);
+  EXPECT_TRUE(bool(doc["resources"].at(0)["deleted"]));
+  EXPECT_EQ(std::string_view(doc["resources"].at(0)["last_seen"]), "2026-11-20T09:04:00Z");
+}
+
+TEST_F(RoutesTest, ApiHistoryPayloadDiffEvents) {
+  Response r = Get("/api/v1/history?kind=Pod&namespace=shop&name=crashy");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = Json(r);
+  auto versions = doc["versions"].get_array();
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(std::string_view(versions.at(0)["watch_type"]), "ADDED");
+  EXPECT_EQ(std::string_view(versions.at(1)["resource_version"]), "7");
+  EXPECT_TRUE(versions.at(0)["payload"].is_object()) << "payloads are embedded as objects";
+  EXPECT_EQ(std::string_view(versions.at(0)["payload"]["metadata"]["name"]), "crashy");
+
+  r = Get("/api/v1/payload?kind=Pod&namespace=shop&name=crashy&at=2026-11-20T09:05:00Z");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(std::string_view(Json(r)["resource_version"]), "1");
+  r = Get("/api/v1/payload?kind=Pod&namespace=shop&name=crashy&at=2026-11-20T08:00:00Z");
+  EXPECT_EQ(r.status, 404);
+
+  r =
+      Get("/api/v1/diff?kind=Pod&namespace=shop&name=crashy&from=2026-11-20T09:05:00Z"
+          "&to=2026-11-20T09:07:00Z");
+  ASSERT_EQ(r.status, 200) << r.body;
+  doc = Json(r);
+  EXPECT_EQ(std::string_view(doc["from"]["resource_version"]), "1");
+  EXPECT_EQ(std::string_view(doc["to"]["resource_version"]), "7");
+  bool saw_rv = false;
+  for (auto op : doc["ops"].get_array()) {
+    if (std::string_view(op["path"]) == "/metadata/resourceVersion") {
+      saw_rv = true;
+      EXPECT_EQ(std::string_view(op["op"]), "replace");
+      EXPECT_EQ(std::string_view(op["value"]), "7");
+      EXPECT_EQ(std::string_view(op["old"]), "1");
+    }
+  }
+  EXPECT_TRUE(saw_rv) << r.body;
+
+  r = Get("/api/v1/events?kind=Pod&namespace=shop&name=crashy&lookback=1h");
+  ASSERT_EQ(r.status, 200) << r.body;
+  doc = Json(r);
+  ASSERT_EQ(doc["events"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(doc["events"].at(0)["event"]["reason"]), "BackOff");
+  EXPECT_EQ(std::string_view(doc["events"].at(0)["event"]["type"]), "Warning");
+}
+
+TEST_F(RoutesTest, ApiListsAndStats) {
+  auto doc = Json(Get("/api/v1/namespaces?lookback=1h"));
+  EXPECT_EQ(doc["namespaces"].get_array().size(), 2u);
+  doc = Json(Get("/api/v1/kinds?lookback=1h"));
+  EXPECT_EQ(doc["kinds"].get_array().size(), 3u) << "Event, Node, Pod";
+  doc = Json(Get("/api/v1/shards"));
+  ASSERT_EQ(doc["shards"].get_array().size(), 1u);
+  EXPECT_EQ(int64_t(doc["shards"].at(0)["records"]), 8);
+  doc = Json(Get("/api/v1/stats"));
+  EXPECT_EQ(int64_t(doc["records_appended"]), 8);
+  doc = Json(Get("/api/v1/config"));
+  EXPECT_EQ(std::string_view(doc["url_prefix"]), "/cluster");
+  EXPECT_EQ(std::string_view(doc["defaults"]["lookback"]), "1h");
+}
+
+TEST_F(RoutesTest, ApiErrorsNameTheParameter) {
+  EXPECT_EQ(BadParam("/api/v1/timeline?from=tomorrow"), "from");
+  EXPECT_EQ(BadParam("/api/v1/timeline?from=1795165800&to=1795165200"), "from");
+  EXPECT_EQ(BadParam("/api/v1/timeline?lookback=1h&from=1795165200"), "lookback");
+  EXPECT_EQ(BadParam("/api/v1/timeline?limit=0"), "limit");
+  EXPECT_EQ(BadParam("/api/v1/timeline?limit=-1"), "limit");
+  EXPECT_EQ(BadParam("/api/v1/timeline?limit=18446744073709551616"), "limit");
+  EXPECT_EQ(BadParam("/api/v1/timeline?sort=up"), "sort");
+  EXPECT_EQ(BadParam("/api/v1/resources?limit=1000000000"), "limit");
+  EXPECT_EQ(BadParam("/api/v1/resources?search=%ff"), "search");
+  EXPECT_EQ(BadParam("/api/v1/history?kind=Pod"), "name");
+  EXPECT_EQ(BadParam("/api/v1/history?name=x"), "kind");
+  EXPECT_EQ(BadParam("/api/v1/history?kind=Pod&name=x&payloads=perhaps"), "payloads");
+  EXPECT_EQ(BadParam("/api/v1/payload?kind=Pod&name=x&at=-1"), "at");
+  EXPECT_EQ(BadParam("/api/v1/diff?kind=Pod&name=x&from=1"), "to");
+  EXPECT_EQ(BadParam("/api/v1/diff?kind=Pod&name=x&from=1&to=x"), "to");
+  EXPECT_EQ(BadParam("/api/v1/events?kind=Pod&name=x&lookback=1y"), "lookback");
+  EXPECT_EQ(BadParam("/api/v1/namespaces?from=%00"), "from");
+  EXPECT_EQ(BadParam("/api/v1/kinds?to=2026-02-30T00:00:00Z"), "to");
+  EXPECT_EQ(BadParam("/api/v1/backup?since=-3"), "since");
+  EXPECT_EQ(BadParam("/cluster/debug/shard?id=abc"), "id");
+  EXPECT_EQ(BadParam("/cluster/debug/view?k=/etc/passwd"), "k");
+  EXPECT_EQ(BadParam("/cluster/debug/view?k=/watch/1/Pod/a/b/99999999999999999999999"), "k");
+  EXPECT_EQ(Get("/api/v1/nope").status, 404);
+  EXPECT_EQ(Get("/api/v1/timeline", "POST").status, 405);
+}
+
+TEST_F(RoutesTest, HostileInputNeverYields500) {
+  const std::vector<std::string> routes = {"/",
+                                           "/healthz",
+                                           "/metrics",
+                                           "/cluster",
+                                           "/cluster/",
+                                           "/cluster/data",
+                                           "/cluster/data?query=EventHeatMap",
+                                           "/cluster/data?query=GetEventData&kind=Pod&name=x",
+                                           "/cluster/data?query=GetResPayload&kind=Pod&name=x",
+                                           "/cluster/data?query=GetResSummaryData",
+                                           "/cluster/data?query=Namespaces",
+                                           "/cluster/data?query=Kinds",
+                                           "/cluster/data?query=Queries",
+                                           "/cluster/resource?click_time=1",
+                                           "/cluster/webfiles/index.html",
+                                           "/cluster/debug/",
+                                           "/cluster/debug/config/",
+                                           "/cluster/debug/shards/",
+                                           "/cluster/debug/shard?id=1",
+                                           "/cluster/debug/view",
+                                           "/api/v1/timeline",
+                                           "/api/v1/resources",
+                                           "/api/v1/history?kind=Pod&name=x",
+                                           "/api/v1/payload?kind=Pod&name=x",
+                                           "/api/v1/diff?kind=Pod&name=x&from=1&to=2",
+                                           "/api/v1/events?kind=Pod&name=x",
+                                           "/api/v1/namespaces",
+                                           "/api/v1/kinds",
+                                           "/api/v1/shards",
+                                           "/api/v1/stats",
+                                           "/api/v1/config"};
+  const std::vector<std::string> hostile = {"lookback=-1h",
+                                            "lookback=9999999999999h",
+                                            "start_time=-1&end_time=5",
+                                            "end_time=99999999999999999999999",
+                                            "from=1e400",
+                                            "to=NaN",
+                                            "limit=-9223372036854775809",
+                                            "limit=99999999999999999999",
+                                            "namespace=%00",
+                                            "kind=%ff%fe",
+                                            "name=%E0%80%80",
+                                            "namematch=" + std::string(3000, 'x'),
+                                            "click_time=-1",
+                                            "sort=%27%3B--",
+                                            "k=..%2F..%2F",
+                                            "id=-1",
+                                            "at=0",
+                                            "search=%",
+                                            "uuid=%zz",
+                                            "%zz=1",
+                                            "=",
+                                            "&&&",
+                                            "query=Kinds&query=Nope",
+                                            "lookback=1h&lookback=-1h"};
+  for (const auto& route : routes) {
+    for (const auto& h : hostile) {
+      std::string target = route + (route.find('?') == std::string::npos ? "?" : "&") + h;
+      Response r = Get(target);
+      EXPECT_TRUE(r.status == 200 || r.status == 307 || r.status == 400 || r.status == 404)
+          << target << " → " << r.status << " " << r.body.substr(0, 300);
+      if (r.status == 400) {
+        simdjson::dom::parser p;
+        simdjson::dom::element e;
+        ASSERT_EQ(p.parse(r.body).get(e), simdjson::SUCCESS) << target;
+        std::string_view msg;
+        EXPECT_EQ(e["error"]["message"].get(msg), simdjson::SUCCESS) << target;
+      }
+    }
+  }
+}
+
+TEST_F(RoutesTest, RootHealthMetrics) {
+  Response r = Get("/");
+  EXPECT_EQ(r.status, 307);
+  ASSERT_FALSE(r.headers.empty());
+  EXPECT_EQ(r.headers[0].second, "/cluster");
+  EXPECT_EQ(Get("/healthz").body, "OK");
+  EXPECT_EQ(Get("/nothing/here").status, 404);
+  Get("/api/v1/timeline?limit=0");
+  r = Get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("sloop_http_requests_total{code=\"400\",handler=\"api_timeline\"} 1"),
+            std::string::npos)
+      << r.body.substr(0, 2000);
+  EXPECT_NE(r.body.find("sloop_http_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(r.body.find("sloop_store_shards 1"), std::string::npos);
+  EXPECT_NE(r.body.find("sloop_store_records_appended_total 8"), std::string::npos);
+}
+
+TEST_F(RoutesTest, WebFiles) {
+  Response r = Get("/cluster");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(r.body.find("{{."), std::string::npos) << "template fields are filled in";
+  r = Get("/cluster/webfiles/index.html");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Get("/cluster/webfiles/../../etc/passwd").status, 400);
+  EXPECT_EQ(Get("/cluster/webfiles/a/%2E%2E/b").status, 400);
+  EXPECT_EQ(Get("/cluster/webfiles//etc/passwd").status, 400);
+  EXPECT_EQ(Get("/cluster/webfiles/nope.js").status, 404);
+
+  // A web files directory is read first.
+  fs::create_directories(dir_ / "web" / "js");
+  { std::ofstream(dir_ / "web" / "js" / "app.js") << "console.log(1)"; }
+  options_.web_files_path = (dir_ / "web").string();
+  router_ = MakeSloopRouter(options_, *store_, registry2_);  // a fresh registry: new metrics
+  r = Get("/cluster/webfiles/js/app.js");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "console.log(1)");
+  EXPECT_EQ(r.content_type, "application/javascript");
+}
+
+TEST_F(RoutesTest, ResourceFragmentAndDebugPages) {
+  std::string click = std::to_string((kT0 + 5 * kMin) / 1'000'000);
+  Response r =
+      Get("/cluster/resource?click_time=" + click + "&name=crashy&namespace=shop&kind=Pod");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("Viewing range 2026-11-20T09:05:00Z +/- 15m0s"), std::string::npos);
+  EXPECT_NE(r.body.find("https://logs/?q=crashy&amp;k=Pod"), std::string::npos);
+  EXPECT_NE(r.body.find("BackOff"), std::string::npos);
+  EXPECT_NE(r.body.find("debug/view?k=/watch/001795165200/Pod/shop/crashy/"), std::string::npos);
+  // Sloop's cleaning drops markup from the parameters.
+  r = Get("/cluster/resource?click_time=1&name=%3Cscript%3E&kind=Pod");
+  EXPECT_EQ(r.body.find("<script>"), std::string::npos);
+
+  EXPECT_EQ(Get("/cluster/debug/").status, 200);
+  r = Get("/cluster/debug/config/");
+  EXPECT_NE(r.body.find("&lt;b&gt;escaped&lt;/b&gt;"), std::string::npos);
+  r = Get("/cluster/debug/shards/");
+  EXPECT_NE(r.body.find("debug/shard?id=1"), std::string::npos) << r.body;
+  r = Get("/cluster/debug/shard?id=1&kind=Pod");
+  EXPECT_NE(r.body.find("crashy"), std::string::npos);
+  EXPECT_EQ(Get("/cluster/debug/shard?id=999").status, 404);
+  r = Get("/cluster/debug/view?k=/watch/001795165200/Pod/shop/crashy/" +
+          std::to_string(kT0 + kMin));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("&quot;name&quot;: &quot;crashy&quot;"), std::string::npos);
+  EXPECT_EQ(Get("/cluster/debug/view?k=/watch/001795165200/Pod/shop/crashy/1").status, 404);
+}
+
+class BodyCollector {
+ public:
+  static std::string Drain(Response& r) {
+    std::string all, error;
+    while (r.stream->Next(&all, &error)) {
+    }
+    EXPECT_EQ(error, "");
+    return all;
+  }
+};
+
+TEST_F(RoutesTest, BackupStreamsTheArchiveWithItsLength) {
+  for (std::string target : {"/cluster/data/backup", "/api/v1/backup"}) {
+    Response r = Get(target);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_TRUE(r.stream);
+    ASSERT_TRUE(r.stream_length.has_value());
+    EXPECT_FALSE(r.compressible);
+    std::string body = BodyCollector::Drain(r);
+    EXPECT_EQ(body.size(), *r.stream_length);
+    auto files = store_->SnapshotForBackup();
+    ASSERT_TRUE(files.has_value());
+    std::string expected;
+    ASSERT_TRUE(WriteBackupArchive(*files, store_->Now(), [&](std::string_view c) -> Result<void> {
+                  expected.append(c);
+                  return {};
+                }).has_value());
+    EXPECT_TRUE(body == expected) << "the download is the archive";
+  }
+  // Dropping the stream early (client went away) stops the writer.
+  Response r = Get("/api/v1/backup");
+  std::string piece, error;
+  ASSERT_TRUE(r.stream->Next(&piece, &error));
+  r.stream.reset();
+}
+
+}  // namespace
+}  // namespace sloop::http

@@ -1,0 +1,408 @@
+// The real server on a real socket: keep-alive, compression, limits, slow and hostile clients,
+// streamed backups. Clients: cpp-httplib, and raw sockets where a test needs byte control.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <prometheus/registry.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "engine/backup.h"
+#include "engine/store.h"
+#include "http/compression.h"
+#include "http/http_server.h"
+#include "http/router.h"
+#include "http/sloop_router.h"
+#include "tests/engine/record_maker.h"
+
+namespace sloop::http {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int64_t kSec = 1000000000LL;
+constexpr int64_t kMin = 60 * kSec;
+constexpr int64_t kT0 = 1795165200LL * kSec;
+
+// A raw TCP client for byte-exact requests.
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  }
+  ~RawClient() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads until the peer closes or timeout passes; returns what arrived.
+  std::string ReadAll(std::chrono::milliseconds timeout, bool* closed = nullptr) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (closed) *closed = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
+      if (poll(&p, 1, std::max(left, 1)) <= 0) break;
+      char buf[65536];
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        if (closed) *closed = true;
+        break;
+      }
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  // Reads one response with a Content-Length body.
+  std::string ReadResponse(std::chrono::milliseconds timeout) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      size_t hdr_end = out.find("\r\n\r\n");
+      if (hdr_end != std::string::npos) {
+        size_t cl = out.find("Content-Length: ");
+        size_t len = cl == std::string::npos ? 0 : std::stoul(out.substr(cl + 16));
+        if (out.size() >= hdr_end + 4 + len) return out;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buf[65536];
+      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-http-server-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    StoreOptions o;
+    o.root = dir_;
+    o.background = false;
+    o.now_ns = [] { return kT0 + 10 * kMin; };
+    auto s = Store::Open(o);
+    ASSERT_TRUE(s.has_value()) << s.error().ToString();
+    store_ = std::move(*s);
+    sloop::testing::RecordMaker mk;
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(store_
+                      ->Append(mk.Pod(kT0 + i * kSec, "shop", "pod-" + std::to_string(i),
+                                      "uid-" + std::to_string(i), i + 1, WatchType::kAdded))
+                      .has_value());
+    }
+    ASSERT_TRUE(store_->SealActive().has_value());
+    ASSERT_TRUE(store_->Append(mk.Pod(kT0 + 5 * kMin, "shop", "late", "uid-late", 99)).has_value());
+
+    options_.port = 0;
+    options_.bind_address = "127.0.0.1";
+    options_.display_context = "cluster";
+    options_.read_timeout = 2000ms;
+    options_.write_timeout = 5000ms;
+    router_ = MakeSloopRouter(options_, *store_, registry_);
+    server_ = std::make_unique<HttpServer>(options_, *router_);
+    auto started = server_->Start();
+    ASSERT_TRUE(started.has_value()) << started.error().ToString();
+    port_ = server_->port();
+    ASSERT_NE(port_, 0);
+  }
+  void TearDown() override {
+    server_.reset();
+    router_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  httplib::Client Client() {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10, 0);
+    c.set_connection_timeout(5, 0);
+    return c;
+  }
+
+  std::string ErrorParameter(const std::string& body) {
+    auto p = body.find("\"parameter\":\"");
+    if (p == std::string::npos) return "(none)";
+    p += 13;
+    return body.substr(p, body.find('"', p) - p);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  HttpOptions options_;
+  prometheus::Registry registry_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(ServerTest, ServesRoutesWithStatusAndHeaders) {
+  auto c = Client();
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "OK");
+  EXPECT_FALSE(r->get_header_value("X-Request-Id").empty());
+  r = c.Get("/healthz", {{"X-Request-Id", "abc-123"}});
+  EXPECT_EQ(r->get_header_value("X-Request-Id"), "abc-123");
+  r = c.Get("/no/such/page");
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+  r = c.Get("/cluster/data?query=Bogus&lookback=1h");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(ErrorParameter(r->body), "query");
+  r = c.Get("/cluster/data?query=EventHeatMap&lookback=1h&namespace=shop");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\"text\": \"late\""), std::string::npos);
+  r = c.Get("/");
+  EXPECT_EQ(r->status, 307);
+  EXPECT_EQ(r->get_header_value("Location"), "/cluster");
+  auto head = c.Head("/api/v1/shards");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_NE(head->get_header_value("Content-Length"), "0");
+  auto post = c.Post("/api/v1/shards", "x", "text/plain");
+  EXPECT_EQ(post->status, 405);
+}
+
+TEST_F(ServerTest, HostileParametersAre400NamingThem) {
+  auto c = Client();
+  struct Case {
+    std::string target, parameter;
+  };
+  for (const Case& k : std::vector<Case>{
+           {"/cluster/data?query=EventHeatMap&namespace=a%00b", "namespace"},
+           {"/cluster/data?query=EventHeatMap&namematch=%ff%fe%fd", "namematch"},
+           {"/cluster/data?query=EventHeatMap&lookback=-5h", "lookback"},
+           {"/cluster/data?query=EventHeatMap&lookback=184467440737095516160h", "lookback"},
+           {"/cluster/data?query=EventHeatMap&start_time=-1&end_time=10", "start_time"},
+           {"/cluster/data?query=EventHeatMap&start_time=1&end_time=1e99", "end_time"},
+           {"/api/v1/timeline?limit=-1", "limit"},
+           {"/api/v1/timeline?limit=99999999999999999999999999", "limit"},
+           {"/api/v1/timeline?kind=" + std::string(4000, 'k'), "kind"},
+           {"/api/v1/payload?kind=Pod&name=x&at=%E2%82", "at"},
+       }) {
+    auto r = c.Get(k.target);
+    ASSERT_TRUE(r) << k.target;
+    EXPECT_EQ(r->status, 400) << k.target;
+    EXPECT_EQ(ErrorParameter(r->body), k.parameter) << k.target << " → " << r->body;
+  }
+}
+
+TEST_F(ServerTest, KeepAliveReusesOneConnection) {
+  RawClient raw(port_);
+  ASSERT_TRUE(raw.connected());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(raw.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string resp = raw.ReadResponse(3000ms);
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 200")) << resp;
+    EXPECT_TRUE(resp.ends_with("OK")) << resp;
+  }
+  // Pipelined requests are answered in order.
+  ASSERT_TRUE(
+      raw.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n"
+               "Connection: close\r\n\r\n"));
+  bool closed = false;
+  std::string both = raw.ReadAll(3000ms, &closed);
+  EXPECT_TRUE(both.starts_with("HTTP/1.1 200")) << both;
+  EXPECT_NE(both.find("HTTP/1.1 404"), std::string::npos) << both;
+  EXPECT_TRUE(closed) << "Connection: close is honoured";
+}
+
+TEST_F(ServerTest, CompressesWhenAsked) {
+  auto c = Client();
+  c.set_decompress(false);  // this httplib is built with zlib: check the bytes on the wire
+  for (std::string enc : {"gzip", "zstd"}) {
+    auto r = c.Get("/cluster/data?query=EventHeatMap&lookback=1h", {{"Accept-Encoding", enc}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Content-Encoding"), enc);
+    EXPECT_EQ(r->get_header_value("Vary"), "Accept-Encoding");
+    std::string plain;
+    ASSERT_TRUE(Decompress(enc, r->body, &plain)) << enc;
+    EXPECT_TRUE(plain.starts_with("{\n \"view_options\"")) << plain.substr(0, 100);
+  }
+  auto r = c.Get("/cluster/data?query=EventHeatMap&lookback=1h");
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "");
+  EXPECT_TRUE(r->body.starts_with("{"));
+  // Small bodies are not worth it.
+  r = c.Get("/healthz", {{"Accept-Encoding", "gzip"}});
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "");
+}
+
+TEST_F(ServerTest, SlowClientIsTimedOutWhileOthersAreServed) {
+  RawClient slow(port_);
+  ASSERT_TRUE(slow.connected());
+  ASSERT_TRUE(slow.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  auto c = Client();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    auto r = c.Get("/healthz");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1900ms) << "others are not held up";
+  bool closed = false;
+  std::string got = slow.ReadAll(6000ms, &closed);
+  EXPECT_TRUE(closed) << "the stalled connection is closed after the read timeout";
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms) << "not before the read timeout";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5500ms);
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto m = c.Get("/metrics");
+  EXPECT_NE(m->body.find("sloop_http_connections_rejected_total{reason=\"timeout\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, OversizedHeadersAndTargetsAreRefused) {
+  {
+    RawClient raw(port_);
+    std::string req =
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n";
+    raw.Send(req);  // the server may close before it has all of it
+    std::string resp = raw.ReadAll(3000ms);
+    EXPECT_TRUE(resp.empty() || resp.starts_with("HTTP/1.1 431")) << resp.substr(0, 200);
+  }
+  {
+    RawClient raw(port_);
+    raw.Send("GET /api/v1/timeline?kind=" + std::string(100'000, 'x') +
+             " HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string resp = raw.ReadAll(3000ms);
+    EXPECT_TRUE(resp.empty() || resp.starts_with("HTTP/1.1 431")) << resp.substr(0, 200);
+  }
+  {
+    // A body above the limit.
+    RawClient raw(port_);
+    raw.Send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" +
+             std::string(1 << 16, 'b'));
+    std::string resp = raw.ReadAll(3000ms);
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 413")) << resp.substr(0, 200);
+  }
+  {
+    RawClient raw(port_);
+    raw.Send("THIS IS NOT HTTP\r\n\r\n");
+    std::string resp = raw.ReadAll(3000ms);
+    EXPECT_TRUE(resp.empty() || resp.starts_with("HTTP/1.1 400")) << resp.substr(0, 200);
+  }
+  {
+    RawClient raw(port_);
+    raw.Send("GET /cluster/data?query=Kinds%00 HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string resp = raw.ReadResponse(3000ms);
+    EXPECT_TRUE(resp.starts_with("HTTP/1.1 400")) << resp.substr(0, 200);
+    EXPECT_NE(resp.find("\"parameter\":\"query\""), std::string::npos) << resp;
+  }
+  auto c = Client();
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << "still serving";
+}
+
+TEST_F(ServerTest, BackupDownloadIsTheArchiveWithContentLength) {
+  auto c = Client();
+  auto r = c.Get("/cluster/data/backup");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/x-tar");
+  EXPECT_EQ(r->get_header_value("Content-Length"), std::to_string(r->body.size()));
+  EXPECT_NE(r->get_header_value("Content-Disposition").find("attachment; filename=sloop-cluster-"),
+            std::string::npos);
+  auto files = store_->SnapshotForBackup();
+  ASSERT_TRUE(files.has_value());
+  std::string expected;
+  ASSERT_TRUE(
+      WriteBackupArchive(*files, store_->Now(), [&](std::string_view chunk) -> Result<void> {
+        expected.append(chunk);
+        return {};
+      }).has_value());
+  EXPECT_EQ(r->body.size(), expected.size());
+  EXPECT_TRUE(r->body == expected);
+  // A client that goes away mid-download does not wedge the server.
+  {
+    RawClient raw(port_);
+    raw.Send("GET /api/v1/backup HTTP/1.1\r\nHost: x\r\n\r\n");
+    raw.ReadAll(100ms);
+  }
+  r = c.Get("/api/v1/backup");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), expected.size());
+}
+
+TEST_F(ServerTest, ConcurrentClients) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto c = Client();
+      c.set_keep_alive(true);
+      for (int i = 0; i < 25; ++i) {
+        auto r = c.Get("/api/v1/timeline?lookback=1h&namespace=shop");
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 200);
+}
+
+TEST_F(ServerTest, StopIsPromptWithIdleConnections) {
+  RawClient idle(port_);
+  ASSERT_TRUE(idle.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  idle.ReadResponse(2000ms);
+  auto t0 = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+  server_->Stop();  // idempotent
+}
+
+TEST(HttpServerStandalone, PortInUseIsAnError) {
+  Router router;
+  router.Exact("/", "root", [](const Request&) { return TextResponse("x"); });
+  HttpOptions o;
+  o.bind_address = "127.0.0.1";
+  o.port = 0;
+  HttpServer a(o, router);
+  ASSERT_TRUE(a.Start().has_value());
+  o.port = a.port();
+  HttpServer b(o, router);
+  auto r = b.Start();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("cannot listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sloop::http

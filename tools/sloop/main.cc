@@ -1,0 +1,259 @@
+// sloop: watches a Kubernetes cluster, records the history of every resource and Event in its
+// own store, and serves it over HTTP (the UI on :8080, Sloop's routes and /api/v1).
+//
+// Start-up: configuration (flags > file > defaults) → exclusion rules → cluster configuration
+// (kubeconfig or in-cluster; with none, the built-in simulator) → optional restore of a backup →
+// the store at <store-root>/<context> → the HTTP server → playback and/or the watches. SIGINT or
+// SIGTERM stops the watches, then the server, then seals the active shard and exits 0.
+#include <prometheus/registry.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "engine/backup.h"
+#include "engine/store.h"
+#include "http/http_server.h"
+#include "http/sloop_router.h"
+#include "ingest/exclusion_rules.h"
+#include "ingest/ingester.h"
+#include "tools/sloop/config.h"
+#include "tools/sloop/simulator.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using sloop::SloopConfig;
+
+void Log(const std::string& line) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::cerr << stamp << " sloop: " << line << std::endl;
+}
+
+int Fail(const std::string& what) {
+  Log("error: " + what);
+  return 1;
+}
+
+sloop::StoreOptions MakeStoreOptions(const SloopConfig& c, const fs::path& dir, bool read_only) {
+  sloop::StoreOptions o;
+  o.root = dir;
+  o.shard_duration = c.shard_duration;
+  o.max_disk_bytes = static_cast<uint64_t>(c.max_disk_mb) << 20;
+  o.max_look_back = c.max_look_back;
+  o.cleanup_interval = c.cleanup_frequency;
+  // The memory budget covers the active shard's index and the sort runs of a seal.
+  uint64_t budget = static_cast<uint64_t>(c.memory_budget_mb) << 20;
+  o.active_index_cap_bytes = budget / 2;
+  o.seal_sort_budget_bytes = budget / 4;
+  o.writer.target_block_bytes = static_cast<size_t>(c.block_size_kb) * 1024;
+  if (c.sync_policy == "every-block") {
+    o.writer.sync = sloop::SyncPolicy::kEveryBlock;
+  } else if (c.sync_policy == "never") {
+    o.writer.sync = sloop::SyncPolicy::kNever;
+  } else {
+    o.writer.sync = sloop::SyncPolicy::kInterval;
+  }
+  o.writer.sync_interval = std::chrono::duration_cast<std::chrono::milliseconds>(c.sync_interval);
+  o.read_only = read_only;
+  // -disable-store-manager: no background sealing of closed windows and no retention.
+  o.background = !c.disable_store_manager;
+  return o;
+}
+
+sloop::http::HttpOptions MakeHttpOptions(const SloopConfig& c, const std::string& context) {
+  sloop::http::HttpOptions h;
+  h.bind_address = c.bind_address;
+  h.port = static_cast<uint16_t>(c.port);
+  h.threads = c.http_threads;
+  h.context = context;
+  h.display_context = c.display_context;
+  h.web_files_path = c.web_files_path;
+  h.default_namespace = c.default_namespace;
+  h.default_kind = c.default_kind;
+  h.default_lookback = c.default_lookback;
+  h.max_look_back = c.max_look_back;
+  for (const auto& l : c.left_bar_links)
+    h.left_bar_links.push_back({l.text, l.url_template, l.kinds});
+  for (const auto& l : c.resource_links)
+    h.resource_links.push_back({l.text, l.url_template, l.kinds});
+  h.config_yaml = sloop::ConfigToYaml(c);
+  return h;
+}
+
+sloop::ingest::IngestOptions MakeIngestOptions(const SloopConfig& c,
+                                               const sloop::ExclusionRules& rules) {
+  sloop::ingest::IngestOptions o;
+  o.context = c.context;
+  o.apiserver_host = c.apiserver_host;
+  o.include_kinds = c.include_kinds;
+  o.exclude_kinds = c.exclude_kinds;
+  o.watch_crds = c.watch_crds;
+  o.crd_refresh_interval = c.crd_refresh_interval;
+  o.watch_leases = c.watch_leases;
+  o.keep_minor_node_updates = c.keep_minor_node_updates;
+  o.resync_interval = c.kube_watch_resync_interval;
+  o.record_file = c.record_file;
+  o.privileged_access = c.privileged_access;
+  o.rules = &rules;
+  return o;
+}
+
+// A directory name for a context: kube context names may hold '/' and ':' (EKS ARNs).
+std::string ContextDirName(const std::string& context) {
+  std::string out;
+  for (char ch : context) {
+    bool ok = std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+    out += ok ? ch : '_';
+  }
+  if (out.empty() || out == "." || out == "..") out = "cluster";
+  return out;
+}
+
+int Run(int argc, char** argv) {
+  bool help = false;
+  auto config = sloop::LoadConfig(argc, argv, std::getenv("SLOOP_CONFIG"), &help);
+  if (help) {
+    std::cout << sloop::ConfigUsage();
+    return 0;
+  }
+  if (!config) {
+    std::cerr << "sloop: " << config.error().message << "\n";
+    return 2;
+  }
+  SloopConfig& c = *config;
+  if (!c.ignored.empty()) {
+    std::string list;
+    for (const auto& name : c.ignored) list += (list.empty() ? "" : ", ") + name;
+    Log("warning: these settings tune Sloop's BadgerDB store and have no effect here (the "
+        "engine's memory is bounded by -memory-budget-mb): " +
+        list);
+  }
+  auto rules = sloop::ExclusionRules::FromConfig(c.exclusion_rules_json);
+  if (!rules) {
+    std::cerr << "sloop: " << (c.config_file.empty() ? "" : c.config_file + ": ")
+              << rules.error().message << "\n";
+    return 2;
+  }
+
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Log("configuration:\n" + sloop::ConfigToYaml(c));
+
+  // ---- the cluster: kubeconfig, in-cluster, or the simulator
+  const bool watch = !c.disable_kube_watch;
+  std::optional<sloop::SimulatorProcess> simulator;
+  auto ingest_options = MakeIngestOptions(c, *rules);
+  std::string context = c.context;
+  if (watch && c.simulator_if_no_kubeconfig && sloop::NoClusterConfiguration(c.apiserver_host)) {
+    fs::path sim_dir = fs::path(c.store_root) / ".kubesim";
+    Log("no kubeconfig found (KUBECONFIG unset, no ~/.kube/config, not in a cluster): starting "
+        "the built-in cluster simulator and watching it; point KUBECONFIG at a cluster to record "
+        "that instead");
+    auto sim = sloop::SimulatorProcess::Start(sim_dir, "default");
+    if (!sim) return Fail(sim.error().message);
+    simulator.emplace(std::move(*sim));
+    Log("cluster simulator (kubesim) serving " + simulator->url() + "; kubeconfig " +
+        simulator->kubeconfig().string());
+    ingest_options.kubeconfig_path = simulator->kubeconfig().string();
+    if (context.empty()) context = sloop::SimulatorProcess::kContext;
+    ingest_options.context = context;
+  }
+  std::optional<sloop::ingest::ClusterConfig> cluster;
+  if (watch) {
+    auto cc = sloop::ingest::LoadClusterConfig(ingest_options);
+    if (!cc) return Fail(cc.error().message);
+    cluster.emplace(std::move(*cc));
+    if (context.empty()) context = cluster->context;
+  }
+  if (context.empty()) context = "cluster";  // -disable-kube-watch with no -context
+
+  // ---- the store
+  fs::path store_dir = fs::path(c.store_root) / ContextDirName(context);
+  if (!c.restore_database_file.empty()) {
+    Log("restoring backup " + c.restore_database_file + " into " + store_dir.string());
+    auto report = sloop::RestoreBackupArchive(c.restore_database_file, store_dir);
+    if (!report) return Fail(report.error().message);
+    Log("restored " + std::to_string(report->shards) + " shards (" + std::to_string(report->files) +
+        " files, " + std::to_string(report->bytes >> 20) + " MB)");
+  }
+  const bool read_only = !watch && c.playback_file.empty();
+  auto store = sloop::Store::Open(MakeStoreOptions(c, store_dir, read_only));
+  if (!store) return Fail(store.error().message);
+  {
+    auto stats = (*store)->Stats();
+    Log("store " + store_dir.string() + ": " + std::to_string(stats.shards) + " shards, " +
+        std::to_string(stats.disk_bytes >> 20) + " MB" + (read_only ? " (read-only)" : ""));
+  }
+
+  // ---- HTTP
+  prometheus::Registry registry;
+  auto http_options = MakeHttpOptions(c, context);
+  auto router = sloop::http::MakeSloopRouter(http_options, **store, registry);
+  sloop::http::HttpServer server(http_options, *router);
+  if (auto started = server.Start(); !started) {
+    return Fail(started.error().message + " (choose another -port, or stop what holds it)");
+  }
+  Log("serving http://" + (c.bind_address.empty() ? std::string("localhost") : c.bind_address) +
+      ":" + std::to_string(server.port()) + "/" + http_options.UrlContext());
+
+  // ---- ingest
+  std::atomic<bool> stopping{false};
+  std::thread playback;
+  if (!c.playback_file.empty()) {
+    playback = std::thread([&] {
+      Log("playing back " + c.playback_file);
+      auto stats =
+          sloop::ingest::Playback(c.playback_file, ingest_options, **store, &registry, &stopping);
+      if (!stats) Log("error: " + stats.error().message);
+    });
+  }
+  std::unique_ptr<sloop::ingest::Ingester> ingester;
+  if (watch) {
+    auto started = sloop::ingest::Ingester::Start(ingest_options, **store, registry);
+    if (!started) {
+      stopping = true;
+      if (playback.joinable()) playback.join();
+      server.Stop();
+      return Fail(started.error().message);
+    }
+    ingester = std::move(*started);
+  }
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  Log(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+      ": stopping the watches, then the server, then sealing the store");
+  stopping = true;
+  if (ingester) ingester->Stop();
+  if (playback.joinable()) playback.join();
+  server.Stop();
+  if (simulator) simulator->Stop();
+  if (auto closed = (*store)->Close(); !closed) return Fail(closed.error().message);
+  Log("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }

@@ -1,0 +1,247 @@
+// The /api/v1 client: typed answers (docs/api.md), errors as values the UI shows, and progress
+// (bytes received) for long queries.
+
+declare global {
+  interface Window {
+    SLOOP_ROOT?: string;
+    SLOOP_LOAD?: (scripts: string[], styles: string[]) => void;
+  }
+}
+
+/** The context root the page was served under, e.g. "/cluster/". */
+export function rootPath(): string {
+  return window.SLOOP_ROOT || '/';
+}
+
+export interface Owner {
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+}
+
+export interface HeatCell {
+  minute: number;
+  reason: string;
+  type: string;
+  count: number;
+}
+
+export interface TimelineRow {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  api_version: string;
+  start: string;
+  end: string;
+  created: string | null;
+  deleted: boolean;
+  events: number;
+  warnings: number;
+  changed_at: number[];
+  nochange_at: number[];
+  heat: HeatCell[];
+  owners: Owner[];
+}
+
+export interface TimelineAnswer {
+  from: string;
+  to: string;
+  matched: number;
+  truncated: boolean;
+  rows: TimelineRow[];
+}
+
+export interface FoundResource {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  first_seen: string | null;
+  last_seen: string | null;
+  created: string | null;
+  deleted: boolean;
+}
+
+export interface Version {
+  time: string;
+  watch_type: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resource_version: string;
+  api_version: string;
+  key: string;
+  payload?: unknown;
+}
+
+export interface HistoryAnswer {
+  from: string | null;
+  to: string | null;
+  versions: Version[];
+  truncated: boolean;
+}
+
+export interface EventSummary {
+  involved: { kind: string; namespace: string; name: string; uid: string };
+  reason: string;
+  type: string;
+  count: number;
+  message: string;
+  first_timestamp: string | null;
+  last_timestamp: string | null;
+}
+
+export interface EventRecord {
+  time: string;
+  watch_type: string;
+  name: string;
+  namespace: string;
+  uid: string;
+  key: string;
+  event: EventSummary;
+}
+
+export interface EventsAnswer {
+  from: string;
+  to: string;
+  events: EventRecord[];
+  truncated: boolean;
+}
+
+export interface Link {
+  text: string;
+  url_template: string;
+  kinds?: string[];
+}
+
+export interface UiConfig {
+  context: string;
+  display_context: string;
+  url_prefix: string;
+  defaults: { namespace: string; kind: string; lookback: string };
+  max_look_back_seconds: number;
+  left_bar_links: Link[];
+  resource_links: Link[];
+}
+
+/** A failed request, with the server's own explanation when it gave one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly parameter?: string,
+    readonly url?: string,
+  ) {
+    super(message);
+  }
+  describe(): string {
+    const where = this.parameter ? ` (parameter "${this.parameter}")` : '';
+    const code = this.status ? `HTTP ${this.status}: ` : '';
+    return `${code}${this.message}${where}`;
+  }
+}
+
+export type Progress = (bytesReceived: number) => void;
+
+export type Params = Record<string, string | number | boolean | undefined | null>;
+
+export function apiUrl(route: string, params: Params = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    q.set(k, String(v));
+  }
+  const qs = q.toString();
+  return `${rootPath()}api/v1/${route}${qs ? '?' + qs : ''}`;
+}
+
+/** GETs an /api/v1 route and parses its JSON, reporting bytes as they arrive. */
+export async function getJson<T>(
+  route: string,
+  params: Params,
+  opts: { signal?: AbortSignal; progress?: Progress } = {},
+): Promise<T> {
+  const url = apiUrl(route, params);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: opts.signal, headers: { Accept: 'application/json' } });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, `the server did not answer: ${(e as Error).message}`, undefined, url);
+  }
+  const text = await readBody(res, opts.progress);
+  if (!res.ok) {
+    let message = text.trim() || res.statusText;
+    let parameter: string | undefined;
+    try {
+      const body = JSON.parse(text);
+      if (body && body.error) {
+        message = body.error.message || message;
+        parameter = body.error.parameter;
+      }
+    } catch {
+      /* not JSON: keep the text */
+    }
+    throw new ApiError(res.status, message, parameter, url);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new ApiError(res.status, `the answer is not JSON: ${(e as Error).message}`, undefined, url);
+  }
+}
+
+async function readBody(res: Response, progress?: Progress): Promise<string> {
+  if (!progress || !res.body) return res.text();
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    progress(received);
+  }
+  const all = new Uint8Array(received);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+export async function loadConfig(): Promise<UiConfig> {
+  const fallback: UiConfig = {
+    context: '',
+    display_context: '',
+    url_prefix: rootPath().replace(/\/$/, ''),
+    defaults: { namespace: '_all', kind: '_all', lookback: '1h' },
+    max_look_back_seconds: 14 * 86400,
+    left_bar_links: [],
+    resource_links: [],
+  };
+  try {
+    const c = await getJson<UiConfig>('config', {});
+    return { ...fallback, ...c, defaults: { ...fallback.defaults, ...(c.defaults || {}) } };
+  } catch {
+    return fallback;
+  }
+}
+
+/** Expands a Sloop link template ({{.Name}}, {{ToLower .Namespace}}, …) for one resource. */
+export function expandTemplate(
+  tpl: string,
+  r: { name: string; namespace: string; kind: string },
+): string {
+  const values: Record<string, string> = { Name: r.name, Namespace: r.namespace, Kind: r.kind };
+  return tpl.replace(/\{\{\s*(ToLower|ToUpper)?\s*\.(Name|Namespace|Kind)\s*\}\}/g, (_m, fn, field) => {
+    const v = values[field] ?? '';
+    const out = fn === 'ToLower' ? v.toLowerCase() : fn === 'ToUpper' ? v.toUpperCase() : v;
+    return encodeURIComponent(out);
+  });
+}

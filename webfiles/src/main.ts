@@ -1,0 +1,446 @@
+// The page: a header with search, the filter bar and the timeline, or the resource view. The
+// URL's query string is the single source of truth (state.ts); every control changes the URL and
+// the page follows it, so back/forward and shared links reproduce a view.
+
+import './style.css';
+import { ApiError, getJson, loadConfig, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
+import { fmtBytes, fmtTime, h, isoSeconds, setChildren, toUnix } from './dom';
+import { ResourceView } from './resource';
+import { LOOKBACKS, SORTS, durationSeconds, formatState, parseState, type Defaults, type ViewState } from './state';
+import { TimelineView, kindColour } from './timeline';
+import { buildForest, flatten, type TreeNode } from './tree';
+
+class App {
+  private state!: ViewState;
+  private defaults!: Defaults;
+  private busyEl = h('div', { class: 'busy', role: 'status', 'aria-live': 'polite', 'data-testid': 'busy' });
+  private errorEl = h('div', { class: 'error-banner', role: 'alert', 'data-testid': 'error' });
+  private main = h('main');
+  private toolbar = h('div', { class: 'toolbar', 'data-testid': 'filters' });
+  private legend = h('div', { class: 'legend' });
+  private timeline: TimelineView;
+  private resource: ResourceView;
+  private timelineBox: HTMLElement;
+  private loadedKey = '';
+  private answer: TimelineAnswer | null = null;
+  private forest: TreeNode[] = [];
+  private timelineAbort: AbortController | null = null;
+  private namespaces: string[] = [];
+  private kinds: string[] = [];
+  private listsKey = '';
+
+  constructor(private config: UiConfig) {
+    const body = document.body.dataset;
+    const templ = (v: string | undefined) => (v && !v.includes('{{') ? v : '');
+    this.defaults = {
+      namespace: config.defaults.namespace || templ(body.defaultNamespace) || '_all',
+      kind: config.defaults.kind || templ(body.defaultKind) || '_all',
+      lookback: config.defaults.lookback || templ(body.defaultLookback) || '1h',
+    };
+    this.state = parseState(location.search, this.defaults);
+    this.timeline = new TimelineView({
+      open: (row, at) => this.openRow(row, at),
+      toggleFold: (id) => this.toggleFold(id),
+      zoomed: (domain) => this.navigate({ zoom: domain }, false),
+    });
+    this.resource = new ResourceView(config, {
+      navigate: (p, push) => this.navigate(p, push),
+      href: (p) => this.href(p),
+      busy: (m) => this.busy(m),
+      error: (e) => this.showError(e),
+    });
+    this.timelineBox = h('div', { class: 'timeline-box' }, this.toolbar, this.legend, this.timeline.el);
+
+    const context = config.display_context || templ(body.context) || rootPath().replace(/\//g, '');
+    const app = document.getElementById('app')!;
+    app.replaceChildren(
+      h(
+        'header',
+        {},
+        h('a', { class: 'logo', href: this.href({ res: null, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1' }, 'sloop'),
+        h('span', { class: 'context', title: 'cluster context' }, context),
+        new SearchBox((r) => this.navigate({ res: { kind: r.kind, namespace: r.namespace, name: r.name }, uid: r.uid, at: 0, a: '', b: '' }, true), (e) => this.showError(e)).el,
+        h('span', { class: 'spacer' }),
+        (config.left_bar_links || []).map((l) => h('a', { class: 'ext', href: l.url_template, target: '_blank', rel: 'noopener' }, l.text)),
+      ),
+      this.busyEl,
+      this.errorEl,
+      this.main,
+    );
+    document.addEventListener('click', (e) => {
+      const a = (e.target as Element).closest?.('a[data-nav]') as HTMLAnchorElement | null;
+      if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+      e.preventDefault();
+      history.pushState(null, '', a.href);
+      this.route();
+    });
+    window.addEventListener('popstate', () => this.route());
+  }
+
+  href(patch: Partial<ViewState>): string {
+    const s = { ...this.state, ...patch };
+    return rootPath().replace(/\/$/, '') + formatState(s, this.defaults) || rootPath();
+  }
+
+  navigate(patch: Partial<ViewState>, push = true) {
+    const url = this.href(patch);
+    if (push) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+    this.route();
+  }
+
+  route() {
+    this.state = parseState(location.search, this.defaults);
+    if (this.state.res) {
+      this.timeline.el.querySelector<HTMLElement>('.tl-tooltip')!.style.display = 'none';
+      this.main.replaceChildren(this.resource.el);
+      document.title = `${this.state.res.name} · sloop`;
+      this.resource.show(this.state);
+    } else {
+      if (this.main.firstChild !== this.timelineBox) this.main.replaceChildren(this.timelineBox);
+      document.title = 'sloop';
+      this.showTimeline();
+    }
+  }
+
+  // ---- timeline ----
+
+  private windowParams(s: ViewState): Record<string, string> {
+    const p: Record<string, string> = { lookback: s.lookback };
+    if (s.end) p.to = s.end;
+    return p;
+  }
+
+  private async showTimeline() {
+    const s = this.state;
+    this.renderToolbar();
+    const params: Record<string, string | number> = {
+      ...this.windowParams(s),
+      namespace: s.namespace === '_all' ? '' : s.namespace,
+      kind: s.kind === '_all' ? '' : s.kind,
+      name_match: s.match,
+      sort: s.sort,
+      limit: 20000,
+    };
+    const key = JSON.stringify(params);
+    if (key === this.loadedKey && this.answer) {
+      this.drawTimeline(false);
+      return;
+    }
+    this.loadLists(s);
+    this.timelineAbort?.abort();
+    const abort = (this.timelineAbort = new AbortController());
+    const started = performance.now();
+    const what = `Loading the timeline (${s.lookback}${s.end ? ' to ' + fmtTime(s.end) : ' to now'})`;
+    this.busy(`${what}…`);
+    const tick = window.setInterval(() => this.busy(`${what}… ${((performance.now() - started) / 1000).toFixed(0)} s`), 1000);
+    try {
+      const answer = await getJson<TimelineAnswer>('timeline', params, {
+        signal: abort.signal,
+        progress: (n) => this.busy(`${what}… ${fmtBytes(n)} received`),
+      });
+      this.answer = answer;
+      this.loadedKey = key;
+      this.hideError();
+      this.drawTimeline(true);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      this.showError(e);
+      this.timeline.setInfo(h('span', { class: 'error-text' }, 'The timeline could not be loaded.'));
+    } finally {
+      window.clearInterval(tick);
+      if (this.timelineAbort === abort) this.busy(null);
+    }
+  }
+
+  private drawTimeline(fresh: boolean) {
+    const a = this.answer!;
+    const s = this.state;
+    if (fresh || !this.forest.length || (this.forest as unknown as { _key?: string })._key !== `${s.group}|${s.sort}`) {
+      this.forest = buildForest(a.rows, s.group, s.sort);
+      (this.forest as unknown as { _key?: string })._key = `${s.group}|${s.sort}`;
+    }
+    const rows = flatten(this.forest, new Set(s.fold));
+    const win: [number, number] = [toUnix(a.from), toUnix(a.to)];
+    this.timeline.setData(rows, win, s.zoom, s.nochange);
+    const kinds = new Map<string, number>();
+    for (const r of a.rows) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+    this.legend.replaceChildren(
+      ...[...kinds.entries()].sort().map(([k, n]) =>
+        h('span', { class: 'legend-item' }, h('span', { class: 'swatch', style: `background:${kindColour(k)}` }), `${k} ${n}`),
+      ),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch warning' }), 'Warning events'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch normal' }), 'Normal events'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch tick' }), 'changed'),
+      h('span', { class: 'window', title: 'the window queried' }, `${fmtTime(a.from)} → ${fmtTime(a.to)} UTC`),
+    );
+    this.timeline.setInfo(
+      h(
+        'span',
+        { 'data-testid': 'row-count' },
+        a.rows.length === 0
+          ? 'No resources in this window. Widen the look-back or clear the filters.'
+          : `${a.rows.length} resources${a.truncated ? ` of ${a.matched} (truncated: narrow the filters)` : ''}`,
+      ),
+    );
+  }
+
+  private toggleFold(id: string) {
+    const fold = new Set(this.state.fold);
+    if (fold.has(id)) fold.delete(id);
+    else fold.add(id);
+    const url = this.href({ fold: [...fold] });
+    history.replaceState(null, '', url);
+    this.state = parseState(location.search, this.defaults);
+    this.timeline.setRows(flatten(this.forest, fold));
+  }
+
+  private openRow(row: TimelineRow, at: number | null) {
+    this.navigate({ res: { kind: row.kind, namespace: row.namespace, name: row.name }, uid: row.uid, at: at ?? 0, a: '', b: '' }, true);
+  }
+
+  private async loadLists(s: ViewState) {
+    const key = JSON.stringify(this.windowParams(s));
+    if (key === this.listsKey) return;
+    this.listsKey = key;
+    try {
+      const [ns, ks] = await Promise.all([
+        getJson<{ namespaces: string[] }>('namespaces', this.windowParams(s)),
+        getJson<{ kinds: string[] }>('kinds', this.windowParams(s)),
+      ]);
+      this.namespaces = ns.namespaces || [];
+      this.kinds = ks.kinds || [];
+      if (!this.state.res) this.renderToolbar();
+    } catch (e) {
+      this.listsKey = '';
+      this.showError(e);
+    }
+  }
+
+  private renderToolbar() {
+    const s = this.state;
+    const endValue = s.end ? isoSeconds(new Date(s.end)).replace('Z', '') : '';
+    const select = (name: string, value: string, options: [string, string][], onchange: (v: string) => void) => {
+      if (!options.some(([v]) => v === value)) options = [[value, value], ...options];
+      return h(
+        'select',
+        { name, 'data-testid': `filter-${name}`, onchange: (e: Event) => onchange((e.target as HTMLSelectElement).value) },
+        options.map(([v, label]) => h('option', { value: v, selected: v === value }, label)),
+      );
+    };
+    const shift = (dir: number) => {
+      const span = durationSeconds(s.lookback) || 3600;
+      const end = s.end ? new Date(s.end).getTime() : Date.now();
+      const next = new Date(end + (dir * span * 1000) / 2);
+      this.navigate({ end: next.getTime() >= Date.now() ? '' : isoSeconds(next), zoom: null });
+    };
+    let matchTimer = 0;
+    const match = h('input', {
+      type: 'search',
+      name: 'match',
+      placeholder: 'name contains…',
+      value: s.match,
+      'data-testid': 'filter-match',
+      oninput: (e: Event) => {
+        window.clearTimeout(matchTimer);
+        const v = (e.target as HTMLInputElement).value;
+        matchTimer = window.setTimeout(() => this.navigate({ match: v.trim(), fold: [] }, false), 400);
+      },
+    }) as HTMLInputElement;
+    const endInput = h('input', {
+      type: 'datetime-local',
+      step: '1',
+      name: 'end',
+      value: endValue,
+      disabled: !s.end,
+      'data-testid': 'filter-end',
+      onchange: (e: Event) => {
+        const v = (e.target as HTMLInputElement).value;
+        if (v) this.navigate({ end: isoSeconds(new Date(v + (v.length === 16 ? ':00Z' : 'Z'))), zoom: null });
+      },
+    }) as HTMLInputElement;
+    const nowBox = h('input', {
+      type: 'checkbox',
+      name: 'now',
+      checked: !s.end,
+      'data-testid': 'filter-now',
+      onchange: (e: Event) => {
+        if ((e.target as HTMLInputElement).checked) this.navigate({ end: '', zoom: null });
+        else {
+          const to = this.answer ? this.answer.to : isoSeconds(new Date());
+          this.navigate({ end: isoSeconds(new Date(to)), zoom: null });
+        }
+      },
+    });
+    const field = (label: string, ...control: (Node | null)[]) => h('label', { class: 'field' }, h('span', { class: 'field-label' }, label), ...control);
+    const nsOptions: [string, string][] = [['_all', 'all namespaces'], ...this.namespaces.map((n) => [n, n] as [string, string])];
+    const kindOptions: [string, string][] = [['_all', 'all kinds'], ...this.kinds.map((k) => [k, k] as [string, string])];
+    const focused = document.activeElement as HTMLInputElement | null;
+    const refocusMatch = focused && focused.name === 'match' && this.toolbar.contains(focused);
+    this.toolbar.replaceChildren(
+      field('end (UTC)', h('button', { class: 'button small', title: 'earlier by half the look-back', onclick: () => shift(-1) }, '◀'), endInput, h('label', { class: 'check' }, nowBox, ' now'), h('button', { class: 'button small', title: 'later by half the look-back', onclick: () => shift(1) }, '▶')),
+      field('look-back', select('lookback', s.lookback, LOOKBACKS.map(([v, l]) => [v, l] as [string, string]), (v) => this.navigate({ lookback: v, zoom: null }))),
+      field('namespace', select('namespace', s.namespace, nsOptions, (v) => this.navigate({ namespace: v, fold: [] }))),
+      field('kind', select('kind', s.kind, kindOptions, (v) => this.navigate({ kind: v, fold: [] }))),
+      field('name', match),
+      field('sort', select('sort', s.sort, SORTS.map(([v, l]) => [v, l] as [string, string]), (v) => this.navigate({ sort: v }))),
+      h('label', { class: 'check', title: 'Nest Pods under their ReplicaSet, ReplicaSets under their Deployment, …' }, h('input', { type: 'checkbox', name: 'group', 'data-testid': 'filter-group', checked: s.group, onchange: (e: Event) => this.navigate({ group: (e.target as HTMLInputElement).checked, fold: [] }) }), ' group by owner'),
+      h('label', { class: 'check', title: 'Also mark watch updates that changed nothing' }, h('input', { type: 'checkbox', name: 'nochange', checked: s.nochange, onchange: (e: Event) => this.navigate({ nochange: (e.target as HTMLInputElement).checked }, false) }), ' no-change ticks'),
+      h(
+        'span',
+        { class: 'zoom-buttons' },
+        h('button', { class: 'button small', title: 'zoom out (or wheel over the axis / Ctrl+wheel)', onclick: () => this.timeline.zoomBy(0.5) }, '−'),
+        h('button', { class: 'button small', title: 'zoom in (or wheel over the axis / Ctrl+wheel); drag to pan', onclick: () => this.timeline.zoomBy(2) }, '+'),
+        h('button', { class: 'button small', title: 'show the whole window', onclick: () => this.timeline.resetZoom() }, 'fit'),
+        h('button', { class: 'button small', title: 'query again', onclick: () => { this.loadedKey = ''; this.listsKey = ''; this.showTimeline(); } }, '⟳'),
+      ),
+    );
+    if (refocusMatch) {
+      match.focus();
+      match.setSelectionRange(match.value.length, match.value.length);
+    }
+  }
+
+  // ---- status ----
+
+  busy(message: string | null) {
+    this.busyEl.textContent = message ?? '';
+    this.busyEl.classList.toggle('on', !!message);
+  }
+
+  showError(e: unknown) {
+    if ((e as Error)?.name === 'AbortError') return;
+    const text = e instanceof ApiError ? e.describe() : String((e as Error)?.message ?? e);
+    setChildren(this.errorEl,
+      h('b', {}, 'The server could not answer: '),
+      text,
+      e instanceof ApiError && e.url ? h('span', { class: 'muted' }, ` — ${e.url}`) : null,
+      h('button', { class: 'close', title: 'dismiss', onclick: () => this.hideError() }, '×'),
+    );
+    this.errorEl.classList.add('on');
+  }
+
+  hideError() {
+    this.errorEl.classList.remove('on');
+  }
+}
+
+/** Search by name across the whole retention, deleted resources included. */
+class SearchBox {
+  readonly el: HTMLElement;
+  private input: HTMLInputElement;
+  private list: HTMLElement;
+  private results: FoundResource[] = [];
+  private active = -1;
+  private timer = 0;
+  private abort: AbortController | null = null;
+
+  constructor(
+    private pick: (r: FoundResource) => void,
+    private error: (e: unknown) => void,
+  ) {
+    this.input = h('input', {
+      type: 'search',
+      placeholder: 'Find a resource by name (all retention, deleted too)…',
+      'aria-label': 'search resources by name',
+      'data-testid': 'search',
+      autocomplete: 'off',
+    }) as HTMLInputElement;
+    this.list = h('ul', { class: 'search-results', role: 'listbox', 'data-testid': 'search-results' });
+    this.el = h('div', { class: 'search' }, this.input, this.list);
+    this.input.addEventListener('input', () => {
+      window.clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => this.run(), 250);
+    });
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        if (!this.results.length) return;
+        this.active = (this.active + (e.key === 'ArrowDown' ? 1 : -1) + this.results.length) % this.results.length;
+        this.draw();
+      } else if (e.key === 'Enter') {
+        window.clearTimeout(this.timer);
+        if (this.results.length) this.choose(this.results[Math.max(0, this.active)]);
+        else this.run(true);
+      } else if (e.key === 'Escape') {
+        this.close();
+      }
+    });
+    document.addEventListener('click', (e) => {
+      if (!this.el.contains(e.target as Node)) this.close();
+    });
+    this.input.addEventListener('focus', () => {
+      if (this.results.length) this.list.classList.add('open');
+    });
+  }
+
+  private async run(pickFirst = false) {
+    const q = this.input.value.trim();
+    this.abort?.abort();
+    if (!q) {
+      this.results = [];
+      this.close();
+      return;
+    }
+    const abort = (this.abort = new AbortController());
+    this.list.replaceChildren(h('li', { class: 'muted' }, `Searching for “${q}”…`));
+    this.list.classList.add('open');
+    try {
+      const ans = await getJson<{ resources: FoundResource[] }>('resources', { search: q, limit: 50 }, { signal: abort.signal });
+      this.results = ans.resources || [];
+      this.active = this.results.length ? 0 : -1;
+      if (pickFirst && this.results.length) return this.choose(this.results[0]);
+      this.draw(q);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      this.list.replaceChildren(h('li', { class: 'error-text' }, e instanceof ApiError ? e.describe() : String(e)));
+      this.error(e);
+    }
+  }
+
+  private draw(q = this.input.value.trim()) {
+    if (!this.results.length) {
+      this.list.replaceChildren(h('li', { class: 'muted' }, `Nothing named like “${q}” in the whole retention.`));
+      return;
+    }
+    this.list.replaceChildren(
+      ...this.results.map((r, i) =>
+        h(
+          'li',
+          {
+            class: `result ${i === this.active ? 'active' : ''} ${r.deleted ? 'deleted' : ''}`,
+            role: 'option',
+            'data-kind': r.kind,
+            'data-name': r.name,
+            onmousedown: (e: Event) => {
+              e.preventDefault();
+              this.choose(r);
+            },
+          },
+          h('span', { class: 'kind-badge', style: `background:${kindColour(r.kind)}` }, r.kind),
+          h('span', { class: 'name' }, r.namespace ? h('span', { class: 'ns' }, `${r.namespace}/`) : null, r.name),
+          r.deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
+          h('span', { class: 'when muted' }, `${fmtTime(r.first_seen)} → ${fmtTime(r.last_seen)}`),
+        ),
+      ),
+    );
+    this.list.classList.add('open');
+  }
+
+  private choose(r: FoundResource) {
+    this.close();
+    this.pick(r);
+  }
+
+  private close() {
+    this.list.classList.remove('open');
+  }
+}
+
+async function start() {
+  const config = await loadConfig();
+  const app = new App(config);
+  app.route();
+}
+
+start();
