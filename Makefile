@@ -37,8 +37,11 @@ test-tsan: deps
 	cmake --build build-tsan -j $(JOBS) --target store_test
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -L tsan
 
+# Every micro and engine benchmark, then the harness on the medium workload (a 10,000-pod day).
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done
+	@if [ -x $(BUILD)/bench/sloop-bench ]; then echo "== sloop-bench --generate medium"; \
+	  $(BUILD)/bench/sloop-bench --generate medium; fi
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -551,6 +551,42 @@ Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* en
   return c;
 }
 
+// A setting's value as -help shows it.
+std::string ValueText(const Setting& s) {
+  std::ostringstream v;
+  switch (s.kind) {
+    case Kind::kBool:
+      v << (*static_cast<bool*>(s.target) ? "true" : "false");
+      break;
+    case Kind::kInt:
+      v << *static_cast<int*>(s.target);
+      break;
+    case Kind::kInt64:
+      v << *static_cast<int64_t*>(s.target);
+      break;
+    case Kind::kDouble:
+      v << *static_cast<double*>(s.target);
+      break;
+    case Kind::kString: {
+      const auto& str = *static_cast<std::string*>(s.target);
+      v << (str.empty() ? "\"\"" : str);
+      break;
+    }
+    case Kind::kDuration:
+      v << FormatGoDuration(*static_cast<Duration*>(s.target));
+      break;
+    case Kind::kList: {
+      const auto& list = *static_cast<std::vector<std::string>*>(s.target);
+      if (list.empty()) v << "none";
+      for (size_t i = 0; i < list.size(); ++i) v << (i ? "," : "") << list[i];
+      break;
+    }
+    case Kind::kIgnored:
+      break;
+  }
+  return v.str();
+}
+
 std::string ConfigUsage() {
   SloopConfig c;
   std::ostringstream out;
@@ -562,7 +598,9 @@ std::string ConfigUsage() {
     if (s.kind == Kind::kIgnored) continue;
     out << "  -" << s.flag;
     if (*s.file_key) out << " [" << s.file_key << "]";
-    out << "\n      " << s.help << "\n";
+    out << "\n      " << s.help;
+    if (std::string_view(s.flag) != "config") out << " (default " << ValueText(s) << ")";
+    out << "\n";
   }
   out << "\nSloop's -badger-* flags and keys are accepted and have no effect: this store needs no "
          "tuning.\nFile-only keys: leftBarLinks, resourceLinks, exclusionRules, "
@@ -573,6 +611,7 @@ std::string ConfigUsage() {
 std::string ConfigToYaml(const SloopConfig& in) {
   SloopConfig c = in;
   YAML::Emitter out;
+  out.SetDoublePrecision(6);
   out << YAML::BeginMap;
   for (const auto& s : Settings(c)) {
     if (s.kind == Kind::kIgnored || !*s.file_key) continue;

@@ -309,10 +309,15 @@ export class TimelineView {
     const svg = d3.select(el).select<SVGSVGElement>('svg.tl-track').attr('width', this.width);
     const start = toUnix(r.start);
     const end = toUnix(r.end);
-    const x1 = x(new Date(start * 1000));
-    const x2 = x(new Date(end * 1000));
+    const rawX1 = x(new Date(start * 1000));
+    const rawX2 = x(new Date(end * 1000));
+    const x2 = Math.min(this.width, rawX2);
+    // A bar is at least 2 px wide and never runs past the track's right edge (a resource created
+    // moments ago would otherwise be drawn outside the track, where it can't be seen or hovered).
+    const x1 = Math.max(0, Math.min(rawX1, x2 - 2, this.width - 2));
     svg
       .select('rect.bar')
+      .style('display', rawX2 < 0 || rawX1 > this.width ? 'none' : 'inline')
       .attr('x', x1)
       .attr('y', 4)
       .attr('width', Math.max(2, x2 - x1))

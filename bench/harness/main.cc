@@ -1,0 +1,321 @@
+// sloop-bench: replays one workload (a capture file, or a synthetic one generated here) into our
+// store and into RocksDB laid out as Sloop lays out BadgerDB, each in its own child process, and
+// prints one table of figures and, as its last line, one JSON object (docs/benchmarks.md).
+//
+//   build/bench/sloop-bench --generate small|medium|large     synthetic capture, then both stores
+//   build/bench/sloop-bench --capture FILE                    a kubesim or sloop capture
+//   --stores ours,rocksdb  --dir DIR  --keep  --save-capture FILE  --quick (fewer query runs)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/harness/generator.h"
+#include "bench/harness/stores.h"
+
+namespace {
+
+using namespace sloop::bench;
+namespace fs = std::filesystem;
+
+struct ChildResult {
+  Figures figures;
+  std::string error;
+  double peak_rss_mb = 0;
+};
+
+// Runs fn in a child process so that its memory is measured alone; the child's figures come back
+// through a pipe, its peak RSS from wait4.
+ChildResult RunChild(const std::function<Figures(std::string*)>& fn) {
+  ChildResult out;
+  int fds[2];
+  if (pipe(fds) != 0) {
+    out.error = std::string("pipe: ") + std::strerror(errno);
+    return out;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    out.error = std::string("fork: ") + std::strerror(errno);
+    return out;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    std::string error;
+    Figures f = fn(&error);
+    std::string text = error.empty() ? f.Serialize() : "error " + error;
+    for (size_t off = 0; off < text.size();) {
+      ssize_t n = write(fds[1], text.data() + off, text.size() - off);
+      if (n <= 0) break;
+      off += n;
+    }
+    close(fds[1]);
+    std::fflush(stderr);
+    _exit(error.empty() ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0) text.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
+  out.peak_rss_mb = ru.ru_maxrss / 1024.0;
+  if (text.rfind("error ", 0) == 0) {
+    out.error = text.substr(6);
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || text.empty()) {
+    out.error = "child failed (status " + std::to_string(status) + ")";
+  } else {
+    out.figures = Figures::Parse(text);
+  }
+  return out;
+}
+
+// Figures derived from what a child measured.
+void Derive(Figures& f, double peak_rss_mb) {
+  double s = f.Get("ingest_s");
+  f.Set("ingest_events_per_s", s > 0 ? f.Get("records") / s : 0);
+  f.Set("ingest_mb_per_s", s > 0 ? f.Get("json_bytes") / 1e6 / s : 0);
+  f.Set("disk_mb", f.Get("disk_bytes") / 1e6);
+  f.Set("disk_bytes_per_event", f.Get("records") > 0 ? f.Get("disk_bytes") / f.Get("records") : 0);
+  f.Set("compression_ratio",
+        f.Get("disk_bytes") > 0 ? f.Get("json_bytes") / f.Get("disk_bytes") : 0);
+  f.Set("peak_rss_mb", peak_rss_mb);
+}
+
+struct Row {
+  const char* key;
+  const char* label;
+  const char* fmt;
+};
+const Row kRows[] = {
+    {"ingest_s", "ingest s (end to end)", "%.2f"},
+    {"ingest_before_seal_s", "  of which before seal/flush", "%.2f"},
+    {"initial_list_s", "initial list s", "%.2f"},
+    {"ingest_events_per_s", "ingest events/s", "%.0f"},
+    {"ingest_mb_per_s", "ingest MB/s of JSON", "%.1f"},
+    {"stored_records", "records stored", "%.0f"},
+    {"disk_mb", "disk MB", "%.1f"},
+    {"disk_bytes_per_event", "disk bytes/event", "%.1f"},
+    {"compression_ratio", "compression (JSON/disk)", "%.2f"},
+    {"peak_rss_mb", "peak RSS MB", "%.1f"},
+    {"rss_after_ingest_mb", "RSS after ingest MB", "%.1f"},
+    {"rss_anon_after_ingest_mb", "  of which anonymous", "%.1f"},
+    {"rss_file_after_ingest_mb", "  of which mapped files", "%.1f"},
+    {"timeline_1h_median_ms", "timeline 1h ms median", "%.2f"},
+    {"timeline_1h_p99_ms", "timeline 1h ms p99", "%.2f"},
+    {"timeline_1h_rows", "  rows", "%.0f"},
+    {"timeline_24h_median_ms", "timeline 24h ms median", "%.2f"},
+    {"timeline_24h_p99_ms", "timeline 24h ms p99", "%.2f"},
+    {"timeline_24h_rows", "  rows", "%.0f"},
+    {"history_median_ms", "pod history ms median", "%.3f"},
+    {"history_p99_ms", "pod history ms p99", "%.3f"},
+    {"history_records", "  records per query", "%.1f"},
+    {"search_median_ms", "name search ms median", "%.2f"},
+    {"search_p99_ms", "name search ms p99", "%.2f"},
+    {"search_hits", "  hits per query", "%.1f"},
+    {"events_median_ms", "pod events ms median", "%.3f"},
+    {"events_p99_ms", "pod events ms p99", "%.3f"},
+    {"events_records", "  Events per query", "%.1f"},
+};
+// The figures that get a ratio ours/theirs (the info rows, indented above, get none).
+bool HasRatio(const Row& r) {
+  return r.label[0] != ' ' && std::strcmp(r.key, "stored_records") != 0;
+}
+
+std::string Fmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+int Usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: sloop-bench (--generate small|medium|large | --capture FILE)\n"
+               "                   [--stores ours,rocksdb] [--dir DIR] [--keep]\n"
+               "                   [--save-capture FILE] [--quick] [--seed N]\n");
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string size, capture, save_capture, stores = "ours,rocksdb";
+  std::string dir = (fs::temp_directory_path() / ("sloop-bench-" + std::to_string(getpid())));
+  bool keep = false, quick = false;
+  uint64_t seed = 42;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "sloop-bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--generate")
+      size = next();
+    else if (a == "--capture")
+      capture = next();
+    else if (a == "--save-capture")
+      save_capture = next();
+    else if (a == "--stores")
+      stores = next();
+    else if (a == "--dir")
+      dir = next();
+    else if (a == "--keep")
+      keep = true;
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--seed")
+      seed = std::stoull(next());
+    else if (a == "--help" || a == "-h")
+      return Usage(0);
+    else
+      return Usage(2);
+  }
+  if (size.empty() == capture.empty()) return Usage(2);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+
+  std::string workload = capture.empty() ? "synthetic " + size : capture;
+  if (capture.empty()) {
+    GenerateOptions g;
+    if (!SizePreset(size, &g)) return Usage(2);
+    g.seed = seed;
+    capture = save_capture.empty() ? dir + "/capture.ndjson.zst" : save_capture;
+    std::fprintf(
+        stderr, "sloop-bench: generating %s (%d pods, %d nodes, %lld min of churn) into %s\n",
+        size.c_str(), g.pods, g.nodes, static_cast<long long>(g.churn_minutes), capture.c_str());
+    auto a = std::chrono::steady_clock::now();
+    ChildResult gen = RunChild([&](std::string* error) {
+      Figures f;
+      GenerateResult r = GenerateCapture(capture, g);
+      *error = r.error;
+      f.Set("records", r.records);
+      f.Set("raw_bytes", r.raw_bytes);
+      return f;
+    });
+    if (!gen.error.empty()) {
+      std::fprintf(stderr, "sloop-bench: generating: %s\n", gen.error.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "sloop-bench: %.0f records, %.0f MB of capture JSON in %.1f s\n",
+                 gen.figures.Get("records"), gen.figures.Get("raw_bytes") / 1e6,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count());
+  }
+
+  // The query targets, picked from the capture alone (untimed), the same for both stores. Read
+  // in a child so that the parent's memory stays out of the stores' children.
+  RunOptions ro;
+  ro.capture = capture;
+  {
+    const std::string plan_file = dir + "/plan.txt";
+    ChildResult planned = RunChild([&](std::string* error) {
+      QueryPlan plan;
+      Figures f;
+      *error = ComputePlan(capture, 32, &plan);
+      f.Set("pods", static_cast<double>(plan.pods.size()));
+      if (error->empty()) {
+        std::ofstream out(plan_file);
+        out << SerializePlan(plan);
+        if (!out) *error = "cannot write " + plan_file;
+      }
+      return f;
+    });
+    if (!planned.error.empty()) {
+      std::fprintf(stderr, "sloop-bench: reading the capture: %s\n", planned.error.c_str());
+      return 1;
+    }
+    std::ifstream in(plan_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    ro.plan = ParsePlan(text.str());
+  }
+  if (quick) ro.runs = QueryRuns{5, 3, 9, 3, 9};
+  struct Side {
+    std::string name;
+    Figures (*run)(const RunOptions&, std::string*);
+    ChildResult result;
+    bool ran = false;
+  };
+  std::vector<Side> sides = {{"ours", &RunOurs, {}, false}, {"rocksdb", &RunRocks, {}, false}};
+  int failed = 0;
+  for (auto& s : sides) {
+    if (stores.find(s.name) == std::string::npos) continue;
+    RunOptions o = ro;
+    o.dir = dir + "/" + s.name;
+    fs::create_directories(o.dir);
+    std::fprintf(stderr, "sloop-bench: replaying into %s (%s)\n", s.name.c_str(), o.dir.c_str());
+    s.result = RunChild([&](std::string* error) { return s.run(o, error); });
+    s.ran = true;
+    if (!s.result.error.empty()) {
+      std::fprintf(stderr, "sloop-bench: %s: %s\n", s.name.c_str(), s.result.error.c_str());
+      ++failed;
+      continue;
+    }
+    Derive(s.result.figures, s.result.peak_rss_mb);
+    std::fprintf(stderr, "sloop-bench: %s done: ingest %.1f s\n", s.name.c_str(),
+                 s.result.figures.Get("ingest_s"));
+    if (!keep) fs::remove_all(o.dir);
+  }
+  if (!keep) fs::remove_all(dir);
+
+  const Figures* ours =
+      sides[0].ran && sides[0].result.error.empty() ? &sides[0].result.figures : nullptr;
+  const Figures* theirs =
+      sides[1].ran && sides[1].result.error.empty() ? &sides[1].result.figures : nullptr;
+  const Figures* any = ours ? ours : theirs;
+  if (!any) return 1;
+  std::printf("workload: %s: %.0f records, %.1f MB of object JSON\n", workload.c_str(),
+              any->Get("records"), any->Get("json_bytes") / 1e6);
+  std::printf("%-26s %14s %14s %12s\n", "figure", "ours", "rocksdb", "ours/rocksdb");
+  for (const Row& r : kRows) {
+    std::string a = ours && ours->Has(r.key) ? Fmt(r.fmt, ours->Get(r.key)) : "-";
+    std::string b = theirs && theirs->Has(r.key) ? Fmt(r.fmt, theirs->Get(r.key)) : "-";
+    std::string ratio = "";
+    if (HasRatio(r) && ours && theirs && theirs->Get(r.key) != 0)
+      ratio = Fmt("%.3f", ours->Get(r.key) / theirs->Get(r.key));
+    std::printf("%-26s %14s %14s %12s\n", r.label, a.c_str(), b.c_str(), ratio.c_str());
+  }
+
+  auto obj = [](const Figures* f) {
+    std::string s = "{";
+    for (const auto& [k, v] : f->items) {
+      if (s.size() > 1) s += ",";
+      s += "\"" + k + "\":" + Fmt(std::abs(v) >= 1e15 || v == std::floor(v) ? "%.0f" : "%.4g", v);
+    }
+    return s + "}";
+  };
+  std::string json = "{\"workload\":\"" + workload +
+                     "\",\"records\":" + Fmt("%.0f", any->Get("records")) +
+                     ",\"json_bytes\":" + Fmt("%.0f", any->Get("json_bytes"));
+  if (ours) json += ",\"ours\":" + obj(ours);
+  if (theirs) json += ",\"rocksdb\":" + obj(theirs);
+  if (ours && theirs) {
+    json += ",\"ratios\":{";
+    bool first = true;
+    for (const Row& r : kRows) {
+      if (!HasRatio(r) || theirs->Get(r.key) == 0) continue;
+      json += std::string(first ? "" : ",") + "\"" + r.key +
+              "\":" + Fmt("%.4g", ours->Get(r.key) / theirs->Get(r.key));
+      first = false;
+    }
+    json += "}";
+  }
+  std::printf("%s}\n", json.c_str());
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,30 @@
+// The two replays. Each runs in its own child process: replays the capture end to end (read,
+// decompress, parse, reconcile, store, seal or flush), then times the queries, and returns its
+// figures. `dir` is a fresh directory.
+#pragma once
+
+#include <string>
+
+#include "bench/harness/replay.h"
+
+namespace sloop::bench {
+
+// The exclusion rules both sides evaluate on every object (docs/benchmarks.md): one rule for all
+// kinds, as a typical config has, that excludes nothing in the generated workloads.
+inline constexpr const char* kBenchExclusionRules =
+    R"({"_all":[{"==":[{"var":"metadata.namespace"},"sloop-bench-excluded"]}]})";
+
+struct RunOptions {
+  std::string capture;
+  std::string dir;
+  QueryPlan plan;  // the same targets for both stores
+  QueryRuns runs;
+  bool verbose = false;
+};
+
+// Ours: sloop::ingest::Playback into sloop::Store (engine/store.h).
+Figures RunOurs(const RunOptions& o, std::string* error);
+// The baseline: RocksDB with Sloop's four tables and key layout.
+Figures RunRocks(const RunOptions& o, std::string* error);
+
+}  // namespace sloop::bench

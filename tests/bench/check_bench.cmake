@@ -1,0 +1,45 @@
+# cmake -DBENCH=path/to/sloop-bench -DDIR=scratch-dir -P check_bench.cmake
+# Runs `sloop-bench --generate small --quick --dir DIR` and checks its exit status and that the
+# last line of its standard output is one JSON object with both stores' figures and the ratios.
+execute_process(
+  COMMAND ${BENCH} --generate small --quick --dir ${DIR}
+  RESULT_VARIABLE status
+  OUTPUT_VARIABLE out
+  ERROR_VARIABLE err)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "sloop-bench exited with ${status}\nstdout:\n${out}\nstderr:\n${err}")
+endif()
+string(STRIP "${out}" out)
+string(FIND "${out}" "\n" nl REVERSE)
+math(EXPR nl "${nl} + 1")
+string(SUBSTRING "${out}" ${nl} -1 last)
+message(STATUS "last line: ${last}")
+
+string(JSON workload ERROR_VARIABLE e GET "${last}" workload)
+if(e)
+  message(FATAL_ERROR "the last line is not the JSON summary (${e}):\n${last}")
+endif()
+string(JSON records GET "${last}" records)
+if(records LESS_EQUAL 0)
+  message(FATAL_ERROR "no records replayed: ${last}")
+endif()
+set(figures
+  ingest_s ingest_events_per_s ingest_mb_per_s disk_bytes disk_bytes_per_event compression_ratio
+  peak_rss_mb rss_after_ingest_mb
+  timeline_1h_median_ms timeline_1h_p99_ms timeline_24h_median_ms timeline_24h_p99_ms
+  history_median_ms history_p99_ms search_median_ms search_p99_ms events_median_ms events_p99_ms)
+foreach(side ours rocksdb ratios)
+  foreach(key ${figures})
+    if(side STREQUAL "ratios" AND key STREQUAL "disk_bytes")
+      continue()
+    endif()
+    string(JSON v ERROR_VARIABLE e GET "${last}" ${side} ${key})
+    if(e)
+      message(FATAL_ERROR "missing ${side}.${key} in the JSON summary:\n${last}")
+    endif()
+  endforeach()
+endforeach()
+string(JSON stored GET "${last}" ours stored_records)
+if(stored LESS_EQUAL 0)
+  message(FATAL_ERROR "our store kept no records: ${last}")
+endif()
