@@ -114,6 +114,7 @@ Result<void> CaptureWriter::Write(int64_t ts_ns, CaptureType type, const Resourc
   std::lock_guard lock(mu_);
   if (!file_) return MakeError(ErrorCode::kAborted, "capture " + path_ + " is closed");
   std::string& l = buffer_;
+  const size_t line_start = l.size();  // a failed Write leaves no partial line behind
   l += "{\"ts\":";
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof num, ts_ns);
@@ -132,7 +133,11 @@ Result<void> CaptureWriter::Write(int64_t ts_ns, CaptureType type, const Resourc
   if (std::memchr(object.data(), '\n', object.size()) != nullptr) {
     line_.resize(object.size());
     size_t len = 0;
-    if (simdjson::minify(object.data(), object.size(), line_.data(), len) != simdjson::SUCCESS) {
+    // minify() only strips whitespace; the result is parsed so that no malformed line is written.
+    simdjson::dom::parser parser;
+    if (simdjson::minify(object.data(), object.size(), line_.data(), len) != simdjson::SUCCESS ||
+        parser.parse(line_.data(), len).error() != simdjson::SUCCESS) {
+      l.resize(line_start);
       return MakeError(ErrorCode::kInvalidArgument, "capture: object is not JSON");
     }
     l.append(line_.data(), len);

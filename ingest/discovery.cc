@@ -198,9 +198,9 @@ Result<std::vector<ResourceType>> Discover(ApiClient& client, bool watch_crds,
   if (!groups) return std::unexpected(groups.error());
   if (core->status != 200 || groups->status != 200) {
     const auto& bad = core->status != 200 ? *core : *groups;
-    return MakeError(ErrorCode::kUnavailable,
-                     "discovery at " + client.config().server + " failed: HTTP " +
-                         std::to_string(bad.status) + " " + StatusMessage(bad.body));
+    return MakeError(ErrorCode::kUnavailable, "discovery at " + client.config().server +
+                                                  " failed: HTTP " + std::to_string(bad.status) +
+                                                  " " + StatusMessage(bad.body));
   }
   if (IsAggregatedDiscovery(core->content_type) && IsAggregatedDiscovery(groups->content_type)) {
     for (auto* resp : {&*core, &*groups}) {
@@ -264,6 +264,12 @@ const std::vector<std::string>& DefaultGroupResources() {
       "statefulsets.apps",
       "daemonsets.apps",
       "jobs.batch",
+      // Not in Sloop's set, which leaves out what schedules Jobs and what routes traffic; a
+      // recorder should show both.
+      "cronjobs.batch",
+      "ingresses.networking.k8s.io",
+      "networkpolicies.networking.k8s.io",
+      "validatingwebhookconfigurations.admissionregistration.k8s.io",
       "horizontalpodautoscalers.autoscaling",
       "poddisruptionbudgets.policy",
       "storageclasses.storage.k8s.io",

@@ -44,7 +44,8 @@ Result<std::vector<ResourceType>> Discover(ApiClient& client, bool watch_crds,
 std::vector<ResourceType> SelectResources(const std::vector<ResourceType>& all,
                                           const IngestOptions& options);
 
-// Sloop's default kinds, as "resource.group" ("pods" for core).
+// The kinds recorded by default, as "resource.group" ("pods" for core): Sloop's set plus
+// CronJobs, Ingresses, NetworkPolicies and ValidatingWebhookConfigurations.
 const std::vector<std::string>& DefaultGroupResources();
 
 }  // namespace sloop::ingest

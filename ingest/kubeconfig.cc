@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -535,28 +536,39 @@ Result<ExecCredential> ExecCredentialSource::Run() {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  int out[2];
+  int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0) return IOError("pipe for", what, errno);
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    return IOError("pipe for", what, e);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, cmd.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out[1]);
+  close(err[1]);
   if (rc != 0) {
     close(out[0]);
+    close(err[0]);
     return MakeError(ErrorCode::kNotFound,
                      what + " cannot be started (" + std::strerror(rc) + ")" +
                          (config_.install_hint.empty() ? "; install it or fix exec.command"
                                                        : "; " + config_.install_hint));
   }
-  std::string output;
+  // stdout holds the ExecCredential; stderr is kept for the error message.
+  std::string output, errors;
   char buf[4096];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   bool timed_out = false;
-  for (;;) {
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     deadline - std::chrono::steady_clock::now())
                                     .count());
@@ -564,22 +576,36 @@ Result<ExecCredential> ExecCredentialSource::Run() {
       timed_out = true;
       break;
     }
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, left) <= 0) continue;
-    ssize_t n = read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    output.append(buf, static_cast<size_t>(n));
+    if (poll(fds, 2, left) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;  // poll ignores negative descriptors
+        continue;
+      }
+      std::string& into = i == 0 ? output : errors;
+      if (i == 0 || into.size() < 64 * 1024) into.append(buf, static_cast<size_t>(n));
+    }
   }
-  close(out[0]);
+  for (const pollfd& p : fds) {
+    if (p.fd >= 0) close(p.fd);
+  }
   if (timed_out) kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  if (timed_out) return MakeError(ErrorCode::kUnavailable, what + " ran for more than 60 s");
+  while (!errors.empty() && std::isspace(static_cast<unsigned char>(errors.back()))) {
+    errors.pop_back();
+  }
+  if (errors.size() > 2000) errors = "..." + errors.substr(errors.size() - 2000);
+  const std::string said = errors.empty() ? "" : "; it said: " + errors;
+  if (timed_out) return MakeError(ErrorCode::kUnavailable, what + " ran for more than 60 s" + said);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return MakeError(ErrorCode::kUnavailable,
                      what + " failed (exit status " +
-                         std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                         "); run it by hand to see why");
+                         std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")" + said +
+                         "; run it by hand to see why");
   }
   simdjson::dom::parser parser;
   simdjson::dom::element doc;

@@ -64,7 +64,7 @@ Result<PlaybackStats> Playback(const std::string& path, const IngestOptions& opt
     stats.object_bytes += r.object.size();
     Result<void> ok;
     auto fail = [&](const Error& e) {
-      return MakeError(e.code, "playback " + path + ": line " + std::to_string(r.line + 1) + " (" +
+      return MakeError(e.code, "playback " + path + ": line " + std::to_string(r.line) + " (" +
                                    std::string(r.resource.kind) + "): " + e.message);
     };
     if (r.type == CaptureType::kList) {

@@ -239,6 +239,7 @@ struct ApiServer::Impl {
   std::unique_ptr<httplib::Server> server;
   std::atomic<uint64_t> counter{0};
   std::atomic<bool> stopping{false};
+  std::atomic<bool> faults{true};
 
   Impl(ObjectStore& s, std::function<SimTime()> n, ServerOptions o)
       : store(s), now(std::move(n)), opt(std::move(o)) {}
@@ -371,7 +372,7 @@ void ApiServer::Impl::handle(const httplib::Request& req, httplib::Response& res
   }
   if (!authenticate(req, res, is_version, verb, resource_path ? &t : nullptr)) return;
 
-  if (!is_version) {
+  if (!is_version && faults.load()) {
     const uint64_t n = counter.fetch_add(1) + 1;
     if (opt.throttle_every > 0 && n % static_cast<uint64_t>(opt.throttle_every) == 0) {
       res.status = 429;
@@ -703,10 +704,12 @@ void ApiServer::Impl::serve_watch(const httplib::Request& req, httplib::Response
           const auto now_real = Clock::now();
           if (stopping.load() || store.is_shut_down()) break;
           if (now_real >= st->deadline) break;
-          if (opt.drop_watches_every.count() > 0 && now_real - started >= opt.drop_watches_every) {
+          const bool faulty = faults.load();
+          if (faulty && opt.drop_watches_every.count() > 0 &&
+              now_real - started >= opt.drop_watches_every) {
             return false;  // cut the connection without the terminating chunk
           }
-          if (opt.stall_watches_after.count() > 0 &&
+          if (faulty && opt.stall_watches_after.count() > 0 &&
               now_real - started >= opt.stall_watches_after) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
             continue;  // headers and maybe frames were sent; now silence until the deadline
@@ -812,6 +815,8 @@ std::string ApiServer::url() const {
 void ApiServer::run() {
   if (impl_->server) impl_->server->listen_after_bind();
 }
+
+void ApiServer::set_faults_enabled(bool enabled) { impl_->faults.store(enabled); }
 
 void ApiServer::stop() {
   if (!impl_ || !impl_->server) return;

@@ -57,6 +57,9 @@ class ApiServer {
   void stop();
 
   uint64_t requests() const { return requests_.load(); }
+  // Turns the injected faults off (or back on), e.g. once the cluster is frozen so that clients
+  // can catch up.
+  void set_faults_enabled(bool enabled);
 
  private:
   struct Impl;

@@ -50,6 +50,7 @@ struct Options {
   std::string kubeconfig_out;
   std::string capture;
   std::optional<SimTime> duration;
+  std::optional<SimTime> freeze_after;
   std::optional<SimTime> start;
   int minor = 32;
   bool legacy_discovery = false;
@@ -84,6 +85,8 @@ void print_help() {
       "  --bookmark-interval D     BOOKMARK period for allowWatchBookmarks watches (default 60s)\n"
       "  --watch-timeout D         end watches that set no timeoutSeconds after D (default 30m)\n"
       "  --duration D              stop after D of real time (default: run until SIGINT/SIGTERM)\n"
+      "  --freeze-after D          after D of real time the cluster stops changing and faults\n"
+      "                            stop (the capture is complete); serving goes on\n"
       "  --log-requests            log every request to stderr\n"
       "  --capture FILE            also record every object and event into a capture file\n\n"
       "Model:\n"
@@ -200,6 +203,8 @@ Options parse_args(int argc, char** argv) {
       o.capture = value("FILE");
     } else if (flag == "--duration") {
       o.duration = duration(false);
+    } else if (flag == "--freeze-after") {
+      o.freeze_after = duration(false);
     } else if (flag == "--start") {
       const std::string v = value("TIME");
       auto t = parse_time(v);
@@ -440,10 +445,24 @@ int run_server(const Options& o) {
   std::thread driver([&] {
     auto last_flush = std::chrono::steady_clock::now();
     auto last_expire = last_flush;
+    const auto freeze_at = o.freeze_after ? last_flush + std::chrono::nanoseconds(*o.freeze_after)
+                                          : std::chrono::steady_clock::time_point::max();
+    bool frozen = false;
     std::unique_lock lock(mu);
     while (!stopping.load()) {
-      cluster.advance_to(clock.now());
       const auto now = std::chrono::steady_clock::now();
+      if (!frozen && now >= freeze_at) {
+        frozen = true;
+        server.set_faults_enabled(false);
+        if (cw) cw->flush();
+        std::fprintf(stderr, "kubesim: frozen at resourceVersion %llu: no more changes or faults\n",
+                     static_cast<unsigned long long>(store.resource_version()));
+      }
+      if (frozen) {
+        cv.wait_for(lock, milliseconds(100), [&] { return stopping.load(); });
+        continue;
+      }
+      cluster.advance_to(clock.now());
       if (o.expire_every.count() > 0 && now - last_expire >= o.expire_every) {
         store.expire_all();
         last_expire = now;

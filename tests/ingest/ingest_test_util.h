@@ -1,0 +1,176 @@
+// Helpers shared by the ingest tests: a temporary directory, environment overrides restored at
+// scope exit, fixture loading and an in-memory RecordSink that keeps copies of what it got.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/record_sink.h"
+#include "segments/record.h"
+
+namespace sloop::ingest::testing {
+
+inline std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+inline void WriteText(const std::string& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// A JSON fixture of tests/testdata/k8s (pretty-printed, as kubectl shows it).
+inline std::string Fixture(const std::string& name) {
+  std::string text = ReadText(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
+  EXPECT_FALSE(text.empty()) << "cannot read fixture " << name;
+  return text;
+}
+
+// The text with its first `from` replaced by `to` (which must occur).
+inline std::string With(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << "not found: " << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// JSON text on one line (whitespace outside strings removed).
+inline std::string Compact(std::string_view json) {
+  std::string out;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      out += c;
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+      out += c;
+    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      out += c;
+    }
+  }
+  return out;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sloop-ingest-XXXXXX").string();
+    char* p = mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Sets (or, with nullopt, unsets) an environment variable until the end of the scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
+    if (value) {
+      setenv(name_.c_str(), value->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// An owned copy of a RecordView.
+struct StoredRecord {
+  int64_t observed_ns = 0;
+  WatchType watch_type = WatchType::kAdded;
+  std::string api_group, api_version, kind, namespace_, name, uid, resource_version, payload;
+  bool has_event = false;
+  std::string involved_kind, involved_namespace, involved_name, involved_uid, reason, message;
+  EventSeverity severity = EventSeverity::kUnknown;
+  int32_t count = 0;
+  int64_t first_timestamp_ns = 0, last_timestamp_ns = 0;
+};
+
+// Keeps every appended record; can be told to fail from the n-th append on.
+class FakeSink : public RecordSink {
+ public:
+  Result<void> Append(const RecordView& r) override {
+    std::lock_guard lock(mu_);
+    if (fail_from_ >= 0 && static_cast<int>(records.size()) >= fail_from_) {
+      return MakeError(ErrorCode::kIOError, "fake sink: disk full");
+    }
+    StoredRecord s;
+    s.observed_ns = r.observed_ns;
+    s.watch_type = r.watch_type;
+    s.api_group = r.api_group;
+    s.api_version = r.api_version;
+    s.kind = r.kind;
+    s.namespace_ = r.namespace_;
+    s.name = r.name;
+    s.uid = r.uid;
+    s.resource_version = r.resource_version;
+    s.payload = r.payload;
+    if (r.event) {
+      s.has_event = true;
+      s.involved_kind = r.event->involved_kind;
+      s.involved_namespace = r.event->involved_namespace;
+      s.involved_name = r.event->involved_name;
+      s.involved_uid = r.event->involved_uid;
+      s.reason = r.event->reason;
+      s.message = r.event->message;
+      s.severity = r.event->severity;
+      s.count = r.event->count;
+      s.first_timestamp_ns = r.event->first_timestamp_ns;
+      s.last_timestamp_ns = r.event->last_timestamp_ns;
+    }
+    records.push_back(std::move(s));
+    return {};
+  }
+  void FailFrom(int n) { fail_from_ = n; }
+
+  std::vector<StoredRecord> records;
+
+ private:
+  std::mutex mu_;
+  int fail_from_ = -1;
+};
+
+}  // namespace sloop::ingest::testing

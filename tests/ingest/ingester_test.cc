@@ -1,0 +1,301 @@
+// The watcher against the cluster simulator on loopback: everything the simulator emitted must end
+// up recorded, also while watches are cut, stall, get 410 Expired, 429 and 500; TLS with a token
+// and a client certificate; start-up errors that name the server.
+#include "ingest/ingester.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/record_sink.h"
+#include "tests/tools/sloop/process.h"
+
+namespace sloop::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using sloop::testing::Process;
+using sloop::testing::ReadFile;
+using sloop::testing::WaitFor;
+
+// Keeps, per uid, what was last recorded.
+class LastStateSink : public RecordSink {
+ public:
+  struct Last {
+    std::string kind, ns, name, rv;
+    WatchType type = WatchType::kAdded;
+    int records = 0;
+  };
+  Result<void> Append(const RecordView& r) override {
+    std::lock_guard lock(mu_);
+    Last& l = by_uid_[std::string(r.uid)];
+    l.kind = r.kind;
+    l.ns = r.namespace_;
+    l.name = r.name;
+    l.rv = r.resource_version;
+    l.type = r.watch_type;
+    l.records++;
+    counts_[r.watch_type]++;
+    return {};
+  }
+  std::map<std::string, Last> Snapshot() const {
+    std::lock_guard lock(mu_);
+    return by_uid_;
+  }
+  int Count(WatchType t) const {
+    std::lock_guard lock(mu_);
+    auto it = counts_.find(t);
+    return it == counts_.end() ? 0 : it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Last> by_uid_;
+  std::map<WatchType, int> counts_;
+};
+
+// What the simulator's capture says about one uid.
+struct Emitted {
+  std::string kind, ns, name, rv;
+  bool deleted = false;
+};
+
+std::map<std::string, Emitted> LoadCapture(const fs::path& file) {
+  std::map<std::string, Emitted> out;
+  std::ifstream in(file);
+  std::string line;
+  simdjson::dom::parser parser;
+  bool header = true;
+  while (std::getline(in, line)) {
+    simdjson::dom::element doc;
+    if (line.empty() || parser.parse(line).get(doc)) continue;
+    if (header) {
+      header = false;
+      continue;
+    }
+    auto meta = doc["object"]["metadata"];
+    std::string_view ns;
+    if (meta["namespace"].get_string().get(ns)) ns = "";
+    std::string uid(meta["uid"].get_string().value_unsafe());
+    Emitted& e = out[uid];
+    e.kind = doc["kind"].get_string().value_unsafe();
+    e.ns = ns;
+    e.name = meta["name"].get_string().value_unsafe();
+    e.rv = meta["resourceVersion"].get_string().value_unsafe();
+    e.deleted = doc["type"].get_string().value_unsafe() == "DELETED";
+  }
+  return out;
+}
+
+// Differences between what was emitted and what was recorded (empty: nothing lost). Kinds the
+// recorder does not watch by default (Leases, CRDs themselves) are skipped; for Nodes only their
+// presence is checked, since heartbeat-only updates are dropped on purpose.
+std::vector<std::string> Mismatches(const std::map<std::string, Emitted>& emitted,
+                                    const LastStateSink& sink) {
+  std::vector<std::string> out;
+  auto got = sink.Snapshot();
+  for (const auto& [uid, e] : emitted) {
+    if (e.kind == "Lease" || e.kind == "CustomResourceDefinition") continue;
+    std::string what = e.kind + " " + e.ns + "/" + e.name;
+    auto it = got.find(uid);
+    if (it == got.end()) {
+      out.push_back(what + ": never recorded");
+      continue;
+    }
+    const auto& l = it->second;
+    bool recorded_deleted = l.type == WatchType::kDeleted || l.type == WatchType::kDeletedInferred;
+    if (e.deleted != recorded_deleted) {
+      out.push_back(what + (e.deleted ? ": deleted, but not recorded as deleted"
+                                      : ": recorded as deleted but still exists"));
+    } else if (!e.deleted && e.kind != "Node" && l.rv != e.rv) {
+      out.push_back(what + ": last recorded resourceVersion " + l.rv + ", last emitted " + e.rv);
+    }
+  }
+  return out;
+}
+
+class IngesterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-ingester-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (ingester_) ingester_->Stop();
+    sim_.Stop(SIGTERM, 5s);
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // Starts kubesim with `extra` flags; fills kubeconfig_ (context "kubesim").
+  void StartSim(std::vector<std::string> extra) {
+    fs::path port_file = dir_ / "kubesim.port";
+    std::vector<std::string> args = {SLOOP_KUBESIM,      "--port",           "0",
+                                     "--bind",           "127.0.0.1",        "--port-file",
+                                     port_file.string(), "--kubeconfig-out", kubeconfig_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    sim_.Start(args, {}, dir_ / "kubesim.log");
+    ASSERT_TRUE(
+        WaitFor([&] { return !ReadFile(port_file).empty() && fs::exists(kubeconfig_); }, 15s))
+        << sim_.Log();
+  }
+
+  IngestOptions Options() {
+    IngestOptions o;
+    o.kubeconfig_path = kubeconfig_.string();
+    o.backoff_initial = 20ms;
+    o.backoff_max = 500ms;
+    o.watch_timeout = 5s;
+    o.stall_timeout = 2s;
+    o.request_timeout = 10s;
+    o.service_account_dir = (dir_ / "no-service-account").string();
+    return o;
+  }
+
+  uint64_t Total(uint64_t KindStatus::*field) const {
+    uint64_t n = 0;
+    for (const auto& s : ingester_->Status()) n += s.*field;
+    return n;
+  }
+
+  // Runs a scenario that freezes after `freeze`, then checks that everything emitted was recorded.
+  void ExpectNothingLost(std::chrono::seconds freeze) {
+    std::this_thread::sleep_for(freeze + 1s);
+    ASSERT_TRUE(WaitFor(
+        [&] { return ReadFile(dir_ / "kubesim.log").find("frozen at") != std::string::npos; }, 10s))
+        << sim_.Log();
+    auto emitted = LoadCapture(dir_ / "emitted.jsonl");
+    ASSERT_GT(emitted.size(), 50u);
+    std::vector<std::string> diff;
+    WaitFor(
+        [&] {
+          diff = Mismatches(emitted, sink_);
+          return diff.empty();
+        },
+        30s);
+    std::string list;
+    for (size_t i = 0; i < diff.size() && i < 15; ++i) list += "\n  " + diff[i];
+    EXPECT_TRUE(diff.empty()) << diff.size() << " of " << emitted.size()
+                              << " objects differ:" << list;
+  }
+
+  fs::path dir_;
+  fs::path kubeconfig_ = fs::temp_directory_path() / "unused";
+  Process sim_;
+  LastStateSink sink_;
+  prometheus::Registry registry_;
+  std::unique_ptr<Ingester> ingester_;
+};
+
+TEST_F(IngesterTest, NothingLostThroughDropsExpiriesThrottlingAndErrors) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  StartSim({"--scenario",
+            "default",
+            "--seed",
+            "5",
+            "--speed",
+            "4",
+            "--window",
+            "400",
+            "--bookmark-interval",
+            "1s",
+            "--drop-watches-every",
+            "3s",
+            "--expire-every",
+            "4s",
+            "--throttle-every",
+            "23",
+            "--error-every",
+            "29",
+            "--freeze-after",
+            "16s",
+            "--capture",
+            (dir_ / "emitted.jsonl").string()});
+  auto started = Ingester::Start(Options(), sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message << "\n" << sim_.Log();
+  ingester_ = std::move(*started);
+  ExpectNothingLost(16s);
+  // The faults did happen, and were survived by reconnecting and relisting.
+  EXPECT_GT(Total(&KindStatus::reconnects), 0u);
+  EXPECT_GT(Total(&KindStatus::relists), 0u);
+  EXPECT_GT(sink_.Count(WatchType::kDeleted) + sink_.Count(WatchType::kDeletedInferred), 0);
+}
+
+TEST_F(IngesterTest, StalledWatchesAreReopened) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  StartSim({"--scenario", "default", "--seed", "9", "--speed", "4", "--bookmark-interval", "500ms",
+            "--stall-watches-after", "2s", "--freeze-after", "10s", "--capture",
+            (dir_ / "emitted.jsonl").string()});
+  auto started = Ingester::Start(Options(), sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  ingester_ = std::move(*started);
+  ExpectNothingLost(10s);
+  EXPECT_GT(Total(&KindStatus::reconnects), 0u);
+}
+
+TEST_F(IngesterTest, TlsWithTokenAndClientCertificate) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  StartSim({"--scenario", "e2e", "--tls", "--token", "s3cret", "--client-ca", "generated",
+            "--cert-dir", (dir_ / "certs").string()});
+  std::string config = ReadFile(kubeconfig_);
+  ASSERT_NE(config.find("certificate-authority-data"), std::string::npos) << config;
+  ASSERT_NE(config.find("client-certificate-data"), std::string::npos) << config;
+  auto started = Ingester::Start(Options(), sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message << "\n" << sim_.Log();
+  ingester_ = std::move(*started);
+  EXPECT_TRUE(WaitFor([&] { return ingester_->Synced(); }, 20s));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const auto& [uid, l] : sink_.Snapshot()) {
+          if (l.kind == "Pod") return true;
+        }
+        return false;
+      },
+      10s));
+  ingester_->Stop();
+  ingester_.reset();
+
+  // The same server with a wrong token: start-up fails naming the server and the cause.
+  std::string wrong = config;
+  wrong.replace(wrong.find("s3cret"), 6, "wrong!");
+  std::ofstream(dir_ / "wrong-token") << wrong;
+  IngestOptions o = Options();
+  o.kubeconfig_path = (dir_ / "wrong-token").string();
+  auto refused = Ingester::Start(o, sink_, registry_);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("https://127.0.0.1:"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("401"), std::string::npos) << refused.error().message;
+}
+
+TEST_F(IngesterTest, UnreachableServerFailsStartUpNamingIt) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  int port = sloop::testing::FreePort();  // nothing listens there
+  std::ofstream(kubeconfig_)
+      << "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+      << "clusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:" << port
+      << "\nusers:\n- name: u\n  user: {}\n"
+      << "contexts:\n- name: gone\n  context:\n    cluster: c\n    user: u\n";
+  auto t0 = std::chrono::steady_clock::now();
+  auto refused = Ingester::Start(Options(), sink_, registry_);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+  EXPECT_NE(refused.error().message.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << refused.error().message;
+}
+
+}  // namespace
+}  // namespace sloop::ingest

@@ -1,0 +1,647 @@
+// TypeRecorder: list/relist reconciliation, watch events, minor Node updates, Event fields,
+// exclusion rules and malformed objects, checked against what an in-memory sink received.
+#include "ingest/type_recorder.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <simdjson.h>
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "ingest/exclusion_rules.h"
+#include "ingest/ingest_metrics.h"
+#include "ingest_test_util.h"
+
+namespace sloop::ingest {
+namespace {
+
+using testing::Compact;
+using testing::FakeSink;
+using testing::Fixture;
+using testing::StoredRecord;
+using testing::With;
+
+constexpr int64_t kT0 = 1'764'064'800'000'000'000;
+
+ResourceType PodType() { return {"", "v1", "pods", "Pod", true, false}; }
+ResourceType NodeType() { return {"", "v1", "nodes", "Node", false, false}; }
+ResourceType EventType() { return {"", "v1", "events", "Event", true, false}; }
+ResourceType EventsV1Type() { return {"events.k8s.io", "v1", "events", "Event", true, false}; }
+ResourceType DeploymentType() { return {"apps", "v1", "deployments", "Deployment", true, false}; }
+
+std::string Pod(const std::string& name, const std::string& uid, const std::string& rv,
+                const std::string& ns = "shop", const std::string& extra = "") {
+  return R"({"kind":"Pod","apiVersion":"v1","metadata":{"name":")" + name + R"(","namespace":")" +
+         ns + R"(","uid":")" + uid + R"(","resourceVersion":")" + rv +
+         R"("},"spec":{"nodeName":"n1"})" + extra + "}";
+}
+
+int64_t Utc(int y, int mo, int d, int h, int mi, int s) {
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
+}
+
+class TypeRecorderTest : public ::testing::Test {
+ protected:
+  // A recorder for `type` with its own metrics series.
+  TypeRecorder& Make(ResourceType type) {
+    KindMetrics* km = &metrics_.For(type.kind, type.group);
+    recorder_ = std::make_unique<TypeRecorder>(std::move(type), sink, options, km, scratch_);
+    return *recorder_;
+  }
+  KindMetrics& Metrics(const ResourceType& t) { return metrics_.For(t.kind, t.group); }
+
+  // Lists `items` as one list at ts; returns EndList's count.
+  size_t List(TypeRecorder& r, const std::vector<std::string>& items, int64_t ts) {
+    r.BeginList();
+    EXPECT_TRUE(r.listing());
+    for (const auto& item : items) {
+      auto ok = r.OnListItem(item, ts);
+      EXPECT_TRUE(ok) << ok.error().ToString();
+    }
+    auto vanished = r.EndList(ts);
+    EXPECT_TRUE(vanished) << vanished.error().ToString();
+    EXPECT_FALSE(r.listing());
+    return vanished ? *vanished : 0;
+  }
+
+  FakeSink sink;
+  IngestOptions options;
+
+ private:
+  prometheus::Registry registry_;
+  IngestMetrics metrics_{registry_};
+  ParseScratch scratch_;
+  std::unique_ptr<TypeRecorder> recorder_;
+};
+
+void ExpectIdentity(const StoredRecord& r, WatchType type, const std::string& name,
+                    const std::string& uid, const std::string& rv) {
+  EXPECT_EQ(r.watch_type, type) << WatchTypeName(r.watch_type) << " " << r.name;
+  EXPECT_EQ(r.name, name);
+  EXPECT_EQ(r.uid, uid);
+  EXPECT_EQ(r.resource_version, rv);
+}
+
+// ---- lists
+
+TEST_F(TypeRecorderTest, FirstListRecordsEveryItemAsAdded) {
+  TypeRecorder& r = Make(PodType());
+  EXPECT_FALSE(r.listed_once());
+  const std::vector<std::string> items = {Pod("a", "u-a", "10"), Pod("b", "u-b", "11"),
+                                          Pod("c", "u-c", "12", "kube-system")};
+  EXPECT_EQ(List(r, items, kT0), 0u);
+  EXPECT_TRUE(r.listed_once());
+  ASSERT_EQ(sink.records.size(), 3u);
+  ExpectIdentity(sink.records[0], WatchType::kAdded, "a", "u-a", "10");
+  ExpectIdentity(sink.records[1], WatchType::kAdded, "b", "u-b", "11");
+  ExpectIdentity(sink.records[2], WatchType::kAdded, "c", "u-c", "12");
+  for (size_t i = 0; i < 3; ++i) {
+    const StoredRecord& rec = sink.records[i];
+    EXPECT_EQ(rec.payload, items[i]);
+    EXPECT_EQ(rec.observed_ns, kT0);
+    EXPECT_EQ(rec.api_group, "");
+    EXPECT_EQ(rec.api_version, "v1");
+    EXPECT_EQ(rec.kind, "Pod");
+    EXPECT_FALSE(rec.has_event);
+  }
+  EXPECT_EQ(sink.records[0].namespace_, "shop");
+  EXPECT_EQ(sink.records[2].namespace_, "kube-system");
+  EXPECT_EQ(r.known_objects(), 3u);
+  EXPECT_EQ(r.records(), 3u);
+  EXPECT_EQ(Metrics(PodType()).events[static_cast<size_t>(WatchType::kAdded)]->Value(), 3);
+  EXPECT_EQ(Metrics(PodType()).relists->Value(), 0);
+}
+
+TEST_F(TypeRecorderTest, RelistReconcilesChangedUnchangedNewAndVanished) {
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("changed", "u1", "10"), Pod("same", "u2", "11"), Pod("gone", "u3", "12")}, kT0);
+  sink.records.clear();
+
+  const int64_t t1 = kT0 + 5'000'000'000;
+  const std::string changed =
+      Pod("changed", "u1", "20", "shop", R"(,"status":{"phase":"Running"})");
+  const std::string fresh = Pod("fresh", "u4", "21");
+  EXPECT_EQ(List(r, {changed, Pod("same", "u2", "11"), fresh}, t1), 1u);
+
+  // Changed → MODIFIED, unchanged → nothing (counted), new → ADDED, vanished → DELETED_INFERRED.
+  ASSERT_EQ(sink.records.size(), 3u);
+  ExpectIdentity(sink.records[0], WatchType::kModified, "changed", "u1", "20");
+  EXPECT_EQ(sink.records[0].payload, changed);
+  ExpectIdentity(sink.records[1], WatchType::kAdded, "fresh", "u4", "21");
+  EXPECT_EQ(sink.records[1].payload, fresh);
+  const StoredRecord& inferred = sink.records[2];
+  ExpectIdentity(inferred, WatchType::kDeletedInferred, "gone", "u3", "12");
+  EXPECT_EQ(inferred.namespace_, "shop");
+  EXPECT_EQ(inferred.kind, "Pod");
+  EXPECT_EQ(inferred.api_version, "v1");
+  EXPECT_EQ(inferred.observed_ns, t1);
+  // The synthesized payload is a parseable minimal object carrying the identity.
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(inferred.payload).get(doc), simdjson::SUCCESS) << inferred.payload;
+  EXPECT_EQ(std::string_view(doc["apiVersion"].get_string().value()), "v1");
+  EXPECT_EQ(std::string_view(doc["kind"].get_string().value()), "Pod");
+  EXPECT_EQ(std::string_view(doc["metadata"]["name"].get_string().value()), "gone");
+  EXPECT_EQ(std::string_view(doc["metadata"]["namespace"].get_string().value()), "shop");
+  EXPECT_EQ(std::string_view(doc["metadata"]["uid"].get_string().value()), "u3");
+  EXPECT_EQ(std::string_view(doc["metadata"]["resourceVersion"].get_string().value()), "12");
+
+  EXPECT_EQ(r.known_objects(), 3u);
+  KindMetrics& m = Metrics(PodType());
+  EXPECT_EQ(m.relists->Value(), 1);
+  EXPECT_EQ(m.relist_unchanged->Value(), 1);
+  EXPECT_EQ(m.inferred_deletions->Value(), 1);
+  EXPECT_EQ(m.events[static_cast<size_t>(WatchType::kDeletedInferred)]->Value(), 1);
+  EXPECT_EQ(m.objects->Value(), 3);
+
+  // A third identical list records nothing.
+  sink.records.clear();
+  EXPECT_EQ(List(r, {changed, Pod("same", "u2", "11"), fresh}, t1 + 1), 0u);
+  EXPECT_TRUE(sink.records.empty());
+}
+
+TEST_F(TypeRecorderTest, RelistInPagesAndEmptyRelistInfersEveryDeletion) {
+  TypeRecorder& r = Make(PodType());
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(Pod("a", "ua", "1"), kT0));
+  ASSERT_TRUE(r.OnListItem(Pod("b", "ub", "2"), kT0));  // second "page"
+  ASSERT_EQ(*r.EndList(kT0), 0u);
+  sink.records.clear();
+  EXPECT_EQ(List(r, {}, kT0 + 1), 2u);
+  ASSERT_EQ(sink.records.size(), 2u);
+  for (const auto& rec : sink.records) EXPECT_EQ(rec.watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(r.known_objects(), 0u);
+}
+
+TEST_F(TypeRecorderTest, ObjectRecreatedUnderTheSameNameWhileDisconnectedIsANewObject) {
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("web-0", "old-uid", "5")}, kT0);
+  sink.records.clear();
+  EXPECT_EQ(List(r, {Pod("web-0", "new-uid", "9")}, kT0 + 1), 1u);
+  ASSERT_EQ(sink.records.size(), 2u);
+  ExpectIdentity(sink.records[0], WatchType::kAdded, "web-0", "new-uid", "9");
+  ExpectIdentity(sink.records[1], WatchType::kDeletedInferred, "web-0", "old-uid", "5");
+}
+
+TEST_F(TypeRecorderTest, ObjectsWithoutUidAreKeyedByNamespaceAndName) {
+  TypeRecorder& r = Make(PodType());
+  const std::string a = R"({"metadata":{"name":"x","namespace":"a","resourceVersion":"1"}})";
+  const std::string b = R"({"metadata":{"name":"x","namespace":"b","resourceVersion":"1"}})";
+  List(r, {a, b}, kT0);
+  EXPECT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(r.known_objects(), 2u);
+  sink.records.clear();
+  EXPECT_EQ(List(r, {b}, kT0 + 1), 1u);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(sink.records[0].namespace_, "a");
+  EXPECT_EQ(sink.records[0].uid, "");
+}
+
+TEST_F(TypeRecorderTest, WatchDeletedObjectsAreNotInferredAgainAndWatchAddsAreReconciled) {
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("a", "ua", "1"), Pod("b", "ub", "2")}, kT0);
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kDeleted, Pod("a", "ua", "3"), kT0 + 1));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, Pod("c", "uc", "4"), kT0 + 2));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("b", "ub", "5"), kT0 + 3));
+  EXPECT_EQ(r.last_event_ns(), kT0 + 3);
+  sink.records.clear();
+  // Relist after a gap: b unchanged since the watch, c deleted meanwhile.
+  EXPECT_EQ(List(r, {Pod("b", "ub", "5")}, kT0 + 10), 1u);
+  ASSERT_EQ(sink.records.size(), 1u);
+  ExpectIdentity(sink.records[0], WatchType::kDeletedInferred, "c", "uc", "4");
+}
+
+TEST_F(TypeRecorderTest, DeletionInferredPayloadEscapesAndNamesTheGroup) {
+  TypeRecorder& r = Make(DeploymentType());
+  List(r, {R"({"metadata":{"name":"we\"ird","namespace":"ns","uid":"u","resourceVersion":"1"}})"},
+       kT0);
+  sink.records.clear();
+  EXPECT_EQ(List(r, {}, kT0 + 1), 1u);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].api_group, "apps");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(sink.records[0].payload).get(doc), simdjson::SUCCESS);
+  EXPECT_EQ(std::string_view(doc["apiVersion"].get_string().value()), "apps/v1");
+  EXPECT_EQ(std::string_view(doc["kind"].get_string().value()), "Deployment");
+  EXPECT_EQ(std::string_view(doc["metadata"]["name"].get_string().value()), "we\"ird");
+}
+
+// ---- watch events
+
+TEST_F(TypeRecorderTest, WatchEventsBecomeRecordsWithPayloadBytesExactlyAsReceived) {
+  TypeRecorder& r = Make(PodType());
+  const std::string added = Fixture("pod.json");  // pretty-printed: bytes must be kept as is
+  const std::string modified =
+      With(added, R"("resourceVersion": "48213377")", R"("resourceVersion": "48213390")");
+  ASSERT_NE(added, modified);
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, added, kT0));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, modified, kT0 + 1));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kDeleted, modified, kT0 + 2));
+  ASSERT_EQ(sink.records.size(), 3u);
+  const WatchType types[] = {WatchType::kAdded, WatchType::kModified, WatchType::kDeleted};
+  const std::string rvs[] = {"48213377", "48213390", "48213390"};
+  for (size_t i = 0; i < 3; ++i) {
+    const StoredRecord& rec = sink.records[i];
+    ExpectIdentity(rec, types[i], "checkout-7d9f8c6b5d-x2k4q",
+                   "5f1c2b9e-3a47-4c0e-9d4b-8e2f6a1c7b30", rvs[i]);
+    EXPECT_EQ(rec.namespace_, "shop");
+    EXPECT_EQ(rec.kind, "Pod");
+    EXPECT_EQ(rec.api_group, "");
+    EXPECT_EQ(rec.api_version, "v1");
+    EXPECT_EQ(rec.observed_ns, kT0 + static_cast<int64_t>(i));
+    EXPECT_EQ(rec.payload, i == 0 ? added : modified);
+  }
+  EXPECT_EQ(r.known_objects(), 0u);
+  EXPECT_EQ(Metrics(PodType()).bytes->Value(),
+            static_cast<double>(added.size() + 2 * modified.size()));
+}
+
+TEST_F(TypeRecorderTest, WatchFramesFixtureObjects) {
+  // The objects of the watch-frames fixture (ADDED, MODIFIED, DELETED of one Pod).
+  TypeRecorder& r = Make(PodType());
+  std::istringstream frames(Fixture("watch-frames.ndjson"));
+  std::string line;
+  int seen = 0;
+  while (std::getline(frames, line)) {
+    simdjson::dom::parser p;
+    simdjson::dom::element frame;
+    ASSERT_EQ(p.parse(line).get(frame), simdjson::SUCCESS);
+    std::string_view type = frame["type"].get_string().value();
+    auto wt = ParseWatchType(type);
+    if (!wt) continue;  // BOOKMARK, ERROR
+    std::string object = simdjson::minify(frame["object"]);
+    ASSERT_TRUE(r.OnWatchEvent(*wt, object, kT0 + seen));
+    ASSERT_EQ(sink.records.size(), static_cast<size_t>(seen + 1));
+    EXPECT_EQ(sink.records.back().watch_type, *wt);
+    EXPECT_EQ(sink.records.back().payload, object);
+    EXPECT_EQ(sink.records.back().name, "checkout-7d9f8c6b5d-x2k4q");
+    ++seen;
+  }
+  EXPECT_EQ(seen, 3);
+}
+
+TEST_F(TypeRecorderTest, GroupedKindCarriesItsGroup) {
+  TypeRecorder& r = Make(DeploymentType());
+  const std::string d = Fixture("deployment.json");
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, d, kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].api_group, "apps");
+  EXPECT_EQ(sink.records[0].kind, "Deployment");
+  EXPECT_EQ(sink.records[0].name, "checkout");
+  EXPECT_EQ(sink.records[0].resource_version, "48213420");
+  EXPECT_EQ(sink.records[0].payload, d);
+}
+
+// ---- Nodes
+
+class NodeUpdatesTest : public TypeRecorderTest {
+ protected:
+  const std::string node = Fixture("node.json");
+  // Only heartbeats and resourceVersion moved (and managedFields, which kubelet rewrites).
+  std::string Heartbeat(const std::string& rv, const std::string& when) {
+    std::string n =
+        With(node, R"("resourceVersion": "48213402")", R"("resourceVersion": ")" + rv + R"(")");
+    const std::string from = R"("lastHeartbeatTime": "2026-11-20T09:20:41Z")";
+    const std::string to = R"("lastHeartbeatTime": ")" + when + R"(")";
+    int replaced = 0;
+    for (size_t pos = 0; (pos = n.find(from, pos)) != std::string::npos; pos += to.size()) {
+      n.replace(pos, from.size(), to);
+      ++replaced;
+    }
+    EXPECT_GT(replaced, 1);
+    return n;
+  }
+};
+
+TEST_F(NodeUpdatesTest, HeartbeatOnlyUpdatesAreDroppedRealChangesKept) {
+  TypeRecorder& r = Make(NodeType());
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, node, kT0));
+  const std::string beat = Heartbeat("48213500", "2026-11-20T09:21:41Z");
+  ASSERT_NE(beat, node);
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, beat, kT0 + 1));
+  ASSERT_EQ(sink.records.size(), 1u) << "a heartbeat-only update was recorded";
+  EXPECT_EQ(Metrics(NodeType()).minor_node_updates->Value(), 1);
+
+  // A condition status flip (with a heartbeat) is a real change.
+  std::string flipped = With(Heartbeat("48213600", "2026-11-20T09:22:41Z"), R"("status": "False",)",
+                             R"("status": "True",)");
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, flipped, kT0 + 2));
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[1].watch_type, WatchType::kModified);
+  EXPECT_EQ(sink.records[1].resource_version, "48213600");
+  EXPECT_EQ(sink.records[1].payload, flipped);
+
+  // A label is a real change.
+  std::string labelled =
+      With(flipped, R"("nodepool": "general")", R"("nodepool": "general", "drain": "yes")");
+  labelled = With(labelled, R"("resourceVersion": "48213600")", R"("resourceVersion": "48213700")");
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, labelled, kT0 + 3));
+  ASSERT_EQ(sink.records.size(), 3u);
+  EXPECT_EQ(sink.records[2].resource_version, "48213700");
+
+  // The heartbeat after the label is dropped again (compared with the labelled node).
+  std::string beat2 =
+      With(labelled, R"("resourceVersion": "48213700")", R"("resourceVersion": "48213800")");
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, beat2, kT0 + 4));
+  EXPECT_EQ(sink.records.size(), 3u);
+  // Deleting the node is always recorded.
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kDeleted, beat2, kT0 + 5));
+  ASSERT_EQ(sink.records.size(), 4u);
+  EXPECT_EQ(sink.records[3].watch_type, WatchType::kDeleted);
+}
+
+TEST_F(NodeUpdatesTest, HeartbeatOnlyChangeOnRelistIsDropped) {
+  TypeRecorder& r = Make(NodeType());
+  List(r, {node}, kT0);
+  sink.records.clear();
+  EXPECT_EQ(List(r, {Heartbeat("48219999", "2026-11-20T09:30:00Z")}, kT0 + 1), 0u);
+  EXPECT_TRUE(sink.records.empty());
+  std::string relabelled = With(node, R"("nodepool": "general")", R"("nodepool": "gpu")");
+  relabelled = With(relabelled, R"("resourceVersion": "48213402")", R"("resourceVersion": "5")");
+  EXPECT_EQ(List(r, {relabelled}, kT0 + 2), 0u);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].watch_type, WatchType::kModified);
+}
+
+TEST_F(NodeUpdatesTest, KeepMinorNodeUpdatesKeepsEveryUpdate) {
+  options.keep_minor_node_updates = true;
+  TypeRecorder& r = Make(NodeType());
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, node, kT0));
+  ASSERT_TRUE(
+      r.OnWatchEvent(WatchType::kModified, Heartbeat("48213500", "2026-11-20T09:21:41Z"), kT0 + 1));
+  ASSERT_TRUE(
+      r.OnWatchEvent(WatchType::kModified, Heartbeat("48213501", "2026-11-20T09:21:51Z"), kT0 + 2));
+  EXPECT_EQ(sink.records.size(), 3u);
+  EXPECT_EQ(Metrics(NodeType()).minor_node_updates->Value(), 0);
+}
+
+TEST_F(NodeUpdatesTest, OnlyCoreNodesAreFiltered) {
+  // A CRD that happens to be called Node is not a Node.
+  TypeRecorder& r = Make({"example.com", "v1", "nodes", "Node", false, true});
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, node, kT0));
+  ASSERT_TRUE(
+      r.OnWatchEvent(WatchType::kModified, Heartbeat("48213500", "2026-11-20T09:21:41Z"), kT0 + 1));
+  EXPECT_EQ(sink.records.size(), 2u);
+}
+
+TEST_F(NodeUpdatesTest, NodesOfOddShapesDoNotCrash) {
+  TypeRecorder& r = Make(NodeType());
+  for (const char* n : {R"({"metadata":{"name":"n","uid":"u","resourceVersion":"1"}})",
+                        R"({"metadata":{"name":"n","uid":"u","resourceVersion":"2"},"status":5})",
+                        R"({"metadata":{"name":"n","uid":"u","resourceVersion":"3"},)"
+                        R"("status":{"conditions":{"a":1}}})",
+                        R"({"metadata":{"name":"n","uid":"u","resourceVersion":"4"},)"
+                        R"("status":{"conditions":[1,null,"x",{"lastHeartbeatTime":7}]}})"}) {
+    auto ok = r.OnWatchEvent(WatchType::kModified, n, kT0);
+    EXPECT_TRUE(ok) << n;
+  }
+  EXPECT_EQ(sink.records.size(), 4u);
+}
+
+// ---- Events
+
+TEST_F(TypeRecorderTest, CoreEventFillsTheEventFields) {
+  TypeRecorder& r = Make(EventType());
+  const std::string ev = Fixture("event.json");
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, ev, kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  const StoredRecord& rec = sink.records[0];
+  ASSERT_TRUE(rec.has_event);
+  EXPECT_EQ(rec.name, "checkout-7d9f8c6b5d-x2k4q.1879c3f1a2b4d6e8");
+  EXPECT_EQ(rec.involved_kind, "Pod");
+  EXPECT_EQ(rec.involved_namespace, "shop");
+  EXPECT_EQ(rec.involved_name, "checkout-7d9f8c6b5d-x2k4q");
+  EXPECT_EQ(rec.involved_uid, "5f1c2b9e-3a47-4c0e-9d4b-8e2f6a1c7b30");
+  EXPECT_EQ(rec.reason, "Pulled");
+  EXPECT_EQ(rec.severity, EventSeverity::kNormal);
+  EXPECT_EQ(rec.count, 1);
+  EXPECT_EQ(rec.first_timestamp_ns, Utc(2026, 11, 20, 9, 14, 5));
+  EXPECT_EQ(rec.last_timestamp_ns, Utc(2026, 11, 20, 9, 14, 5));
+  // The message as JSON holds it, unescaped.
+  EXPECT_EQ(rec.message,
+            "Container image \"registry.example.com/shop/checkout:v2.14.1\" already present on "
+            "machine");
+  EXPECT_EQ(rec.payload, ev);
+}
+
+TEST_F(TypeRecorderTest, CoreWarningEventWithCountAndOffsetTimestamps) {
+  TypeRecorder& r = Make(EventType());
+  const std::string ev = R"({"metadata":{"name":"e1","namespace":"ns","uid":"ue"},)"
+                         R"("involvedObject":{"kind":"Node","name":"n1"},"reason":"BackOff",)"
+                         R"("type":"Warning","count":42,"message":"m",)"
+                         R"("firstTimestamp":"2026-11-20T10:00:00+01:00",)"
+                         R"("lastTimestamp":"2026-11-20T09:30:00.25Z"})";
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, ev, kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  const StoredRecord& rec = sink.records[0];
+  EXPECT_EQ(rec.severity, EventSeverity::kWarning);
+  EXPECT_EQ(rec.count, 42);
+  EXPECT_EQ(rec.involved_kind, "Node");
+  EXPECT_EQ(rec.involved_namespace, "");
+  EXPECT_EQ(rec.first_timestamp_ns, Utc(2026, 11, 20, 9, 0, 0));
+  EXPECT_EQ(rec.last_timestamp_ns, Utc(2026, 11, 20, 9, 30, 0) + 250'000'000);
+}
+
+TEST_F(TypeRecorderTest, EventsV1UseRegardingNoteAndSeries) {
+  TypeRecorder& r = Make(EventsV1Type());
+  const std::string ev =
+      R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e2",)"
+      R"("namespace":"shop","uid":"ue2","resourceVersion":"7"},)"
+      R"("eventTime":"2026-11-20T09:00:00.000000Z","reportingController":"kubelet",)"
+      R"("regarding":{"kind":"Pod","namespace":"shop","name":"p","uid":"up"},)"
+      R"("reason":"Unhealthy","type":"Warning","note":"Readiness probe failed",)"
+      R"("series":{"count":5,"lastObservedTime":"2026-11-20T09:05:00.000000Z"}})";
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, ev, kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  const StoredRecord& rec = sink.records[0];
+  ASSERT_TRUE(rec.has_event);
+  EXPECT_EQ(rec.api_group, "events.k8s.io");
+  EXPECT_EQ(rec.involved_kind, "Pod");
+  EXPECT_EQ(rec.involved_namespace, "shop");
+  EXPECT_EQ(rec.involved_name, "p");
+  EXPECT_EQ(rec.involved_uid, "up");
+  EXPECT_EQ(rec.reason, "Unhealthy");
+  EXPECT_EQ(rec.message, "Readiness probe failed");
+  EXPECT_EQ(rec.severity, EventSeverity::kWarning);
+  EXPECT_EQ(rec.count, 5);
+  EXPECT_EQ(rec.first_timestamp_ns, Utc(2026, 11, 20, 9, 0, 0));
+  EXPECT_EQ(rec.last_timestamp_ns, Utc(2026, 11, 20, 9, 5, 0));
+}
+
+TEST_F(TypeRecorderTest, EventsV1DeprecatedFieldsAndNoSeries) {
+  TypeRecorder& r = Make(EventsV1Type());
+  const std::string ev =
+      R"({"metadata":{"name":"e3","namespace":"ns"},"regarding":{"kind":"Job","name":"j"},)"
+      R"("reason":"Completed","type":"Normal","note":"done","deprecatedCount":3,)"
+      R"("deprecatedFirstTimestamp":"2026-11-20T08:00:00Z",)"
+      R"("deprecatedLastTimestamp":"2026-11-20T08:10:00Z"})";
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, ev, kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  const StoredRecord& rec = sink.records[0];
+  EXPECT_EQ(rec.count, 3);
+  EXPECT_EQ(rec.severity, EventSeverity::kNormal);
+  EXPECT_EQ(rec.message, "done");
+  EXPECT_EQ(rec.first_timestamp_ns, Utc(2026, 11, 20, 8, 0, 0));
+  EXPECT_EQ(rec.last_timestamp_ns, Utc(2026, 11, 20, 8, 10, 0));
+}
+
+TEST_F(TypeRecorderTest, EventWithoutInvolvedObjectOrTimesStillRecorded) {
+  TypeRecorder& r = Make(EventType());
+  for (const char* ev : {R"({"metadata":{"name":"bare"}})",
+                         R"({"metadata":{"name":"odd"},"involvedObject":"x","count":"many",)"
+                         R"("firstTimestamp":"yesterday","type":5,"series":[1]})",
+                         R"({"metadata":{"name":"nulls"},"involvedObject":null,"regarding":null,)"
+                         R"("series":null,"eventTime":null})"}) {
+    auto ok = r.OnWatchEvent(WatchType::kAdded, ev, kT0);
+    ASSERT_TRUE(ok) << ev << ": " << ok.error().ToString();
+  }
+  ASSERT_EQ(sink.records.size(), 3u);
+  for (const auto& rec : sink.records) {
+    EXPECT_TRUE(rec.has_event);
+    EXPECT_EQ(rec.involved_kind, "");
+    EXPECT_EQ(rec.severity, EventSeverity::kUnknown);
+    EXPECT_EQ(rec.count, 1);  // an event happened at least once
+    EXPECT_EQ(rec.first_timestamp_ns, 0);
+  }
+}
+
+TEST_F(TypeRecorderTest, NonEventKindsHaveNoEventFields) {
+  TypeRecorder& r = Make(PodType());
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, Fixture("event.json"), kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_FALSE(sink.records[0].has_event);
+}
+
+// ---- exclusion rules
+
+TEST_F(TypeRecorderTest, ExclusionRulesDropMatchingObjects) {
+  auto rules =
+      ExclusionRules::FromConfig(R"({"_all":[{"==":[{"var":"metadata.namespace"},"kube-system"]}],)"
+                                 R"("Pod":[{"in":[{"var":"metadata.name"},["skip-me"]]}]})");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  options.rules = &*rules;
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("keep", "u1", "1"), Pod("skip-me", "u2", "1"), Pod("sys", "u3", "1", "kube-system")},
+       kT0);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].name, "keep");
+  EXPECT_EQ(r.known_objects(), 1u);
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, Pod("skip-me", "u4", "2", "other"), kT0 + 1));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("sys", "u3", "3", "kube-system"), kT0 + 2));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kDeleted, Pod("sys", "u3", "4", "kube-system"), kT0 + 3));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("keep", "u1", "5"), kT0 + 4));
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[1].name, "keep");
+  EXPECT_EQ(Metrics(PodType()).excluded->Value(), 5);
+  // Excluded objects never reach the table, so a relist infers no deletion for them.
+  sink.records.clear();
+  EXPECT_EQ(List(r, {Pod("keep", "u1", "5")}, kT0 + 5), 0u);
+  EXPECT_TRUE(sink.records.empty());
+}
+
+TEST_F(TypeRecorderTest, KindRulesApplyOnlyToTheirKind) {
+  auto rules = ExclusionRules::FromConfig(R"({"Deployment":[{"!!":[{"var":"metadata.name"}]}]})");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  options.rules = &*rules;
+  TypeRecorder& pods = Make(PodType());
+  ASSERT_TRUE(pods.OnWatchEvent(WatchType::kAdded, Pod("p", "u", "1"), kT0));
+  EXPECT_EQ(sink.records.size(), 1u);
+  TypeRecorder& deployments = Make(DeploymentType());
+  ASSERT_TRUE(deployments.OnWatchEvent(WatchType::kAdded, Fixture("deployment.json"), kT0));
+  EXPECT_EQ(sink.records.size(), 1u);
+}
+
+// ---- malformed input
+
+TEST_F(TypeRecorderTest, MalformedJsonIsAnErrorNotACrash) {
+  TypeRecorder& r = Make(PodType());
+  const std::string pod = Pod("a", "u", "1");
+  for (const std::string& bad :
+       {std::string(""), std::string("{"), pod.substr(0, pod.size() / 2), std::string("[1,2]"),
+        std::string("42"), std::string("\"pod\""), std::string("null"), std::string("{\"a\":}"),
+        std::string("{\"metadata\":{\"name\":\"x\"}} trailing"), std::string("\xff\xfe{}")}) {
+    auto w = r.OnWatchEvent(WatchType::kAdded, bad, kT0);
+    ASSERT_FALSE(w) << "accepted: " << bad;
+    EXPECT_EQ(w.error().code, ErrorCode::kCorruption) << bad;
+    r.BeginList();
+    auto l = r.OnListItem(bad, kT0);
+    ASSERT_FALSE(l) << "accepted: " << bad;
+    EXPECT_EQ(l.error().code, ErrorCode::kCorruption) << bad;
+    ASSERT_TRUE(r.EndList(kT0));
+  }
+  EXPECT_TRUE(sink.records.empty());
+  EXPECT_GE(Metrics(PodType()).errors.count("malformed"), 1u);
+}
+
+TEST_F(TypeRecorderTest, ObjectsWithoutUsableMetadataAreRejectedWithoutCrashing) {
+  // A missing child once segfaulted: every shape of absent or odd metadata must be an error.
+  for (ResourceType type : {PodType(), NodeType(), EventType(), EventsV1Type()}) {
+    TypeRecorder& r = Make(type);
+    for (const char* bad : {"{}", R"({"kind":"Pod"})", R"({"metadata":null})", R"({"metadata":5})",
+                            R"({"metadata":"x"})", R"({"metadata":[]})", R"({"metadata":{}})",
+                            R"({"metadata":{"name":5}})", R"({"metadata":{"name":""}})",
+                            R"({"metadata":{"namespace":"ns","uid":"u"}})"}) {
+      auto w = r.OnWatchEvent(WatchType::kModified, bad, kT0);
+      ASSERT_FALSE(w) << type.kind << ": accepted " << bad;
+      EXPECT_EQ(w.error().code, ErrorCode::kCorruption);
+      EXPECT_NE(w.error().message.find("metadata.name"), std::string::npos) << w.error().message;
+      auto d = r.OnWatchEvent(WatchType::kDeleted, bad, kT0);
+      EXPECT_FALSE(d);
+      r.BeginList();
+      EXPECT_FALSE(r.OnListItem(bad, kT0));
+      ASSERT_TRUE(r.EndList(kT0));
+    }
+  }
+  EXPECT_TRUE(sink.records.empty());
+}
+
+TEST_F(TypeRecorderTest, ObjectWithOnlyANameIsRecorded) {
+  TypeRecorder& r = Make(PodType());
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, R"({"metadata":{"name":"n"}})", kT0));
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].namespace_, "");
+  EXPECT_EQ(sink.records[0].uid, "");
+  EXPECT_EQ(sink.records[0].resource_version, "");
+}
+
+TEST_F(TypeRecorderTest, SinkErrorsAreReturned) {
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("a", "ua", "1"), Pod("b", "ub", "1")}, kT0);
+  sink.FailFrom(2);
+  auto w = r.OnWatchEvent(WatchType::kModified, Pod("a", "ua", "2"), kT0 + 1);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, ErrorCode::kIOError);
+  EXPECT_NE(w.error().message.find("disk full"), std::string::npos);
+  r.BeginList();
+  auto end = r.EndList(kT0 + 2);  // both vanish; their records cannot be stored
+  ASSERT_FALSE(end);
+  EXPECT_EQ(end.error().code, ErrorCode::kIOError);
+  EXPECT_EQ(r.records(), 2u);
+  EXPECT_EQ(Metrics(PodType()).errors.count("store"), 1u);
+}
+
+TEST_F(TypeRecorderTest, WorksWithoutMetrics) {
+  ParseScratch scratch;
+  TypeRecorder r(PodType(), sink, options, nullptr, scratch);
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(Pod("a", "ua", "1"), kT0));
+  ASSERT_TRUE(r.EndList(kT0));
+  ASSERT_FALSE(r.OnWatchEvent(WatchType::kAdded, "{", kT0));
+  r.BeginList();
+  ASSERT_EQ(*r.EndList(kT0 + 1), 1u);
+  EXPECT_EQ(sink.records.size(), 2u);
+}
+
+}  // namespace
+}  // namespace sloop::ingest
