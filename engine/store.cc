@@ -332,6 +332,11 @@ Result<void> Store::Close() {
     if (closed_) return {};
     stopping_ = true;
   }
+  {
+    std::lock_guard s(shards_mu_);
+    abort_waits_ = true;
+    sealed_cv_.notify_all();
+  }
   bg_cv_.notify_all();
   if (background_.joinable()) background_.join();
   Result<void> result;
@@ -416,6 +421,25 @@ Result<void> Store::Append(const RecordView& record) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "store " + options_.root.string() + " is open read-only");
   }
+  auto r = AppendLocked(record);
+  if (options_.background && options_.max_unsealed_shards > 0) WaitForSealer();
+  return r;
+}
+
+void Store::WaitForSealer() {
+  std::unique_lock lock(shards_mu_);
+  if (sealing_.size() <= options_.max_unsealed_shards) return;
+  // A seal that fails (a full disk) leaves its shard waiting: stop waiting then, the failure is
+  // logged and counted, and appends go on into the active shard.
+  const uint64_t failures = seal_failures_.load();
+  bg_cv_.notify_all();
+  sealed_cv_.wait(lock, [&] {
+    return sealing_.size() <= options_.max_unsealed_shards || abort_waits_.load() ||
+           seal_failures_.load() != failures;
+  });
+}
+
+Result<void> Store::AppendLocked(const RecordView& record) {
   std::lock_guard lock(append_mu_);
   {
     std::lock_guard b(bg_mu_);
@@ -641,7 +665,11 @@ void Store::BackgroundLoop() {
       std::lock_guard s(shards_mu_);
       pending = sealing_;
     }
-    for (auto& shard : pending) (void)SealShard(shard);
+    for (auto& shard : pending) {
+      (void)SealShard(shard);
+      std::lock_guard s(shards_mu_);
+      sealed_cv_.notify_all();
+    }
     bool window_closed = false;
     {
       std::lock_guard s(shards_mu_);
@@ -652,6 +680,8 @@ void Store::BackgroundLoop() {
       last_cleanup = now;
       auto r = Maintain();
       if (!r) Log("maintenance: " + r.error().ToString());
+      std::lock_guard s(shards_mu_);
+      sealed_cv_.notify_all();
     }
     lock.lock();
   }

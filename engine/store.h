@@ -44,6 +44,11 @@ struct StoreOptions {
   int sealed_zstd_level = 6;
   bool read_only = false;  // no appends, no sealing of old active files, no retention
   bool background = true;  // seal and clean up on a background thread (tests may turn it off)
+  // Backpressure: while more than this many finished shards wait to be sealed (each holds its
+  // index in memory), Append waits for the sealer. Live ingest rotates once an hour and never
+  // waits; a replay faster than real time is slowed to the sealer's pace instead of growing
+  // without bound. 0 disables the wait.
+  size_t max_unsealed_shards = 2;
   // Time source for retention by age and for "now"; ns since the epoch.
   std::function<int64_t()> now_ns;
   // Tests: stop a seal after this step (1..5) as if the process died there.
@@ -206,6 +211,8 @@ class Store : public RecordSink {
   Result<void> Recover();
   Result<void> StartActive(int64_t t_ns);
   Result<void> RotateLocked(int64_t t_ns);
+  Result<void> AppendLocked(const RecordView& record);
+  void WaitForSealer();
   Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard);
   Result<RetentionReport> EnforceRetention();
   void BackgroundLoop();
@@ -219,7 +226,9 @@ class Store : public RecordSink {
   std::vector<std::shared_ptr<ActiveShard>> sealing_;  // finished, waiting to be sealed
   std::shared_ptr<ActiveShard> active_;
   uint64_t next_shard_id_ = 1;
-  std::mutex seal_mu_;  // one seal at a time
+  std::mutex seal_mu_;                 // one seal at a time
+  std::condition_variable sealed_cv_;  // with shards_mu_: a background seal finished or failed
+  std::atomic<bool> abort_waits_{false};
 
   std::atomic<uint64_t> records_appended_{0};
   std::atomic<uint64_t> evictions_{0};

@@ -548,6 +548,30 @@ TEST_F(StoreTest, BackgroundThreadSealsClosedWindowsWhileQueriesRun) {
   EXPECT_EQ(total, 200u);
 }
 
+TEST_F(StoreTest, AppendWaitsForTheSealerInsteadOfPilingUpUnsealedShards) {
+  // A replay far faster than real time: a new one-hour window every 50 records. Without
+  // backpressure, finished shards (each with its index in memory) would queue behind the sealer.
+  StoreOptions o = Options();
+  o.background = true;
+  o.max_unsealed_shards = 1;
+  auto store = OpenStore(o);
+  size_t worst = 0;
+  for (int i = 0; i < 2000; ++i) {
+    int64_t t = kT0 + (i / 50) * kHour + (i % 50) * kSec;
+    now_ = t;
+    ASSERT_TRUE(store
+                    ->Append(mk_.Pod(t, "ns", "p" + std::to_string(i % 40),
+                                     "u" + std::to_string(i % 40), i))
+                    .has_value());
+    auto st = store->Stats();
+    worst = std::max<size_t>(worst, st.shards - st.sealed_shards);
+  }
+  // The active shard plus at most max_unsealed_shards waiting (one more may be finishing).
+  EXPECT_LE(worst, 3u);
+  ASSERT_TRUE(store->Close().has_value());
+  EXPECT_EQ(store->Stats().sealed_shards, 40u);
+}
+
 TEST_F(StoreTest, SealingIsIdempotent) {
   auto store = OpenStore();
   ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
