@@ -1,6 +1,7 @@
 #include "engine/store.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -669,6 +670,12 @@ void Store::BackgroundLoop() {
       (void)SealShard(shard);
       std::lock_guard s(shards_mu_);
       sealed_cv_.notify_all();
+    }
+    if (!pending.empty()) {
+      // The sealed shards' in-memory indexes are freed here; hand the pages back to the system
+      // so that resident memory follows the configured budget rather than its high-water mark.
+      pending.clear();
+      malloc_trim(0);
     }
     bool window_closed = false;
     {

@@ -48,7 +48,7 @@ struct StoreOptions {
   // index in memory), Append waits for the sealer. Live ingest rotates once an hour and never
   // waits; a replay faster than real time is slowed to the sealer's pace instead of growing
   // without bound. 0 disables the wait.
-  size_t max_unsealed_shards = 2;
+  size_t max_unsealed_shards = 1;
   // Time source for retention by age and for "now"; ns since the epoch.
   std::function<int64_t()> now_ns;
   // Tests: stop a seal after this step (1..5) as if the process died there.
