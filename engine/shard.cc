@@ -414,6 +414,12 @@ void ActiveShard::CarryOver(const Shard& previous) {
   } else if (const auto* sealed = dynamic_cast<const SealedShard*>(&previous)) {
     builder_.CarryOver(*sealed->index());
   }
+  carried_bytes_ = builder_.memory_bytes();
+}
+
+uint64_t ActiveShard::carried_bytes() const {
+  std::lock_guard lock(mu_);
+  return carried_bytes_;
 }
 
 uint64_t ActiveShard::segment_bytes() const {

@@ -188,6 +188,9 @@ class ActiveShard : public Shard {
   int64_t window_end_ns() const { return builder_.window_end_ns(); }
   uint64_t segment_bytes() const;
   uint64_t memory_bytes() const;
+  // The index memory the carry-over seeded (the resources alive at the start): the part of
+  // memory_bytes() that a new shard would start with again, so it does not count towards caps.
+  uint64_t carried_bytes() const;
   const std::filesystem::path& path() const { return path_; }
 
   // For sealing: the index (no lock: call only after Finish()).
@@ -207,6 +210,7 @@ class ActiveShard : public Shard {
   std::unique_ptr<SegmentWriter> writer_;
   std::unique_ptr<SegmentReader> reader_;
   ShardIndexBuilder builder_;
+  uint64_t carried_bytes_ = 0;
   std::vector<uint64_t> block_offsets_;  // block id → offset of its frame
   uint64_t finished_bytes_ = 0;          // file size once finished
   bool finished_ = false;

@@ -464,9 +464,17 @@ Result<void> Store::AppendLocked(const RecordView& record) {
   }
   if (auto r = active->Append(record); !r) return r;
   records_appended_.fetch_add(1, std::memory_order_relaxed);
-  if (active->segment_bytes() >= options_.active_segment_cap_bytes ||
-      active->memory_bytes() >= options_.active_index_cap_bytes) {
-    Log("shard " + std::to_string(active->id()) + " reached its size cap; sealing it early");
+  // The caps count what this shard added: the resources carried over from the shard before
+  // (every live object of the cluster) would otherwise fill a big cluster's cap at once and
+  // make every new shard seal again after a handful of records.
+  const uint64_t segment = active->segment_bytes();
+  const uint64_t memory = active->memory_bytes();
+  const uint64_t grown = memory - std::min(memory, active->carried_bytes());
+  if (segment >= options_.active_segment_cap_bytes || grown >= options_.active_index_cap_bytes) {
+    Log("shard " + std::to_string(active->id()) + " reached its size cap (segment " +
+        std::to_string(segment >> 20) + " MiB, index " + std::to_string(grown >> 20) +
+        " MiB added to " + std::to_string((memory - grown) >> 20) +
+        " MiB carried over); sealing it early");
     return RotateLocked(record.observed_ns);
   }
   return {};

@@ -20,46 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/fixtures.h"
 #include "engine/store.h"
 
 namespace {
 
+using namespace sloop::bench;
+
 using namespace sloop;
 namespace fs = std::filesystem;
-constexpr int64_t kSec = 1000000000LL;
-constexpr int64_t kMin = 60 * kSec;
-constexpr int64_t kHour = 60 * kMin;
-constexpr int64_t kDay = 24 * kHour;
-
-std::string ReadCompact(const std::string& name) {
-  std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str(), out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
-    s.replace(pos, from.size(), to);
-  }
-}
 
 std::string Rfc3339(int64_t ns) {
   time_t secs = static_cast<time_t>(ns / kSec);

@@ -12,38 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "bench/fixtures.h"
 #include "bench/harness/capture.h"
 
 namespace sloop::bench {
 namespace {
-
-constexpr int64_t kSec = 1000000000LL;
-constexpr int64_t kMin = 60 * kSec;
-constexpr int64_t kHour = 60 * kMin;
-
-std::string ReadCompact(const std::string& name) {
-  std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str(), out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
 
 // A fixture with some literal values turned into numbered slots, rendered by concatenation.
 class Template {

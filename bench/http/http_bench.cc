@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/fixtures.h"
 #include "engine/store.h"
 #include "http/compression.h"
 #include "http/http_message.h"
@@ -35,41 +36,11 @@
 
 namespace {
 
+using namespace sloop::bench;
+
 using namespace sloop;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-constexpr int64_t kSec = 1000000000LL;
-constexpr int64_t kMin = 60 * kSec;
-
-std::string ReadCompact(const std::string& name) {
-  std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str(), out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
-    s.replace(pos, from.size(), to);
-  }
-}
 
 // Pod updates spread over `pods` pods in 20 namespaces.
 class PodFeed {

@@ -14,42 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/fixtures.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
 
 namespace {
 
+using namespace sloop::bench;
+
 using namespace sloop;
-
-std::string ReadCompact(const std::string& name) {
-  std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str(), out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
-
-void ReplaceAll(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
-    s.replace(pos, from.size(), to);
-  }
-}
 
 // A realistic mix in arrival order: many Pods of a few Deployments, Events about them, Node
 // updates; names, uids, resourceVersions, IPs and timestamps vary as in a real cluster.

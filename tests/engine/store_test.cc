@@ -572,6 +572,27 @@ TEST_F(StoreTest, AppendWaitsForTheSealerInsteadOfPilingUpUnsealedShards) {
   EXPECT_EQ(store->Stats().sealed_shards, 40u);
 }
 
+TEST_F(StoreTest, CarriedOverResourcesDoNotCountTowardsTheIndexCap) {
+  // More live resources than the index cap holds: the next hour's shard starts with all of them
+  // carried over, and must not seal early after every few records because of them.
+  StoreOptions o = Options();
+  o.active_index_cap_bytes = 64 * 1024;
+  auto store = OpenStore(o);
+  for (int i = 0; i < 3000; ++i) {
+    if (i > 0 && i % 1000 == 0) ASSERT_TRUE(store->SealActive().has_value());
+    ASSERT_TRUE(store
+                    ->Append(mk_.Pod(kT0 + i * kSec / 10, "ns", "p" + std::to_string(i),
+                                     "u" + std::to_string(i), 1))
+                    .has_value());
+  }
+  uint64_t before = store->Stats().shards;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(
+        store->Append(mk_.Pod(kT0 + kHour + i * kSec, "ns", "p1", "u1", 2 + i)).has_value());
+  }
+  EXPECT_EQ(store->Stats().shards, before + 1) << "only the new hour's shard";
+}
+
 TEST_F(StoreTest, SealingIsIdempotent) {
   auto store = OpenStore();
   ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
