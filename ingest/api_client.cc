@@ -1,7 +1,8 @@
 #include "ingest/api_client.h"
 
-#include <fstream>
 #include <simdjson.h>
+
+#include <fstream>
 #include <sstream>
 
 namespace sloop::ingest {
@@ -54,9 +55,8 @@ ApiClient::ApiClient(ClusterConfig config) : config_(std::move(config)) {
     size_t scheme_end = url_base_.find("://");
     size_t host_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
     size_t host_end = url_base_.find('/', host_start);
-    std::string hostport = url_base_.substr(host_start, host_end == std::string::npos
-                                                            ? std::string::npos
-                                                            : host_end - host_start);
+    std::string hostport = url_base_.substr(
+        host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
     std::string host = hostport, port = config_.uses_tls() ? "443" : "80";
     size_t colon = hostport.rfind(':');
     if (colon != std::string::npos && hostport.find(']', colon) == std::string::npos) {
@@ -168,9 +168,9 @@ Result<ApiClient::Response> ApiClient::Get(std::string_view path, std::string_vi
     curl_easy_cleanup(easy);
     curl_slist_free_all(*headers);
     if (rc != CURLE_OK) {
-      return MakeError(ErrorCode::kUnavailable,
-                       "cannot reach " + config_.server + std::string(path) + ": " +
-                           (errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+      return MakeError(ErrorCode::kUnavailable, "cannot reach " + config_.server +
+                                                    std::string(path) + ": " +
+                                                    (errbuf[0] ? errbuf : curl_easy_strerror(rc)));
     }
     if (resp.status == 401 && exec_ && attempt == 0) {
       CredentialsRejected();

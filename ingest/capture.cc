@@ -1,13 +1,13 @@
 #include "ingest/capture.h"
 
+#include <simdjson.h>
 #include <zstd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <ctime>
-#include <simdjson.h>
 
 #include "ingest/raw_json.h"
 
@@ -15,11 +15,16 @@ namespace sloop::ingest {
 
 std::string_view CaptureTypeName(CaptureType t) {
   switch (t) {
-    case CaptureType::kList: return "LIST";
-    case CaptureType::kAdded: return "ADDED";
-    case CaptureType::kModified: return "MODIFIED";
-    case CaptureType::kDeleted: return "DELETED";
-    case CaptureType::kUnknown: break;
+    case CaptureType::kList:
+      return "LIST";
+    case CaptureType::kAdded:
+      return "ADDED";
+    case CaptureType::kModified:
+      return "MODIFIED";
+    case CaptureType::kDeleted:
+      return "DELETED";
+    case CaptureType::kUnknown:
+      break;
   }
   return "UNKNOWN";
 }
@@ -32,23 +37,6 @@ CaptureType ParseCaptureType(std::string_view s) {
   if (s == "MODIFIED") return CaptureType::kModified;
   if (s == "DELETED") return CaptureType::kDeleted;
   return CaptureType::kUnknown;
-}
-
-void AppendString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
 }
 
 constexpr size_t kWriteBuffer = 1 << 20;
@@ -72,7 +60,7 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::Create(const std::string& 
   char created[32];
   std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
   std::string header = "{\"format\":\"sloop-capture\",\"version\":1,\"source\":";
-  AppendString(header, source);
+  AppendJsonString(header, source);
   header += ",\"created\":\"";
   header += created;
   header += "\"}\n";
@@ -98,8 +86,8 @@ Result<void> CaptureWriter::WriteOut(std::string_view bytes, bool end_frame) {
     ZSTD_outBuffer out{zbuf_.data(), zbuf_.size(), 0};
     size_t left = ZSTD_compressStream2(cctx, &out, &in, mode);
     if (ZSTD_isError(left)) {
-      return MakeError(ErrorCode::kIOError, "compress capture " + path_ + ": " +
-                                                ZSTD_getErrorName(left));
+      return MakeError(ErrorCode::kIOError,
+                       "compress capture " + path_ + ": " + ZSTD_getErrorName(left));
     }
     if (out.pos > 0 && std::fwrite(zbuf_.data(), 1, out.pos, file_) != out.pos) {
       return IOError("write capture file", path_, errno);
@@ -122,13 +110,13 @@ Result<void> CaptureWriter::Write(int64_t ts_ns, CaptureType type, const Resourc
   l += ",\"type\":\"";
   l += CaptureTypeName(type);
   l += "\",\"group\":";
-  AppendString(l, rt.group);
+  AppendJsonString(l, rt.group);
   l += ",\"version\":";
-  AppendString(l, rt.version);
+  AppendJsonString(l, rt.version);
   l += ",\"resource\":";
-  AppendString(l, rt.resource);
+  AppendJsonString(l, rt.resource);
   l += ",\"kind\":";
-  AppendString(l, rt.kind);
+  AppendJsonString(l, rt.kind);
   l += rt.namespaced ? ",\"namespaced\":true,\"object\":" : ",\"namespaced\":false,\"object\":";
   if (std::memchr(object.data(), '\n', object.size()) != nullptr) {
     line_.resize(object.size());
@@ -244,8 +232,8 @@ Result<bool> CaptureReader::Fill() {
     ZSTD_outBuffer o{out.data(), out.size(), 0};
     size_t rc = ZSTD_decompressStream(dctx, &o, &in);
     if (ZSTD_isError(rc)) {
-      return MakeError(ErrorCode::kCorruption, "capture " + path_ + ": zstd: " +
-                                                   ZSTD_getErrorName(rc));
+      return MakeError(ErrorCode::kCorruption,
+                       "capture " + path_ + ": zstd: " + ZSTD_getErrorName(rc));
     }
     buf_.append(out.data(), o.pos);
   }
@@ -291,10 +279,9 @@ Result<std::optional<CaptureRecord>> CaptureReader::Next() {
   rec.line = line_no_;
   bool have_ts = false, have_type = false;
   auto bad = [&](const std::string& why) {
-    return MakeError(ErrorCode::kCorruption, "capture " + path_ + ": line " +
-                                                 std::to_string(line_no_) + " (byte offset " +
-                                                 std::to_string(offset_ - line.size() - 1) +
-                                                 "): " + why);
+    return MakeError(ErrorCode::kCorruption,
+                     "capture " + path_ + ": line " + std::to_string(line_no_) + " (byte offset " +
+                         std::to_string(offset_ - line.size() - 1) + "): " + why);
   };
   auto scanned = ForEachMember(line, [&](std::string_view key, std::string_view value) {
     if (key == "ts") {

@@ -30,7 +30,8 @@ Result<std::vector<ResourceType>> ParseResourceList(std::string_view body, std::
 // /apis/apiextensions.k8s.io/v1/customresourcedefinitions: "plural.group" of every CRD.
 Result<std::set<std::string>> ParseCrdList(std::string_view body);
 
-// True when a Content-Type names aggregated discovery (g=apidiscovery.k8s.io, as=APIGroupDiscoveryList).
+// True when a Content-Type names aggregated discovery (g=apidiscovery.k8s.io,
+// as=APIGroupDiscoveryList).
 bool IsAggregatedDiscovery(std::string_view content_type);
 
 // Asks the server. 401/403 and unreachable servers fail with a message naming the URL; a group

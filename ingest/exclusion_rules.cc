@@ -11,14 +11,20 @@ constexpr std::string_view kAllKinds = "_all";
 
 const char* TypeName(dom::element_type type) {
   switch (type) {
-    case dom::element_type::ARRAY: return "an array";
-    case dom::element_type::OBJECT: return "an object";
+    case dom::element_type::ARRAY:
+      return "an array";
+    case dom::element_type::OBJECT:
+      return "an object";
     case dom::element_type::INT64:
     case dom::element_type::UINT64:
-    case dom::element_type::DOUBLE: return "a number";
-    case dom::element_type::STRING: return "a string";
-    case dom::element_type::BOOL: return "a boolean";
-    case dom::element_type::NULL_VALUE: return "null";
+    case dom::element_type::DOUBLE:
+      return "a number";
+    case dom::element_type::STRING:
+      return "a string";
+    case dom::element_type::BOOL:
+      return "a boolean";
+    case dom::element_type::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -29,9 +35,8 @@ Result<ExclusionRules> ExclusionRules::FromConfig(std::string_view json, std::st
   dom::parser parser;
   dom::element rules;
   if (auto error = parser.parse(json.data(), json.size()).get(rules)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(path) + ": not valid JSON (" + simdjson::error_message(error) +
-                         ")");
+    return MakeError(ErrorCode::kInvalidArgument, std::string(path) + ": not valid JSON (" +
+                                                      simdjson::error_message(error) + ")");
   }
   return FromConfig(rules, path);
 }

@@ -8,7 +8,8 @@ using prometheus::BuildGauge;
 void KindMetrics::Error(std::string_view reason) {
   auto it = errors.find(reason);
   if (it == errors.end()) {
-    auto* c = &errors_family->Add({{"kind", kind}, {"group", group}, {"reason", std::string(reason)}});
+    auto* c =
+        &errors_family->Add({{"kind", kind}, {"group", group}, {"reason", std::string(reason)}});
     it = errors.emplace(std::string(reason), c).first;
   }
   it->second->Increment();

@@ -1,12 +1,12 @@
 #include "ingest/ingester.h"
 
 #include <curl/curl.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
-#include <simdjson.h>
 
 #include "ingest/capture.h"
 #include "ingest/discovery.h"
@@ -325,9 +325,7 @@ struct Ingester::Impl {
 
   void HttpFailure(Stream& s, const char* what) {
     const std::string name = s.rec->type().GroupResource();
-    std::string reason = s.status == 429   ? "http_429"
-                         : s.status >= 500 ? "http_5xx"
-                                           : "http_4xx";
+    std::string reason = s.status == 429 ? "http_429" : s.status >= 500 ? "http_5xx" : "http_4xx";
     s.rec->metrics()->Error(reason);
     if (s.status == 401) client->CredentialsRejected();
     Log(name + ": " + what + " answered HTTP " + std::to_string(s.status) + ": " +
@@ -399,10 +397,10 @@ struct Ingester::Impl {
     s.rv = MetadataField(body, "resourceVersion");
     s.need_list = false;
     s.failures = 0;
-    s.resync_due = options.resync_interval.count() > 0
-                       ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                            options.resync_interval)
-                       : Clock::time_point::max();
+    s.resync_due =
+        options.resync_interval.count() > 0
+            ? Clock::now() + std::chrono::duration_cast<Clock::duration>(options.resync_interval)
+            : Clock::time_point::max();
     uint64_t recorded = s.rec->records() - s.records_before_list;
     Log(name + ": listed " + std::to_string(s.list_items) + " objects in " +
         Seconds(Clock::now() - s.list_started) + " (resourceVersion " + s.rv + ", " +
@@ -515,9 +513,8 @@ struct Ingester::Impl {
       synced &= s->rec->listed_once();
       if (s->phase == Stream::Phase::kWatching) {
         int64_t last = k.last_event_ns;
-        double lag =
-            last > 0 ? static_cast<double>(now_ns - last) / 1e9
-                     : std::chrono::duration<double>(now - s->started).count();
+        double lag = last > 0 ? static_cast<double>(now_ns - last) / 1e9
+                              : std::chrono::duration<double>(now - s->started).count();
         s->rec->metrics()->watch_lag->Set(lag);
       }
       out.push_back(std::move(k));
@@ -532,8 +529,7 @@ struct Ingester::Impl {
     auto last_status = Clock::time_point{};
     while (!stop.load()) {
       auto now = Clock::now();
-      if (options.watch_crds && options.crd_refresh_interval.count() > 0 &&
-          now >= next_discovery) {
+      if (options.watch_crds && options.crd_refresh_interval.count() > 0 && now >= next_discovery) {
         if (next_discovery != Clock::time_point{}) Rediscover();
         next_discovery =
             now + std::chrono::duration_cast<Clock::duration>(options.crd_refresh_interval);
@@ -548,8 +544,8 @@ struct Ingester::Impl {
             ++s.reconnects;
             s.rec->metrics()->reconnects->Increment();
             s.rec->metrics()->Error("stalled");
-            Log(s.rec->type().GroupResource() + ": watch silent for " +
-                Seconds(now - s.last_data) + "; reconnecting from resourceVersion " + s.rv);
+            Log(s.rec->type().GroupResource() + ": watch silent for " + Seconds(now - s.last_data) +
+                "; reconnecting from resourceVersion " + s.rv);
             Retry(s, Clock::duration::zero());
           } else if (now >= s.resync_due) {
             Finish(s);

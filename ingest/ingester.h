@@ -9,6 +9,8 @@
 // Discovery runs again every crd_refresh_interval: new CRDs are watched, removed ones dropped.
 #pragma once
 
+#include <prometheus/registry.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -16,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <prometheus/registry.h>
 
 #include "engine/record_sink.h"
 #include "ingest/api_client.h"

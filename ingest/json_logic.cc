@@ -183,7 +183,7 @@ size_t WhiteSpaceAt(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
   unsigned char c = byte(0);
   if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return 1;
-  if (c == 0xC2 && byte(1) == 0xA0) return 2;                   // U+00A0
+  if (c == 0xC2 && byte(1) == 0xA0) return 2;                     // U+00A0
   if (c == 0xE1 && byte(1) == 0x9A && byte(2) == 0x80) return 3;  // U+1680
   if (c == 0xE2 && byte(1) == 0x80 &&
       (byte(2) <= 0x8A || byte(2) == 0xA8 || byte(2) == 0xA9 || byte(2) == 0xAF)) {
@@ -262,16 +262,22 @@ double StringToNumber(std::string_view s) {
     int radix = 0;
     switch (s[1]) {
       case 'x':
-      case 'X': radix = 16; break;
+      case 'X':
+        radix = 16;
+        break;
       case 'o':
-      case 'O': radix = 8; break;
+      case 'O':
+        radix = 8;
+        break;
       case 'b':
-      case 'B': radix = 2; break;
+      case 'B':
+        radix = 2;
+        break;
     }
     if (radix != 0) {
       double value = 0;
       for (char c : s.substr(2)) {
-        int digit = IsDigit(c)                 ? c - '0'
+        int digit = IsDigit(c)               ? c - '0'
                     : (c >= 'a' && c <= 'f') ? c - 'a' + 10
                     : (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                              : 99;
@@ -364,12 +370,24 @@ void AppendJoined(const Val& array, std::string* out) {
 // JavaScript String(v).
 void AppendString(const Val& v, std::string* out) {
   switch (v.kind) {
-    case Kind::kNull: *out += "null"; break;
-    case Kind::kBool: *out += v.boolean ? "true" : "false"; break;
-    case Kind::kNumber: AppendNumber(v.number, out); break;
-    case Kind::kString: *out += v.str; break;
-    case Kind::kArray: AppendJoined(v, out); break;
-    case Kind::kObject: *out += "[object Object]"; break;
+    case Kind::kNull:
+      *out += "null";
+      break;
+    case Kind::kBool:
+      *out += v.boolean ? "true" : "false";
+      break;
+    case Kind::kNumber:
+      AppendNumber(v.number, out);
+      break;
+    case Kind::kString:
+      *out += v.str;
+      break;
+    case Kind::kArray:
+      AppendJoined(v, out);
+      break;
+    case Kind::kObject:
+      *out += "[object Object]";
+      break;
   }
 }
 
@@ -384,16 +402,21 @@ std::string_view ToStringView(const Val& v, std::string* scratch) {
 // JavaScript ToNumber.
 double ToNumber(const Val& v) {
   switch (v.kind) {
-    case Kind::kNull: return 0;
-    case Kind::kBool: return v.boolean ? 1 : 0;
-    case Kind::kNumber: return v.number;
-    case Kind::kString: return StringToNumber(v.str);
+    case Kind::kNull:
+      return 0;
+    case Kind::kBool:
+      return v.boolean ? 1 : 0;
+    case Kind::kNumber:
+      return v.number;
+    case Kind::kString:
+      return StringToNumber(v.str);
     case Kind::kArray: {
       std::string joined;
       AppendJoined(v, &joined);
       return StringToNumber(joined);
     }
-    case Kind::kObject: return kNaN;
+    case Kind::kObject:
+      return kNaN;
   }
   return kNaN;
 }
@@ -407,12 +430,18 @@ double ToFloat(const Val& v) {
 
 bool Truthy(const Val& v) {
   switch (v.kind) {
-    case Kind::kNull: return false;
-    case Kind::kBool: return v.boolean;
-    case Kind::kNumber: return v.number != 0 && !std::isnan(v.number);
-    case Kind::kString: return !v.str.empty();
-    case Kind::kArray: return ArraySize(v) != 0;  // JsonLogic: [] is false
-    case Kind::kObject: return true;
+    case Kind::kNull:
+      return false;
+    case Kind::kBool:
+      return v.boolean;
+    case Kind::kNumber:
+      return v.number != 0 && !std::isnan(v.number);
+    case Kind::kString:
+      return !v.str.empty();
+    case Kind::kArray:
+      return ArraySize(v) != 0;  // JsonLogic: [] is false
+    case Kind::kObject:
+      return true;
   }
   return false;
 }
@@ -423,12 +452,17 @@ bool Truthy(const Val& v) {
 bool StrictEquals(const Val& a, const Val& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Kind::kNull: return true;
-    case Kind::kBool: return a.boolean == b.boolean;
-    case Kind::kNumber: return a.number == b.number;
-    case Kind::kString: return a.str == b.str;
+    case Kind::kNull:
+      return true;
+    case Kind::kBool:
+      return a.boolean == b.boolean;
+    case Kind::kNumber:
+      return a.number == b.number;
+    case Kind::kString:
+      return a.str == b.str;
     case Kind::kArray:
-    case Kind::kObject: return SameComposite(a, b);
+    case Kind::kObject:
+      return SameComposite(a, b);
   }
   return false;
 }
@@ -663,7 +697,7 @@ struct Node {
   uint32_t num_args = 0;
   uint32_t path = kNoIndex;        // kVar with a constant path: index into Program::paths
   uint32_t string_set = kNoIndex;  // kIn against a long constant list: Program::string_sets
-  Val literal;                   // kLiteral
+  Val literal;                     // kLiteral
 };
 
 // var's constant path: empty `segments` and whole_data for "" / null.
@@ -702,13 +736,16 @@ class Compiler {
       return Fail("the rule nests deeper than " + std::to_string(kMaxDepth) + " levels");
     }
     switch (e.type()) {
-      case dom::element_type::ARRAY: return CompileArray(e.get_array().value_unsafe(), depth);
-      case dom::element_type::OBJECT: return CompileOperation(e.get_object().value_unsafe(), depth);
+      case dom::element_type::ARRAY:
+        return CompileArray(e.get_array().value_unsafe(), depth);
+      case dom::element_type::OBJECT:
+        return CompileOperation(e.get_object().value_unsafe(), depth);
       case dom::element_type::STRING: {
         p_->strings.push_back(std::make_unique<std::string>(e.get_string().value_unsafe()));
         return AddLiteral(Val::String(*p_->strings.back()));
       }
-      default: return AddLiteral(Val::Of(e));
+      default:
+        return AddLiteral(Val::Of(e));
     }
   }
 
@@ -780,8 +817,8 @@ class Compiler {
   Result<uint32_t> CompileOperation(dom::object object, int depth) {
     const size_t keys = object.size();
     if (keys != 1) {
-      std::string what = keys == 0 ? "an empty object {}" : "an object with " +
-                                                                std::to_string(keys) + " keys";
+      std::string what =
+          keys == 0 ? "an empty object {}" : "an object with " + std::to_string(keys) + " keys";
       return Fail(what + " is not a JsonLogic operation",
                   "write {\"operator\": [arguments]}, one operator per object, and combine "
                   "operations with \"and\" or \"or\"");
@@ -908,16 +945,20 @@ class Evaluator {
   Val Eval(uint32_t index, const Val& data) {
     const Node& n = p_.nodes[index];
     switch (n.op) {
-      case Op::kLiteral: return n.literal;
+      case Op::kLiteral:
+        return n.literal;
       case Op::kArray: {
         List* list = arena_->NewList();
         list->reserve(n.num_args);
         for (uint32_t i = 0; i < n.num_args; ++i) list->push_back(Arg(n, i, data));
         return Val::Array(list);
       }
-      case Op::kVar: return Var(n, data);
-      case Op::kMissing: return Missing(n, data);
-      case Op::kMissingSome: return MissingSome(n, data);
+      case Op::kVar:
+        return Var(n, data);
+      case Op::kMissing:
+        return Missing(n, data);
+      case Op::kMissingSome:
+        return MissingSome(n, data);
       case Op::kIf: {
         uint32_t i = 0;
         for (; i + 1 < n.num_args; i += 2) {
@@ -935,11 +976,16 @@ class Evaluator {
         }
         return current;  // the deciding value, not a bool
       }
-      case Op::kNot: return Val::Bool(!Truthy(Arg(n, 0, data)));
-      case Op::kNotNot: return Val::Bool(Truthy(Arg(n, 0, data)));
-      case Op::kEquals: return Val::Bool(LooseEquals(Arg(n, 0, data), Arg(n, 1, data)));
-      case Op::kStrictEquals: return Val::Bool(StrictEquals(Arg(n, 0, data), Arg(n, 1, data)));
-      case Op::kNotEquals: return Val::Bool(!LooseEquals(Arg(n, 0, data), Arg(n, 1, data)));
+      case Op::kNot:
+        return Val::Bool(!Truthy(Arg(n, 0, data)));
+      case Op::kNotNot:
+        return Val::Bool(Truthy(Arg(n, 0, data)));
+      case Op::kEquals:
+        return Val::Bool(LooseEquals(Arg(n, 0, data), Arg(n, 1, data)));
+      case Op::kStrictEquals:
+        return Val::Bool(StrictEquals(Arg(n, 0, data), Arg(n, 1, data)));
+      case Op::kNotEquals:
+        return Val::Bool(!LooseEquals(Arg(n, 0, data), Arg(n, 1, data)));
       case Op::kStrictNotEquals:
         return Val::Bool(!StrictEquals(Arg(n, 0, data), Arg(n, 1, data)));
       case Op::kLess:
@@ -951,8 +997,10 @@ class Evaluator {
         const Val c = Arg(n, 2, data);  // between: a < b < c
         return Val::Bool(cmp(a, b) && cmp(b, c));
       }
-      case Op::kGreater: return Val::Bool(Less(Arg(n, 1, data), Arg(n, 0, data)));
-      case Op::kGreaterOrEqual: return Val::Bool(LessOrEqual(Arg(n, 1, data), Arg(n, 0, data)));
+      case Op::kGreater:
+        return Val::Bool(Less(Arg(n, 1, data), Arg(n, 0, data)));
+      case Op::kGreaterOrEqual:
+        return Val::Bool(LessOrEqual(Arg(n, 1, data), Arg(n, 0, data)));
       case Op::kAdd: {
         double sum = 0;
         for (uint32_t i = 0; i < n.num_args; ++i) sum += ToFloat(Arg(n, i, data));
@@ -996,8 +1044,10 @@ class Evaluator {
         }
         return Val::String(arena_->Keep(std::move(text)));
       }
-      case Op::kSubstr: return SubstrOp(n, data);
-      case Op::kIn: return Val::Bool(In(n, data));
+      case Op::kSubstr:
+        return SubstrOp(n, data);
+      case Op::kIn:
+        return Val::Bool(In(n, data));
       case Op::kMerge: {
         List* list = arena_->NewList();
         for (uint32_t i = 0; i < n.num_args; ++i) {
@@ -1209,10 +1259,14 @@ class Evaluator {
 
 JsonValue ToOwned(const Val& v) {
   switch (v.kind) {
-    case Kind::kNull: return JsonValue();
-    case Kind::kBool: return JsonValue(v.boolean);
-    case Kind::kNumber: return JsonValue(v.number);
-    case Kind::kString: return JsonValue(std::string(v.str));
+    case Kind::kNull:
+      return JsonValue();
+    case Kind::kBool:
+      return JsonValue(v.boolean);
+    case Kind::kNumber:
+      return JsonValue(v.number);
+    case Kind::kString:
+      return JsonValue(std::string(v.str));
     case Kind::kArray: {
       JsonValue::Array array;
       ForEachElement(v, [&](const Val& e) {
@@ -1243,13 +1297,27 @@ void AppendQuoted(std::string_view s, std::string* out) {
   *out += '"';
   for (char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -1266,8 +1334,12 @@ void AppendQuoted(std::string_view s, std::string* out) {
 
 void AppendJson(const JsonValue& v, std::string* out) {
   switch (v.kind()) {
-    case JsonValue::Kind::kNull: *out += "null"; break;
-    case JsonValue::Kind::kBool: *out += v.as_bool() ? "true" : "false"; break;
+    case JsonValue::Kind::kNull:
+      *out += "null";
+      break;
+    case JsonValue::Kind::kBool:
+      *out += v.as_bool() ? "true" : "false";
+      break;
     case JsonValue::Kind::kNumber:
       if (std::isfinite(v.as_number())) {
         AppendNumber(v.as_number(), out);
@@ -1275,7 +1347,9 @@ void AppendJson(const JsonValue& v, std::string* out) {
         *out += "null";  // as JSON.stringify
       }
       break;
-    case JsonValue::Kind::kString: AppendQuoted(v.as_string(), out); break;
+    case JsonValue::Kind::kString:
+      AppendQuoted(v.as_string(), out);
+      break;
     case JsonValue::Kind::kArray: {
       *out += '[';
       bool first = true;
@@ -1323,12 +1397,18 @@ JsonValue JsonValue::FromElement(const simdjson::dom::element& element) {
 
 bool JsonValue::IsTruthy() const {
   switch (kind()) {
-    case Kind::kNull: return false;
-    case Kind::kBool: return as_bool();
-    case Kind::kNumber: return as_number() != 0 && !std::isnan(as_number());
-    case Kind::kString: return !as_string().empty();
-    case Kind::kArray: return !as_array().empty();
-    case Kind::kObject: return true;
+    case Kind::kNull:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kNumber:
+      return as_number() != 0 && !std::isnan(as_number());
+    case Kind::kString:
+      return !as_string().empty();
+    case Kind::kArray:
+      return !as_array().empty();
+    case Kind::kObject:
+      return true;
   }
   return false;
 }
@@ -1343,8 +1423,9 @@ Result<JsonLogic> JsonLogic::Compile(std::string_view rule_json, std::string pat
   dom::parser parser;
   dom::element rule;
   if (auto error = parser.parse(rule_json.data(), rule_json.size()).get(rule)) {
-    return MakeError(ErrorCode::kInvalidArgument, path_for_errors + ": the rule is not valid JSON (" +
-                                                      simdjson::error_message(error) + ")");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        path_for_errors + ": the rule is not valid JSON (" + simdjson::error_message(error) + ")");
   }
   return Compile(rule, std::move(path_for_errors));
 }

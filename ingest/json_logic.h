@@ -87,8 +87,7 @@ class JsonLogic {
   // path_for_errors, e.g. `exclusionRules.Pod[2]: unknown operator "foo" (at or[1])`.
   static Result<JsonLogic> Compile(std::string_view rule_json, std::string path_for_errors);
   // The same for a rule that is part of a document parsed already (a config file).
-  static Result<JsonLogic> Compile(const simdjson::dom::element& rule,
-                                   std::string path_for_errors);
+  static Result<JsonLogic> Compile(const simdjson::dom::element& rule, std::string path_for_errors);
 
   // Evaluates the rule with `data` as its data (the element's document must outlive the call).
   Value Evaluate(const simdjson::dom::element& data) const;

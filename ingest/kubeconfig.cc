@@ -19,6 +19,7 @@
 #include <map>
 #include <sstream>
 
+#include "ingest/raw_json.h"
 #include "ingest/resource_object.h"
 
 extern char** environ;
@@ -459,41 +460,7 @@ Result<ExecCredential> ExecCredentialSource::Get(bool refresh) {
   return fresh;
 }
 
-namespace {
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<ExecCredential> ExecCredentialSource::Run() {
   ++runs_;
@@ -513,8 +480,9 @@ Result<ExecCredential> ExecCredentialSource::Run() {
       ca_b64 += i + 1 < ca_pem_.size() ? kAlphabet[(n >> 6) & 63] : '=';
       ca_b64 += i + 2 < ca_pem_.size() ? kAlphabet[n & 63] : '=';
     }
-    info += ",\"cluster\":{\"server\":\"" + JsonEscape(server_) +
-            "\",\"certificate-authority-data\":\"" + ca_b64 + "\"}";
+    info += ",\"cluster\":{\"server\":";
+    AppendJsonString(info, server_);
+    info += ",\"certificate-authority-data\":\"" + ca_b64 + "\"}";
   }
   info += "}}";
 

@@ -3,12 +3,12 @@
 // record it becomes for the engine.
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 #include "segments/record.h"
 #include "segments/status.h"

@@ -1,16 +1,13 @@
 #include "ingest/type_recorder.h"
 
 #include "ingest/exclusion_rules.h"
+#include "ingest/raw_json.h"
 
 namespace sloop::ingest {
 
 TypeRecorder::TypeRecorder(ResourceType type, RecordSink& sink, const IngestOptions& options,
                            KindMetrics* metrics, ParseScratch& scratch)
-    : type_(std::move(type)),
-      sink_(sink),
-      options_(options),
-      metrics_(metrics),
-      scratch_(scratch) {
+    : type_(std::move(type)), sink_(sink), options_(options), metrics_(metrics), scratch_(scratch) {
   is_event_ = IsEventType(type_.group, type_.kind);
   filter_nodes_ = type_.group.empty() && type_.kind == "Node" && !options_.keep_minor_node_updates;
 }
@@ -100,26 +97,7 @@ Result<void> TypeRecorder::OnListItem(std::string_view json, int64_t ts_ns) {
   return {};
 }
 
-namespace {
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<size_t> TypeRecorder::EndList(int64_t ts_ns) {
   listing_ = false;

@@ -4,10 +4,10 @@
 // Not thread-safe: one recorder is driven by one thread.
 #pragma once
 
+#include <simdjson.h>
+
 #include <string>
 #include <string_view>
-
-#include <simdjson.h>
 
 #include "engine/record_sink.h"
 #include "ingest/ingest_metrics.h"
