@@ -21,8 +21,9 @@ build: web
 	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Flags for sloop: make run ARGS='-context=prod -port=9090'
 run: build
-	@bash tools/run.sh $(BUILD)
+	@bash tools/run.sh $(BUILD) $(ARGS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build and every ctest label but the slow ones
 # (fuzz, soak), then the ThreadSanitizer build of the store's concurrency tests (label tsan).

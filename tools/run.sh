@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: start what the build has. With the sloop server built, it starts it on :8080; until
-# then it runs the storage tool on a demo workload so that the storage core can be seen working.
+# `make run`: start build/sloop on :8080, with the flags of `make run ARGS=...`. sloop watches the
+# current kubeconfig context, or starts the cluster simulator when there is none. A tree configured
+# without the server (SLOOP_SKIP_DIRS=sloop) runs the storage tool on a demo workload instead.
 set -euo pipefail
 build="${1:-build}"
 if [ -x "$build/sloop" ]; then
@@ -8,5 +9,5 @@ if [ -x "$build/sloop" ]; then
 fi
 demo="$(mktemp -d -t sloop-demo-XXXXXX)"
 trap 'rm -rf "$demo"' EXIT
-echo "run: the sloop server is not built yet; demonstrating the segment store in $demo"
+echo "run: build/sloop is not built (SLOOP_SKIP_DIRS?); demonstrating the segment store in $demo"
 "$build/sloop-inspect" demo "$demo" --records 20000
