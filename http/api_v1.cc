@@ -1,6 +1,7 @@
 // The versioned JSON API, /api/v1/… (also served under /<ctx>/api/v1/… for reverse proxies that
 // forward only the context prefix). Documented, with examples, in docs/api.md.
 #include <algorithm>
+#include <functional>
 
 #include "http/handlers.h"
 #include "http/json_diff.h"
@@ -162,22 +163,18 @@ void WriteRecord(JsonWriter& w, const RecordView& r, bool with_payload) {
   w.EndObject();
 }
 
-Response History(const HandlerContext& ctx, const Request& req) {
-  Params p(req);
-  ResourceKey key = ResourceParams(p);
-  TimeRange range = ApiWindow(p, ctx, false);
-  if (!p.Get("from") && !p.Get("lookback")) range.start_ns = 0;  // default: all retained history
-  bool include_previous = p.Bool("include_previous").value_or(false);
-  bool payloads = p.Bool("payloads").value_or(true);
-  size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
+// {"from", "to", <field>: [records], "truncated"} from a store query that calls back once per
+// record; stops at `limit` records or kMaxListBodyBytes of body.
+Response RecordList(const TimeRange& range, std::string_view field, size_t limit, bool payloads,
+                    const std::function<Result<void>(const RecordFn&)>& query) {
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
   WriteRange(w, range);
-  w.Key("versions").BeginArray();
+  w.Key(field).BeginArray();
   size_t n = 0;
   bool truncated = false;
-  auto r = ctx.store.History(key.view(), range, include_previous, [&](const RecordView& rec) {
+  auto r = query([&](const RecordView& rec) {
     if (n == limit || body.size() > kMaxListBodyBytes) {
       truncated = true;
       return false;
@@ -189,6 +186,19 @@ Response History(const HandlerContext& ctx, const Request& req) {
   if (!r) return ErrorResponse(500, "", r.error().ToString());
   w.EndArray().Field("truncated", truncated).EndObject();
   return Finish(std::move(body));
+}
+
+Response History(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  ResourceKey key = ResourceParams(p);
+  TimeRange range = ApiWindow(p, ctx, false);
+  if (!p.Get("from") && !p.Get("lookback")) range.start_ns = 0;  // default: all retained history
+  bool include_previous = p.Bool("include_previous").value_or(false);
+  bool payloads = p.Bool("payloads").value_or(true);
+  size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
+  return RecordList(range, "versions", limit, payloads, [&](const RecordFn& fn) {
+    return ctx.store.History(key.view(), range, include_previous, fn);
+  });
 }
 
 Response Payload(const HandlerContext& ctx, const Request& req) {
@@ -250,25 +260,8 @@ Response Events(const HandlerContext& ctx, const Request& req) {
   TimeRange range = ApiWindow(p, ctx, false);
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  std::string body;
-  JsonWriter w(&body);
-  w.BeginObject();
-  WriteRange(w, range);
-  w.Key("events").BeginArray();
-  size_t n = 0;
-  bool truncated = false;
-  auto r = ctx.store.Events(key.view(), range, [&](const RecordView& rec) {
-    if (n == limit || body.size() > kMaxListBodyBytes) {
-      truncated = true;
-      return false;
-    }
-    ++n;
-    WriteRecord(w, rec, payloads);
-    return true;
-  });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
-  w.EndArray().Field("truncated", truncated).EndObject();
-  return Finish(std::move(body));
+  return RecordList(range, "events", limit, payloads,
+                    [&](const RecordFn& fn) { return ctx.store.Events(key.view(), range, fn); });
 }
 
 Response Names(std::string_view field, std::vector<std::string> names) {

@@ -26,7 +26,7 @@ struct ExecConfig {
 };
 
 struct ClusterConfig {
-  std::string source;   // "kubeconfig /root/.kube/config" or "in-cluster service account"
+  std::string source;   // "kubeconfig ~/.kube/config" or "in-cluster service account"
   std::string context;  // the context used ("" in-cluster)
   std::string server;   // base URL without a trailing '/', path prefix kept
   std::string ca_pem;   // certificate-authority(-data), PEM
@@ -41,7 +41,7 @@ struct ClusterConfig {
   std::string namespace_;
 
   bool uses_tls() const { return server.starts_with("https://"); }
-  // "context \"kind-dev\" of kubeconfig /root/.kube/config (server https://…)", for messages.
+  // "context \"kind-dev\" of kubeconfig ~/.kube/config (server https://…)", for messages.
   std::string Describe() const;
 };
 
