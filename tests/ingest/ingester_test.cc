@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/record_sink.h"
+#include "tests/tools/sloop/emitted.h"
 #include "tests/tools/sloop/process.h"
 
 namespace sloop::ingest {
@@ -25,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using sloop::testing::Emitted;
 using sloop::testing::Process;
 using sloop::testing::ReadFile;
 using sloop::testing::WaitFor;
@@ -65,39 +67,6 @@ class LastStateSink : public RecordSink {
   std::map<WatchType, int> counts_;
 };
 
-// What the simulator's capture says about one uid.
-struct Emitted {
-  std::string kind, ns, name, rv;
-  bool deleted = false;
-};
-
-std::map<std::string, Emitted> LoadCapture(const fs::path& file) {
-  std::map<std::string, Emitted> out;
-  std::ifstream in(file);
-  std::string line;
-  simdjson::dom::parser parser;
-  bool header = true;
-  while (std::getline(in, line)) {
-    simdjson::dom::element doc;
-    if (line.empty() || parser.parse(line).get(doc)) continue;
-    if (header) {
-      header = false;
-      continue;
-    }
-    auto meta = doc["object"]["metadata"];
-    std::string_view ns;
-    if (meta["namespace"].get_string().get(ns)) ns = "";
-    std::string uid(meta["uid"].get_string().value_unsafe());
-    Emitted& e = out[uid];
-    e.kind = doc["kind"].get_string().value_unsafe();
-    e.ns = ns;
-    e.name = meta["name"].get_string().value_unsafe();
-    e.rv = meta["resourceVersion"].get_string().value_unsafe();
-    e.deleted = doc["type"].get_string().value_unsafe() == "DELETED";
-  }
-  return out;
-}
-
 // Differences between what was emitted and what was recorded (empty: nothing lost). Kinds the
 // recorder does not watch by default (Leases, CRDs themselves) are skipped; for Nodes only their
 // presence is checked, since heartbeat-only updates are dropped on purpose.
@@ -118,8 +87,9 @@ std::vector<std::string> Mismatches(const std::map<std::string, Emitted>& emitte
     if (e.deleted != recorded_deleted) {
       out.push_back(what + (e.deleted ? ": deleted, but not recorded as deleted"
                                       : ": recorded as deleted but still exists"));
-    } else if (!e.deleted && e.kind != "Node" && l.rv != e.rv) {
-      out.push_back(what + ": last recorded resourceVersion " + l.rv + ", last emitted " + e.rv);
+    } else if (!e.deleted && e.kind != "Node" && l.rv != e.last_rv) {
+      out.push_back(what + ": last recorded resourceVersion " + l.rv + ", last emitted " +
+                    e.last_rv);
     }
   }
   return out;
@@ -177,7 +147,7 @@ class IngesterTest : public ::testing::Test {
     ASSERT_TRUE(WaitFor(
         [&] { return ReadFile(dir_ / "kubesim.log").find("frozen at") != std::string::npos; }, 10s))
         << sim_.Log();
-    auto emitted = LoadCapture(dir_ / "emitted.jsonl");
+    auto emitted = sloop::testing::LoadEmitted(dir_ / "emitted.jsonl").by_uid;
     ASSERT_GT(emitted.size(), 50u);
     std::vector<std::string> diff;
     WaitFor(

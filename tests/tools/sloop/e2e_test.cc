@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/tools/sloop/emitted.h"
 #include "tests/tools/sloop/process.h"
 
 namespace sloop {
@@ -24,24 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using testing::Emitted;
 using testing::Process;
 using testing::ReadFile;
 using testing::WaitFor;
 
-// What the simulator emitted about one object (one uid).
-struct Emitted {
-  std::string kind, ns, name, uid;
-  int64_t first_ns = 0, last_ns = 0;
-  int versions = 0;
-  bool deleted = false;
-  std::string last_rv;
-};
-
 using Key = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
-
-struct EventSeen {
-  std::string kind, ns, name, reason, type;
-};
 
 class SloopEndToEnd : public ::testing::Test {
  protected:
@@ -54,10 +43,10 @@ class SloopEndToEnd : public ::testing::Test {
 
     // The simulator, recording everything it emits.
     fs::path port_file = dir_ / "kubesim.port";
-    sim_->Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file",
-                 port_file.string(), "--scenario", "e2e", "--seed", "7", "--capture",
-                 (dir_ / "emitted.jsonl").string()},
-                {}, dir_ / "kubesim.log");
+    sim_->Start(
+        {SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file", port_file.string(),
+         "--scenario", "e2e", "--seed", "7", "--capture", (dir_ / "emitted.jsonl").string()},
+        {}, dir_ / "kubesim.log");
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_->Log();
     int sim_port = std::stoi(ReadFile(port_file));
     std::ofstream(dir_ / "kubeconfig")
@@ -68,8 +57,7 @@ class SloopEndToEnd : public ::testing::Test {
 
     port_ = testing::FreePort();
     StartSloop(*sloop_, port_, {"-store-root=" + (dir_ / "store").string()}, "sloop.log");
-    ASSERT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 20s))
-        << sloop_->Log();
+    ASSERT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 20s)) << sloop_->Log();
 
     // Let the scenario play, then stop the simulator so that the capture is complete and
     // nothing more happens; give sloop a moment to store what it has received.
@@ -92,8 +80,7 @@ class SloopEndToEnd : public ::testing::Test {
     std::vector<std::string> args = {SLOOP_BINARY, "-port=" + std::to_string(port),
                                      "-bind-address=127.0.0.1"};
     args.insert(args.end(), flags.begin(), flags.end());
-    p.Start(args,
-            {"KUBECONFIG=" + (dir_ / "kubeconfig").string(), "HOME=" + dir_.string()},
+    p.Start(args, {"KUBECONFIG=" + (dir_ / "kubeconfig").string(), "HOME=" + dir_.string()},
             dir_ / log);
   }
 
@@ -106,50 +93,9 @@ class SloopEndToEnd : public ::testing::Test {
   }
 
   static void LoadCapture() {
-    std::ifstream in(dir_ / "emitted.jsonl");
-    std::string line;
-    simdjson::dom::parser parser;
-    bool header = true;
-    while (std::getline(in, line)) {
-      if (line.empty()) continue;
-      simdjson::dom::element doc;
-      if (parser.parse(line).get(doc)) continue;  // a torn last line
-      if (header) {
-        header = false;
-        continue;
-      }
-      std::string_view type = doc["type"].get_string().value_unsafe();
-      int64_t ts = doc["ts"].get_int64().value_unsafe();
-      std::string kind(doc["kind"].get_string().value_unsafe());
-      auto meta = doc["object"]["metadata"];
-      std::string_view ns_view;
-      if (meta["namespace"].get_string().get(ns_view)) ns_view = "";
-      std::string ns(ns_view);
-      std::string name(meta["name"].get_string().value_unsafe());
-      std::string uid(meta["uid"].get_string().value_unsafe());
-      std::string rv(meta["resourceVersion"].get_string().value_unsafe());
-      Emitted& e = emitted_[uid];
-      if (e.versions == 0) {
-        e = Emitted{kind, ns, name, uid, ts, ts, 0, false, ""};
-      }
-      e.versions++;
-      e.last_ns = ts;
-      e.last_rv = rv;
-      if (type == "DELETED") e.deleted = true;
-      if (kind == "Event") {
-        auto involved = doc["object"]["involvedObject"];
-        std::string_view ik, ins, iname, reason, etype;
-        if (involved["kind"].get_string().get(ik)) continue;
-        if (involved["namespace"].get_string().get(ins)) ins = "";
-        if (involved["name"].get_string().get(iname)) continue;
-        if (doc["object"]["reason"].get_string().get(reason)) reason = "";
-        if (doc["object"]["type"].get_string().get(etype)) etype = "";
-        events_.push_back({std::string(ik), std::string(ins), std::string(iname),
-                           std::string(reason), std::string(etype)});
-      }
-      if (first_ns_ == 0 || ts < first_ns_) first_ns_ = ts;
-      if (ts > last_ns_) last_ns_ = ts;
-    }
+    auto capture = testing::LoadEmitted(dir_ / "emitted.jsonl");
+    emitted_ = std::move(capture.by_uid);
+    events_ = std::move(capture.events);
     ASSERT_FALSE(emitted_.empty()) << "the simulator's capture is empty";
   }
 
@@ -183,9 +129,9 @@ class SloopEndToEnd : public ::testing::Test {
 
   static bool Recorded(const Emitted& e) {
     // Kinds sloop records by default that the e2e scenario creates.
-    static const std::set<std::string> kinds = {"Pod", "Deployment", "ReplicaSet", "StatefulSet",
-                                                "Namespace", "Node", "Service", "ConfigMap",
-                                                "Widget", "DaemonSet", "Job"};
+    static const std::set<std::string> kinds = {
+        "Pod",     "Deployment", "ReplicaSet", "StatefulSet", "Namespace", "Node",
+        "Service", "ConfigMap",  "Widget",     "DaemonSet",   "Job"};
     return kinds.count(e.kind) > 0;
   }
 
@@ -212,8 +158,7 @@ class SloopEndToEnd : public ::testing::Test {
   static inline Process* sloop_ = nullptr;
   static inline int port_ = 0;
   static inline std::map<std::string, Emitted> emitted_;  // by uid
-  static inline std::vector<EventSeen> events_;
-  static inline int64_t first_ns_ = 0, last_ns_ = 0;
+  static inline std::vector<testing::EmittedEvent> events_;
   static inline std::string window_;
 };
 
@@ -310,14 +255,13 @@ TEST_F(SloopEndToEnd, DeletedPodIsFoundByName) {
 }
 
 TEST_F(SloopEndToEnd, WarningEventsOfACrashLoopingPodAreServed) {
-  const EventSeen* backoff = nullptr;
+  const testing::EmittedEvent* backoff = nullptr;
   for (const auto& ev : events_) {
     if (ev.kind == "Pod" && ev.reason == "BackOff") backoff = &ev;
   }
   ASSERT_NE(backoff, nullptr) << "the e2e scenario should crash-loop a pod";
-  auto [status, body] =
-      Get(port_, "/api/v1/events?kind=Pod&namespace=" + Escape(backoff->ns) +
-                     "&name=" + Escape(backoff->name) + "&" + Window());
+  auto [status, body] = Get(port_, "/api/v1/events?kind=Pod&namespace=" + Escape(backoff->ns) +
+                                       "&name=" + Escape(backoff->name) + "&" + Window());
   ASSERT_EQ(status, 200) << body;
   simdjson::dom::parser parser;
   bool found = false;
@@ -358,11 +302,10 @@ TEST_F(SloopEndToEnd, BackupRestoresIntoASecondSloopThatAnswersTheSame) {
   Process restored;
   int port = testing::FreePort();
   StartSloop(restored, port,
-             {"-store-root=" + (dir_ / "restored").string(), "-disable-kube-watch",
-              "-context=copy", "-restore-database-file=" + archive.string()},
+             {"-store-root=" + (dir_ / "restored").string(), "-disable-kube-watch", "-context=copy",
+              "-restore-database-file=" + archive.string()},
              "restored.log");
-  ASSERT_TRUE(WaitFor([&] { return Get(port, "/healthz").first == 200; }, 20s))
-      << restored.Log();
+  ASSERT_TRUE(WaitFor([&] { return Get(port, "/healthz").first == 200; }, 20s)) << restored.Log();
   std::string query = "/api/v1/timeline?" + Window() + "&sort=name&limit=100000";
   auto a = Get(port_, query);
   auto b = Get(port, query);
