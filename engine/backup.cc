@@ -641,20 +641,10 @@ class Restorer {
                   "cannot create " + (staging_.dir / "shards").string() + ": " + ec.message(),
                   "check the permissions and free space of the store's directory");
     }
-    auto T = [t = std::chrono::steady_clock::now()]() mutable {
-      auto n = std::chrono::steady_clock::now();
-      double d = std::chrono::duration<double>(n - t).count();
-      t = n;
-      return d;
-    };
     if (auto r = Extract(read); !r) return std::unexpected(r.error());
-    std::fprintf(stderr, "PHASE extract %.3f\n", T());
     if (auto r = CheckManifest(); !r) return std::unexpected(r.error());
-    std::fprintf(stderr, "PHASE manifest %.3f\n", T());
     if (auto r = CheckShards(); !r) return std::unexpected(r.error());
-    std::fprintf(stderr, "PHASE shards %.3f\n", T());
     if (auto r = Swap(); !r) return std::unexpected(r.error());
-    std::fprintf(stderr, "PHASE swap %.3f\n", T());
     return report_;
   }
 
@@ -768,7 +758,6 @@ class Restorer {
     }
     // Every file reaches the disk before the swap can make it the store.
     for (const auto& m : members_) {
-      if (getenv("NOSYNC")) break;
       const fs::path path = staging_.dir / m.name;
       Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd.fd < 0 || ::fdatasync(fd.fd) != 0)
@@ -829,7 +818,7 @@ class Restorer {
         return Fail(r.error().code, r.error().message, "free space on the store's disk");
       }
       // Start writing back now, so that the fsync of all files at the end has little to wait for.
-      if (!getenv("NOSFR")) ::sync_file_range(fd.fd, static_cast<off_t>(done), static_cast<off_t>(*got),
+      ::sync_file_range(fd.fd, static_cast<off_t>(done), static_cast<off_t>(*got),
                         SYNC_FILE_RANGE_WRITE);
       done += *got;
       if (*got < want) {

@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <iostream>
 #include <map>
 #include <set>
 
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
+#include "segments/log.h"
 
 namespace sloop {
 namespace {
@@ -27,7 +27,7 @@ int64_t SystemNowNs() {
       .count();
 }
 
-void Log(const std::string& line) { std::cerr << "store: " << line << std::endl; }
+void Log(const std::string& line) { LogLine("store", line); }
 
 std::string ShardName(uint64_t id, const char* ext) {
   char name[48];

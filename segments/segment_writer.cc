@@ -8,10 +8,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <iostream>
+#include <string>
 #include <vector>
 
 #include "segments/block_frame.h"
+#include "segments/log.h"
 #include "segments/record_codec.h"
 #include "segments/segment_reader.h"
 
@@ -148,8 +149,8 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
   for (const CorruptBlock& c : corrupt) {
     if (c.offset < good_end) {
       ++r.corrupt_blocks_kept;
-      std::cerr << "segment " << path.string() << ": corrupt block at offset " << c.offset << " ("
-                << c.reason << ") is kept and skipped by readers\n";
+      LogLine("segment", path.string() + ": corrupt block at offset " + std::to_string(c.offset) +
+                             " (" + c.reason + ") is kept and skipped by readers");
     } else if (r.reason.empty()) {
       r.reason = c.reason;
     }
@@ -166,8 +167,8 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
   if (size > good_end) {
     r.bytes_dropped = size - good_end;
     if (r.reason.empty()) r.reason = "torn tail";
-    std::cerr << "segment " << path.string() << ": dropped " << r.bytes_dropped
-              << " bytes at offset " << good_end << ": " << r.reason << "\n";
+    LogLine("segment", path.string() + ": dropped " + std::to_string(r.bytes_dropped) +
+                           " bytes at offset " + std::to_string(good_end) + ": " + r.reason);
     if (::ftruncate(impl->fd, static_cast<off_t>(good_end)) != 0 || ::fdatasync(impl->fd) != 0) {
       return IOError("truncate torn tail of segment", path.string(), errno);
     }

@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -27,6 +26,7 @@
 #include "http/sloop_router.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingester.h"
+#include "segments/log.h"
 #include "tools/sloop/config.h"
 #include "tools/sloop/simulator.h"
 
@@ -35,14 +35,7 @@ namespace {
 namespace fs = std::filesystem;
 using sloop::SloopConfig;
 
-void Log(const std::string& line) {
-  char stamp[32];
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::cerr << stamp << " sloop: " << line << std::endl;
-}
+void Log(const std::string& line) { sloop::LogLine("sloop", line); }
 
 int Fail(const std::string& what) {
   Log("error: " + what);
