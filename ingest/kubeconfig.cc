@@ -355,9 +355,43 @@ Result<std::string> DecodeBase64(std::string_view in) {
   return out;
 }
 
-Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
+// The kubeconfig files to merge, as kubectl finds them: the explicit path, else $KUBECONFIG
+// (colon-separated; *from_env set), else ~/.kube/config when it exists.
+static std::vector<std::string> KubeconfigPaths(const IngestOptions& o, bool* from_env) {
   std::vector<std::string> paths;
-  bool explicit_path = !o.kubeconfig_path.empty();
+  if (!o.kubeconfig_path.empty()) {
+    paths.push_back(o.kubeconfig_path);
+    return paths;
+  }
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
+    std::string list = env;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t colon = list.find(':', start);
+      std::string p = list.substr(start, colon == std::string::npos ? colon : colon - start);
+      if (!p.empty()) paths.push_back(p);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  *from_env = !paths.empty();
+  if (paths.empty()) {
+    const char* home = std::getenv("HOME");
+    std::string def = std::string(home ? home : "") + "/.kube/config";
+    std::error_code ec;
+    if (home && fs::exists(def, ec)) paths.push_back(def);
+  }
+  return paths;
+}
+
+bool ClusterConfigured(const IngestOptions& o) {
+  if (!o.apiserver_host.empty()) return true;
+  bool from_env = false;
+  if (o.privileged_access && !KubeconfigPaths(o, &from_env).empty()) return true;
+  return InClusterPossible(o);
+}
+
+Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
   if (!o.privileged_access) {
     // Sloop's -allow-privileged-access=false: no kubeconfig is read; -apiserver-host, else the
     // pod's service account.
@@ -379,26 +413,8 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
     if (c) c->context = o.context;
     return c;
   }
-  if (explicit_path) {
-    paths.push_back(o.kubeconfig_path);
-  } else if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
-    std::string list = env;
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t colon = list.find(':', start);
-      std::string p = list.substr(start, colon == std::string::npos ? colon : colon - start);
-      if (!p.empty()) paths.push_back(p);
-      if (colon == std::string::npos) break;
-      start = colon + 1;
-    }
-  }
-  bool from_env = !explicit_path && !paths.empty();
-  if (paths.empty()) {
-    const char* home = std::getenv("HOME");
-    std::string def = std::string(home ? home : "") + "/.kube/config";
-    std::error_code ec;
-    if (home && fs::exists(def, ec)) paths.push_back(def);
-  }
+  bool from_env = false;
+  std::vector<std::string> paths = KubeconfigPaths(o, &from_env);
 
   Result<ClusterConfig> result = MakeError(ErrorCode::kNotFound, "");
   if (paths.empty()) {

@@ -50,6 +50,10 @@ struct ClusterConfig {
 // setting at fault and say how to fix it.
 Result<ClusterConfig> LoadClusterConfig(const IngestOptions& options);
 
+// Whether LoadClusterConfig has anything to go on (a kubeconfig, KUBECONFIG, -apiserver-host or
+// a pod's service account); sloop starts the simulator when not.
+bool ClusterConfigured(const IngestOptions& options);
+
 // A credential an exec plugin returned.
 struct ExecCredential {
   std::string token;

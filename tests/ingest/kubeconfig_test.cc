@@ -522,6 +522,25 @@ TEST_F(KubeconfigMergeTest, ExplicitPathWinsOverKubeconfigEnv) {
 
 // ---- in-cluster
 
+// ---- whether there is any cluster configuration at all (sloop starts the simulator if not)
+
+TEST_F(KubeconfigTest, ClusterConfiguredFollowsTheLoadingRules) {
+  EXPECT_FALSE(ClusterConfigured(options)) << "nothing: no KUBECONFIG, no ~/.kube/config";
+  {
+    IngestOptions o = options;
+    o.apiserver_host = "https://10.0.0.1:6443";
+    EXPECT_TRUE(ClusterConfigured(o));
+  }
+  {
+    ScopedEnv env("KUBECONFIG", dir / "does-not-exist-yet");
+    EXPECT_TRUE(ClusterConfigured(options)) << "a set KUBECONFIG is used, and its errors shown";
+  }
+  Write("home/.kube/config", "apiVersion: v1\nkind: Config\n");
+  EXPECT_TRUE(ClusterConfigured(options));
+  options.privileged_access = false;  // reads no kubeconfig: only in-cluster or apiserver_host
+  EXPECT_FALSE(ClusterConfigured(options));
+}
+
 class InClusterTest : public KubeconfigTest {
  protected:
   void SetUp() override {

@@ -158,7 +158,7 @@ int Run(int argc, char** argv) {
   std::optional<sloop::SimulatorProcess> simulator;
   auto ingest_options = MakeIngestOptions(c, *rules);
   std::string context = c.context;
-  if (watch && c.simulator_if_no_kubeconfig && sloop::NoClusterConfiguration(c.apiserver_host)) {
+  if (watch && c.simulator_if_no_kubeconfig && !sloop::ingest::ClusterConfigured(ingest_options)) {
     fs::path sim_dir = fs::path(c.store_root) / ".kubesim";
     Log("no kubeconfig found (KUBECONFIG unset, no ~/.kube/config, not in a cluster): starting "
         "the built-in cluster simulator and watching it; point KUBECONFIG at a cluster to record "

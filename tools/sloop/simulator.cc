@@ -36,20 +36,6 @@ fs::path FindKubesim() {
   return {};
 }
 
-bool NoClusterConfiguration(const std::string& apiserver_host) {
-  if (!apiserver_host.empty()) return false;
-  const char* kubeconfig = std::getenv("KUBECONFIG");
-  if (kubeconfig != nullptr && *kubeconfig != '\0') return false;
-  const char* service_host = std::getenv("KUBERNETES_SERVICE_HOST");
-  if (service_host != nullptr && *service_host != '\0') return false;
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') {
-    std::error_code ec;
-    if (fs::exists(fs::path(home) / ".kube" / "config", ec)) return false;
-  }
-  return true;
-}
-
 Result<SimulatorProcess> SimulatorProcess::Start(const fs::path& work_dir,
                                                  const std::string& scenario) {
   fs::path binary = FindKubesim();
@@ -62,11 +48,22 @@ Result<SimulatorProcess> SimulatorProcess::Start(const fs::path& work_dir,
   fs::create_directories(work_dir, ec);
   if (ec) return IOError("create directory", work_dir.string(), ec.value());
   fs::path port_file = work_dir / "kubesim.port";
+  fs::path kubeconfig = work_dir / "kubesim.kubeconfig";  // context kContext
   fs::remove(port_file, ec);
+  fs::remove(kubeconfig, ec);
 
-  std::vector<std::string> args = {binary.string(),    "--port",     "0",
-                                   "--bind",           "127.0.0.1",  "--port-file",
-                                   port_file.string(), "--scenario", scenario};
+  // kubesim writes the port file, then the kubeconfig (each by rename, so whole once there).
+  std::vector<std::string> args = {binary.string(),
+                                   "--port",
+                                   "0",
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--port-file",
+                                   port_file.string(),
+                                   "--kubeconfig-out",
+                                   kubeconfig.string(),
+                                   "--scenario",
+                                   scenario};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -97,7 +94,7 @@ Result<SimulatorProcess> SimulatorProcess::Start(const fs::path& work_dir,
                            std::to_string(status) + "); run it by hand to see why");
     }
     std::ifstream in(port_file);
-    if (in && std::getline(in, port) && !port.empty()) break;
+    if (fs::exists(kubeconfig, ec) && in && std::getline(in, port) && !port.empty()) break;
     port.clear();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -107,15 +104,7 @@ Result<SimulatorProcess> SimulatorProcess::Start(const fs::path& work_dir,
         binary.string() + " did not report its port in 15 s (" + port_file.string() + ")");
   }
   sim.url_ = "http://127.0.0.1:" + port;
-  sim.kubeconfig_ = work_dir / "kubesim.kubeconfig";
-  std::ofstream out(sim.kubeconfig_, std::ios::trunc);
-  out << "apiVersion: v1\nkind: Config\ncurrent-context: " << kContext << "\n"
-      << "clusters:\n- name: kubesim\n  cluster:\n    server: " << sim.url_ << "\n"
-      << "users:\n- name: kubesim\n  user: {}\n"
-      << "contexts:\n- name: " << kContext << "\n  context:\n    cluster: kubesim\n"
-      << "    user: kubesim\n";
-  out.close();
-  if (!out) return IOError("write", sim.kubeconfig_.string(), errno);
+  sim.kubeconfig_ = kubeconfig;
   return sim;
 }
 

@@ -14,8 +14,8 @@ namespace sloop {
 
 class SimulatorProcess {
  public:
-  // Starts `kubesim --port 0 --scenario SCENARIO`, waits for its port and writes a kubeconfig
-  // for it into work_dir. kNotFound names where kubesim was looked for.
+  // Starts `kubesim --port 0 --scenario SCENARIO --kubeconfig-out F` and waits for the kubeconfig
+  // it writes into work_dir (context kContext). kNotFound names where kubesim was looked for.
   static Result<SimulatorProcess> Start(const std::filesystem::path& work_dir,
                                         const std::string& scenario);
   SimulatorProcess(SimulatorProcess&& other) noexcept;
@@ -36,9 +36,5 @@ class SimulatorProcess {
 
 // The kubesim binary: beside this program's own executable, else on PATH; empty when neither.
 std::filesystem::path FindKubesim();
-
-// True when there is no cluster configuration to use: no KUBECONFIG, no ~/.kube/config, not in
-// a cluster (KUBERNETES_SERVICE_HOST) and no -apiserver-host.
-bool NoClusterConfiguration(const std::string& apiserver_host);
 
 }  // namespace sloop
