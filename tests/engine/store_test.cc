@@ -579,7 +579,9 @@ TEST_F(StoreTest, CarriedOverResourcesDoNotCountTowardsTheIndexCap) {
   o.active_index_cap_bytes = 64 * 1024;
   auto store = OpenStore(o);
   for (int i = 0; i < 3000; ++i) {
-    if (i > 0 && i % 1000 == 0) ASSERT_TRUE(store->SealActive().has_value());
+    if (i > 0 && i % 1000 == 0) {
+      ASSERT_TRUE(store->SealActive().has_value());
+    }
     ASSERT_TRUE(store
                     ->Append(mk_.Pod(kT0 + i * kSec / 10, "ns", "p" + std::to_string(i),
                                      "u" + std::to_string(i), 1))
