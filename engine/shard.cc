@@ -71,9 +71,7 @@ bool NameFilter::MayContain(std::string_view kind, std::string_view ns,
 // ---------------------------------------------------------------------------------------------
 // SealedShard
 
-SealedShard::~SealedShard() {
-  if (index_fd_ >= 0) ::close(index_fd_);
-}
+SealedShard::~SealedShard() = default;
 
 Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::path& segment_path,
                                                        const std::filesystem::path& index_path) {
@@ -82,9 +80,8 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   shard->index_path_ = index_path;
   auto opened = SparseIndex::Open(index_path);
   if (!opened) return std::unexpected(opened.error());
-  shard->index_ = *opened;
-  shard->index_fd_ = ::open(index_path.c_str(), O_RDONLY | O_CLOEXEC);
-  const SparseIndex& index = **opened;
+  const SparseIndex& index = **opened;  // holds the blocks its verification decompressed
+  shard->index_ = index.Reader();
   auto reader = SegmentReader::Open(segment_path);
   if (!reader) return std::unexpected(reader.error());
   shard->reader_ = std::move(*reader);
@@ -132,10 +129,15 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
 }
 
 std::shared_ptr<const SparseIndex> SealedShard::index() const {
-  // An aliasing handle whose deleter releases the pages; the mapping itself lives with the shard.
-  auto* raw = index_.get();
+  // A reader of its own: the blocks the query decompresses are freed with it, and its mapped
+  // pages are released, so that resident memory does not grow with the shards queried.
+  std::shared_ptr<SparseIndex> reader = index_->Reader();
+  auto* raw = reader.get();
   return std::shared_ptr<const SparseIndex>(
-      raw, [keep = index_](const SparseIndex* i) { i->ReleaseMemory(); });
+      raw, [keep = std::move(reader)](const SparseIndex* i) mutable {
+        i->ReleaseMemory();
+        keep.reset();
+      });
 }
 
 ShardInfo SealedShard::info() const { return info_; }
@@ -185,27 +187,8 @@ void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_deta
 
 void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
-  // A scan reads much of the index: one pread into a reused buffer costs less than faulting the
-  // mapping in and releasing it again, and adds nothing to the resident set.
-  thread_local std::string buffer;
-  std::optional<SparseIndex> copy;
-  std::shared_ptr<const SparseIndex> held;
-  if (filter.kind.empty() && index_fd_ >= 0) {
-    buffer.resize(info_.index_bytes);
-    size_t done = 0;
-    while (done < buffer.size()) {
-      ssize_t n = ::pread(index_fd_, buffer.data() + done, buffer.size() - done, done);
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    if (done == buffer.size()) {
-      auto view =
-          SparseIndex::View(reinterpret_cast<const uint8_t*>(buffer.data()), done, index_path_);
-      if (view) copy.emplace(std::move(*view));
-    }
-  }
-  if (!copy) held = index();
-  const SparseIndex& index = copy ? *copy : *held;
+  auto held = index();
+  const SparseIndex& index = *held;
   auto [first, last] = filter.kind.empty()
                            ? std::pair<uint32_t, uint32_t>{0, index.size()}
                            : index.Find(filter.kind, filter.namespace_, filter.name);

@@ -150,7 +150,6 @@ class SealedShard : public Shard {
   std::vector<std::string> kinds_;
   std::vector<std::string> namespaces_;
   std::shared_ptr<const SparseIndex> index_;
-  int index_fd_ = -1;  // for whole-index scans by pread
 };
 
 // The shard being written. Appends are serialised by the Store; reads take the shard's lock.

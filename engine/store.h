@@ -40,8 +40,8 @@ struct StoreOptions {
   WriterOptions writer;
   // Sealed segments are written once and read many times: bigger blocks and a stronger level
   // than the active segment's buy compression at a cost paid once, off the append path.
-  size_t sealed_block_bytes = 256 * 1024;
-  int sealed_zstd_level = 6;
+  size_t sealed_block_bytes = 1024 * 1024;
+  int sealed_zstd_level = 9;
   bool read_only = false;  // no appends, no sealing of old active files, no retention
   bool background = true;  // seal and clean up on a background thread (tests may turn it off)
   // Backpressure: while more than this many finished shards wait to be sealed (each holds its

@@ -265,12 +265,16 @@ void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
 }
 
 void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
-  const fb::ShardIndex* root = previous.root();
   auto str = [](const flatbuffers::String* s) {
     return s ? std::string_view(s->data(), s->size()) : std::string_view();
   };
+  // The object each linked Event is about (Events name it only through event_links).
+  std::unordered_map<uint32_t, uint32_t> involved_of;
+  if (const auto* links = previous.root()->event_links()) {
+    for (const fb::EventLink* l : *links) involved_of.emplace(l->entry(), l->involved());
+  }
   for (uint32_t i = 0; i < previous.size(); ++i) {
-    const fb::ResourceEntry* e = root->entries()->Get(i);
+    const fb::ResourceEntry* e = previous.entry(i);
     if ((e->flags() & kDeletedInShard) || (e->flags() & kEventOnly)) continue;
     bool is_event = e->involved_kind() && e->involved_kind()->size();
     if (!CarryEvent(is_event, e->event_last_ns(), window_start_ns_)) continue;
@@ -291,8 +295,13 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     }
     s.last_resource_version = str(e->last_resource_version());
     if (e->involved_kind() && e->involved_kind()->size()) {
-      s.involved = ResourceKey(str(e->involved_kind()), str(e->involved_namespace()),
-                               str(e->involved_name()), str(e->involved_uid()));
+      auto link = involved_of.find(i);
+      if (link != involved_of.end() && link->second < previous.size()) {
+        s.involved = ResourceKey(previous.key(link->second));
+      } else {
+        s.involved = ResourceKey(str(e->involved_kind()), str(e->involved_namespace()),
+                                 str(e->involved_name()), str(e->involved_uid()));
+      }
       s.event_count = e->event_count();
       s.event_last_ns = e->event_last_ns();
     }
@@ -311,55 +320,81 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     return MakeError(ErrorCode::kInvalidArgument,
                      "index " + path.string() + ": positions do not match the summaries");
   }
+  // The entries go out in blocks of kEntriesPerBlock, each its own FlatBuffers EntryBlock,
+  // compressed on its own; the directory (first key and place of each block) stays uncompressed.
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  flatbuffers::FlatBufferBuilder bb(1 << 16);
   std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
-  entries.reserve(summaries_.size());
   std::vector<const ResourceKey*> order;
   order.reserve(summaries_.size());
   std::set<std::string_view> kinds, namespaces;
+  std::string payload;
+  std::vector<fb::BlockRef> refs;
+  std::vector<flatbuffers::Offset<fb::BlockKey>> block_keys;
+  auto finish_block = [&]() -> Result<void> {
+    bb.Finish(fb::CreateEntryBlock(bb, bb.CreateVector(entries)));
+    uint64_t at = payload.size();
+    auto n = SparseIndex::CompressBlock(bb.GetBufferPointer(), bb.GetSize(), &payload);
+    if (!n) return std::unexpected(n.error());
+    refs.emplace_back(at, static_cast<uint32_t>(*n), static_cast<uint32_t>(bb.GetSize()));
+    bb.Clear();
+    entries.clear();
+    return {};
+  };
   size_t i = 0;
   for (const auto& [key, s] : summaries_) {
     order.push_back(&key);
     kinds.insert(key.kind);
     if (!key.namespace_.empty()) namespaces.insert(key.namespace_);
+    if (i % SparseIndex::kEntriesPerBlock == 0) {
+      block_keys.push_back(fb::CreateBlockKey(
+          fbb, fbb.CreateSharedString(key.kind), fbb.CreateSharedString(key.namespace_),
+          fbb.CreateString(key.name), fbb.CreateString(key.uid)));
+    }
+    // The entry goes into its block's buffer.
     std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
     for (const OwnerRefData& o : s.owners) {
       // Many resources share an owner: share its strings too.
-      owners.push_back(fb::CreateOwnerRef(fbb, fbb.CreateSharedString(o.kind),
-                                          fbb.CreateSharedString(o.name),
-                                          fbb.CreateSharedString(o.uid), o.controller));
+      owners.push_back(fb::CreateOwnerRef(bb, bb.CreateSharedString(o.kind),
+                                          bb.CreateSharedString(o.name),
+                                          bb.CreateSharedString(o.uid), o.controller));
     }
-    auto kind = fbb.CreateSharedString(key.kind);
-    auto ns = fbb.CreateSharedString(key.namespace_);
-    auto name = fbb.CreateSharedString(key.name);  // Events and owners name it again
-    auto uid = fbb.CreateSharedString(key.uid);
-    auto group = fbb.CreateSharedString(s.api_group);
-    auto version = fbb.CreateSharedString(s.api_version);
+    auto kind = bb.CreateSharedString(key.kind);
+    auto ns = bb.CreateSharedString(key.namespace_);
+    auto name = bb.CreateSharedString(key.name);  // Events and owners name it again
+    auto uid = bb.CreateSharedString(key.uid);
+    auto group = bb.CreateSharedString(s.api_group);
+    auto version = bb.CreateSharedString(s.api_version);
     // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
-    if (!owners.empty()) owners_vec = fbb.CreateVector(owners);
+    if (!owners.empty()) owners_vec = bb.CreateVector(owners);
     flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
-    if (!s.change_secs.empty()) change = fbb.CreateVector(s.change_secs);
-    if (!s.nochange_secs.empty()) nochange = fbb.CreateVector(s.nochange_secs);
+    if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs);
+    if (!s.nochange_secs.empty()) nochange = bb.CreateVector(s.nochange_secs);
     flatbuffers::Offset<flatbuffers::Vector<const fb::HeatCell*>> heat_vec;
     if (!s.heat.empty()) {
       std::vector<fb::HeatCell> heat;
       heat.reserve(s.heat.size());
       for (const HeatCellData& h : s.heat)
         heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
-      heat_vec = fbb.CreateVectorOfStructs(heat);
+      heat_vec = bb.CreateVectorOfStructs(heat);
     }
-    auto rv = fbb.CreateSharedString(s.last_resource_version);
+    auto rv = bb.CreateSharedString(s.last_resource_version);
+    // An Event about a resource of this shard names it through event_links; only an Event about
+    // an object the shard has no entry for spells out the object's namespace, name and uid.
     flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
+    const bool linked = !s.involved.kind.empty() && summaries_.count(s.involved) > 0;
     if (!s.involved.kind.empty()) {
-      ik = fbb.CreateSharedString(s.involved.kind);
-      ins = fbb.CreateSharedString(s.involved.namespace_);
-      in = fbb.CreateSharedString(s.involved.name);
-      iu = fbb.CreateSharedString(s.involved.uid);
+      ik = bb.CreateSharedString(s.involved.kind);
+      if (!linked) {
+        ins = bb.CreateSharedString(s.involved.namespace_);
+        in = bb.CreateSharedString(s.involved.name);
+        iu = bb.CreateSharedString(s.involved.uid);
+      }
     }
     // A carried-over entry with no record spans the whole shard: its times are implied.
     const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
-    fb::ResourceEntryBuilder eb(fbb);
+    fb::ResourceEntryBuilder eb(bb);
     eb.add_kind(kind);
     eb.add_namespace_(ns);
     eb.add_name(name);
@@ -379,19 +414,29 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     if (!change.IsNull()) eb.add_change_secs(change);
     if (!nochange.IsNull()) eb.add_nochange_secs(nochange);
     if (!heat_vec.IsNull()) eb.add_heat(heat_vec);
-    eb.add_first_block(positions[i].first_block);
-    eb.add_first_record(positions[i].first_record);
+    if (s.record_count > 0) {
+      eb.add_first_block(positions[i].first_block);
+      eb.add_first_record(positions[i].first_record);
+    }
     eb.add_last_resource_version(rv);
     if (!s.involved.kind.empty()) {
       eb.add_involved_kind(ik);
-      eb.add_involved_namespace(ins);
-      eb.add_involved_name(in);
-      eb.add_involved_uid(iu);
+      if (!linked) {
+        eb.add_involved_namespace(ins);
+        eb.add_involved_name(in);
+        eb.add_involved_uid(iu);
+      }
       eb.add_event_count(s.event_count);
       eb.add_event_last_ns(s.event_last_ns);
     }
     entries.push_back(eb.Finish());
     ++i;
+    if (i % SparseIndex::kEntriesPerBlock == 0) {
+      if (auto r = finish_block(); !r) return r;
+    }
+  }
+  if (!entries.empty()) {
+    if (auto r = finish_block(); !r) return r;
   }
   auto index_of = [&](const ResourceKey& k) -> uint32_t {
     auto it = std::lower_bound(order.begin(), order.end(), &k,
@@ -413,7 +458,10 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   });
   std::vector<std::string> kind_list(kinds.begin(), kinds.end());
   std::vector<std::string> ns_list(namespaces.begin(), namespaces.end());
-  auto entries_vec = fbb.CreateVector(entries);
+  auto refs_vec = fbb.CreateVectorOfStructs(refs);
+  auto keys_vec = fbb.CreateVector(block_keys);
+  auto blocks_vec =
+      fbb.CreateVector(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
   auto links_vec = fbb.CreateVectorOfStructs(links);
   auto reasons_vec = fbb.CreateVectorOfStrings(reasons_);
   auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
@@ -427,7 +475,11 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   ib.add_max_ns(max_ns_);
   ib.add_segment_bytes(segment_bytes);
   ib.add_record_count(record_count_);
-  ib.add_entries(entries_vec);
+  ib.add_entry_count(static_cast<uint32_t>(summaries_.size()));
+  ib.add_entries_per_block(SparseIndex::kEntriesPerBlock);
+  ib.add_block_refs(refs_vec);
+  ib.add_block_keys(keys_vec);
+  ib.add_blocks(blocks_vec);
   ib.add_event_links(links_vec);
   ib.add_reasons(reasons_vec);
   ib.add_kinds(kinds_vec);

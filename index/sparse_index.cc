@@ -5,23 +5,76 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "schema/index_generated.h"
+#include "segments/log.h"
 
 namespace sloop {
 namespace {
+
+// Level for entry blocks: an index is written once per shard and read many times.
+constexpr int kBlockCompressionLevel = 6;
+// No block of kEntriesPerBlock entries comes near this; a larger raw size is damage.
+constexpr uint32_t kMaxBlockRawBytes = 64u << 20;
 
 std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
 }
 
+ZSTD_DCtx* ThreadDCtx() {
+  static thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(),
+                                                                            ZSTD_freeDCtx);
+  return ctx.get();
+}
+
+// One entry with every field at its default, for a block that fails to decode at query time.
+const fb::ResourceEntry* EmptyEntry() {
+  static const std::vector<uint8_t> buf = [] {
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<fb::ResourceEntry>> one{fb::ResourceEntryBuilder(fbb).Finish()};
+    fbb.Finish(fb::CreateEntryBlock(fbb, fbb.CreateVector(one)));
+    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  }();
+  return flatbuffers::GetRoot<fb::EntryBlock>(buf.data())->entries()->Get(0);
+}
+
 }  // namespace
 
-SparseIndex::~SparseIndex() {
-  if (map_) munmap(map_, size_);
+struct SparseIndex::Decoded {
+  std::unique_ptr<uint8_t[]> buf;
+  size_t size = 0;
+  const flatbuffers::Vector<flatbuffers::Offset<fb::ResourceEntry>>* entries = nullptr;
+};
+
+SparseIndex::Mapping::~Mapping() {
+  if (addr) munmap(addr, size);
 }
+
+SparseIndex::SparseIndex(std::shared_ptr<const Mapping> map) : map_(std::move(map)) {}
+
+SparseIndex::~SparseIndex() {
+  for (uint32_t b = 0; b < block_count_; ++b) delete decoded_[b].load(std::memory_order_acquire);
+}
+
+std::shared_ptr<SparseIndex> SparseIndex::Reader() const {
+  std::shared_ptr<SparseIndex> r(new SparseIndex(map_));
+  r->root_ = root_;
+  r->entry_count_ = entry_count_;
+  r->per_block_ = per_block_;
+  r->block_count_ = block_count_;
+  r->verified_ = verified_;
+  r->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(block_count_);
+  return r;
+}
+
+uint32_t SparseIndex::format_version() const { return root_->format_version(); }
 
 Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::path& path,
                                                        bool verify) {
@@ -33,47 +86,142 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
     ::close(fd);
     return IOError("stat index", path.string(), e);
   }
-  std::shared_ptr<SparseIndex> index(new SparseIndex());
-  index->path_ = path;
-  index->size_ = static_cast<size_t>(st.st_size);
-  if (index->size_ < 8) {
+  auto map = std::make_shared<Mapping>();
+  map->path = path;
+  map->size = static_cast<size_t>(st.st_size);
+  if (map->size < 8) {
     ::close(fd);
     return MakeError(ErrorCode::kCorruption,
-                     "index " + path.string() + ": file is " + std::to_string(index->size_) +
+                     "index " + path.string() + ": file is " + std::to_string(map->size) +
                          " bytes, too short to be a shard index; delete it to rebuild the index "
                          "from its segment");
   }
-  void* map = mmap(nullptr, index->size_, PROT_READ, MAP_SHARED, fd, 0);
+  void* addr = mmap(nullptr, map->size, PROT_READ, MAP_SHARED, fd, 0);
   int e = errno;
   ::close(fd);
-  if (map == MAP_FAILED) return IOError("mmap index", path.string(), e);
-  index->map_ = map;
-  const auto* buf = static_cast<const uint8_t*>(map);
+  if (addr == MAP_FAILED) return IOError("mmap index", path.string(), e);
+  map->addr = addr;
+  std::shared_ptr<SparseIndex> index(new SparseIndex(map));
+  const auto* buf = static_cast<const uint8_t*>(addr);
   if (!flatbuffers::BufferHasIdentifier(buf, fb::ShardIndexIdentifier())) {
     return MakeError(ErrorCode::kCorruption,
                      "index " + path.string() + ": not a sloop shard index (identifier)");
   }
   flatbuffers::Verifier::Options opts;
   opts.max_tables = 0xffffffffu;  // one table per resource and owner: large clusters have many
-  flatbuffers::Verifier verifier(buf, index->size_, opts);
+  flatbuffers::Verifier verifier(buf, map->size, opts);
   if (verify && !fb::VerifyShardIndexBuffer(verifier)) {
     return MakeError(ErrorCode::kCorruption,
                      "index " + path.string() + ": failed verification (damaged file)");
   }
   index->root_ = fb::GetShardIndex(buf);
-  // Verification touched every page: let them go until a query reads them.
-  index->ReleaseMemory();
-  if (index->root_->format_version() != kFormatVersion) {
+  uint32_t version = index->root_->format_version();
+  if (version != 1 && version != kFormatVersion) {
     return MakeError(ErrorCode::kUnsupported, "index " + path.string() + ": format version " +
-                                                  std::to_string(index->root_->format_version()) +
-                                                  " is not supported by this build (" +
-                                                  std::to_string(kFormatVersion) +
+                                                  std::to_string(version) +
+                                                  " is not supported by this build (it reads 1 "
+                                                  "and " + std::to_string(kFormatVersion) +
                                                   "); upgrade sloop");
   }
-  if (!index->root_->entries()) {
-    return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": no entry vector");
+  if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
+  index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->block_count_);
+  if (verify) {
+    // Every block decompresses (zstd checks its content checksum) and verifies; the decoded
+    // blocks stay in this object's cache for the caller's first pass.
+    for (uint32_t b = 0; b < index->block_count_; ++b) {
+      if (auto d = index->Decode(b); !d) return std::unexpected(d.error());
+    }
+    index->verified_ = true;
   }
+  // Verification touched every page: let them go until a query reads them.
+  index->ReleaseMemory();
   return index;
+}
+
+Result<void> SparseIndex::CheckDirectory() {
+  const std::string where = "index " + map_->path.string() + ": ";
+  if (root_->format_version() == 1) {
+    if (!root_->entries()) return MakeError(ErrorCode::kCorruption, where + "no entry vector");
+    entry_count_ = root_->entries()->size();
+    return {};
+  }
+  entry_count_ = root_->entry_count();
+  per_block_ = root_->entries_per_block();
+  const auto* refs = root_->block_refs();
+  const auto* keys = root_->block_keys();
+  const auto* blocks = root_->blocks();
+  if (per_block_ == 0 || !refs || !keys || (entry_count_ > 0 && !blocks)) {
+    return MakeError(ErrorCode::kCorruption, where + "no block directory (damaged file)");
+  }
+  block_count_ = (entry_count_ + per_block_ - 1) / per_block_;
+  if (refs->size() != block_count_ || keys->size() != block_count_) {
+    return MakeError(ErrorCode::kCorruption,
+                     where + std::to_string(entry_count_) + " entries in blocks of " +
+                         std::to_string(per_block_) + " need " + std::to_string(block_count_) +
+                         " blocks, the directory lists " + std::to_string(refs->size()));
+  }
+  for (uint32_t b = 0; b < block_count_; ++b) {
+    const fb::BlockRef* r = refs->Get(b);
+    if (r->offset() > blocks->size() || r->compressed_bytes() > blocks->size() - r->offset() ||
+        r->raw_bytes() == 0 || r->raw_bytes() > kMaxBlockRawBytes) {
+      return MakeError(ErrorCode::kCorruption,
+                       where + "block " + std::to_string(b) + " lies outside the file");
+    }
+  }
+  return {};
+}
+
+Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
+  if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
+  const fb::BlockRef* ref = root_->block_refs()->Get(b);
+  auto fail = [&](const std::string& why) -> Result<const Decoded*> {
+    return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() + ": entry block " +
+                                                 std::to_string(b) + ": " + why +
+                                                 " (damaged file)");
+  };
+  auto d = std::make_unique<Decoded>();
+  d->size = ref->raw_bytes();
+  d->buf.reset(new uint8_t[d->size]);
+  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), d->buf.get(), d->size,
+                                 root_->blocks()->data() + ref->offset(), ref->compressed_bytes());
+  if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
+  if (n != d->size) return fail("decompressed to " + std::to_string(n) + " bytes, not " +
+                                std::to_string(d->size));
+  if (!verified_) {
+    // Sealed files are immutable: a block verified once, whose bytes still match their zstd
+    // checksum, needs no second FlatBuffers verification.
+    flatbuffers::Verifier::Options opts;
+    opts.max_tables = 0xffffffffu;
+    flatbuffers::Verifier verifier(d->buf.get(), d->size, opts);
+    if (!verifier.VerifyBuffer<fb::EntryBlock>(nullptr)) return fail("failed verification");
+  }
+  d->entries = flatbuffers::GetRoot<fb::EntryBlock>(d->buf.get())->entries();
+  uint32_t want = std::min(per_block_, entry_count_ - b * per_block_);
+  if (!d->entries || d->entries->size() != want) return fail("wrong number of entries");
+  Decoded* expected = nullptr;
+  if (!decoded_[b].compare_exchange_strong(expected, d.get(), std::memory_order_acq_rel)) {
+    return expected;  // another thread decoded it first
+  }
+  cached_bytes_.fetch_add(d->size, std::memory_order_relaxed);
+  return d.release();
+}
+
+Result<size_t> SparseIndex::CompressBlock(const uint8_t* raw, size_t size, std::string* out) {
+  static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
+                                                                             ZSTD_freeCCtx);
+  ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kBlockCompressionLevel);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
+  size_t at = out->size();
+  out->resize(at + ZSTD_compressBound(size));
+  size_t n = ZSTD_compress2(cctx.get(), out->data() + at, out->size() - at, raw, size);
+  if (ZSTD_isError(n)) {
+    out->resize(at);
+    return MakeError(ErrorCode::kIOError,
+                     std::string("compressing an index block: ") + ZSTD_getErrorName(n));
+  }
+  out->resize(at + n);
+  return n;
 }
 
 Result<void> SparseIndex::WriteFile(const std::filesystem::path& path, const uint8_t* buf,
@@ -100,82 +248,74 @@ Result<void> SparseIndex::WriteFile(const std::filesystem::path& path, const uin
   return {};
 }
 
-void SparseIndex::ReleaseMemory() const {
-  if (map_) madvise(map_, size_, MADV_DONTNEED);
-}
+void SparseIndex::ReleaseMemory() const { madvise(map_->addr, map_->size, MADV_DONTNEED); }
 
-SparseIndex::SparseIndex(SparseIndex&& o) noexcept
-    : path_(std::move(o.path_)), map_(o.map_), size_(o.size_), root_(o.root_) {
-  o.map_ = nullptr;
-  o.root_ = nullptr;
-}
-
-Result<SparseIndex> SparseIndex::View(const uint8_t* buf, size_t size,
-                                      const std::filesystem::path& path) {
-  SparseIndex index;
-  index.path_ = path;
-  index.size_ = size;
-  if (size < 8 || !flatbuffers::BufferHasIdentifier(buf, fb::ShardIndexIdentifier())) {
-    return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": not a shard index");
+const fb::ResourceEntry* SparseIndex::entry(uint32_t i) const {
+  if (per_block_ == 0) return root_->entries()->Get(i);
+  auto d = Decode(i / per_block_);
+  if (!d) {
+    // Damage found after the file was opened without full verification: log it (once) and
+    // answer with an empty entry rather than crash the query.
+    if (!damage_logged_.exchange(true)) LogLine("index", d.error().message);
+    return EmptyEntry();
   }
-  index.root_ = fb::GetShardIndex(buf);
-  if (index.root_->format_version() != kFormatVersion || !index.root_->entries()) {
-    return MakeError(ErrorCode::kCorruption,
-                     "index " + path.string() + ": changed since it was verified");
-  }
-  return index;
+  return (*d)->entries->Get(i % per_block_);
 }
-
-uint32_t SparseIndex::size() const { return root_->entries()->size(); }
-
-const fb::ResourceEntry* SparseIndex::entry(uint32_t i) const { return root_->entries()->Get(i); }
 
 ResourceKeyView SparseIndex::key(uint32_t i) const {
   const fb::ResourceEntry* e = entry(i);
   return {Str(e->kind()), Str(e->namespace_()), Str(e->name()), Str(e->uid())};
 }
 
+template <typename Less>
+uint32_t SparseIndex::LowerBound(const Less& less) const {
+  uint32_t lo = 0, hi = entry_count_;
+  if (per_block_ != 0 && block_count_ > 1) {
+    // The first block whose first key is not less than the target: the answer lies in the block
+    // before it (or is that block's first entry).
+    const auto* keys = root_->block_keys();
+    uint32_t blo = 0, bhi = block_count_;
+    while (blo < bhi) {
+      uint32_t mid = blo + (bhi - blo) / 2;
+      const fb::BlockKey* k = keys->Get(mid);
+      if (less(ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()),
+                               Str(k->uid())}))
+        blo = mid + 1;
+      else
+        bhi = mid;
+    }
+    if (blo == 0) return 0;
+    lo = (blo - 1) * per_block_;
+    hi = std::min<uint64_t>(static_cast<uint64_t>(blo) * per_block_, entry_count_);
+  }
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (less(key(mid)))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 std::pair<uint32_t, uint32_t> SparseIndex::Find(std::string_view kind, std::string_view ns,
                                                 std::string_view name) const {
-  // Compare an entry with the prefix (kind[, ns[, name]]); -1, 0, 1.
+  // Compare a key with the prefix (kind[, ns[, name]]); -1, 0, 1.
   int depth = kind.empty() ? 0 : ns.empty() ? 1 : name.empty() ? 2 : 3;
   if (depth == 0) return {0, size()};
-  auto cmp = [&](uint32_t i) {
-    ResourceKeyView k = key(i);
+  auto cmp = [&](const ResourceKeyView& k) {
     if (int c = k.kind.compare(kind); c != 0 || depth == 1) return c;
     if (int c = k.namespace_.compare(ns); c != 0 || depth == 2) return c;
     return k.name.compare(name);
   };
-  uint32_t lo = 0, hi = size();
-  while (lo < hi) {  // first entry not less than the prefix
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (cmp(mid) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  uint32_t first = lo;
-  hi = size();
-  while (lo < hi) {  // first entry greater than the prefix
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (cmp(mid) <= 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return {first, lo};
+  uint32_t first = LowerBound([&](const ResourceKeyView& k) { return cmp(k) < 0; });
+  uint32_t last = LowerBound([&](const ResourceKeyView& k) { return cmp(k) <= 0; });
+  return {first, std::max(first, last)};
 }
 
 uint32_t SparseIndex::FindExact(const ResourceKeyView& target) const {
-  uint32_t lo = 0, hi = size();
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (key(mid) < target)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return (lo < size() && key(lo) == target) ? lo : size();
+  uint32_t i = LowerBound([&](const ResourceKeyView& k) { return k < target; });
+  return (i < size() && key(i) == target) ? i : size();
 }
 
 std::pair<const fb::EventLink*, const fb::EventLink*> SparseIndex::EventsAbout(

@@ -1,8 +1,14 @@
 // SparseIndex is the read-only, memory-mapped index of one sealed shard: a FlatBuffers
 // ShardIndex (schema/index.fbs) whose entries are sorted by (kind, namespace, name, uid), so every
-// lookup is a binary search over the mapped file. Thread-safe (immutable after Open).
+// lookup is a binary search over the mapped file. Since format version 2 the entries are cut into
+// zstd-compressed blocks with the first key of each block kept uncompressed: a lookup binary
+// searches those keys, decompresses one block and searches inside it. Decompressed blocks are
+// cached in the SparseIndex object until it is destroyed; Reader() gives each query its own
+// object over the same mapping, so memory follows the queries running, not the shards stored.
+// Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -21,29 +27,35 @@ struct EventLink;
 
 class SparseIndex {
  public:
-  static constexpr uint32_t kFormatVersion = 1;
+  // Written by this build; version 1 (one uncompressed entry vector) is still read.
+  static constexpr uint32_t kFormatVersion = 2;
+  static constexpr uint32_t kEntriesPerBlock = 128;
 
-  // Maps path and verifies the whole buffer (FlatBuffers verifier, identifier, format version).
+  // Maps path and verifies the whole file (FlatBuffers verifier, identifier, format version,
+  // and every entry block: its zstd checksum, its size and its own FlatBuffers verification).
   // kCorruption / kUnsupported name the file. verify=false maps a file verified before (sealed
-  // files are immutable) and checks only its identifier and version.
+  // files are immutable) and checks only its identifier, version and block directory.
   static Result<std::shared_ptr<SparseIndex>> Open(const std::filesystem::path& path,
                                                    bool verify = true);
   ~SparseIndex();
 
-  // A view of an index already in memory (a copy read with pread, say); buf must stay valid and
-  // 8-byte aligned while the view is used. Checks only identifier and version: for files that
-  // were verified when first opened.
-  static Result<SparseIndex> View(const uint8_t* buf, size_t size,
-                                  const std::filesystem::path& path);
+  // Another reader of the same mapping with an empty block cache.
+  std::shared_ptr<SparseIndex> Reader() const;
 
-  SparseIndex(SparseIndex&& other) noexcept;
+  // Serialises the entries of one block (a FlatBuffers EntryBlock) compressed, for the builder:
+  // appends the zstd frame to out and returns its length.
+  static Result<size_t> CompressBlock(const uint8_t* raw, size_t size, std::string* out);
 
   // Writes buf to path and fsyncs it (the caller renames it into place).
   static Result<void> WriteFile(const std::filesystem::path& path, const uint8_t* buf, size_t size);
 
   const fb::ShardIndex* root() const { return root_; }
-  uint32_t size() const;  // number of entries
+  uint32_t size() const { return entry_count_; }  // number of entries
+  // Entry i < size(); the pointer stays valid while this SparseIndex lives.
   const fb::ResourceEntry* entry(uint32_t i) const;
+  uint32_t format_version() const;
+  // Bytes of decompressed blocks this object holds (the query buffer it costs).
+  size_t cached_bytes() const { return cached_bytes_.load(std::memory_order_relaxed); }
 
   // Half-open ranges [first, second) of entry indices. An empty field matches everything after
   // the fields before it; fields after an empty one are ignored.
@@ -58,18 +70,39 @@ class SparseIndex {
   // Drops the mapped pages from this process's resident set (they stay in the page cache and
   // fault back in when read again), so that resident memory does not grow with shards queried.
   void ReleaseMemory() const;
-  const std::filesystem::path& path() const { return path_; }
-  size_t file_bytes() const { return size_; }
+  const std::filesystem::path& path() const { return map_->path; }
+  size_t file_bytes() const { return map_->size; }
 
   SparseIndex(const SparseIndex&) = delete;
   SparseIndex& operator=(const SparseIndex&) = delete;
 
  private:
-  SparseIndex() = default;
-  std::filesystem::path path_;
-  void* map_ = nullptr;
-  size_t size_ = 0;
+  struct Mapping {
+    std::filesystem::path path;
+    void* addr = nullptr;
+    size_t size = 0;
+    ~Mapping();
+  };
+  struct Decoded;
+
+  explicit SparseIndex(std::shared_ptr<const Mapping> map);
+  Result<void> CheckDirectory();
+  Result<const Decoded*> Decode(uint32_t block) const;
+  // First entry index in [0, size()] whose key is not less than the target (less(key) is
+  // "key < target"), found through the block keys and one block.
+  template <typename Less>
+  uint32_t LowerBound(const Less& less) const;
+
+  std::shared_ptr<const Mapping> map_;
   const fb::ShardIndex* root_ = nullptr;
+  uint32_t entry_count_ = 0;
+  uint32_t per_block_ = 0;  // 0: version 1, entries in root_->entries()
+  uint32_t block_count_ = 0;
+  // Every block was verified when the file was opened: later decodes rely on zstd's checksum.
+  bool verified_ = false;
+  std::unique_ptr<std::atomic<Decoded*>[]> decoded_;
+  mutable std::atomic<size_t> cached_bytes_{0};
+  mutable std::atomic<bool> damage_logged_{false};
 };
 
 }  // namespace sloop

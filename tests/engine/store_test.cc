@@ -316,7 +316,7 @@ TEST_F(StoreTest, RetentionByAgeCountsFromTheNewestDataNotTheClock) {
 
 TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
   StoreOptions o = Options();
-  o.max_disk_bytes = 200 * 1024;
+  o.max_disk_bytes = 60 * 1024;
   auto store = OpenStore(o);
   for (int h = 0; h < 12; ++h) {
     for (int i = 0; i < 40; ++i) {

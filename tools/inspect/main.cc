@@ -1,6 +1,7 @@
 // sloop-inspect: look inside sloop's files.
 //
 //   sloop-inspect segment FILE [--records] [--payload]   header, blocks, optionally records
+//   sloop-inspect index FILE [--entries]                 a shard index: sizes, blocks, entries
 //   sloop-inspect demo DIR [--records N]                 write a demo segment and inspect it
 //
 // Exit status: 0 when every block is whole, 1 when any is corrupt or torn (its offset is named),
@@ -11,9 +12,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
+#include "index/shard_index_builder.h"
+#include "index/sparse_index.h"
+#include "schema/index_generated.h"
 #include "segments/segment_format.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
@@ -25,11 +30,15 @@ using namespace sloop;
 void Usage(FILE* out) {
   std::fprintf(out,
                "usage: sloop-inspect segment FILE [--records] [--payload]\n"
+               "       sloop-inspect index FILE [--entries]\n"
                "       sloop-inspect demo DIR [--records N]\n\n"
                "segment  prints the file header and every block (offset, frame, compressed and\n"
                "         uncompressed bytes, record count, time range, checksum); --records adds\n"
                "         one JSON line per record, --payload embeds each record's object JSON.\n"
                "         Exit status 1 names the offset of each corrupt or torn block.\n"
+               "index    verifies a shard index (.idx) and prints its header, the bytes of its\n"
+               "         parts and entry blocks, and its entries by kind; --entries adds one\n"
+               "         JSON line per entry. Exit status 1 when the file fails verification.\n"
                "demo     writes a segment of N realistic records (default 20000) into DIR and\n"
                "         reports throughput and compression, then inspects it.\n");
 }
@@ -269,6 +278,75 @@ int Demo(const std::string& dir, long count) {
   return InspectSegment(path, false, false);
 }
 
+std::string_view Str(const flatbuffers::String* s) {
+  return s ? std::string_view(s->data(), s->size()) : std::string_view();
+}
+
+int InspectIndex(const std::string& path, bool entries) {
+  auto opened = SparseIndex::Open(path);
+  if (!opened) {
+    std::fprintf(stderr, "sloop-inspect: %s\n", opened.error().message.c_str());
+    return opened.error().code == ErrorCode::kCorruption ? 1 : 2;
+  }
+  const SparseIndex& idx = **opened;
+  const fb::ShardIndex* r = idx.root();
+  std::printf("index %s\n", path.c_str());
+  std::printf("  format version %u, shard %" PRIu64 ", window [%" PRId64 ", %" PRId64 ") ns\n",
+              r->format_version(), r->shard_id(), r->window_start_ns(), r->window_end_ns());
+  std::printf("  records %" PRIu64 " in a segment of %" PRIu64 " bytes, %u entries\n",
+              r->record_count(), r->segment_bytes(), idx.size());
+  uint64_t raw = 0, packed = 0;
+  uint32_t blocks = 0;
+  if (r->block_refs()) {
+    for (const fb::BlockRef* b : *r->block_refs()) {
+      raw += b->raw_bytes();
+      packed += b->compressed_bytes();
+      ++blocks;
+    }
+  }
+  const uint64_t links = r->event_links() ? r->event_links()->size() : 0;
+  std::printf("  file %zu bytes: %u entry blocks of %u, %" PRIu64 " bytes compressed from %" PRIu64
+              " (%.2fx), %" PRIu64 " Event links (%" PRIu64 " bytes), the rest %" PRIu64
+              " bytes (block keys, strings, header)\n",
+              idx.file_bytes(), blocks, r->entries_per_block(), packed, raw,
+              packed ? static_cast<double>(raw) / static_cast<double>(packed) : 0.0, links,
+              links * 8, idx.file_bytes() - packed - links * 8);
+  struct Count {
+    uint64_t all = 0, with_records = 0, carried_only = 0, event_only = 0;
+  };
+  std::map<std::string, Count, std::less<>> by_kind;
+  for (uint32_t i = 0; i < idx.size(); ++i) {
+    const fb::ResourceEntry* e = idx.entry(i);
+    Count& c = by_kind[std::string(Str(e->kind()))];
+    ++c.all;
+    if (e->record_count() > 0) ++c.with_records;
+    if ((e->flags() & kCarriedOver) && e->record_count() == 0) ++c.carried_only;
+    if (e->flags() & kEventOnly) ++c.event_only;
+    if (entries) {
+      std::string line = "{\"kind\":";
+      JsonString(Str(e->kind()), line);
+      line += ",\"namespace\":";
+      JsonString(Str(e->namespace_()), line);
+      line += ",\"name\":";
+      JsonString(Str(e->name()), line);
+      line += ",\"uid\":";
+      JsonString(Str(e->uid()), line);
+      line += ",\"flags\":" + std::to_string(e->flags()) +
+              ",\"records\":" + std::to_string(e->record_count()) +
+              ",\"changes\":" + std::to_string(e->change_count()) +
+              ",\"nochanges\":" + std::to_string(e->nochange_count()) +
+              ",\"heat_cells\":" + std::to_string(e->heat() ? e->heat()->size() : 0) + "}";
+      std::printf("%s\n", line.c_str());
+    }
+  }
+  std::printf("  %-28s %9s %9s %9s %9s\n", "kind", "entries", "records", "carried", "evt-only");
+  for (const auto& [kind, c] : by_kind) {
+    std::printf("  %-28s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", kind.c_str(), c.all,
+                c.with_records, c.carried_only, c.event_only);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -294,6 +372,22 @@ int main(int argc, char** argv) {
       }
     }
     return InspectSegment(argv[2], records, payload);
+  }
+  if (cmd == "index") {
+    if (argc < 3) {
+      Usage(stderr);
+      return 2;
+    }
+    bool entries = false;
+    for (int i = 3; i < argc; ++i) {
+      if (!std::strcmp(argv[i], "--entries")) {
+        entries = true;
+      } else {
+        std::fprintf(stderr, "sloop-inspect: unknown option %s\n", argv[i]);
+        return 2;
+      }
+    }
+    return InspectIndex(argv[2], entries);
   }
   if (cmd == "demo") {
     if (argc < 3) {

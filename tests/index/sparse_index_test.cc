@@ -1,0 +1,222 @@
+// The shard index file: the builder writes its entries in compressed blocks and SparseIndex finds
+// every key and prefix through the block directory, across block boundaries, and refuses damage.
+#include "index/sparse_index.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "index/shard_index_builder.h"
+#include "schema/index_generated.h"
+
+namespace sloop {
+namespace {
+
+constexpr int64_t kHour = 3600LL * 1000000000LL;
+constexpr int64_t kStart = 1'790'000'000LL * 1000000000LL;
+
+class SparseIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sparse_index_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // n resources over three kinds and several namespaces; names repeat across namespaces and
+  // one name has two uids, so prefixes straddle block boundaries.
+  std::vector<ResourceKey> Keys(int n) {
+    std::vector<ResourceKey> keys;
+    const char* kinds[] = {"ConfigMap", "Node", "Pod"};
+    for (int i = 0; i < n; ++i) {
+      std::string kind = kinds[i % 3];
+      std::string ns = kind == "Node" ? "" : "ns-" + std::to_string(i % 7);
+      std::string name = "res-" + std::to_string(i / 2);
+      keys.emplace_back(kind, ns, name, "uid-" + std::to_string(i));
+    }
+    return keys;
+  }
+
+  std::filesystem::path Write(const std::vector<ResourceKey>& keys, ShardIndexBuilder* b) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      RecordView r;
+      r.observed_ns = kStart + static_cast<int64_t>(i) * 1000000;
+      r.watch_type = WatchType::kAdded;
+      r.api_version = "v1";
+      r.kind = keys[i].kind;
+      r.namespace_ = keys[i].namespace_;
+      r.name = keys[i].name;
+      r.uid = keys[i].uid;
+      rvs_.push_back(std::to_string(100 + i));
+      r.resource_version = rvs_.back();
+      r.payload = "{}";
+      b->Add(r, 0);
+    }
+    std::vector<ShardIndexBuilder::SealedPosition> pos(b->summaries().size());
+    for (size_t i = 0; i < pos.size(); ++i) pos[i] = {4096 + i * 10, static_cast<uint32_t>(i)};
+    auto path = dir_ / "0000000001.idx";
+    auto w = b->WriteIndexFile(path, 1, 12345, pos);
+    EXPECT_TRUE(w) << (w ? "" : w.error().message);
+    return path;
+  }
+
+  std::filesystem::path dir_;
+  std::deque<std::string> rvs_;
+};
+
+TEST_F(SparseIndexTest, FindsEveryKeyAndPrefixAcrossBlocks) {
+  auto keys = Keys(2000);  // 16 blocks of 128
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  auto opened = SparseIndex::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  const SparseIndex& idx = **opened;
+  EXPECT_EQ(idx.format_version(), SparseIndex::kFormatVersion);
+  ASSERT_EQ(idx.size(), keys.size());
+  std::vector<ResourceKey> sorted(keys);
+  std::sort(sorted.begin(), sorted.end());
+  for (uint32_t i = 0; i < idx.size(); ++i) {
+    ASSERT_EQ(ResourceKey(idx.key(i)), sorted[i]) << i;
+    EXPECT_EQ(idx.entry(i)->record_count(), 1u);
+    EXPECT_EQ(idx.entry(i)->first_record(), i);  // positions follow key order
+    ASSERT_EQ(idx.FindExact(sorted[i].view()), i);
+  }
+  // Absent keys: before the first, after the last, between two.
+  EXPECT_EQ(idx.FindExact({"AAA", "", "x", "u"}), idx.size());
+  EXPECT_EQ(idx.FindExact({"Zzz", "", "x", "u"}), idx.size());
+  EXPECT_EQ(idx.FindExact({"Pod", "ns-1", "res-1", "nope"}), idx.size());
+  // Every prefix against a linear count.
+  auto linear = [&](std::string_view kind, std::string_view ns, std::string_view name) {
+    uint32_t first = idx.size(), count = 0;
+    for (uint32_t i = 0; i < idx.size(); ++i) {
+      const ResourceKey& k = sorted[i];
+      bool m = k.kind == kind && (ns.empty() || k.namespace_ == ns) &&
+               (ns.empty() || name.empty() || k.name == name);
+      if (m) {
+        first = std::min(first, i);
+        ++count;
+      }
+    }
+    return std::pair<uint32_t, uint32_t>{count ? first : 0, count};
+  };
+  for (const ResourceKey& k : sorted) {
+    for (int depth = 1; depth <= 3; ++depth) {
+      if (depth >= 2 && k.namespace_.empty()) continue;
+      std::string_view ns = depth >= 2 ? std::string_view(k.namespace_) : std::string_view();
+      std::string_view name = depth >= 3 ? std::string_view(k.name) : std::string_view();
+      auto [first, last] = idx.Find(k.kind, ns, name);
+      auto [lfirst, lcount] = linear(k.kind, ns, name);
+      ASSERT_EQ(last - first, lcount) << k.ToString() << " depth " << depth;
+      ASSERT_EQ(first, lfirst) << k.ToString() << " depth " << depth;
+    }
+  }
+  auto [f, l] = idx.Find("Secret");
+  EXPECT_EQ(f, l);
+  auto all = idx.Find("");
+  EXPECT_EQ(all.second - all.first, idx.size());
+}
+
+TEST_F(SparseIndexTest, BlocksAreCompressedAndReadersCacheOnTheirOwn) {
+  auto keys = Keys(1000);
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  auto opened = SparseIndex::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  const fb::ShardIndex* root = (*opened)->root();
+  ASSERT_NE(root->block_refs(), nullptr);
+  EXPECT_EQ(root->block_refs()->size(), (1000 + SparseIndex::kEntriesPerBlock - 1) /
+                                            SparseIndex::kEntriesPerBlock);
+  uint64_t raw = 0;
+  for (const fb::BlockRef* r : *root->block_refs()) raw += r->raw_bytes();
+  EXPECT_LT(root->blocks()->size() * 3, raw) << "entry blocks should compress at least 3x";
+  auto reader = (*opened)->Reader();
+  EXPECT_EQ(reader->cached_bytes(), 0u);
+  uint32_t i = reader->FindExact(keys[500].view());
+  ASSERT_LT(i, reader->size());
+  EXPECT_GT(reader->cached_bytes(), 0u);
+  EXPECT_LT(reader->cached_bytes(), raw / 4) << "a point lookup decompresses one block";
+  EXPECT_EQ(ResourceKey(reader->key(i)), keys[500]);
+}
+
+TEST_F(SparseIndexTest, EmptyIndexOpens) {
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write({}, &b);
+  auto opened = SparseIndex::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ((*opened)->size(), 0u);
+  EXPECT_EQ((*opened)->FindExact({"Pod", "a", "b", "c"}), 0u);
+  auto [f, l] = (*opened)->Find("Pod");
+  EXPECT_EQ(f, l);
+}
+
+TEST_F(SparseIndexTest, DamagedBlockIsRefusedAtOpenAndHarmlessLater) {
+  auto keys = Keys(600);
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  size_t offset;
+  {
+    auto opened = SparseIndex::Open(path);
+    ASSERT_TRUE(opened) << opened.error().message;
+    const fb::ShardIndex* root = (*opened)->root();
+    // The file offset of the middle of block 2's zstd frame.
+    const auto* blocks = root->blocks();
+    const fb::BlockRef* r = root->block_refs()->Get(2);
+    std::ifstream in(path, std::ios::binary);
+    std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string frame(reinterpret_cast<const char*>(blocks->data() + r->offset()),
+                      r->compressed_bytes());
+    offset = file.find(frame) + frame.size() / 2;
+    ASSERT_NE(file.find(frame), std::string::npos);
+  }
+  {
+    std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekg(static_cast<std::streamoff>(offset));
+    char c;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  auto bad = SparseIndex::Open(path);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(bad.error().message.find("entry block 2"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find(path.string()), std::string::npos);
+  // Opened without verification, the damaged block reads as empty entries: no crash, and the
+  // other blocks still answer.
+  auto unverified = SparseIndex::Open(path, /*verify=*/false);
+  ASSERT_TRUE(unverified) << unverified.error().message;
+  const SparseIndex& idx = **unverified;
+  EXPECT_EQ(idx.key(2 * SparseIndex::kEntriesPerBlock).kind, "");
+  std::vector<ResourceKey> sorted(keys);
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(ResourceKey(idx.key(0)), sorted[0]);
+  EXPECT_EQ(idx.FindExact(sorted.back().view()), idx.size() - 1);
+}
+
+TEST_F(SparseIndexTest, ForeignAndTruncatedFilesAreRefused) {
+  auto path = dir_ / "x.idx";
+  std::ofstream(path) << "this is not an index at all";
+  auto r = SparseIndex::Open(path);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+
+  auto keys = Keys(300);
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto good = Write(keys, &b);
+  std::filesystem::resize_file(good, std::filesystem::file_size(good) / 2);
+  auto t = SparseIndex::Open(good);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace sloop
