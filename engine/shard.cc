@@ -28,10 +28,26 @@ bool Matches(const ResourceKeyView& key, const EntryFilter& f) {
   if (!f.kind.empty() && key.kind != f.kind) return false;
   if (!f.namespace_.empty() && key.namespace_ != f.namespace_) return false;
   if (!f.name.empty() && key.name != f.name) return false;
+  if (!f.name_contains.empty() && !ContainsIgnoreCase(key.name, f.name_contains)) return false;
   return true;
 }
 
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
 }  // namespace
+
+bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (hay.size() < needle.size()) return false;
+  const char first = Lower(needle[0]);
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    if (Lower(hay[i]) != first) continue;
+    size_t j = 1;
+    while (j < needle.size() && Lower(hay[i + j]) == Lower(needle[j])) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
 
 // ---------------------------------------------------------------------------------------------
 // NameFilter
@@ -146,8 +162,8 @@ void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_deta
                             EntryView* v) const {
   const fb::ResourceEntry* e = index.entry(i);
   v->key = index.key(i);
-  v->api_group = Str(e->api_group());
-  v->api_version = Str(e->api_version());
+  v->api_group = index.api_group(e);
+  v->api_version = index.api_version(e);
   v->creation_ns = e->creation_ns();
   v->first_ns = e->first_ns();
   v->last_ns = e->last_ns();
@@ -192,8 +208,33 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   auto [first, last] = filter.kind.empty()
                            ? std::pair<uint32_t, uint32_t>{0, index.size()}
                            : index.Find(filter.kind, filter.namespace_, filter.name);
+  // A name search in an older shard wants only entries with records: their names are listed
+  // apart, so that only the blocks of the entries found are decompressed.
+  if (filter.skip_carried && !filter.name_contains.empty() &&
+      (filter.skip_events || (!filter.kind.empty() && filter.kind != "Event"))) {
+    EntryView v;
+    bool stop = false;
+    bool listed = index.ForEachRecordedName([&](uint32_t i, std::string_view name) {
+      if (i < first) return true;
+      if (i >= last) return false;
+      if (!ContainsIgnoreCase(name, filter.name_contains)) return true;
+      ResourceKeyView k = index.key(i);
+      if (!Matches(k, filter)) return true;
+      FillEntry(index, i, with_details, &v);
+      stop = !fn(v);
+      return !stop;
+    });
+    if (listed) return;
+  }
+  // Events sit together in key order: jump over them rather than decompress their blocks.
+  std::pair<uint32_t, uint32_t> events{last, last};
+  if (filter.skip_events && filter.kind.empty()) events = index.Find("Event");
   EntryView v;
   for (uint32_t i = first; i < last; ++i) {
+    if (i == events.first && events.second > i) {
+      i = events.second - 1;
+      continue;
+    }
     if (filter.skip_carried) {
       const fb::ResourceEntry* e = index.entry(i);
       if ((e->flags() & kCarriedOver) && e->record_count() == 0) continue;

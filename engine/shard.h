@@ -56,11 +56,15 @@ struct EntryView {
   std::vector<OwnerView> owners;
 };
 
+// ASCII case-insensitive substring test (an empty needle is found everywhere).
+bool ContainsIgnoreCase(std::string_view hay, std::string_view needle);
+
 // Which entries a scan visits. Empty strings match everything.
 struct EntryFilter {
   std::string_view kind;
   std::string_view namespace_;
   std::string_view name;      // exact name (with kind and namespace: a binary search)
+  std::string_view name_contains;  // names containing this, ASCII case ignored
   bool skip_events = false;   // leave out kind Event (unless kind asks for it)
   bool skip_carried = false;  // leave out entries carried over with no record in the shard
 };

@@ -67,15 +67,6 @@ bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   return lo <= r.end_ns && hi >= r.start_ns;
 }
 
-bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
-  return it != hay.end();
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ContainsIgnoreCase(a, b);
 }
@@ -971,6 +962,7 @@ std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view k
   EntryFilter filter;
   filter.kind = kind;
   filter.skip_events = kind.empty();
+  filter.name_contains = needle;
   for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
     ShardInfo info = (*it)->info();
     // A resource carried unchanged through a shard was seen, with the same facts, in the shard

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <map>
 #include <set>
 
 #include "index/sparse_index.h"
@@ -278,12 +280,12 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     if ((e->flags() & kDeletedInShard) || (e->flags() & kEventOnly)) continue;
     bool is_event = e->involved_kind() && e->involved_kind()->size();
     if (!CarryEvent(is_event, e->event_last_ns(), window_start_ns_)) continue;
-    ResourceKey key(str(e->kind()), str(e->namespace_()), str(e->name()), str(e->uid()));
+    ResourceKey key(previous.key(i));
     bool created;
     ResourceSummary& s = SummaryFor(key, &created);
     if (!created) continue;
-    s.api_group = str(e->api_group());
-    s.api_version = str(e->api_version());
+    s.api_group = previous.api_group(e);
+    s.api_version = previous.api_version(e);
     s.creation_ns = e->creation_ns();
     s.first_ns = s.last_ns = window_start_ns_;
     s.flags = kCarriedOver;
@@ -331,6 +333,9 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   std::string payload;
   std::vector<fb::BlockRef> refs;
   std::vector<flatbuffers::Offset<fb::BlockKey>> block_keys;
+  std::unordered_map<std::string, flatbuffers::Offset<
+                                      flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>>>
+      block_owners;
   auto finish_block = [&]() -> Result<void> {
     bb.Finish(fb::CreateEntryBlock(bb, bb.CreateVector(entries)));
     uint64_t at = payload.size();
@@ -339,11 +344,35 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     refs.emplace_back(at, static_cast<uint32_t>(*n), static_cast<uint32_t>(bb.GetSize()));
     bb.Clear();
     entries.clear();
+    block_owners.clear();
     return {};
   };
+  // Kinds, namespaces, API groups and versions: a sorted table of distinct strings, named by
+  // index from every entry.
+  std::map<std::string_view, uint32_t> string_ids;
+  for (const auto& [key, s] : summaries_) {
+    string_ids.emplace(key.kind, 0);
+    string_ids.emplace(key.namespace_, 0);
+    string_ids.emplace(s.api_group, 0);
+    string_ids.emplace(s.api_version, 0);
+  }
+  std::vector<std::string_view> string_list;
+  string_list.reserve(string_ids.size());
+  for (auto& [str, id] : string_ids) {
+    id = static_cast<uint32_t>(string_list.size());
+    string_list.push_back(str);
+  }
+  std::string record_names;  // see ShardIndex.record_names
   size_t i = 0;
   for (const auto& [key, s] : summaries_) {
     order.push_back(&key);
+    if (s.record_count > 0 && key.kind != "Event") {
+      uint32_t entry = static_cast<uint32_t>(i);
+      uint16_t len = static_cast<uint16_t>(std::min<size_t>(key.name.size(), 0xffff));
+      record_names.append(reinterpret_cast<const char*>(&entry), 4);
+      record_names.append(reinterpret_cast<const char*>(&len), 2);
+      record_names.append(key.name, 0, len);
+    }
     kinds.insert(key.kind);
     if (!key.namespace_.empty()) namespaces.insert(key.namespace_);
     if (i % SparseIndex::kEntriesPerBlock == 0) {
@@ -352,22 +381,29 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
           fbb.CreateString(key.name), fbb.CreateString(key.uid)));
     }
     // The entry goes into its block's buffer.
-    std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
-    for (const OwnerRefData& o : s.owners) {
-      // Many resources share an owner: share its strings too.
-      owners.push_back(fb::CreateOwnerRef(bb, bb.CreateSharedString(o.kind),
-                                          bb.CreateSharedString(o.name),
-                                          bb.CreateSharedString(o.uid), o.controller));
+    // The Pods of one ReplicaSet have the same owners: they share one vector in the block.
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
+    if (!s.owners.empty()) {
+      std::string owners_key;
+      for (const OwnerRefData& o : s.owners) {
+        owners_key.append(o.kind).append(1, '\0').append(o.name).append(1, '\0').append(o.uid);
+        owners_key.append(o.controller ? "\1" : "\2");
+      }
+      auto [it, fresh] = block_owners.try_emplace(std::move(owners_key));
+      if (fresh) {
+        std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
+        for (const OwnerRefData& o : s.owners) {
+          owners.push_back(fb::CreateOwnerRef(bb, bb.CreateSharedString(o.kind),
+                                              bb.CreateSharedString(o.name),
+                                              bb.CreateSharedString(o.uid), o.controller));
+        }
+        it->second = bb.CreateVector(owners);
+      }
+      owners_vec = it->second;
     }
-    auto kind = bb.CreateSharedString(key.kind);
-    auto ns = bb.CreateSharedString(key.namespace_);
     auto name = bb.CreateSharedString(key.name);  // Events and owners name it again
     auto uid = bb.CreateSharedString(key.uid);
-    auto group = bb.CreateSharedString(s.api_group);
-    auto version = bb.CreateSharedString(s.api_version);
     // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
-    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
-    if (!owners.empty()) owners_vec = bb.CreateVector(owners);
     flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
     if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs);
     if (!s.nochange_secs.empty()) nochange = bb.CreateVector(s.nochange_secs);
@@ -395,12 +431,12 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     // A carried-over entry with no record spans the whole shard: its times are implied.
     const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
     fb::ResourceEntryBuilder eb(bb);
-    eb.add_kind(kind);
-    eb.add_namespace_(ns);
+    eb.add_kind_ref(string_ids[key.kind]);
+    eb.add_namespace_ref(string_ids[key.namespace_]);
     eb.add_name(name);
     eb.add_uid(uid);
-    eb.add_api_group(group);
-    eb.add_api_version(version);
+    eb.add_group_ref(string_ids[s.api_group]);
+    eb.add_version_ref(string_ids[s.api_version]);
     eb.add_creation_ns(s.creation_ns);
     if (!implied_span) {
       eb.add_first_ns(s.first_ns);
@@ -410,7 +446,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     eb.add_nochange_count(s.nochange_count);
     eb.add_record_count(s.record_count);
     eb.add_flags(s.flags);
-    if (!owners.empty()) eb.add_owners(owners_vec);
+    if (!owners_vec.IsNull()) eb.add_owners(owners_vec);
     if (!change.IsNull()) eb.add_change_secs(change);
     if (!nochange.IsNull()) eb.add_nochange_secs(nochange);
     if (!heat_vec.IsNull()) eb.add_heat(heat_vec);
@@ -464,6 +500,18 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
       fbb.CreateVector(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
   auto links_vec = fbb.CreateVectorOfStructs(links);
   auto reasons_vec = fbb.CreateVectorOfStrings(reasons_);
+  std::vector<flatbuffers::Offset<flatbuffers::String>> string_offsets;
+  string_offsets.reserve(string_list.size());
+  for (std::string_view str : string_list) string_offsets.push_back(fbb.CreateString(str));
+  auto strings_vec = fbb.CreateVector(string_offsets);
+  std::string names_frame;
+  if (auto n = SparseIndex::CompressBlock(reinterpret_cast<const uint8_t*>(record_names.data()),
+                                          record_names.size(), &names_frame);
+      !n) {
+    return std::unexpected(n.error());
+  }
+  auto names_vec = fbb.CreateVector(reinterpret_cast<const uint8_t*>(names_frame.data()),
+                                    names_frame.size());
   auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
   auto ns_vec = fbb.CreateVectorOfStrings(ns_list);
   fb::ShardIndexBuilder ib(fbb);
@@ -480,6 +528,9 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   ib.add_block_refs(refs_vec);
   ib.add_block_keys(keys_vec);
   ib.add_blocks(blocks_vec);
+  ib.add_strings(strings_vec);
+  ib.add_record_names(names_vec);
+  ib.add_record_names_bytes(static_cast<uint32_t>(record_names.size()));
   ib.add_event_links(links_vec);
   ib.add_reasons(reasons_vec);
   ib.add_kinds(kinds_vec);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,6 +70,7 @@ std::shared_ptr<SparseIndex> SparseIndex::Reader() const {
   r->entry_count_ = entry_count_;
   r->per_block_ = per_block_;
   r->block_count_ = block_count_;
+  r->string_count_ = string_count_;
   r->verified_ = verified_;
   r->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(block_count_);
   return r;
@@ -131,6 +133,7 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
     for (uint32_t b = 0; b < index->block_count_; ++b) {
       if (auto d = index->Decode(b); !d) return std::unexpected(d.error());
     }
+    if (auto names = index->RecordedNames(); !names) return std::unexpected(names.error());
     index->verified_ = true;
   }
   // Verification touched every page: let them go until a query reads them.
@@ -153,6 +156,7 @@ Result<void> SparseIndex::CheckDirectory() {
   if (per_block_ == 0 || !refs || !keys || (entry_count_ > 0 && !blocks)) {
     return MakeError(ErrorCode::kCorruption, where + "no block directory (damaged file)");
   }
+  string_count_ = root_->strings() ? root_->strings()->size() : 0;
   block_count_ = (entry_count_ + per_block_ - 1) / per_block_;
   if (refs->size() != block_count_ || keys->size() != block_count_) {
     return MakeError(ErrorCode::kCorruption,
@@ -198,6 +202,14 @@ Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
   d->entries = flatbuffers::GetRoot<fb::EntryBlock>(d->buf.get())->entries();
   uint32_t want = std::min(per_block_, entry_count_ - b * per_block_);
   if (!d->entries || d->entries->size() != want) return fail("wrong number of entries");
+  if (!verified_) {
+    for (const fb::ResourceEntry* e : *d->entries) {
+      if (e->kind_ref() >= string_count_ || e->namespace_ref() >= string_count_ ||
+          e->group_ref() >= string_count_ || e->version_ref() >= string_count_) {
+        return fail("an entry names a string the index does not have");
+      }
+    }
+  }
   Decoded* expected = nullptr;
   if (!decoded_[b].compare_exchange_strong(expected, d.get(), std::memory_order_acq_rel)) {
     return expected;  // another thread decoded it first
@@ -262,9 +274,81 @@ const fb::ResourceEntry* SparseIndex::entry(uint32_t i) const {
   return (*d)->entries->Get(i % per_block_);
 }
 
+Result<std::string> SparseIndex::RecordedNames() const {
+  const auto* frame = root_->record_names();
+  std::string out;
+  if (!frame) return out;
+  auto fail = [&](const std::string& why) -> Result<std::string> {
+    return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() +
+                                                 ": record names: " + why + " (damaged file)");
+  };
+  const uint32_t size = root_->record_names_bytes();
+  if (size > kMaxBlockRawBytes) return fail("too large");
+  out.resize(size);
+  size_t n =
+      ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), frame->data(), frame->size());
+  if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
+  if (n != size) return fail("wrong size");
+  // Entries ascending, each below entry_count, each name inside the list.
+  size_t at = 0;
+  int64_t previous = -1;
+  while (at < out.size()) {
+    if (out.size() - at < 6) return fail("truncated item");
+    uint32_t entry;
+    uint16_t len;
+    std::memcpy(&entry, out.data() + at, 4);
+    std::memcpy(&len, out.data() + at + 4, 2);
+    if (entry >= entry_count_ || static_cast<int64_t>(entry) <= previous) {
+      return fail("entry out of order");
+    }
+    if (out.size() - at - 6 < len) return fail("name overruns the list");
+    previous = entry;
+    at += 6 + len;
+  }
+  return out;
+}
+
+bool SparseIndex::ForEachRecordedName(
+    const std::function<bool(uint32_t, std::string_view)>& fn) const {
+  if (per_block_ == 0 || !root_->record_names()) return false;
+  auto names = RecordedNames();
+  if (!names) {
+    if (!damage_logged_.exchange(true)) LogLine("index", names.error().message);
+    return true;  // damaged: nothing found here (Open refuses such a file when it verifies)
+  }
+  const std::string& buf = *names;
+  for (size_t at = 0; at + 6 <= buf.size();) {
+    uint32_t entry;
+    uint16_t len;
+    std::memcpy(&entry, buf.data() + at, 4);
+    std::memcpy(&len, buf.data() + at + 4, 2);
+    if (!fn(entry, std::string_view(buf.data() + at + 6, len))) break;
+    at += 6 + len;
+  }
+  return true;
+}
+
+std::string_view SparseIndex::Ref(uint32_t ref) const {
+  // Refs were checked against the table when their block was first verified.
+  return ref < string_count_ ? Str(root_->strings()->Get(ref)) : std::string_view();
+}
+
 ResourceKeyView SparseIndex::key(uint32_t i) const {
   const fb::ResourceEntry* e = entry(i);
-  return {Str(e->kind()), Str(e->namespace_()), Str(e->name()), Str(e->uid())};
+  if (per_block_ == 0) return {Str(e->kind()), Str(e->namespace_()), Str(e->name()), Str(e->uid())};
+  return {Ref(e->kind_ref()), Ref(e->namespace_ref()), Str(e->name()), Str(e->uid())};
+}
+
+std::string_view SparseIndex::kind(const fb::ResourceEntry* e) const {
+  return per_block_ == 0 ? Str(e->kind()) : Ref(e->kind_ref());
+}
+
+std::string_view SparseIndex::api_group(const fb::ResourceEntry* e) const {
+  return per_block_ == 0 ? Str(e->api_group()) : Ref(e->group_ref());
+}
+
+std::string_view SparseIndex::api_version(const fb::ResourceEntry* e) const {
+  return per_block_ == 0 ? Str(e->api_version()) : Ref(e->version_ref());
 }
 
 template <typename Less>

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -67,6 +68,13 @@ class SparseIndex {
   std::pair<const fb::EventLink*, const fb::EventLink*> EventsAbout(uint32_t involved) const;
 
   ResourceKeyView key(uint32_t i) const;
+  // Calls fn(entry, name) for each entry with records in the shard, Events left out, in entry
+  // order, until fn returns false; reads one small compressed list, not the entry blocks.
+  // Returns false (and calls nothing) when the file has no such list (format version 1).
+  bool ForEachRecordedName(const std::function<bool(uint32_t, std::string_view)>& fn) const;
+  std::string_view kind(const fb::ResourceEntry* e) const;
+  std::string_view api_group(const fb::ResourceEntry* e) const;
+  std::string_view api_version(const fb::ResourceEntry* e) const;
   // Drops the mapped pages from this process's resident set (they stay in the page cache and
   // fault back in when read again), so that resident memory does not grow with shards queried.
   void ReleaseMemory() const;
@@ -87,7 +95,9 @@ class SparseIndex {
 
   explicit SparseIndex(std::shared_ptr<const Mapping> map);
   Result<void> CheckDirectory();
+  Result<std::string> RecordedNames() const;
   Result<const Decoded*> Decode(uint32_t block) const;
+  std::string_view Ref(uint32_t ref) const;
   // First entry index in [0, size()] whose key is not less than the target (less(key) is
   // "key < target"), found through the block keys and one block.
   template <typename Less>
@@ -101,6 +111,7 @@ class SparseIndex {
   // Every block was verified when the file was opened: later decodes rely on zstd's checksum.
   bool verified_ = false;
   std::unique_ptr<std::atomic<Decoded*>[]> decoded_;
+  uint32_t string_count_ = 0;  // ShardIndex.strings (version 2)
   mutable std::atomic<size_t> cached_bytes_{0};
   mutable std::atomic<bool> damage_logged_{false};
 };

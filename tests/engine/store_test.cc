@@ -247,6 +247,31 @@ TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
   }
 }
 
+TEST_F(StoreTest, SearchReadsOlderShardsThroughTheirNameListsAndFindsEvents) {
+  auto store = OpenStore();
+  // A Pod recorded in the first hour only, then carried through four sealed shards; an Event
+  // about it in the first hour; a Node that changes every hour.
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0, "shop", "Cart-42", "cart", 1, WatchType::kAdded)));
+  ASSERT_TRUE(store->Append(
+      mk_.Event(kT0 + kMin, "shop", "cart-42.17f", "Pod", "Cart-42", "cart", "BackOff", true, 1,
+                kT0 + kMin, 2, WatchType::kAdded)));
+  for (int h = 0; h < 5; ++h) {
+    ASSERT_TRUE(store->Append(mk_.Node(kT0 + h * kHour + 2 * kMin, "node-1", "n1", 10 + h)));
+  }
+  ASSERT_TRUE(store->SealActive());
+  ASSERT_GE(store->Stats().sealed_shards, 5u);
+  auto hits = store->Search("CART", "", 10);
+  ASSERT_EQ(hits.size(), 1u) << "Events are left out of a search across all kinds";
+  EXPECT_EQ(hits[0].key.kind, "Pod");
+  EXPECT_EQ(hits[0].first_ns, kT0);
+  EXPECT_FALSE(hits[0].deleted);
+  auto events = store->Search("cart-42", "Event", 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].key.name, "cart-42.17f");
+  EXPECT_TRUE(store->Search("node-1", "Pod", 10).empty());
+  EXPECT_EQ(store->Search("ode-", "Node", 10).size(), 1u);
+}
+
 TEST_F(StoreTest, SearchFindsDeletedResourcesAcrossRetentionAndPayloadAtTime) {
   auto store = OpenStore();
   ASSERT_TRUE(

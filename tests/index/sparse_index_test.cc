@@ -147,6 +147,30 @@ TEST_F(SparseIndexTest, BlocksAreCompressedAndReadersCacheOnTheirOwn) {
   EXPECT_EQ(ResourceKey(reader->key(i)), keys[500]);
 }
 
+TEST_F(SparseIndexTest, RecordedNamesListEntriesWithRecordsButNotEvents) {
+  auto keys = Keys(700);
+  keys.emplace_back("Event", "ns-1", "res-3.17f0", "ev-uid");
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  auto opened = SparseIndex::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  const SparseIndex& idx = **opened;
+  std::vector<uint32_t> listed;
+  bool has = idx.ForEachRecordedName([&](uint32_t i, std::string_view name) {
+    EXPECT_EQ(idx.key(i).name, name);
+    EXPECT_NE(idx.key(i).kind, "Event");
+    listed.push_back(i);
+    return true;
+  });
+  ASSERT_TRUE(has);
+  EXPECT_EQ(listed.size(), keys.size() - 1);  // every resource here has a record; not the Event
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
+  // Stopping early stops.
+  int calls = 0;
+  idx.ForEachRecordedName([&](uint32_t, std::string_view) { return ++calls < 3; });
+  EXPECT_EQ(calls, 3);
+}
+
 TEST_F(SparseIndexTest, EmptyIndexOpens) {
   ShardIndexBuilder b(kStart, kStart + kHour);
   auto path = Write({}, &b);

@@ -278,10 +278,6 @@ int Demo(const std::string& dir, long count) {
   return InspectSegment(path, false, false);
 }
 
-std::string_view Str(const flatbuffers::String* s) {
-  return s ? std::string_view(s->data(), s->size()) : std::string_view();
-}
-
 int InspectIndex(const std::string& path, bool entries) {
   auto opened = SparseIndex::Open(path);
   if (!opened) {
@@ -317,20 +313,21 @@ int InspectIndex(const std::string& path, bool entries) {
   std::map<std::string, Count, std::less<>> by_kind;
   for (uint32_t i = 0; i < idx.size(); ++i) {
     const fb::ResourceEntry* e = idx.entry(i);
-    Count& c = by_kind[std::string(Str(e->kind()))];
+    ResourceKeyView key = idx.key(i);
+    Count& c = by_kind[std::string(key.kind)];
     ++c.all;
     if (e->record_count() > 0) ++c.with_records;
     if ((e->flags() & kCarriedOver) && e->record_count() == 0) ++c.carried_only;
     if (e->flags() & kEventOnly) ++c.event_only;
     if (entries) {
       std::string line = "{\"kind\":";
-      JsonString(Str(e->kind()), line);
+      JsonString(key.kind, line);
       line += ",\"namespace\":";
-      JsonString(Str(e->namespace_()), line);
+      JsonString(key.namespace_, line);
       line += ",\"name\":";
-      JsonString(Str(e->name()), line);
+      JsonString(key.name, line);
       line += ",\"uid\":";
-      JsonString(Str(e->uid()), line);
+      JsonString(key.uid, line);
       line += ",\"flags\":" + std::to_string(e->flags()) +
               ",\"records\":" + std::to_string(e->record_count()) +
               ",\"changes\":" + std::to_string(e->change_count()) +
