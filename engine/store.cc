@@ -67,6 +67,17 @@ bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   return lo <= r.end_ns && hi >= r.start_ns;
 }
 
+bool SameOwners(const std::vector<OwnerRefData>& have, const std::vector<OwnerView>& seen) {
+  if (have.size() != seen.size()) return false;
+  for (size_t i = 0; i < have.size(); ++i) {
+    if (have[i].uid != seen[i].uid || have[i].name != seen[i].name ||
+        have[i].kind != seen[i].kind || have[i].controller != seen[i].controller) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ContainsIgnoreCase(a, b);
 }
@@ -761,8 +772,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
           result.truncated = true;
           return true;
         }
-        it = rows.emplace(ResourceKey(e.key), Row{}).first;
-        it->second.row.key = it->first;
+        it = rows.emplace(ResourceKey(e.key), Row{}).first;  // the key moves to the row at the end
       }
       Row& r = it->second;
       r.begin = std::min(r.begin, begin);
@@ -773,12 +783,13 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
       } else {
         r.end = std::max(r.end, end);
       }
-      if (!e.api_version.empty()) {
+      // The same facts come again from every shard the resource lived through: copy on change.
+      if (!e.api_version.empty() && r.row.api_version != e.api_version) {
         r.row.api_group = e.api_group;
         r.row.api_version = e.api_version;
       }
       if (e.creation_ns) r.row.creation_ns = e.creation_ns;
-      if (!e.owners.empty()) {
+      if (!e.owners.empty() && !SameOwners(r.row.owners, e.owners)) {
         r.row.owners.clear();
         for (const auto& o : e.owners) {
           r.row.owners.push_back(OwnerRefData{std::string(o.kind), std::string(o.name),
@@ -801,9 +812,13 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   }
 
   std::vector<TimelineRow> out;
-  for (auto& [key, r] : rows) {
+  out.reserve(rows.size());
+  while (!rows.empty()) {
+    auto node = rows.extract(rows.begin());
+    Row& r = node.mapped();
     if (r.begin > q.range.end_ns || r.end < q.range.start_ns) continue;
     TimelineRow& row = r.row;
+    row.key = std::move(node.key());
     row.start_ns = std::max(r.begin, q.range.start_ns);
     row.end_ns = std::min(std::max(r.end, r.begin), q.range.end_ns);
     if (row.deleted && r.end > q.range.end_ns) row.deleted = false;
@@ -817,16 +832,18 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
       return std::tie(a.minute_unix, a.reason, a.severity) <
              std::tie(b.minute_unix, b.reason, b.severity);
     });
-    std::vector<HeatCell> merged;
-    for (auto& h : row.heat) {
-      if (!merged.empty() && merged.back().minute_unix == h.minute_unix &&
-          merged.back().reason == h.reason && merged.back().severity == h.severity) {
-        merged.back().count += h.count;
-      } else {
-        merged.push_back(std::move(h));
+    if (row.heat.size() > 1) {
+      std::vector<HeatCell> merged;
+      for (auto& h : row.heat) {
+        if (!merged.empty() && merged.back().minute_unix == h.minute_unix &&
+            merged.back().reason == h.reason && merged.back().severity == h.severity) {
+          merged.back().count += h.count;
+        } else {
+          merged.push_back(std::move(h));
+        }
       }
+      row.heat = std::move(merged);
     }
-    row.heat = std::move(merged);
     for (const HeatCell& h : row.heat) {
       row.events += h.count;
       if (h.severity == EventSeverity::kWarning) row.warnings += h.count;
