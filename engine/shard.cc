@@ -52,20 +52,17 @@ bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
 // ---------------------------------------------------------------------------------------------
 // NameFilter
 
-namespace {
-uint64_t HashName(std::string_view kind, std::string_view ns, std::string_view name) {
+uint64_t NameFilter::Hash(std::string_view kind, std::string_view ns, std::string_view name) {
   uint64_t h = std::hash<std::string_view>{}(kind);
   h = h * 0x9e3779b97f4a7c15ULL ^ std::hash<std::string_view>{}(ns);
   return h * 0x9e3779b97f4a7c15ULL ^ std::hash<std::string_view>{}(name);
 }
-}  // namespace
 
-NameFilter::NameFilter(const std::vector<ResourceKeyView>& keys) {
+NameFilter::NameFilter(const std::vector<uint64_t>& hashes) {
   // About 10 bits a key and 4 probes: roughly 1% false positives.
-  size_t bits = std::max<size_t>(64, keys.size() * 10);
+  size_t bits = std::max<size_t>(64, hashes.size() * 10);
   bits_.assign((bits + 63) / 64, 0);
-  for (const auto& k : keys) {
-    uint64_t h = HashName(k.kind, k.namespace_, k.name);
+  for (uint64_t h : hashes) {
     for (int i = 0; i < 4; ++i) {
       uint64_t b = (h + i * (h >> 32 | 1)) % (bits_.size() * 64);
       bits_[b / 64] |= 1ULL << (b % 64);
@@ -76,7 +73,7 @@ NameFilter::NameFilter(const std::vector<ResourceKeyView>& keys) {
 bool NameFilter::MayContain(std::string_view kind, std::string_view ns,
                             std::string_view name) const {
   if (bits_.empty()) return true;
-  uint64_t h = HashName(kind, ns, name);
+  uint64_t h = Hash(kind, ns, name);
   for (int i = 0; i < 4; ++i) {
     uint64_t b = (h + i * (h >> 32 | 1)) % (bits_.size() * 64);
     if (!(bits_[b / 64] & (1ULL << (b % 64)))) return false;
@@ -124,13 +121,17 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   i.segment_bytes = size;
   i.index_bytes = index.file_bytes();
   // Which resources have records (or Events about them) here: point lookups skip the rest.
-  std::vector<ResourceKeyView> present;
+  std::vector<uint64_t> present;
+  auto add = [&](uint32_t e) {
+    ResourceKeyView k = index.key(e);
+    present.push_back(NameFilter::Hash(k.kind, k.namespace_, k.name));
+  };
   for (uint32_t e = 0; e < index.size(); ++e) {
-    if (index.entry(e)->record_count() > 0) present.push_back(index.key(e));
+    if (index.entry(e)->record_count() > 0) add(e);
   }
   if (const auto* links = r->event_links()) {
     for (const fb::EventLink* l : *links) {
-      if (l->involved() < index.size()) present.push_back(index.key(l->involved()));
+      if (l->involved() < index.size()) add(l->involved());
     }
   }
   shard->present_ = NameFilter(present);
@@ -495,8 +496,10 @@ void ActiveShard::FillEntry(const ResourceKey& key, const ResourceSummary& s, bo
                                h.reason < reasons.size() ? std::string_view(reasons[h.reason]) : "",
                                static_cast<EventSeverity>(h.severity)});
   }
-  for (const OwnerRefData& o : s.owners) {
-    v->owners.push_back(OwnerView{o.kind, o.name, o.uid, o.controller});
+  if (s.owners) {
+    for (const OwnerRefData& o : *s.owners) {
+      v->owners.push_back(OwnerView{o.kind, o.name, o.uid, o.controller});
+    }
   }
 }
 

@@ -114,7 +114,9 @@ class Shard {
 class NameFilter {
  public:
   NameFilter() = default;
-  explicit NameFilter(const std::vector<ResourceKeyView>& keys);
+  // From Hash(kind, namespace, name) of every key that is present.
+  explicit NameFilter(const std::vector<uint64_t>& hashes);
+  static uint64_t Hash(std::string_view kind, std::string_view ns, std::string_view name);
   bool MayContain(std::string_view kind, std::string_view ns, std::string_view name) const;
 
  private:

@@ -92,7 +92,10 @@ Response ShardIndex(const HandlerContext& ctx, const Request& req) {
                   "<th>api version</th><th>created</th><th>first</th><th>last</th>"
                   "<th>records</th><th>changes</th><th>no-change</th><th>flags</th>"
                   "<th>event minutes</th></tr>\n";
-  EntryFilter filter{kind, ns, name};
+  EntryFilter filter;
+  filter.kind = kind;
+  filter.namespace_ = ns;
+  filter.name = name;
   int64_t n = 0;
   bool more = false;
   shard->ForEachEntry(filter, true, [&](const EntryView& e) {

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
+#include <unordered_set>
 
 #include "index/sparse_index.h"
 #include "schema/index_generated.h"
@@ -44,7 +46,37 @@ void PushSecond(std::vector<uint32_t>& secs, int64_t ns, uint64_t* mem) {
   *mem += sizeof(uint32_t);
 }
 
+std::string OwnersKey(const std::vector<OwnerRefData>& owners) {
+  std::string key;
+  for (const OwnerRefData& o : owners) {
+    key.append(o.kind).append(1, '\0').append(o.name).append(1, '\0').append(o.uid);
+    key.append(o.controller ? "\1" : "\2");
+  }
+  return key;
+}
+
+bool SameOwners(const OwnerList& have, const std::vector<OwnerRefData>& seen) {
+  return have ? *have == seen : seen.empty();
+}
+
 }  // namespace
+
+std::string_view InternApiString(std::string_view s) {
+  static std::mutex mu;
+  static std::unordered_set<std::string>* pool = new std::unordered_set<std::string>();
+  std::lock_guard lock(mu);
+  return *pool->emplace(s).first;
+}
+
+OwnerList ShardIndexBuilder::InternOwners(std::vector<OwnerRefData> owners) {
+  if (owners.empty()) return nullptr;
+  auto [it, fresh] = owner_sets_.try_emplace(OwnersKey(owners));
+  if (fresh) {
+    it->second = std::make_shared<const std::vector<OwnerRefData>>(std::move(owners));
+    memory_bytes_ += 64 + it->first.size() * 2;
+  }
+  return it->second;
+}
 
 ShardIndexBuilder::ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns)
     : window_start_ns_(window_start_ns), window_end_ns_(window_end_ns) {}
@@ -71,8 +103,8 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   bool created = it == summaries_.end();
   ResourceSummary& s = created ? SummaryFor(ResourceKey(kv), &created) : it->second;
   if (created) {
-    s.api_group = record.api_group;
-    s.api_version = record.api_version;
+    s.api_group = InternApiString(record.api_group);
+    s.api_version = InternApiString(record.api_version);
   }
   if (s.record_count == 0) s.first_ns = t;
   if (s.record_count == 0 || t > s.last_ns) s.last_ns = t;
@@ -110,7 +142,7 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   if (changed || s.creation_ns == 0) {
     ObjectMeta meta = ParseObjectMeta(record.payload);
     if (meta.creation_ns != 0) s.creation_ns = meta.creation_ns;
-    if (meta.owners != s.owners) s.owners = std::move(meta.owners);
+    if (!SameOwners(s.owners, meta.owners)) s.owners = InternOwners(std::move(meta.owners));
   }
   if (record.watch_type == WatchType::kAdded && s.creation_ns >= window_start_ns_ &&
       s.creation_ns < window_end_ns_) {
@@ -284,16 +316,18 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     bool created;
     ResourceSummary& s = SummaryFor(key, &created);
     if (!created) continue;
-    s.api_group = previous.api_group(e);
-    s.api_version = previous.api_version(e);
+    s.api_group = InternApiString(previous.api_group(e));
+    s.api_version = InternApiString(previous.api_version(e));
     s.creation_ns = e->creation_ns();
     s.first_ns = s.last_ns = window_start_ns_;
     s.flags = kCarriedOver;
-    if (e->owners()) {
+    if (e->owners() && e->owners()->size() > 0) {
+      std::vector<OwnerRefData> owners;
       for (const fb::OwnerRef* o : *e->owners()) {
-        s.owners.push_back(OwnerRefData{std::string(str(o->kind())), std::string(str(o->name())),
-                                        std::string(str(o->uid())), o->controller()});
+        owners.push_back(OwnerRefData{std::string(str(o->kind())), std::string(str(o->name())),
+                                      std::string(str(o->uid())), o->controller()});
       }
+      s.owners = InternOwners(std::move(owners));
     }
     s.last_resource_version = str(e->last_resource_version());
     if (e->involved_kind() && e->involved_kind()->size()) {
@@ -333,8 +367,9 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   std::string payload;
   std::vector<fb::BlockRef> refs;
   std::vector<flatbuffers::Offset<fb::BlockKey>> block_keys;
-  std::unordered_map<std::string, flatbuffers::Offset<
-                                      flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>>>
+  // Owner lists are shared (InternOwners): the same pointer, the same vector in the block.
+  std::unordered_map<const std::vector<OwnerRefData>*,
+                     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>>>
       block_owners;
   auto finish_block = [&]() -> Result<void> {
     bb.Finish(fb::CreateEntryBlock(bb, bb.CreateVector(entries)));
@@ -383,16 +418,11 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     // The entry goes into its block's buffer.
     // The Pods of one ReplicaSet have the same owners: they share one vector in the block.
     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
-    if (!s.owners.empty()) {
-      std::string owners_key;
-      for (const OwnerRefData& o : s.owners) {
-        owners_key.append(o.kind).append(1, '\0').append(o.name).append(1, '\0').append(o.uid);
-        owners_key.append(o.controller ? "\1" : "\2");
-      }
-      auto [it, fresh] = block_owners.try_emplace(std::move(owners_key));
+    if (s.owners && !s.owners->empty()) {
+      auto [it, fresh] = block_owners.try_emplace(s.owners.get());
       if (fresh) {
         std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
-        for (const OwnerRefData& o : s.owners) {
+        for (const OwnerRefData& o : *s.owners) {
           owners.push_back(fb::CreateOwnerRef(bb, bb.CreateSharedString(o.kind),
                                               bb.CreateSharedString(o.name),
                                               bb.CreateSharedString(o.uid), o.controller));

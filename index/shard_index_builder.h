@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,9 +35,17 @@ struct HeatCellData {
   uint8_t severity = 0;
 };
 
+// ownerReferences, one shared copy for every summary (in every shard) with the same set: the
+// Pods of a ReplicaSet, the ReplicaSets of a Deployment.
+using OwnerList = std::shared_ptr<const std::vector<OwnerRefData>>;
+
+// API groups and versions are a handful of strings shared by every resource: one copy each for
+// the life of the process.
+std::string_view InternApiString(std::string_view s);
+
 struct ResourceSummary {
-  std::string api_group;
-  std::string api_version;
+  std::string_view api_group;    // interned (InternApiString)
+  std::string_view api_version;  // interned
   int64_t creation_ns = 0;
   int64_t first_ns = 0;
   int64_t last_ns = 0;
@@ -44,7 +53,7 @@ struct ResourceSummary {
   uint32_t nochange_count = 0;
   uint32_t record_count = 0;
   uint8_t flags = 0;
-  std::vector<OwnerRefData> owners;
+  OwnerList owners;  // null when it has none
   std::vector<uint32_t> change_secs;    // ascending Unix seconds, deduplicated
   std::vector<uint32_t> nochange_secs;  // ascending Unix seconds, deduplicated
   std::vector<HeatCellData> heat;       // by minute, then reason
@@ -101,6 +110,7 @@ class ShardIndexBuilder {
   SummaryMap::iterator InvolvedSummary(const EventInfoView& ev);
   void AddEvent(const RecordView& record, ResourceSummary& event_summary);
   uint16_t InternReason(std::string_view reason);
+  OwnerList InternOwners(std::vector<OwnerRefData> owners);
   void AddHeat(ResourceSummary& target, uint32_t minute, uint16_t reason, uint8_t severity,
                uint32_t count);
 
@@ -113,6 +123,7 @@ class ShardIndexBuilder {
   SummaryMap summaries_;
   std::vector<std::string> reasons_;
   std::unordered_map<std::string, uint16_t> reason_ids_;
+  std::unordered_map<std::string, OwnerList> owner_sets_;
   // involved object key → Event keys about it
   std::map<ResourceKey, std::vector<ResourceKey>, ResourceKeyLess> events_about_;
 };
