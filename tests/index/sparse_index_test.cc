@@ -3,9 +3,11 @@
 #include "index/sparse_index.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -240,6 +242,39 @@ TEST_F(SparseIndexTest, ForeignAndTruncatedFilesAreRefused) {
   auto t = SparseIndex::Open(good);
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().code, ErrorCode::kCorruption);
+}
+
+// sloop-inspect index as a user runs it.
+std::pair<int, std::string> Inspect(const std::string& args) {
+  std::string cmd = std::string(SLOOP_INSPECT) + " index " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST_F(SparseIndexTest, InspectPrintsTheIndexAndRefusesDamage) {
+  auto keys = Keys(300);
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  auto [status, out] = Inspect(path.string());
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("300 entries"), std::string::npos) << out;
+  EXPECT_NE(out.find("3 entry blocks of 128"), std::string::npos) << out;
+  EXPECT_NE(out.find("Pod"), std::string::npos) << out;
+  auto [status2, lines] = Inspect(path.string() + " --entries");
+  EXPECT_EQ(status2, 0);
+  size_t count = 0;
+  for (size_t pos = 0; (pos = lines.find("{\"kind\":", pos)) != std::string::npos; ++pos) ++count;
+  EXPECT_EQ(count, 300u);
+  EXPECT_EQ(Inspect(path.string() + " --bogus").first, 2);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 40);
+  auto [status3, bad] = Inspect(path.string());
+  EXPECT_EQ(status3, 1) << bad;
+  EXPECT_NE(bad.find(path.string()), std::string::npos) << bad;
 }
 
 }  // namespace
