@@ -61,6 +61,7 @@ SparseIndex::Mapping::~Mapping() {
 SparseIndex::SparseIndex(std::shared_ptr<const Mapping> map) : map_(std::move(map)) {}
 
 SparseIndex::~SparseIndex() {
+  if (!decoded_) return;  // refused before its block cache was made
   for (uint32_t b = 0; b < block_count_; ++b) delete decoded_[b].load(std::memory_order_acquire);
 }
 
@@ -336,19 +337,23 @@ std::string_view SparseIndex::Ref(uint32_t ref) const {
 ResourceKeyView SparseIndex::key(uint32_t i) const {
   const fb::ResourceEntry* e = entry(i);
   if (per_block_ == 0) return {Str(e->kind()), Str(e->namespace_()), Str(e->name()), Str(e->uid())};
+  if (e == EmptyEntry()) return {};  // its block is damaged
   return {Ref(e->kind_ref()), Ref(e->namespace_ref()), Str(e->name()), Str(e->uid())};
 }
 
 std::string_view SparseIndex::kind(const fb::ResourceEntry* e) const {
-  return per_block_ == 0 ? Str(e->kind()) : Ref(e->kind_ref());
+  if (per_block_ == 0) return Str(e->kind());
+  return e == EmptyEntry() ? std::string_view() : Ref(e->kind_ref());
 }
 
 std::string_view SparseIndex::api_group(const fb::ResourceEntry* e) const {
-  return per_block_ == 0 ? Str(e->api_group()) : Ref(e->group_ref());
+  if (per_block_ == 0) return Str(e->api_group());
+  return e == EmptyEntry() ? std::string_view() : Ref(e->group_ref());
 }
 
 std::string_view SparseIndex::api_version(const fb::ResourceEntry* e) const {
-  return per_block_ == 0 ? Str(e->api_version()) : Ref(e->version_ref());
+  if (per_block_ == 0) return Str(e->api_version());
+  return e == EmptyEntry() ? std::string_view() : Ref(e->version_ref());
 }
 
 template <typename Less>

@@ -173,6 +173,60 @@ TEST_F(SparseIndexTest, RecordedNamesListEntriesWithRecordsButNotEvents) {
   EXPECT_EQ(calls, 3);
 }
 
+TEST_F(SparseIndexTest, FormatVersionOneFilesAreStillRead) {
+  // A version-1 index: one uncompressed entry vector, kind/namespace/api strings per entry.
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<ResourceKey> keys = {{"Node", "", "n1", "u1"},
+                                   {"Pod", "a", "p1", "u2"},
+                                   {"Pod", "a", "p2", "u3"},
+                                   {"Pod", "b", "p1", "u4"}};
+  std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
+  for (const ResourceKey& k : keys) {
+    auto kind = fbb.CreateString(k.kind), ns = fbb.CreateString(k.namespace_),
+         name = fbb.CreateString(k.name), uid = fbb.CreateString(k.uid),
+         version = fbb.CreateString("v1");
+    fb::ResourceEntryBuilder eb(fbb);
+    eb.add_kind(kind);
+    eb.add_namespace_(ns);
+    eb.add_name(name);
+    eb.add_uid(uid);
+    eb.add_api_version(version);
+    eb.add_record_count(1);
+    entries.push_back(eb.Finish());
+  }
+  auto vec = fbb.CreateVector(entries);
+  fb::ShardIndexBuilder ib(fbb);
+  ib.add_format_version(1);
+  ib.add_shard_id(7);
+  ib.add_entries(vec);
+  fbb.Finish(ib.Finish(), fb::ShardIndexIdentifier());
+  auto path = dir_ / "0000000007.idx";
+  ASSERT_TRUE(SparseIndex::WriteFile(path, fbb.GetBufferPointer(), fbb.GetSize()));
+  auto opened = SparseIndex::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  const SparseIndex& idx = **opened;
+  EXPECT_EQ(idx.format_version(), 1u);
+  ASSERT_EQ(idx.size(), 4u);
+  EXPECT_EQ(idx.FindExact(keys[2].view()), 2u);
+  auto [f, l] = idx.Find("Pod", "a");
+  EXPECT_EQ(f, 1u);
+  EXPECT_EQ(l, 3u);
+  EXPECT_EQ(idx.api_version(idx.entry(3)), "v1");
+  EXPECT_EQ(idx.kind(idx.entry(0)), "Node");
+  EXPECT_FALSE(idx.ForEachRecordedName([](uint32_t, std::string_view) { return true; }));
+  // A version this build does not know is refused, naming the file.
+  flatbuffers::FlatBufferBuilder f9;
+  auto v9 = f9.CreateVector(std::vector<flatbuffers::Offset<fb::ResourceEntry>>{});
+  fb::ShardIndexBuilder b9(f9);
+  b9.add_format_version(9);
+  b9.add_entries(v9);
+  f9.Finish(b9.Finish(), fb::ShardIndexIdentifier());
+  ASSERT_TRUE(SparseIndex::WriteFile(dir_ / "9.idx", f9.GetBufferPointer(), f9.GetSize()));
+  auto nine = SparseIndex::Open(dir_ / "9.idx");
+  ASSERT_FALSE(nine);
+  EXPECT_EQ(nine.error().code, ErrorCode::kUnsupported);
+}
+
 TEST_F(SparseIndexTest, EmptyIndexOpens) {
   ShardIndexBuilder b(kStart, kStart + kHour);
   auto path = Write({}, &b);
