@@ -746,6 +746,10 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     // A resource not deleted in a shard lived on to the shard's end (or to now, while active).
     int64_t alive_until = info.sealed ? std::max(info.window_end_ns, info.max_ns)
                                       : std::max(std::min(now, info.window_end_ns), info.max_ns);
+    // A shard yields its entries in key order, the order of `rows`: the row for an entry is
+    // almost always the one after the previous entry's, so look there before searching.
+    bool have_hint = false;
+    decltype(rows)::iterator hint;
     shard->ForEachEntry(filter, true, [&](const EntryView& e) {
       if (q.kind.empty() && e.key.kind == "Event") return true;
       if (!q.namespace_.empty() && e.key.namespace_ != q.namespace_) {
@@ -766,14 +770,22 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         begin = e.creation_ns ? std::min(e.creation_ns, e.first_ns) : e.first_ns;
         end = (e.flags & kDeletedInShard) ? e.last_ns : alive_until;
       }
-      auto it = rows.find(e.key);
-      if (it == rows.end()) {
+      auto at = have_hint ? std::next(hint) : rows.begin();
+      const bool after_hint = !have_hint || hint->first.view() < e.key;
+      if (!after_hint || (at != rows.end() && at->first.view() < e.key)) {
+        at = rows.lower_bound(e.key);  // out of the expected order: search
+      }
+      auto it = at;
+      if (at == rows.end() || at->first.view() != e.key) {
         if (rows.size() >= kTimelineScanCap) {
           result.truncated = true;
           return true;
         }
-        it = rows.emplace(ResourceKey(e.key), Row{}).first;  // the key moves to the row at the end
+        // The key moves to the row at the end.
+        it = rows.emplace_hint(at, ResourceKey(e.key), Row{});
       }
+      hint = it;
+      have_hint = true;
       Row& r = it->second;
       r.begin = std::min(r.begin, begin);
       if (!(e.flags & kEventOnly) || r.end == 0) {
