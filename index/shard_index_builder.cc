@@ -207,8 +207,9 @@ void ShardIndexBuilder::AddHeat(ResourceSummary& target, uint32_t minute, uint16
 
 void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
   const EventInfoView& ev = *record.event;
-  if (s.involved.kind.empty()) {
-    s.involved =
+  EventSummary& es = s.MakeEvent();
+  if (es.involved.kind.empty()) {
+    es.involved =
         ResourceKey(ev.involved_kind, ev.involved_namespace, ev.involved_name, ev.involved_uid);
   }
   int64_t count = std::max<int32_t>(ev.count, 1);
@@ -221,20 +222,20 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
   if (record.watch_type == WatchType::kDeleted ||
       record.watch_type == WatchType::kDeletedInferred) {
     fresh = 0;
-  } else if (s.event_count == 0) {
+  } else if (es.count == 0) {
     fresh = count;
   } else {
-    fresh = std::max<int64_t>(0, count - s.event_count);
-    range_start = std::max(first, s.event_last_ns);
+    fresh = std::max<int64_t>(0, count - es.count);
+    range_start = std::max(first, es.last_ns);
   }
   if (record.watch_type != WatchType::kDeleted &&
       record.watch_type != WatchType::kDeletedInferred) {
-    s.event_count = static_cast<int32_t>(count);
-    s.event_last_ns = std::max(s.event_last_ns, last);
+    es.count = static_cast<int32_t>(count);
+    es.last_ns = std::max(es.last_ns, last);
   }
 
   auto target = InvolvedSummary(ev);
-  s.involved = target->first;
+  es.involved = target->first;
   auto& about = events_about_[target->first];
   ResourceKeyView event_key{record.kind, record.namespace_, record.name, record.uid};
   if (std::none_of(about.begin(), about.end(),
@@ -275,7 +276,7 @@ std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey
 void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
   for (const auto& [key, prev] : previous.summaries_) {
     if (prev.deleted() || (prev.flags & kEventOnly)) continue;
-    if (!CarryEvent(!prev.involved.kind.empty(), prev.event_last_ns, window_start_ns_)) continue;
+    if (!CarryEvent(prev.involved() != nullptr, prev.event_last_ns(), window_start_ns_)) continue;
     bool created;
     ResourceSummary& s = SummaryFor(key, &created);
     if (!created) continue;
@@ -286,9 +287,7 @@ void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
     s.flags = kCarriedOver;
     s.owners = prev.owners;
     s.last_resource_version = prev.last_resource_version;
-    s.involved = prev.involved;
-    s.event_count = prev.event_count;
-    s.event_last_ns = prev.event_last_ns;
+    if (prev.event) s.event = std::make_unique<EventSummary>(*prev.event);
   }
   for (const auto& [involved, events] : previous.events_about_) {
     if (!summaries_.count(involved)) continue;
@@ -331,20 +330,21 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     }
     s.last_resource_version = str(e->last_resource_version());
     if (e->involved_kind() && e->involved_kind()->size()) {
+      EventSummary& es = s.MakeEvent();
       auto link = involved_of.find(i);
       if (link != involved_of.end() && link->second < previous.size()) {
-        s.involved = ResourceKey(previous.key(link->second));
+        es.involved = ResourceKey(previous.key(link->second));
       } else {
-        s.involved = ResourceKey(str(e->involved_kind()), str(e->involved_namespace()),
-                                 str(e->involved_name()), str(e->involved_uid()));
+        es.involved = ResourceKey(str(e->involved_kind()), str(e->involved_namespace()),
+                                  str(e->involved_name()), str(e->involved_uid()));
       }
-      s.event_count = e->event_count();
-      s.event_last_ns = e->event_last_ns();
+      es.count = e->event_count();
+      es.last_ns = e->event_last_ns();
     }
   }
   for (auto& [key, s] : summaries_) {
-    if (!s.involved.kind.empty() && summaries_.count(s.involved)) {
-      events_about_[s.involved].push_back(key);
+    if (const ResourceKey* inv = s.involved(); inv && summaries_.count(*inv)) {
+      events_about_[*inv].push_back(key);
     }
   }
 }
@@ -449,13 +449,14 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     // An Event about a resource of this shard names it through event_links; only an Event about
     // an object the shard has no entry for spells out the object's namespace, name and uid.
     flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
-    const bool linked = !s.involved.kind.empty() && summaries_.count(s.involved) > 0;
-    if (!s.involved.kind.empty()) {
-      ik = bb.CreateSharedString(s.involved.kind);
+    const ResourceKey* inv = s.involved();
+    const bool linked = inv && summaries_.count(*inv) > 0;
+    if (inv) {
+      ik = bb.CreateSharedString(inv->kind);
       if (!linked) {
-        ins = bb.CreateSharedString(s.involved.namespace_);
-        in = bb.CreateSharedString(s.involved.name);
-        iu = bb.CreateSharedString(s.involved.uid);
+        ins = bb.CreateSharedString(inv->namespace_);
+        in = bb.CreateSharedString(inv->name);
+        iu = bb.CreateSharedString(inv->uid);
       }
     }
     // A carried-over entry with no record spans the whole shard: its times are implied.
@@ -485,15 +486,15 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
       eb.add_first_record(positions[i].first_record);
     }
     eb.add_last_resource_version(rv);
-    if (!s.involved.kind.empty()) {
+    if (inv) {
       eb.add_involved_kind(ik);
       if (!linked) {
         eb.add_involved_namespace(ins);
         eb.add_involved_name(in);
         eb.add_involved_uid(iu);
       }
-      eb.add_event_count(s.event_count);
-      eb.add_event_last_ns(s.event_last_ns);
+      eb.add_event_count(s.event->count);
+      eb.add_event_last_ns(s.event->last_ns);
     }
     entries.push_back(eb.Finish());
     ++i;
@@ -513,8 +514,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   std::vector<fb::EventLink> links;
   i = 0;
   for (const auto& [key, s] : summaries_) {
-    if (!s.involved.kind.empty()) {
-      uint32_t target = index_of(s.involved);
+    if (const ResourceKey* inv = s.involved()) {
+      uint32_t target = index_of(*inv);
       if (target != 0xffffffffu) links.emplace_back(static_cast<uint32_t>(i), target);
     }
     ++i;

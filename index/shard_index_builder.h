@@ -43,6 +43,14 @@ using OwnerList = std::shared_ptr<const std::vector<OwnerRefData>>;
 // the life of the process.
 std::string_view InternApiString(std::string_view s);
 
+// What only an Event entry needs: the object it is about, and the count and lastTimestamp last
+// seen (so that only new occurrences are counted when the Event is updated).
+struct EventSummary {
+  ResourceKey involved;
+  int32_t count = 0;
+  int64_t last_ns = 0;
+};
+
 struct ResourceSummary {
   std::string_view api_group;    // interned (InternApiString)
   std::string_view api_version;  // interned
@@ -59,12 +67,19 @@ struct ResourceSummary {
   std::vector<HeatCellData> heat;       // by minute, then reason
   std::string last_resource_version;
   std::vector<uint32_t> blocks;  // ids of the active segment's blocks holding its records
-  // Event entries only.
-  ResourceKey involved;
-  int32_t event_count = 0;
-  int64_t event_last_ns = 0;
+  // Event entries only (null for the other kinds, which are most of a cluster).
+  std::unique_ptr<EventSummary> event;
 
   bool deleted() const { return flags & kDeletedInShard; }
+  // The object an Event entry is about, or null.
+  const ResourceKey* involved() const {
+    return event && !event->involved.kind.empty() ? &event->involved : nullptr;
+  }
+  int64_t event_last_ns() const { return event ? event->last_ns : 0; }
+  EventSummary& MakeEvent() {
+    if (!event) event = std::make_unique<EventSummary>();
+    return *event;
+  }
 };
 
 using SummaryMap = std::map<ResourceKey, ResourceSummary, ResourceKeyLess>;
