@@ -24,6 +24,9 @@ namespace {
 constexpr int kBlockCompressionLevel = 6;
 // No block of kEntriesPerBlock entries comes near this; a larger raw size is damage.
 constexpr uint32_t kMaxBlockRawBytes = 64u << 20;
+// The recorded-names list grows with the resources of a shard (~50 bytes each): this allows
+// some twenty million.
+constexpr uint32_t kMaxNamesRawBytes = 1u << 30;
 
 std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
@@ -284,7 +287,7 @@ Result<std::string> SparseIndex::RecordedNames() const {
                                                  ": record names: " + why + " (damaged file)");
   };
   const uint32_t size = root_->record_names_bytes();
-  if (size > kMaxBlockRawBytes) return fail("too large");
+  if (size > kMaxNamesRawBytes) return fail("too large");
   out.resize(size);
   size_t n =
       ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), frame->data(), frame->size());
