@@ -128,6 +128,7 @@ export class TimelineView {
           window.clearTimeout(this.zoomNotify);
           const k = event.transform.k;
           this.zoomNotify = window.setTimeout(() => {
+            this.zoomNotify = 0;
             const [a, b] = this.x.domain().map((d) => d.getTime() / 1000);
             this.cb.zoomed(k <= 1.0001 ? null : [a, b]);
           }, 250);
@@ -143,6 +144,12 @@ export class TimelineView {
 
   /** Sets the rows and the window (Unix seconds); zoom restores a zoomed domain. */
   setData(rows: VisibleRow[], window: [number, number], zoom: [number, number] | null, noChange: boolean) {
+    // A zoom the user just made has not reached the URL yet (it is reported 250 ms later): data
+    // arriving meanwhile keeps it rather than resetting the view.
+    if (!zoom && this.zoomNotify && d3.zoomTransform(this.el).k > 1.0001) {
+      const [a, b] = this.x.domain().map((d) => d.getTime() / 1000);
+      zoom = [a, b];
+    }
     this.rows = rows;
     this.showNoChange = noChange;
     this.drawVersion++;
