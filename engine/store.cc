@@ -991,7 +991,7 @@ std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view k
   EntryFilter filter;
   filter.kind = kind;
   filter.skip_events = kind.empty();
-  filter.name_contains = needle;
+  filter.name_contains = needle;  // both kinds of shard apply it
   for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
     ShardInfo info = (*it)->info();
     // A resource carried unchanged through a shard was seen, with the same facts, in the shard
@@ -1001,7 +1001,6 @@ std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view k
                                       : std::max(std::min(now, info.window_end_ns), info.max_ns);
     (*it)->ForEachEntry(filter, false, [&](const EntryView& e) {
       if ((e.flags & kEventOnly) || (kind.empty() && e.key.kind == "Event")) return true;
-      if (!ContainsIgnoreCase(e.key.name, needle)) return true;
       auto h = hits.find(e.key);
       if (h == hits.end()) {
         // Newest shards come first: past the limit, older resources are left out.
