@@ -278,6 +278,27 @@ const fb::ResourceEntry* SparseIndex::entry(uint32_t i) const {
   return (*d)->entries->Get(i % per_block_);
 }
 
+namespace {
+
+// Items of a recorded-names list (ShardIndex.record_names): u32 entry, u16 length, name bytes.
+// Calls fn(entry, name) for each until it returns false; false when an item is cut short.
+template <typename Fn>
+bool WalkNames(std::string_view buf, const Fn& fn) {
+  for (size_t at = 0; at < buf.size();) {
+    if (buf.size() - at < 6) return false;
+    uint32_t entry;
+    uint16_t len;
+    std::memcpy(&entry, buf.data() + at, 4);
+    std::memcpy(&len, buf.data() + at + 4, 2);
+    if (buf.size() - at - 6 < len) return false;
+    if (!fn(entry, buf.substr(at + 6, len))) return true;
+    at += 6 + len;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::string> SparseIndex::RecordedNames() const {
   const auto* frame = root_->record_names();
   std::string out;
@@ -293,22 +314,17 @@ Result<std::string> SparseIndex::RecordedNames() const {
       ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), frame->data(), frame->size());
   if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
   if (n != size) return fail("wrong size");
+  if (verified_) return out;  // the walk below ran when Open verified the file
   // Entries ascending, each below entry_count, each name inside the list.
-  size_t at = 0;
   int64_t previous = -1;
-  while (at < out.size()) {
-    if (out.size() - at < 6) return fail("truncated item");
-    uint32_t entry;
-    uint16_t len;
-    std::memcpy(&entry, out.data() + at, 4);
-    std::memcpy(&len, out.data() + at + 4, 2);
-    if (entry >= entry_count_ || static_cast<int64_t>(entry) <= previous) {
-      return fail("entry out of order");
-    }
-    if (out.size() - at - 6 < len) return fail("name overruns the list");
+  bool ordered = true;
+  bool whole = WalkNames(out, [&](uint32_t entry, std::string_view) {
+    ordered = entry < entry_count_ && static_cast<int64_t>(entry) > previous;
     previous = entry;
-    at += 6 + len;
-  }
+    return ordered;
+  });
+  if (!whole) return fail("an item overruns the list");
+  if (!ordered) return fail("entry out of order");
   return out;
 }
 
@@ -320,15 +336,7 @@ bool SparseIndex::ForEachRecordedName(
     if (!damage_logged_.exchange(true)) LogLine("index", names.error().message);
     return true;  // damaged: nothing found here (Open refuses such a file when it verifies)
   }
-  const std::string& buf = *names;
-  for (size_t at = 0; at + 6 <= buf.size();) {
-    uint32_t entry;
-    uint16_t len;
-    std::memcpy(&entry, buf.data() + at, 4);
-    std::memcpy(&len, buf.data() + at + 4, 2);
-    if (!fn(entry, std::string_view(buf.data() + at + 6, len))) break;
-    at += 6 + len;
-  }
+  WalkNames(*names, fn);
   return true;
 }
 
