@@ -4,7 +4,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 #include <zstd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 
 #include "schema/index_generated.h"
 #include "segments/log.h"
+#include "segments/zstd_context.h"
 
 namespace sloop {
 namespace {
@@ -30,12 +30,6 @@ constexpr uint32_t kMaxNamesRawBytes = 1u << 30;
 
 std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
-}
-
-ZSTD_DCtx* ThreadDCtx() {
-  static thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(),
-                                                                            ZSTD_freeDCtx);
-  return ctx.get();
 }
 
 // One entry with every field at its default, for a block that fails to decode at query time.
@@ -123,11 +117,10 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   index->root_ = fb::GetShardIndex(buf);
   uint32_t version = index->root_->format_version();
   if (version != 1 && version != kFormatVersion) {
-    return MakeError(ErrorCode::kUnsupported, "index " + path.string() + ": format version " +
-                                                  std::to_string(version) +
-                                                  " is not supported by this build (it reads 1 "
-                                                  "and " + std::to_string(kFormatVersion) +
-                                                  "); upgrade sloop");
+    return MakeError(ErrorCode::kUnsupported,
+                     "index " + path.string() + ": format version " + std::to_string(version) +
+                         " is not supported by this build (it reads 1 and " +
+                         std::to_string(kFormatVersion) + "); upgrade sloop");
   }
   if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
   index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->block_count_);
@@ -190,11 +183,11 @@ Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
   auto d = std::make_unique<Decoded>();
   d->size = ref->raw_bytes();
   d->buf.reset(new uint8_t[d->size]);
-  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), d->buf.get(), d->size,
+  size_t n = ZSTD_decompressDCtx(ThreadZstdDCtx(), d->buf.get(), d->size,
                                  root_->blocks()->data() + ref->offset(), ref->compressed_bytes());
   if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
-  if (n != d->size) return fail("decompressed to " + std::to_string(n) + " bytes, not " +
-                                std::to_string(d->size));
+  if (n != d->size)
+    return fail("decompressed to " + std::to_string(n) + " bytes, not " + std::to_string(d->size));
   if (!verified_) {
     // Sealed files are immutable: a block verified once, whose bytes still match their zstd
     // checksum, needs no second FlatBuffers verification.
@@ -224,7 +217,7 @@ Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
 
 Result<size_t> SparseIndex::CompressBlock(const uint8_t* raw, size_t size, std::string* out) {
   static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
-                                                                             ZSTD_freeCCtx);
+                                                                              ZSTD_freeCCtx);
   ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kBlockCompressionLevel);
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
@@ -304,14 +297,14 @@ Result<std::string> SparseIndex::RecordedNames() const {
   std::string out;
   if (!frame) return out;
   auto fail = [&](const std::string& why) -> Result<std::string> {
-    return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() +
-                                                 ": record names: " + why + " (damaged file)");
+    return MakeError(ErrorCode::kCorruption,
+                     "index " + map_->path.string() + ": record names: " + why + " (damaged file)");
   };
   const uint32_t size = root_->record_names_bytes();
   if (size > kMaxNamesRawBytes) return fail("too large");
   out.resize(size);
   size_t n =
-      ZSTD_decompressDCtx(ThreadDCtx(), out.data(), out.size(), frame->data(), frame->size());
+      ZSTD_decompressDCtx(ThreadZstdDCtx(), out.data(), out.size(), frame->data(), frame->size());
   if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
   if (n != size) return fail("wrong size");
   if (verified_) return out;  // the walk below ran when Open verified the file
@@ -319,7 +312,7 @@ Result<std::string> SparseIndex::RecordedNames() const {
   int64_t previous = -1;
   bool ordered = true;
   bool whole = WalkNames(out, [&](uint32_t entry, std::string_view) {
-    ordered = entry < entry_count_ && static_cast<int64_t>(entry) > previous;
+    ordered = entry<entry_count_&& static_cast<int64_t>(entry)> previous;
     previous = entry;
     return ordered;
   });
@@ -378,8 +371,8 @@ uint32_t SparseIndex::LowerBound(const Less& less) const {
     while (blo < bhi) {
       uint32_t mid = blo + (bhi - blo) / 2;
       const fb::BlockKey* k = keys->Get(mid);
-      if (less(ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()),
-                               Str(k->uid())}))
+      if (less(
+              ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()), Str(k->uid())}))
         blo = mid + 1;
       else
         bhi = mid;

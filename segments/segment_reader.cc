@@ -12,21 +12,21 @@
 
 #include "segments/block_frame.h"
 #include "segments/record_codec.h"
+#include "segments/zstd_context.h"
 
 namespace sloop {
 
 namespace sf = segment_format;
 
-namespace {
-
-// One decompression context per thread: readers run on many query threads at once.
-ZSTD_DCtx* ThreadDCtx() {
+ZSTD_DCtx* ThreadZstdDCtx() {
   thread_local struct Holder {
     ZSTD_DCtx* ctx = ZSTD_createDCtx();
     ~Holder() { ZSTD_freeDCtx(ctx); }
   } holder;
   return holder.ctx;
 }
+
+namespace {
 
 bool PreadAll(int fd, char* buf, size_t n, uint64_t offset, int* err) {
   size_t done = 0;
@@ -182,7 +182,7 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   };
   if (probe != Impl::Probe::kGood) return fail(why);
   out->data_.resize(h.uncompressed_bytes);
-  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), out->data_.data(), out->data_.size(),
+  size_t n = ZSTD_decompressDCtx(ThreadZstdDCtx(), out->data_.data(), out->data_.size(),
                                  out->scratch_.data() + sf::kBlockHeaderSize, h.compressed_bytes);
   if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
   if (n != h.uncompressed_bytes) return fail("decompressed size differs from the frame's");
