@@ -63,10 +63,10 @@ bool ContainsIgnoreCase(std::string_view hay, std::string_view needle);
 struct EntryFilter {
   std::string_view kind;
   std::string_view namespace_;
-  std::string_view name;      // exact name (with kind and namespace: a binary search)
+  std::string_view name;           // exact name (with kind and namespace: a binary search)
   std::string_view name_contains;  // names containing this, ASCII case ignored
-  bool skip_events = false;   // leave out kind Event (unless kind asks for it)
-  bool skip_carried = false;  // leave out entries carried over with no record in the shard
+  bool skip_events = false;        // leave out kind Event (unless kind asks for it)
+  bool skip_carried = false;       // leave out entries carried over with no record in the shard
 };
 
 struct ShardInfo {

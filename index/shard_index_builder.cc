@@ -541,8 +541,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
       !n) {
     return std::unexpected(n.error());
   }
-  auto names_vec = fbb.CreateVector(reinterpret_cast<const uint8_t*>(names_frame.data()),
-                                    names_frame.size());
+  auto names_vec =
+      fbb.CreateVector(reinterpret_cast<const uint8_t*>(names_frame.data()), names_frame.size());
   auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
   auto ns_vec = fbb.CreateVectorOfStrings(ns_list);
   fb::ShardIndexBuilder ib(fbb);

@@ -61,7 +61,7 @@ struct ResourceSummary {
   uint32_t nochange_count = 0;
   uint32_t record_count = 0;
   uint8_t flags = 0;
-  OwnerList owners;  // null when it has none
+  OwnerList owners;                     // null when it has none
   std::vector<uint32_t> change_secs;    // ascending Unix seconds, deduplicated
   std::vector<uint32_t> nochange_secs;  // ascending Unix seconds, deduplicated
   std::vector<HeatCellData> heat;       // by minute, then reason

@@ -252,9 +252,8 @@ TEST_F(StoreTest, SearchReadsOlderShardsThroughTheirNameListsAndFindsEvents) {
   // A Pod recorded in the first hour only, then carried through four sealed shards; an Event
   // about it in the first hour; a Node that changes every hour.
   ASSERT_TRUE(store->Append(mk_.Pod(kT0, "shop", "Cart-42", "cart", 1, WatchType::kAdded)));
-  ASSERT_TRUE(store->Append(
-      mk_.Event(kT0 + kMin, "shop", "cart-42.17f", "Pod", "Cart-42", "cart", "BackOff", true, 1,
-                kT0 + kMin, 2, WatchType::kAdded)));
+  ASSERT_TRUE(store->Append(mk_.Event(kT0 + kMin, "shop", "cart-42.17f", "Pod", "Cart-42", "cart",
+                                      "BackOff", true, 1, kT0 + kMin, 2, WatchType::kAdded)));
   for (int h = 0; h < 5; ++h) {
     ASSERT_TRUE(store->Append(mk_.Node(kT0 + h * kHour + 2 * kMin, "node-1", "n1", 10 + h)));
   }

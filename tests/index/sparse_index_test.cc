@@ -135,8 +135,8 @@ TEST_F(SparseIndexTest, BlocksAreCompressedAndReadersCacheOnTheirOwn) {
   ASSERT_TRUE(opened) << opened.error().message;
   const fb::ShardIndex* root = (*opened)->root();
   ASSERT_NE(root->block_refs(), nullptr);
-  EXPECT_EQ(root->block_refs()->size(), (1000 + SparseIndex::kEntriesPerBlock - 1) /
-                                            SparseIndex::kEntriesPerBlock);
+  EXPECT_EQ(root->block_refs()->size(),
+            (1000 + SparseIndex::kEntriesPerBlock - 1) / SparseIndex::kEntriesPerBlock);
   uint64_t raw = 0;
   for (const fb::BlockRef* r : *root->block_refs()) raw += r->raw_bytes();
   EXPECT_LT(root->blocks()->size() * 3, raw) << "entry blocks should compress at least 3x";

@@ -338,8 +338,8 @@ int InspectIndex(const std::string& path, bool entries) {
   }
   std::printf("  %-28s %9s %9s %9s %9s\n", "kind", "entries", "records", "carried", "evt-only");
   for (const auto& [kind, c] : by_kind) {
-    std::printf("  %-28s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", kind.c_str(), c.all,
-                c.with_records, c.carried_only, c.event_only);
+    std::printf("  %-28s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", kind.c_str(),
+                c.all, c.with_records, c.carried_only, c.event_only);
   }
   return 0;
 }
