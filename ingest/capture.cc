@@ -207,7 +207,7 @@ Result<bool> CaptureReader::Fill() {
     buf_.erase(0, buf_pos_);
     buf_pos_ = 0;
   }
-  constexpr size_t kChunk = 1 << 20;
+  constexpr size_t kChunk = 1 << 17;
   in_.resize(kChunk);
   if (!zstd_) {
     size_t n = std::fread(in_.data(), 1, kChunk, file_);
@@ -219,34 +219,34 @@ Result<bool> CaptureReader::Fill() {
     buf_.append(in_.data(), n);
     return true;
   }
-  size_t n = std::fread(in_.data(), 1, kChunk, file_);
-  if (n == 0) {
-    if (std::ferror(file_)) return IOError("read capture file", path_, errno);
-    eof_ = true;
-    return false;
-  }
   auto* dctx = static_cast<ZSTD_DCtx*>(zstd_);
-  ZSTD_inBuffer in{in_.data(), n, 0};
-  std::string out(ZSTD_DStreamOutSize(), '\0');
-  while (in.pos < in.size) {
-    ZSTD_outBuffer o{out.data(), out.size(), 0};
+  out_.resize(ZSTD_DStreamOutSize());
+  for (;;) {
+    if (in_pos_ == in_size_ && !in_eof_) {
+      size_t n = std::fread(in_.data(), 1, kChunk, file_);
+      if (n == 0) {
+        if (std::ferror(file_)) return IOError("read capture file", path_, errno);
+        in_eof_ = true;
+      }
+      in_pos_ = 0;
+      in_size_ = n;
+    }
+    // With the input used up this drains what the decoder still holds.
+    ZSTD_inBuffer in{in_.data(), in_size_, in_pos_};
+    ZSTD_outBuffer o{out_.data(), out_.size(), 0};
     size_t rc = ZSTD_decompressStream(dctx, &o, &in);
     if (ZSTD_isError(rc)) {
       return MakeError(ErrorCode::kCorruption,
                        "capture " + path_ + ": zstd: " + ZSTD_getErrorName(rc));
     }
-    buf_.append(out.data(), o.pos);
+    in_pos_ = in.pos;
+    buf_.append(out_.data(), o.pos);
+    if (o.pos > 0) return true;
+    if (in_eof_ && in_pos_ == in_size_) {
+      eof_ = true;  // a truncated frame ends here too: ReadLine reports the torn tail
+      return false;
+    }
   }
-  // Drain what the decoder still holds.
-  for (;;) {
-    ZSTD_outBuffer o{out.data(), out.size(), 0};
-    ZSTD_inBuffer empty{nullptr, 0, 0};
-    size_t rc = ZSTD_decompressStream(dctx, &o, &empty);
-    if (ZSTD_isError(rc)) break;
-    buf_.append(out.data(), o.pos);
-    if (o.pos < o.size) break;
-  }
-  return true;
 }
 
 Result<bool> CaptureReader::ReadLine(std::string_view& line) {

@@ -66,6 +66,8 @@ class CaptureReader {
   Result<std::optional<CaptureRecord>> Next();
   bool torn_tail() const { return torn_tail_; }
   uint64_t bytes_read() const { return offset_; }  // uncompressed bytes consumed
+  // Bytes held for decoded text not yet read: about one line plus one decoder chunk.
+  size_t buffer_capacity() const { return buf_.capacity(); }
   const std::string& header() const { return header_; }
 
  private:
@@ -75,7 +77,12 @@ class CaptureReader {
   std::FILE* file_ = nullptr;
   std::string path_;
   void* zstd_ = nullptr;  // ZSTD_DCtx*
-  std::string in_, buf_;
+  // Compressed input not yet decoded (in_[in_pos_, in_size_)), and decoded text not yet read
+  // (buf_[buf_pos_, end)). Each Fill decodes at most one zstd output chunk, so buf_ stays about
+  // one line plus 128 KiB, whatever the file's compression ratio.
+  std::string in_, out_, buf_;
+  size_t in_pos_ = 0, in_size_ = 0;
+  bool in_eof_ = false;
   size_t buf_pos_ = 0;
   bool eof_ = false;
   bool torn_tail_ = false;
