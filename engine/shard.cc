@@ -427,6 +427,14 @@ Result<void> ActiveShard::Finish() {
   auto closed = writer_->Close();
   if (!closed) return closed;
   finished_bytes_ = writer_->file_bytes();
+  // A finished shard's index is read without its lock (sealing, and the next shard's deferred
+  // carry-over): complete its own carry-over now if the shard before is still being sealed.
+  if (carry_from_) {
+    uint64_t before = builder_.memory_bytes();
+    builder_.FinishCarryOver();
+    carried_bytes_ += builder_.memory_bytes() - before;
+    carry_from_.reset();
+  }
   finished_ = true;
   return {};
 }
@@ -440,6 +448,34 @@ void ActiveShard::CarryOver(const Shard& previous) {
     builder_.CarryOver(*sealed->index());
   }
   carried_bytes_ = builder_.memory_bytes();
+}
+
+void ActiveShard::DeferCarryOver(std::shared_ptr<const ActiveShard> previous) {
+  std::lock_guard lock(mu_);
+  {
+    std::lock_guard prev_lock(previous->mu_);
+    if (!previous->finished_ || previous->carry_from_) {
+      builder_.CarryOver(previous->builder_);
+      carried_bytes_ = builder_.memory_bytes();
+      return;
+    }
+  }
+  carry_from_ = std::move(previous);
+  builder_.DeferCarryOver(&carry_from_->builder_);
+}
+
+void ActiveShard::FinishCarryOver(const SealedShard& sealed) {
+  std::lock_guard lock(mu_);
+  if (!carry_from_) return;
+  uint64_t before = builder_.memory_bytes();
+  builder_.FinishCarryOver(*sealed.index());
+  carried_bytes_ += builder_.memory_bytes() - before;
+  carry_from_.reset();
+}
+
+const ActiveShard* ActiveShard::carry_source() const {
+  std::lock_guard lock(mu_);
+  return carry_from_.get();
 }
 
 uint64_t ActiveShard::carried_bytes() const {
@@ -507,20 +543,44 @@ void ActiveShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
   std::lock_guard lock(mu_);
   const SummaryMap& map = builder_.summaries();
-  auto it = map.begin();
-  if (!filter.kind.empty()) {
-    it = map.lower_bound(ResourceKeyView{filter.kind, filter.namespace_, filter.name, ""});
-  }
+  auto first = [&](const SummaryMap& m) {
+    return filter.kind.empty()
+               ? m.begin()
+               : m.lower_bound(ResourceKeyView{filter.kind, filter.namespace_, filter.name, ""});
+  };
+  auto in_kind = [&](const ResourceKey& k) { return filter.kind.empty() || k.kind == filter.kind; };
+  // While the carry-over is deferred, the shard before's live resources that have no summary
+  // here yet are merged in, in key order, as carry-over would have made them (no records here,
+  // so skip_carried skips them all).
+  static const SummaryMap kNone;
+  const SummaryMap& prev =
+      carry_from_ && !filter.skip_carried ? builder_.carry_source()->summaries() : kNone;
+  auto it = first(map);
+  auto pit = first(prev);
+  ResourceSummary carried;
   EntryView v;
-  for (; it != map.end(); ++it) {
-    const ResourceKey& k = it->first;
-    if (!filter.kind.empty() && k.kind != filter.kind) break;
-    if (filter.skip_carried && (it->second.flags & kCarriedOver) && it->second.record_count == 0) {
-      continue;
+  for (;;) {
+    bool here = it != map.end() && in_kind(it->first);
+    bool before = pit != prev.end() && in_kind(pit->first);
+    if (!here && !before) break;
+    const ResourceKey* k;
+    const ResourceSummary* s;
+    if (before && (!here || ResourceKeyLess()(pit->first, it->first))) {
+      k = &pit->first;
+      bool live = builder_.CarriedSummary(pit->second, &carried);
+      ++pit;
+      if (!live) continue;
+      s = &carried;
+    } else {
+      if (before && pit->first == it->first) ++pit;  // this shard's own summary
+      k = &it->first;
+      s = &it->second;
+      ++it;
+      if (filter.skip_carried && (s->flags & kCarriedOver) && s->record_count == 0) continue;
     }
-    if (filter.skip_events && k.kind == "Event") continue;
-    if (!Matches(k.view(), filter)) continue;
-    FillEntry(k, it->second, with_details, &v);
+    if (filter.skip_events && k->kind == "Event") continue;
+    if (!Matches(k->view(), filter)) continue;
+    FillEntry(*k, *s, with_details, &v);
     if (!fn(v)) return;
   }
 }
@@ -616,6 +676,11 @@ std::vector<std::string> ActiveShard::Kinds() const {
   std::lock_guard lock(mu_);
   std::set<std::string> kinds;
   for (const auto& [k, s] : builder_.summaries()) kinds.insert(k.kind);
+  if (carry_from_) {
+    for (const auto& [k, s] : builder_.carry_source()->summaries()) {
+      if (builder_.Carryable(s)) kinds.insert(k.kind);
+    }
+  }
   return {kinds.begin(), kinds.end()};
 }
 
@@ -624,6 +689,11 @@ std::vector<std::string> ActiveShard::Namespaces() const {
   std::set<std::string> ns;
   for (const auto& [k, s] : builder_.summaries()) {
     if (!k.namespace_.empty()) ns.insert(k.namespace_);
+  }
+  if (carry_from_) {
+    for (const auto& [k, s] : builder_.carry_source()->summaries()) {
+      if (!k.namespace_.empty() && builder_.Carryable(s)) ns.insert(k.namespace_);
+    }
   }
   return {ns.begin(), ns.end()};
 }

@@ -178,6 +178,14 @@ class ActiveShard : public Shard {
 
   // Seeds the index with the resources alive at the end of the shard before.
   void CarryOver(const Shard& previous);
+  // The same, deferred while `previous` (finished) is being sealed, so that its index and a full
+  // copy of its live resources are not both held (ShardIndexBuilder::DeferCarryOver). Queries
+  // see the carried resources all along. Eager when `previous` still defers its own carry-over.
+  void DeferCarryOver(std::shared_ptr<const ActiveShard> previous);
+  // `previous`'s sealed form is in place: copies what is left of the carry-over from it.
+  void FinishCarryOver(const SealedShard& sealed);
+  // The shard whose carry-over is deferred, or null.
+  const ActiveShard* carry_source() const;
 
   ShardInfo info() const override;
   void ForEachEntry(const EntryFilter& filter, bool with_details, const EntryFn& fn) const override;
@@ -215,6 +223,7 @@ class ActiveShard : public Shard {
   std::unique_ptr<SegmentWriter> writer_;
   std::unique_ptr<SegmentReader> reader_;
   ShardIndexBuilder builder_;
+  std::shared_ptr<const ActiveShard> carry_from_;  // DeferCarryOver: kept alive until finished
   uint64_t carried_bytes_ = 0;
   std::vector<uint64_t> block_offsets_;  // block id → offset of its frame
   uint64_t finished_bytes_ = 0;          // file size once finished

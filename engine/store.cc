@@ -388,7 +388,9 @@ Result<void> Store::StartActive(int64_t t_ns) {
   if (!shard) return std::unexpected(shard.error());
   std::lock_guard lock(shards_mu_);
   if (!sealing_.empty()) {
-    (*shard)->CarryOver(*sealing_.back());
+    // The shard before is about to be sealed: carry its live resources over lazily rather than
+    // hold a second full copy of them while the seal runs (at rotation the peak of memory).
+    (*shard)->DeferCarryOver(sealing_.back());
   } else if (!sealed_.empty()) {
     (*shard)->CarryOver(*sealed_.back());
   }
@@ -580,6 +582,19 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
       auto ia = a->info(), ib = b->info();
       return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
     });
+  }
+  // 6. The shard after it may have deferred its carry-over until now: it copies it from the
+  // sealed index, and the builder it read meanwhile can go.
+  {
+    std::vector<std::shared_ptr<ActiveShard>> after;
+    {
+      std::lock_guard lock(shards_mu_);
+      after = sealing_;
+      if (active_) after.push_back(active_);
+    }
+    for (const auto& a : after) {
+      if (a->carry_source() == shard.get()) a->FinishCarryOver(**sealed);
+    }
   }
   if (auto f = injected(5); !f) return std::unexpected(f.error());
   std::error_code ec;

@@ -88,6 +88,11 @@ ResourceSummary& ShardIndexBuilder::SummaryFor(const ResourceKey& key, bool* cre
     it = summaries_.emplace(key, ResourceSummary{}).first;
     memory_bytes_ += kSummaryOverhead + key.kind.size() + key.namespace_.size() + key.name.size() +
                      key.uid.size();
+    if (carry_source_) {
+      // Deferred carry-over: what eager carry-over would have put here.
+      auto prev = carry_source_->summaries_.find(key);
+      if (prev != carry_source_->summaries_.end()) CarriedSummary(prev->second, &it->second);
+    }
   }
   return it->second;
 }
@@ -165,22 +170,43 @@ SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev)
   ResourceKeyView exact{ev.involved_kind, ev.involved_namespace, ev.involved_name, ev.involved_uid};
   auto it = summaries_.find(exact);
   if (it != summaries_.end()) return it;
+  bool created;
+  // With carry-over deferred, the resources of the shard before are looked up there, in the
+  // order eager carry-over would have found them here.
+  if (carry_source_) {
+    auto prev = carry_source_->summaries_.find(exact);
+    if (prev != carry_source_->summaries_.end() && Carryable(prev->second)) {
+      SummaryFor(prev->first, &created);
+      return summaries_.find(exact);
+    }
+  }
   // Same kind/namespace/name with another uid (Node Events carry the node's name as uid; an
   // Event may name no uid at all): take the most recently seen one.
   ResourceKeyView lo{ev.involved_kind, ev.involved_namespace, ev.involved_name, ""};
-  auto best = summaries_.end();
-  for (auto i = summaries_.lower_bound(lo); i != summaries_.end(); ++i) {
-    const ResourceKey& k = i->first;
-    if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
-        k.name != ev.involved_name) {
-      break;
+  auto best_in = [&](auto& map, bool carried) {
+    auto best = map.end();
+    for (auto i = map.lower_bound(lo); i != map.end(); ++i) {
+      const ResourceKey& k = i->first;
+      if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
+          k.name != ev.involved_name) {
+        break;
+      }
+      if (carried && !Carryable(i->second)) continue;
+      if (best == map.end() || i->second.last_ns >= best->second.last_ns) best = i;
     }
-    if (best == summaries_.end() || i->second.last_ns >= best->second.last_ns) best = i;
-  }
+    return best;
+  };
+  auto best = best_in(summaries_, false);
   if (best != summaries_.end()) return best;
-  bool created;
+  if (carry_source_) {
+    auto prev = best_in(carry_source_->summaries_, true);
+    if (prev != carry_source_->summaries_.end()) {
+      SummaryFor(prev->first, &created);
+      return summaries_.find(prev->first);
+    }
+  }
   ResourceSummary& s = SummaryFor(ResourceKey(exact), &created);
-  s.flags = kEventOnly;
+  if (!(s.flags & kCarriedOver)) s.flags = kEventOnly;
   return summaries_.find(exact);
 }
 
@@ -236,13 +262,7 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
 
   auto target = InvolvedSummary(ev);
   es.involved = target->first;
-  auto& about = events_about_[target->first];
-  ResourceKeyView event_key{record.kind, record.namespace_, record.name, record.uid};
-  if (std::none_of(about.begin(), about.end(),
-                   [&](const ResourceKey& k) { return k.view() == event_key; })) {
-    about.emplace_back(event_key);
-    memory_bytes_ += 64 + record.name.size();
-  }
+  LinkEvent(target->first, {record.kind, record.namespace_, record.name, record.uid});
   if (fresh <= 0) return;
 
   int64_t last_min = last / kNsPerMin;
@@ -262,6 +282,15 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
   }
 }
 
+void ShardIndexBuilder::LinkEvent(const ResourceKey& involved, const ResourceKeyView& event) {
+  auto& about = events_about_[involved];
+  if (std::none_of(about.begin(), about.end(),
+                   [&](const ResourceKey& k) { return k.view() == event; })) {
+    about.emplace_back(event);
+    memory_bytes_ += 64 + event.name.size();
+  }
+}
+
 std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey& involved) const {
   std::vector<const ResourceKey*> out;
   auto it = events_about_.find(involved);
@@ -273,28 +302,49 @@ std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey
   return out;
 }
 
+bool ShardIndexBuilder::Carryable(const ResourceSummary& prev) const {
+  if (prev.deleted() || (prev.flags & kEventOnly)) return false;
+  return CarryEvent(prev.involved() != nullptr, prev.event_last_ns(), window_start_ns_);
+}
+
+bool ShardIndexBuilder::CarriedSummary(const ResourceSummary& prev, ResourceSummary* s) const {
+  if (!Carryable(prev)) return false;
+  *s = ResourceSummary{};
+  s->api_group = prev.api_group;
+  s->api_version = prev.api_version;
+  s->creation_ns = prev.creation_ns;
+  s->first_ns = s->last_ns = window_start_ns_;
+  s->flags = kCarriedOver;
+  s->owners = prev.owners;
+  s->last_resource_version = prev.last_resource_version;
+  if (prev.event) s->event = std::make_unique<EventSummary>(*prev.event);
+  return true;
+}
+
 void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
   for (const auto& [key, prev] : previous.summaries_) {
-    if (prev.deleted() || (prev.flags & kEventOnly)) continue;
-    if (!CarryEvent(prev.involved() != nullptr, prev.event_last_ns(), window_start_ns_)) continue;
+    if (!Carryable(prev)) continue;
     bool created;
     ResourceSummary& s = SummaryFor(key, &created);
-    if (!created) continue;
-    s.api_group = prev.api_group;
-    s.api_version = prev.api_version;
-    s.creation_ns = prev.creation_ns;
-    s.first_ns = s.last_ns = window_start_ns_;
-    s.flags = kCarriedOver;
-    s.owners = prev.owners;
-    s.last_resource_version = prev.last_resource_version;
-    if (prev.event) s.event = std::make_unique<EventSummary>(*prev.event);
+    if (created) CarriedSummary(prev, &s);
   }
   for (const auto& [involved, events] : previous.events_about_) {
     if (!summaries_.count(involved)) continue;
     for (const ResourceKey& e : events) {
-      if (summaries_.count(e)) events_about_[involved].push_back(e);
+      if (summaries_.count(e)) LinkEvent(involved, e.view());
     }
   }
+}
+
+void ShardIndexBuilder::FinishCarryOver(const SparseIndex& sealed) {
+  carry_source_ = nullptr;
+  CarryOver(sealed);
+}
+
+void ShardIndexBuilder::FinishCarryOver() {
+  const ShardIndexBuilder* source = carry_source_;
+  carry_source_ = nullptr;
+  if (source) CarryOver(*source);
 }
 
 void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
@@ -343,9 +393,7 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     }
   }
   for (auto& [key, s] : summaries_) {
-    if (const ResourceKey* inv = s.involved(); inv && summaries_.count(*inv)) {
-      events_about_[*inv].push_back(key);
-    }
+    if (const ResourceKey* inv = s.involved(); inv && summaries_.count(*inv)) LinkEvent(*inv, key.view());
   }
 }
 

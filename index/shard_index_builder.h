@@ -93,6 +93,20 @@ class ShardIndexBuilder {
   void CarryOver(const ShardIndexBuilder& previous);
   void CarryOver(const SparseIndex& previous);
 
+  // Deferred carry-over, so that two full indexes are not held while the shard before is sealed:
+  // `source` (the finished shard before, immutable from now on, outliving this deferral) is only
+  // consulted: a resource it carries over is copied in when a record or an Event reaches it,
+  // and queries merge the rest in (CarriedSummary). FinishCarryOver then copies what is left,
+  // from the sealed index or from `source` itself, and ends the deferral.
+  void DeferCarryOver(const ShardIndexBuilder* source) { carry_source_ = source; }
+  const ShardIndexBuilder* carry_source() const { return carry_source_; }
+  void FinishCarryOver(const SparseIndex& sealed);
+  void FinishCarryOver();
+  // Whether `prev`, a summary of the shard before, is carried into this one, and the summary it
+  // is carried as (counts, ticks, blocks and heat empty; the rest copied).
+  bool Carryable(const ResourceSummary& prev) const;
+  bool CarriedSummary(const ResourceSummary& prev, ResourceSummary* out) const;
+
   // Indexes a record stored in block block_id of the active segment.
   void Add(const RecordView& record, uint32_t block_id);
 
@@ -124,6 +138,7 @@ class ShardIndexBuilder {
   ResourceSummary& SummaryFor(const ResourceKey& key, bool* created);
   SummaryMap::iterator InvolvedSummary(const EventInfoView& ev);
   void AddEvent(const RecordView& record, ResourceSummary& event_summary);
+  void LinkEvent(const ResourceKey& involved, const ResourceKeyView& event);
   uint16_t InternReason(std::string_view reason);
   OwnerList InternOwners(std::vector<OwnerRefData> owners);
   void AddHeat(ResourceSummary& target, uint32_t minute, uint16_t reason, uint8_t severity,
@@ -136,6 +151,7 @@ class ShardIndexBuilder {
   uint64_t record_count_ = 0;
   uint64_t memory_bytes_ = 0;
   SummaryMap summaries_;
+  const ShardIndexBuilder* carry_source_ = nullptr;  // DeferCarryOver
   std::vector<std::string> reasons_;
   std::unordered_map<std::string, uint16_t> reason_ids_;
   std::unordered_map<std::string, OwnerList> owner_sets_;

@@ -1,0 +1,204 @@
+// Deferred carry-over: a new shard that only consults the shard before while that one is sealed
+// (copying a resource in when a record or an Event reaches it, merging the rest into queries)
+// ends up with exactly the index that eager carry-over makes, and answers the same meanwhile.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/shard.h"
+#include "index/shard_index_builder.h"
+#include "index/sparse_index.h"
+#include "tests/engine/record_maker.h"
+
+namespace sloop {
+namespace {
+
+using testing::RecordMaker;
+namespace fs = std::filesystem;
+
+constexpr int64_t kSec = 1000000000LL;
+constexpr int64_t kMin = 60 * kSec;
+constexpr int64_t kHour = 60 * kMin;
+constexpr int64_t kT0 = 1795165200LL * kSec;  // 2026-11-20T09:00:00Z
+
+class CarryOverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-carry-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The first hour: Pods (one deleted), a Node, Events about a Pod and about the Node.
+  std::vector<RecordView> HourOne() {
+    return {
+        mk_.Pod(kT0 + kMin, "shop", "web-1", "u-web-1", 10, WatchType::kAdded),
+        mk_.Pod(kT0 + 2 * kMin, "shop", "web-2", "u-web-2", 11, WatchType::kAdded),
+        mk_.Pod(kT0 + 3 * kMin, "shop", "gone", "u-gone", 12, WatchType::kAdded),
+        mk_.Pod(kT0 + 4 * kMin, "shop", "gone", "u-gone", 13, WatchType::kDeleted),
+        mk_.Pod(kT0 + 5 * kMin, "db", "pg-0", "u-pg-0", 14, WatchType::kAdded),
+        mk_.Node(kT0 + 6 * kMin, "node-1", "u-node-1", 15, WatchType::kAdded),
+        mk_.Event(kT0 + 7 * kMin, "shop", "web-1.a", "Pod", "web-1", "u-web-1", "BackOff", true,
+                  3, kT0 + 5 * kMin, 16, WatchType::kAdded),
+        // Node Events name the node as its uid: found by kind/namespace/name.
+        mk_.Event(kT0 + 8 * kMin, "default", "node-1.b", "Node", "node-1", "node-1",
+                  "NodeNotReady", true, 1, kT0 + 8 * kMin, 17, WatchType::kAdded),
+    };
+  }
+  // The second hour: an update, an unchanged relist, a repeated Event (only new occurrences
+  // count), new Events about carried resources, a new Pod.
+  std::vector<RecordView> HourTwo() {
+    return {
+        mk_.Pod(kT0 + kHour + kMin, "shop", "web-1", "u-web-1", 20),
+        mk_.Pod(kT0 + kHour + 2 * kMin, "shop", "web-2", "u-web-2", 11, WatchType::kRelisted),
+        mk_.Event(kT0 + kHour + 3 * kMin, "shop", "web-1.a", "Pod", "web-1", "u-web-1", "BackOff",
+                  true, 5, kT0 + 5 * kMin, 21),
+        mk_.Event(kT0 + kHour + 4 * kMin, "db", "pg-0.c", "Pod", "pg-0", "u-pg-0", "Killing",
+                  false, 1, kT0 + kHour + 4 * kMin, 22, WatchType::kAdded),
+        mk_.Event(kT0 + kHour + 5 * kMin, "default", "node-1.d", "Node", "node-1", "node-1",
+                  "NodeReady", false, 1, kT0 + kHour + 5 * kMin, 23, WatchType::kAdded),
+        mk_.Pod(kT0 + kHour + 6 * kMin, "shop", "web-3", "u-web-3", 24, WatchType::kAdded),
+    };
+  }
+
+  // Everything a summary holds, one line each, and the Events linked to it.
+  static std::string Dump(const ShardIndexBuilder& b) {
+    std::ostringstream out;
+    for (const auto& [k, s] : b.summaries()) {
+      out << k.ToString() << " api=" << s.api_group << "/" << s.api_version
+          << " created=" << s.creation_ns << " first=" << s.first_ns << " last=" << s.last_ns
+          << " counts=" << s.change_count << "/" << s.nochange_count << "/" << s.record_count
+          << " flags=" << int(s.flags) << " owners=" << (s.owners ? s.owners->size() : 0)
+          << " rv=" << s.last_resource_version << " change=";
+      for (uint32_t t : s.change_secs) out << t << ",";
+      out << " nochange=";
+      for (uint32_t t : s.nochange_secs) out << t << ",";
+      out << " heat=";
+      for (const HeatCellData& h : s.heat) {
+        out << h.minute << ":" << h.count << ":" << b.reasons()[h.reason] << ":" << int(h.severity)
+            << ",";
+      }
+      if (const ResourceKey* inv = s.involved()) out << " about=" << inv->ToString();
+      if (s.event) out << " event=" << s.event->count << "@" << s.event->last_ns;
+      // The Events about it, as a set (their order follows arrival).
+      std::vector<std::string> events;
+      for (const ResourceKey* e : b.EventsAbout(k)) events.push_back(e->ToString());
+      std::sort(events.begin(), events.end());
+      out << " events=";
+      for (const std::string& e : events) out << e << ",";
+      out << "\n";
+    }
+    return out.str();
+  }
+
+  static std::string Dump(const Shard& shard, const EntryFilter& filter) {
+    std::ostringstream out;
+    shard.ForEachEntry(filter, true, [&](const EntryView& v) {
+      out << ResourceKey(v.key).ToString() << " " << v.first_ns << " " << v.last_ns << " "
+          << v.creation_ns << " " << v.record_count << " " << int(v.flags) << " "
+          << v.owners.size() << " " << v.heat.size() << " " << v.change_secs.size() << "\n";
+      return true;
+    });
+    return out.str();
+  }
+
+  fs::path dir_;
+  RecordMaker mk_;
+};
+
+TEST_F(CarryOverTest, DeferredBuilderEndsEqualToEager) {
+  ShardIndexBuilder first(kT0, kT0 + kHour);
+  for (const RecordView& r : HourOne()) first.Add(r, 0);
+  std::vector<ShardIndexBuilder::SealedPosition> pos(first.summaries().size());
+  const fs::path idx_path = dir_ / "1.idx";
+  ASSERT_TRUE(first.WriteIndexFile(idx_path, 1, 4096, pos));
+  auto sealed = SparseIndex::Open(idx_path);
+  ASSERT_TRUE(sealed) << sealed.error().ToString();
+
+  const auto hour_two = HourTwo();
+  ShardIndexBuilder eager(kT0 + kHour, kT0 + 2 * kHour);
+  eager.CarryOver(first);
+  for (const RecordView& r : hour_two) eager.Add(r, 0);
+  const std::string want = Dump(eager);
+  ASSERT_NE(want.find("Node/node-1 (u-node-1)"), std::string::npos) << want;
+  ASSERT_NE(want.find("Event/default/node-1.d (uid-node-1.d) api=/v1"), std::string::npos);
+  ASSERT_EQ(want.find("gone"), std::string::npos) << "deleted in the first hour: not carried";
+
+  // Finished from the shard before's builder.
+  ShardIndexBuilder from_builder(kT0 + kHour, kT0 + 2 * kHour);
+  from_builder.DeferCarryOver(&first);
+  for (const RecordView& r : hour_two) from_builder.Add(r, 0);
+  // Meanwhile it holds only what the records reached (web-2 is one of them; pg-0 through the
+  // Event about it; the Node through the Event that names it by name only).
+  EXPECT_EQ(from_builder.summaries().size(), 8u) << Dump(from_builder);
+  from_builder.FinishCarryOver();
+  EXPECT_EQ(from_builder.carry_source(), nullptr);
+  EXPECT_EQ(Dump(from_builder), want);
+
+  // Finished from the sealed index.
+  ShardIndexBuilder eager_index(kT0 + kHour, kT0 + 2 * kHour);
+  eager_index.CarryOver(**sealed);
+  for (const RecordView& r : hour_two) eager_index.Add(r, 0);
+  ShardIndexBuilder from_index(kT0 + kHour, kT0 + 2 * kHour);
+  from_index.DeferCarryOver(&first);
+  for (const RecordView& r : hour_two) from_index.Add(r, 0);
+  from_index.FinishCarryOver(**sealed);
+  EXPECT_EQ(Dump(from_index), Dump(eager_index));
+  EXPECT_EQ(Dump(from_index), want);
+}
+
+TEST_F(CarryOverTest, DeferredShardAnswersLikeEagerBeforeAndAfter) {
+  auto first = ActiveShard::Create(dir_, 1, kT0, kT0 + kHour, WriterOptions{});
+  ASSERT_TRUE(first) << first.error().ToString();
+  for (const RecordView& r : HourOne()) ASSERT_TRUE((*first)->Append(r));
+  ASSERT_TRUE((*first)->Finish());
+
+  auto eager = ActiveShard::Create(dir_, 2, kT0 + kHour, kT0 + 2 * kHour, WriterOptions{});
+  auto deferred = ActiveShard::Create(dir_, 3, kT0 + kHour, kT0 + 2 * kHour, WriterOptions{});
+  ASSERT_TRUE(eager && deferred);
+  (*eager)->CarryOver(**first);
+  (*deferred)->DeferCarryOver(*first);
+  EXPECT_EQ((*deferred)->carry_source(), first->get());
+  for (const RecordView& r : HourTwo()) {
+    ASSERT_TRUE((*eager)->Append(r));
+    ASSERT_TRUE((*deferred)->Append(r));
+  }
+
+  std::vector<EntryFilter> filters(6);
+  filters[1].kind = "Pod";
+  filters[2].kind = "Pod";
+  filters[2].namespace_ = "shop";
+  filters[3].name_contains = "WEB";
+  filters[4].skip_carried = true;
+  filters[5].skip_events = true;
+  auto check = [&](const char* when) {
+    for (size_t i = 0; i < filters.size(); ++i) {
+      std::string want = Dump(**eager, filters[i]);
+      EXPECT_FALSE(want.empty()) << when << " filter " << i;
+      EXPECT_EQ(Dump(**deferred, filters[i]), want) << when << " filter " << i;
+    }
+    EXPECT_EQ((*deferred)->Kinds(), (*eager)->Kinds()) << when;
+    EXPECT_EQ((*deferred)->Namespaces(), (*eager)->Namespaces()) << when;
+  };
+  check("while deferred");
+  EXPECT_NE(Dump(**eager, {}).find("Pod/shop/web-2"), std::string::npos);
+  EXPECT_NE(Dump(**eager, {}).find("Pod/db/pg-0"), std::string::npos);
+
+  // Finishing the shard completes its carry-over from the shard before's builder.
+  ASSERT_TRUE((*deferred)->Finish());
+  EXPECT_EQ((*deferred)->carry_source(), nullptr);
+  ASSERT_TRUE((*eager)->Finish());
+  check("after finishing");
+  EXPECT_EQ(Dump((*deferred)->builder()), Dump((*eager)->builder()));
+}
+
+}  // namespace
+}  // namespace sloop
