@@ -5,6 +5,7 @@
 //   build/bench/sloop-bench --generate small|medium|large     synthetic capture, then both stores
 //   build/bench/sloop-bench --capture FILE                    a kubesim or sloop capture
 //   --stores ours,rocksdb  --dir DIR  --keep  --save-capture FILE  --quick (fewer query runs)
+//   --rocksdb-resync DURATION (Sloop's informer resync on the RocksDB side: 30m, 1h, 0 = off)
 //   --in-process (run the stores in this process rather than a child each, for heap profilers;
 //   peak RSS then counts everything the process did before)
 #include <sys/resource.h>
@@ -24,6 +25,7 @@
 
 #include "bench/harness/generator.h"
 #include "bench/harness/stores.h"
+#include "tools/sloop/config.h"
 
 namespace {
 
@@ -124,6 +126,7 @@ const Row kRows[] = {
     {"ingest_events_per_s", "ingest events/s", "%.0f"},
     {"ingest_mb_per_s", "ingest MB/s of JSON", "%.1f"},
     {"stored_records", "records stored", "%.0f"},
+    {"resync_records", "  resync records replayed", "%.0f"},
     {"disk_mb", "disk MB", "%.1f"},
     {"disk_bytes_per_event", "disk bytes/event", "%.1f"},
     {"compression_ratio", "compression (JSON/disk)", "%.2f"},
@@ -162,7 +165,8 @@ int Usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: sloop-bench (--generate small|medium|large | --capture FILE)\n"
                "                   [--stores ours,rocksdb] [--dir DIR] [--keep]\n"
-               "                   [--save-capture FILE] [--quick] [--seed N] [--in-process]\n");
+               "                   [--save-capture FILE] [--quick] [--seed N] [--in-process]\n"
+               "                   [--rocksdb-resync DURATION (default 30m, 0: off)]\n");
   return code;
 }
 
@@ -173,6 +177,7 @@ int main(int argc, char** argv) {
   std::string dir = (fs::temp_directory_path() / ("sloop-bench-" + std::to_string(getpid())));
   bool keep = false, quick = false;
   uint64_t seed = 42;
+  int64_t resync_ns = kSloopResyncNs;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -200,7 +205,23 @@ int main(int argc, char** argv) {
       g_in_process = true;
     else if (a == "--seed")
       seed = std::stoull(next());
-    else if (a == "--help" || a == "-h")
+    else if (a == "--rocksdb-resync") {
+      std::string v = next();
+      auto d = sloop::ParseGoDuration(v);  // the parser of sloop's own duration flags
+      if (!d) {
+        std::fprintf(stderr, "sloop-bench: --rocksdb-resync: %s (0 turns the resync off)\n",
+                     d.error().message.c_str());
+        return 2;
+      }
+      resync_ns = d->count();
+      // No cluster resyncs faster, and a period of nanoseconds would replay the whole cache
+      // billions of times over a day of capture.
+      if (resync_ns != 0 && resync_ns < kSec) {
+        std::fprintf(stderr, "sloop-bench: --rocksdb-resync: \"%s\" is %s (0 turns it off)\n",
+                     v.c_str(), resync_ns < 0 ? "negative" : "under 1s");
+        return 2;
+      }
+    } else if (a == "--help" || a == "-h")
       return Usage(0);
     else
       return Usage(2);
@@ -240,6 +261,7 @@ int main(int argc, char** argv) {
   // in a child so that the parent's memory stays out of the stores' children.
   RunOptions ro;
   ro.capture = capture;
+  ro.rocksdb_resync_ns = resync_ns;
   {
     const std::string plan_file = dir + "/plan.txt";
     ChildResult planned = RunChild([&](std::string* error) {
@@ -277,7 +299,12 @@ int main(int argc, char** argv) {
     RunOptions o = ro;
     o.dir = dir + "/" + s.name;
     fs::create_directories(o.dir);
-    std::fprintf(stderr, "sloop-bench: replaying into %s (%s)\n", s.name.c_str(), o.dir.c_str());
+    std::string resync_note;
+    if (s.name == "rocksdb")
+      resync_note =
+          resync_ns ? Fmt(", informer resync every %g s", resync_ns / 1e9) : ", no informer resync";
+    std::fprintf(stderr, "sloop-bench: replaying into %s (%s%s)\n", s.name.c_str(), o.dir.c_str(),
+                 resync_note.c_str());
     s.result = RunChild([&](std::string* error) { return s.run(o, error); });
     s.ran = true;
     if (!s.result.error.empty()) {

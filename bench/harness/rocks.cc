@@ -8,6 +8,9 @@
 //   watch: Nodes are compared (heartbeats and resourceVersion masked) with the previous watch row
 //     of the hour and skipped when equal; the row /watch/PARTITION/KIND/NS/NAME/TS is written;
 //   ressum (others): read-modify-write first/last seen, creation time, deleted, relationships.
+// Sloop's informer resync is emulated (RunOptions::rocksdb_resync_ns, 30 minutes by default as in
+// Sloop): every cached live object goes through the same steps again as an UPDATE at each resync
+// time, which writes it a full watch row, a "no change" tick and a ressum row (section 5.4).
 // Values use the protobuf wire format of Sloop's messages (hand-encoded, same field numbers).
 // Queries follow Sloop's: EventHeatMap range-reads three tables over every partition of the
 // window; history and Events are prefix range reads of watch over the window's partitions.
@@ -694,6 +697,88 @@ class SloopOnRocks {
   simdjson::dom::parser json_;
 };
 
+// What Sloop's informers hold: the latest state of every live object they watch (Events
+// included), one cache per informer (group, version, resource), entries removed on DELETED. At
+// every resync client-go calls the update handler for each cached object and Sloop records it as
+// an UPDATE (sloop-reference section 5.4); Resync replays that. client-go holds decoded objects,
+// so holding their JSON is a lower bound of that memory: it is Sloop's, and counts in this side's
+// RSS like the rest of the replay's.
+class InformerCache {
+ public:
+  // Follows one ingested record ("ADDED", "MODIFIED" or "DELETED" after LIST reconciliation).
+  void Apply(const CaptureRecord& rec, std::string_view type, const ObjectFields& f) {
+    uint32_t informer = SetKey(rec, f);
+    if (type == "DELETED") {
+      objects_.erase(key_);
+      return;
+    }
+    Cached& c = objects_[key_];
+    c.informer = informer;
+    // The parser reads up to kPadding bytes past the object (no copy): keep them allocated.
+    c.json.clear();
+    c.json.reserve(rec.object.size() + CaptureRecord::kPadding);
+    c.json.append(rec.object);
+  }
+  // An object the exclusion rules drop now: every resync of it would be dropped the same way.
+  void Forget(const CaptureRecord& rec, const ObjectFields& f) {
+    SetKey(rec, f);
+    objects_.erase(key_);
+  }
+
+  // Calls fn(record) for every cached object as a MODIFIED record at ts_ns, in the hash map's
+  // order: client-go lists its store (a Go map) in no key order either.
+  template <typename F>
+  void Resync(int64_t ts_ns, F&& fn) const {
+    CaptureRecord rec;
+    rec.ts_ns = ts_ns;
+    rec.type = "MODIFIED";
+    for (const auto& [key, o] : objects_) {
+      const Informer& inf = informers_[o.informer];
+      rec.group = inf.group;
+      rec.version = inf.version;
+      rec.resource = inf.resource;
+      rec.kind = inf.kind;
+      rec.namespaced = inf.namespaced;
+      rec.object = o.json;
+      fn(rec);
+    }
+  }
+
+ private:
+  struct Informer {
+    std::string group, version, resource, kind;
+    bool namespaced = true;
+  };
+  struct Cached {
+    std::string json;
+    uint32_t informer = 0;
+  };
+
+  // Sets key_ to "INFORMER/NAMESPACE/NAME" and returns the record's informer (its index).
+  uint32_t SetKey(const CaptureRecord& rec, const ObjectFields& f) {
+    uint32_t i = 0;
+    for (; i < informers_.size(); ++i) {
+      const Informer& inf = informers_[i];
+      if (inf.group == rec.group && inf.version == rec.version && inf.resource == rec.resource &&
+          inf.kind == rec.kind)
+        break;
+    }
+    if (i == informers_.size())
+      informers_.push_back({std::string(rec.group), std::string(rec.version),
+                            std::string(rec.resource), std::string(rec.kind), rec.namespaced});
+    key_ = std::to_string(i);
+    key_ += '/';
+    key_ += f.ns;
+    key_ += '/';
+    key_ += f.name;
+    return i;
+  }
+
+  std::vector<Informer> informers_;  // a handful: linear search
+  std::unordered_map<std::string, Cached> objects_;
+  std::string key_;
+};
+
 }  // namespace
 
 Figures RunRocks(const RunOptions& o, std::string* error) {
@@ -707,7 +792,15 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
   }
   ObjectParser parser;
   ListReconciler lists;
-  uint64_t bad_objects = 0, excluded = 0;
+  InformerCache informers;
+  // The informers start with the first record; they resync at start + k * interval, in capture
+  // time. The captures hold no resync (a recorder sees only the watch stream), so without this
+  // the RocksDB side would do less than Sloop does and its timeline would miss every object
+  // alive but unchanged in the queried partitions (sloop-reference sections 5.4, 10.4).
+  const int64_t resync = o.rocksdb_resync_ns;
+  bool started = false;
+  int64_t next_resync = 0;
+  uint64_t bad_objects = 0, excluded = 0, resyncs = 0, resync_records = 0;
   bool list_done = false;
   std::chrono::steady_clock::time_point list_done_at;
   CaptureStats cs;
@@ -716,12 +809,31 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
   std::string err = ReadCapture(
       o.capture,
       [&](const CaptureRecord& rec) {
+        if (!started) {
+          started = true;
+          next_resync = rec.ts_ns + resync;
+        }
+        // Every resync point this record reaches comes first, each at its own time (a gap in
+        // the capture longer than the period passes several). Resync records bypass the LIST
+        // reconciliation (they change nothing) and the rules (excluded objects are not cached).
+        for (; resync > 0 && rec.ts_ns >= next_resync; next_resync += resync) {
+          ++resyncs;
+          informers.Resync(next_resync, [&](const CaptureRecord& r) {
+            if (!parser.Parse(r, &f)) {
+              ++bad_objects;
+              return;
+            }
+            db.Ingest(r, "MODIFIED", f);
+            ++resync_records;
+          });
+        }
         if (!parser.Parse(rec, &f)) {
           ++bad_objects;
           return;
         }
         if (rules->ShouldExclude(rec.kind, f.root)) {
           ++excluded;
+          if (resync > 0) informers.Forget(rec, f);
           return;
         }
         if (!list_done && rec.ts_ns > o.plan.list_end_ns) {
@@ -731,6 +843,7 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
         std::string_view type = lists.Apply(rec, f);
         if (type.empty()) return;
         db.Ingest(rec, type, f);
+        if (resync > 0) informers.Apply(rec, type, f);
       },
       &cs);
   if (!err.empty()) {
@@ -750,6 +863,9 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
   fig.Set("json_bytes", cs.object_bytes);
   fig.Set("capture_file_bytes", cs.file_bytes);
   fig.Set("stored_records", db.watch_rows);
+  fig.Set("resync_interval_s", double(resync) / kSec);
+  fig.Set("resyncs", resyncs);
+  fig.Set("resync_records", resync_records);
   fig.Set("dropped_node_heartbeats", db.node_skipped);
   fig.Set("append_failures", db.failures + bad_objects);
   fig.Set("excluded", excluded);

@@ -3,6 +3,7 @@
 // figures. `dir` is a fresh directory.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "bench/harness/replay.h"
@@ -14,11 +15,18 @@ namespace sloop::bench {
 inline constexpr const char* kBenchExclusionRules =
     R"({"_all":[{"==":[{"var":"metadata.namespace"},"sloop-bench-excluded"]}]})";
 
+// Sloop's informer resync period (-kube-watch-resync-interval, default 30m; sloop-reference
+// section 5.4): the RocksDB side replays a resync of every cached object at this interval.
+inline constexpr int64_t kSloopResyncNs = 30 * kMin;
+
 struct RunOptions {
   std::string capture;
   std::string dir;
   QueryPlan plan;  // the same targets for both stores
   QueryRuns runs;
+  // RocksDB side only: the emulated informer resync period in capture time (0: none). The
+  // captures hold no resync, which Sloop's timeline depends on (docs/benchmarks.md).
+  int64_t rocksdb_resync_ns = kSloopResyncNs;
   bool verbose = false;
 };
 
