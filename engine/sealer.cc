@@ -75,7 +75,8 @@ class RunCursor {
 
 class SortedOutput {
  public:
-  explicit SortedOutput(SortedSegment* out) : out_(out) {}
+  SortedOutput(SortedSegment* out, const FirstRecordFn& on_first)
+      : out_(out), on_first_(on_first) {}
   Result<void> Open(const std::filesystem::path& path, const WriterOptions& options) {
     auto w = SegmentWriter::Create(path, options);
     if (!w) return std::unexpected(w.error());
@@ -86,8 +87,12 @@ class SortedOutput {
     auto loc = writer_->Append(r);
     if (!loc) return std::unexpected(loc.error());
     ResourceKeyView k{r.kind, r.namespace_, r.name, r.uid};
-    if (out_->firsts.empty() || out_->firsts.back().first.view() != k) {
-      out_->firsts.emplace_back(ResourceKey(k), *loc);
+    if (out_->records == 0 || last_.view() != k) {
+      last_.kind.assign(k.kind);
+      last_.namespace_.assign(k.namespace_);
+      last_.name.assign(k.name);
+      last_.uid.assign(k.uid);
+      on_first_(k, *loc);
     }
     ++out_->records;
     return {};
@@ -101,6 +106,8 @@ class SortedOutput {
 
  private:
   SortedSegment* out_;
+  const FirstRecordFn& on_first_;
+  ResourceKey last_;  // the key of the record before
   std::unique_ptr<SegmentWriter> writer_;
 };
 
@@ -108,7 +115,8 @@ class SortedOutput {
 
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,
-                                         const WriterOptions& options, uint64_t budget_bytes) {
+                                         const WriterOptions& options, uint64_t budget_bytes,
+                                         const FirstRecordFn& on_first) {
   SortedSegment result;
   auto reader = SegmentReader::Open(input);
   if (!reader) return std::unexpected(reader.error());
@@ -169,7 +177,7 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
     return std::unexpected(!scanned ? scanned.error() : failure.error());
   }
 
-  SortedOutput out(&result);
+  SortedOutput out(&result, on_first);
   if (auto o = out.Open(output, options); !o) {
     cleanup();
     return std::unexpected(o.error());

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "index/resource_key.h"
@@ -13,15 +14,18 @@
 namespace sloop {
 
 struct SortedSegment {
-  // The first record of each resource in the output, in key order.
-  std::vector<std::pair<ResourceKey, RecordLocation>> firsts;
   uint64_t records = 0;
   uint64_t bytes = 0;  // size of the output file
   uint64_t runs = 0;
 };
 
+// Called with the first record of each resource in the output, in key order (so that the caller
+// can place each in its index without the keys being held here).
+using FirstRecordFn = std::function<void(const ResourceKeyView&, const RecordLocation&)>;
+
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,
-                                         const WriterOptions& options, uint64_t budget_bytes);
+                                         const WriterOptions& options, uint64_t budget_bytes,
+                                         const FirstRecordFn& on_first);
 
 }  // namespace sloop

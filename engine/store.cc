@@ -542,8 +542,23 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   out_options.sync = SyncPolicy::kNever;  // one fsync at the end
   out_options.target_block_bytes = options_.sealed_block_bytes;
   out_options.zstd_level = options_.sealed_zstd_level;
-  auto sorted =
-      WriteSortedSegment(shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes);
+  // Each resource's first record lands in `positions` at its summary's place: the output and
+  // the builder's summaries are both in key order (summaries without records stay {0,0}).
+  std::vector<ShardIndexBuilder::SealedPosition> positions(builder.summaries().size());
+  auto summary = builder.summaries().begin();
+  size_t j = 0;
+  auto sorted = WriteSortedSegment(
+      shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
+      [&](const ResourceKeyView& key, const RecordLocation& loc) {
+        ResourceKeyLess less;
+        while (summary != builder.summaries().end() && less(summary->first, key)) {
+          ++summary;
+          ++j;
+        }
+        if (summary != builder.summaries().end() && summary->first.view() == key) {
+          positions[j] = {loc.block_offset, loc.index_in_block};
+        }
+      });
   if (!sorted) return fail(sorted.error());
   if (auto f = injected(1); !f) return std::unexpected(f.error());
   // 2. Put the segment in place (not yet authoritative: no index).
@@ -551,18 +566,6 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   if (auto r = SyncDir(dir); !r) return fail(r.error());
   if (auto f = injected(2); !f) return std::unexpected(f.error());
   // 3. Write the index, with each resource's first record position.
-  std::vector<ShardIndexBuilder::SealedPosition> positions;
-  positions.reserve(builder.summaries().size());
-  size_t j = 0;
-  for (const auto& [key, summary] : builder.summaries()) {
-    while (j < sorted->firsts.size() && sorted->firsts[j].first < key) ++j;
-    if (j < sorted->firsts.size() && sorted->firsts[j].first == key) {
-      positions.push_back(
-          {sorted->firsts[j].second.block_offset, sorted->firsts[j].second.index_in_block});
-    } else {
-      positions.push_back({0, 0});
-    }
-  }
   if (auto r = builder.WriteIndexFile(idx_tmp, id, sorted->bytes, positions); !r) {
     return fail(r.error());
   }
