@@ -121,8 +121,13 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   auto reader = SegmentReader::Open(input);
   if (!reader) return std::unexpected(reader.error());
 
+  // Runs are temporary and read back in parallel, one block per run at a time: small blocks at a
+  // fast level keep the merge's memory at runs x 64 KiB (sealed blocks of 1 MiB made it 2 MiB a
+  // run) and the extra compression work off the seal.
   WriterOptions run_options = options;
   run_options.sync = SyncPolicy::kNever;
+  run_options.target_block_bytes = std::min<uint64_t>(options.target_block_bytes, 64 << 10);
+  run_options.zstd_level = 1;
   std::vector<StoredRecord> batch;
   uint64_t batch_bytes = 0;
   std::vector<std::filesystem::path> runs;
