@@ -106,7 +106,11 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   ResourceKeyView kv{record.kind, record.namespace_, record.name, record.uid};
   auto it = summaries_.find(kv);
   bool created = it == summaries_.end();
-  ResourceSummary& s = created ? SummaryFor(ResourceKey(kv), &created) : it->second;
+  if (created) {
+    SummaryFor(ResourceKey(kv), &created);
+    it = summaries_.find(kv);
+  }
+  ResourceSummary& s = it->second;
   if (created) {
     s.api_group = InternApiString(record.api_group);
     s.api_version = InternApiString(record.api_version);
@@ -141,7 +145,7 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   }
 
   if (record.event) {
-    AddEvent(record, s);
+    AddEvent(record, it->first, s);
     return;
   }
   if (changed || s.creation_ns == 0) {
@@ -231,7 +235,8 @@ void ShardIndexBuilder::AddHeat(ResourceSummary& target, uint32_t minute, uint16
   memory_bytes_ += sizeof(HeatCellData);
 }
 
-void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
+void ShardIndexBuilder::AddEvent(const RecordView& record, const ResourceKey& event_key,
+                                 ResourceSummary& s) {
   const EventInfoView& ev = *record.event;
   EventSummary& es = s.MakeEvent();
   if (es.involved.kind.empty()) {
@@ -262,7 +267,7 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
 
   auto target = InvolvedSummary(ev);
   es.involved = target->first;
-  LinkEvent(target->first, {record.kind, record.namespace_, record.name, record.uid});
+  LinkEvent(&target->first, &event_key);
   if (fresh <= 0) return;
 
   int64_t last_min = last / kNsPerMin;
@@ -282,24 +287,21 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, ResourceSummary& s) {
   }
 }
 
-void ShardIndexBuilder::LinkEvent(const ResourceKey& involved, const ResourceKeyView& event) {
+void ShardIndexBuilder::LinkEvent(const ResourceKey* involved, const ResourceKey* event) {
   auto& about = events_about_[involved];
-  if (std::none_of(about.begin(), about.end(),
-                   [&](const ResourceKey& k) { return k.view() == event; })) {
-    about.emplace_back(event);
-    memory_bytes_ += 64 + event.name.size();
+  if (std::find(about.begin(), about.end(), event) == about.end()) {
+    if (about.empty()) memory_bytes_ += 64;
+    about.push_back(event);
+    memory_bytes_ += sizeof(event);
   }
 }
 
 std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey& involved) const {
-  std::vector<const ResourceKey*> out;
-  auto it = events_about_.find(involved);
-  if (it == events_about_.end()) return out;
-  for (const ResourceKey& k : it->second) {
-    auto s = summaries_.find(k);
-    if (s != summaries_.end()) out.push_back(&s->first);
-  }
-  return out;
+  auto s = summaries_.find(involved);
+  if (s == summaries_.end()) return {};
+  auto it = events_about_.find(&s->first);
+  if (it == events_about_.end()) return {};
+  return it->second;
 }
 
 bool ShardIndexBuilder::Carryable(const ResourceSummary& prev) const {
@@ -329,9 +331,11 @@ void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
     if (created) CarriedSummary(prev, &s);
   }
   for (const auto& [involved, events] : previous.events_about_) {
-    if (!summaries_.count(involved)) continue;
-    for (const ResourceKey& e : events) {
-      if (summaries_.count(e)) LinkEvent(involved, e.view());
+    auto i = summaries_.find(*involved);
+    if (i == summaries_.end()) continue;
+    for (const ResourceKey* e : events) {
+      auto j = summaries_.find(*e);
+      if (j != summaries_.end()) LinkEvent(&i->first, &j->first);
     }
   }
 }
@@ -393,7 +397,9 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     }
   }
   for (auto& [key, s] : summaries_) {
-    if (const ResourceKey* inv = s.involved(); inv && summaries_.count(*inv)) LinkEvent(*inv, key.view());
+    const ResourceKey* inv = s.involved();
+    if (!inv) continue;
+    if (auto t = summaries_.find(*inv); t != summaries_.end()) LinkEvent(&t->first, &key);
   }
 }
 

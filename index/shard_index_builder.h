@@ -137,8 +137,10 @@ class ShardIndexBuilder {
  private:
   ResourceSummary& SummaryFor(const ResourceKey& key, bool* created);
   SummaryMap::iterator InvolvedSummary(const EventInfoView& ev);
-  void AddEvent(const RecordView& record, ResourceSummary& event_summary);
-  void LinkEvent(const ResourceKey& involved, const ResourceKeyView& event);
+  void AddEvent(const RecordView& record, const ResourceKey& event_key,
+                ResourceSummary& event_summary);
+  // Both are keys of summaries_ (map nodes do not move).
+  void LinkEvent(const ResourceKey* involved, const ResourceKey* event);
   uint16_t InternReason(std::string_view reason);
   OwnerList InternOwners(std::vector<OwnerRefData> owners);
   void AddHeat(ResourceSummary& target, uint32_t minute, uint16_t reason, uint8_t severity,
@@ -155,8 +157,8 @@ class ShardIndexBuilder {
   std::vector<std::string> reasons_;
   std::unordered_map<std::string, uint16_t> reason_ids_;
   std::unordered_map<std::string, OwnerList> owner_sets_;
-  // involved object key → Event keys about it
-  std::map<ResourceKey, std::vector<ResourceKey>, ResourceKeyLess> events_about_;
+  // involved object → the Events about it, both as keys of summaries_
+  std::unordered_map<const ResourceKey*, std::vector<const ResourceKey*>> events_about_;
 };
 
 }  // namespace sloop
