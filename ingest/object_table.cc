@@ -1,52 +1,72 @@
 #include "ingest/object_table.h"
 
+#include <xxhash.h>
+
 #include <vector>
 
 namespace sloop::ingest {
 
-std::string ObjectTable::Key(std::string_view ns, std::string_view name, std::string_view uid) {
-  if (!uid.empty()) return std::string(uid);
-  std::string key;
-  key.reserve(ns.size() + name.size() + 2);
-  key.append("/").append(ns).append("/").append(name);
-  return key;
+ObjectTable::Id ObjectTable::MakeId(std::string_view ns, std::string_view name,
+                                    std::string_view uid) {
+  XXH128_hash_t h;
+  if (!uid.empty()) {
+    h = XXH3_128bits(uid.data(), uid.size());
+  } else {
+    // No uid: "/namespace/name", which no uid looks like.
+    thread_local std::string key;
+    key.assign("/").append(ns).append("/").append(name);
+    h = XXH3_128bits(key.data(), key.size());
+  }
+  return {h.low64, h.high64};
+}
+
+ObjectTable::Entry ObjectTable::View(const Known& k) {
+  std::string_view t = k.text;
+  Entry e;
+  size_t a = t.find('\0'), b = t.find('\0', a + 1), c = t.find('\0', b + 1);
+  e.namespace_ = t.substr(0, a);
+  e.name = t.substr(a + 1, b - a - 1);
+  e.uid = t.substr(b + 1, c - b - 1);
+  e.resource_version = t.substr(c + 1);
+  return e;
 }
 
 ObjectTable::Observation ObjectTable::Observe(std::string_view ns, std::string_view name,
                                               std::string_view uid, std::string_view rv,
                                               uint64_t fingerprint) {
-  auto [it, inserted] = entries_.try_emplace(Key(ns, name, uid));
-  Entry& e = it->second;
-  e.relist_epoch = epoch_;
+  auto [it, inserted] = entries_.try_emplace(MakeId(ns, name, uid));
+  Known& k = it->second;
+  k.relist_epoch = epoch_;
   if (inserted) {
-    e.namespace_ = ns;
-    e.name = name;
-    e.uid = uid;
-    e.resource_version = rv;
-    e.fingerprint = fingerprint;
+    k.text.reserve(ns.size() + name.size() + uid.size() + rv.size() + 3);
+    k.text.append(ns).append(1, '\0').append(name).append(1, '\0').append(uid);
+    k.text.append(1, '\0').append(rv);
+    k.fingerprint = fingerprint;
     return {Change::kNew, 0};
   }
-  uint64_t previous = e.fingerprint;
-  e.fingerprint = fingerprint;
-  if (e.resource_version == rv) return {Change::kUnchanged, previous};
-  e.resource_version = rv;
+  uint64_t previous = k.fingerprint;
+  k.fingerprint = fingerprint;
+  size_t rv_at = k.text.rfind('\0') + 1;
+  if (std::string_view(k.text).substr(rv_at) == rv) return {Change::kUnchanged, previous};
+  k.text.resize(rv_at);
+  k.text.append(rv);
   return {Change::kChanged, previous};
 }
 
 bool ObjectTable::Remove(std::string_view ns, std::string_view name, std::string_view uid) {
-  return entries_.erase(Key(ns, name, uid)) > 0;
+  return entries_.erase(MakeId(ns, name, uid)) > 0;
 }
 
 void ObjectTable::BeginRelist() { ++epoch_; }
 
 size_t ObjectTable::EndRelist(const std::function<void(const Entry&)>& vanished) {
-  std::vector<std::string> gone;
-  for (const auto& [key, e] : entries_) {
-    if (e.relist_epoch != epoch_) gone.push_back(key);
+  std::vector<Id> gone;
+  for (const auto& [id, k] : entries_) {
+    if (k.relist_epoch != epoch_) gone.push_back(id);
   }
-  for (const auto& key : gone) {
-    auto it = entries_.find(key);
-    vanished(it->second);
+  for (const Id& id : gone) {
+    auto it = entries_.find(id);
+    vanished(View(it->second));
     entries_.erase(it);
   }
   return gone.size();

@@ -14,10 +14,9 @@ namespace sloop::ingest {
 
 class ObjectTable {
  public:
+  // An object as EndRelist reports it (views valid during the callback).
   struct Entry {
-    std::string namespace_, name, uid, resource_version;
-    uint64_t fingerprint = 0;  // NodeFingerprint for Nodes, else 0
-    uint64_t relist_epoch = 0;
+    std::string_view namespace_, name, uid, resource_version;
   };
   enum class Change { kNew, kChanged, kUnchanged };
   struct Observation {
@@ -42,8 +41,25 @@ class ObjectTable {
   void Clear() { entries_.clear(); }
 
  private:
-  static std::string Key(std::string_view ns, std::string_view name, std::string_view uid);
-  std::unordered_map<std::string, Entry> entries_;
+  // A big cluster has hundreds of thousands of live objects, so each costs ~200 bytes: the key
+  // is a 128-bit hash of the uid (or of namespace/name), and the identity and resourceVersion
+  // share one string.
+  struct Id {
+    uint64_t lo = 0, hi = 0;
+    bool operator==(const Id&) const = default;
+  };
+  struct IdHash {
+    size_t operator()(const Id& id) const noexcept { return static_cast<size_t>(id.lo); }
+  };
+  struct Known {
+    std::string text;          // namespace '\0' name '\0' uid '\0' resourceVersion
+    uint64_t fingerprint = 0;  // NodeFingerprint for Nodes, else 0
+    uint64_t relist_epoch = 0;
+  };
+  static Id MakeId(std::string_view ns, std::string_view name, std::string_view uid);
+  static Entry View(const Known& k);
+
+  std::unordered_map<Id, Known, IdHash> entries_;
   uint64_t epoch_ = 0;
 };
 

@@ -46,11 +46,11 @@ class CarryOverTest : public ::testing::Test {
         mk_.Pod(kT0 + 4 * kMin, "shop", "gone", "u-gone", 13, WatchType::kDeleted),
         mk_.Pod(kT0 + 5 * kMin, "db", "pg-0", "u-pg-0", 14, WatchType::kAdded),
         mk_.Node(kT0 + 6 * kMin, "node-1", "u-node-1", 15, WatchType::kAdded),
-        mk_.Event(kT0 + 7 * kMin, "shop", "web-1.a", "Pod", "web-1", "u-web-1", "BackOff", true,
-                  3, kT0 + 5 * kMin, 16, WatchType::kAdded),
+        mk_.Event(kT0 + 7 * kMin, "shop", "web-1.a", "Pod", "web-1", "u-web-1", "BackOff", true, 3,
+                  kT0 + 5 * kMin, 16, WatchType::kAdded),
         // Node Events name the node as its uid: found by kind/namespace/name.
-        mk_.Event(kT0 + 8 * kMin, "default", "node-1.b", "Node", "node-1", "node-1",
-                  "NodeNotReady", true, 1, kT0 + 8 * kMin, 17, WatchType::kAdded),
+        mk_.Event(kT0 + 8 * kMin, "default", "node-1.b", "Node", "node-1", "node-1", "NodeNotReady",
+                  true, 1, kT0 + 8 * kMin, 17, WatchType::kAdded),
     };
   }
   // The second hour: an update, an unchanged relist, a repeated Event (only new occurrences
@@ -61,8 +61,8 @@ class CarryOverTest : public ::testing::Test {
         mk_.Pod(kT0 + kHour + 2 * kMin, "shop", "web-2", "u-web-2", 11, WatchType::kRelisted),
         mk_.Event(kT0 + kHour + 3 * kMin, "shop", "web-1.a", "Pod", "web-1", "u-web-1", "BackOff",
                   true, 5, kT0 + 5 * kMin, 21),
-        mk_.Event(kT0 + kHour + 4 * kMin, "db", "pg-0.c", "Pod", "pg-0", "u-pg-0", "Killing",
-                  false, 1, kT0 + kHour + 4 * kMin, 22, WatchType::kAdded),
+        mk_.Event(kT0 + kHour + 4 * kMin, "db", "pg-0.c", "Pod", "pg-0", "u-pg-0", "Killing", false,
+                  1, kT0 + kHour + 4 * kMin, 22, WatchType::kAdded),
         mk_.Event(kT0 + kHour + 5 * kMin, "default", "node-1.d", "Node", "node-1", "node-1",
                   "NodeReady", false, 1, kT0 + kHour + 5 * kMin, 23, WatchType::kAdded),
         mk_.Pod(kT0 + kHour + 6 * kMin, "shop", "web-3", "u-web-3", 24, WatchType::kAdded),
@@ -103,8 +103,8 @@ class CarryOverTest : public ::testing::Test {
     std::ostringstream out;
     shard.ForEachEntry(filter, true, [&](const EntryView& v) {
       out << ResourceKey(v.key).ToString() << " " << v.first_ns << " " << v.last_ns << " "
-          << v.creation_ns << " " << v.record_count << " " << int(v.flags) << " "
-          << v.owners.size() << " " << v.heat.size() << " " << v.change_secs.size() << "\n";
+          << v.creation_ns << " " << v.record_count << " " << int(v.flags) << " " << v.owners.size()
+          << " " << v.heat.size() << " " << v.change_secs.size() << "\n";
       return true;
     });
     return out.str();
