@@ -429,12 +429,12 @@ Result<void> ActiveShard::Finish() {
   finished_bytes_ = writer_->file_bytes();
   // A finished shard's index is read without its lock (sealing, and the next shard's deferred
   // carry-over): complete its own carry-over now if the shard before is still being sealed.
-  if (carry_from_) {
+  if (builder_.carry_builder()) {
     uint64_t before = builder_.memory_bytes();
-    builder_.FinishCarryOver();
+    builder_.MaterializeCarryOver();
     carried_bytes_ += builder_.memory_bytes() - before;
-    carry_from_.reset();
   }
+  carry_from_.reset();
   finished_ = true;
   return {};
 }
@@ -454,22 +454,20 @@ void ActiveShard::DeferCarryOver(std::shared_ptr<const ActiveShard> previous) {
   std::lock_guard lock(mu_);
   {
     std::lock_guard prev_lock(previous->mu_);
-    if (!previous->finished_ || previous->carry_from_) {
+    if (!previous->finished_ || previous->builder_.carry_builder()) {
       builder_.CarryOver(previous->builder_);
       carried_bytes_ = builder_.memory_bytes();
       return;
     }
   }
   carry_from_ = std::move(previous);
-  builder_.DeferCarryOver(&carry_from_->builder_);
+  builder_.CarryByReference(&carry_from_->builder_);
 }
 
 void ActiveShard::FinishCarryOver(const SealedShard& sealed) {
   std::lock_guard lock(mu_);
   if (!carry_from_) return;
-  uint64_t before = builder_.memory_bytes();
-  builder_.FinishCarryOver(*sealed.index());
-  carried_bytes_ += builder_.memory_bytes() - before;
+  builder_.CarryFromIndex(sealed.index());
   carry_from_.reset();
 }
 
@@ -509,9 +507,9 @@ ShardInfo ActiveShard::info() const {
   return i;
 }
 
-void ActiveShard::FillEntry(const ResourceKey& key, const ResourceSummary& s, bool with_details,
+void ActiveShard::FillEntry(const ResourceKeyView& key, const ResourceSummary& s, bool with_details,
                             EntryView* v) const {
-  v->key = key.view();
+  v->key = key;
   v->api_group = s.api_group;
   v->api_version = s.api_version;
   v->creation_ns = s.creation_ns;
@@ -542,46 +540,26 @@ void ActiveShard::FillEntry(const ResourceKey& key, const ResourceSummary& s, bo
 void ActiveShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
   std::lock_guard lock(mu_);
-  const SummaryMap& map = builder_.summaries();
-  auto first = [&](const SummaryMap& m) {
-    return filter.kind.empty()
-               ? m.begin()
-               : m.lower_bound(ResourceKeyView{filter.kind, filter.namespace_, filter.name, ""});
-  };
-  auto in_kind = [&](const ResourceKey& k) { return filter.kind.empty() || k.kind == filter.kind; };
-  // While the carry-over is deferred, the shard before's live resources that have no summary
-  // here yet are merged in, in key order, as carry-over would have made them (no records here,
-  // so skip_carried skips them all).
-  static const SummaryMap kNone;
-  const SummaryMap& prev =
-      carry_from_ && !filter.skip_carried ? builder_.carry_source()->summaries() : kNone;
-  auto it = first(map);
-  auto pit = first(prev);
-  ResourceSummary carried;
+  // Its own summaries merged with those carried by reference (which have no record here, so
+  // skip_carried leaves them all out).
+  ResourceKeyView from{filter.kind, filter.namespace_, filter.name, ""};
+  if (filter.kind.empty()) from = {};
   EntryView v;
-  for (;;) {
-    bool here = it != map.end() && in_kind(it->first);
-    bool before = pit != prev.end() && in_kind(pit->first);
-    if (!here && !before) break;
-    const ResourceKey* k;
-    const ResourceSummary* s;
-    if (before && (!here || ResourceKeyLess()(pit->first, it->first))) {
-      k = &pit->first;
-      bool live = builder_.CarriedSummary(pit->second, &carried);
-      ++pit;
-      if (!live) continue;
-      s = &carried;
-    } else {
-      if (before && pit->first == it->first) ++pit;  // this shard's own summary
-      k = &it->first;
-      s = &it->second;
-      ++it;
-      if (filter.skip_carried && (s->flags & kCarriedOver) && s->record_count == 0) continue;
+  auto visit = [&](const ResourceKeyView& k, const ResourceSummary& s, bool) {
+    if (!filter.kind.empty() && k.kind != filter.kind) return false;
+    if (filter.skip_carried && (s.flags & kCarriedOver) && s.record_count == 0) return true;
+    if (filter.skip_events && k.kind == "Event") return true;
+    if (!Matches(k, filter)) return true;
+    FillEntry(k, s, with_details, &v);
+    return fn(v);
+  };
+  if (filter.skip_carried) {
+    const SummaryMap& map = builder_.summaries();
+    for (auto it = map.lower_bound(from); it != map.end(); ++it) {
+      if (!visit(it->first.view(), it->second, true)) return;
     }
-    if (filter.skip_events && k->kind == "Event") continue;
-    if (!Matches(k->view(), filter)) continue;
-    FillEntry(*k, *s, with_details, &v);
-    if (!fn(v)) return;
+  } else {
+    builder_.ForEachMerged(from, visit);
   }
 }
 
@@ -674,27 +652,19 @@ Result<void> ActiveShard::ForEachEventAbout(const ResourceKeyView& involved,
 
 std::vector<std::string> ActiveShard::Kinds() const {
   std::lock_guard lock(mu_);
-  std::set<std::string> kinds;
+  std::set<std::string> kinds, ns;
   for (const auto& [k, s] : builder_.summaries()) kinds.insert(k.kind);
-  if (carry_from_) {
-    for (const auto& [k, s] : builder_.carry_source()->summaries()) {
-      if (builder_.Carryable(s)) kinds.insert(k.kind);
-    }
-  }
+  builder_.CarriedKindsAndNamespaces(&kinds, &ns);
   return {kinds.begin(), kinds.end()};
 }
 
 std::vector<std::string> ActiveShard::Namespaces() const {
   std::lock_guard lock(mu_);
-  std::set<std::string> ns;
+  std::set<std::string> kinds, ns;
   for (const auto& [k, s] : builder_.summaries()) {
     if (!k.namespace_.empty()) ns.insert(k.namespace_);
   }
-  if (carry_from_) {
-    for (const auto& [k, s] : builder_.carry_source()->summaries()) {
-      if (!k.namespace_.empty() && builder_.Carryable(s)) ns.insert(k.namespace_);
-    }
-  }
+  builder_.CarriedKindsAndNamespaces(&kinds, &ns);
   return {ns.begin(), ns.end()};
 }
 

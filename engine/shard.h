@@ -178,13 +178,13 @@ class ActiveShard : public Shard {
 
   // Seeds the index with the resources alive at the end of the shard before.
   void CarryOver(const Shard& previous);
-  // The same, deferred while `previous` (finished) is being sealed, so that its index and a full
-  // copy of its live resources are not both held (ShardIndexBuilder::DeferCarryOver). Queries
-  // see the carried resources all along. Eager when `previous` still defers its own carry-over.
+  // The same by reference (ShardIndexBuilder::CarryByReference): the live resources of
+  // `previous` (finished, being sealed) are read there, not copied, and queries see them all
+  // along. If this shard finishes before `previous` is sealed, it copies them in then.
   void DeferCarryOver(std::shared_ptr<const ActiveShard> previous);
-  // `previous`'s sealed form is in place: copies what is left of the carry-over from it.
+  // `previous` is sealed: the resources are read in its index from now on.
   void FinishCarryOver(const SealedShard& sealed);
-  // The shard whose carry-over is deferred, or null.
+  // The shard whose builder this one reads, or null.
   const ActiveShard* carry_source() const;
 
   ShardInfo info() const override;
@@ -214,7 +214,7 @@ class ActiveShard : public Shard {
       : path_(std::move(path)), id_(id), builder_(start, end) {}
   Result<void> ReadSummaryRecords(const ResourceKeyView& key, const ResourceSummary& s,
                                   const RecordFn& fn) const;
-  void FillEntry(const ResourceKey& key, const ResourceSummary& s, bool with_details,
+  void FillEntry(const ResourceKeyView& key, const ResourceSummary& s, bool with_details,
                  EntryView* v) const;
 
   std::filesystem::path path_;

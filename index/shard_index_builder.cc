@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -59,6 +60,87 @@ bool SameOwners(const OwnerList& have, const std::vector<OwnerRefData>& seen) {
   return have ? *have == seen : seen.empty();
 }
 
+// A key's identity for the Event links of an index being written: a 128-bit hash of its four
+// fields (no two keys of one shard share it in practice), so that no key is copied.
+using KeyId = std::pair<uint64_t, uint64_t>;
+KeyId IdOf(const ResourceKeyView& k) {
+  thread_local std::string buf;
+  buf.clear();
+  for (std::string_view f : {k.kind, k.namespace_, k.name, k.uid}) {
+    uint32_t n = static_cast<uint32_t>(f.size());
+    buf.append(reinterpret_cast<const char*>(&n), sizeof n).append(f);
+  }
+  XXH128_hash_t h = XXH3_128bits(buf.data(), buf.size());
+  return {h.high64, h.low64};
+}
+
+// The object each linked Event entry of an index is about (Events name it only through
+// event_links): entry -> involved entry.
+std::unordered_map<uint32_t, uint32_t> EntryLinks(const SparseIndex& index) {
+  std::unordered_map<uint32_t, uint32_t> out;
+  if (const auto* links = index.root()->event_links()) {
+    out.reserve(links->size());
+    for (const fb::EventLink* l : *links) out.emplace(l->entry(), l->involved());
+  }
+  return out;
+}
+
+std::string_view Str(const flatbuffers::String* s) {
+  return s ? std::string_view(s->data(), s->size()) : std::string_view();
+}
+
+// Entry i of a sealed index as the summary its builder held at the end of its shard (the parts
+// that carry-over reads: API, creation, times, flags, owners, resourceVersion, Event fields).
+void SummaryFromEntry(const SparseIndex& index, const std::unordered_map<uint32_t, uint32_t>& links,
+                      uint32_t i, ResourceSummary* s) {
+  const fb::ResourceEntry* e = index.entry(i);
+  *s = ResourceSummary{};
+  s->api_group = InternApiString(index.api_group(e));
+  s->api_version = InternApiString(index.api_version(e));
+  s->creation_ns = e->creation_ns();
+  s->first_ns = e->first_ns();
+  s->last_ns = e->last_ns();
+  s->flags = e->flags();
+  if (e->owners() && e->owners()->size() > 0) {
+    std::vector<OwnerRefData> owners;
+    owners.reserve(e->owners()->size());
+    for (const fb::OwnerRef* o : *e->owners()) {
+      owners.push_back(OwnerRefData{std::string(Str(o->kind())), std::string(Str(o->name())),
+                                    std::string(Str(o->uid())), o->controller()});
+    }
+    s->owners = std::make_shared<const std::vector<OwnerRefData>>(std::move(owners));
+  }
+  s->last_resource_version = Str(e->last_resource_version());
+  if (e->involved_kind() && e->involved_kind()->size()) {
+    EventSummary& es = s->MakeEvent();
+    auto link = links.find(i);
+    if (link != links.end() && link->second < index.size()) {
+      es.involved = ResourceKey(index.key(link->second));
+    } else {
+      es.involved = ResourceKey(Str(e->involved_kind()), Str(e->involved_namespace()),
+                                Str(e->involved_name()), Str(e->involved_uid()));
+    }
+    es.count = e->event_count();
+    es.last_ns = e->event_last_ns();
+  }
+}
+
+// Every entry of an index from `from` in key order, as SummaryFromEntry makes it, until fn
+// returns false. Reads block by block through short-lived readers, so that a whole pass does not
+// keep the index decompressed.
+void ForEachEntrySummary(
+    const SparseIndex& index, const std::unordered_map<uint32_t, uint32_t>& links,
+    const ResourceKeyView& from,
+    const std::function<bool(const ResourceKeyView&, const ResourceSummary&, bool)>& fn) {
+  std::shared_ptr<SparseIndex> reader = index.Reader();
+  ResourceSummary s;
+  for (uint32_t i = reader->LowerBound(from); i < reader->size(); ++i) {
+    if (reader->cached_bytes() > (1u << 20)) reader = index.Reader();
+    SummaryFromEntry(*reader, links, i, &s);
+    if (!fn(reader->key(i), s, false)) return;
+  }
+}
+
 }  // namespace
 
 std::string_view InternApiString(std::string_view s) {
@@ -88,10 +170,10 @@ ResourceSummary& ShardIndexBuilder::SummaryFor(const ResourceKey& key, bool* cre
     it = summaries_.emplace(key, ResourceSummary{}).first;
     memory_bytes_ += kSummaryOverhead + key.kind.size() + key.namespace_.size() + key.name.size() +
                      key.uid.size();
-    if (carry_source_) {
-      // Deferred carry-over: what eager carry-over would have put here.
-      auto prev = carry_source_->summaries_.find(key);
-      if (prev != carry_source_->summaries_.end()) CarriedSummary(prev->second, &it->second);
+    if (!materializing_ && carries_by_reference()) {
+      // Carried by reference: copied in now, as eager carry-over would have copied it.
+      ResourceSummary& s = it->second;
+      if (LookupCarried(key.view(), &s) && s.owners) s.owners = InternOwners(*s.owners);
     }
   }
   return it->second;
@@ -175,38 +257,39 @@ SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev)
   auto it = summaries_.find(exact);
   if (it != summaries_.end()) return it;
   bool created;
-  // With carry-over deferred, the resources of the shard before are looked up there, in the
-  // order eager carry-over would have found them here.
-  if (carry_source_) {
-    auto prev = carry_source_->summaries_.find(exact);
-    if (prev != carry_source_->summaries_.end() && Carryable(prev->second)) {
-      SummaryFor(prev->first, &created);
-      return summaries_.find(exact);
-    }
+  // Carried by reference: looked up there, in the order eager carry-over would have found it.
+  ResourceSummary probe;
+  if (carries_by_reference() && LookupCarried(exact, &probe)) {
+    SummaryFor(ResourceKey(exact), &created);
+    return summaries_.find(exact);
   }
   // Same kind/namespace/name with another uid (Node Events carry the node's name as uid; an
   // Event may name no uid at all): take the most recently seen one.
   ResourceKeyView lo{ev.involved_kind, ev.involved_namespace, ev.involved_name, ""};
-  auto best_in = [&](auto& map, bool carried) {
-    auto best = map.end();
-    for (auto i = map.lower_bound(lo); i != map.end(); ++i) {
-      const ResourceKey& k = i->first;
+  auto best = summaries_.end();
+  for (auto i = summaries_.lower_bound(lo); i != summaries_.end(); ++i) {
+    const ResourceKey& k = i->first;
+    if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
+        k.name != ev.involved_name) {
+      break;
+    }
+    if (best == summaries_.end() || i->second.last_ns >= best->second.last_ns) best = i;
+  }
+  if (best != summaries_.end()) return best;
+  if (carries_by_reference()) {
+    // Carried ones all start at the window start: the last in key order, as eagerly.
+    std::optional<ResourceKey> carried;
+    ForEachCarried(lo, [&](const ResourceKeyView& k, const ResourceSummary&, bool) {
       if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
           k.name != ev.involved_name) {
-        break;
+        return false;
       }
-      if (carried && !Carryable(i->second)) continue;
-      if (best == map.end() || i->second.last_ns >= best->second.last_ns) best = i;
-    }
-    return best;
-  };
-  auto best = best_in(summaries_, false);
-  if (best != summaries_.end()) return best;
-  if (carry_source_) {
-    auto prev = best_in(carry_source_->summaries_, true);
-    if (prev != carry_source_->summaries_.end()) {
-      SummaryFor(prev->first, &created);
-      return summaries_.find(prev->first);
+      carried = ResourceKey(k);
+      return true;
+    });
+    if (carried) {
+      SummaryFor(*carried, &created);
+      return summaries_.find(*carried);
     }
   }
   ResourceSummary& s = SummaryFor(ResourceKey(exact), &created);
@@ -324,83 +407,174 @@ bool ShardIndexBuilder::CarriedSummary(const ResourceSummary& prev, ResourceSumm
 }
 
 void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
-  for (const auto& [key, prev] : previous.summaries_) {
-    if (!Carryable(prev)) continue;
+  previous.ForEachAtEnd({}, [&](const ResourceKeyView& k, const ResourceSummary& prev, bool own) {
+    if (!Carryable(prev)) return true;
     bool created;
-    ResourceSummary& s = SummaryFor(key, &created);
-    if (created) CarriedSummary(prev, &s);
-  }
-  for (const auto& [involved, events] : previous.events_about_) {
-    auto i = summaries_.find(*involved);
-    if (i == summaries_.end()) continue;
-    for (const ResourceKey* e : events) {
-      auto j = summaries_.find(*e);
-      if (j != summaries_.end()) LinkEvent(&i->first, &j->first);
+    ResourceSummary& s = SummaryFor(ResourceKey(k), &created);
+    if (created) {
+      CarriedSummary(prev, &s);
+      if (!own && s.owners) s.owners = InternOwners(*s.owners);
     }
-  }
+    return true;
+  });
+  LinkCarriedEvents();
 }
 
-void ShardIndexBuilder::FinishCarryOver(const SparseIndex& sealed) {
-  carry_source_ = nullptr;
-  CarryOver(sealed);
+void ShardIndexBuilder::CarryByReference(const ShardIndexBuilder* source) {
+  carry_builder_ = source;
+  carry_index_.reset();
+  carry_links_.clear();
 }
 
-void ShardIndexBuilder::FinishCarryOver() {
-  const ShardIndexBuilder* source = carry_source_;
-  carry_source_ = nullptr;
-  if (source) CarryOver(*source);
+void ShardIndexBuilder::CarryFromIndex(std::shared_ptr<const SparseIndex> sealed) {
+  carry_builder_ = nullptr;
+  carry_links_ = EntryLinks(*sealed);
+  carry_index_ = std::move(sealed);
+  lookup_index_ = nullptr;
+  lookup_reader_.reset();
 }
 
-void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
-  auto str = [](const flatbuffers::String* s) {
-    return s ? std::string_view(s->data(), s->size()) : std::string_view();
-  };
-  // The object each linked Event is about (Events name it only through event_links).
-  std::unordered_map<uint32_t, uint32_t> involved_of;
-  if (const auto* links = previous.root()->event_links()) {
-    for (const fb::EventLink* l : *links) involved_of.emplace(l->entry(), l->involved());
-  }
-  for (uint32_t i = 0; i < previous.size(); ++i) {
-    const fb::ResourceEntry* e = previous.entry(i);
-    if ((e->flags() & kDeletedInShard) || (e->flags() & kEventOnly)) continue;
-    bool is_event = e->involved_kind() && e->involved_kind()->size();
-    if (!CarryEvent(is_event, e->event_last_ns(), window_start_ns_)) continue;
-    ResourceKey key(previous.key(i));
+void ShardIndexBuilder::MaterializeCarryOver() {
+  if (!carries_by_reference()) return;
+  materializing_ = true;
+  ForEachCarried({}, [&](const ResourceKeyView& k, const ResourceSummary& carried, bool) {
     bool created;
-    ResourceSummary& s = SummaryFor(key, &created);
-    if (!created) continue;
-    s.api_group = InternApiString(previous.api_group(e));
-    s.api_version = InternApiString(previous.api_version(e));
-    s.creation_ns = e->creation_ns();
-    s.first_ns = s.last_ns = window_start_ns_;
-    s.flags = kCarriedOver;
-    if (e->owners() && e->owners()->size() > 0) {
-      std::vector<OwnerRefData> owners;
-      for (const fb::OwnerRef* o : *e->owners()) {
-        owners.push_back(OwnerRefData{std::string(str(o->kind())), std::string(str(o->name())),
-                                      std::string(str(o->uid())), o->controller()});
-      }
-      s.owners = InternOwners(std::move(owners));
+    ResourceSummary& s = SummaryFor(ResourceKey(k), &created);
+    if (created) {
+      CarriedSummary(carried, &s);
+      if (s.owners) s.owners = InternOwners(*s.owners);
     }
-    s.last_resource_version = str(e->last_resource_version());
-    if (e->involved_kind() && e->involved_kind()->size()) {
-      EventSummary& es = s.MakeEvent();
-      auto link = involved_of.find(i);
-      if (link != involved_of.end() && link->second < previous.size()) {
-        es.involved = ResourceKey(previous.key(link->second));
-      } else {
-        es.involved = ResourceKey(str(e->involved_kind()), str(e->involved_namespace()),
-                                  str(e->involved_name()), str(e->involved_uid()));
-      }
-      es.count = e->event_count();
-      es.last_ns = e->event_last_ns();
-    }
-  }
+    return true;
+  });
+  materializing_ = false;
+  LinkCarriedEvents();
+  carry_builder_ = nullptr;
+  carry_index_.reset();
+  carry_links_.clear();
+  lookup_index_ = nullptr;
+  lookup_reader_.reset();
+}
+
+void ShardIndexBuilder::LinkCarriedEvents() {
   for (auto& [key, s] : summaries_) {
     const ResourceKey* inv = s.involved();
     if (!inv) continue;
     if (auto t = summaries_.find(*inv); t != summaries_.end()) LinkEvent(&t->first, &key);
   }
+}
+
+bool ShardIndexBuilder::LookupCarried(const ResourceKeyView& key, ResourceSummary* out) {
+  if (carry_builder_) {
+    auto it = carry_builder_->summaries_.find(key);
+    if (it != carry_builder_->summaries_.end()) return CarriedSummary(it->second, out);
+    // What the builder before carries by reference itself. An entry it would not carry (deleted,
+    // Event-only, stale) is not carried here either: Carryable applies the same tests.
+    if (!carry_builder_->carry_index_) return false;
+    return LookupInIndex(*carry_builder_->carry_index_, carry_builder_->carry_links_, key, out);
+  }
+  if (carry_index_) return LookupInIndex(*carry_index_, carry_links_, key, out);
+  return false;
+}
+
+bool ShardIndexBuilder::LookupInIndex(const SparseIndex& index,
+                                      const std::unordered_map<uint32_t, uint32_t>& links,
+                                      const ResourceKeyView& key, ResourceSummary* out) {
+  if (lookup_index_ != &index || !lookup_reader_ || lookup_reader_->cached_bytes() > (4u << 20)) {
+    lookup_reader_ = index.Reader();
+    lookup_index_ = &index;
+  }
+  uint32_t i = lookup_reader_->FindExact(key);
+  if (i >= lookup_reader_->size()) return false;
+  ResourceSummary raw;
+  SummaryFromEntry(*lookup_reader_, links, i, &raw);
+  return CarriedSummary(raw, out);
+}
+
+void ShardIndexBuilder::ForEachCarried(const ResourceKeyView& from, const MergedFn& fn) const {
+  ResourceSummary carried;
+  auto carry = [&](const ResourceKeyView& k, const ResourceSummary& prev, bool) {
+    return !CarriedSummary(prev, &carried) || fn(k, carried, false);
+  };
+  if (carry_builder_) {
+    carry_builder_->ForEachAtEnd(from, carry);
+  } else if (carry_index_) {
+    ForEachEntrySummary(*carry_index_, carry_links_, from, carry);
+  }
+}
+
+void ShardIndexBuilder::ForEachAtEnd(const ResourceKeyView& from, const MergedFn& fn) const {
+  // A finished builder carries by index or not at all (MaterializeCarryOver).
+  auto it = summaries_.lower_bound(from);
+  bool go = true;
+  if (carry_index_) {
+    ResourceSummary carried;
+    ForEachEntrySummary(*carry_index_, carry_links_, from,
+                        [&](const ResourceKeyView& k, const ResourceSummary& prev, bool) {
+                          for (; it != summaries_.end() && it->first.view() < k; ++it) {
+                            if (!fn(it->first.view(), it->second, true)) return go = false;
+                          }
+                          if (it != summaries_.end() && it->first.view() == k) return true;
+                          if (!CarriedSummary(prev, &carried)) return true;
+                          return go = fn(k, carried, false);
+                        });
+  }
+  for (; go && it != summaries_.end(); ++it) {
+    if (!fn(it->first.view(), it->second, true)) return;
+  }
+}
+
+void ShardIndexBuilder::ForEachMerged(const ResourceKeyView& from, const MergedFn& fn) const {
+  auto it = summaries_.lower_bound(from);
+  bool go = true;
+  if (carries_by_reference()) {
+    ForEachCarried(from, [&](const ResourceKeyView& k, const ResourceSummary& carried, bool) {
+      for (; it != summaries_.end() && it->first.view() < k; ++it) {
+        if (!fn(it->first.view(), it->second, true)) return go = false;
+      }
+      if (it != summaries_.end() && it->first.view() == k) return true;  // its own, next
+      return go = fn(k, carried, false);
+    });
+  }
+  for (; go && it != summaries_.end(); ++it) {
+    if (!fn(it->first.view(), it->second, true)) return;
+  }
+}
+
+void ShardIndexBuilder::CarriedKindsAndNamespaces(std::set<std::string>* kinds,
+                                                  std::set<std::string>* namespaces) const {
+  auto from_index = [&](const SparseIndex& index) {
+    if (const auto* k = index.root()->kinds()) {
+      for (const auto* x : *k) kinds->emplace(x->string_view());
+    }
+    if (const auto* n = index.root()->namespaces()) {
+      for (const auto* x : *n) namespaces->emplace(x->string_view());
+    }
+  };
+  if (carry_builder_) {
+    for (const auto& [k, s] : carry_builder_->summaries_) {
+      if (!Carryable(s)) continue;
+      kinds->emplace(k.kind);
+      if (!k.namespace_.empty()) namespaces->emplace(k.namespace_);
+    }
+    if (carry_builder_->carry_index_) from_index(*carry_builder_->carry_index_);
+  } else if (carry_index_) {
+    from_index(*carry_index_);
+  }
+}
+
+void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
+  const auto links = EntryLinks(previous);
+  ResourceSummary prev;
+  for (uint32_t i = 0; i < previous.size(); ++i) {
+    SummaryFromEntry(previous, links, i, &prev);
+    if (!Carryable(prev)) continue;
+    bool created;
+    ResourceSummary& s = SummaryFor(ResourceKey(previous.key(i)), &created);
+    if (!created) continue;
+    CarriedSummary(prev, &s);
+    if (s.owners) s.owners = InternOwners(*s.owners);
+  }
+  LinkCarriedEvents();
 }
 
 Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path, uint64_t shard_id,
@@ -415,9 +589,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   flatbuffers::FlatBufferBuilder bb(1 << 16);
   std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
-  std::vector<const ResourceKey*> order;
-  order.reserve(summaries_.size());
-  std::set<std::string_view> kinds, namespaces;
+  std::set<std::string, std::less<>> kinds, namespaces;
   std::string payload;
   std::vector<fb::BlockRef> refs;
   std::vector<flatbuffers::Offset<fb::BlockKey>> block_keys;
@@ -436,38 +608,59 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     block_owners.clear();
     return {};
   };
+  // The entries are this shard's own summaries merged with those carried by reference: two
+  // passes over the merged stream. The first collects the strings and every key's identity (a
+  // 128-bit hash, for Event links, so that no key is held), the second writes the entries.
   // Kinds, namespaces, API groups and versions: a sorted table of distinct strings, named by
   // index from every entry.
-  std::map<std::string_view, uint32_t> string_ids;
-  for (const auto& [key, s] : summaries_) {
-    string_ids.emplace(key.kind, 0);
-    string_ids.emplace(key.namespace_, 0);
-    string_ids.emplace(s.api_group, 0);
-    string_ids.emplace(s.api_version, 0);
-  }
+  std::map<std::string, uint32_t, std::less<>> string_ids;
+  std::vector<std::pair<KeyId, uint32_t>> ids;  // key identity -> entry index
+  ids.reserve(summaries_.size());
+  uint32_t count = 0;
+  ForEachMerged({}, [&](const ResourceKeyView& key, const ResourceSummary& s, bool) {
+    for (std::string_view str : {key.kind, key.namespace_, s.api_group, s.api_version}) {
+      if (string_ids.find(str) == string_ids.end()) string_ids.emplace(str, 0);
+    }
+    if (!key.namespace_.empty() && !namespaces.count(key.namespace_)) {
+      namespaces.emplace(key.namespace_);
+    }
+    if (!kinds.count(key.kind)) kinds.emplace(key.kind);
+    ids.emplace_back(IdOf(key), count++);
+    return true;
+  });
+  std::sort(ids.begin(), ids.end());
+  auto index_of = [&](const ResourceKey& k) -> uint32_t {
+    KeyId id = IdOf(k.view());
+    auto it = std::lower_bound(ids.begin(), ids.end(), std::make_pair(id, uint32_t{0}));
+    return it != ids.end() && it->first == id ? it->second : 0xffffffffu;
+  };
   std::vector<std::string_view> string_list;
   string_list.reserve(string_ids.size());
   for (auto& [str, id] : string_ids) {
     id = static_cast<uint32_t>(string_list.size());
     string_list.push_back(str);
   }
+  auto string_id = [&](std::string_view str) { return string_ids.find(str)->second; };
   std::string record_names;  // see ShardIndex.record_names
-  size_t i = 0;
-  for (const auto& [key, s] : summaries_) {
-    order.push_back(&key);
+  std::vector<fb::EventLink> links;
+  uint32_t i = 0;
+  size_t own = 0;  // the own summary's rank: its place in positions
+  Result<void> failed;
+  ForEachMerged({}, [&](const ResourceKeyView& key, const ResourceSummary& s, bool is_own) {
+    const SealedPosition position = is_own ? positions[own++] : SealedPosition{};
     if (s.record_count > 0 && key.kind != "Event") {
-      uint32_t entry = static_cast<uint32_t>(i);
+      uint32_t entry = i;
       uint16_t len = static_cast<uint16_t>(std::min<size_t>(key.name.size(), 0xffff));
       record_names.append(reinterpret_cast<const char*>(&entry), 4);
       record_names.append(reinterpret_cast<const char*>(&len), 2);
-      record_names.append(key.name, 0, len);
+      record_names.append(key.name.substr(0, len));
     }
-    kinds.insert(key.kind);
-    if (!key.namespace_.empty()) namespaces.insert(key.namespace_);
     if (i % SparseIndex::kEntriesPerBlock == 0) {
-      block_keys.push_back(fb::CreateBlockKey(
-          fbb, fbb.CreateSharedString(key.kind), fbb.CreateSharedString(key.namespace_),
-          fbb.CreateString(key.name), fbb.CreateString(key.uid)));
+      block_keys.push_back(
+          fb::CreateBlockKey(fbb, fbb.CreateSharedString(key.kind.data(), key.kind.size()),
+                             fbb.CreateSharedString(key.namespace_.data(), key.namespace_.size()),
+                             fbb.CreateString(key.name.data(), key.name.size()),
+                             fbb.CreateString(key.uid.data(), key.uid.size())));
     }
     // The entry goes into its block's buffer.
     // The Pods of one ReplicaSet have the same owners: they share one vector in the block.
@@ -485,8 +678,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
       }
       owners_vec = it->second;
     }
-    auto name = bb.CreateSharedString(key.name);  // Events and owners name it again
-    auto uid = bb.CreateSharedString(key.uid);
+    auto name = bb.CreateSharedString(key.name.data(), key.name.size());  // Events name it again
+    auto uid = bb.CreateSharedString(key.uid.data(), key.uid.size());
     // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
     flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
     if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs);
@@ -504,7 +697,9 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     // an object the shard has no entry for spells out the object's namespace, name and uid.
     flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
     const ResourceKey* inv = s.involved();
-    const bool linked = inv && summaries_.count(*inv) > 0;
+    const uint32_t target = inv ? index_of(*inv) : 0xffffffffu;
+    const bool linked = target != 0xffffffffu;
+    if (linked) links.emplace_back(i, target);
     if (inv) {
       ik = bb.CreateSharedString(inv->kind);
       if (!linked) {
@@ -516,12 +711,12 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     // A carried-over entry with no record spans the whole shard: its times are implied.
     const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
     fb::ResourceEntryBuilder eb(bb);
-    eb.add_kind_ref(string_ids[key.kind]);
-    eb.add_namespace_ref(string_ids[key.namespace_]);
+    eb.add_kind_ref(string_id(key.kind));
+    eb.add_namespace_ref(string_id(key.namespace_));
     eb.add_name(name);
     eb.add_uid(uid);
-    eb.add_group_ref(string_ids[s.api_group]);
-    eb.add_version_ref(string_ids[s.api_version]);
+    eb.add_group_ref(string_id(s.api_group));
+    eb.add_version_ref(string_id(s.api_version));
     eb.add_creation_ns(s.creation_ns);
     if (!implied_span) {
       eb.add_first_ns(s.first_ns);
@@ -536,8 +731,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     if (!nochange.IsNull()) eb.add_nochange_secs(nochange);
     if (!heat_vec.IsNull()) eb.add_heat(heat_vec);
     if (s.record_count > 0) {
-      eb.add_first_block(positions[i].first_block);
-      eb.add_first_record(positions[i].first_record);
+      eb.add_first_block(position.first_block);
+      eb.add_first_record(position.first_record);
     }
     eb.add_last_resource_version(rv);
     if (inv) {
@@ -553,26 +748,20 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     entries.push_back(eb.Finish());
     ++i;
     if (i % SparseIndex::kEntriesPerBlock == 0) {
-      if (auto r = finish_block(); !r) return r;
+      if (auto r = finish_block(); !r) {
+        failed = r;
+        return false;
+      }
     }
+    return true;
+  });
+  if (!failed) return failed;
+  if (i != count) {
+    return MakeError(ErrorCode::kCorruption,
+                     "index " + path.string() + ": the entries changed while being written");
   }
   if (!entries.empty()) {
     if (auto r = finish_block(); !r) return r;
-  }
-  auto index_of = [&](const ResourceKey& k) -> uint32_t {
-    auto it = std::lower_bound(order.begin(), order.end(), &k,
-                               [](const ResourceKey* a, const ResourceKey* b) { return *a < *b; });
-    if (it == order.end() || **it != k) return 0xffffffffu;
-    return static_cast<uint32_t>(it - order.begin());
-  };
-  std::vector<fb::EventLink> links;
-  i = 0;
-  for (const auto& [key, s] : summaries_) {
-    if (const ResourceKey* inv = s.involved()) {
-      uint32_t target = index_of(*inv);
-      if (target != 0xffffffffu) links.emplace_back(static_cast<uint32_t>(i), target);
-    }
-    ++i;
   }
   std::sort(links.begin(), links.end(), [](const fb::EventLink& a, const fb::EventLink& b) {
     return a.involved() != b.involved() ? a.involved() < b.involved() : a.entry() < b.entry();
@@ -608,7 +797,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   ib.add_max_ns(max_ns_);
   ib.add_segment_bytes(segment_bytes);
   ib.add_record_count(record_count_);
-  ib.add_entry_count(static_cast<uint32_t>(summaries_.size()));
+  ib.add_entry_count(count);
   ib.add_entries_per_block(SparseIndex::kEntriesPerBlock);
   ib.add_block_refs(refs_vec);
   ib.add_block_keys(keys_vec);

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,19 +95,38 @@ class ShardIndexBuilder {
   void CarryOver(const ShardIndexBuilder& previous);
   void CarryOver(const SparseIndex& previous);
 
-  // Deferred carry-over, so that two full indexes are not held while the shard before is sealed:
-  // `source` (the finished shard before, immutable from now on, outliving this deferral) is only
-  // consulted: a resource it carries over is copied in when a record or an Event reaches it,
-  // and queries merge the rest in (CarriedSummary). FinishCarryOver then copies what is left,
-  // from the sealed index or from `source` itself, and ends the deferral.
-  void DeferCarryOver(const ShardIndexBuilder* source) { carry_source_ = source; }
-  const ShardIndexBuilder* carry_source() const { return carry_source_; }
-  void FinishCarryOver(const SparseIndex& sealed);
-  void FinishCarryOver();
+  // Carry-over by reference: the resources alive at the start are not copied in. The builder
+  // reads them where they are, first in the finished builder of the shard before (while that shard
+  // is sealed), then in its sealed index, for as long as this builder lives. A resource is copied
+  // in only when a record or an Event reaches it; queries and the index file written at sealing
+  // merge the rest in (ForEachMerged), so memory follows what changes in the shard, not every
+  // live object of the cluster.
+  // `source` is finished (immutable from now on) and outlives the reference; its own carry-over is
+  // by index or none (MaterializeCarryOver ends a reference to a builder).
+  void CarryByReference(const ShardIndexBuilder* source);
+  // The shard before is sealed: read its index from now on instead of its builder.
+  void CarryFromIndex(std::shared_ptr<const SparseIndex> sealed);
+  // Copies in everything carried and drops the reference (a builder about to be finished while
+  // the one it reads is still being sealed: a finished builder reads no other builder).
+  void MaterializeCarryOver();
+  const ShardIndexBuilder* carry_builder() const { return carry_builder_; }
+  bool carries_by_reference() const { return carry_builder_ || carry_index_; }
+
   // Whether `prev`, a summary of the shard before, is carried into this one, and the summary it
   // is carried as (counts, ticks, blocks and heat empty; the rest copied).
   bool Carryable(const ResourceSummary& prev) const;
   bool CarriedSummary(const ResourceSummary& prev, ResourceSummary* out) const;
+
+  // Every summary of the shard in key order from `from`: its own (summaries()) and, carried by
+  // reference, the ones it has no record of (own=false). The views and the summary are valid
+  // during the call; fn returns false to stop.
+  using MergedFn =
+      std::function<bool(const ResourceKeyView& key, const ResourceSummary& s, bool own)>;
+  void ForEachMerged(const ResourceKeyView& from, const MergedFn& fn) const;
+  // Kinds and namespaces of the resources carried by reference (a superset once the reference
+  // is an index: its lists include resources deleted in its shard).
+  void CarriedKindsAndNamespaces(std::set<std::string>* kinds,
+                                 std::set<std::string>* namespaces) const;
 
   // Indexes a record stored in block block_id of the active segment.
   void Add(const RecordView& record, uint32_t block_id);
@@ -141,6 +162,16 @@ class ShardIndexBuilder {
                 ResourceSummary& event_summary);
   // Both are keys of summaries_ (map nodes do not move).
   void LinkEvent(const ResourceKey* involved, const ResourceKey* event);
+  void LinkCarriedEvents();
+  // The summary carried by reference for `key`, as carried (false when none or not carried).
+  bool LookupCarried(const ResourceKeyView& key, ResourceSummary* out);
+  bool LookupInIndex(const SparseIndex& index, const std::unordered_map<uint32_t, uint32_t>& links,
+                     const ResourceKeyView& key, ResourceSummary* out);
+  // The carried summaries, by reference, in key order from `from` (only those carried).
+  void ForEachCarried(const ResourceKeyView& from, const MergedFn& fn) const;
+  // What this (finished) builder holds at its end: its own summaries and those it carries from
+  // an index, in key order from `from`, not yet carried into the next shard.
+  void ForEachAtEnd(const ResourceKeyView& from, const MergedFn& fn) const;
   uint16_t InternReason(std::string_view reason);
   OwnerList InternOwners(std::vector<OwnerRefData> owners);
   void AddHeat(ResourceSummary& target, uint32_t minute, uint16_t reason, uint8_t severity,
@@ -153,7 +184,15 @@ class ShardIndexBuilder {
   uint64_t record_count_ = 0;
   uint64_t memory_bytes_ = 0;
   SummaryMap summaries_;
-  const ShardIndexBuilder* carry_source_ = nullptr;  // DeferCarryOver
+  // Carry-over by reference (CarryByReference): the builder or the sealed index of the shard
+  // before, the Event links of that index (entry -> the entry it is about), and a reader of it for
+  // point lookups, renewed when its cache of decoded blocks grows.
+  const ShardIndexBuilder* carry_builder_ = nullptr;
+  std::shared_ptr<const SparseIndex> carry_index_;
+  std::unordered_map<uint32_t, uint32_t> carry_links_;
+  const SparseIndex* lookup_index_ = nullptr;
+  std::shared_ptr<SparseIndex> lookup_reader_;
+  bool materializing_ = false;
   std::vector<std::string> reasons_;
   std::unordered_map<std::string, uint16_t> reason_ids_;
   std::unordered_map<std::string, OwnerList> owner_sets_;

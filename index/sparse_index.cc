@@ -406,6 +406,10 @@ std::pair<uint32_t, uint32_t> SparseIndex::Find(std::string_view kind, std::stri
   return {first, std::max(first, last)};
 }
 
+uint32_t SparseIndex::LowerBound(const ResourceKeyView& target) const {
+  return LowerBound([&](const ResourceKeyView& k) { return k < target; });
+}
+
 uint32_t SparseIndex::FindExact(const ResourceKeyView& target) const {
   uint32_t i = LowerBound([&](const ResourceKeyView& k) { return k < target; });
   return (i < size() && key(i) == target) ? i : size();

@@ -64,6 +64,8 @@ class SparseIndex {
                                      std::string_view name = {}) const;
   // Exact entry, or size() when absent.
   uint32_t FindExact(const ResourceKeyView& key) const;
+  // First entry whose key is not less than `key` (size() when none).
+  uint32_t LowerBound(const ResourceKeyView& key) const;
   // Indices of the Event entries about entry `involved`.
   std::pair<const fb::EventLink*, const fb::EventLink*> EventsAbout(uint32_t involved) const;
 

@@ -1,11 +1,12 @@
-// Deferred carry-over: a new shard that only consults the shard before while that one is sealed
-// (copying a resource in when a record or an Event reaches it, merging the rest into queries)
-// ends up with exactly the index that eager carry-over makes, and answers the same meanwhile.
+// Carry-over by reference: a new shard that reads the resources alive at its start in the shard
+// before (its builder while it is sealed, then its sealed index), copying a resource in only when
+// a record or an Event reaches it, answers and writes exactly what eager carry-over makes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "engine/shard.h"
 #include "index/shard_index_builder.h"
 #include "index/sparse_index.h"
+#include "schema/index_generated.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop {
@@ -99,6 +101,70 @@ class CarryOverTest : public ::testing::Test {
     return out.str();
   }
 
+  static void DumpSummary(std::ostream& out, const ResourceSummary& s) {
+    out << " api=" << s.api_group << "/" << s.api_version << " created=" << s.creation_ns
+        << " first=" << s.first_ns << " last=" << s.last_ns << " counts=" << s.change_count << "/"
+        << s.nochange_count << "/" << s.record_count << " flags=" << int(s.flags)
+        << " owners=" << (s.owners ? s.owners->size() : 0) << " rv=" << s.last_resource_version
+        << " change=";
+    for (uint32_t t : s.change_secs) out << t << ",";
+    out << " nochange=";
+    for (uint32_t t : s.nochange_secs) out << t << ",";
+    out << " heat=" << s.heat.size();
+    if (const ResourceKey* inv = s.involved()) out << " about=" << inv->ToString();
+    if (s.event) out << " event=" << s.event->count << "@" << s.event->last_ns;
+  }
+
+  // Every summary, its own or carried by reference.
+  static std::string DumpMerged(const ShardIndexBuilder& b) {
+    std::ostringstream out;
+    b.ForEachMerged({}, [&](const ResourceKeyView& k, const ResourceSummary& s, bool) {
+      out << ResourceKey(k).ToString();
+      DumpSummary(out, s);
+      out << "\n";
+      return true;
+    });
+    return out.str();
+  }
+
+  // A written index: every entry as read back, Event links by key.
+  static std::string DumpIndex(const SparseIndex& idx) {
+    std::ostringstream out;
+    for (uint32_t i = 0; i < idx.size(); ++i) {
+      const fb::ResourceEntry* e = idx.entry(i);
+      out << ResourceKey(idx.key(i)).ToString() << " " << idx.api_group(e) << "/"
+          << idx.api_version(e) << " " << e->creation_ns() << " " << e->first_ns() << " "
+          << e->last_ns() << " " << e->change_count() << "/" << e->nochange_count() << "/"
+          << e->record_count() << " " << int(e->flags()) << " " << e->first_block() << ":"
+          << e->first_record() << " rv=" << e->last_resource_version()->string_view()
+          << " owners=" << (e->owners() ? e->owners()->size() : 0)
+          << " change=" << (e->change_secs() ? e->change_secs()->size() : 0)
+          << " heat=" << (e->heat() ? e->heat()->size() : 0) << " events=" << e->event_count()
+          << "@" << e->event_last_ns() << " about=";
+      if (e->involved_name()) out << e->involved_name()->string_view();
+      auto [lo, hi] = idx.EventsAbout(i);
+      for (auto* l = lo; l != hi; ++l) out << " <-" << ResourceKey(idx.key(l->entry())).ToString();
+      out << "\n";
+    }
+    return out.str();
+  }
+
+  // Writes b's index with positions that follow each key (so that both sides of a comparison
+  // get the same ones), and opens it.
+  std::optional<std::shared_ptr<SparseIndex>> WriteAndOpen(const ShardIndexBuilder& b,
+                                                           const std::string& name) {
+    std::vector<ShardIndexBuilder::SealedPosition> pos;
+    for (const auto& [k, s] : b.summaries()) {
+      pos.push_back({std::hash<std::string>()(k.name + k.uid) % 100000, uint32_t(k.name.size())});
+    }
+    auto w = b.WriteIndexFile(dir_ / name, 1, 4096, pos);
+    EXPECT_TRUE(w) << w.error().ToString();
+    auto idx = SparseIndex::Open(dir_ / name);
+    EXPECT_TRUE(idx) << idx.error().ToString();
+    if (!idx) return std::nullopt;
+    return *idx;
+  }
+
   static std::string Dump(const Shard& shard, const EntryFilter& filter) {
     std::ostringstream out;
     shard.ForEachEntry(filter, true, [&](const EntryView& v) {
@@ -114,14 +180,11 @@ class CarryOverTest : public ::testing::Test {
   RecordMaker mk_;
 };
 
-TEST_F(CarryOverTest, DeferredBuilderEndsEqualToEager) {
+TEST_F(CarryOverTest, ByReferenceEqualsEagerInMemoryAndOnDisk) {
   ShardIndexBuilder first(kT0, kT0 + kHour);
   for (const RecordView& r : HourOne()) first.Add(r, 0);
-  std::vector<ShardIndexBuilder::SealedPosition> pos(first.summaries().size());
-  const fs::path idx_path = dir_ / "1.idx";
-  ASSERT_TRUE(first.WriteIndexFile(idx_path, 1, 4096, pos));
-  auto sealed = SparseIndex::Open(idx_path);
-  ASSERT_TRUE(sealed) << sealed.error().ToString();
+  auto sealed = WriteAndOpen(first, "1.idx");
+  ASSERT_TRUE(sealed);
 
   const auto hour_two = HourTwo();
   ShardIndexBuilder eager(kT0 + kHour, kT0 + 2 * kHour);
@@ -131,28 +194,60 @@ TEST_F(CarryOverTest, DeferredBuilderEndsEqualToEager) {
   ASSERT_NE(want.find("Node/node-1 (u-node-1)"), std::string::npos) << want;
   ASSERT_NE(want.find("Event/default/node-1.d (uid-node-1.d) api=/v1"), std::string::npos);
   ASSERT_EQ(want.find("gone"), std::string::npos) << "deleted in the first hour: not carried";
+  const std::string want_merged = DumpMerged(eager);
 
-  // Finished from the shard before's builder.
-  ShardIndexBuilder from_builder(kT0 + kHour, kT0 + 2 * kHour);
-  from_builder.DeferCarryOver(&first);
-  for (const RecordView& r : hour_two) from_builder.Add(r, 0);
-  // Meanwhile it holds only what the records reached (web-2 is one of them; pg-0 through the
-  // Event about it; the Node through the Event that names it by name only).
-  EXPECT_EQ(from_builder.summaries().size(), 8u) << Dump(from_builder);
-  from_builder.FinishCarryOver();
-  EXPECT_EQ(from_builder.carry_source(), nullptr);
-  EXPECT_EQ(Dump(from_builder), want);
+  // By reference to the builder before, then copied in.
+  ShardIndexBuilder copied(kT0 + kHour, kT0 + 2 * kHour);
+  copied.CarryByReference(&first);
+  for (const RecordView& r : hour_two) copied.Add(r, 0);
+  // It holds only what the records reached (web-2 is one of them; pg-0 through the Event about
+  // it; the Node through the Event that names it by name only), and merges the rest in.
+  EXPECT_EQ(copied.summaries().size(), 8u) << Dump(copied);
+  EXPECT_EQ(DumpMerged(copied), want_merged);
+  copied.MaterializeCarryOver();
+  EXPECT_FALSE(copied.carries_by_reference());
+  EXPECT_EQ(Dump(copied), want);
 
-  // Finished from the sealed index.
-  ShardIndexBuilder eager_index(kT0 + kHour, kT0 + 2 * kHour);
-  eager_index.CarryOver(**sealed);
-  for (const RecordView& r : hour_two) eager_index.Add(r, 0);
-  ShardIndexBuilder from_index(kT0 + kHour, kT0 + 2 * kHour);
-  from_index.DeferCarryOver(&first);
-  for (const RecordView& r : hour_two) from_index.Add(r, 0);
-  from_index.FinishCarryOver(**sealed);
-  EXPECT_EQ(Dump(from_index), Dump(eager_index));
-  EXPECT_EQ(Dump(from_index), want);
+  // By reference to the builder, then to the sealed index, for good.
+  ShardIndexBuilder layered(kT0 + kHour, kT0 + 2 * kHour);
+  layered.CarryByReference(&first);
+  for (size_t i = 0; i < hour_two.size(); ++i) {
+    if (i == 3) layered.CarryFromIndex(*sealed);  // the shard before is sealed meanwhile
+    layered.Add(hour_two[i], 0);
+  }
+  EXPECT_TRUE(layered.carries_by_reference());
+  EXPECT_EQ(DumpMerged(layered), want_merged);
+  // Its index file holds every carried entry, as the eager builder's does.
+  auto eager_file = WriteAndOpen(eager, "2e.idx");
+  auto layered_file = WriteAndOpen(layered, "2l.idx");
+  ASSERT_TRUE(eager_file && layered_file);
+  EXPECT_EQ(DumpIndex(**layered_file), DumpIndex(**eager_file));
+  EXPECT_NE(DumpIndex(**layered_file).find("Pod/db/pg-0"), std::string::npos);
+  EXPECT_NE(DumpIndex(**layered_file).find("Event/default/node-1.b"), std::string::npos)
+      << "carried, with no record of its own";
+  EXPECT_EQ(layered.summaries().size(), 8u);
+
+  // The next shard reads the layered builder (its own summaries and the index under them).
+  std::vector<RecordView> hour_three = {
+      mk_.Pod(kT0 + 2 * kHour + kMin, "shop", "web-2", "u-web-2", 30),
+      mk_.Event(kT0 + 2 * kHour + 2 * kMin, "shop", "web-1.a", "Pod", "web-1", "u-web-1", "BackOff",
+                true, 6, kT0 + 5 * kMin, 31),
+      mk_.Pod(kT0 + 2 * kHour + 3 * kMin, "shop", "web-3", "u-web-3", 32, WatchType::kDeleted),
+  };
+  ShardIndexBuilder eager3(kT0 + 2 * kHour, kT0 + 3 * kHour);
+  eager3.CarryOver(eager);
+  for (const RecordView& r : hour_three) eager3.Add(r, 0);
+  ShardIndexBuilder next(kT0 + 2 * kHour, kT0 + 3 * kHour);
+  next.CarryByReference(&layered);
+  for (const RecordView& r : hour_three) next.Add(r, 0);
+  EXPECT_EQ(DumpMerged(next), DumpMerged(eager3));
+  auto layered2 = WriteAndOpen(layered, "2.idx");
+  ASSERT_TRUE(layered2);
+  next.CarryFromIndex(*layered2);
+  EXPECT_EQ(DumpMerged(next), DumpMerged(eager3));
+  EXPECT_EQ(DumpIndex(**WriteAndOpen(next, "3l.idx")), DumpIndex(**WriteAndOpen(eager3, "3e.idx")));
+  next.MaterializeCarryOver();
+  EXPECT_EQ(Dump(next), Dump(eager3));
 }
 
 TEST_F(CarryOverTest, DeferredShardAnswersLikeEagerBeforeAndAfter) {
