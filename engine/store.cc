@@ -405,6 +405,12 @@ Result<void> Store::RotateLocked(int64_t t_ns) {
     old = active_;
   }
   if (old) {
+    // `old` may still read the resources it carries over in the builder of the shard before,
+    // which is being sealed: seal that one first, so that `old` reads them in the sealed index
+    // from then on rather than copy them all in when it finishes (a full copy of every live
+    // object while that seal runs is the memory carry-over by reference avoids). Only when
+    // seals fall behind (a shard closed before the one before it was sealed) does this wait.
+    SealFirst(old->carry_source());
     if (auto f = old->Finish(); !f) return f;
     std::lock_guard lock(shards_mu_);
     sealing_.push_back(old);
@@ -442,6 +448,25 @@ void Store::WaitForSealer() {
     return sealing_.size() <= options_.max_unsealed_shards || abort_waits_.load() ||
            seal_failures_.load() != failures;
   });
+}
+
+void Store::SealFirst(const ActiveShard* shard) {
+  if (!shard) return;
+  std::shared_ptr<ActiveShard> target;
+  {
+    std::lock_guard lock(shards_mu_);
+    for (const auto& s : sealing_) {
+      if (s.get() == shard) target = s;
+    }
+  }
+  if (!target) return;
+  // On this thread: the background sealer may be waiting for append_mu_ (Maintain), which the
+  // caller holds. SealShard takes only seal_mu_ and shards_mu_; if the sealer is sealing this
+  // shard right now, it waits for that and finds nothing left to do. A failed seal is logged and
+  // counted by SealShard; the caller then copies the carry-over in (ActiveShard::Finish).
+  (void)SealShard(target);
+  std::lock_guard lock(shards_mu_);
+  sealed_cv_.notify_all();
 }
 
 Result<void> Store::AppendLocked(const RecordView& record) {

@@ -213,6 +213,8 @@ class Store : public RecordSink {
   Result<void> RotateLocked(int64_t t_ns);
   Result<void> AppendLocked(const RecordView& record);
   void WaitForSealer();
+  // Seals `shard` (null: nothing) now if it is still waiting to be sealed.
+  void SealFirst(const ActiveShard* shard);
   Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard);
   Result<RetentionReport> EnforceRetention();
   void BackgroundLoop();
