@@ -4,15 +4,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <optional>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "index/sparse_index.h"
 #include "schema/index_generated.h"
 
 namespace sloop {
 namespace {
+
+// Scans of at least this many index blocks decompress ahead on a second thread.
+constexpr uint32_t kPrefetchMinBlocks = 16;
 
 std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
@@ -230,11 +236,43 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   // Events sit together in key order: jump over them rather than decompress their blocks.
   std::pair<uint32_t, uint32_t> events{last, last};
   if (filter.skip_events && filter.kind.empty()) events = index.Find("Event");
+  // A long scan has a second thread decompress the blocks ahead of it (decompression is most of
+  // the cost of a scan), and frees the blocks behind it, so that a scan holds a few blocks of the
+  // index, not all of them. The reader is this scan's own (index()).
+  const uint32_t per_block = index.entries_per_block();
+  std::atomic<uint32_t> cursor{first};
+  std::atomic<bool> stop{false};
+  std::thread prefetch;
+  if (per_block && last - first >= kPrefetchMinBlocks * per_block) {
+    try {
+      prefetch = std::thread([&, skip = events] {
+        index.Prefetch(first, std::clamp(skip.first, first, last), cursor, stop);
+        index.Prefetch(std::clamp(skip.second, first, last), last, cursor, stop);
+      });
+    } catch (const std::system_error&) {
+      // No thread to spare: the scan decompresses on its own.
+    }
+  }
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop.store(true);
+      if (t.joinable()) t.join();
+    }
+  } join{stop, prefetch};
+  uint32_t block = per_block ? first / per_block : 0, dropped = first;
   EntryView v;
   for (uint32_t i = first; i < last; ++i) {
     if (i == events.first && events.second > i) {
       i = events.second - 1;
       continue;
+    }
+    if (per_block && i / per_block != block) {
+      block = i / per_block;
+      cursor.store(i, std::memory_order_relaxed);
+      index.DropBlocks(dropped, i);
+      dropped = i;
     }
     if (filter.skip_carried) {
       const fb::ResourceEntry* e = index.entry(i);

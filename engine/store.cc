@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <compare>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
@@ -65,17 +68,6 @@ std::pair<int64_t, int64_t> ShardSpan(const ShardInfo& i) {
 bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   auto [lo, hi] = ShardSpan(i);
   return lo <= r.end_ns && hi >= r.start_ns;
-}
-
-bool SameOwners(const std::vector<OwnerRefData>& have, const std::vector<OwnerView>& seen) {
-  if (have.size() != seen.size()) return false;
-  for (size_t i = 0; i < have.size(); ++i) {
-    if (have[i].uid != seen[i].uid || have[i].name != seen[i].name ||
-        have[i].kind != seen[i].kind || have[i].controller != seen[i].controller) {
-      return false;
-    }
-  }
-  return true;
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -764,17 +756,82 @@ std::vector<std::shared_ptr<const Shard>> Store::Snapshot() const {
   return out;
 }
 
+namespace {
+
+// Copies of the strings a timeline's rows point to, made once per query into its arena. Kinds,
+// namespaces, API groups and reasons repeat across rows: one copy each.
+class TimelineStrings {
+ public:
+  explicit TimelineStrings(std::pmr::memory_resource* arena) : arena_(arena) {}
+
+  std::string_view Copy(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = static_cast<char*>(arena_->allocate(s.size(), 1));
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+  std::string_view Intern(std::string_view s) {
+    if (s.empty()) return {};
+    auto it = interned_.find(s);
+    if (it != interned_.end()) return *it;
+    return *interned_.insert(Copy(s)).first;
+  }
+  // Entries come in key order: the kind and the namespace are almost always the last ones.
+  ResourceKeyView Key(const ResourceKeyView& k) {
+    if (k.kind != last_kind_) last_kind_ = Intern(k.kind);
+    if (k.namespace_ != last_namespace_) last_namespace_ = Intern(k.namespace_);
+    return {last_kind_, last_namespace_, Copy(k.name), Copy(k.uid)};
+  }
+  // Siblings (the Pods of a ReplicaSet) are neighbours in key order and share their owners.
+  std::span<const OwnerView> Owners(std::span<const OwnerView> seen) {
+    if (!Same(last_owners_, seen)) {
+      auto* out = static_cast<OwnerView*>(
+          arena_->allocate(seen.size() * sizeof(OwnerView), alignof(OwnerView)));
+      for (size_t i = 0; i < seen.size(); ++i) {
+        out[i] = OwnerView{Intern(seen[i].kind), Copy(seen[i].name), Copy(seen[i].uid),
+                           seen[i].controller};
+      }
+      last_owners_ = {out, seen.size()};
+    }
+    return last_owners_;
+  }
+  static bool Same(std::span<const OwnerView> a, std::span<const OwnerView> b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (a[i].uid != b[i].uid || a[i].name != b[i].name || a[i].kind != b[i].kind ||
+          a[i].controller != b[i].controller) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  std::pmr::memory_resource* arena_;
+  std::unordered_set<std::string_view> interned_;
+  std::string_view last_kind_, last_namespace_;
+  std::span<const OwnerView> last_owners_;
+};
+
+}  // namespace
+
 Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   if (q.range.end_ns < q.range.start_ns) {
     return MakeError(ErrorCode::kInvalidArgument, "timeline: the range ends before it starts");
   }
-  struct Row {
-    TimelineRow row;
-    int64_t begin = INT64_MAX;
-    int64_t end = 0;
-  };
-  std::map<ResourceKey, Row, ResourceKeyLess> rows;
   TimelineResult result;
+  result.arena = std::make_unique<std::pmr::monotonic_buffer_resource>(256 << 10);
+  std::pmr::memory_resource* arena = result.arena.get();
+  TimelineStrings strings(arena);
+  // Every row, in the order it was first seen, and their indices in key order. Each shard yields
+  // its entries in key order, so a shard is merged into the rows in one pass: one comparison of
+  // keys per entry, and rows never move while they are built.
+  std::vector<TimelineRow> rows;
+  std::vector<uint32_t> order, next;
+  auto shards = Snapshot();
+  uint64_t most = 0;
+  for (const auto& shard : shards) most = std::max(most, shard->info().resources);
+  rows.reserve(std::min<uint64_t>(most, kTimelineScanCap));
   const int64_t now = Now();
   const uint32_t lo_sec = static_cast<uint32_t>(std::max<int64_t>(0, q.range.start_ns / kNsPerSec));
   const uint32_t hi_sec = static_cast<uint32_t>(std::max<int64_t>(0, q.range.end_ns / kNsPerSec));
@@ -783,16 +840,15 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   filter.kind = q.kind;
   filter.skip_events = q.kind.empty();  // Events are heat on other rows, not rows of their own
   if (!q.kind.empty() && q.kind != "Namespace") filter.namespace_ = q.namespace_;
-  for (const auto& shard : Snapshot()) {
+  for (const auto& shard : shards) {
     ShardInfo info = shard->info();
     if (!Overlaps(info, q.range)) continue;
     // A resource not deleted in a shard lived on to the shard's end (or to now, while active).
     int64_t alive_until = info.sealed ? std::max(info.window_end_ns, info.max_ns)
                                       : std::max(std::min(now, info.window_end_ns), info.max_ns);
-    // A shard yields its entries in key order, the order of `rows`: the row for an entry is
-    // almost always the one after the previous entry's, so look there before searching.
-    bool have_hint = false;
-    decltype(rows)::iterator hint;
+    next.clear();
+    next.reserve(order.size());
+    size_t pos = 0;  // rows before order[pos] have keys below the entry's
     shard->ForEachEntry(filter, true, [&](const EntryView& e) {
       if (q.kind.empty() && e.key.kind == "Event") return true;
       if (!q.namespace_.empty() && e.key.namespace_ != q.namespace_) {
@@ -813,123 +869,138 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         begin = e.creation_ns ? std::min(e.creation_ns, e.first_ns) : e.first_ns;
         end = (e.flags & kDeletedInShard) ? e.last_ns : alive_until;
       }
-      auto at = have_hint ? std::next(hint) : rows.begin();
-      const bool after_hint = !have_hint || hint->first.view() < e.key;
-      if (!after_hint || (at != rows.end() && at->first.view() < e.key)) {
-        at = rows.lower_bound(e.key);  // out of the expected order: search
+      auto cmp = std::strong_ordering::greater;
+      while (pos < order.size() && (cmp = rows[order[pos]].key <=> e.key) < 0) {
+        next.push_back(order[pos++]);
       }
-      auto it = at;
-      if (at == rows.end() || at->first.view() != e.key) {
+      if (pos == order.size()) cmp = std::strong_ordering::greater;
+      uint32_t index;
+      if (cmp == 0) {
+        index = order[pos++];
+      } else {
         if (rows.size() >= kTimelineScanCap) {
           result.truncated = true;
           return true;
         }
-        // The key moves to the row at the end.
-        it = rows.emplace_hint(at, ResourceKey(e.key), Row{});
+        index = static_cast<uint32_t>(rows.size());
+        TimelineRow& fresh = rows.emplace_back(arena);
+        fresh.key = strings.Key(e.key);
+        fresh.start_ns = INT64_MAX;  // begin and end while the rows are built
+        fresh.end_ns = 0;
       }
-      hint = it;
-      have_hint = true;
-      Row& r = it->second;
-      r.begin = std::min(r.begin, begin);
-      if (!(e.flags & kEventOnly) || r.end == 0) {
+      next.push_back(index);
+      TimelineRow& r = rows[index];
+      r.start_ns = std::min(r.start_ns, begin);
+      if (!(e.flags & kEventOnly) || r.end_ns == 0) {
         // Later shards come later in the snapshot: the newest word on the resource wins.
-        r.end = std::max(end, (e.flags & kDeletedInShard) ? end : r.end);
-        if (!(e.flags & kEventOnly)) r.row.deleted = e.flags & kDeletedInShard;
+        r.end_ns = std::max(end, (e.flags & kDeletedInShard) ? end : r.end_ns);
+        if (!(e.flags & kEventOnly)) r.deleted = e.flags & kDeletedInShard;
       } else {
-        r.end = std::max(r.end, end);
+        r.end_ns = std::max(r.end_ns, end);
       }
       // The same facts come again from every shard the resource lived through: copy on change.
-      if (!e.api_version.empty() && r.row.api_version != e.api_version) {
-        r.row.api_group = e.api_group;
-        r.row.api_version = e.api_version;
+      if (!e.api_version.empty() && r.api_version != e.api_version) {
+        r.api_group = strings.Intern(e.api_group);
+        r.api_version = strings.Intern(e.api_version);
       }
-      if (e.creation_ns) r.row.creation_ns = e.creation_ns;
-      if (!e.owners.empty() && !SameOwners(r.row.owners, e.owners)) {
-        r.row.owners.clear();
-        for (const auto& o : e.owners) {
-          r.row.owners.push_back(OwnerRefData{std::string(o.kind), std::string(o.name),
-                                              std::string(o.uid), o.controller});
-        }
+      if (e.creation_ns) r.creation_ns = e.creation_ns;
+      if (!e.owners.empty() && !TimelineStrings::Same(r.owners, e.owners)) {
+        r.owners = strings.Owners(e.owners);
       }
       for (uint32_t s : e.change_secs) {
-        if (s >= lo_sec && s <= hi_sec) r.row.changed_at.push_back(s);
+        if (s >= lo_sec && s <= hi_sec) r.changed_at.push_back(s);
       }
       for (uint32_t s : e.nochange_secs) {
-        if (s >= lo_sec && s <= hi_sec) r.row.nochange_at.push_back(s);
+        if (s >= lo_sec && s <= hi_sec) r.nochange_at.push_back(s);
       }
       for (const HeatView& h : e.heat) {
         int64_t m = int64_t(h.minute) * 60;
         if (m + 60 <= lo_sec || m > hi_sec) continue;
-        r.row.heat.push_back(HeatCell{m, std::string(h.reason), h.severity, h.count});
+        r.heat.push_back(HeatCell{m, strings.Intern(h.reason), h.severity, h.count});
       }
       return true;
     });
+    next.insert(next.end(), order.begin() + pos, order.end());
+    order.swap(next);
   }
 
-  std::vector<TimelineRow> out;
-  out.reserve(rows.size());
-  while (!rows.empty()) {
-    auto node = rows.extract(rows.begin());
-    Row& r = node.mapped();
-    if (r.begin > q.range.end_ns || r.end < q.range.start_ns) continue;
-    TimelineRow& row = r.row;
-    row.key = std::move(node.key());
-    row.start_ns = std::max(r.begin, q.range.start_ns);
-    row.end_ns = std::min(std::max(r.end, r.begin), q.range.end_ns);
-    if (row.deleted && r.end > q.range.end_ns) row.deleted = false;
-    auto dedupe = [](std::vector<uint32_t>& v) {
+  // The rows in range, finished in place, then sorted by index and moved out once.
+  std::vector<uint32_t> kept;
+  kept.reserve(rows.size());
+  for (uint32_t index : order) {
+    TimelineRow& row = rows[index];
+    if (row.start_ns > q.range.end_ns || row.end_ns < q.range.start_ns) continue;
+    int64_t begin = row.start_ns, end = row.end_ns;
+    row.start_ns = std::max(begin, q.range.start_ns);
+    row.end_ns = std::min(std::max(end, begin), q.range.end_ns);
+    if (row.deleted && end > q.range.end_ns) row.deleted = false;
+    auto dedupe = [](std::pmr::vector<uint32_t>& v) {
       std::sort(v.begin(), v.end());
       v.erase(std::unique(v.begin(), v.end()), v.end());
     };
     dedupe(row.changed_at);
     dedupe(row.nochange_at);
-    std::sort(row.heat.begin(), row.heat.end(), [](const HeatCell& a, const HeatCell& b) {
-      return std::tie(a.minute_unix, a.reason, a.severity) <
-             std::tie(b.minute_unix, b.reason, b.severity);
-    });
     if (row.heat.size() > 1) {
-      std::vector<HeatCell> merged;
-      for (auto& h : row.heat) {
-        if (!merged.empty() && merged.back().minute_unix == h.minute_unix &&
-            merged.back().reason == h.reason && merged.back().severity == h.severity) {
-          merged.back().count += h.count;
+      std::sort(row.heat.begin(), row.heat.end(), [](const HeatCell& a, const HeatCell& b) {
+        return std::tie(a.minute_unix, a.reason, a.severity) <
+               std::tie(b.minute_unix, b.reason, b.severity);
+      });
+      size_t n = 0;
+      for (const HeatCell& h : row.heat) {
+        if (n && row.heat[n - 1].minute_unix == h.minute_unix && row.heat[n - 1].reason == h.reason &&
+            row.heat[n - 1].severity == h.severity) {
+          row.heat[n - 1].count += h.count;
         } else {
-          merged.push_back(std::move(h));
+          row.heat[n++] = h;
         }
       }
-      row.heat = std::move(merged);
+      row.heat.resize(n);
     }
     for (const HeatCell& h : row.heat) {
       row.events += h.count;
       if (h.severity == EventSeverity::kWarning) row.warnings += h.count;
     }
-    out.push_back(std::move(row));
+    kept.push_back(index);
   }
-  switch (q.sort) {
-    case TimelineSort::kStart:
-      std::sort(out.begin(), out.end(), [](const TimelineRow& a, const TimelineRow& b) {
-        return std::tie(a.start_ns, a.key) < std::tie(b.start_ns, b.key);
-      });
-      break;
-    case TimelineSort::kMostEvents:
-      std::sort(out.begin(), out.end(), [](const TimelineRow& a, const TimelineRow& b) {
-        if (a.events != b.events) return a.events > b.events;
-        return a.key < b.key;
-      });
-      break;
-    case TimelineSort::kName:
-      std::sort(out.begin(), out.end(), [](const TimelineRow& a, const TimelineRow& b) {
-        return std::tie(a.key.name, a.key.namespace_, a.key.kind, a.start_ns) <
-               std::tie(b.key.name, b.key.namespace_, b.key.kind, b.start_ns);
-      });
-      break;
+  result.matched = kept.size();
+  // kept is in key order: its positions stand in for the keys as the tie-breaker, so that most
+  // comparisons are of integers.
+  struct Sortable {
+    int64_t first;
+    uint32_t rank;
+    uint32_t index;
+    bool operator<(const Sortable& o) const { return std::tie(first, rank) < std::tie(o.first, o.rank); }
+  };
+  auto sort = [&](auto& items, auto less) {
+    if (items.size() > q.limit) {
+      std::partial_sort(items.begin(), items.begin() + q.limit, items.end(), less);
+      items.resize(q.limit);
+      result.truncated = true;
+    } else {
+      std::sort(items.begin(), items.end(), less);
+    }
+  };
+  if (q.sort == TimelineSort::kName) {
+    sort(kept, [&](uint32_t a, uint32_t b) {
+      const TimelineRow &x = rows[a], &y = rows[b];
+      return std::tie(x.key.name, x.key.namespace_, x.key.kind, x.start_ns) <
+             std::tie(y.key.name, y.key.namespace_, y.key.kind, y.start_ns);
+    });
+  } else {
+    std::vector<Sortable> items(kept.size());
+    for (uint32_t i = 0; i < kept.size(); ++i) {
+      const TimelineRow& row = rows[kept[i]];
+      int64_t first = q.sort == TimelineSort::kStart ? row.start_ns
+                                                    : -static_cast<int64_t>(std::min<uint64_t>(
+                                                          row.events, INT64_MAX));
+      items[i] = Sortable{first, i, kept[i]};
+    }
+    sort(items, std::less<>());
+    kept.resize(items.size());
+    for (size_t i = 0; i < items.size(); ++i) kept[i] = items[i].index;
   }
-  result.matched = out.size();
-  if (out.size() > q.limit) {
-    out.resize(q.limit);
-    result.truncated = true;
-  }
-  result.rows = std::move(out);
+  result.rows.reserve(kept.size());
+  for (uint32_t index : kept) result.rows.push_back(std::move(rows[index]));
   return result;
 }
 

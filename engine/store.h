@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,33 +74,53 @@ struct TimelineQuery {
   size_t limit = 5000;
 };
 
+// The strings of a timeline row (key, API group and version, reasons, owners) are views into the
+// TimelineResult's arena, valid while the result lives: one query copies each string once, with
+// no allocation of its own, however many shards the resource lived through.
 struct HeatCell {
   int64_t minute_unix = 0;  // start of the minute, Unix seconds
-  std::string reason;
+  std::string_view reason;
   EventSeverity severity = EventSeverity::kUnknown;
   uint32_t count = 0;
 };
 
 struct TimelineRow {
-  ResourceKey key;
-  std::string api_group;
-  std::string api_version;
+  ResourceKeyView key;
+  std::string_view api_group;
+  std::string_view api_version;
   int64_t start_ns = 0;  // clipped to the query's range
   int64_t end_ns = 0;
   int64_t creation_ns = 0;
-  bool deleted = false;               // deleted within the range
-  std::vector<uint32_t> changed_at;   // Unix seconds
-  std::vector<uint32_t> nochange_at;  // Unix seconds
-  std::vector<HeatCell> heat;         // by minute, then reason
-  std::vector<OwnerRefData> owners;
+  bool deleted = false;                    // deleted within the range
+  std::pmr::vector<uint32_t> changed_at;   // Unix seconds
+  std::pmr::vector<uint32_t> nochange_at;  // Unix seconds
+  std::pmr::vector<HeatCell> heat;         // by minute, then reason
+  std::span<const OwnerView> owners;
   uint64_t events = 0;
   uint64_t warnings = 0;
+
+  TimelineRow() = default;
+  explicit TimelineRow(std::pmr::memory_resource* arena)
+      : changed_at(arena), nochange_at(arena), heat(arena) {}
 };
 
 struct TimelineResult {
+  // Holds what the rows point to; declared first, so destroyed after them.
+  std::unique_ptr<std::pmr::monotonic_buffer_resource> arena;
   std::vector<TimelineRow> rows;
   size_t matched = 0;      // rows before the limit
   bool truncated = false;  // the limit (or the scan cap) cut rows off
+
+  TimelineResult() = default;
+  TimelineResult(TimelineResult&&) = default;
+  // The old rows go before the arena they point into (the default would free the arena first).
+  TimelineResult& operator=(TimelineResult&& o) noexcept {
+    rows = std::move(o.rows);
+    arena = std::move(o.arena);
+    matched = o.matched;
+    truncated = o.truncated;
+    return *this;
+  }
 };
 
 // An owned copy of a record.

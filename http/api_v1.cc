@@ -36,7 +36,7 @@ void WriteRange(JsonWriter& w, const TimeRange& r) {
   WriteTime(w, "to", r.end_ns);
 }
 
-void WriteKey(JsonWriter& w, const ResourceKey& k) {
+void WriteKey(JsonWriter& w, const ResourceKeyView& k) {
   w.Field("kind", k.kind)
       .Field("namespace", k.namespace_)
       .Field("name", k.name)
@@ -87,8 +87,11 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   for (const TimelineRow& row : result->rows) {
     w.BeginObject();
     WriteKey(w, row.key);
-    w.Field("api_version",
-            row.api_group.empty() ? row.api_version : row.api_group + "/" + row.api_version);
+    if (row.api_group.empty()) {
+      w.Field("api_version", row.api_version);
+    } else {
+      w.Field("api_version", std::string(row.api_group) + "/" + std::string(row.api_version));
+    }
     WriteTime(w, "start", row.start_ns);
     WriteTime(w, "end", row.end_ns);
     WriteTime(w, "created", row.creation_ns);
@@ -124,7 +127,7 @@ Response Resources(const HandlerContext& ctx, const Request& req) {
   w.BeginObject().Key("resources").BeginArray();
   for (const SearchHit& h : hits) {
     w.BeginObject();
-    WriteKey(w, h.key);
+    WriteKey(w, h.key.view());
     WriteTime(w, "first_seen", h.first_ns);
     WriteTime(w, "last_seen", h.last_ns);
     WriteTime(w, "created", h.creation_ns);

@@ -34,7 +34,7 @@ TimelineSort ParseSort(std::string_view sort) {
                                "\" is not a sort order: use start_time, mostevents or name");
 }
 
-void WriteTicks(JsonWriter& w, std::string_view key, const std::vector<uint32_t>& ticks) {
+void WriteTicks(JsonWriter& w, std::string_view key, std::span<const uint32_t> ticks) {
   w.Key(key);
   if (ticks.empty()) {
     w.Null();
@@ -63,7 +63,7 @@ std::vector<Overlay> Overlays(const TimelineRow& row, int64_t bar_start, int64_t
     items.clear();
     for (; i < row.heat.size() && row.heat[i].minute_unix == minute; ++i) {
       const HeatCell& h = row.heat[i];
-      items.push_back(h.reason + ":" + std::string(EventSeverityName(h.severity)) + ":" +
+      items.push_back(std::string(h.reason) + ":" + std::string(EventSeverityName(h.severity)) + ":" +
                       std::to_string(h.count));
     }
     std::sort(items.begin(), items.end());

@@ -2,12 +2,15 @@
 
 namespace sloop {
 
-std::string ResourceKey::ToString() const {
-  std::string out = kind + "/";
-  if (!namespace_.empty()) out += namespace_ + "/";
+std::string ResourceKeyView::ToString() const {
+  std::string out(kind);
+  out += '/';
+  if (!namespace_.empty()) (out += namespace_) += '/';
   out += name;
-  if (!uid.empty()) out += " (" + uid + ")";
+  if (!uid.empty()) ((out += " (") += uid) += ')';
   return out;
 }
+
+std::string ResourceKey::ToString() const { return view().ToString(); }
 
 }  // namespace sloop

@@ -19,6 +19,9 @@ struct ResourceKeyView {
     return std::tie(kind, namespace_, name, uid) <=> std::tie(o.kind, o.namespace_, o.name, o.uid);
   }
   bool operator==(const ResourceKeyView&) const = default;
+
+  // "Pod/default/web-1 (uid)" for logs and errors.
+  std::string ToString() const;
 };
 
 struct ResourceKey {

@@ -215,6 +215,27 @@ Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
   return d.release();
 }
 
+void SparseIndex::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
+                           const std::atomic<bool>& stop) const {
+  if (per_block_ == 0 || first >= last) return;
+  for (uint32_t b = first / per_block_; b <= (last - 1) / per_block_; ++b) {
+    if (stop.load(std::memory_order_relaxed)) return;
+    // The scan decodes the block it is in: run ahead of it.
+    if (b <= cursor.load(std::memory_order_relaxed) / per_block_) continue;
+    (void)Decode(b);
+  }
+}
+
+void SparseIndex::DropBlocks(uint32_t first, uint32_t before) const {
+  if (per_block_ == 0) return;
+  for (uint32_t b = first / per_block_; b < std::min(before / per_block_, block_count_); ++b) {
+    if (Decoded* d = decoded_[b].exchange(nullptr, std::memory_order_acq_rel)) {
+      cached_bytes_.fetch_sub(d->size, std::memory_order_relaxed);
+      delete d;
+    }
+  }
+}
+
 Result<size_t> SparseIndex::CompressBlock(const uint8_t* raw, size_t size, std::string* out) {
   static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
                                                                               ZSTD_freeCCtx);

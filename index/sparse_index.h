@@ -77,6 +77,16 @@ class SparseIndex {
   std::string_view kind(const fb::ResourceEntry* e) const;
   std::string_view api_group(const fb::ResourceEntry* e) const;
   std::string_view api_version(const fb::ResourceEntry* e) const;
+  // Entries per compressed block (0: format version 1, no blocks).
+  uint32_t entries_per_block() const { return per_block_; }
+  // Decodes, in order, the blocks holding entries [first, last) that are not decoded yet,
+  // skipping those up to the block of entry *cursor (the scan it runs ahead of), until stop is
+  // set. Errors are left to the scan (it meets them when it reads the block).
+  void Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
+                const std::atomic<bool>& stop) const;
+  // Frees the decoded blocks from the one holding entry `first` to the one before the block of
+  // entry `before`. Only for a reader that one scan owns (Reader()): views into them die.
+  void DropBlocks(uint32_t first, uint32_t before) const;
   // Drops the mapped pages from this process's resident set (they stay in the page cache and
   // fault back in when read again), so that resident memory does not grow with shards queried.
   void ReleaseMemory() const;

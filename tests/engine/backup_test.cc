@@ -134,7 +134,7 @@ std::string TimelineText(const Store& s, const TimeRange& range) {
   if (!t) return "";
   std::string out = std::to_string(t->matched) + (t->truncated ? " truncated\n" : "\n");
   for (const auto& r : t->rows) {
-    out += r.key.ToString() + " " + r.api_group + "/" + r.api_version + " " +
+    out += r.key.ToString() + " " + std::string(r.api_group) + "/" + std::string(r.api_version) + " " +
            std::to_string(r.start_ns) + ".." + std::to_string(r.end_ns) + " c" +
            std::to_string(r.creation_ns) + (r.deleted ? " deleted" : "") + " e" +
            std::to_string(r.events) + " w" + std::to_string(r.warnings) + " changed";
@@ -154,7 +154,7 @@ std::string TimelineText(const Store& s, const TimeRange& range) {
       num(',', h.count);
       out += ")";
     }
-    for (const auto& o : r.owners) out += " owner(" + o.kind + "," + o.name + "," + o.uid + ")";
+    for (const auto& o : r.owners) out += " owner(" + std::string(o.kind) + "," + std::string(o.name) + "," + std::string(o.uid) + ")";
     out += "\n";
   }
   return out;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -147,6 +148,46 @@ TEST_F(SparseIndexTest, BlocksAreCompressedAndReadersCacheOnTheirOwn) {
   EXPECT_GT(reader->cached_bytes(), 0u);
   EXPECT_LT(reader->cached_bytes(), raw / 4) << "a point lookup decompresses one block";
   EXPECT_EQ(ResourceKey(reader->key(i)), keys[500]);
+}
+
+// A scan's reader decompresses ahead on another thread and frees the blocks behind it.
+TEST_F(SparseIndexTest, PrefetchRunsAheadOfTheCursorAndDropBlocksFreesBehindIt) {
+  auto keys = Keys(1000);
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  auto opened = SparseIndex::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto reader = (*opened)->Reader();
+  const uint32_t per = reader->entries_per_block();
+  ASSERT_EQ(per, SparseIndex::kEntriesPerBlock);
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> cursor{3 * per};
+  reader->Prefetch(0, reader->size(), cursor, stop);
+  const size_t ahead = reader->cached_bytes();
+  EXPECT_GT(ahead, 0u);
+  // Blocks 0..3 were skipped (the scan is in block 3): decoding block 3 adds to the cache, the
+  // ones after it are there already.
+  (void)reader->key(3 * per);
+  EXPECT_GT(reader->cached_bytes(), ahead);
+  const size_t all_but_three = reader->cached_bytes();
+  for (uint32_t i = 4 * per; i < reader->size(); ++i) (void)reader->key(i);
+  EXPECT_EQ(reader->cached_bytes(), all_but_three) << "everything ahead was decoded already";
+  // Stopped before it starts, it decodes nothing.
+  auto other = (*opened)->Reader();
+  stop = true;
+  other->Prefetch(0, other->size(), cursor, stop);
+  EXPECT_EQ(other->cached_bytes(), 0u);
+
+  std::sort(keys.begin(), keys.end());  // the index's order
+  reader->DropBlocks(0, 6 * per + 5);    // frees blocks 0..5, keeps block 6 (the cursor's)
+  EXPECT_LT(reader->cached_bytes(), all_but_three);
+  const size_t kept = reader->cached_bytes();
+  EXPECT_EQ(ResourceKey(reader->key(6 * per)), keys[6 * per]) << "the cursor's block is kept";
+  EXPECT_EQ(reader->cached_bytes(), kept);
+  EXPECT_EQ(ResourceKey(reader->key(5)), keys[5]) << "a dropped block decodes again on demand";
+  EXPECT_GT(reader->cached_bytes(), kept);
+  reader->DropBlocks(0, reader->size() + per);
+  EXPECT_EQ(reader->cached_bytes(), 0u);
 }
 
 TEST_F(SparseIndexTest, RecordedNamesListEntriesWithRecordsButNotEvents) {

@@ -140,8 +140,15 @@ TEST_F(KubectlTest, GetListsJsonApiResourcesWatch) {
   std::string watch_out;
   std::thread watcher([&] { watch_out = sim.kubectl("get pods -A --watch", 5); });
 
+  // The scenario creates its workloads a few hundred milliseconds in: until their Pods exist
+  // kubectl rightly says "No resources found".
   int rc = 0;
-  std::string out = sim.kubectl("get pods -A", 15, &rc);
+  std::string out;
+  for (int i = 0; i < 50; ++i) {
+    out = sim.kubectl("get pods -A", 15, &rc);
+    if (rc != 0 || out.find("No resources found") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out.rfind("NAMESPACE", 0), 0u) << out;
   EXPECT_NE(out.find("NAME"), std::string::npos);
