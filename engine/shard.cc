@@ -594,7 +594,7 @@ void ActiveShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   if (filter.skip_carried) {
     const SummaryMap& map = builder_.summaries();
     for (auto it = map.lower_bound(from); it != map.end(); ++it) {
-      if (!visit(it->first.view(), it->second, true)) return;
+      if (!visit(it->first, it->second, true)) return;
     }
   } else {
     builder_.ForEachMerged(from, visit);
@@ -629,7 +629,7 @@ Result<void> ActiveShard::ForEachRecord(const ResourceKeyView& key, const Record
   std::vector<SummaryMap::const_iterator> matches;
   for (auto it = map.lower_bound(ResourceKeyView{key.kind, key.namespace_, key.name, key.uid});
        it != map.end(); ++it) {
-    const ResourceKey& k = it->first;
+    const ResourceKeyView& k = it->first;
     if (k.kind != key.kind || k.namespace_ != key.namespace_ || k.name != key.name) break;
     if (!key.uid.empty() && k.uid != key.uid) break;
     matches.push_back(it);
@@ -637,7 +637,7 @@ Result<void> ActiveShard::ForEachRecord(const ResourceKeyView& key, const Record
   std::sort(matches.begin(), matches.end(),
             [](auto a, auto b) { return a->second.first_ns < b->second.first_ns; });
   for (auto it : matches) {
-    ResourceKeyView exact = it->first.view();
+    ResourceKeyView exact = it->first;
     bool stopped = false;
     auto r = ReadSummaryRecords(exact, it->second, [&](const RecordView& rec) {
       if (!fn(rec)) {
@@ -656,7 +656,7 @@ Result<void> ActiveShard::ForEachEventAbout(const ResourceKeyView& involved,
                                             const RecordFn& fn) const {
   std::lock_guard lock(mu_);
   const SummaryMap& map = builder_.summaries();
-  std::vector<const ResourceKey*> targets;
+  std::vector<const ResourceKeyView*> targets;
   if (!involved.uid.empty()) {
     auto it = map.find(involved);
     if (it != map.end()) targets.push_back(&it->first);
@@ -665,16 +665,16 @@ Result<void> ActiveShard::ForEachEventAbout(const ResourceKeyView& involved,
     for (auto it = map.lower_bound(
              ResourceKeyView{involved.kind, involved.namespace_, involved.name, ""});
          it != map.end(); ++it) {
-      const ResourceKey& k = it->first;
+      const ResourceKeyView& k = it->first;
       if (k.kind != involved.kind || k.namespace_ != involved.namespace_ || k.name != involved.name)
         break;
       targets.push_back(&k);
     }
   }
-  for (const ResourceKey* t : targets) {
-    for (const ResourceKey* e : builder_.EventsAbout(*t)) {
+  for (const ResourceKeyView* t : targets) {
+    for (const ResourceKeyView* e : builder_.EventsAbout(*t)) {
       bool stopped = false;
-      auto r = ReadSummaryRecords(e->view(), map.find(*e)->second, [&](const RecordView& rec) {
+      auto r = ReadSummaryRecords(*e, map.find(*e)->second, [&](const RecordView& rec) {
         if (!fn(rec)) {
           stopped = true;
           return false;
@@ -691,7 +691,7 @@ Result<void> ActiveShard::ForEachEventAbout(const ResourceKeyView& involved,
 std::vector<std::string> ActiveShard::Kinds() const {
   std::lock_guard lock(mu_);
   std::set<std::string> kinds, ns;
-  for (const auto& [k, s] : builder_.summaries()) kinds.insert(k.kind);
+  for (const auto& [k, s] : builder_.summaries()) kinds.emplace(k.kind);
   builder_.CarriedKindsAndNamespaces(&kinds, &ns);
   return {kinds.begin(), kinds.end()};
 }
@@ -700,7 +700,7 @@ std::vector<std::string> ActiveShard::Namespaces() const {
   std::lock_guard lock(mu_);
   std::set<std::string> kinds, ns;
   for (const auto& [k, s] : builder_.summaries()) {
-    if (!k.namespace_.empty()) ns.insert(k.namespace_);
+    if (!k.namespace_.empty()) ns.emplace(k.namespace_);
   }
   builder_.CarriedKindsAndNamespaces(&kinds, &ns);
   return {ns.begin(), ns.end()};

@@ -567,12 +567,11 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   auto sorted = WriteSortedSegment(
       shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
       [&](const ResourceKeyView& key, const RecordLocation& loc) {
-        ResourceKeyLess less;
-        while (summary != builder.summaries().end() && less(summary->first, key)) {
+        while (summary != builder.summaries().end() && summary->first < key) {
           ++summary;
           ++j;
         }
-        if (summary != builder.summaries().end() && summary->first.view() == key) {
+        if (summary != builder.summaries().end() && summary->first == key) {
           positions[j] = {loc.block_offset, loc.index_in_block};
         }
       });

@@ -23,7 +23,8 @@ constexpr int64_t kNsPerMin = 60 * kNsPerSec;
 // An Event first seen with a long history (a relist, a restart) is spread over at most this many
 // minutes before its last occurrence, so one old Event cannot fill a shard with cells.
 constexpr int64_t kMaxSpreadMinutes = 60;
-constexpr uint64_t kSummaryOverhead = 256;  // map node, summary struct, string headers
+// A map node (its header, key and summary) and the allocator's own header.
+constexpr uint64_t kSummaryOverhead = 32 + sizeof(SummaryMap::value_type) + 16;
 // An Event not updated for this long is not carried into the next shard: the API server deletes
 // Events after their TTL (one hour by default), and a missed deletion must not make an Event live
 // forever. Its records stay; only the carried-over entry goes.
@@ -115,10 +116,10 @@ void SummaryFromEntry(const SparseIndex& index, const std::unordered_map<uint32_
     EventSummary& es = s->MakeEvent();
     auto link = links.find(i);
     if (link != links.end() && link->second < index.size()) {
-      es.involved = ResourceKey(index.key(link->second));
+      es.involved = index.key(link->second);
     } else {
-      es.involved = ResourceKey(Str(e->involved_kind()), Str(e->involved_namespace()),
-                                Str(e->involved_name()), Str(e->involved_uid()));
+      es.involved = {Str(e->involved_kind()), Str(e->involved_namespace()),
+                     Str(e->involved_name()), Str(e->involved_uid())};
     }
     es.count = e->event_count();
     es.last_ns = e->event_last_ns();
@@ -150,6 +151,26 @@ std::string_view InternApiString(std::string_view s) {
   return *pool->emplace(s).first;
 }
 
+std::string_view KeyArena::Copy(std::string_view s) {
+  if (s.empty()) return {};
+  char* p = static_cast<char*>(chunks_.allocate(s.size(), 1));
+  std::memcpy(p, s.data(), s.size());
+  bytes_ += s.size();
+  return {p, s.size()};
+}
+
+std::string_view KeyArena::Intern(std::string_view s) {
+  if (s.empty()) return {};
+  auto it = interned_.find(s);
+  if (it != interned_.end()) return *it;
+  bytes_ += 48;  // the set's node
+  return *interned_.insert(Copy(s)).first;
+}
+
+ResourceKeyView KeyArena::Own(const ResourceKeyView& k) {
+  return {Intern(k.kind), Intern(k.namespace_), Copy(k.name), Copy(k.uid)};
+}
+
 OwnerList ShardIndexBuilder::InternOwners(std::vector<OwnerRefData> owners) {
   if (owners.empty()) return nullptr;
   auto [it, fresh] = owner_sets_.try_emplace(OwnersKey(owners));
@@ -163,20 +184,29 @@ OwnerList ShardIndexBuilder::InternOwners(std::vector<OwnerRefData> owners) {
 ShardIndexBuilder::ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns)
     : window_start_ns_(window_start_ns), window_end_ns_(window_end_ns) {}
 
-ResourceSummary& ShardIndexBuilder::SummaryFor(const ResourceKey& key, bool* created) {
+ResourceSummary& ShardIndexBuilder::SummaryFor(const ResourceKeyView& key, bool* created) {
   auto it = summaries_.find(key);
   *created = it == summaries_.end();
   if (*created) {
-    it = summaries_.emplace(key, ResourceSummary{}).first;
-    memory_bytes_ += kSummaryOverhead + key.kind.size() + key.namespace_.size() + key.name.size() +
-                     key.uid.size();
+    it = summaries_.emplace(keys_.Own(key), ResourceSummary{}).first;
+    memory_bytes_ += kSummaryOverhead;
     if (!materializing_ && carries_by_reference()) {
       // Carried by reference: copied in now, as eager carry-over would have copied it.
       ResourceSummary& s = it->second;
-      if (LookupCarried(key.view(), &s) && s.owners) s.owners = InternOwners(*s.owners);
+      if (LookupCarried(key, &s)) {
+        if (s.owners) s.owners = InternOwners(*s.owners);
+        Adopt(s);
+      }
     }
   }
   return it->second;
+}
+
+void ShardIndexBuilder::Adopt(ResourceSummary& s) {
+  if (!s.event || s.event->involved.kind.empty()) return;
+  ResourceKeyView& inv = s.event->involved;
+  auto it = summaries_.find(inv);
+  inv = it != summaries_.end() ? it->first : keys_.Own(inv);
 }
 
 void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
@@ -189,7 +219,7 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   auto it = summaries_.find(kv);
   bool created = it == summaries_.end();
   if (created) {
-    SummaryFor(ResourceKey(kv), &created);
+    SummaryFor(kv, &created);
     it = summaries_.find(kv);
   }
   ResourceSummary& s = it->second;
@@ -260,7 +290,7 @@ SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev)
   // Carried by reference: looked up there, in the order eager carry-over would have found it.
   ResourceSummary probe;
   if (carries_by_reference() && LookupCarried(exact, &probe)) {
-    SummaryFor(ResourceKey(exact), &created);
+    SummaryFor(exact, &created);
     return summaries_.find(exact);
   }
   // Same kind/namespace/name with another uid (Node Events carry the node's name as uid; an
@@ -268,7 +298,7 @@ SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev)
   ResourceKeyView lo{ev.involved_kind, ev.involved_namespace, ev.involved_name, ""};
   auto best = summaries_.end();
   for (auto i = summaries_.lower_bound(lo); i != summaries_.end(); ++i) {
-    const ResourceKey& k = i->first;
+    const ResourceKeyView& k = i->first;
     if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
         k.name != ev.involved_name) {
       break;
@@ -278,7 +308,7 @@ SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev)
   if (best != summaries_.end()) return best;
   if (carries_by_reference()) {
     // Carried ones all start at the window start: the last in key order, as eagerly.
-    std::optional<ResourceKey> carried;
+    std::optional<ResourceKey> carried;  // owned: the view dies with the callback
     ForEachCarried(lo, [&](const ResourceKeyView& k, const ResourceSummary&, bool) {
       if (k.kind != ev.involved_kind || k.namespace_ != ev.involved_namespace ||
           k.name != ev.involved_name) {
@@ -288,11 +318,11 @@ SummaryMap::iterator ShardIndexBuilder::InvolvedSummary(const EventInfoView& ev)
       return true;
     });
     if (carried) {
-      SummaryFor(*carried, &created);
-      return summaries_.find(*carried);
+      SummaryFor(carried->view(), &created);
+      return summaries_.find(carried->view());
     }
   }
-  ResourceSummary& s = SummaryFor(ResourceKey(exact), &created);
+  ResourceSummary& s = SummaryFor(exact, &created);
   if (!(s.flags & kCarriedOver)) s.flags = kEventOnly;
   return summaries_.find(exact);
 }
@@ -318,14 +348,10 @@ void ShardIndexBuilder::AddHeat(ResourceSummary& target, uint32_t minute, uint16
   memory_bytes_ += sizeof(HeatCellData);
 }
 
-void ShardIndexBuilder::AddEvent(const RecordView& record, const ResourceKey& event_key,
+void ShardIndexBuilder::AddEvent(const RecordView& record, const ResourceKeyView& event_key,
                                  ResourceSummary& s) {
   const EventInfoView& ev = *record.event;
-  EventSummary& es = s.MakeEvent();
-  if (es.involved.kind.empty()) {
-    es.involved =
-        ResourceKey(ev.involved_kind, ev.involved_namespace, ev.involved_name, ev.involved_uid);
-  }
+  EventSummary& es = s.MakeEvent();  // es.involved is set below, to the target's key
   int64_t count = std::max<int32_t>(ev.count, 1);
   int64_t last = ev.last_timestamp_ns
                      ? ev.last_timestamp_ns
@@ -370,7 +396,7 @@ void ShardIndexBuilder::AddEvent(const RecordView& record, const ResourceKey& ev
   }
 }
 
-void ShardIndexBuilder::LinkEvent(const ResourceKey* involved, const ResourceKey* event) {
+void ShardIndexBuilder::LinkEvent(const ResourceKeyView* involved, const ResourceKeyView* event) {
   auto& about = events_about_[involved];
   if (std::find(about.begin(), about.end(), event) == about.end()) {
     if (about.empty()) memory_bytes_ += 64;
@@ -379,7 +405,8 @@ void ShardIndexBuilder::LinkEvent(const ResourceKey* involved, const ResourceKey
   }
 }
 
-std::vector<const ResourceKey*> ShardIndexBuilder::EventsAbout(const ResourceKey& involved) const {
+std::vector<const ResourceKeyView*> ShardIndexBuilder::EventsAbout(
+    const ResourceKeyView& involved) const {
   auto s = summaries_.find(involved);
   if (s == summaries_.end()) return {};
   auto it = events_about_.find(&s->first);
@@ -410,10 +437,11 @@ void ShardIndexBuilder::CarryOver(const ShardIndexBuilder& previous) {
   previous.ForEachAtEnd({}, [&](const ResourceKeyView& k, const ResourceSummary& prev, bool own) {
     if (!Carryable(prev)) return true;
     bool created;
-    ResourceSummary& s = SummaryFor(ResourceKey(k), &created);
+    ResourceSummary& s = SummaryFor(k, &created);
     if (created) {
       CarriedSummary(prev, &s);
       if (!own && s.owners) s.owners = InternOwners(*s.owners);
+      Adopt(s);
     }
     return true;
   });
@@ -439,10 +467,11 @@ void ShardIndexBuilder::MaterializeCarryOver() {
   materializing_ = true;
   ForEachCarried({}, [&](const ResourceKeyView& k, const ResourceSummary& carried, bool) {
     bool created;
-    ResourceSummary& s = SummaryFor(ResourceKey(k), &created);
+    ResourceSummary& s = SummaryFor(k, &created);
     if (created) {
       CarriedSummary(carried, &s);
       if (s.owners) s.owners = InternOwners(*s.owners);
+      Adopt(s);
     }
     return true;
   });
@@ -457,7 +486,7 @@ void ShardIndexBuilder::MaterializeCarryOver() {
 
 void ShardIndexBuilder::LinkCarriedEvents() {
   for (auto& [key, s] : summaries_) {
-    const ResourceKey* inv = s.involved();
+    const ResourceKeyView* inv = s.involved();
     if (!inv) continue;
     if (auto t = summaries_.find(*inv); t != summaries_.end()) LinkEvent(&t->first, &key);
   }
@@ -510,16 +539,16 @@ void ShardIndexBuilder::ForEachAtEnd(const ResourceKeyView& from, const MergedFn
     ResourceSummary carried;
     ForEachEntrySummary(*carry_index_, carry_links_, from,
                         [&](const ResourceKeyView& k, const ResourceSummary& prev, bool) {
-                          for (; it != summaries_.end() && it->first.view() < k; ++it) {
-                            if (!fn(it->first.view(), it->second, true)) return go = false;
+                          for (; it != summaries_.end() && it->first < k; ++it) {
+                            if (!fn(it->first, it->second, true)) return go = false;
                           }
-                          if (it != summaries_.end() && it->first.view() == k) return true;
+                          if (it != summaries_.end() && it->first == k) return true;
                           if (!CarriedSummary(prev, &carried)) return true;
                           return go = fn(k, carried, false);
                         });
   }
   for (; go && it != summaries_.end(); ++it) {
-    if (!fn(it->first.view(), it->second, true)) return;
+    if (!fn(it->first, it->second, true)) return;
   }
 }
 
@@ -528,15 +557,15 @@ void ShardIndexBuilder::ForEachMerged(const ResourceKeyView& from, const MergedF
   bool go = true;
   if (carries_by_reference()) {
     ForEachCarried(from, [&](const ResourceKeyView& k, const ResourceSummary& carried, bool) {
-      for (; it != summaries_.end() && it->first.view() < k; ++it) {
-        if (!fn(it->first.view(), it->second, true)) return go = false;
+      for (; it != summaries_.end() && it->first < k; ++it) {
+        if (!fn(it->first, it->second, true)) return go = false;
       }
-      if (it != summaries_.end() && it->first.view() == k) return true;  // its own, next
+      if (it != summaries_.end() && it->first == k) return true;  // its own, next
       return go = fn(k, carried, false);
     });
   }
   for (; go && it != summaries_.end(); ++it) {
-    if (!fn(it->first.view(), it->second, true)) return;
+    if (!fn(it->first, it->second, true)) return;
   }
 }
 
@@ -569,10 +598,11 @@ void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
     SummaryFromEntry(previous, links, i, &prev);
     if (!Carryable(prev)) continue;
     bool created;
-    ResourceSummary& s = SummaryFor(ResourceKey(previous.key(i)), &created);
+    ResourceSummary& s = SummaryFor(previous.key(i), &created);
     if (!created) continue;
     CarriedSummary(prev, &s);
     if (s.owners) s.owners = InternOwners(*s.owners);
+    Adopt(s);
   }
   LinkCarriedEvents();
 }
@@ -586,23 +616,38 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   }
   // The entries go out in blocks of kEntriesPerBlock, each its own FlatBuffers EntryBlock,
   // compressed on its own; the directory (first key and place of each block) stays uncompressed.
-  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  // The compressed blocks are kept in chunks (a string grown by doubling would hold up to twice
+  // its size, and copy itself as it grows) and the file's builder is made once their size is
+  // known, at the size of the file, so that it never grows: writing a shard's index costs about
+  // twice its compressed size in memory, not four or five times.
   flatbuffers::FlatBufferBuilder bb(1 << 16);
   std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
   std::set<std::string, std::less<>> kinds, namespaces;
-  std::string payload;
+  constexpr size_t kChunkBytes = 1 << 20;
+  std::vector<std::string> chunks;
+  uint64_t payload_bytes = 0;
+  std::string frame;
   std::vector<fb::BlockRef> refs;
-  std::vector<flatbuffers::Offset<fb::BlockKey>> block_keys;
+  std::vector<ResourceKey> block_keys;  // the first key of each block
   // Owner lists are shared (InternOwners): the same pointer, the same vector in the block.
   std::unordered_map<const std::vector<OwnerRefData>*,
                      flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>>>
       block_owners;
   auto finish_block = [&]() -> Result<void> {
     bb.Finish(fb::CreateEntryBlock(bb, bb.CreateVector(entries)));
-    uint64_t at = payload.size();
-    auto n = SparseIndex::CompressBlock(bb.GetBufferPointer(), bb.GetSize(), &payload);
+    frame.clear();
+    auto n = SparseIndex::CompressBlock(bb.GetBufferPointer(), bb.GetSize(), &frame);
     if (!n) return std::unexpected(n.error());
-    refs.emplace_back(at, static_cast<uint32_t>(*n), static_cast<uint32_t>(bb.GetSize()));
+    refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n), static_cast<uint32_t>(bb.GetSize()));
+    payload_bytes += frame.size();
+    for (size_t at = 0; at < frame.size();) {
+      if (chunks.empty() || chunks.back().size() == kChunkBytes) {
+        chunks.emplace_back().reserve(kChunkBytes);
+      }
+      size_t take = std::min(frame.size() - at, kChunkBytes - chunks.back().size());
+      chunks.back().append(frame, at, take);
+      at += take;
+    }
     bb.Clear();
     entries.clear();
     block_owners.clear();
@@ -629,8 +674,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     return true;
   });
   std::sort(ids.begin(), ids.end());
-  auto index_of = [&](const ResourceKey& k) -> uint32_t {
-    KeyId id = IdOf(k.view());
+  auto index_of = [&](const ResourceKeyView& k) -> uint32_t {
+    KeyId id = IdOf(k);
     auto it = std::lower_bound(ids.begin(), ids.end(), std::make_pair(id, uint32_t{0}));
     return it != ids.end() && it->first == id ? it->second : 0xffffffffu;
   };
@@ -655,13 +700,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
       record_names.append(reinterpret_cast<const char*>(&len), 2);
       record_names.append(key.name.substr(0, len));
     }
-    if (i % SparseIndex::kEntriesPerBlock == 0) {
-      block_keys.push_back(
-          fb::CreateBlockKey(fbb, fbb.CreateSharedString(key.kind.data(), key.kind.size()),
-                             fbb.CreateSharedString(key.namespace_.data(), key.namespace_.size()),
-                             fbb.CreateString(key.name.data(), key.name.size()),
-                             fbb.CreateString(key.uid.data(), key.uid.size())));
-    }
+    if (i % SparseIndex::kEntriesPerBlock == 0) block_keys.emplace_back(key);
     // The entry goes into its block's buffer.
     // The Pods of one ReplicaSet have the same owners: they share one vector in the block.
     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
@@ -696,7 +735,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     // An Event about a resource of this shard names it through event_links; only an Event about
     // an object the shard has no entry for spells out the object's namespace, name and uid.
     flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
-    const ResourceKey* inv = s.involved();
+    const ResourceKeyView* inv = s.involved();
     const uint32_t target = inv ? index_of(*inv) : 0xffffffffu;
     const bool linked = target != 0xffffffffu;
     if (linked) links.emplace_back(i, target);
@@ -768,22 +807,48 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   });
   std::vector<std::string> kind_list(kinds.begin(), kinds.end());
   std::vector<std::string> ns_list(namespaces.begin(), namespaces.end());
-  auto refs_vec = fbb.CreateVectorOfStructs(refs);
-  auto keys_vec = fbb.CreateVector(block_keys);
-  auto blocks_vec =
-      fbb.CreateVector(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-  auto links_vec = fbb.CreateVectorOfStructs(links);
-  auto reasons_vec = fbb.CreateVectorOfStrings(reasons_);
-  std::vector<flatbuffers::Offset<flatbuffers::String>> string_offsets;
-  string_offsets.reserve(string_list.size());
-  for (std::string_view str : string_list) string_offsets.push_back(fbb.CreateString(str));
-  auto strings_vec = fbb.CreateVector(string_offsets);
   std::string names_frame;
   if (auto n = SparseIndex::CompressBlock(reinterpret_cast<const uint8_t*>(record_names.data()),
                                           record_names.size(), &names_frame);
       !n) {
     return std::unexpected(n.error());
   }
+  const uint32_t record_names_bytes = static_cast<uint32_t>(record_names.size());
+  std::string().swap(record_names);
+  // What the file holds besides the blocks, over-estimated: the builder is never grown.
+  size_t estimate = payload_bytes + names_frame.size() + refs.size() * sizeof(fb::BlockRef) +
+                    links.size() * sizeof(fb::EventLink) + (64 << 10);
+  for (const ResourceKey& k : block_keys) {
+    estimate += 64 + k.kind.size() + k.namespace_.size() + k.name.size() + k.uid.size();
+  }
+  for (const std::string& r : reasons_) estimate += 16 + r.size();
+  for (std::string_view str : string_list) estimate += 16 + str.size();
+  for (const auto& l : {kind_list, ns_list}) {
+    for (const std::string& str : l) estimate += 16 + str.size();
+  }
+  flatbuffers::FlatBufferBuilder fbb(estimate);
+  uint8_t* blocks_at = nullptr;
+  auto blocks_vec = fbb.CreateUninitializedVector(payload_bytes, &blocks_at);
+  for (std::string& chunk : chunks) {
+    std::memcpy(blocks_at, chunk.data(), chunk.size());
+    blocks_at += chunk.size();
+    std::string().swap(chunk);  // freed as it is copied
+  }
+  std::vector<flatbuffers::Offset<fb::BlockKey>> key_offsets;
+  key_offsets.reserve(block_keys.size());
+  for (const ResourceKey& k : block_keys) {
+    key_offsets.push_back(fb::CreateBlockKey(fbb, fbb.CreateSharedString(k.kind),
+                                             fbb.CreateSharedString(k.namespace_),
+                                             fbb.CreateString(k.name), fbb.CreateString(k.uid)));
+  }
+  auto refs_vec = fbb.CreateVectorOfStructs(refs);
+  auto keys_vec = fbb.CreateVector(key_offsets);
+  auto links_vec = fbb.CreateVectorOfStructs(links);
+  auto reasons_vec = fbb.CreateVectorOfStrings(reasons_);
+  std::vector<flatbuffers::Offset<flatbuffers::String>> string_offsets;
+  string_offsets.reserve(string_list.size());
+  for (std::string_view str : string_list) string_offsets.push_back(fbb.CreateString(str));
+  auto strings_vec = fbb.CreateVector(string_offsets);
   auto names_vec =
       fbb.CreateVector(reinterpret_cast<const uint8_t*>(names_frame.data()), names_frame.size());
   auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
@@ -804,7 +869,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   ib.add_blocks(blocks_vec);
   ib.add_strings(strings_vec);
   ib.add_record_names(names_vec);
-  ib.add_record_names_bytes(static_cast<uint32_t>(record_names.size()));
+  ib.add_record_names_bytes(record_names_bytes);
   ib.add_event_links(links_vec);
   ib.add_reasons(reasons_vec);
   ib.add_kinds(kinds_vec);

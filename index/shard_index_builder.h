@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "index/object_meta.h"
@@ -46,9 +48,11 @@ using OwnerList = std::shared_ptr<const std::vector<OwnerRefData>>;
 std::string_view InternApiString(std::string_view s);
 
 // What only an Event entry needs: the object it is about, and the count and lastTimestamp last
-// seen (so that only new occurrences are counted when the Event is updated).
+// seen (so that only new occurrences are counted when the Event is updated). In a builder's own
+// summary the key's strings are the builder's (a key of its map, or a copy in its arena); in a
+// summary read from elsewhere (the shard before), they are that source's.
 struct EventSummary {
-  ResourceKey involved;
+  ResourceKeyView involved;
   int32_t count = 0;
   int64_t last_ns = 0;
 };
@@ -74,7 +78,7 @@ struct ResourceSummary {
 
   bool deleted() const { return flags & kDeletedInShard; }
   // The object an Event entry is about, or null.
-  const ResourceKey* involved() const {
+  const ResourceKeyView* involved() const {
     return event && !event->involved.kind.empty() ? &event->involved : nullptr;
   }
   int64_t event_last_ns() const { return event ? event->last_ns : 0; }
@@ -84,7 +88,25 @@ struct ResourceSummary {
   }
 };
 
-using SummaryMap = std::map<ResourceKey, ResourceSummary, ResourceKeyLess>;
+// Keyed by views of the builder's own copies of the strings (KeyArena): one allocation-free key
+// of 64 bytes a resource, kinds and namespaces stored once.
+using SummaryMap = std::map<ResourceKeyView, ResourceSummary, std::less<>>;
+
+// Where a builder keeps the strings of its keys for its whole life: names and uids copied into
+// large chunks, kinds and namespaces interned.
+class KeyArena {
+ public:
+  KeyArena() : chunks_(std::pmr::new_delete_resource()) {}
+  ResourceKeyView Own(const ResourceKeyView& k);
+  std::string_view Copy(std::string_view s);
+  std::string_view Intern(std::string_view s);
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::pmr::monotonic_buffer_resource chunks_;
+  std::unordered_set<std::string_view> interned_;
+  uint64_t bytes_ = 0;
+};
 
 class ShardIndexBuilder {
  public:
@@ -134,7 +156,7 @@ class ShardIndexBuilder {
   const SummaryMap& summaries() const { return summaries_; }
   const std::vector<std::string>& reasons() const { return reasons_; }
   // Event entries about the resource `involved`, as keys into summaries().
-  std::vector<const ResourceKey*> EventsAbout(const ResourceKey& involved) const;
+  std::vector<const ResourceKeyView*> EventsAbout(const ResourceKeyView& involved) const;
 
   int64_t window_start_ns() const { return window_start_ns_; }
   int64_t window_end_ns() const { return window_end_ns_; }
@@ -142,7 +164,7 @@ class ShardIndexBuilder {
   int64_t max_ns() const { return max_ns_; }
   uint64_t record_count() const { return record_count_; }
   // Approximate heap bytes held, for the memory budget and its metric.
-  uint64_t memory_bytes() const { return memory_bytes_; }
+  uint64_t memory_bytes() const { return memory_bytes_ + keys_.bytes(); }
 
   // Where each resource's records start in the sealed (key-ordered) segment.
   struct SealedPosition {
@@ -156,12 +178,15 @@ class ShardIndexBuilder {
                               const std::vector<SealedPosition>& positions) const;
 
  private:
-  ResourceSummary& SummaryFor(const ResourceKey& key, bool* created);
+  ResourceSummary& SummaryFor(const ResourceKeyView& key, bool* created);
+  // A summary copied in from the shard before (CarriedSummary) made the builder's own: the key of
+  // the object an Event is about moved to this builder's strings.
+  void Adopt(ResourceSummary& s);
   SummaryMap::iterator InvolvedSummary(const EventInfoView& ev);
-  void AddEvent(const RecordView& record, const ResourceKey& event_key,
+  void AddEvent(const RecordView& record, const ResourceKeyView& event_key,
                 ResourceSummary& event_summary);
   // Both are keys of summaries_ (map nodes do not move).
-  void LinkEvent(const ResourceKey* involved, const ResourceKey* event);
+  void LinkEvent(const ResourceKeyView* involved, const ResourceKeyView* event);
   void LinkCarriedEvents();
   // The summary carried by reference for `key`, as carried (false when none or not carried).
   bool LookupCarried(const ResourceKeyView& key, ResourceSummary* out);
@@ -183,6 +208,7 @@ class ShardIndexBuilder {
   int64_t max_ns_ = 0;
   uint64_t record_count_ = 0;
   uint64_t memory_bytes_ = 0;
+  KeyArena keys_;  // before summaries_: its keys point into it
   SummaryMap summaries_;
   // Carry-over by reference (CarryByReference): the builder or the sealed index of the shard
   // before, the Event links of that index (entry -> the entry it is about), and a reader of it for
@@ -197,7 +223,7 @@ class ShardIndexBuilder {
   std::unordered_map<std::string, uint16_t> reason_ids_;
   std::unordered_map<std::string, OwnerList> owner_sets_;
   // involved object → the Events about it, both as keys of summaries_
-  std::unordered_map<const ResourceKey*, std::vector<const ResourceKey*>> events_about_;
+  std::unordered_map<const ResourceKeyView*, std::vector<const ResourceKeyView*>> events_about_;
 };
 
 }  // namespace sloop

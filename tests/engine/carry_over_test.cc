@@ -88,11 +88,11 @@ class CarryOverTest : public ::testing::Test {
         out << h.minute << ":" << h.count << ":" << b.reasons()[h.reason] << ":" << int(h.severity)
             << ",";
       }
-      if (const ResourceKey* inv = s.involved()) out << " about=" << inv->ToString();
+      if (const ResourceKeyView* inv = s.involved()) out << " about=" << inv->ToString();
       if (s.event) out << " event=" << s.event->count << "@" << s.event->last_ns;
       // The Events about it, as a set (their order follows arrival).
       std::vector<std::string> events;
-      for (const ResourceKey* e : b.EventsAbout(k)) events.push_back(e->ToString());
+      for (const ResourceKeyView* e : b.EventsAbout(k)) events.push_back(e->ToString());
       std::sort(events.begin(), events.end());
       out << " events=";
       for (const std::string& e : events) out << e << ",";
@@ -111,7 +111,7 @@ class CarryOverTest : public ::testing::Test {
     out << " nochange=";
     for (uint32_t t : s.nochange_secs) out << t << ",";
     out << " heat=" << s.heat.size();
-    if (const ResourceKey* inv = s.involved()) out << " about=" << inv->ToString();
+    if (const ResourceKeyView* inv = s.involved()) out << " about=" << inv->ToString();
     if (s.event) out << " event=" << s.event->count << "@" << s.event->last_ns;
   }
 
@@ -155,7 +155,8 @@ class CarryOverTest : public ::testing::Test {
                                                            const std::string& name) {
     std::vector<ShardIndexBuilder::SealedPosition> pos;
     for (const auto& [k, s] : b.summaries()) {
-      pos.push_back({std::hash<std::string>()(k.name + k.uid) % 100000, uint32_t(k.name.size())});
+      pos.push_back({std::hash<std::string>()(std::string(k.name) + std::string(k.uid)) % 100000,
+                     uint32_t(k.name.size())});
     }
     auto w = b.WriteIndexFile(dir_ / name, 1, 4096, pos);
     EXPECT_TRUE(w) << w.error().ToString();
