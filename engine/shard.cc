@@ -97,9 +97,29 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   std::shared_ptr<SealedShard> shard(new SealedShard());
   shard->segment_path_ = segment_path;
   shard->index_path_ = index_path;
-  auto opened = SparseIndex::Open(index_path);
+  // Which resources have records (or Events about them) here: point lookups skip the rest.
+  // Gathered while the index is verified, block by block.
+  std::vector<uint64_t> present;
+  std::vector<bool> linked;
+  auto opened = SparseIndex::Open(
+      index_path, true, [&](const SparseIndex& index, uint32_t first, uint32_t last) {
+        if (first == 0) {
+          linked.assign(index.size(), false);
+          if (const auto* links = index.root()->event_links()) {
+            for (const fb::EventLink* l : *links) {
+              if (l->involved() < index.size()) linked[l->involved()] = true;
+            }
+          }
+        }
+        for (uint32_t e = first; e < last; ++e) {
+          if (index.entry(e)->record_count() > 0 || linked[e]) {
+            ResourceKeyView k = index.key(e);
+            present.push_back(NameFilter::Hash(k.kind, k.namespace_, k.name));
+          }
+        }
+      });
   if (!opened) return std::unexpected(opened.error());
-  const SparseIndex& index = **opened;  // holds the blocks its verification decompressed
+  const SparseIndex& index = **opened;
   shard->index_ = index.Reader();
   auto reader = SegmentReader::Open(segment_path);
   if (!reader) return std::unexpected(reader.error());
@@ -126,20 +146,6 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   i.resources = index.size();
   i.segment_bytes = size;
   i.index_bytes = index.file_bytes();
-  // Which resources have records (or Events about them) here: point lookups skip the rest.
-  std::vector<uint64_t> present;
-  auto add = [&](uint32_t e) {
-    ResourceKeyView k = index.key(e);
-    present.push_back(NameFilter::Hash(k.kind, k.namespace_, k.name));
-  };
-  for (uint32_t e = 0; e < index.size(); ++e) {
-    if (index.entry(e)->record_count() > 0) add(e);
-  }
-  if (const auto* links = r->event_links()) {
-    for (const fb::EventLink* l : *links) {
-      if (l->involved() < index.size()) add(l->involved());
-    }
-  }
   shard->present_ = NameFilter(present);
   if (const auto* k = r->kinds()) {
     for (const auto* str : *k) shard->kinds_.emplace_back(Str(str));
@@ -557,8 +563,8 @@ void ActiveShard::FillEntry(const ResourceKeyView& key, const ResourceSummary& s
   v->nochange_count = s.nochange_count;
   v->record_count = s.record_count;
   v->flags = s.flags;
-  v->change_secs = s.change_secs;
-  v->nochange_secs = s.nochange_secs;
+  v->change_secs = {s.change_secs.data(), s.change_secs.size()};
+  v->nochange_secs = {s.nochange_secs.data(), s.nochange_secs.size()};
   v->heat.clear();
   v->owners.clear();
   if (!with_details) return;

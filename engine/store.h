@@ -36,7 +36,7 @@ struct StoreOptions {
   std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(30);
   // The active shard is sealed early when its segment or its in-memory index passes these.
   uint64_t active_segment_cap_bytes = 512ull << 20;
-  uint64_t active_index_cap_bytes = 64ull << 20;
+  uint64_t active_index_cap_bytes = 48ull << 20;
   // Memory for sorting records while sealing (larger shards are sorted in runs and merged).
   uint64_t seal_sort_budget_bytes = 32ull << 20;
   WriterOptions writer;

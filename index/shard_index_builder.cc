@@ -34,8 +34,18 @@ bool CarryEvent(bool is_event, int64_t event_last_ns, int64_t window_start_ns) {
   return !is_event || event_last_ns >= window_start_ns - kEventCarryHorizonNs;
 }
 
-void PushSecond(std::vector<uint32_t>& secs, int64_t ns, uint64_t* mem) {
+// What a TickList's growth from `before` elements of capacity cost on the heap: nothing while
+// it stays inline, then its buffer and the allocator's header.
+uint64_t Grown(const TickList& list, size_t before) {
+  constexpr size_t kInline = 2;
+  size_t after = list.capacity();
+  if (after == before || after <= kInline) return 0;
+  return (after - (before <= kInline ? 0 : before)) * sizeof(uint32_t) + (before <= kInline ? 16 : 0);
+}
+
+void PushSecond(TickList& secs, int64_t ns, uint64_t* mem) {
   uint32_t s = static_cast<uint32_t>(std::max<int64_t>(0, ns / kNsPerSec));
+  const size_t before = secs.capacity();
   if (!secs.empty() && secs.back() >= s) {
     if (secs.back() == s) return;
     // Out-of-order arrival: keep the list sorted.
@@ -45,7 +55,7 @@ void PushSecond(std::vector<uint32_t>& secs, int64_t ns, uint64_t* mem) {
   } else {
     secs.push_back(s);
   }
-  *mem += sizeof(uint32_t);
+  *mem += Grown(secs, before);
 }
 
 std::string OwnersKey(const std::vector<OwnerRefData>& owners) {
@@ -232,8 +242,9 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   s.flags &= ~kEventOnly;
   ++s.record_count;
   if (s.blocks.empty() || s.blocks.back() != block_id) {
+    const size_t before = s.blocks.capacity();
     s.blocks.push_back(block_id);
-    memory_bytes_ += sizeof(uint32_t);
+    memory_bytes_ += Grown(s.blocks, before);
   }
 
   bool changed =
@@ -721,8 +732,10 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     auto uid = bb.CreateSharedString(key.uid.data(), key.uid.size());
     // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
     flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
-    if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs);
-    if (!s.nochange_secs.empty()) nochange = bb.CreateVector(s.nochange_secs);
+    if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs.data(), s.change_secs.size());
+    if (!s.nochange_secs.empty()) {
+      nochange = bb.CreateVector(s.nochange_secs.data(), s.nochange_secs.size());
+    }
     flatbuffers::Offset<flatbuffers::Vector<const fb::HeatCell*>> heat_vec;
     if (!s.heat.empty()) {
       std::vector<fb::HeatCell> heat;

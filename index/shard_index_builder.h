@@ -16,6 +16,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "index/object_meta.h"
 #include "index/resource_key.h"
 #include "segments/record.h"
@@ -57,6 +59,10 @@ struct EventSummary {
   int64_t last_ns = 0;
 };
 
+// Ascending Unix seconds, or block ids: most resources have one or two in a shard, kept inline
+// (no allocation of their own).
+using TickList = boost::container::small_vector<uint32_t, 2>;
+
 struct ResourceSummary {
   std::string_view api_group;    // interned (InternApiString)
   std::string_view api_version;  // interned
@@ -68,11 +74,11 @@ struct ResourceSummary {
   uint32_t record_count = 0;
   uint8_t flags = 0;
   OwnerList owners;                     // null when it has none
-  std::vector<uint32_t> change_secs;    // ascending Unix seconds, deduplicated
-  std::vector<uint32_t> nochange_secs;  // ascending Unix seconds, deduplicated
+  TickList change_secs;    // ascending Unix seconds, deduplicated
+  TickList nochange_secs;  // ascending Unix seconds, deduplicated
   std::vector<HeatCellData> heat;       // by minute, then reason
   std::string last_resource_version;
-  std::vector<uint32_t> blocks;  // ids of the active segment's blocks holding its records
+  TickList blocks;  // ids of the active segment's blocks holding its records
   // Event entries only (null for the other kinds, which are most of a cluster).
   std::unique_ptr<EventSummary> event;
 

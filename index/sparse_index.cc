@@ -77,7 +77,7 @@ std::shared_ptr<SparseIndex> SparseIndex::Reader() const {
 uint32_t SparseIndex::format_version() const { return root_->format_version(); }
 
 Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::path& path,
-                                                       bool verify) {
+                                                       bool verify, const BlockFn& on_block) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IOError("open index", path.string(), errno);
   struct stat st;
@@ -124,14 +124,22 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   }
   if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
   index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->block_count_);
-  if (verify) {
-    // Every block decompresses (zstd checks its content checksum) and verifies; the decoded
-    // blocks stay in this object's cache for the caller's first pass.
+  if (verify || on_block) {
+    // Every block decompresses (zstd checks its content checksum) and verifies, and is freed once
+    // the caller's pass has seen it.
+    const uint32_t per = index->per_block_;
     for (uint32_t b = 0; b < index->block_count_; ++b) {
-      if (auto d = index->Decode(b); !d) return std::unexpected(d.error());
+      if (verify) {
+        if (auto d = index->Decode(b); !d) return std::unexpected(d.error());
+      }
+      if (on_block) on_block(*index, b * per, std::min(index->entry_count_, (b + 1) * per));
+      index->DropBlocks(b * per, (b + 1) * per);
     }
-    if (auto names = index->RecordedNames(); !names) return std::unexpected(names.error());
-    index->verified_ = true;
+    if (per == 0 && on_block) on_block(*index, 0, index->entry_count_);  // version 1: no blocks
+    if (verify) {
+      if (auto names = index->RecordedNames(); !names) return std::unexpected(names.error());
+      index->verified_ = true;
+    }
   }
   // Verification touched every page: let them go until a query reads them.
   index->ReleaseMemory();

@@ -36,8 +36,13 @@ class SparseIndex {
   // and every entry block: its zstd checksum, its size and its own FlatBuffers verification).
   // kCorruption / kUnsupported name the file. verify=false maps a file verified before (sealed
   // files are immutable) and checks only its identifier, version and block directory.
+  // on_block, when given, sees the entries [first, last) of each block in order while the block
+  // is decoded: a first pass over the index at the cost of one block of memory (the blocks are
+  // freed as the pass goes on).
+  using BlockFn = std::function<void(const SparseIndex&, uint32_t first, uint32_t last)>;
   static Result<std::shared_ptr<SparseIndex>> Open(const std::filesystem::path& path,
-                                                   bool verify = true);
+                                                   bool verify = true,
+                                                   const BlockFn& on_block = {});
   ~SparseIndex();
 
   // Another reader of the same mapping with an empty block cache.

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bench/harness/generator.h"
+#include "engine/allocator.h"
 #include "bench/harness/stores.h"
 #include "tools/sloop/config.h"
 
@@ -173,6 +174,7 @@ int Usage(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sloop::TuneAllocator();  // as the sloop binary does, for both stores
   std::string size, capture, save_capture, stores = "ours,rocksdb";
   std::string dir = (fs::temp_directory_path() / ("sloop-bench-" + std::to_string(getpid())));
   bool keep = false, quick = false;

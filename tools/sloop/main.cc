@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/allocator.h"
 #include "engine/backup.h"
 #include "engine/store.h"
 #include "http/http_server.h"
@@ -49,9 +50,10 @@ sloop::StoreOptions MakeStoreOptions(const SloopConfig& c, const fs::path& dir, 
   o.max_disk_bytes = static_cast<uint64_t>(c.max_disk_mb) << 20;
   o.max_look_back = c.max_look_back;
   o.cleanup_interval = c.cleanup_frequency;
-  // The memory budget covers the active shard's index and the sort runs of a seal.
+  // The memory budget covers the indexes of two shards (the active one, and the one before while
+  // it is sealed: Append waits rather than let a third build up) and the sort runs of a seal.
   uint64_t budget = static_cast<uint64_t>(c.memory_budget_mb) << 20;
-  o.active_index_cap_bytes = budget / 2;
+  o.active_index_cap_bytes = budget / 8 * 3;
   o.seal_sort_budget_bytes = budget / 4;
   o.writer.target_block_bytes = static_cast<size_t>(c.block_size_kb) * 1024;
   if (c.sync_policy == "every-block") {
@@ -249,4 +251,7 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Run(argc, argv); }
+int main(int argc, char** argv) {
+  sloop::TuneAllocator();
+  return Run(argc, argv);
+}
