@@ -280,9 +280,12 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
       index.DropBlocks(dropped, i);
       dropped = i;
     }
-    if (filter.skip_carried) {
+    if (filter.skip_carried || filter.skip_unchanged) {
       const fb::ResourceEntry* e = index.entry(i);
-      if ((e->flags() & kCarriedOver) && e->record_count() == 0) continue;
+      if ((e->flags() & kCarriedOver) && e->record_count() == 0 &&
+          (filter.skip_carried || !e->heat() || e->heat()->size() == 0)) {
+        continue;
+      }
     }
     ResourceKeyView k = index.key(i);
     if (filter.skip_events && k.kind == "Event") continue;
@@ -591,13 +594,17 @@ void ActiveShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   EntryView v;
   auto visit = [&](const ResourceKeyView& k, const ResourceSummary& s, bool) {
     if (!filter.kind.empty() && k.kind != filter.kind) return false;
-    if (filter.skip_carried && (s.flags & kCarriedOver) && s.record_count == 0) return true;
+    if ((filter.skip_carried || filter.skip_unchanged) && (s.flags & kCarriedOver) &&
+        s.record_count == 0 && (filter.skip_carried || s.heat.empty())) {
+      return true;
+    }
     if (filter.skip_events && k.kind == "Event") return true;
     if (!Matches(k, filter)) return true;
     FillEntry(k, s, with_details, &v);
     return fn(v);
   };
-  if (filter.skip_carried) {
+  if (filter.skip_carried || filter.skip_unchanged) {
+    // Those carried by reference are unchanged (a record or an Event copies one in).
     const SummaryMap& map = builder_.summaries();
     for (auto it = map.lower_bound(from); it != map.end(); ++it) {
       if (!visit(it->first, it->second, true)) return;

@@ -67,6 +67,8 @@ struct EntryFilter {
   std::string_view name_contains;  // names containing this, ASCII case ignored
   bool skip_events = false;        // leave out kind Event (unless kind asks for it)
   bool skip_carried = false;       // leave out entries carried over with no record in the shard
+  bool skip_unchanged = false;     // ... and with no Event about them either (what the shard
+                                   // before said of them holds through this one)
 };
 
 struct ShardInfo {

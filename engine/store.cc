@@ -839,12 +839,30 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   filter.kind = q.kind;
   filter.skip_events = q.kind.empty();  // Events are heat on other rows, not rows of their own
   if (!q.kind.empty() && q.kind != "Namespace") filter.namespace_ = q.namespace_;
+  // Per row: alive at the end of the last shard scanned, and the last shard that had an entry.
+  std::vector<uint8_t> alive;
+  std::vector<uint32_t> seen_in;
+  alive.reserve(rows.capacity());
+  seen_in.reserve(rows.capacity());
+  uint32_t serial = 0;
+  bool previous_scanned = false;
   for (const auto& shard : shards) {
     ShardInfo info = shard->info();
-    if (!Overlaps(info, q.range)) continue;
+    if (!Overlaps(info, q.range)) {
+      previous_scanned = false;
+      continue;
+    }
+    ++serial;
     // A resource not deleted in a shard lived on to the shard's end (or to now, while active).
     int64_t alive_until = info.sealed ? std::max(info.window_end_ns, info.max_ns)
                                       : std::max(std::min(now, info.window_end_ns), info.max_ns);
+    // Every resource alive at the end of a shard is carried into the next one (Events only for a
+    // while: not when they are asked for), and an entry carried with nothing new (no record, no
+    // Event) says only that the resource lived on: such entries are left out and their rows
+    // extended below, rather than read one by one.
+    const bool infer = previous_scanned && q.kind != "Event";
+    filter.skip_unchanged = infer;
+    previous_scanned = true;
     next.clear();
     next.reserve(order.size());
     size_t pos = 0;  // rows before order[pos] have keys below the entry's
@@ -868,11 +886,20 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         begin = e.creation_ns ? std::min(e.creation_ns, e.first_ns) : e.first_ns;
         end = (e.flags & kDeletedInShard) ? e.last_ns : alive_until;
       }
-      auto cmp = std::strong_ordering::greater;
-      while (pos < order.size() && (cmp = rows[order[pos]].key <=> e.key) < 0) {
-        next.push_back(order[pos++]);
+      // The rows before the entry's go through as they are, found by galloping: the entries
+      // of a shard after the first are few (the unchanged ones are left out), the rows many.
+      auto before = [&](uint32_t row) { return rows[row].key < e.key; };
+      size_t past = pos;
+      if (past < order.size() && before(order[past])) {
+        size_t bound = 1;
+        while (pos + bound < order.size() && before(order[pos + bound])) bound *= 2;
+        past = std::partition_point(order.begin() + pos + bound / 2 + 1,
+                                   order.begin() + std::min(order.size(), pos + bound), before) -
+              order.begin();
       }
-      if (pos == order.size()) cmp = std::strong_ordering::greater;
+      next.insert(next.end(), order.begin() + pos, order.begin() + past);
+      pos = past;
+      auto cmp = pos < order.size() ? rows[order[pos]].key <=> e.key : std::strong_ordering::greater;
       uint32_t index;
       if (cmp == 0) {
         index = order[pos++];
@@ -886,8 +913,12 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         fresh.key = strings.Key(e.key);
         fresh.start_ns = INT64_MAX;  // begin and end while the rows are built
         fresh.end_ns = 0;
+        alive.push_back(0);
+        seen_in.push_back(0);
       }
       next.push_back(index);
+      seen_in[index] = serial;
+      if (!(e.flags & kEventOnly)) alive[index] = !(e.flags & kDeletedInShard);
       TimelineRow& r = rows[index];
       r.start_ns = std::min(r.start_ns, begin);
       if (!(e.flags & kEventOnly) || r.end_ns == 0) {
@@ -921,6 +952,13 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     });
     next.insert(next.end(), order.begin() + pos, order.end());
     order.swap(next);
+    if (infer) {
+      for (uint32_t index : order) {
+        if (seen_in[index] != serial && alive[index]) {
+          rows[index].end_ns = std::max(rows[index].end_ns, alive_until);
+        }
+      }
+    }
   }
 
   // The rows in range, finished in place, then sorted by index and moved out once.
@@ -998,8 +1036,38 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     kept.resize(items.size());
     for (size_t i = 0; i < items.size(); ++i) kept[i] = items[i].index;
   }
-  result.rows.reserve(kept.size());
-  for (uint32_t index : kept) result.rows.push_back(std::move(rows[index]));
+  // Rows go to their places in `rows` itself, each moved once along the cycles of the
+  // permutation (the rows left out take the places after the kept ones, then go): no second
+  // buffer of rows to fault in, fill and free.
+  const size_t n = kept.size();
+  {
+    std::vector<uint8_t> in_kept(rows.size(), 0);
+    for (uint32_t index : kept) in_kept[index] = 1;
+    for (uint32_t index = 0; index < rows.size(); ++index) {
+      if (!in_kept[index]) kept.push_back(index);
+    }
+  }
+  std::vector<uint8_t> placed(rows.size(), 0);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (placed[i] || kept[i] == i) {
+      placed[i] = 1;
+      continue;
+    }
+    TimelineRow held = std::move(rows[i]);
+    size_t j = i;
+    for (;;) {
+      placed[j] = 1;
+      size_t from = kept[j];
+      if (from == i) {
+        rows[j] = std::move(held);
+        break;
+      }
+      rows[j] = std::move(rows[from]);
+      j = from;
+    }
+  }
+  rows.erase(rows.begin() + static_cast<std::ptrdiff_t>(n), rows.end());
+  result.rows = std::move(rows);
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "schema/index_generated.h"
@@ -71,6 +72,7 @@ std::shared_ptr<SparseIndex> SparseIndex::Reader() const {
   r->string_count_ = string_count_;
   r->verified_ = verified_;
   r->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(block_count_);
+  r->claims_ = std::make_unique<std::atomic<uint8_t>[]>(block_count_);
   return r;
 }
 
@@ -124,6 +126,7 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   }
   if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
   index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->block_count_);
+  index->claims_ = std::make_unique<std::atomic<uint8_t>[]>(index->block_count_);
   if (verify || on_block) {
     // Every block decompresses (zstd checks its content checksum) and verifies, and is freed once
     // the caller's pass has seen it.
@@ -182,6 +185,40 @@ Result<void> SparseIndex::CheckDirectory() {
 
 Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
   if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
+  // Whoever claims a block decodes it. While a prefetcher runs, a thread that needs a block the
+  // other is decoding decodes one further on meanwhile (so a scan that outruns its prefetcher
+  // does not decode the same blocks twice, and both cores decompress), then comes back for it.
+  for (;;) {
+    if (Claim(b)) return DecodeClaimed(b);
+    if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
+    bool helped = false;
+    if (prefetching_.load(std::memory_order_relaxed)) {
+      for (uint32_t c = b + 1; c < std::min(block_count_, b + 1 + kHelpWindow) && !helped; ++c) {
+        if (decoded_[c].load(std::memory_order_acquire) || !Claim(c)) continue;
+        (void)DecodeClaimed(c);  // an error comes back when its reader reaches it
+        helped = true;
+      }
+    }
+    if (!helped) std::this_thread::yield();
+  }
+}
+
+bool SparseIndex::Claim(uint32_t b) const {
+  uint8_t free = 0;
+  return claims_[b].compare_exchange_strong(free, 1, std::memory_order_acq_rel);
+}
+
+Result<const SparseIndex::Decoded*> SparseIndex::DecodeClaimed(uint32_t b) const {
+  // The claim ends however the decoding does (a failure lets the next reader find it itself).
+  struct Release {
+    std::atomic<uint8_t>& claim;
+    ~Release() { claim.store(0, std::memory_order_release); }
+  } release{claims_[b]};
+  return DecodeBlock(b);
+}
+
+Result<const SparseIndex::Decoded*> SparseIndex::DecodeBlock(uint32_t b) const {
+  if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
   const fb::BlockRef* ref = root_->block_refs()->Get(b);
   auto fail = [&](const std::string& why) -> Result<const Decoded*> {
     return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() + ": entry block " +
@@ -216,22 +253,26 @@ Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
     }
   }
   Decoded* expected = nullptr;
+  const size_t size = d->size;  // once published, a scan's DropBlocks may free it
   if (!decoded_[b].compare_exchange_strong(expected, d.get(), std::memory_order_acq_rel)) {
     return expected;  // another thread decoded it first
   }
-  cached_bytes_.fetch_add(d->size, std::memory_order_relaxed);
+  cached_bytes_.fetch_add(size, std::memory_order_relaxed);
   return d.release();
 }
 
 void SparseIndex::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
                            const std::atomic<bool>& stop) const {
   if (per_block_ == 0 || first >= last) return;
+  prefetching_.store(true, std::memory_order_relaxed);
   for (uint32_t b = first / per_block_; b <= (last - 1) / per_block_; ++b) {
-    if (stop.load(std::memory_order_relaxed)) return;
+    if (stop.load(std::memory_order_relaxed)) break;
     // The scan decodes the block it is in: run ahead of it.
     if (b <= cursor.load(std::memory_order_relaxed) / per_block_) continue;
-    (void)Decode(b);
+    if (decoded_[b].load(std::memory_order_acquire) || !Claim(b)) continue;
+    (void)DecodeClaimed(b);
   }
+  prefetching_.store(false, std::memory_order_relaxed);
 }
 
 void SparseIndex::DropBlocks(uint32_t first, uint32_t before) const {

@@ -114,6 +114,10 @@ class SparseIndex {
   Result<void> CheckDirectory();
   Result<std::string> RecordedNames() const;
   Result<const Decoded*> Decode(uint32_t block) const;
+  bool Claim(uint32_t block) const;
+  Result<const Decoded*> DecodeClaimed(uint32_t block) const;  // and ends the claim
+  Result<const Decoded*> DecodeBlock(uint32_t block) const;
+  static constexpr uint32_t kHelpWindow = 8;  // blocks ahead a waiting reader may decode
   std::string_view Ref(uint32_t ref) const;
   // First entry index in [0, size()] whose key is not less than the target (less(key) is
   // "key < target"), found through the block keys and one block.
@@ -128,6 +132,8 @@ class SparseIndex {
   // Every block was verified when the file was opened: later decodes rely on zstd's checksum.
   bool verified_ = false;
   std::unique_ptr<std::atomic<Decoded*>[]> decoded_;
+  std::unique_ptr<std::atomic<uint8_t>[]> claims_;  // 1 while a thread decodes the block
+  mutable std::atomic<bool> prefetching_{false};
   uint32_t string_count_ = 0;  // ShardIndex.strings (version 2)
   mutable std::atomic<size_t> cached_bytes_{0};
   mutable std::atomic<bool> damage_logged_{false};

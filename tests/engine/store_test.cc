@@ -138,8 +138,14 @@ TEST_F(StoreTest, TimelineMergesManyResourcesAcrossShards) {
     add(kT0 + 2 * kHour + i * kSec, "a-" + std::to_string(i));
     add(kT0 + 2 * kHour + i * kSec, "z-" + std::to_string(i));
   }
+  // An Event about a resource unchanged since shard 1: its entry in shard 3 is carried over with
+  // no record, but with heat.
+  const int64_t warned_at = kT0 + 2 * kHour + 10 * kMin;
+  ASSERT_TRUE(store
+                  ->Append(mk_.Event(warned_at, "shop", "p-00002.1", "Pod", "p-00002", "uid-p-00002",
+                                     "BackOff", true, 1, warned_at, rv++, WatchType::kAdded))
+                  .has_value());
   now_ = kT0 + 2 * kHour + 30 * kMin;
-  ASSERT_TRUE(store->Maintain().has_value());
   for (auto& [n, w] : want) {
     if (!w.deleted) w.end = now_;
   }
@@ -147,28 +153,38 @@ TEST_F(StoreTest, TimelineMergesManyResourcesAcrossShards) {
   TimelineQuery q;
   q.range = {kT0, kT0 + 3 * kHour};
   q.limit = 100000;
-  auto t = store->Timeline(q);
-  ASSERT_TRUE(t.has_value());
-  ASSERT_EQ(t->rows.size(), want.size());
-  EXPECT_EQ(t->matched, want.size());
-  EXPECT_FALSE(t->truncated);
-  std::set<std::string> seen;
-  for (size_t i = 0; i < t->rows.size(); ++i) {
-    const TimelineRow& r = t->rows[i];
-    std::string n(r.key.name);
-    ASSERT_TRUE(want.count(n)) << n;
-    EXPECT_TRUE(seen.insert(n).second) << n << " has two rows";
-    EXPECT_EQ(r.start_ns, want[n].start) << n;
-    EXPECT_EQ(r.end_ns, want[n].end) << n;
-    EXPECT_EQ(r.deleted, want[n].deleted) << n;
-    EXPECT_EQ(r.key.uid, "uid-" + n);
-    EXPECT_EQ(r.api_version, "v1");
-    if (i) {
-      const TimelineRow& p = t->rows[i - 1];
-      EXPECT_TRUE(std::tie(p.start_ns, p.key) < std::tie(r.start_ns, r.key)) << p.key.name << " " << n;
+  auto check = [&](const char* when) {
+    SCOPED_TRACE(when);
+    auto t = store->Timeline(q);
+    ASSERT_TRUE(t.has_value());
+    ASSERT_EQ(t->rows.size(), want.size());
+    EXPECT_EQ(t->matched, want.size());
+    EXPECT_FALSE(t->truncated);
+    std::set<std::string> seen;
+    for (size_t i = 0; i < t->rows.size(); ++i) {
+      const TimelineRow& r = t->rows[i];
+      std::string n(r.key.name);
+      ASSERT_TRUE(want.count(n)) << n;
+      EXPECT_TRUE(seen.insert(n).second) << n << " has two rows";
+      EXPECT_EQ(r.start_ns, want[n].start) << n;
+      EXPECT_EQ(r.end_ns, want[n].end) << n;
+      EXPECT_EQ(r.deleted, want[n].deleted) << n;
+      EXPECT_EQ(r.key.uid, "uid-" + n);
+      EXPECT_EQ(r.api_version, "v1");
+      EXPECT_EQ(r.events, n == "p-00002" ? 1u : 0u) << n;
+      EXPECT_EQ(r.warnings, n == "p-00002" ? 1u : 0u) << n;
+      if (i) {
+        const TimelineRow& p = t->rows[i - 1];
+        EXPECT_TRUE(std::tie(p.start_ns, p.key) < std::tie(r.start_ns, r.key))
+            << p.key.name << " " << n;
+      }
     }
-  }
+  };
+  check("shards 2 and 3 not sealed yet");
+  ASSERT_TRUE(store->Maintain().has_value());
+  check("every shard sealed");
 
+  auto t = store->Timeline(q);
   q.sort = TimelineSort::kName;
   q.limit = 10;
   t = store->Timeline(q);

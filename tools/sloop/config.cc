@@ -84,7 +84,8 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"sync-interval", "syncInterval", Kind::kDuration, &c.sync_interval,
        "fsync interval with -sync-policy=interval"},
       {"memory-budget-mb", "memoryBudgetMb", Kind::kInt64, &c.memory_budget_mb,
-       "memory for the active shard's index, write buffer and seal sorting"},
+       "memory for the indexes of the active shard and of the one being sealed (3/8 each) "
+       "and for sorting a seal (1/4)"},
       {"include-kinds", "includeKinds", Kind::kList, &c.include_kinds,
        "record only these kinds (comma-separated)"},
       {"exclude-kinds", "excludeKinds", Kind::kList, &c.exclude_kinds,
