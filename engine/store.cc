@@ -564,17 +564,17 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   std::vector<ShardIndexBuilder::SealedPosition> positions(builder.summaries().size());
   auto summary = builder.summaries().begin();
   size_t j = 0;
-  auto sorted = WriteSortedSegment(
-      shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
-      [&](const ResourceKeyView& key, const RecordLocation& loc) {
-        while (summary != builder.summaries().end() && summary->first < key) {
-          ++summary;
-          ++j;
-        }
-        if (summary != builder.summaries().end() && summary->first == key) {
-          positions[j] = {loc.block_offset, loc.index_in_block};
-        }
-      });
+  auto sorted =
+      WriteSortedSegment(shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
+                         [&](const ResourceKeyView& key, const RecordLocation& loc) {
+                           while (summary != builder.summaries().end() && summary->first < key) {
+                             ++summary;
+                             ++j;
+                           }
+                           if (summary != builder.summaries().end() && summary->first == key) {
+                             positions[j] = {loc.block_offset, loc.index_in_block};
+                           }
+                         });
   if (!sorted) return fail(sorted.error());
   if (auto f = injected(1); !f) return std::unexpected(f.error());
   // 2. Put the segment in place (not yet authoritative: no index).
@@ -894,12 +894,13 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         size_t bound = 1;
         while (pos + bound < order.size() && before(order[pos + bound])) bound *= 2;
         past = std::partition_point(order.begin() + pos + bound / 2 + 1,
-                                   order.begin() + std::min(order.size(), pos + bound), before) -
-              order.begin();
+                                    order.begin() + std::min(order.size(), pos + bound), before) -
+               order.begin();
       }
       next.insert(next.end(), order.begin() + pos, order.begin() + past);
       pos = past;
-      auto cmp = pos < order.size() ? rows[order[pos]].key <=> e.key : std::strong_ordering::greater;
+      auto cmp =
+          pos < order.size() ? rows[order[pos]].key <=> e.key : std::strong_ordering::greater;
       uint32_t index;
       if (cmp == 0) {
         index = order[pos++];
@@ -961,7 +962,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     }
   }
 
-  // The rows in range, finished in place, then sorted by index and moved out once.
+  // The rows in range, finished in place, then sorted through their indices.
   std::vector<uint32_t> kept;
   kept.reserve(rows.size());
   for (uint32_t index : order) {
@@ -984,8 +985,8 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
       });
       size_t n = 0;
       for (const HeatCell& h : row.heat) {
-        if (n && row.heat[n - 1].minute_unix == h.minute_unix && row.heat[n - 1].reason == h.reason &&
-            row.heat[n - 1].severity == h.severity) {
+        if (n && row.heat[n - 1].minute_unix == h.minute_unix &&
+            row.heat[n - 1].reason == h.reason && row.heat[n - 1].severity == h.severity) {
           row.heat[n - 1].count += h.count;
         } else {
           row.heat[n++] = h;
@@ -1006,7 +1007,9 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     int64_t first;
     uint32_t rank;
     uint32_t index;
-    bool operator<(const Sortable& o) const { return std::tie(first, rank) < std::tie(o.first, o.rank); }
+    bool operator<(const Sortable& o) const {
+      return std::tie(first, rank) < std::tie(o.first, o.rank);
+    }
   };
   auto sort = [&](auto& items, auto less) {
     if (items.size() > q.limit) {
@@ -1027,9 +1030,9 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     std::vector<Sortable> items(kept.size());
     for (uint32_t i = 0; i < kept.size(); ++i) {
       const TimelineRow& row = rows[kept[i]];
-      int64_t first = q.sort == TimelineSort::kStart ? row.start_ns
-                                                    : -static_cast<int64_t>(std::min<uint64_t>(
-                                                          row.events, INT64_MAX));
+      int64_t first = q.sort == TimelineSort::kStart
+                          ? row.start_ns
+                          : -static_cast<int64_t>(std::min<uint64_t>(row.events, INT64_MAX));
       items[i] = Sortable{first, i, kept[i]};
     }
     sort(items, std::less<>());

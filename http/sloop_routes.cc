@@ -63,8 +63,8 @@ std::vector<Overlay> Overlays(const TimelineRow& row, int64_t bar_start, int64_t
     items.clear();
     for (; i < row.heat.size() && row.heat[i].minute_unix == minute; ++i) {
       const HeatCell& h = row.heat[i];
-      items.push_back(std::string(h.reason) + ":" + std::string(EventSeverityName(h.severity)) + ":" +
-                      std::to_string(h.count));
+      items.push_back(std::string(h.reason) + ":" + std::string(EventSeverityName(h.severity)) +
+                      ":" + std::to_string(h.count));
     }
     std::sort(items.begin(), items.end());
     Overlay o;

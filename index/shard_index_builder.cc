@@ -40,7 +40,8 @@ uint64_t Grown(const TickList& list, size_t before) {
   constexpr size_t kInline = 2;
   size_t after = list.capacity();
   if (after == before || after <= kInline) return 0;
-  return (after - (before <= kInline ? 0 : before)) * sizeof(uint32_t) + (before <= kInline ? 16 : 0);
+  return (after - (before <= kInline ? 0 : before)) * sizeof(uint32_t) +
+         (before <= kInline ? 16 : 0);
 }
 
 void PushSecond(TickList& secs, int64_t ns, uint64_t* mem) {
@@ -128,8 +129,8 @@ void SummaryFromEntry(const SparseIndex& index, const std::unordered_map<uint32_
     if (link != links.end() && link->second < index.size()) {
       es.involved = index.key(link->second);
     } else {
-      es.involved = {Str(e->involved_kind()), Str(e->involved_namespace()),
-                     Str(e->involved_name()), Str(e->involved_uid())};
+      es.involved = {Str(e->involved_kind()), Str(e->involved_namespace()), Str(e->involved_name()),
+                     Str(e->involved_uid())};
     }
     es.count = e->event_count();
     es.last_ns = e->event_last_ns();
@@ -649,7 +650,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     frame.clear();
     auto n = SparseIndex::CompressBlock(bb.GetBufferPointer(), bb.GetSize(), &frame);
     if (!n) return std::unexpected(n.error());
-    refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n), static_cast<uint32_t>(bb.GetSize()));
+    refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n),
+                      static_cast<uint32_t>(bb.GetSize()));
     payload_bytes += frame.size();
     for (size_t at = 0; at < frame.size();) {
       if (chunks.empty() || chunks.back().size() == kChunkBytes) {
@@ -732,7 +734,8 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     auto uid = bb.CreateSharedString(key.uid.data(), key.uid.size());
     // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
     flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
-    if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs.data(), s.change_secs.size());
+    if (!s.change_secs.empty())
+      change = bb.CreateVector(s.change_secs.data(), s.change_secs.size());
     if (!s.nochange_secs.empty()) {
       nochange = bb.CreateVector(s.nochange_secs.data(), s.nochange_secs.size());
     }

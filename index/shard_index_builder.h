@@ -4,6 +4,7 @@
 // Not thread-safe: the owning shard serialises access.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -15,8 +16,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <boost/container/small_vector.hpp>
 
 #include "index/object_meta.h"
 #include "index/resource_key.h"
@@ -73,10 +72,10 @@ struct ResourceSummary {
   uint32_t nochange_count = 0;
   uint32_t record_count = 0;
   uint8_t flags = 0;
-  OwnerList owners;                     // null when it has none
-  TickList change_secs;    // ascending Unix seconds, deduplicated
-  TickList nochange_secs;  // ascending Unix seconds, deduplicated
-  std::vector<HeatCellData> heat;       // by minute, then reason
+  OwnerList owners;                // null when it has none
+  TickList change_secs;            // ascending Unix seconds, deduplicated
+  TickList nochange_secs;          // ascending Unix seconds, deduplicated
+  std::vector<HeatCellData> heat;  // by minute, then reason
   std::string last_resource_version;
   TickList blocks;  // ids of the active segment's blocks holding its records
   // Event entries only (null for the other kinds, which are most of a cluster).

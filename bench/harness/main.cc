@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "bench/harness/generator.h"
-#include "engine/allocator.h"
 #include "bench/harness/stores.h"
+#include "engine/allocator.h"
 #include "tools/sloop/config.h"
 
 namespace {

@@ -134,8 +134,8 @@ std::string TimelineText(const Store& s, const TimeRange& range) {
   if (!t) return "";
   std::string out = std::to_string(t->matched) + (t->truncated ? " truncated\n" : "\n");
   for (const auto& r : t->rows) {
-    out += r.key.ToString() + " " + std::string(r.api_group) + "/" + std::string(r.api_version) + " " +
-           std::to_string(r.start_ns) + ".." + std::to_string(r.end_ns) + " c" +
+    out += r.key.ToString() + " " + std::string(r.api_group) + "/" + std::string(r.api_version) +
+           " " + std::to_string(r.start_ns) + ".." + std::to_string(r.end_ns) + " c" +
            std::to_string(r.creation_ns) + (r.deleted ? " deleted" : "") + " e" +
            std::to_string(r.events) + " w" + std::to_string(r.warnings) + " changed";
     auto num = [&out](char sep, int64_t v) {
@@ -154,7 +154,9 @@ std::string TimelineText(const Store& s, const TimeRange& range) {
       num(',', h.count);
       out += ")";
     }
-    for (const auto& o : r.owners) out += " owner(" + std::string(o.kind) + "," + std::string(o.name) + "," + std::string(o.uid) + ")";
+    for (const auto& o : r.owners)
+      out += " owner(" + std::string(o.kind) + "," + std::string(o.name) + "," +
+             std::string(o.uid) + ")";
     out += "\n";
   }
   return out;

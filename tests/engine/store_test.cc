@@ -7,8 +7,8 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "index/sparse_index.h"
@@ -122,14 +122,16 @@ TEST_F(StoreTest, TimelineMergesManyResourcesAcrossShards) {
     return std::string(buf);
   };
   auto add = [&](int64_t t, const std::string& n) {
-    ASSERT_TRUE(store->Append(mk_.Pod(t, "shop", n, "uid-" + n, rv++, WatchType::kAdded)).has_value());
+    ASSERT_TRUE(
+        store->Append(mk_.Pod(t, "shop", n, "uid-" + n, rv++, WatchType::kAdded)).has_value());
     want[n] = Want{t, 0, false};
   };
   for (int i = 0; i < 3000; ++i) add(kT0 + i * kSec, name(2 * i));  // shard 1: even names
-  for (int i = 0; i < 3000; i += 3) {                                 // shard 2: every third goes
+  for (int i = 0; i < 3000; i += 3) {                               // shard 2: every third goes
     int64_t t = kT0 + kHour + i * kSec;
     std::string n = name(2 * i);
-    ASSERT_TRUE(store->Append(mk_.Pod(t, "shop", n, "uid-" + n, rv++, WatchType::kDeleted)).has_value());
+    ASSERT_TRUE(
+        store->Append(mk_.Pod(t, "shop", n, "uid-" + n, rv++, WatchType::kDeleted)).has_value());
     want[n].end = t;
     want[n].deleted = true;
   }
@@ -141,10 +143,11 @@ TEST_F(StoreTest, TimelineMergesManyResourcesAcrossShards) {
   // An Event about a resource unchanged since shard 1: its entry in shard 3 is carried over with
   // no record, but with heat.
   const int64_t warned_at = kT0 + 2 * kHour + 10 * kMin;
-  ASSERT_TRUE(store
-                  ->Append(mk_.Event(warned_at, "shop", "p-00002.1", "Pod", "p-00002", "uid-p-00002",
-                                     "BackOff", true, 1, warned_at, rv++, WatchType::kAdded))
-                  .has_value());
+  ASSERT_TRUE(
+      store
+          ->Append(mk_.Event(warned_at, "shop", "p-00002.1", "Pod", "p-00002", "uid-p-00002",
+                             "BackOff", true, 1, warned_at, rv++, WatchType::kAdded))
+          .has_value());
   now_ = kT0 + 2 * kHour + 30 * kMin;
   for (auto& [n, w] : want) {
     if (!w.deleted) w.end = now_;
@@ -263,10 +266,12 @@ TEST_F(StoreTest, NoChangeUpdatesAreTicksNotChanges) {
   q.range = {kT0, kT0 + 5 * kMin};
   auto t = store->Timeline(q);
   ASSERT_EQ(t->rows.size(), 1u);
-  EXPECT_EQ(std::vector<uint32_t>(t->rows[0].changed_at.begin(), t->rows[0].changed_at.end()), (std::vector<uint32_t>{uint32_t((kT0 + kMin) / kSec),
-                                                          uint32_t((kT0 + 4 * kMin) / kSec)}));
-  EXPECT_EQ(std::vector<uint32_t>(t->rows[0].nochange_at.begin(), t->rows[0].nochange_at.end()), (std::vector<uint32_t>{uint32_t((kT0 + 2 * kMin) / kSec),
-                                                           uint32_t((kT0 + 3 * kMin) / kSec)}));
+  EXPECT_EQ(
+      std::vector<uint32_t>(t->rows[0].changed_at.begin(), t->rows[0].changed_at.end()),
+      (std::vector<uint32_t>{uint32_t((kT0 + kMin) / kSec), uint32_t((kT0 + 4 * kMin) / kSec)}));
+  EXPECT_EQ(std::vector<uint32_t>(t->rows[0].nochange_at.begin(), t->rows[0].nochange_at.end()),
+            (std::vector<uint32_t>{uint32_t((kT0 + 2 * kMin) / kSec),
+                                   uint32_t((kT0 + 3 * kMin) / kSec)}));
 }
 
 TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {

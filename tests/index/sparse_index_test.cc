@@ -179,7 +179,7 @@ TEST_F(SparseIndexTest, PrefetchRunsAheadOfTheCursorAndDropBlocksFreesBehindIt) 
   EXPECT_EQ(other->cached_bytes(), 0u);
 
   std::sort(keys.begin(), keys.end());  // the index's order
-  reader->DropBlocks(0, 6 * per + 5);    // frees blocks 0..5, keeps block 6 (the cursor's)
+  reader->DropBlocks(0, 6 * per + 5);   // frees blocks 0..5, keeps block 6 (the cursor's)
   EXPECT_LT(reader->cached_bytes(), all_but_three);
   const size_t kept = reader->cached_bytes();
   EXPECT_EQ(ResourceKey(reader->key(6 * per)), keys[6 * per]) << "the cursor's block is kept";
