@@ -910,7 +910,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
           return true;
         }
         index = static_cast<uint32_t>(rows.size());
-        TimelineRow& fresh = rows.emplace_back(arena);
+        TimelineRow& fresh = rows.emplace_back();
         fresh.key = strings.Key(e.key);
         fresh.start_ns = INT64_MAX;  // begin and end while the rows are built
         fresh.end_ns = 0;
@@ -939,15 +939,15 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         r.owners = strings.Owners(e.owners);
       }
       for (uint32_t s : e.change_secs) {
-        if (s >= lo_sec && s <= hi_sec) r.changed_at.push_back(s);
+        if (s >= lo_sec && s <= hi_sec) r.changed_at.push_back(s, arena);
       }
       for (uint32_t s : e.nochange_secs) {
-        if (s >= lo_sec && s <= hi_sec) r.nochange_at.push_back(s);
+        if (s >= lo_sec && s <= hi_sec) r.nochange_at.push_back(s, arena);
       }
       for (const HeatView& h : e.heat) {
         int64_t m = int64_t(h.minute) * 60;
         if (m + 60 <= lo_sec || m > hi_sec) continue;
-        r.heat.push_back(HeatCell{m, strings.Intern(h.reason), h.severity, h.count});
+        r.heat.push_back(HeatCell{m, strings.Intern(h.reason), h.severity, h.count}, arena);
       }
       return true;
     });
@@ -972,9 +972,9 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     row.start_ns = std::max(begin, q.range.start_ns);
     row.end_ns = std::min(std::max(end, begin), q.range.end_ns);
     if (row.deleted && end > q.range.end_ns) row.deleted = false;
-    auto dedupe = [](std::pmr::vector<uint32_t>& v) {
+    auto dedupe = [](ArenaList<uint32_t>& v) {
       std::sort(v.begin(), v.end());
-      v.erase(std::unique(v.begin(), v.end()), v.end());
+      v.truncate(static_cast<size_t>(std::unique(v.begin(), v.end()) - v.begin()));
     };
     dedupe(row.changed_at);
     dedupe(row.nochange_at);
@@ -992,7 +992,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
           row.heat[n++] = h;
         }
       }
-      row.heat.resize(n);
+      row.heat.truncate(n);
     }
     for (const HeatCell& h : row.heat) {
       row.events += h.count;

@@ -5,6 +5,7 @@
 // honour max_disk_bytes and max_look_back. Thread-safe throughout.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -84,6 +85,40 @@ struct HeatCell {
   uint32_t count = 0;
 };
 
+// An array of plain values in a TimelineResult's arena, grown there (16 bytes, no destructor).
+template <typename T>
+class ArenaList {
+ public:
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T& operator[](size_t i) { return data_[i]; }
+  operator std::span<const T>() const { return {data_, size_}; }
+
+  void push_back(const T& value, std::pmr::memory_resource* arena) {
+    if (size_ == capacity_) Grow(arena);
+    data_[size_++] = value;
+  }
+  void truncate(size_t n) { size_ = static_cast<uint32_t>(std::min<size_t>(n, size_)); }
+
+ private:
+  void Grow(std::pmr::memory_resource* arena) {
+    uint32_t capacity = capacity_ ? capacity_ * 2 : 4;
+    T* grown = static_cast<T*>(arena->allocate(capacity * sizeof(T), alignof(T)));
+    for (uint32_t i = 0; i < size_; ++i) grown[i] = data_[i];
+    data_ = grown;
+    capacity_ = capacity;
+  }
+  T* data_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
+};
+
 struct TimelineRow {
   ResourceKeyView key;
   std::string_view api_group;
@@ -91,21 +126,17 @@ struct TimelineRow {
   int64_t start_ns = 0;  // clipped to the query's range
   int64_t end_ns = 0;
   int64_t creation_ns = 0;
-  bool deleted = false;                    // deleted within the range
-  std::pmr::vector<uint32_t> changed_at;   // Unix seconds
-  std::pmr::vector<uint32_t> nochange_at;  // Unix seconds
-  std::pmr::vector<HeatCell> heat;         // by minute, then reason
+  bool deleted = false;             // deleted within the range
+  ArenaList<uint32_t> changed_at;   // Unix seconds
+  ArenaList<uint32_t> nochange_at;  // Unix seconds
+  ArenaList<HeatCell> heat;         // by minute, then reason
   std::span<const OwnerView> owners;
   uint64_t events = 0;
   uint64_t warnings = 0;
-
-  TimelineRow() = default;
-  explicit TimelineRow(std::pmr::memory_resource* arena)
-      : changed_at(arena), nochange_at(arena), heat(arena) {}
 };
 
 struct TimelineResult {
-  // Holds what the rows point to; declared first, so destroyed after them.
+  // Holds what the rows point to (their strings and lists).
   std::unique_ptr<std::pmr::monotonic_buffer_resource> arena;
   std::vector<TimelineRow> rows;
   size_t matched = 0;      // rows before the limit
