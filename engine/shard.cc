@@ -20,6 +20,13 @@ namespace {
 // Scans of at least this many index blocks decompress ahead on a second thread.
 constexpr uint32_t kPrefetchMinBlocks = 16;
 
+// Whether the filter leaves out an entry carried over into the shard (skip_carried: any with no
+// record here; skip_unchanged: those with no Event about them either).
+bool SkipsCarried(const EntryFilter& filter, uint8_t flags, uint32_t records, bool has_heat) {
+  if (!filter.skip_carried && !filter.skip_unchanged) return false;
+  return (flags & kCarriedOver) && records == 0 && (filter.skip_carried || !has_heat);
+}
+
 std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
 }
@@ -282,8 +289,7 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
     }
     if (filter.skip_carried || filter.skip_unchanged) {
       const fb::ResourceEntry* e = index.entry(i);
-      if ((e->flags() & kCarriedOver) && e->record_count() == 0 &&
-          (filter.skip_carried || !e->heat() || e->heat()->size() == 0)) {
+      if (SkipsCarried(filter, e->flags(), e->record_count(), e->heat() && e->heat()->size())) {
         continue;
       }
     }
@@ -594,10 +600,7 @@ void ActiveShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   EntryView v;
   auto visit = [&](const ResourceKeyView& k, const ResourceSummary& s, bool) {
     if (!filter.kind.empty() && k.kind != filter.kind) return false;
-    if ((filter.skip_carried || filter.skip_unchanged) && (s.flags & kCarriedOver) &&
-        s.record_count == 0 && (filter.skip_carried || s.heat.empty())) {
-      return true;
-    }
+    if (SkipsCarried(filter, s.flags, s.record_count, !s.heat.empty())) return true;
     if (filter.skip_events && k.kind == "Event") return true;
     if (!Matches(k, filter)) return true;
     FillEntry(k, s, with_details, &v);

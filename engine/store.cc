@@ -8,10 +8,8 @@
 #include <cctype>
 #include <compare>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <set>
-#include <unordered_set>
 
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
@@ -761,25 +759,14 @@ namespace {
 // namespaces, API groups and reasons repeat across rows: one copy each.
 class TimelineStrings {
  public:
-  explicit TimelineStrings(std::pmr::memory_resource* arena) : arena_(arena) {}
+  explicit TimelineStrings(std::pmr::memory_resource* arena) : arena_(arena), keys_(arena) {}
 
-  std::string_view Copy(std::string_view s) {
-    if (s.empty()) return {};
-    char* p = static_cast<char*>(arena_->allocate(s.size(), 1));
-    std::memcpy(p, s.data(), s.size());
-    return {p, s.size()};
-  }
-  std::string_view Intern(std::string_view s) {
-    if (s.empty()) return {};
-    auto it = interned_.find(s);
-    if (it != interned_.end()) return *it;
-    return *interned_.insert(Copy(s)).first;
-  }
+  std::string_view Intern(std::string_view s) { return keys_.Intern(s); }
   // Entries come in key order: the kind and the namespace are almost always the last ones.
   ResourceKeyView Key(const ResourceKeyView& k) {
-    if (k.kind != last_kind_) last_kind_ = Intern(k.kind);
-    if (k.namespace_ != last_namespace_) last_namespace_ = Intern(k.namespace_);
-    return {last_kind_, last_namespace_, Copy(k.name), Copy(k.uid)};
+    if (k.kind != last_kind_) last_kind_ = keys_.Intern(k.kind);
+    if (k.namespace_ != last_namespace_) last_namespace_ = keys_.Intern(k.namespace_);
+    return {last_kind_, last_namespace_, keys_.Copy(k.name), keys_.Copy(k.uid)};
   }
   // Siblings (the Pods of a ReplicaSet) are neighbours in key order and share their owners.
   std::span<const OwnerView> Owners(std::span<const OwnerView> seen) {
@@ -787,8 +774,8 @@ class TimelineStrings {
       auto* out = static_cast<OwnerView*>(
           arena_->allocate(seen.size() * sizeof(OwnerView), alignof(OwnerView)));
       for (size_t i = 0; i < seen.size(); ++i) {
-        out[i] = OwnerView{Intern(seen[i].kind), Copy(seen[i].name), Copy(seen[i].uid),
-                           seen[i].controller};
+        out[i] = OwnerView{keys_.Intern(seen[i].kind), keys_.Copy(seen[i].name),
+                           keys_.Copy(seen[i].uid), seen[i].controller};
       }
       last_owners_ = {out, seen.size()};
     }
@@ -807,7 +794,7 @@ class TimelineStrings {
 
  private:
   std::pmr::memory_resource* arena_;
-  std::unordered_set<std::string_view> interned_;
+  KeyArena keys_;
   std::string_view last_kind_, last_namespace_;
   std::span<const OwnerView> last_owners_;
 };

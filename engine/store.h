@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "engine/record_sink.h"
@@ -135,23 +136,15 @@ struct TimelineRow {
   uint64_t warnings = 0;
 };
 
+// Rows own nothing (the arena does): the result's default moves may free the old arena first.
+static_assert(std::is_trivially_destructible_v<TimelineRow>);
+
 struct TimelineResult {
   // Holds what the rows point to (their strings and lists).
   std::unique_ptr<std::pmr::monotonic_buffer_resource> arena;
   std::vector<TimelineRow> rows;
   size_t matched = 0;      // rows before the limit
   bool truncated = false;  // the limit (or the scan cap) cut rows off
-
-  TimelineResult() = default;
-  TimelineResult(TimelineResult&&) = default;
-  // The old rows go before the arena they point into (the default would free the arena first).
-  TimelineResult& operator=(TimelineResult&& o) noexcept {
-    rows = std::move(o.rows);
-    arena = std::move(o.arena);
-    matched = o.matched;
-    truncated = o.truncated;
-    return *this;
-  }
 };
 
 // An owned copy of a record.

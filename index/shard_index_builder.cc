@@ -164,7 +164,7 @@ std::string_view InternApiString(std::string_view s) {
 
 std::string_view KeyArena::Copy(std::string_view s) {
   if (s.empty()) return {};
-  char* p = static_cast<char*>(chunks_.allocate(s.size(), 1));
+  char* p = static_cast<char*>(memory_->allocate(s.size(), 1));
   std::memcpy(p, s.data(), s.size());
   bytes_ += s.size();
   return {p, s.size()};

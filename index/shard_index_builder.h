@@ -97,22 +97,22 @@ struct ResourceSummary {
 // of 64 bytes a resource, kinds and namespaces stored once.
 using SummaryMap = std::map<ResourceKeyView, ResourceSummary, std::less<>>;
 
-// Where a builder keeps the strings of its keys for its whole life: names and uids copied into
-// large chunks, kinds and namespaces interned.
+// Copies of key strings for as long as `memory` lives (a monotonic arena: nothing is freed one
+// by one): names and uids copied, kinds and namespaces interned. A builder keeps its keys in one;
+// a timeline query, its rows' strings.
 class KeyArena {
  public:
-  KeyArena() : chunks_(std::pmr::new_delete_resource()) {}
+  explicit KeyArena(std::pmr::memory_resource* memory) : memory_(memory) {}
   ResourceKeyView Own(const ResourceKeyView& k);
   std::string_view Copy(std::string_view s);
   std::string_view Intern(std::string_view s);
   uint64_t bytes() const { return bytes_; }
 
  private:
-  std::pmr::monotonic_buffer_resource chunks_;
+  std::pmr::memory_resource* memory_;
   std::unordered_set<std::string_view> interned_;
   uint64_t bytes_ = 0;
 };
-
 class ShardIndexBuilder {
  public:
   ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns);
@@ -213,7 +213,9 @@ class ShardIndexBuilder {
   int64_t max_ns_ = 0;
   uint64_t record_count_ = 0;
   uint64_t memory_bytes_ = 0;
-  KeyArena keys_;  // before summaries_: its keys point into it
+  // Before summaries_: its keys point into them.
+  std::pmr::monotonic_buffer_resource key_chunks_{std::pmr::new_delete_resource()};
+  KeyArena keys_{&key_chunks_};
   SummaryMap summaries_;
   // Carry-over by reference (CarryByReference): the builder or the sealed index of the shard
   // before, the Event links of that index (entry -> the entry it is about), and a reader of it for
