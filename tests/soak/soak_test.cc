@@ -101,7 +101,7 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
   Process sim;
   fs::path port_file = dir / "kubesim.port";
   sim.Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file", port_file.string(),
-             "--scenario", "default", "--pods", "1500", "--nodes", "40", "--speed", "20", "--seed",
+             "--scenario", "default", "--pods", "1000", "--nodes", "30", "--speed", "20", "--seed",
              "11", "--capture", (dir / "emitted.jsonl").string()},
             {}, dir / "kubesim.log");
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s)) << sim.Log();
@@ -126,6 +126,9 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
   Process sloop;
   sloop.Start(args, env, dir / "sloop.log");
   ASSERT_TRUE(WaitFor([&] { return Get(port, "/healthz").first == 200; }, 30s)) << sloop.Log();
+  // The soak starts once the first list of pods (the biggest) is in.
+  ASSERT_TRUE(WaitFor([&] { return sloop.Log().find("pods: listed") != std::string::npos; }, 180s))
+      << sloop.Log();
 
   // Clients that never pause: timelines, Events, search.
   std::atomic<bool> stop{false};
