@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ class ApiClient {
   // returned header list belongs to the caller (curl_slist_free_all after the transfer).
   // Fails when the credentials cannot be obtained (token file unreadable, exec plugin failing).
   Result<curl_slist*> Prepare(CURL* easy, std::string_view path_and_query, std::string_view accept);
+  // Get() gives up (kUnavailable, "cancelled") soon after *cancel becomes true; nullptr: never.
+  void SetCancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
   // The server answered 401: the next Prepare runs the exec plugin again.
   void CredentialsRejected() { refresh_exec_ = true; }
   int exec_runs() const { return exec_ ? exec_->runs() : 0; }
@@ -51,6 +54,7 @@ class ApiClient {
   curl_slist* connect_list_ = nullptr;
   std::unique_ptr<ExecCredentialSource> exec_;
   bool refresh_exec_ = false;
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 // Extracts the "message" of a Kubernetes Status body, or the body's start when it is none.

@@ -157,26 +157,34 @@ std::string NormalizeServer(std::string s) {
   return s;
 }
 
-bool InClusterPossible(const IngestOptions& o) {
+// In a pod (KUBERNETES_SERVICE_HOST is set by the kubelet in every container). The token is not
+// looked at here: it is read on every request, so an unreadable one is an error that is logged
+// and retried (a token projected late, or rotated), never a reason to pick another cluster.
+bool InClusterPossible(const IngestOptions&) {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
-  if (!host || !*host || !port || !*port) return false;
-  std::error_code ec;
-  auto st = fs::status(o.service_account_dir + "/token", ec);
-  return !ec && fs::exists(st) && !fs::is_directory(st);
+  return host != nullptr && *host != '\0';
 }
 
 Result<ClusterConfig> InCluster(const IngestOptions& o) {
   ClusterConfig c;
   c.source = "in-cluster service account (" + o.service_account_dir + ")";
   std::string host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (port == nullptr || *port == '\0') {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "in-cluster config: KUBERNETES_SERVICE_HOST is set but "
+                     "KUBERNETES_SERVICE_PORT is not; set both (the kubelet does) or pass a "
+                     "kubeconfig");
+  }
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  c.server = "https://" + host + ":" + std::getenv("KUBERNETES_SERVICE_PORT");
+  c.server = "https://" + host + ":" + port;
   c.token_file = o.service_account_dir + "/token";
   auto ca = ReadFile(o.service_account_dir + "/ca.crt");
   if (!ca) {
-    return MakeError(ErrorCode::kNotFound, "in-cluster config: " + ca.error().message +
-                                               "; the pod's service account CA is missing");
+    return MakeError(ErrorCode::kNotFound,
+                     "in-cluster config: " + ca.error().message +
+                         "; the pod's service account CA is missing: mount the service account "
+                         "(automountServiceAccountToken: true) or pass a kubeconfig");
   }
   c.ca_pem = *ca;
   if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) {
@@ -405,9 +413,8 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
     if (!InClusterPossible(o)) {
       return MakeError(ErrorCode::kNotFound,
                        "-allow-privileged-access=false reads no kubeconfig, -apiserver-host is "
-                       "empty and this is not a pod with a service account (" +
-                           o.service_account_dir +
-                           "/token missing); set -apiserver-host or allow privileged access");
+                       "empty and this is not a pod (KUBERNETES_SERVICE_HOST unset); set "
+                       "-apiserver-host or allow privileged access");
     }
     auto c = InCluster(o);
     if (c) c->context = o.context;
@@ -428,10 +435,8 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
       return MakeError(
           ErrorCode::kNotFound,
           "no cluster to connect to: KUBECONFIG is unset, ~/.kube/config does not exist, and "
-          "this is not a pod with a service account (KUBERNETES_SERVICE_HOST/PORT unset or " +
-              o.service_account_dir +
-              "/token missing); pass the kubeconfig path, set KUBECONFIG "
-              "or run inside the cluster");
+          "this is not a pod (KUBERNETES_SERVICE_HOST unset); pass the kubeconfig path, set "
+          "KUBECONFIG or run inside the cluster");
     }
     result = InCluster(o);
   } else {

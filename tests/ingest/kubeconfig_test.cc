@@ -268,7 +268,7 @@ TEST_F(KubeconfigTest, NothingToConnectTo) {
   auto c = LoadClusterConfig(options);
   ASSERT_FALSE(c);
   EXPECT_CONTAINS(c.error().message, "KUBECONFIG is unset, ~/.kube/config does not exist");
-  EXPECT_CONTAINS(c.error().message, options.service_account_dir + "/token missing");
+  EXPECT_CONTAINS(c.error().message, "KUBERNETES_SERVICE_HOST unset");
 }
 
 TEST_F(KubeconfigTest, KubeconfigEnvWithOnlyMissingFiles) {
@@ -587,13 +587,26 @@ TEST_F(InClusterTest, MissingCa) {
   EXPECT_CONTAINS(c.error().message, "service account CA is missing");
 }
 
-TEST_F(InClusterTest, NotInClusterWithoutEnvOrToken) {
-  {
-    ScopedEnv p("KUBERNETES_SERVICE_PORT", std::nullopt);
-    EXPECT_FALSE(LoadClusterConfig(options));
-  }
-  fs::remove(dir / "sa/token");
+TEST_F(InClusterTest, NotInClusterWithoutEnv) {
+  ScopedEnv h("KUBERNETES_SERVICE_HOST", std::nullopt);
+  EXPECT_FALSE(ClusterConfigured(options));
   EXPECT_FALSE(LoadClusterConfig(options));
+}
+
+// In a pod, a token that cannot be read (not projected yet, a broken mount) is not a reason to
+// connect elsewhere (the simulator): the config names the token file, whose reading fails on each
+// request and is retried. A half-set environment is a clear error.
+TEST_F(InClusterTest, InAPodAMissingTokenStaysInCluster) {
+  fs::remove(dir / "sa/token");
+  EXPECT_TRUE(ClusterConfigured(options));
+  auto c = LoadClusterConfig(options);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->token_file, dir / "sa/token");
+  ScopedEnv p("KUBERNETES_SERVICE_PORT", std::nullopt);
+  EXPECT_TRUE(ClusterConfigured(options));
+  auto e = LoadClusterConfig(options);
+  ASSERT_FALSE(e);
+  EXPECT_CONTAINS(e.error().message, "KUBERNETES_SERVICE_PORT is not");
 }
 
 TEST_F(InClusterTest, KubeconfigBeatsInCluster) {
