@@ -558,8 +558,11 @@ struct Ingester::Impl {
     uint64_t recorded = s.rec->records() - s.records_before_list;
     std::string incomplete;
     if (s.list_incomplete) {
-      incomplete = ", incomplete: " + std::to_string(s.list_bad_items) +
-                   " items unreadable or over the cap, so no deletions inferred";
+      incomplete = s.list_bad_items > 0
+                       ? ", not read whole: " + std::to_string(s.list_bad_items) +
+                             " items unreadable or over the cap, so no deletions inferred"
+                       : ", not read whole (a page was unreadable or over the cap), so no "
+                         "deletions inferred";
     }
     Log(name + ": listed " + std::to_string(s.list_items) + " objects in " +
         Seconds(Clock::now() - s.list_started) + " (resourceVersion " + s.rv + ", " +
