@@ -35,6 +35,8 @@ struct Named {
 };
 
 struct MergedConfig {
+  // False when parsing text from memory: files the config names are not read (ParseKubeconfig).
+  bool read_referenced_files = true;
   std::vector<std::string> files;
   std::string current_context;
   std::map<std::string, Named> clusters, users, contexts;
@@ -82,6 +84,8 @@ bool Bool(const YAML::Node& n, const char* key) {
   return v == "true" || v == "True" || v == "TRUE";
 }
 
+Result<void> MergeRoot(const YAML::Node& root, const std::string& path, MergedConfig& m);
+
 Result<void> MergeFile(const std::string& path, MergedConfig& m) {
   YAML::Node root;
   try {
@@ -96,6 +100,16 @@ Result<void> MergeFile(const std::string& path, MergedConfig& m) {
                          std::to_string(e.mark.line + 1) + ": " + e.msg +
                          "; fix the file (kubectl config view shows what kubectl makes of it)");
   }
+  try {
+    return MergeRoot(root, path, m);
+  } catch (const YAML::Exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubeconfig " + path + ": " + e.msg +
+                         "; fix the file (kubectl config view shows what kubectl makes of it)");
+  }
+}
+
+Result<void> MergeRoot(const YAML::Node& root, const std::string& path, MergedConfig& m) {
   m.files.push_back(path);
   if (root.IsNull()) return {};
   if (!root.IsMap()) {
@@ -128,8 +142,9 @@ Result<void> MergeFile(const std::string& path, MergedConfig& m) {
   return {};
 }
 
-Result<std::string> DataOrFile(const YAML::Node& n, const char* data_key, const char* file_key,
-                               const std::string& defining_file, const std::string& what) {
+Result<std::string> DataOrFile(const MergedConfig& m, const YAML::Node& n, const char* data_key,
+                               const char* file_key, const std::string& defining_file,
+                               const std::string& what) {
   std::string data = Scalar(n, data_key);
   if (!data.empty()) {
     auto decoded = DecodeBase64(data);
@@ -142,6 +157,10 @@ Result<std::string> DataOrFile(const YAML::Node& n, const char* data_key, const 
   std::string file = Scalar(n, file_key);
   if (file.empty()) return std::string();
   std::string resolved = Resolve(file, defining_file);
+  if (!m.read_referenced_files) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + ": " + file_key + " names a file, which is not read here");
+  }
   auto content = ReadFile(resolved);
   if (!content) {
     return MakeError(ErrorCode::kNotFound, what + ": " + file_key + " " + resolved +
@@ -239,7 +258,7 @@ Result<ClusterConfig> FromMerged(const MergedConfig& m, const IngestOptions& o) 
   c.insecure_skip_tls_verify = Bool(cl, "insecure-skip-tls-verify");
   c.tls_server_name = Scalar(cl, "tls-server-name");
   c.proxy_url = Scalar(cl, "proxy-url");
-  auto ca = DataOrFile(cl, "certificate-authority-data", "certificate-authority",
+  auto ca = DataOrFile(m, cl, "certificate-authority-data", "certificate-authority",
                        cl_it->second.file, cl_what);
   if (!ca) return std::unexpected(ca.error());
   c.ca_pem = *ca;
@@ -260,9 +279,9 @@ Result<ClusterConfig> FromMerged(const MergedConfig& m, const IngestOptions& o) 
     const YAML::Node& u = u_it->second.node;
     const std::string& file = u_it->second.file;
     std::string u_what = "user \"" + user_name + "\" in " + file;
-    auto cert = DataOrFile(u, "client-certificate-data", "client-certificate", file, u_what);
+    auto cert = DataOrFile(m, u, "client-certificate-data", "client-certificate", file, u_what);
     if (!cert) return std::unexpected(cert.error());
-    auto key = DataOrFile(u, "client-key-data", "client-key", file, u_what);
+    auto key = DataOrFile(m, u, "client-key-data", "client-key", file, u_what);
     if (!key) return std::unexpected(key.error());
     c.client_cert_pem = *cert;
     c.client_key_pem = *key;
@@ -275,6 +294,10 @@ Result<ClusterConfig> FromMerged(const MergedConfig& m, const IngestOptions& o) 
     c.token = Scalar(u, "token");
     c.token_file = Resolve(Scalar(u, "tokenFile"), file);
     if (!c.token_file.empty() && c.token.empty()) {
+      if (!m.read_referenced_files) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         u_what + ": tokenFile names a file, which is not read here");
+      }
       auto t = ReadFile(c.token_file);
       if (!t) {
         return MakeError(ErrorCode::kNotFound, u_what + ": tokenFile " + c.token_file +
@@ -451,8 +474,40 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
                                                  Joined(paths, ":") +
                                                  "); fix KUBECONFIG or create one of them");
     }
-    result = FromMerged(merged, o);
+    try {
+      result = FromMerged(merged, o);
+    } catch (const YAML::Exception& e) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "kubeconfig " + Joined(merged.files, ":") + ": " + e.msg +
+                           "; fix the file (kubectl config view shows what kubectl makes of it)");
+    }
   }
+  if (!result) return result;
+  if (!o.apiserver_host.empty()) result->server = o.apiserver_host;
+  result->server = NormalizeServer(result->server);
+  return result;
+}
+
+Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const IngestOptions& o) {
+  const std::string name = "kubeconfig (in memory)";
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        name + ": not valid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  MergedConfig merged;
+  merged.read_referenced_files = false;
+  Result<ClusterConfig> result = [&]() -> Result<ClusterConfig> {
+    try {
+      if (auto r = MergeRoot(root, name, merged); !r) return std::unexpected(r.error());
+      return FromMerged(merged, o);
+    } catch (const YAML::Exception& e) {
+      return MakeError(ErrorCode::kInvalidArgument, name + ": " + e.msg);
+    }
+  }();
   if (!result) return result;
   if (!o.apiserver_host.empty()) result->server = o.apiserver_host;
   result->server = NormalizeServer(result->server);

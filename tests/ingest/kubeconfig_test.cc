@@ -263,6 +263,31 @@ TEST_F(KubeconfigTest, RemovedAuthProviderAndUnknownExecVersion) {
   EXPECT_CONTAINS(e.message, "exec has no command");
 }
 
+// From memory (the fuzz target's entry point): the same resolution as one file, but files the
+// config names are refused rather than read, and bad YAML is an error, not an exception.
+TEST_F(KubeconfigTest, ParseFromMemoryReadsNoFile) {
+  auto c = ParseKubeconfig(
+      OneContext(kServer + "    certificate-authority-data: " + Base64(kCaPem) + "\n", kToken),
+      options);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->server, "https://dev.example.com:6443");
+  EXPECT_EQ(c->ca_pem, kCaPem);
+  EXPECT_EQ(c->token, "abc123");
+  Write("ca.crt", kCaPem);
+  auto e = ParseKubeconfig(
+      OneContext(kServer + "    certificate-authority: " + (dir / "ca.crt") + "\n", kToken),
+      options);
+  ASSERT_FALSE(e);
+  EXPECT_CONTAINS(e.error().message, "not read here");
+  e = ParseKubeconfig(OneContext(kServer, "    tokenFile: /etc/hostname\n"), options);
+  ASSERT_FALSE(e);
+  EXPECT_CONTAINS(e.error().message, "tokenFile");
+  for (const char* bad : {"{{{", "clusters: 5\n", "- [a, b]\n", "clusters:\n- x\n- [1]\n"}) {
+    auto b = ParseKubeconfig(bad, options);
+    EXPECT_FALSE(b) << bad;
+  }
+}
+
 TEST_F(KubeconfigTest, NothingToConnectTo) {
   options.kubeconfig_path.clear();
   auto c = LoadClusterConfig(options);
