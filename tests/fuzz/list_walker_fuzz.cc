@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static NullSink sink;
   static IngestOptions options;
   static ParseScratch scratch;
-  static TypeRecorder rec({"", "v1", "pods", "Pod", true, false}, sink, options, nullptr, scratch);
+  // A fresh recorder per input (the parser scratch is reused): known objects do not pile up.
+  TypeRecorder rec({"", "v1", "pods", "Pod", true, false}, sink, options, nullptr, scratch);
   const std::string body(reinterpret_cast<const char*>(data), size);
 
   size_t members = 0;

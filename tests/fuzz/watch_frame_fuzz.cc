@@ -30,9 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static NullSink sink;
   static IngestOptions options;
   static ParseScratch scratch;
-  static TypeRecorder pods({"", "v1", "pods", "Pod", true, false}, sink, options, nullptr, scratch);
-  static TypeRecorder events({"", "v1", "events", "Event", true, false}, sink, options, nullptr,
-                             scratch);
+  // Fresh recorders per input (the parser scratch is reused): known objects do not pile up.
+  TypeRecorder pods({"", "v1", "pods", "Pod", true, false}, sink, options, nullptr, scratch);
+  TypeRecorder events({"", "v1", "events", "Event", true, false}, sink, options, nullptr, scratch);
   std::string_view in(reinterpret_cast<const char*>(data), size);
   while (!in.empty()) {
     size_t nl = in.find('\n');

@@ -653,6 +653,15 @@ TEST_F(TypeRecorderTest, ListNotReadWholeInfersNoDeletions) {
   EXPECT_EQ(sink.records.back().watch_type, WatchType::kDeletedInferred);
 }
 
+// Found by the watch_frame fuzz target: a year past 2262 overflowed the nanosecond count.
+TEST(ParseRfc3339Test, TimesOutsideNanosecondRangeAreMalformed) {
+  EXPECT_EQ(ParseRfc3339("2026-11-20T09:14:03Z"), Utc(2026, 11, 20, 9, 14, 3));
+  EXPECT_EQ(ParseRfc3339("2262-01-01T00:00:00Z"), Utc(2262, 1, 1, 0, 0, 0));
+  EXPECT_EQ(ParseRfc3339("4052-11-20T09:14:05Z"), 0);
+  EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59.999999999+23:59"), 0);
+  EXPECT_EQ(ParseRfc3339("0001-01-01T00:00:00Z"), 0);
+}
+
 TEST_F(TypeRecorderTest, WorksWithoutMetrics) {
   ParseScratch scratch;
   TypeRecorder r(PodType(), sink, options, nullptr, scratch);
