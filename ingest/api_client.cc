@@ -113,7 +113,7 @@ Result<curl_slist*> ApiClient::Prepare(CURL* easy, std::string_view path, std::s
         token = t;
       } else if (token.empty()) {
         curl_slist_free_all(headers);
-        return MakeError(ErrorCode::kUnavailable,
+        return MakeError(ErrorCode::kNotFound,
                          "token file " + config_.token_file + " is missing or empty");
       }
     }

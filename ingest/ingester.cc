@@ -827,13 +827,23 @@ struct Ingester::Impl {
     auto timeout = std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout);
     auto version = client->Get("/version", kAcceptJson, timeout);
     if (!version) {
-      std::string hint = cc.token_file.empty() || cc.source.find("in-cluster") == std::string::npos
-                             ? "check that the cluster is up and that " + cc.Describe() +
-                                   " points at it (or pass -apiserver-host)"
-                             : "check that the pod's service account is mounted "
-                               "(automountServiceAccountToken) and the API server is up";
-      return MakeError(ErrorCode::kUnavailable, "API server " + cc.server + " unreachable: " +
-                                                    version.error().message + "; " + hint);
+      const bool in_cluster = cc.source.find("in-cluster") != std::string::npos;
+      if (!version.error().message.starts_with("cannot reach ")) {  // credentials
+        return MakeError(ErrorCode::kUnavailable,
+                         "no credentials for API server " + cc.server + ": " +
+                             version.error().message + "; " +
+                             (in_cluster ? "check that the pod's service-account token is "
+                                           "mounted (automountServiceAccountToken, projected "
+                                           "volume)"
+                                         : "fix the user of " + cc.Describe()));
+      }
+      return MakeError(ErrorCode::kUnavailable,
+                       "API server " + cc.server + " unreachable: " + version.error().message +
+                           "; " +
+                           (in_cluster ? "check that the API server is up and that the pod may "
+                                         "reach it (network policies)"
+                                       : "check that the cluster is up and that " + cc.Describe() +
+                                             " points at it (or pass -apiserver-host)"));
     }
     if (version->status == 401 || version->status == 403) {
       return MakeError(ErrorCode::kInvalidArgument,

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -18,6 +20,7 @@
 
 #include "engine/record_sink.h"
 #include "ingest/ingester.h"
+#include "ingest/kubeconfig.h"
 #include "tests/hostile/hostile_api_server.h"
 #include "tests/ingest/ingest_test_util.h"
 #include "tests/tools/sloop/process.h"
@@ -103,6 +106,12 @@ bool ServeDiscovery(const std::string& path, Conn& c) {
     return true;
   }
   return false;
+}
+
+// The attempt number a readiness message names ("… (attempt 4, next in 8.0 s)"), 0 if none.
+int Attempt(const std::string& waiting_for) {
+  size_t at = waiting_for.rfind("(attempt ");
+  return at == std::string::npos ? 0 : std::atoi(waiting_for.c_str() + at + 9);
 }
 
 bool IsWatch(const std::string& path) { return path.find("watch=1") != std::string::npos; }
@@ -360,8 +369,8 @@ TEST_F(HostileIngestTest, VersionFailingAtFirstIsRetried) {
   Start([&](const std::string& path, Conn& c) {
     if (path == "/version") {
       int n = versions++;
-      if (n < 3) return (void)c.Respond(500, R"({"kind":"Status","message":"etcd is down"})");
-      if (n == 3) return (void)c.Write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{");
+      if (n < 6) return (void)c.Respond(500, R"({"kind":"Status","message":"etcd is down"})");
+      if (n == 6) return (void)c.Write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{");
     }
     if (ServeDiscovery(path, c)) return;
     if (!IsWatch(path)) return (void)c.Respond(200, List({Pod("p1", 1)}, 10));
@@ -377,12 +386,55 @@ TEST_F(HostileIngestTest, VersionFailingAtFirstIsRetried) {
       },
       20s));
   EXPECT_TRUE(sink_.Has(WatchType::kAdded, "p1"));
-  EXPECT_GE(versions.load(), 5);
+  EXPECT_GE(versions.load(), 8);
   bool named = false;
   for (const auto& w : seen) named |= w.find("etcd is down") != std::string::npos;
   std::string all;
   for (const auto& w : seen) all += "\n  " + w;
   EXPECT_TRUE(named) << all;
+}
+
+// In a pod, a service-account token that cannot be read is logged and retried (never a reason to
+// exit or to watch something else); once it appears, the next attempt uses it.
+TEST_F(HostileIngestTest, InAPodAnUnreadableTokenIsRetried) {
+  server_ = std::make_unique<HostileApiServer>([](const std::string&, Conn& c) {
+    c.Respond(200, "{}");  // plain http: the TLS handshake of an in-cluster client fails
+  });
+  testing::ScopedEnv host("KUBERNETES_SERVICE_HOST", "127.0.0.1");
+  testing::ScopedEnv port("KUBERNETES_SERVICE_PORT", std::to_string(server_->port()));
+  testing::ScopedEnv kubeconfig("KUBECONFIG", std::nullopt);
+  testing::ScopedEnv home("HOME", dir_.path());
+  std::filesystem::create_directories(dir_ / "sa");
+  testing::WriteText(dir_ / "sa/ca.crt",
+                     "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  IngestOptions o;
+  o.service_account_dir = dir_ / "sa";
+  o.backoff_initial = 20ms;
+  o.backoff_max = 200ms;
+  o.request_timeout = 5s;
+  ASSERT_TRUE(ClusterConfigured(o));
+  auto started = Ingester::Start(o, sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  ingester_ = std::move(*started);
+  IngestReadiness r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ingester_->Readiness();
+        return Attempt(r.waiting_for) >= 2;
+      },
+      10s))
+      << r.waiting_for;
+  EXPECT_NE(r.waiting_for.find("token file"), std::string::npos) << r.waiting_for;
+  EXPECT_NE(r.waiting_for.find("automountServiceAccountToken"), std::string::npos) << r.waiting_for;
+  testing::WriteText(dir_ / "sa/token", "a-token");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        r = ingester_->Readiness();
+        return r.waiting_for.find("unreachable") != std::string::npos;
+      },
+      10s))
+      << r.waiting_for;
+  EXPECT_FALSE(r.ready);
 }
 
 }  // namespace
