@@ -68,6 +68,23 @@ std::string RawIdentity(std::string_view object) {
   return Clip(ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name));
 }
 
+// The same from the start of an object cut short (a page over the cap): metadata's first
+// members (name, namespace) are read even when the rest of it is missing.
+std::string CutIdentity(std::string_view text) {
+  size_t m = text.find("\"metadata\"");
+  if (m == std::string_view::npos) return {};
+  size_t open = text.find('{', m);
+  if (open == std::string_view::npos) return {};
+  std::string_view name, ns;
+  (void)ForEachMember(text.substr(open), [&](std::string_view k, std::string_view v) {
+    if (k == "name") name = StringValue(v);
+    if (k == "namespace") ns = StringValue(v);
+    return name.empty() || ns.empty();
+  });
+  if (name.empty()) return {};
+  return Clip(ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name));
+}
+
 std::string Escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -124,7 +141,7 @@ struct Stream {
   uint64_t list_bad_items = 0;
   bool list_incomplete = false;
   int page_tries = 0;
-  int page_limit = 0;  // limit of the next page; lowered for good when a page is over the cap
+  int page_limit = 0;  // limit of the next page: lowered when a page is over the cap
   uint64_t records_before_list = 0;
   uint64_t skipped_items = 0;
   uint64_t skipped_frames = 0;
@@ -531,6 +548,9 @@ struct Ingester::Impl {
   void NextPageOrEnd(Stream& s, std::string_view meta_source) {
     ++s.list_page;
     s.page_tries = 0;
+    // A limit lowered for a page over the cap grows back page by page: one huge object must not
+    // make every later list of this kind crawl.
+    s.page_limit = std::min(std::max(1, options.list_page_size), s.page_limit * 2);
     std::string_view cont = RawMetadataField(meta_source, "continue");
     if (!cont.empty()) {
       s.continue_token = cont;
@@ -582,7 +602,7 @@ struct Ingester::Impl {
       Log(name + ": list page " + std::to_string(s.list_page + 1) + " (limit " +
           std::to_string(s.page_limit) + ") is over -max-watch-frame-mb (" +
           MiB(options.max_frame_bytes) + "); asking again with limit " + std::to_string(smaller) +
-          " (kept for this kind); this list infers no deletions");
+          "; this list infers no deletions");
       s.page_limit = smaller;
       ReleaseBuffer(s);
       Retry(s, Clock::duration::zero());
@@ -594,9 +614,7 @@ struct Ingester::Impl {
     s.rec->metrics()->Error("object_too_large");
     std::string who;
     if (auto items = s.buf.find("\"items\""); items != std::string::npos) {
-      if (auto open = s.buf.find('{', items); open != std::string::npos) {
-        who = RawIdentity(std::string_view(s.buf).substr(open));
-      }
+      who = CutIdentity(std::string_view(s.buf).substr(items));
     }
     Log(name + ": an object over -max-watch-frame-mb (" + MiB(options.max_frame_bytes) + ")" +
         (who.empty() ? std::string() : ", probably " + who) + ", on list page " +

@@ -345,6 +345,47 @@ TEST_F(HostileIngestTest, OversizedLinesAndPagesStayBounded) {
   EXPECT_EQ(sink_.Count(WatchType::kDeletedInferred), 0);
 }
 
+// One object alone over the cap: skipped (named in the log), the list goes on from that page's
+// continue token, and it infers no deletions; a relist that skips it again keeps what it missed.
+TEST_F(HostileIngestTest, ObjectOverTheCapIsSkippedAndTheListGoesOn) {
+  constexpr size_t kCap = 256 << 10;
+  std::vector<std::string> first = {
+      Pod("p1", 1), Pod("giant", 2, R"(,"annotations":{"a":")" + std::string(kCap, 'g') + R"("})"),
+      Pod("p3", 3)};
+  std::vector<std::string> second = {first[1], Pod("p3", 3)};  // p1 gone, but unprovable
+  std::atomic<int> lists{0}, watches{0};
+  Start(
+      [&](const std::string& path, Conn& c) {
+        if (ServeDiscovery(path, c)) return;
+        if (!IsWatch(path)) {
+          const auto& items = lists.load() < 8 && watches.load() == 0 ? first : second;
+          lists++;
+          int limit = QueryInt(path, "limit", 500);
+          int from = QueryInt(path, "continue", 0);
+          std::vector<std::string> page;
+          int n = static_cast<int>(items.size());
+          for (int i = from; i < n && i < from + limit; ++i) page.push_back(items[i]);
+          c.Respond(200, List(page, 10, from + limit < n ? std::to_string(from + limit) : ""));
+          return;
+        }
+        int w = watches++;
+        c.StartStream();
+        if (w == 0) {
+          c.Write(Frame("ERROR", R"({"kind":"Status","code":410,"message":"too old"})"));
+          return;
+        }
+        c.Hold(20s);
+      },
+      [&](IngestOptions& o) { o.max_frame_bytes = kCap; });
+  ASSERT_TRUE(WaitFor([&] { return watches.load() >= 2 && Errors("object_too_large") >= 2; }, 20s));
+  EXPECT_TRUE(sink_.Has(WatchType::kAdded, "p1"));
+  EXPECT_TRUE(sink_.Has(WatchType::kAdded, "p3")) << "the list went on past the giant";
+  EXPECT_FALSE(sink_.Has(WatchType::kAdded, "giant"));
+  EXPECT_EQ(sink_.Count(WatchType::kDeletedInferred), 0);
+  EXPECT_GE(Errors("page_too_large"), 2);
+  EXPECT_LE(Pods().buffer_peak_bytes, kCap);
+}
+
 // A watch that goes silent is reopened from its resourceVersion.
 TEST_F(HostileIngestTest, StalledWatchIsReopened) {
   std::atomic<int> watches{0};
