@@ -15,6 +15,7 @@
 //   sloop_ingest_dropped_total{kind,group,reason} excluded / minor_node_update
 //   sloop_ingest_objects{kind,group}             objects known (the list size)
 //   sloop_ingest_watch_lag_seconds{kind,group}   now minus the last event's arrival
+//   sloop_ingest_buffer_peak_bytes{kind,group}   the most a frame or page buffer held (≤ the cap)
 #pragma once
 
 #include <prometheus/counter.h>
@@ -43,6 +44,7 @@ struct KindMetrics {
   prometheus::Counter* minor_node_updates = nullptr;
   prometheus::Gauge* objects = nullptr;
   prometheus::Gauge* watch_lag = nullptr;
+  prometheus::Gauge* buffer_peak = nullptr;
   prometheus::Family<prometheus::Counter>* errors_family = nullptr;
   std::map<std::string, prometheus::Counter*, std::less<>> errors;
   std::string kind, group;
@@ -67,6 +69,7 @@ class IngestMetrics {
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& buffer_peak_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<KindMetrics>, std::less<>> by_kind_;
 };

@@ -804,6 +804,7 @@ struct Ingester::Impl {
       k.skipped_items = s->skipped_items;
       k.skipped_frames = s->skipped_frames;
       k.buffer_peak_bytes = s->buf_peak;
+      s->rec->metrics()->buffer_peak->Set(static_cast<double>(s->buf_peak));
       synced &= s->rec->listed_once();
       if (!s->rec->listed_once()) unlisted.push_back(s.get());
       if (s->phase == Stream::Phase::kWatching) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -167,6 +168,15 @@ class HostileIngestTest : public ::testing::Test {
       }
     }
     return total;
+  }
+
+  double Gauge(const std::string& name) {
+    double value = 0;
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != name) continue;
+      for (const auto& m : family.metric) value = std::max(value, m.gauge.value);
+    }
+    return value;
   }
 
   testing::TempDir dir_;
@@ -341,6 +351,8 @@ TEST_F(HostileIngestTest, OversizedLinesAndPagesStayBounded) {
       5s));
   EXPECT_LE(s.buffer_peak_bytes, kCap);
   EXPECT_GT(s.buffer_peak_bytes, kCap / 2) << "the huge object was buffered whole";
+  EXPECT_TRUE(WaitFor([&] { return Gauge("sloop_ingest_buffer_peak_bytes") > kCap / 2; }, 5s));
+  EXPECT_LE(Gauge("sloop_ingest_buffer_peak_bytes"), kCap);
   EXPECT_EQ(watches.load(), 1) << "the watch was kept";
   EXPECT_EQ(sink_.Count(WatchType::kDeletedInferred), 0);
 }
