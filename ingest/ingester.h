@@ -3,9 +3,17 @@
 //   list (paginated) → watch from the list's resourceVersion, with bookmarks
 //   watch ended by the server → watch again from the last resourceVersion seen
 //   broken connection or stall → reconnect (with backoff) from the last resourceVersion
-//   410 Gone, a malformed frame, or the resync interval → relist and reconcile (ADDED, MODIFIED,
-//   DELETED_INFERRED for what vanished meanwhile)
+//   410 Gone, or the resync interval → relist and reconcile (ADDED, MODIFIED, DELETED_INFERRED
+//   for what vanished meanwhile)
 //   429 → wait Retry-After; other failures → exponential backoff with jitter
+// What cannot be read is skipped, counted (sloop_ingest_errors_total) and logged, never a reason
+// to stop or to record what did not happen:
+//   a bad list item (no metadata.name, too deep, invalid JSON) → skipped; that list infers no
+//   deletions (what it did not show may still exist)
+//   a bad watch frame or object → skipped, the watch goes on; only a stream with 32 unreadable
+//   frames in a row (not a watch stream) is relisted, with a backoff a good list does not reset
+//   a watch line over max_frame_bytes → dropped without being buffered; a list page over it →
+//   asked again with a smaller limit (that list infers no deletions)
 // Discovery runs again every crd_refresh_interval: new CRDs are watched, removed ones dropped.
 #pragma once
 
