@@ -92,6 +92,9 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "never record these kinds (comma-separated)"},
       {"watch-leases", "watchLeases", Kind::kBool, &c.watch_leases,
        "record Leases (heartbeat noise)"},
+      {"max-watch-frame-mb", "maxWatchFrameMb", Kind::kInt64, &c.max_watch_frame_mb,
+       "largest watch event or list page read, in MiB; larger ones are dropped, logged and "
+       "counted (list pages are asked for again in smaller pieces)"},
       {"http-threads", "httpThreads", Kind::kInt, &c.http_threads, "HTTP worker threads"},
       {"simulator-if-no-kubeconfig", "simulatorIfNoKubeconfig", Kind::kBool,
        &c.simulator_if_no_kubeconfig, "with no kubeconfig, watch the built-in cluster simulator"},
@@ -381,6 +384,8 @@ Result<void> Validate(const SloopConfig& c) {
   if (c.block_size_kb < 4 || c.block_size_kb > 16384)
     return Bad("-block-size-kb", "must be between 4 and 16384");
   if (c.memory_budget_mb < 16) return Bad("-memory-budget-mb", "must be at least 16");
+  if (c.max_watch_frame_mb < 1 || c.max_watch_frame_mb > 4096)
+    return Bad("-max-watch-frame-mb", "must be between 1 and 4096");
   if (c.sync_policy != "every-block" && c.sync_policy != "interval" && c.sync_policy != "never") {
     return Bad("-sync-policy",
                "'" + c.sync_policy + "' is not one of every-block, interval, never");
