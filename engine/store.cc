@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "engine/backup.h"
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
 #include "segments/log.h"
@@ -180,6 +181,18 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
     return MakeError(ErrorCode::kInvalidArgument, "store: shard duration must be at least 1m");
   }
   std::unique_ptr<Store> store(new Store(std::move(options)));
+  // One process at a time: two writers corrupt the active segment, and a restore would swap the
+  // shards under a reader. Read-only opens take the same exclusive lock.
+  auto lock = StoreLock::Acquire(store->options_.root,
+                                 store->options_.read_only ? "open it read-only" : "open it");
+  if (!lock) return std::unexpected(lock.error());
+  store->lock_ = std::move(*lock);
+  // A restore that a crash interrupted is finished or rolled back before the shards are read.
+  if (auto r = RecoverInterruptedRestore(store->options_.root); !r) {
+    return MakeError(r.error().code,
+                     "store " + store->options_.root.string() +
+                         ": recovering an interrupted restore: " + r.error().message);
+  }
   std::error_code ec;
   std::filesystem::create_directories(store->ShardDir(), ec);
   if (ec) {

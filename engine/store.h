@@ -24,6 +24,7 @@
 
 #include "engine/record_sink.h"
 #include "engine/shard.h"
+#include "engine/store_lock.h"
 #include "index/object_meta.h"
 #include "index/resource_key.h"
 #include "segments/segment_writer.h"
@@ -199,7 +200,10 @@ struct StoreStats {
 class Store : public RecordSink {
  public:
   // Opens (or creates) the store at options.root, recovering from a crash: a half-finished seal
-  // is discarded (its arrival-order file is still authoritative) and a torn tail is cut back.
+  // is discarded (its arrival-order file is still authoritative), a torn tail is cut back and an
+  // interrupted restore is finished or rolled back (RecoverInterruptedRestore). Holds the
+  // store's StoreLock until destroyed, read-only or not: kUnavailable, naming the holder's pid
+  // and the lock file, when another Store or a restore has it.
   static Result<std::unique_ptr<Store>> Open(StoreOptions options);
   ~Store() override;  // Close()s
 
@@ -267,6 +271,7 @@ class Store : public RecordSink {
   int64_t WindowStart(int64_t t_ns) const;
   std::filesystem::path ShardDir() const { return options_.root / "shards"; }
 
+  StoreLock lock_;  // first: released after everything else has closed
   StoreOptions options_;
   mutable std::mutex append_mu_;                       // serialises appends and rotation
   mutable std::mutex shards_mu_;                       // guards the lists below
