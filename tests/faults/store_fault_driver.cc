@@ -7,6 +7,8 @@
 //     "appended LAST_SEQ MONOTONIC_NS". After COUNT records it closes the store and exits 0.
 //   store_fault_driver restore ARCHIVE ROOT
 //     restores ARCHIVE into ROOT; prints "restored" and exits 0, or the error and exits 1.
+//   store_fault_driver backup ROOT ARCHIVE
+//     writes a backup of the store at ROOT to ARCHIVE (seed inputs for the backup_reader fuzzer).
 #include <time.h>
 #include <unistd.h>
 
@@ -83,8 +85,36 @@ int main(int argc, char** argv) {
     Say("restored");
     return 0;
   }
+  if (argc == 4 && std::strcmp(argv[1], "backup") == 0) {
+    auto store = sloop::Store::Open(sloop::faults::FaultStoreOptions(argv[2]));
+    if (!store) {
+      Say("error " + store.error().ToString());
+      return 1;
+    }
+    auto files = (*store)->SnapshotForBackup();
+    FILE* out = files ? std::fopen(argv[3], "wb") : nullptr;
+    if (!out) {
+      Say(files ? std::string("error cannot create ") + argv[3]
+                : "error " + files.error().ToString());
+      return 1;
+    }
+    auto w = sloop::WriteBackupArchive(*files, 1, [&](std::string_view c) -> sloop::Result<void> {
+      if (std::fwrite(c.data(), 1, c.size(), out) != c.size()) {
+        return sloop::MakeError(sloop::ErrorCode::kIOError, "short write");
+      }
+      return {};
+    });
+    std::fclose(out);
+    if (!w) {
+      Say("error " + w.error().ToString());
+      return 1;
+    }
+    Say("written");
+    return 0;
+  }
   std::fprintf(stderr,
                "usage: store_fault_driver append ROOT FIRST_SEQ COUNT BATCH flush|timer\n"
-               "       store_fault_driver restore ARCHIVE ROOT\n");
+               "       store_fault_driver restore ARCHIVE ROOT\n"
+               "       store_fault_driver backup ROOT ARCHIVE\n");
   return 2;
 }
