@@ -39,6 +39,14 @@ Result<StoreLock> StoreLock::Acquire(const std::filesystem::path& root, std::str
   // (it never does today, but a person might): lock the inode that is at the path.
   for (int attempt = 0; attempt < 8; ++attempt) {
     int fd = ::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    bool writable = true;
+    if (fd < 0 && errno == EROFS) {
+      // A store on a read-only filesystem (a mounted snapshot) can only be read: lock the file
+      // when it is there (flock needs no write access), else nobody can be writing it.
+      writable = false;
+      fd = ::open(lock.path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT) return lock;
+    }
     if (fd < 0) return IOError("open the store's lock file", lock.path_.string(), errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int e = errno;
@@ -62,8 +70,8 @@ Result<StoreLock> StoreLock::Acquire(const std::filesystem::path& root, std::str
       continue;
     }
     const std::string pid = std::to_string(::getpid()) + "\n";
-    if (::ftruncate(fd, 0) != 0 ||
-        ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    if (writable && (::ftruncate(fd, 0) != 0 ||
+                     ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))) {
       const int e = errno;
       ::close(fd);
       return IOError("write the pid into the lock file", lock.path_.string(), e);
@@ -93,7 +101,7 @@ StoreLock::~StoreLock() { Release(); }
 void StoreLock::Release() {
   if (fd_ < 0) return;
   // The pid goes with the lock, so that a reader of the file is not misled; closing unlocks.
-  (void)::ftruncate(fd_, 0);
+  if ((::fcntl(fd_, F_GETFL) & O_ACCMODE) == O_RDWR) (void)::ftruncate(fd_, 0);
   ::close(fd_);
   fd_ = -1;
 }

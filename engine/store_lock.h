@@ -17,7 +17,9 @@ class StoreLock {
  public:
   static constexpr const char* kFileName = "LOCK";
 
-  // Creates root when it is missing, then takes the lock without waiting. kUnavailable when
+  // Creates root when it is missing, then takes the lock without waiting. On a read-only
+  // filesystem the lock file is locked when present (its pid is not rewritten), and no lock is
+  // taken when it is absent (held() is false): nobody can be writing there. kUnavailable when
   // another holder has it (in this process or another): the message names the holder's pid, the
   // lock file and `purpose`'s conflict; kIOError when the file cannot be created or locked.
   static Result<StoreLock> Acquire(const std::filesystem::path& root, std::string_view purpose);
