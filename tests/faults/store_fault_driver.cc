@@ -6,7 +6,8 @@
 //     prints "acked LAST_SEQ"; with "timer" it relies on the store's sync timer and prints
 //     "appended LAST_SEQ MONOTONIC_NS". After COUNT records it closes the store and exits 0.
 //   store_fault_driver restore ARCHIVE ROOT
-//     restores ARCHIVE into ROOT; prints "restored" and exits 0, or the error and exits 1.
+//     prints "starting", restores ARCHIVE into ROOT; prints "restored" and exits 0, or the error
+//     and exits 1.
 //   store_fault_driver backup ROOT ARCHIVE
 //     writes a backup of the store at ROOT to ARCHIVE (seed inputs for the backup_reader fuzzer).
 #include <time.h>
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
                   std::strtoull(argv[5], nullptr, 10), std::strcmp(argv[6], "flush") == 0);
   }
   if (argc == 4 && std::strcmp(argv[1], "restore") == 0) {
+    Say("starting");
     auto r = sloop::RestoreBackupArchive(std::string(argv[2]), std::string(argv[3]));
     if (!r) {
       Say("error " + r.error().ToString());
