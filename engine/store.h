@@ -1,8 +1,10 @@
 // Store: the time-sharded history of a cluster. Ingest appends records (RecordSink); the HTTP
 // layer queries them. Time is cut into shards (one hour by default); the active shard is sealed
 // into a key-ordered segment and a memory-mapped sparse index when its window closes, at
-// shutdown, or when it grows past its caps; whole sealed shards are deleted, oldest first, to
-// honour max_disk_bytes and max_look_back. Thread-safe throughout.
+// shutdown, or when it grows past its caps; whole sealed shards are deleted, the one whose newest
+// record is oldest first, to honour max_disk_bytes (× gc_threshold, at every moment) and
+// max_look_back. Shards are read in the time order of their records, whatever shard duration
+// wrote them. One Store per directory (StoreLock). Thread-safe throughout.
 #pragma once
 
 #include <algorithm>
