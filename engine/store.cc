@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
+#include "engine/backup.h"
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
 #include "segments/log.h"
@@ -67,6 +69,21 @@ bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   auto [lo, hi] = ShardSpan(i);
   return lo <= r.end_ns && hi >= r.start_ns;
 }
+
+// Shards in time order: by the span of their records (one with none by its window), ties by id.
+// Not by window start: once -shard-duration changes, a 1 h window opened after 10 m ones starts
+// before them, and its history would be read first and deleted last.
+bool TimeOrderLess(const ShardInfo& a, const ShardInfo& b) {
+  auto key = [](const ShardInfo& i) {
+    return i.records ? std::tuple(i.min_ns, i.max_ns, i.id)
+                     : std::tuple(i.window_start_ns, i.window_start_ns, i.id);
+  };
+  return key(a) < key(b);
+}
+
+// Room a seal needs beside the arrival-order file it reads, in multiples of that file: the sorted
+// copy it writes, and the sort runs when the shard does not fit the sort budget.
+constexpr uint64_t kSealRoomFactor = 2;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ContainsIgnoreCase(a, b);
@@ -165,6 +182,17 @@ size_t StoredRecord::bytes() const {
 
 Store::Store(StoreOptions options) : options_(std::move(options)) {
   if (!options_.now_ns) options_.now_ns = SystemNowNs;
+  // The active shard and the one before it (being sealed) each hold their arrival-order file
+  // and, while sealed, the room their seal needs: together they must fit under the threshold
+  // even when every sealed shard has been evicted.
+  const uint64_t fit = GcTargetBytes() / (2 * (1 + kSealRoomFactor));
+  active_segment_cap_ = std::min(options_.active_segment_cap_bytes, std::max<uint64_t>(fit, 4096));
+}
+
+uint64_t Store::GcTargetBytes() const {
+  const double t =
+      options_.gc_threshold > 0 && options_.gc_threshold <= 1 ? options_.gc_threshold : 1.0;
+  return static_cast<uint64_t>(static_cast<double>(options_.max_disk_bytes) * t);
 }
 
 Store::~Store() {
@@ -180,6 +208,18 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
     return MakeError(ErrorCode::kInvalidArgument, "store: shard duration must be at least 1m");
   }
   std::unique_ptr<Store> store(new Store(std::move(options)));
+  // One process at a time: two writers corrupt the active segment, and a restore would swap the
+  // shards under a reader. Read-only opens take the same exclusive lock.
+  auto lock = StoreLock::Acquire(store->options_.root,
+                                 store->options_.read_only ? "open it read-only" : "open it");
+  if (!lock) return std::unexpected(lock.error());
+  store->lock_ = std::move(*lock);
+  // A restore that a crash interrupted is finished or rolled back before the shards are read.
+  if (auto r = RecoverInterruptedRestore(store->options_.root); !r) {
+    return MakeError(r.error().code,
+                     "store " + store->options_.root.string() +
+                         ": recovering an interrupted restore: " + r.error().message);
+  }
   std::error_code ec;
   std::filesystem::create_directories(store->ShardDir(), ec);
   if (ec) {
@@ -188,6 +228,13 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
                                               " (check -store-root and its permissions)");
   }
   if (auto r = store->Recover(); !r) return std::unexpected(r.error());
+  if (store->active_segment_cap_ < store->options_.active_segment_cap_bytes &&
+      !store->options_.read_only) {
+    Log("the active shard is sealed at " + std::to_string(store->active_segment_cap_ >> 10) +
+        " KiB (not " + std::to_string(store->options_.active_segment_cap_bytes >> 20) +
+        " MiB) so that the disk limit of " + std::to_string(store->options_.max_disk_bytes >> 10) +
+        " KiB holds at any moment");
+  }
   if (store->options_.background && !store->options_.read_only) {
     store->background_ = std::thread([s = store.get()] { s->BackgroundLoop(); });
   }
@@ -259,10 +306,8 @@ Result<void> Store::Recover() {
       active_ids.push_back(id);
     }
   }
-  std::sort(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
-    auto ia = a->info(), ib = b->info();
-    return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
-  });
+  std::sort(sealed_.begin(), sealed_.end(),
+            [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
 
   for (uint64_t id : active_ids) {
     auto path = dir / ShardName(id, ".active");
@@ -489,7 +534,28 @@ Result<void> Store::AppendLocked(const RecordView& record) {
   const uint64_t segment = active->segment_bytes();
   const uint64_t memory = active->memory_bytes();
   const uint64_t grown = memory - std::min(memory, active->carried_bytes());
-  if (segment >= options_.active_segment_cap_bytes || grown >= options_.active_index_cap_bytes) {
+  if (segment != retention_checked_segment_) {
+    // The active shard wrote a block: the disk limit is checked now, not only at the next seal.
+    retention_checked_segment_ = segment;
+    auto r = EnforceRetention();
+    if (r && r->over_limit && segment > 0) {
+      bool sealing_idle = false;
+      {
+        std::lock_guard s(shards_mu_);
+        sealing_idle = sealing_.empty();
+      }
+      if (sealing_idle) {
+        Log("DISK LIMIT: the store is over " + std::to_string(GcTargetBytes() >> 10) +
+            " KiB (-gc-threshold of -max-disk-mb) with no sealed shard left to evict: sealing "
+            "the active shard " +
+            std::to_string(active->id()) +
+            " early; retention will then delete it, the newest history, if it is still over. "
+            "Raise -max-disk-mb");
+        return RotateLocked(record.observed_ns);
+      }
+    }
+  }
+  if (segment >= active_segment_cap_ || grown >= options_.active_index_cap_bytes) {
     Log("shard " + std::to_string(active->id()) + " reached its size cap (segment " +
         std::to_string(segment >> 20) + " MiB, index " + std::to_string(grown >> 20) +
         " MiB added to " + std::to_string((memory - grown) >> 20) +
@@ -595,10 +661,8 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
     std::lock_guard lock(shards_mu_);
     sealing_.erase(std::find(sealing_.begin(), sealing_.end(), shard));
     sealed_.push_back(*sealed);
-    std::sort(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
-      auto ia = a->info(), ib = b->info();
-      return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
-    });
+    std::sort(sealed_.begin(), sealed_.end(),
+              [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
   }
   // 6. The shard after it may have deferred its carry-over until now: it copies it from the
   // sealed index, and the builder it read meanwhile can go.
@@ -632,14 +696,21 @@ Result<RetentionReport> Store::EnforceRetention() {
   RetentionReport report;
   if (options_.read_only) return report;
   std::vector<std::shared_ptr<SealedShard>> doomed;
+  const uint64_t target = GcTargetBytes();
+  bool deleted_newest = false;
   {
     std::lock_guard lock(shards_mu_);
-    uint64_t total = 0;
+    // What the store may occupy before anything else is deleted: the sealed files, and each
+    // unsealed shard's arrival-order file with the room its seal will need (the active one also
+    // with the block it is filling).
+    uint64_t total = 0, unsealed = 0;
     for (const auto& s : sealed_) {
       for (const auto& [p, n] : s->Files()) total += n;
     }
-    for (const auto& s : sealing_) total += s->segment_bytes();
-    if (active_) total += active_->segment_bytes();
+    for (const auto& s : sealing_) unsealed += s->segment_bytes();
+    if (active_) unsealed += active_->segment_bytes();
+    total += unsealed * (1 + kSealRoomFactor);
+    if (active_) total += options_.writer.target_block_bytes;
     // Age is measured from the newest data, as Sloop does: a played-back capture or a restored
     // backup of last month is kept, not deleted the moment it is stored.
     int64_t newest = 0;
@@ -648,17 +719,28 @@ Result<RetentionReport> Store::EnforceRetention() {
     if (active_) newest = std::max(newest, active_->info().max_ns);
     const int64_t horizon = newest - options_.max_look_back.count();
     while (!sealed_.empty()) {
-      ShardInfo oldest = sealed_.front()->info();
-      bool too_big = total > options_.max_disk_bytes;
+      // The shard whose newest record is oldest goes first (shards may overlap in time once
+      // -shard-duration has changed).
+      auto victim =
+          std::min_element(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
+            auto ia = a->info(), ib = b->info();
+            return std::tie(ia.max_ns, ia.id) < std::tie(ib.max_ns, ib.id);
+          });
+      ShardInfo oldest = (*victim)->info();
+      bool too_big = total > target;
       bool too_old = std::max(oldest.max_ns, oldest.window_start_ns) < horizon;
       if (!too_big && !too_old) break;
       uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
       total -= std::min(total, bytes);
       report.bytes_freed += bytes;
       ++report.shards_deleted;
-      doomed.push_back(sealed_.front());
-      sealed_.erase(sealed_.begin());
+      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest;
+      doomed.push_back(*victim);
+      sealed_.erase(victim);
     }
+    // Really over, not only short of the room reserved for seals: only the unsealed shards are
+    // left, and the caller seals the active one early.
+    report.over_limit = sealed_.empty() && unsealed > target;
   }
   for (const auto& shard : doomed) {
     // Unlinked now, so disk use falls now; queries that hold the shard keep reading their open
@@ -668,6 +750,10 @@ Result<RetentionReport> Store::EnforceRetention() {
       std::filesystem::remove(path, ec);
     }
     Log("retention deleted shard " + std::to_string(shard->info().id));
+  }
+  if (deleted_newest) {
+    Log("DISK LIMIT: retention deleted the newest sealed history to stay under " +
+        std::to_string(target >> 10) + " KiB; -max-disk-mb is too small for this cluster");
   }
   evictions_.fetch_add(report.shards_deleted);
   evicted_bytes_.fetch_add(report.bytes_freed);
@@ -724,6 +810,8 @@ void Store::BackgroundLoop() {
       std::lock_guard s(shards_mu_);
       window_closed = active_ && Now() >= active_->window_end_ns();
     }
+    // The disk limit holds between clean-ups too (cheap: sums the sizes the shards know).
+    if (auto r = EnforceRetention(); !r) Log("retention: " + r.error().ToString());
     auto now = std::chrono::steady_clock::now();
     if (window_closed || now - last_cleanup >= options_.cleanup_interval) {
       last_cleanup = now;
@@ -747,8 +835,7 @@ std::vector<std::shared_ptr<const Shard>> Store::Snapshot() const {
   for (const auto& s : sealing_) out.push_back(s);
   if (active_) out.push_back(active_);
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    auto ia = a->info(), ib = b->info();
-    return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
+    return TimeOrderLess(a->info(), b->info());
   });
   return out;
 }

@@ -66,9 +66,13 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"crd-refresh-interval", "crdRefreshInterval", Kind::kDuration, &c.crd_refresh_interval,
        "how often to rediscover resource kinds"},
       {"gc-threshold", "threshold for GC", Kind::kDouble, &c.gc_threshold,
-       "retention keeps the store under this fraction of max-disk-mb"},
+       "retention keeps the whole store directory at or under this fraction of max-disk-mb at "
+       "every moment (the active shard included)"},
       {"restore-database-file", "restoreDatabaseFile", Kind::kString, &c.restore_database_file,
-       "restore a backup archive at start-up"},
+       "restore a backup archive at start-up (the store must not be open elsewhere)"},
+      {"restore-allow-empty", "restoreAllowEmpty", Kind::kBool, &c.restore_allow_empty,
+       "let -restore-database-file restore a backup with no shards over a store that has some "
+       "(emptying it)"},
       {"enable-granular-metrics", "enableGranularMetrics", Kind::kBool, &c.enable_granular_metrics,
        "per-Event metrics (high cardinality)"},
       {"enable-user-metrics", "enableUserMetrics", Kind::kBool, &c.enable_user_metrics,

@@ -69,8 +69,9 @@ TEST_F(ConfigTest, DefaultsAreSloops) {
 }
 
 TEST_F(ConfigTest, FlagsTakeBothForms) {
-  auto c = Load({"-port=9090", "-store-root", "/tmp/x", "--max-look-back=24h", "-disable-kube-watch",
-                 "-include-kinds=Pod, Deployment", "-sync-policy", "every-block"});
+  auto c =
+      Load({"-port=9090", "-store-root", "/tmp/x", "--max-look-back=24h", "-disable-kube-watch",
+            "-include-kinds=Pod, Deployment", "-sync-policy", "every-block"});
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->port, 9090);
   EXPECT_EQ(c->store_root, "/tmp/x");
@@ -78,6 +79,11 @@ TEST_F(ConfigTest, FlagsTakeBothForms) {
   EXPECT_TRUE(c->disable_kube_watch);
   EXPECT_EQ(c->include_kinds, (std::vector<std::string>{"Pod", "Deployment"}));
   EXPECT_EQ(c->sync_policy, "every-block");
+  EXPECT_FALSE(c->restore_allow_empty);
+  c = Load({"-restore-allow-empty", "-gc-threshold=0.5"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->restore_allow_empty);
+  EXPECT_DOUBLE_EQ(c->gc_threshold, 0.5);
 }
 
 TEST_F(ConfigTest, HelpIsReportedAndUsageListsFlags) {
@@ -85,8 +91,9 @@ TEST_F(ConfigTest, HelpIsReportedAndUsageListsFlags) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(help_);
   std::string usage = ConfigUsage();
-  for (const char* flag : {"-max-look-back", "-max-disk-mb", "-store-root", "-context",
-                           "-restore-database-file", "-memory-budget-mb", "-sync-policy"}) {
+  for (const char* flag :
+       {"-max-look-back", "-max-disk-mb", "-store-root", "-context", "-restore-database-file",
+        "-restore-allow-empty", "-gc-threshold", "-memory-budget-mb", "-sync-policy"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }
@@ -131,9 +138,10 @@ TEST_F(ConfigTest, YamlFileFromTheEnvironment) {
 }
 
 TEST_F(ConfigTest, BadgerSettingsAreAcceptedWithAWarningList) {
-  std::string file = Write("old.yaml", "badgerMaxTableSize: 67108864\nbadgerKeepL0InMemory: false\n");
-  auto c = Load({"-config", file, "-badger-vlog-gc-freq=1m", "-badger-sync-writes", "-v=2",
-                 "-logtostderr"});
+  std::string file =
+      Write("old.yaml", "badgerMaxTableSize: 67108864\nbadgerKeepL0InMemory: false\n");
+  auto c = Load(
+      {"-config", file, "-badger-vlog-gc-freq=1m", "-badger-sync-writes", "-v=2", "-logtostderr"});
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->ignored.size(), 4u);  // glog's -v and -logtostderr are not worth a warning
   bool has_flag = false;
