@@ -572,7 +572,7 @@ TEST_F(StoreTest, KillNineMidWriteRecoversWrittenBlocks) {
   EXPECT_EQ(History(*store, {"Pod", "ns", "p0", ""}, {kT0 + 299 * kSec, kT0 + kHour}).size(), 1u);
 }
 
-TEST_F(StoreTest, DamagedSealedShardIsSetAsideNotDeleted) {
+TEST_F(StoreTest, DamagedIndexIsSetAsideAndRebuiltFromTheSegment) {
   {
     auto store = OpenStore();
     ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
@@ -584,12 +584,33 @@ TEST_F(StoreTest, DamagedSealedShardIsSetAsideNotDeleted) {
   ASSERT_FALSE(idx.empty());
   fs::resize_file(idx, 10);
   auto store = OpenStore();
-  EXPECT_EQ(store->Stats().sealed_shards, 0u);
-  bool kept = false;
-  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
-    kept |= e.path().string().ends_with(".seg.damaged");
+  EXPECT_EQ(store->Stats().indexes_rebuilt, 1u);
+  EXPECT_EQ(store->Stats().damaged_files_set_aside, 1u);
+  EXPECT_TRUE(fs::exists(fs::path(idx) += ".damaged"));
+  size_t n = 0;
+  ASSERT_TRUE(
+      store->History({"Pod", "ns", "p", ""}, {0, kT0 + kHour}, false, [&](const RecordView&) {
+        ++n;
+        return true;
+      }));
+  EXPECT_EQ(n, 1u);
+}
+
+TEST_F(StoreTest, UnreadableSealedShardIsSetAsideNotDeleted) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
   }
-  EXPECT_TRUE(kept);
+  fs::path seg;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() == ".seg") seg = e.path();
+  }
+  ASSERT_FALSE(seg.empty());
+  fs::resize_file(seg, 20);  // the header and a few bytes: no readable block
+  auto store = OpenStore();
+  EXPECT_EQ(store->Stats().sealed_shards, 0u);
+  EXPECT_EQ(store->Stats().damaged_files_set_aside, 2u);
+  EXPECT_TRUE(fs::exists(fs::path(seg) += ".damaged"));
 }
 
 TEST_F(StoreTest, ConcurrentQueriesDuringAppendSealAndEviction) {
