@@ -808,6 +808,8 @@ Result<RetentionReport> Store::Maintain() {
 
 void Store::BackgroundLoop() {
   auto last_cleanup = std::chrono::steady_clock::now();
+  auto maintain_retry_at = last_cleanup;
+  std::chrono::milliseconds maintain_backoff{0};
   std::unique_lock lock(bg_mu_);
   while (!stopping_) {
     bg_cv_.wait_for(lock, std::chrono::seconds(1));
@@ -835,10 +837,22 @@ void Store::BackgroundLoop() {
       window_closed = active_ && Now() >= active_->window_end_ns();
     }
     auto now = std::chrono::steady_clock::now();
-    if (window_closed || now - last_cleanup >= options_.cleanup_interval) {
+    if ((window_closed && now >= maintain_retry_at) ||
+        now - last_cleanup >= options_.cleanup_interval) {
       last_cleanup = now;
       auto r = Maintain();
-      if (!r) Log("maintenance: " + r.error().ToString());
+      if (!r) {
+        // A shard that cannot be finished (its last block does not fit on a full disk) is not
+        // tried again every second: back off as for seals, and log once per step.
+        maintain_backoff = maintain_backoff.count()
+                               ? std::min(maintain_backoff * 2, options_.seal_retry_max)
+                               : options_.seal_retry_initial;
+        maintain_retry_at = now + maintain_backoff;
+        Log("maintenance failed, tried again in " + Seconds(maintain_backoff) + ": " +
+            r.error().ToString());
+      } else {
+        maintain_backoff = std::chrono::milliseconds(0);
+      }
       std::lock_guard s(shards_mu_);
       sealed_cv_.notify_all();
     }
