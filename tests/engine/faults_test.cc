@@ -377,7 +377,7 @@ TEST_F(FaultsTest, AFailedSealIsNotRetriedBeforeItsBackoff) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(store->Maintain().has_value());
   EXPECT_EQ(store->Stats().seal_failures, 1u);  // within the backoff: not attempted
   EXPECT_EQ(store->Stats().sealed_shards, 0u);
-  EXPECT_EQ(Readable(*store), 200u);  // the waiting shard is read meanwhile
+  EXPECT_EQ(Readable(*store), 200u);        // the waiting shard is read meanwhile
   ASSERT_TRUE(store->Close().has_value());  // Close seals whatever the backoff says
   store = Open(Options());
   ASSERT_TRUE(store);

@@ -20,8 +20,8 @@ namespace {
 
 const std::filesystem::path& ScratchDir() {
   static const std::filesystem::path p = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             ("sloop-fuzz-index-" + std::to_string(::getpid()));
+    auto d =
+        std::filesystem::temp_directory_path() / ("sloop-fuzz-index-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d;
   }();

@@ -18,8 +18,8 @@ namespace {
 
 // One scratch file per process, rewritten for each input.
 const std::filesystem::path& Scratch() {
-  static const std::filesystem::path p = std::filesystem::temp_directory_path() /
-                                         ("sloop-fuzz-segment-" + std::to_string(::getpid()));
+  static const std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("sloop-fuzz-segment-" + std::to_string(::getpid()));
   return p;
 }
 
