@@ -2,7 +2,6 @@
 // store does): any bytes as a `.idx` file must be refused with an error or open and be walked
 // whole (every entry, its strings, heat, owners, event links, lookups, the recorded names),
 // never crash or read out of bounds.
-// Registration: sloop_add_fuzzer(index_reader SOURCES index_reader_fuzz.cc LIBS sloop_engine)
 #include <unistd.h>
 
 #include <cstdint>

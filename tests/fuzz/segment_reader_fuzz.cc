@@ -2,7 +2,6 @@
 // open): any bytes as a `.seg`/`.active` file must open or be refused, list their blocks, read
 // every record of every good block, skip damaged ones, and be cut back to their last good block
 // for appending, never crash or read out of bounds.
-// Registration: sloop_add_fuzzer(segment_reader SOURCES segment_reader_fuzz.cc LIBS sloop_segments)
 #include <unistd.h>
 
 #include <cstdint>
