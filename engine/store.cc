@@ -227,12 +227,19 @@ Result<void> Store::Recover() {
   // A damaged file is renamed *.damaged (kept for a person to look at, never deleted) and
   // counted; derived files (an index) are rebuilt from what they derive from.
   auto set_aside = [&](const std::filesystem::path& path, const std::string& why) {
-    Log(path.string() + " is damaged and set aside as " + path.filename().string() +
-        ".damaged: " + why);
     ++damaged_files_;
-    if (options_.read_only) return;
+    if (options_.read_only) {
+      Log(path.string() + " is damaged (left in place: the store is open read-only): " + why);
+      return;
+    }
+    // Never over an earlier damaged copy: that one may hold what this one lost.
+    std::filesystem::path aside = std::filesystem::path(path) += ".damaged";
+    for (int n = 1; std::filesystem::exists(aside); ++n) {
+      aside = std::filesystem::path(path) += ".damaged." + std::to_string(n);
+    }
+    Log(path.string() + " is damaged and set aside as " + aside.filename().string() + ": " + why);
     std::error_code ec;
-    std::filesystem::rename(path, std::filesystem::path(path) += ".damaged", ec);
+    std::filesystem::rename(path, aside, ec);
     if (ec) Log("cannot rename " + path.string() + ": " + ec.message());
   };
   // The blocks of a segment that pass their checks (0 when it is not a segment at all).

@@ -264,6 +264,19 @@ TEST_F(FaultsTest, DamagedIndexIsRebuiltFromTheSegment) {
   }
 }
 
+TEST_F(FaultsTest, ASecondDamagedIndexDoesNotReplaceTheFirst) {
+  fs::path seg = SealedStore(200);
+  fs::path idx = fs::path(seg).replace_extension(".idx");
+  for (int round = 0; round < 2; ++round) {
+    fs::resize_file(idx, fs::file_size(idx) / 2);
+    auto store = Open(Options());
+    ASSERT_TRUE(store);
+    EXPECT_EQ(Readable(*store), 200u);
+  }
+  EXPECT_TRUE(fs::exists(fs::path(idx) += ".damaged"));
+  EXPECT_TRUE(fs::exists(fs::path(idx) += ".damaged.1"));
+}
+
 TEST_F(FaultsTest, TruncatedSealedSegmentKeepsItsGoodBlocks) {
   fs::path seg = SealedStore(600);
   auto blocks = Blocks(seg);
