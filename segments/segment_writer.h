@@ -1,6 +1,7 @@
 // SegmentWriter appends records to one segment file, in blocks: a block collects records until
 // its uncompressed size reaches the target, then is compressed with zstd, framed (magic, version,
-// lengths, record count, min/max observation time, xxh64 checksum) and written with one write().
+// lengths, record count, min/max observation time, xxh64 checksum) and written with one pwrite()
+// at the end of the last whole block.
 // Not thread-safe: one writer per file, guarded by its owner.
 #pragma once
 
