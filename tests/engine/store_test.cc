@@ -715,6 +715,41 @@ TEST_F(StoreTest, AppendWaitsForTheSealerInsteadOfPilingUpUnsealedShards) {
   EXPECT_EQ(store->Stats().sealed_shards, 40u);
 }
 
+TEST_F(StoreTest, SyncTimerWritesBlocksWhileAppendsRotationsAndQueriesRun) {
+  // The timer writes blocks on its own thread, under the shard's lock only: with an interval of
+  // 1 ms it races every append, rotation, seal and query (the ThreadSanitizer build checks it).
+  StoreOptions o = Options();
+  o.background = true;
+  o.writer.sync_interval = std::chrono::milliseconds(1);
+  o.writer.target_block_bytes = 1 << 20;
+  auto store = OpenStore(o);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      (void)History(*store, {"Pod", "ns", "p1", ""}, {kT0, kT0 + 10 * kHour});
+      (void)store->Stats();
+    }
+  });
+  for (int i = 0; i < 600; ++i) {
+    int64_t t = kT0 + (i / 200) * kHour + (i % 200) * kSec;
+    now_ = t;
+    ASSERT_TRUE(store
+                    ->Append(mk_.Pod(t, "ns", "p" + std::to_string(i % 10),
+                                     "u" + std::to_string(i % 10), i))
+                    .has_value());
+    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  done = true;
+  reader.join();
+  size_t n = 0;
+  for (int p = 0; p < 10; ++p) {
+    n +=
+        History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 10 * kHour}).size();
+  }
+  EXPECT_EQ(n, 600u);
+  ASSERT_TRUE(store->Close().has_value());
+}
+
 TEST_F(StoreTest, CarriedOverResourcesDoNotCountTowardsTheIndexCap) {
   // More live resources than the index cap holds: the next hour's shard starts with all of them
   // carried over, and must not seal early after every few records because of them.
