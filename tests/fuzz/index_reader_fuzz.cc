@@ -17,14 +17,10 @@
 
 namespace {
 
-const std::filesystem::path& ScratchDir() {
-  static const std::filesystem::path p = [] {
-    auto d =
-        std::filesystem::temp_directory_path() / ("sloop-fuzz-index-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return p;
+// Scratch files of this process, rewritten for each input.
+std::filesystem::path Scratch(const char* ext) {
+  return std::filesystem::temp_directory_path() /
+         ("sloop-fuzz-index-" + std::to_string(::getpid()) + ext);
 }
 
 bool WriteFile(const std::filesystem::path& path, const void* data, size_t size) {
@@ -66,8 +62,8 @@ size_t Walk(const sloop::SparseIndex& index) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const auto idx = ScratchDir() / "0000000001.idx";
-  const auto seg = ScratchDir() / "0000000001.seg";
+  const auto idx = Scratch(".idx");
+  const auto seg = Scratch(".seg");
   if (!WriteFile(idx, data, size)) return 0;
   volatile size_t sink = 0;
   uint64_t segment_bytes = sloop::segment_format::kFileHeaderSize;
