@@ -66,6 +66,11 @@ struct StoreOptions {
   std::function<int64_t()> now_ns;
   // Tests: stop a seal after this step (1..5) as if the process died there.
   int seal_fault_after_step = 0;
+  // After a failed seal (a full disk) the shard is sealed again no sooner than this, the wait
+  // doubling with each failure up to seal_retry_max and starting over after a success. Writing
+  // out the active shard's records on the sync timer backs off the same way.
+  std::chrono::milliseconds seal_retry_initial{5000};
+  std::chrono::milliseconds seal_retry_max{300000};
 };
 
 struct TimeRange {
@@ -204,6 +209,12 @@ struct StoreStats {
   uint64_t memory_bytes = 0;  // active index + write buffers
   uint64_t recovered_bytes_dropped = 0;
   uint64_t recovered_corrupt_blocks = 0;
+  // Damaged blocks queries met in the shards held now and skipped (answering with the rest).
+  uint64_t corrupt_blocks_skipped = 0;
+  // Files found damaged at start-up and renamed *.damaged for a person to look at.
+  uint64_t damaged_files_set_aside = 0;
+  // Sealed shards whose index was missing or damaged and was rebuilt from their segment.
+  uint64_t indexes_rebuilt = 0;
 };
 
 class Store : public RecordSink {
@@ -274,7 +285,13 @@ class Store : public RecordSink {
   void WaitForSealer();
   // Seals `shard` (null: nothing) now if it is still waiting to be sealed.
   void SealFirst(const ActiveShard* shard);
-  Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard);
+  // paced: not while backing off after a failed seal (then it returns at once, the shard still
+  // waiting); Close() seals unpaced.
+  Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard, bool paced = true);
+  // The sync timer: writes the active shard's records out once the oldest has waited
+  // writer.sync_interval (see SegmentWriter::FlushAged).
+  void FlushLoop();
+  void KickFlusher();
   Result<RetentionReport> EnforceRetention();
   void BackgroundLoop();
   int64_t WindowStart(int64_t t_ns) const;
@@ -302,6 +319,19 @@ class Store : public RecordSink {
   std::atomic<uint64_t> seal_failures_{0};
   uint64_t recovered_bytes_dropped_ = 0;
   uint64_t recovered_corrupt_blocks_ = 0;
+  uint64_t damaged_files_ = 0;
+  uint64_t indexes_rebuilt_ = 0;
+
+  std::mutex pace_mu_;  // seal retry pacing
+  std::chrono::milliseconds seal_backoff_{0};
+  std::chrono::steady_clock::time_point seal_retry_at_;
+  std::atomic<bool> seal_backing_off_{false};
+
+  std::mutex flush_mu_;  // the sync timer's wake-ups
+  std::condition_variable flush_cv_;
+  bool flush_kick_ = false;  // a record started a new pending block
+  bool flush_stop_ = false;
+  std::thread flusher_;
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -86,7 +86,8 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"sync-policy", "syncPolicy", Kind::kString, &c.sync_policy,
        "fsync: every-block | interval | never"},
       {"sync-interval", "syncInterval", Kind::kDuration, &c.sync_interval,
-       "fsync interval with -sync-policy=interval"},
+       "longest a record waits in memory before it is written (a short block if need be); "
+       "also the fsync interval with -sync-policy=interval"},
       {"memory-budget-mb", "memoryBudgetMb", Kind::kInt64, &c.memory_budget_mb,
        "memory for the indexes of the active shard and of the one being sealed (3/8 each) "
        "and for sorting a seal (1/4)"},
