@@ -393,6 +393,7 @@ TEST_F(FaultsTest, AFailedSealIsNotRetriedBeforeItsBackoff) {
   EXPECT_EQ(store->Stats().sealed_shards, 0u);
   EXPECT_EQ(Readable(*store), 200u);        // the waiting shard is read meanwhile
   ASSERT_TRUE(store->Close().has_value());  // Close seals whatever the backoff says
+  store.reset();                            // and the lock goes with the store
   store = Open(Options());
   ASSERT_TRUE(store);
   EXPECT_EQ(store->Stats().sealed_shards, 1u);
