@@ -76,7 +76,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   q.sort = ApiSort(p.GetOr("sort", ""));
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(5000));
   auto result = ctx.store.Timeline(q);
-  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  if (!result) return StoreErrorResponse(result.error(), "api-v1 query");
   std::string body;
   body.reserve(256 + result->rows.size() * 300);
   JsonWriter w(&body);
@@ -186,7 +186,7 @@ Response RecordList(const TimeRange& range, std::string_view field, size_t limit
     WriteRecord(w, rec, payloads);
     return true;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "api-v1 query");
   w.EndArray().Field("truncated", truncated).EndObject();
   return Finish(std::move(body));
 }
@@ -209,7 +209,7 @@ Response Payload(const HandlerContext& ctx, const Request& req) {
   ResourceKey key = ResourceParams(p);
   int64_t at = p.Time("at").value_or(ctx.store.Now());
   auto rec = ctx.store.PayloadAt(key.view(), at);
-  if (!rec) return ErrorResponse(500, "", rec.error().ToString());
+  if (!rec) return StoreErrorResponse(rec.error(), "api-v1 query");
   if (!*rec) {
     return ErrorResponse(404, "",
                          "no stored version of " + key.kind + " " + key.namespace_ + "/" +
@@ -227,9 +227,9 @@ Response Diff(const HandlerContext& ctx, const Request& req) {
   int64_t from = ParseTime(p.Required("from"), "from");
   int64_t to = ParseTime(p.Required("to"), "to");
   auto a = ctx.store.PayloadAt(key.view(), from);
-  if (!a) return ErrorResponse(500, "", a.error().ToString());
+  if (!a) return StoreErrorResponse(a.error(), "api-v1 query");
   auto b = ctx.store.PayloadAt(key.view(), to);
-  if (!b) return ErrorResponse(500, "", b.error().ToString());
+  if (!b) return StoreErrorResponse(b.error(), "api-v1 query");
   for (auto [rec, name, t] : {std::tuple{&*a, "from", from}, std::tuple{&*b, "to", to}}) {
     if (!*rec) {
       return ErrorResponse(404, name,

@@ -113,7 +113,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   q.sort = ParseSort(sort);
   std::string_view uuid = p.GetOr("uuid", "");
   auto result = ctx.store.Timeline(q);
-  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  if (!result) return StoreErrorResponse(result.error(), "data query");
 
   // Fields in the order Sloop's Go structs marshal them (TimelineRoot, TimelineRow, Overlay).
   std::string body;
@@ -180,7 +180,7 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
     bytes += rec.payload.size();
     return versions.size() < 100'000 && bytes < kMaxListBodyBytes;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "data query");
   std::stable_sort(versions.begin(), versions.end(),
                    [](const Version& a, const Version& b) { return a.time < b.time; });
   std::string body;
@@ -221,7 +221,7 @@ Response GetEventData(const HandlerContext& ctx, const Params& p) {
     w.EndObject();
     return ++n < 100'000 && body.size() < kMaxListBodyBytes;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "data query");
   w.EndArray();
   // Sloop answers an empty body, not [], when nothing matched; its UI expects that.
   if (n == 0) body.clear();
@@ -238,7 +238,7 @@ Response GetResSummaryData(const HandlerContext& ctx, const Params& p) {
   q.limit = 100;
   std::string_view uuid = p.GetOr("uuid", "");
   auto result = ctx.store.Timeline(q);
-  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  if (!result) return StoreErrorResponse(result.error(), "data query");
   const TimelineRow* row = nullptr;
   for (const auto& r : result->rows) {
     if (uuid.empty() || r.key.uid == uuid) {
@@ -395,7 +395,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
     h += "\">Details</a></td><td>" + FormatRfc3339(rec.observed_ns) + "</td></tr>\n";
     return ++shown < 1000;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "data query");
   h += "</tbody>\n</table>\n";
 
   // Events about the resource.
@@ -416,7 +416,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
             (ev.last_timestamp_ns ? FormatRfc3339(ev.last_timestamp_ns) : "") + "</td></tr>\n";
     return rows.size() < (4 << 20);
   });
-  if (!e) return ErrorResponse(500, "", e.error().ToString());
+  if (!e) return StoreErrorResponse(e.error(), "data query");
   if (rows.empty()) {
     h += "<p class=\"no-events\">No events found for this period</p>\n";
   } else {
