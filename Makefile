@@ -6,7 +6,7 @@ TEST_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps web build run test test-tsan bench format clean
+.PHONY: all deps web build run test test-tsan test-fuzz fuzz soak bench format clean
 
 all: build
 
@@ -32,11 +32,31 @@ test: web
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'fuzz|soak|tsan'
 	$(MAKE) test-tsan
+	$(MAKE) test-fuzz
 
 test-tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS) --target store_test
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -L tsan
+
+# libFuzzer targets (tests/fuzz, clang): each runs FUZZ_SECONDS on a copy of its committed corpus.
+# `make test` runs them briefly; `make fuzz` longer. A crash's input lands in build-fuzz/tests/fuzz/work/.
+FUZZ_SECONDS ?= 10
+test-fuzz:
+	@bash tools/install-deps.sh --fuzz
+	cmake -S . -B build-fuzz $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-16 \
+	  -DCMAKE_CXX_COMPILER=clang++-16 -DSLOOP_FUZZ=ON -DSLOOP_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build build-fuzz -j $(JOBS)
+	cd build-fuzz && ctest --output-on-failure -j $(JOBS) -L fuzz
+
+fuzz:
+	$(MAKE) test-fuzz FUZZ_SECONDS=300
+
+# Minutes of high churn and queries against the release build (SOAK_SECONDS, default 180): disk
+# within -max-disk-mb and memory within the budget at every sample, nothing retained lost.
+SOAK_SECONDS ?= 180
+soak: build
+	cd $(BUILD) && SLOOP_SOAK_SECONDS=$(SOAK_SECONDS) ctest --output-on-failure -L soak
 
 # Every micro and engine benchmark, then the harness on the medium workload (a 10,000-pod day).
 bench: build
@@ -48,4 +68,4 @@ format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD) build-tsan
+	rm -rf $(BUILD) $(TEST_BUILD) build-tsan build-fuzz

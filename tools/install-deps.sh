@@ -10,8 +10,14 @@ APT_PACKAGES=(
   prometheus-cpp-dev libbenchmark-dev libgtest-dev libgmock-dev libyaml-cpp-dev
   librocksdb-dev openssl curl wrk chromium
 )
+# `install-deps.sh --fuzz`: only what the libFuzzer tree needs (make test-fuzz, make fuzz).
+only_fuzz=false
+if [ "${1:-}" = "--fuzz" ]; then
+  only_fuzz=true
+  APT_PACKAGES=(clang-16 libclang-rt-16-dev)
+fi
 # Node.js and npm may come from elsewhere on the image; take Debian's only when there are none.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if ! $only_fuzz && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   APT_PACKAGES+=(nodejs npm)
 fi
 
@@ -32,6 +38,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: all Debian packages present"
 fi
+
+if $only_fuzz; then exit 0; fi
 
 # The browser UI's npm packages (lock file committed; npm ci is reproducible).
 here="$(cd "$(dirname "$0")/.." && pwd)"
