@@ -75,6 +75,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   q.name_exact = p.GetOr("name", "");
   q.sort = ApiSort(p.GetOr("sort", ""));
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(5000));
+  if (!q.namespace_.empty()) CheckNamespace(req, q.namespace_);
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "api-v1 query");
   std::string body;
@@ -85,6 +86,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   w.Field("matched", uint64_t(result->matched)).Field("truncated", result->truncated);
   w.Key("rows").BeginArray();
   for (const TimelineRow& row : result->rows) {
+    if (!req.MayRead(row.key.namespace_)) continue;
     w.BeginObject();
     WriteKey(w, row.key);
     if (row.api_group.empty()) {
@@ -126,6 +128,7 @@ Response Resources(const HandlerContext& ctx, const Request& req) {
   JsonWriter w(&body);
   w.BeginObject().Key("resources").BeginArray();
   for (const SearchHit& h : hits) {
+    if (!req.MayRead(h.key.namespace_)) continue;
     w.BeginObject();
     WriteKey(w, h.key.view());
     WriteTime(w, "first_seen", h.first_ns);
@@ -194,6 +197,7 @@ Response RecordList(const TimeRange& range, std::string_view field, size_t limit
 Response History(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   TimeRange range = ApiWindow(p, ctx, false);
   if (!p.Get("from") && !p.Get("lookback")) range.start_ns = 0;  // default: all retained history
   bool include_previous = p.Bool("include_previous").value_or(false);
@@ -207,6 +211,7 @@ Response History(const HandlerContext& ctx, const Request& req) {
 Response Payload(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   int64_t at = p.Time("at").value_or(ctx.store.Now());
   auto rec = ctx.store.PayloadAt(key.view(), at);
   if (!rec) return StoreErrorResponse(rec.error(), "api-v1 query");
@@ -224,6 +229,7 @@ Response Payload(const HandlerContext& ctx, const Request& req) {
 Response Diff(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   int64_t from = ParseTime(p.Required("from"), "from");
   int64_t to = ParseTime(p.Required("to"), "to");
   auto a = ctx.store.PayloadAt(key.view(), from);
@@ -260,6 +266,7 @@ Response Diff(const HandlerContext& ctx, const Request& req) {
 Response Events(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   TimeRange range = ApiWindow(p, ctx, false);
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
@@ -363,7 +370,9 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("events", Events);
   add("namespaces", [](const HandlerContext& c, const Request& req) {
     Params p(req);
-    return Names("namespaces", c.store.Namespaces(ApiWindow(p, c, true)));
+    auto names = c.store.Namespaces(ApiWindow(p, c, true));
+    std::erase_if(names, [&](const std::string& ns) { return !req.MayRead(ns); });
+    return Names("namespaces", std::move(names));
   });
   add("kinds", [](const HandlerContext& c, const Request& req) {
     Params p(req);

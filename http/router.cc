@@ -61,6 +61,8 @@ Response Router::Handle(const Request& req) const {
       res = route->handler(req);
     } catch (const ParamError& e) {
       res = ErrorResponse(400, e.parameter(), e.message());
+    } catch (const AccessDenied& e) {
+      res = ErrorResponse(403, "", e.what());
     } catch (const std::exception& e) {
       // The message may name files: it goes to the log, not to the client.
       res = InternalErrorResponse(std::string(label) + ": " + e.what());

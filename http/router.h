@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,13 @@ class Router {
 
   HttpMetrics* metrics_;
   std::vector<Route> routes_;
+};
+
+// Thrown by a handler when the user may not read what was asked for (Request::MayRead); the
+// router answers 403 with its message.
+class AccessDenied : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Response builders shared by the handlers.

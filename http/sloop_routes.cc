@@ -112,6 +112,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   std::string_view sort = p.GetOr("sort", "");
   q.sort = ParseSort(sort);
   std::string_view uuid = p.GetOr("uuid", "");
+  if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
 
@@ -124,6 +125,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   w.Key("rows").BeginArray();
   for (const TimelineRow& row : result->rows) {
     if (!uuid.empty() && row.key.uid != uuid) continue;
+    if (!p.request().MayRead(row.key.namespace_)) continue;
     int64_t start = row.start_ns / kNsPerSec, end = row.end_ns / kNsPerSec;
     w.BeginObject();
     w.Field("text", row.key.name).Field("duration", end - start);
@@ -167,6 +169,7 @@ ResourceKey ResourceFromParams(const Params& p) {
 Response GetResPayload(const HandlerContext& ctx, const Params& p) {
   TimeRange range = SloopWindow(p, ctx);
   ResourceKey key = ResourceFromParams(p);
+  CheckNamespace(p.request(), key.namespace_);
   struct Version {
     std::string key;
     int64_t time;
@@ -200,6 +203,7 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
 Response GetEventData(const HandlerContext& ctx, const Params& p) {
   TimeRange range = SloopWindow(p, ctx);
   ResourceKey key = ResourceFromParams(p);
+  CheckNamespace(p.request(), key.namespace_);
   std::string body;
   JsonWriter w(&body, kIndent);
   size_t n = 0;
@@ -241,7 +245,7 @@ Response GetResSummaryData(const HandlerContext& ctx, const Params& p) {
   if (!result) return StoreErrorResponse(result.error(), "data query");
   const TimelineRow* row = nullptr;
   for (const auto& r : result->rows) {
-    if (uuid.empty() || r.key.uid == uuid) {
+    if ((uuid.empty() || r.key.uid == uuid) && p.request().MayRead(r.key.namespace_)) {
       row = &r;
       break;
     }
@@ -281,6 +285,7 @@ Response DataQuery(const HandlerContext& ctx, const Request& req) {
   if (query == "Namespaces") {
     auto ns = ctx.store.Namespaces(SloopWindow(p, ctx));
     std::erase(ns, std::string());
+    std::erase_if(ns, [&](const std::string& n) { return !req.MayRead(n); });
     std::sort(ns.begin(), ns.end());
     ns.push_back("_all");
     return StringList(std::move(ns));
@@ -339,6 +344,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
   int64_t click = click_ms * 1'000'000;
   TimeRange range{std::max<int64_t>(0, click - kWindow), click + kWindow};
   ResourceKey key(kind, IsClusterScoped(kind) ? "" : ns, name, "");
+  CheckNamespace(req, key.namespace_);
 
   std::string h;
   auto esc = [&](std::string_view s) { AppendHtmlEscaped(&h, s); };

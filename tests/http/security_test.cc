@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -282,6 +283,55 @@ TEST_F(SecurityTest, WebFilesAreNotServedThroughSymlinksOutOfTheRoot) {
   EXPECT_EQ(Get("/cluster/webfiles/up/secret.txt", "", &body), 404);
   EXPECT_EQ(body.find("TOP-SECRET"), std::string::npos);
   EXPECT_EQ(body.find(dir_.string()), std::string::npos) << body;
+}
+
+// A user directory and RBAC in one: "alice-token" is alice, who may read namespace shop only.
+class FakeCluster : public Authenticator, public Authorizer {
+ public:
+  Result<std::optional<Identity>> Authenticate(std::string_view token) override {
+    if (token == "alice-token") return std::optional<Identity>(Identity{"alice", {"dev"}});
+    return std::optional<Identity>();
+  }
+  bool MayBlock() const override { return true; }
+  Result<bool> MayRead(const Identity& id, std::string_view ns) override {
+    ++decisions;
+    return id.user == "alice" && ns == "shop";
+  }
+  std::atomic<int> decisions{0};
+};
+
+TEST_F(SecurityTest, UsersSeeOnlyTheNamespacesTheyMayRead) {
+  sloop::testing::RecordMaker mk;
+  ASSERT_TRUE(store_->Append(mk.Pod(kT0 + kSec, "default", "other", "uid-other", 2)).has_value());
+  ASSERT_TRUE(store_->Append(mk.Pod(kT0 + 2 * kSec, "shop", "web-2", "uid-web-2", 3)).has_value());
+  auto cluster = std::make_shared<FakeCluster>();
+  options_.authenticator = cluster;
+  options_.authorizer = cluster;
+  ASSERT_TRUE(Start().has_value());
+  std::string body;
+  EXPECT_EQ(Get("/api/v1/timeline?lookback=1h", "mallory", &body), 401);
+  ASSERT_EQ(Get("/api/v1/timeline?lookback=1h", "alice-token", &body), 200);
+  EXPECT_NE(body.find("\"web-2\""), std::string::npos) << body;
+  EXPECT_EQ(body.find("\"other\""), std::string::npos) << body;
+  EXPECT_EQ(Get("/api/v1/timeline?lookback=1h&namespace=default", "alice-token", &body), 403);
+  EXPECT_NE(body.find("namespace \\\"default\\\""), std::string::npos) << body;
+  ASSERT_EQ(Get("/api/v1/namespaces?lookback=1h", "alice-token", &body), 200);
+  EXPECT_NE(body.find("shop"), std::string::npos) << body;
+  EXPECT_EQ(body.find("default"), std::string::npos) << body;
+  ASSERT_EQ(Get("/cluster/data?query=Namespaces&lookback=1h", "alice-token", &body), 200);
+  EXPECT_EQ(body.find("default"), std::string::npos) << body;
+  ASSERT_EQ(Get("/cluster/data?query=EventHeatMap&lookback=1h", "alice-token", &body), 200);
+  EXPECT_NE(body.find("web-2"), std::string::npos) << body;
+  EXPECT_EQ(body.find("\"other\""), std::string::npos) << body;
+  EXPECT_EQ(Get("/api/v1/history?kind=Pod&namespace=default&name=other", "alice-token"), 403);
+  EXPECT_EQ(Get("/api/v1/history?kind=Pod&namespace=shop&name=web", "alice-token"), 200);
+  EXPECT_EQ(Get("/cluster/data?query=GetResPayload&kind=Pod&namespace=default&name=other&"
+                "lookback=1h",
+                "alice-token"),
+            403);
+  EXPECT_EQ(Get("/api/v1/resources?search=other", "alice-token", &body), 200);
+  EXPECT_EQ(body.find("\"other\""), std::string::npos) << body;
+  EXPECT_EQ(Get("/healthz"), 200);
 }
 
 TEST(ErrorBodies, NameNoPath) {

@@ -28,6 +28,7 @@
 #include "http/sloop_router.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingester.h"
+#include "ingest/kube_auth.h"
 #include "segments/log.h"
 #include "tools/sloop/config.h"
 #include "tools/sloop/simulator.h"
@@ -260,6 +261,21 @@ int Run(int argc, char** argv) {
   auto http_options = MakeHttpOptions(c, context);
   if (auto tokens = SetUpTokenFiles(c, &http_options); !tokens) {
     return Fail(tokens.error().message);
+  }
+  if (c.auth_kubernetes) {
+    // Users' tokens are reviewed by the cluster the recorder watches (or would watch).
+    auto auth_cluster = cluster ? sloop::Result<sloop::ingest::ClusterConfig>(*cluster)
+                                : sloop::ingest::LoadClusterConfig(ingest_options);
+    if (!auth_cluster) {
+      return Fail("-auth-kubernetes needs the cluster's address and credentials: " +
+                  auth_cluster.error().message);
+    }
+    auto kube = std::make_shared<sloop::ingest::KubeAuth>(*auth_cluster, c.auth_cache_ttl);
+    http_options.authenticator = kube;
+    http_options.authorizer = kube;
+    Log("authentication: bearer tokens are checked with TokenReview at " + auth_cluster->server +
+        ", namespaces with SubjectAccessReview (list pods), decisions cached " +
+        sloop::FormatGoDuration(c.auth_cache_ttl));
   }
   WarnAboutExposure(c, http_options);
   auto router = sloop::http::MakeSloopRouter(http_options, **store, registry);
