@@ -171,7 +171,8 @@ void WriteRecord(JsonWriter& w, const RecordView& r, bool with_payload) {
 
 // {"from", "to", <field>: [records], "truncated"} from a store query that calls back once per
 // record; stops at `limit` records or kMaxListBodyBytes of body.
-Response RecordList(const TimeRange& range, std::string_view field, size_t limit, bool payloads,
+Response RecordList(const Request& req, const TimeRange& range, std::string_view field,
+                    size_t limit, bool payloads,
                     const std::function<Result<void>(const RecordFn&)>& query) {
   std::string body;
   JsonWriter w(&body);
@@ -185,6 +186,8 @@ Response RecordList(const TimeRange& range, std::string_view field, size_t limit
       truncated = true;
       return false;
     }
+    if ((n & 255) == 255 && req.Cancelled()) return false;  // already answered 503: stop reading
+    if (!req.MayRead(rec.namespace_)) return true;
     ++n;
     WriteRecord(w, rec, payloads);
     return true;
@@ -203,7 +206,7 @@ Response History(const HandlerContext& ctx, const Request& req) {
   bool include_previous = p.Bool("include_previous").value_or(false);
   bool payloads = p.Bool("payloads").value_or(true);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(range, "versions", limit, payloads, [&](const RecordFn& fn) {
+  return RecordList(req, range, "versions", limit, payloads, [&](const RecordFn& fn) {
     return ctx.store.History(key.view(), range, include_previous, fn);
   });
 }
@@ -270,7 +273,7 @@ Response Events(const HandlerContext& ctx, const Request& req) {
   TimeRange range = ApiWindow(p, ctx, false);
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(range, "events", limit, payloads,
+  return RecordList(req, range, "events", limit, payloads,
                     [&](const RecordFn& fn) { return ctx.store.Events(key.view(), range, fn); });
 }
 
