@@ -198,8 +198,10 @@ class TlsContexts {
 enum class Admission { kNormal, kHealthOnly, kRejectTotal, kRejectPerIp };
 
 // Connections that exceed the limits are still read, briefly, so that a health probe from a busy
-// address gets its answer; anything else on them is answered 503. At most this many at once.
+// address gets its answer; anything else on them is answered 503. At most this many at once, and
+// this many per address (so that one flooding address cannot take them all).
 constexpr size_t kMaxHealthOnlyConnections = 16;
+constexpr size_t kMaxHealthOnlyPerIp = 4;
 constexpr std::chrono::milliseconds kHealthOnlyTimeout{2'000};
 
 struct Shared {
@@ -218,6 +220,7 @@ struct Shared {
   size_t connections = 0;
   size_t health_only = 0;
   std::unordered_map<std::string, size_t> per_ip;
+  std::unordered_map<std::string, size_t> health_only_per_ip;
 
   Admission Admit(const std::string& ip) {
     std::lock_guard lock(conn_mu);
@@ -237,10 +240,13 @@ struct Shared {
       return a;
     }
     if (mine == 0) per_ip.erase(ip);
-    if (health_only < kMaxHealthOnlyConnections) {
+    size_t& mine_health = health_only_per_ip[ip];
+    if (health_only < kMaxHealthOnlyConnections && mine_health < kMaxHealthOnlyPerIp) {
       ++health_only;
+      ++mine_health;
       return Admission::kHealthOnly;
     }
+    if (mine_health == 0) health_only_per_ip.erase(ip);
     return a;
   }
 
@@ -248,6 +254,8 @@ struct Shared {
     std::lock_guard lock(conn_mu);
     if (health_only_connection) {
       --health_only;
+      auto it = health_only_per_ip.find(ip);
+      if (it != health_only_per_ip.end() && --it->second == 0) health_only_per_ip.erase(it);
       return;
     }
     --connections;

@@ -212,6 +212,37 @@ TEST(HostileTest, OneAddressCannotLockOthersOut) {
   ASSERT_TRUE(WaitFor([&] { return Status(RawGet(s.port(), "/quick", "127.0.0.1")) == 200; }));
 }
 
+TEST(HostileTest, AFloodOfIdleConnectionsWithTheDefaultLimits) {
+  BlockingServer s(HttpOptions{});
+  // The repro, scaled to this process's descriptors: many idle connections from one
+  // address, sending nothing.
+  std::vector<std::unique_ptr<RawClient>> flood;
+  for (int i = 0; i < 300; ++i) {
+    flood.push_back(std::make_unique<RawClient>(s.port(), "127.0.0.1"));
+    ASSERT_TRUE(flood.back()->connected()) << i;
+  }
+  std::string other = RawGet(s.port(), "/quick", "127.0.0.2");
+  EXPECT_EQ(Status(other), 200) << other;
+  // A probe from another address that is itself over its limit still gets its few connections.
+  std::vector<std::unique_ptr<RawClient>> busy;
+  for (int i = 0; i < 64; ++i) {
+    busy.push_back(std::make_unique<RawClient>(s.port(), "127.0.0.3"));
+    ASSERT_TRUE(busy.back()->Send("GET /quick HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_EQ(Status(busy.back()->ReadResponse(5000ms)), 200) << i;
+  }
+  std::string health = RawGet(s.port(), "/healthz", "127.0.0.3");
+  EXPECT_EQ(Status(health), 200) << health;
+  // The flooding address's own probe: its over-the-limit connections hold the few slots kept for
+  // probes until they time out (2 s of silence), then a probe gets through.
+  auto t0 = Clock::now();
+  ASSERT_TRUE(WaitFor([&] { return Status(RawGet(s.port(), "/healthz", "127.0.0.1")) == 200; }))
+      << "a probe from the flooding address";
+  std::printf(
+      "probe from the flooding address answered after %lld ms\n",
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()));
+}
+
 TEST(HostileTest, SlowlorisIsCutAfterTheHeaderTimeoutButIdleKeepAliveIsNot) {
   HttpOptions o;
   o.header_timeout = 1000ms;

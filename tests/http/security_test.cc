@@ -334,6 +334,23 @@ TEST_F(SecurityTest, UsersSeeOnlyTheNamespacesTheyMayRead) {
   EXPECT_EQ(Get("/healthz"), 200);
 }
 
+TEST_F(SecurityTest, RouteClassesOfTheSloopRouter) {
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  auto is = [&](std::string_view path, Lane lane, Access access) {
+    RouteClass c = router_->ClassFor(path);
+    return c.lane == lane && c.access == access;
+  };
+  EXPECT_TRUE(is("/healthz", Lane::kInline, Access::kPublic));
+  EXPECT_TRUE(is("/metrics", Lane::kInline, Access::kUser));
+  EXPECT_TRUE(is("/cluster/webfiles/index.html", Lane::kInline, Access::kUser));
+  EXPECT_TRUE(is("/api/v1/timeline", Lane::kWorker, Access::kUser));
+  EXPECT_TRUE(is("/cluster/data", Lane::kWorker, Access::kUser));
+  EXPECT_TRUE(is("/api/v1/backup", Lane::kWorker, Access::kAdmin));
+  EXPECT_TRUE(is("/cluster/data/backup", Lane::kWorker, Access::kAdmin));
+  EXPECT_TRUE(is("/cluster/debug/config", Lane::kWorker, Access::kAdmin));
+  EXPECT_TRUE(is("/cluster/debug/view", Lane::kWorker, Access::kAdmin));
+}
+
 TEST(ErrorBodies, NameNoPath) {
   Router router;
   router.Exact("/throws", "throws", [](const Request&) -> Response {
