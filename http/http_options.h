@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,13 @@ struct UiLink {
   std::string text;
   std::string url_template;
   std::vector<std::string> kinds;
+};
+
+// Whether the program behind the server is doing its job yet (for sloop: the first list of every
+// watched kind is done), and if not, what it waits for.
+struct Readiness {
+  bool ready = true;
+  std::string waiting_for;
 };
 
 struct HttpOptions {
@@ -70,6 +78,11 @@ struct HttpOptions {
   std::vector<UiLink> left_bar_links;
   std::vector<UiLink> resource_links;
   std::string config_yaml;  // the effective configuration, for the debug page
+
+  // ---- health: /healthz answers 200 while the server serves (liveness) and says in its body what
+  // is awaited; /readyz answers 503 with the reason until ready, then 200. Called on HTTP threads
+  // (thread-safe, quick). Empty: always ready.
+  std::function<Readiness()> readiness;
 
   // The URL prefix: display_context, else context, else "cluster" (Sloop would panic on "").
   std::string UrlContext() const {

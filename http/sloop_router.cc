@@ -40,7 +40,16 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
       HandlerContext{options, store, registry, sm, "/" + options.UrlContext()});
 
   router->Exact("/", "root", [ctx](const Request&) { return RedirectResponse(ctx->prefix, 307); });
-  router->Exact("/healthz", "healthz", [](const Request&) { return TextResponse("OK"); });
+  router->Exact("/healthz", "healthz", [ctx](const Request&) {
+    if (!ctx->options.readiness) return TextResponse("OK");
+    Readiness r = ctx->options.readiness();
+    return TextResponse(r.ready ? "OK" : "OK; not ready yet: waiting for " + r.waiting_for);
+  });
+  router->Exact("/readyz", "readyz", [ctx](const Request&) {
+    Readiness r = ctx->options.readiness ? ctx->options.readiness() : Readiness{};
+    if (r.ready) return TextResponse("ready");
+    return TextResponse("not ready: waiting for " + r.waiting_for, 503);
+  });
   router->Exact("/metrics", "metrics", [ctx](const Request&) {
     if (ctx->store_metrics) ctx->store_metrics->Refresh();
     prometheus::TextSerializer serializer;

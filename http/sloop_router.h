@@ -1,6 +1,6 @@
 // The sloop binary's routes, wired to a Store:
 //   /                         307 to /<ctx>
-//   /healthz, /metrics
+//   /healthz, /readyz, /metrics  (liveness, readiness: HttpOptions::readiness)
 //   /<ctx>, /<ctx>/webfiles/… the UI (index.html, static files: -web-files-path, else embedded)
 //   /<ctx>/data?query=…       Sloop's queries, in Sloop's JSON shapes (sloop_routes.cc)
 //   /<ctx>/data/backup        the store as a backup archive

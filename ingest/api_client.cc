@@ -14,6 +14,10 @@ size_t AppendBody(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int Cancelled(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
+
 size_t HeaderLine(char* data, size_t size, size_t n, void* user) {
   auto* resp = static_cast<ApiClient::Response*>(user);
   std::string_view line(data, size * n);
@@ -109,7 +113,7 @@ Result<curl_slist*> ApiClient::Prepare(CURL* easy, std::string_view path, std::s
         token = t;
       } else if (token.empty()) {
         curl_slist_free_all(headers);
-        return MakeError(ErrorCode::kUnavailable,
+        return MakeError(ErrorCode::kNotFound,
                          "token file " + config_.token_file + " is missing or empty");
       }
     }
@@ -163,6 +167,11 @@ Result<ApiClient::Response> ApiClient::Get(std::string_view path, std::string_vi
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count() * 1000));
     char errbuf[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+    if (cancel_ != nullptr) {
+      curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, Cancelled);
+      curl_easy_setopt(easy, CURLOPT_XFERINFODATA, cancel_);
+    }
     CURLcode rc = curl_easy_perform(easy);
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.status);
     curl_easy_cleanup(easy);

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -27,8 +28,11 @@ class ApiClient {
 
   // Configures `easy` for GET <server><path_and_query>: URL, TLS, credentials and Accept. The
   // returned header list belongs to the caller (curl_slist_free_all after the transfer).
-  // Fails when the credentials cannot be obtained (token file unreadable, exec plugin failing).
+  // Fails when the credentials cannot be obtained (token file unreadable: kNotFound; an exec
+  // plugin failing).
   Result<curl_slist*> Prepare(CURL* easy, std::string_view path_and_query, std::string_view accept);
+  // Get() gives up (kUnavailable, "cancelled") soon after *cancel becomes true; nullptr: never.
+  void SetCancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
   // The server answered 401: the next Prepare runs the exec plugin again.
   void CredentialsRejected() { refresh_exec_ = true; }
   int exec_runs() const { return exec_ ? exec_->runs() : 0; }
@@ -39,8 +43,9 @@ class ApiClient {
     std::string content_type;
     std::string retry_after;
   };
-  // A blocking GET. kUnavailable when the server cannot be reached (the message names the URL);
-  // any HTTP status is a Response. A 401 triggers one retry with fresh exec credentials.
+  // A blocking GET. kUnavailable when the server cannot be reached (the message names the URL),
+  // Prepare's error when the credentials cannot be obtained; any HTTP status is a Response. A 401
+  // triggers one retry with fresh exec credentials.
   Result<Response> Get(std::string_view path_and_query, std::string_view accept,
                        std::chrono::seconds timeout);
 
@@ -51,6 +56,7 @@ class ApiClient {
   curl_slist* connect_list_ = nullptr;
   std::unique_ptr<ExecCredentialSource> exec_;
   bool refresh_exec_ = false;
+  const std::atomic<bool>* cancel_ = nullptr;
 };
 
 // Extracts the "message" of a Kubernetes Status body, or the body's start when it is none.

@@ -55,7 +55,12 @@ IngestMetrics::IngestMetrics(prometheus::Registry& r)
       lag_(BuildGauge()
                .Name("sloop_ingest_watch_lag_seconds")
                .Help("Seconds since the kind's last watch event arrived")
-               .Register(r)) {}
+               .Register(r)),
+      buffer_peak_(BuildGauge()
+                       .Name("sloop_ingest_buffer_peak_bytes")
+                       .Help("The most bytes the kind's watch-frame or list-page buffer has held "
+                             "(never above -max-watch-frame-mb)")
+                       .Register(r)) {}
 
 KindMetrics& IngestMetrics::For(std::string_view kind, std::string_view group) {
   std::string key = std::string(group) + "/" + std::string(kind);
@@ -85,6 +90,7 @@ KindMetrics& IngestMetrics::For(std::string_view kind, std::string_view group) {
   m->minor_node_updates = &dropped_.Add(minor);
   m->objects = &objects_.Add(base);
   m->watch_lag = &lag_.Add(base);
+  m->buffer_peak = &buffer_peak_.Add(base);
   m->errors_family = &errors_;
   auto& ref = *m;
   by_kind_.emplace(key, std::move(m));

@@ -6,10 +6,16 @@
 //   sloop_ingest_inferred_deletions_total{kind,group}
 //   sloop_ingest_relist_unchanged_total{kind,group}  objects a relist found unchanged
 //   sloop_ingest_reconnects_total{kind,group}    watches reopened after a break or a stall
-//   sloop_ingest_errors_total{kind,group,reason} http_4xx/http_5xx/http_429/network/malformed/store
+//   sloop_ingest_errors_total{kind,group,reason}
+//   http_4xx/http_5xx/http_429/network/malformed/store;
+//       what was skipped and the watch or list went on: malformed_item (a list item),
+//       malformed_frame (a watch frame or its object), frame_too_large (a watch line over
+//       -max-watch-frame-mb), page_too_large (a list page over it: asked again with a smaller
+//       limit), object_too_large (one object over it, skipped)
 //   sloop_ingest_dropped_total{kind,group,reason} excluded / minor_node_update
 //   sloop_ingest_objects{kind,group}             objects known (the list size)
 //   sloop_ingest_watch_lag_seconds{kind,group}   now minus the last event's arrival
+//   sloop_ingest_buffer_peak_bytes{kind,group}   the most a frame or page buffer held (≤ the cap)
 #pragma once
 
 #include <prometheus/counter.h>
@@ -38,6 +44,7 @@ struct KindMetrics {
   prometheus::Counter* minor_node_updates = nullptr;
   prometheus::Gauge* objects = nullptr;
   prometheus::Gauge* watch_lag = nullptr;
+  prometheus::Gauge* buffer_peak = nullptr;
   prometheus::Family<prometheus::Counter>* errors_family = nullptr;
   std::map<std::string, prometheus::Counter*, std::less<>> errors;
   std::string kind, group;
@@ -62,6 +69,7 @@ class IngestMetrics {
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Family<prometheus::Gauge>& lag_;
+  prometheus::Family<prometheus::Gauge>& buffer_peak_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<KindMetrics>, std::less<>> by_kind_;
 };

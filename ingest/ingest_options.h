@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,11 @@ struct IngestOptions {
 
   // ---- tuning; the defaults suit a real cluster, tests shorten them.
   int list_page_size = 500;
+  // The largest watch frame (one event: a line) and list page body read into memory. A longer
+  // watch line is dropped, logged and counted (its bytes skipped, never buffered) and the watch
+  // goes on; a larger list page is asked for again with a smaller limit. Kubernetes objects are at
+  // most ~1.5 MiB (etcd's request limit), so the default leaves room for any real one.
+  size_t max_frame_bytes = size_t{64} << 20;
   // Watches ask the server to end after a random time in [watch_timeout, 2 × watch_timeout].
   std::chrono::seconds watch_timeout = std::chrono::minutes(5);
   // A watch that has sent nothing (no event, no bookmark) for this long is presumed stalled and

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <random>
 
@@ -14,12 +15,26 @@
 #include "ingest/log.h"
 #include "ingest/raw_json.h"
 #include "ingest/type_recorder.h"
+#include "ingest/watch_frame.h"
 
 namespace sloop::ingest {
 
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Unreadable frames in a row (no good one between) after which a watch stream is taken for
+// something that is not a watch stream at all (a proxy's page, binary garbage) and relisted.
+constexpr int kUnreadableFramesInRow = 32;
+// Tries of a list page whose JSON is broken before the rest of that page is given up.
+constexpr int kBrokenPageTries = 3;
+// Bad list items logged one by one per list; the rest are counted and summed up.
+constexpr uint64_t kBadItemsLogged = 5;
+// A rate-limited log line of a stream repeats at most this often.
+constexpr auto kLogEvery = std::chrono::seconds(10);
+// How much of a list page over the cap is kept: enough for its metadata (continue token,
+// resourceVersion), which the API server writes before the items.
+constexpr size_t kPagePrefixBytes = 64 << 10;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -33,13 +48,41 @@ std::string Seconds(Clock::duration d) {
   return buf;
 }
 
-// metadata.<field> of an object or list, from its raw text.
-std::string_view MetadataField(std::string_view json, std::string_view field) {
-  auto meta = FindMember(json, "metadata");
-  if (!meta || meta->empty()) return {};
-  auto v = FindMember(*meta, field);
-  if (!v) return {};
-  return StringValue(*v);
+std::string MiB(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// At most `max` bytes of `s`, for log lines that quote what the server sent.
+std::string Clip(std::string_view s, size_t max = 200) {
+  if (s.size() <= max) return std::string(s);
+  return std::string(s.substr(0, max)) + "…";
+}
+
+// "namespace/name" (or "name") of an object from its raw text; empty when unreadable.
+std::string RawIdentity(std::string_view object) {
+  std::string_view name = RawMetadataField(object, "name");
+  if (name.empty()) return {};
+  std::string_view ns = RawMetadataField(object, "namespace");
+  return Clip(ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name));
+}
+
+// The same from the start of an object cut short (a page over the cap): metadata's first
+// members (name, namespace) are read even when the rest of it is missing.
+std::string CutIdentity(std::string_view text) {
+  size_t m = text.find("\"metadata\"");
+  if (m == std::string_view::npos) return {};
+  size_t open = text.find('{', m);
+  if (open == std::string_view::npos) return {};
+  std::string_view name, ns;
+  (void)ForEachMember(text.substr(open), [&](std::string_view k, std::string_view v) {
+    if (k == "name") name = StringValue(v);
+    if (k == "namespace") ns = StringValue(v);
+    return name.empty() || ns.empty();
+  });
+  if (name.empty()) return {};
+  return Clip(ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name));
 }
 
 std::string Escape(std::string_view s) {
@@ -61,7 +104,7 @@ std::string Escape(std::string_view s) {
 
 struct Stream {
   enum class Phase { kWaiting, kListing, kWatching };
-  enum class Abort { kNone, kRelist, kMalformed, kWatchError, kStop };
+  enum class Abort { kNone, kRelist, kMalformed, kWatchError, kPageTooLarge, kStop };
 
   std::unique_ptr<TypeRecorder> rec;
   Phase phase = Phase::kWaiting;
@@ -70,8 +113,11 @@ struct Stream {
   std::string continue_token;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  // A watch's partial line, or a list page's body: never more than options.max_frame_bytes.
   std::string buf;
-  size_t scan_from = 0;
+  size_t buf_peak = 0;
+  bool discarding = false;  // skipping the rest of a watch line over the cap
+  size_t discarded = 0;     // bytes of that line so far
   long status = 0;
   std::string retry_after;
   Clock::time_point next_attempt{};
@@ -80,13 +126,29 @@ struct Stream {
   Clock::time_point resync_due{};
   Clock::time_point list_started{};
   int failures = 0;
+  // Relists because the watch stream was unreadable, since the last watch that read a good
+  // frame: their backoff is not reset by a list that succeeds, so a server that keeps sending
+  // garbage is not relisted in a loop.
+  int unreadable_relists = 0;
   Abort abort = Abort::kNone;
   uint64_t frames = 0;
+  int bad_frames_in_row = 0;
   uint64_t relists = 0;
   uint64_t reconnects = 0;
+  // The list in progress: its pages, its items, whether it was read whole.
   uint64_t list_items = 0;
+  uint64_t list_page = 0;
+  uint64_t list_bad_items = 0;
+  bool list_incomplete = false;
+  int page_tries = 0;
+  int page_limit = 0;  // limit of the next page: lowered when a page is over the cap
   uint64_t records_before_list = 0;
+  uint64_t skipped_items = 0;
+  uint64_t skipped_frames = 0;
   std::string error_message;
+  std::string last_error;  // why the last request of this stream failed ("" after a good one)
+  Clock::time_point last_bad_log{};
+  uint64_t bad_logs_suppressed = 0;
   Ingester::Impl* impl = nullptr;
 };
 
@@ -101,14 +163,29 @@ struct Ingester::Impl {
   CURLM* multi = nullptr;
   std::vector<std::unique_ptr<Stream>> streams;
   std::atomic<bool> stop{false};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
   std::mt19937_64 rng{std::random_device{}()};
   Clock::time_point next_discovery{};
   mutable std::mutex status_mu;
   std::vector<KindStatus> status;
+  IngestReadiness readiness;  // guarded by status_mu
   uint64_t store_errors = 0;
 
   ~Impl() {
     if (multi) curl_multi_cleanup(multi);
+  }
+
+  void SetWaiting(std::string what) {
+    std::lock_guard lock(status_mu);
+    if (readiness.ready) return;
+    readiness.waiting_for = std::move(what);
+  }
+
+  // Sleeps for d or until Stop(). False when stopping.
+  bool SleepFor(Clock::duration d) {
+    std::unique_lock lock(stop_mu);
+    return !stop_cv.wait_for(lock, d, [&] { return stop.load(); });
   }
 
   void AddStream(const ResourceType& type) {
@@ -117,17 +194,19 @@ struct Ingester::Impl {
     KindMetrics* km = &metrics->For(type.kind, type.group);
     s->rec = std::make_unique<TypeRecorder>(type, *sink, options, km, scratch);
     s->next_attempt = Clock::now();
+    s->page_limit = std::max(1, options.list_page_size);
     streams.push_back(std::move(s));
   }
 
-  Clock::duration Backoff(Stream& s) {
-    auto base = options.backoff_initial * (1LL << std::min(s.failures, 16));
+  Clock::duration Jittered(int exponent) {
+    auto base = options.backoff_initial * (1LL << std::clamp(exponent, 0, 16));
     auto capped = std::min<std::chrono::milliseconds>(
         std::chrono::duration_cast<std::chrono::milliseconds>(base), options.backoff_max);
     std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    ++s.failures;
     return std::chrono::duration_cast<Clock::duration>(capped * jitter(rng));
   }
+
+  Clock::duration Backoff(Stream& s) { return Jittered(s.failures++); }
 
   void Retry(Stream& s, Clock::duration delay) {
     s.phase = Stream::Phase::kWaiting;
@@ -156,6 +235,31 @@ struct Ingester::Impl {
     }
   }
 
+  // A log line about something a hostile or broken server can repeat without end: at most one
+  // per stream every kLogEvery, with the count of those left out.
+  void LogLimited(Stream& s, const std::string& line) {
+    auto now = Clock::now();
+    if (s.last_bad_log != Clock::time_point{} && now - s.last_bad_log < kLogEvery) {
+      ++s.bad_logs_suppressed;
+      return;
+    }
+    std::string more;
+    if (s.bad_logs_suppressed > 0) {
+      more = " (" + std::to_string(s.bad_logs_suppressed) + " more like it not logged)";
+    }
+    Log(line + more);
+    s.last_bad_log = now;
+    s.bad_logs_suppressed = 0;
+  }
+
+  static void NotePeak(Stream& s) { s.buf_peak = std::max(s.buf_peak, s.buf.size()); }
+
+  // Gives a large buffer's memory back once it is empty: one huge frame must not pin it.
+  static void ReleaseBuffer(Stream& s) {
+    s.buf.clear();
+    if (s.buf.capacity() > (size_t{1} << 20)) std::string().swap(s.buf);
+  }
+
   static size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     auto* s = static_cast<Stream*>(user);
     std::string_view line(data, size * n);
@@ -177,92 +281,166 @@ struct Ingester::Impl {
 
   static size_t OnData(char* data, size_t size, size_t n, void* user) {
     auto* s = static_cast<Stream*>(user);
-    size_t bytes = size * n;
+    Impl& impl = *s->impl;
+    const size_t bytes = size * n;
+    const size_t cap = std::max<size_t>(impl.options.max_frame_bytes, 1);
     s->last_data = Clock::now();
     if (s->status == 0) curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &s->status);
-    if (s->status != 200 || s->phase == Stream::Phase::kListing) {
-      if (s->status != 200 && s->buf.size() > (64 << 10)) return bytes;  // enough of an error
+    if (s->status != 200) {
+      if (s->buf.size() > (64 << 10)) return bytes;  // enough of an error
       s->buf.append(data, bytes);
+      NotePeak(*s);
       return bytes;
     }
-    s->buf.append(data, bytes);
-    size_t start = 0;
-    for (;;) {
-      size_t nl = s->buf.find('\n', std::max(start, s->scan_from));
-      if (nl == std::string::npos) break;
-      std::string_view frame(s->buf.data() + start, nl - start);
-      if (!frame.empty() && frame.back() == '\r') frame.remove_suffix(1);
-      if (!frame.empty() && !s->impl->OnFrame(*s, frame)) return 0;  // aborts the transfer
-      start = nl + 1;
+    if (s->phase == Stream::Phase::kListing) {
+      if (s->buf.size() + bytes > cap) {
+        // Keep the page's start (its metadata) and stop the transfer.
+        size_t keep = s->buf.size() < kPagePrefixBytes
+                          ? std::min(bytes, kPagePrefixBytes - s->buf.size())
+                          : 0;
+        if (s->buf.size() + keep <= cap) s->buf.append(data, keep);
+        NotePeak(*s);
+        s->abort = Stream::Abort::kPageTooLarge;
+        return 0;
+      }
+      s->buf.append(data, bytes);
+      NotePeak(*s);
+      return bytes;
     }
-    s->buf.erase(0, start);
-    s->scan_from = s->buf.size();
+    // A watch: newline-delimited frames. A frame wholly inside this chunk is read in place; only
+    // a frame's beginning waits in s->buf, and never more than `cap` bytes of it.
+    std::string_view in(data, bytes);
+    while (!in.empty()) {
+      size_t nl = in.find('\n');
+      if (s->discarding) {
+        if (nl == std::string_view::npos) {
+          s->discarded += in.size();
+          return bytes;
+        }
+        s->discarded += nl;
+        in.remove_prefix(nl + 1);
+        s->discarding = false;
+        impl.FrameTooLarge(*s, s->discarded, true);
+        continue;
+      }
+      if (nl == std::string_view::npos) {
+        if (s->buf.size() + in.size() > cap) {
+          s->discarding = true;
+          s->discarded = s->buf.size() + in.size();
+          ReleaseBuffer(*s);
+        } else {
+          s->buf.append(in);
+          NotePeak(*s);
+        }
+        return bytes;
+      }
+      if (s->buf.size() + nl > cap) {
+        impl.FrameTooLarge(*s, s->buf.size() + nl, true);
+        ReleaseBuffer(*s);
+        in.remove_prefix(nl + 1);
+        continue;
+      }
+      std::string_view frame;
+      if (s->buf.empty()) {
+        frame = in.substr(0, nl);
+      } else {
+        s->buf.append(in.substr(0, nl));
+        NotePeak(*s);
+        frame = s->buf;
+      }
+      in.remove_prefix(nl + 1);
+      if (!frame.empty() && frame.back() == '\r') frame.remove_suffix(1);
+      bool go_on = frame.empty() || impl.OnFrame(*s, frame);
+      ReleaseBuffer(*s);
+      if (!go_on) return 0;  // aborts the transfer
+    }
     return bytes;
+  }
+
+  void FrameTooLarge(Stream& s, size_t bytes, bool ended) {
+    ++s.skipped_frames;
+    s.rec->metrics()->Error("frame_too_large");
+    LogLimited(s, s.rec->type().GroupResource() + ": dropped a watch frame of " +
+                      (ended ? "" : "at least ") + MiB(bytes) + ", over -max-watch-frame-mb (" +
+                      MiB(options.max_frame_bytes) +
+                      "); the watch goes on (raise -max-watch-frame-mb if objects this large "
+                      "are real)");
+  }
+
+  // A frame that could not be read: skipped and counted. False (the stream is relisted) when
+  // kUnreadableFramesInRow came in a row with none readable between: that is not a watch stream.
+  bool UnreadableFrame(Stream& s, std::string_view frame, const std::string& why) {
+    ++s.skipped_frames;
+    ++s.bad_frames_in_row;
+    s.rec->metrics()->Error("malformed_frame");
+    LogLimited(s, s.rec->type().GroupResource() + ": skipped an unreadable watch frame (" +
+                      std::to_string(frame.size()) + " bytes: " + why + "): " + Clip(frame, 120));
+    if (s.bad_frames_in_row < kUnreadableFramesInRow) return true;
+    s.error_message = std::to_string(s.bad_frames_in_row) + " unreadable watch frames in a row";
+    s.abort = Stream::Abort::kMalformed;
+    return false;
   }
 
   // One watch frame. False to end the stream (s.abort says why).
   bool OnFrame(Stream& s, std::string_view frame) {
     ++s.frames;
-    auto type = FindMember(frame, "type");
-    auto object = type ? FindMember(frame, "object") : type;
+    WatchFrame f = ParseWatchFrame(frame);
     const ResourceType& rt = s.rec->type();
-    if (!type || !object || object->empty() || object->front() != '{') {
-      s.rec->metrics()->Error("malformed");
-      s.error_message = "malformed watch frame (" + std::to_string(frame.size()) + " bytes)";
-      s.abort = Stream::Abort::kMalformed;
-      return false;
+    switch (f.kind) {
+      case WatchFrame::Kind::kMalformed:
+        return UnreadableFrame(s, frame, "not a watch event");
+      case WatchFrame::Kind::kBookmark:
+        s.bad_frames_in_row = 0;
+        s.unreadable_relists = 0;
+        if (!f.resource_version.empty()) s.rv = f.resource_version;
+        return true;
+      case WatchFrame::Kind::kError:
+        s.error_message = f.error_message;
+        if (f.error_code == "410") {
+          s.abort = Stream::Abort::kRelist;
+        } else {
+          s.rec->metrics()->Error("watch_error");
+          s.abort = Stream::Abort::kWatchError;
+        }
+        return false;
+      case WatchFrame::Kind::kUnknownType:
+        s.bad_frames_in_row = 0;
+        s.rec->metrics()->Error("unknown_frame_type");
+        LogLimited(s, rt.GroupResource() + ": skipped a watch frame of unknown type \"" +
+                          Clip(f.type_name, 40) + "\"");
+        return true;
+      case WatchFrame::Kind::kEvent:
+        break;
     }
-    std::string_view t = StringValue(*type);
-    if (t == "BOOKMARK") {
-      std::string_view rv = MetadataField(*object, "resourceVersion");
-      if (!rv.empty()) s.rv = rv;
-      return true;
-    }
-    if (t == "ERROR") {
-      auto code = FindMember(*object, "code");
-      auto message = FindMember(*object, "message");
-      s.error_message = message ? std::string(StringValue(*message)) : std::string();
-      if (code && *code == "410") {
-        s.abort = Stream::Abort::kRelist;
-      } else {
-        s.rec->metrics()->Error("watch_error");
-        s.abort = Stream::Abort::kWatchError;
-      }
-      return false;
-    }
-    WatchType wt;
-    CaptureType ct;
-    if (t == "ADDED") {
-      wt = WatchType::kAdded;
-      ct = CaptureType::kAdded;
-    } else if (t == "MODIFIED") {
-      wt = WatchType::kModified;
-      ct = CaptureType::kModified;
-    } else if (t == "DELETED") {
-      wt = WatchType::kDeleted;
-      ct = CaptureType::kDeleted;
-    } else {
-      s.rec->metrics()->Error("unknown_frame_type");
-      return true;
-    }
+    s.bad_frames_in_row = 0;
+    CaptureType ct = f.type == WatchType::kAdded      ? CaptureType::kAdded
+                     : f.type == WatchType::kModified ? CaptureType::kModified
+                                                      : CaptureType::kDeleted;
     int64_t ts = NowNs();
     if (capture) {
-      if (auto w = capture->Write(ts, ct, rt, *object); !w) {
+      if (auto w = capture->Write(ts, ct, rt, f.object); !w) {
         Log("capture: " + w.error().ToString() + "; recording stopped");
         capture.reset();
       }
     }
-    auto ok = s.rec->OnWatchEvent(wt, *object, ts);
+    auto ok = s.rec->OnWatchEvent(f.type, f.object, ts);
     if (!ok) {
       if (ok.error().code == ErrorCode::kCorruption) {
-        s.error_message = ok.error().message;
-        s.abort = Stream::Abort::kMalformed;
-        return false;
+        // A poison event: the object cannot be read (no metadata.name, nested too deep, invalid
+        // JSON). Relisting would read it again; skip it and keep the watch.
+        ++s.skipped_frames;
+        s.rec->metrics()->Error("malformed_frame");
+        std::string who = RawIdentity(f.object);
+        LogLimited(s, rt.GroupResource() + ": skipped an unreadable " + std::string(f.type_name) +
+                          " event" + (who.empty() ? std::string() : " of " + who) + " (" +
+                          std::to_string(f.object.size()) + " bytes): " + ok.error().message);
+      } else if ((store_errors++ & 1023) == 0) {
+        Log("store: " + ok.error().ToString());
       }
-      if ((store_errors++ & 1023) == 0) Log("store: " + ok.error().ToString());
+    } else {
+      s.unreadable_relists = 0;
     }
-    std::string_view rv = MetadataField(*object, "resourceVersion");
-    if (!rv.empty()) s.rv = rv;
+    if (!f.resource_version.empty()) s.rv = f.resource_version;
     return true;
   }
 
@@ -272,7 +450,7 @@ struct Ingester::Impl {
     bool list = s.need_list;
     long timeout_s;
     if (list) {
-      path += "?limit=" + std::to_string(options.list_page_size);
+      path += "?limit=" + std::to_string(s.page_limit);
       if (!s.continue_token.empty()) path += "&continue=" + Escape(s.continue_token);
       timeout_s = static_cast<long>(options.request_timeout.count());
     } else {
@@ -289,7 +467,8 @@ struct Ingester::Impl {
       curl_easy_cleanup(s.easy);
       s.easy = nullptr;
       s.rec->metrics()->Error("credentials");
-      Log(rt.GroupResource() + ": " + headers.error().ToString());
+      s.last_error = headers.error().message;
+      LogLimited(s, rt.GroupResource() + ": " + headers.error().ToString());
       Retry(s, Backoff(s));
       return;
     }
@@ -300,12 +479,14 @@ struct Ingester::Impl {
     curl_easy_setopt(s.easy, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(s.easy, CURLOPT_PRIVATE, &s);
     curl_easy_setopt(s.easy, CURLOPT_TIMEOUT, timeout_s);
-    s.buf.clear();
-    s.scan_from = 0;
+    ReleaseBuffer(s);
+    s.discarding = false;
+    s.discarded = 0;
     s.status = 0;
     s.retry_after.clear();
     s.abort = Stream::Abort::kNone;
     s.frames = 0;
+    s.bad_frames_in_row = 0;
     s.error_message.clear();
     s.started = s.last_data = Clock::now();
     if (list) {
@@ -313,6 +494,10 @@ struct Ingester::Impl {
         s.rec->BeginList();
         if (s.rec->listed_once()) ++s.relists;
         s.list_items = 0;
+        s.list_page = 0;
+        s.list_bad_items = 0;
+        s.list_incomplete = false;
+        s.page_tries = 0;
         s.records_before_list = s.rec->records();
         s.list_started = s.started;
       }
@@ -328,8 +513,9 @@ struct Ingester::Impl {
     std::string reason = s.status == 429 ? "http_429" : s.status >= 500 ? "http_5xx" : "http_4xx";
     s.rec->metrics()->Error(reason);
     if (s.status == 401) client->CredentialsRejected();
-    Log(name + ": " + what + " answered HTTP " + std::to_string(s.status) + ": " +
-        StatusMessage(s.buf));
+    s.last_error = std::string(what) + " answered HTTP " + std::to_string(s.status) + ": " +
+                   StatusMessage(s.buf);
+    LogLimited(s, name + ": " + s.last_error);
     if (s.status == 429) {
       RetryAfterOrBackoff(s);
     } else {
@@ -337,11 +523,117 @@ struct Ingester::Impl {
     }
   }
 
+  // A list item that cannot be read: skipped, counted, logged (the first few of a list by name,
+  // or by page and index), and the list marked incomplete so that it infers no deletions.
+  void BadListItem(Stream& s, std::string_view item, size_t index, const std::string& why) {
+    ++s.list_bad_items;
+    ++s.skipped_items;
+    s.list_incomplete = true;
+    s.rec->metrics()->Error("malformed_item");
+    if (s.list_bad_items > kBadItemsLogged) return;
+    std::string who = RawIdentity(item);
+    if (who.empty()) {
+      who = "page " + std::to_string(s.list_page + 1) + " item " + std::to_string(index);
+    } else {
+      who += " (page " + std::to_string(s.list_page + 1) + " item " + std::to_string(index) + ")";
+    }
+    Log(s.rec->type().GroupResource() + ": skipped unreadable list item " + who + ", " +
+        std::to_string(item.size()) + " bytes: " + why + "; this list infers no deletions" +
+        (s.list_bad_items == kBadItemsLogged ? " (further bad items of this list are counted, "
+                                               "not logged)"
+                                             : ""));
+  }
+
+  // The next page, or the end of the list. `meta_source` holds the page's metadata.
+  void NextPageOrEnd(Stream& s, std::string_view meta_source) {
+    ++s.list_page;
+    s.page_tries = 0;
+    // A limit lowered for a page over the cap grows back page by page: one huge object must not
+    // make every later list of this kind crawl.
+    s.page_limit = std::min(std::max(1, options.list_page_size), s.page_limit * 2);
+    std::string_view cont = RawMetadataField(meta_source, "continue");
+    if (!cont.empty()) {
+      s.continue_token = cont;
+      StartRequest(s);
+      return;
+    }
+    EndList(s, RawMetadataField(meta_source, "resourceVersion"));
+  }
+
+  void EndList(Stream& s, std::string_view list_rv) {
+    const std::string name = s.rec->type().GroupResource();
+    int64_t ts = NowNs();
+    s.continue_token.clear();
+    auto mode = s.list_incomplete ? TypeRecorder::ListEnd::kKeepUnseen
+                                  : TypeRecorder::ListEnd::kInferDeletions;
+    auto vanished = s.rec->EndList(ts, mode);
+    s.rv = list_rv;
+    s.need_list = false;
+    s.failures = 0;
+    s.last_error.clear();
+    s.resync_due =
+        options.resync_interval.count() > 0
+            ? Clock::now() + std::chrono::duration_cast<Clock::duration>(options.resync_interval)
+            : Clock::time_point::max();
+    uint64_t recorded = s.rec->records() - s.records_before_list;
+    std::string incomplete;
+    if (s.list_incomplete) {
+      incomplete = s.list_bad_items > 0
+                       ? ", not read whole: " + std::to_string(s.list_bad_items) +
+                             " items unreadable or over the cap, so no deletions inferred"
+                       : ", not read whole (a page was unreadable or over the cap), so no "
+                         "deletions inferred";
+    }
+    Log(name + ": listed " + std::to_string(s.list_items) + " objects in " +
+        Seconds(Clock::now() - s.list_started) + " (resourceVersion " + s.rv + ", " +
+        std::to_string(recorded) + " records" +
+        (vanished && *vanished ? ", " + std::to_string(*vanished) + " deleted while disconnected"
+                               : std::string()) +
+        incomplete + "); watching");
+    StartRequest(s);
+  }
+
+  void PageTooLarge(Stream& s) {
+    const std::string name = s.rec->type().GroupResource();
+    s.rec->metrics()->Error("page_too_large");
+    s.list_incomplete = true;
+    if (s.page_limit > 1) {
+      int smaller = std::max(1, s.page_limit / 4);
+      Log(name + ": list page " + std::to_string(s.list_page + 1) + " (limit " +
+          std::to_string(s.page_limit) + ") is over -max-watch-frame-mb (" +
+          MiB(options.max_frame_bytes) + "); asking again with limit " + std::to_string(smaller) +
+          "; this list infers no deletions");
+      s.page_limit = smaller;
+      ReleaseBuffer(s);
+      Retry(s, Clock::duration::zero());
+      return;
+    }
+    // One object alone is over the cap: skip it and go on from the page's continue token.
+    ++s.list_bad_items;
+    ++s.skipped_items;
+    s.rec->metrics()->Error("object_too_large");
+    std::string who;
+    if (auto items = s.buf.find("\"items\""); items != std::string::npos) {
+      who = CutIdentity(std::string_view(s.buf).substr(items));
+    }
+    Log(name + ": an object over -max-watch-frame-mb (" + MiB(options.max_frame_bytes) + ")" +
+        (who.empty() ? std::string() : ", probably " + who) + ", on list page " +
+        std::to_string(s.list_page + 1) + " was skipped; this list infers no deletions");
+    std::string prefix = std::move(s.buf);
+    ReleaseBuffer(s);
+    NextPageOrEnd(s, prefix);
+  }
+
   void ListDone(Stream& s, CURLcode rc) {
     const std::string name = s.rec->type().GroupResource();
+    if (s.abort == Stream::Abort::kPageTooLarge) {
+      PageTooLarge(s);
+      return;
+    }
     if (rc != CURLE_OK) {
       s.rec->metrics()->Error("network");
-      Log(name + ": list failed: " + curl_easy_strerror(rc) + "; retrying");
+      s.last_error = std::string("list failed: ") + curl_easy_strerror(rc);
+      LogLimited(s, name + ": " + s.last_error + "; retrying");
       Retry(s, Backoff(s));
       return;
     }
@@ -357,12 +649,15 @@ struct Ingester::Impl {
     }
     std::string_view body = s.buf;
     auto items = FindMember(body, "items");
-    Result<void> each;
+    Result<void> walk;
     int64_t ts = NowNs();
-    bool malformed = !items || items->empty();
-    if (!malformed && *items != "null") {
-      each = ForEachElement(*items, [&](std::string_view item) {
-        if (!each) return;
+    if (!items || items->empty()) {
+      walk =
+          MakeError(ErrorCode::kCorruption, items ? "no \"items\" array" : items.error().message);
+    } else if (*items != "null") {
+      size_t index = 0;
+      walk = ForEachElement(*items, [&](std::string_view item) {
+        size_t i = index++;
         ++s.list_items;
         if (capture) {
           if (auto w = capture->Write(ts, CaptureType::kList, s.rec->type(), item); !w) {
@@ -371,44 +666,31 @@ struct Ingester::Impl {
           }
         }
         auto ok = s.rec->OnListItem(item, ts);
-        if (!ok && ok.error().code == ErrorCode::kCorruption) each = ok;
-        if (!ok && ok.error().code != ErrorCode::kCorruption && (store_errors++ & 1023) == 0) {
+        if (ok) return;
+        if (ok.error().code == ErrorCode::kCorruption) {
+          BadListItem(s, item, i, ok.error().message);
+        } else if ((store_errors++ & 1023) == 0) {
           Log("store: " + ok.error().ToString());
         }
       });
-      malformed = !each;
     }
-    if (malformed) {
+    if (!walk) {
+      // The page's JSON is broken past some item (not just one bad item): ask for it again a few
+      // times, then give the rest of it up. Either way this list infers no deletions.
       s.rec->metrics()->Error("malformed");
-      Log(name + ": malformed list page" + (each ? "" : ": " + each.error().message) +
-          "; listing again");
-      s.continue_token.clear();
-      Retry(s, Backoff(s));
-      return;
+      s.list_incomplete = true;
+      if (++s.page_tries < kBrokenPageTries) {
+        LogLimited(s, name + ": list page " + std::to_string(s.list_page + 1) +
+                          " is not readable JSON (" + walk.error().message +
+                          "); asking for it again");
+        Retry(s, Backoff(s));
+        return;
+      }
+      Log(name + ": list page " + std::to_string(s.list_page + 1) + " was unreadable " +
+          std::to_string(s.page_tries) + " times (" + walk.error().message +
+          "); the rest of it is skipped and this list infers no deletions");
     }
-    std::string_view cont = MetadataField(body, "continue");
-    if (!cont.empty()) {
-      s.continue_token = cont;
-      StartRequest(s);
-      return;
-    }
-    s.continue_token.clear();
-    auto vanished = s.rec->EndList(ts);
-    s.rv = MetadataField(body, "resourceVersion");
-    s.need_list = false;
-    s.failures = 0;
-    s.resync_due =
-        options.resync_interval.count() > 0
-            ? Clock::now() + std::chrono::duration_cast<Clock::duration>(options.resync_interval)
-            : Clock::time_point::max();
-    uint64_t recorded = s.rec->records() - s.records_before_list;
-    Log(name + ": listed " + std::to_string(s.list_items) + " objects in " +
-        Seconds(Clock::now() - s.list_started) + " (resourceVersion " + s.rv + ", " +
-        std::to_string(recorded) + " records" +
-        (vanished && *vanished ? ", " + std::to_string(*vanished) + " deleted while disconnected"
-                               : std::string()) +
-        "); watching");
-    StartRequest(s);
+    NextPageOrEnd(s, body);
   }
 
   void WatchDone(Stream& s, CURLcode rc) {
@@ -421,24 +703,32 @@ struct Ingester::Impl {
         s.need_list = true;
         Retry(s, std::chrono::milliseconds(0));
         return;
-      case Stream::Abort::kMalformed:
-        Log(name + ": " + s.error_message + "; relisting so that nothing is lost");
+      case Stream::Abort::kMalformed: {
+        // The stream was not a watch stream. The backoff grows with every such relist until a
+        // watch reads a good frame again; a list that succeeds does not reset it.
+        auto delay = Jittered(s.unreadable_relists++);
+        s.last_error = s.error_message;
+        Log(name + ": " + s.error_message + "; relisting in " + Seconds(delay) +
+            " so that nothing is lost");
         s.need_list = true;
-        Retry(s, Backoff(s));
+        Retry(s, delay);
         return;
+      }
       case Stream::Abort::kWatchError:
-        Log(name + ": watch error: " + s.error_message + "; watching again");
+        LogLimited(s, name + ": watch error: " + s.error_message + "; watching again");
         Retry(s, Backoff(s));
         return;
+      case Stream::Abort::kPageTooLarge:
       case Stream::Abort::kNone:
         break;
     }
+    if (s.discarding) FrameTooLarge(s, s.discarded, false);  // the stream ended inside it
     if (rc != CURLE_OK) {
       ++s.reconnects;
       s.rec->metrics()->reconnects->Increment();
       s.rec->metrics()->Error("network");
-      Log(name + ": watch broken (" + curl_easy_strerror(rc) + "); reconnecting from " +
-          "resourceVersion " + s.rv);
+      LogLimited(s, name + ": watch broken (" + curl_easy_strerror(rc) + "); reconnecting from " +
+                        "resourceVersion " + s.rv);
       Retry(s, s.frames > 0 ? Clock::duration::zero() : Backoff(s));
       return;
     }
@@ -497,6 +787,7 @@ struct Ingester::Impl {
     int64_t now_ns = NowNs();
     std::vector<KindStatus> out;
     bool synced = true;
+    std::vector<const Stream*> unlisted;
     for (const auto& s : streams) {
       KindStatus k;
       k.resource = s->rec->type().GroupResource();
@@ -510,7 +801,12 @@ struct Ingester::Impl {
       k.reconnects = s->reconnects;
       k.last_event_ns = s->rec->last_event_ns();
       k.resource_version = s->rv;
+      k.skipped_items = s->skipped_items;
+      k.skipped_frames = s->skipped_frames;
+      k.buffer_peak_bytes = s->buf_peak;
+      s->rec->metrics()->buffer_peak->Set(static_cast<double>(s->buf_peak));
       synced &= s->rec->listed_once();
+      if (!s->rec->listed_once()) unlisted.push_back(s.get());
       if (s->phase == Stream::Phase::kWatching) {
         int64_t last = k.last_event_ns;
         double lag = last > 0 ? static_cast<double>(now_ns - last) / 1e9
@@ -522,15 +818,135 @@ struct Ingester::Impl {
     owner->synced_.store(synced);
     std::lock_guard lock(status_mu);
     status = std::move(out);
+    if (readiness.ready) return;
+    if (synced) {
+      readiness.ready = true;
+      readiness.waiting_for.clear();
+      Log("ready: the first list of all " + std::to_string(streams.size()) +
+          " resource types is done");
+      return;
+    }
+    std::string names, why;
+    for (size_t i = 0; i < unlisted.size(); ++i) {
+      if (i < 5) names += (i ? ", " : "") + unlisted[i]->rec->type().GroupResource();
+      if (why.empty() && !unlisted[i]->last_error.empty()) {
+        why = "; " + unlisted[i]->rec->type().GroupResource() + ": " + unlisted[i]->last_error;
+      }
+    }
+    if (unlisted.size() > 5) names += ", …";
+    readiness.waiting_for = "first list of " + names + " (" +
+                            std::to_string(streams.size() - unlisted.size()) + " of " +
+                            std::to_string(streams.size()) + " kinds listed)" + why;
+  }
+
+  // One attempt at what must work before watching: /version with the credentials, discovery,
+  // and one list permission check. The error says what is wrong and what to do.
+  Result<std::vector<ResourceType>> Connect() {
+    const ClusterConfig& cc = client->config();
+    auto timeout = std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout);
+    auto version = client->Get("/version", kAcceptJson, timeout);
+    if (!version) {
+      const bool in_cluster = cc.source.find("in-cluster") != std::string::npos;
+      if (!version.error().message.starts_with("cannot reach ")) {  // credentials
+        return MakeError(ErrorCode::kUnavailable,
+                         "no credentials for API server " + cc.server + ": " +
+                             version.error().message + "; " +
+                             (in_cluster ? "check that the pod's service-account token is "
+                                           "mounted (automountServiceAccountToken, projected "
+                                           "volume)"
+                                         : "fix the user of " + cc.Describe()));
+      }
+      return MakeError(ErrorCode::kUnavailable,
+                       "API server " + cc.server + " unreachable: " + version.error().message +
+                           "; " +
+                           (in_cluster ? "check that the API server is up and that the pod may "
+                                         "reach it (network policies)"
+                                       : "check that the cluster is up and that " + cc.Describe() +
+                                             " points at it (or pass -apiserver-host)"));
+    }
+    if (version->status == 401 || version->status == 403) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the API server at " + cc.server + "/version answered " +
+                           std::to_string(version->status) + " (" + StatusMessage(version->body) +
+                           "): the credentials of " + cc.Describe() +
+                           " were refused; refresh them or pick another -context");
+    }
+    if (version->status != 200) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "the API server at " + cc.server + "/version answered HTTP " +
+                           std::to_string(version->status) + " (" + StatusMessage(version->body) +
+                           "); waiting for it to be healthy");
+    }
+    std::string git_version;
+    {
+      simdjson::dom::parser p;
+      std::string_view v;
+      if (p.parse(version->body).at_key("gitVersion").get(v) == 0) git_version = v;
+    }
+    auto all = Discover(*client, options.watch_crds, timeout);
+    if (!all) return std::unexpected(all.error());
+    auto selected = SelectResources(*all, options);
+    if (selected.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "none of the " + std::to_string(all->size()) +
+                           " resource types the server offers is selected; check the include "
+                           "and exclude kind lists");
+    }
+    // One permission check before going on: a user who may not list the first kind is almost
+    // certainly missing a role binding altogether.
+    const ResourceType& first = selected.front();
+    auto probe = client->Get(first.CollectionPath() + "?limit=1", kAcceptJson, timeout);
+    if (!probe) return std::unexpected(probe.error());
+    if (probe->status == 401 || probe->status == 403) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the API server at " + cc.server + first.CollectionPath() + " answered " +
+                           std::to_string(probe->status) + " (" + StatusMessage(probe->body) +
+                           "): the user of " + cc.Describe() + " may not list " +
+                           first.GroupResource() +
+                           "; grant it get/list/watch on all resources (e.g. the 'view' "
+                           "ClusterRole)");
+    }
+    Log("connected to " + cc.Describe() +
+        (git_version.empty() ? std::string() : ", Kubernetes " + git_version));
+    return selected;
+  }
+
+  // Connects, trying again with backoff until it works or Stop(). False when stopped.
+  bool Bootstrap() {
+    for (int attempt = 1;; ++attempt) {
+      if (stop.load()) return false;
+      auto selected = Connect();
+      if (selected) {
+        std::string names;
+        for (const auto& t : *selected) {
+          AddStream(t);
+          names += (names.empty() ? "" : ", ") + t.GroupResource();
+        }
+        Log("watching " + std::to_string(selected->size()) + " resource types: " + names);
+        SetWaiting("first list of every resource type (0 of " + std::to_string(selected->size()) +
+                   " kinds listed)");
+        return true;
+      }
+      if (stop.load()) return false;
+      auto delay = Jittered(attempt - 1);
+      std::string waiting = selected.error().message + " (attempt " + std::to_string(attempt) +
+                            ", next in " + Seconds(delay) + ")";
+      Log("waiting for the cluster: " + waiting);
+      SetWaiting(std::move(waiting));
+      if (!SleepFor(delay)) return false;
+    }
   }
 
   void Run() {
+    if (!Bootstrap()) return;
     auto last_flush = Clock::now();
     auto last_status = Clock::time_point{};
+    next_discovery =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(options.crd_refresh_interval);
     while (!stop.load()) {
       auto now = Clock::now();
       if (options.watch_crds && options.crd_refresh_interval.count() > 0 && now >= next_discovery) {
-        if (next_discovery != Clock::time_point{}) Rediscover();
+        Rediscover();
         next_discovery =
             now + std::chrono::duration_cast<Clock::duration>(options.crd_refresh_interval);
       }
@@ -587,6 +1003,10 @@ struct Ingester::Impl {
       Finish(*s);
     }
     UpdateStatus(Clock::now());
+  }
+
+  void RunAndClose() {
+    Run();
     if (capture) {
       if (auto r = capture->Close(); !r) Log("capture: " + r.error().ToString());
     }
@@ -601,66 +1021,21 @@ Result<std::unique_ptr<Ingester>> Ingester::Start(const IngestOptions& options, 
   if (!config) return std::unexpected(config.error());
   std::unique_ptr<Ingester> ing(new Ingester());
   ing->client_ = std::make_unique<ApiClient>(*config);
-  ApiClient& client = *ing->client_;
-  const ClusterConfig& cc = client.config();
-  auto timeout = std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout);
+  const ClusterConfig& cc = ing->client_->config();
   bool has_credentials = !cc.token.empty() || !cc.token_file.empty() || cc.exec ||
                          !cc.client_cert_pem.empty() || !cc.username.empty();
   if (has_credentials && !cc.uses_tls()) {
     Log("warning: " + cc.Describe() +
         " has credentials but the server URL is plain http; they are not sent (as kubectl)");
   }
-  auto version = client.Get("/version", kAcceptJson, timeout);
-  if (!version) {
-    return MakeError(ErrorCode::kUnavailable,
-                     version.error().message + "; check that the cluster is up and that " +
-                         cc.Describe() + " points at it (or pass -apiserver-host)");
-  }
-  if (version->status == 401 || version->status == 403) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "the API server at " + cc.server + "/version answered " +
-                         std::to_string(version->status) + " (" + StatusMessage(version->body) +
-                         "): the credentials of " + cc.Describe() +
-                         " were refused; refresh them or pick another -context");
-  }
-  std::string git_version;
-  {
-    simdjson::dom::parser p;
-    std::string_view v;
-    if (version->status == 200 && p.parse(version->body).at_key("gitVersion").get(v) == 0) {
-      git_version = v;
-    }
-  }
-  Log("connected to " + cc.Describe() +
-      (git_version.empty() ? std::string() : ", Kubernetes " + git_version));
-  auto all = Discover(client, options.watch_crds, timeout);
-  if (!all) return std::unexpected(all.error());
-  auto selected = SelectResources(*all, options);
-  if (selected.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "none of the " + std::to_string(all->size()) +
-                         " resource types the server offers is selected; check the include and "
-                         "exclude kind lists");
-  }
-  // One permission check before going on: a user who may not list the first kind is almost
-  // certainly missing a role binding altogether.
-  auto probe = client.Get(selected.front().CollectionPath() + "?limit=1", kAcceptJson, timeout);
-  if (!probe) return std::unexpected(probe.error());
-  if (probe->status == 401 || probe->status == 403) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "the API server at " + cc.server + selected.front().CollectionPath() +
-                         " answered " + std::to_string(probe->status) + " (" +
-                         StatusMessage(probe->body) + "): the user of " + cc.Describe() +
-                         " may not list " + selected.front().GroupResource() +
-                         "; grant it get/list/watch on all resources (e.g. the 'view' "
-                         "ClusterRole)");
-  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->sink = &sink;
-  impl->client = &client;
+  impl->client = ing->client_.get();
   impl->owner = ing.get();
   impl->metrics = std::make_unique<IngestMetrics>(registry);
+  impl->readiness.waiting_for = "connecting to " + cc.server;
+  ing->client_->SetCancel(&impl->stop);
   if (!options.record_file.empty()) {
     auto w = CaptureWriter::Create(options.record_file, "sloop");
     if (!w) return std::unexpected(w.error());
@@ -669,21 +1044,19 @@ Result<std::unique_ptr<Ingester>> Ingester::Start(const IngestOptions& options, 
   }
   impl->multi = curl_multi_init();
   curl_multi_setopt(impl->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  std::string names;
-  for (const auto& t : selected) {
-    impl->AddStream(t);
-    names += (names.empty() ? "" : ", ") + t.GroupResource();
-  }
-  Log("watching " + std::to_string(selected.size()) + " resource types: " + names);
   ing->impl_ = std::move(impl);
   Impl* raw = ing->impl_.get();
-  ing->thread_ = std::thread([raw] { raw->Run(); });
+  ing->thread_ = std::thread([raw] { raw->RunAndClose(); });
   return ing;
 }
 
 void Ingester::Stop() {
   if (!impl_) return;
-  impl_->stop.store(true);
+  {
+    std::lock_guard lock(impl_->stop_mu);
+    impl_->stop.store(true);
+  }
+  impl_->stop_cv.notify_all();
   if (impl_->multi) curl_multi_wakeup(impl_->multi);
   if (thread_.joinable()) thread_.join();
 }
@@ -693,6 +1066,11 @@ Ingester::~Ingester() { Stop(); }
 std::vector<KindStatus> Ingester::Status() const {
   std::lock_guard lock(impl_->status_mu);
   return impl_->status;
+}
+
+IngestReadiness Ingester::Readiness() const {
+  std::lock_guard lock(impl_->status_mu);
+  return impl_->readiness;
 }
 
 }  // namespace sloop::ingest

@@ -3,9 +3,17 @@
 //   list (paginated) → watch from the list's resourceVersion, with bookmarks
 //   watch ended by the server → watch again from the last resourceVersion seen
 //   broken connection or stall → reconnect (with backoff) from the last resourceVersion
-//   410 Gone, a malformed frame, or the resync interval → relist and reconcile (ADDED, MODIFIED,
-//   DELETED_INFERRED for what vanished meanwhile)
+//   410 Gone, or the resync interval → relist and reconcile (ADDED, MODIFIED, DELETED_INFERRED
+//   for what vanished meanwhile)
 //   429 → wait Retry-After; other failures → exponential backoff with jitter
+// What cannot be read is skipped, counted (sloop_ingest_errors_total) and logged, never a reason
+// to stop or to record what did not happen:
+//   a bad list item (no metadata.name, too deep, invalid JSON) → skipped; that list infers no
+//   deletions (what it did not show may still exist)
+//   a bad watch frame or object → skipped, the watch goes on; only a stream with 32 unreadable
+//   frames in a row (not a watch stream) is relisted, with a backoff a good list does not reset
+//   a watch line over max_frame_bytes → dropped without being buffered; a list page over it →
+//   asked again with a smaller limit (that list infers no deletions)
 // Discovery runs again every crd_refresh_interval: new CRDs are watched, removed ones dropped.
 #pragma once
 
@@ -39,13 +47,26 @@ struct KindStatus {
   uint64_t reconnects = 0;
   int64_t last_event_ns = 0;
   std::string resource_version;
+  uint64_t skipped_items = 0;    // list items that could not be read (none inferred deleted)
+  uint64_t skipped_frames = 0;   // watch frames that could not be read, or were over the cap
+  size_t buffer_peak_bytes = 0;  // the most bytes a frame or page buffer ever held
+};
+
+// Whether the recorder is doing its job yet, for /healthz and /readyz.
+struct IngestReadiness {
+  bool ready = false;  // the first list of every resource type has finished
+  // When not ready, what it waits for and what to fix, e.g. "API server https://10.0.0.1:443
+  // unreachable: … (attempt 4, next in 8.0 s)" or "first list of pods (12 of 40 kinds listed)".
+  std::string waiting_for;
 };
 
 class Ingester {
  public:
-  // Resolves the cluster config, checks /version and the credentials (an unreachable server, 401
-  // and 403 fail here with a message naming the URL and the fix), discovers the resource types
-  // and starts watching them on its own thread.
+  // Resolves the cluster config (a missing or unreadable kubeconfig fails here, naming the file)
+  // and starts the ingest thread, which then checks /version and the credentials, discovers the
+  // resource types and watches them. A cluster that cannot be reached yet, refuses the
+  // credentials, or fails discovery is tried again with capped, jittered exponential backoff;
+  // each failure is logged with what to fix and shown by Readiness().
   static Result<std::unique_ptr<Ingester>> Start(const IngestOptions& options, RecordSink& sink,
                                                  prometheus::Registry& metrics);
   ~Ingester();  // Stop()s
@@ -57,6 +78,9 @@ class Ingester {
   const ClusterConfig& cluster() const { return client_->config(); }
   // True once every resource type has finished its first list.
   bool Synced() const { return synced_.load(); }
+  // Ready once connected and every resource type has finished its first list (and stays ready
+  // after that: later failures are logged and counted, the history is still served). Thread-safe.
+  IngestReadiness Readiness() const;
 
   Ingester(const Ingester&) = delete;
   Ingester& operator=(const Ingester&) = delete;

@@ -35,6 +35,8 @@ struct Named {
 };
 
 struct MergedConfig {
+  // False when parsing text from memory: files the config names are not read (ParseKubeconfig).
+  bool read_referenced_files = true;
   std::vector<std::string> files;
   std::string current_context;
   std::map<std::string, Named> clusters, users, contexts;
@@ -82,6 +84,8 @@ bool Bool(const YAML::Node& n, const char* key) {
   return v == "true" || v == "True" || v == "TRUE";
 }
 
+Result<void> MergeRoot(const YAML::Node& root, const std::string& path, MergedConfig& m);
+
 Result<void> MergeFile(const std::string& path, MergedConfig& m) {
   YAML::Node root;
   try {
@@ -96,6 +100,16 @@ Result<void> MergeFile(const std::string& path, MergedConfig& m) {
                          std::to_string(e.mark.line + 1) + ": " + e.msg +
                          "; fix the file (kubectl config view shows what kubectl makes of it)");
   }
+  try {
+    return MergeRoot(root, path, m);
+  } catch (const YAML::Exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "kubeconfig " + path + ": " + e.msg +
+                         "; fix the file (kubectl config view shows what kubectl makes of it)");
+  }
+}
+
+Result<void> MergeRoot(const YAML::Node& root, const std::string& path, MergedConfig& m) {
   m.files.push_back(path);
   if (root.IsNull()) return {};
   if (!root.IsMap()) {
@@ -128,8 +142,9 @@ Result<void> MergeFile(const std::string& path, MergedConfig& m) {
   return {};
 }
 
-Result<std::string> DataOrFile(const YAML::Node& n, const char* data_key, const char* file_key,
-                               const std::string& defining_file, const std::string& what) {
+Result<std::string> DataOrFile(const MergedConfig& m, const YAML::Node& n, const char* data_key,
+                               const char* file_key, const std::string& defining_file,
+                               const std::string& what) {
   std::string data = Scalar(n, data_key);
   if (!data.empty()) {
     auto decoded = DecodeBase64(data);
@@ -142,6 +157,10 @@ Result<std::string> DataOrFile(const YAML::Node& n, const char* data_key, const 
   std::string file = Scalar(n, file_key);
   if (file.empty()) return std::string();
   std::string resolved = Resolve(file, defining_file);
+  if (!m.read_referenced_files) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + ": " + file_key + " names a file, which is not read here");
+  }
   auto content = ReadFile(resolved);
   if (!content) {
     return MakeError(ErrorCode::kNotFound, what + ": " + file_key + " " + resolved +
@@ -157,26 +176,34 @@ std::string NormalizeServer(std::string s) {
   return s;
 }
 
-bool InClusterPossible(const IngestOptions& o) {
+// In a pod (KUBERNETES_SERVICE_HOST is set by the kubelet in every container). The token is not
+// looked at here: it is read on every request, so an unreadable one is an error that is logged
+// and retried (a token projected late, or rotated), never a reason to pick another cluster.
+bool InClusterPossible(const IngestOptions&) {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
-  if (!host || !*host || !port || !*port) return false;
-  std::error_code ec;
-  auto st = fs::status(o.service_account_dir + "/token", ec);
-  return !ec && fs::exists(st) && !fs::is_directory(st);
+  return host != nullptr && *host != '\0';
 }
 
 Result<ClusterConfig> InCluster(const IngestOptions& o) {
   ClusterConfig c;
   c.source = "in-cluster service account (" + o.service_account_dir + ")";
   std::string host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (port == nullptr || *port == '\0') {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "in-cluster config: KUBERNETES_SERVICE_HOST is set but "
+                     "KUBERNETES_SERVICE_PORT is not; set both (the kubelet does) or pass a "
+                     "kubeconfig");
+  }
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  c.server = "https://" + host + ":" + std::getenv("KUBERNETES_SERVICE_PORT");
+  c.server = "https://" + host + ":" + port;
   c.token_file = o.service_account_dir + "/token";
   auto ca = ReadFile(o.service_account_dir + "/ca.crt");
   if (!ca) {
-    return MakeError(ErrorCode::kNotFound, "in-cluster config: " + ca.error().message +
-                                               "; the pod's service account CA is missing");
+    return MakeError(ErrorCode::kNotFound,
+                     "in-cluster config: " + ca.error().message +
+                         "; the pod's service account CA is missing: mount the service account "
+                         "(automountServiceAccountToken: true) or pass a kubeconfig");
   }
   c.ca_pem = *ca;
   if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) {
@@ -231,7 +258,7 @@ Result<ClusterConfig> FromMerged(const MergedConfig& m, const IngestOptions& o) 
   c.insecure_skip_tls_verify = Bool(cl, "insecure-skip-tls-verify");
   c.tls_server_name = Scalar(cl, "tls-server-name");
   c.proxy_url = Scalar(cl, "proxy-url");
-  auto ca = DataOrFile(cl, "certificate-authority-data", "certificate-authority",
+  auto ca = DataOrFile(m, cl, "certificate-authority-data", "certificate-authority",
                        cl_it->second.file, cl_what);
   if (!ca) return std::unexpected(ca.error());
   c.ca_pem = *ca;
@@ -252,9 +279,9 @@ Result<ClusterConfig> FromMerged(const MergedConfig& m, const IngestOptions& o) 
     const YAML::Node& u = u_it->second.node;
     const std::string& file = u_it->second.file;
     std::string u_what = "user \"" + user_name + "\" in " + file;
-    auto cert = DataOrFile(u, "client-certificate-data", "client-certificate", file, u_what);
+    auto cert = DataOrFile(m, u, "client-certificate-data", "client-certificate", file, u_what);
     if (!cert) return std::unexpected(cert.error());
-    auto key = DataOrFile(u, "client-key-data", "client-key", file, u_what);
+    auto key = DataOrFile(m, u, "client-key-data", "client-key", file, u_what);
     if (!key) return std::unexpected(key.error());
     c.client_cert_pem = *cert;
     c.client_key_pem = *key;
@@ -267,6 +294,10 @@ Result<ClusterConfig> FromMerged(const MergedConfig& m, const IngestOptions& o) 
     c.token = Scalar(u, "token");
     c.token_file = Resolve(Scalar(u, "tokenFile"), file);
     if (!c.token_file.empty() && c.token.empty()) {
+      if (!m.read_referenced_files) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         u_what + ": tokenFile names a file, which is not read here");
+      }
       auto t = ReadFile(c.token_file);
       if (!t) {
         return MakeError(ErrorCode::kNotFound, u_what + ": tokenFile " + c.token_file +
@@ -405,9 +436,8 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
     if (!InClusterPossible(o)) {
       return MakeError(ErrorCode::kNotFound,
                        "-allow-privileged-access=false reads no kubeconfig, -apiserver-host is "
-                       "empty and this is not a pod with a service account (" +
-                           o.service_account_dir +
-                           "/token missing); set -apiserver-host or allow privileged access");
+                       "empty and this is not a pod (KUBERNETES_SERVICE_HOST unset); set "
+                       "-apiserver-host or allow privileged access");
     }
     auto c = InCluster(o);
     if (c) c->context = o.context;
@@ -428,10 +458,8 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
       return MakeError(
           ErrorCode::kNotFound,
           "no cluster to connect to: KUBECONFIG is unset, ~/.kube/config does not exist, and "
-          "this is not a pod with a service account (KUBERNETES_SERVICE_HOST/PORT unset or " +
-              o.service_account_dir +
-              "/token missing); pass the kubeconfig path, set KUBECONFIG "
-              "or run inside the cluster");
+          "this is not a pod (KUBERNETES_SERVICE_HOST unset); pass the kubeconfig path, set "
+          "KUBECONFIG or run inside the cluster");
     }
     result = InCluster(o);
   } else {
@@ -446,8 +474,40 @@ Result<ClusterConfig> LoadClusterConfig(const IngestOptions& o) {
                                                  Joined(paths, ":") +
                                                  "); fix KUBECONFIG or create one of them");
     }
-    result = FromMerged(merged, o);
+    try {
+      result = FromMerged(merged, o);
+    } catch (const YAML::Exception& e) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "kubeconfig " + Joined(merged.files, ":") + ": " + e.msg +
+                           "; fix the file (kubectl config view shows what kubectl makes of it)");
+    }
   }
+  if (!result) return result;
+  if (!o.apiserver_host.empty()) result->server = o.apiserver_host;
+  result->server = NormalizeServer(result->server);
+  return result;
+}
+
+Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const IngestOptions& o) {
+  const std::string name = "kubeconfig (in memory)";
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        name + ": not valid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  MergedConfig merged;
+  merged.read_referenced_files = false;
+  Result<ClusterConfig> result = [&]() -> Result<ClusterConfig> {
+    try {
+      if (auto r = MergeRoot(root, name, merged); !r) return std::unexpected(r.error());
+      return FromMerged(merged, o);
+    } catch (const YAML::Exception& e) {
+      return MakeError(ErrorCode::kInvalidArgument, name + ": " + e.msg);
+    }
+  }();
   if (!result) return result;
   if (!o.apiserver_host.empty()) result->server = o.apiserver_host;
   result->server = NormalizeServer(result->server);

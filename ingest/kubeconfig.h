@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,12 @@ struct ClusterConfig {
 // in-cluster; then the context and the apiserver_host override. Errors name the file, context or
 // setting at fault and say how to fix it.
 Result<ClusterConfig> LoadClusterConfig(const IngestOptions& options);
+
+// One kubeconfig held in memory, resolved as LoadClusterConfig resolves a single file (context,
+// apiserver_host). Files it names (certificate-authority, client-certificate, client-key,
+// tokenFile) are not read: naming one is kInvalidArgument; inline *-data fields and tokens work.
+// Reads no file, runs no exec plugin, touches no network. For tests and fuzzing.
+Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const IngestOptions& options);
 
 // Whether LoadClusterConfig has anything to go on (a kubeconfig, KUBECONFIG, -apiserver-host or
 // a pod's service account); sloop starts the simulator when not.

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <limits>
 
 namespace sloop::ingest {
 namespace dom = simdjson::dom;
@@ -178,6 +179,9 @@ int64_t ParseRfc3339(std::string_view s) {
     return 0;
   }
   int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
+  // Nanoseconds since the epoch fit years 1678..2262; a time outside is as good as malformed.
+  constexpr int64_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return 0;
   return secs * 1000000000 + frac_ns;
 }
 

@@ -97,11 +97,10 @@ Result<void> TypeRecorder::OnListItem(std::string_view json, int64_t ts_ns) {
   return {};
 }
 
-namespace {}  // namespace
-
-Result<size_t> TypeRecorder::EndList(int64_t ts_ns) {
+Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
   listing_ = false;
   ++lists_;
+  if (end == ListEnd::kKeepUnseen) return 0;
   Result<void> status;
   size_t vanished = table_.EndRelist([&](const ObjectTable::Entry& e) {
     // The object's last state is in the store already; this record marks its end. Its payload

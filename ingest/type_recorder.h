@@ -36,10 +36,13 @@ class TypeRecorder {
   // A list, possibly in pages: BeginList, OnListItem for each item, EndList. The first list of a
   // type records every object as ADDED; later ones (relists) record only differences: new objects
   // ADDED, changed ones MODIFIED, vanished ones DELETED_INFERRED. EndList returns how many
-  // objects vanished.
+  // objects vanished. A list that could not be read whole (an item skipped as unreadable, a page
+  // given up) ends with kKeepUnseen: what it did not show may still exist, so nothing is inferred
+  // deleted and every known object stays known.
+  enum class ListEnd { kInferDeletions, kKeepUnseen };
   void BeginList();
   Result<void> OnListItem(std::string_view object_json, int64_t ts_ns);
-  Result<size_t> EndList(int64_t ts_ns);
+  Result<size_t> EndList(int64_t ts_ns, ListEnd end = ListEnd::kInferDeletions);
   bool listing() const { return listing_; }
   bool listed_once() const { return lists_ > 0; }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -537,6 +538,27 @@ TEST_F(RoutesTest, WebFiles) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "console.log(1)");
   EXPECT_EQ(r.content_type, "application/javascript");
+}
+
+// Liveness stays 200 and says what is awaited; readiness is 503 with the reason until ready.
+TEST_F(RoutesTest, HealthzAndReadyzFollowReadiness) {
+  EXPECT_EQ(Get("/readyz").status, 200) << "nothing watched: always ready";
+  std::atomic<bool> ready{false};
+  options_.readiness = [&] {
+    return ready.load() ? Readiness{true, ""} : Readiness{false, "first list of pods (0 of 1)"};
+  };
+  router_ = MakeSloopRouter(options_, *store_, registry2_);
+  Response r = Get("/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "OK; not ready yet: waiting for first list of pods (0 of 1)");
+  r = Get("/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready: waiting for first list of pods (0 of 1)");
+  ready = true;
+  EXPECT_EQ(Get("/healthz").body, "OK");
+  r = Get("/readyz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ready");
 }
 
 TEST_F(RoutesTest, ResourceFragmentAndDebugPages) {

@@ -205,6 +205,7 @@ TEST_F(SecurityTest, BearerTokensGuardDataAndAdminRoutesButNotProbes) {
   ASSERT_TRUE(Start().has_value());
 
   EXPECT_EQ(Get("/healthz"), 200) << "probes need no token";
+  EXPECT_EQ(Get("/readyz"), 200);
   std::string body;
   EXPECT_EQ(Get("/api/v1/shards", "", &body), 401);
   EXPECT_NE(body.find("Authorization: Bearer"), std::string::npos) << body;
@@ -341,6 +342,7 @@ TEST_F(SecurityTest, RouteClassesOfTheSloopRouter) {
     return c.lane == lane && c.access == access;
   };
   EXPECT_TRUE(is("/healthz", Lane::kInline, Access::kPublic));
+  EXPECT_TRUE(is("/readyz", Lane::kInline, Access::kPublic));
   EXPECT_TRUE(is("/metrics", Lane::kInline, Access::kUser));
   EXPECT_TRUE(is("/cluster/webfiles/index.html", Lane::kInline, Access::kUser));
   EXPECT_TRUE(is("/api/v1/timeline", Lane::kWorker, Access::kUser));

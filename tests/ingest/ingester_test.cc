@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -93,6 +94,12 @@ std::vector<std::string> Mismatches(const std::map<std::string, Emitted>& emitte
     }
   }
   return out;
+}
+
+// The attempt number a readiness message names ("… (attempt 4, next in 8.0 s)"), 0 if none.
+int Attempt(const std::string& waiting_for) {
+  size_t at = waiting_for.rfind("(attempt ");
+  return at == std::string::npos ? 0 : std::atoi(waiting_for.c_str() + at + 9);
 }
 
 class IngesterTest : public ::testing::Test {
@@ -238,20 +245,32 @@ TEST_F(IngesterTest, TlsWithTokenAndClientCertificate) {
   ingester_->Stop();
   ingester_.reset();
 
-  // The same server with a wrong token: start-up fails naming the server and the cause.
+  // The same server with a wrong token: start-up goes on trying, and readiness names the server
+  // and the cause.
   std::string wrong = config;
   wrong.replace(wrong.find("s3cret"), 6, "wrong!");
   std::ofstream(dir_ / "wrong-token") << wrong;
   IngestOptions o = Options();
   o.kubeconfig_path = (dir_ / "wrong-token").string();
   auto refused = Ingester::Start(o, sink_, registry_);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message.find("https://127.0.0.1:"), std::string::npos)
-      << refused.error().message;
-  EXPECT_NE(refused.error().message.find("401"), std::string::npos) << refused.error().message;
+  ASSERT_TRUE(refused.has_value()) << refused.error().message;
+  ingester_ = std::move(*refused);
+  IngestReadiness r;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        r = ingester_->Readiness();
+        return r.waiting_for.find("401") != std::string::npos;
+      },
+      10s))
+      << r.waiting_for;
+  EXPECT_FALSE(r.ready);
+  EXPECT_NE(r.waiting_for.find("https://127.0.0.1:"), std::string::npos) << r.waiting_for;
+  EXPECT_NE(r.waiting_for.find("attempt"), std::string::npos) << r.waiting_for;
 }
 
-TEST_F(IngesterTest, UnreachableServerFailsStartUpNamingIt) {
+// An unreachable server is not a reason to exit (in a pod that is a crash loop): the ingester
+// keeps trying with backoff and says in its readiness what it waits for.
+TEST_F(IngesterTest, UnreachableServerIsRetriedAndNamedInReadiness) {
   kubeconfig_ = dir_ / "kubeconfig";
   int port = sloop::testing::FreePort();  // nothing listens there
   std::ofstream(kubeconfig_)
@@ -259,11 +278,31 @@ TEST_F(IngesterTest, UnreachableServerFailsStartUpNamingIt) {
       << "clusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:" << port
       << "\nusers:\n- name: u\n  user: {}\n"
       << "contexts:\n- name: gone\n  context:\n    cluster: c\n    user: u\n";
-  auto t0 = std::chrono::steady_clock::now();
-  auto refused = Ingester::Start(Options(), sink_, registry_);
+  auto started = Ingester::Start(Options(), sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  ingester_ = std::move(*started);
+  IngestReadiness r;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        r = ingester_->Readiness();
+        return Attempt(r.waiting_for) >= 3;
+      },
+      20s))
+      << r.waiting_for;
+  EXPECT_FALSE(r.ready);
+  EXPECT_NE(r.waiting_for.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << r.waiting_for;
+  EXPECT_NE(r.waiting_for.find("unreachable"), std::string::npos) << r.waiting_for;
+  ingester_->Stop();  // also while waiting
+}
+
+// A missing kubeconfig is still an immediate, clear error.
+TEST_F(IngesterTest, MissingKubeconfigFailsAtOnce) {
+  IngestOptions o = Options();
+  o.kubeconfig_path = (dir_ / "no-such-kubeconfig").string();
+  auto refused = Ingester::Start(o, sink_, registry_);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
-  EXPECT_NE(refused.error().message.find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+  EXPECT_NE(refused.error().message.find("no-such-kubeconfig"), std::string::npos)
       << refused.error().message;
 }
 

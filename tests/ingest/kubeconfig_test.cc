@@ -263,12 +263,37 @@ TEST_F(KubeconfigTest, RemovedAuthProviderAndUnknownExecVersion) {
   EXPECT_CONTAINS(e.message, "exec has no command");
 }
 
+// From memory (the fuzz target's entry point): the same resolution as one file, but files the
+// config names are refused rather than read, and bad YAML is an error, not an exception.
+TEST_F(KubeconfigTest, ParseFromMemoryReadsNoFile) {
+  auto c = ParseKubeconfig(
+      OneContext(kServer + "    certificate-authority-data: " + Base64(kCaPem) + "\n", kToken),
+      options);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->server, "https://dev.example.com:6443");
+  EXPECT_EQ(c->ca_pem, kCaPem);
+  EXPECT_EQ(c->token, "abc123");
+  Write("ca.crt", kCaPem);
+  auto e = ParseKubeconfig(
+      OneContext(kServer + "    certificate-authority: " + (dir / "ca.crt") + "\n", kToken),
+      options);
+  ASSERT_FALSE(e);
+  EXPECT_CONTAINS(e.error().message, "not read here");
+  e = ParseKubeconfig(OneContext(kServer, "    tokenFile: /etc/hostname\n"), options);
+  ASSERT_FALSE(e);
+  EXPECT_CONTAINS(e.error().message, "tokenFile");
+  for (const char* bad : {"{{{", "clusters: 5\n", "- [a, b]\n", "clusters:\n- x\n- [1]\n"}) {
+    auto b = ParseKubeconfig(bad, options);
+    EXPECT_FALSE(b) << bad;
+  }
+}
+
 TEST_F(KubeconfigTest, NothingToConnectTo) {
   options.kubeconfig_path.clear();
   auto c = LoadClusterConfig(options);
   ASSERT_FALSE(c);
   EXPECT_CONTAINS(c.error().message, "KUBECONFIG is unset, ~/.kube/config does not exist");
-  EXPECT_CONTAINS(c.error().message, options.service_account_dir + "/token missing");
+  EXPECT_CONTAINS(c.error().message, "KUBERNETES_SERVICE_HOST unset");
 }
 
 TEST_F(KubeconfigTest, KubeconfigEnvWithOnlyMissingFiles) {
@@ -587,13 +612,26 @@ TEST_F(InClusterTest, MissingCa) {
   EXPECT_CONTAINS(c.error().message, "service account CA is missing");
 }
 
-TEST_F(InClusterTest, NotInClusterWithoutEnvOrToken) {
-  {
-    ScopedEnv p("KUBERNETES_SERVICE_PORT", std::nullopt);
-    EXPECT_FALSE(LoadClusterConfig(options));
-  }
-  fs::remove(dir / "sa/token");
+TEST_F(InClusterTest, NotInClusterWithoutEnv) {
+  ScopedEnv h("KUBERNETES_SERVICE_HOST", std::nullopt);
+  EXPECT_FALSE(ClusterConfigured(options));
   EXPECT_FALSE(LoadClusterConfig(options));
+}
+
+// In a pod, a token that cannot be read (not projected yet, a broken mount) is not a reason to
+// connect elsewhere (the simulator): the config names the token file, whose reading fails on each
+// request and is retried. A half-set environment is a clear error.
+TEST_F(InClusterTest, InAPodAMissingTokenStaysInCluster) {
+  fs::remove(dir / "sa/token");
+  EXPECT_TRUE(ClusterConfigured(options));
+  auto c = LoadClusterConfig(options);
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->token_file, dir / "sa/token");
+  ScopedEnv p("KUBERNETES_SERVICE_PORT", std::nullopt);
+  EXPECT_TRUE(ClusterConfigured(options));
+  auto e = LoadClusterConfig(options);
+  ASSERT_FALSE(e);
+  EXPECT_CONTAINS(e.error().message, "KUBERNETES_SERVICE_PORT is not");
 }
 
 TEST_F(InClusterTest, KubeconfigBeatsInCluster) {

@@ -631,6 +631,37 @@ TEST_F(TypeRecorderTest, SinkErrorsAreReturned) {
   EXPECT_EQ(Metrics(PodType()).errors.count("store"), 1u);
 }
 
+// A list that was not read whole (an item skipped) ends keeping what it did not show: no
+// DELETED_INFERRED, every known object still known, and the next whole list infers as before.
+TEST_F(TypeRecorderTest, ListNotReadWholeInfersNoDeletions) {
+  TypeRecorder& r = Make(PodType());
+  ASSERT_EQ(List(r, {Pod("a", "ua", "1"), Pod("b", "ub", "2"), Pod("c", "uc", "3")}, kT0), 0u);
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(Pod("a", "ua", "1"), kT0 + 1));
+  EXPECT_FALSE(r.OnListItem(R"({"kind":"Pod","metadata":{"namespace":"shop"}})", kT0 + 1));
+  std::string deep =
+      Pod("d", "ud", "4", "shop", ",\"x\":" + std::string(100000, '[') + std::string(100000, ']'));
+  auto bad = r.OnListItem(deep, kT0 + 1);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kCorruption);
+  auto kept = r.EndList(kT0 + 1, TypeRecorder::ListEnd::kKeepUnseen);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(*kept, 0u);
+  EXPECT_EQ(r.known_objects(), 3u);
+  for (const auto& rec : sink.records) EXPECT_NE(rec.watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(List(r, {Pod("a", "ua", "1")}, kT0 + 2), 2u);
+  EXPECT_EQ(sink.records.back().watch_type, WatchType::kDeletedInferred);
+}
+
+// Found by the watch_frame fuzz target: a year past 2262 overflowed the nanosecond count.
+TEST(ParseRfc3339Test, TimesOutsideNanosecondRangeAreMalformed) {
+  EXPECT_EQ(ParseRfc3339("2026-11-20T09:14:03Z"), Utc(2026, 11, 20, 9, 14, 3));
+  EXPECT_EQ(ParseRfc3339("2262-01-01T00:00:00Z"), Utc(2262, 1, 1, 0, 0, 0));
+  EXPECT_EQ(ParseRfc3339("4052-11-20T09:14:05Z"), 0);
+  EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59.999999999+23:59"), 0);
+  EXPECT_EQ(ParseRfc3339("0001-01-01T00:00:00Z"), 0);
+}
+
 TEST_F(TypeRecorderTest, WorksWithoutMetrics) {
   ParseScratch scratch;
   TypeRecorder r(PodType(), sink, options, nullptr, scratch);

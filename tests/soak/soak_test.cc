@@ -14,6 +14,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -31,7 +32,7 @@ using testing::Process;
 using testing::ReadFile;
 using testing::WaitFor;
 
-constexpr uint64_t kMaxDiskMb = 12;
+constexpr uint64_t kMaxDiskMb = 6;
 constexpr uint64_t kMemoryBudgetMb = 64;
 // What sloop holds besides the budgeted engine memory: code, libraries, HTTP and ingest buffers,
 // the sanitizer's shadow where there is one.
@@ -133,14 +134,15 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
   // Clients that never pause: timelines, Events, search.
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> answered{0}, refused{0}, failed{0};
+  std::mutex first_failure_mu;
+  std::string first_failure;
   std::vector<std::thread> clients;
-  const std::vector<std::string> queries = {
-      "/api/v1/timeline?lookback=10m&limit=5000",
-      "/api/v1/timeline?lookback=1h&kind=Pod",
-      "/api/v1/events?kind=Pod&namespace=default&lookback=30m",
-      "/api/v1/resources?search=web",
-      "/api/v1/stats",
-      "/api/v1/namespaces?lookback=1h"};
+  const std::vector<std::string> queries = {"/api/v1/timeline?lookback=10m&limit=5000",
+                                            "/api/v1/timeline?lookback=1h&kind=Pod",
+                                            "/api/v1/timeline?lookback=30m&kind=Event",
+                                            "/api/v1/resources?search=web",
+                                            "/api/v1/stats",
+                                            "/api/v1/namespaces?lookback=1h"};
   for (int c = 0; c < 2; ++c) {
     clients.emplace_back([&, c] {
       size_t i = c;
@@ -150,8 +152,10 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
           ++answered;
         } else if (status == 503) {
           ++refused;  // overload is answered, not suffered
-        } else {
-          ++failed;
+        } else if (++failed == 1) {
+          std::lock_guard lock(first_failure_mu);
+          first_failure = queries[(i - 1) % queries.size()] + " answered " +
+                          std::to_string(status) + ": " + body.substr(0, 300);
         }
       }
     });
@@ -187,7 +191,7 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
       static_cast<unsigned long long>(answered), static_cast<unsigned long long>(refused),
       static_cast<unsigned long long>(failed), slow_health);
   EXPECT_LE(max_rss, (kMemoryBudgetMb + kFixedMb) << 20);
-  EXPECT_EQ(failed.load(), 0u);
+  EXPECT_EQ(failed.load(), 0u) << first_failure;
   EXPECT_GT(answered.load(), 0u);
   EXPECT_EQ(slow_health, 0) << "/healthz failed or took over a second";
 
@@ -209,7 +213,7 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
     const int64_t horizon_ns = (Rfc3339Seconds(oldest_text) + 120) * 1000000000LL;
     std::vector<const testing::Emitted*> candidates;
     for (const auto& [uid, e] : capture.by_uid) {
-      if (e.last_ns >= horizon_ns && e.kind != "Node" && e.kind != "Event") {
+      if (e.last_ns >= horizon_ns && e.kind != "Node" && e.kind != "Event" && e.kind != "Lease") {
         candidates.push_back(&e);
       }
     }

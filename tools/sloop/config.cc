@@ -121,6 +121,9 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "namespaces it may list (SubjectAccessReview)"},
       {"auth-cache-ttl", "authCacheTtl", Kind::kDuration, &c.auth_cache_ttl,
        "how long -auth-kubernetes decisions are cached"},
+      {"max-watch-frame-mb", "maxWatchFrameMb", Kind::kInt64, &c.max_watch_frame_mb,
+       "largest watch event or list page read, in MiB; larger ones are dropped, logged and "
+       "counted (list pages are asked for again in smaller pieces)"},
       {"simulator-if-no-kubeconfig", "simulatorIfNoKubeconfig", Kind::kBool,
        &c.simulator_if_no_kubeconfig, "with no kubeconfig, watch the built-in cluster simulator"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
@@ -409,6 +412,8 @@ Result<void> Validate(const SloopConfig& c) {
   if (c.block_size_kb < 4 || c.block_size_kb > 16384)
     return Bad("-block-size-kb", "must be between 4 and 16384");
   if (c.memory_budget_mb < 16) return Bad("-memory-budget-mb", "must be at least 16");
+  if (c.max_watch_frame_mb < 1 || c.max_watch_frame_mb > 4096)
+    return Bad("-max-watch-frame-mb", "must be between 1 and 4096");
   if (c.sync_policy != "every-block" && c.sync_policy != "interval" && c.sync_policy != "never") {
     return Bad("-sync-policy",
                "'" + c.sync_policy + "' is not one of every-block, interval, never");

@@ -62,6 +62,7 @@ struct SloopConfig {
   std::vector<std::string> include_kinds;
   std::vector<std::string> exclude_kinds;
   bool watch_leases = false;
+  int64_t max_watch_frame_mb = 64;  // a watch line or list page larger than this is dropped
   int http_threads = 2;
   // Serving stays up (http/http_options.h says what each does).
   int http_query_workers = 0;  // 0 = max(2, cores)

@@ -160,6 +160,7 @@ sloop::ingest::IngestOptions MakeIngestOptions(const SloopConfig& c,
   o.record_file = c.record_file;
   o.privileged_access = c.privileged_access;
   o.rules = &rules;
+  o.max_frame_bytes = static_cast<size_t>(c.max_watch_frame_mb) << 20;
   return o;
 }
 
@@ -215,7 +216,12 @@ int Run(int argc, char** argv) {
   std::optional<sloop::SimulatorProcess> simulator;
   auto ingest_options = MakeIngestOptions(c, *rules);
   std::string context = c.context;
-  if (watch && c.simulator_if_no_kubeconfig && !sloop::ingest::ClusterConfigured(ingest_options)) {
+  // In a pod (KUBERNETES_SERVICE_HOST set) the cluster is the pod's own, whatever fails later: an
+  // unreadable service-account token is logged and retried, never a reason to watch a simulator.
+  const char* service_host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const bool in_pod = service_host != nullptr && *service_host != '\0';
+  if (watch && c.simulator_if_no_kubeconfig && !in_pod &&
+      !sloop::ingest::ClusterConfigured(ingest_options)) {
     fs::path sim_dir = fs::path(c.store_root) / ".kubesim";
     Log("no kubeconfig found (KUBECONFIG unset, no ~/.kube/config, not in a cluster): starting "
         "the built-in cluster simulator and watching it; point KUBECONFIG at a cluster to record "
@@ -259,6 +265,16 @@ int Run(int argc, char** argv) {
   // ---- HTTP
   prometheus::Registry registry;
   auto http_options = MakeHttpOptions(c, context);
+  // /healthz and /readyz ask the ingester, once it runs, what it is waiting for.
+  std::atomic<sloop::ingest::Ingester*> live_ingester{nullptr};
+  if (watch) {
+    http_options.readiness = [&live_ingester] {
+      sloop::ingest::Ingester* ing = live_ingester.load();
+      if (ing == nullptr) return sloop::http::Readiness{false, "the watches to start"};
+      auto r = ing->Readiness();
+      return sloop::http::Readiness{r.ready, r.waiting_for};
+    };
+  }
   if (auto tokens = SetUpTokenFiles(c, &http_options); !tokens) {
     return Fail(tokens.error().message);
   }
@@ -308,6 +324,7 @@ int Run(int argc, char** argv) {
       return Fail(started.error().message);
     }
     ingester = std::move(*started);
+    live_ingester.store(ingester.get());
   }
 
   int sig = 0;
@@ -320,6 +337,8 @@ int Run(int argc, char** argv) {
   server.Stop();
   if (simulator) simulator->Stop();
   if (auto closed = (*store)->Close(); !closed) return Fail(closed.error().message);
+  live_ingester.store(nullptr);
+  ingester.reset();
   Log("stopped cleanly");
   return 0;
 }

@@ -167,6 +167,16 @@ TEST_F(ConfigTest, BadDurationsAndSizesAreNamed) {
   EXPECT_NE(e.find("boolean"), std::string::npos) << e;
   e = LoadError({"-default-lookback=soon"});
   EXPECT_NE(e.find("-default-lookback"), std::string::npos) << e;
+  e = LoadError({"-max-watch-frame-mb=0"});
+  EXPECT_NE(e.find("-max-watch-frame-mb"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, MaxWatchFrameFromFlagAndFile) {
+  EXPECT_EQ(Load({})->max_watch_frame_mb, 64);
+  EXPECT_EQ(Load({"-max-watch-frame-mb=8"})->max_watch_frame_mb, 8);
+  std::string file = Write("frame.json", R"({"maxWatchFrameMb": 16})");
+  EXPECT_EQ(Load({"-config=" + file})->max_watch_frame_mb, 16);
+  EXPECT_NE(ConfigUsage().find("-max-watch-frame-mb"), std::string::npos);
 }
 
 TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
