@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -21,6 +20,8 @@
 #include <utility>
 
 #include "engine/shard.h"
+#include "engine/store_lock.h"
+#include "segments/log.h"
 
 namespace sloop {
 namespace {
@@ -38,6 +39,10 @@ constexpr std::string_view kShardDir = "shards/";
 constexpr size_t kShardIdDigits = 10;
 constexpr uint64_t kMaxManifestBytes = 64ull << 20;
 constexpr char kStagingDir[] = ".restore-staging";
+// Written into the staging shards directory once every check has passed: a staging directory
+// with it holds a restore that may be put in place; without it, one that may only be removed.
+constexpr char kCheckedMarker[] = "RESTORE-CHECKED";
+constexpr char kOldShardsPrefix[] = "shards.old-";
 // Numbers in the manifest are right-aligned in this many characters (JSON allows the spaces),
 // so that its length, and the archive's, depend only on the names.
 constexpr int kNumberWidth = 20;
@@ -614,13 +619,18 @@ struct StagingGuard {
     if (keep || dir.empty()) return;
     std::error_code ec;
     fs::remove_all(dir, ec);
-    if (!created_root.empty()) fs::remove(created_root, ec);  // only when empty
+    if (!created_root.empty()) {
+      // The restore created the store's directory (and its lock file): leave nothing behind.
+      fs::remove(created_root / StoreLock::kFileName, ec);
+      fs::remove(created_root, ec);  // only when empty
+    }
   }
 };
 
 class Restorer {
  public:
-  Restorer(std::string_view archive, const fs::path& root) : archive_(archive), root_(root) {}
+  Restorer(std::string_view archive, const fs::path& root, const RestoreOptions& options)
+      : archive_(archive), root_(root), options_(options) {}
 
   Result<RestoreReport> Run(const ArchiveReadFn& read) {
     std::error_code ec;
@@ -629,6 +639,14 @@ class Restorer {
                   "give the store's directory (-store-root)");
     }
     if (!fs::exists(root_, ec)) staging_.created_root = root_;
+    auto lock = StoreLock::Acquire(root_, "restore a backup into it");
+    if (!lock) {
+      return Fail(lock.error().code, lock.error().message, "");
+    }
+    lock_ = std::move(*lock);
+    if (auto r = RecoverInterruptedRestore(root_); !r) {
+      return Fail(r.error().code, r.error().message, "");
+    }
     staging_.dir = root_ / kStagingDir;
     fs::remove_all(staging_.dir, ec);  // left by a restore that was interrupted
     if (ec) {
@@ -644,6 +662,7 @@ class Restorer {
     if (auto r = Extract(read); !r) return std::unexpected(r.error());
     if (auto r = CheckManifest(); !r) return std::unexpected(r.error());
     if (auto r = CheckShards(); !r) return std::unexpected(r.error());
+    if (auto r = CheckNotEmptying(); !r) return std::unexpected(r.error());
     if (auto r = Swap(); !r) return std::unexpected(r.error());
     return report_;
   }
@@ -968,46 +987,105 @@ class Restorer {
     return {};
   }
 
+  // An archive without shards would leave the store empty: only when asked for.
+  Result<void> CheckNotEmptying() {
+    if (report_.shards > 0 || options_.allow_empty) return {};
+    const fs::path live = root_ / "shards";
+    uint64_t files = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(live, ec), end; !ec && it != end; it.increment(ec)) {
+      if (IsShardFileName(std::string(kShardDir) + it->path().filename().string())) ++files;
+    }
+    if (files == 0) return {};
+    return Fail(ErrorCode::kInvalidArgument,
+                "the archive holds no shards, and restoring it would empty the store, whose " +
+                    live.string() + " holds " + std::to_string(files) + " shard files",
+                "to empty the store on purpose, restore with -restore-allow-empty");
+  }
+
+  std::unexpected<Error> Injected(int step) {
+    staging_.keep = true;  // as if the process had died here
+    return std::unexpected(Error{
+        ErrorCode::kAborted,
+        "restore from " + archive_ + ": injected fault after swap step " + std::to_string(step)});
+  }
+
+  // Puts the checked staging shards in place of the live ones in one atomic step: from here a
+  // crash leaves the old shards or the new ones, never neither (RecoverInterruptedRestore).
   Result<void> Swap() {
     const fs::path live = root_ / "shards";
-    const fs::path old = root_ / ("shards.old-" + std::to_string(WallNowNs()));
+    const fs::path staged = staging_.dir / "shards";
     std::error_code ec;
-    const bool had_live = fs::exists(fs::symlink_status(live, ec));
-    if (had_live && ::rename(live.c_str(), old.c_str()) != 0) {
-      auto e = IOError("rename " + live.string() + " to", old.string(), errno);
-      return Fail(e.error().code, e.error().message, "");
+    // 1. Mark the staging directory as checked: RecoverInterruptedRestore may now finish it.
+    {
+      const fs::path marker = staged / kCheckedMarker;
+      Fd fd(::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (fd.fd < 0 || ::fsync(fd.fd) != 0)
+        return Pass(IOError("create", marker.string(), errno).error());
+      if (auto r = SyncDir(staged); !r) return Pass(r.error());
     }
-    if (::rename((staging_.dir / "shards").c_str(), live.c_str()) != 0) {
-      auto e =
-          IOError("rename " + (staging_.dir / "shards").string() + " to", live.string(), errno);
-      if (had_live && ::rename(old.c_str(), live.c_str()) != 0) {
-        return std::unexpected(Error{
-            ErrorCode::kIOError, "restore from " + archive_ + ": " + e.error().message +
-                                     "; and putting the old shards back failed too: they are in " +
-                                     old.string() + ": rename it to " + live.string()});
+    if (options_.fault_after_step == 1) return Injected(1);
+    const bool had_live = fs::exists(fs::symlink_status(live, ec));
+    fs::path old;  // the replaced shards, when two renames were needed
+    if (!had_live) {
+      if (::rename(staged.c_str(), live.c_str()) != 0) {
+        auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
+        return Fail(e.error().code, e.error().message, "");
       }
+    } else if (options_.fault_after_step != 3 && ::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD,
+                                                             live.c_str(), RENAME_EXCHANGE) == 0) {
+      // staged now holds the replaced shards.
+    } else if (options_.fault_after_step != 3 && errno != EINVAL && errno != ENOSYS &&
+               errno != ENOTSUP) {
+      auto e = IOError("exchange " + staged.string() + " with", live.string(), errno);
       return Fail(e.error().code, e.error().message, "");
+    } else {
+      // No RENAME_EXCHANGE on this filesystem: two renames. Between them there is no shards/,
+      // and the checked marker tells RecoverInterruptedRestore to finish the restore.
+      old = root_ / (kOldShardsPrefix + std::to_string(WallNowNs()));
+      if (::rename(live.c_str(), old.c_str()) != 0) {
+        auto e = IOError("rename " + live.string() + " to", old.string(), errno);
+        return Fail(e.error().code, e.error().message, "");
+      }
+      if (options_.fault_after_step == 3) {
+        (void)SyncDir(root_);
+        return Injected(3);
+      }
+      if (::rename(staged.c_str(), live.c_str()) != 0) {
+        auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
+        if (::rename(old.c_str(), live.c_str()) != 0) {
+          return std::unexpected(
+              Error{ErrorCode::kIOError,
+                    "restore from " + archive_ + ": " + e.error().message +
+                        "; and putting the old shards back failed too: they are in " +
+                        old.string() + ": rename it to " + live.string()});
+        }
+        return Fail(e.error().code, e.error().message, "");
+      }
     }
     if (auto r = SyncDir(root_); !r) {
       return std::unexpected(Error{
           r.error().code, "restore from " + archive_ + ": restored, but " + r.error().message});
     }
     // The restore has committed; what is left is tidying up.
+    if (options_.fault_after_step == 2) return Injected(2);
     staging_.keep = true;
-    fs::remove_all(staging_.dir, ec);
-    if (had_live) {
-      fs::remove_all(old, ec);
-      if (ec) {
-        std::cerr << "restore: the replaced shards could not be removed from " << old << ": "
-                  << ec.message() << "; delete that directory by hand" << std::endl;
-      }
+    fs::remove(live / kCheckedMarker, ec);
+    fs::remove_all(staging_.dir, ec);  // after an exchange, the replaced shards
+    if (ec) {
+      LogLine("restore", "the replaced shards could not be removed from " + staging_.dir.string() +
+                             ": " + ec.message() +
+                             "; the next start removes them, or delete that directory by hand");
     }
+    if (!old.empty()) fs::remove_all(old, ec);
     (void)SyncDir(root_);
     return {};
   }
 
   std::string archive_;
   fs::path root_;
+  RestoreOptions options_;
+  StoreLock lock_;  // declared before staging_: held until the guard has tidied up
   StagingGuard staging_;
   std::vector<Member> members_;
   std::set<std::string> names_;
@@ -1019,12 +1097,14 @@ class Restorer {
 }  // namespace
 
 Result<RestoreReport> RestoreBackupArchive(const ArchiveReadFn& read, std::string_view archive_name,
-                                           const std::filesystem::path& store_root) {
-  return Restorer(archive_name, store_root).Run(read);
+                                           const std::filesystem::path& store_root,
+                                           const RestoreOptions& options) {
+  return Restorer(archive_name, store_root, options).Run(read);
 }
 
 Result<RestoreReport> RestoreBackupArchive(const std::filesystem::path& archive_path,
-                                           const std::filesystem::path& store_root) {
+                                           const std::filesystem::path& store_root,
+                                           const RestoreOptions& options) {
   const std::string name = archive_path.string();
   Fd fd(::open(archive_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.fd < 0) {
@@ -1048,7 +1128,73 @@ Result<RestoreReport> RestoreBackupArchive(const std::filesystem::path& archive_
       if (errno != EINTR) return IOError("read", name, errno);
     }
   };
-  return RestoreBackupArchive(read, name, store_root);
+  return RestoreBackupArchive(read, name, store_root, options);
+}
+
+Result<void> RecoverInterruptedRestore(const std::filesystem::path& store_root) {
+  auto log = [](const std::string& line) { LogLine("restore", line); };
+  const fs::path live = store_root / "shards";
+  const fs::path staging = store_root / kStagingDir;
+  const fs::path staged = staging / "shards";
+  std::error_code ec;
+  std::vector<fs::path> olds;
+  for (fs::directory_iterator it(store_root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with(kOldShardsPrefix)) olds.push_back(it->path());
+  }
+  std::sort(olds.begin(), olds.end());  // shards.old-<ns>: oldest first
+  bool changed = false;
+  const bool staged_checked = fs::exists(staged / kCheckedMarker, ec);
+  if (!fs::exists(fs::symlink_status(live, ec))) {
+    if (staged_checked) {
+      if (::rename(staged.c_str(), live.c_str()) != 0) {
+        return IOError("finish an interrupted restore: rename " + staged.string() + " to",
+                       live.string(), errno);
+      }
+      log("finished a restore that was interrupted after its archive had passed every check: "
+          "its shards are now in " +
+          live.string());
+      changed = true;
+    } else if (!olds.empty()) {
+      const fs::path newest = olds.back();
+      olds.pop_back();
+      if (::rename(newest.c_str(), live.c_str()) != 0) {
+        return IOError("roll back an interrupted restore: rename " + newest.string() + " to",
+                       live.string(), errno);
+      }
+      log("rolled back a restore that was interrupted between its renames: put the shards it "
+          "had moved aside back from " +
+          newest.string() + "; the store is as before the restore: run the restore again");
+      changed = true;
+    }
+  }
+  if (fs::exists(staging, ec)) {
+    if (staged_checked && fs::exists(staged, ec)) {
+      log("a restore was interrupted before it replaced the store: removing its staging "
+          "directory " +
+          staging.string() + "; the store is as before the restore");
+    } else if (fs::exists(staged, ec) && !fs::is_empty(staged, ec)) {
+      log("a restore was interrupted after it replaced the store: removing the replaced (or "
+          "unfinished) shards in " +
+          staging.string());
+    } else {
+      log("removing the staging directory of an interrupted restore: " + staging.string());
+    }
+    fs::remove_all(staging, ec);
+    if (ec) return IOError("remove", staging.string(), ec.value());
+    changed = true;
+  }
+  for (const auto& old : olds) {
+    log("removing the shards a restore replaced, left in " + old.string());
+    fs::remove_all(old, ec);
+    if (ec) return IOError("remove", old.string(), ec.value());
+    changed = true;
+  }
+  if (fs::exists(live / kCheckedMarker, ec)) {
+    fs::remove(live / kCheckedMarker, ec);
+    changed = true;
+  }
+  if (changed) return SyncDir(store_root);
+  return {};
 }
 
 }  // namespace sloop

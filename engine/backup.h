@@ -41,19 +41,41 @@ struct RestoreReport {
 // Reads up to buf.size() bytes of an archive into buf; returns how many, 0 at its end.
 using ArchiveReadFn = std::function<Result<size_t>(std::span<char> buf)>;
 
-// Restores the archive at archive_path (plain, or compressed with zstd) into store_root/shards,
-// which no Store may have open. Every member is extracted into store_root/.restore-staging/ and
-// checked (names, sizes and xxh64 against the manifest, every block checksum of every segment,
-// every index) before store_root/shards is replaced by it in one rename. On any failure the
-// staging directory is removed and store_root is left as it was; the error names the archive,
-// the member and the check that failed: kInvalidArgument when the file is not a sloop backup at
-// all, kUnsupported for a newer backup format, kCorruption for a damaged one, kNotFound when
-// archive_path does not exist, kIOError when the disk refuses.
+struct RestoreOptions {
+  // An archive with no shards would empty the store: refused (kInvalidArgument, naming
+  // -restore-allow-empty) when the store holds shard files, unless this is set.
+  bool allow_empty = false;
+  // Tests: stop after this step of the swap (1: staging marked complete; 2: swapped, the
+  // replaced shards not yet removed) as if the process died there.
+  int fault_after_step = 0;
+};
+
+// Restores the archive at archive_path (plain, or compressed with zstd) into store_root/shards.
+// It takes the store's lock (StoreLock) for the whole restore: kUnavailable, naming the holder's
+// pid, while a Store (or another restore) has the store open. A restore interrupted earlier is
+// finished or rolled back first (RecoverInterruptedRestore). Every member is extracted into
+// store_root/.restore-staging/ and checked (names, sizes and xxh64 against the manifest, every
+// block checksum of every segment, every index) before store_root/shards is exchanged with it
+// atomically (renameat2 RENAME_EXCHANGE; two renames where the filesystem lacks it, which
+// RecoverInterruptedRestore completes after a crash). On any failure the staging directory is
+// removed and store_root is left as it was; the error names the archive, the member and the check
+// that failed: kInvalidArgument when the file is not a sloop backup at all (or would empty the
+// store, see RestoreOptions), kUnsupported for a newer backup format, kCorruption for a damaged
+// one, kNotFound when archive_path does not exist, kIOError when the disk refuses.
 Result<RestoreReport> RestoreBackupArchive(const std::filesystem::path& archive_path,
-                                           const std::filesystem::path& store_root);
+                                           const std::filesystem::path& store_root,
+                                           const RestoreOptions& options = {});
 
 // The same, reading the archive from read (an upload, a pipe); archive_name names it in errors.
 Result<RestoreReport> RestoreBackupArchive(const ArchiveReadFn& read, std::string_view archive_name,
-                                           const std::filesystem::path& store_root);
+                                           const std::filesystem::path& store_root,
+                                           const RestoreOptions& options = {});
+
+// Finishes or rolls back a restore that a crash interrupted, in a store nobody else has open (the
+// caller holds its StoreLock): with no store_root/shards, a staging directory whose restore had
+// passed every check is put in place (finished), else the newest shards.old-* (left by an older
+// build's two-rename swap) is put back (rolled back); then the staging directory and any
+// shards.old-* left over are removed. Each action is logged. Store::Open calls it.
+Result<void> RecoverInterruptedRestore(const std::filesystem::path& store_root);
 
 }  // namespace sloop

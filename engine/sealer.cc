@@ -132,6 +132,20 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   uint64_t batch_bytes = 0;
   std::vector<std::filesystem::path> runs;
   Result<void> failure;
+  // Every file this writes is removed on every way out but success: on a full disk the
+  // temporaries hold the space the next attempt needs (and a crash leaves them to Recover).
+  struct Temporaries {
+    const std::filesystem::path& output;
+    std::vector<std::filesystem::path>& runs;
+    std::filesystem::path partial_run;  // being written
+    bool done = false;
+    ~Temporaries() {
+      std::error_code ec;
+      for (const auto& r : runs) std::filesystem::remove(r, ec);
+      if (!partial_run.empty()) std::filesystem::remove(partial_run, ec);
+      if (!done) std::filesystem::remove(output, ec);
+    }
+  } temporaries{output, runs, {}, false};
 
   auto sort_batch = [&] {
     std::vector<RecordView> views;
@@ -145,6 +159,7 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
     std::filesystem::path run_path = output;
     run_path += ".run" + std::to_string(runs.size());
     std::filesystem::remove(run_path);
+    temporaries.partial_run = run_path;
     auto w = SegmentWriter::Create(run_path, run_options);
     if (!w) return std::unexpected(w.error());
     for (const RecordView& v : sort_batch()) {
@@ -154,6 +169,7 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
     auto c = (*w)->Close();
     if (!c) return c;
     runs.push_back(run_path);
+    temporaries.partial_run.clear();
     batch.clear();
     batch_bytes = 0;
     return {};
@@ -174,17 +190,12 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
       // A corrupt block in the arrival-order file was already reported when it was opened;
       // its records are lost either way, and the rest is sealed.
       [](const CorruptBlock&) {});
-  auto cleanup = [&] {
-    for (const auto& r : runs) std::filesystem::remove(r);
-  };
   if (!scanned || !failure) {
-    cleanup();
     return std::unexpected(!scanned ? scanned.error() : failure.error());
   }
 
   SortedOutput out(&result, on_first);
   if (auto o = out.Open(output, options); !o) {
-    cleanup();
     return std::unexpected(o.error());
   }
   if (runs.empty()) {
@@ -195,7 +206,6 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   } else {
     if (!batch.empty()) {
       if (auto w = write_run(); !w) {
-        cleanup();
         return std::unexpected(w.error());
       }
     }
@@ -204,7 +214,6 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
     for (size_t i = 0; i < runs.size(); ++i) {
       auto c = RunCursor::Open(runs[i], i);
       if (!c) {
-        cleanup();
         return std::unexpected(c.error());
       }
       cursors.push_back(std::move(*c));
@@ -222,19 +231,17 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
       RunCursor* c = heap.top();
       heap.pop();
       if (auto a = out.Add(c->current()); !a) {
-        cleanup();
         return std::unexpected(a.error());
       }
       if (auto n = c->Advance(); !n) {
-        cleanup();
         return std::unexpected(n.error());
       }
       if (c->valid()) heap.push(c);
     }
     cursors.clear();
-    cleanup();
   }
   if (auto c = out.Close(); !c) return std::unexpected(c.error());
+  temporaries.done = true;
   return result;
 }
 

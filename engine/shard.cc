@@ -13,6 +13,7 @@
 
 #include "index/sparse_index.h"
 #include "schema/index_generated.h"
+#include "segments/log.h"
 
 namespace sloop {
 namespace {
@@ -60,6 +61,29 @@ bool ContainsIgnoreCase(std::string_view hay, std::string_view needle) {
     if (j == needle.size()) return true;
   }
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shard
+
+uint64_t Shard::corrupt_blocks_skipped() const {
+  std::lock_guard lock(corrupt_mu_);
+  return corrupt_offsets_.size();
+}
+
+void Shard::NoteCorruptBlock(const std::filesystem::path& file, uint64_t offset,
+                             const std::string& what) const {
+  {
+    std::lock_guard lock(corrupt_mu_);
+    if (std::find(corrupt_offsets_.begin(), corrupt_offsets_.end(), offset) !=
+        corrupt_offsets_.end()) {
+      return;
+    }
+    corrupt_offsets_.push_back(offset);
+  }
+  LogLine("shard", file.string() + ": damaged block at offset " + std::to_string(offset) +
+                       " skipped; queries answer without its records (" + what +
+                       "). Restore the shard from a backup to get them back.");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,8 +338,18 @@ Result<void> SealedShard::ReadEntryRecords(const SparseIndex& index, uint32_t en
   while (offset < info_.segment_bytes) {
     auto read = reader_->ReadBlock(offset, &block);
     if (!read) {
-      return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
-                                              segment_path_.string() + ": " + read.error().message);
+      if (read.error().code != ErrorCode::kCorruption) {
+        return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
+                                                segment_path_.string() + ": " +
+                                                read.error().message);
+      }
+      // Answer with what is readable: the resource's records in the blocks after it (those
+      // after the damaged one still hold its key) are read on.
+      NoteCorruptBlock(segment_path_, offset,
+                       "reading " + ResourceKey(key).ToString() + ": " + read.error().message);
+      offset = reader_->SkipDamaged(offset);
+      skip = 0;
+      continue;
     }
     for (size_t j = skip; j < block.size(); ++j) {
       RecordView r = block.record(j);
@@ -455,13 +489,15 @@ Result<std::shared_ptr<ActiveShard>> ActiveShard::Reopen(const std::filesystem::
   return shard;
 }
 
-Result<void> ActiveShard::Append(const RecordView& record) {
+Result<void> ActiveShard::Append(const RecordView& record, bool* first_pending) {
   std::lock_guard lock(mu_);
   if (finished_) {
     return MakeError(ErrorCode::kInvalidArgument, "shard " + path_.string() + " is sealed");
   }
+  // The writer keeps the record or not at all: index it exactly when it is kept.
   auto loc = writer_->Append(record);
   if (!loc) return std::unexpected(loc.error());
+  if (first_pending) *first_pending = writer_->pending_records() == 1;
   uint32_t id = static_cast<uint32_t>(block_offsets_.size());
   if (!block_offsets_.empty() && block_offsets_.back() == loc->block_offset) --id;
   builder_.Add(record, id);
@@ -472,6 +508,16 @@ Result<void> ActiveShard::Flush() {
   std::lock_guard lock(mu_);
   if (finished_) return {};
   return writer_->Flush();
+}
+
+Result<void> ActiveShard::FlushAged(std::chrono::steady_clock::time_point now,
+                                    std::chrono::steady_clock::time_point* next_due) {
+  std::lock_guard lock(mu_);
+  if (finished_) {
+    if (next_due) *next_due = std::chrono::steady_clock::time_point::max();
+    return {};
+  }
+  return writer_->FlushAged(now, next_due);
 }
 
 Result<void> ActiveShard::Finish() {
@@ -624,7 +670,11 @@ Result<void> ActiveShard::ReadSummaryRecords(const ResourceKeyView& key, const R
   for (uint32_t id : s.blocks) {
     if (id < block_offsets_.size()) {
       auto read = reader_->ReadBlock(block_offsets_[id], &block);
-      if (!read) return read;
+      if (!read) {
+        if (read.error().code != ErrorCode::kCorruption) return read;
+        NoteCorruptBlock(path_, block_offsets_[id], read.error().message);
+        continue;
+      }
       for (size_t j = 0; j < block.size(); ++j) {
         RecordView r = block.record(j);
         if (SameResource(r, key) && !fn(r)) return {};

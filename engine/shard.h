@@ -3,6 +3,7 @@
 // read through the same interface so that queries need not care which they are reading.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -110,6 +111,19 @@ class Shard {
 
   // Files that make up the shard (for backup and retention), with their sizes.
   virtual std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const = 0;
+
+  // Distinct blocks that failed their checks when a query read them: queries skip them and
+  // answer with the rest (each is logged once, naming the file and offset).
+  uint64_t corrupt_blocks_skipped() const;
+
+ protected:
+  // Counts (and logs, the first time) a damaged block at offset of file, met while reading what.
+  void NoteCorruptBlock(const std::filesystem::path& file, uint64_t offset,
+                        const std::string& what) const;
+
+ private:
+  mutable std::mutex corrupt_mu_;
+  mutable std::vector<uint64_t> corrupt_offsets_;  // distinct offsets, few
 };
 
 // A Bloom filter over (kind, namespace, name): "certainly not here" or "maybe here".
@@ -173,8 +187,14 @@ class ActiveShard : public Shard {
                                                      const WriterOptions& options,
                                                      RecoveryReport* report);
 
-  Result<void> Append(const RecordView& record);
+  // All or nothing (SegmentWriter::Append): on error neither the segment nor the index holds
+  // the record. *first_pending (when given) says whether the record started a new block in
+  // memory, i.e. whether the writer's timer (FlushAged) has something new to wait for.
+  Result<void> Append(const RecordView& record, bool* first_pending = nullptr);
   Result<void> Flush();
+  // SegmentWriter::FlushAged on the shard's writer (nothing once finished).
+  Result<void> FlushAged(std::chrono::steady_clock::time_point now,
+                         std::chrono::steady_clock::time_point* next_due);
   // Closes the writer (flush + fsync); the shard stays readable.
   Result<void> Finish();
 

@@ -10,10 +10,13 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
+#include "engine/backup.h"
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
 #include "segments/log.h"
+#include "segments/segment_format.h"
 
 namespace sloop {
 namespace {
@@ -29,6 +32,14 @@ int64_t SystemNowNs() {
 }
 
 void Log(const std::string& line) { LogLine("store", line); }
+
+// "5 s", "0.25 s", "300 s".
+std::string Seconds(std::chrono::milliseconds ms) {
+  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g s", static_cast<double>(ms.count()) / 1000);
+  return buf;
+}
 
 std::string ShardName(uint64_t id, const char* ext) {
   char name[48];
@@ -67,6 +78,21 @@ bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   auto [lo, hi] = ShardSpan(i);
   return lo <= r.end_ns && hi >= r.start_ns;
 }
+
+// Shards in time order: by the span of their records (one with none by its window), ties by id.
+// Not by window start: once -shard-duration changes, a 1 h window opened after 10 m ones starts
+// before them, and its history would be read first and deleted last.
+bool TimeOrderLess(const ShardInfo& a, const ShardInfo& b) {
+  auto key = [](const ShardInfo& i) {
+    return i.records ? std::tuple(i.min_ns, i.max_ns, i.id)
+                     : std::tuple(i.window_start_ns, i.window_start_ns, i.id);
+  };
+  return key(a) < key(b);
+}
+
+// Room a seal needs beside the arrival-order file it reads, in multiples of that file: the sorted
+// copy it writes, and the sort runs when the shard does not fit the sort budget.
+constexpr uint64_t kSealRoomFactor = 2;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ContainsIgnoreCase(a, b);
@@ -165,6 +191,17 @@ size_t StoredRecord::bytes() const {
 
 Store::Store(StoreOptions options) : options_(std::move(options)) {
   if (!options_.now_ns) options_.now_ns = SystemNowNs;
+  // The active shard and the one before it (being sealed) each hold their arrival-order file
+  // and, while sealed, the room their seal needs: together they must fit under the threshold
+  // even when every sealed shard has been evicted.
+  const uint64_t fit = GcTargetBytes() / (2 * (1 + kSealRoomFactor));
+  active_segment_cap_ = std::min(options_.active_segment_cap_bytes, std::max<uint64_t>(fit, 4096));
+}
+
+uint64_t Store::GcTargetBytes() const {
+  const double t =
+      options_.gc_threshold > 0 && options_.gc_threshold <= 1 ? options_.gc_threshold : 1.0;
+  return static_cast<uint64_t>(static_cast<double>(options_.max_disk_bytes) * t);
 }
 
 Store::~Store() {
@@ -180,6 +217,18 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
     return MakeError(ErrorCode::kInvalidArgument, "store: shard duration must be at least 1m");
   }
   std::unique_ptr<Store> store(new Store(std::move(options)));
+  // One process at a time: two writers corrupt the active segment, and a restore would swap the
+  // shards under a reader. Read-only opens take the same exclusive lock.
+  auto lock = StoreLock::Acquire(store->options_.root,
+                                 store->options_.read_only ? "open it read-only" : "open it");
+  if (!lock) return std::unexpected(lock.error());
+  store->lock_ = std::move(*lock);
+  // A restore that a crash interrupted is finished or rolled back before the shards are read.
+  if (auto r = RecoverInterruptedRestore(store->options_.root); !r) {
+    return MakeError(r.error().code,
+                     "store " + store->options_.root.string() +
+                         ": recovering an interrupted restore: " + r.error().message);
+  }
   std::error_code ec;
   std::filesystem::create_directories(store->ShardDir(), ec);
   if (ec) {
@@ -188,8 +237,16 @@ Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
                                               " (check -store-root and its permissions)");
   }
   if (auto r = store->Recover(); !r) return std::unexpected(r.error());
+  if (store->active_segment_cap_ < store->options_.active_segment_cap_bytes &&
+      !store->options_.read_only) {
+    Log("the active shard is sealed at " + std::to_string(store->active_segment_cap_ >> 10) +
+        " KiB (not " + std::to_string(store->options_.active_segment_cap_bytes >> 20) +
+        " MiB) so that the disk limit of " + std::to_string(store->options_.max_disk_bytes >> 10) +
+        " KiB holds at any moment");
+  }
   if (store->options_.background && !store->options_.read_only) {
     store->background_ = std::thread([s = store.get()] { s->BackgroundLoop(); });
+    store->flusher_ = std::thread([s = store.get()] { s->FlushLoop(); });
   }
   return store;
 }
@@ -214,13 +271,41 @@ Result<void> Store::Recover() {
     next_shard_id_ = std::max(next_shard_id_, f.id + 1);
   }
 
+  // A damaged file is renamed *.damaged (kept for a person to look at, never deleted) and
+  // counted; derived files (an index) are rebuilt from what they derive from.
+  auto set_aside = [&](const std::filesystem::path& path, const std::string& why) {
+    ++damaged_files_;
+    if (options_.read_only) {
+      Log(path.string() + " is damaged (left in place: the store is open read-only): " + why);
+      return;
+    }
+    // Never over an earlier damaged copy: that one may hold what this one lost.
+    std::filesystem::path aside = std::filesystem::path(path) += ".damaged";
+    for (int n = 1; std::filesystem::exists(aside); ++n) {
+      aside = std::filesystem::path(path) += ".damaged." + std::to_string(n);
+    }
+    Log(path.string() + " is damaged and set aside as " + aside.filename().string() + ": " + why);
+    std::error_code ec;
+    std::filesystem::rename(path, aside, ec);
+    if (ec) Log("cannot rename " + path.string() + ": " + ec.message());
+  };
+  // The blocks of a segment that pass their checks (0 when it is not a segment at all).
+  auto readable_blocks = [](const std::filesystem::path& path) -> size_t {
+    auto reader = SegmentReader::Open(path);
+    if (!reader) return 0;
+    auto blocks = (*reader)->ListBlocks(nullptr);
+    return blocks ? blocks->size() : 0;
+  };
+
   std::vector<uint64_t> active_ids;
   for (auto& [id, exts] : files) {
     auto seg = dir / ShardName(id, ".seg");
     auto idx = dir / ShardName(id, ".idx");
     auto act = dir / ShardName(id, ".active");
     bool has_active = exts.count(".active");
-    if (exts.count(".idx") && exts.count(".seg")) {
+    bool has_seg = exts.count(".seg");
+    bool has_idx = exts.count(".idx");
+    if (has_idx && has_seg) {
       auto shard = SealedShard::Open(seg, idx);
       if (shard) {
         sealed_.push_back(*shard);
@@ -231,25 +316,48 @@ Result<void> Store::Recover() {
         }
         continue;
       }
-      if (!has_active) {
-        // Keep the damaged files for a person to look at; never delete data silently.
-        Log("shard " + std::to_string(id) +
-            " cannot be opened and is set aside: " + shard.error().ToString());
-        if (!options_.read_only) {
-          std::filesystem::rename(seg, dir / ShardName(id, ".seg.damaged"));
-          std::filesystem::rename(idx, dir / ShardName(id, ".idx.damaged"));
-        }
+      if (!has_active && shard.error().code != ErrorCode::kCorruption) {
+        // Not damage (a newer format, or the system refused): leave the files as they are.
+        Log("shard " + std::to_string(id) + " is skipped: " + shard.error().ToString());
         continue;
       }
-      Log("shard " + std::to_string(id) + ": sealed files unusable (" + shard.error().ToString() +
-          "); sealing again from its arrival-order file");
+      if (has_active) {
+        Log("shard " + std::to_string(id) + ": sealed files unusable (" + shard.error().ToString() +
+            "); sealing again from its arrival-order file");
+      } else if (readable_blocks(seg) == 0) {
+        // Nothing in the segment to rebuild from.
+        set_aside(seg, shard.error().ToString());
+        set_aside(idx, "its segment is unreadable");
+        continue;
+      } else {
+        // The index, or the segment's tail, is damaged: the index is derived from the segment,
+        // so it is rebuilt from the segment's readable blocks (as a seal from an arrival-order
+        // file does), and the old index is kept aside.
+        if (options_.read_only) {
+          Log("shard " + std::to_string(id) + " cannot be opened (" + shard.error().ToString() +
+              "); open the store writable to rebuild its index from its segment");
+          continue;
+        }
+        set_aside(idx, shard.error().ToString() + "; rebuilding it from " + seg.string());
+        has_idx = false;
+      }
     }
-    if (!has_active && exts.count(".seg")) {
-      // A sealed segment whose index is missing: seal it again (it is a valid segment).
+    if (!has_active && has_seg && !has_idx) {
+      // A sealed segment without a (usable) index: seal it again; it is a valid segment.
       if (options_.read_only) continue;
-      Log("shard " + std::to_string(id) + ": index missing; rebuilding it from " + seg.string());
+      if (readable_blocks(seg) == 0) {
+        set_aside(seg, "no readable block in it, and no index beside it");
+        continue;
+      }
+      Log("shard " + std::to_string(id) + ": index missing or damaged; rebuilding it from " +
+          seg.string());
       if (auto r = Rename(seg, act); !r) return r;
+      ++indexes_rebuilt_;
       has_active = true;
+    }
+    if (!has_active && has_idx && !has_seg) {
+      set_aside(idx, "an index without its segment (nothing to read)");
+      continue;
     }
     if (has_active) {
       if (!options_.read_only) {
@@ -259,27 +367,37 @@ Result<void> Store::Recover() {
       active_ids.push_back(id);
     }
   }
-  std::sort(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
-    auto ia = a->info(), ib = b->info();
-    return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
-  });
+  std::sort(sealed_.begin(), sealed_.end(),
+            [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
 
   for (uint64_t id : active_ids) {
     auto path = dir / ShardName(id, ".active");
     // The window comes from the records the file holds.
+    std::error_code size_ec;
+    const uint64_t size = std::filesystem::file_size(path, size_ec);
     auto reader = SegmentReader::Open(path);
     if (!reader) {
-      Log("active shard " + path.string() +
-          " cannot be read and is set aside: " + reader.error().ToString());
-      if (!options_.read_only)
-        std::filesystem::rename(path, dir / ShardName(id, ".active.damaged"));
+      if (!size_ec && size == 0) {
+        // Created, then the process died before its header was written: it holds nothing.
+        Log("removing the empty arrival-order file " + path.string() + " (no header, no data)");
+        if (!options_.read_only) std::filesystem::remove(path);
+      } else {
+        set_aside(path, reader.error().ToString());
+      }
       continue;
     }
     std::vector<CorruptBlock> corrupt;
     auto blocks = (*reader)->ListBlocks(&corrupt);
     reader->reset();
     if (!blocks || blocks->empty()) {
-      if (!options_.read_only) std::filesystem::remove(path);
+      if (!size_ec && size <= segment_format::kFileHeaderSize) {
+        // Just a header: a shard that started and got no record.
+        if (!options_.read_only) std::filesystem::remove(path);
+      } else {
+        set_aside(path, !blocks ? blocks.error().ToString()
+                                : "no readable block in its " + std::to_string(size) + " bytes" +
+                                      (corrupt.empty() ? "" : " (" + corrupt[0].reason + ")"));
+      }
       continue;
     }
     int64_t min_ns = (*blocks)[0].min_observed_ns;
@@ -332,6 +450,12 @@ Result<void> Store::Close() {
   }
   bg_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  {
+    std::lock_guard f(flush_mu_);
+    flush_stop_ = true;
+  }
+  flush_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
   Result<void> result;
   if (!options_.read_only) {
     std::unique_lock lock(append_mu_);
@@ -353,7 +477,7 @@ Result<void> Store::Close() {
         result = f;
         continue;
       }
-      if (auto r = SealShard(shard); !r && result) result = r;
+      if (auto r = SealShard(shard, /*paced=*/false); !r && result) result = r;
     }
   }
   std::lock_guard lock(bg_mu_);
@@ -429,14 +553,14 @@ Result<void> Store::Append(const RecordView& record) {
 
 void Store::WaitForSealer() {
   std::unique_lock lock(shards_mu_);
-  if (sealing_.size() <= options_.max_unsealed_shards) return;
+  if (sealing_.size() <= options_.max_unsealed_shards || seal_backing_off_.load()) return;
   // A seal that fails (a full disk) leaves its shard waiting: stop waiting then, the failure is
   // logged and counted, and appends go on into the active shard.
   const uint64_t failures = seal_failures_.load();
   bg_cv_.notify_all();
   sealed_cv_.wait(lock, [&] {
     return sealing_.size() <= options_.max_unsealed_shards || abort_waits_.load() ||
-           seal_failures_.load() != failures;
+           seal_failures_.load() != failures || seal_backing_off_.load();
   });
 }
 
@@ -481,7 +605,9 @@ Result<void> Store::AppendLocked(const RecordView& record) {
     std::lock_guard s(shards_mu_);
     active = active_;
   }
-  if (auto r = active->Append(record); !r) return r;
+  bool first_pending = false;
+  if (auto r = active->Append(record, &first_pending); !r) return r;
+  if (first_pending) KickFlusher();
   records_appended_.fetch_add(1, std::memory_order_relaxed);
   // The caps count what this shard added: the resources carried over from the shard before
   // (every live object of the cluster) would otherwise fill a big cluster's cap at once and
@@ -489,7 +615,28 @@ Result<void> Store::AppendLocked(const RecordView& record) {
   const uint64_t segment = active->segment_bytes();
   const uint64_t memory = active->memory_bytes();
   const uint64_t grown = memory - std::min(memory, active->carried_bytes());
-  if (segment >= options_.active_segment_cap_bytes || grown >= options_.active_index_cap_bytes) {
+  if (segment != retention_checked_segment_) {
+    // The active shard wrote a block: the disk limit is checked now, not only at the next seal.
+    retention_checked_segment_ = segment;
+    auto r = EnforceRetention();
+    if (r && r->over_limit && segment > 0) {
+      bool sealing_idle = false;
+      {
+        std::lock_guard s(shards_mu_);
+        sealing_idle = sealing_.empty();
+      }
+      if (sealing_idle) {
+        Log("DISK LIMIT: the store is over " + std::to_string(GcTargetBytes() >> 10) +
+            " KiB (-gc-threshold of -max-disk-mb) with no sealed shard left to evict: sealing "
+            "the active shard " +
+            std::to_string(active->id()) +
+            " early; retention will then delete it, the newest history, if it is still over. "
+            "Raise -max-disk-mb");
+        return RotateLocked(record.observed_ns);
+      }
+    }
+  }
+  if (segment >= active_segment_cap_ || grown >= options_.active_index_cap_bytes) {
     Log("shard " + std::to_string(active->id()) + " reached its size cap (segment " +
         std::to_string(segment >> 20) + " MiB, index " + std::to_string(grown >> 20) +
         " MiB added to " + std::to_string((memory - grown) >> 20) +
@@ -517,11 +664,18 @@ Result<void> Store::SealActive() {
 // ---------------------------------------------------------------------------------------------
 // Sealing
 
-Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
+Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool paced) {
+  using Clock = std::chrono::steady_clock;
   std::lock_guard seal_lock(seal_mu_);
   {
     std::lock_guard lock(shards_mu_);
     if (std::find(sealing_.begin(), sealing_.end(), shard) == sealing_.end()) return {};
+  }
+  if (paced) {
+    // After a failure, not again before space may have come back: the shard keeps waiting
+    // (its arrival-order file holds its records) and the retry comes with the backoff.
+    std::lock_guard p(pace_mu_);
+    if (seal_backoff_.count() && Clock::now() < seal_retry_at_) return {};
   }
   const auto dir = ShardDir();
   const uint64_t id = shard->id();
@@ -529,13 +683,35 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   const auto idx = dir / ShardName(id, ".idx");
   const auto seg_tmp = dir / ShardName(id, ".seg.tmp");
   const auto idx_tmp = dir / ShardName(id, ".idx.tmp");
+  bool seg_placed = false;  // step 2 done: the .seg is in place, not yet authoritative
+  bool committed = false;   // step 4 done: the .idx is in place
   auto fail = [&](const Error& e) -> Result<void> {
     seal_failures_.fetch_add(1);
+    // Every temporary goes (on a full disk they hold the space the next attempt needs): the
+    // outputs and any sort run (WriteSortedSegment removes its own; these are what a failure
+    // between its steps could leave).
     std::error_code ec;
     std::filesystem::remove(seg_tmp, ec);
     std::filesystem::remove(idx_tmp, ec);
+    if (seg_placed && !committed) std::filesystem::remove(seg, ec);
+    const std::string run_prefix = seg_tmp.filename().string() + ".run";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().starts_with(run_prefix)) {
+        std::filesystem::remove(entry.path(), ec);
+      }
+    }
+    std::chrono::milliseconds wait;
+    {
+      std::lock_guard p(pace_mu_);
+      seal_backoff_ = seal_backoff_.count() ? std::min(seal_backoff_ * 2, options_.seal_retry_max)
+                                            : options_.seal_retry_initial;
+      seal_retry_at_ = Clock::now() + seal_backoff_;
+      wait = seal_backoff_;
+    }
+    seal_backing_off_ = true;
     Log("sealing shard " + std::to_string(id) +
-        " failed, its arrival-order file stays: " + e.ToString());
+        " failed, its arrival-order file stays and queries read it; sealing is tried again in " +
+        Seconds(wait) + ": " + e.ToString());
     return std::unexpected(e);
   };
   auto injected = [&](int step) {
@@ -577,6 +753,7 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   if (auto f = injected(1); !f) return std::unexpected(f.error());
   // 2. Put the segment in place (not yet authoritative: no index).
   if (auto r = Rename(seg_tmp, seg); !r) return fail(r.error());
+  seg_placed = true;
   if (auto r = SyncDir(dir); !r) return fail(r.error());
   if (auto f = injected(2); !f) return std::unexpected(f.error());
   // 3. Write the index, with each resource's first record position.
@@ -586,6 +763,7 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   if (auto f = injected(3); !f) return std::unexpected(f.error());
   // 4. Commit: the index's rename makes the sealed shard authoritative.
   if (auto r = Rename(idx_tmp, idx); !r) return fail(r.error());
+  committed = true;
   if (auto r = SyncDir(dir); !r) return fail(r.error());
   if (auto f = injected(4); !f) return std::unexpected(f.error());
   // 5. Swap it in and drop the arrival-order file.
@@ -595,10 +773,8 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
     std::lock_guard lock(shards_mu_);
     sealing_.erase(std::find(sealing_.begin(), sealing_.end(), shard));
     sealed_.push_back(*sealed);
-    std::sort(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
-      auto ia = a->info(), ib = b->info();
-      return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
-    });
+    std::sort(sealed_.begin(), sealed_.end(),
+              [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
   }
   // 6. The shard after it may have deferred its carry-over until now: it copies it from the
   // sealed index, and the builder it read meanwhile can go.
@@ -617,6 +793,11 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard) {
   std::error_code ec;
   std::filesystem::remove(shard->path(), ec);
   seals_.fetch_add(1);
+  if (seal_backing_off_.exchange(false)) {
+    std::lock_guard p(pace_mu_);
+    seal_backoff_ = std::chrono::milliseconds(0);
+    Log("sealing works again");
+  }
   Log("sealed shard " + std::to_string(id) + ": " + std::to_string(sorted->records) + " records, " +
       std::to_string(builder.summaries().size()) + " resources, " + std::to_string(sorted->bytes) +
       " bytes" + (sorted->runs ? " (" + std::to_string(sorted->runs) + " sorted runs)" : ""));
@@ -632,14 +813,21 @@ Result<RetentionReport> Store::EnforceRetention() {
   RetentionReport report;
   if (options_.read_only) return report;
   std::vector<std::shared_ptr<SealedShard>> doomed;
+  const uint64_t target = GcTargetBytes();
+  bool deleted_newest = false;
   {
     std::lock_guard lock(shards_mu_);
-    uint64_t total = 0;
+    // What the store may occupy before anything else is deleted: the sealed files, and each
+    // unsealed shard's arrival-order file with the room its seal will need (the active one also
+    // with the block it is filling).
+    uint64_t total = 0, unsealed = 0;
     for (const auto& s : sealed_) {
       for (const auto& [p, n] : s->Files()) total += n;
     }
-    for (const auto& s : sealing_) total += s->segment_bytes();
-    if (active_) total += active_->segment_bytes();
+    for (const auto& s : sealing_) unsealed += s->segment_bytes();
+    if (active_) unsealed += active_->segment_bytes();
+    total += unsealed * (1 + kSealRoomFactor);
+    if (active_) total += options_.writer.target_block_bytes;
     // Age is measured from the newest data, as Sloop does: a played-back capture or a restored
     // backup of last month is kept, not deleted the moment it is stored.
     int64_t newest = 0;
@@ -648,17 +836,28 @@ Result<RetentionReport> Store::EnforceRetention() {
     if (active_) newest = std::max(newest, active_->info().max_ns);
     const int64_t horizon = newest - options_.max_look_back.count();
     while (!sealed_.empty()) {
-      ShardInfo oldest = sealed_.front()->info();
-      bool too_big = total > options_.max_disk_bytes;
+      // The shard whose newest record is oldest goes first (shards may overlap in time once
+      // -shard-duration has changed).
+      auto victim =
+          std::min_element(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
+            auto ia = a->info(), ib = b->info();
+            return std::tie(ia.max_ns, ia.id) < std::tie(ib.max_ns, ib.id);
+          });
+      ShardInfo oldest = (*victim)->info();
+      bool too_big = total > target;
       bool too_old = std::max(oldest.max_ns, oldest.window_start_ns) < horizon;
       if (!too_big && !too_old) break;
       uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
       total -= std::min(total, bytes);
       report.bytes_freed += bytes;
       ++report.shards_deleted;
-      doomed.push_back(sealed_.front());
-      sealed_.erase(sealed_.begin());
+      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest;
+      doomed.push_back(*victim);
+      sealed_.erase(victim);
     }
+    // Really over, not only short of the room reserved for seals: only the unsealed shards are
+    // left, and the caller seals the active one early.
+    report.over_limit = sealed_.empty() && unsealed > target;
   }
   for (const auto& shard : doomed) {
     // Unlinked now, so disk use falls now; queries that hold the shard keep reading their open
@@ -668,6 +867,10 @@ Result<RetentionReport> Store::EnforceRetention() {
       std::filesystem::remove(path, ec);
     }
     Log("retention deleted shard " + std::to_string(shard->info().id));
+  }
+  if (deleted_newest) {
+    Log("DISK LIMIT: retention deleted the newest sealed history to stay under " +
+        std::to_string(target >> 10) + " KiB; -max-disk-mb is too small for this cluster");
   }
   evictions_.fetch_add(report.shards_deleted);
   evicted_bytes_.fetch_add(report.bytes_freed);
@@ -698,6 +901,8 @@ Result<RetentionReport> Store::Maintain() {
 
 void Store::BackgroundLoop() {
   auto last_cleanup = std::chrono::steady_clock::now();
+  auto maintain_retry_at = last_cleanup;
+  std::chrono::milliseconds maintain_backoff{0};
   std::unique_lock lock(bg_mu_);
   while (!stopping_) {
     bg_cv_.wait_for(lock, std::chrono::seconds(1));
@@ -724,15 +929,79 @@ void Store::BackgroundLoop() {
       std::lock_guard s(shards_mu_);
       window_closed = active_ && Now() >= active_->window_end_ns();
     }
+    // The disk limit holds between clean-ups too (cheap: sums the sizes the shards know).
+    if (auto r = EnforceRetention(); !r) Log("retention: " + r.error().ToString());
     auto now = std::chrono::steady_clock::now();
-    if (window_closed || now - last_cleanup >= options_.cleanup_interval) {
+    if ((window_closed && now >= maintain_retry_at) ||
+        now - last_cleanup >= options_.cleanup_interval) {
       last_cleanup = now;
       auto r = Maintain();
-      if (!r) Log("maintenance: " + r.error().ToString());
+      if (!r) {
+        // A shard that cannot be finished (its last block does not fit on a full disk) is not
+        // tried again every second: back off as for seals, and log once per step.
+        maintain_backoff = maintain_backoff.count()
+                               ? std::min(maintain_backoff * 2, options_.seal_retry_max)
+                               : options_.seal_retry_initial;
+        maintain_retry_at = now + maintain_backoff;
+        Log("maintenance failed, tried again in " + Seconds(maintain_backoff) + ": " +
+            r.error().ToString());
+      } else {
+        maintain_backoff = std::chrono::milliseconds(0);
+      }
       std::lock_guard s(shards_mu_);
       sealed_cv_.notify_all();
     }
     lock.lock();
+  }
+}
+
+void Store::KickFlusher() {
+  {
+    std::lock_guard lock(flush_mu_);
+    flush_kick_ = true;
+  }
+  flush_cv_.notify_one();
+}
+
+void Store::FlushLoop() {
+  using Clock = std::chrono::steady_clock;
+  std::chrono::milliseconds backoff{0};  // after a failed write, as for seals
+  std::unique_lock lock(flush_mu_);
+  while (!flush_stop_) {
+    flush_kick_ = false;
+    lock.unlock();
+    std::shared_ptr<ActiveShard> active;
+    {
+      std::lock_guard s(shards_mu_);
+      active = active_;
+    }
+    Clock::time_point due = Clock::time_point::max();
+    if (active) {
+      // Only the shard's own lock: a rotation holding append_mu_ (sealing the shard before)
+      // must not hold up the timer.
+      const auto now = Clock::now();
+      if (auto r = active->FlushAged(now, &due); !r) {
+        backoff = backoff.count() ? std::min(backoff * 2, options_.seal_retry_max)
+                                  : options_.seal_retry_initial;
+        due = now + backoff;
+        Log("writing out the active shard's recent records failed; they stay in memory (queries "
+            "read them) and it is tried again in " +
+            Seconds(backoff) + ": " + r.error().ToString());
+      } else if (backoff.count()) {
+        backoff = std::chrono::milliseconds(0);
+        Log("writing out the active shard's records works again");
+      }
+    }
+    active.reset();
+    lock.lock();
+    if (flush_stop_) break;
+    if (flush_kick_) continue;
+    auto woken = [&] { return flush_stop_ || flush_kick_; };
+    if (due == Clock::time_point::max()) {
+      flush_cv_.wait(lock, woken);
+    } else {
+      flush_cv_.wait_until(lock, due, woken);
+    }
   }
 }
 
@@ -747,8 +1016,7 @@ std::vector<std::shared_ptr<const Shard>> Store::Snapshot() const {
   for (const auto& s : sealing_) out.push_back(s);
   if (active_) out.push_back(active_);
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    auto ia = a->info(), ib = b->info();
-    return std::tie(ia.window_start_ns, ia.id) < std::tie(ib.window_start_ns, ib.id);
+    return TimeOrderLess(a->info(), b->info());
   });
   return out;
 }
@@ -1209,6 +1477,7 @@ StoreStats Store::Stats() const {
   StoreStats st;
   for (const auto& s : Snapshot()) {
     ShardInfo i = s->info();
+    st.corrupt_blocks_skipped += s->corrupt_blocks_skipped();
     ++st.shards;
     if (i.sealed) {
       ++st.sealed_shards;
@@ -1229,6 +1498,8 @@ StoreStats Store::Stats() const {
   st.seal_failures = seal_failures_.load();
   st.recovered_bytes_dropped = recovered_bytes_dropped_;
   st.recovered_corrupt_blocks = recovered_corrupt_blocks_;
+  st.damaged_files_set_aside = damaged_files_;
+  st.indexes_rebuilt = indexes_rebuilt_;
   return st;
 }
 

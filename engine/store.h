@@ -1,8 +1,10 @@
 // Store: the time-sharded history of a cluster. Ingest appends records (RecordSink); the HTTP
 // layer queries them. Time is cut into shards (one hour by default); the active shard is sealed
 // into a key-ordered segment and a memory-mapped sparse index when its window closes, at
-// shutdown, or when it grows past its caps; whole sealed shards are deleted, oldest first, to
-// honour max_disk_bytes and max_look_back. Thread-safe throughout.
+// shutdown, or when it grows past its caps; whole sealed shards are deleted, the one whose newest
+// record is oldest first, to honour max_disk_bytes (× gc_threshold, at every moment) and
+// max_look_back. Shards are read in the time order of their records, whatever shard duration
+// wrote them. One Store per directory (StoreLock). Thread-safe throughout.
 #pragma once
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 
 #include "engine/record_sink.h"
 #include "engine/shard.h"
+#include "engine/store_lock.h"
 #include "index/object_meta.h"
 #include "index/resource_key.h"
 #include "segments/segment_writer.h"
@@ -33,10 +36,16 @@ namespace sloop {
 struct StoreOptions {
   std::filesystem::path root;  // the store's directory; created when missing
   std::chrono::nanoseconds shard_duration = std::chrono::hours(1);
+  // Retention keeps the whole store directory (sealed shards, unsealed ones with the room their
+  // seal needs) at or under gc_threshold × max_disk_bytes at every moment: it deletes the shards
+  // whose newest record is oldest when a block is written, after each seal and every second.
   uint64_t max_disk_bytes = 32768ull << 20;
+  double gc_threshold = 0.8;                                         // (0, 1]
   std::chrono::nanoseconds max_look_back = std::chrono::hours(336);  // from the newest record
   std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(30);
-  // The active shard is sealed early when its segment or its in-memory index passes these.
+  // The active shard is sealed early when its segment or its in-memory index passes these. The
+  // segment cap is lowered to a sixth of the threshold's share of max_disk_bytes when that is
+  // smaller (the active shard and the one being sealed, each with room for its seal, must fit).
   uint64_t active_segment_cap_bytes = 512ull << 20;
   uint64_t active_index_cap_bytes = 48ull << 20;
   // Memory for sorting records while sealing (larger shards are sorted in runs and merged).
@@ -57,6 +66,11 @@ struct StoreOptions {
   std::function<int64_t()> now_ns;
   // Tests: stop a seal after this step (1..5) as if the process died there.
   int seal_fault_after_step = 0;
+  // After a failed seal (a full disk) the shard is sealed again no sooner than this, the wait
+  // doubling with each failure up to seal_retry_max and starting over after a success. Writing
+  // out the active shard's records on the sync timer backs off the same way.
+  std::chrono::milliseconds seal_retry_initial{5000};
+  std::chrono::milliseconds seal_retry_max{300000};
 };
 
 struct TimeRange {
@@ -178,6 +192,7 @@ struct SearchHit {
 struct RetentionReport {
   uint64_t shards_deleted = 0;
   uint64_t bytes_freed = 0;
+  bool over_limit = false;  // the unsealed shards alone are over the threshold
 };
 
 struct StoreStats {
@@ -194,12 +209,21 @@ struct StoreStats {
   uint64_t memory_bytes = 0;  // active index + write buffers
   uint64_t recovered_bytes_dropped = 0;
   uint64_t recovered_corrupt_blocks = 0;
+  // Damaged blocks queries met in the shards held now and skipped (answering with the rest).
+  uint64_t corrupt_blocks_skipped = 0;
+  // Files found damaged at start-up and renamed *.damaged for a person to look at.
+  uint64_t damaged_files_set_aside = 0;
+  // Sealed shards whose index was missing or damaged and was rebuilt from their segment.
+  uint64_t indexes_rebuilt = 0;
 };
 
 class Store : public RecordSink {
  public:
   // Opens (or creates) the store at options.root, recovering from a crash: a half-finished seal
-  // is discarded (its arrival-order file is still authoritative) and a torn tail is cut back.
+  // is discarded (its arrival-order file is still authoritative), a torn tail is cut back and an
+  // interrupted restore is finished or rolled back (RecoverInterruptedRestore). Holds the
+  // store's StoreLock until destroyed, read-only or not: kUnavailable, naming the holder's pid
+  // and the lock file, when another Store or a restore has it.
   static Result<std::unique_ptr<Store>> Open(StoreOptions options);
   ~Store() override;  // Close()s
 
@@ -261,12 +285,20 @@ class Store : public RecordSink {
   void WaitForSealer();
   // Seals `shard` (null: nothing) now if it is still waiting to be sealed.
   void SealFirst(const ActiveShard* shard);
-  Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard);
+  // paced: not while backing off after a failed seal (then it returns at once, the shard still
+  // waiting); Close() seals unpaced.
+  Result<void> SealShard(const std::shared_ptr<ActiveShard>& shard, bool paced = true);
+  // The sync timer: writes the active shard's records out once the oldest has waited
+  // writer.sync_interval (see SegmentWriter::FlushAged).
+  void FlushLoop();
+  void KickFlusher();
   Result<RetentionReport> EnforceRetention();
   void BackgroundLoop();
   int64_t WindowStart(int64_t t_ns) const;
+  uint64_t GcTargetBytes() const;  // gc_threshold × max_disk_bytes
   std::filesystem::path ShardDir() const { return options_.root / "shards"; }
 
+  StoreLock lock_;  // first: released after everything else has closed
   StoreOptions options_;
   mutable std::mutex append_mu_;                       // serialises appends and rotation
   mutable std::mutex shards_mu_;                       // guards the lists below
@@ -274,8 +306,10 @@ class Store : public RecordSink {
   std::vector<std::shared_ptr<ActiveShard>> sealing_;  // finished, waiting to be sealed
   std::shared_ptr<ActiveShard> active_;
   uint64_t next_shard_id_ = 1;
-  std::mutex seal_mu_;                 // one seal at a time
-  std::condition_variable sealed_cv_;  // with shards_mu_: a background seal finished or failed
+  uint64_t active_segment_cap_ = 0;         // options_.active_segment_cap_bytes, or less
+  uint64_t retention_checked_segment_ = 0;  // with append_mu_
+  std::mutex seal_mu_;                      // one seal at a time
+  std::condition_variable sealed_cv_;       // with shards_mu_: a background seal finished or failed
   std::atomic<bool> abort_waits_{false};
 
   std::atomic<uint64_t> records_appended_{0};
@@ -285,6 +319,19 @@ class Store : public RecordSink {
   std::atomic<uint64_t> seal_failures_{0};
   uint64_t recovered_bytes_dropped_ = 0;
   uint64_t recovered_corrupt_blocks_ = 0;
+  uint64_t damaged_files_ = 0;
+  uint64_t indexes_rebuilt_ = 0;
+
+  std::mutex pace_mu_;  // seal retry pacing
+  std::chrono::milliseconds seal_backoff_{0};
+  std::chrono::steady_clock::time_point seal_retry_at_;
+  std::atomic<bool> seal_backing_off_{false};
+
+  std::mutex flush_mu_;  // the sync timer's wake-ups
+  std::condition_variable flush_cv_;
+  bool flush_kick_ = false;  // a record started a new pending block
+  bool flush_stop_ = false;
+  std::thread flusher_;
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

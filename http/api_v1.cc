@@ -322,6 +322,9 @@ Response Stats(const HandlerContext& ctx, const Request& req) {
   w.Field("seal_failures", s.seal_failures);
   w.Field("recovered_bytes_dropped", s.recovered_bytes_dropped);
   w.Field("recovered_corrupt_blocks", s.recovered_corrupt_blocks);
+  w.Field("corrupt_blocks_skipped", s.corrupt_blocks_skipped);
+  w.Field("damaged_files_set_aside", s.damaged_files_set_aside);
+  w.Field("indexes_rebuilt", s.indexes_rebuilt);
   w.EndObject();
   return Finish(std::move(body));
 }

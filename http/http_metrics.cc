@@ -91,6 +91,12 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store) :
                                "Bytes of torn or corrupt tails cut at start-up");
   recovered_corrupt_ =
       counter("sloop_store_recovery_corrupt_blocks_total", "Corrupt blocks found at start-up");
+  corrupt_skipped_ = gauge("sloop_store_corrupt_blocks_skipped",
+                           "Damaged blocks queries met and skipped in the shards held now");
+  damaged_files_ =
+      counter("sloop_store_damaged_files_total", "Damaged files set aside (*.damaged) at start-up");
+  indexes_rebuilt_ = counter("sloop_store_indexes_rebuilt_total",
+                             "Sealed shard indexes rebuilt from their segment at start-up");
 }
 
 void StoreMetrics::Refresh() {
@@ -113,6 +119,9 @@ void StoreMetrics::Refresh() {
   seal_failures_.Set(s.seal_failures);
   recovered_dropped_.Set(s.recovered_bytes_dropped);
   recovered_corrupt_.Set(s.recovered_corrupt_blocks);
+  corrupt_skipped_->Set(double(s.corrupt_blocks_skipped));
+  damaged_files_.Set(s.damaged_files_set_aside);
+  indexes_rebuilt_.Set(s.indexes_rebuilt);
 }
 
 }  // namespace sloop::http

@@ -75,9 +75,9 @@ class StoreMetrics {
   const Store& store_;
   std::mutex mu_;
   prometheus::Gauge *shards_, *sealed_shards_, *disk_bytes_, *size_mb_, *memory_bytes_, *oldest_,
-      *newest_, *min_partition_age_hr_, *max_partition_age_hr_;
+      *newest_, *min_partition_age_hr_, *max_partition_age_hr_, *corrupt_skipped_;
   CounterMirror records_, evictions_, evicted_bytes_, seals_, seal_failures_, recovered_dropped_,
-      recovered_corrupt_;
+      recovered_corrupt_, damaged_files_, indexes_rebuilt_;
 };
 
 }  // namespace sloop::http

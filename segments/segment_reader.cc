@@ -212,6 +212,26 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   return {};
 }
 
+uint64_t SegmentReader::SkipDamaged(uint64_t offset) const {
+  const uint64_t size = impl_->FileSize();
+  char header[sf::kBlockHeaderSize];
+  int err = 0;
+  block_frame::Header h;
+  const char* why = nullptr;
+  if (offset + sf::kBlockHeaderSize <= size &&
+      PreadAll(impl_->fd, header, sizeof(header), offset, &err) &&
+      block_frame::Decode(header, &h, &why)) {
+    const uint64_t next = offset + h.frame_bytes();
+    block_frame::Header following;
+    if (next + sf::kBlockHeaderSize <= size &&
+        PreadAll(impl_->fd, header, sizeof(header), next, &err) &&
+        block_frame::Decode(header, &following, &why)) {
+      return next;
+    }
+  }
+  return impl_->FindMagic(offset + 1, size);
+}
+
 Result<void> SegmentReader::Scan(const std::function<bool(const Block&)>& on_block,
                                  const std::function<void(const CorruptBlock&)>& on_corrupt) const {
   const uint64_t size = impl_->FileSize();

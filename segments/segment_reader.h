@@ -49,6 +49,11 @@ class SegmentReader {
   // buffers are reused). kCorruption names the offset and the failed check.
   Result<void> ReadBlock(uint64_t offset, Block* out) const;
 
+  // After ReadBlock failed at offset: where the next block frame may start (past the damaged
+  // frame when its header is intact and another block header follows it, else at the next
+  // block magic), or the file's size when there is none. Always > offset.
+  uint64_t SkipDamaged(uint64_t offset) const;
+
   // Walks every block frame from the start of the file to its current end (the file may grow:
   // each call sees what is there now). Calls on_block for each good block (decoded into one
   // reused Block) and on_corrupt for each bad one; a bad block is skipped by its framed length

@@ -36,22 +36,44 @@ struct SegmentWriter::Impl {
   std::string frame;  // reused: header + compressed payload + checksum
   std::function<void(const BlockHandle&)> listener;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point pending_since;  // arrival of the oldest pending record
+  bool unsynced = false;                                // blocks written since the last fsync
+  bool torn_tail = false;                               // a failed write could not be cut back off
 
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
     if (fd >= 0) ::close(fd);
   }
 
-  Result<void> WriteAll(const char* data, size_t n) {
+  ssize_t PWrite(const char* data, size_t n, uint64_t offset) {
+    return options.pwrite_fn ? options.pwrite_fn(fd, data, n, static_cast<off_t>(offset))
+                             : ::pwrite(fd, data, n, static_cast<off_t>(offset));
+  }
+
+  // Cuts the file back to `offset` (the end of its last whole block), so that no torn block is
+  // left behind. Should that fail too, the next block is written over the torn bytes anyway
+  // (writes go to file_bytes, not to the end of the file) and readers cut what may remain past
+  // the last whole block as a torn tail; the cut is tried again before the next write.
+  void CutBack(uint64_t offset) {
+    torn_tail = ::ftruncate(fd, static_cast<off_t>(offset)) != 0;
+    if (torn_tail) {
+      LogLine("segment", path.string() + ": cannot cut a failed write back to offset " +
+                             std::to_string(offset) + ": " + std::strerror(errno) +
+                             " (the next block is written over it)");
+    }
+  }
+
+  // Writes all of data at offset; on failure nothing of it stays in the file.
+  Result<void> WriteAt(uint64_t offset, const char* data, size_t n) {
+    if (torn_tail) CutBack(offset);
     size_t done = 0;
     while (done < n) {
-      ssize_t w = ::write(fd, data + done, n - done);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        int e = errno;
-        // Leave no torn block behind: cut the file back to its last whole block.
-        if (::ftruncate(fd, static_cast<off_t>(file_bytes)) == 0) ::lseek(fd, 0, SEEK_END);
-        return IOError("write segment", path.string(), e);
+      ssize_t w = PWrite(data + done, n - done, offset + done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        int e = w < 0 ? errno : ENOSPC;  // a write of 0 bytes: no room
+        CutBack(offset);
+        return IOError("write segment (free disk space, or lower -max-disk-mb)", path.string(), e);
       }
       done += static_cast<size_t>(w);
     }
@@ -59,11 +81,15 @@ struct SegmentWriter::Impl {
   }
 
   Result<void> DataSync() {
-    if (::fdatasync(fd) != 0) return IOError("fsync segment", path.string(), errno);
+    int rc = options.fdatasync_fn ? options.fdatasync_fn(fd) : ::fdatasync(fd);
+    if (rc != 0) return IOError("fsync segment", path.string(), errno);
     last_sync = std::chrono::steady_clock::now();
+    unsynced = false;
     return {};
   }
 
+  // Writes the current block. All or nothing: on error the block stays pending and the file
+  // ends where it ended before.
   Result<void> WriteBlock() {
     if (pending_starts.empty()) return {};
     size_t bound = ZSTD_compressBound(pending.size());
@@ -84,7 +110,19 @@ struct SegmentWriter::Impl {
     uint64_t sum = XXH64(frame.data(), sf::kBlockHeaderSize + csize, 0);
     std::memcpy(frame.data() + sf::kBlockHeaderSize + csize, &sum, 8);
     size_t frame_bytes = sf::kBlockHeaderSize + csize + sf::kBlockTrailerSize;
-    if (auto w = WriteAll(frame.data(), frame_bytes); !w) return w;
+    const uint64_t at = file_bytes;
+    if (auto w = WriteAt(at, frame.data(), frame_bytes); !w) return w;
+    if (options.sync == SyncPolicy::kEveryBlock ||
+        (options.sync == SyncPolicy::kInterval &&
+         std::chrono::steady_clock::now() - last_sync >= options.sync_interval)) {
+      if (auto s = DataSync(); !s) {
+        // The kernel may have dropped the block: do not count it as written.
+        CutBack(at);
+        return s;
+      }
+    } else {
+      unsynced = true;
+    }
     BlockHandle handle{file_bytes,
                        static_cast<uint32_t>(frame_bytes),
                        h.uncompressed_bytes,
@@ -123,7 +161,10 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::filesyst
   std::memcpy(header, sf::kFileMagic, 8);
   uint32_t version = sf::kFormatVersion;
   std::memcpy(header + 8, &version, 4);
-  if (auto w = impl->WriteAll(header, sizeof(header)); !w) return std::unexpected(w.error());
+  if (auto w = impl->WriteAt(0, header, sizeof(header)); !w) {
+    ::unlink(path.c_str());  // nothing of it was written: leave no file that is not a segment
+    return std::unexpected(w.error());
+  }
   impl->file_bytes = sf::kFileHeaderSize;
   impl->cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.zstd_level);
@@ -173,7 +214,6 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
       return IOError("truncate torn tail of segment", path.string(), errno);
     }
   }
-  if (::lseek(impl->fd, 0, SEEK_END) < 0) return IOError("seek segment", path.string(), errno);
   impl->file_bytes = good_end;
   impl->cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.zstd_level);
@@ -185,12 +225,11 @@ Result<RecordLocation> SegmentWriter::Append(const RecordView& record) {
   if (s.closed) {
     return MakeError(ErrorCode::kInvalidArgument, "segment " + s.path.string() + " is closed");
   }
-  // A block that could not be written (disk full) stays pending; refuse to grow it unbounded.
-  if (s.pending.size() >= 4 * s.options.target_block_bytes + (1u << 20)) {
-    if (auto w = s.WriteBlock(); !w) return std::unexpected(w.error());
-  }
+  const size_t mark = s.pending.size();
+  const int64_t old_min = s.min_ns, old_max = s.max_ns;
   if (s.pending_starts.empty()) {
     s.min_ns = s.max_ns = record.observed_ns;
+    s.pending_since = std::chrono::steady_clock::now();
   } else {
     s.min_ns = std::min(s.min_ns, record.observed_ns);
     s.max_ns = std::max(s.max_ns, record.observed_ns);
@@ -199,7 +238,15 @@ Result<RecordLocation> SegmentWriter::Append(const RecordView& record) {
   s.encoder.Append(record, &s.pending);
   RecordLocation loc{s.file_bytes, static_cast<uint32_t>(s.pending_starts.size() - 1)};
   if (s.pending.size() >= s.options.target_block_bytes) {
-    if (auto w = s.WriteBlock(); !w) return std::unexpected(w.error());
+    if (auto w = s.WriteBlock(); !w) {
+      // Take the record back out: the caller was told it was not appended, so it must not be
+      // written with the block later (the block stays pending as it was, and stays bounded).
+      s.pending.resize(mark);
+      s.pending_starts.pop_back();
+      s.min_ns = old_min;
+      s.max_ns = old_max;
+      return std::unexpected(w.error());
+    }
   }
   return loc;
 }
@@ -207,6 +254,38 @@ Result<RecordLocation> SegmentWriter::Append(const RecordView& record) {
 Result<void> SegmentWriter::Flush() {
   if (impl_->closed) return {};
   return impl_->WriteBlock();
+}
+
+Result<void> SegmentWriter::FlushAged(std::chrono::steady_clock::time_point now,
+                                      std::chrono::steady_clock::time_point* next_due) {
+  using Clock = std::chrono::steady_clock;
+  Impl& s = *impl_;
+  Clock::time_point due = Clock::time_point::max();
+  if (!s.closed) {
+    const auto interval = s.options.sync_interval;
+    if (!s.pending_starts.empty()) {
+      if (now - s.pending_since >= interval) {
+        if (auto w = s.WriteBlock(); !w) {
+          if (next_due) *next_due = due;
+          return w;
+        }
+      } else {
+        due = s.pending_since + interval;
+      }
+    }
+    if (s.unsynced && s.options.sync == SyncPolicy::kInterval) {
+      if (now - s.last_sync >= interval) {
+        if (auto y = s.DataSync(); !y) {
+          if (next_due) *next_due = Clock::time_point::max();
+          return y;
+        }
+      } else {
+        due = std::min(due, s.last_sync + interval);
+      }
+    }
+  }
+  if (next_due) *next_due = due;
+  return {};
 }
 
 Result<void> SegmentWriter::Sync() {

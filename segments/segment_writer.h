@@ -1,8 +1,11 @@
 // SegmentWriter appends records to one segment file, in blocks: a block collects records until
 // its uncompressed size reaches the target, then is compressed with zstd, framed (magic, version,
-// lengths, record count, min/max observation time, xxh64 checksum) and written with one write().
+// lengths, record count, min/max observation time, xxh64 checksum) and written with one pwrite()
+// at the end of the last whole block.
 // Not thread-safe: one writer per file, guarded by its owner.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -26,7 +29,13 @@ struct WriterOptions {
   size_t target_block_bytes = 128 * 1024;  // uncompressed bytes of records per block
   int zstd_level = 3;
   SyncPolicy sync = SyncPolicy::kInterval;
+  // Also the longest a record waits in the current block before its owner writes the block out
+  // (FlushAged) and the longest written bytes wait for an fsync under kInterval.
   std::chrono::milliseconds sync_interval{1000};
+  // Tests: stand-ins for pwrite(2) and fdatasync(2) on this writer's file, to inject short writes
+  // and ENOSPC. Null: the system calls. Copied into every writer made with these options.
+  std::function<ssize_t(int fd, const void* buf, size_t n, off_t offset)> pwrite_fn;
+  std::function<int(int fd)> fdatasync_fn;
 };
 
 // Where a record went: the file offset of its block's frame and its index inside the block.
@@ -69,10 +78,20 @@ class SegmentWriter {
   ~SegmentWriter();  // closes without fsync; call Close() to flush and sync
 
   // Copies the record into the current block; writes the block out when it reaches the target.
+  // All or nothing: on error the record is not kept (the current block is as it was before the
+  // call) and the file holds whole blocks only (a short or failed write is cut back off).
   Result<RecordLocation> Append(const RecordView& record);
 
-  // Ends the current block (if it has records) and writes it. No-op when it is empty.
+  // Ends the current block (if it has records) and writes it. No-op when it is empty. On error
+  // the block stays pending (nothing is lost) and the file is cut back to its last whole block.
   Result<void> Flush();
+
+  // Timer work, so that sync_interval bounds how long a record waits: writes the current block
+  // when its oldest record arrived sync_interval or more before `now`, and (kInterval) fsyncs
+  // written bytes not synced for sync_interval. *next_due (when given) gets the time this
+  // should be called again, or time_point::max() when nothing waits.
+  Result<void> FlushAged(std::chrono::steady_clock::time_point now,
+                         std::chrono::steady_clock::time_point* next_due);
 
   // Flush(), then fsync.
   Result<void> Sync();

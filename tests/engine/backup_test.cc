@@ -331,7 +331,8 @@ TEST_F(BackupTest, RoundTripRestoresEveryFileAndHistoryByteForByte) {
     EXPECT_EQ(ReadFile(dst_ / name), data) << name << " differs from the original";
   }
   EXPECT_EQ(restored, expected);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dst_), fs::directory_iterator()), 1)
+  // The shards and the store's lock file (StoreLock), no staging or old directories.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dst_), fs::directory_iterator()), 2)
       << "staging or old directories left behind";
 
   // The restored store answers exactly as the original did at the time of the backup.
@@ -357,7 +358,7 @@ TEST_F(BackupTest, RestoreReplacesAnExistingStoreAndLeavesNothingBehind) {
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   std::set<std::string> entries;
   for (const auto& e : fs::directory_iterator(dst_)) entries.insert(e.path().filename().string());
-  EXPECT_EQ(entries, std::set<std::string>{"shards"});
+  EXPECT_EQ(entries, (std::set<std::string>{"LOCK", "shards"}));
   auto copy = OpenStore(dst_);
   ASSERT_TRUE(copy);
   EXPECT_EQ(TimelineText(*copy, {kT0, kT0 + 5 * kHour}),
@@ -873,6 +874,143 @@ TEST_F(BackupRejectTest, RestoreIntoAFileIsRefused) {
 // Throughput on a store of a few hundred MB (not run by default):
 //   SLOOP_BACKUP_BENCH_MB=300 backup_test --gtest_also_run_disabled_tests
 //     --gtest_filter='*Throughput*'
+// ---- the store's lock, the atomic swap and its recovery (issue 15, items 6 and 7)
+
+// The shard files of a store directory with their digests (the lock file and markers aside).
+std::map<std::string, uint64_t> ShardDigest(const fs::path& root) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& [name, digest] : DirDigest(root / "shards")) {
+    if (name.find('.') == 10) out[name] = digest;
+  }
+  return out;
+}
+
+TEST_F(BackupTest, RestoreIntoAnOpenStoreIsRefusedNamingTheHolder) {
+  auto store = BuildStore(src_, 2);
+  ASSERT_TRUE(store);
+  const fs::path archive = SaveArchive(Backup(*store));
+  auto live = OpenStore(dst_);
+  ASSERT_TRUE(live);
+  Append(*live, mk_.Pod(kT0, "default", "keep", "uid-keep", 1));
+  ASSERT_TRUE(live->Flush().has_value());
+  const auto before = DirDigest(dst_ / "shards");
+  auto r = RestoreBackupArchive(archive, dst_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().ToString();
+  EXPECT_NE(r.error().message.find("process " + std::to_string(getpid())), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find((dst_ / "LOCK").string()), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(DirDigest(dst_ / "shards"), before) << "a refused restore touched a live store";
+  EXPECT_FALSE(fs::exists(dst_ / ".restore-staging"));
+  // Once the store is closed, the same restore goes through.
+  live.reset();
+  ASSERT_TRUE(RestoreBackupArchive(archive, dst_).has_value());
+}
+
+TEST_F(BackupTest, StoreCannotOpenWhileARestoreHoldsTheLock) {
+  // The restore holds the lock from its first byte: a Store opened from the read callback (as a
+  // second process would, mid-restore) is refused.
+  auto store = BuildStore(src_, 2);
+  ASSERT_TRUE(store);
+  const std::string archive = Backup(*store);
+  size_t pos = 0;
+  bool tried = false;
+  ArchiveReadFn read = [&](std::span<char> buf) -> Result<size_t> {
+    if (!tried) {
+      tried = true;
+      auto opened = Store::Open(Options(dst_));
+      EXPECT_FALSE(opened.has_value()) << "a store opened during a restore";
+      if (!opened) {
+        EXPECT_EQ(opened.error().code, ErrorCode::kUnavailable);
+        EXPECT_NE(opened.error().message.find("in use by process"), std::string::npos)
+            << opened.error().message;
+      }
+    }
+    size_t n = std::min(buf.size(), archive.size() - pos);
+    std::memcpy(buf.data(), archive.data() + pos, n);
+    pos += n;
+    return n;
+  };
+  auto r = RestoreBackupArchive(read, "upload", dst_);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_TRUE(tried);
+}
+
+// A crash at each step of the swap (simulated by the test seam) leaves, after the next open,
+// either the old store whole or the restored one whole, and nothing else behind.
+TEST_F(BackupTest, InterruptedSwapIsFinishedOrRolledBackOnOpen) {
+  auto store = BuildStore(src_, 3);
+  ASSERT_TRUE(store);
+  const fs::path archive = SaveArchive(Backup(*store));
+  std::map<std::string, uint64_t> restored_digest;
+  {
+    // What the restored shards look like: a clean restore into a fresh directory.
+    const fs::path clean = base_ / "clean";
+    ASSERT_TRUE(RestoreBackupArchive(archive, clean).has_value());
+    ASSERT_TRUE(OpenStore(clean));  // opened and closed, as the checks below do: .active sealed
+    restored_digest = ShardDigest(clean);
+  }
+  // step 1: checked but not swapped → old; 2: swapped, not tidied → new; 3: between the two
+  // renames of the fallback (no shards/ at all) → new.
+  for (int step : {1, 2, 3}) {
+    SCOPED_TRACE("fault after swap step " + std::to_string(step));
+    fs::remove_all(dst_);
+    MakeExistingStore();
+    const auto old_digest = ShardDigest(dst_);
+    ASSERT_NE(old_digest, restored_digest);
+    RestoreOptions o;
+    o.fault_after_step = step;
+    auto r = RestoreBackupArchive(archive, dst_, o);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::kAborted);
+    if (step == 3) EXPECT_FALSE(fs::exists(dst_ / "shards"));
+    auto reopened = OpenStore(dst_);
+    ASSERT_TRUE(reopened);
+    reopened.reset();
+    EXPECT_EQ(ShardDigest(dst_), step == 1 ? old_digest : restored_digest);
+    std::set<std::string> entries;
+    for (const auto& e : fs::directory_iterator(dst_)) entries.insert(e.path().filename().string());
+    EXPECT_EQ(entries, (std::set<std::string>{"LOCK", "shards"}));
+    EXPECT_FALSE(fs::exists(dst_ / "shards" / "RESTORE-CHECKED"));
+  }
+}
+
+TEST_F(BackupTest, OlderBuildsHalfDoneSwapIsRolledBack) {
+  // An older build renamed shards → shards.old-<ns> and then the staging directory → shards; a
+  // crash between the two left no shards/ at all. The old shards are put back.
+  MakeExistingStore();
+  const auto old_digest = ShardDigest(dst_);
+  fs::rename(dst_ / "shards", dst_ / "shards.old-1795165200000000000");
+  fs::create_directories(dst_ / ".restore-staging" / "shards");
+  auto reopened = OpenStore(dst_);
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(ShardDigest(dst_), old_digest);
+  EXPECT_FALSE(fs::exists(dst_ / ".restore-staging"));
+  EXPECT_FALSE(fs::exists(dst_ / "shards.old-1795165200000000000"));
+  EXPECT_GT(reopened->Shards().size(), 0u);
+}
+
+TEST_F(BackupTest, EmptyArchiveEmptiesAStoreOnlyWhenAskedTo) {
+  std::string empty;
+  ASSERT_TRUE(WriteBackupArchive({}, 5, [&](std::string_view c) -> Result<void> {
+                empty.append(c);
+                return {};
+              }).has_value());
+  MakeExistingStore();
+  const auto before = DirDigest(dst_);
+  auto r = RestoreBackupArchive(SaveArchive(empty), dst_);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("-restore-allow-empty"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("is unchanged"), std::string::npos) << r.error().message;
+  EXPECT_EQ(DirDigest(dst_), before);
+  RestoreOptions o;
+  o.allow_empty = true;
+  ASSERT_TRUE(RestoreBackupArchive(SaveArchive(empty), dst_, o).has_value());
+  EXPECT_TRUE(ShardDigest(dst_).empty());
+}
+
 TEST_F(BackupTest, DISABLED_Throughput) {
   const char* env = std::getenv("SLOOP_BACKUP_BENCH_MB");
   const uint64_t target = (env ? std::stoull(env) : 300) << 20;

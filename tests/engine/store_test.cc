@@ -572,7 +572,7 @@ TEST_F(StoreTest, KillNineMidWriteRecoversWrittenBlocks) {
   EXPECT_EQ(History(*store, {"Pod", "ns", "p0", ""}, {kT0 + 299 * kSec, kT0 + kHour}).size(), 1u);
 }
 
-TEST_F(StoreTest, DamagedSealedShardIsSetAsideNotDeleted) {
+TEST_F(StoreTest, DamagedIndexIsSetAsideAndRebuiltFromTheSegment) {
   {
     auto store = OpenStore();
     ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
@@ -584,12 +584,33 @@ TEST_F(StoreTest, DamagedSealedShardIsSetAsideNotDeleted) {
   ASSERT_FALSE(idx.empty());
   fs::resize_file(idx, 10);
   auto store = OpenStore();
-  EXPECT_EQ(store->Stats().sealed_shards, 0u);
-  bool kept = false;
-  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
-    kept |= e.path().string().ends_with(".seg.damaged");
+  EXPECT_EQ(store->Stats().indexes_rebuilt, 1u);
+  EXPECT_EQ(store->Stats().damaged_files_set_aside, 1u);
+  EXPECT_TRUE(fs::exists(fs::path(idx) += ".damaged"));
+  size_t n = 0;
+  ASSERT_TRUE(
+      store->History({"Pod", "ns", "p", ""}, {0, kT0 + kHour}, false, [&](const RecordView&) {
+        ++n;
+        return true;
+      }));
+  EXPECT_EQ(n, 1u);
+}
+
+TEST_F(StoreTest, UnreadableSealedShardIsSetAsideNotDeleted) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
   }
-  EXPECT_TRUE(kept);
+  fs::path seg;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() == ".seg") seg = e.path();
+  }
+  ASSERT_FALSE(seg.empty());
+  fs::resize_file(seg, 20);  // the header and a few bytes: no readable block
+  auto store = OpenStore();
+  EXPECT_EQ(store->Stats().sealed_shards, 0u);
+  EXPECT_EQ(store->Stats().damaged_files_set_aside, 2u);
+  EXPECT_TRUE(fs::exists(fs::path(seg) += ".damaged"));
 }
 
 TEST_F(StoreTest, ConcurrentQueriesDuringAppendSealAndEviction) {
@@ -694,6 +715,41 @@ TEST_F(StoreTest, AppendWaitsForTheSealerInsteadOfPilingUpUnsealedShards) {
   EXPECT_EQ(store->Stats().sealed_shards, 40u);
 }
 
+TEST_F(StoreTest, SyncTimerWritesBlocksWhileAppendsRotationsAndQueriesRun) {
+  // The timer writes blocks on its own thread, under the shard's lock only: with an interval of
+  // 1 ms it races every append, rotation, seal and query (the ThreadSanitizer build checks it).
+  StoreOptions o = Options();
+  o.background = true;
+  o.writer.sync_interval = std::chrono::milliseconds(1);
+  o.writer.target_block_bytes = 1 << 20;
+  auto store = OpenStore(o);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    while (!done) {
+      (void)History(*store, {"Pod", "ns", "p1", ""}, {kT0, kT0 + 10 * kHour});
+      (void)store->Stats();
+    }
+  });
+  for (int i = 0; i < 600; ++i) {
+    int64_t t = kT0 + (i / 200) * kHour + (i % 200) * kSec;
+    now_ = t;
+    ASSERT_TRUE(store
+                    ->Append(mk_.Pod(t, "ns", "p" + std::to_string(i % 10),
+                                     "u" + std::to_string(i % 10), i))
+                    .has_value());
+    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  done = true;
+  reader.join();
+  size_t n = 0;
+  for (int p = 0; p < 10; ++p) {
+    n +=
+        History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, kT0 + 10 * kHour}).size();
+  }
+  EXPECT_EQ(n, 600u);
+  ASSERT_TRUE(store->Close().has_value());
+}
+
 TEST_F(StoreTest, CarriedOverResourcesDoNotCountTowardsTheIndexCap) {
   // More live resources than the index cap holds: the next hour's shard starts with all of them
   // carried over, and must not seal early after every few records because of them.
@@ -772,6 +828,140 @@ TEST_F(StoreTest, ReadOnlyStoreRefusesAppends) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("read-only"), std::string::npos);
   EXPECT_EQ(History(*store, {"Pod", "ns", "p", ""}, {kT0, kT0 + kHour}).size(), 1u);
+}
+
+}  // namespace
+}  // namespace sloop
+
+namespace sloop {
+namespace {
+
+// ---- one process at a time (issue 15, item 7)
+
+TEST_F(StoreTest, SecondOpenerInTheSameProcessIsRefusedNamingThePidAndTheLock) {
+  auto first = OpenStore();
+  ASSERT_TRUE(first);
+  for (bool read_only : {false, true}) {
+    StoreOptions o = Options();
+    o.read_only = read_only;
+    auto second = Store::Open(o);
+    ASSERT_FALSE(second.has_value()) << "a second Store opened a locked store";
+    EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+    EXPECT_NE(second.error().message.find("in use by process " + std::to_string(getpid())),
+              std::string::npos)
+        << second.error().message;
+    EXPECT_NE(second.error().message.find((dir_ / "LOCK").string()), std::string::npos)
+        << second.error().message;
+  }
+  // The first goes on working; once it is closed, the store opens again.
+  ASSERT_TRUE(first->Append(mk_.Pod(kT0, "ns", "p", "u", 1)).has_value());
+  first.reset();
+  auto again = OpenStore();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(History(*again, {"Pod", "ns", "p", ""}, {kT0, kT0 + kHour}).size(), 1u);
+}
+
+TEST_F(StoreTest, SecondProcessIsRefusedAndTheLockDiesWithItsHolder) {
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(ready[0]);
+    auto store = Store::Open(Options());
+    if (!store) _exit(2);
+    if (!(*store)->Append(mk_.Pod(kT0, "ns", "p", "u", 1)) || !(*store)->Flush()) _exit(3);
+    char c = 'r';
+    if (::write(ready[1], &c, 1) != 1) _exit(4);
+    for (;;) ::pause();  // holds the store until killed
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child did not open the store";
+  ::close(ready[0]);
+  auto second = Store::Open(Options());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().message.find("in use by process " + std::to_string(pid)),
+            std::string::npos)
+      << second.error().message;
+  // kill -9: no clean-up runs, yet the kernel releases the lock with the process.
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p", ""}, {kT0, kT0 + kHour}).size(), 1u);
+}
+
+}  // namespace
+}  // namespace sloop
+
+namespace sloop {
+namespace {
+
+// ---- -shard-duration changed on an existing store (issue 15, item 11)
+
+// 1 h shards, then 10 m, then 1 h again (whose window starts before the last 10 m ones): shards
+// are read in the order of their records, and retention deletes the oldest history first.
+TEST_F(StoreTest, ChangingTheShardDurationKeepsHistoryOrderAndRetentionOldestFirst) {
+  const int kNames = 5;
+  int64_t minute = 0;
+  auto write = [&](std::chrono::minutes duration, int64_t until_minute) {
+    StoreOptions o = Options();
+    o.shard_duration = duration;
+    auto store = OpenStore(o);
+    ASSERT_TRUE(store);
+    for (; minute < until_minute; ++minute) {
+      now_ = kT0 + minute * kMin;
+      const std::string n = std::to_string(minute % kNames);
+      ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p" + n, "u" + n, static_cast<int>(minute)))
+                      .has_value());
+    }
+  };
+  write(std::chrono::minutes(60), 150);  // three 1 h shards
+  write(std::chrono::minutes(10), 205);  // 10 m shards from 150 to 205
+  write(std::chrono::minutes(60), 240);  // a 1 h window [180, 240): starts before 190..200
+  now_ = kT0 + 240 * kMin;
+
+  std::vector<ShardInfo> shards;
+  {
+    auto store = OpenStore();
+    shards = store->Shards();
+    ASSERT_GE(shards.size(), 9u);
+    for (size_t i = 1; i < shards.size(); ++i) {
+      EXPECT_LE(shards[i - 1].max_ns, shards[i].min_ns)
+          << "shard " << shards[i - 1].id << " is read before " << shards[i].id
+          << " but holds later records";
+    }
+    for (int p = 0; p < kNames; ++p) {
+      auto h = History(*store, {"Pod", "ns", "p" + std::to_string(p), ""}, {kT0, now_});
+      EXPECT_EQ(h.size(), 48u);
+      for (size_t i = 1; i < h.size(); ++i) EXPECT_LT(h[i - 1].observed_ns, h[i].observed_ns);
+    }
+  }
+  // Retention by size with room for about half: what goes is always older than what stays.
+  uint64_t total = 0;
+  for (const auto& s : shards) total += s.segment_bytes + s.index_bytes;
+  StoreOptions o = Options();
+  o.gc_threshold = 1.0;
+  o.max_disk_bytes = total / 2;
+  auto store = OpenStore(o);
+  ASSERT_TRUE(store->Maintain().has_value());
+  auto kept = store->Shards();
+  ASSERT_FALSE(kept.empty());
+  ASSERT_LT(kept.size(), shards.size());
+  std::set<uint64_t> kept_ids;
+  int64_t oldest_kept = INT64_MAX;
+  for (const auto& s : kept) {
+    kept_ids.insert(s.id);
+    oldest_kept = std::min(oldest_kept, s.max_ns);
+  }
+  for (const auto& s : shards) {
+    if (!kept_ids.count(s.id)) EXPECT_LT(s.max_ns, oldest_kept) << "shard " << s.id;
+  }
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p4", ""}, {kT0 + 239 * kMin, now_}).size(), 1u)
+      << "the newest record was deleted";
 }
 
 }  // namespace

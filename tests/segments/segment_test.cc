@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -415,9 +416,146 @@ TEST_F(SegmentTest, AFullDiskIsAnErrorAndLeavesNoTornBlock) {
   EXPECT_TRUE(corrupt.empty()) << corrupt[0].reason;
   EXPECT_GT(readable, 0u);
   EXPECT_LE(readable, appended);
-  // With space again, the pending block is written and nothing appended is lost.
+  // With space again, the pending block is written: everything appended is there, and the
+  // record whose append failed is not (an append happens everywhere or nowhere).
   ASSERT_TRUE((*w)->Close().has_value());
-  EXPECT_EQ(CountReadable(), appended + 1);
+  EXPECT_EQ(CountReadable(), appended);
+}
+
+// A disk that fills after `room` bytes: writes past it are cut short, then fail with ENOSPC.
+struct FillingDisk {
+  std::shared_ptr<std::atomic<int64_t>> room = std::make_shared<std::atomic<int64_t>>(0);
+  void Install(WriterOptions* o) const {
+    o->pwrite_fn = [room = room](int fd, const void* buf, size_t n, off_t off) -> ssize_t {
+      int64_t left = room->load();
+      if (left <= 0) {
+        errno = ENOSPC;
+        return -1;
+      }
+      size_t k = std::min<size_t>(n, static_cast<size_t>(left));
+      ssize_t w = ::pwrite(fd, buf, k, off);
+      if (w > 0) room->fetch_sub(w);
+      return w;
+    };
+  }
+};
+
+TEST_F(SegmentTest, AFailedBlockWriteTakesBackTheRecordThatTriggeredIt) {
+  auto recs = MakeRecords(300, 21);
+  WriterOptions o;
+  o.target_block_bytes = 8 * 1024;
+  FillingDisk disk;
+  disk.Install(&o);
+  disk.room->store(1 << 30);
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  disk.room->store(20 * 1024);  // room for a few blocks, then a short write, then ENOSPC
+  size_t appended = 0, failed = 0;
+  for (const auto& r : recs) {
+    uint64_t pending_before = (*w)->pending_records(), bytes_before = (*w)->file_bytes();
+    auto a = (*w)->Append(r.view());
+    if (a) {
+      ++appended;
+      continue;
+    }
+    ++failed;
+    // Nothing of the failed append stays: the block in memory and the file are as they were.
+    EXPECT_EQ((*w)->pending_records(), pending_before);
+    EXPECT_EQ((*w)->file_bytes(), bytes_before);
+    EXPECT_EQ(fs::file_size(path_), bytes_before);
+    EXPECT_EQ(a.error().code, ErrorCode::kIOError);
+  }
+  EXPECT_GT(failed, 0u);
+  std::vector<CorruptBlock> corrupt;
+  EXPECT_GT(CountReadable(&corrupt), 0u);
+  EXPECT_TRUE(corrupt.empty());
+  disk.room->store(1 << 30);  // space comes back
+  ASSERT_TRUE((*w)->Close().has_value());
+  EXPECT_EQ(CountReadable(), appended);
+}
+
+TEST_F(SegmentTest, AFailedFsyncCutsTheBlockBackAndKeepsItPending) {
+  auto recs = MakeRecords(50, 22);
+  WriterOptions o;
+  o.sync = SyncPolicy::kEveryBlock;
+  auto fail_sync = std::make_shared<std::atomic<bool>>(true);
+  o.fdatasync_fn = [fail_sync](int fd) {
+    if (fail_sync->load()) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*w)->Append(recs[i].view()).has_value());
+  EXPECT_FALSE((*w)->Flush().has_value());
+  EXPECT_EQ(fs::file_size(path_), segment_format::kFileHeaderSize);
+  EXPECT_EQ((*w)->pending_records(), 10u);
+  fail_sync->store(false);
+  ASSERT_TRUE((*w)->Close().has_value());
+  EXPECT_EQ(CountReadable(), 10u);
+}
+
+TEST_F(SegmentTest, FlushAgedWritesABlockOnceItsOldestRecordIsOldEnough) {
+  using Clock = std::chrono::steady_clock;
+  auto recs = MakeRecords(3, 23);
+  WriterOptions o;
+  o.sync_interval = std::chrono::hours(1);
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  Clock::time_point due;
+  ASSERT_TRUE((*w)->FlushAged(Clock::now(), &due).has_value());
+  EXPECT_EQ(due, Clock::time_point::max());  // nothing waits
+  auto before = Clock::now();
+  ASSERT_TRUE((*w)->Append(recs[0].view()).has_value());
+  ASSERT_TRUE((*w)->Append(recs[1].view()).has_value());
+  ASSERT_TRUE((*w)->FlushAged(Clock::now(), &due).has_value());
+  EXPECT_EQ(CountReadable(), 0u);  // younger than the interval: still in memory
+  EXPECT_GE(due, before + std::chrono::hours(1));
+  EXPECT_LE(due, Clock::now() + std::chrono::hours(1));
+  // An hour later (as the timer sees it), the short block is written; a reader that opens the
+  // file afresh, as one would after a crash, finds both records.
+  ASSERT_TRUE((*w)->FlushAged(Clock::now() + std::chrono::hours(2), &due).has_value());
+  EXPECT_EQ(CountReadable(), 2u);
+  EXPECT_EQ((*w)->pending_records(), 0u);
+}
+
+TEST_F(SegmentTest, SkipDamagedFindsTheBlockAfterADamagedOne) {
+  auto recs = MakeRecords(200, 24);
+  WriterOptions o;
+  o.target_block_bytes = 4 * 1024;
+  {
+    auto w = SegmentWriter::Create(path_, o);
+    ASSERT_TRUE(w.has_value());
+    for (const auto& r : recs) ASSERT_TRUE((*w)->Append(r.view()).has_value());
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  std::vector<BlockHandle> blocks;
+  {
+    auto r = SegmentReader::Open(path_);
+    ASSERT_TRUE(r.has_value());
+    blocks = *(*r)->ListBlocks(nullptr);
+  }
+  ASSERT_GE(blocks.size(), 4u);
+  // Damage the payload of block 1 and the header (magic) of block 2.
+  std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(blocks[1].offset + 60));
+  f.put('\x5a');
+  f.seekp(static_cast<std::streamoff>(blocks[2].offset));
+  f.put('X');
+  f.close();
+  auto r = SegmentReader::Open(path_);
+  ASSERT_TRUE(r.has_value());
+  Block b;
+  EXPECT_FALSE((*r)->ReadBlock(blocks[1].offset, &b).has_value());
+  // Block 2's header is damaged too: from block 1 the skip lands past it, on block 3.
+  uint64_t next = (*r)->SkipDamaged(blocks[1].offset);
+  while (next < fs::file_size(path_) && !(*r)->ReadBlock(next, &b).has_value()) {
+    next = (*r)->SkipDamaged(next);
+  }
+  EXPECT_EQ(next, blocks[3].offset);
+  EXPECT_GT((*r)->SkipDamaged(blocks.back().offset), blocks.back().offset);
 }
 
 }  // namespace

@@ -66,9 +66,13 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"crd-refresh-interval", "crdRefreshInterval", Kind::kDuration, &c.crd_refresh_interval,
        "how often to rediscover resource kinds"},
       {"gc-threshold", "threshold for GC", Kind::kDouble, &c.gc_threshold,
-       "retention keeps the store under this fraction of max-disk-mb"},
+       "retention keeps the whole store directory at or under this fraction of max-disk-mb at "
+       "every moment (the active shard included)"},
       {"restore-database-file", "restoreDatabaseFile", Kind::kString, &c.restore_database_file,
-       "restore a backup archive at start-up"},
+       "restore a backup archive at start-up (the store must not be open elsewhere)"},
+      {"restore-allow-empty", "restoreAllowEmpty", Kind::kBool, &c.restore_allow_empty,
+       "let -restore-database-file restore a backup with no shards over a store that has some "
+       "(emptying it)"},
       {"enable-granular-metrics", "enableGranularMetrics", Kind::kBool, &c.enable_granular_metrics,
        "per-Event metrics (high cardinality)"},
       {"enable-user-metrics", "enableUserMetrics", Kind::kBool, &c.enable_user_metrics,
@@ -82,7 +86,8 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"sync-policy", "syncPolicy", Kind::kString, &c.sync_policy,
        "fsync: every-block | interval | never"},
       {"sync-interval", "syncInterval", Kind::kDuration, &c.sync_interval,
-       "fsync interval with -sync-policy=interval"},
+       "longest a record waits in memory before it is written (a short block if need be); "
+       "also the fsync interval with -sync-policy=interval"},
       {"memory-budget-mb", "memoryBudgetMb", Kind::kInt64, &c.memory_budget_mb,
        "memory for the indexes of the active shard and of the one being sealed (3/8 each) "
        "and for sorting a seal (1/4)"},

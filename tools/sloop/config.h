@@ -46,6 +46,7 @@ struct SloopConfig {
   Duration crd_refresh_interval = std::chrono::minutes(5);
   double gc_threshold = 0.8;
   std::string restore_database_file;
+  bool restore_allow_empty = false;
   bool enable_granular_metrics = false;
   bool enable_user_metrics = false;
   bool privileged_access = true;

@@ -50,6 +50,7 @@ sloop::StoreOptions MakeStoreOptions(const SloopConfig& c, const fs::path& dir, 
   o.root = dir;
   o.shard_duration = c.shard_duration;
   o.max_disk_bytes = static_cast<uint64_t>(c.max_disk_mb) << 20;
+  o.gc_threshold = c.gc_threshold;
   o.max_look_back = c.max_look_back;
   o.cleanup_interval = c.cleanup_frequency;
   // The memory budget covers the indexes of two shards (the active one, and the one before while
@@ -248,7 +249,9 @@ int Run(int argc, char** argv) {
   fs::path store_dir = fs::path(c.store_root) / ContextDirName(context);
   if (!c.restore_database_file.empty()) {
     Log("restoring backup " + c.restore_database_file + " into " + store_dir.string());
-    auto report = sloop::RestoreBackupArchive(c.restore_database_file, store_dir);
+    sloop::RestoreOptions restore;
+    restore.allow_empty = c.restore_allow_empty;
+    auto report = sloop::RestoreBackupArchive(c.restore_database_file, store_dir, restore);
     if (!report) return Fail(report.error().message);
     Log("restored " + std::to_string(report->shards) + " shards (" + std::to_string(report->files) +
         " files, " + std::to_string(report->bytes >> 20) + " MB)");

@@ -79,6 +79,11 @@ TEST_F(ConfigTest, FlagsTakeBothForms) {
   EXPECT_TRUE(c->disable_kube_watch);
   EXPECT_EQ(c->include_kinds, (std::vector<std::string>{"Pod", "Deployment"}));
   EXPECT_EQ(c->sync_policy, "every-block");
+  EXPECT_FALSE(c->restore_allow_empty);
+  c = Load({"-restore-allow-empty", "-gc-threshold=0.5"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->restore_allow_empty);
+  EXPECT_DOUBLE_EQ(c->gc_threshold, 0.5);
 }
 
 TEST_F(ConfigTest, HelpIsReportedAndUsageListsFlags) {
@@ -86,8 +91,9 @@ TEST_F(ConfigTest, HelpIsReportedAndUsageListsFlags) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(help_);
   std::string usage = ConfigUsage();
-  for (const char* flag : {"-max-look-back", "-max-disk-mb", "-store-root", "-context",
-                           "-restore-database-file", "-memory-budget-mb", "-sync-policy"}) {
+  for (const char* flag :
+       {"-max-look-back", "-max-disk-mb", "-store-root", "-context", "-restore-database-file",
+        "-restore-allow-empty", "-gc-threshold", "-memory-budget-mb", "-sync-policy"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
 }

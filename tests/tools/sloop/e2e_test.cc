@@ -317,6 +317,31 @@ TEST_F(SloopEndToEnd, BackupRestoresIntoASecondSloopThatAnswersTheSame) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << restored.Log();
 }
 
+// A second sloop on the store the first one has open, and a restore into it, are refused with
+// the first one's pid; the first goes on serving.
+TEST_F(SloopEndToEnd, SecondSloopOnTheSameStoreIsRefusedNamingTheFirst) {
+  for (bool restore : {false, true}) {
+    SCOPED_TRACE(restore ? "restore" : "open");
+    std::vector<std::string> flags = {"-store-root=" + (dir_ / "store").string(),
+                                      "-disable-kube-watch", "-context=e2e"};
+    if (restore) flags.push_back("-restore-database-file=" + (dir_ / "backup.tar").string());
+    if (restore) {
+      auto backup = Get(port_, "/api/v1/backup");
+      ASSERT_EQ(backup.first, 200);
+      std::ofstream(dir_ / "backup.tar", std::ios::binary) << backup.second;
+    }
+    Process second;
+    StartSloop(second, testing::FreePort(), flags, restore ? "second-restore.log" : "second.log");
+    auto status = second.Stop(0, 20s);  // signal 0: only wait for it to give up
+    ASSERT_TRUE(status.has_value()) << "the second sloop kept running: " << second.Log();
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0) << second.Log();
+    EXPECT_NE(second.Log().find("in use by process " + std::to_string(sloop_->pid())),
+              std::string::npos)
+        << second.Log();
+  }
+  EXPECT_EQ(Get(port_, "/healthz").first, 200);
+}
+
 // Runs last (gtest keeps declaration order within a suite): stops the first sloop.
 TEST_F(SloopEndToEnd, SigtermThenRestartLosesNothing) {
   std::string query = "/api/v1/timeline?" + Window() + "&sort=name&limit=100000";
