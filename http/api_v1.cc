@@ -75,8 +75,9 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   q.name_exact = p.GetOr("name", "");
   q.sort = ApiSort(p.GetOr("sort", ""));
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(5000));
+  if (!q.namespace_.empty()) CheckNamespace(req, q.namespace_);
   auto result = ctx.store.Timeline(q);
-  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  if (!result) return StoreErrorResponse(result.error(), "api-v1 query");
   std::string body;
   body.reserve(256 + result->rows.size() * 300);
   JsonWriter w(&body);
@@ -85,6 +86,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   w.Field("matched", uint64_t(result->matched)).Field("truncated", result->truncated);
   w.Key("rows").BeginArray();
   for (const TimelineRow& row : result->rows) {
+    if (!req.MayRead(row.key.namespace_)) continue;
     w.BeginObject();
     WriteKey(w, row.key);
     if (row.api_group.empty()) {
@@ -126,6 +128,7 @@ Response Resources(const HandlerContext& ctx, const Request& req) {
   JsonWriter w(&body);
   w.BeginObject().Key("resources").BeginArray();
   for (const SearchHit& h : hits) {
+    if (!req.MayRead(h.key.namespace_)) continue;
     w.BeginObject();
     WriteKey(w, h.key.view());
     WriteTime(w, "first_seen", h.first_ns);
@@ -168,7 +171,8 @@ void WriteRecord(JsonWriter& w, const RecordView& r, bool with_payload) {
 
 // {"from", "to", <field>: [records], "truncated"} from a store query that calls back once per
 // record; stops at `limit` records or kMaxListBodyBytes of body.
-Response RecordList(const TimeRange& range, std::string_view field, size_t limit, bool payloads,
+Response RecordList(const Request& req, const TimeRange& range, std::string_view field,
+                    size_t limit, bool payloads,
                     const std::function<Result<void>(const RecordFn&)>& query) {
   std::string body;
   JsonWriter w(&body);
@@ -182,11 +186,13 @@ Response RecordList(const TimeRange& range, std::string_view field, size_t limit
       truncated = true;
       return false;
     }
+    if ((n & 255) == 255 && req.Cancelled()) return false;  // already answered 503: stop reading
+    if (!req.MayRead(rec.namespace_)) return true;
     ++n;
     WriteRecord(w, rec, payloads);
     return true;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "api-v1 query");
   w.EndArray().Field("truncated", truncated).EndObject();
   return Finish(std::move(body));
 }
@@ -194,12 +200,13 @@ Response RecordList(const TimeRange& range, std::string_view field, size_t limit
 Response History(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   TimeRange range = ApiWindow(p, ctx, false);
   if (!p.Get("from") && !p.Get("lookback")) range.start_ns = 0;  // default: all retained history
   bool include_previous = p.Bool("include_previous").value_or(false);
   bool payloads = p.Bool("payloads").value_or(true);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(range, "versions", limit, payloads, [&](const RecordFn& fn) {
+  return RecordList(req, range, "versions", limit, payloads, [&](const RecordFn& fn) {
     return ctx.store.History(key.view(), range, include_previous, fn);
   });
 }
@@ -207,9 +214,10 @@ Response History(const HandlerContext& ctx, const Request& req) {
 Response Payload(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   int64_t at = p.Time("at").value_or(ctx.store.Now());
   auto rec = ctx.store.PayloadAt(key.view(), at);
-  if (!rec) return ErrorResponse(500, "", rec.error().ToString());
+  if (!rec) return StoreErrorResponse(rec.error(), "api-v1 query");
   if (!*rec) {
     return ErrorResponse(404, "",
                          "no stored version of " + key.kind + " " + key.namespace_ + "/" +
@@ -224,12 +232,13 @@ Response Payload(const HandlerContext& ctx, const Request& req) {
 Response Diff(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   int64_t from = ParseTime(p.Required("from"), "from");
   int64_t to = ParseTime(p.Required("to"), "to");
   auto a = ctx.store.PayloadAt(key.view(), from);
-  if (!a) return ErrorResponse(500, "", a.error().ToString());
+  if (!a) return StoreErrorResponse(a.error(), "api-v1 query");
   auto b = ctx.store.PayloadAt(key.view(), to);
-  if (!b) return ErrorResponse(500, "", b.error().ToString());
+  if (!b) return StoreErrorResponse(b.error(), "api-v1 query");
   for (auto [rec, name, t] : {std::tuple{&*a, "from", from}, std::tuple{&*b, "to", to}}) {
     if (!*rec) {
       return ErrorResponse(404, name,
@@ -260,10 +269,11 @@ Response Diff(const HandlerContext& ctx, const Request& req) {
 Response Events(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   ResourceKey key = ResourceParams(p);
+  CheckNamespace(req, key.namespace_);
   TimeRange range = ApiWindow(p, ctx, false);
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(range, "events", limit, payloads,
+  return RecordList(req, range, "events", limit, payloads,
                     [&](const RecordFn& fn) { return ctx.store.Events(key.view(), range, fn); });
 }
 
@@ -366,7 +376,9 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("events", Events);
   add("namespaces", [](const HandlerContext& c, const Request& req) {
     Params p(req);
-    return Names("namespaces", c.store.Namespaces(ApiWindow(p, c, true)));
+    auto names = c.store.Namespaces(ApiWindow(p, c, true));
+    std::erase_if(names, [&](const std::string& ns) { return !req.MayRead(ns); });
+    return Names("namespaces", std::move(names));
   });
   add("kinds", [](const HandlerContext& c, const Request& req) {
     Params p(req);

@@ -101,7 +101,7 @@ Response Backup(const HandlerContext& ctx, const Request& req,
   auto files = ctx.store.SnapshotForBackup();
   if (!files) {
     --*running;
-    return ErrorResponse(500, "", files.error().ToString());
+    return StoreErrorResponse(files.error(), "backup query");
   }
   int64_t now = ctx.store.Now();
   Response res;
@@ -120,9 +120,10 @@ Response Backup(const HandlerContext& ctx, const Request& req,
 void AddBackupRoutes(Router& router, ContextPtr ctx) {
   auto running = std::make_shared<std::atomic<int>>(0);
   Handler h = [ctx, running](const Request& req) { return Backup(*ctx, req, running); };
-  router.Exact(ctx->prefix + "/data/backup", "backup", h);
-  router.Exact("/api/v1/backup", "api_backup", h);
-  router.Exact(ctx->prefix + "/api/v1/backup", "api_backup", h);
+  const RouteClass admin{Lane::kWorker, Access::kAdmin};
+  router.Exact(ctx->prefix + "/data/backup", "backup", h, admin);
+  router.Exact("/api/v1/backup", "api_backup", h, admin);
+  router.Exact(ctx->prefix + "/api/v1/backup", "api_backup", h, admin);
 }
 
 }  // namespace sloop::http

@@ -141,7 +141,7 @@ Response ViewRecord(const HandlerContext& ctx, const Request& req) {
     return true;
   };
   auto r = ctx.store.History(rk, {key.observed_ns, key.observed_ns}, false, visit);
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "debug query");
   if (!found) return ErrorResponse(404, "k", "no stored record has this key");
   const StoredRecord& s = *found;
   std::string c = "<table>";
@@ -174,7 +174,8 @@ Response ViewRecord(const HandlerContext& ctx, const Request& req) {
 void AddDebugRoutes(Router& router, ContextPtr ctx) {
   const std::string d = ctx->prefix + "/debug";
   auto add = [&](const std::string& path, Response (*fn)(const HandlerContext&, const Request&)) {
-    router.Exact(path, "debug", [ctx, fn](const Request& req) { return fn(*ctx, req); });
+    router.Exact(path, "debug", [ctx, fn](const Request& req) { return fn(*ctx, req); },
+                 {Lane::kWorker, Access::kAdmin});
   };
   add(d, Menu);
   add(d + "/", Menu);

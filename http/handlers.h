@@ -38,6 +38,19 @@ void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_route.cc
 // body passes this size and say so ("truncated"), so that one request cannot hold gigabytes.
 inline constexpr size_t kMaxListBodyBytes = 64 << 20;
 
+// ---- authorization
+
+// Throws AccessDenied (403) when the request's user may not read namespace_ ("" = cluster-scoped
+// objects). Lists filter with Request::MayRead instead.
+inline void CheckNamespace(const Request& req, std::string_view namespace_) {
+  if (req.MayRead(namespace_)) return;
+  throw AccessDenied(namespace_.empty()
+                         ? std::string("you may not read cluster-scoped objects (your access "
+                                       "does not let you list pods in every namespace)")
+                         : "you may not read namespace \"" + std::string(namespace_) +
+                               "\" (your access does not let you list pods there)");
+}
+
 // ---- time windows
 
 // The end of stored time: the end of the newest shard's window, or now if that is later than now.

@@ -2,6 +2,8 @@
 // include Boost.Beast (which only http_server.cc compiles).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +28,27 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;          // names lower-cased
   std::string body;
   std::string remote;  // peer address, for logs
+  std::string user;    // the authenticated user ("" when authentication is off), for logs
+
+  // Set by the server for requests run on the query workers: the time by which the answer must
+  // be sent, and a flag raised once it has passed (the client has then already been answered
+  // 503, and whatever the handler returns is dropped). Long handlers may check Cancelled() and
+  // give up early. Requests answered on the I/O threads have no deadline.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::shared_ptr<const std::atomic<bool>> cancel;
+  bool Cancelled() const {
+    return (cancel && cancel->load(std::memory_order_relaxed)) ||
+           (deadline != std::chrono::steady_clock::time_point::max() &&
+            std::chrono::steady_clock::now() >= deadline);
+  }
+
+  // Set when authorization limits what this user may read: whether objects of a namespace
+  // ("" = cluster-scoped objects) may be shown. Null means everything may be. Handlers that list
+  // namespaced records leave out those it refuses.
+  std::function<bool(std::string_view namespace_)> may_read_namespace;
+  bool MayRead(std::string_view namespace_) const {
+    return !may_read_namespace || may_read_namespace(namespace_);
+  }
 
   // The first value of a query parameter.
   std::optional<std::string_view> Param(std::string_view name) const;

@@ -4,10 +4,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace sloop::http {
+
+class Authenticator;
+class Authorizer;
 
 // A link shown in the UI: leftBarLinks (kinds unused) and resourceLinks (kinds filter; empty = all
 // kinds). url_template is a Go-style template over {{.Name}}, {{.Namespace}}, {{.Kind}}, with the
@@ -27,9 +31,9 @@ struct Readiness {
 
 struct HttpOptions {
   // ---- server
-  std::string bind_address;  // "" = all interfaces
-  uint16_t port = 8080;      // 0 = any free port (HttpServer::port() says which)
-  int threads = 2;
+  std::string bind_address;              // "" = all interfaces
+  uint16_t port = 8080;                  // 0 = any free port (HttpServer::port() says which)
+  int threads = 2;                       // I/O threads: read, parse, answer quick routes, write
   size_t header_limit_bytes = 16 << 10;  // request line + headers; larger → 431
   size_t body_limit_bytes = 1 << 20;     // larger → 413
   std::chrono::milliseconds read_timeout{
@@ -37,7 +41,31 @@ struct HttpOptions {
   std::chrono::milliseconds write_timeout{60'000};  // to send a response (per piece for streams)
   std::chrono::milliseconds shutdown_grace{5'000};  // Stop() waits this long for requests in flight
   size_t max_connections = 1024;                    // more are closed at once
-  size_t compress_min_bytes = 1024;                 // smaller bodies are sent as they are
+  // Connections from one client address. The last eighth of max_connections is kept for
+  // addresses that hold none yet, so that one client cannot lock others out.
+  size_t max_connections_per_ip = 64;
+  // The request line and headers must arrive within this from the first byte (slowloris); a new
+  // connection must send them within this from accept. (The whole request still within
+  // read_timeout.)
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection waiting for a request
+  // Queries (Lane::kWorker routes) run on this many threads (0 = max(2, cores)), waiting in a
+  // queue of at most query_queue; a full queue is answered 503 at once, and a query not answered
+  // within query_timeout (waiting included) is answered 503 and its connection closed.
+  int query_workers = 0;
+  size_t query_queue = 64;
+  std::chrono::milliseconds query_timeout{30'000};
+
+  // ---- who may read (docs/security.md)
+  std::string tls_cert_file;  // with tls_key_file: serve HTTPS only; reloaded when they change
+  std::string tls_key_file;
+  // User routes need a token it accepts (null = open). Admin routes (backups, debug) need one
+  // admin_authenticator accepts; with neither set everything is open.
+  std::shared_ptr<Authenticator> authenticator;
+  std::shared_ptr<Authenticator> admin_authenticator;
+  // With authentication: limits the namespaces each user sees (null = all).
+  std::shared_ptr<Authorizer> authorizer;
+  size_t compress_min_bytes = 1024;  // smaller bodies are sent as they are
 
   // ---- Sloop's routes and UI
   std::string context;          // the kube context

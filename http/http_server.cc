@@ -5,28 +5,204 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "http/auth.h"
 #include "http/compression.h"
 #include "http/http_message.h"
 #include "http/http_metrics.h"
 #include "http/router.h"
+#include "segments/log.h"
 
 namespace sloop::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Seconds(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// The query workers: a fixed set of threads and a bounded queue. TrySubmit never blocks.
+class WorkerPool {
+ public:
+  WorkerPool(int threads, size_t queue_limit) : queue_limit_(queue_limit) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  // False when the queue is full or the pool is stopping.
+  bool TrySubmit(std::function<void()> job) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ || queue_.size() >= queue_limit_) return false;
+      queue_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  size_t queued() const {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+  size_t running() const { return running_.load(); }
+
+  // Drops the jobs still queued, waits for the running ones. Idempotent.
+  void Stop() {
+    std::deque<std::function<void()>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      dropped.swap(queue_);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        ++running_;
+      }
+      job();
+      job = nullptr;  // release what it holds before counting it done
+      --running_;
+    }
+  }
+
+  const size_t queue_limit_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::atomic<size_t> running_{0};
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// The TLS certificate and key, reloaded when either file changes (looked at, at most once a
+// second, when a connection arrives). A pair that fails to load is logged and the previous one
+// kept.
+class TlsContexts {
+ public:
+  TlsContexts(std::string cert, std::string key) : cert_(std::move(cert)), key_(std::move(key)) {}
+
+  Result<void> Load() {
+    std::lock_guard lock(mu_);
+    Stamp stamp = Look();
+    auto ctx = Build();
+    if (!ctx) return std::unexpected(ctx.error());
+    ctx_ = std::move(*ctx);
+    stamp_ = stamp;
+    checked_ = Clock::now();
+    return {};
+  }
+
+  std::shared_ptr<ssl::context> Current() {
+    std::lock_guard lock(mu_);
+    auto now = Clock::now();
+    if (now - checked_ >= std::chrono::seconds(1)) {
+      checked_ = now;
+      Stamp stamp = Look();
+      if (stamp != stamp_) {
+        stamp_ = stamp;  // a broken pair is retried when the files change again
+        auto ctx = Build();
+        if (ctx) {
+          ctx_ = std::move(*ctx);
+          LogLine("http", "TLS certificate reloaded from " + cert_);
+        } else {
+          LogLine("http", "warning: " + ctx.error().message +
+                              "; still serving the certificate loaded before");
+        }
+      }
+    }
+    return ctx_;
+  }
+
+ private:
+  struct Stamp {
+    std::filesystem::file_time_type cert_mtime{}, key_mtime{};
+    uintmax_t cert_size = 0, key_size = 0;
+    bool operator!=(const Stamp& o) const {
+      return cert_mtime != o.cert_mtime || key_mtime != o.key_mtime || cert_size != o.cert_size ||
+             key_size != o.key_size;
+    }
+  };
+
+  Stamp Look() const {
+    Stamp s;
+    std::error_code ec;
+    s.cert_mtime = std::filesystem::last_write_time(cert_, ec);
+    s.cert_size = std::filesystem::file_size(cert_, ec);
+    s.key_mtime = std::filesystem::last_write_time(key_, ec);
+    s.key_size = std::filesystem::file_size(key_, ec);
+    return s;
+  }
+
+  Result<std::shared_ptr<ssl::context>> Build() const {
+    try {
+      auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+      ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+      ctx->use_certificate_chain_file(cert_);
+      ctx->use_private_key_file(key_, ssl::context::pem);  // also checks it matches the cert
+      return ctx;
+    } catch (const boost::system::system_error& e) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "TLS: cannot load the certificate " + cert_ + " with the key " + key_ +
+                           ": " + e.what() +
+                           " (give a PEM certificate chain and its PEM private key)");
+    }
+  }
+
+  const std::string cert_, key_;
+  std::mutex mu_;
+  std::shared_ptr<ssl::context> ctx_;
+  Stamp stamp_;
+  Clock::time_point checked_{};
+};
+
+enum class Admission { kNormal, kHealthOnly, kRejectTotal, kRejectPerIp };
+
+// Connections that exceed the limits are still read, briefly, so that a health probe from a busy
+// address gets its answer; anything else on them is answered 503. At most this many at once, and
+// this many per address (so that one flooding address cannot take them all).
+constexpr size_t kMaxHealthOnlyConnections = 16;
+constexpr size_t kMaxHealthOnlyPerIp = 4;
+constexpr std::chrono::milliseconds kHealthOnlyTimeout{2'000};
 
 struct Shared {
   Shared(HttpOptions o, const Router& r, HttpMetrics* m)
@@ -34,10 +210,122 @@ struct Shared {
   const HttpOptions options;
   const Router& router;
   HttpMetrics* metrics;
-  std::atomic<size_t> connections{0};
+  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<TlsContexts> tls;
   std::atomic<size_t> inflight{0};
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> request_counter{0};
+
+  std::mutex conn_mu;
+  size_t connections = 0;
+  size_t health_only = 0;
+  std::unordered_map<std::string, size_t> per_ip;
+  std::unordered_map<std::string, size_t> health_only_per_ip;
+
+  Admission Admit(const std::string& ip) {
+    std::lock_guard lock(conn_mu);
+    size_t& mine = per_ip[ip];
+    const size_t max = options.max_connections;
+    const size_t reserve = max / 8;
+    Admission a = Admission::kNormal;
+    if (connections >= max) {
+      a = Admission::kRejectTotal;
+    } else if (mine >= options.max_connections_per_ip ||
+               (mine > 0 && connections + reserve >= max)) {
+      a = Admission::kRejectPerIp;
+    }
+    if (a == Admission::kNormal) {
+      ++mine;
+      ++connections;
+      return a;
+    }
+    if (mine == 0) per_ip.erase(ip);
+    size_t& mine_health = health_only_per_ip[ip];
+    if (health_only < kMaxHealthOnlyConnections && mine_health < kMaxHealthOnlyPerIp) {
+      ++health_only;
+      ++mine_health;
+      return Admission::kHealthOnly;
+    }
+    if (mine_health == 0) health_only_per_ip.erase(ip);
+    return a;
+  }
+
+  void Release(const std::string& ip, bool health_only_connection) {
+    std::lock_guard lock(conn_mu);
+    if (health_only_connection) {
+      --health_only;
+      auto it = health_only_per_ip.find(ip);
+      if (it != health_only_per_ip.end() && --it->second == 0) health_only_per_ip.erase(it);
+      return;
+    }
+    --connections;
+    auto it = per_ip.find(ip);
+    if (it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+  }
+
+  bool AuthOn() const { return options.authenticator || options.admin_authenticator; }
+  bool AuthMayBlock() const {
+    return (options.authenticator && options.authenticator->MayBlock()) ||
+           (options.admin_authenticator && options.admin_authenticator->MayBlock()) ||
+           options.authorizer;
+  }
+
+  // Checks the request's token for a route of this access. Returns the refusal, or nothing when
+  // the request may go on (with req->user and req->may_read_namespace set).
+  std::optional<Response> Authorize(Request* req, Access access) const {
+    if (access == Access::kPublic || !AuthOn()) return std::nullopt;
+    std::string_view token = BearerToken(req->Header("authorization"));
+    auto refuse = [&](int status, std::string_view message) {
+      Response r = ErrorResponse(status, "", message);
+      if (status == 401) r.SetHeader("WWW-Authenticate", "Bearer realm=\"sloop\"");
+      if (status == 503) r.SetHeader("Retry-After", "5");
+      if (metrics) metrics->Observe(router.LabelFor(req->path), status, 0);
+      return std::optional<Response>(std::move(r));
+    };
+    if (access == Access::kAdmin) {
+      if (!options.admin_authenticator) {
+        return refuse(403,
+                      "backups and debug pages are disabled while authentication is on: start "
+                      "sloop with -admin-token-file and send one of its tokens");
+      }
+      if (token.empty()) {
+        return refuse(401, "this route needs an admin token: send Authorization: Bearer <token>");
+      }
+      auto id = options.admin_authenticator->Authenticate(token);
+      if (!id) return refuse(503, "cannot check the token now; try again");
+      if (!*id) return refuse(403, "this route needs an admin token (from -admin-token-file)");
+      req->user = (*id)->user;
+      return std::nullopt;
+    }
+    if (!options.authenticator) return std::nullopt;  // only admin routes are protected
+    if (token.empty()) {
+      return refuse(401, "authentication is required: send Authorization: Bearer <token>");
+    }
+    auto id = options.authenticator->Authenticate(token);
+    if (id && !*id && options.admin_authenticator) {
+      id = options.admin_authenticator->Authenticate(token);  // admins may read too
+      if (id && *id) {
+        req->user = (*id)->user;
+        return std::nullopt;
+      }
+    }
+    if (!id) {
+      LogLine("http", "warning: cannot check a bearer token: " + id.error().ToString());
+      return refuse(503, "cannot check the token now; try again");
+    }
+    if (!*id) return refuse(401, "the bearer token is not valid");
+    req->user = (*id)->user;
+    if (options.authorizer) {
+      auto authorizer = options.authorizer;
+      Identity who = **id;
+      // Decisions are cached by the authorizer; a namespace it cannot decide is left out.
+      req->may_read_namespace = [authorizer, who](std::string_view ns) {
+        auto r = authorizer->MayRead(who, ns);
+        return r && *r;
+      };
+    }
+    return std::nullopt;
+  }
 };
 
 bool SaneRequestId(std::string_view id) {
@@ -50,36 +338,104 @@ bool SaneRequestId(std::string_view id) {
   return true;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: plain TCP, or TLS over it.
+template <bool kTls>
+class Session : public std::enable_shared_from_this<Session<kTls>> {
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
-    ++shared_->connections;
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared, std::string ip, bool health_only,
+          std::shared_ptr<ssl::context> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
+        deadline_timer_(stream_.get_executor()),
+        shared_(std::move(shared)),
+        ip_(std::move(ip)),
+        health_only_(health_only) {
     if (shared_->metrics) shared_->metrics->ConnectionOpened();
     beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = Lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
   ~Session() {
-    --shared_->connections;
+    shared_->Release(ip_, health_only_);
     if (shared_->metrics) shared_->metrics->ConnectionClosed();
   }
 
   void Run() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Start(); });
   }
 
  private:
-  void DoRead() {
+  static Stream MakeStream(tcp::socket&& socket, ssl::context* ctx) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *ctx);
+    } else {
+      (void)ctx;
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // The time allowed for a request's line and headers.
+  std::chrono::milliseconds HeaderDeadline() const {
+    auto d = std::min(shared_->options.header_timeout, shared_->options.read_timeout);
+    return health_only_ ? std::min(d, kHealthOnlyTimeout) : d;
+  }
+
+  void Start() {
+    if constexpr (kTls) {
+      Lowest().expires_after(HeaderDeadline());
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  self->Reject("tls_handshake");
+                                  beast::error_code ignored;
+                                  self->Lowest().socket().close(ignored);
+                                  return;
+                                }
+                                self->DoRead(true);
+                              });
+    } else {
+      DoRead(true);
+    }
+  }
+
+  // first: a new connection, whose request must start within the header deadline. Otherwise a
+  // kept-alive connection may sit idle for idle_timeout before its next request starts.
+  void DoRead(bool first) {
     if (shared_->stopping) return DoClose();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.header_limit_bytes));
     parser_->body_limit(shared_->options.body_limit_bytes);
-    stream_.expires_after(shared_->options.read_timeout);
+    if (first || buffer_.size() > 0) return ReadHeader();
+    Lowest().expires_after(shared_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                // Idle too long, or the client went away: close quietly.
+                                if (ec != beast::error::timeout) self->DoClose();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
+  }
+
+  void ReadHeader() {
+    Lowest().expires_after(HeaderDeadline());
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec || parser_->is_done()) return OnRead(ec, 0);
+    Lowest().expires_after(shared_->options.read_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+                      beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   void Reject(const char* reason) {
@@ -89,8 +445,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t) {
     if (ec == bhttp::error::end_of_stream) return DoClose();
     if (ec == beast::error::timeout) {
-      // Covers slow and stalled clients alike: the whole request must arrive in read_timeout.
-      // An idle keep-alive connection with nothing half-read is closed quietly.
+      // Slow and stalled clients alike: the headers must arrive within the header deadline, the
+      // body within read_timeout. A connection with nothing half-read is closed quietly.
       if (parser_ && (parser_->got_some() || buffer_.size() > 0)) Reject("timeout");
       return;  // the stream is already closed
     }
@@ -126,7 +482,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     req.remote = remote_;
     version_ = msg.version();
-    keep_alive_ = msg.keep_alive() && !shared_->stopping;
+    keep_alive_ = msg.keep_alive() && !shared_->stopping && !health_only_;
     head_ = msg.method() == bhttp::verb::head;
     encoding_ = ChooseEncoding(req.Header("accept-encoding"));
     std::string_view given_id = req.Header("x-request-id");
@@ -140,14 +496,87 @@ class Session : public std::enable_shared_from_this<Session> {
     counted_ = true;
 
     std::string why;
-    Response res;
     if (!ParseTarget(&req, &why)) {
-      res = ErrorResponse(400, "", why);
       if (shared_->metrics) shared_->metrics->Observe("invalid", 400, 0);
-    } else {
-      res = shared_->router.Handle(req);
+      return Send(ErrorResponse(400, "", why));
     }
+    label_ = std::string(shared_->router.LabelFor(req.path));
+    const RouteClass cls = shared_->router.ClassFor(req.path);
+    if (health_only_ && cls.access != Access::kPublic) {
+      return SendBusy("too many connections from " + ip_ +
+                          ": close idle connections or open fewer at once, then retry",
+                      "5");
+    }
+    const bool on_worker =
+        cls.lane == Lane::kWorker || (cls.access != Access::kPublic && shared_->AuthMayBlock());
+    if (!on_worker) {
+      if (auto refused = shared_->Authorize(&req, cls.access)) return Send(std::move(*refused));
+      return Send(shared_->router.Handle(req));
+    }
+    Dispatch(std::move(req), cls.access);
+  }
+
+  // Runs the request on the query workers, under the query deadline.
+  void Dispatch(Request req, Access access) {
+    const auto timeout = shared_->options.query_timeout;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    req.cancel = cancel;
+    req.deadline = Clock::now() + timeout;
+    auto job_req = std::make_shared<Request>(std::move(req));
+    const uint64_t generation = ++generation_;
+    pending_ = true;
+    auto self = this->shared_from_this();
+    auto shared = shared_;
+    bool queued = shared_->pool->TrySubmit([self, shared, job_req, cancel, generation, access] {
+      if (cancel->load()) return;  // answered 503 while it waited
+      auto res = std::make_shared<Response>();
+      if (auto refused = shared->Authorize(job_req.get(), access)) {
+        *res = std::move(*refused);
+      } else {
+        *res = shared->router.Handle(*job_req);
+      }
+      asio::post(self->stream_.get_executor(),
+                 [self, res, generation] { self->OnHandled(generation, std::move(*res)); });
+    });
+    if (!queued) {
+      pending_ = false;
+      Reject("queue_full");
+      return SendBusy("the server is busy: " + std::to_string(shared_->pool->running()) +
+                          " queries are running and " + std::to_string(shared_->pool->queued()) +
+                          " waiting (the most -http-query-queue allows); try again shortly",
+                      "2");
+    }
+    deadline_timer_.expires_after(timeout);
+    deadline_timer_.async_wait([self, generation, cancel](beast::error_code ec) {
+      if (!ec) self->OnDeadline(generation, cancel);
+    });
+  }
+
+  void OnHandled(uint64_t generation, Response res) {
+    if (generation != generation_ || !pending_) return;  // already answered 503
+    pending_ = false;
+    deadline_timer_.cancel();
     Send(std::move(res));
+  }
+
+  void OnDeadline(uint64_t generation, const std::shared_ptr<std::atomic<bool>>& cancel) {
+    if (generation != generation_ || !pending_) return;
+    pending_ = false;
+    cancel->store(true);
+    const std::string limit = Seconds(shared_->options.query_timeout);
+    LogLine("http", "warning: " + label_ + " from " + remote_ + " not answered within " + limit +
+                        ": answered 503 (request id " + request_id_ + ")");
+    keep_alive_ = false;  // the handler may still be running: do not hold the connection
+    SendBusy("the query did not finish within -query-timeout=" + limit +
+                 ": narrow it (a shorter lookback, one namespace or kind) or try again later",
+             "5");
+  }
+
+  void SendBusy(std::string message, const char* retry_after) {
+    Response r = ErrorResponse(503, "", message);
+    r.SetHeader("Retry-After", retry_after);
+    if (shared_->metrics) shared_->metrics->Observe(label_.empty() ? "invalid" : label_, 503, 0);
+    Send(std::move(r));
   }
 
   template <typename Message>
@@ -186,9 +615,9 @@ class Session : public std::enable_shared_from_this<Session> {
       msg->body() = std::move(body);
       msg->prepare_payload();
     }
-    stream_.expires_after(shared_->options.write_timeout);
+    Lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write(stream_, *msg,
-                       [self = shared_from_this(), msg](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), msg](beast::error_code ec, size_t) {
                          self->OnWrite(ec, msg->need_eof());
                        });
   }
@@ -215,10 +644,10 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_msg_->body().more = true;
     stream_body_ = std::move(res.stream);
     stream_sr_ = std::make_shared<bhttp::response_serializer<bhttp::buffer_body>>(*stream_msg_);
-    stream_.expires_after(shared_->options.write_timeout);
+    Lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write_header(
         stream_, *stream_sr_,
-        beast::bind_front_handler(&Session::OnStreamWrite, shared_from_this()));
+        beast::bind_front_handler(&Session::OnStreamWrite, this->shared_from_this()));
   }
 
   void OnStreamWrite(beast::error_code ec, size_t) {
@@ -233,14 +662,16 @@ class Session : public std::enable_shared_from_this<Session> {
     } while (more && chunk_.empty() && error.empty());
     if (!error.empty()) {
       // Too late for an error status: cut the connection so the client sees a short body.
+      LogLine("http", "error: " + label_ + " to " + remote_ + " cut short: " + error);
       return EndStream(beast::error::timeout, true);
     }
     stream_msg_->body().data = chunk_.empty() ? nullptr : chunk_.data();
     stream_msg_->body().size = chunk_.size();
     stream_msg_->body().more = more;
-    stream_.expires_after(shared_->options.write_timeout);
-    bhttp::async_write(stream_, *stream_sr_,
-                       beast::bind_front_handler(&Session::OnStreamWrite, shared_from_this()));
+    Lowest().expires_after(shared_->options.write_timeout);
+    bhttp::async_write(
+        stream_, *stream_sr_,
+        beast::bind_front_handler(&Session::OnStreamWrite, this->shared_from_this()));
   }
 
   void EndStream(beast::error_code ec, bool close) {
@@ -258,26 +689,42 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return DoClose();
     if (close || !keep_alive_) return DoClose();
-    DoRead();
+    DoRead(false);
   }
 
   void DoClose() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
+    if constexpr (kTls) {
+      Lowest().expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->Lowest().socket().close(ignored);
+      });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.close();
+    }
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // kept alive while the connection uses it
+  Stream stream_;
+  asio::steady_timer deadline_timer_;
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
+  const std::string ip_;
+  const bool health_only_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string remote_;
   std::string request_id_;
+  std::string label_;
   std::string_view encoding_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_ = false;
   bool counted_ = false;
+  // The request on the query workers: its generation, and whether it is still unanswered.
+  uint64_t generation_ = 0;
+  bool pending_ = false;
   // The response being streamed.
   std::shared_ptr<bhttp::response<bhttp::buffer_body>> stream_msg_;
   std::shared_ptr<bhttp::response_serializer<bhttp::buffer_body>> stream_sr_;
@@ -338,12 +785,30 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
-    if (shared_->stopping || shared_->connections >= shared_->options.max_connections) {
-      if (shared_->metrics) shared_->metrics->Rejected("too_many");
+    beast::error_code ep_ec;
+    auto ep = socket.remote_endpoint(ep_ec);
+    std::string ip = ep_ec ? std::string("?") : ep.address().to_string();
+    Admission a = shared_->stopping ? Admission::kRejectTotal : shared_->Admit(ip);
+    if (a == Admission::kRejectTotal || a == Admission::kRejectPerIp) {
+      if (shared_->metrics) {
+        shared_->metrics->Rejected(a == Admission::kRejectTotal ? "too_many" : "too_many_per_ip");
+      }
       beast::error_code ignored;
       socket.close(ignored);
     } else {
-      std::make_shared<Session>(std::move(socket), shared_)->Run();
+      if (a == Admission::kHealthOnly && shared_->metrics) {
+        shared_->metrics->Rejected("health_only");
+      }
+      bool health_only = a == Admission::kHealthOnly;
+      if (shared_->tls) {
+        std::make_shared<Session<true>>(std::move(socket), shared_, std::move(ip), health_only,
+                                        shared_->tls->Current())
+            ->Run();
+      } else {
+        std::make_shared<Session<false>>(std::move(socket), shared_, std::move(ip), health_only,
+                                         nullptr)
+            ->Run();
+      }
     }
     Accept();
   }
@@ -369,6 +834,11 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(HttpOptions options, const Router& router)
     : impl_(std::make_unique<Impl>()) {
   if (options.threads < 1) options.threads = 1;
+  if (options.query_workers < 1) {
+    options.query_workers = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  }
+  if (options.query_queue < 1) options.query_queue = 1;
+  if (options.max_connections_per_ip < 1) options.max_connections_per_ip = 1;
   impl_->shared = std::make_shared<Shared>(std::move(options), router, router.metrics());
 }
 
@@ -376,7 +846,18 @@ HttpServer::~HttpServer() { Stop(); }
 
 Result<void> HttpServer::Start() {
   if (impl_->started) return MakeError(ErrorCode::kInvalidArgument, "http: already started");
-  int threads = impl_->shared->options.threads;
+  Shared& shared = *impl_->shared;
+  const HttpOptions& o = shared.options;
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "http: TLS needs both -tls-cert-file and -tls-key-file");
+  }
+  if (!o.tls_cert_file.empty()) {
+    auto tls = std::make_unique<TlsContexts>(o.tls_cert_file, o.tls_key_file);
+    if (auto loaded = tls->Load(); !loaded) return std::unexpected(loaded.error());
+    shared.tls = std::move(tls);
+  }
+  int threads = o.threads;
   impl_->ioc = std::make_unique<asio::io_context>(threads);
   impl_->listener = std::make_shared<Listener>(*impl_->ioc, impl_->shared);
   auto port = impl_->listener->Bind();
@@ -386,6 +867,7 @@ Result<void> HttpServer::Start() {
     return std::unexpected(port.error());
   }
   impl_->port = *port;
+  shared.pool = std::make_unique<WorkerPool>(o.query_workers, o.query_queue);
   impl_->listener->Accept();
   impl_->started = true;
   for (int i = 0; i < threads; ++i) {
@@ -406,10 +888,20 @@ void HttpServer::Stop() {
   impl_->ioc->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  // Queries still running finish (their answers go nowhere); queued ones are dropped.
+  impl_->shared->pool->Stop();
   impl_->listener.reset();
   impl_->ioc.reset();  // destroys the handlers still queued, and with them their connections
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }
+
+bool HttpServer::tls() const { return impl_->shared->tls != nullptr; }
+
+HttpServer::QueryLoad HttpServer::query_load() const {
+  const auto& pool = impl_->shared->pool;
+  if (!pool) return {};
+  return {pool->running(), pool->queued()};
+}
 
 }  // namespace sloop::http

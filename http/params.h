@@ -73,6 +73,8 @@ class Params {
   std::optional<int64_t> Int(std::string_view name, int64_t min, int64_t max) const;
   std::optional<bool> Bool(std::string_view name) const;
 
+  const Request& request() const { return req_; }
+
  private:
   const Request& req_;
 };

@@ -6,15 +6,27 @@
 #include "http/http_metrics.h"
 #include "http/json_writer.h"
 #include "http/params.h"
+#include "segments/log.h"
 
 namespace sloop::http {
 
-void Router::Exact(std::string path, std::string label, Handler handler) {
-  routes_.push_back(Route{std::move(path), std::move(label), std::move(handler), false});
+void Router::Exact(std::string path, std::string label, Handler handler, RouteClass cls) {
+  routes_.push_back(Route{std::move(path), std::move(label), std::move(handler), false, cls});
 }
 
-void Router::Prefix(std::string prefix, std::string label, Handler handler) {
-  routes_.push_back(Route{std::move(prefix), std::move(label), std::move(handler), true});
+void Router::Prefix(std::string prefix, std::string label, Handler handler, RouteClass cls) {
+  routes_.push_back(Route{std::move(prefix), std::move(label), std::move(handler), true, cls});
+}
+
+void Router::SetClass(std::string_view path, RouteClass cls) {
+  for (Route& r : routes_) {
+    if (r.path == path) r.cls = cls;
+  }
+}
+
+RouteClass Router::ClassFor(std::string_view path) const {
+  const Route* r = Find(path);
+  return r ? r->cls : RouteClass{Lane::kInline, Access::kUser};
 }
 
 const Router::Route* Router::Find(std::string_view path) const {
@@ -49,10 +61,13 @@ Response Router::Handle(const Request& req) const {
       res = route->handler(req);
     } catch (const ParamError& e) {
       res = ErrorResponse(400, e.parameter(), e.message());
+    } catch (const AccessDenied& e) {
+      res = ErrorResponse(403, "", e.what());
     } catch (const std::exception& e) {
-      res = ErrorResponse(500, "", std::string("internal error: ") + e.what());
+      // The message may name files: it goes to the log, not to the client.
+      res = InternalErrorResponse(std::string(label) + ": " + e.what());
     } catch (...) {
-      res = ErrorResponse(500, "", "internal error");
+      res = InternalErrorResponse(std::string(label) + ": unknown exception");
     }
   }
   if (metrics_) {
@@ -80,6 +95,32 @@ Response ErrorResponse(int status, std::string_view parameter, std::string_view 
   w.EndObject().EndObject();
   body.push_back('\n');
   return JsonResponse(std::move(body), status);
+}
+
+Response InternalErrorResponse(std::string_view detail) {
+  LogLine("http", "error: " + std::string(detail));
+  return ErrorResponse(500, "", "internal error (the details are in the server's log)");
+}
+
+Response StoreErrorResponse(const Error& error, std::string_view what) {
+  LogLine("http", "error: " + std::string(what) + ": " + error.ToString());
+  std::string_view message;
+  switch (error.code) {
+    case ErrorCode::kIOError:
+      message = "store I/O error (the details are in the server's log)";
+      break;
+    case ErrorCode::kCorruption:
+      message = "stored data failed a check (the details are in the server's log)";
+      break;
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kAborted:
+      message = "the store is not available now; try again";
+      break;
+    default:
+      message = "store error (the details are in the server's log)";
+      break;
+  }
+  return ErrorResponse(500, "", message);
 }
 
 Response TextResponse(std::string body, int status, std::string content_type) {

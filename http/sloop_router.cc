@@ -61,6 +61,13 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
   AddDebugRoutes(*router, ctx);
   AddWebFileRoutes(*router, ctx);
   AddBackupRoutes(*router, ctx);
+  // Probes, metrics and the redirect are answered on the I/O threads, never behind queries;
+  // probes need no token. (Set here, after every route is added, so that routes registered
+  // above at these paths get the same class.)
+  router->SetClass("/", {Lane::kInline, Access::kUser});
+  router->SetClass("/healthz", {Lane::kInline, Access::kPublic});
+  router->SetClass("/readyz", {Lane::kInline, Access::kPublic});
+  router->SetClass("/metrics", {Lane::kInline, Access::kUser});
   return router;
 }
 

@@ -7,6 +7,9 @@
 //   /<ctx>/resource           the resource detail fragment (HTML)
 //   /<ctx>/debug/…            debug pages: config, shards, a shard's index, a record by key
 //   /api/v1/… (also under /<ctx>/api/v1/…)  the versioned JSON API (api_v1.cc; docs/api.md)
+// /healthz, /readyz, /metrics, / and the UI's files are Lane::kInline (answered on the I/O
+// threads, never behind queries); /healthz and /readyz are Access::kPublic; backups and /debug
+// are Access::kAdmin; everything else runs on the query workers (router.h, docs/security.md).
 #pragma once
 
 #include <memory>

@@ -112,8 +112,9 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   std::string_view sort = p.GetOr("sort", "");
   q.sort = ParseSort(sort);
   std::string_view uuid = p.GetOr("uuid", "");
+  if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
   auto result = ctx.store.Timeline(q);
-  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  if (!result) return StoreErrorResponse(result.error(), "data query");
 
   // Fields in the order Sloop's Go structs marshal them (TimelineRoot, TimelineRow, Overlay).
   std::string body;
@@ -124,6 +125,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   w.Key("rows").BeginArray();
   for (const TimelineRow& row : result->rows) {
     if (!uuid.empty() && row.key.uid != uuid) continue;
+    if (!p.request().MayRead(row.key.namespace_)) continue;
     int64_t start = row.start_ns / kNsPerSec, end = row.end_ns / kNsPerSec;
     w.BeginObject();
     w.Field("text", row.key.name).Field("duration", end - start);
@@ -167,6 +169,7 @@ ResourceKey ResourceFromParams(const Params& p) {
 Response GetResPayload(const HandlerContext& ctx, const Params& p) {
   TimeRange range = SloopWindow(p, ctx);
   ResourceKey key = ResourceFromParams(p);
+  CheckNamespace(p.request(), key.namespace_);
   struct Version {
     std::string key;
     int64_t time;
@@ -180,7 +183,7 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
     bytes += rec.payload.size();
     return versions.size() < 100'000 && bytes < kMaxListBodyBytes;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "data query");
   std::stable_sort(versions.begin(), versions.end(),
                    [](const Version& a, const Version& b) { return a.time < b.time; });
   std::string body;
@@ -200,6 +203,7 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
 Response GetEventData(const HandlerContext& ctx, const Params& p) {
   TimeRange range = SloopWindow(p, ctx);
   ResourceKey key = ResourceFromParams(p);
+  CheckNamespace(p.request(), key.namespace_);
   std::string body;
   JsonWriter w(&body, kIndent);
   size_t n = 0;
@@ -221,7 +225,7 @@ Response GetEventData(const HandlerContext& ctx, const Params& p) {
     w.EndObject();
     return ++n < 100'000 && body.size() < kMaxListBodyBytes;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "data query");
   w.EndArray();
   // Sloop answers an empty body, not [], when nothing matched; its UI expects that.
   if (n == 0) body.clear();
@@ -238,10 +242,10 @@ Response GetResSummaryData(const HandlerContext& ctx, const Params& p) {
   q.limit = 100;
   std::string_view uuid = p.GetOr("uuid", "");
   auto result = ctx.store.Timeline(q);
-  if (!result) return ErrorResponse(500, "", result.error().ToString());
+  if (!result) return StoreErrorResponse(result.error(), "data query");
   const TimelineRow* row = nullptr;
   for (const auto& r : result->rows) {
-    if (uuid.empty() || r.key.uid == uuid) {
+    if ((uuid.empty() || r.key.uid == uuid) && p.request().MayRead(r.key.namespace_)) {
       row = &r;
       break;
     }
@@ -281,6 +285,7 @@ Response DataQuery(const HandlerContext& ctx, const Request& req) {
   if (query == "Namespaces") {
     auto ns = ctx.store.Namespaces(SloopWindow(p, ctx));
     std::erase(ns, std::string());
+    std::erase_if(ns, [&](const std::string& n) { return !req.MayRead(n); });
     std::sort(ns.begin(), ns.end());
     ns.push_back("_all");
     return StringList(std::move(ns));
@@ -339,6 +344,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
   int64_t click = click_ms * 1'000'000;
   TimeRange range{std::max<int64_t>(0, click - kWindow), click + kWindow};
   ResourceKey key(kind, IsClusterScoped(kind) ? "" : ns, name, "");
+  CheckNamespace(req, key.namespace_);
 
   std::string h;
   auto esc = [&](std::string_view s) { AppendHtmlEscaped(&h, s); };
@@ -395,7 +401,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
     h += "\">Details</a></td><td>" + FormatRfc3339(rec.observed_ns) + "</td></tr>\n";
     return ++shown < 1000;
   });
-  if (!r) return ErrorResponse(500, "", r.error().ToString());
+  if (!r) return StoreErrorResponse(r.error(), "data query");
   h += "</tbody>\n</table>\n";
 
   // Events about the resource.
@@ -416,7 +422,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
             (ev.last_timestamp_ns ? FormatRfc3339(ev.last_timestamp_ns) : "") + "</td></tr>\n";
     return rows.size() < (4 << 20);
   });
-  if (!e) return ErrorResponse(500, "", e.error().ToString());
+  if (!e) return StoreErrorResponse(e.error(), "data query");
   if (rows.empty()) {
     h += "<p class=\"no-events\">No events found for this period</p>\n";
   } else {

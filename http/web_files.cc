@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "http/handlers.h"
@@ -30,17 +31,34 @@ void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
   }
 }
 
+// The file rel under root, when it resolves (symlinks followed) to a regular file inside root.
+// A path that leaves the root through a symlink is treated as absent.
+std::optional<std::filesystem::path> ResolveUnder(const std::string& root, const std::string& rel) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(fs::path(root), ec);
+  if (ec) return std::nullopt;
+  fs::path real = fs::weakly_canonical(base / rel, ec);
+  if (ec) return std::nullopt;
+  // real must be base or below it, compared component by component.
+  auto b = base.begin(), r = real.begin();
+  for (; b != base.end() && !b->empty(); ++b, ++r) {
+    if (r == real.end() || *r != *b) return std::nullopt;
+  }
+  if (!fs::is_regular_file(real, ec)) return std::nullopt;
+  return real;
+}
+
 // Looks the file up on disk (when a directory is configured) and then in the embedded table.
 // Returns false when neither has it.
 bool LoadWebFile(const HandlerContext& ctx, const std::string& rel, std::string* data,
                  std::string* type) {
   if (!ctx.options.web_files_path.empty()) {
     std::error_code ec;
-    std::filesystem::path p = std::filesystem::path(ctx.options.web_files_path) / rel;
-    if (std::filesystem::is_regular_file(p, ec)) {
-      auto size = std::filesystem::file_size(p, ec);
+    if (auto p = ResolveUnder(ctx.options.web_files_path, rel)) {
+      auto size = std::filesystem::file_size(*p, ec);
       if (!ec && size <= kMaxDiskFileBytes) {
-        std::ifstream in(p, std::ios::binary);
+        std::ifstream in(*p, std::ios::binary);
         std::ostringstream ss;
         ss << in.rdbuf();
         if (in) {
@@ -103,10 +121,13 @@ Response WebFile(const HandlerContext& ctx, const Request& req) {
 
 void AddWebFileRoutes(Router& router, ContextPtr ctx) {
   Handler index = [ctx](const Request& req) { return Index(*ctx, req); };
-  router.Exact(ctx->prefix, "index", index);
-  router.Exact(ctx->prefix + "/", "index", index);
-  router.Prefix(ctx->prefix + "/webfiles/", "webFile",
-                [ctx](const Request& req) { return WebFile(*ctx, req); });
+  // Files are small and bounded (64 MiB at most): answered on the I/O threads.
+  const RouteClass quick{Lane::kInline, Access::kUser};
+  router.Exact(ctx->prefix, "index", index, quick);
+  router.Exact(ctx->prefix + "/", "index", index, quick);
+  router.Prefix(
+      ctx->prefix + "/webfiles/", "webFile",
+      [ctx](const Request& req) { return WebFile(*ctx, req); }, quick);
 }
 
 }  // namespace sloop::http

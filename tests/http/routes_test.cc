@@ -177,12 +177,12 @@ TEST_F(RoutesTest, EventHeatMapOverlaysStayInsideTheBar) {
   // later minute that also has events: Sloop cuts both overlays at the bar's edges.
   const int64_t t = kT0 + 7 * kMin;
   Append(mk_.Pod(t + 30 * kSec, "edge", "short", "short-uid", 20, WatchType::kAdded));
-  Append(mk_.Event(t + 40 * kSec, "edge", "short.1", "Pod", "short", "short-uid", "Started",
-                   false, 1, t + 40 * kSec, 21, WatchType::kAdded));
-  Append(mk_.Event(t + 45 * kSec, "edge", "short.2", "Pod", "short", "short-uid", "Created",
-                   false, 1, t + 45 * kSec, 22, WatchType::kAdded));
-  Append(mk_.Event(t + kMin + 10 * kSec, "edge", "short.3", "Pod", "short", "short-uid",
-                   "Killing", true, 1, t + kMin + 10 * kSec, 23, WatchType::kAdded));
+  Append(mk_.Event(t + 40 * kSec, "edge", "short.1", "Pod", "short", "short-uid", "Started", false,
+                   1, t + 40 * kSec, 21, WatchType::kAdded));
+  Append(mk_.Event(t + 45 * kSec, "edge", "short.2", "Pod", "short", "short-uid", "Created", false,
+                   1, t + 45 * kSec, 22, WatchType::kAdded));
+  Append(mk_.Event(t + kMin + 10 * kSec, "edge", "short.3", "Pod", "short", "short-uid", "Killing",
+                   true, 1, t + kMin + 10 * kSec, 23, WatchType::kAdded));
   Append(mk_.Pod(t + kMin + 20 * kSec, "edge", "short", "short-uid", 24, WatchType::kDeleted));
   Response r = Get("/cluster/data?query=EventHeatMap&lookback=1h&namespace=edge");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -97,10 +97,38 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "never record these kinds (comma-separated)"},
       {"watch-leases", "watchLeases", Kind::kBool, &c.watch_leases,
        "record Leases (heartbeat noise)"},
+      {"http-threads", "httpThreads", Kind::kInt, &c.http_threads,
+       "HTTP I/O threads (reading, writing, health and static files)"},
+      {"http-query-workers", "httpQueryWorkers", Kind::kInt, &c.http_query_workers,
+       "threads that run queries (0 = max(2, cores)); probes never wait behind them"},
+      {"http-query-queue", "httpQueryQueue", Kind::kInt, &c.http_query_queue,
+       "queries that may wait for a worker; more are answered 503 at once"},
+      {"query-timeout", "queryTimeout", Kind::kDuration, &c.query_timeout,
+       "a query not answered within this (waiting included) is answered 503"},
+      {"http-max-connections", "httpMaxConnections", Kind::kInt, &c.http_max_connections,
+       "open connections in all"},
+      {"http-max-connections-per-ip", "httpMaxConnectionsPerIp", Kind::kInt,
+       &c.http_max_connections_per_ip, "open connections from one client address"},
+      {"http-header-timeout", "httpHeaderTimeout", Kind::kDuration, &c.http_header_timeout,
+       "a request's line and headers must arrive within this (slow clients are cut)"},
+      {"http-idle-timeout", "httpIdleTimeout", Kind::kDuration, &c.http_idle_timeout,
+       "a kept-alive connection with no request for this long is closed"},
+      {"tls-cert-file", "tlsCertFile", Kind::kString, &c.tls_cert_file,
+       "serve HTTPS with this PEM certificate chain (with -tls-key-file; reloaded on change)"},
+      {"tls-key-file", "tlsKeyFile", Kind::kString, &c.tls_key_file,
+       "the PEM private key of -tls-cert-file"},
+      {"auth-token-file", "authTokenFile", Kind::kString, &c.auth_token_file,
+       "require a bearer token from this file (one per line; re-read on change)"},
+      {"admin-token-file", "adminTokenFile", Kind::kString, &c.admin_token_file,
+       "bearer tokens for backups and debug pages (closed to others when authentication is on)"},
+      {"auth-kubernetes", "authKubernetes", Kind::kBool, &c.auth_kubernetes,
+       "check bearer tokens with the cluster (TokenReview) and show each user only the "
+       "namespaces it may list (SubjectAccessReview)"},
+      {"auth-cache-ttl", "authCacheTtl", Kind::kDuration, &c.auth_cache_ttl,
+       "how long -auth-kubernetes decisions are cached"},
       {"max-watch-frame-mb", "maxWatchFrameMb", Kind::kInt64, &c.max_watch_frame_mb,
        "largest watch event or list page read, in MiB; larger ones are dropped, logged and "
        "counted (list pages are asked for again in smaller pieces)"},
-      {"http-threads", "httpThreads", Kind::kInt, &c.http_threads, "HTTP worker threads"},
       {"simulator-if-no-kubeconfig", "simulatorIfNoKubeconfig", Kind::kBool,
        &c.simulator_if_no_kubeconfig, "with no kubeconfig, watch the built-in cluster simulator"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
@@ -397,6 +425,30 @@ Result<void> Validate(const SloopConfig& c) {
   }
   if (c.http_threads < 1 || c.http_threads > 64)
     return Bad("-http-threads", "must be between 1 and 64");
+  if (c.http_query_workers < 0 || c.http_query_workers > 256)
+    return Bad("-http-query-workers", "must be between 0 (automatic) and 256");
+  if (c.http_query_queue < 1 || c.http_query_queue > 100000)
+    return Bad("-http-query-queue", "must be between 1 and 100000");
+  if (c.query_timeout < std::chrono::milliseconds(100))
+    return Bad("-query-timeout", "must be at least 100ms");
+  if (c.http_max_connections < 8 || c.http_max_connections > 1000000)
+    return Bad("-http-max-connections", "must be between 8 and 1000000");
+  if (c.http_max_connections_per_ip < 1)
+    return Bad("-http-max-connections-per-ip", "must be at least 1");
+  if (c.http_header_timeout < std::chrono::milliseconds(100))
+    return Bad("-http-header-timeout", "must be at least 100ms");
+  if (c.http_idle_timeout < std::chrono::milliseconds(100))
+    return Bad("-http-idle-timeout", "must be at least 100ms");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return Bad(c.tls_cert_file.empty() ? "-tls-cert-file" : "-tls-key-file",
+               "TLS needs both -tls-cert-file and -tls-key-file");
+  }
+  if (c.auth_kubernetes && !c.auth_token_file.empty()) {
+    // Both could be chained; one source of user identities keeps the model simple to audit.
+    return Bad("-auth-kubernetes", "give either -auth-kubernetes or -auth-token-file, not both");
+  }
+  if (c.auth_cache_ttl < std::chrono::seconds(1))
+    return Bad("-auth-cache-ttl", "must be at least 1s");
   auto lookback = ParseGoDuration(c.default_lookback);
   if (!lookback || *lookback <= Duration::zero()) {
     return Bad("-default-lookback",
@@ -619,8 +671,17 @@ std::string ConfigUsage() {
   return out.str();
 }
 
-std::string ConfigToYaml(const SloopConfig& in) {
+std::string ConfigToYaml(const SloopConfig& in, bool redact_paths) {
   SloopConfig c = in;
+  if (redact_paths) {
+    for (std::string* p : {&c.config_file, &c.web_files_path, &c.store_root, &c.playback_file,
+                           &c.record_file, &c.restore_database_file, &c.tls_cert_file,
+                           &c.tls_key_file, &c.auth_token_file, &c.admin_token_file}) {
+      if (p->empty() || (*p)[0] != '/') continue;
+      std::string last = p->substr(p->find_last_of('/') + 1);
+      *p = "<redacted>/" + last;
+    }
+  }
   YAML::Emitter out;
   out.SetDoublePrecision(6);
   out << YAML::BeginMap;

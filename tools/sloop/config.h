@@ -65,6 +65,21 @@ struct SloopConfig {
   bool watch_leases = false;
   int64_t max_watch_frame_mb = 64;  // a watch line or list page larger than this is dropped
   int http_threads = 2;
+  // Serving stays up (http/http_options.h says what each does).
+  int http_query_workers = 0;  // 0 = max(2, cores)
+  int http_query_queue = 64;
+  Duration query_timeout = std::chrono::seconds(30);
+  int http_max_connections = 1024;
+  int http_max_connections_per_ip = 64;
+  Duration http_header_timeout = std::chrono::seconds(10);
+  Duration http_idle_timeout = std::chrono::seconds(60);
+  // Who may read (docs/security.md).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string auth_token_file;
+  std::string admin_token_file;
+  bool auth_kubernetes = false;
+  Duration auth_cache_ttl = std::chrono::seconds(60);
   bool simulator_if_no_kubeconfig = true;  // start the built-in cluster simulator
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
@@ -78,8 +93,11 @@ Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* en
 
 std::string ConfigUsage();
 
-// The effective configuration, as YAML, for the debug page and the start-up log.
-std::string ConfigToYaml(const SloopConfig& c);
+// The effective configuration, as YAML, for the debug page and the start-up log. With
+// redact_paths (the debug page), absolute file and directory paths are shown as
+// "<redacted>/<last component>": the page tells a reader what is configured, not where the
+// files live.
+std::string ConfigToYaml(const SloopConfig& c, bool redact_paths = false);
 
 // Go-style durations: "1h30m", "90s", "1.5h", "300ms", "0". A bare integer in a config file is
 // nanoseconds (as Go decodes it).

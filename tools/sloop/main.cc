@@ -23,10 +23,12 @@
 #include "engine/allocator.h"
 #include "engine/backup.h"
 #include "engine/store.h"
+#include "http/auth.h"
 #include "http/http_server.h"
 #include "http/sloop_router.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingester.h"
+#include "ingest/kube_auth.h"
 #include "segments/log.h"
 #include "tools/sloop/config.h"
 #include "tools/sloop/simulator.h"
@@ -87,8 +89,61 @@ sloop::http::HttpOptions MakeHttpOptions(const SloopConfig& c, const std::string
     h.left_bar_links.push_back({l.text, l.url_template, l.kinds});
   for (const auto& l : c.resource_links)
     h.resource_links.push_back({l.text, l.url_template, l.kinds});
-  h.config_yaml = sloop::ConfigToYaml(c);
+  h.query_workers = c.http_query_workers;
+  h.query_queue = static_cast<size_t>(c.http_query_queue);
+  h.query_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.query_timeout);
+  h.max_connections = static_cast<size_t>(c.http_max_connections);
+  h.max_connections_per_ip = static_cast<size_t>(c.http_max_connections_per_ip);
+  h.header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.http_header_timeout);
+  h.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.http_idle_timeout);
+  h.tls_cert_file = c.tls_cert_file;
+  h.tls_key_file = c.tls_key_file;
+  h.config_yaml = sloop::ConfigToYaml(c, /*redact_paths=*/true);
   return h;
+}
+
+// The token files of -auth-token-file and -admin-token-file.
+sloop::Result<void> SetUpTokenFiles(const SloopConfig& c, sloop::http::HttpOptions* h) {
+  if (!c.auth_token_file.empty()) {
+    auto a = sloop::http::TokenFileAuthenticator::Open(c.auth_token_file, "token");
+    if (!a) return std::unexpected(a.error());
+    h->authenticator = *a;
+  }
+  if (!c.admin_token_file.empty()) {
+    auto a = sloop::http::TokenFileAuthenticator::Open(c.admin_token_file, "admin");
+    if (!a) return std::unexpected(a.error());
+    h->admin_authenticator = *a;
+  }
+  return {};
+}
+
+bool IsLoopback(const std::string& address) {
+  return address == "localhost" || address == "::1" || address.starts_with("127.");
+}
+
+// Says at start-up what is left unprotected (docs/security.md).
+void WarnAboutExposure(const SloopConfig& c, const sloop::http::HttpOptions& h) {
+  const bool auth = h.authenticator != nullptr;
+  if (!IsLoopback(c.bind_address)) {
+    std::string where = c.bind_address.empty() ? "every interface" : c.bind_address;
+    if (c.tls_cert_file.empty()) {
+      Log("warning: serving plain HTTP on " + where +
+          ": the recorded cluster state (and any bearer token) crosses the network in clear; "
+          "give -tls-cert-file and -tls-key-file, or -bind-address=127.0.0.1 behind a proxy");
+    }
+    if (!auth) {
+      Log("warning: no authentication on " + where +
+          ": anyone who can reach the port reads the recorded state of the whole cluster; give "
+          "-auth-token-file or -auth-kubernetes (see docs/security.md)");
+    }
+  }
+  if (!h.admin_authenticator && !auth) {
+    Log("warning: backups (/api/v1/backup, /" + h.UrlContext() +
+        "/data/backup) and the /debug pages are open to anyone who can reach the port; give "
+        "-admin-token-file to protect them");
+  } else if (!h.admin_authenticator) {
+    Log("backups and /debug pages are disabled: give -admin-token-file to allow them");
+  }
 }
 
 sloop::ingest::IngestOptions MakeIngestOptions(const SloopConfig& c,
@@ -223,13 +278,33 @@ int Run(int argc, char** argv) {
       return sloop::http::Readiness{r.ready, r.waiting_for};
     };
   }
+  if (auto tokens = SetUpTokenFiles(c, &http_options); !tokens) {
+    return Fail(tokens.error().message);
+  }
+  if (c.auth_kubernetes) {
+    // Users' tokens are reviewed by the cluster the recorder watches (or would watch).
+    auto auth_cluster = cluster ? sloop::Result<sloop::ingest::ClusterConfig>(*cluster)
+                                : sloop::ingest::LoadClusterConfig(ingest_options);
+    if (!auth_cluster) {
+      return Fail("-auth-kubernetes needs the cluster's address and credentials: " +
+                  auth_cluster.error().message);
+    }
+    auto kube = std::make_shared<sloop::ingest::KubeAuth>(*auth_cluster, c.auth_cache_ttl);
+    http_options.authenticator = kube;
+    http_options.authorizer = kube;
+    Log("authentication: bearer tokens are checked with TokenReview at " + auth_cluster->server +
+        ", namespaces with SubjectAccessReview (list pods), decisions cached " +
+        sloop::FormatGoDuration(c.auth_cache_ttl));
+  }
+  WarnAboutExposure(c, http_options);
   auto router = sloop::http::MakeSloopRouter(http_options, **store, registry);
   sloop::http::HttpServer server(http_options, *router);
   if (auto started = server.Start(); !started) {
     return Fail(started.error().message + " (choose another -port, or stop what holds it)");
   }
-  Log("serving http://" + (c.bind_address.empty() ? std::string("localhost") : c.bind_address) +
-      ":" + std::to_string(server.port()) + "/" + http_options.UrlContext());
+  Log(std::string("serving ") + (server.tls() ? "https://" : "http://") +
+      (c.bind_address.empty() ? std::string("localhost") : c.bind_address) + ":" +
+      std::to_string(server.port()) + "/" + http_options.UrlContext());
 
   // ---- ingest
   std::atomic<bool> stopping{false};

@@ -226,5 +226,37 @@ TEST_F(ConfigTest, EffectiveConfigIsYaml) {
   EXPECT_NE(yaml.find("prod"), std::string::npos) << yaml;
 }
 
+TEST_F(ConfigTest, DebugPageYamlRedactsAbsolutePaths) {
+  auto c = Load({"-store-root=/var/lib/sloop/data", "-web-files-path=webfiles",
+                 "-tls-cert-file=/etc/sloop/tls/tls.crt", "-tls-key-file=/etc/sloop/tls/tls.key",
+                 "-admin-token-file=/etc/sloop/admin"});
+  ASSERT_TRUE(c) << c.error().message;
+  std::string yaml = ConfigToYaml(*c, true);
+  EXPECT_EQ(yaml.find("/var/lib"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("/etc/sloop"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("<redacted>/data"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("<redacted>/tls.crt"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("webfiles"), std::string::npos) << "relative paths stay: " << yaml;
+  EXPECT_NE(ConfigToYaml(*c).find("/var/lib/sloop/data"), std::string::npos)
+      << "the log keeps them";
+}
+
+TEST_F(ConfigTest, ServingAndSecurityFlags) {
+  auto c = Load({"-http-query-workers=3", "-query-timeout=5s", "-http-max-connections-per-ip=9",
+                 "-http-header-timeout=2s", "-auth-token-file=t", "-admin-token-file=a"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->http_query_workers, 3);
+  EXPECT_EQ(c->query_timeout, 5s);
+  EXPECT_EQ(c->http_max_connections_per_ip, 9);
+  EXPECT_EQ(c->http_header_timeout, 2s);
+  EXPECT_EQ(c->auth_token_file, "t");
+  auto bad = Load({"-tls-cert-file=x.crt"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("-tls-key-file"), std::string::npos) << bad.error().message;
+  bad = Load({"-query-timeout=1ms"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("-query-timeout"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sloop
