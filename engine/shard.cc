@@ -11,6 +11,7 @@
 #include <system_error>
 #include <thread>
 
+#include "engine/query_damage.h"
 #include "index/sparse_index.h"
 #include "schema/index_generated.h"
 #include "segments/log.h"
@@ -71,8 +72,16 @@ uint64_t Shard::corrupt_blocks_skipped() const {
   return corrupt_offsets_.size();
 }
 
+namespace {
+thread_local uint64_t damaged_blocks_skipped = 0;
+}  // namespace
+
+uint64_t DamagedBlocksSkippedOnThisThread() { return damaged_blocks_skipped; }
+void NoteDamagedBlockSkippedOnThisThread() { ++damaged_blocks_skipped; }
+
 void Shard::NoteCorruptBlock(const std::filesystem::path& file, uint64_t offset,
                              const std::string& what) const {
+  NoteDamagedBlockSkippedOnThisThread();
   {
     std::lock_guard lock(corrupt_mu_);
     if (std::find(corrupt_offsets_.begin(), corrupt_offsets_.end(), offset) !=

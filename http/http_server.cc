@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/query_damage.h"
 #include "http/auth.h"
 #include "http/compression.h"
 #include "http/http_message.h"
@@ -38,6 +39,16 @@ namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// A query that skipped damaged blocks answered with the rest: say so (RFC 7234's Warning 199,
+// and a count the UI reads).
+void MarkPartial(Response* res, uint64_t damaged_blocks) {
+  if (damaged_blocks == 0 || res->status >= 400) return;
+  res->SetHeader("X-Sloop-Damaged-Blocks", std::to_string(damaged_blocks));
+  res->SetHeader("Warning", "199 sloop \"" + std::to_string(damaged_blocks) +
+                                " damaged stored block(s) skipped: this answer leaves out the "
+                                "records they held\"");
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -533,7 +544,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       if (auto refused = shared->Authorize(job_req.get(), access)) {
         *res = std::move(*refused);
       } else {
+        const uint64_t damaged_before = DamagedBlocksSkippedOnThisThread();
         *res = shared->router.Handle(*job_req);
+        MarkPartial(res.get(), DamagedBlocksSkippedOnThisThread() - damaged_before);
       }
       asio::post(self->stream_.get_executor(),
                  [self, res, generation] { self->OnHandled(generation, std::move(*res)); });

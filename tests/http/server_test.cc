@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "engine/backup.h"
@@ -344,6 +345,57 @@ TEST(HttpServerStandalone, PortInUseIsAnError) {
   auto r = b.Start();
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("cannot listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sloop::http
+
+namespace sloop::http {
+namespace {
+
+TEST_F(ServerTest, AnswerThatSkippedADamagedBlockSaysSo) {
+  // Damage the sealed shard's block (the first 50 pods) and serve the store again.
+  server_.reset();
+  router_.reset();
+  store_.reset();
+  const fs::path seg = dir_ / "shards" / "0000000001.seg";
+  ASSERT_TRUE(fs::exists(seg));
+  {
+    std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = static_cast<std::streamoff>(fs::file_size(seg) / 2);
+    f.seekg(at);
+    char c = 0;
+    f.get(c);
+    f.seekp(at);
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  StoreOptions o;
+  o.root = dir_;
+  o.background = false;
+  o.now_ns = [] { return kT0 + 10 * kMin; };
+  auto s = Store::Open(o);
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  store_ = std::move(*s);
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  server_ = std::make_unique<HttpServer>(options_, *router_);
+  ASSERT_TRUE(server_->Start().has_value());
+  port_ = server_->port();
+
+  auto c = Client();
+  const std::string window =
+      "&from=" + std::to_string(kT0 / kSec - 60) + "&to=" + std::to_string(kT0 / kSec + 600);
+  auto damaged = c.Get("/api/v1/history?kind=Pod&namespace=shop&name=pod-3" + window);
+  ASSERT_TRUE(damaged);
+  EXPECT_EQ(damaged->status, 200) << damaged->body;  // what is readable, not a 500
+  EXPECT_EQ(damaged->get_header_value("X-Sloop-Damaged-Blocks"), "1");
+  EXPECT_NE(damaged->get_header_value("Warning").find("damaged"), std::string::npos);
+  // An answer that read no damaged block carries no warning.
+  auto intact = c.Get("/api/v1/history?kind=Pod&namespace=shop&name=late" + window);
+  ASSERT_TRUE(intact);
+  EXPECT_EQ(intact->status, 200) << intact->body;
+  EXPECT_NE(intact->body.find("uid-late"), std::string::npos);
+  EXPECT_FALSE(intact->has_header("X-Sloop-Damaged-Blocks"));
+  EXPECT_FALSE(intact->has_header("Warning"));
 }
 
 }  // namespace

@@ -158,6 +158,12 @@ export function apiUrl(route: string, params: Params = {}): string {
   return `${rootPath()}api/v1/${route}${qs ? '?' + qs : ''}`;
 }
 
+/** Who hears of answers that left out records of damaged stored blocks (X-Sloop-Damaged-Blocks). */
+let partialListener: ((blocks: number, route: string) => void) | null = null;
+export function onPartialAnswer(fn: (blocks: number, route: string) => void) {
+  partialListener = fn;
+}
+
 /** GETs an /api/v1 route and parses its JSON, reporting bytes as they arrive. */
 export async function getJson<T>(
   route: string,
@@ -187,6 +193,8 @@ export async function getJson<T>(
     }
     throw new ApiError(res.status, message, parameter, url);
   }
+  const damaged = Number(res.headers.get('X-Sloop-Damaged-Blocks') || 0);
+  if (damaged > 0 && partialListener) partialListener(damaged, route);
   try {
     return JSON.parse(text) as T;
   } catch (e) {

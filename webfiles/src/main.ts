@@ -3,7 +3,7 @@
 // the page follows it, so back/forward and shared links reproduce a view.
 
 import './style.css';
-import { ApiError, getJson, loadConfig, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
+import { ApiError, getJson, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
 import { fmtBytes, fmtTime, h, isoSeconds, setChildren, toUnix } from './dom';
 import { ResourceView } from './resource';
 import { LOOKBACKS, SORTS, durationSeconds, formatState, parseState, type Defaults, type ViewState } from './state';
@@ -15,6 +15,7 @@ class App {
   private defaults!: Defaults;
   private busyEl = h('div', { class: 'busy', role: 'status', 'aria-live': 'polite', 'data-testid': 'busy' });
   private errorEl = h('div', { class: 'error-banner', role: 'alert', 'data-testid': 'error' });
+  private partialEl = h('div', { class: 'error-banner partial', role: 'status', 'data-testid': 'partial' });
   private main = h('main');
   private toolbar = h('div', { class: 'toolbar', 'data-testid': 'filters' });
   private legend = h('div', { class: 'legend' });
@@ -65,6 +66,7 @@ class App {
       ),
       this.busyEl,
       this.errorEl,
+      this.partialEl,
       this.main,
     );
     document.addEventListener('click', (e) => {
@@ -320,6 +322,16 @@ class App {
     this.errorEl.classList.add('on');
   }
 
+  /** An answer left out the records of damaged stored blocks: say so until dismissed. */
+  showPartial(blocks: number, route: string) {
+    setChildren(this.partialEl,
+      h('b', {}, 'Part of the stored history could not be read: '),
+      `${blocks} damaged block${blocks === 1 ? '' : 's'} skipped, so this view (${route}) leaves out the records ${blocks === 1 ? 'it' : 'they'} held. The server log names the files; restore them from a backup to get the records back.`,
+      h('button', { class: 'close', title: 'dismiss', onclick: () => this.partialEl.classList.remove('on') }, '×'),
+    );
+    this.partialEl.classList.add('on');
+  }
+
   hideError() {
     this.errorEl.classList.remove('on');
   }
@@ -440,6 +452,7 @@ class SearchBox {
 async function start() {
   const config = await loadConfig();
   const app = new App(config);
+  onPartialAnswer((blocks, route) => app.showPartial(blocks, route));
   app.route();
 }
 
