@@ -1101,7 +1101,10 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   seen_in.reserve(rows.capacity());
   uint32_t serial = 0;
   bool previous_scanned = false;
+  auto cancelled = [&] { return q.cancel && q.cancel->load(std::memory_order_relaxed); };
+  uint32_t visited = 0;
   for (const auto& shard : shards) {
+    if (cancelled()) return MakeError(ErrorCode::kAborted, "timeline: cancelled");
     ShardInfo info = shard->info();
     if (!Overlaps(info, q.range)) {
       previous_scanned = false;
@@ -1122,6 +1125,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     next.reserve(order.size());
     size_t pos = 0;  // rows before order[pos] have keys below the entry's
     shard->ForEachEntry(filter, true, [&](const EntryView& e) {
+      if ((++visited & 4095) == 0 && cancelled()) return false;
       if (q.kind.empty() && e.key.kind == "Event") return true;
       if (!q.namespace_.empty() && e.key.namespace_ != q.namespace_) {
         bool namespace_row = e.key.kind == "Namespace" && e.key.name == q.namespace_;
@@ -1206,6 +1210,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
       }
       return true;
     });
+    if (cancelled()) return MakeError(ErrorCode::kAborted, "timeline: cancelled");
     next.insert(next.end(), order.begin() + pos, order.end());
     order.swap(next);
     if (infer) {

@@ -88,6 +88,9 @@ struct TimelineQuery {
   std::string name_exact;  // exact name; "" = any
   TimelineSort sort = TimelineSort::kStart;
   size_t limit = 5000;
+  // Raised by the caller to give up (its deadline passed): the scan stops soon after and the
+  // query fails with kAborted. Null: never.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // The strings of a timeline row (key, API group and version, reasons, owners) are views into the

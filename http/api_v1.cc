@@ -76,6 +76,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   q.sort = ApiSort(p.GetOr("sort", ""));
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(5000));
   if (!q.namespace_.empty()) CheckNamespace(req, q.namespace_);
+  q.cancel = req.cancel.get();
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "api-v1 query");
   std::string body;

@@ -113,6 +113,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   q.sort = ParseSort(sort);
   std::string_view uuid = p.GetOr("uuid", "");
   if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
+  q.cancel = p.request().cancel.get();
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
 
@@ -241,6 +242,7 @@ Response GetResSummaryData(const HandlerContext& ctx, const Params& p) {
   q.name_exact = p.GetOr("name", "");
   q.limit = 100;
   std::string_view uuid = p.GetOr("uuid", "");
+  q.cancel = p.request().cancel.get();
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
   const TimelineRow* row = nullptr;

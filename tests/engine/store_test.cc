@@ -108,6 +108,28 @@ TEST_F(StoreTest, HistoryAcrossSealedAndActiveShardsIsByteExact) {
 // Thousands of resources over three shards, two of them sealed (long enough for the scan to
 // decompress ahead and free blocks behind): resources created, deleted and carried over in each,
 // new names falling between old ones, merged into one row each, in the order asked for.
+TEST_F(StoreTest, TimelineGivesUpWhenCancelled) {
+  auto store = OpenStore();
+  for (int i = 0; i < 10000; ++i) {
+    std::string n = "p-" + std::to_string(i);
+    ASSERT_TRUE(
+        store->Append(mk_.Pod(kT0 + i * kSec / 10, "shop", n, "uid-" + n, i + 1)).has_value());
+  }
+  ASSERT_TRUE(store->SealActive().has_value());
+  TimelineQuery q;
+  q.range = {kT0 - kHour, kT0 + 2 * kHour};
+  q.limit = 100000;
+  std::atomic<bool> cancel{false};
+  q.cancel = &cancel;
+  auto whole = store->Timeline(q);
+  ASSERT_TRUE(whole.has_value()) << whole.error().ToString();
+  EXPECT_EQ(whole->rows.size(), 10000u);
+  cancel = true;
+  auto given_up = store->Timeline(q);
+  ASSERT_FALSE(given_up.has_value());
+  EXPECT_EQ(given_up.error().code, ErrorCode::kAborted);
+}
+
 TEST_F(StoreTest, TimelineMergesManyResourcesAcrossShards) {
   auto store = OpenStore();
   struct Want {
