@@ -41,11 +41,7 @@ class ServerTest : public ::testing::Test {
            ("sloop-http-server-" + std::to_string(getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    StoreOptions o;
-    o.root = dir_;
-    o.background = false;
-    o.now_ns = [] { return kT0 + 10 * kMin; };
-    auto s = Store::Open(o);
+    auto s = Store::Open(StoreOpts());
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
     store_ = std::move(*s);
     sloop::testing::RecordMaker mk;
@@ -63,6 +59,17 @@ class ServerTest : public ::testing::Test {
     options_.display_context = "cluster";
     options_.read_timeout = 2000ms;
     options_.write_timeout = 5000ms;
+    Serve();
+  }
+  StoreOptions StoreOpts() {
+    StoreOptions o;
+    o.root = dir_;
+    o.background = false;
+    o.now_ns = [] { return kT0 + 10 * kMin; };
+    return o;
+  }
+  // A router and a server on a free port for store_.
+  void Serve() {
     router_ = MakeSloopRouter(options_, *store_, registry_);
     server_ = std::make_unique<HttpServer>(options_, *router_);
     auto started = server_->Start();
@@ -369,17 +376,10 @@ TEST_F(ServerTest, AnswerThatSkippedADamagedBlockSaysSo) {
     f.seekp(at);
     f.put(static_cast<char>(c ^ 0x5a));
   }
-  StoreOptions o;
-  o.root = dir_;
-  o.background = false;
-  o.now_ns = [] { return kT0 + 10 * kMin; };
-  auto s = Store::Open(o);
+  auto s = Store::Open(StoreOpts());
   ASSERT_TRUE(s.has_value()) << s.error().ToString();
   store_ = std::move(*s);
-  router_ = MakeSloopRouter(options_, *store_, registry_);
-  server_ = std::make_unique<HttpServer>(options_, *router_);
-  ASSERT_TRUE(server_->Start().has_value());
-  port_ = server_->port();
+  Serve();
 
   auto c = Client();
   const std::string window =

@@ -72,19 +72,7 @@ std::pair<int, std::string> Get(int port, const std::string& target, int timeout
   return {res->status, res->body};
 }
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
+using testing::UrlEscape;
 
 int64_t Rfc3339Seconds(std::string_view text) {
   std::tm tm{};
@@ -222,9 +210,9 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
     std::shuffle(candidates.begin(), candidates.end(), rng);
     if (candidates.size() > 150) candidates.resize(150);
     for (const auto* e : candidates) {
-      auto [hs, hbody] =
-          Get(port, "/api/v1/history?kind=" + Escape(e->kind) + "&namespace=" + Escape(e->ns) +
-                        "&name=" + Escape(e->name) + "&uid=" + Escape(e->uid) + "&payloads=false");
+      auto [hs, hbody] = Get(port, "/api/v1/history?kind=" + UrlEscape(e->kind) + "&namespace=" +
+                                       UrlEscape(e->ns) + "&name=" + UrlEscape(e->name) +
+                                       "&uid=" + UrlEscape(e->uid) + "&payloads=false");
       ASSERT_EQ(hs, 200) << when << ": " << hbody;
       simdjson::dom::element h;
       ASSERT_FALSE(parser.parse(hbody).get(h));

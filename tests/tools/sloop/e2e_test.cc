@@ -135,19 +135,7 @@ class SloopEndToEnd : public ::testing::Test {
     return kinds.count(e.kind) > 0;
   }
 
-  static std::string Escape(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-    return out;
-  }
+  static std::string Escape(const std::string& s) { return testing::UrlEscape(s); }
 
   static std::string KeyParams(const Emitted& e) {
     return "kind=" + Escape(e.kind) + "&namespace=" + Escape(e.ns) + "&name=" + Escape(e.name);
