@@ -43,10 +43,10 @@ class SloopEndToEnd : public ::testing::Test {
 
     // The simulator, recording everything it emits.
     fs::path port_file = dir_ / "kubesim.port";
-    sim_->Start(
-        {SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file", port_file.string(),
-         "--scenario", "e2e", "--seed", "7", "--capture", (dir_ / "emitted.jsonl").string()},
-        {}, dir_ / "kubesim.log");
+    sim_->Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file",
+                 port_file.string(), "--scenario", "e2e", "--seed", "7", "--freeze-after", "15s",
+                 "--capture", (dir_ / "emitted.jsonl").string()},
+                {}, dir_ / "kubesim.log");
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_->Log();
     int sim_port = std::stoi(ReadFile(port_file));
     std::ofstream(dir_ / "kubeconfig")
@@ -59,20 +59,28 @@ class SloopEndToEnd : public ::testing::Test {
     StartSloop(*sloop_, port_, {"-store-root=" + (dir_ / "store").string()}, "sloop.log");
     ASSERT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 20s)) << sloop_->Log();
 
-    // Let the scenario play, then stop the simulator so that the capture is complete and
-    // nothing more happens; give sloop a moment to store what it has received.
-    std::this_thread::sleep_for(14s);
+    // Let the scenario play until the simulator freezes (its capture is then complete and
+    // nothing more happens), give sloop a moment to receive the last events over its watches
+    // (the simulator still serves them), then stop the simulator.
+    ASSERT_TRUE(WaitFor([&] { return sim_->Log().find("frozen at") != std::string::npos; }, 40s))
+        << sim_->Log();
+    std::this_thread::sleep_for(3s);
     auto sim_status = sim_->Stop(SIGTERM, 10s);
     ASSERT_TRUE(sim_status.has_value()) << "kubesim did not stop on SIGTERM";
-    std::this_thread::sleep_for(2s);
     ASSERT_TRUE(sloop_->running()) << sloop_->Log();
     LoadCapture();
   }
 
+  void TearDown() override { any_failed_ |= HasFailure(); }
+
   static void TearDownTestSuite() {
     delete sim_;
     delete sloop_;
-    if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+    if (!any_failed_) {
+      fs::remove_all(dir_);
+    } else {
+      std::fprintf(stderr, "kept %s (sloop.log, kubesim.log, emitted.jsonl)\n", dir_.c_str());
+    }
   }
 
   static void StartSloop(Process& p, int port, std::vector<std::string> flags,
@@ -142,6 +150,7 @@ class SloopEndToEnd : public ::testing::Test {
   }
 
   static inline fs::path dir_;
+  static inline bool any_failed_ = false;
   static inline Process* sim_ = nullptr;
   static inline Process* sloop_ = nullptr;
   static inline int port_ = 0;
