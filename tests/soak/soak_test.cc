@@ -37,6 +37,8 @@ constexpr uint64_t kMemoryBudgetMb = 64;
 // What sloop holds besides the budgeted engine memory: code, libraries, HTTP and ingest buffers,
 // the sanitizer's shadow where there is one.
 constexpr uint64_t kFixedMb = 96;
+// Simulated seconds per real second: the capture's times are simulated ones.
+constexpr int kSpeed = 20;
 
 int SoakSeconds() {
   const char* s = std::getenv("SLOOP_SOAK_SECONDS");
@@ -90,8 +92,12 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
   Process sim;
   fs::path port_file = dir / "kubesim.port";
   sim.Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file", port_file.string(),
-             "--scenario", "default", "--pods", "1000", "--nodes", "30", "--speed", "20", "--seed",
-             "11", "--capture", (dir / "emitted.jsonl").string()},
+             "--scenario", "default", "--pods", "1000", "--nodes", "30", "--speed",
+             std::to_string(kSpeed), "--seed", "11",
+             // The cluster stops changing (and keeps serving) a while after the soak ends, so
+             // that its last events reach sloop before the simulator is stopped.
+             "--freeze-after", std::to_string(SoakSeconds() + 45) + "s", "--capture",
+             (dir / "emitted.jsonl").string()},
             {}, dir / "kubesim.log");
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s)) << sim.Log();
   const int sim_port = std::stoi(ReadFile(port_file));
@@ -183,9 +189,12 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
   EXPECT_GT(answered.load(), 0u);
   EXPECT_EQ(slow_health, 0) << "/healthz failed or took over a second";
 
-  // The simulator stops: its capture is complete, and what sloop has is final.
-  ASSERT_TRUE(sim.Stop(SIGTERM, 20s).has_value());
+  // The simulator freezes: its capture is complete, and once its last events have reached
+  // sloop's watches, what sloop has is final.
+  ASSERT_TRUE(WaitFor([&] { return sim.Log().find("frozen at") != std::string::npos; }, 120s))
+      << sim.Log();
   std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(sim.Stop(SIGTERM, 20s).has_value());
   auto capture = testing::LoadEmitted(dir / "emitted.jsonl");
   ASSERT_GT(capture.by_uid.size(), 100u);
 
@@ -197,11 +206,19 @@ TEST(Soak, DiskAndMemoryStayWithinLimitsAndNothingRetainedIsLost) {
     ASSERT_FALSE(parser.parse(body).get(doc)) << body;
     std::string_view oldest_text;
     ASSERT_FALSE(doc["oldest_record"].get_string().get(oldest_text)) << body;
-    // Objects last emitted a whole shard after the oldest retained record are inside retention.
-    const int64_t horizon_ns = (Rfc3339Seconds(oldest_text) + 120) * 1000000000LL;
+    // Shards follow each other in time and retention deletes whole ones, oldest first: an object
+    // last emitted after the oldest retained record (plus a margin for the two clocks) has its
+    // last version retained.
+    const int64_t horizon_ns = (Rfc3339Seconds(oldest_text) + 15) * 1000000000LL;
+    // The capture's times run kSpeed times faster than the clock from the simulation's start
+    // (the wall clock when it started): back to real time, to compare with what sloop observed.
+    int64_t sim_start = INT64_MAX;
+    for (const auto& [uid, e] : capture.by_uid) sim_start = std::min(sim_start, e.first_ns);
+    auto real_ns = [&](int64_t sim_ns) { return sim_start + (sim_ns - sim_start) / kSpeed; };
     std::vector<const testing::Emitted*> candidates;
     for (const auto& [uid, e] : capture.by_uid) {
-      if (e.last_ns >= horizon_ns && e.kind != "Node" && e.kind != "Event" && e.kind != "Lease") {
+      if (real_ns(e.last_ns) >= horizon_ns && e.kind != "Node" && e.kind != "Event" &&
+          e.kind != "Lease") {
         candidates.push_back(&e);
       }
     }
