@@ -6,24 +6,13 @@
 #include <string>
 #include <string_view>
 
-#include "engine/record_sink.h"
 #include "ingest/ingest_options.h"
 #include "ingest/raw_json.h"
 #include "ingest/type_recorder.h"
 #include "ingest/watch_frame.h"
+#include "tests/fuzz/null_sink.h"
 
-namespace {
-
-class NullSink : public sloop::RecordSink {
- public:
-  sloop::Result<void> Append(const sloop::RecordView& r) override {
-    bytes += r.payload.size() + r.name.size();
-    return {};
-  }
-  size_t bytes = 0;
-};
-
-}  // namespace
+using sloop::fuzz::NullSink;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sloop::ingest;
