@@ -40,7 +40,7 @@ test-tsan: deps
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -L tsan
 
 # libFuzzer targets (tests/fuzz, clang): each runs FUZZ_SECONDS on a copy of its committed corpus.
-# `make test` runs them briefly; `make fuzz` longer. A crash's input lands in build-fuzz/tests/fuzz/work/.
+# `make test` runs them briefly; `make fuzz` longer. A crash's input lands in build-fuzz/tests/fuzz/scratch/.
 FUZZ_SECONDS ?= 10
 test-fuzz:
 	@bash tools/install-deps.sh --fuzz
