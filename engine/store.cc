@@ -79,6 +79,12 @@ bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   return lo <= r.end_ns && hi >= r.start_ns;
 }
 
+// The wait before the next try after one more failure of the same work (a seal, maintenance, a
+// timed flush): seal_retry_initial, then doubling up to seal_retry_max.
+std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current, const StoreOptions& o) {
+  return current.count() ? std::min(current * 2, o.seal_retry_max) : o.seal_retry_initial;
+}
+
 // Shards in time order: by the span of their records (one with none by its window), ties by id.
 // Not by window start: once -shard-duration changes, a 1 h window opened after 10 m ones starts
 // before them, and its history would be read first and deleted last.
@@ -305,6 +311,12 @@ Result<void> Store::Recover() {
     bool has_active = exts.count(".active");
     bool has_seg = exts.count(".seg");
     bool has_idx = exts.count(".idx");
+    // Listing a segment's blocks reads every block header: at most once per shard.
+    std::optional<size_t> seg_blocks;
+    auto seg_readable = [&] {
+      if (!seg_blocks) seg_blocks = readable_blocks(seg);
+      return *seg_blocks;
+    };
     if (has_idx && has_seg) {
       auto shard = SealedShard::Open(seg, idx);
       if (shard) {
@@ -324,7 +336,7 @@ Result<void> Store::Recover() {
       if (has_active) {
         Log("shard " + std::to_string(id) + ": sealed files unusable (" + shard.error().ToString() +
             "); sealing again from its arrival-order file");
-      } else if (readable_blocks(seg) == 0) {
+      } else if (seg_readable() == 0) {
         // Nothing in the segment to rebuild from.
         set_aside(seg, shard.error().ToString());
         set_aside(idx, "its segment is unreadable");
@@ -345,7 +357,7 @@ Result<void> Store::Recover() {
     if (!has_active && has_seg && !has_idx) {
       // A sealed segment without a (usable) index: seal it again; it is a valid segment.
       if (options_.read_only) continue;
-      if (readable_blocks(seg) == 0) {
+      if (seg_readable() == 0) {
         set_aside(seg, "no readable block in it, and no index beside it");
         continue;
       }
@@ -703,8 +715,7 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
     std::chrono::milliseconds wait;
     {
       std::lock_guard p(pace_mu_);
-      seal_backoff_ = seal_backoff_.count() ? std::min(seal_backoff_ * 2, options_.seal_retry_max)
-                                            : options_.seal_retry_initial;
+      seal_backoff_ = NextBackoff(seal_backoff_, options_);
       seal_retry_at_ = Clock::now() + seal_backoff_;
       wait = seal_backoff_;
     }
@@ -939,9 +950,7 @@ void Store::BackgroundLoop() {
       if (!r) {
         // A shard that cannot be finished (its last block does not fit on a full disk) is not
         // tried again every second: back off as for seals, and log once per step.
-        maintain_backoff = maintain_backoff.count()
-                               ? std::min(maintain_backoff * 2, options_.seal_retry_max)
-                               : options_.seal_retry_initial;
+        maintain_backoff = NextBackoff(maintain_backoff, options_);
         maintain_retry_at = now + maintain_backoff;
         Log("maintenance failed, tried again in " + Seconds(maintain_backoff) + ": " +
             r.error().ToString());
@@ -981,8 +990,7 @@ void Store::FlushLoop() {
       // must not hold up the timer.
       const auto now = Clock::now();
       if (auto r = active->FlushAged(now, &due); !r) {
-        backoff = backoff.count() ? std::min(backoff * 2, options_.seal_retry_max)
-                                  : options_.seal_retry_initial;
+        backoff = NextBackoff(backoff, options_);
         due = now + backoff;
         Log("writing out the active shard's recent records failed; they stay in memory (queries "
             "read them) and it is tried again in " +
