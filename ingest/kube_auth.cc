@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "ingest/raw_json.h"
+
 namespace sloop::ingest {
 
 namespace {
@@ -24,23 +26,30 @@ std::string Sha256(std::string_view s) {
   return std::string(reinterpret_cast<const char*>(md), sizeof(md));
 }
 
-// A JSON string literal (tokens and user names are printable, but escape whatever comes).
+// A JSON string literal.
 std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+// The answer remembered for key when it has not expired (the caller holds the cache's lock).
+template <typename V>
+std::optional<V> Recall(const std::unordered_map<std::string, KubeAuth::Remembered<V>>& memory,
+                        const std::string& key, std::chrono::steady_clock::time_point now) {
+  auto it = memory.find(key);
+  if (it == memory.end() || it->second.expires <= now) return std::nullopt;
+  return it->second.value;
+}
+
+// Remembers an answer until now + ttl; a full memory starts again empty (the caller holds the
+// cache's lock).
+template <typename V>
+void Remember(std::unordered_map<std::string, KubeAuth::Remembered<V>>& memory, std::string key,
+              V value, std::chrono::steady_clock::time_point now, std::chrono::nanoseconds ttl) {
+  if (memory.size() >= kMaxCacheEntries) memory.clear();
+  memory[std::move(key)] = KubeAuth::Remembered<V>{
+      std::move(value), now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(ttl)};
 }
 
 }  // namespace
@@ -111,8 +120,7 @@ Result<std::optional<http::Identity>> KubeAuth::Authenticate(std::string_view to
   auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(cache_mu_);
-    auto it = tokens_.find(key);
-    if (it != tokens_.end() && it->second.expires > now) return it->second.identity;
+    if (auto known = Recall(tokens_, key, now)) return *known;
   }
   std::string body =
       R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":)" +
@@ -140,9 +148,7 @@ Result<std::optional<http::Identity>> KubeAuth::Authenticate(std::string_view to
     if (!who.user.empty()) id = std::move(who);
   }
   std::lock_guard lock(cache_mu_);
-  if (tokens_.size() >= kMaxCacheEntries) tokens_.clear();
-  tokens_[key] =
-      TokenEntry{id, now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(ttl_)};
+  Remember(tokens_, key, id, now, ttl_);
   return id;
 }
 
@@ -151,8 +157,7 @@ Result<bool> KubeAuth::MayRead(const http::Identity& id, std::string_view namesp
   auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(cache_mu_);
-    auto it = access_.find(key);
-    if (it != access_.end() && it->second.expires > now) return it->second.allowed;
+    if (auto known = Recall(access_, key, now)) return *known;
   }
   std::string body =
       R"({"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":)" +
@@ -174,9 +179,7 @@ Result<bool> KubeAuth::MayRead(const http::Identity& id, std::string_view namesp
   bool allowed = false;
   if (doc["status"]["allowed"].get(allowed) != simdjson::SUCCESS) allowed = false;
   std::lock_guard lock(cache_mu_);
-  if (access_.size() >= kMaxCacheEntries) access_.clear();
-  access_[key] = AccessEntry{
-      allowed, now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(ttl_)};
+  Remember(access_, std::move(key), allowed, now, ttl_);
   return allowed;
 }
 

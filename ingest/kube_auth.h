@@ -33,6 +33,13 @@ class KubeAuth : public http::Authenticator, public http::Authorizer {
 
   int reviews() const;  // reviews sent (for tests: caching works)
 
+  // A review's answer and when it stops counting.
+  template <typename V>
+  struct Remembered {
+    V value;
+    std::chrono::steady_clock::time_point expires;
+  };
+
  private:
   Result<std::string> Post(std::string_view path, const std::string& body);
 
@@ -40,17 +47,10 @@ class KubeAuth : public http::Authenticator, public http::Authorizer {
   std::mutex client_mu_;  // ApiClient::Prepare is not thread-safe
   ApiClient client_;
 
-  struct TokenEntry {
-    std::optional<http::Identity> identity;
-    std::chrono::steady_clock::time_point expires;
-  };
-  struct AccessEntry {
-    bool allowed;
-    std::chrono::steady_clock::time_point expires;
-  };
   mutable std::mutex cache_mu_;
-  std::unordered_map<std::string, TokenEntry> tokens_;   // by SHA-256 of the token
-  std::unordered_map<std::string, AccessEntry> access_;  // by user "\n" namespace
+  // by SHA-256 of the token
+  std::unordered_map<std::string, Remembered<std::optional<http::Identity>>> tokens_;
+  std::unordered_map<std::string, Remembered<bool>> access_;  // by user "\n" namespace
   int reviews_ = 0;
 };
 
