@@ -130,7 +130,9 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "largest watch event or list page read, in MiB; larger ones are dropped, logged and "
        "counted (list pages are asked for again in smaller pieces)"},
       {"simulator-if-no-kubeconfig", "simulatorIfNoKubeconfig", Kind::kBool,
-       &c.simulator_if_no_kubeconfig, "with no kubeconfig, watch the built-in cluster simulator"},
+       &c.simulator_if_no_kubeconfig,
+       "with no cluster configured (no kubeconfig, not in a pod), start the built-in cluster "
+       "simulator and watch it (`make run` sets it; never in a pod)"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
       {"deletion-batch-size", "deletionBatchSize", Kind::kIgnored, nullptr, ""},
       {"use-mock-badger", "mockBadger", Kind::kIgnored, nullptr, ""},

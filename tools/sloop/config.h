@@ -80,7 +80,7 @@ struct SloopConfig {
   std::string admin_token_file;
   bool auth_kubernetes = false;
   Duration auth_cache_ttl = std::chrono::seconds(60);
-  bool simulator_if_no_kubeconfig = true;  // start the built-in cluster simulator
+  bool simulator_if_no_kubeconfig = false;  // start the built-in cluster simulator (make run)
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
   std::vector<std::string> ignored;

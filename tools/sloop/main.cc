@@ -239,7 +239,16 @@ int Run(int argc, char** argv) {
   std::optional<sloop::ingest::ClusterConfig> cluster;
   if (watch) {
     auto cc = sloop::ingest::LoadClusterConfig(ingest_options);
-    if (!cc) return Fail(cc.error().message);
+    if (!cc) {
+      if (!in_pod && !c.simulator_if_no_kubeconfig &&
+          !sloop::ingest::ClusterConfigured(ingest_options)) {
+        return Fail(cc.error().message +
+                    " (or pass -simulator-if-no-kubeconfig=true, as `make run` does, to record "
+                    "the built-in cluster simulator; or -disable-kube-watch to serve the store "
+                    "without watching)");
+      }
+      return Fail(cc.error().message);
+    }
     cluster.emplace(std::move(*cc));
     if (context.empty()) context = cluster->context;
   }
@@ -275,7 +284,7 @@ int Run(int argc, char** argv) {
       sloop::ingest::Ingester* ing = live_ingester.load();
       if (ing == nullptr) return sloop::http::Readiness{false, "the watches to start"};
       auto r = ing->Readiness();
-      return sloop::http::Readiness{r.ready, r.waiting_for};
+      return sloop::http::Readiness{r.ready, r.waiting_for, r.forbidden};
     };
   }
   if (auto tokens = SetUpTokenFiles(c, &http_options); !tokens) {
