@@ -326,6 +326,12 @@ Response Stats(const HandlerContext& ctx, const Request& req) {
   w.Field("corrupt_blocks_skipped", s.corrupt_blocks_skipped);
   w.Field("damaged_files_set_aside", s.damaged_files_set_aside);
   w.Field("indexes_rebuilt", s.indexes_rebuilt);
+  if (ctx.options.readiness) {
+    // Kinds the recorder may not read (403): their role lacks get/list/watch on them.
+    w.Key("forbidden_kinds").BeginArray();
+    for (const auto& k : ctx.options.readiness().forbidden_kinds) w.String(k);
+    w.EndArray();
+  }
   w.EndObject();
   return Finish(std::move(body));
 }

@@ -27,6 +27,8 @@ struct UiLink {
 struct Readiness {
   bool ready = true;
   std::string waiting_for;
+  // Kinds the cluster refuses to let it read (403), e.g. "configmaps": on /api/v1/stats.
+  std::vector<std::string> forbidden_kinds;
 };
 
 struct HttpOptions {

@@ -60,7 +60,12 @@ IngestMetrics::IngestMetrics(prometheus::Registry& r)
                        .Name("sloop_ingest_buffer_peak_bytes")
                        .Help("The most bytes the kind's watch-frame or list-page buffer has held "
                              "(never above -max-watch-frame-mb)")
-                       .Register(r)) {}
+                       .Register(r)),
+      forbidden_(BuildGauge()
+                     .Name("sloop_ingest_forbidden_kinds")
+                     .Help("1 while the API server refuses (403) to list or watch the kind: its "
+                           "role lacks get/list/watch on it; retried every few minutes")
+                     .Register(r)) {}
 
 KindMetrics& IngestMetrics::For(std::string_view kind, std::string_view group) {
   std::string key = std::string(group) + "/" + std::string(kind);
@@ -91,6 +96,7 @@ KindMetrics& IngestMetrics::For(std::string_view kind, std::string_view group) {
   m->objects = &objects_.Add(base);
   m->watch_lag = &lag_.Add(base);
   m->buffer_peak = &buffer_peak_.Add(base);
+  m->forbidden = &forbidden_.Add(base);
   m->errors_family = &errors_;
   auto& ref = *m;
   by_kind_.emplace(key, std::move(m));

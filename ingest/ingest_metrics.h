@@ -16,6 +16,7 @@
 //   sloop_ingest_objects{kind,group}             objects known (the list size)
 //   sloop_ingest_watch_lag_seconds{kind,group}   now minus the last event's arrival
 //   sloop_ingest_buffer_peak_bytes{kind,group}   the most a frame or page buffer held (≤ the cap)
+//   sloop_ingest_forbidden_kinds{kind,group}     1 while the kind's list/watch is refused (403)
 #pragma once
 
 #include <prometheus/counter.h>
@@ -45,6 +46,7 @@ struct KindMetrics {
   prometheus::Gauge* objects = nullptr;
   prometheus::Gauge* watch_lag = nullptr;
   prometheus::Gauge* buffer_peak = nullptr;
+  prometheus::Gauge* forbidden = nullptr;
   prometheus::Family<prometheus::Counter>* errors_family = nullptr;
   std::map<std::string, prometheus::Counter*, std::less<>> errors;
   std::string kind, group;
@@ -70,6 +72,7 @@ class IngestMetrics {
   prometheus::Family<prometheus::Gauge>& objects_;
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& buffer_peak_;
+  prometheus::Family<prometheus::Gauge>& forbidden_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<KindMetrics>, std::less<>> by_kind_;
 };

@@ -48,6 +48,9 @@ struct IngestOptions {
   std::chrono::milliseconds backoff_initial = std::chrono::milliseconds(500);
   std::chrono::milliseconds backoff_max = std::chrono::seconds(30);
   std::chrono::seconds request_timeout = std::chrono::seconds(60);  // discovery, list pages
+  // A kind whose list or watch the server refuses (403: the role lacks it) is tried again only
+  // this often (jittered), while the other kinds are recorded: never a retry storm.
+  std::chrono::milliseconds forbidden_retry = std::chrono::minutes(5);
   // Where the in-cluster service-account token, CA and namespace are read from.
   std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
 };

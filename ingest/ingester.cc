@@ -146,6 +146,8 @@ struct Stream {
   uint64_t skipped_items = 0;
   uint64_t skipped_frames = 0;
   std::string error_message;
+  bool forbidden = false;         // the last list or watch answered 403
+  bool forbidden_logged = false;  // said once with what to add to the role; not again
   std::string last_error;  // why the last request of this stream failed ("" after a good one)
   Clock::time_point last_bad_log{};
   uint64_t bad_logs_suppressed = 0;
@@ -515,12 +517,45 @@ struct Ingester::Impl {
     if (s.status == 401) client->CredentialsRejected();
     s.last_error = std::string(what) + " answered HTTP " + std::to_string(s.status) + ": " +
                    StatusMessage(s.buf);
+    if (s.status == 403) {
+      Forbidden(s, what);
+      return;
+    }
     LogLimited(s, name + ": " + s.last_error);
     if (s.status == 429) {
       RetryAfterOrBackoff(s);
     } else {
       Retry(s, Backoff(s));
     }
+  }
+
+  // 403 on one kind: its role lacks it. The other kinds go on; this one is said once with the
+  // rule to add, shown (status, gauge), counted as listed for readiness and retried only every
+  // options.forbidden_retry, so a missing rule never becomes a retry storm.
+  void Forbidden(Stream& s, const char* what) {
+    const ResourceType& t = s.rec->type();
+    if (!s.forbidden) s.rec->metrics()->forbidden->Set(1);
+    s.forbidden = true;
+    if (!s.forbidden_logged) {
+      s.forbidden_logged = true;
+      Log(t.GroupResource() + ": " + what + " forbidden (403: " + StatusMessage(s.buf) +
+          "); recording the other kinds and trying this one again every " +
+          Seconds(options.forbidden_retry) +
+          ". To record it, add to sloop's ClusterRole (or Role): {apiGroups: [\"" + t.group +
+          "\"], resources: [\"" + t.resource + "\"], verbs: [\"get\", \"list\", \"watch\"]}");
+    }
+    s.failures = 0;
+    std::uniform_real_distribution<double> jitter(0.9, 1.1);
+    Retry(s, std::chrono::duration_cast<Clock::duration>(options.forbidden_retry * jitter(rng)));
+  }
+
+  // The kind was served again after a 403: the role was fixed.
+  void Allowed(Stream& s) {
+    if (!s.forbidden) return;
+    s.forbidden = false;
+    s.forbidden_logged = false;
+    s.rec->metrics()->forbidden->Set(0);
+    Log(s.rec->type().GroupResource() + ": allowed now; recording it");
   }
 
   // A list item that cannot be read: skipped, counted, logged (the first few of a list by name,
@@ -647,6 +682,7 @@ struct Ingester::Impl {
       HttpFailure(s, "list");
       return;
     }
+    Allowed(s);
     std::string_view body = s.buf;
     auto items = FindMember(body, "items");
     Result<void> walk;
@@ -742,6 +778,7 @@ struct Ingester::Impl {
       HttpFailure(s, "watch");
       return;
     }
+    Allowed(s);
     // The server ended the watch (its timeout): go on from where it stopped. A server that ends
     // watches at once gets backoff rather than a busy loop.
     if (s.frames == 0 && Clock::now() - s.started < std::chrono::seconds(1)) {
@@ -788,13 +825,17 @@ struct Ingester::Impl {
     std::vector<KindStatus> out;
     bool synced = true;
     std::vector<const Stream*> unlisted;
+    std::vector<std::string> forbidden;
     for (const auto& s : streams) {
       KindStatus k;
       k.resource = s->rec->type().GroupResource();
       k.kind = s->rec->type().kind;
       k.state = s->phase == Stream::Phase::kListing    ? "listing"
                 : s->phase == Stream::Phase::kWatching ? "watching"
+                : s->forbidden                         ? "forbidden"
                                                        : "backoff";
+      k.forbidden = s->forbidden;
+      if (s->forbidden) forbidden.push_back(k.resource);
       k.objects = s->rec->known_objects();
       k.records = s->rec->records();
       k.relists = s->relists;
@@ -805,8 +846,10 @@ struct Ingester::Impl {
       k.skipped_frames = s->skipped_frames;
       k.buffer_peak_bytes = s->buf_peak;
       s->rec->metrics()->buffer_peak->Set(static_cast<double>(s->buf_peak));
-      synced &= s->rec->listed_once();
-      if (!s->rec->listed_once()) unlisted.push_back(s.get());
+      // A refused kind counts as listed ("listed: forbidden"): readiness never waits for a rule.
+      const bool listed = s->rec->listed_once() || s->forbidden;
+      synced &= listed;
+      if (!listed) unlisted.push_back(s.get());
       if (s->phase == Stream::Phase::kWatching) {
         int64_t last = k.last_event_ns;
         double lag = last > 0 ? static_cast<double>(now_ns - last) / 1e9
@@ -818,12 +861,16 @@ struct Ingester::Impl {
     owner->synced_.store(synced);
     std::lock_guard lock(status_mu);
     status = std::move(out);
+    readiness.forbidden = std::move(forbidden);
     if (readiness.ready) return;
     if (synced) {
       readiness.ready = true;
       readiness.waiting_for.clear();
       Log("ready: the first list of all " + std::to_string(streams.size()) +
-          " resource types is done");
+          " resource types is done" +
+          (readiness.forbidden.empty()
+               ? std::string()
+               : " (" + std::to_string(readiness.forbidden.size()) + " of them forbidden)"));
       return;
     }
     std::string names, why;
@@ -892,10 +939,15 @@ struct Ingester::Impl {
                            " resource types the server offers is selected; check the include "
                            "and exclude kind lists");
     }
-    // One permission check before going on: a user who may not list the first kind is almost
-    // certainly missing a role binding altogether.
+    // One permission check before going on: a user who may list none of the first few kinds is
+    // almost certainly missing a role binding altogether. One refused kind is a role missing a
+    // rule: the watches go on and that kind is reported forbidden.
     const ResourceType& first = selected.front();
-    auto probe = client->Get(first.CollectionPath() + "?limit=1", kAcceptJson, timeout);
+    Result<ApiClient::Response> probe = MakeError(ErrorCode::kInvalidArgument, "no kind selected");
+    for (size_t i = 0; i < std::min<size_t>(selected.size(), 3); ++i) {
+      probe = client->Get(selected[i].CollectionPath() + "?limit=1", kAcceptJson, timeout);
+      if (!probe || probe->status != 403) break;
+    }
     if (!probe) return std::unexpected(probe.error());
     if (probe->status == 401 || probe->status == 403) {
       return MakeError(ErrorCode::kInvalidArgument,

@@ -40,9 +40,10 @@ namespace sloop::ingest {
 struct KindStatus {
   std::string resource;  // "deployments.apps"
   std::string kind;
-  std::string state;     // "listing", "watching", "backoff"
-  size_t objects = 0;    // objects known (the list size)
-  uint64_t records = 0;  // records appended
+  std::string state;       // "listing", "watching", "backoff", "forbidden"
+  bool forbidden = false;  // the last list or watch was refused (403); retried slowly
+  size_t objects = 0;      // objects known (the list size)
+  uint64_t records = 0;    // records appended
   uint64_t relists = 0;
   uint64_t reconnects = 0;
   int64_t last_event_ns = 0;
@@ -54,7 +55,11 @@ struct KindStatus {
 
 // Whether the recorder is doing its job yet, for /healthz and /readyz.
 struct IngestReadiness {
-  bool ready = false;  // the first list of every resource type has finished
+  bool ready = false;  // the first list of every resource type has finished (or was refused)
+  // Resource types ("configmaps", "deployments.apps") whose list or watch the server refuses (403):
+  // they count as listed for readiness, are retried every few minutes, and are shown on
+  // /api/v1/stats and as sloop_ingest_forbidden_kinds.
+  std::vector<std::string> forbidden;
   // When not ready, what it waits for and what to fix, e.g. "API server https://10.0.0.1:443
   // unreachable: … (attempt 4, next in 8.0 s)" or "first list of pods (12 of 40 kinds listed)".
   std::string waiting_for;
@@ -76,7 +81,7 @@ class Ingester {
 
   std::vector<KindStatus> Status() const;
   const ClusterConfig& cluster() const { return client_->config(); }
-  // True once every resource type has finished its first list.
+  // True once every resource type has finished its first list (or is refused: 403).
   bool Synced() const { return synced_.load(); }
   // Ready once connected and every resource type has finished its first list (and stays ready
   // after that: later failures are logged and counted, the history is still served). Thread-safe.
