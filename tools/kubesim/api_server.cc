@@ -240,6 +240,9 @@ struct ApiServer::Impl {
   std::atomic<uint64_t> counter{0};
   std::atomic<bool> stopping{false};
   std::atomic<bool> faults{true};
+  std::atomic<uint64_t> forbidden{0};
+
+  void refuse(httplib::Response& res, const std::string& msg, const Target* t);
 
   Impl(ObjectStore& s, std::function<SimTime()> n, ServerOptions o)
       : store(s), now(std::move(n)), opt(std::move(o)) {}
@@ -282,9 +285,19 @@ bool accepts_json(const httplib::Request& req) {
 
 }  // namespace
 
+void ApiServer::Impl::refuse(httplib::Response& res, const std::string& msg, const Target* t) {
+  forbidden.fetch_add(1);
+  std::fprintf(stderr, "kubesim: 403 %s\n", msg.c_str());
+  res.status = 403;
+  res.set_content(
+      status_json(403, "Forbidden", msg, t && !t->name.empty() ? t->name : "",
+                  t && t->rt ? t->rt->group : "", t && t->rt ? t->rt->resource : "", t && t->rt),
+      std::string(kJson));
+}
+
 bool ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Response& res,
                                    bool public_path, std::string_view verb, const Target* t) {
-  if (opt.token.empty() && opt.forbidden_token.empty()) return true;
+  if (opt.token.empty() && opt.forbidden_token.empty() && opt.user_tokens.empty()) return true;
   const std::string auth = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   std::string token;
@@ -306,11 +319,30 @@ bool ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Respons
     } else {
       msg = "forbidden: User \"kubesim-viewer\" cannot get path \"" + req.path + "\"";
     }
-    res.status = 403;
-    res.set_content(
-        status_json(403, "Forbidden", msg, t && !t->name.empty() ? t->name : "",
-                    t && t->rt ? t->rt->group : "", t && t->rt ? t->rt->resource : "", t && t->rt),
-        std::string(kJson));
+    refuse(res, msg, t);
+    return false;
+  }
+  if (auto u = opt.user_tokens.find(token); u != opt.user_tokens.end()) {
+    // Discovery, /version and unknown paths are open to every authenticated user (Kubernetes'
+    // system:discovery and system:public-info-viewer roles); resources go through RBAC.
+    if (!opt.rbac || public_path || t == nullptr || t->rt == nullptr) return true;
+    AccessRequest ar;
+    ar.user = u->second;
+    constexpr std::string_view kSa = "system:serviceaccount:";
+    if (ar.user.starts_with(kSa)) {
+      const std::string rest = ar.user.substr(kSa.size());
+      ar.groups = Rbac::service_account_groups(rest.substr(0, rest.find(':')));
+    } else {
+      ar.groups = {"system:authenticated"};
+    }
+    ar.verb = std::string(verb);
+    ar.api_group = std::string(t->rt->group);
+    ar.resource = std::string(t->rt->resource);
+    if (!t->subresource.empty()) ar.resource += "/" + t->subresource;
+    ar.name = t->name;
+    ar.namespace_ = t->ns;
+    if (opt.rbac->allowed(ar)) return true;
+    refuse(res, Rbac::forbidden_message(ar), t);
     return false;
   }
   send_status(res, 401, "Unauthorized", "Unauthorized");
@@ -369,6 +401,12 @@ void ApiServer::Impl::handle(const httplib::Request& req, httplib::Response& res
     for (const auto& [k, v] : req.params) q += (q.empty() ? "?" : "&") + k + "=" + v;
     std::fprintf(stderr, "kubesim: %s %s%s [%s]\n", req.method.c_str(), path.c_str(), q.c_str(),
                  req.get_header_value("Accept").c_str());
+  }
+  if (path == "/debug/kubesim/counters") {  // for tests: how many 403s were served
+    res.set_content("{\"requests\":" + std::to_string(total.load()) +
+                        ",\"forbidden\":" + std::to_string(forbidden.load()) + "}",
+                    std::string(kJson));
+    return;
   }
   if (!authenticate(req, res, is_version, verb, resource_path ? &t : nullptr)) return;
 
@@ -817,6 +855,8 @@ void ApiServer::run() {
 }
 
 void ApiServer::set_faults_enabled(bool enabled) { impl_->faults.store(enabled); }
+
+uint64_t ApiServer::forbidden_responses() const { return impl_->forbidden.load(); }
 
 void ApiServer::stop() {
   if (!impl_ || !impl_->server) return;

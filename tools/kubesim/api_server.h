@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "object_store.h"
+#include "rbac.h"
 #include "sim_time.h"
 
 namespace httplib {
@@ -26,8 +28,14 @@ struct ServerOptions {
   std::string client_ca_file;       // when set, clients must present a certificate it signed
   std::string token;                // when set, "Authorization: Bearer TOKEN" is required
   std::string forbidden_token;      // authenticates, then every request is 403 Forbidden
-  int minor = 32;                   // reported by /version
-  bool legacy_discovery = false;    // never answer aggregated discovery
+  // More users: bearer token → user name. "system:serviceaccount:NS:NAME" gets a service
+  // account's groups; every one gets system:authenticated. --token's user is system:masters.
+  std::map<std::string, std::string> user_tokens;
+  // When set, the resource requests of user_tokens' users are authorized by it; a refusal is the
+  // apiserver's 403 Status. Discovery and /version stay open to every authenticated user.
+  std::shared_ptr<const Rbac> rbac;
+  int minor = 32;                 // reported by /version
+  bool legacy_discovery = false;  // never answer aggregated discovery
   std::chrono::milliseconds bookmark_interval{60'000};
   std::chrono::milliseconds watch_timeout{30 * 60'000};  // when the client sets none
   bool log_requests = false;
@@ -57,6 +65,9 @@ class ApiServer {
   void stop();
 
   uint64_t requests() const { return requests_.load(); }
+  // 403 answers served (RBAC refusals and --forbidden-token), also at GET /debug/kubesim/counters
+  // (no token needed) as {"requests":N,"forbidden":M}, and one stderr line each.
+  uint64_t forbidden_responses() const;
   // Turns the injected faults off (or back on), e.g. once the cluster is frozen so that clients
   // can catch up.
   void set_faults_enabled(bool enabled);

@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "certs.h"
 #include "cluster.h"
 #include "object_store.h"
+#include "rbac.h"
 #include "scenarios.h"
 #include "sim_time.h"
 
@@ -38,6 +41,10 @@ struct Options {
   std::string port_file;
   bool tls = false;
   std::string token, forbidden_token;
+  std::map<std::string, std::string> user_tokens;  // token → user
+  std::string serviceaccount = "default:default";  // NS:NAME
+  std::string serviceaccount_dir;
+  std::string rbac_file;
   std::string cert_dir;
   std::string client_ca;
   std::string scenario = "default";
@@ -77,6 +84,17 @@ void print_help() {
       "  --token T                 require 'Authorization: Bearer T' (kubectl sends tokens only\n"
       "                            over TLS); 401 otherwise\n"
       "  --forbidden-token T       a token that authenticates but gets 403 on every resource\n"
+      "  --user-token T=USER       a token of user USER (repeatable); authorized by --rbac\n"
+      "  --serviceaccount NS:NAME  the service account of --serviceaccount-dir (default\n"
+      "                            default:default): user system:serviceaccount:NS:NAME\n"
+      "  --serviceaccount-dir DIR  write token, ca.crt and namespace into DIR as the kubelet\n"
+      "                            mounts them at /var/run/secrets/kubernetes.io/serviceaccount\n"
+      "                            (needs --tls; the token is new at every start)\n"
+      "  --rbac FILE               authorize --user-token and service-account requests with the\n"
+      "                            ClusterRoles, Roles and bindings in FILE (YAML, "
+      "multi-document);\n"
+      "                            a refusal is the apiserver's 403 Status. --token stays admin.\n"
+      "                            403s are counted at GET /debug/kubesim/counters\n"
       "  --kubeconfig-out F        write a kubeconfig for this server (context 'kubesim')\n"
       "  --minor N                 Kubernetes minor version reported by /version (default 32)\n"
       "  --legacy-discovery        never answer aggregated discovery (tests the fallback)\n"
@@ -172,6 +190,25 @@ Options parse_args(int argc, char** argv) {
       if (o.token.empty()) usage_error("--token must not be empty");
     } else if (flag == "--forbidden-token") {
       o.forbidden_token = value("TOKEN");
+    } else if (flag == "--user-token") {
+      const std::string v = value("TOKEN=USER");
+      const size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) {
+        usage_error("bad value '" + v + "' for --user-token: expected TOKEN=USER");
+      }
+      o.user_tokens[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (flag == "--serviceaccount") {
+      o.serviceaccount = value("NAMESPACE:NAME");
+      const size_t colon = o.serviceaccount.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == o.serviceaccount.size() ||
+          o.serviceaccount.find(':', colon + 1) != std::string::npos) {
+        usage_error("bad value '" + o.serviceaccount +
+                    "' for --serviceaccount: expected NAMESPACE:NAME, e.g. sloop:sloop");
+      }
+    } else if (flag == "--serviceaccount-dir") {
+      o.serviceaccount_dir = value("DIR");
+    } else if (flag == "--rbac") {
+      o.rbac_file = value("FILE");
     } else if (flag == "--cert-dir") {
       o.cert_dir = value("DIR");
     } else if (flag == "--client-ca") {
@@ -239,6 +276,9 @@ Options parse_args(int argc, char** argv) {
     usage_error("--tls, --token, --kubeconfig-out and --port-file need --port");
   }
   if (!o.client_ca.empty() && !o.tls) usage_error("--client-ca needs --tls");
+  if (!o.serviceaccount_dir.empty() && !o.tls) {
+    usage_error("--serviceaccount-dir needs --tls (a pod trusts the API server through ca.crt)");
+  }
   return o;
 }
 
@@ -270,6 +310,36 @@ bool write_atomically(const std::string& path, const std::string& content, std::
   if (ec) {
     *error = "cannot rename " + tmp + " to " + path + ": " + ec.message();
     return false;
+  }
+  return true;
+}
+
+// An opaque bearer token (real service-account tokens are JWTs; clients must not look inside).
+std::string random_token() {
+  std::random_device rd;
+  std::string out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 40; ++i) out += kHex[rd() % 16];
+  return out;
+}
+
+// The files the kubelet projects into every pod, readable by any uid (the projected volume's
+// default mode 0644): token, ca.crt, namespace.
+bool write_service_account(const std::string& dir, const std::string& token,
+                           const std::string& ca_pem, const std::string& ns, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    *error = "cannot create " + dir + ": " + ec.message();
+    return false;
+  }
+  std::filesystem::permissions(dir, std::filesystem::perms(0755), ec);
+  for (const auto& [name, content] : {std::pair<std::string, std::string>{"token", token},
+                                      {"ca.crt", ca_pem},
+                                      {"namespace", ns}}) {
+    const std::string path = dir + "/" + name;
+    if (!write_atomically(path, content, error)) return false;
+    std::filesystem::permissions(path, std::filesystem::perms(0644), ec);
   }
   return true;
 }
@@ -397,6 +467,23 @@ int run_server(const Options& o) {
   so_srv.stall_watches_after = o.stall_watches_after;
   so_srv.throttle_every = o.throttle_every;
   so_srv.error_every = o.error_every;
+  so_srv.user_tokens = o.user_tokens;
+  if (!o.rbac_file.empty()) {
+    auto rbac = std::make_shared<Rbac>();
+    if (!Rbac::load(o.rbac_file, rbac.get(), &error)) {
+      std::fprintf(stderr, "kubesim: --rbac %s\n", error.c_str());
+      return kUsageError;
+    }
+    std::fprintf(stderr, "kubesim: RBAC from %s: %zu roles, %zu bindings\n", o.rbac_file.c_str(),
+                 rbac->role_count(), rbac->binding_count());
+    so_srv.rbac = std::move(rbac);
+  }
+  std::string sa_token;
+  if (!o.serviceaccount_dir.empty()) {
+    sa_token = random_token();
+    const std::string sa = o.serviceaccount;
+    so_srv.user_tokens[sa_token] = "system:serviceaccount:" + sa;
+  }
   CertPaths certs;
   std::string ca_pem, client_cert_pem, client_key_pem;
   if (o.tls) {
@@ -423,6 +510,17 @@ int run_server(const Options& o) {
     } else {
       so_srv.client_ca_file = o.client_ca;
     }
+  }
+  if (!o.serviceaccount_dir.empty()) {
+    const std::string ns = o.serviceaccount.substr(0, o.serviceaccount.find(':'));
+    if (!write_service_account(o.serviceaccount_dir, sa_token, ca_pem, ns, &error)) {
+      std::fprintf(stderr, "kubesim: --serviceaccount-dir: %s\n", error.c_str());
+      return 1;
+    }
+    std::fprintf(stderr,
+                 "kubesim: service account %s (user system:serviceaccount:%s): token, "
+                 "ca.crt and namespace in %s\n",
+                 o.serviceaccount.c_str(), o.serviceaccount.c_str(), o.serviceaccount_dir.c_str());
   }
   SimClock clock(start, o.speed);
   ApiServer server(

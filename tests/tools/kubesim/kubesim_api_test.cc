@@ -356,6 +356,55 @@ TEST_F(AuthTest, TokenRequired) {
       << r->body;
 }
 
+// A service account's token authorized by RBAC: what the role allows is served, the rest is the
+// apiserver's 403 Status, counted (for tests that assert none).
+class RbacTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ServerOptions o;
+    o.token = "admin";
+    o.user_tokens["sa-token"] = "system:serviceaccount:sloop:sloop";
+    auto rbac = std::make_shared<Rbac>();
+    std::string error;
+    ASSERT_TRUE(Rbac::parse(R"(
+kind: ClusterRole
+metadata: {name: sloop}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list, watch]}]
+---
+kind: ClusterRoleBinding
+metadata: {name: sloop}
+roleRef: {kind: ClusterRole, name: sloop}
+subjects: [{kind: ServiceAccount, name: sloop, namespace: sloop}]
+)",
+                            rbac.get(), &error))
+        << error;
+    o.rbac = rbac;
+    Start(o);
+  }
+};
+
+TEST_F(RbacTest, RolesDecide) {
+  client_->set_bearer_token_auth("sa-token");
+  EXPECT_EQ(Get("/api/v1/pods")->status, 200);
+  EXPECT_EQ(Get("/api/v1/pods?watch=1&timeoutSeconds=1")->status, 200);
+  EXPECT_EQ(Get("/apis")->status, 200);  // discovery is open to every authenticated user
+  EXPECT_EQ(server_->forbidden_responses(), 0u);
+  auto r = Get("/api/v1/configmaps");
+  EXPECT_EQ(r->status, 403);
+  for (
+      const char* want :
+      {R"("kind":"Status")", R"("status":"Failure")", R"("reason":"Forbidden")", R"("code":403)",
+       R"(configmaps is forbidden: User \"system:serviceaccount:sloop:sloop\" cannot list resource \"configmaps\" in API group \"\" at the cluster scope)"}) {
+    EXPECT_NE(r->body.find(want), std::string::npos) << want << " in " << r->body;
+  }
+  EXPECT_EQ(Get("/apis/apps/v1/namespaces/e2e-apps/deployments")->status, 403);
+  EXPECT_EQ(server_->forbidden_responses(), 2u);
+  auto counters = Get("/debug/kubesim/counters");
+  EXPECT_NE(counters->body.find("\"forbidden\":2"), std::string::npos) << counters->body;
+  client_->set_bearer_token_auth("admin");  // --token is system:masters
+  EXPECT_EQ(Get("/api/v1/configmaps")->status, 200);
+}
+
 class FaultTest : public ApiTest {
  protected:
   void SetUp() override {
