@@ -296,6 +296,85 @@ TEST_F(IngesterTest, UnreachableServerIsRetriedAndNamedInReadiness) {
   ingester_->Stop();  // also while waiting
 }
 
+// A role without one kind (403 on configmaps): the other kinds are recorded, readiness does not
+// wait for the refused kind, which is shown (readiness, status, gauge) and retried only every
+// forbidden_retry: a handful of 403s, not a storm.
+TEST_F(IngesterTest, ForbiddenKindIsShownAndRetriedSlowly) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  // Every group but the core one with "*"; core kinds by name, configmaps left out.
+  std::ofstream(dir_ / "rbac.yaml") << R"(
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: sloop}
+rules:
+- {apiGroups: [""], resources: [pods, nodes, namespaces, events, services, endpoints,
+   persistentvolumes, persistentvolumeclaims, replicationcontrollers], verbs: [get, list, watch]}
+- apiGroups: [apps, batch, networking.k8s.io, admissionregistration.k8s.io, autoscaling, policy,
+              storage.k8s.io, apiextensions.k8s.io, events.k8s.io, coordination.k8s.io]
+  resources: ["*"]
+  verbs: [get, list, watch]
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: sloop}
+roleRef: {kind: ClusterRole, name: sloop}
+subjects: [{kind: ServiceAccount, name: sloop, namespace: sloop}]
+)";
+  StartSim({"--scenario", "e2e", "--tls", "--token", "admin-token", "--user-token",
+            "sa-token=system:serviceaccount:sloop:sloop", "--rbac", (dir_ / "rbac.yaml").string(),
+            "--cert-dir", (dir_ / "certs").string()});
+  std::string config = ReadFile(kubeconfig_);
+  ASSERT_NE(config.find("admin-token"), std::string::npos) << config;
+  config.replace(config.find("admin-token"), 11, "sa-token");
+  std::ofstream(kubeconfig_) << config;
+  IngestOptions o = Options();
+  o.forbidden_retry = 2s;
+  auto started = Ingester::Start(o, sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message << "\n" << sim_.Log();
+  ingester_ = std::move(*started);
+  ASSERT_TRUE(WaitFor([&] { return ingester_->Readiness().ready; }, 20s))
+      << ingester_->Readiness().waiting_for << "\n"
+      << sim_.Log();
+  EXPECT_TRUE(ingester_->Synced());
+  EXPECT_EQ(ingester_->Readiness().forbidden, std::vector<std::string>{"configmaps"});
+  bool shown = false;
+  for (const auto& k : ingester_->Status()) {
+    EXPECT_EQ(k.forbidden, k.resource == "configmaps") << k.resource;
+    if (k.resource == "configmaps") shown = k.state == "forbidden" || k.state == "listing";
+  }
+  EXPECT_TRUE(shown);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const auto& [uid, l] : sink_.Snapshot()) {
+          if (l.kind == "Pod") return true;
+        }
+        return false;
+      },
+      10s));
+  for (const auto& [uid, l] : sink_.Snapshot()) EXPECT_NE(l.kind, "ConfigMap") << l.name;
+  double gauge = -1;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "sloop_ingest_forbidden_kinds") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& label : m.label) {
+        if (label.name == "kind" && label.value == "ConfigMap") gauge = m.gauge.value;
+      }
+    }
+  }
+  EXPECT_EQ(gauge, 1.0);
+  // Over ~5 s with a 2 s retry: the probe's and the list's 403s and two or three retries at most.
+  std::this_thread::sleep_for(5s);
+  size_t refusals = 0;
+  const std::string log = ReadFile(dir_ / "kubesim.log");
+  for (size_t at = log.find("kubesim: 403 "); at != std::string::npos;
+       at = log.find("kubesim: 403 ", at + 1)) {
+    ++refusals;
+    EXPECT_NE(log.find("configmaps is forbidden", at), std::string::npos);
+  }
+  EXPECT_GE(refusals, 2u) << log;
+  EXPECT_LE(refusals, 6u) << log;
+}
+
 // A missing kubeconfig is still an immediate, clear error.
 TEST_F(IngesterTest, MissingKubeconfigFailsAtOnce) {
   IngestOptions o = Options();
