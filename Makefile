@@ -6,7 +6,7 @@ TEST_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 
-.PHONY: all deps web build run test test-tsan test-fuzz fuzz soak bench format clean
+.PHONY: all deps web build run test test-tsan test-fuzz fuzz soak bench format clean image
 
 all: build
 
@@ -25,9 +25,17 @@ build: web
 run: build
 	@bash tools/run.sh $(BUILD) $(ARGS)
 
+# The OCI image (build/image/oci, build/image/sloop.tar as sloop:VERSION), without a daemon:
+# Debian's runtime libraries (mmdebstrap) + the release build/sloop, packed by umoci and skopeo.
+# Reproducible: `tools/image/build-image.sh --check-reproducible` builds twice and compares.
+image: build
+	@bash tools/install-deps.sh --image
+	bash tools/image/build-image.sh --build $(BUILD)
+
 # AddressSanitizer + UndefinedBehaviorSanitizer build and every ctest label but the slow ones
 # (fuzz, soak), then the ThreadSanitizer build of the store's concurrency tests (label tsan).
 test: web
+	@bash tools/install-deps.sh --image
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'fuzz|soak|tsan'

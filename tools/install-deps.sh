@@ -11,13 +11,21 @@ APT_PACKAGES=(
   librocksdb-dev openssl curl wrk chromium
 )
 # `install-deps.sh --fuzz`: only what the libFuzzer tree needs (make test-fuzz, make fuzz).
-only_fuzz=false
+only_listed=false
 if [ "${1:-}" = "--fuzz" ]; then
-  only_fuzz=true
+  only_listed=true
   APT_PACKAGES=(clang-16 libclang-rt-16-dev)
 fi
+# `install-deps.sh --image`: only what `make image` and the deploy tests need: the daemonless image
+# tools (mmdebstrap, umoci, skopeo), the OCI runtimes that run it (crun, bwrap), and jq/curl/
+# python3-yaml for the test driver (tests/deploy/pod_test.sh).
+if [ "${1:-}" = "--image" ]; then
+  only_listed=true
+  APT_PACKAGES=(mmdebstrap umoci skopeo crun bubblewrap binutils jq curl python3 python3-yaml
+    ca-certificates)
+fi
 # Node.js and npm may come from elsewhere on the image; take Debian's only when there are none.
-if ! $only_fuzz && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+if ! $only_listed && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   APT_PACKAGES+=(nodejs npm)
 fi
 
@@ -39,7 +47,7 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
-if $only_fuzz; then exit 0; fi
+if $only_listed; then exit 0; fi
 
 # The browser UI's npm packages (lock file committed; npm ci is reproducible).
 here="$(cd "$(dirname "$0")/.." && pwd)"
