@@ -559,6 +559,19 @@ TEST_F(RoutesTest, HealthzAndReadyzFollowReadiness) {
   r = Get("/readyz");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ready");
+  EXPECT_NE(Get("/api/v1/stats").body.find("\"forbidden_kinds\":[]"), std::string::npos);
+}
+
+// Kinds the cluster refuses (403) are listed on /api/v1/stats; readiness does not wait for them.
+TEST_F(RoutesTest, StatsListForbiddenKinds) {
+  options_.readiness = [] { return Readiness{true, "", {"configmaps", "widgets.example.com"}}; };
+  router_ = MakeSloopRouter(options_, *store_, registry2_);
+  EXPECT_EQ(Get("/readyz").status, 200);
+  Response r = Get("/api/v1/stats");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"forbidden_kinds\":[\"configmaps\",\"widgets.example.com\"]"),
+            std::string::npos)
+      << r.body;
 }
 
 TEST_F(RoutesTest, ResourceFragmentAndDebugPages) {

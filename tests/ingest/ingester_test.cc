@@ -310,7 +310,7 @@ rules:
 - {apiGroups: [""], resources: [pods, nodes, namespaces, events, services, endpoints,
    persistentvolumes, persistentvolumeclaims, replicationcontrollers], verbs: [get, list, watch]}
 - apiGroups: [apps, batch, networking.k8s.io, admissionregistration.k8s.io, autoscaling, policy,
-              storage.k8s.io, apiextensions.k8s.io, events.k8s.io, coordination.k8s.io]
+              storage.k8s.io, apiextensions.k8s.io, events.k8s.io, coordination.k8s.io, example.com]
   resources: ["*"]
   verbs: [get, list, watch]
 ---

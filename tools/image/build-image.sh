@@ -166,6 +166,13 @@ build_image() {  # build_image OUT_DIR CACHE_DIR
 }
 
 digest="$(build_image "$out" "$cache_dir")"
+# What `docker load` will see: the tag, and the config a pod runs with.
+tar -xOf "$out/sloop.tar" manifest.json | jq -e --arg t "sloop:$version" \
+  '.[0].RepoTags | any(endswith($t))' >/dev/null || die "$out/sloop.tar is not tagged sloop:$version"
+skopeo inspect --config "docker-archive:$out/sloop.tar" | jq -e '.config |
+  .User == "65532:65532" and .Entrypoint == ["/usr/bin/sloop"] and .WorkingDir == "/data" and
+  (.ExposedPorts | has("8080/tcp")) and (.Labels["org.opencontainers.image.version"] != null)' \
+  >/dev/null || die "the image config in $out/sloop.tar is not what this script wrote"
 archive_sum="$(sha256sum "$out/sloop.tar" | cut -d' ' -f1)"
 layers_bytes="$(jq '[.layers[].size] | add' "$out/oci/blobs/sha256/${digest#sha256:}")"
 echo "build-image: $out/oci (tag $version) manifest $digest"
