@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: start build/sloop on :8080, with the flags of `make run ARGS=...`. sloop watches the
 # current kubeconfig context, or starts the cluster simulator when there is none
-# (-simulator-if-no-kubeconfig=true; the binary's default is false, so an image never fakes a cluster). A tree configured
-# without the server (SLOOP_SKIP_DIRS=sloop) runs the storage tool on a demo workload instead.
+# (-simulator-if-no-kubeconfig=true here; the binary's default is false, so that an image never
+# fakes a cluster). A tree configured without the server (SLOOP_SKIP_DIRS=sloop) runs the storage
+# tool on a demo workload instead.
 set -euo pipefail
 build="${1:-build}"
 if [ -x "$build/sloop" ]; then
