@@ -142,6 +142,19 @@ class IngesterTest : public ::testing::Test {
     return o;
   }
 
+  // sloop_ingest_forbidden_kinds{kind}, -1 when there is no such series.
+  double ForbiddenGauge(const std::string& kind) {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name != "sloop_ingest_forbidden_kinds") continue;
+      for (const auto& m : family.metric) {
+        for (const auto& label : m.label) {
+          if (label.name == "kind" && label.value == kind) return m.gauge.value;
+        }
+      }
+    }
+    return -1;
+  }
+
   uint64_t Total(uint64_t KindStatus::*field) const {
     uint64_t n = 0;
     for (const auto& s : ingester_->Status()) n += s.*field;
@@ -298,7 +311,7 @@ TEST_F(IngesterTest, UnreachableServerIsRetriedAndNamedInReadiness) {
 
 // A role without one kind (403 on configmaps): the other kinds are recorded, readiness does not
 // wait for the refused kind, which is shown (readiness, status, gauge) and retried only every
-// forbidden_retry: a handful of 403s, not a storm.
+// forbidden_retry: a handful of 403s, not a storm. Once the role allows it, it is recorded.
 TEST_F(IngesterTest, ForbiddenKindIsShownAndRetriedSlowly) {
   kubeconfig_ = dir_ / "kubeconfig";
   // Every group but the core one with "*"; core kinds by name, configmaps left out.
@@ -352,16 +365,7 @@ subjects: [{kind: ServiceAccount, name: sloop, namespace: sloop}]
       },
       10s));
   for (const auto& [uid, l] : sink_.Snapshot()) EXPECT_NE(l.kind, "ConfigMap") << l.name;
-  double gauge = -1;
-  for (const auto& family : registry_.Collect()) {
-    if (family.name != "sloop_ingest_forbidden_kinds") continue;
-    for (const auto& m : family.metric) {
-      for (const auto& label : m.label) {
-        if (label.name == "kind" && label.value == "ConfigMap") gauge = m.gauge.value;
-      }
-    }
-  }
-  EXPECT_EQ(gauge, 1.0);
+  EXPECT_EQ(ForbiddenGauge("ConfigMap"), 1.0);
   // Over ~5 s with a 2 s retry: the probe's and the list's 403s and two or three retries at most.
   std::this_thread::sleep_for(5s);
   size_t refusals = 0;
@@ -373,6 +377,24 @@ subjects: [{kind: ServiceAccount, name: sloop, namespace: sloop}]
   }
   EXPECT_GE(refusals, 2u) << log;
   EXPECT_LE(refusals, 6u) << log;
+
+  // The role is fixed (kubesim reads --rbac again): at the next retry the kind is recorded.
+  {
+    std::string rbac = ReadFile(dir_ / "rbac.yaml");
+    rbac.replace(rbac.find("resources: [pods,"), 17, "resources: [configmaps, pods,");
+    std::ofstream(dir_ / "rbac.yaml.new") << rbac;
+    fs::rename(dir_ / "rbac.yaml.new", dir_ / "rbac.yaml");
+  }
+  EXPECT_TRUE(WaitFor([&] { return ingester_->Readiness().forbidden.empty(); }, 15s)) << sim_.Log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const auto& [uid, l] : sink_.Snapshot()) {
+          if (l.kind == "ConfigMap") return true;
+        }
+        return false;
+      },
+      10s));
+  EXPECT_EQ(ForbiddenGauge("ConfigMap"), 0.0);
 }
 
 // A missing kubeconfig is still an immediate, clear error.

@@ -27,18 +27,45 @@ std::vector<ResourceType> build_types() {
   std::vector<ResourceType> t;
   const std::vector<std::string_view> all{"all"};
   const std::vector<std::string_view> none;
-  t.push_back({Kind::Namespace, "", "v1", "namespaces", "namespace", "Namespace", false, {"ns"},
-               none, {"status", "finalize"}, {name_col(), col("Status"), age_col()}});
-  t.push_back({Kind::Node, "", "v1", "nodes", "node", "Node", false, {"no"}, none,
+  t.push_back({Kind::Namespace,
+               "",
+               "v1",
+               "namespaces",
+               "namespace",
+               "Namespace",
+               false,
+               {"ns"},
+               none,
+               {"status", "finalize"},
+               {name_col(), col("Status"), age_col()}});
+  t.push_back({Kind::Node,
+               "",
+               "v1",
+               "nodes",
+               "node",
+               "Node",
+               false,
+               {"no"},
+               none,
                {"status", "proxy"},
                {name_col(), col("Status"), col("Roles"), age_col(), col("Version"),
                 col("Internal-IP", "string", 1), col("External-IP", "string", 1),
                 col("OS-Image", "string", 1), col("Kernel-Version", "string", 1),
                 col("Container-Runtime", "string", 1)}});
-  t.push_back({Kind::Pod, "", "v1", "pods", "pod", "Pod", true, {"po"}, all,
+  t.push_back({Kind::Pod,
+               "",
+               "v1",
+               "pods",
+               "pod",
+               "Pod",
+               true,
+               {"po"},
+               all,
                {"status", "log", "exec", "eviction", "binding", "ephemeralcontainers"},
-               {name_col(), col("Ready", "string", 0, "The aggregate readiness state of this pod "
-                                                      "for accepting traffic."),
+               {name_col(),
+                col("Ready", "string", 0,
+                    "The aggregate readiness state of this pod "
+                    "for accepting traffic."),
                 col("Status", "string", 0, "The aggregate status of the containers in this pod."),
                 col("Restarts", "string", 0,
                     "The number of times the containers in this pod have been restarted and when "
@@ -47,77 +74,217 @@ std::vector<ResourceType> build_types() {
                 col("Node", "string", 1, "Name of the node assigned to the pod."),
                 col("Nominated Node", "string", 1, "Name of the node nominated by the scheduler."),
                 col("Readiness Gates", "string", 1, "Readiness gates of the pod.")}});
-  t.push_back({Kind::Service, "", "v1", "services", "service", "Service", true, {"svc"}, all,
+  t.push_back({Kind::Service,
+               "",
+               "v1",
+               "services",
+               "service",
+               "Service",
+               true,
+               {"svc"},
+               all,
                {"status", "proxy"},
                {name_col(), col("Type"), col("Cluster-IP"), col("External-IP"), col("Port(s)"),
                 age_col(), col("Selector", "string", 1)}});
-  t.push_back({Kind::Endpoints, "", "v1", "endpoints", "endpoints", "Endpoints", true, {"ep"},
-               none, {}, {name_col(), col("Endpoints"), age_col()}});
-  t.push_back({Kind::ConfigMap, "", "v1", "configmaps", "configmap", "ConfigMap", true, {"cm"},
-               none, {}, {name_col(), col("Data", "integer"), age_col()}});
-  t.push_back({Kind::Event, "", "v1", "events", "event", "Event", true, {"ev"}, none, {},
-               {col("Last Seen"), col("Type"), col("Reason"), col("Object"),
-                col("Subobject", "string", 1), col("Source", "string", 1), col("Message"),
-                col("First Seen", "string", 1), col("Count", "string", 1),
+  t.push_back({Kind::Endpoints,
+               "",
+               "v1",
+               "endpoints",
+               "endpoints",
+               "Endpoints",
+               true,
+               {"ep"},
+               none,
+               {},
+               {name_col(), col("Endpoints"), age_col()}});
+  t.push_back({Kind::ConfigMap,
+               "",
+               "v1",
+               "configmaps",
+               "configmap",
+               "ConfigMap",
+               true,
+               {"cm"},
+               none,
+               {},
+               {name_col(), col("Data", "integer"), age_col()}});
+  t.push_back({Kind::Event,
+               "",
+               "v1",
+               "events",
+               "event",
+               "Event",
+               true,
+               {"ev"},
+               none,
+               {},
+               {col("Last Seen"),
+                col("Type"),
+                col("Reason"),
+                col("Object"),
+                col("Subobject", "string", 1),
+                col("Source", "string", 1),
+                col("Message"),
+                col("First Seen", "string", 1),
+                col("Count", "string", 1),
                 {"Name", "string", "name", "", 1}}});
-  t.push_back({Kind::PersistentVolume, "", "v1", "persistentvolumes", "persistentvolume",
-               "PersistentVolume", false, {"pv"}, none, {"status"},
+  t.push_back({Kind::PersistentVolume,
+               "",
+               "v1",
+               "persistentvolumes",
+               "persistentvolume",
+               "PersistentVolume",
+               false,
+               {"pv"},
+               none,
+               {"status"},
                {name_col(), col("Capacity"), col("Access Modes"), col("Reclaim Policy"),
                 col("Status"), col("Claim"), col("StorageClass"), col("Reason"), age_col()}});
-  t.push_back({Kind::PersistentVolumeClaim, "", "v1", "persistentvolumeclaims",
-               "persistentvolumeclaim", "PersistentVolumeClaim", true, {"pvc"}, none, {"status"},
+  t.push_back({Kind::PersistentVolumeClaim,
+               "",
+               "v1",
+               "persistentvolumeclaims",
+               "persistentvolumeclaim",
+               "PersistentVolumeClaim",
+               true,
+               {"pvc"},
+               none,
+               {"status"},
                {name_col(), col("Status"), col("Volume"), col("Capacity"), col("Access Modes"),
                 col("StorageClass"), age_col()}});
-  t.push_back({Kind::Deployment, "apps", "v1", "deployments", "deployment", "Deployment", true,
-               {"deploy"}, all, {"status", "scale"},
-               {name_col(), col("Ready", "string", 0, "Number of the pod with ready state"),
-                col("Up-to-date", "integer", 0, "Total number of non-terminated pods targeted by "
-                                                "this deployment that have the desired template "
-                                                "spec."),
-                col("Available", "integer", 0,
-                    "Total number of available pods (ready for at least minReadySeconds) targeted "
-                    "by this deployment."),
-                age_col(), col("Containers", "string", 1, "Names of each container in the template."),
-                col("Images", "string", 1, "Images referenced by each container in the template."),
-                col("Selector", "string", 1, "Label selector for pods.")}});
-  t.push_back({Kind::ReplicaSet, "apps", "v1", "replicasets", "replicaset", "ReplicaSet", true,
-               {"rs"}, all, {"status", "scale"},
+  t.push_back(
+      {Kind::Deployment,
+       "apps",
+       "v1",
+       "deployments",
+       "deployment",
+       "Deployment",
+       true,
+       {"deploy"},
+       all,
+       {"status", "scale"},
+       {name_col(), col("Ready", "string", 0, "Number of the pod with ready state"),
+        col("Up-to-date", "integer", 0,
+            "Total number of non-terminated pods targeted by "
+            "this deployment that have the desired template "
+            "spec."),
+        col("Available", "integer", 0,
+            "Total number of available pods (ready for at least minReadySeconds) targeted "
+            "by this deployment."),
+        age_col(), col("Containers", "string", 1, "Names of each container in the template."),
+        col("Images", "string", 1, "Images referenced by each container in the template."),
+        col("Selector", "string", 1, "Label selector for pods.")}});
+  t.push_back({Kind::ReplicaSet,
+               "apps",
+               "v1",
+               "replicasets",
+               "replicaset",
+               "ReplicaSet",
+               true,
+               {"rs"},
+               all,
+               {"status", "scale"},
                {name_col(), col("Desired", "integer"), col("Current", "integer"),
                 col("Ready", "integer"), age_col(), col("Containers", "string", 1),
                 col("Images", "string", 1), col("Selector", "string", 1)}});
-  t.push_back({Kind::StatefulSet, "apps", "v1", "statefulsets", "statefulset", "StatefulSet",
-               true, {"sts"}, all, {"status", "scale"},
+  t.push_back({Kind::StatefulSet,
+               "apps",
+               "v1",
+               "statefulsets",
+               "statefulset",
+               "StatefulSet",
+               true,
+               {"sts"},
+               all,
+               {"status", "scale"},
                {name_col(), col("Ready"), age_col(), col("Containers", "string", 1),
                 col("Images", "string", 1)}});
-  t.push_back({Kind::DaemonSet, "apps", "v1", "daemonsets", "daemonset", "DaemonSet", true,
-               {"ds"}, all, {"status"},
-               {name_col(), col("Desired", "integer"), col("Current", "integer"),
-                col("Ready", "integer"), col("Up-to-date", "integer"), col("Available", "integer"),
-                col("Node Selector"), age_col(), col("Containers", "string", 1),
-                col("Images", "string", 1), col("Selector", "string", 1)}});
-  t.push_back({Kind::Job, "batch", "v1", "jobs", "job", "Job", true, {}, all, {"status"},
-               {name_col(), col("Status"), col("Completions"), col("Duration"), age_col(),
-                col("Containers", "string", 1), col("Images", "string", 1),
-                col("Selector", "string", 1)}});
-  t.push_back({Kind::CronJob, "batch", "v1", "cronjobs", "cronjob", "CronJob", true, {"cj"}, all,
-               {"status"},
-               {name_col(), col("Schedule"), col("Timezone"), col("Suspend"),
-                col("Active", "integer"), col("Last Schedule"), age_col(),
-                col("Containers", "string", 1), col("Images", "string", 1),
-                col("Selector", "string", 1)}});
-  t.push_back({Kind::HorizontalPodAutoscaler, "autoscaling", "v2", "horizontalpodautoscalers",
-               "horizontalpodautoscaler", "HorizontalPodAutoscaler", true, {"hpa"}, all,
+  t.push_back(
+      {Kind::DaemonSet,
+       "apps",
+       "v1",
+       "daemonsets",
+       "daemonset",
+       "DaemonSet",
+       true,
+       {"ds"},
+       all,
+       {"status"},
+       {name_col(), col("Desired", "integer"), col("Current", "integer"), col("Ready", "integer"),
+        col("Up-to-date", "integer"), col("Available", "integer"), col("Node Selector"), age_col(),
+        col("Containers", "string", 1), col("Images", "string", 1), col("Selector", "string", 1)}});
+  t.push_back(
+      {Kind::Job,
+       "batch",
+       "v1",
+       "jobs",
+       "job",
+       "Job",
+       true,
+       {},
+       all,
+       {"status"},
+       {name_col(), col("Status"), col("Completions"), col("Duration"), age_col(),
+        col("Containers", "string", 1), col("Images", "string", 1), col("Selector", "string", 1)}});
+  t.push_back(
+      {Kind::CronJob,
+       "batch",
+       "v1",
+       "cronjobs",
+       "cronjob",
+       "CronJob",
+       true,
+       {"cj"},
+       all,
+       {"status"},
+       {name_col(), col("Schedule"), col("Timezone"), col("Suspend"), col("Active", "integer"),
+        col("Last Schedule"), age_col(), col("Containers", "string", 1), col("Images", "string", 1),
+        col("Selector", "string", 1)}});
+  t.push_back({Kind::HorizontalPodAutoscaler,
+               "autoscaling",
+               "v2",
+               "horizontalpodautoscalers",
+               "horizontalpodautoscaler",
+               "HorizontalPodAutoscaler",
+               true,
+               {"hpa"},
+               all,
                {"status"},
                {name_col(), col("Reference"), col("Targets"), col("MinPods", "integer"),
                 col("MaxPods", "integer"), col("Replicas", "integer"), age_col()}});
-  t.push_back({Kind::Lease, "coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {},
-               none, {}, {name_col(), col("Holder"), age_col()}});
-  t.push_back({Kind::CustomResourceDefinition, "apiextensions.k8s.io", "v1",
-               "customresourcedefinitions", "customresourcedefinition",
-               "CustomResourceDefinition", false, {"crd", "crds"}, {"api-extensions"},
-               {"status"}, {name_col(), col("Created At", "date")}});
-  t.push_back({Kind::Widget, "example.com", "v1", "widgets", "widget", "Widget", true, {"wg"},
-               {"all"}, {"status"}, {name_col(), col("Size", "integer"), col("Phase"), age_col()},
+  t.push_back({Kind::Lease,
+               "coordination.k8s.io",
+               "v1",
+               "leases",
+               "lease",
+               "Lease",
+               true,
+               {},
+               none,
+               {},
+               {name_col(), col("Holder"), age_col()}});
+  t.push_back({Kind::CustomResourceDefinition,
+               "apiextensions.k8s.io",
+               "v1",
+               "customresourcedefinitions",
+               "customresourcedefinition",
+               "CustomResourceDefinition",
+               false,
+               {"crd", "crds"},
+               {"api-extensions"},
+               {"status"},
+               {name_col(), col("Created At", "date")}});
+  t.push_back({Kind::Widget,
+               "example.com",
+               "v1",
+               "widgets",
+               "widget",
+               "Widget",
+               true,
+               {"wg"},
+               {"all"},
+               {"status"},
+               {name_col(), col("Size", "integer"), col("Phase"), age_col()},
                true});
   return t;
 }
@@ -129,8 +296,8 @@ const std::vector<ResourceType>& types() {
 
 void write_verbs(JsonWriter& w, const ResourceType& r) {
   w.key("verbs").begin_array();
-  for (const char* v : {"create", "delete", "deletecollection", "get", "list", "patch", "update",
-                        "watch"}) {
+  for (const char* v :
+       {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}) {
     w.str(v);
   }
   w.end_array();
@@ -220,8 +387,8 @@ std::string render_group_list() {
 std::string render_resource_list(std::string_view group, std::string_view version) {
   std::string out;
   JsonWriter w(out);
-  const std::string gv = group.empty() ? std::string(version)
-                                       : std::string(group) + "/" + std::string(version);
+  const std::string gv =
+      group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
   w.begin_object()
       .kv("kind", "APIResourceList")
       .kv("apiVersion", "v1")
@@ -265,8 +432,9 @@ std::string render_aggregated(bool core) {
       .end_object()
       .key("items")
       .begin_array();
-  auto group_versions = core ? std::vector<std::pair<std::string_view, std::string_view>>{{"", "v1"}}
-                             : served_group_versions();
+  auto group_versions = core
+                            ? std::vector<std::pair<std::string_view, std::string_view>>{{"", "v1"}}
+                            : served_group_versions();
   for (auto [g, v] : group_versions) {
     w.begin_object().key("metadata").begin_object();
     if (!g.empty()) w.kv("name", g);

@@ -54,8 +54,8 @@ struct ResourceType {
   std::vector<std::string_view> short_names;
   std::vector<std::string_view> categories;
   std::vector<std::string_view> subresources;  // "status", "scale", "log", …
-  std::vector<PrinterColumn> columns;  // after Name; the Name column is implied
-  bool custom = false;  // served because of a CustomResourceDefinition
+  std::vector<PrinterColumn> columns;          // after Name; the Name column is implied
+  bool custom = false;                         // served because of a CustomResourceDefinition
 
   // "v1" or "apps/v1".
   std::string api_version() const;
@@ -70,8 +70,8 @@ const ResourceType* find_resource(std::string_view group, std::string_view versi
 
 // Discovery documents. `legacy` selects the plain forms.
 std::string render_version(int minor);
-std::string render_core_versions();                 // GET /api (legacy)
-std::string render_group_list();                    // GET /apis (legacy)
+std::string render_core_versions();  // GET /api (legacy)
+std::string render_group_list();     // GET /apis (legacy)
 std::string render_resource_list(std::string_view group, std::string_view version);  // "" = none
 std::string render_aggregated(bool core);  // GET /api (core=true) or /apis, aggregated v2
 // The groups served, in discovery order, each with its single version.

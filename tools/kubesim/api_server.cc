@@ -241,6 +241,7 @@ struct ApiServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> faults{true};
   std::atomic<uint64_t> forbidden{0};
+  std::mutex rbac_mu;  // guards opt.rbac, which set_rbac replaces while requests are served
 
   void refuse(httplib::Response& res, const std::string& msg, const Target* t);
 
@@ -325,7 +326,12 @@ bool ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Respons
   if (auto u = opt.user_tokens.find(token); u != opt.user_tokens.end()) {
     // Discovery, /version and unknown paths are open to every authenticated user (Kubernetes'
     // system:discovery and system:public-info-viewer roles); resources go through RBAC.
-    if (!opt.rbac || public_path || t == nullptr || t->rt == nullptr) return true;
+    std::shared_ptr<const Rbac> rbac;
+    {
+      std::lock_guard lock(rbac_mu);
+      rbac = opt.rbac;
+    }
+    if (!rbac || public_path || t == nullptr || t->rt == nullptr) return true;
     AccessRequest ar;
     ar.user = u->second;
     constexpr std::string_view kSa = "system:serviceaccount:";
@@ -341,7 +347,7 @@ bool ApiServer::Impl::authenticate(const httplib::Request& req, httplib::Respons
     if (!t->subresource.empty()) ar.resource += "/" + t->subresource;
     ar.name = t->name;
     ar.namespace_ = t->ns;
-    if (opt.rbac->allowed(ar)) return true;
+    if (rbac->allowed(ar)) return true;
     refuse(res, Rbac::forbidden_message(ar), t);
     return false;
   }
@@ -855,6 +861,11 @@ void ApiServer::run() {
 }
 
 void ApiServer::set_faults_enabled(bool enabled) { impl_->faults.store(enabled); }
+
+void ApiServer::set_rbac(std::shared_ptr<const Rbac> rbac) {
+  std::lock_guard lock(impl_->rbac_mu);
+  impl_->opt.rbac = std::move(rbac);
+}
 
 uint64_t ApiServer::forbidden_responses() const { return impl_->forbidden.load(); }
 

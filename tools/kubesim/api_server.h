@@ -71,6 +71,8 @@ class ApiServer {
   // Turns the injected faults off (or back on), e.g. once the cluster is frozen so that clients
   // can catch up.
   void set_faults_enabled(bool enabled);
+  // Replaces the RBAC rules (a role edited while the cluster runs); null turns RBAC off.
+  void set_rbac(std::shared_ptr<const Rbac> rbac);
 
  private:
   struct Impl;

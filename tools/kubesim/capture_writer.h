@@ -3,13 +3,13 @@
 // newline-delimited JSON, zstd-compressed when the path ends in ".zst".
 #pragma once
 
+#include <zstd.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <zstd.h>
 
 #include "watch_event.h"
 

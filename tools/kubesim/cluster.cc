@@ -42,9 +42,7 @@ void Cluster::every(SimTime first, SimTime period, SimTime jitter, std::function
   after(first, [tick] { (*tick)(); });
 }
 
-SimTime Cluster::next_action_time() const {
-  return queue_.empty() ? INT64_MAX : queue_.top().t;
-}
+SimTime Cluster::next_action_time() const { return queue_.empty() ? INT64_MAX : queue_.top().t; }
 
 void Cluster::advance_to(SimTime t) {
   while (!queue_.empty() && queue_.top().t <= t) {
@@ -121,49 +119,87 @@ void each(const std::map<std::string, std::unique_ptr<T>>& c,
 
 void Cluster::for_each(Kind k, const std::function<void(const ObjectVersion&)>& fn) const {
   switch (k) {
-    case Kind::Namespace: return each(namespaces_, fn);
-    case Kind::Node: return each(nodes_, fn);
-    case Kind::Pod: return each(pods_, fn);
-    case Kind::Service: return each(services_, fn);
-    case Kind::Endpoints: return each(endpoints_, fn);
-    case Kind::ConfigMap: return each(configmaps_, fn);
-    case Kind::Event: return each(events_, fn);
-    case Kind::PersistentVolume: return each(pvs_, fn);
-    case Kind::PersistentVolumeClaim: return each(pvcs_, fn);
-    case Kind::Deployment: return each(deployments_, fn);
-    case Kind::ReplicaSet: return each(replicasets_, fn);
-    case Kind::StatefulSet: return each(statefulsets_, fn);
-    case Kind::DaemonSet: return each(daemonsets_, fn);
-    case Kind::Job: return each(jobs_, fn);
-    case Kind::CronJob: return each(cronjobs_, fn);
-    case Kind::HorizontalPodAutoscaler: return each(hpas_, fn);
-    case Kind::Lease: return each(leases_, fn);
-    case Kind::CustomResourceDefinition: return each(crds_, fn);
-    case Kind::Widget: return each(widgets_, fn);
+    case Kind::Namespace:
+      return each(namespaces_, fn);
+    case Kind::Node:
+      return each(nodes_, fn);
+    case Kind::Pod:
+      return each(pods_, fn);
+    case Kind::Service:
+      return each(services_, fn);
+    case Kind::Endpoints:
+      return each(endpoints_, fn);
+    case Kind::ConfigMap:
+      return each(configmaps_, fn);
+    case Kind::Event:
+      return each(events_, fn);
+    case Kind::PersistentVolume:
+      return each(pvs_, fn);
+    case Kind::PersistentVolumeClaim:
+      return each(pvcs_, fn);
+    case Kind::Deployment:
+      return each(deployments_, fn);
+    case Kind::ReplicaSet:
+      return each(replicasets_, fn);
+    case Kind::StatefulSet:
+      return each(statefulsets_, fn);
+    case Kind::DaemonSet:
+      return each(daemonsets_, fn);
+    case Kind::Job:
+      return each(jobs_, fn);
+    case Kind::CronJob:
+      return each(cronjobs_, fn);
+    case Kind::HorizontalPodAutoscaler:
+      return each(hpas_, fn);
+    case Kind::Lease:
+      return each(leases_, fn);
+    case Kind::CustomResourceDefinition:
+      return each(crds_, fn);
+    case Kind::Widget:
+      return each(widgets_, fn);
   }
 }
 
 size_t Cluster::count(Kind k) const {
   switch (k) {
-    case Kind::Namespace: return namespaces_.size();
-    case Kind::Node: return nodes_.size();
-    case Kind::Pod: return pods_.size();
-    case Kind::Service: return services_.size();
-    case Kind::Endpoints: return endpoints_.size();
-    case Kind::ConfigMap: return configmaps_.size();
-    case Kind::Event: return events_.size();
-    case Kind::PersistentVolume: return pvs_.size();
-    case Kind::PersistentVolumeClaim: return pvcs_.size();
-    case Kind::Deployment: return deployments_.size();
-    case Kind::ReplicaSet: return replicasets_.size();
-    case Kind::StatefulSet: return statefulsets_.size();
-    case Kind::DaemonSet: return daemonsets_.size();
-    case Kind::Job: return jobs_.size();
-    case Kind::CronJob: return cronjobs_.size();
-    case Kind::HorizontalPodAutoscaler: return hpas_.size();
-    case Kind::Lease: return leases_.size();
-    case Kind::CustomResourceDefinition: return crds_.size();
-    case Kind::Widget: return widgets_.size();
+    case Kind::Namespace:
+      return namespaces_.size();
+    case Kind::Node:
+      return nodes_.size();
+    case Kind::Pod:
+      return pods_.size();
+    case Kind::Service:
+      return services_.size();
+    case Kind::Endpoints:
+      return endpoints_.size();
+    case Kind::ConfigMap:
+      return configmaps_.size();
+    case Kind::Event:
+      return events_.size();
+    case Kind::PersistentVolume:
+      return pvs_.size();
+    case Kind::PersistentVolumeClaim:
+      return pvcs_.size();
+    case Kind::Deployment:
+      return deployments_.size();
+    case Kind::ReplicaSet:
+      return replicasets_.size();
+    case Kind::StatefulSet:
+      return statefulsets_.size();
+    case Kind::DaemonSet:
+      return daemonsets_.size();
+    case Kind::Job:
+      return jobs_.size();
+    case Kind::CronJob:
+      return cronjobs_.size();
+    case Kind::HorizontalPodAutoscaler:
+      return hpas_.size();
+    case Kind::Lease:
+      return leases_.size();
+    case Kind::CustomResourceDefinition:
+      return crds_.size();
+    case Kind::Widget:
+      return widgets_.size();
   }
   return 0;
 }
@@ -289,8 +325,8 @@ void Cluster::add_node(SimTime age) {
   commit(ref, EventType::Added);
   if (age == 0) {
     record(Kind::Node, ref.meta, "Normal", "Starting", "Starting kubelet.", "kubelet", name);
-    record(Kind::Node, ref.meta, "Normal", "NodeReady", "Node " + name + " status is now: NodeReady",
-           "kubelet", name);
+    record(Kind::Node, ref.meta, "Normal", "NodeReady",
+           "Node " + name + " status is now: NodeReady", "kubelet", name);
     record(Kind::Node, ref.meta, "Normal", "RegisteredNode",
            "Node " + name + " event: Registered Node " + name + " in Controller",
            "node-controller");
@@ -428,8 +464,7 @@ void Cluster::cordon_node(const std::string& name, bool cordon) {
   it->second->cordoned = cordon;
   commit(*it->second, EventType::Modified);
   record(Kind::Node, it->second->meta, "Normal", cordon ? "NodeNotSchedulable" : "NodeSchedulable",
-         "Node " + name + " status is now: " +
-             (cordon ? "NodeNotSchedulable" : "NodeSchedulable"),
+         "Node " + name + " status is now: " + (cordon ? "NodeNotSchedulable" : "NodeSchedulable"),
          "kubelet", name);
 }
 
@@ -574,7 +609,8 @@ std::string Cluster::create_pod(const ObjectMeta& owner, Kind owner_kind, const 
       record(owner_kind, owner, "Normal", "SuccessfulCreate", "Created pod: " + pod_name,
              "job-controller");
       break;
-    default: break;
+    default:
+      break;
   }
   if (!pinned_node.empty()) {
     at(now_ + t_.schedule_delay, [this, key, uid, pinned_node] {
@@ -606,8 +642,8 @@ void Cluster::schedule_pod(const std::string& key, const std::string& uid) {
     if (p->behaviour == PodBehaviour::Unschedulable) {
       msg += std::to_string(n - unavailable) + " Insufficient cpu";
       if (unavailable) msg += ", " + std::to_string(unavailable) + " node(s) were unschedulable";
-      msg += ". preemption: 0/" + std::to_string(n) + " nodes are available: " +
-             std::to_string(n - unavailable) +
+      msg += ". preemption: 0/" + std::to_string(n) +
+             " nodes are available: " + std::to_string(n - unavailable) +
              " No preemption victims found for incoming pod.";
     } else {
       msg += std::to_string(n) + " Too many pods. preemption: 0/" + std::to_string(n) +
@@ -649,8 +685,8 @@ void Cluster::pod_sandbox(const std::string& key, const std::string& uid) {
        [this, key, uid] { pod_pull_failed(key, uid); });
     return;
   }
-  const SimTime pull = t_.pull_min + static_cast<SimTime>(
-                                         random(static_cast<uint64_t>(t_.pull_max - t_.pull_min)));
+  const SimTime pull =
+      t_.pull_min + static_cast<SimTime>(random(static_cast<uint64_t>(t_.pull_max - t_.pull_min)));
   at(now_ + pull, [this, key, uid, pull] {
     PodState* p = pod(key, uid);
     if (p == nullptr || p->meta.deleted) return;
@@ -675,8 +711,7 @@ void Cluster::pod_pull_failed(const std::string& key, const std::string& uid) {
   commit(*p, EventType::Modified);
   record(Kind::Pod, p->meta, "Warning", "Failed",
          "Failed to pull image \"" + p->image + "\": " + why, "kubelet", p->node, field);
-  record(Kind::Pod, p->meta, "Warning", "Failed", "Error: ErrImagePull", "kubelet", p->node,
-         field);
+  record(Kind::Pod, p->meta, "Warning", "Failed", "Error: ErrImagePull", "kubelet", p->node, field);
   at(now_ + kSecond, [this, key, uid] {
     PodState* p = pod(key, uid);
     if (p == nullptr || p->meta.deleted) return;
@@ -765,7 +800,8 @@ void Cluster::pod_crash(const std::string& key, const std::string& uid, uint64_t
     if (n != nodes_.end()) {
       record(Kind::Node, n->second->meta, "Warning", "OOMKilling",
              "Memory cgroup out of memory: Killed process " + std::to_string(1000 + random(30000)) +
-                 " (" + p->container + ") total-vm:1482356kB, anon-rss:262144kB, file-rss:0kB, "
+                 " (" + p->container +
+                 ") total-vm:1482356kB, anon-rss:262144kB, file-rss:0kB, "
                  "shmem-rss:0kB, UID:0 pgtables:784kB oom_score_adj:999",
              "kernel-monitor", p->node);
     }
@@ -918,13 +954,26 @@ void Cluster::flush_dirty() {
   dirty_.clear();
   for (const auto& [k, key] : work) {
     switch (static_cast<Kind>(k)) {
-      case Kind::ReplicaSet: reconcile_rs(key); break;
-      case Kind::Deployment: rollout_step(key); break;
-      case Kind::StatefulSet: reconcile_sts(key); break;
-      case Kind::DaemonSet: reconcile_ds(key); break;
-      case Kind::Job: job_status(key); break;
-      case Kind::Endpoints: endpoints_update(key); break;
-      default: break;
+      case Kind::ReplicaSet:
+        reconcile_rs(key);
+        break;
+      case Kind::Deployment:
+        rollout_step(key);
+        break;
+      case Kind::StatefulSet:
+        reconcile_sts(key);
+        break;
+      case Kind::DaemonSet:
+        reconcile_ds(key);
+        break;
+      case Kind::Job:
+        job_status(key);
+        break;
+      case Kind::Endpoints:
+        endpoints_update(key);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -952,10 +1001,10 @@ std::string Cluster::new_replicaset(DeploymentState& d, SimTime age) {
   rs->meta = meta(d.meta.ns, d.meta.name + "-" + h, age);
   rs->meta.generation = 1;
   rs->meta.labels = {{"app.kubernetes.io/name", d.app}, {"pod-template-hash", h}};
-  rs->meta.annotations = {{"deployment.kubernetes.io/desired-replicas", std::to_string(d.replicas)},
-                          {"deployment.kubernetes.io/max-replicas",
-                           std::to_string(d.replicas + (d.replicas + 3) / 4)},
-                          {"deployment.kubernetes.io/revision", std::to_string(d.revision)}};
+  rs->meta.annotations = {
+      {"deployment.kubernetes.io/desired-replicas", std::to_string(d.replicas)},
+      {"deployment.kubernetes.io/max-replicas", std::to_string(d.replicas + (d.replicas + 3) / 4)},
+      {"deployment.kubernetes.io/revision", std::to_string(d.revision)}};
   rs->meta.owner = OwnerRef{Kind::Deployment, d.meta.name, d.meta.uid};
   rs->app = d.app;
   rs->image = d.image;
@@ -1145,8 +1194,8 @@ void Cluster::deployment_status(const std::string& dep_key) {
     }
   }
   const int updated = nrs ? nrs->current : 0;
-  const bool done = nrs && nrs->available == d.replicas && nrs->replicas == d.replicas &&
-                    old_total == 0;
+  const bool done =
+      nrs && nrs->available == d.replicas && nrs->replicas == d.replicas && old_total == 0;
   const bool was_available = d.available >= d.replicas - (d.replicas + 3) / 4;
   if (d.total == total && d.ready == ready && d.available == ready && d.updated == updated &&
       d.progressing_done == (done || d.progressing_done) && d.observed == d.meta.generation) {
@@ -1234,10 +1283,10 @@ void Cluster::rollback_deployment(const std::string& key) {
   d.rollout_started = now_;
   d.meta.updated = now_;
   commit(d, EventType::Modified);
-  record(Kind::Deployment, d.meta, "Normal", "DeploymentRollback",
-         "Rolled back deployment \"" + d.meta.name + "\" to revision " +
-             std::to_string(to_revision),
-         "deployment-controller");
+  record(
+      Kind::Deployment, d.meta, "Normal", "DeploymentRollback",
+      "Rolled back deployment \"" + d.meta.name + "\" to revision " + std::to_string(to_revision),
+      "deployment-controller");
   // Its revision annotation changes even when its size does not.
   target->meta.updated = now_;
   for (auto& [k, v] : target->meta.annotations) {
@@ -1254,8 +1303,9 @@ void Cluster::prune_replicasets(DeploymentState& d) {
     auto victim = list.end();
     for (auto it = list.begin(); it != list.end(); ++it) {
       auto r = replicasets_.find(*it);
-      if (*it != d.new_rs && (r == replicasets_.end() ||
-                              (r->second->replicas == 0 && owned_pods(r->second->meta.uid).empty()))) {
+      if (*it != d.new_rs &&
+          (r == replicasets_.end() ||
+           (r->second->replicas == 0 && owned_pods(r->second->meta.uid).empty()))) {
         victim = it;
         break;
       }
@@ -1675,8 +1725,10 @@ void Cluster::hpa_tick(const std::string& ns, const std::string& name) {
   if (desired != h.current && now_ - h.last_scale >= kMinute && d->second->progressing_done) {
     h.last_scale = now_;
     record(Kind::HorizontalPodAutoscaler, h.meta, "Normal", "SuccessfulRescale",
-           "New size: " + std::to_string(desired) + "; reason: cpu resource utilization "
-           "(percentage of request) " + (desired > h.current ? "above" : "below") + " target",
+           "New size: " + std::to_string(desired) +
+               "; reason: cpu resource utilization "
+               "(percentage of request) " +
+               (desired > h.current ? "above" : "below") + " target",
            "horizontal-pod-autoscaler");
     scale(ns, h.target, desired);
     h.current = desired;
@@ -1742,8 +1794,8 @@ void Cluster::update_widget(const std::string& ns, const std::string& name, int 
   });
 }
 
-void Cluster::add_bare_pod(const std::string& ns, const std::string& name,
-                           const std::string& image, PodBehaviour behaviour, SimTime age) {
+void Cluster::add_bare_pod(const std::string& ns, const std::string& name, const std::string& image,
+                           PodBehaviour behaviour, SimTime age) {
   ObjectMeta owner;
   owner.ns = ns;
   owner.name = name;

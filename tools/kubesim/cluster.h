@@ -26,12 +26,12 @@ struct Timings {
   SimTime pull_min = 300 * kMillisecond, pull_max = 6 * kSecond;
   SimTime start_delay = 200 * kMillisecond;
   SimTime readiness_delay = 5 * kSecond;
-  SimTime termination = 2 * kSecond;      // SIGTERM to container exit
-  SimTime crash_after = 4 * kSecond;      // a crash-looping container's run time
-  SimTime heartbeat = 10 * kSecond;       // Node status updates
-  SimTime lease_renew = 10 * kSecond;     // kube-node-lease renewals (0 = none)
-  SimTime node_grace = 40 * kSecond;      // no heartbeat → NotReady
-  int toleration_seconds = 300;           // NotReady → evictions
+  SimTime termination = 2 * kSecond;   // SIGTERM to container exit
+  SimTime crash_after = 4 * kSecond;   // a crash-looping container's run time
+  SimTime heartbeat = 10 * kSecond;    // Node status updates
+  SimTime lease_renew = 10 * kSecond;  // kube-node-lease renewals (0 = none)
+  SimTime node_grace = 40 * kSecond;   // no heartbeat → NotReady
+  int toleration_seconds = 300;        // NotReady → evictions
   SimTime progress_deadline = 60 * kSecond;
   SimTime event_ttl = kHour;
   SimTime unschedulable_retry = 30 * kSecond;
@@ -134,9 +134,9 @@ class Cluster {
   template <class T>
   void remove(Collection<T>& c, const std::string& key);
 
-  void record(Kind kind, const ObjectMeta& involved, std::string_view type,
-              std::string_view reason, const std::string& message, std::string_view component,
-              const std::string& host = "", const std::string& field_path = "");
+  void record(Kind kind, const ObjectMeta& involved, std::string_view type, std::string_view reason,
+              const std::string& message, std::string_view component, const std::string& host = "",
+              const std::string& field_path = "");
   void expire_event(const std::string& key);
 
   // Pods
@@ -218,8 +218,8 @@ class Cluster {
   std::map<std::string, int> reasons_;
   std::map<std::string, int> node_pods_;  // node → pods bound to it
   std::map<std::string, std::set<std::string>> pods_on_node_;
-  std::map<std::string, std::set<std::string>> by_app_;   // "ns/app" → pod keys
-  std::map<std::string, std::set<std::string>> owned_;    // owner uid → pod keys
+  std::map<std::string, std::set<std::string>> by_app_;               // "ns/app" → pod keys
+  std::map<std::string, std::set<std::string>> owned_;                // owner uid → pod keys
   std::map<std::string, std::vector<std::string>> rs_of_deployment_;  // uid → RS keys, oldest first
   std::vector<std::string> node_list_;
   std::set<std::pair<int, std::string>> dirty_;

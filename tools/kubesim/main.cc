@@ -93,7 +93,8 @@ void print_help() {
       "  --rbac FILE               authorize --user-token and service-account requests with the\n"
       "                            ClusterRoles, Roles and bindings in FILE (YAML, "
       "multi-document);\n"
-      "                            a refusal is the apiserver's 403 Status. --token stays admin.\n"
+      "                            a refusal is the apiserver's 403 Status; read again when FILE\n"
+      "                            changes. --token stays admin.\n"
       "                            403s are counted at GET /debug/kubesim/counters\n"
       "  --kubeconfig-out F        write a kubeconfig for this server (context 'kubesim')\n"
       "  --minor N                 Kubernetes minor version reported by /version (default 32)\n"
@@ -546,9 +547,30 @@ int run_server(const Options& o) {
     const auto freeze_at = o.freeze_after ? last_flush + std::chrono::nanoseconds(*o.freeze_after)
                                           : std::chrono::steady_clock::time_point::max();
     bool frozen = false;
+    // --rbac is read again when the file changes, as a real cluster applies an edited role.
+    std::error_code ec;
+    auto rbac_mtime = o.rbac_file.empty() ? std::filesystem::file_time_type{}
+                                          : std::filesystem::last_write_time(o.rbac_file, ec);
+    auto last_rbac_check = last_flush;
     std::unique_lock lock(mu);
     while (!stopping.load()) {
       const auto now = std::chrono::steady_clock::now();
+      if (!o.rbac_file.empty() && now - last_rbac_check >= milliseconds(250)) {
+        last_rbac_check = now;
+        auto mtime = std::filesystem::last_write_time(o.rbac_file, ec);
+        if (!ec && mtime != rbac_mtime) {
+          rbac_mtime = mtime;
+          auto rbac = std::make_shared<Rbac>();
+          std::string rbac_error;
+          if (Rbac::load(o.rbac_file, rbac.get(), &rbac_error)) {
+            server.set_rbac(std::move(rbac));
+            std::fprintf(stderr, "kubesim: RBAC reloaded from %s\n", o.rbac_file.c_str());
+          } else {
+            std::fprintf(stderr, "kubesim: --rbac %s (keeping the previous rules)\n",
+                         rbac_error.c_str());
+          }
+        }
+      }
       if (!frozen && now >= freeze_at) {
         frozen = true;
         server.set_faults_enabled(false);

@@ -59,10 +59,10 @@ struct NodeState {
 
 enum class PodBehaviour : uint8_t {
   Normal,
-  CrashLoop,      // exits with code 1 a few seconds after every start
-  OomLoop,        // killed with 137 OOMKilled after every start
-  BadImage,       // the image cannot be pulled: ErrImagePull / ImagePullBackOff
-  Unschedulable,  // requests more CPU than any node has
+  CrashLoop,        // exits with code 1 a few seconds after every start
+  OomLoop,          // killed with 137 OOMKilled after every start
+  BadImage,         // the image cannot be pulled: ErrImagePull / ImagePullBackOff
+  Unschedulable,    // requests more CPU than any node has
   RunToCompletion,  // a Job's pod: exits 0 after `run_for`
 };
 
@@ -166,7 +166,7 @@ struct CronJobState {
   std::string app, image, schedule;
   SimTime interval = 0;
   SimTime last_schedule = 0, last_success = 0;
-  std::vector<std::string> active;  // job names
+  std::vector<std::string> active;   // job names
   std::vector<std::string> history;  // finished job names, oldest first
 };
 

@@ -9,9 +9,12 @@ namespace kubesim {
 
 std::string_view event_type_name(EventType t) {
   switch (t) {
-    case EventType::Added: return "ADDED";
-    case EventType::Modified: return "MODIFIED";
-    case EventType::Deleted: return "DELETED";
+    case EventType::Added:
+      return "ADDED";
+    case EventType::Modified:
+      return "MODIFIED";
+    case EventType::Deleted:
+      return "DELETED";
   }
   return "ADDED";
 }
@@ -29,8 +32,7 @@ namespace {
 // Writes the envelope and metadata of one object and records where metadata sits.
 class Doc {
  public:
-  Doc(ObjectVersion& v, const ObjectMeta& m, Kind k, int64_t grace_seconds = 0)
-      : v_(v), w(v.json) {
+  Doc(ObjectVersion& v, const ObjectMeta& m, Kind k, int64_t grace_seconds = 0) : v_(v), w(v.json) {
     const ResourceType& rt = resource_type(k);
     v.kind = k;
     v.ns = m.ns;
@@ -164,13 +166,16 @@ ObjectVersion render(const NodeState& s) {
   Doc d(v, s.meta, Kind::Node);
   const std::string ip = node_ip(s.index);
   d.begin_managed();
-  d.managed("kubelet", "v1", s.meta.created,
-            R"({"f:metadata":{"f:annotations":{".":{},"f:node.alpha.kubernetes.io/ttl":{},"f:volumes.kubernetes.io/controller-managed-attach-detach":{}},"f:labels":{".":{},"f:beta.kubernetes.io/arch":{},"f:beta.kubernetes.io/instance-type":{},"f:beta.kubernetes.io/os":{},"f:kubernetes.io/arch":{},"f:kubernetes.io/hostname":{},"f:kubernetes.io/os":{},"f:node.kubernetes.io/instance-type":{},"f:topology.kubernetes.io/region":{},"f:topology.kubernetes.io/zone":{}}},"f:spec":{"f:providerID":{}}})");
-  d.managed("kube-controller-manager", "v1", s.ready_since,
-            R"({"f:spec":{"f:podCIDR":{},"f:podCIDRs":{".":{},"v:\"10.64.0.0/24\"":{}},"f:taints":{}}})");
-  d.managed("kubelet", "v1", s.heartbeat,
-            R"({"f:status":{"f:allocatable":{"f:cpu":{},"f:ephemeral-storage":{},"f:memory":{}},"f:conditions":{"k:{\"type\":\"DiskPressure\"}":{"f:lastHeartbeatTime":{}},"k:{\"type\":\"MemoryPressure\"}":{"f:lastHeartbeatTime":{}},"k:{\"type\":\"PIDPressure\"}":{"f:lastHeartbeatTime":{}},"k:{\"type\":\"Ready\"}":{"f:lastHeartbeatTime":{},"f:lastTransitionTime":{},"f:message":{},"f:reason":{},"f:status":{}}},"f:images":{},"f:nodeInfo":{"f:bootID":{}}}})",
-            "status");
+  d.managed(
+      "kubelet", "v1", s.meta.created,
+      R"({"f:metadata":{"f:annotations":{".":{},"f:node.alpha.kubernetes.io/ttl":{},"f:volumes.kubernetes.io/controller-managed-attach-detach":{}},"f:labels":{".":{},"f:beta.kubernetes.io/arch":{},"f:beta.kubernetes.io/instance-type":{},"f:beta.kubernetes.io/os":{},"f:kubernetes.io/arch":{},"f:kubernetes.io/hostname":{},"f:kubernetes.io/os":{},"f:node.kubernetes.io/instance-type":{},"f:topology.kubernetes.io/region":{},"f:topology.kubernetes.io/zone":{}}},"f:spec":{"f:providerID":{}}})");
+  d.managed(
+      "kube-controller-manager", "v1", s.ready_since,
+      R"({"f:spec":{"f:podCIDR":{},"f:podCIDRs":{".":{},"v:\"10.64.0.0/24\"":{}},"f:taints":{}}})");
+  d.managed(
+      "kubelet", "v1", s.heartbeat,
+      R"({"f:status":{"f:allocatable":{"f:cpu":{},"f:ephemeral-storage":{},"f:memory":{}},"f:conditions":{"k:{\"type\":\"DiskPressure\"}":{"f:lastHeartbeatTime":{}},"k:{\"type\":\"MemoryPressure\"}":{"f:lastHeartbeatTime":{}},"k:{\"type\":\"PIDPressure\"}":{"f:lastHeartbeatTime":{}},"k:{\"type\":\"Ready\"}":{"f:lastHeartbeatTime":{},"f:lastTransitionTime":{},"f:message":{},"f:reason":{},"f:status":{}}},"f:images":{},"f:nodeInfo":{"f:bootID":{}}}})",
+      "status");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -259,10 +264,10 @@ ObjectVersion render(const NodeState& s) {
   w.key("nodeInfo")
       .begin_object()
       .kv("machineID", mid)
-      .kv("systemUUID", mid.substr(0, 8) + "-" + mid.substr(8, 4) + "-" + mid.substr(12, 4) +
-                            "-" + mid.substr(16, 4) + "-" + mid.substr(20, 12))
-      .kv("bootID", hex_id(s.meta.name + "b" + std::to_string(s.ready_since), 8) + "-5a2c-4e8b-9d0f-" +
-                        hex_id(s.meta.name + "c", 12))
+      .kv("systemUUID", mid.substr(0, 8) + "-" + mid.substr(8, 4) + "-" + mid.substr(12, 4) + "-" +
+                            mid.substr(16, 4) + "-" + mid.substr(20, 12))
+      .kv("bootID", hex_id(s.meta.name + "b" + std::to_string(s.ready_since), 8) +
+                        "-5a2c-4e8b-9d0f-" + hex_id(s.meta.name + "c", 12))
       .kv("kernelVersion", "6.1.112-124.190.amzn2023.x86_64")
       .kv("osImage", "Amazon Linux 2023.6.20241010")
       .kv("containerRuntimeVersion", "containerd://1.7.22")
@@ -314,8 +319,7 @@ ObjectVersion render(const PodState& s) {
   if (s.meta.owner) {
     std::string f =
         R"({"f:metadata":{"f:generateName":{},"f:labels":{".":{},"f:app.kubernetes.io/name":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\")" +
-        s.meta.owner->uid +
-        R"(\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\")" + s.container +
+        s.meta.owner->uid + R"(\"}":{}}},"f:spec":{"f:containers":{"k:{\"name\":\")" + s.container +
         R"(\"}":{".":{},"f:image":{},"f:imagePullPolicy":{},"f:name":{},"f:ports":{},"f:resources":{},"f:readinessProbe":{}}}}})";
     d.managed("kube-controller-manager", "v1", s.meta.created, f);
   } else {
@@ -355,11 +359,7 @@ ObjectVersion render(const PodState& s) {
       R"({"name":"POD_NAME","valueFrom":{"fieldRef":{"apiVersion":"v1","fieldPath":"metadata.name"}}})");
   w.end_array();
   w.key("resources").begin_object();
-  w.key("limits")
-      .begin_object()
-      .kv("cpu", s.cpu_limit)
-      .kv("memory", s.memory_limit)
-      .end_object();
+  w.key("limits").begin_object().kv("cpu", s.cpu_limit).kv("memory", s.memory_limit).end_object();
   w.key("requests")
       .begin_object()
       .kv("cpu", s.cpu_request)
@@ -400,8 +400,7 @@ ObjectVersion render(const PodState& s) {
         .end_object();
   }
   w.end_array();
-  w.kv("priority", 0).kv("enableServiceLinks", true).kv("preemptionPolicy",
-                                                           "PreemptLowerPriority");
+  w.kv("priority", 0).kv("enableServiceLinks", true).kv("preemptionPolicy", "PreemptLowerPriority");
   w.end_object();
 
   // status
@@ -415,16 +414,17 @@ ObjectVersion render(const PodState& s) {
       condition(w, "Initialized", "True", s.scheduled_at, "", "", true);
     }
     const char* rs = s.ready ? "True" : "False";
-    const std::string why = s.ready ? "" : (job && s.phase == "Succeeded" ? "PodCompleted"
-                                                                          : "ContainersNotReady");
-    const std::string msg =
-        s.ready || why == "PodCompleted" ? "" : "containers with unready status: [" + s.container + "]";
+    const std::string why =
+        s.ready ? "" : (job && s.phase == "Succeeded" ? "PodCompleted" : "ContainersNotReady");
+    const std::string msg = s.ready || why == "PodCompleted"
+                                ? ""
+                                : "containers with unready status: [" + s.container + "]";
     condition(w, "Ready", rs, s.ready_changed, why, msg, true);
     condition(w, "ContainersReady", rs, s.ready_changed, why, msg, true);
     condition(w, "PodScheduled", "True", s.scheduled_at, "", "", true);
   } else if (!s.unschedulable_message.empty()) {
-    condition(w, "PodScheduled", "False", s.meta.updated, "Unschedulable",
-              s.unschedulable_message, true);
+    condition(w, "PodScheduled", "False", s.meta.updated, "Unschedulable", s.unschedulable_message,
+              true);
   }
   w.end_array();
   if (s.initialized) {
@@ -473,9 +473,8 @@ ObjectVersion render(const PodState& s) {
     w.kv("ready", s.ready).kv("restartCount", s.restarts).kv("image", s.image);
     const bool has_image = s.cphase != ContainerPhase::Waiting || s.restarts > 0 ||
                            s.waiting_reason == "CrashLoopBackOff";
-    w.kv("imageID", has_image ? s.image.substr(0, s.image.rfind(':')) + "@sha256:" +
-                                    hex_id(s.image, 64)
-                              : "");
+    w.kv("imageID",
+         has_image ? s.image.substr(0, s.image.rfind(':')) + "@sha256:" + hex_id(s.image, 64) : "");
     if (!s.container_id.empty() && has_image) w.kv("containerID", "containerd://" + s.container_id);
     w.kv("started", s.cphase == ContainerPhase::Running);
     w.end_object().end_array();
@@ -560,11 +559,13 @@ ObjectVersion render(const ReplicaSetState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::ReplicaSet);
   d.begin_managed();
-  d.managed("kube-controller-manager", "apps/v1", s.meta.created,
-            R"({"f:metadata":{"f:annotations":{".":{},"f:deployment.kubernetes.io/desired-replicas":{},"f:deployment.kubernetes.io/max-replicas":{},"f:deployment.kubernetes.io/revision":{}},"f:labels":{".":{},"f:app.kubernetes.io/name":{},"f:pod-template-hash":{}},"f:ownerReferences":{}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{}}})");
-  d.managed("kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
-            R"({"f:status":{"f:availableReplicas":{},"f:fullyLabeledReplicas":{},"f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{}}})",
-            "status");
+  d.managed(
+      "kube-controller-manager", "apps/v1", s.meta.created,
+      R"({"f:metadata":{"f:annotations":{".":{},"f:deployment.kubernetes.io/desired-replicas":{},"f:deployment.kubernetes.io/max-replicas":{},"f:deployment.kubernetes.io/revision":{}},"f:labels":{".":{},"f:app.kubernetes.io/name":{},"f:pod-template-hash":{}},"f:ownerReferences":{}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{}}})");
+  d.managed(
+      "kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
+      R"({"f:status":{"f:availableReplicas":{},"f:fullyLabeledReplicas":{},"f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{}}})",
+      "status");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -581,8 +582,12 @@ ObjectVersion render(const ReplicaSetState& s) {
       .kv("observedGeneration", s.observed)
       .end_object();
   d.finish();
-  v.cells = {Cell::i(s.replicas), Cell::i(s.current), Cell::i(s.ready), Cell::age(s.meta.created),
-             Cell::t(s.app), Cell::t(s.image),
+  v.cells = {Cell::i(s.replicas),
+             Cell::i(s.current),
+             Cell::i(s.ready),
+             Cell::age(s.meta.created),
+             Cell::t(s.app),
+             Cell::t(s.image),
              Cell::t(app_selector(s.app) + ",pod-template-hash=" + s.hash)};
   return v;
 }
@@ -591,18 +596,21 @@ ObjectVersion render(const DeploymentState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::Deployment);
   d.begin_managed();
-  d.managed("kubectl-client-side-apply", "apps/v1", s.meta.created,
-            R"({"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:spec":{"f:progressDeadlineSeconds":{},"f:replicas":{},"f:revisionHistoryLimit":{},"f:selector":{},"f:strategy":{"f:rollingUpdate":{".":{},"f:maxSurge":{},"f:maxUnavailable":{}},"f:type":{}},"f:template":{"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:spec":{"f:containers":{}}}}})");
-  d.managed("kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
-            R"({"f:metadata":{"f:annotations":{".":{},"f:deployment.kubernetes.io/revision":{}}},"f:status":{"f:availableReplicas":{},"f:conditions":{".":{},"k:{\"type\":\"Available\"}":{".":{},"f:lastTransitionTime":{},"f:lastUpdateTime":{},"f:message":{},"f:reason":{},"f:status":{},"f:type":{}},"k:{\"type\":\"Progressing\"}":{".":{},"f:lastTransitionTime":{},"f:lastUpdateTime":{},"f:message":{},"f:reason":{},"f:status":{},"f:type":{}}},"f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{},"f:updatedReplicas":{}}})",
-            "status");
+  d.managed(
+      "kubectl-client-side-apply", "apps/v1", s.meta.created,
+      R"({"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:spec":{"f:progressDeadlineSeconds":{},"f:replicas":{},"f:revisionHistoryLimit":{},"f:selector":{},"f:strategy":{"f:rollingUpdate":{".":{},"f:maxSurge":{},"f:maxUnavailable":{}},"f:type":{}},"f:template":{"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:spec":{"f:containers":{}}}}})");
+  d.managed(
+      "kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
+      R"({"f:metadata":{"f:annotations":{".":{},"f:deployment.kubernetes.io/revision":{}}},"f:status":{"f:availableReplicas":{},"f:conditions":{".":{},"k:{\"type\":\"Available\"}":{".":{},"f:lastTransitionTime":{},"f:lastUpdateTime":{},"f:message":{},"f:reason":{},"f:status":{},"f:type":{}},"k:{\"type\":\"Progressing\"}":{".":{},"f:lastTransitionTime":{},"f:lastUpdateTime":{},"f:message":{},"f:reason":{},"f:status":{},"f:type":{}}},"f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{},"f:updatedReplicas":{}}})",
+      "status");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
   w.key("spec").begin_object().kv("replicas", s.replicas);
   selector(w, s.app);
   pod_template(w, s.app, s.image, {}, s.cpu_request);
-  w.raw(R"("strategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}})");
+  w.raw(
+      R"("strategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":"25%","maxSurge":"25%"}})");
   w.kv("revisionHistoryLimit", 10).kv("progressDeadlineSeconds", 600);
   w.end_object();
   w.key("status").begin_object().kv("observedGeneration", s.observed);
@@ -659,11 +667,13 @@ ObjectVersion render(const StatefulSetState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::StatefulSet);
   d.begin_managed();
-  d.managed("kubectl-client-side-apply", "apps/v1", s.meta.created,
-            R"({"f:spec":{"f:replicas":{},"f:selector":{},"f:serviceName":{},"f:template":{},"f:volumeClaimTemplates":{}}})");
-  d.managed("kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
-            R"({"f:status":{"f:availableReplicas":{},"f:collisionCount":{},"f:currentReplicas":{},"f:currentRevision":{},"f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{},"f:updateRevision":{},"f:updatedReplicas":{}}})",
-            "status");
+  d.managed(
+      "kubectl-client-side-apply", "apps/v1", s.meta.created,
+      R"({"f:spec":{"f:replicas":{},"f:selector":{},"f:serviceName":{},"f:template":{},"f:volumeClaimTemplates":{}}})");
+  d.managed(
+      "kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
+      R"({"f:status":{"f:availableReplicas":{},"f:collisionCount":{},"f:currentReplicas":{},"f:currentRevision":{},"f:observedGeneration":{},"f:readyReplicas":{},"f:replicas":{},"f:updateRevision":{},"f:updatedReplicas":{}}})",
+      "status");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -703,16 +713,18 @@ ObjectVersion render(const DaemonSetState& s) {
   d.begin_managed();
   d.managed("kubectl-client-side-apply", "apps/v1", s.meta.created,
             R"({"f:spec":{"f:selector":{},"f:template":{},"f:updateStrategy":{}}})");
-  d.managed("kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
-            R"({"f:status":{"f:currentNumberScheduled":{},"f:desiredNumberScheduled":{},"f:numberAvailable":{},"f:numberReady":{},"f:observedGeneration":{},"f:updatedNumberScheduled":{}}})",
-            "status");
+  d.managed(
+      "kube-controller-manager", "apps/v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
+      R"({"f:status":{"f:currentNumberScheduled":{},"f:desiredNumberScheduled":{},"f:numberAvailable":{},"f:numberReady":{},"f:observedGeneration":{},"f:updatedNumberScheduled":{}}})",
+      "status");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
   w.key("spec").begin_object();
   selector(w, s.app);
   pod_template(w, s.app, s.image, {});
-  w.raw(R"("updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":1,"maxSurge":0}})");
+  w.raw(
+      R"("updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":1,"maxSurge":0}})");
   w.kv("revisionHistoryLimit", 10);
   w.end_object();
   w.key("status")
@@ -727,9 +739,9 @@ ObjectVersion render(const DaemonSetState& s) {
   if (s.desired > s.ready) w.kv("numberUnavailable", s.desired - s.ready);
   w.end_object();
   d.finish();
-  v.cells = {Cell::i(s.desired), Cell::i(s.current), Cell::i(s.ready),
-             Cell::i(s.current), Cell::i(s.ready),   Cell::t("<none>"),
-             Cell::age(s.meta.created), Cell::t(s.app), Cell::t(s.image),
+  v.cells = {Cell::i(s.desired),          Cell::i(s.current), Cell::i(s.ready),
+             Cell::i(s.current),          Cell::i(s.ready),   Cell::t("<none>"),
+             Cell::age(s.meta.created),   Cell::t(s.app),     Cell::t(s.image),
              Cell::t(app_selector(s.app))};
   return v;
 }
@@ -738,19 +750,22 @@ ObjectVersion render(const JobState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::Job);
   d.begin_managed();
-  d.managed("kube-controller-manager", "batch/v1", s.meta.created,
-            R"({"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}},"f:ownerReferences":{}},"f:spec":{"f:backoffLimit":{},"f:completionMode":{},"f:completions":{},"f:parallelism":{},"f:template":{}}})");
+  d.managed(
+      "kube-controller-manager", "batch/v1", s.meta.created,
+      R"({"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}},"f:ownerReferences":{}},"f:spec":{"f:backoffLimit":{},"f:completionMode":{},"f:completions":{},"f:parallelism":{},"f:template":{}}})");
   if (s.meta.updated > 0) {
-    d.managed("kube-controller-manager", "batch/v1", s.meta.updated,
-              R"({"f:status":{"f:active":{},"f:completionTime":{},"f:conditions":{},"f:ready":{},"f:startTime":{},"f:succeeded":{},"f:terminating":{},"f:uncountedTerminatedPods":{}}})",
-              "status");
+    d.managed(
+        "kube-controller-manager", "batch/v1", s.meta.updated,
+        R"({"f:status":{"f:active":{},"f:completionTime":{},"f:conditions":{},"f:ready":{},"f:startTime":{},"f:succeeded":{},"f:terminating":{},"f:uncountedTerminatedPods":{}}})",
+        "status");
   }
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
   w.key("spec").begin_object().kv("parallelism", 1).kv("completions", 1).kv("backoffLimit", 6);
-  w.kv("completionMode", "NonIndexed").kv("suspend", false).kv("podReplacementPolicy",
-                                                                "TerminatingOrFailed");
+  w.kv("completionMode", "NonIndexed")
+      .kv("suspend", false)
+      .kv("podReplacementPolicy", "TerminatingOrFailed");
   selector(w, s.app, {{"batch.kubernetes.io/controller-uid", s.meta.uid}});
   pod_template(w, s.app, s.image, {{"batch.kubernetes.io/job-name", s.meta.name}});
   w.end_object();
@@ -785,8 +800,9 @@ ObjectVersion render(const CronJobState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::CronJob);
   d.begin_managed();
-  d.managed("kubectl-client-side-apply", "batch/v1", s.meta.created,
-            R"({"f:spec":{"f:concurrencyPolicy":{},"f:failedJobsHistoryLimit":{},"f:jobTemplate":{},"f:schedule":{},"f:successfulJobsHistoryLimit":{},"f:suspend":{}}})");
+  d.managed(
+      "kubectl-client-side-apply", "batch/v1", s.meta.created,
+      R"({"f:spec":{"f:concurrencyPolicy":{},"f:failedJobsHistoryLimit":{},"f:jobTemplate":{},"f:schedule":{},"f:successfulJobsHistoryLimit":{},"f:suspend":{}}})");
   if (s.last_schedule > 0) {
     d.managed("kube-controller-manager", "batch/v1", s.meta.updated,
               R"({"f:status":{"f:active":{},"f:lastScheduleTime":{},"f:lastSuccessfulTime":{}}})",
@@ -835,8 +851,9 @@ ObjectVersion render(const ServiceState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::Service);
   d.begin_managed();
-  d.managed("kubectl-client-side-apply", "v1", s.meta.created,
-            R"({"f:spec":{"f:internalTrafficPolicy":{},"f:ports":{".":{},"k:{\"port\":80,\"protocol\":\"TCP\"}":{".":{},"f:name":{},"f:port":{},"f:protocol":{},"f:targetPort":{}}},"f:selector":{},"f:sessionAffinity":{},"f:type":{}}})");
+  d.managed(
+      "kubectl-client-side-apply", "v1", s.meta.created,
+      R"({"f:spec":{"f:internalTrafficPolicy":{},"f:ports":{".":{},"k:{\"port\":80,\"protocol\":\"TCP\"}":{".":{},"f:name":{},"f:port":{},"f:protocol":{},"f:targetPort":{}}},"f:selector":{},"f:sessionAffinity":{},"f:type":{}}})");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -859,12 +876,9 @@ ObjectVersion render(const ServiceState& s) {
   w.end_object();
   w.key("status").begin_object().raw(R"("loadBalancer":{})").end_object();
   d.finish();
-  v.cells = {Cell::t(s.type),
-             Cell::t(ip),
-             Cell::t("<none>"),
-             Cell::t(std::to_string(s.port) + "/TCP"),
-             Cell::age(s.meta.created),
-             Cell::t(app_selector(s.app))};
+  v.cells = {Cell::t(s.type),           Cell::t(ip),
+             Cell::t("<none>"),         Cell::t(std::to_string(s.port) + "/TCP"),
+             Cell::age(s.meta.created), Cell::t(app_selector(s.app))};
   return v;
 }
 
@@ -872,8 +886,9 @@ ObjectVersion render(const EndpointsState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::Endpoints);
   d.begin_managed();
-  d.managed("kube-controller-manager", "v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
-            R"({"f:metadata":{"f:annotations":{".":{},"f:endpoints.kubernetes.io/last-change-trigger-time":{}},"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:subsets":{}})");
+  d.managed(
+      "kube-controller-manager", "v1", s.meta.updated > 0 ? s.meta.updated : s.meta.created,
+      R"({"f:metadata":{"f:annotations":{".":{},"f:endpoints.kubernetes.io/last-change-trigger-time":{}},"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:subsets":{}})");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -936,8 +951,9 @@ ObjectVersion render(const PersistentVolumeState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::PersistentVolume);
   d.begin_managed();
-  d.managed("csi-provisioner", "v1", s.meta.created,
-            R"({"f:metadata":{"f:annotations":{".":{},"f:pv.kubernetes.io/provisioned-by":{}}},"f:spec":{"f:accessModes":{},"f:capacity":{},"f:claimRef":{},"f:csi":{},"f:nodeAffinity":{},"f:persistentVolumeReclaimPolicy":{},"f:storageClassName":{},"f:volumeMode":{}}})");
+  d.managed(
+      "csi-provisioner", "v1", s.meta.created,
+      R"({"f:metadata":{"f:annotations":{".":{},"f:pv.kubernetes.io/provisioned-by":{}}},"f:spec":{"f:accessModes":{},"f:capacity":{},"f:claimRef":{},"f:csi":{},"f:nodeAffinity":{},"f:persistentVolumeReclaimPolicy":{},"f:storageClassName":{},"f:volumeMode":{}}})");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -980,8 +996,9 @@ ObjectVersion render(const PersistentVolumeClaimState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::PersistentVolumeClaim);
   d.begin_managed();
-  d.managed("kube-controller-manager", "v1", s.meta.created,
-            R"({"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:spec":{"f:accessModes":{},"f:resources":{"f:requests":{".":{},"f:storage":{}}},"f:storageClassName":{},"f:volumeMode":{}}})");
+  d.managed(
+      "kube-controller-manager", "v1", s.meta.created,
+      R"({"f:metadata":{"f:labels":{".":{},"f:app.kubernetes.io/name":{}}},"f:spec":{"f:accessModes":{},"f:resources":{"f:requests":{".":{},"f:storage":{}}},"f:storageClassName":{},"f:volumeMode":{}}})");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -994,16 +1011,17 @@ ObjectVersion render(const PersistentVolumeClaimState& s) {
       .kv("storage", s.capacity)
       .end_object()
       .end_object();
-  w.kv("volumeName", s.volume).kv("storageClassName", s.storage_class).kv("volumeMode",
-                                                                         "Filesystem");
+  w.kv("volumeName", s.volume)
+      .kv("storageClassName", s.storage_class)
+      .kv("volumeMode", "Filesystem");
   w.end_object();
   w.key("status").begin_object().kv("phase", s.phase);
   w.key("accessModes").begin_array().str("ReadWriteOnce").end_array();
   w.key("capacity").begin_object().kv("storage", s.capacity).end_object();
   w.end_object();
   d.finish();
-  v.cells = {Cell::t(s.phase), Cell::t(s.volume), Cell::t(s.capacity), Cell::t("RWO"),
-             Cell::t(s.storage_class), Cell::age(s.meta.created)};
+  v.cells = {Cell::t(s.phase), Cell::t(s.volume),        Cell::t(s.capacity),
+             Cell::t("RWO"),   Cell::t(s.storage_class), Cell::age(s.meta.created)};
   return v;
 }
 
@@ -1011,12 +1029,14 @@ ObjectVersion render(const HpaState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::HorizontalPodAutoscaler);
   d.begin_managed();
-  d.managed("kubectl-client-side-apply", "autoscaling/v2", s.meta.created,
-            R"({"f:spec":{"f:maxReplicas":{},"f:metrics":{},"f:minReplicas":{},"f:scaleTargetRef":{}}})");
-  d.managed("kube-controller-manager", "autoscaling/v2",
-            s.meta.updated > 0 ? s.meta.updated : s.meta.created,
-            R"({"f:status":{"f:conditions":{},"f:currentMetrics":{},"f:currentReplicas":{},"f:desiredReplicas":{},"f:lastScaleTime":{}}})",
-            "status");
+  d.managed(
+      "kubectl-client-side-apply", "autoscaling/v2", s.meta.created,
+      R"({"f:spec":{"f:maxReplicas":{},"f:metrics":{},"f:minReplicas":{},"f:scaleTargetRef":{}}})");
+  d.managed(
+      "kube-controller-manager", "autoscaling/v2",
+      s.meta.updated > 0 ? s.meta.updated : s.meta.created,
+      R"({"f:status":{"f:conditions":{},"f:currentMetrics":{},"f:currentReplicas":{},"f:desiredReplicas":{},"f:lastScaleTime":{}}})",
+      "status");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -1028,15 +1048,17 @@ ObjectVersion render(const HpaState& s) {
       .kv("apiVersion", "apps/v1")
       .end_object();
   w.kv("minReplicas", s.min).kv("maxReplicas", s.max);
-  w.raw(R"("metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":)" +
-        std::to_string(s.target_cpu) + "}}}]");
+  w.raw(
+      R"("metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":)" +
+      std::to_string(s.target_cpu) + "}}}]");
   w.end_object();
   w.key("status").begin_object();
   if (s.last_scale > 0) w.kv("lastScaleTime", format_time(s.last_scale));
   w.kv("currentReplicas", s.current).kv("desiredReplicas", s.desired);
-  w.raw(R"("currentMetrics":[{"type":"Resource","resource":{"name":"cpu","current":{"averageValue":")" +
-        std::to_string(s.current_cpu * 2) + R"(m","averageUtilization":)" +
-        std::to_string(s.current_cpu) + "}}}]");
+  w.raw(
+      R"("currentMetrics":[{"type":"Resource","resource":{"name":"cpu","current":{"averageValue":")" +
+      std::to_string(s.current_cpu * 2) + R"(m","averageUtilization":)" +
+      std::to_string(s.current_cpu) + "}}}]");
   w.key("conditions").begin_array();
   const SimTime t = s.meta.updated > 0 ? s.meta.updated : s.meta.created;
   condition(w, "AbleToScale", "True", s.meta.created, "ReadyForNewScale",
@@ -1049,12 +1071,13 @@ ObjectVersion render(const HpaState& s) {
   w.end_array();
   w.end_object();
   d.finish();
-  v.cells = {Cell::t("Deployment/" + s.target),
-             Cell::t("cpu: " + std::to_string(s.current_cpu) + "%/" + std::to_string(s.target_cpu) + "%"),
-             Cell::i(s.min),
-             Cell::i(s.max),
-             Cell::i(s.current),
-             Cell::age(s.meta.created)};
+  v.cells = {
+      Cell::t("Deployment/" + s.target),
+      Cell::t("cpu: " + std::to_string(s.current_cpu) + "%/" + std::to_string(s.target_cpu) + "%"),
+      Cell::i(s.min),
+      Cell::i(s.max),
+      Cell::i(s.current),
+      Cell::age(s.meta.created)};
   return v;
 }
 
@@ -1062,9 +1085,10 @@ ObjectVersion render(const LeaseState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::Lease);
   d.begin_managed();
-  d.managed(s.meta.ns == "kube-node-lease" ? "kubelet" : "kube-controller-manager",
-            "coordination.k8s.io/v1", s.renew,
-            R"({"f:metadata":{"f:ownerReferences":{}},"f:spec":{"f:holderIdentity":{},"f:leaseDurationSeconds":{},"f:renewTime":{}}})");
+  d.managed(
+      s.meta.ns == "kube-node-lease" ? "kubelet" : "kube-controller-manager",
+      "coordination.k8s.io/v1", s.renew,
+      R"({"f:metadata":{"f:ownerReferences":{}},"f:spec":{"f:holderIdentity":{},"f:leaseDurationSeconds":{},"f:renewTime":{}}})");
   d.end_managed();
   d.end_meta();
   d.w.key("spec")
@@ -1084,8 +1108,9 @@ ObjectVersion render(const CrdState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::CustomResourceDefinition);
   d.begin_managed();
-  d.managed("kubectl-client-side-apply", "apiextensions.k8s.io/v1", s.meta.created,
-            R"({"f:spec":{"f:conversion":{},"f:group":{},"f:names":{},"f:scope":{},"f:versions":{}}})");
+  d.managed(
+      "kubectl-client-side-apply", "apiextensions.k8s.io/v1", s.meta.created,
+      R"({"f:spec":{"f:conversion":{},"f:group":{},"f:names":{},"f:scope":{},"f:versions":{}}})");
   d.managed("kube-apiserver", "apiextensions.k8s.io/v1", s.meta.created,
             R"({"f:status":{"f:acceptedNames":{},"f:conditions":{},"f:storedVersions":{}}})",
             "status");
@@ -1129,8 +1154,9 @@ ObjectVersion render(const EventState& s) {
   ObjectVersion v;
   Doc d(v, s.meta, Kind::Event);
   d.begin_managed();
-  d.managed(s.component, "v1", s.last,
-            R"({"f:count":{},"f:firstTimestamp":{},"f:involvedObject":{},"f:lastTimestamp":{},"f:message":{},"f:reason":{},"f:reportingComponent":{},"f:reportingInstance":{},"f:source":{"f:component":{},"f:host":{}},"f:type":{}})");
+  d.managed(
+      s.component, "v1", s.last,
+      R"({"f:count":{},"f:firstTimestamp":{},"f:involvedObject":{},"f:lastTimestamp":{},"f:message":{},"f:reason":{},"f:reportingComponent":{},"f:reportingInstance":{},"f:source":{"f:component":{},"f:host":{}},"f:type":{}})");
   d.end_managed();
   d.end_meta();
   auto& w = d.w;
@@ -1160,14 +1186,10 @@ ObjectVersion render(const EventState& s) {
               {"type", s.type},
               {"source", s.component},
               {"reportingComponent", s.component}};
-  v.cells = {Cell::age(s.last),
-             Cell::t(s.type),
-             Cell::t(s.reason),
-             Cell::t(obj),
-             Cell::t(s.field_path),
-             Cell::t(s.component + (s.host.empty() ? "" : ", " + s.host)),
-             Cell::t(s.message),
-             Cell::age(s.first),
+  v.cells = {Cell::age(s.last),     Cell::t(s.type),
+             Cell::t(s.reason),     Cell::t(obj),
+             Cell::t(s.field_path), Cell::t(s.component + (s.host.empty() ? "" : ", " + s.host)),
+             Cell::t(s.message),    Cell::age(s.first),
              Cell::i(s.count)};
   return v;
 }

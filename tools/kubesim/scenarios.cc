@@ -62,8 +62,8 @@ void base_cluster(Cluster& c, int nodes, bool with_failures) {
   for (int i = 0; i < nodes; ++i) c.add_node(age(c, 2, 30));
   c.add_leader_leases();
   c.add_widget_crd(60 * kDay);
-  c.add_daemonset("kube-system", "kube-proxy",
-                  "registry.example.com/platform/kube-proxy:v1.32.4", 80 * kDay);
+  c.add_daemonset("kube-system", "kube-proxy", "registry.example.com/platform/kube-proxy:v1.32.4",
+                  80 * kDay);
   c.add_daemonset("kube-system", "aws-node", "registry.example.com/platform/aws-node:v1.18.5",
                   80 * kDay);
   c.add_daemonset("monitoring", "node-exporter",
@@ -86,9 +86,9 @@ void base_cluster(Cluster& c, int nodes, bool with_failures) {
   }
   c.add_statefulset(spec("payments", "postgres", 2, "registry.example.com/db/postgres:16.4"),
                     age(c, 20, 60));
-  c.add_statefulset(spec("monitoring", "prometheus", 1,
-                         "registry.example.com/platform/prometheus:v2.54.1"),
-                    age(c, 20, 60));
+  c.add_statefulset(
+      spec("monitoring", "prometheus", 1, "registry.example.com/platform/prometheus:v2.54.1"),
+      age(c, 20, 60));
   c.add_hpa("shop", "frontend", 2, 6, 30 * kDay);
   c.add_cronjob("batch", "nightly-report", 2 * kMinute, 30 * kDay);
   c.add_cronjob("batch", "cache-cleanup", 5 * kMinute, 30 * kDay);
@@ -113,9 +113,8 @@ void default_churn(Cluster& c, int total_pods) {
     if (name == "recommendations" || name == "ledger-sync") return;
     c.rollout(ns, name, image(ns, name, ++*version));
   });
-  const SimTime delete_every =
-      std::clamp<SimTime>(static_cast<SimTime>(300000.0 / std::max(total_pods, 1) * kSecond),
-                          kSecond, 15 * kSecond);
+  const SimTime delete_every = std::clamp<SimTime>(
+      static_cast<SimTime>(300000.0 / std::max(total_pods, 1) * kSecond), kSecond, 15 * kSecond);
   c.every(5 * kSecond, delete_every, delete_every / 5, [&c] {
     const auto ns = c.namespace_names();
     for (int tries = 0; tries < 4; ++tries) {
@@ -196,12 +195,9 @@ void scenario_e2e(Cluster& c) {
   for (const char* ns : {"default", "kube-system", "e2e-apps", "e2e-data"}) c.add_namespace(ns);
   for (int i = 0; i < 3; ++i) c.add_node();
   c.add_widget_crd();
-  c.after(200 * kMillisecond, [&c] {
-    c.add_deployment(spec("e2e-apps", "web", 2, "nginx:1.25"));
-  });
-  c.after(300 * kMillisecond, [&c] {
-    c.add_statefulset(spec("e2e-data", "db", 2, "postgres:16.4"));
-  });
+  c.after(200 * kMillisecond, [&c] { c.add_deployment(spec("e2e-apps", "web", 2, "nginx:1.25")); });
+  c.after(300 * kMillisecond,
+          [&c] { c.add_statefulset(spec("e2e-data", "db", 2, "postgres:16.4")); });
   c.after(400 * kMillisecond, [&c] {
     auto s = spec("e2e-apps", "crasher", 1, "busybox:1.36", PodBehaviour::CrashLoop);
     s.service = false;

@@ -43,8 +43,8 @@ struct ObjectVersion {
   std::vector<std::pair<std::string, std::string>> labels;
   // Extra fields selectable with fieldSelector (spec.nodeName, status.phase, involvedObject.*, …).
   std::vector<std::pair<std::string_view, std::string>> fields;
-  std::vector<Cell> cells;  // Table cells, one per printer column except Name
-  std::string json;  // the full object, compact, with kind and apiVersion
+  std::vector<Cell> cells;                // Table cells, one per printer column except Name
+  std::string json;                       // the full object, compact, with kind and apiVersion
   uint32_t meta_begin = 0, meta_end = 0;  // the byte range of the "metadata" object inside json
 
   std::string_view metadata_json() const {
@@ -61,7 +61,7 @@ struct ObjectVersion {
 struct WatchEvent {
   EventType type;
   uint64_t rv;
-  SimTime ts;  // simulated time of the change
+  SimTime ts;                                   // simulated time of the change
   std::shared_ptr<const ObjectVersion> object;  // for DELETED: the last state, at the deletion RV
 };
 
