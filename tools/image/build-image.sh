@@ -58,7 +58,13 @@ created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 source_url="${SLOOP_IMAGE_SOURCE:-$(git -C "$here" config --get remote.origin.url 2>/dev/null || true)}"
 licence="$(head -1 "$here/LICENSE" | grep -q '^BSD 3-Clause' && echo BSD-3-Clause || echo NOASSERTION)"
 suite=bookworm
+# bookworm with its point-release updates and security updates. The cache is keyed by the day too:
+# a new day may bring security updates (the same commit on another day can give another digest;
+# two builds of one day give the same one).
 mirror="${SLOOP_IMAGE_MIRROR:-http://deb.debian.org/debian}"
+security_mirror="${SLOOP_IMAGE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+sources=("deb $mirror $suite main" "deb $mirror $suite-updates main"
+  "deb $security_mirror $suite-security main")
 out="${out:-$build/image}"
 cache_dir="$build/image/cache"
 mkdir -p "$out" "$cache_dir"
@@ -87,7 +93,7 @@ det_tar() {  # det_tar DIR OUT.tar
 base_layer() {  # base_layer CACHE_DIR → prints the path of the layer tar
   local cache="$1"
   local key
-  key="$( (echo "$suite $mirror $epoch $include"; cat "$0") | sha256sum | cut -c1-16)"
+  key="$( (echo "${sources[*]} $epoch $include $(date -u +%F)"; cat "$0") | sha256sum | cut -c1-16)"
   local layer="$cache/base-$key.tar"
   if $use_cache && [ -s "$layer" ]; then
     echo "$layer"
@@ -99,8 +105,8 @@ base_layer() {  # base_layer CACHE_DIR → prints the path of the layer tar
   mmdebstrap --quiet --variant=extract --include="$include" \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-    "$suite" "$tmp/debian.tar" "$mirror" >&2 ||
-    die "mmdebstrap failed (it downloads from $mirror: is the network up? set SLOOP_IMAGE_MIRROR for another mirror)"
+    "$suite" "$tmp/debian.tar" "${sources[@]}" >&2 ||
+    die "mmdebstrap failed (it downloads from $mirror and $security_mirror: is the network up? SLOOP_IMAGE_MIRROR and SLOOP_IMAGE_SECURITY_MIRROR choose others)"
   mkdir "$tmp/root"
   tar -xf "$tmp/debian.tar" -C "$tmp/root" --numeric-owner
   local r="$tmp/root"
