@@ -66,6 +66,11 @@ TEST_F(ConfigTest, DefaultsAreSloops) {
   EXPECT_FALSE(c->keep_minor_node_updates);
   EXPECT_FALSE(c->disable_kube_watch);
   EXPECT_TRUE(c->ignored.empty());
+  // The binary (and so the image) never fakes a cluster; `make run` asks for the simulator.
+  EXPECT_FALSE(c->simulator_if_no_kubeconfig);
+  c = Load({"-simulator-if-no-kubeconfig=true"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->simulator_if_no_kubeconfig);
 }
 
 TEST_F(ConfigTest, FlagsTakeBothForms) {
