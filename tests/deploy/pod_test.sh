@@ -55,10 +55,25 @@ chown 65532:65532 "$scratch/data"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# The pod's service account: the first ServiceAccount a binding in RBAC_FILE names (the chart's
+# may live in another namespace than sloop's own manifests).
+service_account="$(python3 - "$rbac_file" <<'EOF'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") in ("ClusterRoleBinding", "RoleBinding"):
+        for s in d.get("subjects") or []:
+            if s.get("kind") == "ServiceAccount":
+                ns = s.get("namespace") or d.get("metadata", {}).get("namespace", "default")
+                print(f"{ns}:{s['name']}")
+                sys.exit(0)
+sys.exit("no binding in " + sys.argv[1] + " names a ServiceAccount")
+EOF
+)" || fail "cannot tell the service account from $rbac_file"
+
 start_kubesim() {  # start_kubesim RBAC_FILE
   rm -f "$scratch/kubesim.port"
   "$build/kubesim" --port 0 --port-file "$scratch/kubesim.port" --tls --cert-dir "$scratch/certs" \
-    --serviceaccount sloop:sloop --serviceaccount-dir "$scratch/serviceaccount" --rbac "$1" \
+    --serviceaccount "$service_account" --serviceaccount-dir "$scratch/serviceaccount" --rbac "$1" \
     --scenario default --seed 7 --speed 5 2>"$scratch/kubesim.log" &
   kubesim_pid=$!
   for _ in $(seq 100); do [ -s "$scratch/kubesim.port" ] && break; sleep 0.1; done
@@ -243,7 +258,7 @@ nocluster)
 
   step "in a pod, API server unreachable: logged, retried, not ready, no simulator"
   "$build/kubesim" --port 0 --port-file "$scratch/unused.port" --tls --cert-dir "$scratch/certs" \
-    --serviceaccount sloop:sloop --serviceaccount-dir "$scratch/serviceaccount" --duration 1s 2>/dev/null || true
+    --serviceaccount "$service_account" --serviceaccount-dir "$scratch/serviceaccount" --duration 1s 2>/dev/null || true
   closed="$(free_port)"
   current_log="$scratch/sloop-unreachable.log"
   run_pod "sloop-$$-u" "$current_log" KUBERNETES_SERVICE_HOST=127.0.0.1 "KUBERNETES_SERVICE_PORT=$closed"
