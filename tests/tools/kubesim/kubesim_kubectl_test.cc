@@ -238,6 +238,59 @@ TEST_F(KubectlTest, TlsAndToken) {
       << out;
 }
 
+// A pod's view: the service account kubesim writes (token, ca.crt, namespace, readable by any
+// uid) and RBAC enforced with the apiserver's 403, as kubectl shows it.
+TEST_F(KubectlTest, ServiceAccountAndRbac) {
+  const fs::path scratch = fs::temp_directory_path() / ("kubesim-rbac-" + std::to_string(getpid()));
+  fs::remove_all(scratch);
+  fs::create_directories(scratch);
+  std::ofstream(scratch / "rbac.yaml") << R"(
+kind: ClusterRole
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: pods-only}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list, watch]}]
+---
+kind: ClusterRoleBinding
+apiVersion: rbac.authorization.k8s.io/v1
+metadata: {name: pods-only}
+roleRef: {kind: ClusterRole, name: pods-only}
+subjects: [{kind: ServiceAccount, name: recorder, namespace: tools}]
+)";
+  const fs::path sa = scratch / "serviceaccount";
+  Kubesim sim({"--scenario", "e2e", "--tls", "--token", "admin", "--serviceaccount",
+               "tools:recorder", "--serviceaccount-dir", sa.string(), "--rbac",
+               (scratch / "rbac.yaml").string()});
+  ASSERT_TRUE(sim.ready()) << sim.log();
+  const std::string token = read_file(sa / "token");
+  EXPECT_GE(token.size(), 32u);
+  EXPECT_EQ(read_file(sa / "namespace"), "tools");
+  EXPECT_EQ(read_file(sa / "ca.crt").rfind("-----BEGIN CERTIFICATE-----", 0), 0u);
+  for (const char* f : {"token", "ca.crt", "namespace"}) {
+    EXPECT_EQ(fs::status(sa / f).permissions(), fs::perms(0644)) << f;
+  }
+  int rc = 0;
+  std::string out = sim.kubectl("get pods -A --token " + token, 15, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out.find("Forbidden"), std::string::npos) << out;
+  out = sim.kubectl("get configmaps -A --token " + token, 15, &rc);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("Error from server (Forbidden): configmaps is forbidden: User "
+                     "\"system:serviceaccount:tools:recorder\" cannot list resource "
+                     "\"configmaps\" in API group \"\" at the cluster scope"),
+            std::string::npos)
+      << out;
+  out = sim.kubectl("get deployments -n default --token " + token, 15, &rc);
+  EXPECT_NE(out.find("deployments.apps is forbidden: User \"system:serviceaccount:tools:recorder\" "
+                     "cannot list resource \"deployments\" in API group \"apps\" in the "
+                     "namespace \"default\""),
+            std::string::npos)
+      << out;
+  out = sim.kubectl("get configmaps -A", 15, &rc);  // --token's user is system:masters
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(sim.log().find("kubesim: 403 configmaps is forbidden"), std::string::npos) << sim.log();
+  fs::remove_all(scratch);
+}
+
 TEST_F(KubectlTest, ClientCertificate) {
   Kubesim sim({"--scenario", "e2e", "--tls", "--client-ca", "generated"});
   ASSERT_TRUE(sim.ready()) << sim.log();
