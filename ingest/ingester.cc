@@ -811,6 +811,7 @@ struct Ingester::Impl {
                                [&](const ResourceType& x) { return x == t; });
       if (!still) {
         Log(t.GroupResource() + ": no longer served; stopped watching it");
+        (*it)->rec->metrics()->forbidden->Set(0);
         (*it)->abort = Stream::Abort::kStop;
         Finish(**it);
         it = streams.erase(it);
