@@ -17,12 +17,11 @@ if [ "${1:-}" = "--fuzz" ]; then
   APT_PACKAGES=(clang-16 libclang-rt-16-dev)
 fi
 # `install-deps.sh --image`: only what `make image` and the deploy tests need: the daemonless image
-# tools (mmdebstrap, umoci, skopeo), the OCI runtimes that run it (crun, bwrap), and jq/curl/
-# python3-yaml for the test driver (tests/deploy/pod_test.sh).
+# tools (mmdebstrap, umoci, skopeo; objdump and strip from binutils), the OCI runtime the pod tests
+# run it with (crun), and jq/curl/python3-yaml for their driver (tests/deploy/pod_test.sh).
 if [ "${1:-}" = "--image" ]; then
   only_listed=true
-  APT_PACKAGES=(mmdebstrap umoci skopeo crun bubblewrap binutils jq curl python3 python3-yaml
-    ca-certificates)
+  APT_PACKAGES=(mmdebstrap umoci skopeo crun binutils jq curl python3 python3-yaml ca-certificates)
 fi
 # Node.js and npm may come from elsewhere on the image; take Debian's only when there are none.
 if ! $only_listed && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
