@@ -302,6 +302,18 @@ async function checkRbac() {
   ok(fs.readFileSync(path.join(chart, 'files', 'rbac-rules.yaml'), 'utf8') === printed,
     'deploy/helm/sloop/files/rbac-rules.yaml is not what sloop -print-rbac prints: regenerate it');
   for (const g of printedGrants) ok(!g.endsWith('/secrets') && !g.includes('*'), `default role grants ${g}`);
+  // The ConfigMap's configuration is one sloop accepts (unknown keys are an error), and the rules
+  // sloop prints for it are the role the same rendering carries.
+  for (const sets of [[], INGRESS_SETS]) {
+    const objs = helmTemplate(sets);
+    const file = path.join(scratch, 'sloop.yaml');
+    fs.writeFileSync(file, objs.find((o) => o.kind === 'ConfigMap').data['sloop.yaml']);
+    const r = run(sloop, [`-config=${file}`, '-print-rbac'], { mayFail: true });
+    if (!ok(r.status === 0, `sloop refuses the chart's configuration (${sets.join(' ')}): ${r.stderr}`)) continue;
+    const forConfig = grants({ rules: YAML.parse(r.stdout) }, 'sloop -print-rbac -config');
+    const role = grants(objs.find((o) => o.kind === 'ClusterRole'), 'chart');
+    ok(sameSet(forConfig, role), `rules for the rendered config [${show(forConfig)}] != the rendered role [${show(role)}]`);
+  }
 
   // Against the simulator: what sloop really watches with the default configuration.
   fs.mkdirSync(path.join(scratch, 'live'), { recursive: true });
