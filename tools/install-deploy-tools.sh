@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the tools the deploy tests (ctest label `deploy`) run into BUILD_DIR/tools/bin: helm and
 # kustomize, from their Go modules at the versions pinned in tools/deploy-tools/go.mod (hashes in
-# go.sum), and the npm validator project in tests/deploy/schema (package-lock.json) into
-# BUILD_DIR/tools/deploy-schema. Idempotent and non-interactive: a second run only checks.
+# go.sum), and the npm project of the manifest validators, tests/deploy/node (package-lock.json),
+# into BUILD_DIR/tools/deploy-node. Idempotent and non-interactive: a second run only checks.
+# `make test` runs it before ctest.
 #   usage: tools/install-deploy-tools.sh BUILD_DIR
 set -euo pipefail
 
