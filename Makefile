@@ -38,6 +38,7 @@ test: web
 	@bash tools/install-deps.sh --image
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
 	cmake --build $(TEST_BUILD) -j $(JOBS)
+	@bash tools/install-deploy-tools.sh $(TEST_BUILD)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'fuzz|soak|tsan'
 	$(MAKE) test-tsan
 	$(MAKE) test-fuzz

@@ -34,7 +34,7 @@ Response Menu(const HandlerContext& ctx, const Request&) {
       "<ul>\n<li><a href=\"debug/config/\">Configuration</a></li>\n"
       "<li><a href=\"debug/shards/\">Shards</a> (each links to its index entries)</li>\n"
       "<li><a href=\"api/v1/stats\">Store statistics (JSON)</a></li>\n"
-      "<li><a href=\"/metrics\">Metrics</a></li>\n</ul>\n"
+      "<li><a href=\"../metrics\">Metrics</a></li>\n</ul>\n"
       "<form action=\"debug/view\" method=\"get\">Record by key: <input name=\"k\" size=\"80\" "
       "placeholder=\"/watch/001700000000/Pod/default/web-1/1700000123000000000\"> "
       "<input type=\"submit\" value=\"View\"></form>\n";

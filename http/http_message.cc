@@ -59,6 +59,36 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   return true;
 }
 
+bool StripBasePath(std::string* path, std::string_view prefix) {
+  if (prefix.empty() || !std::string_view(*path).starts_with(prefix)) return false;
+  if (path->size() == prefix.size()) {
+    *path = "/";
+    return true;
+  }
+  if ((*path)[prefix.size()] != '/') return false;  // "/sloopy" is not under "/sloop"
+  path->erase(0, prefix.size());
+  return true;
+}
+
+std::string ForwardedPrefix(const Request& req) {
+  std::string_view p = req.Header("x-forwarded-prefix");
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  if (p.empty() || p == "/" || p.size() > 256 || p.front() != '/') return "";
+  char prev = 0;
+  for (char c : p) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+    if (!plain || (c == '/' && prev == '/')) return "";
+    prev = c;
+  }
+  return std::string(p);
+}
+
+std::string ExternalPrefix(const Request& req, std::string_view base_path) {
+  std::string forwarded = ForwardedPrefix(req);
+  return forwarded.empty() ? std::string(base_path) : forwarded;
+}
+
 bool ParseTarget(Request* req, std::string* why) {
   std::string_view target = req->target;
   size_t q = target.find('?');

@@ -83,6 +83,20 @@ struct Response {
 // *why) when the path itself does not decode; parameter errors go to req->bad_parameter.
 bool ParseTarget(Request* req, std::string* why);
 
+// Behind a proxy on a sub-path. Removes prefix ("/sloop") from the front of *path when the proxy
+// kept it ("/sloop" → "/", "/sloop/x" → "/x"); returns false and leaves *path alone otherwise (a
+// proxy that strips the prefix, or a direct request). An empty prefix removes nothing.
+bool StripBasePath(std::string* path, std::string_view prefix);
+
+// The X-Forwarded-Prefix header when it is a plain absolute URL path (letters, digits, '-', '.',
+// '_', '~' and single '/', at most 256 bytes), without its trailing '/'; "" when absent or not
+// plain (a value such as "//elsewhere" must never reach a Location header).
+std::string ForwardedPrefix(const Request& req);
+
+// The prefix under which the client reached the server, for redirects: ForwardedPrefix(req), else
+// base_path (-base-path, already normalised), else "".
+std::string ExternalPrefix(const Request& req, std::string_view base_path);
+
 // Percent-decoding ("+" means space only in query strings). False on a bad escape.
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 

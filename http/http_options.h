@@ -80,6 +80,10 @@ struct HttpOptions {
   std::vector<UiLink> left_bar_links;
   std::vector<UiLink> resource_links;
   std::string config_yaml;  // the effective configuration, for the debug page
+  // Behind a proxy on a sub-path (-base-path, "/sloop"; "" = none): a request that still carries
+  // it has it removed before routing, and redirects put it back (X-Forwarded-Prefix, when sent,
+  // takes its place in redirects).
+  std::string base_path;
 
   // ---- health: /healthz answers 200 while the server serves (liveness) and says in its body what
   // is awaited; /readyz answers 503 with the reason until ready, then 200. Called on HTTP threads

@@ -511,6 +511,13 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       if (shared_->metrics) shared_->metrics->Observe("invalid", 400, 0);
       return Send(ErrorResponse(400, "", why));
     }
+    // A proxy on a sub-path may keep its prefix: a path that routes nowhere as it is is tried
+    // without it (as-is first, so that a context named like the prefix still works).
+    if (shared_->router.LabelFor(req.path) == "notfound") {
+      if (!StripBasePath(&req.path, shared_->options.base_path)) {
+        StripBasePath(&req.path, ForwardedPrefix(req));
+      }
+    }
     label_ = std::string(shared_->router.LabelFor(req.path));
     const RouteClass cls = shared_->router.ClassFor(req.path);
     if (health_only_ && cls.access != Access::kPublic) {

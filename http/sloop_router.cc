@@ -39,7 +39,13 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
   auto ctx = std::make_shared<HandlerContext>(
       HandlerContext{options, store, registry, sm, "/" + options.UrlContext()});
 
-  router->Exact("/", "root", [ctx](const Request&) { return RedirectResponse(ctx->prefix, 307); });
+  // Behind a proxy on a sub-path the Location carries the prefix the client used; with none known
+  // it is relative ("cluster", resolved against "/"), which is right for a direct request and for
+  // a proxy that strips a prefix ending in '/' (kubectl proxy's .../proxy/).
+  router->Exact("/", "root", [ctx](const Request& req) {
+    std::string external = ExternalPrefix(req, ctx->options.base_path);
+    return RedirectResponse(external.empty() ? ctx->prefix.substr(1) : external + ctx->prefix, 307);
+  });
   router->Exact("/healthz", "healthz", [ctx](const Request&) {
     if (!ctx->options.readiness) return TextResponse("OK");
     Readiness r = ctx->options.readiness();

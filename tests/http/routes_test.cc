@@ -503,7 +503,7 @@ TEST_F(RoutesTest, RootHealthMetrics) {
   Response r = Get("/");
   EXPECT_EQ(r.status, 307);
   ASSERT_FALSE(r.headers.empty());
-  EXPECT_EQ(r.headers[0].second, "/cluster");
+  EXPECT_EQ(r.headers[0].second, "cluster") << "relative: right under any prefix that strips";
   EXPECT_EQ(Get("/healthz").body, "OK");
   EXPECT_EQ(Get("/nothing/here").status, 404);
   Get("/api/v1/timeline?limit=0");

@@ -13,6 +13,7 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -467,6 +468,62 @@ test("the server's errors are shown, not swallowed", async () => {
   assert(/400/.test(text) && /lookback/.test(text), `error banner says "${text}"`);
   await screenshot(page, 'error-shown');
   await page.close();
+});
+
+/**
+ * A reverse proxy on a sub-path, as an Ingress with a rewrite or `kubectl proxy` is: requests under
+ * `prefix` go to the sloop behind uiUrl with the prefix stripped, with X-Forwarded-Prefix when
+ * `header` (ingress-nginx) and without (kubectl proxy); anything else is 404.
+ */
+async function subPathProxy(prefix, header) {
+  const target = new URL(uiUrl);
+  const server = http.createServer((req, res) => {
+    if (!req.url.startsWith(prefix)) {
+      res.writeHead(404).end('outside the prefix: ' + req.url);
+      return;
+    }
+    const headers = { ...req.headers, host: target.host };
+    if (header) headers['x-forwarded-prefix'] = prefix.replace(/\/$/, '');
+    const up = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: '/' + req.url.slice(prefix.length).replace(/^\//, ''), headers },
+      (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', (e) => res.writeHead(502).end(String(e)));
+    req.pipe(up);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${server.address().port}${prefix}` };
+}
+
+test('behind a proxy on a sub-path (ingress rewrite, kubectl proxy) every asset and API call stays under it', async () => {
+  for (const [prefix, header] of [['/sloop/', true], ['/api/v1/namespaces/sloop/services/sloop:8080/proxy/', false]]) {
+    const { server, url } = await subPathProxy(prefix, header);
+    const page = await newPage();
+    const outside = [];
+    page.on('response', (r) => {
+      if (!new URL(r.url()).pathname.startsWith(prefix) && !r.url().startsWith('data:')) outside.push(r.url());
+      if (r.status() >= 400) outside.push(`${r.status()} ${r.url()}`);
+    });
+    try {
+      await page.goto(url); // the root: a redirect that must keep the prefix
+      await page.waitForSelector('[data-testid=row-count]');
+      await page.waitForFunction(() => !document.querySelector('[data-testid=busy]')?.classList.contains('on'));
+      const count = await page.textContent('[data-testid=row-count]');
+      const path = new URL(page.url()).pathname;
+      assert(path.startsWith(prefix), `the redirect left the prefix: ${page.url()}`);
+      assert(outside.length === 0, `requests outside ${prefix} or failing: ${outside.join(', ')}`);
+      assert(/resources/.test(count), `the timeline's answer is missing: "${count}"`);
+      assert(!(await page.locator('[data-testid=error]').isVisible()), 'an error is shown');
+      assert(page.errors.length === 0, `page errors: ${page.errors.join('; ')}`);
+      await screenshot(page, header ? 'sub-path-ingress' : 'sub-path-kubectl-proxy');
+    } finally {
+      await page.close();
+      server.close();
+    }
+  }
 });
 
 // ---------------------------------------------------------------- main

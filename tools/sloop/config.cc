@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -133,6 +134,13 @@ std::vector<Setting> Settings(SloopConfig& c) {
        &c.simulator_if_no_kubeconfig,
        "with no cluster configured (no kubeconfig, not in a pod), start the built-in cluster "
        "simulator and watch it (`make run` sets it; never in a pod)"},
+      {"base-path", "basePath", Kind::kString, &c.base_path,
+       "the path prefix the UI is reached under behind a proxy (e.g. /sloop): requests with it "
+       "or without it (a proxy that strips it) are both served, and redirects carry it; "
+       "X-Forwarded-Prefix, when a proxy sends one, is used instead"},
+      {"print-rbac", "", Kind::kBool, &c.print_rbac,
+       "print the Kubernetes RBAC rules (get/list/watch per kind) this configuration needs, as "
+       "ClusterRole rules in YAML, and exit"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
       {"deletion-batch-size", "deletionBatchSize", Kind::kIgnored, nullptr, ""},
       {"use-mock-badger", "mockBadger", Kind::kIgnored, nullptr, ""},
@@ -405,6 +413,31 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
   return {};
 }
 
+// "/sloop/" → "/sloop", "/" → "". The path must be a plain URL path: it is put into redirects.
+Result<void> NormaliseBasePath(std::string* path) {
+  std::string& p = *path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  if (p == "/") p.clear();
+  if (p.empty()) return {};
+  auto bad = [&](const std::string& why) {
+    return Bad("-base-path", "'" + p + "' " + why + " (give a URL path such as /sloop)");
+  };
+  if (p[0] != '/') return bad("must start with '/'");
+  for (char ch : p) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) &&
+        std::string_view("-._~/").find(ch) == std::string_view::npos) {
+      return bad("may hold only letters, digits, '-', '.', '_', '~' and '/'");
+    }
+  }
+  for (size_t pos = 1; pos <= p.size();) {
+    size_t slash = std::min(p.find('/', pos), p.size());
+    std::string_view seg(p.data() + pos, slash - pos);
+    if (seg.empty() || seg == "." || seg == "..") return bad("has an empty, '.' or '..' segment");
+    pos = slash + 1;
+  }
+  return {};
+}
+
 Result<void> Validate(const SloopConfig& c) {
   if (c.max_look_back <= Duration::zero()) return Bad("-max-look-back", "must be greater than 0");
   if (c.port < 0 || c.port > 65535)
@@ -612,6 +645,7 @@ Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* en
     if (auto r = Assign(*f.setting, f.value, "flag -" + f.name, false); !r)
       return std::unexpected(r.error());
   }
+  if (auto r = NormaliseBasePath(&c.base_path); !r) return std::unexpected(r.error());
   if (auto r = Validate(c); !r) return std::unexpected(r.error());
   return c;
 }

@@ -81,6 +81,9 @@ struct SloopConfig {
   bool auth_kubernetes = false;
   Duration auth_cache_ttl = std::chrono::seconds(60);
   bool simulator_if_no_kubeconfig = false;  // start the built-in cluster simulator (make run)
+  // Behind a proxy on a sub-path: "/sloop" (normalised: a leading '/', no trailing one; "" = none).
+  std::string base_path;
+  bool print_rbac = false;  // print the RBAC rules for this configuration and exit
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
   std::vector<std::string> ignored;

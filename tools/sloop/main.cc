@@ -29,6 +29,7 @@
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingester.h"
 #include "ingest/kube_auth.h"
+#include "ingest/rbac.h"
 #include "segments/log.h"
 #include "tools/sloop/config.h"
 #include "tools/sloop/simulator.h"
@@ -99,6 +100,7 @@ sloop::http::HttpOptions MakeHttpOptions(const SloopConfig& c, const std::string
   h.tls_cert_file = c.tls_cert_file;
   h.tls_key_file = c.tls_key_file;
   h.config_yaml = sloop::ConfigToYaml(c, /*redact_paths=*/true);
+  h.base_path = c.base_path;
   return h;
 }
 
@@ -188,6 +190,21 @@ int Run(int argc, char** argv) {
     return 2;
   }
   SloopConfig& c = *config;
+  if (c.print_rbac) {
+    sloop::ingest::IngestOptions kinds;
+    kinds.include_kinds = c.include_kinds;
+    kinds.exclude_kinds = c.exclude_kinds;
+    kinds.watch_crds = c.watch_crds;
+    kinds.watch_leases = c.watch_leases;
+    auto rules = sloop::ingest::MakeRbacRules(kinds);
+    for (const auto& name : rules.unresolved) {
+      std::cerr << "sloop: -print-rbac: includeKinds names '" << name
+                << "', which is no built-in kind: grant its API group by hand (the chart's "
+                   "clusterRole.apiGroups, see docs/deploy.md)\n";
+    }
+    std::cout << rules.yaml;
+    return 0;
+  }
   if (!c.ignored.empty()) {
     std::string list;
     for (const auto& name : c.ignored) list += (list.empty() ? "" : ", ") + name;

@@ -154,6 +154,27 @@ TEST_F(ConfigTest, BadgerSettingsAreAcceptedWithAWarningList) {
   EXPECT_TRUE(has_flag);
 }
 
+TEST_F(ConfigTest, BasePathIsNormalisedAndChecked) {
+  auto c = Load({"-base-path=/sloop/"});
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->base_path, "/sloop");
+  c = Load({"-base-path=/"});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->base_path, "");
+  c = Load({"-config=" + Write("c.yaml", "basePath: /team/sloop\n")});
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->base_path, "/team/sloop");
+  for (const char* bad : {"-base-path=sloop", "-base-path=/a//b", "-base-path=/a/../b",
+                          "-base-path=//evil", "-base-path=/a b", "-base-path=/a?x"}) {
+    std::string e = LoadError({bad});
+    EXPECT_NE(e.find("-base-path"), std::string::npos) << bad << ": " << e;
+  }
+  c = Load({"-print-rbac"});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->print_rbac);
+  EXPECT_EQ(ConfigToYaml(*c).find("printRbac"), std::string::npos) << "a flag, not a setting";
+}
+
 TEST_F(ConfigTest, UnknownFlagIsNamed) {
   EXPECT_NE(LoadError({"-max-lookback=1h"}).find("-max-lookback"), std::string::npos);
   EXPECT_NE(LoadError({"stray"}).find("stray"), std::string::npos);
