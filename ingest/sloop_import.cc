@@ -53,10 +53,12 @@ class Progress {
 struct StagingCleanup {
   fs::path dir;
   fs::path created_root;
+  fs::path created_lock;  // the lock file, when the import created it
   bool keep = false;
   ~StagingCleanup() {
     std::error_code ec;
     if (!keep && !dir.empty()) fs::remove_all(dir, ec);
+    if (!keep && !created_lock.empty()) fs::remove(created_lock, ec);
     if (!keep && !created_root.empty()) {
       fs::remove(created_root / StoreLock::kFileName, ec);
       fs::remove(created_root, ec);  // only when empty
@@ -104,6 +106,9 @@ class Importer {
     fs::create_directories(root, ec);
     if (ec)
       return Fail(ErrorCode::kIOError, "cannot create " + root.string() + ": " + ec.message());
+    if (!fs::exists(root / StoreLock::kFileName, ec)) {
+      cleanup_.created_lock = root / StoreLock::kFileName;
+    }
     auto lock = StoreLock::Acquire(root, "import a Sloop backup into it");
     if (!lock) return Fail(lock.error().code, lock.error().message);
     lock_ = std::move(*lock);
