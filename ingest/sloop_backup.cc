@@ -88,6 +88,27 @@ uint64_t LoadLe64(const char* p) {
   return v;
 }
 
+// The bytes of the last occurrence of length-delimited field `field` in the message at
+// stream[offset, offset + length) (which has decoded), or "" when it is absent.
+std::string_view FieldView(std::span<const char> stream, uint64_t offset, uint32_t length,
+                           uint32_t field) {
+  const char* base = stream.data() + offset;
+  pb::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(base), static_cast<int>(length));
+  std::string_view found;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (tag == ((field << 3) | 2u)) {
+      uint32_t len = 0;
+      if (!in.ReadVarint32(&len)) break;
+      const int at = in.CurrentPosition();
+      if (!in.Skip(static_cast<int>(len))) break;
+      found = std::string_view(base + at, len);
+    } else if (!pb::internal::WireFormatLite::SkipField(&in, tag)) {
+      break;
+    }
+  }
+  return found;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -175,8 +196,10 @@ Result<void> DecodeBadgerKv(std::span<const char> stream, uint64_t offset, uint3
                      "the Badger KV at byte " + std::to_string(offset) + " does not decode");
   }
   BadgerKv out;
-  out.key = kv.key();
-  out.value = kv.value();
+  // The key and value as views into the stream, not into the parsed copy: callers keep keys of
+  // millions of rows, and the stream (a mapped file) outlives them.
+  out.key = FieldView(stream, offset, length, 1);
+  out.value = FieldView(stream, offset, length, 2);
   out.version = kv.version();
   out.expires_at = kv.expires_at();
   out.meta = kv.meta().empty() ? 0 : static_cast<uint8_t>(kv.meta()[0]);

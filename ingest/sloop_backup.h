@@ -48,7 +48,7 @@ class SloopBackupFile {
 // Badger's bits in KV.meta (badger v2 structs.go).
 inline constexpr uint8_t kBadgerBitDelete = 1;
 
-// One KV of the stream; the views live for the callback.
+// One KV of the stream. key and value view the stream itself (they live as long as it does).
 struct BadgerKv {
   std::string_view key;
   std::string_view value;

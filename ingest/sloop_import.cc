@@ -20,10 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// One /watch/ KV, remembered by where its bytes are: the value is decoded again when it is
-// appended, so that memory holds keys, not payloads.
+// One /watch/ KV, remembered by where its bytes are in the mapped stream: the value is decoded
+// again when it is appended, so that memory holds neither payloads nor copies of keys.
 struct WatchRow {
-  std::string key;
+  std::string_view key;
   int64_t ts_ns = 0;
   uint64_t version = 0;
   uint64_t offset = 0;
@@ -205,7 +205,7 @@ class Importer {
                                                            w.error().message);
             }
           }
-          row.key.assign(kv.key);
+          row.key = kv.key;
           row.ts_ns = key.watch_ns;
           row.version = kv.version;
           row.offset = kv.offset;
