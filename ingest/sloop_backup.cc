@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
 #include "schema/sloop_backup.pb.h"
+#include "segments/log.h"
 
 namespace sloop::ingest {
 namespace {
@@ -39,7 +41,9 @@ std::unexpected<Error> Damaged(const std::string& name, const std::string& what)
 }
 
 // Decompresses fd into out_fd; errors name the compressed byte offset.
-Result<void> Decompress(int fd, int out_fd, const std::string& name, const fs::path& out_path) {
+Result<void> Decompress(int fd, int out_fd, const std::string& name, const fs::path& out_path,
+                        uint64_t file_bytes) {
+  auto last_log = std::chrono::steady_clock::now();
   std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
   std::vector<char> in(ZSTD_DStreamInSize()), out(ZSTD_DStreamOutSize());
   uint64_t consumed = 0;
@@ -73,6 +77,11 @@ Result<void> Decompress(int fd, int out_fd, const std::string& name, const fs::p
       }
     }
     consumed += static_cast<uint64_t>(n);
+    if (std::chrono::steady_clock::now() - last_log > std::chrono::seconds(3)) {
+      last_log = std::chrono::steady_clock::now();
+      LogLine("import", "decompressing: " + std::to_string(consumed >> 20) + " of " +
+                            std::to_string(file_bytes >> 20) + " MiB");
+    }
   }
   // Frames that are complete leave `last` at 0; a cut-short one asks for more input.
   if (any && last != 0) {
@@ -156,7 +165,7 @@ Result<std::unique_ptr<SloopBackupFile>> SloopBackupFile::Open(const fs::path& p
       f->temp_.clear();
       return IOError("create", (scratch_dir / "sloop-backup-*.raw").string(), e);
     }
-    if (auto r = Decompress(fd.fd, temp_fd.fd, name, f->temp_); !r)
+    if (auto r = Decompress(fd.fd, temp_fd.fd, name, f->temp_, f->file_bytes_); !r)
       return std::unexpected(r.error());
     struct stat ts;
     if (::fstat(temp_fd.fd, &ts) != 0) return IOError("stat", f->temp_.string(), errno);

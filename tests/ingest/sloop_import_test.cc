@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <simdjson.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -285,6 +286,26 @@ TEST_F(SloopImportTest, DamagedFilesAreRefusedWithAnOffsetAndChangeNothing) {
     ASSERT_FALSE(r2);
     EXPECT_EQ(Snapshot(empty_root), before);
   }
+}
+
+// sloop-inspect sloop-backup, as a user runs it: what the file holds, and the offset of damage.
+TEST_F(SloopImportTest, InspectCommandDescribesAndChecksTheFile) {
+  const fs::path out = dir_ / "inspect.out";
+  const std::string cmd = std::string("'") + SLOOP_INSPECT + "' sloop-backup '" + Zst().string() +
+                          "' > '" + out.string() + "' 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(out);
+  const std::string text = ReadFile(out);
+  EXPECT_NE(text.find("(zstd)"), std::string::npos) << text;
+  EXPECT_NE(text.find("imported as Endpoints"), std::string::npos) << text;
+  EXPECT_NE(text.find("watch          " + std::to_string(Imported())), std::string::npos) << text;
+  EXPECT_NE(text.find("time range: 2026-11-20T09:00:10Z"), std::string::npos) << text;
+  const std::string raw = ReadFile(Raw());
+  WriteBytes(dir_ / "inspect-cut.bak", raw.substr(0, raw.size() / 2));
+  const std::string cut = std::string("'") + SLOOP_INSPECT + "' sloop-backup '" +
+                          (dir_ / "inspect-cut.bak").string() + "' > '" + out.string() + "' 2>&1";
+  const int status = std::system(cut.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << ReadFile(out);
+  EXPECT_NE(ReadFile(out).find("at byte"), std::string::npos) << ReadFile(out);
 }
 
 TEST_F(SloopImportTest, NotASloopBackup) {
