@@ -288,6 +288,50 @@ TEST_F(SloopImportTest, DamagedFilesAreRefusedWithAnOffsetAndChangeNothing) {
   }
 }
 
+// An import killed while it writes (SIGKILL, no chance to tidy up) leaves the store as it was:
+// its staging directory never has the checked marker, and the next open removes it.
+TEST_F(SloopImportTest, KilledImportLeavesTheStoreAsItWas) {
+  const fs::path big = dir_ / "big";
+  fs::create_directories(big);
+  const std::string gen = std::string("'") + SLOOPBACKUP_BINARY + "' -out '" + big.string() +
+                          "' -no-scenario -bulk-rows 100000 -bulk-step 50ms > '" +
+                          (dir_ / "gen-big.log").string() + "' 2>&1";
+  ASSERT_EQ(std::system(gen.c_str()), 0) << ReadFile(dir_ / "gen-big.log");
+  const fs::path root = dir_ / "killed" / "ctx";
+  fs::create_directories(root);
+  Process sloop;
+  sloop.Start({SLOOP_BINARY, "-import-sloop-backup=" + (big / "sloop.bak").string(),
+               "-store-root=" + (dir_ / "killed").string(), "-context=ctx", "-disable-kube-watch",
+               "-max-look-back=87600h"},
+              {"HOME=" + dir_.string()}, dir_ / "killed.log");
+  // Kill it once the first shard is being written in the staging directory.
+  const fs::path staged = root / ".restore-staging" / "shards";
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::error_code ec;
+        for (fs::directory_iterator it(staged, ec), end; !ec && it != end; it.increment(ec)) {
+          if (it->path().extension() == ".active" || it->path().extension() == ".seg") return true;
+        }
+        return false;
+      },
+      60s))
+      << sloop.Log();
+  ::kill(sloop.pid(), SIGKILL);
+  EXPECT_TRUE(sloop.Stop(SIGKILL, 10s).has_value());
+  EXPECT_FALSE(fs::exists(root / "shards")) << sloop.Log();
+  StoreOptions o = Options(root);
+  {
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store) << store.error().message;
+    EXPECT_EQ((*store)->Stats().shards, 0u);
+  }
+  EXPECT_FALSE(fs::exists(root / ".restore-staging"));
+  // And the import, run again, completes.
+  auto report = ImportSloopBackup(big / "sloop.bak", o);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->records_written, 100000u);
+}
+
 // sloop-inspect sloop-backup, as a user runs it: what the file holds, and the offset of damage.
 TEST_F(SloopImportTest, InspectCommandDescribesAndChecksTheFile) {
   const fs::path out = dir_ / "inspect.out";
