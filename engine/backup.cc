@@ -1041,14 +1041,11 @@ std::filesystem::path StagingDir(const std::filesystem::path& store_root) {
 
 Result<void> CommitStagedShards(const std::filesystem::path& store_root, std::string_view what,
                                 int fault_after_step, CommitOutcome* outcome) {
-  const fs::path root_ = store_root;
-  const std::string archive_(what);
+  const std::string who(what);
   const fs::path staging_dir = StagingDir(store_root);
   *outcome = {};
+  // Errors before the exchange name only the failed step (the caller words them).
   auto Pass = [](const Error& e) { return std::unexpected(e); };
-  auto Fail = [](ErrorCode code, const std::string& message, const char*) {
-    return std::unexpected(Error{code, message});
-  };
   auto Final = [&](Error e) {
     outcome->final_message = true;
     return std::unexpected(std::move(e));
@@ -1056,9 +1053,9 @@ Result<void> CommitStagedShards(const std::filesystem::path& store_root, std::st
   auto Injected = [&](int step) {
     outcome->keep_staging = true;  // as if the process had died here
     return Final(Error{ErrorCode::kAborted,
-                       archive_ + ": injected fault after swap step " + std::to_string(step)});
+                       who + ": injected fault after swap step " + std::to_string(step)});
   };
-  const fs::path live = root_ / "shards";
+  const fs::path live = store_root / "shards";
   const fs::path staged = staging_dir / "shards";
   std::error_code ec;
   // 1. Mark the staging directory as checked: RecoverInterruptedRestore may now finish it.
@@ -1075,40 +1072,40 @@ Result<void> CommitStagedShards(const std::filesystem::path& store_root, std::st
   if (!had_live) {
     if (::rename(staged.c_str(), live.c_str()) != 0) {
       auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
-      return Fail(e.error().code, e.error().message, "");
+      return Pass(e.error());
     }
   } else if (fault_after_step != 3 &&
              ::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, live.c_str(), RENAME_EXCHANGE) == 0) {
     // staged now holds the replaced shards.
   } else if (fault_after_step != 3 && errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
     auto e = IOError("exchange " + staged.string() + " with", live.string(), errno);
-    return Fail(e.error().code, e.error().message, "");
+    return Pass(e.error());
   } else {
     // No RENAME_EXCHANGE on this filesystem: two renames. Between them there is no shards/,
     // and the checked marker tells RecoverInterruptedRestore to finish the restore.
-    old = root_ / (kOldShardsPrefix + std::to_string(WallNowNs()));
+    old = store_root / (kOldShardsPrefix + std::to_string(WallNowNs()));
     if (::rename(live.c_str(), old.c_str()) != 0) {
       auto e = IOError("rename " + live.string() + " to", old.string(), errno);
-      return Fail(e.error().code, e.error().message, "");
+      return Pass(e.error());
     }
     if (fault_after_step == 3) {
-      (void)SyncDir(root_);
+      (void)SyncDir(store_root);
       return Injected(3);
     }
     if (::rename(staged.c_str(), live.c_str()) != 0) {
       auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
       if (::rename(old.c_str(), live.c_str()) != 0) {
         return Final(Error{ErrorCode::kIOError,
-                           archive_ + ": " + e.error().message +
+                           who + ": " + e.error().message +
                                "; and putting the old shards back failed too: they are in " +
                                old.string() + ": rename it to " + live.string()});
       }
-      return Fail(e.error().code, e.error().message, "");
+      return Pass(e.error());
     }
   }
-  if (auto r = SyncDir(root_); !r) {
+  if (auto r = SyncDir(store_root); !r) {
     outcome->committed = true;
-    return Final(Error{r.error().code, archive_ + ": done, but " + r.error().message});
+    return Final(Error{r.error().code, who + ": done, but " + r.error().message});
   }
   // The restore has committed; what is left is tidying up.
   outcome->committed = true;
@@ -1122,7 +1119,7 @@ Result<void> CommitStagedShards(const std::filesystem::path& store_root, std::st
                            "; the next start removes them, or delete that directory by hand");
   }
   if (!old.empty()) fs::remove_all(old, ec);
-  (void)SyncDir(root_);
+  (void)SyncDir(store_root);
   return {};
 }
 
