@@ -358,7 +358,14 @@ Result<SloopWatchResult> DecodeKubeWatchResult(std::string_view value) {
                                                    ", which Sloop never writes");
   }
   if (m.has_timestamp()) {
-    r.timestamp_ns = m.timestamp().seconds() * 1'000'000'000 + m.timestamp().nanos();
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(m.timestamp().seconds(), int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, int64_t{m.timestamp().nanos()}, &ns)) {
+      return MakeError(ErrorCode::kCorruption,
+                       "the KubeWatchResult's timestamp (" +
+                           std::to_string(m.timestamp().seconds()) + " s) is out of range");
+    }
+    r.timestamp_ns = ns;
   }
   r.kind = std::move(*m.mutable_kind());
   r.payload = std::move(*m.mutable_payload());
