@@ -223,6 +223,11 @@ int Run(int argc, char** argv) {
   const char* service_host = std::getenv("KUBERNETES_SERVICE_HOST");
   const bool in_pod = service_host != nullptr && *service_host != '\0';
   if (!c.import_sloop_backup.empty()) {
+    if (!c.restore_database_file.empty() || !c.playback_file.empty()) {
+      std::cerr << "sloop: -import-sloop-backup imports and exits: give it without "
+                   "-restore-database-file and -playback-file (run those afterwards)\n";
+      return 2;
+    }
     // The store a later plain start with the same flags opens: the same context as it resolves.
     if (context.empty() && watch) {
       if (in_pod || sloop::ingest::ClusterConfigured(ingest_options)) {
