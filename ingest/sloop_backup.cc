@@ -361,9 +361,9 @@ Result<SloopWatchResult> DecodeKubeWatchResult(std::string_view value) {
     int64_t ns = 0;
     if (__builtin_mul_overflow(m.timestamp().seconds(), int64_t{1'000'000'000}, &ns) ||
         __builtin_add_overflow(ns, int64_t{m.timestamp().nanos()}, &ns)) {
-      return MakeError(ErrorCode::kCorruption,
-                       "the KubeWatchResult's timestamp (" +
-                           std::to_string(m.timestamp().seconds()) + " s) is out of range");
+      return MakeError(ErrorCode::kCorruption, "the KubeWatchResult's timestamp (" +
+                                                   std::to_string(m.timestamp().seconds()) +
+                                                   " s) is out of range");
     }
     r.timestamp_ns = ns;
   }
