@@ -1010,76 +1010,15 @@ class Restorer {
         "restore from " + archive_ + ": injected fault after swap step " + std::to_string(step)});
   }
 
-  // Puts the checked staging shards in place of the live ones in one atomic step: from here a
-  // crash leaves the old shards or the new ones, never neither (RecoverInterruptedRestore).
+  // Puts the checked staging shards in place of the live ones (CommitStagedShards).
   Result<void> Swap() {
-    const fs::path live = root_ / "shards";
-    const fs::path staged = staging_.dir / "shards";
-    std::error_code ec;
-    // 1. Mark the staging directory as checked: RecoverInterruptedRestore may now finish it.
-    {
-      const fs::path marker = staged / kCheckedMarker;
-      Fd fd(::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-      if (fd.fd < 0 || ::fsync(fd.fd) != 0)
-        return Pass(IOError("create", marker.string(), errno).error());
-      if (auto r = SyncDir(staged); !r) return Pass(r.error());
-    }
-    if (options_.fault_after_step == 1) return Injected(1);
-    const bool had_live = fs::exists(fs::symlink_status(live, ec));
-    fs::path old;  // the replaced shards, when two renames were needed
-    if (!had_live) {
-      if (::rename(staged.c_str(), live.c_str()) != 0) {
-        auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
-        return Fail(e.error().code, e.error().message, "");
-      }
-    } else if (options_.fault_after_step != 3 && ::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD,
-                                                             live.c_str(), RENAME_EXCHANGE) == 0) {
-      // staged now holds the replaced shards.
-    } else if (options_.fault_after_step != 3 && errno != EINVAL && errno != ENOSYS &&
-               errno != ENOTSUP) {
-      auto e = IOError("exchange " + staged.string() + " with", live.string(), errno);
-      return Fail(e.error().code, e.error().message, "");
-    } else {
-      // No RENAME_EXCHANGE on this filesystem: two renames. Between them there is no shards/,
-      // and the checked marker tells RecoverInterruptedRestore to finish the restore.
-      old = root_ / (kOldShardsPrefix + std::to_string(WallNowNs()));
-      if (::rename(live.c_str(), old.c_str()) != 0) {
-        auto e = IOError("rename " + live.string() + " to", old.string(), errno);
-        return Fail(e.error().code, e.error().message, "");
-      }
-      if (options_.fault_after_step == 3) {
-        (void)SyncDir(root_);
-        return Injected(3);
-      }
-      if (::rename(staged.c_str(), live.c_str()) != 0) {
-        auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
-        if (::rename(old.c_str(), live.c_str()) != 0) {
-          return std::unexpected(
-              Error{ErrorCode::kIOError,
-                    "restore from " + archive_ + ": " + e.error().message +
-                        "; and putting the old shards back failed too: they are in " +
-                        old.string() + ": rename it to " + live.string()});
-        }
-        return Fail(e.error().code, e.error().message, "");
-      }
-    }
-    if (auto r = SyncDir(root_); !r) {
-      return std::unexpected(Error{
-          r.error().code, "restore from " + archive_ + ": restored, but " + r.error().message});
-    }
-    // The restore has committed; what is left is tidying up.
-    if (options_.fault_after_step == 2) return Injected(2);
-    staging_.keep = true;
-    fs::remove(live / kCheckedMarker, ec);
-    fs::remove_all(staging_.dir, ec);  // after an exchange, the replaced shards
-    if (ec) {
-      LogLine("restore", "the replaced shards could not be removed from " + staging_.dir.string() +
-                             ": " + ec.message() +
-                             "; the next start removes them, or delete that directory by hand");
-    }
-    if (!old.empty()) fs::remove_all(old, ec);
-    (void)SyncDir(root_);
-    return {};
+    CommitOutcome outcome;
+    auto r =
+        CommitStagedShards(root_, "restore from " + archive_, options_.fault_after_step, &outcome);
+    if (outcome.keep_staging) staging_.keep = true;
+    if (r) return {};
+    if (outcome.final_message) return std::unexpected(r.error());
+    return Fail(r.error().code, r.error().message, "");
   }
 
   std::string archive_;
@@ -1095,6 +1034,94 @@ class Restorer {
 };
 
 }  // namespace
+
+std::filesystem::path StagingDir(const std::filesystem::path& store_root) {
+  return store_root / kStagingDir;
+}
+
+Result<void> CommitStagedShards(const std::filesystem::path& store_root, std::string_view what,
+                                int fault_after_step, CommitOutcome* outcome) {
+  const std::string who(what);
+  const fs::path staging_dir = StagingDir(store_root);
+  *outcome = {};
+  // Errors before the exchange name only the failed step (the caller words them).
+  auto Pass = [](const Error& e) { return std::unexpected(e); };
+  auto Final = [&](Error e) {
+    outcome->final_message = true;
+    return std::unexpected(std::move(e));
+  };
+  auto Injected = [&](int step) {
+    outcome->keep_staging = true;  // as if the process had died here
+    return Final(Error{ErrorCode::kAborted,
+                       who + ": injected fault after swap step " + std::to_string(step)});
+  };
+  const fs::path live = store_root / "shards";
+  const fs::path staged = staging_dir / "shards";
+  std::error_code ec;
+  // 1. Mark the staging directory as checked: RecoverInterruptedRestore may now finish it.
+  {
+    const fs::path marker = staged / kCheckedMarker;
+    Fd fd(::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (fd.fd < 0 || ::fsync(fd.fd) != 0)
+      return Pass(IOError("create", marker.string(), errno).error());
+    if (auto r = SyncDir(staged); !r) return Pass(r.error());
+  }
+  if (fault_after_step == 1) return Injected(1);
+  const bool had_live = fs::exists(fs::symlink_status(live, ec));
+  fs::path old;  // the replaced shards, when two renames were needed
+  if (!had_live) {
+    if (::rename(staged.c_str(), live.c_str()) != 0) {
+      auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
+      return Pass(e.error());
+    }
+  } else if (fault_after_step != 3 &&
+             ::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, live.c_str(), RENAME_EXCHANGE) == 0) {
+    // staged now holds the replaced shards.
+  } else if (fault_after_step != 3 && errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+    auto e = IOError("exchange " + staged.string() + " with", live.string(), errno);
+    return Pass(e.error());
+  } else {
+    // No RENAME_EXCHANGE on this filesystem: two renames. Between them there is no shards/,
+    // and the checked marker tells RecoverInterruptedRestore to finish the restore.
+    old = store_root / (kOldShardsPrefix + std::to_string(WallNowNs()));
+    if (::rename(live.c_str(), old.c_str()) != 0) {
+      auto e = IOError("rename " + live.string() + " to", old.string(), errno);
+      return Pass(e.error());
+    }
+    if (fault_after_step == 3) {
+      (void)SyncDir(store_root);
+      return Injected(3);
+    }
+    if (::rename(staged.c_str(), live.c_str()) != 0) {
+      auto e = IOError("rename " + staged.string() + " to", live.string(), errno);
+      if (::rename(old.c_str(), live.c_str()) != 0) {
+        return Final(Error{ErrorCode::kIOError,
+                           who + ": " + e.error().message +
+                               "; and putting the old shards back failed too: they are in " +
+                               old.string() + ": rename it to " + live.string()});
+      }
+      return Pass(e.error());
+    }
+  }
+  if (auto r = SyncDir(store_root); !r) {
+    outcome->committed = true;
+    return Final(Error{r.error().code, who + ": done, but " + r.error().message});
+  }
+  // The restore has committed; what is left is tidying up.
+  outcome->committed = true;
+  if (fault_after_step == 2) return Injected(2);
+  outcome->keep_staging = true;
+  fs::remove(live / kCheckedMarker, ec);
+  fs::remove_all(staging_dir, ec);  // after an exchange, the replaced shards
+  if (ec) {
+    LogLine("restore", "the replaced shards could not be removed from " + staging_dir.string() +
+                           ": " + ec.message() +
+                           "; the next start removes them, or delete that directory by hand");
+  }
+  if (!old.empty()) fs::remove_all(old, ec);
+  (void)SyncDir(store_root);
+  return {};
+}
 
 Result<RestoreReport> RestoreBackupArchive(const ArchiveReadFn& read, std::string_view archive_name,
                                            const std::filesystem::path& store_root,

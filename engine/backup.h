@@ -71,6 +71,28 @@ Result<RestoreReport> RestoreBackupArchive(const ArchiveReadFn& read, std::strin
                                            const std::filesystem::path& store_root,
                                            const RestoreOptions& options = {});
 
+// Where a restore or an import stages the shards it is about to put in place:
+// store_root/.restore-staging (its shards/ subdirectory holds them).
+std::filesystem::path StagingDir(const std::filesystem::path& store_root);
+
+struct CommitOutcome {
+  bool committed = false;      // store_root/shards now holds the staged shards
+  bool keep_staging = false;   // the caller must not remove the staging directory
+  bool final_message = false;  // the error names `what` and says what happened to the store
+};
+
+// Puts StagingDir(store_root)/shards, filled, checked and fsynced by a caller that holds the
+// store's StoreLock, in place of store_root/shards in one atomic step (renameat2
+// RENAME_EXCHANGE; two renames where the filesystem lacks it): from then on a crash leaves the
+// old shards or the new ones, never neither (RecoverInterruptedRestore finishes or rolls back).
+// On success the staging directory, which then holds the replaced shards, is removed. An error
+// before the exchange (outcome->committed false, final_message false) leaves store_root/shards
+// as it was and its message names only the failed step; the caller words it and removes the
+// staging directory. `what` ("restore from FILE") begins the other messages. fault_after_step is
+// for tests (see RestoreOptions).
+Result<void> CommitStagedShards(const std::filesystem::path& store_root, std::string_view what,
+                                int fault_after_step, CommitOutcome* outcome);
+
 // Finishes or rolls back a restore that a crash interrupted, in a store nobody else has open (the
 // caller holds its StoreLock): with no store_root/shards, a staging directory whose restore had
 // passed every check is put in place (finished), else the newest shards.old-* (left by an older

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libzstd-dev zstd libxxhash-dev libsimdjson-dev
   libflatbuffers-dev flatbuffers-compiler libboost-dev libcpp-httplib-dev libssl-dev
   prometheus-cpp-dev libbenchmark-dev libgtest-dev libgmock-dev libyaml-cpp-dev
-  librocksdb-dev openssl curl wrk chromium
+  librocksdb-dev libprotobuf-dev protobuf-compiler openssl curl wrk chromium
 )
 # `install-deps.sh --fuzz`: only what the libFuzzer tree needs (make test-fuzz, make fuzz).
 only_listed=false

@@ -3,6 +3,7 @@
 //   sloop-inspect segment FILE [--records] [--payload]   header, blocks, optionally records
 //   sloop-inspect index FILE [--entries]                 a shard index: sizes, blocks, entries
 //   sloop-inspect demo DIR [--records N]                 write a demo segment and inspect it
+//   sloop-inspect sloop-backup FILE                      check a backup of the original Sloop
 //
 // Exit status: 0 when every block is whole, 1 when any is corrupt or torn (its offset is named),
 // 2 for a usage error or a file that is not a readable segment.
@@ -18,6 +19,7 @@
 
 #include "index/shard_index_builder.h"
 #include "index/sparse_index.h"
+#include "ingest/sloop_backup.h"
 #include "schema/index_generated.h"
 #include "segments/segment_format.h"
 #include "segments/segment_reader.h"
@@ -31,7 +33,8 @@ void Usage(FILE* out) {
   std::fprintf(out,
                "usage: sloop-inspect segment FILE [--records] [--payload]\n"
                "       sloop-inspect index FILE [--entries]\n"
-               "       sloop-inspect demo DIR [--records N]\n\n"
+               "       sloop-inspect demo DIR [--records N]\n"
+               "       sloop-inspect sloop-backup FILE\n\n"
                "segment  prints the file header and every block (offset, frame, compressed and\n"
                "         uncompressed bytes, record count, time range, checksum); --records adds\n"
                "         one JSON line per record, --payload embeds each record's object JSON.\n"
@@ -40,7 +43,11 @@ void Usage(FILE* out) {
                "         parts and entry blocks, and its entries by kind; --entries adds one\n"
                "         JSON line per entry. Exit status 1 when the file fails verification.\n"
                "demo     writes a segment of N realistic records (default 20000) into DIR and\n"
-               "         reports throughput and compression, then inspects it.\n");
+               "         reports throughput and compression, then inspects it.\n"
+               "sloop-backup  checks a backup of the original (Go) Sloop's store (Badger backup,\n"
+               "         raw or zstd) as sloop -import-sloop-backup would read it, without\n"
+               "         importing: rows per table and kind, partitions, time range. Exit status\n"
+               "         1 names the byte offset where the file is damaged.\n");
 }
 
 // JSON string with every control character and quote escaped; invalid UTF-8 bytes become U+FFFD.
@@ -344,6 +351,54 @@ int InspectIndex(const std::string& path, bool entries) {
   return 0;
 }
 
+std::string IsoTime(int64_t ns) {
+  const time_t secs = static_cast<time_t>(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int InspectSloopBackup(const std::string& path) {
+  std::error_code ec;
+  const auto scratch = std::filesystem::temp_directory_path(ec);
+  auto file = ingest::SloopBackupFile::Open(path, scratch);
+  if (!file) {
+    std::fprintf(stderr, "sloop-inspect: %s: %s\n", path.c_str(), file.error().message.c_str());
+    return file.error().code == ErrorCode::kCorruption ? 1 : 2;
+  }
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto s = ingest::SummarizeSloopBackup((*file)->stream(), now);
+  if (!s) {
+    std::fprintf(stderr, "sloop-inspect: %s: %s\n", path.c_str(), s.error().message.c_str());
+    return 1;
+  }
+  std::printf("sloop backup %s: %" PRIu64 " bytes%s, %" PRIu64 " bytes of Badger stream, %" PRIu64
+              " KVs\n",
+              path.c_str(), (*file)->file_bytes(), (*file)->compressed() ? " (zstd)" : "",
+              s->stream_bytes, s->kvs);
+  std::printf("rows by table (newest version of each key, not deleted or expired):\n");
+  for (const auto& [t, n] : s->rows_per_table) std::printf("  %-14s %" PRIu64 "\n", t.c_str(), n);
+  std::printf("watch rows by kind (as Sloop names it):\n");
+  for (const auto& [k, n] : s->watch_rows_per_kind) {
+    const auto m = ingest::MapSloopKind(k);
+    std::printf("  %-28s %" PRIu64 "%s\n", k.c_str(), n,
+                m.kind != k ? (" (imported as " + std::string(m.kind) + ")").c_str() : "");
+  }
+  std::printf("partitions (hours) with watch rows: %zu\n", s->partitions.size());
+  if (s->first_ns != 0) {
+    std::printf("time range: %s to %s\n", IsoTime(s->first_ns).c_str(),
+                IsoTime(s->last_ns).c_str());
+  }
+  std::printf("older versions: %" PRIu64 ", deleted: %" PRIu64 ", expired: %" PRIu64
+              ", keys not of Sloop's layout: %" PRIu64 "\n",
+              s->older_versions, s->deleted, s->expired, s->malformed_keys);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -407,6 +462,13 @@ int main(int argc, char** argv) {
       }
     }
     return Demo(argv[2], count);
+  }
+  if (cmd == "sloop-backup") {
+    if (argc != 3) {
+      Usage(stderr);
+      return 2;
+    }
+    return InspectSloopBackup(argv[2]);
   }
   std::fprintf(stderr, "sloop-inspect: unknown command '%s'\n\n", cmd.c_str());
   Usage(stderr);

@@ -74,6 +74,9 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"restore-allow-empty", "restoreAllowEmpty", Kind::kBool, &c.restore_allow_empty,
        "let -restore-database-file restore a backup with no shards over a store that has some "
        "(emptying it)"},
+      {"import-sloop-backup", "importSloopBackup", Kind::kString, &c.import_sloop_backup,
+       "import a backup of the original Sloop's store (Badger backup, raw or zstd) into an empty "
+       "store, print a summary and exit (docs/format/sloop-import.md)"},
       {"enable-granular-metrics", "enableGranularMetrics", Kind::kBool, &c.enable_granular_metrics,
        "per-Event metrics (high cardinality)"},
       {"enable-user-metrics", "enableUserMetrics", Kind::kBool, &c.enable_user_metrics,
@@ -710,9 +713,10 @@ std::string ConfigUsage() {
 std::string ConfigToYaml(const SloopConfig& in, bool redact_paths) {
   SloopConfig c = in;
   if (redact_paths) {
-    for (std::string* p : {&c.config_file, &c.web_files_path, &c.store_root, &c.playback_file,
-                           &c.record_file, &c.restore_database_file, &c.tls_cert_file,
-                           &c.tls_key_file, &c.auth_token_file, &c.admin_token_file}) {
+    for (std::string* p :
+         {&c.config_file, &c.web_files_path, &c.store_root, &c.playback_file, &c.record_file,
+          &c.restore_database_file, &c.import_sloop_backup, &c.tls_cert_file, &c.tls_key_file,
+          &c.auth_token_file, &c.admin_token_file}) {
       if (p->empty() || (*p)[0] != '/') continue;
       std::string last = p->substr(p->find_last_of('/') + 1);
       *p = "<redacted>/" + last;

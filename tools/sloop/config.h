@@ -55,6 +55,7 @@ struct SloopConfig {
   std::string exclusion_rules_json = "{}";  // the exclusionRules object, as JSON text
 
   // ---- this project's settings
+  std::string import_sloop_backup;  // import this Sloop backup, then exit
   Duration shard_duration = std::chrono::hours(1);
   int64_t block_size_kb = 128;
   std::string sync_policy = "interval";  // every-block | interval | never

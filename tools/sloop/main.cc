@@ -30,6 +30,7 @@
 #include "ingest/ingester.h"
 #include "ingest/kube_auth.h"
 #include "ingest/rbac.h"
+#include "ingest/sloop_import.h"
 #include "segments/log.h"
 #include "tools/sloop/config.h"
 #include "tools/sloop/simulator.h"
@@ -238,6 +239,32 @@ int Run(int argc, char** argv) {
   // unreadable service-account token is logged and retried, never a reason to watch a simulator.
   const char* service_host = std::getenv("KUBERNETES_SERVICE_HOST");
   const bool in_pod = service_host != nullptr && *service_host != '\0';
+  if (!c.import_sloop_backup.empty()) {
+    if (!c.restore_database_file.empty() || !c.playback_file.empty()) {
+      std::cerr << "sloop: -import-sloop-backup imports and exits: give it without "
+                   "-restore-database-file and -playback-file (run those afterwards)\n";
+      return 2;
+    }
+    // The store a later plain start with the same flags opens: the same context as it resolves.
+    if (context.empty() && watch) {
+      if (in_pod || sloop::ingest::ClusterConfigured(ingest_options)) {
+        auto cc = sloop::ingest::LoadClusterConfig(ingest_options);
+        if (!cc) return Fail(cc.error().message + " (give -context to import without a cluster)");
+        context = cc->context;
+      } else if (c.simulator_if_no_kubeconfig) {
+        context = sloop::SimulatorProcess::kContext;
+      }
+    }
+    if (context.empty()) context = "cluster";
+    const fs::path dir = fs::path(c.store_root) / ContextDirName(context);
+    Log("importing the Sloop backup " + c.import_sloop_backup + " into " + dir.string() +
+        " (context " + context + ")");
+    auto options = MakeStoreOptions(c, dir, /*read_only=*/false);
+    auto report = sloop::ingest::ImportSloopBackup(c.import_sloop_backup, options);
+    if (!report) return Fail(report.error().message);
+    std::cout << sloop::ingest::FormatSloopImportReport(*report) << std::flush;
+    return 0;
+  }
   if (watch && c.simulator_if_no_kubeconfig && !in_pod &&
       !sloop::ingest::ClusterConfigured(ingest_options)) {
     fs::path sim_dir = fs::path(c.store_root) / ".kubesim";
