@@ -195,6 +195,7 @@ int Run(int argc, char** argv) {
         "engine's memory is bounded by -memory-budget-mb): " +
         list);
   }
+  for (const auto& w : c.warnings) Log("warning: " + w);
   auto rules = sloop::ExclusionRules::FromConfig(c.exclusion_rules_json);
   if (!rules) {
     std::cerr << "sloop: " << (c.config_file.empty() ? "" : c.config_file + ": ")

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -188,7 +189,7 @@ TEST_F(ConfigTest, MaxWatchFrameFromFlagAndFile) {
 TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
   std::string e = LoadError({"-config=" + (dir_ / "missing.yaml").string()});
   EXPECT_NE(e.find("missing.yaml"), std::string::npos) << e;
-  e = LoadError({"-config=" + Write("typo.yaml", "maxLookback: 1h\n")});
+  e = LoadError({"-config=" + Write("typo.yaml", "maxLookback: 1x\n")});  // maxLookBack, as Go
   EXPECT_NE(e.find("maxLookback"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("bad.json", "{\"port\": \"eighty\"}")});
   EXPECT_NE(e.find("port"), std::string::npos) << e;
@@ -196,7 +197,7 @@ TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
   EXPECT_NE(e.find("broken.json"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("rules.yaml", "exclusionRules: [1, 2]\n")});
   EXPECT_NE(e.find("exclusionRules"), std::string::npos) << e;
-  e = LoadError({"-config=" + Write("links.json", R"({"leftBarLinks": [{"text": "x"}]})")});
+  e = LoadError({"-config=" + Write("links.json", R"({"leftBarLinks": [{"text": "x", "urlTemplate": "{{"}]})")});
   EXPECT_NE(e.find("leftBarLinks[0]"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("sloop.txt", "port: 1\n")});
   EXPECT_NE(e.find(".json, .yaml"), std::string::npos) << e;
@@ -256,6 +257,93 @@ TEST_F(ConfigTest, ServingAndSecurityFlags) {
   bad = Load({"-query-timeout=1ms"});
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("-query-timeout"), std::string::npos);
+}
+
+// What Sloop's config files hold, read as Sloop (Go's encoding/json) reads them.
+TEST_F(ConfigTest, SloopKeysMatchCaseInsensitivelyAndUnknownKeysWarn) {
+  struct Case {
+    const char* json;
+    std::function<bool(const SloopConfig&)> check;
+  } cases[] = {
+      {R"({"maxLookback": 3600000000000})", [](const SloopConfig& c) { return c.max_look_back == 1h; }},
+      {R"({"MAXDISKMB": 10})", [](const SloopConfig& c) { return c.max_disk_mb == 10; }},
+      {R"({"displaycontext": "prod"})", [](const SloopConfig& c) { return c.display_context == "prod"; }},
+      {R"({"privilegedAccess": false})", [](const SloopConfig& c) { return !c.privileged_access; }},
+      {R"({"Threshold For GC": 0.5})", [](const SloopConfig& c) { return c.gc_threshold == 0.5; }},
+      {R"({"defaultLookback": "14d"})", [](const SloopConfig& c) { return c.default_lookback == "14d"; }},
+      {R"({"maxLookBack": "14d"})", [](const SloopConfig& c) { return c.max_look_back == 336h; }},
+      {R"({"ResourceLinks": [{"Text": "Logs", "URLTemplate": "https://l/{{.Name}}", "Kinds": ["Pod"]}]})",
+       [](const SloopConfig& c) {
+         return c.resource_links.size() == 1 && c.resource_links[0].text == "Logs" &&
+                c.resource_links[0].url_template == "https://l/{{.Name}}" &&
+                c.resource_links[0].kinds == std::vector<std::string>{"Pod"};
+       }},
+      {R"({"userMetricsHeaders": [{"label": "team", "headers": ["X-Team", "X-Group"]}]})",
+       [](const SloopConfig& c) {
+         return c.user_metrics_headers.size() == 1 && c.user_metrics_headers[0].label == "team" &&
+                c.user_metrics_headers[0].headers.size() == 2;
+       }},
+      {R"({"exclusionRules": null, "leftBarLinks": null})",
+       [](const SloopConfig& c) { return c.exclusion_rules_json == "{}"; }},
+  };
+  int n = 0;
+  for (const auto& tc : cases) {
+    auto c = Load({"-config=" + Write("case" + std::to_string(n++) + ".json", tc.json)});
+    ASSERT_TRUE(c) << tc.json << ": " << c.error().message;
+    EXPECT_TRUE(tc.check(*c)) << tc.json;
+    EXPECT_TRUE(c->warnings.empty()) << tc.json << ": " << c->warnings.front();
+  }
+  auto c = Load({"-config=" + Write("unknown.json", R"({"max-look-back": "1h", "port": 9090})")});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 9090);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("\"max-look-back\""), std::string::npos) << c->warnings[0];
+}
+
+TEST_F(ConfigTest, LinksWithoutUrlOrTextAreKeptWithAWarning) {
+  auto c = Load({"-config=" + Write("links.json", R"({
+    "leftBarLinks": [{"text": "Home"}, {"urlTemplate": "https://x/"}]})")});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->left_bar_links.size(), 2u);
+  EXPECT_EQ(c->left_bar_links[0].url_template, "");
+  EXPECT_EQ(c->left_bar_links[1].text, "");
+  ASSERT_EQ(c->warnings.size(), 2u);
+  EXPECT_NE(c->warnings[0].find("leftBarLinks[0]"), std::string::npos) << c->warnings[0];
+  EXPECT_NE(c->warnings[1].find("leftBarLinks[1]"), std::string::npos) << c->warnings[1];
+}
+
+TEST_F(ConfigTest, UnsupportedLinkTemplatesAreRefusedAtStartUpNamingThem) {
+  for (const char* tmpl : {"{{if .Name}}x{{end}}", "{{lower .Name}}", "{{.Pod}}", "{{$x := 1}}",
+                           "{{.Name", "{{template \"t\"}}"}) {
+    std::string json = std::string(R"({"resourceLinks": [{"text": "L", "urlTemplate": )") + "\"" +
+                       [&] {
+                         std::string e;
+                         for (char ch : std::string(tmpl)) {
+                           if (ch == '"') e += '\\';
+                           e += ch;
+                         }
+                         return e;
+                       }() +
+                       "\"}]}";
+    std::string e = LoadError({"-config=" + Write("tmpl.json", json)});
+    EXPECT_NE(e.find("resourceLinks[0].urlTemplate"), std::string::npos) << tmpl << ": " << e;
+  }
+  // Left-bar links see the page's fields, not a resource's.
+  std::string e = LoadError(
+      {"-config=" + Write("lb.json", R"({"leftBarLinks": [{"text": "L", "urlTemplate": "{{.Name}}"}]})")});
+  EXPECT_NE(e.find(".Name does not exist"), std::string::npos) << e;
+  EXPECT_TRUE(Load({"-config=" + Write("lb2.json",
+                                       R"({"leftBarLinks": [{"text": "L", "urlTemplate": "https://g/?c={{urlquery .CurrentContext}}"}]})")}));
+}
+
+TEST_F(ConfigTest, OneDurationSyntaxForFlagsAndFiles) {
+  for (const char* d : {"14d", "1h30m", "90s", "1.5h", "2d12h"}) {
+    auto flag = Load({std::string("-max-look-back=") + d});
+    auto file = Load({"-config=" + Write("d.yaml", std::string("maxLookBack: ") + d + "\n")});
+    ASSERT_TRUE(flag && file) << d;
+    EXPECT_EQ(flag->max_look_back, file->max_look_back) << d;
+  }
+  EXPECT_FALSE(Load({"-max-look-back=14w"}));
 }
 
 }  // namespace
