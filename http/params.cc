@@ -67,8 +67,10 @@ bool ParseDateTime(std::string_view s, int64_t* ns) {
   }
   if (i >= s.size() || (s[i] != 'T' && s[i] != 't')) return false;
   ++i;
-  if (!Digits(s, &i, 2, &h) || !Expect(s, &i, ':') || !Digits(s, &i, 2, &mi) ||
-      !Expect(s, &i, ':') || !Digits(s, &i, 2, &se)) {
+  if (!Digits(s, &i, 2, &h) || !Expect(s, &i, ':') || !Digits(s, &i, 2, &mi)) return false;
+  // Seconds are optional: a browser's datetime-local field (Sloop's End Time) leaves ":00" out.
+  se = 0;
+  if (i < s.size() && s[i] == ':' && (!Expect(s, &i, ':') || !Digits(s, &i, 2, &se))) {
     return false;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || se > 59) {

@@ -27,11 +27,11 @@ TimelineSort ParseSort(std::string_view sort) {
   for (char c : sort) {
     if (c != '_') s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  if (s.empty() || s == "starttime" || s == "start") return TimelineSort::kStart;
   if (s == "mostevents") return TimelineSort::kMostEvents;
   if (s == "name") return TimelineSort::kName;
-  throw ParamError("sort", "\"" + std::string(sort.substr(0, 64)) +
-                               "\" is not a sort order: use start_time, mostevents or name");
+  // starttime, start_time, and anything else: Sloop's UI falls back to start order for a value
+  // it does not know, and its server passes the value through untouched (view_options.sort).
+  return TimelineSort::kStart;
 }
 
 void WriteTicks(JsonWriter& w, std::string_view key, std::span<const uint32_t> ticks) {
