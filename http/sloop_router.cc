@@ -32,7 +32,8 @@ class SloopRouter : public Router {
 
 std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store,
                                         prometheus::Registry& registry) {
-  auto http_metrics = std::make_unique<HttpMetrics>(registry);
+  auto http_metrics = std::make_unique<HttpMetrics>(registry, options.enable_user_metrics,
+                                                   options.user_metrics_headers);
   auto store_metrics = std::make_unique<StoreMetrics>(registry, store);
   StoreMetrics* sm = store_metrics.get();
   auto router = std::make_unique<SloopRouter>(std::move(http_metrics), std::move(store_metrics));
@@ -54,7 +55,9 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
   router->Exact("/metrics", "metrics", [ctx](const Request&) {
     if (ctx->store_metrics) ctx->store_metrics->Refresh();
     prometheus::TextSerializer serializer;
-    return TextResponse(serializer.Serialize(ctx->registry.Collect()), 200,
+    auto families = ctx->registry.Collect();
+    for (auto& f : CollectProcessMetrics()) families.push_back(std::move(f));
+    return TextResponse(serializer.Serialize(families), 200,
                         "text/plain; version=0.0.4; charset=utf-8");
   });
   AddSloopRoutes(*router, ctx);

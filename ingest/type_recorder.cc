@@ -27,11 +27,11 @@ Result<void> TypeRecorder::Emit(const ResourceObject& obj, WatchType type, int64
   RecordView r = MakeRecord(type_, obj, type, ts_ns);
   auto ok = sink_.Append(r);
   if (!ok) {
-    if (metrics_) metrics_->Error("store");
+    if (metrics_) metrics_->StoreFailed();
     return ok;
   }
   ++records_;
-  if (metrics_) metrics_->events[static_cast<size_t>(type)]->Increment();
+  if (metrics_) metrics_->Stored(r);
   return {};
 }
 
@@ -135,13 +135,13 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
     r.payload = p;
     auto ok = sink_.Append(r);
     if (!ok) {
-      if (metrics_) metrics_->Error("store");
+      if (metrics_) metrics_->StoreFailed();
       if (status) status = ok;
       return;
     }
     ++records_;
     if (metrics_) {
-      metrics_->events[static_cast<size_t>(WatchType::kDeletedInferred)]->Increment();
+      metrics_->Stored(r);
       metrics_->inferred_deletions->Increment();
     }
   });

@@ -331,6 +331,17 @@ Result<std::vector<UserMetricsHeader>> ParseUserMetricsHeaders(const YAML::Node&
     if (!n.IsMap()) return Bad(at, "must be an object with label and headers");
     UserMetricsHeader h;
     if (auto l = Member(n, "label"); l && l->IsScalar()) h.label = l->Scalar();
+    // It becomes a Prometheus label name.
+    bool valid = !h.label.empty() && !std::isdigit(static_cast<unsigned char>(h.label[0])) &&
+                 !h.label.starts_with("__") &&
+                 std::all_of(h.label.begin(), h.label.end(), [](unsigned char ch) {
+                   return std::isalnum(ch) || ch == '_';
+                 });
+    if (!valid) {
+      return Bad(at + ".label", "\"" + h.label +
+                                    "\" is not a metric label name (letters, digits and _, not "
+                                    "starting with a digit or __)");
+    }
     if (auto hs = Member(n, "headers"); hs && !hs->IsNull()) {
       if (!hs->IsSequence()) return Bad(at + ".headers", "must be a list of header names");
       for (const auto& x : *hs) h.headers.push_back(x.as<std::string>());
