@@ -1506,6 +1506,14 @@ std::vector<ShardInfo> Store::Shards() const {
   return out;
 }
 
+std::optional<std::string> Store::LastPayload(std::string_view api_group, std::string_view kind,
+                                              std::string_view namespace_, std::string_view name,
+                                              std::string_view uid, int64_t t_ns) const {
+  auto r = PayloadAt(ResourceKeyView{kind, namespace_, name, uid}, t_ns);
+  if (!r || !*r || (*r)->api_group != api_group) return std::nullopt;
+  return std::move((*r)->payload);
+}
+
 StoreStats Store::Stats() const {
   StoreStats st;
   for (const auto& s : Snapshot()) {

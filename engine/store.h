@@ -243,6 +243,10 @@ class Store : public RecordSink {
   ~Store() override;  // Close()s
 
   Result<void> Append(const RecordView& record) override;
+  // From PayloadAt; nothing when the newest record is of another API group or unreadable.
+  std::optional<std::string> LastPayload(std::string_view api_group, std::string_view kind,
+                                         std::string_view namespace_, std::string_view name,
+                                         std::string_view uid, int64_t t_ns) const override;
 
   // Writes out the active shard's pending block (queries see it either way).
   Result<void> Flush();
