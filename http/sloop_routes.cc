@@ -13,6 +13,7 @@ namespace sloop::http {
 namespace {
 
 constexpr std::string_view kIndent = " ";  // Sloop answers with json.MarshalIndent(…, "", " ")
+constexpr int64_t kMaxHeatMapRows = 100'000;
 
 std::string AllToEmpty(std::string_view v) { return v == "_all" ? "" : std::string(v); }
 
@@ -112,6 +113,9 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   std::string_view sort = p.GetOr("sort", "");
   q.sort = ParseSort(sort);
   std::string_view uuid = p.GetOr("uuid", "");
+  // Sloop returns every row. So do we, up to a bound that keeps one answer within memory; past
+  // it the answer says so (truncated, total_rows) instead of dropping rows silently.
+  q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxHeatMapRows).value_or(kMaxHeatMapRows));
   if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
   q.cancel = p.request().cancel.get();
   auto result = ctx.store.Timeline(q);
@@ -143,6 +147,10 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
     w.EndObject();
   }
   w.EndArray();
+  if (result->truncated) {
+    // Not in Sloop's shape (it never cuts); extra fields its UI ignores.
+    w.Field("truncated", true).Field("total_rows", uint64_t(result->matched));
+  }
   w.EndObject();
   return JsonResponse(std::move(body));
 }

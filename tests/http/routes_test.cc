@@ -767,6 +767,18 @@ TEST_F(RoutesTest, SloopQueryShapes) {
   }
 }
 
+// EventHeatMap never drops rows silently: all of them, or an answer that says it was cut.
+TEST_F(RoutesTest, EventHeatMapSaysWhenItWasCut) {
+  auto all = Json(Get("/cluster/data?query=EventHeatMap&namespace=shop&lookback=1h&kind=Pod"));
+  EXPECT_EQ(all["rows"].get_array().size(), 2u);
+  simdjson::dom::element absent;
+  EXPECT_NE(all["truncated"].get(absent), simdjson::SUCCESS);  // Sloop's shape when whole
+  auto cut = Json(Get("/cluster/data?query=EventHeatMap&namespace=shop&lookback=1h&kind=Pod&limit=1"));
+  EXPECT_EQ(cut["rows"].get_array().size(), 1u);
+  EXPECT_TRUE(bool(cut["truncated"]));
+  EXPECT_EQ(int64_t(cut["total_rows"]), 2);
+}
+
 // Resource links are Go templates run by the server for each resource.
 TEST_F(RoutesTest, ResourceLinksAreExpandedOnTheServer) {
   auto doc = Json(Get("/api/v1/links?kind=Pod&namespace=shop&name=Crashy&uid=pod-uid"));
