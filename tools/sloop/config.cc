@@ -473,6 +473,9 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
       c.user_metrics_headers = std::move(*headers);
       continue;
     }
+    // Sloop's struct has the config file's own path under this key; a file naming a file is
+    // meaningless, and Sloop ignores it too.
+    if (KeyMatches(key, "ConfigFile")) continue;
     // As Go's encoding/json: an exact match first, else one that differs only in case.
     auto s = std::find_if(settings.begin(), settings.end(),
                           [&](const Setting& st) { return *st.file_key && key == st.file_key; });

@@ -348,3 +348,99 @@ TEST_F(ConfigTest, OneDurationSyntaxForFlagsAndFiles) {
 
 }  // namespace
 }  // namespace sloop
+
+namespace sloop {
+namespace {
+
+// Every flag and config-file key of Sloop (pkg/sloop/server/internal/config), with a value of
+// its type: each is accepted — applied, or accepted with a warning that it has no effect here —
+// and none is refused or reported unknown.
+TEST_F(ConfigTest, EverySloopFlagAndKeyIsAccepted) {
+  struct Setting {
+    const char* flag;
+    const char* key;
+    const char* value;
+    bool ignored;  // Badger tuning and the like: accepted, listed in the start-up warning
+  } table[] = {
+      {"disable-kube-watch", "disableKubeWatch", "true", false},
+      {"kube-watch-resync-interval", "kubeWatchResyncInterval", "30m", false},
+      {"web-files-path", "webfilesPath", "./web", false},
+      {"bind-address", "bindAddress", "127.0.0.1", false},
+      {"port", "port", "8081", false},
+      {"store-root", "storeRoot", "./data", false},
+      {"max-look-back", "maxLookBack", "336h", false},
+      {"max-disk-mb", "maxDiskMb", "1024", false},
+      {"playback-file", "debugPlaybackFile", "", false},
+      {"record-file", "debugRecordFile", "", false},
+      {"deletion-batch-size", "deletionBatchSize", "1000", true},
+      {"use-mock-badger", "mockBadger", "false", true},
+      {"disable-store-manager", "disableStoreManager", "false", false},
+      {"cleanup-frequency", "cleanupFrequency", "30m", false},
+      {"keep-minor-node-updates", "keepMinorNodeUpdates", "true", false},
+      {"default-lookback", "defaultLookback", "6h", false},
+      {"default-kind", "defaultKind", "Pod", false},
+      {"default-namespace", "defaultNamespace", "default", false},
+      {"context", "context", "prod", false},
+      {"display-context", "displayContext", "cluster", false},
+      {"apiserver-host", "apiServerHost", "https://10.0.0.1:6443", false},
+      {"watch-crds", "watchCrds", "false", false},
+      {"crd-refresh-interval", "crdRefreshInterval", "5m", false},
+      {"gc-threshold", "threshold for GC", "0.8", false},
+      {"restore-database-file", "restoreDatabaseFile", "", false},
+      {"badger-discard-ratio", "badgerDiscardRatio", "0.99", true},
+      {"badger-vlog-gc-freq", "badgerVLogGCFreq", "1m", true},
+      {"badger-max-table-size", "badgerMaxTableSize", "0", true},
+      {"badger-level-one-size", "badgerLevelOneSize", "0", true},
+      {"badger-level-size-multiplier", "badgerLevSizeMultiplier", "0", true},
+      {"badger-keep-l0-in-memory", "badgerKeepL0InMemory", "true", true},
+      {"badger-vlog-file-size", "badgerVLogFileSize", "0", true},
+      {"badger-vlog-max-entries", "badgerVLogMaxEntries", "200000", true},
+      {"badger-use-lsm-only-options", "badgerUseLSMOnlyOptions", "true", true},
+      {"badger-enable-event-logging", "badgerEnableEventLogging", "false", true},
+      {"badger-number-of-compactors", "badgerNumOfCompactors", "0", true},
+      {"badger-number-of-level-zero-tables", "badgerNumLevelZeroTables", "0", true},
+      {"badger-number-of-zero-tables-stall", "badgerNumLevelZeroTablesStall", "0", true},
+      {"badger-sync-writes", "badgerSyncWrites", "true", true},
+      {"badger-vlog-fileIO-mapping", "badgerVLogFileIOMapping", "false", true},
+      {"badger-vlog-truncate", "badgerVLogTruncate", "true", true},
+      {"badger-detail-log-enabled", "badgerDetailLogEnabled", "false", true},
+      {"enable-delete-keys", "enableDeleteKeys", "false", true},
+      {"enable-granular-metrics", "enableGranularMetrics", "true", false},
+      {"enable-user-metrics", "enableUserMetrics", "true", false},
+      {"allow-privileged-access", "PrivilegedAccess", "true", false},
+  };
+  int n = 0;
+  for (const auto& s : table) {
+    auto flag = Load({std::string("-") + s.flag + "=" + s.value});
+    ASSERT_TRUE(flag) << "-" << s.flag << ": " << flag.error().message;
+    auto dashed = Load({std::string("--") + s.flag + "=" + s.value});
+    ASSERT_TRUE(dashed) << "--" << s.flag << ": " << dashed.error().message;
+    std::string v = s.value;
+    bool number = !v.empty() && v.find_first_not_of("0123456789.") == std::string::npos;
+    std::string json_value = (v == "true" || v == "false" || number) ? v : "\"" + v + "\"";
+    auto file = Load({"-config=" + Write("k" + std::to_string(n++) + ".json",
+                                         std::string("{\"") + s.key + "\": " + json_value + "}")});
+    ASSERT_TRUE(file) << s.key << ": " << file.error().message;
+    EXPECT_TRUE(file->warnings.empty()) << s.key << ": " << file->warnings.front();
+    EXPECT_EQ(!file->ignored.empty(), s.ignored) << s.key;
+    EXPECT_EQ(!flag->ignored.empty(), s.ignored) << s.flag;
+  }
+  // glog's flags and -cpuprofile, which Sloop's deployments pass, are accepted too.
+  EXPECT_TRUE(Load({"-v=2", "-logtostderr", "-alsologtostderr=true", "-stderrthreshold=INFO",
+                    "-vmodule=x=1", "-log_dir=/tmp", "-cpuprofile=/tmp/p"}));
+  // Sloop's file-only keys, and its ConfigFile key.
+  auto file_only = Load({"-config=" + Write("fileonly.yaml",
+                                            "ConfigFile: x.yaml\n"
+                                            "leftBarLinks: []\nresourceLinks: []\n"
+                                            "exclusionRules: {}\nuserMetricsHeaders: []\n")});
+  ASSERT_TRUE(file_only) << file_only.error().message;
+  EXPECT_TRUE(file_only->warnings.empty()) << file_only->warnings.front();
+  // Sloop's test config: durations as integer nanoseconds.
+  auto ns = Load({"-config=" + Write("testconfig.json",
+                                     R"({"maxLookBack": 1209600000000000, "kubeWatchResyncInterval": 1800000000000})")});
+  ASSERT_TRUE(ns) << ns.error().message;
+  EXPECT_EQ(ns->max_look_back, std::chrono::hours(336));
+}
+
+}  // namespace
+}  // namespace sloop
