@@ -25,9 +25,8 @@ class RecordSink {
   // nothing). Ingest reads it back when it infers a deletion, so that the deletion record carries
   // the object's last known state without ingest keeping every object in memory.
   virtual std::optional<std::string> LastPayload(std::string_view api_group, std::string_view kind,
-                                                 std::string_view namespace_,
-                                                 std::string_view name, std::string_view uid,
-                                                 int64_t t_ns) const {
+                                                 std::string_view namespace_, std::string_view name,
+                                                 std::string_view uid, int64_t t_ns) const {
     (void)api_group, (void)kind, (void)namespace_, (void)name, (void)uid, (void)t_ns;
     return std::nullopt;
   }

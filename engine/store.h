@@ -195,7 +195,7 @@ struct SearchHit {
 struct RetentionReport {
   uint64_t shards_deleted = 0;
   uint64_t bytes_freed = 0;
-  bool over_limit = false;  // the unsealed shards alone are over the threshold
+  bool over_limit = false;       // the unsealed shards alone are over the threshold
   uint64_t records_deleted = 0;  // records in the shards deleted
   bool size_limit_hit = false;   // the store was over its size threshold
 };
@@ -226,8 +226,8 @@ struct StoreStats {
   uint64_t maintenance_runs = 0;
   uint64_t maintenance_failures = 0;
   bool maintenance_running = false;
-  double last_maintenance_seconds = 0;      // how long the last run took
-  uint64_t last_maintenance_deleted = 0;    // shards the last run deleted
+  double last_maintenance_seconds = 0;            // how long the last run took
+  uint64_t last_maintenance_deleted = 0;          // shards the last run deleted
   uint64_t last_maintenance_records_deleted = 0;  // records in them
   bool last_maintenance_over_limit = false;  // the last run found the store over its size limit
 };

@@ -6,7 +6,6 @@
 #include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -158,16 +157,16 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store) :
       counter("sloop_store_damaged_files_total", "Damaged files set aside (*.damaged) at start-up");
   indexes_rebuilt_ = counter("sloop_store_indexes_rebuilt_total",
                              "Sealed shard indexes rebuilt from their segment at start-up");
-  gc_runs_ = counter("sloop_gc_run_count", "Store maintenance runs (seal, then retention); Sloop's "
-                                           "name for its GC runs");
+  gc_runs_ = counter("sloop_gc_run_count",
+                     "Store maintenance runs (seal, then retention); Sloop's "
+                     "name for its GC runs");
   gc_successes_ = counter("sloop_gc_success_count", "Maintenance runs that succeeded");
   gc_failures_ = counter("sloop_gc_failed_count", "Maintenance runs that failed");
   gc_latency_ = gauge("sloop_gc_latency_sec", "Seconds the last maintenance run took");
   gc_running_ = gauge("sloop_gc_running", "1 while a maintenance run is under way");
   size_limit_hit_ =
       gauge("sloop_size_limit_has_hit", "1 when the last run found the store over its size limit");
-  cleanup_performed_ =
-      gauge("sloop_gc_cleanup_performed", "1 when the last run deleted shards");
+  cleanup_performed_ = gauge("sloop_gc_cleanup_performed", "1 when the last run deleted shards");
   gc_deleted_keys_ =
       gauge("sloop_gc_deleted_num_of_keys", "Records in the shards the last run deleted");
   gc_keys_to_delete_ =

@@ -50,13 +50,11 @@ Result<std::string> Fail(size_t offset, const std::string& what) {
 
 constexpr std::string_view kFunctions[] = {"ToUpper", "ToLower", "urlquery", "printf", "print",
                                            "index",   "len",     "html",     "js"};
-constexpr std::string_view kUnsupportedKeywords[] = {"if",       "else",  "end",   "range",
-                                                     "with",     "define", "template", "block",
-                                                     "break",    "continue", "nil"};
+constexpr std::string_view kUnsupportedKeywords[] = {"if",    "else",     "end",      "range",
+                                                     "with",  "define",   "template", "block",
+                                                     "break", "continue", "nil"};
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -153,7 +151,8 @@ class ActionParser {
         return Err("{{.}} (the whole data) is not supported: name a field such as .Name");
       }
       if (pos_ < s_.size() && s_[pos_] == '.') {
-        return Err("field chains such as ." + name + ".… are not supported: the fields are strings");
+        return Err("field chains such as ." + name +
+                   ".… are not supported: the fields are strings");
       }
       if (std::find(fields_.begin(), fields_.end(), name) == fields_.end()) {
         std::string known;
@@ -267,8 +266,7 @@ std::string QueryEscape(std::string_view s) {
 std::string Sprint(const std::vector<Value>& args) {
   std::string out;
   for (size_t k = 0; k < args.size(); ++k) {
-    if (k > 0 && args[k].type != Value::Type::kString &&
-        args[k - 1].type != Value::Type::kString) {
+    if (k > 0 && args[k].type != Value::Type::kString && args[k - 1].type != Value::Type::kString) {
       out += ' ';
     }
     out += args[k].Print();
@@ -360,7 +358,9 @@ std::string Sprintf(std::string_view format, const std::vector<Value>& args) {
       continue;
     }
     const Value& v = args[next++];
-    auto bad = [&] { return std::string("%!") + verb + "(" + v.TypeName() + "=" + v.Print() + ")"; };
+    auto bad = [&] {
+      return std::string("%!") + verb + "(" + v.TypeName() + "=" + v.Print() + ")";
+    };
     std::string text;
     switch (verb) {
       case 'v':
@@ -587,10 +587,10 @@ class Evaluator {
       if (args.empty()) return fail("wants an item to index");
       if (args.size() == 1) return args[0];
       if (args.size() > 2) return fail("can't index a byte");
-      if (args[0].type != Value::Type::kString) return fail("can't index item of type " +
-                                                            std::string(args[0].TypeName()));
-      if (args[1].type != Value::Type::kInt) return fail("cannot index slice/array with type " +
-                                                         std::string(args[1].TypeName()));
+      if (args[0].type != Value::Type::kString)
+        return fail("can't index item of type " + std::string(args[0].TypeName()));
+      if (args[1].type != Value::Type::kInt)
+        return fail("cannot index slice/array with type " + std::string(args[1].TypeName()));
       if (args[1].i < 0 || args[1].i >= static_cast<int64_t>(args[0].s.size())) {
         return fail("index out of range: " + std::to_string(args[1].i));
       }
@@ -611,8 +611,8 @@ Result<LinkTemplate> LinkTemplate::Parse(std::string_view text,
   bool trim_next = false;
   while (pos <= text.size()) {
     size_t open = text.find("{{", pos);
-    std::string_view literal = text.substr(pos, open == std::string_view::npos ? text.npos
-                                                                               : open - pos);
+    std::string_view literal =
+        text.substr(pos, open == std::string_view::npos ? text.npos : open - pos);
     if (trim_next) {
       while (!literal.empty() && IsSpace(literal.front())) literal.remove_prefix(1);
     }
@@ -636,8 +636,8 @@ Result<LinkTemplate> LinkTemplate::Parse(std::string_view text,
       while (b < text.size() && IsSpace(text[b]) && !trim_left) ++b;
       if (text.substr(b).starts_with("/*")) {
         size_t end = text.find("*/", b + 2);
-        if (end == std::string_view::npos) return std::unexpected(
-            Fail(open, "unclosed comment").error());
+        if (end == std::string_view::npos)
+          return std::unexpected(Fail(open, "unclosed comment").error());
         size_t after = end + 2;
         while (after < text.size() && IsSpace(text[after])) ++after;
         if (text.substr(after).starts_with("-}}")) after += 1;

@@ -1,9 +1,9 @@
 #include "http/params.h"
 
-#include "http/go_duration.h"
-
 #include <charconv>
 #include <ctime>
+
+#include "http/go_duration.h"
 
 namespace sloop::http {
 
@@ -147,8 +147,9 @@ int64_t ParseDuration(std::string_view text, std::string_view param) {
   auto ns = ParseGoDurationNs(text);
   if (!ns) throw ParamError(std::string(param), ns.error().message);
   if (*ns < 0) {
-    throw ParamError(std::string(param), Quote(text) + " is negative: expected a duration such "
-                                                       "as 1h, 90m, 1h30m, 45s or 14d");
+    throw ParamError(std::string(param), Quote(text) +
+                                             " is negative: expected a duration such "
+                                             "as 1h, 90m, 1h30m, 45s or 14d");
   }
   if (*ns > kMaxDurationNs) {
     throw ParamError(std::string(param), Quote(text) + " is too long (at most 100 years)");

@@ -33,7 +33,7 @@ class SloopRouter : public Router {
 std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store,
                                         prometheus::Registry& registry) {
   auto http_metrics = std::make_unique<HttpMetrics>(registry, options.enable_user_metrics,
-                                                   options.user_metrics_headers);
+                                                    options.user_metrics_headers);
   auto store_metrics = std::make_unique<StoreMetrics>(registry, store);
   StoreMetrics* sm = store_metrics.get();
   auto router = std::make_unique<SloopRouter>(std::move(http_metrics), std::move(store_metrics));

@@ -13,6 +13,7 @@ void KindMetrics::Error(std::string_view reason) {
     it = errors.emplace(std::string(reason), c).first;
   }
   it->second->Increment();
+  if (crd_watch_errors && reason != "store") crd_watch_errors->Increment();
 }
 
 namespace {
@@ -141,18 +142,29 @@ IngestMetrics::IngestMetrics(prometheus::Registry& r, bool granular_events)
                        .Name("sloop_crd_informer_running")
                        .Help("Custom resource types being watched; Sloop's name")
                        .Register(r)
-                       .Add({})) {
+                       .Add({})),
+      crd_watch_errors_(BuildCounter()
+                            .Name("sloop_crd_informer_watch_errors")
+                            .Help("Watch and list failures of custom resource types; Sloop's name")
+                            .Register(r)) {
   if (granular_events) {
     granular_ = &BuildCounter()
                      .Name("metric_ingress_event_kubewatchcount")
-                     .Help("Events stored, by involved object and reason "
-                           "(-enable-granular-metrics); Sloop's name")
+                     .Help(
+                         "Events stored, by involved object and reason "
+                         "(-enable-granular-metrics); Sloop's name")
                      .Register(r);
   }
 }
 
 void IngestMetrics::Watching(const ResourceType& type, bool on) {
   if (!type.is_crd) return;
+  if (on) {
+    KindMetrics& m = For(type.kind, type.group);
+    std::lock_guard lock(mu_);
+    m.crd_watch_errors = &crd_watch_errors_.Add(
+        {{"kind", type.kind}, {"group", type.group}, {"version", type.version}});
+  }
   crd_started_.Increment(on ? 1 : -1);
   crd_running_.Increment(on ? 1 : -1);
 }

@@ -22,6 +22,7 @@
 //   sloop_processing_watchtable_updatecount       records offered to the store
 //   sloop_ingestion_success_count / _failure_count  records the store took / refused
 //   sloop_crd_informer_started / _running         custom resource types being watched
+//   sloop_crd_informer_watch_errors{kind,group,version}  their watch and list failures
 //   metric_ingress_event_kubewatchcount{namespace,name,kind,reason,type}  Events by involved
 //       object (only with -enable-granular-metrics)
 #pragma once
@@ -63,6 +64,7 @@ struct KindMetrics {
   prometheus::Counter* sloop_success = nullptr;
   prometheus::Counter* sloop_failure = nullptr;
   prometheus::Family<prometheus::Counter>* granular = nullptr;  // null unless enabled
+  prometheus::Counter* crd_watch_errors = nullptr;              // custom resource types only
 
   void Error(std::string_view reason);
   // A record offered to the store, and whether it took it: our series and Sloop's.
@@ -98,6 +100,7 @@ class IngestMetrics {
   prometheus::Counter& sloop_failure_;
   prometheus::Gauge& crd_started_;
   prometheus::Gauge& crd_running_;
+  prometheus::Family<prometheus::Counter>& crd_watch_errors_;
   prometheus::Family<prometheus::Counter>* granular_ = nullptr;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<KindMetrics>, std::less<>> by_kind_;

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -630,17 +629,21 @@ TEST_F(RoutesTest, SloopUrlsTable) {
   const std::string heat = "/cluster/data?query=EventHeatMap";
   struct Case {
     std::string target;
-    std::string sort;        // view_options.sort echoed ("-" = not a heat map)
+    std::string sort;               // view_options.sort echoed ("-" = not a heat map)
     std::vector<std::string> rows;  // row names expected (heat map only), in order when sorted
   } cases[] = {
       // filter.js's data URL, every sort value of Sloop's form and its default.
-      {heat + "&namespace=shop&lookback=1h&kind=_all&sort=starttime&namematch=", "starttime",
+      {heat + "&namespace=shop&lookback=1h&kind=_all&sort=starttime&namematch=",
+       "starttime",
        {"crashy", "gone"}},
-      {heat + "&namespace=shop&lookback=1h&kind=_all&sort=start_time&namematch=", "start_time",
+      {heat + "&namespace=shop&lookback=1h&kind=_all&sort=start_time&namematch=",
+       "start_time",
        {"crashy", "gone"}},
-      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=mostevents&namematch=", "mostevents",
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=mostevents&namematch=",
+       "mostevents",
        {"crashy", "gone"}},
-      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=name&namematch=", "name",
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=name&namematch=",
+       "name",
        {"crashy", "gone"}},
       // Sloop accepts an unknown sort (its UI sorts by start time); so do we.
       {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=newest", "newest", {"crashy", "gone"}},
@@ -648,15 +651,18 @@ TEST_F(RoutesTest, SloopUrlsTable) {
       {heat + "&namespace=shop&lookback=1h&kind=Pod", "", {"crashy", "gone"}},
       // namematch, end_time in Sloop's zone-less UTC form (with and without seconds), lookbacks.
       {heat + "&namespace=shop&lookback=1h&kind=Pod&namematch=cra", "", {"crashy"}},
-      {heat + "&namespace=shop&lookback=3h&kind=Pod&end_time=2026-11-20T09:10:00", "",
+      {heat + "&namespace=shop&lookback=3h&kind=Pod&end_time=2026-11-20T09:10:00",
+       "",
        {"crashy", "gone"}},
-      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=2026-11-20T09:10", "",
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=2026-11-20T09:10",
+       "",
        {"crashy", "gone"}},
       {heat + "&namespace=shop&lookback=336h&kind=Pod", "", {"crashy", "gone"}},
       {heat + "&namespace=shop&lookback=14d&kind=Pod", "", {"crashy", "gone"}},
       {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=", "", {"crashy", "gone"}},
       // An end after the newest data shifts the window back, as Sloop does.
-      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=2030-01-01T00:00:00", "",
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=2030-01-01T00:00:00",
+       "",
        {"crashy", "gone"}},
       // start_time and end_time in Unix seconds.
       {heat + "&namespace=shop&kind=Pod" + Window(), "", {"crashy", "gone"}},
@@ -667,11 +673,13 @@ TEST_F(RoutesTest, SloopUrlsTable) {
       {"/cluster/data?query=Namespaces&lookback=1h", "-", {}},
       {"/cluster/data?query=Kinds&lookback=1h", "-", {}},
       {"/cluster/data?query=Queries&lookback=1h", "-", {}},
-      {"/cluster/data?query=GetResSummaryData&namespace=shop&kind=Pod&name=crashy&lookback=1h", "-",
+      {"/cluster/data?query=GetResSummaryData&namespace=shop&kind=Pod&name=crashy&lookback=1h",
+       "-",
        {}},
       {"/cluster/data?query=GetResPayload&namespace=shop&kind=Pod&name=crashy&uuid=pod-uid"
        "&lookback=1h",
-       "-", {}},
+       "-",
+       {}},
       {"/cluster/data?query=GetEventData&namespace=shop&kind=Pod&name=crashy&lookback=1h", "-", {}},
   };
   for (const Case& c : cases) {
@@ -773,7 +781,8 @@ TEST_F(RoutesTest, EventHeatMapSaysWhenItWasCut) {
   EXPECT_EQ(all["rows"].get_array().size(), 2u);
   simdjson::dom::element absent;
   EXPECT_NE(all["truncated"].get(absent), simdjson::SUCCESS);  // Sloop's shape when whole
-  auto cut = Json(Get("/cluster/data?query=EventHeatMap&namespace=shop&lookback=1h&kind=Pod&limit=1"));
+  auto cut =
+      Json(Get("/cluster/data?query=EventHeatMap&namespace=shop&lookback=1h&kind=Pod&limit=1"));
   EXPECT_EQ(cut["rows"].get_array().size(), 1u);
   EXPECT_TRUE(bool(cut["truncated"]));
   EXPECT_EQ(int64_t(cut["total_rows"]), 2);

@@ -53,7 +53,8 @@ struct Exposition {
         while (pos < body.size()) {
           size_t eq = body.find("=\"", pos);
           size_t close = body.find('"', eq + 2);
-          while (close != std::string::npos && body[close - 1] == '\\') close = body.find('"', close + 1);
+          while (close != std::string::npos && body[close - 1] == '\\')
+            close = body.find('"', close + 1);
           labels[body.substr(pos, eq - pos)] = body.substr(eq + 2, close - eq - 2);
           pos = close + 2;
         }
@@ -127,8 +128,10 @@ TEST_F(SloopMetricsTest, SloopsMetricsAreExportedWithItsNamesTypesAndLabels) {
   ingest::ResourceType crd;
   crd.group = "example.com";
   crd.kind = "Widget";
+  crd.version = "v1";
   crd.is_crd = true;
   ingest_->Watching(crd, true);
+  ingest_->For("Widget", "example.com").Error("network");
   ASSERT_TRUE(store_->Maintain());
   ASSERT_EQ(Get("/prod/data?query=Kinds&lookback=1h", {{"x-team", "blue"}}).status, 200);
 
@@ -142,9 +145,12 @@ TEST_F(SloopMetricsTest, SloopsMetricsAreExportedWithItsNamesTypesAndLabels) {
   } table[] = {
       {"sloop_ingress_kubewatchcount", "counter", {"kind", "watchtype"}},
       {"sloop_ingress_kubewatchbytes", "counter", {"kind", "watchtype"}},
-      {"metric_ingress_event_kubewatchcount", "counter", {"namespace", "name", "kind", "reason", "type"}},
+      {"metric_ingress_event_kubewatchcount",
+       "counter",
+       {"namespace", "name", "kind", "reason", "type"}},
       {"sloop_crd_informer_started", "gauge", {}},
       {"sloop_crd_informer_running", "gauge", {}},
+      {"sloop_crd_informer_watch_errors", "counter", {"kind", "group", "version"}},
       {"sloop_processing_watchtable_updatecount", "counter", {}},
       {"sloop_ingestion_success_count", "counter", {}},
       {"sloop_ingestion_failure_count", "counter", {}},
@@ -164,7 +170,8 @@ TEST_F(SloopMetricsTest, SloopsMetricsAreExportedWithItsNamesTypesAndLabels) {
       {"sloop_store_sizeondiskmb", "gauge", {}},
       {"sloop_http_requests_total", "counter", {"code", "handler"}},
       {"sloop_http_request_duration_seconds", "histogram", {"handler", "le"}},
-      {"user_requests", "counter",
+      {"user_requests",
+       "counter",
        {"cluster", "handler", "kind", "lookback", "name", "namespace", "query", "team"}},
       {"process_cpu_seconds_total", "counter", {}},
       {"process_resident_memory_bytes", "gauge", {}},
@@ -229,9 +236,9 @@ TEST(SloopMetricsOff, GranularAndUserMetricsOnlyWhenAsked) {
   ingest::IngestMetrics ingest(registry);
   HttpMetrics http(registry);
   testing::RecordMaker mk;
-  ingest.For("Event", "").Stored(
-      mk.Event(kT0, "shop", "web.1", "Pod", "web", "u1", "BackOff", true, 1, kT0, 3,
-               WatchType::kAdded));
+  ingest.For("Event", "")
+      .Stored(mk.Event(kT0, "shop", "web.1", "Pod", "web", "u1", "BackOff", true, 1, kT0, 3,
+                       WatchType::kAdded));
   Request req;
   req.path = "/prod/data";
   http.ObserveUser("query", req);

@@ -5,14 +5,12 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <simdjson.h>
-
-#include <ctime>
-#include <memory>
-#include <string>
-
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
+#include <memory>
+#include <string>
 
 #include "engine/store.h"
 #include "ingest/exclusion_rules.h"

@@ -306,8 +306,8 @@ Result<std::vector<LinkTemplate>> ParseLinks(const YAML::Node& node, const std::
         resource ? sloop::http::ResourceLinkFields() : sloop::http::LeftBarLinkFields());
     if (!parsed) {
       return Bad(at + ".urlTemplate",
-                 "\"" + l.url_template + "\" is not a link template this build runs: " +
-                     parsed.error().message +
+                 "\"" + l.url_template +
+                     "\" is not a link template this build runs: " + parsed.error().message +
                      " (supported: {{.Field}}, pipelines, and ToUpper, ToLower, urlquery, printf, "
                      "print, index, len, html, js)");
     }
@@ -334,9 +334,8 @@ Result<std::vector<UserMetricsHeader>> ParseUserMetricsHeaders(const YAML::Node&
     // It becomes a Prometheus label name.
     bool valid = !h.label.empty() && !std::isdigit(static_cast<unsigned char>(h.label[0])) &&
                  !h.label.starts_with("__") &&
-                 std::all_of(h.label.begin(), h.label.end(), [](unsigned char ch) {
-                   return std::isalnum(ch) || ch == '_';
-                 });
+                 std::all_of(h.label.begin(), h.label.end(),
+                             [](unsigned char ch) { return std::isalnum(ch) || ch == '_'; });
     if (!valid) {
       return Bad(at + ".label", "\"" + h.label +
                                     "\" is not a metric label name (letters, digits and _, not "

@@ -59,7 +59,7 @@ struct SloopConfig {
   bool privileged_access = true;
   std::vector<LinkTemplate> left_bar_links;
   std::vector<LinkTemplate> resource_links;
-  std::string exclusion_rules_json = "{}";  // the exclusionRules object, as JSON text
+  std::string exclusion_rules_json = "{}";              // the exclusionRules object, as JSON text
   std::vector<UserMetricsHeader> user_metrics_headers;  // empty = Sloop's defaults
 
   // ---- this project's settings

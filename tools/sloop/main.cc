@@ -90,7 +90,8 @@ sloop::http::HttpOptions MakeHttpOptions(const SloopConfig& c, const std::string
   for (const auto& l : c.resource_links)
     h.resource_links.push_back({l.text, l.url_template, l.kinds});
   h.enable_user_metrics = c.enable_user_metrics;
-  for (const auto& u : c.user_metrics_headers) h.user_metrics_headers.emplace_back(u.label, u.headers);
+  for (const auto& u : c.user_metrics_headers)
+    h.user_metrics_headers.emplace_back(u.label, u.headers);
   h.query_workers = c.http_query_workers;
   h.query_queue = static_cast<size_t>(c.http_query_queue);
   h.query_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.query_timeout);

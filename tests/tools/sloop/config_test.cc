@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -197,7 +197,8 @@ TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
   EXPECT_NE(e.find("broken.json"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("rules.yaml", "exclusionRules: [1, 2]\n")});
   EXPECT_NE(e.find("exclusionRules"), std::string::npos) << e;
-  e = LoadError({"-config=" + Write("links.json", R"({"leftBarLinks": [{"text": "x", "urlTemplate": "{{"}]})")});
+  e = LoadError({"-config=" +
+                 Write("links.json", R"({"leftBarLinks": [{"text": "x", "urlTemplate": "{{"}]})")});
   EXPECT_NE(e.find("leftBarLinks[0]"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("sloop.txt", "port: 1\n")});
   EXPECT_NE(e.find(".json, .yaml"), std::string::npos) << e;
@@ -265,12 +266,15 @@ TEST_F(ConfigTest, SloopKeysMatchCaseInsensitivelyAndUnknownKeysWarn) {
     const char* json;
     std::function<bool(const SloopConfig&)> check;
   } cases[] = {
-      {R"({"maxLookback": 3600000000000})", [](const SloopConfig& c) { return c.max_look_back == 1h; }},
+      {R"({"maxLookback": 3600000000000})",
+       [](const SloopConfig& c) { return c.max_look_back == 1h; }},
       {R"({"MAXDISKMB": 10})", [](const SloopConfig& c) { return c.max_disk_mb == 10; }},
-      {R"({"displaycontext": "prod"})", [](const SloopConfig& c) { return c.display_context == "prod"; }},
+      {R"({"displaycontext": "prod"})",
+       [](const SloopConfig& c) { return c.display_context == "prod"; }},
       {R"({"privilegedAccess": false})", [](const SloopConfig& c) { return !c.privileged_access; }},
       {R"({"Threshold For GC": 0.5})", [](const SloopConfig& c) { return c.gc_threshold == 0.5; }},
-      {R"({"defaultLookback": "14d"})", [](const SloopConfig& c) { return c.default_lookback == "14d"; }},
+      {R"({"defaultLookback": "14d"})",
+       [](const SloopConfig& c) { return c.default_lookback == "14d"; }},
       {R"({"maxLookBack": "14d"})", [](const SloopConfig& c) { return c.max_look_back == 336h; }},
       {R"({"ResourceLinks": [{"Text": "Logs", "URLTemplate": "https://l/{{.Name}}", "Kinds": ["Pod"]}]})",
        [](const SloopConfig& c) {
@@ -330,10 +334,14 @@ TEST_F(ConfigTest, UnsupportedLinkTemplatesAreRefusedAtStartUpNamingThem) {
   }
   // Left-bar links see the page's fields, not a resource's.
   std::string e = LoadError(
-      {"-config=" + Write("lb.json", R"({"leftBarLinks": [{"text": "L", "urlTemplate": "{{.Name}}"}]})")});
+      {"-config=" +
+       Write("lb.json", R"({"leftBarLinks": [{"text": "L", "urlTemplate": "{{.Name}}"}]})")});
   EXPECT_NE(e.find(".Name does not exist"), std::string::npos) << e;
-  EXPECT_TRUE(Load({"-config=" + Write("lb2.json",
-                                       R"({"leftBarLinks": [{"text": "L", "urlTemplate": "https://g/?c={{urlquery .CurrentContext}}"}]})")}));
+  EXPECT_TRUE(Load(
+      {"-config=" +
+       Write(
+           "lb2.json",
+           R"({"leftBarLinks": [{"text": "L", "urlTemplate": "https://g/?c={{urlquery .CurrentContext}}"}]})")}));
 }
 
 TEST_F(ConfigTest, OneDurationSyntaxForFlagsAndFiles) {
@@ -436,8 +444,10 @@ TEST_F(ConfigTest, EverySloopFlagAndKeyIsAccepted) {
   ASSERT_TRUE(file_only) << file_only.error().message;
   EXPECT_TRUE(file_only->warnings.empty()) << file_only->warnings.front();
   // Sloop's test config: durations as integer nanoseconds.
-  auto ns = Load({"-config=" + Write("testconfig.json",
-                                     R"({"maxLookBack": 1209600000000000, "kubeWatchResyncInterval": 1800000000000})")});
+  auto ns = Load(
+      {"-config=" +
+       Write("testconfig.json",
+             R"({"maxLookBack": 1209600000000000, "kubeWatchResyncInterval": 1800000000000})")});
   ASSERT_TRUE(ns) << ns.error().message;
   EXPECT_EQ(ns->max_look_back, std::chrono::hours(336));
 }
