@@ -349,6 +349,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
   std::string name = CleanParam(p.GetOr("name", ""));
   std::string ns = CleanParam(p.GetOr("namespace", ""));
   std::string kind = CleanParam(p.GetOr("kind", ""));
+  std::string uuid = CleanParam(p.GetOr("uuid", ""));
   if (name.empty()) throw ParamError("name", "is required");
   if (kind.empty()) throw ParamError("kind", "is required");
   int64_t click = click_ms * 1'000'000;
@@ -384,7 +385,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
       continue;
     }
     h += "<li><a target=\"_blank\" href=\"";
-    esc(ExpandLinkTemplate(link.url_template, kind, ns, name));
+    esc(ExpandLinkTemplate(link.url_template, kind, ns, name, uuid));
     h += "\">";
     esc(link.text);
     h += "</a></li>\n";
