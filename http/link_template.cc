@@ -131,8 +131,10 @@ class ActionParser {
   Result<Operand> ParseOperand() {
     char c = s_[pos_];
     if (c == '(') {
+      if (++depth_ > 50) return Err("parentheses nested too deeply");
       ++pos_;
       auto inner = ParsePipeline(true);
+      --depth_;
       if (!inner) return std::unexpected(inner.error());
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != ')') return Err("missing \")\"");
@@ -240,6 +242,7 @@ class ActionParser {
 
   std::string_view s_;
   size_t pos_ = 0;
+  int depth_ = 0;
   size_t base_;
   const std::vector<std::string>& fields_;
 };

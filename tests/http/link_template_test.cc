@@ -63,7 +63,7 @@ TEST(LinkTemplate, AFieldMissingFromTheDataIsEmpty) {
 
 TEST(LinkTemplate, RefusesWhatItDoesNotRunNamingIt) {
   struct Case {
-    const char* tmpl;
+    std::string tmpl;
     const char* names;
   } cases[] = {
       {"{{if .Name}}x{{end}}", "\"if\""},
@@ -87,6 +87,7 @@ TEST(LinkTemplate, RefusesWhatItDoesNotRunNamingIt) {
       {"{{(.Name}}", "missing \")\""},
       {"{{/* open", "unclosed comment"},
       {"{{1.5}}", "integer"},
+      {"{{" + std::string(60, '(') + ".Name" + std::string(60, ')') + "}}", "nested too deeply"},
   };
   for (const auto& c : cases) {
     auto t = LinkTemplate::Parse(c.tmpl, ResourceLinkFields());
