@@ -797,5 +797,18 @@ TEST_F(RoutesTest, ResourceLinksAreExpandedOnTheServer) {
   EXPECT_EQ(BadParam("/api/v1/links?namespace=shop&name=x"), "kind");
 }
 
+TEST_F(RoutesTest, LeftBarLinksAreExpandedOverThePageFields) {
+  options_.left_bar_links.push_back(
+      {"Grafana", "https://g/?ctx={{urlquery .CurrentContext}}&k={{ToLower .DefaultKind}}", {}});
+  options_.default_kind = "Pod";
+  router_ = MakeSloopRouter(options_, *store_, registry2_);
+  auto doc = Json(Get("/api/v1/config"));
+  auto links = doc["left_bar_links"].get_array();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(std::string_view(links.at(0)["url"]), "https://g/?ctx=cluster&k=pod");
+  EXPECT_EQ(std::string_view(links.at(0)["url_template"]),
+            "https://g/?ctx={{urlquery .CurrentContext}}&k={{ToLower .DefaultKind}}");
+}
+
 }  // namespace
 }  // namespace sloop::http
