@@ -292,14 +292,14 @@ Result<std::vector<LinkTemplate>> ParseLinks(const YAML::Node& node, const std::
     }
     if (auto t = Member(n, "text"); t && t->IsScalar()) l.text = t->Scalar();
     if (auto u = Member(n, "urlTemplate"); u && u->IsScalar()) l.url_template = u->Scalar();
-    // Sloop accepts both and shows what they make: a link to the page itself (no urlTemplate),
-    // a link with nothing to click (no text). Accept them too, and say so.
+    // Sloop accepts both: a link without urlTemplate points at the page itself, and one without
+    // text is left out. The same here, said at start-up.
     if (l.url_template.empty()) {
       warnings.push_back(at + ": no urlTemplate: the link \"" + l.text +
                          "\" points at the page itself (as in Sloop)");
     }
     if (l.text.empty()) {
-      warnings.push_back(at + ": no text: the link is shown with nothing to click (as in Sloop)");
+      warnings.push_back(at + ": no text: the link is not shown (as in Sloop)");
     }
     auto parsed = sloop::http::LinkTemplate::Parse(
         l.url_template,
@@ -315,7 +315,7 @@ Result<std::vector<LinkTemplate>> ParseLinks(const YAML::Node& node, const std::
       if (!k->IsSequence()) return Bad(at + ".kinds", "must be a list of kind names");
       for (const auto& kind : *k) l.kinds.push_back(kind.as<std::string>());
     }
-    out.push_back(std::move(l));
+    if (!l.text.empty()) out.push_back(std::move(l));
   }
   return out;
 }

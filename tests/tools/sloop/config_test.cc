@@ -304,13 +304,15 @@ TEST_F(ConfigTest, SloopKeysMatchCaseInsensitivelyAndUnknownKeysWarn) {
   EXPECT_NE(c->warnings[0].find("\"max-look-back\""), std::string::npos) << c->warnings[0];
 }
 
-TEST_F(ConfigTest, LinksWithoutUrlOrTextAreKeptWithAWarning) {
+// As Sloop's makeResourceLinks/makeLeftBarLinks: a link without text is left out, one without
+// urlTemplate points at the page itself; both are accepted, with a warning.
+TEST_F(ConfigTest, LinksWithoutUrlOrTextBehaveAsInSloopWithAWarning) {
   auto c = Load({"-config=" + Write("links.json", R"({
     "leftBarLinks": [{"text": "Home"}, {"urlTemplate": "https://x/"}]})")});
   ASSERT_TRUE(c) << c.error().message;
-  ASSERT_EQ(c->left_bar_links.size(), 2u);
+  ASSERT_EQ(c->left_bar_links.size(), 1u);
+  EXPECT_EQ(c->left_bar_links[0].text, "Home");
   EXPECT_EQ(c->left_bar_links[0].url_template, "");
-  EXPECT_EQ(c->left_bar_links[1].text, "");
   ASSERT_EQ(c->warnings.size(), 2u);
   EXPECT_NE(c->warnings[0].find("leftBarLinks[0]"), std::string::npos) << c->warnings[0];
   EXPECT_NE(c->warnings[1].find("leftBarLinks[1]"), std::string::npos) << c->warnings[1];
