@@ -2,6 +2,10 @@
 // it; tests and the capture recorder implement it too.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "segments/record.h"
 #include "segments/status.h"
 
@@ -15,6 +19,17 @@ class RecordSink {
   // implementation: several watch streams may append at once. An error means the record was
   // not stored (the disk is full, the store is closed) and says why.
   virtual Result<void> Append(const RecordView& record) = 0;
+
+  // The payload of the newest record stored for this object (API group, kind, namespace, name,
+  // uid) at or before t_ns, or nothing when the sink cannot tell (the default: a sink that keeps
+  // nothing). Ingest reads it back when it infers a deletion, so that the deletion record carries
+  // the object's last known state without ingest keeping every object in memory.
+  virtual std::optional<std::string> LastPayload(std::string_view api_group, std::string_view kind,
+                                                 std::string_view namespace_, std::string_view name,
+                                                 std::string_view uid, int64_t t_ns) const {
+    (void)api_group, (void)kind, (void)namespace_, (void)name, (void)uid, (void)t_ns;
+    return std::nullopt;
+  }
 };
 
 }  // namespace sloop

@@ -861,6 +861,8 @@ Result<RetentionReport> Store::EnforceRetention() {
       uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
       total -= std::min(total, bytes);
       report.bytes_freed += bytes;
+      report.records_deleted += oldest.records;
+      report.size_limit_hit |= too_big;
       ++report.shards_deleted;
       deleted_newest |= too_big && !too_old && oldest.max_ns >= newest;
       doomed.push_back(*victim);
@@ -889,6 +891,24 @@ Result<RetentionReport> Store::EnforceRetention() {
 }
 
 Result<RetentionReport> Store::Maintain() {
+  maintenance_running_ = true;
+  auto started = std::chrono::steady_clock::now();
+  auto r = MaintainOnce();
+  last_maintenance_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ++maintenance_runs_;
+  if (r) {
+    last_maintenance_deleted_ = r->shards_deleted;
+    last_maintenance_records_deleted_ = r->records_deleted;
+    last_maintenance_over_limit_ = r->size_limit_hit || r->over_limit;
+  } else {
+    ++maintenance_failures_;
+  }
+  maintenance_running_ = false;
+  return r;
+}
+
+Result<RetentionReport> Store::MaintainOnce() {
   std::vector<std::shared_ptr<ActiveShard>> pending;
   {
     std::lock_guard lock(append_mu_);
@@ -1486,6 +1506,14 @@ std::vector<ShardInfo> Store::Shards() const {
   return out;
 }
 
+std::optional<std::string> Store::LastPayload(std::string_view api_group, std::string_view kind,
+                                              std::string_view namespace_, std::string_view name,
+                                              std::string_view uid, int64_t t_ns) const {
+  auto r = PayloadAt(ResourceKeyView{kind, namespace_, name, uid}, t_ns);
+  if (!r || !*r || (*r)->api_group != api_group) return std::nullopt;
+  return std::move((*r)->payload);
+}
+
 StoreStats Store::Stats() const {
   StoreStats st;
   for (const auto& s : Snapshot()) {
@@ -1499,6 +1527,7 @@ StoreStats Store::Stats() const {
       st.disk_bytes += i.segment_bytes;
       st.memory_bytes += i.index_bytes;
     }
+    st.records_held += i.records;
     if (i.records) {
       if (!st.oldest_ns || i.min_ns < st.oldest_ns) st.oldest_ns = i.min_ns;
       st.newest_ns = std::max(st.newest_ns, i.max_ns);
@@ -1513,6 +1542,13 @@ StoreStats Store::Stats() const {
   st.recovered_corrupt_blocks = recovered_corrupt_blocks_;
   st.damaged_files_set_aside = damaged_files_;
   st.indexes_rebuilt = indexes_rebuilt_;
+  st.maintenance_runs = maintenance_runs_.load();
+  st.maintenance_failures = maintenance_failures_.load();
+  st.maintenance_running = maintenance_running_.load();
+  st.last_maintenance_seconds = last_maintenance_seconds_.load();
+  st.last_maintenance_deleted = last_maintenance_deleted_.load();
+  st.last_maintenance_records_deleted = last_maintenance_records_deleted_.load();
+  st.last_maintenance_over_limit = last_maintenance_over_limit_.load();
   return st;
 }
 

@@ -195,7 +195,9 @@ struct SearchHit {
 struct RetentionReport {
   uint64_t shards_deleted = 0;
   uint64_t bytes_freed = 0;
-  bool over_limit = false;  // the unsealed shards alone are over the threshold
+  bool over_limit = false;       // the unsealed shards alone are over the threshold
+  uint64_t records_deleted = 0;  // records in the shards deleted
+  bool size_limit_hit = false;   // the store was over its size threshold
 };
 
 struct StoreStats {
@@ -218,6 +220,16 @@ struct StoreStats {
   uint64_t damaged_files_set_aside = 0;
   // Sealed shards whose index was missing or damaged and was rebuilt from their segment.
   uint64_t indexes_rebuilt = 0;
+  // Records in the shards held now.
+  uint64_t records_held = 0;
+  // Maintenance runs (Maintain(): seal what is due, then retention), for Sloop's GC metrics.
+  uint64_t maintenance_runs = 0;
+  uint64_t maintenance_failures = 0;
+  bool maintenance_running = false;
+  double last_maintenance_seconds = 0;            // how long the last run took
+  uint64_t last_maintenance_deleted = 0;          // shards the last run deleted
+  uint64_t last_maintenance_records_deleted = 0;  // records in them
+  bool last_maintenance_over_limit = false;  // the last run found the store over its size limit
 };
 
 class Store : public RecordSink {
@@ -231,6 +243,10 @@ class Store : public RecordSink {
   ~Store() override;  // Close()s
 
   Result<void> Append(const RecordView& record) override;
+  // From PayloadAt; nothing when the newest record is of another API group or unreadable.
+  std::optional<std::string> LastPayload(std::string_view api_group, std::string_view kind,
+                                         std::string_view namespace_, std::string_view name,
+                                         std::string_view uid, int64_t t_ns) const override;
 
   // Writes out the active shard's pending block (queries see it either way).
   Result<void> Flush();
@@ -296,6 +312,7 @@ class Store : public RecordSink {
   void FlushLoop();
   void KickFlusher();
   Result<RetentionReport> EnforceRetention();
+  Result<RetentionReport> MaintainOnce();  // Maintain() without its bookkeeping
   void BackgroundLoop();
   int64_t WindowStart(int64_t t_ns) const;
   uint64_t GcTargetBytes() const;  // gc_threshold × max_disk_bytes
@@ -320,6 +337,13 @@ class Store : public RecordSink {
   std::atomic<uint64_t> evicted_bytes_{0};
   std::atomic<uint64_t> seals_{0};
   std::atomic<uint64_t> seal_failures_{0};
+  std::atomic<uint64_t> maintenance_runs_{0};
+  std::atomic<uint64_t> maintenance_failures_{0};
+  std::atomic<bool> maintenance_running_{false};
+  std::atomic<double> last_maintenance_seconds_{0};
+  std::atomic<uint64_t> last_maintenance_deleted_{0};
+  std::atomic<uint64_t> last_maintenance_records_deleted_{0};
+  std::atomic<bool> last_maintenance_over_limit_{false};
   uint64_t recovered_bytes_dropped_ = 0;
   uint64_t recovered_corrupt_blocks_ = 0;
   uint64_t damaged_files_ = 0;

@@ -6,6 +6,7 @@
 #include "http/handlers.h"
 #include "http/json_diff.h"
 #include "http/json_writer.h"
+#include "http/link_template.h"
 
 namespace sloop::http {
 
@@ -347,10 +348,20 @@ Response Config(const HandlerContext& ctx, const Request& req) {
   w.Key("defaults").BeginObject().Field("namespace", o.default_namespace);
   w.Field("kind", o.default_kind).Field("lookback", o.default_lookback).EndObject();
   w.Field("max_look_back_seconds", int64_t(o.max_look_back.count() / kNsPerSec));
+  // Left-bar links are expanded here, over the page's fields, as Sloop's index page does.
+  const LinkTemplate::Data page = {{"CurrentContext", o.UrlContext()},
+                                   {"DefaultKind", o.default_kind},
+                                   {"DefaultNamespace", o.default_namespace},
+                                   {"DefaultLookback", o.default_lookback}};
   auto links = [&](std::string_view name, const std::vector<UiLink>& list, bool kinds) {
     w.Key(name).BeginArray();
     for (const UiLink& l : list) {
       w.BeginObject().Field("text", l.text).Field("url_template", l.url_template);
+      if (!kinds) {
+        auto t = LinkTemplate::Parse(l.url_template, LeftBarLinkFields());
+        auto url = t ? t->Expand(page) : Result<std::string>(std::string());
+        w.Field("url", url ? *url : std::string());
+      }
       if (kinds) {
         w.Key("kinds").BeginArray();
         for (const auto& k : l.kinds) w.String(k);
@@ -363,6 +374,28 @@ Response Config(const HandlerContext& ctx, const Request& req) {
   links("left_bar_links", o.left_bar_links, false);
   links("resource_links", o.resource_links, true);
   w.EndObject();
+  return Finish(std::move(body));
+}
+
+// The resource links of one resource, expanded on the server (http/link_template.h):
+// {"links":[{"text","url"}]}, those whose kinds match (an empty kinds list matches every kind).
+Response Links(const HandlerContext& ctx, const Request& req) {
+  Params p(req);
+  std::string_view kind = p.Required("kind");
+  std::string_view name = p.Required("name");
+  std::string_view ns = p.GetOr("namespace", "");
+  std::string_view uid = p.GetOr("uid", "");
+  std::string body;
+  JsonWriter w(&body);
+  w.BeginObject().Key("links").BeginArray();
+  for (const UiLink& l : ctx.options.resource_links) {
+    if (!l.kinds.empty() && std::find(l.kinds.begin(), l.kinds.end(), kind) == l.kinds.end()) {
+      continue;
+    }
+    w.BeginObject().Field("text", l.text);
+    w.Field("url", ExpandLinkTemplate(l.url_template, kind, ns, name, uid)).EndObject();
+  }
+  w.EndArray().EndObject();
   return Finish(std::move(body));
 }
 
@@ -394,6 +427,7 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("shards", Shards);
   add("stats", Stats);
   add("config", Config);
+  add("links", Links);
 }
 
 }  // namespace sloop::http

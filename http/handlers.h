@@ -82,9 +82,10 @@ bool IsValidJson(std::string_view text);
 // Re-indents valid JSON (two spaces) for display; returns text unchanged if it is not JSON.
 std::string PrettyJson(std::string_view text);
 
-// Go-style template evaluation for UI links: {{.Name}}, {{.Namespace}}, {{.Kind}},
-// {{ToUpper .X}}, {{ToLower .X}}; unknown actions are left out.
+// A resource link's URL: its Go template (http/link_template.h) run over the resource's Name,
+// Namespace, Kind and Uuid. "" when the template cannot run for this resource.
 std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
-                               std::string_view namespace_, std::string_view name);
+                               std::string_view namespace_, std::string_view name,
+                               std::string_view uid = "");
 
 }  // namespace sloop::http

@@ -4,20 +4,30 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "engine/store.h"
+#include "http/http_message.h"
 
 namespace sloop::http {
 
-HttpMetrics::HttpMetrics(prometheus::Registry& registry)
+HttpMetrics::HttpMetrics(prometheus::Registry& registry, bool user_metrics,
+                         std::vector<std::pair<std::string, std::vector<std::string>>> user_rules)
     : requests_(prometheus::BuildCounter()
                     .Name("sloop_http_requests_total")
                     .Help("HTTP requests answered, by route (handler) and status code")
                     .Register(registry)),
       latency_(prometheus::BuildHistogram()
                    .Name("sloop_http_request_duration_seconds")
-                   .Help("Time to compute an HTTP response, by route (handler) and status code")
+                   .Help("Time to compute an HTTP response, by route (handler)")
                    .Register(registry)),
       rejected_(prometheus::BuildCounter()
                     .Name("sloop_http_connections_rejected_total")
@@ -27,7 +37,55 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                 .Name("sloop_http_connections_open")
                 .Help("HTTP connections currently open")
                 .Register(registry)
-                .Add({})) {}
+                .Add({})) {
+  if (!user_metrics) return;
+  if (user_rules.empty()) {
+    user_rules = {{"username", {"X-Username", "x-username"}}, {"user_agent", {"User-Agent"}}};
+  }
+  for (auto& [label, headers] : user_rules) {
+    for (auto& h : headers) {
+      std::transform(h.begin(), h.end(), h.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    if (!label.empty() && !headers.empty()) user_rules_.emplace_back(label, headers);
+  }
+  user_requests_ = &prometheus::BuildCounter()
+                        .Name("user_requests")
+                        .Help("Counter of requests broken out by user and request information.")
+                        .Register(registry);
+}
+
+void HttpMetrics::ObserveUser(std::string_view handler, const Request& req) {
+  if (!user_requests_) return;
+  // Sloop's built-in request labels, then the header labels; a header rule never overrides a
+  // built-in label (Sloop merges the request's labels over the headers').
+  std::map<std::string, std::string> labels;
+  for (const auto& [label, headers] : user_rules_) {
+    std::string value;
+    for (const auto& h : headers) {
+      std::string_view v = req.Header(h);
+      if (!v.empty()) {
+        value = std::string(v.substr(0, 256));
+        break;
+      }
+    }
+    labels[label] = std::move(value);
+  }
+  auto param = [&](std::string_view name) {
+    auto v = req.Param(name);
+    return v ? std::string(v->substr(0, 256)) : std::string();
+  };
+  std::string_view path = req.path;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  labels["handler"] = std::string(handler);
+  labels["cluster"] = std::string(path.substr(0, path.find('/')));
+  labels["query"] = param("query");
+  labels["namespace"] = param("namespace");
+  labels["kind"] = param("kind");
+  labels["name"] = req.Param("namematch") ? param("namematch") : param("name");
+  labels["lookback"] = param("lookback");
+  user_requests_->Add(labels).Increment();
+}
 
 void HttpMetrics::Observe(std::string_view handler, int status, double seconds) {
   Series series;
@@ -40,9 +98,11 @@ void HttpMetrics::Observe(std::string_view handler, int status, double seconds) 
           .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60};
       const std::map<std::string, std::string> labels = {{"handler", std::string(handler)},
                                                          {"code", std::to_string(status)}};
+      // Sloop's histogram has the handler only; every status of a handler shares its series.
       it = series_
                .emplace(std::make_pair(std::string(handler), status),
-                        Series{&requests_.Add(labels), &latency_.Add(labels, kBuckets)})
+                        Series{&requests_.Add(labels),
+                               &latency_.Add({{"handler", std::string(handler)}}, kBuckets)})
                .first;
     }
     series = it->second;
@@ -97,6 +157,22 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store) :
       counter("sloop_store_damaged_files_total", "Damaged files set aside (*.damaged) at start-up");
   indexes_rebuilt_ = counter("sloop_store_indexes_rebuilt_total",
                              "Sealed shard indexes rebuilt from their segment at start-up");
+  gc_runs_ = counter("sloop_gc_run_count",
+                     "Store maintenance runs (seal, then retention); Sloop's "
+                     "name for its GC runs");
+  gc_successes_ = counter("sloop_gc_success_count", "Maintenance runs that succeeded");
+  gc_failures_ = counter("sloop_gc_failed_count", "Maintenance runs that failed");
+  gc_latency_ = gauge("sloop_gc_latency_sec", "Seconds the last maintenance run took");
+  gc_running_ = gauge("sloop_gc_running", "1 while a maintenance run is under way");
+  size_limit_hit_ =
+      gauge("sloop_size_limit_has_hit", "1 when the last run found the store over its size limit");
+  cleanup_performed_ = gauge("sloop_gc_cleanup_performed", "1 when the last run deleted shards");
+  gc_deleted_keys_ =
+      gauge("sloop_gc_deleted_num_of_keys", "Records in the shards the last run deleted");
+  gc_keys_to_delete_ =
+      gauge("sloop_gc_num_of_keys_to_delete", "Records the last run chose to delete");
+  total_number_of_keys_ = gauge("sloop_total_number_of_keys", "Records held in the store");
+  total_key_count_ = gauge("sloop_total_key_count", "Records held in the store");
 }
 
 void StoreMetrics::Refresh() {
@@ -122,6 +198,104 @@ void StoreMetrics::Refresh() {
   corrupt_skipped_->Set(double(s.corrupt_blocks_skipped));
   damaged_files_.Set(s.damaged_files_set_aside);
   indexes_rebuilt_.Set(s.indexes_rebuilt);
+  gc_runs_.Set(s.maintenance_runs);
+  gc_successes_.Set(s.maintenance_runs - std::min(s.maintenance_runs, s.maintenance_failures));
+  gc_failures_.Set(s.maintenance_failures);
+  gc_latency_->Set(s.last_maintenance_seconds);
+  gc_running_->Set(s.maintenance_running ? 1 : 0);
+  size_limit_hit_->Set(s.last_maintenance_over_limit ? 1 : 0);
+  cleanup_performed_->Set(s.last_maintenance_deleted ? 1 : 0);
+  gc_deleted_keys_->Set(double(s.last_maintenance_records_deleted));
+  gc_keys_to_delete_->Set(double(s.last_maintenance_records_deleted));
+  total_number_of_keys_->Set(double(s.records_held));
+  total_key_count_->Set(double(s.records_held));
+}
+
+namespace {
+
+// /proc/self/stat split into fields; the command name (field 2, in parentheses, may hold spaces)
+// is kept as one field.
+std::vector<std::string> StatFields() {
+  std::ifstream in("/proc/self/stat");
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> fields;
+  size_t open = line.find('('), close = line.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return fields;
+  fields.push_back(line.substr(0, open > 0 ? open - 1 : 0));
+  fields.push_back(line.substr(open, close - open + 1));
+  std::istringstream rest(line.substr(close + 1));
+  std::string f;
+  while (rest >> f) fields.push_back(f);
+  return fields;
+}
+
+double Limit(rlim_t v) { return v == RLIM_INFINITY ? -1 : double(v); }
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> CollectProcessMetrics() {
+  std::vector<prometheus::MetricFamily> out;
+  auto add = [&](const char* name, const char* help, prometheus::MetricType type, double v) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = type;
+    prometheus::ClientMetric m;
+    if (type == prometheus::MetricType::Counter) {
+      m.counter.value = v;
+    } else {
+      m.gauge.value = v;
+    }
+    f.metric.push_back(std::move(m));
+    out.push_back(std::move(f));
+  };
+  const double ticks = double(sysconf(_SC_CLK_TCK));
+  auto f = StatFields();
+  auto num = [&](size_t i) { return i < f.size() ? std::strtod(f[i].c_str(), nullptr) : 0.0; };
+  if (f.size() > 23) {
+    add("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+        prometheus::MetricType::Counter, (num(13) + num(14)) / ticks);
+    add("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+        prometheus::MetricType::Gauge, num(22));
+    add("process_resident_memory_bytes", "Resident memory size in bytes.",
+        prometheus::MetricType::Gauge, num(23) * double(sysconf(_SC_PAGESIZE)));
+    // Start time: the boot time (btime in /proc/stat) plus the start in ticks (field 22).
+    std::ifstream stat("/proc/stat");
+    std::string key;
+    double btime = 0;
+    while (stat >> key) {
+      if (key == "btime") {
+        stat >> btime;
+        break;
+      }
+    }
+    if (btime > 0) {
+      add("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+          prometheus::MetricType::Gauge, btime + num(21) / ticks);
+    }
+  }
+  std::error_code ec;
+  size_t fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++fds;
+  }
+  if (!ec) {
+    add("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge,
+        double(fds > 0 ? fds - 1 : 0));  // less the one that lists the directory
+  }
+  rlimit fd_limit{};
+  if (getrlimit(RLIMIT_NOFILE, &fd_limit) == 0) {
+    add("process_max_fds", "Maximum number of open file descriptors.",
+        prometheus::MetricType::Gauge, Limit(fd_limit.rlim_cur));
+  }
+  rlimit as_limit{};
+  if (getrlimit(RLIMIT_AS, &as_limit) == 0) {
+    add("process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
+        prometheus::MetricType::Gauge, Limit(as_limit.rlim_cur));
+  }
+  return out;
 }
 
 }  // namespace sloop::http

@@ -1,6 +1,9 @@
 // Prometheus metrics of the HTTP layer, registered on a registry the caller owns:
-//   sloop_http_requests_total{handler,code}            requests answered, by route label and status
-//   sloop_http_request_duration_seconds{handler,code}  handler latency (Sloop's buckets)
+//   sloop_http_requests_total{code,handler}       requests answered, by route label and status
+//   sloop_http_request_duration_seconds{handler}  handler latency (Sloop's buckets and labels)
+//   user_requests{cluster,handler,kind,lookback,name,namespace,query,+header labels}
+//                                                 with -enable-user-metrics only (Sloop's)
+//   process_*                                     the process collector of Prometheus clients
 //   sloop_http_connections_open                        connections currently open
 //   sloop_http_connections_rejected_total{reason}      closed early: limits, timeouts, bad requests
 // and, refreshed from Store::Stats() at each scrape, the engine's gauges (StoreMetrics).
@@ -12,8 +15,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace prometheus {
+struct MetricFamily;
 class Registry;
 class Counter;
 class Gauge;
@@ -28,11 +33,19 @@ class Store;
 
 namespace sloop::http {
 
+struct Request;
+
 class HttpMetrics {
  public:
-  explicit HttpMetrics(prometheus::Registry& registry);
+  // user_metrics: count user_requests (Sloop's -enable-user-metrics) with these header rules
+  // (label, headers in order of preference); empty rules mean Sloop's defaults.
+  explicit HttpMetrics(
+      prometheus::Registry& registry, bool user_metrics = false,
+      std::vector<std::pair<std::string, std::vector<std::string>>> user_rules = {});
 
   void Observe(std::string_view handler, int status, double seconds);
+  // One request's user_requests series (no-op unless user metrics are on).
+  void ObserveUser(std::string_view handler, const Request& req);
   void ConnectionOpened();
   void ConnectionClosed();
   // reason: "header_too_large", "body_too_large", "timeout", "bad_request", "too_many".
@@ -57,7 +70,15 @@ class HttpMetrics {
     }
   };
   std::map<std::pair<std::string, int>, Series, Less> series_;
+  prometheus::Family<prometheus::Counter>* user_requests_ = nullptr;
+  std::vector<std::pair<std::string, std::vector<std::string>>> user_rules_;  // headers lower-case
 };
+
+// The process metrics every Prometheus client library exports (process_cpu_seconds_total,
+// process_resident_memory_bytes, process_virtual_memory_bytes, process_virtual_memory_max_bytes,
+// process_open_fds, process_max_fds, process_start_time_seconds), read from /proc/self now.
+// prometheus-cpp has no such collector; /metrics appends these to the registry's families.
+std::vector<prometheus::MetricFamily> CollectProcessMetrics();
 
 // The engine's figures as gauges and counters; Refresh() copies Store::Stats() into them (call it
 // right before serialising the registry).
@@ -78,6 +99,10 @@ class StoreMetrics {
       *newest_, *min_partition_age_hr_, *max_partition_age_hr_, *corrupt_skipped_;
   CounterMirror records_, evictions_, evicted_bytes_, seals_, seal_failures_, recovered_dropped_,
       recovered_corrupt_, damaged_files_, indexes_rebuilt_;
+  // Sloop's GC and key-count series, from the store's maintenance runs.
+  CounterMirror gc_runs_, gc_successes_, gc_failures_;
+  prometheus::Gauge *gc_latency_, *gc_running_, *size_limit_hit_, *cleanup_performed_,
+      *gc_deleted_keys_, *gc_keys_to_delete_, *total_number_of_keys_, *total_key_count_;
 };
 
 }  // namespace sloop::http

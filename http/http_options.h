@@ -85,6 +85,12 @@ struct HttpOptions {
   // takes its place in redirects).
   std::string base_path;
 
+  // ---- Sloop's -enable-user-metrics: user_requests counts requests by route and request
+  // context, labelled from request headers (label ← the first of its headers present). Empty
+  // rules: Sloop's defaults (username ← X-Username, user_agent ← User-Agent).
+  bool enable_user_metrics = false;
+  std::vector<std::pair<std::string, std::vector<std::string>>> user_metrics_headers;
+
   // ---- health: /healthz answers 200 while the server serves (liveness) and says in its body what
   // is awaited; /readyz answers 503 with the reason until ready, then 200. Called on HTTP threads
   // (thread-safe, quick). Empty: always ready.

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "http/go_duration.h"
+
 namespace sloop::http {
 
 namespace {
@@ -65,8 +67,10 @@ bool ParseDateTime(std::string_view s, int64_t* ns) {
   }
   if (i >= s.size() || (s[i] != 'T' && s[i] != 't')) return false;
   ++i;
-  if (!Digits(s, &i, 2, &h) || !Expect(s, &i, ':') || !Digits(s, &i, 2, &mi) ||
-      !Expect(s, &i, ':') || !Digits(s, &i, 2, &se)) {
+  if (!Digits(s, &i, 2, &h) || !Expect(s, &i, ':') || !Digits(s, &i, 2, &mi)) return false;
+  // Seconds are optional: a browser's datetime-local field (Sloop's End Time) leaves ":00" out.
+  se = 0;
+  if (i < s.size() && s[i] == ':' && (!Expect(s, &i, ':') || !Digits(s, &i, 2, &se))) {
     return false;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || se > 59) {
@@ -140,67 +144,17 @@ bool ParseBool(std::string_view text, std::string_view param) {
 }
 
 int64_t ParseDuration(std::string_view text, std::string_view param) {
-  auto fail = [&](const std::string& why) -> ParamError {
-    return ParamError(std::string(param),
-                      Quote(text) + " " + why +
-                          ": expected a duration such as 1h, 90m, 1h30m or 45s (units h, m, s, "
-                          "ms, us, ns)");
-  };
-  std::string_view s = text;
-  if (s == "0") return 0;
-  if (s.empty()) throw fail("is empty");
-  if (s.front() == '-') throw fail("is negative");
-  if (s.front() == '+') s.remove_prefix(1);
-  if (s.empty()) throw fail("has no value");
-  __int128 total = 0;
-  while (!s.empty()) {
-    size_t i = 0;
-    __int128 whole = 0;
-    size_t whole_digits = 0;
-    while (i < s.size() && IsDigit(s[i])) {
-      whole = whole * 10 + (s[i] - '0');
-      if (++whole_digits > 20) throw fail("is too large");
-      ++i;
-    }
-    __int128 frac = 0, frac_scale = 1;
-    size_t frac_digits = 0;
-    if (i < s.size() && s[i] == '.') {
-      ++i;
-      while (i < s.size() && IsDigit(s[i])) {
-        if (frac_digits < 18) {
-          frac = frac * 10 + (s[i] - '0');
-          frac_scale *= 10;
-        }
-        ++frac_digits;
-        ++i;
-      }
-    }
-    if (whole_digits == 0 && frac_digits == 0) throw fail("is not a duration");
-    size_t unit_start = i;
-    while (i < s.size() && !IsDigit(s[i]) && s[i] != '.') ++i;
-    std::string_view unit = s.substr(unit_start, i - unit_start);
-    int64_t mult;
-    if (unit == "ns")
-      mult = 1;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")
-      mult = 1000;
-    else if (unit == "ms")
-      mult = 1'000'000;
-    else if (unit == "s")
-      mult = kNsPerSec;
-    else if (unit == "m")
-      mult = 60 * kNsPerSec;
-    else if (unit == "h")
-      mult = 3600 * kNsPerSec;
-    else if (unit.empty())
-      throw fail("has a number without a unit");
-    else
-      throw fail("has an unknown unit");
-    total += whole * mult + frac * mult / frac_scale;
-    if (total > kMaxDurationNs) throw fail("is too long (at most 100 years)");
-    s.remove_prefix(i);
+  auto ns = ParseGoDurationNs(text);
+  if (!ns) throw ParamError(std::string(param), ns.error().message);
+  if (*ns < 0) {
+    throw ParamError(std::string(param), Quote(text) +
+                                             " is negative: expected a duration such "
+                                             "as 1h, 90m, 1h30m, 45s or 14d");
   }
-  return static_cast<int64_t>(total);
+  if (*ns > kMaxDurationNs) {
+    throw ParamError(std::string(param), Quote(text) + " is too long (at most 100 years)");
+  }
+  return *ns;
 }
 
 int64_t ParseUnixSeconds(std::string_view text, std::string_view param) {
@@ -268,35 +222,7 @@ std::string FormatIsoNoZone(int64_t ns) {
   return s;
 }
 
-std::string FormatDuration(int64_t ns) {
-  if (ns == 0) return "0s";
-  std::string out;
-  if (ns < 0) {
-    out = "-";
-    ns = -ns;
-  }
-  auto frac_str = [](int64_t v, int64_t unit) {
-    std::string s = std::to_string(v / unit);
-    int64_t rem = v % unit;
-    if (rem) {
-      std::string f = std::to_string(rem + unit).substr(1);  // zero-padded
-      while (!f.empty() && f.back() == '0') f.pop_back();
-      s += "." + f;
-    }
-    return s;
-  };
-  if (ns < 1000) return out + std::to_string(ns) + "ns";
-  if (ns < 1'000'000) return out + frac_str(ns, 1000) + "µs";
-  if (ns < kNsPerSec) return out + frac_str(ns, 1'000'000) + "ms";
-  int64_t h = ns / (3600 * kNsPerSec);
-  ns -= h * 3600 * kNsPerSec;
-  int64_t m = ns / (60 * kNsPerSec);
-  ns -= m * 60 * kNsPerSec;
-  if (h) out += std::to_string(h) + "h";
-  if (h || m) out += std::to_string(m) + "m";
-  out += frac_str(ns, kNsPerSec) + "s";
-  return out;
-}
+std::string FormatDuration(int64_t ns) { return FormatGoDurationNs(ns); }
 
 Params::Params(const Request& req) : req_(req) {
   if (req.bad_parameter) {

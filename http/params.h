@@ -34,8 +34,8 @@ inline constexpr int64_t kMaxUnixSeconds = 9'214'646'399;
 // Longest accepted duration (lookback, window): 100 years; longer windows are narrowed later.
 inline constexpr int64_t kMaxDurationNs = int64_t(100) * 366 * 24 * 3600 * kNsPerSec;
 
-// Go duration syntax: "1h30m", "90s", "1.5h", "300ms", "2h45m30.5s"; units ns, us, µs, ms, s,
-// m, h. Negative values, a bare number other than "0", and values above kMaxDurationNs are
+// The project's duration syntax (http/go_duration.h: Go's, plus d): "1h30m", "90s", "1.5h",
+// "14d". Negative values, a bare number other than "0", and values above kMaxDurationNs are
 // rejected. Returns nanoseconds.
 int64_t ParseDuration(std::string_view text, std::string_view param);
 

@@ -74,6 +74,7 @@ Response Router::Handle(const Request& req) const {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_->Observe(label, res.status, seconds);
+    metrics_->ObserveUser(label, req);
   }
   return res;
 }

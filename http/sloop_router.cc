@@ -9,6 +9,7 @@
 
 #include "http/handlers.h"
 #include "http/http_metrics.h"
+#include "http/link_template.h"
 
 namespace sloop::http {
 
@@ -31,7 +32,8 @@ class SloopRouter : public Router {
 
 std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store,
                                         prometheus::Registry& registry) {
-  auto http_metrics = std::make_unique<HttpMetrics>(registry);
+  auto http_metrics = std::make_unique<HttpMetrics>(registry, options.enable_user_metrics,
+                                                    options.user_metrics_headers);
   auto store_metrics = std::make_unique<StoreMetrics>(registry, store);
   StoreMetrics* sm = store_metrics.get();
   auto router = std::make_unique<SloopRouter>(std::move(http_metrics), std::move(store_metrics));
@@ -59,7 +61,9 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
   router->Exact("/metrics", "metrics", [ctx](const Request&) {
     if (ctx->store_metrics) ctx->store_metrics->Refresh();
     prometheus::TextSerializer serializer;
-    return TextResponse(serializer.Serialize(ctx->registry.Collect()), 200,
+    auto families = ctx->registry.Collect();
+    for (auto& f : CollectProcessMetrics()) families.push_back(std::move(f));
+    return TextResponse(serializer.Serialize(families), 200,
                         "text/plain; version=0.0.4; charset=utf-8");
   });
   AddSloopRoutes(*router, ctx);
@@ -265,46 +269,17 @@ std::string PrettyJson(std::string_view text) {
 }
 
 std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
-                               std::string_view namespace_, std::string_view name) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < tmpl.size()) {
-    size_t open = tmpl.find("{{", pos);
-    if (open == std::string_view::npos) break;
-    size_t close = tmpl.find("}}", open + 2);
-    if (close == std::string_view::npos) break;
-    out.append(tmpl.substr(pos, open - pos));
-    std::string_view action = tmpl.substr(open + 2, close - open - 2);
-    auto trim = [](std::string_view s) {
-      while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-      while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-      return s;
-    };
-    action = trim(action);
-    int fold = 0;  // 1 upper, -1 lower
-    if (action.starts_with("ToUpper ")) {
-      fold = 1;
-      action = trim(action.substr(8));
-    } else if (action.starts_with("ToLower ")) {
-      fold = -1;
-      action = trim(action.substr(8));
-    }
-    std::string value;
-    if (action == ".Name")
-      value = name;
-    else if (action == ".Namespace")
-      value = namespace_;
-    else if (action == ".Kind")
-      value = kind;
-    for (char& c : value) {
-      if (fold > 0) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (fold < 0) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    out.append(value);
-    pos = close + 2;
-  }
-  out.append(tmpl.substr(pos));
-  return out;
+                               std::string_view namespace_, std::string_view name,
+                               std::string_view uid) {
+  // Templates were checked when the configuration was loaded; one that fails here (a run-time
+  // error such as an index out of range for this name) yields no link rather than a wrong one.
+  auto t = LinkTemplate::Parse(tmpl, ResourceLinkFields());
+  if (!t) return "";
+  auto out = t->Expand({{"Kind", std::string(kind)},
+                        {"Namespace", std::string(namespace_)},
+                        {"Name", std::string(name)},
+                        {"Uuid", std::string(uid)}});
+  return out ? *out : "";
 }
 
 }  // namespace sloop::http

@@ -13,6 +13,7 @@ namespace sloop::http {
 namespace {
 
 constexpr std::string_view kIndent = " ";  // Sloop answers with json.MarshalIndent(…, "", " ")
+constexpr int64_t kMaxHeatMapRows = 100'000;
 
 std::string AllToEmpty(std::string_view v) { return v == "_all" ? "" : std::string(v); }
 
@@ -27,11 +28,11 @@ TimelineSort ParseSort(std::string_view sort) {
   for (char c : sort) {
     if (c != '_') s.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  if (s.empty() || s == "starttime" || s == "start") return TimelineSort::kStart;
   if (s == "mostevents") return TimelineSort::kMostEvents;
   if (s == "name") return TimelineSort::kName;
-  throw ParamError("sort", "\"" + std::string(sort.substr(0, 64)) +
-                               "\" is not a sort order: use start_time, mostevents or name");
+  // starttime, start_time, and anything else: Sloop's UI falls back to start order for a value
+  // it does not know, and its server passes the value through untouched (view_options.sort).
+  return TimelineSort::kStart;
 }
 
 void WriteTicks(JsonWriter& w, std::string_view key, std::span<const uint32_t> ticks) {
@@ -112,6 +113,9 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   std::string_view sort = p.GetOr("sort", "");
   q.sort = ParseSort(sort);
   std::string_view uuid = p.GetOr("uuid", "");
+  // Sloop returns every row. So do we, up to a bound that keeps one answer within memory; past
+  // it the answer says so (truncated, total_rows) instead of dropping rows silently.
+  q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxHeatMapRows).value_or(kMaxHeatMapRows));
   if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
   q.cancel = p.request().cancel.get();
   auto result = ctx.store.Timeline(q);
@@ -143,6 +147,10 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
     w.EndObject();
   }
   w.EndArray();
+  if (result->truncated) {
+    // Not in Sloop's shape (it never cuts); extra fields its UI ignores.
+    w.Field("truncated", true).Field("total_rows", uint64_t(result->matched));
+  }
   w.EndObject();
   return JsonResponse(std::move(body));
 }
@@ -341,6 +349,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
   std::string name = CleanParam(p.GetOr("name", ""));
   std::string ns = CleanParam(p.GetOr("namespace", ""));
   std::string kind = CleanParam(p.GetOr("kind", ""));
+  std::string uuid = CleanParam(p.GetOr("uuid", ""));
   if (name.empty()) throw ParamError("name", "is required");
   if (kind.empty()) throw ParamError("kind", "is required");
   int64_t click = click_ms * 1'000'000;
@@ -376,7 +385,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
       continue;
     }
     h += "<li><a target=\"_blank\" href=\"";
-    esc(ExpandLinkTemplate(link.url_template, kind, ns, name));
+    esc(ExpandLinkTemplate(link.url_template, kind, ns, name, uuid));
     h += "\">";
     esc(link.text);
     h += "</a></li>\n";

@@ -17,6 +17,15 @@
 //   sloop_ingest_watch_lag_seconds{kind,group}   now minus the last event's arrival
 //   sloop_ingest_buffer_peak_bytes{kind,group}   the most a frame or page buffer held (≤ the cap)
 //   sloop_ingest_forbidden_kinds{kind,group}     1 while the kind's list/watch is refused (403)
+// and Sloop's own names, for its dashboards (docs/migrating-from-sloop.md):
+//   sloop_ingress_kubewatchcount{kind,watchtype}  records stored; watchtype ADD, UPDATE, DELETE
+//   sloop_ingress_kubewatchbytes{kind,watchtype}  their payload bytes
+//   sloop_processing_watchtable_updatecount       records offered to the store
+//   sloop_ingestion_success_count / _failure_count  records the store took / refused
+//   sloop_crd_informer_started / _running         custom resource types being watched
+//   sloop_crd_informer_watch_errors{kind,group,version}  their watch and list failures
+//   metric_ingress_event_kubewatchcount{namespace,name,kind,reason,type}  Events by involved
+//       object (only with -enable-granular-metrics)
 #pragma once
 
 #include <prometheus/counter.h>
@@ -31,6 +40,7 @@
 #include <string>
 
 #include "ingest/resource_object.h"
+#include "segments/record.h"
 
 namespace sloop::ingest {
 
@@ -50,15 +60,28 @@ struct KindMetrics {
   prometheus::Family<prometheus::Counter>* errors_family = nullptr;
   std::map<std::string, prometheus::Counter*, std::less<>> errors;
   std::string kind, group;
+  // Sloop's series: by its watch types ADD, UPDATE, DELETE.
+  std::array<prometheus::Counter*, 3> sloop_count{}, sloop_bytes{};
+  prometheus::Counter* sloop_attempts = nullptr;  // shared by every kind
+  prometheus::Counter* sloop_success = nullptr;
+  prometheus::Counter* sloop_failure = nullptr;
+  prometheus::Family<prometheus::Counter>* granular = nullptr;  // null unless enabled
+  prometheus::Counter* crd_watch_errors = nullptr;              // custom resource types only
 
   void Error(std::string_view reason);
+  // A record offered to the store, and whether it took it: our series and Sloop's.
+  void Stored(const RecordView& r);
+  void StoreFailed();
 };
 
 class IngestMetrics {
  public:
-  explicit IngestMetrics(prometheus::Registry& registry);
+  explicit IngestMetrics(prometheus::Registry& registry, bool granular_events = false);
   // The series of one resource type, created on first use. Thread-safe.
   KindMetrics& For(std::string_view kind, std::string_view group);
+  // A resource type's watch started (on) or stopped: Sloop's CRD informer gauges count the
+  // custom ones.
+  void Watching(const ResourceType& type, bool on);
 
  private:
   prometheus::Family<prometheus::Counter>& events_;
@@ -73,6 +96,15 @@ class IngestMetrics {
   prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Gauge>& buffer_peak_;
   prometheus::Family<prometheus::Gauge>& forbidden_;
+  prometheus::Family<prometheus::Counter>& sloop_count_;
+  prometheus::Family<prometheus::Counter>& sloop_bytes_;
+  prometheus::Counter& sloop_attempts_;
+  prometheus::Counter& sloop_success_;
+  prometheus::Counter& sloop_failure_;
+  prometheus::Gauge& crd_started_;
+  prometheus::Gauge& crd_running_;
+  prometheus::Family<prometheus::Counter>& crd_watch_errors_;
+  prometheus::Family<prometheus::Counter>* granular_ = nullptr;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<KindMetrics>, std::less<>> by_kind_;
 };

@@ -27,6 +27,9 @@ struct IngestOptions {
   std::chrono::nanoseconds crd_refresh_interval = std::chrono::minutes(5);
   bool watch_leases = false;
   bool keep_minor_node_updates = false;
+  // Sloop's -enable-granular-metrics: metric_ingress_event_kubewatchcount, one series per Event's
+  // involved object and reason (high cardinality).
+  bool enable_granular_metrics = false;
   // Every resync_interval each kind is relisted and reconciled (Sloop's
   // kube-watch-resync-interval); zero disables it.
   std::chrono::nanoseconds resync_interval = std::chrono::minutes(30);

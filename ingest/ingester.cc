@@ -195,6 +195,7 @@ struct Ingester::Impl {
     s->impl = this;
     KindMetrics* km = &metrics->For(type.kind, type.group);
     s->rec = std::make_unique<TypeRecorder>(type, *sink, options, km, scratch);
+    metrics->Watching(type, true);
     s->next_attempt = Clock::now();
     s->page_limit = std::max(1, options.list_page_size);
     streams.push_back(std::move(s));
@@ -814,6 +815,7 @@ struct Ingester::Impl {
         (*it)->rec->metrics()->forbidden->Set(0);
         (*it)->abort = Stream::Abort::kStop;
         Finish(**it);
+        metrics->Watching(t, false);
         it = streams.erase(it);
       } else {
         ++it;
@@ -1086,7 +1088,7 @@ Result<std::unique_ptr<Ingester>> Ingester::Start(const IngestOptions& options, 
   impl->sink = &sink;
   impl->client = ing->client_.get();
   impl->owner = ing.get();
-  impl->metrics = std::make_unique<IngestMetrics>(registry);
+  impl->metrics = std::make_unique<IngestMetrics>(registry, options.enable_granular_metrics);
   impl->readiness.waiting_for = "connecting to " + cc.server;
   ing->client_->SetCancel(&impl->stop);
   if (!options.record_file.empty()) {

@@ -17,7 +17,7 @@ Result<PlaybackStats> Playback(const std::string& path, const IngestOptions& opt
   auto reader = CaptureReader::Open(path);
   if (!reader) return std::unexpected(reader.error());
   std::unique_ptr<IngestMetrics> metrics;
-  if (registry) metrics = std::make_unique<IngestMetrics>(*registry);
+  if (registry) metrics = std::make_unique<IngestMetrics>(*registry, options.enable_granular_metrics);
   ParseScratch scratch;
   std::unordered_map<std::string, std::unique_ptr<TypeRecorder>> recorders;
   std::unordered_map<TypeRecorder*, int64_t> last_list_ts;

@@ -27,11 +27,11 @@ Result<void> TypeRecorder::Emit(const ResourceObject& obj, WatchType type, int64
   RecordView r = MakeRecord(type_, obj, type, ts_ns);
   auto ok = sink_.Append(r);
   if (!ok) {
-    if (metrics_) metrics_->Error("store");
+    if (metrics_) metrics_->StoreFailed();
     return ok;
   }
   ++records_;
-  if (metrics_) metrics_->events[static_cast<size_t>(type)]->Increment();
+  if (metrics_) metrics_->Stored(r);
   return {};
 }
 
@@ -103,25 +103,32 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
   if (end == ListEnd::kKeepUnseen) return 0;
   Result<void> status;
   size_t vanished = table_.EndRelist([&](const ObjectTable::Entry& e) {
-    // The object's last state is in the store already; this record marks its end. Its payload
-    // is a minimal object carrying the identity, so that readers can parse every payload.
+    // The record of an inferred deletion carries the object's last known state, as Sloop's
+    // does (client-go hands it the final state it cached). This recorder keeps only identities
+    // and versions, so the state is read back from the sink; a minimal object carrying the
+    // identity stands in when the sink has none (every payload stays parseable).
     std::string& p = scratch_.synthesized;
     p.clear();
-    p += "{\"apiVersion\":";
-    AppendJsonString(p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
-    p += ",\"kind\":";
-    AppendJsonString(p, type_.kind);
-    p += ",\"metadata\":{\"name\":";
-    AppendJsonString(p, e.name);
-    if (!e.namespace_.empty()) {
-      p += ",\"namespace\":";
-      AppendJsonString(p, e.namespace_);
+    auto last = sink_.LastPayload(type_.group, type_.kind, e.namespace_, e.name, e.uid, ts_ns);
+    if (last && !last->empty() && last->front() == '{') {
+      p = std::move(*last);
+    } else {
+      p += "{\"apiVersion\":";
+      AppendJsonString(p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
+      p += ",\"kind\":";
+      AppendJsonString(p, type_.kind);
+      p += ",\"metadata\":{\"name\":";
+      AppendJsonString(p, e.name);
+      if (!e.namespace_.empty()) {
+        p += ",\"namespace\":";
+        AppendJsonString(p, e.namespace_);
+      }
+      p += ",\"uid\":";
+      AppendJsonString(p, e.uid);
+      p += ",\"resourceVersion\":";
+      AppendJsonString(p, e.resource_version);
+      p += "}}";
     }
-    p += ",\"uid\":";
-    AppendJsonString(p, e.uid);
-    p += ",\"resourceVersion\":";
-    AppendJsonString(p, e.resource_version);
-    p += "}}";
     RecordView r;
     r.observed_ns = ts_ns;
     r.watch_type = WatchType::kDeletedInferred;
@@ -135,13 +142,13 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
     r.payload = p;
     auto ok = sink_.Append(r);
     if (!ok) {
-      if (metrics_) metrics_->Error("store");
+      if (metrics_) metrics_->StoreFailed();
       if (status) status = ok;
       return;
     }
     ++records_;
     if (metrics_) {
-      metrics_->events[static_cast<size_t>(WatchType::kDeletedInferred)]->Increment();
+      metrics_->Stored(r);
       metrics_->inferred_deletions->Increment();
     }
   });

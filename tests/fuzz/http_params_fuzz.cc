@@ -48,6 +48,10 @@ struct World {
     (void)store->Append(mk.Pod(kT0 + 1800 * kSec, "shop", "late", "uid-late", 99));
     http::HttpOptions h;
     h.display_context = "cluster";
+    // Links and user metrics run on every request's parameters and headers: fuzz them too.
+    h.resource_links = {
+        {"Logs", "https://logs/?q={{.Name | urlquery}}&u={{printf \"%.8s\" .Uuid}}", {}}};
+    h.enable_user_metrics = true;
     router = http::MakeSloopRouter(h, *store, registry);
   }
   ~World() {
@@ -67,6 +71,7 @@ constexpr std::string_view kBases[] = {
     "/api/v1/diff?",         "/api/v1/events?",      "/api/v1/namespaces?", "/api/v1/kinds?",
     "/api/v1/shards?",       "/api/v1/stats?",       "/cluster/data?",      "/cluster/resource?",
     "/cluster/debug/shard?", "/cluster/debug/view?", "/cluster?",           "/cluster/webfiles/",
+    "/api/v1/links?",
 };
 
 }  // namespace

@@ -33,10 +33,12 @@ TEST(ParseDuration, GoForms) {
   EXPECT_EQ(ParseDuration("0", "lookback"), 0);
   EXPECT_EQ(ParseDuration("1us", "x"), 1000);
   EXPECT_EQ(ParseDuration("1\xc2\xb5s", "x"), 1000);
+  // d is accepted here as in flags and config files (one parser: http/go_duration.h).
+  EXPECT_EQ(ParseDuration("14d", "lookback"), 14 * 86400 * kS);
 }
 
 TEST(ParseDuration, RejectsBadInput) {
-  for (const char* bad : {"", "1", "h", "-1h", "1x", "1h-", "1.h.5", "abc", "1d", "1hh",
+  for (const char* bad : {"", "1", "h", "-1h", "1x", "1h-", "1.h.5", "abc", "1w", "1hh",
                           "99999999999999999999h", "1000000h", ".", "1 h", "+"}) {
     try {
       ParseDuration(bad, "lookback");

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -288,7 +287,6 @@ TEST_F(RoutesTest, SloopQueryErrorsNameTheParameter) {
   EXPECT_EQ(
       BadParam("/cluster/data?query=EventHeatMap&start_time=1&end_time=999999999999999999999"),
       "end_time");
-  EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&sort=random"), "sort");
   EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&namematch=%00"), "namematch");
   EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&namespace=%C3%28"), "namespace");
   EXPECT_EQ(BadParam("/cluster/data?query=EventHeatMap&lookback=1h&kind=" + std::string(5000, 'K')),
@@ -636,6 +634,193 @@ TEST_F(RoutesTest, BackupStreamsTheArchiveWithItsLength) {
   std::string piece, error;
   ASSERT_TRUE(r.stream->Next(&piece, &error));
   r.stream.reset();
+}
+
+// Every URL Sloop's UI and its users' bookmarks produce (filter.js, sloop_ui.js, index.html)
+// answers 200 with the view Sloop would show: no 400 for a parameter Sloop accepted.
+TEST_F(RoutesTest, SloopUrlsTable) {
+  const std::string heat = "/cluster/data?query=EventHeatMap";
+  struct Case {
+    std::string target;
+    std::string sort;               // view_options.sort echoed ("-" = not a heat map)
+    std::vector<std::string> rows;  // row names expected (heat map only), in order when sorted
+  } cases[] = {
+      // filter.js's data URL, every sort value of Sloop's form and its default.
+      {heat + "&namespace=shop&lookback=1h&kind=_all&sort=starttime&namematch=",
+       "starttime",
+       {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=_all&sort=start_time&namematch=",
+       "start_time",
+       {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=mostevents&namematch=",
+       "mostevents",
+       {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=name&namematch=",
+       "name",
+       {"crashy", "gone"}},
+      // Sloop accepts an unknown sort (its UI sorts by start time); so do we.
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=newest", "newest", {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&sort=", "", {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod", "", {"crashy", "gone"}},
+      // namematch, end_time in Sloop's zone-less UTC form (with and without seconds), lookbacks.
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&namematch=cra", "", {"crashy"}},
+      {heat + "&namespace=shop&lookback=3h&kind=Pod&end_time=2026-11-20T09:10:00",
+       "",
+       {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=2026-11-20T09:10",
+       "",
+       {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=336h&kind=Pod", "", {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=14d&kind=Pod", "", {"crashy", "gone"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=", "", {"crashy", "gone"}},
+      // An end after the newest data shifts the window back, as Sloop does.
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&end_time=2030-01-01T00:00:00",
+       "",
+       {"crashy", "gone"}},
+      // start_time and end_time in Unix seconds.
+      {heat + "&namespace=shop&kind=Pod" + Window(), "", {"crashy", "gone"}},
+      // The pop-up's parameters: uuid narrows to one resource; click_data is carried and ignored.
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&uuid=pod-uid", "", {"crashy"}},
+      {heat + "&namespace=shop&lookback=1h&kind=Pod&click_data=x&uuid=gone-uid", "", {"gone"}},
+      {heat + "&namespace=_all&lookback=1h&kind=Node", "", {"node-a"}},
+      {"/cluster/data?query=Namespaces&lookback=1h", "-", {}},
+      {"/cluster/data?query=Kinds&lookback=1h", "-", {}},
+      {"/cluster/data?query=Queries&lookback=1h", "-", {}},
+      {"/cluster/data?query=GetResSummaryData&namespace=shop&kind=Pod&name=crashy&lookback=1h",
+       "-",
+       {}},
+      {"/cluster/data?query=GetResPayload&namespace=shop&kind=Pod&name=crashy&uuid=pod-uid"
+       "&lookback=1h",
+       "-",
+       {}},
+      {"/cluster/data?query=GetEventData&namespace=shop&kind=Pod&name=crashy&lookback=1h", "-", {}},
+  };
+  for (const Case& c : cases) {
+    Response r = Get(c.target);
+    ASSERT_EQ(r.status, 200) << c.target << " → " << r.body;
+    if (c.sort == "-") continue;
+    auto doc = Json(r);
+    EXPECT_EQ(std::string_view(doc["view_options"]["sort"]), c.sort) << c.target;
+    std::vector<std::string> names;
+    for (auto row : doc["rows"].get_array()) names.emplace_back(std::string_view(row["text"]));
+    std::sort(names.begin(), names.end());
+    std::vector<std::string> want = c.rows;
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(names, want) << c.target;
+  }
+  // Sloop's page URLs (the form's GET, with selectedEndTime) and its pop-up's "Open In New Tab"
+  // link open a page, not an error.
+  for (std::string target :
+       {std::string("/cluster?query=EventHeatMap&selectedEndTime=2026-11-20T09%3A10%3A00"
+                    "&lookback=1h&namespace=shop&kind=_all&sort=mostevents&namematch="),
+        std::string("/cluster/?lookback=6h&sort=starttime"),
+        "/cluster/resource?click_time=" + std::to_string((kT0 + 5 * kMin) / 1'000'000) +
+            "&name=crashy&namespace=shop&kind=Pod"}) {
+    Response r = Get(target);
+    EXPECT_EQ(r.status, 200) << target << " → " << r.body.substr(0, 200);
+    EXPECT_NE(r.content_type.find("text/html"), std::string::npos) << target;
+  }
+}
+
+// Sloop's documented shapes for the small queries, field by field and type by type (a superset
+// is allowed: an extra field, never a changed type).
+TEST_F(RoutesTest, SloopQueryShapes) {
+  // Namespaces: a JSON array of strings, sorted, with "_all" last.
+  auto ns = Json(Get("/cluster/data?query=Namespaces&lookback=1h"));
+  ASSERT_TRUE(ns.is_array());
+  std::vector<std::string> names;
+  for (auto n : ns.get_array()) names.emplace_back(std::string_view(n));
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.back(), "_all");
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end() - 1));
+
+  // GetResSummaryData: the flattened ResourceSummary.
+  Response r =
+      Get("/cluster/data?query=GetResSummaryData&namespace=shop&kind=Pod&name=crashy&lookback=1h");
+  auto sum = Json(r);
+  ASSERT_TRUE(sum.is_object()) << r.body;
+  struct Field {
+    const char* name;
+    simdjson::dom::element_type type;
+  } fields[] = {
+      {"PartitionId", simdjson::dom::element_type::STRING},
+      {"Kind", simdjson::dom::element_type::STRING},
+      {"Namespace", simdjson::dom::element_type::STRING},
+      {"Name", simdjson::dom::element_type::STRING},
+      {"Uid", simdjson::dom::element_type::STRING},
+      {"firstSeen", simdjson::dom::element_type::OBJECT},
+      {"lastSeen", simdjson::dom::element_type::OBJECT},
+      {"createTime", simdjson::dom::element_type::OBJECT},
+      {"deletedAtEnd", simdjson::dom::element_type::BOOL},
+      {"relationships", simdjson::dom::element_type::ARRAY},
+  };
+  for (const Field& f : fields) {
+    simdjson::dom::element v;
+    ASSERT_EQ(sum[f.name].get(v), simdjson::SUCCESS) << f.name << " missing: " << r.body;
+    EXPECT_EQ(v.type(), f.type) << f.name;
+  }
+  for (const char* ts : {"firstSeen", "lastSeen", "createTime"}) {
+    EXPECT_TRUE(sum[ts]["seconds"].is_int64()) << ts;
+    EXPECT_TRUE(sum[ts]["nanos"].is_int64()) << ts;
+  }
+  EXPECT_EQ(std::string_view(sum["Name"]), "crashy");
+
+  // Empty results: Sloop's bodies. GetResSummaryData, GetEventData: an empty body; EventHeatMap:
+  // rows as an empty array under view_options; GetResPayload: an empty array.
+  struct Empty {
+    std::string target;
+    std::string body;  // "" = empty body; otherwise a prefix of the JSON body
+  } empties[] = {
+      {"/cluster/data?query=GetResSummaryData&namespace=shop&kind=Pod&name=none&lookback=1h", ""},
+      {"/cluster/data?query=GetEventData&namespace=shop&kind=Pod&name=none&lookback=1h", ""},
+      {"/cluster/data?query=GetResPayload&namespace=shop&kind=Pod&name=none&lookback=1h", "["},
+      {"/cluster/data?query=EventHeatMap&namespace=nowhere&lookback=1h&kind=_all&sort=name",
+       "{\n \"view_options\": {\n  \"sort\": \"name\"\n },\n \"rows\": []"},
+  };
+  for (const Empty& e : empties) {
+    Response er = Get(e.target);
+    EXPECT_EQ(er.status, 200) << e.target;
+    if (e.body.empty()) {
+      EXPECT_EQ(er.body, "") << e.target;
+    } else {
+      EXPECT_TRUE(er.body.starts_with(e.body)) << e.target << " → " << er.body;
+    }
+  }
+}
+
+// EventHeatMap never drops rows silently: all of them, or an answer that says it was cut.
+TEST_F(RoutesTest, EventHeatMapSaysWhenItWasCut) {
+  auto all = Json(Get("/cluster/data?query=EventHeatMap&namespace=shop&lookback=1h&kind=Pod"));
+  EXPECT_EQ(all["rows"].get_array().size(), 2u);
+  simdjson::dom::element absent;
+  EXPECT_NE(all["truncated"].get(absent), simdjson::SUCCESS);  // Sloop's shape when whole
+  auto cut =
+      Json(Get("/cluster/data?query=EventHeatMap&namespace=shop&lookback=1h&kind=Pod&limit=1"));
+  EXPECT_EQ(cut["rows"].get_array().size(), 1u);
+  EXPECT_TRUE(bool(cut["truncated"]));
+  EXPECT_EQ(int64_t(cut["total_rows"]), 2);
+}
+
+// Resource links are Go templates run by the server for each resource.
+TEST_F(RoutesTest, ResourceLinksAreExpandedOnTheServer) {
+  auto doc = Json(Get("/api/v1/links?kind=Pod&namespace=shop&name=Crashy&uid=pod-uid"));
+  auto links = doc["links"].get_array();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(std::string_view(links.at(0)["url"]), "https://logs/?q=crashy&k=Pod");
+  EXPECT_EQ(BadParam("/api/v1/links?namespace=shop&name=x"), "kind");
+}
+
+TEST_F(RoutesTest, LeftBarLinksAreExpandedOverThePageFields) {
+  options_.left_bar_links.push_back(
+      {"Grafana", "https://g/?ctx={{urlquery .CurrentContext}}&k={{ToLower .DefaultKind}}", {}});
+  options_.default_kind = "Pod";
+  router_ = MakeSloopRouter(options_, *store_, registry2_);
+  auto doc = Json(Get("/api/v1/config"));
+  auto links = doc["left_bar_links"].get_array();
+  ASSERT_EQ(links.size(), 1u);
+  EXPECT_EQ(std::string_view(links.at(0)["url"]), "https://g/?ctx=cluster&k=pod");
+  EXPECT_EQ(std::string_view(links.at(0)["url_template"]),
+            "https://g/?ctx={{urlquery .CurrentContext}}&k={{ToLower .DefaultKind}}");
 }
 
 }  // namespace

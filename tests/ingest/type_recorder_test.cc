@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "engine/store.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest_test_util.h"
@@ -672,6 +675,72 @@ TEST_F(TypeRecorderTest, WorksWithoutMetrics) {
   r.BeginList();
   ASSERT_EQ(*r.EndList(kT0 + 1), 1u);
   EXPECT_EQ(sink.records.size(), 2u);
+}
+
+}  // namespace
+}  // namespace sloop::ingest
+
+namespace sloop::ingest {
+namespace {
+
+// With the engine's Store as the sink, an inferred deletion carries the object's last stored
+// state (as Sloop's does), read back from the store: the recorder itself keeps only identities.
+TEST(TypeRecorderWithStore, InferredDeletionCarriesTheLastKnownFullState) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("sloop-inferred-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  StoreOptions o;
+  o.root = dir;
+  o.background = false;
+  o.now_ns = [] { return kT0 + 3'600'000'000'000; };
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store) << store.error().ToString();
+  IngestOptions options;
+  ParseScratch scratch;
+  TypeRecorder r(PodType(), **store, options, nullptr, scratch);
+
+  const std::string v1 = Pod("web", "u1", "10", "shop", R"(,"status":{"phase":"Pending"})");
+  const std::string v2 = Pod("web", "u1", "11", "shop", R"(,"status":{"phase":"Running"})");
+  const std::string other = Pod("db", "u2", "12");
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(v1, kT0));
+  ASSERT_TRUE(r.OnListItem(other, kT0));
+  ASSERT_TRUE(r.EndList(kT0));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, v2, kT0 + 1'000'000'000));
+  // A watch gap, then a relist that no longer has web: deleted while disconnected.
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(other, kT0 + 60'000'000'000));
+  ASSERT_EQ(*r.EndList(kT0 + 60'000'000'000), 1u);
+
+  std::vector<std::pair<WatchType, std::string>> history;
+  ASSERT_TRUE((*store)->History(ResourceKeyView{"Pod", "shop", "web", "u1"},
+                                TimeRange{kT0, kT0 + 120'000'000'000}, false,
+                                [&](const RecordView& rec) {
+                                  history.emplace_back(rec.watch_type, std::string(rec.payload));
+                                  return true;
+                                }));
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[2].first, WatchType::kDeletedInferred);
+  EXPECT_EQ(history[2].second, v2);  // the full last state, not a stub with metadata only
+  store->reset();
+  fs::remove_all(dir);
+}
+
+// A sink that cannot read back (or whose newest record is of another API group) still gets a
+// parseable stand-in.
+TEST(TypeRecorderWithStore, WithoutAStoredStateTheDeletionCarriesTheIdentity) {
+  FakeSink sink;
+  IngestOptions options;
+  ParseScratch scratch;
+  TypeRecorder r(PodType(), sink, options, nullptr, scratch);
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(Pod("web", "u1", "10"), kT0));
+  ASSERT_TRUE(r.EndList(kT0));
+  r.BeginList();
+  ASSERT_EQ(*r.EndList(kT0 + 1), 1u);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_NE(sink.records[1].payload.find("\"uid\":\"u1\""), std::string::npos);
+  EXPECT_EQ(sink.records[1].payload.find("spec"), std::string::npos);
 }
 
 }  // namespace

@@ -523,6 +523,43 @@ test('behind a proxy on a sub-path (ingress rewrite, kubectl proxy) every asset 
       await page.close();
       server.close();
     }
+test("Sloop's links open the same view, with no error banner and a sane time axis", async () => {
+  const ns = S.rollout.d.namespace;
+  const now = new Date();
+  const utc = (d) => d.toISOString().slice(0, 19); // Sloop's zone-less UTC form
+  const minute = (d) => d.toISOString().slice(0, 16); // a datetime-local field without seconds
+  const unix = (d) => String(Math.floor(d.getTime() / 1000));
+  const earlier = new Date(now.getTime() - 20 * 60 * 1000);
+  const links = [
+    // Sloop's form (index.html + filter.js), every sort value it writes, and one it does not know.
+    { q: `?query=EventHeatMap&selectedEndTime=${utc(now)}&lookback=3h&namespace=${ns}&kind=Pod&sort=starttime&namematch=`, sort: 'start' },
+    { q: `?query=EventHeatMap&selectedEndTime=${minute(earlier)}&lookback=6h&namespace=${ns}&kind=_all&sort=mostevents&namematch=`, sort: 'most_events', end: true },
+    { q: `?query=EventHeatMap&lookback=3h&namespace=${ns}&kind=Pod&sort=name&namematch=${encodeURIComponent(S.pods.find((p) => p.namespace === ns).name.slice(0, 3))}`, sort: 'name', match: true },
+    { q: `?query=EventHeatMap&lookback=3h&namespace=_all&kind=_all&sort=newest`, sort: 'start' },
+    // The data URL's own parameters, pasted as a page URL: start/end in Unix seconds, end_time.
+    { q: `?namespace=${ns}&kind=Pod&start_time=${unix(new Date(now.getTime() - 3 * 3600e3))}&end_time=${unix(earlier)}`, end: true },
+    { q: `?namespace=${ns}&lookback=3h&end_time=${utc(earlier)}&sort=start_time`, sort: 'start', end: true },
+    // Junk Sloop would have ignored: a 1970 or malformed end, an unknown lookback.
+    { q: `?namespace=${ns}&lookback=forever&end_time=0&selectedEndTime=garbage&sort=`, sort: 'start' },
+  ];
+  for (const link of links) {
+    const page = await newPage();
+    await timeline(page, link.q);
+    const banner = await page.locator('[data-testid=error]').evaluate((el) => el.classList.contains('on') && el.textContent);
+    assert(!banner, `${link.q}: error banner "${banner}"`);
+    const url = new URL(page.url());
+    assert(!url.searchParams.has('namematch') && !url.searchParams.has('query'), `${link.q}: the URL was not rewritten: ${url.search}`);
+    if (link.sort) assert((url.searchParams.get('sort') || 'start') === link.sort, `${link.q}: sort ${url.searchParams.get('sort')}, want ${link.sort}`);
+    if (link.match) assert(url.searchParams.get('match'), `${link.q}: namematch was lost`);
+    if (link.end) assert(url.searchParams.get('end'), `${link.q}: the end time was lost`);
+    const win = await page.textContent('.window');
+    const years = [...win.matchAll(/(19|20)\d\d/g)].map((m) => Number(m[0]));
+    assert(years.length >= 2 && years.every((y) => y >= 2000), `${link.q}: the window is "${win}"`);
+    const ticks = await page.$$eval('.tl-axis .tick text', (els) => els.map((e) => e.textContent));
+    assert(ticks.length > 0 && !ticks.some((t) => /1970/.test(t)), `${link.q}: axis ticks ${ticks.join(', ')}`);
+    assert(page.errors.length === 0, `${link.q}: page errors: ${page.errors.join('; ')}`);
+    if (link === links[1]) await screenshot(page, 'sloop-link');
+    await page.close();
   }
 });
 

@@ -8,7 +8,11 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
+
+#include "http/go_duration.h"
+#include "http/link_template.h"
 
 namespace sloop {
 namespace {
@@ -258,22 +262,103 @@ Result<void> Assign(const Setting& s, std::string_view value, const std::string&
   return {};
 }
 
-Result<std::vector<LinkTemplate>> ParseLinks(const YAML::Node& node, const std::string& where) {
+// Go's encoding/json matches an object key to a field exactly, or else case-insensitively.
+bool KeyMatches(std::string_view key, std::string_view name) {
+  if (key.size() != name.size()) return false;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(key[i])) !=
+        std::tolower(static_cast<unsigned char>(name[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The value of `name` in a map node, matched as Go matches keys.
+std::optional<YAML::Node> Member(const YAML::Node& map, std::string_view name) {
+  std::optional<YAML::Node> folded;
+  for (const auto& kv : map) {
+    std::string key = kv.first.as<std::string>();
+    if (key == name) return kv.second;
+    if (!folded && KeyMatches(key, name)) folded.emplace(kv.second);
+  }
+  return folded;
+}
+
+Result<std::vector<LinkTemplate>> ParseLinks(const YAML::Node& node, const std::string& where,
+                                             bool resource, std::vector<std::string>& warnings) {
   std::vector<LinkTemplate> out;
+  if (node.IsNull()) return out;
   if (!node.IsSequence()) return Bad(where, "must be a list of {text, urlTemplate}");
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node& n = node[i];
     std::string at = where + "[" + std::to_string(i) + "]";
     if (!n.IsMap()) return Bad(at, "must be an object with text and urlTemplate");
     LinkTemplate l;
-    if (n["text"]) l.text = n["text"].as<std::string>();
-    if (n["urlTemplate"]) l.url_template = n["urlTemplate"].as<std::string>();
-    if (l.url_template.empty()) return Bad(at, "urlTemplate is missing");
-    if (n["kinds"]) {
-      if (!n["kinds"].IsSequence()) return Bad(at + ".kinds", "must be a list of kind names");
-      for (const auto& k : n["kinds"]) l.kinds.push_back(k.as<std::string>());
+    for (const auto& kv : n) {
+      std::string key = kv.first.as<std::string>();
+      if (!KeyMatches(key, "text") && !KeyMatches(key, "urlTemplate") &&
+          !(resource && KeyMatches(key, "kinds"))) {
+        warnings.push_back(at + ": unknown key \"" + key + "\" ignored (a link has text, " +
+                           "urlTemplate" + (resource ? " and kinds)" : ")"));
+      }
     }
-    out.push_back(std::move(l));
+    if (auto t = Member(n, "text"); t && t->IsScalar()) l.text = t->Scalar();
+    if (auto u = Member(n, "urlTemplate"); u && u->IsScalar()) l.url_template = u->Scalar();
+    // Sloop accepts both: a link without urlTemplate points at the page itself, and one without
+    // text is left out. The same here, said at start-up.
+    if (l.url_template.empty()) {
+      warnings.push_back(at + ": no urlTemplate: the link \"" + l.text +
+                         "\" points at the page itself (as in Sloop)");
+    }
+    if (l.text.empty()) {
+      warnings.push_back(at + ": no text: the link is not shown (as in Sloop)");
+    }
+    auto parsed = sloop::http::LinkTemplate::Parse(
+        l.url_template,
+        resource ? sloop::http::ResourceLinkFields() : sloop::http::LeftBarLinkFields());
+    if (!parsed) {
+      return Bad(at + ".urlTemplate",
+                 "\"" + l.url_template +
+                     "\" is not a link template this build runs: " + parsed.error().message +
+                     " (supported: {{.Field}}, pipelines, and ToUpper, ToLower, urlquery, printf, "
+                     "print, index, len, html, js)");
+    }
+    if (auto k = Member(n, "kinds"); k && resource && !k->IsNull()) {
+      if (!k->IsSequence()) return Bad(at + ".kinds", "must be a list of kind names");
+      for (const auto& kind : *k) l.kinds.push_back(kind.as<std::string>());
+    }
+    if (!l.text.empty()) out.push_back(std::move(l));
+  }
+  return out;
+}
+
+Result<std::vector<UserMetricsHeader>> ParseUserMetricsHeaders(const YAML::Node& node,
+                                                               const std::string& where) {
+  std::vector<UserMetricsHeader> out;
+  if (node.IsNull()) return out;
+  if (!node.IsSequence()) return Bad(where, "must be a list of {label, headers}");
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& n = node[i];
+    std::string at = where + "[" + std::to_string(i) + "]";
+    if (!n.IsMap()) return Bad(at, "must be an object with label and headers");
+    UserMetricsHeader h;
+    if (auto l = Member(n, "label"); l && l->IsScalar()) h.label = l->Scalar();
+    // It becomes a Prometheus label name.
+    bool valid = !h.label.empty() && !std::isdigit(static_cast<unsigned char>(h.label[0])) &&
+                 !h.label.starts_with("__") &&
+                 std::all_of(h.label.begin(), h.label.end(),
+                             [](unsigned char ch) { return std::isalnum(ch) || ch == '_'; });
+    if (!valid) {
+      return Bad(at + ".label", "\"" + h.label +
+                                    "\" is not a metric label name (letters, digits and _, not "
+                                    "starting with a digit or __)");
+    }
+    if (auto hs = Member(n, "headers"); hs && !hs->IsNull()) {
+      if (!hs->IsSequence()) return Bad(at + ".headers", "must be a list of header names");
+      for (const auto& x : *hs) h.headers.push_back(x.as<std::string>());
+    }
+    out.push_back(std::move(h));
   }
   return out;
 }
@@ -379,31 +464,51 @@ Result<void> LoadFile(const std::string& path, SloopConfig& c, std::vector<Setti
     std::string key = kv.first.as<std::string>();
     std::string where = path + ": " + key;
     const YAML::Node& value = kv.second;
-    if (key == "leftBarLinks" || key == "resourceLinks") {
-      auto links = ParseLinks(value, where);
+    if (KeyMatches(key, "leftBarLinks") || KeyMatches(key, "resourceLinks")) {
+      bool resource = KeyMatches(key, "resourceLinks");
+      auto links = ParseLinks(value, where, resource, c.warnings);
       if (!links) return std::unexpected(links.error());
-      (key == "leftBarLinks" ? c.left_bar_links : c.resource_links) = std::move(*links);
+      (resource ? c.resource_links : c.left_bar_links) = std::move(*links);
       continue;
     }
-    if (key == "exclusionRules") {
+    if (KeyMatches(key, "exclusionRules")) {
+      if (value.IsNull()) continue;
       if (!value.IsMap())
         return Bad(where, "must be an object from kind (or _all) to a list of rules");
       c.exclusion_rules_json.clear();
       ToJson(value, c.exclusion_rules_json);
       continue;
     }
-    if (key == "userMetricsHeaders") continue;  // accepted; user metrics read the defaults
+    if (KeyMatches(key, "userMetricsHeaders")) {
+      auto headers = ParseUserMetricsHeaders(value, where);
+      if (!headers) return std::unexpected(headers.error());
+      c.user_metrics_headers = std::move(*headers);
+      continue;
+    }
+    // Sloop's struct has the config file's own path under this key; a file naming a file is
+    // meaningless, and Sloop ignores it too.
+    if (KeyMatches(key, "ConfigFile")) continue;
+    // As Go's encoding/json: an exact match first, else one that differs only in case.
     auto s = std::find_if(settings.begin(), settings.end(),
-                          [&](const Setting& st) { return key == st.file_key; });
+                          [&](const Setting& st) { return *st.file_key && key == st.file_key; });
     if (s == settings.end()) {
-      // Sloop ignores unknown keys silently; a typo then costs a user hours. Say it.
-      return Bad(where,
-                 "unknown setting (file keys are camelCase, e.g. maxLookBack; see sloop -help)");
+      s = std::find_if(settings.begin(), settings.end(), [&](const Setting& st) {
+        return *st.file_key && KeyMatches(key, st.file_key);
+      });
+    }
+    if (s == settings.end()) {
+      // Sloop ignores unknown keys silently; a typo then costs a user hours. Say it, and go on
+      // as Sloop does.
+      c.warnings.push_back(path + ": unknown key \"" + key +
+                           "\" ignored (file keys are camelCase, e.g. maxLookBack; see sloop "
+                           "-help)");
+      continue;
     }
     if (s->kind == Kind::kIgnored) {
       c.ignored.push_back(key);
       continue;
     }
+    if (value.IsNull()) continue;  // Go leaves a field alone on null
     if (s->kind == Kind::kList && value.IsSequence()) {
       auto* list = static_cast<std::vector<std::string>*>(s->target);
       list->clear();
@@ -500,86 +605,12 @@ Result<void> Validate(const SloopConfig& c) {
 }  // namespace
 
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
-  std::string_view s = text;
-  if (s.empty())
-    return MakeError(ErrorCode::kInvalidArgument, "empty duration (use e.g. 1h, 30m, 90s)");
-  bool negative = false;
-  if (s[0] == '-' || s[0] == '+') {
-    negative = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s == "0") return Duration::zero();
-  long double total = 0;
-  bool any = false;
-  while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-    if (i == 0) break;
-    std::string number(s.substr(0, i));
-    s.remove_prefix(i);
-    size_t u = 0;
-    while (u < s.size() && !((s[u] >= '0' && s[u] <= '9') || s[u] == '.')) ++u;
-    std::string_view unit = s.substr(0, u);
-    s.remove_prefix(u);
-    long double scale;
-    if (unit == "ns")
-      scale = 1;
-    else if (unit == "us" || unit == "µs")
-      scale = 1e3;
-    else if (unit == "ms")
-      scale = 1e6;
-    else if (unit == "s")
-      scale = 1e9;
-    else if (unit == "m")
-      scale = 60e9;
-    else if (unit == "h")
-      scale = 3600e9;
-    else if (unit == "d")
-      scale = 86400e9;
-    else {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "'" + std::string(text) + "' is not a duration: unit '" + std::string(unit) +
-                           "' (use ns, us, ms, s, m, h or d, e.g. 1h30m)");
-    }
-    char* end = nullptr;
-    long double v = std::strtold(number.c_str(), &end);
-    if (*end || number == ".") {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "'" + std::string(text) + "' is not a duration");
-    }
-    total += v * scale;
-    any = true;
-  }
-  if (!any || !s.empty()) {
-    return MakeError(
-        ErrorCode::kInvalidArgument,
-        "'" + std::string(text) + "' is not a duration (use e.g. 1h, 30m, 90s, 1h30m)");
-  }
-  if (total > 9.2e18L) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(text) + "' is too long a duration");
-  }
-  int64_t ns = static_cast<int64_t>(total);
-  return Duration(negative ? -ns : ns);
+  auto ns = ParseGoDurationNs(text);
+  if (!ns) return std::unexpected(ns.error());
+  return Duration(*ns);
 }
 
-std::string FormatGoDuration(std::chrono::nanoseconds d) {
-  int64_t ns = d.count();
-  if (ns == 0) return "0s";
-  std::string out = ns < 0 ? "-" : "";
-  uint64_t v = ns < 0 ? uint64_t(-ns) : uint64_t(ns);
-  if (v % 1000000000ULL != 0) {
-    if (v < 1000) return out + std::to_string(v) + "ns";
-    if (v < 1000000) return out + std::to_string(v / 1000.0).substr(0, 8) + "us";
-    if (v < 1000000000) return out + std::to_string(v / 1e6).substr(0, 8) + "ms";
-  }
-  uint64_t secs = v / 1000000000ULL;
-  uint64_t h = secs / 3600, m = (secs % 3600) / 60, s = secs % 60;
-  if (h) out += std::to_string(h) + "h";
-  if (h || m) out += std::to_string(m) + "m";
-  out += std::to_string(s) + "s";
-  return out;
-}
+std::string FormatGoDuration(std::chrono::nanoseconds d) { return FormatGoDurationNs(d.count()); }
 
 Result<SloopConfig> LoadConfig(int argc, const char* const* argv, const char* env_config,
                                bool* help) {

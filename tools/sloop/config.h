@@ -18,6 +18,13 @@ struct LinkTemplate {
   std::vector<std::string> kinds;  // resourceLinks only; empty = every kind
 };
 
+// userMetricsHeaders: the label a user-metrics series gets, read from the first of these request
+// headers that is present (Sloop's default: username from X-Username, user_agent from User-Agent).
+struct UserMetricsHeader {
+  std::string label;
+  std::vector<std::string> headers;
+};
+
 struct SloopConfig {
   using Duration = std::chrono::nanoseconds;
 
@@ -52,7 +59,8 @@ struct SloopConfig {
   bool privileged_access = true;
   std::vector<LinkTemplate> left_bar_links;
   std::vector<LinkTemplate> resource_links;
-  std::string exclusion_rules_json = "{}";  // the exclusionRules object, as JSON text
+  std::string exclusion_rules_json = "{}";              // the exclusionRules object, as JSON text
+  std::vector<UserMetricsHeader> user_metrics_headers;  // empty = Sloop's defaults
 
   // ---- this project's settings
   std::string import_sloop_backup;  // import this Sloop backup, then exit
@@ -88,6 +96,9 @@ struct SloopConfig {
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
   std::vector<std::string> ignored;
+  // What the loader accepted but a user should hear about (an unknown file key, a link without
+  // urlTemplate or text), one line each, for the start-up log.
+  std::vector<std::string> warnings;
 };
 
 // Parses argv (and SLOOP_CONFIG from env) into a config. Errors name the flag, or the file and
@@ -103,8 +114,8 @@ std::string ConfigUsage();
 // files live.
 std::string ConfigToYaml(const SloopConfig& c, bool redact_paths = false);
 
-// Go-style durations: "1h30m", "90s", "1.5h", "300ms", "0". A bare integer in a config file is
-// nanoseconds (as Go decodes it).
+// Durations in flags and files: the one syntax of http/go_duration.h ("1h30m", "90s", "14d").
+// A bare integer in a config file is nanoseconds (as Go decodes a JSON duration).
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 std::string FormatGoDuration(std::chrono::nanoseconds d);
 

@@ -91,6 +91,9 @@ sloop::http::HttpOptions MakeHttpOptions(const SloopConfig& c, const std::string
     h.left_bar_links.push_back({l.text, l.url_template, l.kinds});
   for (const auto& l : c.resource_links)
     h.resource_links.push_back({l.text, l.url_template, l.kinds});
+  h.enable_user_metrics = c.enable_user_metrics;
+  for (const auto& u : c.user_metrics_headers)
+    h.user_metrics_headers.emplace_back(u.label, u.headers);
   h.query_workers = c.http_query_workers;
   h.query_queue = static_cast<size_t>(c.http_query_queue);
   h.query_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.query_timeout);
@@ -160,6 +163,7 @@ sloop::ingest::IngestOptions MakeIngestOptions(const SloopConfig& c,
   o.crd_refresh_interval = c.crd_refresh_interval;
   o.watch_leases = c.watch_leases;
   o.keep_minor_node_updates = c.keep_minor_node_updates;
+  o.enable_granular_metrics = c.enable_granular_metrics;
   o.resync_interval = c.kube_watch_resync_interval;
   o.record_file = c.record_file;
   o.privileged_access = c.privileged_access;
@@ -213,6 +217,7 @@ int Run(int argc, char** argv) {
         "engine's memory is bounded by -memory-budget-mb): " +
         list);
   }
+  for (const auto& w : c.warnings) Log("warning: " + w);
   auto rules = sloop::ExclusionRules::FromConfig(c.exclusion_rules_json);
   if (!rules) {
     std::cerr << "sloop: " << (c.config_file.empty() ? "" : c.config_file + ": ")

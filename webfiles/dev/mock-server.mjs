@@ -115,10 +115,13 @@ function parseTime(v) {
   const t = Date.parse(/[zZ]|[+-]\d\d:\d\d$/.test(v) ? v : v + 'Z');
   return Number.isNaN(t) ? null : Math.floor(t / 1000);
 }
+// The server's duration syntax (http/go_duration.h): Go's units plus d.
 function parseDuration(v) {
-  const m = [...v.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
+  if (v === '0') return 0;
+  const m = [...v.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|ns|d|h|m|s)/g)];
   if (!m.length || m.map((x) => x[0]).join('') !== v) return null;
-  return m.reduce((s, x) => s + Number(x[1]) * ({ h: 3600, m: 60, s: 1 })[x[2]], 0);
+  const unit = { d: 86400, h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 };
+  return m.reduce((s, x) => s + Number(x[1]) * unit[x[2]], 0);
 }
 class BadParam extends Error { constructor(parameter, message, status = 400) { super(message); this.parameter = parameter; this.status = status; } }
 function windowOf(q) {

@@ -114,7 +114,19 @@ export interface EventsAnswer {
 export interface Link {
   text: string;
   url_template: string;
+  /** Left-bar links: the template expanded by the server. */
+  url?: string;
   kinds?: string[];
+}
+
+/** A resource link expanded by the server for one resource (api/v1/links). */
+export interface ExpandedLink {
+  text: string;
+  url: string;
+}
+
+export interface LinksAnswer {
+  links: ExpandedLink[];
 }
 
 export interface UiConfig {
@@ -242,14 +254,3 @@ export async function loadConfig(): Promise<UiConfig> {
 }
 
 /** Expands a Sloop link template ({{.Name}}, {{ToLower .Namespace}}, …) for one resource. */
-export function expandTemplate(
-  tpl: string,
-  r: { name: string; namespace: string; kind: string },
-): string {
-  const values: Record<string, string> = { Name: r.name, Namespace: r.namespace, Kind: r.kind };
-  return tpl.replace(/\{\{\s*(ToLower|ToUpper)?\s*\.(Name|Namespace|Kind)\s*\}\}/g, (_m, fn, field) => {
-    const v = values[field] ?? '';
-    const out = fn === 'ToLower' ? v.toLowerCase() : fn === 'ToUpper' ? v.toUpperCase() : v;
-    return encodeURIComponent(out);
-  });
-}

@@ -6,7 +6,7 @@ import './style.css';
 import { ApiError, getJson, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
 import { fmtBytes, fmtTime, h, isoSeconds, setChildren, toUnix } from './dom';
 import { ResourceView } from './resource';
-import { LOOKBACKS, SORTS, durationSeconds, formatState, parseState, type Defaults, type ViewState } from './state';
+import { LOOKBACKS, SORTS, durationSeconds, formatState, isSloopLink, parseState, type Defaults, type ViewState } from './state';
 import { TimelineView, kindColour } from './timeline';
 import { buildForest, flatten, type TreeNode } from './tree';
 
@@ -39,6 +39,10 @@ class App {
       lookback: config.defaults.lookback || templ(body.defaultLookback) || '1h',
     };
     this.state = parseState(location.search, this.defaults);
+    // A Sloop link (bookmark, runbook) opens the same view, under this UI's own parameters.
+    if (isSloopLink(location.search)) {
+      history.replaceState(null, '', location.pathname + formatState(this.state, this.defaults) + location.hash);
+    }
     this.timeline = new TimelineView({
       open: (row, at) => this.openRow(row, at),
       toggleFold: (id) => this.toggleFold(id),
@@ -62,7 +66,7 @@ class App {
         h('span', { class: 'context', title: 'cluster context' }, context),
         new SearchBox((r) => this.navigate({ res: { kind: r.kind, namespace: r.namespace, name: r.name }, uid: r.uid, at: 0, a: '', b: '' }, true), (e) => this.showError(e)).el,
         h('span', { class: 'spacer' }),
-        (config.left_bar_links || []).map((l) => h('a', { class: 'ext', href: l.url_template, target: '_blank', rel: 'noopener' }, l.text)),
+        (config.left_bar_links || []).map((l) => h('a', { class: 'ext', href: l.url ?? '', target: '_blank', rel: 'noopener' }, l.text)),
       ),
       this.busyEl,
       this.errorEl,

@@ -4,10 +4,11 @@
 
 import {
   ApiError,
-  expandTemplate,
   getJson,
   type EventRecord,
   type EventsAnswer,
+  type ExpandedLink,
+  type LinksAnswer,
   type HistoryAnswer,
   type UiConfig,
   type Version,
@@ -32,6 +33,7 @@ interface Loaded {
   events: EventRecord[];
   truncated: boolean;
   eventsTruncated: boolean;
+  links: ExpandedLink[];
 }
 
 export class ResourceView {
@@ -81,7 +83,18 @@ export class ResourceView {
             this.cb.error(e);
           }
         }
-        this.loaded = { id, versions, events, truncated: hist.truncated, eventsTruncated };
+        // Resource links are Go templates expanded by the server (printf, urlquery, …).
+        let links: ExpandedLink[] = [];
+        if ((this.config.resource_links || []).length) {
+          try {
+            const uid = s.uid || (versions.length ? versions[versions.length - 1].uid || '' : '');
+            links = (await getJson<LinksAnswer>('links', { kind: res.kind, namespace: res.namespace, name: res.name, uid }, { signal: abort.signal })).links || [];
+          } catch (e) {
+            if ((e as Error).name === 'AbortError') throw e;
+            this.cb.error(e);
+          }
+        }
+        this.loaded = { id, versions, events, truncated: hist.truncated, eventsTruncated, links };
       } catch (e) {
         if ((e as Error).name === 'AbortError') return;
         clear(this.el);
@@ -126,9 +139,7 @@ export class ResourceView {
     const res = s.res!;
     const last = versions[versions.length - 1];
     const deleted = last && (last.watch_type === 'DELETED' || last.watch_type === 'DELETED_INFERRED');
-    const links = (this.config.resource_links || [])
-      .filter((l) => !l.kinds || l.kinds.length === 0 || l.kinds.includes(res.kind))
-      .map((l) => h('a', { class: 'button', href: expandTemplate(l.url_template, res), target: '_blank', rel: 'noopener' }, l.text));
+    const links = (this.loaded?.links || []).map((l) => h('a', { class: 'button', href: l.url, target: '_blank', rel: 'noopener' }, l.text));
     const firstT = versions.length ? new Date(versions[0].time).getTime() / 1000 : 0;
     const lastT = versions.length ? new Date(last.time).getTime() / 1000 : 0;
     const span = Math.max(3600, (lastT - firstT) * 1.2);

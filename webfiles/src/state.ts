@@ -51,8 +51,71 @@ export const SORTS: [string, string][] = [
   ['name', 'name'],
 ];
 
-export function parseState(search: string, d: Defaults): ViewState {
+/** The parameters only Sloop's UI writes; a URL with any of them is a Sloop link. */
+const SLOOP_ONLY = ['namematch', 'selectedEndTime', 'end_time', 'start_time', 'query', 'click_time', 'click_data', 'uuid'];
+
+export function isSloopLink(search: string): boolean {
   const q = new URLSearchParams(search);
+  return SLOOP_ONLY.some((k) => q.has(k)) || (q.has('sort') && sloopSort(q.get('sort')!) !== q.get('sort'));
+}
+
+/** Sloop's sort values (starttime, start_time, mostevents, name), and what Sloop does with any
+ * other value: it sorts by start time. */
+function sloopSort(v: string): string {
+  const k = v.toLowerCase().replace(/_/g, '');
+  if (k === 'mostevents') return 'most_events';
+  if (k === 'name') return 'name';
+  return 'start';
+}
+
+/** A Sloop time: Unix seconds, or its UTC date-time without a zone ("2026-11-20T09:14:03", the
+ * seconds optional, as a datetime-local field gives it), or RFC 3339. Null when unreadable. */
+export function sloopTime(v: string | null): Date | null {
+  if (!v) return null;
+  if (/^\d{1,12}$/.test(v)) return new Date(Number(v) * 1000);
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/i.exec(v);
+  if (!m) return null;
+  const t = new Date(`${m[1]}T${m[2]}${m[3] ?? ':00'}${m[5] ?? 'Z'}`);
+  const y = t.getUTCFullYear();
+  return Number.isFinite(t.getTime()) && y >= 1971 && y < 2262 ? t : null;
+}
+
+/** Rewrites the parameters of a link into Sloop's UI or API (/CTX?query=EventHeatMap&namematch=…&
+ * selectedEndTime=…&sort=mostevents, start_time/end_time in Unix seconds, the resource pop-up's
+ * kind/namespace/name with click_time or uuid) into this UI's own. What cannot be read is left
+ * out, so that an old link opens the nearest view instead of an error. */
+export function fromSloop(search: string): URLSearchParams {
+  const q = new URLSearchParams(search);
+  const out = new URLSearchParams();
+  for (const k of ['lookback', 'namespace', 'kind', 'res', 'uid', 'at', 'a', 'b', 'diff', 'noise', 'group', 'nochange', 'zoom', 'fold', 'match', 'end']) {
+    const v = q.get(k);
+    if (v !== null && v !== '') out.set(k, v);
+  }
+  if (out.has('lookback') && !Number.isFinite(durationSeconds(out.get('lookback')!))) out.delete('lookback');
+  const match = q.get('namematch');
+  if (match) out.set('match', match);
+  if (q.has('sort')) out.set('sort', sloopSort(q.get('sort')!));
+  const start = sloopTime(q.get('start_time'));
+  const end = sloopTime(q.get('end_time')) ?? sloopTime(q.get('selectedEndTime'));
+  if (end && end.getTime() < Date.now() - 60_000) out.set('end', end.toISOString().replace('.000Z', 'Z'));
+  if (start && end && start < end) out.set('lookback', `${Math.round((end.getTime() - start.getTime()) / 1000)}s`);
+  if (out.get('end') && !sloopTime(out.get('end'))) out.delete('end');
+  // The resource pop-up's parameters: open that resource.
+  const name = q.get('name');
+  const kind = q.get('kind');
+  if (!out.has('res') && name && kind && kind !== '_all' && (q.has('click_time') || q.has('uuid') || q.has('click_data'))) {
+    const ns = q.get('namespace');
+    out.set('res', `${kind}/${ns && ns !== '_all' ? ns : ''}/${name}`);
+    const uuid = q.get('uuid');
+    if (uuid) out.set('uid', uuid);
+    const click = Number(q.get('click_time'));
+    if (Number.isFinite(click) && click > 0) out.set('at', String(Math.round(click / 1000)));
+  }
+  return out;
+}
+
+export function parseState(search: string, d: Defaults): ViewState {
+  const q = isSloopLink(search) ? fromSloop(search) : new URLSearchParams(search);
   const get = (k: string, dflt = '') => q.get(k) ?? dflt;
   let zoom: [number, number] | null = null;
   const z = get('zoom').split('-').map(Number);
@@ -71,7 +134,7 @@ export function parseState(search: string, d: Defaults): ViewState {
     namespace: get('namespace', d.namespace || '_all'),
     kind: get('kind', d.kind || '_all'),
     match: get('match'),
-    sort: get('sort', 'start'),
+    sort: sloopSort(get('sort', 'start')),
     group: get('group', '1') !== '0',
     nochange: get('nochange') === '1',
     zoom,
@@ -112,15 +175,18 @@ export function formatState(s: ViewState, d: Defaults): string {
   return qs ? '?' + qs : '';
 }
 
-/** Parses a Go-style duration (1h30m, 90m, 45s) into seconds; NaN when malformed. */
+const UNIT_SECONDS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 };
+
+/** Parses a duration in the server's syntax (Go's, plus d: 1h30m, 90m, 45s, 14d) into seconds;
+ * NaN when malformed. */
 export function durationSeconds(d: string): number {
-  const re = /(\d+(?:\.\d+)?)(h|m|s|ms)/g;
+  if (d === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|ns|d|h|m|s)/gy;
   let total = 0;
   let consumed = 0;
   let m: RegExpExecArray | null;
   while ((m = re.exec(d))) {
-    const n = parseFloat(m[1]);
-    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : n / 1000;
+    total += parseFloat(m[1]) * UNIT_SECONDS[m[2]];
     consumed += m[0].length;
   }
   return consumed === d.length && consumed > 0 ? total : NaN;

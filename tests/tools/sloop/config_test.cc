@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -214,7 +215,7 @@ TEST_F(ConfigTest, MaxWatchFrameFromFlagAndFile) {
 TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
   std::string e = LoadError({"-config=" + (dir_ / "missing.yaml").string()});
   EXPECT_NE(e.find("missing.yaml"), std::string::npos) << e;
-  e = LoadError({"-config=" + Write("typo.yaml", "maxLookback: 1h\n")});
+  e = LoadError({"-config=" + Write("typo.yaml", "maxLookback: 1x\n")});  // maxLookBack, as Go
   EXPECT_NE(e.find("maxLookback"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("bad.json", "{\"port\": \"eighty\"}")});
   EXPECT_NE(e.find("port"), std::string::npos) << e;
@@ -222,7 +223,8 @@ TEST_F(ConfigTest, BadFilesAreNamedWithTheKey) {
   EXPECT_NE(e.find("broken.json"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("rules.yaml", "exclusionRules: [1, 2]\n")});
   EXPECT_NE(e.find("exclusionRules"), std::string::npos) << e;
-  e = LoadError({"-config=" + Write("links.json", R"({"leftBarLinks": [{"text": "x"}]})")});
+  e = LoadError({"-config=" +
+                 Write("links.json", R"({"leftBarLinks": [{"text": "x", "urlTemplate": "{{"}]})")});
   EXPECT_NE(e.find("leftBarLinks[0]"), std::string::npos) << e;
   e = LoadError({"-config=" + Write("sloop.txt", "port: 1\n")});
   EXPECT_NE(e.find(".json, .yaml"), std::string::npos) << e;
@@ -282,6 +284,200 @@ TEST_F(ConfigTest, ServingAndSecurityFlags) {
   bad = Load({"-query-timeout=1ms"});
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("-query-timeout"), std::string::npos);
+}
+
+// What Sloop's config files hold, read as Sloop (Go's encoding/json) reads them.
+TEST_F(ConfigTest, SloopKeysMatchCaseInsensitivelyAndUnknownKeysWarn) {
+  struct Case {
+    const char* json;
+    std::function<bool(const SloopConfig&)> check;
+  } cases[] = {
+      {R"({"maxLookback": 3600000000000})",
+       [](const SloopConfig& c) { return c.max_look_back == 1h; }},
+      {R"({"MAXDISKMB": 10})", [](const SloopConfig& c) { return c.max_disk_mb == 10; }},
+      {R"({"displaycontext": "prod"})",
+       [](const SloopConfig& c) { return c.display_context == "prod"; }},
+      {R"({"privilegedAccess": false})", [](const SloopConfig& c) { return !c.privileged_access; }},
+      {R"({"Threshold For GC": 0.5})", [](const SloopConfig& c) { return c.gc_threshold == 0.5; }},
+      {R"({"defaultLookback": "14d"})",
+       [](const SloopConfig& c) { return c.default_lookback == "14d"; }},
+      {R"({"maxLookBack": "14d"})", [](const SloopConfig& c) { return c.max_look_back == 336h; }},
+      {R"({"ResourceLinks": [{"Text": "Logs", "URLTemplate": "https://l/{{.Name}}", "Kinds": ["Pod"]}]})",
+       [](const SloopConfig& c) {
+         return c.resource_links.size() == 1 && c.resource_links[0].text == "Logs" &&
+                c.resource_links[0].url_template == "https://l/{{.Name}}" &&
+                c.resource_links[0].kinds == std::vector<std::string>{"Pod"};
+       }},
+      {R"({"userMetricsHeaders": [{"label": "team", "headers": ["X-Team", "X-Group"]}]})",
+       [](const SloopConfig& c) {
+         return c.user_metrics_headers.size() == 1 && c.user_metrics_headers[0].label == "team" &&
+                c.user_metrics_headers[0].headers.size() == 2;
+       }},
+      {R"({"exclusionRules": null, "leftBarLinks": null})",
+       [](const SloopConfig& c) { return c.exclusion_rules_json == "{}"; }},
+  };
+  int n = 0;
+  for (const auto& tc : cases) {
+    auto c = Load({"-config=" + Write("case" + std::to_string(n++) + ".json", tc.json)});
+    ASSERT_TRUE(c) << tc.json << ": " << c.error().message;
+    EXPECT_TRUE(tc.check(*c)) << tc.json;
+    EXPECT_TRUE(c->warnings.empty()) << tc.json << ": " << c->warnings.front();
+  }
+  auto c = Load({"-config=" + Write("unknown.json", R"({"max-look-back": "1h", "port": 9090})")});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->port, 9090);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("\"max-look-back\""), std::string::npos) << c->warnings[0];
+}
+
+// As Sloop's makeResourceLinks/makeLeftBarLinks: a link without text is left out, one without
+// urlTemplate points at the page itself; both are accepted, with a warning.
+TEST_F(ConfigTest, LinksWithoutUrlOrTextBehaveAsInSloopWithAWarning) {
+  auto c = Load({"-config=" + Write("links.json", R"({
+    "leftBarLinks": [{"text": "Home"}, {"urlTemplate": "https://x/"}]})")});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->left_bar_links.size(), 1u);
+  EXPECT_EQ(c->left_bar_links[0].text, "Home");
+  EXPECT_EQ(c->left_bar_links[0].url_template, "");
+  ASSERT_EQ(c->warnings.size(), 2u);
+  EXPECT_NE(c->warnings[0].find("leftBarLinks[0]"), std::string::npos) << c->warnings[0];
+  EXPECT_NE(c->warnings[1].find("leftBarLinks[1]"), std::string::npos) << c->warnings[1];
+}
+
+TEST_F(ConfigTest, UnsupportedLinkTemplatesAreRefusedAtStartUpNamingThem) {
+  for (const char* tmpl : {"{{if .Name}}x{{end}}", "{{lower .Name}}", "{{.Pod}}", "{{$x := 1}}",
+                           "{{.Name", "{{template \"t\"}}"}) {
+    std::string json = std::string(R"({"resourceLinks": [{"text": "L", "urlTemplate": )") + "\"" +
+                       [&] {
+                         std::string e;
+                         for (char ch : std::string(tmpl)) {
+                           if (ch == '"') e += '\\';
+                           e += ch;
+                         }
+                         return e;
+                       }() +
+                       "\"}]}";
+    std::string e = LoadError({"-config=" + Write("tmpl.json", json)});
+    EXPECT_NE(e.find("resourceLinks[0].urlTemplate"), std::string::npos) << tmpl << ": " << e;
+  }
+  // Left-bar links see the page's fields, not a resource's.
+  std::string e = LoadError(
+      {"-config=" +
+       Write("lb.json", R"({"leftBarLinks": [{"text": "L", "urlTemplate": "{{.Name}}"}]})")});
+  EXPECT_NE(e.find(".Name does not exist"), std::string::npos) << e;
+  EXPECT_TRUE(Load(
+      {"-config=" +
+       Write(
+           "lb2.json",
+           R"({"leftBarLinks": [{"text": "L", "urlTemplate": "https://g/?c={{urlquery .CurrentContext}}"}]})")}));
+}
+
+TEST_F(ConfigTest, OneDurationSyntaxForFlagsAndFiles) {
+  for (const char* d : {"14d", "1h30m", "90s", "1.5h", "2d12h"}) {
+    auto flag = Load({std::string("-max-look-back=") + d});
+    auto file = Load({"-config=" + Write("d.yaml", std::string("maxLookBack: ") + d + "\n")});
+    ASSERT_TRUE(flag && file) << d;
+    EXPECT_EQ(flag->max_look_back, file->max_look_back) << d;
+  }
+  EXPECT_FALSE(Load({"-max-look-back=14w"}));
+}
+
+}  // namespace
+}  // namespace sloop
+
+namespace sloop {
+namespace {
+
+// Every flag and config-file key of Sloop (pkg/sloop/server/internal/config), with a value of
+// its type: each is accepted — applied, or accepted with a warning that it has no effect here —
+// and none is refused or reported unknown.
+TEST_F(ConfigTest, EverySloopFlagAndKeyIsAccepted) {
+  struct Setting {
+    const char* flag;
+    const char* key;
+    const char* value;
+    bool ignored;  // Badger tuning and the like: accepted, listed in the start-up warning
+  } table[] = {
+      {"disable-kube-watch", "disableKubeWatch", "true", false},
+      {"kube-watch-resync-interval", "kubeWatchResyncInterval", "30m", false},
+      {"web-files-path", "webfilesPath", "./web", false},
+      {"bind-address", "bindAddress", "127.0.0.1", false},
+      {"port", "port", "8081", false},
+      {"store-root", "storeRoot", "./data", false},
+      {"max-look-back", "maxLookBack", "336h", false},
+      {"max-disk-mb", "maxDiskMb", "1024", false},
+      {"playback-file", "debugPlaybackFile", "", false},
+      {"record-file", "debugRecordFile", "", false},
+      {"deletion-batch-size", "deletionBatchSize", "1000", true},
+      {"use-mock-badger", "mockBadger", "false", true},
+      {"disable-store-manager", "disableStoreManager", "false", false},
+      {"cleanup-frequency", "cleanupFrequency", "30m", false},
+      {"keep-minor-node-updates", "keepMinorNodeUpdates", "true", false},
+      {"default-lookback", "defaultLookback", "6h", false},
+      {"default-kind", "defaultKind", "Pod", false},
+      {"default-namespace", "defaultNamespace", "default", false},
+      {"context", "context", "prod", false},
+      {"display-context", "displayContext", "cluster", false},
+      {"apiserver-host", "apiServerHost", "https://10.0.0.1:6443", false},
+      {"watch-crds", "watchCrds", "false", false},
+      {"crd-refresh-interval", "crdRefreshInterval", "5m", false},
+      {"gc-threshold", "threshold for GC", "0.8", false},
+      {"restore-database-file", "restoreDatabaseFile", "", false},
+      {"badger-discard-ratio", "badgerDiscardRatio", "0.99", true},
+      {"badger-vlog-gc-freq", "badgerVLogGCFreq", "1m", true},
+      {"badger-max-table-size", "badgerMaxTableSize", "0", true},
+      {"badger-level-one-size", "badgerLevelOneSize", "0", true},
+      {"badger-level-size-multiplier", "badgerLevSizeMultiplier", "0", true},
+      {"badger-keep-l0-in-memory", "badgerKeepL0InMemory", "true", true},
+      {"badger-vlog-file-size", "badgerVLogFileSize", "0", true},
+      {"badger-vlog-max-entries", "badgerVLogMaxEntries", "200000", true},
+      {"badger-use-lsm-only-options", "badgerUseLSMOnlyOptions", "true", true},
+      {"badger-enable-event-logging", "badgerEnableEventLogging", "false", true},
+      {"badger-number-of-compactors", "badgerNumOfCompactors", "0", true},
+      {"badger-number-of-level-zero-tables", "badgerNumLevelZeroTables", "0", true},
+      {"badger-number-of-zero-tables-stall", "badgerNumLevelZeroTablesStall", "0", true},
+      {"badger-sync-writes", "badgerSyncWrites", "true", true},
+      {"badger-vlog-fileIO-mapping", "badgerVLogFileIOMapping", "false", true},
+      {"badger-vlog-truncate", "badgerVLogTruncate", "true", true},
+      {"badger-detail-log-enabled", "badgerDetailLogEnabled", "false", true},
+      {"enable-delete-keys", "enableDeleteKeys", "false", true},
+      {"enable-granular-metrics", "enableGranularMetrics", "true", false},
+      {"enable-user-metrics", "enableUserMetrics", "true", false},
+      {"allow-privileged-access", "PrivilegedAccess", "true", false},
+  };
+  int n = 0;
+  for (const auto& s : table) {
+    auto flag = Load({std::string("-") + s.flag + "=" + s.value});
+    ASSERT_TRUE(flag) << "-" << s.flag << ": " << flag.error().message;
+    auto dashed = Load({std::string("--") + s.flag + "=" + s.value});
+    ASSERT_TRUE(dashed) << "--" << s.flag << ": " << dashed.error().message;
+    std::string v = s.value;
+    bool number = !v.empty() && v.find_first_not_of("0123456789.") == std::string::npos;
+    std::string json_value = (v == "true" || v == "false" || number) ? v : "\"" + v + "\"";
+    auto file = Load({"-config=" + Write("k" + std::to_string(n++) + ".json",
+                                         std::string("{\"") + s.key + "\": " + json_value + "}")});
+    ASSERT_TRUE(file) << s.key << ": " << file.error().message;
+    EXPECT_TRUE(file->warnings.empty()) << s.key << ": " << file->warnings.front();
+    EXPECT_EQ(!file->ignored.empty(), s.ignored) << s.key;
+    EXPECT_EQ(!flag->ignored.empty(), s.ignored) << s.flag;
+  }
+  // glog's flags and -cpuprofile, which Sloop's deployments pass, are accepted too.
+  EXPECT_TRUE(Load({"-v=2", "-logtostderr", "-alsologtostderr=true", "-stderrthreshold=INFO",
+                    "-vmodule=x=1", "-log_dir=/tmp", "-cpuprofile=/tmp/p"}));
+  // Sloop's file-only keys, and its ConfigFile key.
+  auto file_only = Load({"-config=" + Write("fileonly.yaml",
+                                            "ConfigFile: x.yaml\n"
+                                            "leftBarLinks: []\nresourceLinks: []\n"
+                                            "exclusionRules: {}\nuserMetricsHeaders: []\n")});
+  ASSERT_TRUE(file_only) << file_only.error().message;
+  EXPECT_TRUE(file_only->warnings.empty()) << file_only->warnings.front();
+  // Sloop's test config: durations as integer nanoseconds.
+  auto ns = Load(
+      {"-config=" +
+       Write("testconfig.json",
+             R"({"maxLookBack": 1209600000000000, "kubeWatchResyncInterval": 1800000000000})")});
+  ASSERT_TRUE(ns) << ns.error().message;
+  EXPECT_EQ(ns->max_look_back, std::chrono::hours(336));
 }
 
 }  // namespace
