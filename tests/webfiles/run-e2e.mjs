@@ -523,6 +523,9 @@ test('behind a proxy on a sub-path (ingress rewrite, kubectl proxy) every asset 
       await page.close();
       server.close();
     }
+  }
+});
+
 test("Sloop's links open the same view, with no error banner and a sane time axis", async () => {
   const ns = S.rollout.d.namespace;
   const now = new Date();
