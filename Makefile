@@ -39,7 +39,8 @@ test: web
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	@bash tools/install-deploy-tools.sh $(TEST_BUILD)
-	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -LE 'fuzz|soak|tsan'
+	cd $(TEST_BUILD) && PATH="$$PATH:$(abspath $(TEST_BUILD))/tools/bin" ctest --output-on-failure -j $(JOBS) \
+	  --timeout 600 -LE 'fuzz|soak|tsan'
 	$(MAKE) test-tsan
 	$(MAKE) test-fuzz
 

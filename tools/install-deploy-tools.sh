@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the tools the deploy tests (ctest label `deploy`) run into BUILD_DIR/tools/bin: helm and
-# kustomize, from their Go modules at the versions pinned in tools/deploy-tools/go.mod (hashes in
-# go.sum), and the npm project of the manifest validators, tests/deploy/node (package-lock.json),
+# Builds the tools the deploy tests (ctest label `deploy`) run into BUILD_DIR/tools/bin: helm,
+# kustomize (and kubectl on a machine without one), from their Go modules at the versions pinned
+# in tools/deploy-tools/go.mod (hashes in go.sum), and the npm project of the manifest validators, tests/deploy/node (package-lock.json),
 # into BUILD_DIR/tools/deploy-node. Idempotent and non-interactive: a second run only checks.
 # `make test` runs it before ctest.
 #   usage: tools/install-deploy-tools.sh BUILD_DIR
@@ -25,19 +25,28 @@ fi
 
 # One stamp per tool: go.sum changes (a new pinned version) rebuild it.
 mod="$here/tools/deploy-tools"
-build_tool() { # name package [ldflags]
-  local name="$1" pkg="$2" ldflags="${3:-}" stamp="$bin/.$1.go.sum"
-  if [ -x "$bin/$name" ] && [ -f "$stamp" ] && cmp -s "$stamp" "$mod/go.sum"; then
+build_tool() { # name package [ldflags [module dir]]
+  local name="$1" pkg="$2" ldflags="${3:-}" dir="${4:-$mod}" stamp="$bin/.$1.go.sum"
+  if [ -x "$bin/$name" ] && [ -f "$stamp" ] && cmp -s "$stamp" "$dir/go.sum"; then
     return
   fi
   echo "install-deploy-tools: building $name ($pkg) into $bin"
-  (cd "$mod" && GOFLAGS=-mod=readonly GOTOOLCHAIN=local "$go_cmd" build -trimpath -ldflags="$ldflags" -o "$bin/$name" "$pkg")
-  cp "$mod/go.sum" "$stamp"
+  (cd "$dir" && GOFLAGS=-mod=readonly GOTOOLCHAIN=local "$go_cmd" build -trimpath -ldflags="$ldflags" -o "$bin/$name" "$pkg")
+  cp "$dir/go.sum" "$stamp"
 }
 # helm reports the version go.mod pins (its build normally stamps it with -X).
 helm_version="$(awk '$1 == "helm.sh/helm/v3" { print $2 }' "$mod/go.mod")"
 build_tool helm helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$helm_version"
 build_tool kustomize sigs.k8s.io/kustomize/kustomize/v5
+# kubectl: the machine's own when it has one; otherwise the upstream command built from the
+# k8s.io/kubectl module (its own module, tools/kubectl-build, so helm's pins stay as they are).
+# `make test` puts BUILD_DIR/tools/bin at the end of PATH: a kubectl already installed wins.
+if command -v kubectl >/dev/null 2>&1 && [ "$(command -v kubectl)" != "$bin/kubectl" ]; then
+  echo "install-deploy-tools: kubectl found at $(command -v kubectl)"
+else
+  kube_version="v$(awk '$1 == "k8s.io/kubectl" { sub(/^v0\./, "1.", $2); print $2 }' "$here/tools/kubectl-build/go.mod")"
+  build_tool kubectl . "-X k8s.io/component-base/version.gitVersion=$kube_version" "$here/tools/kubectl-build"
+fi
 
 # The offline schema validators (kubernetes-models: the Kubernetes OpenAPI schemas compiled to
 # validators, shipped in the npm package) and a YAML parser, from tests/deploy/node's lock file.
@@ -53,4 +62,4 @@ if [ ! -f "$node_dir/node_modules/.package-lock.json" ] || ! cmp -s "$src/packag
   cp "$src/package.json" "$src/package-lock.json" "$node_dir/"
   (cd "$node_dir" && npm ci --no-audit --no-fund </dev/null)
 fi
-echo "install-deploy-tools: helm, kustomize and the manifest validators are in $1/tools"
+echo "install-deploy-tools: helm, kustomize, the manifest validators (and kubectl where none was installed) are in $1/tools"

@@ -10,7 +10,7 @@
 //   kustomize  helm template and kustomize build render the same objects for the same settings
 //              (the base and the ingress overlay); the labels only helm sets (helm.sh/chart,
 //              app.kubernetes.io/managed-by) are left out of the comparison. kubectl kustomize is
-//              compared too when kubectl is on PATH.
+//              compared too (kubectl from PATH, or the one the install script built).
 //   schema     every rendered object validates against the Kubernetes OpenAPI schemas.
 //   rbac       the ClusterRole of the chart and of kustomize equals `sloop -print-rbac`, and
 //              against the cluster simulator it grants every kind sloop watches and no served
@@ -176,13 +176,14 @@ async function checkKustomize() {
     helmTemplate(BASE_SETS), kustomizeBuild(kustomizeRoot));
   compareRenderings('ingress overlay (deploy/kubernetes/ingress)',
     helmTemplate(INGRESS_SETS), kustomizeBuild(path.join(kustomizeRoot, 'ingress')));
-  const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
-  if (kubectl) {
-    compareRenderings('kubectl kustomize deploy/kubernetes', helmTemplate(BASE_SETS),
-      parseObjects(run(kubectl, ['kustomize', kustomizeRoot]).stdout));
-  } else {
-    console.log('kubectl is not on PATH: compared with kustomize only');
+  // The machine's kubectl, or the one tools/install-deploy-tools.sh built where there was none.
+  const onPath = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  const kubectl = onPath || path.join(tools, 'bin', 'kubectl');
+  if (!fs.existsSync(kubectl)) {
+    throw new Error(`no kubectl on PATH nor at ${kubectl}: run tools/install-deploy-tools.sh BUILD_DIR`);
   }
+  compareRenderings('kubectl kustomize deploy/kubernetes', helmTemplate(BASE_SETS),
+    parseObjects(run(kubectl, ['kustomize', kustomizeRoot]).stdout));
   // What the defaults promise (docs/deploy.md).
   const objs = helmTemplate(BASE_SETS);
   const sts = objs.find((o) => o.kind === 'StatefulSet');
