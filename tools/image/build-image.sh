@@ -54,8 +54,10 @@ version="$(sed -n 's/^project(sloop-cpp VERSION \([0-9.]*\).*/\1/p' "$here/CMake
 [ -n "$version" ] || die "no project VERSION in $here/CMakeLists.txt"
 created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 # Where the source is (label org.opencontainers.image.source): SLOOP_IMAGE_SOURCE, else the git
-# remote "origin"; with neither the label is left out rather than guessed.
+# remote "origin" when it is a URL (a clone of a local directory would put this machine's path in
+# the image, and two clones would differ); with neither the label is left out rather than guessed.
 source_url="${SLOOP_IMAGE_SOURCE:-$(git -C "$here" config --get remote.origin.url 2>/dev/null || true)}"
+case "$source_url" in *://* | git@*) ;; *) source_url="${SLOOP_IMAGE_SOURCE:-}" ;; esac
 licence="$(head -1 "$here/LICENSE" | grep -q '^BSD 3-Clause' && echo BSD-3-Clause || echo NOASSERTION)"
 suite=bookworm
 # bookworm with its point-release updates and security updates. The cache is keyed by the day too:
