@@ -284,6 +284,7 @@ std::vector<ResourceType> SelectResources(const std::vector<ResourceType>& all,
   const auto& defaults = DefaultGroupResources();
   for (const auto& t : all) {
     if (t.group.empty() && t.resource == "secrets") continue;  // never stored
+    if (!o.watch_namespace.empty() && !t.namespaced) continue;  // one namespace: a Role reads it
     bool named = std::any_of(o.include_kinds.begin(), o.include_kinds.end(),
                              [&](const std::string& n) { return Matches(t, n); });
     bool wanted;

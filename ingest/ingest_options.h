@@ -24,6 +24,10 @@ struct IngestOptions {
   // include = Sloop's default set plus every CRD. Secrets are never recorded.
   std::vector<std::string> include_kinds, exclude_kinds;
   bool watch_crds = true;
+  // Record one namespace only (a Role in that namespace is then enough): its namespaced kinds are
+  // listed and watched under /namespaces/NS/, cluster-scoped kinds (Nodes, Namespaces, ...) and
+  // CustomResourceDefinitions are not read. Empty: every namespace.
+  std::string watch_namespace;
   std::chrono::nanoseconds crd_refresh_interval = std::chrono::minutes(5);
   bool watch_leases = false;
   bool keep_minor_node_updates = false;

@@ -449,7 +449,7 @@ struct Ingester::Impl {
 
   void StartRequest(Stream& s) {
     const ResourceType& rt = s.rec->type();
-    std::string path = rt.CollectionPath();
+    std::string path = rt.CollectionPath(options.watch_namespace);
     bool list = s.need_list;
     long timeout_s;
     if (list) {
@@ -948,13 +948,15 @@ struct Ingester::Impl {
     const ResourceType& first = selected.front();
     Result<ApiClient::Response> probe = MakeError(ErrorCode::kInvalidArgument, "no kind selected");
     for (size_t i = 0; i < std::min<size_t>(selected.size(), 3); ++i) {
-      probe = client->Get(selected[i].CollectionPath() + "?limit=1", kAcceptJson, timeout);
+      probe = client->Get(selected[i].CollectionPath(options.watch_namespace) + "?limit=1",
+                          kAcceptJson, timeout);
       if (!probe || probe->status != 403) break;
     }
     if (!probe) return std::unexpected(probe.error());
     if (probe->status == 401 || probe->status == 403) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       "the API server at " + cc.server + first.CollectionPath() + " answered " +
+                       "the API server at " + cc.server + first.CollectionPath(options.watch_namespace) +
+                           " answered " +
                            std::to_string(probe->status) + " (" + StatusMessage(probe->body) +
                            "): the user of " + cc.Describe() + " may not list " +
                            first.GroupResource() +

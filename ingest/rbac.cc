@@ -70,7 +70,9 @@ RbacRules MakeRbacRules(const IngestOptions& options) {
   // The selection the ingester makes from what discovery found (custom resources aside).
   std::map<std::string, std::set<std::string>> by_group;
   for (const auto& t : SelectResources(builtin, options)) by_group[t.group].insert(t.resource);
-  if (options.watch_crds) by_group["apiextensions.k8s.io"].insert("customresourcedefinitions");
+  if (options.watch_crds && options.watch_namespace.empty()) {
+    by_group["apiextensions.k8s.io"].insert("customresourcedefinitions");
+  }
 
   YAML::Emitter y;
   y << YAML::BeginSeq;

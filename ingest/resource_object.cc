@@ -12,9 +12,10 @@ std::string ResourceType::GroupResource() const {
   return group.empty() ? resource : resource + "." + group;
 }
 
-std::string ResourceType::CollectionPath() const {
-  if (group.empty()) return "/api/" + version + "/" + resource;
-  return "/apis/" + group + "/" + version + "/" + resource;
+std::string ResourceType::CollectionPath(std::string_view namespace_) const {
+  std::string path = group.empty() ? "/api/" + version + "/" : "/apis/" + group + "/" + version + "/";
+  if (namespaced && !namespace_.empty()) path.append("namespaces/").append(namespace_).append("/");
+  return path + resource;
 }
 
 bool IsEventType(std::string_view group, std::string_view kind) {

@@ -26,8 +26,9 @@ struct ResourceType {
 
   // "pods" for the core group, "deployments.apps" otherwise (kubectl's spelling).
   std::string GroupResource() const;
-  // "/api/v1/pods", "/apis/apps/v1/deployments": the all-namespaces collection path.
-  std::string CollectionPath() const;
+  // "/api/v1/pods", "/apis/apps/v1/deployments": the all-namespaces collection path; with a
+  // namespace, a namespaced type's collection in it ("/api/v1/namespaces/NS/pods").
+  std::string CollectionPath(std::string_view namespace_ = {}) const;
   bool operator==(const ResourceType&) const = default;
 };
 

@@ -133,6 +133,7 @@ function compareRenderings(what, helmObjects, otherObjects) {
 // The settings of the kustomize base and of its ingress overlay, as helm values.
 const BASE_SETS = ['namespace.create=true'];
 const INGRESS_SETS = [...BASE_SETS, 'ingress.enabled=true', 'ingress.path=/sloop', 'ingress.className=nginx'];
+const NAMESPACE_SETS = [...BASE_SETS, 'config.watchNamespace=default'];
 
 async function checkLint() {
   for (const sets of [[], INGRESS_SETS, ['persistentVolume.enabled=false', 'clusterRole.apiGroups={cert-manager.io}']]) {
@@ -176,6 +177,8 @@ async function checkKustomize() {
     helmTemplate(BASE_SETS), kustomizeBuild(kustomizeRoot));
   compareRenderings('ingress overlay (deploy/kubernetes/ingress)',
     helmTemplate(INGRESS_SETS), kustomizeBuild(path.join(kustomizeRoot, 'ingress')));
+  compareRenderings('namespace-only overlay (deploy/kubernetes/namespace-only)',
+    helmTemplate(NAMESPACE_SETS), kustomizeBuild(path.join(kustomizeRoot, 'namespace-only')));
   // The machine's kubectl, or the one tools/install-deploy-tools.sh built where there was none.
   const onPath = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
   const kubectl = onPath || path.join(tools, 'bin', 'kubectl');
@@ -227,6 +230,8 @@ async function checkSchema() {
       'clusterRole.apiGroups={cert-manager.io,example.com}', 'resources.requests.cpu=1', 'tolerations[0].operator=Exists']),
     'kustomize base': kustomizeBuild(kustomizeRoot),
     'kustomize ingress overlay': kustomizeBuild(path.join(kustomizeRoot, 'ingress')),
+    'helm one namespace': helmTemplate(NAMESPACE_SETS),
+    'kustomize namespace-only overlay': kustomizeBuild(path.join(kustomizeRoot, 'namespace-only')),
   };
   for (const [what, objects] of Object.entries(renderings)) {
     ok(objects.length >= 6, `${what}: only ${objects.length} objects rendered`);
@@ -303,16 +308,34 @@ async function checkRbac() {
   ok(fs.readFileSync(path.join(chart, 'files', 'rbac-rules.yaml'), 'utf8') === printed,
     'deploy/helm/sloop/files/rbac-rules.yaml is not what sloop -print-rbac prints: regenerate it');
   for (const g of printedGrants) ok(!g.endsWith('/secrets') && !g.includes('*'), `default role grants ${g}`);
+  // One namespace (config.watchNamespace): a Role and a RoleBinding in it, no cluster-wide grant,
+  // with the rules sloop prints for that configuration (namespaced kinds only).
+  const nsPrinted = run(sloop, ['-print-rbac', '-watch-namespace=default']).stdout;
+  ok(fs.readFileSync(path.join(chart, 'files', 'rbac-rules-namespaced.yaml'), 'utf8') === nsPrinted,
+    'deploy/helm/sloop/files/rbac-rules-namespaced.yaml is not what sloop -print-rbac -watch-namespace=default prints: regenerate it');
+  const nsPrintedGrants = grants({ rules: YAML.parse(nsPrinted) }, 'sloop -print-rbac -watch-namespace');
+  for (const [what, objs] of [['chart', helmTemplate(NAMESPACE_SETS)],
+    ['kustomize namespace-only', kustomizeBuild(path.join(kustomizeRoot, 'namespace-only'))]]) {
+    ok(!objs.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'),
+      `${what}: one namespace recorded, yet a ClusterRole or ClusterRoleBinding is rendered`);
+    const role = objs.find((o) => o.kind === 'Role');
+    const binding = objs.find((o) => o.kind === 'RoleBinding');
+    if (!ok(role && binding, `${what}: no Role and RoleBinding for one namespace`)) continue;
+    ok(role.metadata.namespace === 'default' && binding.metadata.namespace === 'default',
+      `${what}: the Role and RoleBinding are not in the recorded namespace`);
+    ok(sameSet(grants(role, what), nsPrintedGrants), `${what}: Role != sloop -print-rbac -watch-namespace`);
+    for (const g of nsPrintedGrants) ok(!g.startsWith('/nodes') && !g.startsWith('/namespaces') && !g.endsWith('/secrets'), `one-namespace role grants ${g}`);
+  }
   // The ConfigMap's configuration is one sloop accepts (unknown keys are an error), and the rules
   // sloop prints for it are the role the same rendering carries.
-  for (const sets of [[], INGRESS_SETS]) {
+  for (const sets of [[], INGRESS_SETS, NAMESPACE_SETS]) {
     const objs = helmTemplate(sets);
     const file = path.join(scratch, 'sloop.yaml');
     fs.writeFileSync(file, objs.find((o) => o.kind === 'ConfigMap').data['sloop.yaml']);
     const r = run(sloop, [`-config=${file}`, '-print-rbac'], { mayFail: true });
     if (!ok(r.status === 0, `sloop refuses the chart's configuration (${sets.join(' ')}): ${r.stderr}`)) continue;
     const forConfig = grants({ rules: YAML.parse(r.stdout) }, 'sloop -print-rbac -config');
-    const role = grants(objs.find((o) => o.kind === 'ClusterRole'), 'chart');
+    const role = grants(objs.find((o) => o.kind === 'ClusterRole' || o.kind === 'Role'), 'chart');
     ok(sameSet(forConfig, role), `rules for the rendered config [${show(forConfig)}] != the rendered role [${show(role)}]`);
   }
 

@@ -13,6 +13,9 @@
 #   MODE forbidden:  RBAC_FILE without configmaps: the other kinds are recorded, configmaps is
 #                    logged once with the rule to add, listed on /api/v1/stats and /metrics,
 #                    readiness does not wait for it, kubesim sees no retry storm
+#   MODE namespace:  RBAC_FILE a Role in one namespace (the chart with config.watchNamespace=shop):
+#                    sloop -watch-namespace=shop records that namespace's kinds with zero 403s
+#                    and nothing of other namespaces or cluster-scoped kinds
 #   MODE nocluster:  the binary never fakes a cluster: outside a pod with no kubeconfig it exits
 #                    with an error naming what it looked for; in a pod whose API server is
 #                    unreachable or whose token is missing it stays up, logs, retries, not ready
@@ -83,19 +86,22 @@ start_kubesim() {  # start_kubesim RBAC_FILE
 
 # The pod: the image's config plus what the kubelet would add.
 http_port=0
+pod_args=()  # sloop's flags beyond the image's own and the port
 run_pod() {  # run_pod NAME LOG [ENV...]: starts the container in the background
   local name="$1" log="$2"
   shift 2
-  local env_json
+  local env_json args_json='[]'
   env_json="$(printf '%s\n' "$@" | jq -R . | jq -s .)"
+  if [ ${#pod_args[@]} -gt 0 ]; then args_json="$(printf '%s\n' "${pod_args[@]}" | jq -R . | jq -s .)"; fi
   jq --arg sa "$scratch/serviceaccount" --arg data "$scratch/data" --argjson env "$env_json" \
+    --argjson extra "$args_json" \
     --arg port "$http_port" '
     .root.readonly = true
     | .process.terminal = false
     | .process.noNewPrivileges = true
     | .process.capabilities = {bounding: [], effective: [], permitted: [], inheritable: [], ambient: []}
     | .process.env += $env
-    | .process.args += ["-port=" + $port, "-bind-address=127.0.0.1"]
+    | .process.args += ["-port=" + $port, "-bind-address=127.0.0.1"] + $extra
     | .linux.namespaces = [{type: "pid"}, {type: "mount"}, {type: "ipc"}, {type: "uts"}]
     | del(.linux.resources)
     | .mounts = [
@@ -238,6 +244,30 @@ EOF
   stop_pod "sloop-$$-f"
   ;;
 
+namespace)
+  start_kubesim "$rbac_file"
+  http_port="$(free_port)"
+  current_log="$scratch/sloop.log"
+  pod_args=(-watch-namespace=shop)
+  step "a Role in namespace shop only, sloop -watch-namespace=shop"
+  run_pod "sloop-$$-ns" "$current_log" KUBERNETES_SERVICE_HOST=127.0.0.1 "KUBERNETES_SERVICE_PORT=$kubesim_port"
+  wait_for 60 "/healthz 200" healthy
+  wait_for 90 "/readyz 200 (first list of every kind in shop)" ready
+  sleep 5
+  shop_pods="$(timeline_rows "lookback=1h&kind=Pod&namespace=shop")"
+  all_pods="$(timeline_rows "lookback=1h&kind=Pod")"
+  nodes="$(timeline_rows "lookback=1h&kind=Node")"
+  echo "recorded: $shop_pods pods in shop, $all_pods pods in all, $nodes nodes"
+  [ "$shop_pods" -gt 0 ] || fail "nothing recorded in shop"
+  [ "$all_pods" = "$shop_pods" ] || fail "pods of other namespaces recorded ($all_pods in all, $shop_pods in shop)"
+  [ "$nodes" = 0 ] || fail "cluster-scoped Nodes recorded under a Role"
+  [ "$(get /api/v1/stats)" = 200 ] || fail "/api/v1/stats"
+  [ "$(jq -c .forbidden_kinds "$scratch/body")" = "[]" ] || fail "forbidden kinds: $(cat "$scratch/body")"
+  n403="$(forbidden_served)"
+  [ "$n403" = 0 ] || { grep ' 403 ' "$scratch/kubesim.log" >&2; fail "kubesim served $n403 403s to sloop"; }
+  stop_pod "sloop-$$-ns"
+  ;;
+
 nocluster)
   current_log="$scratch/sloop-none.log"
   http_port="$(free_port)"
@@ -287,6 +317,6 @@ nocluster)
   wait_for 60 "/readyz 200 once the token is there" ready
   stop_pod "sloop-$$-t"
   ;;
-*) fail "unknown mode '$mode' (full, forbidden, nocluster)" ;;
+*) fail "unknown mode '$mode' (full, forbidden, namespace, nocluster)" ;;
 esac
 echo "PASS ($mode) in ${SECONDS}s"

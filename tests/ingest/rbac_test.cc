@@ -65,5 +65,28 @@ TEST(RbacTest, FollowsIncludeExcludeLeasesAndCrds) {
   EXPECT_EQ(rules.unresolved, (std::vector<std::string>{"widgets.example.com"}));
 }
 
+// One namespace: a Role's rules. Only namespaced kinds, read under /namespaces/NS/, and no CRDs
+// (a cluster-scoped kind a Role cannot grant).
+TEST(RbacTest, OneNamespaceGrantsItsNamespacedKindsOnly) {
+  IngestOptions o;
+  o.watch_namespace = "shop";
+  auto got = Parse(MakeRbacRules(o).yaml);
+  EXPECT_FALSE(got.contains("apiextensions.k8s.io"));
+  EXPECT_TRUE(got[""].contains("pods"));
+  EXPECT_FALSE(got[""].contains("nodes"));
+  EXPECT_FALSE(got[""].contains("namespaces"));
+  EXPECT_FALSE(got[""].contains("persistentvolumes"));
+  EXPECT_FALSE(got.contains("storage.k8s.io"));
+  for (const auto& t : SelectResources(BuiltinResourceTypes(), o)) {
+    EXPECT_TRUE(t.namespaced) << t.GroupResource();
+    EXPECT_NE(t.CollectionPath("shop").find("/namespaces/shop/"), std::string::npos);
+  }
+  ResourceType node{"", "v1", "nodes", "Node", false, false};
+  EXPECT_EQ(node.CollectionPath("shop"), "/api/v1/nodes");
+  ResourceType deploy{"apps", "v1", "deployments", "Deployment", true, false};
+  EXPECT_EQ(deploy.CollectionPath("shop"), "/apis/apps/v1/namespaces/shop/deployments");
+  EXPECT_EQ(deploy.CollectionPath(), "/apis/apps/v1/deployments");
+}
+
 }  // namespace
 }  // namespace sloop::ingest

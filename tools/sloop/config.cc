@@ -68,6 +68,9 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"apiserver-host", "apiServerHost", Kind::kString, &c.apiserver_host,
        "API server URL override"},
       {"watch-crds", "watchCrds", Kind::kBool, &c.watch_crds, "watch custom resources"},
+      {"watch-namespace", "watchNamespace", Kind::kString, &c.watch_namespace,
+       "record this namespace only: its namespaced kinds, read under /namespaces/NS/ so a Role "
+       "in it is enough (cluster-scoped kinds and CRD discovery are left out); empty: all"},
       {"crd-refresh-interval", "crdRefreshInterval", Kind::kDuration, &c.crd_refresh_interval,
        "how often to rediscover resource kinds"},
       {"gc-threshold", "threshold for GC", Kind::kDouble, &c.gc_threshold,
@@ -551,6 +554,16 @@ Result<void> Validate(const SloopConfig& c) {
   if (c.port < 0 || c.port > 65535)
     return Bad("-port", std::to_string(c.port) + " is not a TCP port");
   if (c.max_disk_mb <= 0) return Bad("-max-disk-mb", "must be greater than 0");
+  const std::string& ns = c.watch_namespace;
+  if (!ns.empty() &&
+      (ns.size() > 63 || !std::isalnum(static_cast<unsigned char>(ns.front())) ||
+       !std::isalnum(static_cast<unsigned char>(ns.back())) ||
+       !std::all_of(ns.begin(), ns.end(), [](char ch) {
+         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+       }))) {
+    return Bad("-watch-namespace", "'" + ns + "' is not a namespace name (lower-case letters, "
+                                   "digits and '-', at most 63, as in 'kube-system')");
+  }
   if (c.gc_threshold <= 0 || c.gc_threshold > 1) return Bad("-gc-threshold", "must be in (0, 1]");
   if (c.shard_duration < std::chrono::minutes(1) || c.shard_duration > std::chrono::hours(24)) {
     return Bad("-shard-duration", "must be between 1m and 24h");

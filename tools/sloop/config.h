@@ -50,6 +50,7 @@ struct SloopConfig {
   std::string display_context;
   std::string apiserver_host;
   bool watch_crds = true;
+  std::string watch_namespace;  // record this namespace only (a Role suffices); "" = all
   Duration crd_refresh_interval = std::chrono::minutes(5);
   double gc_threshold = 0.8;
   std::string restore_database_file;

@@ -159,7 +159,8 @@ sloop::ingest::IngestOptions MakeIngestOptions(const SloopConfig& c,
   o.apiserver_host = c.apiserver_host;
   o.include_kinds = c.include_kinds;
   o.exclude_kinds = c.exclude_kinds;
-  o.watch_crds = c.watch_crds;
+  o.watch_namespace = c.watch_namespace;
+  o.watch_crds = c.watch_crds && c.watch_namespace.empty();  // CRDs are cluster-scoped
   o.crd_refresh_interval = c.crd_refresh_interval;
   o.watch_leases = c.watch_leases;
   o.keep_minor_node_updates = c.keep_minor_node_updates;
@@ -199,7 +200,8 @@ int Run(int argc, char** argv) {
     sloop::ingest::IngestOptions kinds;
     kinds.include_kinds = c.include_kinds;
     kinds.exclude_kinds = c.exclude_kinds;
-    kinds.watch_crds = c.watch_crds;
+    kinds.watch_namespace = c.watch_namespace;
+    kinds.watch_crds = c.watch_crds && c.watch_namespace.empty();
     kinds.watch_leases = c.watch_leases;
     auto rules = sloop::ingest::MakeRbacRules(kinds);
     for (const auto& name : rules.unresolved) {

@@ -176,6 +176,18 @@ TEST_F(ConfigTest, BasePathIsNormalisedAndChecked) {
   EXPECT_EQ(ConfigToYaml(*c).find("printRbac"), std::string::npos) << "a flag, not a setting";
 }
 
+TEST_F(ConfigTest, WatchNamespaceIsANamespaceName) {
+  auto c = Load({"-config=" + Write("ns.yaml", "watchNamespace: team-a\n")});
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->watch_namespace, "team-a");
+  for (const char* bad : {"-watch-namespace=Team", "-watch-namespace=-a", "-watch-namespace=a_b",
+                          "-watch-namespace=a/b"}) {
+    std::string e = LoadError({bad});
+    EXPECT_NE(e.find("-watch-namespace"), std::string::npos) << bad << ": " << e;
+  }
+  EXPECT_FALSE(LoadError({"-watch-namespace=" + std::string(64, 'a')}).empty());
+}
+
 TEST_F(ConfigTest, UnknownFlagIsNamed) {
   EXPECT_NE(LoadError({"-max-lookback=1h"}).find("-max-lookback"), std::string::npos);
   EXPECT_NE(LoadError({"stray"}).find("stray"), std::string::npos);
