@@ -954,14 +954,18 @@ struct Ingester::Impl {
     }
     if (!probe) return std::unexpected(probe.error());
     if (probe->status == 401 || probe->status == 403) {
+      const std::string grant =
+          options.watch_namespace.empty()
+              ? "grant it get/list/watch on all resources (e.g. the 'view' ClusterRole)"
+              : "grant it get/list/watch in namespace " + options.watch_namespace +
+                    " (a Role and RoleBinding there: sloop -print-rbac -watch-namespace=" +
+                    options.watch_namespace + " prints the rules)";
       return MakeError(ErrorCode::kInvalidArgument,
-                       "the API server at " + cc.server + first.CollectionPath(options.watch_namespace) +
-                           " answered " +
+                       "the API server at " + cc.server +
+                           first.CollectionPath(options.watch_namespace) + " answered " +
                            std::to_string(probe->status) + " (" + StatusMessage(probe->body) +
                            "): the user of " + cc.Describe() + " may not list " +
-                           first.GroupResource() +
-                           "; grant it get/list/watch on all resources (e.g. the 'view' "
-                           "ClusterRole)");
+                           first.GroupResource() + "; " + grant);
     }
     Log("connected to " + cc.Describe() +
         (git_version.empty() ? std::string() : ", Kubernetes " + git_version));

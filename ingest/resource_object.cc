@@ -13,7 +13,8 @@ std::string ResourceType::GroupResource() const {
 }
 
 std::string ResourceType::CollectionPath(std::string_view namespace_) const {
-  std::string path = group.empty() ? "/api/" + version + "/" : "/apis/" + group + "/" + version + "/";
+  std::string path =
+      group.empty() ? "/api/" + version + "/" : "/apis/" + group + "/" + version + "/";
   if (namespaced && !namespace_.empty()) path.append("namespaces/").append(namespace_).append("/");
   return path + resource;
 }

@@ -555,14 +555,14 @@ Result<void> Validate(const SloopConfig& c) {
     return Bad("-port", std::to_string(c.port) + " is not a TCP port");
   if (c.max_disk_mb <= 0) return Bad("-max-disk-mb", "must be greater than 0");
   const std::string& ns = c.watch_namespace;
-  if (!ns.empty() &&
-      (ns.size() > 63 || !std::isalnum(static_cast<unsigned char>(ns.front())) ||
-       !std::isalnum(static_cast<unsigned char>(ns.back())) ||
-       !std::all_of(ns.begin(), ns.end(), [](char ch) {
-         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
-       }))) {
-    return Bad("-watch-namespace", "'" + ns + "' is not a namespace name (lower-case letters, "
-                                   "digits and '-', at most 63, as in 'kube-system')");
+  if (!ns.empty() && (ns.size() > 63 || !std::isalnum(static_cast<unsigned char>(ns.front())) ||
+                      !std::isalnum(static_cast<unsigned char>(ns.back())) ||
+                      !std::all_of(ns.begin(), ns.end(), [](char ch) {
+                        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+                      }))) {
+    return Bad("-watch-namespace", "'" + ns +
+                                       "' is not a namespace name (lower-case letters, "
+                                       "digits and '-', at most 63, as in 'kube-system')");
   }
   if (c.gc_threshold <= 0 || c.gc_threshold > 1) return Bad("-gc-threshold", "must be in (0, 1]");
   if (c.shard_duration < std::chrono::minutes(1) || c.shard_duration > std::chrono::hours(24)) {
