@@ -138,12 +138,12 @@ build_image() {  # build_image OUT_DIR CACHE_DIR
   base="$(base_layer "$cache")"
   local stage
   stage="$(mktemp -d "$dest/stage.XXXXXX")"
-  mkdir -p "$stage/root/usr/bin" "$stage/root/data"
-  strip --strip-unneeded -o "$stage/root/usr/bin/sloop" "$binary"
-  chmod 0755 "$stage/root/usr/bin/sloop" "$stage/root/usr" "$stage/root/usr/bin"
-  chown -R 0:0 "$stage/root"
-  chown 65532:65532 "$stage/root/data"
-  det_tar "$stage/root" "$stage/sloop-layer.tar"
+  mkdir -p "$stage/layer/usr/bin" "$stage/layer/data"
+  strip --strip-unneeded -o "$stage/layer/usr/bin/sloop" "$binary"
+  chmod 0755 "$stage/layer/usr/bin/sloop" "$stage/layer/usr" "$stage/layer/usr/bin"
+  chown -R 0:0 "$stage/layer"
+  chown 65532:65532 "$stage/layer/data"
+  det_tar "$stage/layer" "$stage/sloop-layer.tar"
 
   local oci="$dest/oci" ref="$dest/oci:$version"
   rm -rf "$oci"
