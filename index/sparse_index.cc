@@ -165,13 +165,15 @@ Result<void> SparseIndex::CheckDirectory() {
     return MakeError(ErrorCode::kCorruption, where + "no block directory (damaged file)");
   }
   string_count_ = root_->strings() ? root_->strings()->size() : 0;
-  block_count_ = (entry_count_ + per_block_ - 1) / per_block_;
-  if (refs->size() != block_count_ || keys->size() != block_count_) {
+  // In 64 bits: a damaged count near 2^32 must not wrap to a small directory that passes.
+  const uint64_t blocks_needed = (uint64_t{entry_count_} + per_block_ - 1) / per_block_;
+  if (refs->size() != blocks_needed || keys->size() != blocks_needed) {
     return MakeError(ErrorCode::kCorruption,
                      where + std::to_string(entry_count_) + " entries in blocks of " +
-                         std::to_string(per_block_) + " need " + std::to_string(block_count_) +
+                         std::to_string(per_block_) + " need " + std::to_string(blocks_needed) +
                          " blocks, the directory lists " + std::to_string(refs->size()));
   }
+  block_count_ = static_cast<uint32_t>(blocks_needed);
   for (uint32_t b = 0; b < block_count_; ++b) {
     const fb::BlockRef* r = refs->Get(b);
     if (r->offset() > blocks->size() || r->compressed_bytes() > blocks->size() - r->offset() ||
