@@ -21,7 +21,7 @@
 
 #include "engine/shard.h"
 #include "engine/store_lock.h"
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "engine/store.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

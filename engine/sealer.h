@@ -9,7 +9,7 @@
 
 #include "index/resource_key.h"
 #include "segments/segment_writer.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

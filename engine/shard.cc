@@ -14,7 +14,7 @@
 #include "engine/query_damage.h"
 #include "index/sparse_index.h"
 #include "schema/index_generated.h"
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop {
 namespace {

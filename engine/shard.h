@@ -19,7 +19,7 @@
 #include "segments/record.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

@@ -15,7 +15,7 @@
 #include "engine/backup.h"
 #include "engine/sealer.h"
 #include "index/sparse_index.h"
-#include "segments/log.h"
+#include "base/log.h"
 #include "segments/segment_format.h"
 
 namespace sloop {

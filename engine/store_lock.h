@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string_view>
 
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop::http {
 

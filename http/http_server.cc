@@ -28,7 +28,7 @@
 #include "http/http_message.h"
 #include "http/http_metrics.h"
 #include "http/router.h"
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop::http {
 

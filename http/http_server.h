@@ -14,7 +14,7 @@
 #include <memory>
 
 #include "http/http_options.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::http {
 

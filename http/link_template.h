@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::http {
 

@@ -6,7 +6,7 @@
 #include "http/http_metrics.h"
 #include "http/json_writer.h"
 #include "http/params.h"
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop::http {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "http/http_message.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::http {
 

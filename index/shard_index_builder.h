@@ -20,7 +20,7 @@
 #include "index/object_meta.h"
 #include "index/resource_key.h"
 #include "segments/record.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

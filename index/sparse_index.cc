@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "schema/index_generated.h"
-#include "segments/log.h"
+#include "base/log.h"
 #include "segments/zstd_context.h"
 
 namespace sloop {

@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "index/resource_key.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 namespace fb {

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "ingest/kubeconfig.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "ingest/resource_object.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

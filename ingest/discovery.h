@@ -11,7 +11,7 @@
 #include "ingest/api_client.h"
 #include "ingest/ingest_options.h"
 #include "ingest/resource_object.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "ingest/json_logic.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace simdjson::dom {
 class element;

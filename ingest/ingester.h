@@ -32,7 +32,7 @@
 #include "ingest/ingest_options.h"
 #include "ingest/kubeconfig.h"
 #include "ingest/playback.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

@@ -26,7 +26,7 @@
 #include <variant>
 #include <vector>
 
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace simdjson::dom {
 class element;

@@ -1,6 +1,6 @@
 #include "ingest/log.h"
 
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop::ingest {
 

@@ -12,7 +12,7 @@
 
 #include "engine/record_sink.h"
 #include "ingest/ingest_options.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

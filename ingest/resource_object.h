@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "segments/record.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "schema/sloop_backup.pb.h"
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop::ingest {
 namespace {

@@ -12,7 +12,7 @@
 #include "engine/store_lock.h"
 #include "ingest/resource_object.h"
 #include "ingest/sloop_backup.h"
-#include "segments/log.h"
+#include "base/log.h"
 
 namespace sloop::ingest {
 namespace {

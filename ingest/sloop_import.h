@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine/store.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop::ingest {
 

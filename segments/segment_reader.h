@@ -12,7 +12,7 @@
 
 #include "segments/record.h"
 #include "segments/segment_writer.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

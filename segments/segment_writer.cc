@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "segments/block_frame.h"
-#include "segments/log.h"
+#include "base/log.h"
 #include "segments/record_codec.h"
 #include "segments/segment_reader.h"
 

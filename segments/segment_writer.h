@@ -15,7 +15,7 @@
 #include <string>
 
 #include "segments/record.h"
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

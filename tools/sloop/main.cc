@@ -31,7 +31,7 @@
 #include "ingest/kube_auth.h"
 #include "ingest/rbac.h"
 #include "ingest/sloop_import.h"
-#include "segments/log.h"
+#include "base/log.h"
 #include "tools/sloop/config.h"
 #include "tools/sloop/simulator.h"
 

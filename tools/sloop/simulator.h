@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "segments/status.h"
+#include "base/status.h"
 
 namespace sloop {
 

@@ -1,4 +1,4 @@
-#include "segments/status.h"
+#include "base/status.h"
 
 #include <cstring>
 
