@@ -2,7 +2,7 @@
 // and one stored record by its key. Everything shown is HTML-escaped (Sloop's pages were not).
 #include <algorithm>
 
-#include "http/handlers.h"
+#include "http/routes_internal.h"
 #include "http/json_writer.h"
 
 namespace sloop::http {

@@ -27,7 +27,7 @@
 #include "http/compression.h"
 #include "http/http_message.h"
 #include "http/http_metrics.h"
-#include "http/router.h"
+#include "http/path_router.h"
 #include "base/log.h"
 
 namespace sloop::http {

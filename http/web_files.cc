@@ -8,7 +8,7 @@
 #include <optional>
 #include <sstream>
 
-#include "http/handlers.h"
+#include "http/routes_internal.h"
 #include "http/json_writer.h"
 
 namespace sloop::http {

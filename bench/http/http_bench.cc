@@ -31,8 +31,8 @@
 #include "http/compression.h"
 #include "http/http_message.h"
 #include "http/http_server.h"
-#include "http/router.h"
-#include "http/sloop_router.h"
+#include "http/path_router.h"
+#include "http/routes.h"
 
 namespace {
 

@@ -14,8 +14,8 @@
 
 #include "engine/store.h"
 #include "http/params.h"
-#include "http/router.h"
-#include "http/sloop_router.h"
+#include "http/path_router.h"
+#include "http/routes.h"
 #ifndef SLOOP_FIXTURES_DIR
 #define SLOOP_FIXTURES_DIR SLOOP_TESTDATA_DIR "/k8s"  // record_maker.h reads fixtures from here
 #endif

@@ -16,8 +16,8 @@
 
 #include "engine/store.h"
 #include "http/http_server.h"
-#include "http/router.h"
-#include "http/sloop_router.h"
+#include "http/path_router.h"
+#include "http/routes.h"
 #include "tests/engine/record_maker.h"
 #include "tests/http/raw_client.h"
 

@@ -13,8 +13,8 @@
 #include "engine/store.h"
 #include "http/http_message.h"
 #include "http/params.h"
-#include "http/router.h"
-#include "http/sloop_router.h"
+#include "http/path_router.h"
+#include "http/routes.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop::http {

@@ -25,7 +25,7 @@
 #include "engine/store.h"
 #include "http/auth.h"
 #include "http/http_server.h"
-#include "http/sloop_router.h"
+#include "http/routes.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingester.h"
 #include "ingest/kube_auth.h"

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "http/http_message.h"
 #include "base/status.h"
+#include "http/http_message.h"
 
 namespace sloop::http {
 

@@ -1,4 +1,5 @@
-// Internal to http/: what the route files share. Not included outside http/ and its tests.
+// Internal to http/: what the route files (*_routes.cc, web_files.cc) share; the helpers are in
+// routes_internal.cc. Not included outside http/ and its tests.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include "engine/store.h"
 #include "http/http_options.h"
 #include "http/params.h"
-#include "http/router.h"
+#include "http/path_router.h"
 
 namespace prometheus {
 class Registry;
@@ -28,11 +29,11 @@ struct HandlerContext {
 };
 using ContextPtr = std::shared_ptr<const HandlerContext>;
 
-void AddSloopRoutes(Router& router, ContextPtr ctx);    // sloop_routes.cc
-void AddApiV1Routes(Router& router, ContextPtr ctx);    // api_v1.cc
+void AddSloopRoutes(Router& router, ContextPtr ctx);    // sloop_compat_routes.cc
+void AddApiV1Routes(Router& router, ContextPtr ctx);    // api_v1_routes.cc
 void AddDebugRoutes(Router& router, ContextPtr ctx);    // debug_routes.cc
 void AddWebFileRoutes(Router& router, ContextPtr ctx);  // web_files.cc
-void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_route.cc
+void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_routes.cc
 
 // Answers that list records (history, events, payload versions) stop adding records once the
 // body passes this size and say so ("truncated"), so that one request cannot hold gigabytes.

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "http/handlers.h"
+#include "http/routes_internal.h"
 #include "http/json_writer.h"
 
 namespace sloop::http {

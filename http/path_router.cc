@@ -1,12 +1,12 @@
-#include "http/router.h"
+#include "http/path_router.h"
 
 #include <chrono>
 #include <exception>
 
+#include "base/log.h"
 #include "http/http_metrics.h"
 #include "http/json_writer.h"
 #include "http/params.h"
-#include "base/log.h"
 
 namespace sloop::http {
 

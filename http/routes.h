@@ -2,20 +2,22 @@
 //   /                         307 to /<ctx>
 //   /healthz, /readyz, /metrics  (liveness, readiness: HttpOptions::readiness)
 //   /<ctx>, /<ctx>/webfiles/… the UI (index.html, static files: -web-files-path, else embedded)
-//   /<ctx>/data?query=…       Sloop's queries, in Sloop's JSON shapes (sloop_routes.cc)
+//   /<ctx>/data?query=…       Sloop's queries, in Sloop's JSON shapes (sloop_compat_routes.cc)
 //   /<ctx>/data/backup        the store as a backup archive
 //   /<ctx>/resource           the resource detail fragment (HTML)
 //   /<ctx>/debug/…            debug pages: config, shards, a shard's index, a record by key
-//   /api/v1/… (also under /<ctx>/api/v1/…)  the versioned JSON API (api_v1.cc; docs/api.md)
+//   /api/v1/… (also under /<ctx>/api/v1/…)  the versioned JSON API (api_v1_routes.cc;
+//                             docs/api.md)
 // /healthz, /readyz, /metrics, / and the UI's files are Lane::kInline (answered on the I/O
 // threads, never behind queries); /healthz and /readyz are Access::kPublic; backups and /debug
-// are Access::kAdmin; everything else runs on the query workers (router.h, docs/security.md).
+// are Access::kAdmin; everything else runs on the query workers (path_router.h,
+// docs/security.md).
 #pragma once
 
 #include <memory>
 
 #include "http/http_options.h"
-#include "http/router.h"
+#include "http/path_router.h"
 
 namespace prometheus {
 class Registry;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "http/handlers.h"
+#include "http/routes_internal.h"
 #include "http/json_diff.h"
 #include "http/json_writer.h"
 #include "http/link_template.h"

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "engine/backup.h"
-#include "http/handlers.h"
+#include "http/routes_internal.h"
 
 namespace sloop::http {
 
