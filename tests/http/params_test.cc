@@ -1,12 +1,9 @@
-// Parameter parsing, request target decoding, JSON writing and diffing, compression.
+// Parameter parsing and request target decoding.
 #include "http/params.h"
 
 #include <gtest/gtest.h>
 
-#include "http/compression.h"
 #include "http/http_message.h"
-#include "http/json_diff.h"
-#include "http/json_writer.h"
 
 namespace sloop::http {
 namespace {
@@ -149,94 +146,6 @@ TEST(Params, BadParameterIsReportedFirst) {
   std::string why;
   ASSERT_TRUE(ParseTarget(&r, &why));
   EXPECT_EQ(ParamOf([&] { Params p(r); }), "name");
-}
-
-TEST(JsonWriter, EscapesEverything) {
-  std::string out;
-  AppendJsonString(&out, std::string("a\"b\\c\n\t\x01\x1f<>&\x7f", 13));
-  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f\\u003c\\u003e\\u0026\x7f\"");
-  out.clear();
-  AppendJsonString(&out, std::string("x\0y", 3));
-  EXPECT_EQ(out, "\"x\\u0000y\"");
-  out.clear();
-  AppendJsonString(&out, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");  // valid UTF-8 kept
-  EXPECT_EQ(out, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
-  out.clear();
-  AppendJsonString(&out,
-                   "a\xff"
-                   "b\xc3"
-                   "c\xed\xa0\x80"
-                   "d\xc0\xaf");  // invalid → U+FFFD
-  EXPECT_EQ(out,
-            "\"a\xef\xbf\xbd"
-            "b\xef\xbf\xbd"
-            "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-            "d\xef\xbf\xbd\xef\xbf\xbd\"");
-  out.clear();
-  AppendJsonString(&out, "\xe2\x80\xa8");
-  EXPECT_EQ(out, "\"\\u2028\"");
-  EXPECT_TRUE(IsValidUtf8(out));
-}
-
-TEST(JsonWriter, CompactAndIndented) {
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject().Field("a", int64_t(1)).Key("b").BeginArray().Int(1).Null().Bool(true).EndArray();
-  w.Key("c").BeginObject().EndObject().Key("d").Raw("{\"x\":1}").EndObject();
-  EXPECT_EQ(out, R"({"a":1,"b":[1,null,true],"c":{},"d":{"x":1}})");
-
-  std::string pretty;
-  JsonWriter p(&pretty, " ");
-  p.BeginObject().Key("view_options").BeginObject().Field("sort", "").EndObject();
-  p.Key("rows").BeginArray().EndArray().EndObject();
-  EXPECT_EQ(pretty, "{\n \"view_options\": {\n  \"sort\": \"\"\n },\n \"rows\": []\n}");
-}
-
-TEST(HtmlEscape, Escapes) {
-  EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-}
-
-std::string Diff(std::string_view a, std::string_view b) {
-  std::string out;
-  JsonWriter w(&out);
-  size_t n = 0;
-  if (!WriteJsonDiff(a, b, w, &n)) return "invalid";
-  return out;
-}
-
-TEST(JsonDiff, Operations) {
-  EXPECT_EQ(Diff(R"({"a":1})", R"({"a":1})"), "[]");
-  EXPECT_EQ(Diff(R"({"a":1,"b":{"c":"x"}})", R"({"a":2,"b":{"c":"x","d/e~":[1]}})"),
-            R"([{"op":"replace","path":"/a","value":2,"old":1},)"
-            R"({"op":"add","path":"/b/d~1e~0","value":[1]}])");
-  EXPECT_EQ(Diff(R"({"l":[1,2,3]})", R"({"l":[1,5]})"),
-            R"([{"op":"replace","path":"/l/1","value":5,"old":2},)"
-            R"({"op":"remove","path":"/l/2","old":3}])");
-  EXPECT_EQ(Diff(R"({"l":[1]})", R"({"l":[1,{"k":null}]})"),
-            R"([{"op":"add","path":"/l/1","value":{"k":null}}])");
-  EXPECT_EQ(Diff(R"({"x":"s"})", R"({"x":{"y":1}})"),
-            R"([{"op":"replace","path":"/x","value":{"y":1},"old":"s"}])");
-  EXPECT_EQ(Diff(R"({"gone":true})", R"({})"), R"([{"op":"remove","path":"/gone","old":true}])");
-  EXPECT_EQ(Diff("{", "{}"), "invalid");
-}
-
-TEST(Compression, ChooseAndRoundTrip) {
-  EXPECT_EQ(ChooseEncoding("gzip, deflate, br"), "gzip");
-  EXPECT_EQ(ChooseEncoding("gzip, zstd"), "zstd");
-  EXPECT_EQ(ChooseEncoding("zstd;q=0, gzip;q=0.5"), "gzip");
-  EXPECT_EQ(ChooseEncoding("identity"), "");
-  EXPECT_EQ(ChooseEncoding(""), "");
-  EXPECT_EQ(ChooseEncoding("*"), "gzip");
-  std::string text;
-  for (int i = 0; i < 1000; ++i) text += "{\"hello\":\"world\"," + std::to_string(i) + "}";
-  for (std::string_view enc : {"gzip", "zstd"}) {
-    std::string packed, unpacked;
-    ASSERT_TRUE(Compress(enc, text, &packed));
-    EXPECT_LT(packed.size(), text.size() / 4);
-    ASSERT_TRUE(Decompress(enc, packed, &unpacked));
-    EXPECT_EQ(unpacked, text);
-  }
 }
 
 }  // namespace
