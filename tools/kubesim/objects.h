@@ -1,6 +1,6 @@
 // The simulated cluster's objects as plain state, one struct per kind, and the functions that
 // render a state into the JSON a real API server would send (see render.cc). The behaviour that
-// changes these states lives in cluster.cc.
+// changes these states lives in cluster.cc and cluster_*.cc (one file per controller).
 #pragma once
 
 #include <cstdint>
