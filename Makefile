@@ -17,12 +17,18 @@ deps:
 web: deps
 	cd webfiles && npm run --silent check && npm run --silent build
 
+CONFIGURE_RELEASE = cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# Everything: the programs, the tests and the benchmarks.
 build: web
-	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	$(CONFIGURE_RELEASE)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Flags for sloop: make run ARGS='-context=prod -port=9090'
-run: build
+# Builds only what it runs: sloop (with the web bundle embedded) and the cluster simulator it
+# starts when there is no kubeconfig. Flags for sloop: make run ARGS='-context=prod -port=9090'
+run: web
+	$(CONFIGURE_RELEASE)
+	cmake --build $(BUILD) -j $(JOBS) --target sloop kubesim
 	@bash tools/run.sh $(BUILD) $(ARGS)
 
 # The OCI image (build/image/oci, build/image/sloop.tar as sloop:VERSION), without a daemon:
@@ -32,8 +38,9 @@ image: build
 	@bash tools/install-deps.sh --image
 	bash tools/image/build-image.sh --build $(BUILD)
 
-# AddressSanitizer + UndefinedBehaviorSanitizer build and every ctest label but the slow ones
-# (fuzz, soak), then the ThreadSanitizer build of the store's concurrency tests (label tsan).
+# AddressSanitizer + UndefinedBehaviorSanitizer build and every ctest label but soak (fuzz and
+# tsan have their own passes), then the ThreadSanitizer build of the store's concurrency tests
+# (label tsan), then each libFuzzer target for FUZZ_SECONDS (label fuzz).
 test: web
 	@bash tools/install-deps.sh --image
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
