@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <functional>
 
-#include "http/routes_internal.h"
 #include "http/json_diff.h"
 #include "http/json_writer.h"
 #include "http/link_template.h"
+#include "http/routes_internal.h"
 
 namespace sloop::http {
 

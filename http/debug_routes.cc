@@ -2,8 +2,8 @@
 // and one stored record by its key. Everything shown is HTML-escaped (Sloop's pages were not).
 #include <algorithm>
 
-#include "http/routes_internal.h"
 #include "http/json_writer.h"
+#include "http/routes_internal.h"
 
 namespace sloop::http {
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <map>
 
-#include "http/routes_internal.h"
 #include "http/json_writer.h"
+#include "http/routes_internal.h"
 
 namespace sloop::http {
 

@@ -8,8 +8,8 @@
 #include <optional>
 #include <sstream>
 
-#include "http/routes_internal.h"
 #include "http/json_writer.h"
+#include "http/routes_internal.h"
 
 namespace sloop::http {
 

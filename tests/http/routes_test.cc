@@ -1,5 +1,7 @@
 // Every route, called through the router against a real Store: Sloop's exact JSON shapes, the
 // /api/v1 answers, the debug pages and UI files, and hostile input on each route.
+#include "http/routes.h"
+
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <simdjson.h>
@@ -14,7 +16,6 @@
 #include "http/http_message.h"
 #include "http/params.h"
 #include "http/path_router.h"
-#include "http/routes.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop::http {
