@@ -12,10 +12,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
+#include <string_view>
 
 #include "index/index_reader.h"
 #include "index/shard_index_builder.h"
@@ -23,6 +22,9 @@
 #include "segments/segment_format.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
+
+// The demo's objects (demo_fixtures.cc, generated at build time).
+std::string_view DemoFixture(std::string_view name);
 
 namespace {
 
@@ -206,11 +208,11 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
   return bad ? 1 : 0;
 }
 
-std::string ReadCompactFixture(const std::string& name) {
-  std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str(), out;
+// One of the demo's Kubernetes objects (tests/testdata/k8s/NAME.json, compiled in by
+// embed_fixtures.cmake), its whitespace outside strings removed.
+std::string CompactFixture(std::string_view name) {
+  const std::string_view text = DemoFixture(name);
+  std::string out;
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
@@ -234,12 +236,8 @@ int Demo(const std::string& dir, long count) {
   std::filesystem::create_directories(dir);
   std::string path = dir + "/demo.seg";
   std::filesystem::remove(path);
-  const std::string pod = ReadCompactFixture("pod.json"), node = ReadCompactFixture("node.json"),
-                    event = ReadCompactFixture("event.json");
-  if (pod.empty()) {
-    std::fprintf(stderr, "sloop-inspect: fixtures not found under %s\n", SLOOP_FIXTURES_DIR);
-    return 2;
-  }
+  const std::string pod = CompactFixture("pod"), node = CompactFixture("node"),
+                    event = CompactFixture("event");
   auto writer = SegmentWriter::Create(path, WriterOptions{});
   if (!writer) {
     std::fprintf(stderr, "sloop-inspect: %s\n", writer.error().ToString().c_str());
