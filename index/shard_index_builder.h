@@ -48,6 +48,7 @@ class KeyArena {
   std::unordered_set<std::string_view> interned_;
   uint64_t bytes_ = 0;
 };
+
 class ShardIndexBuilder {
  public:
   ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns);
