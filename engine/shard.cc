@@ -11,10 +11,9 @@
 #include <system_error>
 #include <thread>
 
-#include "engine/query_damage.h"
-#include "index/sparse_index.h"
-#include "schema/index_generated.h"
 #include "base/log.h"
+#include "engine/query_damage.h"
+#include "index/index_reader.h"
 
 namespace sloop {
 namespace {
@@ -27,10 +26,6 @@ constexpr uint32_t kPrefetchMinBlocks = 16;
 bool SkipsCarried(const EntryFilter& filter, uint8_t flags, uint32_t records, bool has_heat) {
   if (!filter.skip_carried && !filter.skip_unchanged) return false;
   return (flags & kCarriedOver) && records == 0 && (filter.skip_carried || !has_heat);
-}
-
-std::string_view Str(const flatbuffers::String* s) {
-  return s ? std::string_view(s->data(), s->size()) : std::string_view();
 }
 
 bool SameResource(const RecordView& r, const ResourceKeyView& key) {
@@ -141,25 +136,24 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   // Gathered while the index is verified, block by block.
   std::vector<uint64_t> present;
   std::vector<bool> linked;
-  auto opened = SparseIndex::Open(
-      index_path, true, [&](const SparseIndex& index, uint32_t first, uint32_t last) {
+  auto opened = IndexReader::Open(
+      index_path, true, [&](const IndexReader& index, uint32_t first, uint32_t last) {
         if (first == 0) {
           linked.assign(index.size(), false);
-          if (const auto* links = index.root()->event_links()) {
-            for (const fb::EventLink* l : *links) {
-              if (l->involved() < index.size()) linked[l->involved()] = true;
-            }
+          for (uint32_t k = 0; k < index.event_link_count(); ++k) {
+            const uint32_t involved = index.event_link(k).involved;
+            if (involved < index.size()) linked[involved] = true;
           }
         }
         for (uint32_t e = first; e < last; ++e) {
-          if (index.entry(e)->record_count() > 0 || linked[e]) {
+          if (index.entry(e).record_count() > 0 || linked[e]) {
             ResourceKeyView k = index.key(e);
             present.push_back(NameFilter::Hash(k.kind, k.namespace_, k.name));
           }
         }
       });
   if (!opened) return std::unexpected(opened.error());
-  const SparseIndex& index = **opened;
+  const IndexReader& index = **opened;
   shard->index_ = index.Reader();
   auto reader = SegmentReader::Open(segment_path);
   if (!reader) return std::unexpected(reader.error());
@@ -167,43 +161,39 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   std::error_code ec;
   uint64_t size = std::filesystem::file_size(segment_path, ec);
   if (ec) return IOError("stat segment", segment_path.string(), ec.value());
-  const fb::ShardIndex* r = index.root();
-  if (size != r->segment_bytes()) {
+  const IndexHeader& r = index.header();
+  if (size != r.segment_bytes) {
     return MakeError(ErrorCode::kCorruption, "shard " + segment_path.string() + ": segment is " +
                                                  std::to_string(size) + " bytes but its index " +
                                                  index_path.string() + " describes " +
-                                                 std::to_string(r->segment_bytes()));
+                                                 std::to_string(r.segment_bytes));
   }
   // What queries ask of every shard is kept here, so that only shards a query reads get mapped.
   ShardInfo& i = shard->info_;
-  i.id = r->shard_id();
+  i.id = r.shard_id;
   i.sealed = true;
-  i.window_start_ns = r->window_start_ns();
-  i.window_end_ns = r->window_end_ns();
-  i.min_ns = r->min_ns();
-  i.max_ns = r->max_ns();
-  i.records = r->record_count();
+  i.window_start_ns = r.window_start_ns;
+  i.window_end_ns = r.window_end_ns;
+  i.min_ns = r.min_ns;
+  i.max_ns = r.max_ns;
+  i.records = r.record_count;
   i.resources = index.size();
   i.segment_bytes = size;
   i.index_bytes = index.file_bytes();
   shard->present_ = NameFilter(present);
-  if (const auto* k = r->kinds()) {
-    for (const auto* str : *k) shard->kinds_.emplace_back(Str(str));
-  }
-  if (const auto* n = r->namespaces()) {
-    for (const auto* str : *n) shard->namespaces_.emplace_back(Str(str));
-  }
+  for (std::string_view k : index.kinds()) shard->kinds_.emplace_back(k);
+  for (std::string_view n : index.namespaces()) shard->namespaces_.emplace_back(n);
   index.ReleaseMemory();
   return shard;
 }
 
-std::shared_ptr<const SparseIndex> SealedShard::index() const {
+std::shared_ptr<const IndexReader> SealedShard::index() const {
   // A reader of its own: the blocks the query decompresses are freed with it, and its mapped
   // pages are released, so that resident memory does not grow with the shards queried.
-  std::shared_ptr<SparseIndex> reader = index_->Reader();
+  std::shared_ptr<IndexReader> reader = index_->Reader();
   auto* raw = reader.get();
-  return std::shared_ptr<const SparseIndex>(
-      raw, [keep = std::move(reader)](const SparseIndex* i) mutable {
+  return std::shared_ptr<const IndexReader>(
+      raw, [keep = std::move(reader)](const IndexReader* i) mutable {
         i->ReleaseMemory();
         keep.reset();
       });
@@ -211,53 +201,43 @@ std::shared_ptr<const SparseIndex> SealedShard::index() const {
 
 ShardInfo SealedShard::info() const { return info_; }
 
-void SealedShard::FillEntry(const SparseIndex& index, uint32_t i, bool with_details,
+void SealedShard::FillEntry(const IndexReader& index, uint32_t i, bool with_details,
                             EntryView* v) const {
-  const fb::ResourceEntry* e = index.entry(i);
-  v->key = index.key(i);
-  v->api_group = index.api_group(e);
-  v->api_version = index.api_version(e);
-  v->creation_ns = e->creation_ns();
-  v->first_ns = e->first_ns();
-  v->last_ns = e->last_ns();
-  if ((e->flags() & kCarriedOver) && e->record_count() == 0) {
+  const IndexEntry e = index.entry(i);
+  v->key = e.key();
+  v->api_group = e.api_group();
+  v->api_version = e.api_version();
+  v->creation_ns = e.creation_ns();
+  v->first_ns = e.first_ns();
+  v->last_ns = e.last_ns();
+  if ((e.flags() & kCarriedOver) && e.record_count() == 0) {
     // Implied: a carried-over entry with no record spans the shard from its start.
     v->first_ns = v->last_ns = info_.window_start_ns;
   }
-  v->change_count = e->change_count();
-  v->nochange_count = e->nochange_count();
-  v->record_count = e->record_count();
-  v->flags = e->flags();
-  v->change_secs = e->change_secs() ? std::span<const uint32_t>(e->change_secs()->data(),
-                                                                e->change_secs()->size())
-                                    : std::span<const uint32_t>();
-  v->nochange_secs = e->nochange_secs() ? std::span<const uint32_t>(e->nochange_secs()->data(),
-                                                                    e->nochange_secs()->size())
-                                        : std::span<const uint32_t>();
+  v->change_count = e.change_count();
+  v->nochange_count = e.nochange_count();
+  v->record_count = e.record_count();
+  v->flags = e.flags();
+  v->change_secs = e.change_secs();
+  v->nochange_secs = e.nochange_secs();
   v->heat.clear();
   v->owners.clear();
   if (!with_details) return;
-  const auto* reasons = index.root()->reasons();
-  if (e->heat()) {
-    for (const fb::HeatCell* h : *e->heat()) {
-      std::string_view reason =
-          reasons && h->reason() < reasons->size() ? Str(reasons->Get(h->reason())) : "";
-      v->heat.push_back(
-          HeatView{h->minute(), h->count(), reason, static_cast<EventSeverity>(h->severity())});
-    }
+  for (uint32_t k = 0; k < e.heat_size(); ++k) {
+    const IndexHeatCell h = e.heat(k);
+    v->heat.push_back(HeatView{h.minute, h.count, index.reason(h.reason),
+                               static_cast<EventSeverity>(h.severity)});
   }
-  if (e->owners()) {
-    for (const fb::OwnerRef* o : *e->owners()) {
-      v->owners.push_back(
-          OwnerView{Str(o->kind()), Str(o->name()), Str(o->uid()), o->controller()});
-    }
+  for (uint32_t k = 0; k < e.owner_count(); ++k) {
+    const IndexOwner o = e.owner(k);
+    v->owners.push_back(OwnerView{o.kind, o.name, o.uid, o.controller});
   }
 }
 
 void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
   auto held = index();
-  const SparseIndex& index = *held;
+  const IndexReader& index = *held;
   auto [first, last] = filter.kind.empty()
                            ? std::pair<uint32_t, uint32_t>{0, index.size()}
                            : index.Find(filter.kind, filter.namespace_, filter.name);
@@ -321,8 +301,8 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
       dropped = i;
     }
     if (filter.skip_carried || filter.skip_unchanged) {
-      const fb::ResourceEntry* e = index.entry(i);
-      if (SkipsCarried(filter, e->flags(), e->record_count(), e->heat() && e->heat()->size())) {
+      const IndexEntry e = index.entry(i);
+      if (SkipsCarried(filter, e.flags(), e.record_count(), e.heat_size() > 0)) {
         continue;
       }
     }
@@ -334,13 +314,13 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   }
 }
 
-Result<void> SealedShard::ReadEntryRecords(const SparseIndex& index, uint32_t entry,
+Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t entry,
                                            const RecordFn& fn) const {
-  const fb::ResourceEntry* e = index.entry(entry);
-  if (e->record_count() == 0) return {};
-  ResourceKeyView key = index.key(entry);
-  uint64_t offset = e->first_block();
-  uint32_t skip = e->first_record();
+  const IndexEntry e = index.entry(entry);
+  if (e.record_count() == 0) return {};
+  ResourceKeyView key = e.key();
+  uint64_t offset = e.first_block();
+  uint32_t skip = e.first_record();
   Block block;
   // Records of one resource are contiguous in a sealed shard: read on from the first block
   // until the key changes.
@@ -374,7 +354,7 @@ Result<void> SealedShard::ReadEntryRecords(const SparseIndex& index, uint32_t en
 Result<void> SealedShard::ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const {
   if (!present_.MayContain(key.kind, key.namespace_, key.name)) return {};
   auto held = index();
-  const SparseIndex& index = *held;
+  const IndexReader& index = *held;
   std::vector<uint32_t> entries;
   if (!key.uid.empty()) {
     uint32_t i = index.FindExact(key);
@@ -387,7 +367,7 @@ Result<void> SealedShard::ForEachRecord(const ResourceKeyView& key, const Record
       if (k.namespace_ == key.namespace_ && k.name == key.name) entries.push_back(i);
     }
     std::sort(entries.begin(), entries.end(), [&](uint32_t a, uint32_t b) {
-      return index.entry(a)->first_ns() < index.entry(b)->first_ns();
+      return index.entry(a).first_ns() < index.entry(b).first_ns();
     });
   }
   bool stopped = false;
@@ -409,7 +389,7 @@ Result<void> SealedShard::ForEachEventAbout(const ResourceKeyView& involved,
                                             const RecordFn& fn) const {
   if (!present_.MayContain(involved.kind, involved.namespace_, involved.name)) return {};
   auto held = index();
-  const SparseIndex& index = *held;
+  const IndexReader& index = *held;
   std::vector<uint32_t> targets;
   if (!involved.uid.empty()) {
     uint32_t i = index.FindExact(involved);
@@ -425,8 +405,8 @@ Result<void> SealedShard::ForEachEventAbout(const ResourceKeyView& involved,
   bool stopped = false;
   for (uint32_t t : targets) {
     auto [lo, hi] = index.EventsAbout(t);
-    for (const fb::EventLink* l = lo; l != hi && !stopped; ++l) {
-      auto r = ReadEntryRecords(index, l->entry(), [&](const RecordView& rec) {
+    for (uint32_t l = lo; l != hi && !stopped; ++l) {
+      auto r = ReadEntryRecords(index, index.event_link(l).entry, [&](const RecordView& rec) {
         if (!fn(rec)) {
           stopped = true;
           return false;

@@ -1,5 +1,5 @@
 // A shard is one time window of records. The active shard appends in arrival order and indexes
-// in memory; a sealed shard is a key-ordered segment plus a memory-mapped SparseIndex. Both are
+// in memory; a sealed shard is a key-ordered segment plus a memory-mapped IndexReader. Both are
 // read through the same interface so that queries need not care which they are reading.
 #pragma once
 
@@ -14,16 +14,16 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "index/resource_key.h"
 #include "index/shard_index_builder.h"
 #include "segments/record.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
-#include "base/status.h"
 
 namespace sloop {
 
-class SparseIndex;
+class IndexReader;
 
 struct HeatView {
   uint32_t minute = 0;  // Unix minutes
@@ -157,12 +157,12 @@ class SealedShard : public Shard {
 
   // The index, held for one use: its pages leave the resident set when the last holder lets go,
   // so resident memory does not grow with the number of shards kept or queried.
-  std::shared_ptr<const SparseIndex> index() const;
+  std::shared_ptr<const IndexReader> index() const;
 
  private:
   SealedShard() = default;
-  Result<void> ReadEntryRecords(const SparseIndex& index, uint32_t entry, const RecordFn& fn) const;
-  void FillEntry(const SparseIndex& index, uint32_t i, bool with_details, EntryView* v) const;
+  Result<void> ReadEntryRecords(const IndexReader& index, uint32_t entry, const RecordFn& fn) const;
+  void FillEntry(const IndexReader& index, uint32_t i, bool with_details, EntryView* v) const;
 
   std::filesystem::path segment_path_;
   std::filesystem::path index_path_;
@@ -171,7 +171,7 @@ class SealedShard : public Shard {
   NameFilter present_;  // resources with records or Events in this shard
   std::vector<std::string> kinds_;
   std::vector<std::string> namespaces_;
-  std::shared_ptr<const SparseIndex> index_;
+  std::shared_ptr<const IndexReader> index_;
 };
 
 // The shard being written. Appends are serialised by the Store; reads take the shard's lock.

@@ -14,7 +14,7 @@
 
 #include "engine/backup.h"
 #include "engine/sealer.h"
-#include "index/sparse_index.h"
+#include "index/index_reader.h"
 #include "base/log.h"
 #include "segments/segment_format.h"
 

@@ -1,19 +1,13 @@
 #include "index/shard_index_builder.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-#include <xxhash.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <set>
 #include <unordered_set>
 
-#include "index/sparse_index.h"
-#include "schema/index_generated.h"
+#include "index/index_reader.h"
+#include "index/index_writer.h"
 
 namespace sloop {
 namespace {
@@ -72,68 +66,54 @@ bool SameOwners(const OwnerList& have, const std::vector<OwnerRefData>& seen) {
   return have ? *have == seen : seen.empty();
 }
 
-// A key's identity for the Event links of an index being written: a 128-bit hash of its four
-// fields (no two keys of one shard share it in practice), so that no key is copied.
-using KeyId = std::pair<uint64_t, uint64_t>;
-KeyId IdOf(const ResourceKeyView& k) {
-  thread_local std::string buf;
-  buf.clear();
-  for (std::string_view f : {k.kind, k.namespace_, k.name, k.uid}) {
-    uint32_t n = static_cast<uint32_t>(f.size());
-    buf.append(reinterpret_cast<const char*>(&n), sizeof n).append(f);
-  }
-  XXH128_hash_t h = XXH3_128bits(buf.data(), buf.size());
-  return {h.high64, h.low64};
-}
-
 // The object each linked Event entry of an index is about (Events name it only through
 // event_links): entry -> involved entry.
-std::unordered_map<uint32_t, uint32_t> EntryLinks(const SparseIndex& index) {
+std::unordered_map<uint32_t, uint32_t> EntryLinks(const IndexReader& index) {
   std::unordered_map<uint32_t, uint32_t> out;
-  if (const auto* links = index.root()->event_links()) {
-    out.reserve(links->size());
-    for (const fb::EventLink* l : *links) out.emplace(l->entry(), l->involved());
+  const uint32_t n = index.event_link_count();
+  out.reserve(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    IndexEventLink l = index.event_link(k);
+    out.emplace(l.entry, l.involved);
   }
   return out;
 }
 
-std::string_view Str(const flatbuffers::String* s) {
-  return s ? std::string_view(s->data(), s->size()) : std::string_view();
-}
-
 // Entry i of a sealed index as the summary its builder held at the end of its shard (the parts
 // that carry-over reads: API, creation, times, flags, owners, resourceVersion, Event fields).
-void SummaryFromEntry(const SparseIndex& index, const std::unordered_map<uint32_t, uint32_t>& links,
+// Its strings are the index's, like the key's: Adopt moves them to a builder's own.
+void SummaryFromEntry(const IndexReader& index, const std::unordered_map<uint32_t, uint32_t>& links,
                       uint32_t i, ResourceSummary* s) {
-  const fb::ResourceEntry* e = index.entry(i);
+  const IndexEntry e = index.entry(i);
   *s = ResourceSummary{};
-  s->api_group = InternApiString(index.api_group(e));
-  s->api_version = InternApiString(index.api_version(e));
-  s->creation_ns = e->creation_ns();
-  s->first_ns = e->first_ns();
-  s->last_ns = e->last_ns();
-  s->flags = e->flags();
-  if (e->owners() && e->owners()->size() > 0) {
+  s->api_group = e.api_group();
+  s->api_version = e.api_version();
+  s->creation_ns = e.creation_ns();
+  s->first_ns = e.first_ns();
+  s->last_ns = e.last_ns();
+  s->flags = e.flags();
+  if (const uint32_t n = e.owner_count(); n > 0) {
     std::vector<OwnerRefData> owners;
-    owners.reserve(e->owners()->size());
-    for (const fb::OwnerRef* o : *e->owners()) {
-      owners.push_back(OwnerRefData{std::string(Str(o->kind())), std::string(Str(o->name())),
-                                    std::string(Str(o->uid())), o->controller()});
+    owners.reserve(n);
+    for (uint32_t k = 0; k < n; ++k) {
+      IndexOwner o = e.owner(k);
+      owners.push_back(
+          OwnerRefData{std::string(o.kind), std::string(o.name), std::string(o.uid), o.controller});
     }
     s->owners = std::make_shared<const std::vector<OwnerRefData>>(std::move(owners));
   }
-  s->last_resource_version = Str(e->last_resource_version());
-  if (e->involved_kind() && e->involved_kind()->size()) {
+  s->last_resource_version = e.last_resource_version();
+  if (!e.involved_kind().empty()) {
     EventSummary& es = s->MakeEvent();
     auto link = links.find(i);
     if (link != links.end() && link->second < index.size()) {
       es.involved = index.key(link->second);
     } else {
-      es.involved = {Str(e->involved_kind()), Str(e->involved_namespace()), Str(e->involved_name()),
-                     Str(e->involved_uid())};
+      es.involved = {e.involved_kind(), e.involved_namespace(), e.involved_name(),
+                     e.involved_uid()};
     }
-    es.count = e->event_count();
-    es.last_ns = e->event_last_ns();
+    es.count = e.event_count();
+    es.last_ns = e.event_last_ns();
   }
 }
 
@@ -141,10 +121,10 @@ void SummaryFromEntry(const SparseIndex& index, const std::unordered_map<uint32_
 // returns false. Reads block by block through short-lived readers, so that a whole pass does not
 // keep the index decompressed.
 void ForEachEntrySummary(
-    const SparseIndex& index, const std::unordered_map<uint32_t, uint32_t>& links,
+    const IndexReader& index, const std::unordered_map<uint32_t, uint32_t>& links,
     const ResourceKeyView& from,
     const std::function<bool(const ResourceKeyView&, const ResourceSummary&, bool)>& fn) {
-  std::shared_ptr<SparseIndex> reader = index.Reader();
+  std::shared_ptr<IndexReader> reader = index.Reader();
   ResourceSummary s;
   for (uint32_t i = reader->LowerBound(from); i < reader->size(); ++i) {
     if (reader->cached_bytes() > (1u << 20)) reader = index.Reader();
@@ -154,13 +134,6 @@ void ForEachEntrySummary(
 }
 
 }  // namespace
-
-std::string_view InternApiString(std::string_view s) {
-  static std::mutex mu;
-  static std::unordered_set<std::string>* pool = new std::unordered_set<std::string>();
-  std::lock_guard lock(mu);
-  return *pool->emplace(s).first;
-}
 
 std::string_view KeyArena::Copy(std::string_view s) {
   if (s.empty()) return {};
@@ -214,6 +187,8 @@ ResourceSummary& ShardIndexBuilder::SummaryFor(const ResourceKeyView& key, bool*
 }
 
 void ShardIndexBuilder::Adopt(ResourceSummary& s) {
+  s.api_group = keys_.Intern(s.api_group);
+  s.api_version = keys_.Intern(s.api_version);
   if (!s.event || s.event->involved.kind.empty()) return;
   ResourceKeyView& inv = s.event->involved;
   auto it = summaries_.find(inv);
@@ -235,8 +210,8 @@ void ShardIndexBuilder::Add(const RecordView& record, uint32_t block_id) {
   }
   ResourceSummary& s = it->second;
   if (created) {
-    s.api_group = InternApiString(record.api_group);
-    s.api_version = InternApiString(record.api_version);
+    s.api_group = keys_.Intern(record.api_group);
+    s.api_version = keys_.Intern(record.api_version);
   }
   if (s.record_count == 0) s.first_ns = t;
   if (s.record_count == 0 || t > s.last_ns) s.last_ns = t;
@@ -466,7 +441,7 @@ void ShardIndexBuilder::CarryByReference(const ShardIndexBuilder* source) {
   carry_links_.clear();
 }
 
-void ShardIndexBuilder::CarryFromIndex(std::shared_ptr<const SparseIndex> sealed) {
+void ShardIndexBuilder::CarryFromIndex(std::shared_ptr<const IndexReader> sealed) {
   carry_builder_ = nullptr;
   carry_links_ = EntryLinks(*sealed);
   carry_index_ = std::move(sealed);
@@ -517,7 +492,7 @@ bool ShardIndexBuilder::LookupCarried(const ResourceKeyView& key, ResourceSummar
   return false;
 }
 
-bool ShardIndexBuilder::LookupInIndex(const SparseIndex& index,
+bool ShardIndexBuilder::LookupInIndex(const IndexReader& index,
                                       const std::unordered_map<uint32_t, uint32_t>& links,
                                       const ResourceKeyView& key, ResourceSummary* out) {
   if (lookup_index_ != &index || !lookup_reader_ || lookup_reader_->cached_bytes() > (4u << 20)) {
@@ -583,13 +558,9 @@ void ShardIndexBuilder::ForEachMerged(const ResourceKeyView& from, const MergedF
 
 void ShardIndexBuilder::CarriedKindsAndNamespaces(std::set<std::string>* kinds,
                                                   std::set<std::string>* namespaces) const {
-  auto from_index = [&](const SparseIndex& index) {
-    if (const auto* k = index.root()->kinds()) {
-      for (const auto* x : *k) kinds->emplace(x->string_view());
-    }
-    if (const auto* n = index.root()->namespaces()) {
-      for (const auto* x : *n) namespaces->emplace(x->string_view());
-    }
+  auto from_index = [&](const IndexReader& index) {
+    for (std::string_view k : index.kinds()) kinds->emplace(k);
+    for (std::string_view n : index.namespaces()) namespaces->emplace(n);
   };
   if (carry_builder_) {
     for (const auto& [k, s] : carry_builder_->summaries_) {
@@ -603,7 +574,7 @@ void ShardIndexBuilder::CarriedKindsAndNamespaces(std::set<std::string>* kinds,
   }
 }
 
-void ShardIndexBuilder::CarryOver(const SparseIndex& previous) {
+void ShardIndexBuilder::CarryOver(const IndexReader& previous) {
   const auto links = EntryLinks(previous);
   ResourceSummary prev;
   for (uint32_t i = 0; i < previous.size(); ++i) {
@@ -626,272 +597,23 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
     return MakeError(ErrorCode::kInvalidArgument,
                      "index " + path.string() + ": positions do not match the summaries");
   }
-  // The entries go out in blocks of kEntriesPerBlock, each its own FlatBuffers EntryBlock,
-  // compressed on its own; the directory (first key and place of each block) stays uncompressed.
-  // The compressed blocks are kept in chunks (a string grown by doubling would hold up to twice
-  // its size, and copy itself as it grows) and the file's builder is made once their size is
-  // known, at the size of the file, so that it never grows: writing a shard's index costs about
-  // twice its compressed size in memory, not four or five times.
-  flatbuffers::FlatBufferBuilder bb(1 << 16);
-  std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
-  std::set<std::string, std::less<>> kinds, namespaces;
-  constexpr size_t kChunkBytes = 1 << 20;
-  std::vector<std::string> chunks;
-  uint64_t payload_bytes = 0;
-  std::string frame;
-  std::vector<fb::BlockRef> refs;
-  std::vector<ResourceKey> block_keys;  // the first key of each block
-  // Owner lists are shared (InternOwners): the same pointer, the same vector in the block.
-  std::unordered_map<const std::vector<OwnerRefData>*,
-                     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>>>
-      block_owners;
-  auto finish_block = [&]() -> Result<void> {
-    bb.Finish(fb::CreateEntryBlock(bb, bb.CreateVector(entries)));
-    frame.clear();
-    auto n = SparseIndex::CompressBlock(bb.GetBufferPointer(), bb.GetSize(), &frame);
-    if (!n) return std::unexpected(n.error());
-    refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n),
-                      static_cast<uint32_t>(bb.GetSize()));
-    payload_bytes += frame.size();
-    for (size_t at = 0; at < frame.size();) {
-      if (chunks.empty() || chunks.back().size() == kChunkBytes) {
-        chunks.emplace_back().reserve(kChunkBytes);
-      }
-      size_t take = std::min(frame.size() - at, kChunkBytes - chunks.back().size());
-      chunks.back().append(frame, at, take);
-      at += take;
-    }
-    bb.Clear();
-    entries.clear();
-    block_owners.clear();
-    return {};
-  };
   // The entries are this shard's own summaries merged with those carried by reference: two
-  // passes over the merged stream. The first collects the strings and every key's identity (a
-  // 128-bit hash, for Event links, so that no key is held), the second writes the entries.
-  // Kinds, namespaces, API groups and versions: a sorted table of distinct strings, named by
-  // index from every entry.
-  std::map<std::string, uint32_t, std::less<>> string_ids;
-  std::vector<std::pair<KeyId, uint32_t>> ids;  // key identity -> entry index
-  ids.reserve(summaries_.size());
-  uint32_t count = 0;
+  // passes over the merged stream, as the writer takes them.
+  IndexWriter writer(path);
   ForEachMerged({}, [&](const ResourceKeyView& key, const ResourceSummary& s, bool) {
-    for (std::string_view str : {key.kind, key.namespace_, s.api_group, s.api_version}) {
-      if (string_ids.find(str) == string_ids.end()) string_ids.emplace(str, 0);
-    }
-    if (!key.namespace_.empty() && !namespaces.count(key.namespace_)) {
-      namespaces.emplace(key.namespace_);
-    }
-    if (!kinds.count(key.kind)) kinds.emplace(key.kind);
-    ids.emplace_back(IdOf(key), count++);
+    writer.Plan(key, s);
     return true;
   });
-  std::sort(ids.begin(), ids.end());
-  auto index_of = [&](const ResourceKeyView& k) -> uint32_t {
-    KeyId id = IdOf(k);
-    auto it = std::lower_bound(ids.begin(), ids.end(), std::make_pair(id, uint32_t{0}));
-    return it != ids.end() && it->first == id ? it->second : 0xffffffffu;
-  };
-  std::vector<std::string_view> string_list;
-  string_list.reserve(string_ids.size());
-  for (auto& [str, id] : string_ids) {
-    id = static_cast<uint32_t>(string_list.size());
-    string_list.push_back(str);
-  }
-  auto string_id = [&](std::string_view str) { return string_ids.find(str)->second; };
-  std::string record_names;  // see ShardIndex.record_names
-  std::vector<fb::EventLink> links;
-  uint32_t i = 0;
   size_t own = 0;  // the own summary's rank: its place in positions
   Result<void> failed;
   ForEachMerged({}, [&](const ResourceKeyView& key, const ResourceSummary& s, bool is_own) {
-    const SealedPosition position = is_own ? positions[own++] : SealedPosition{};
-    if (s.record_count > 0 && key.kind != "Event") {
-      uint32_t entry = i;
-      uint16_t len = static_cast<uint16_t>(std::min<size_t>(key.name.size(), 0xffff));
-      record_names.append(reinterpret_cast<const char*>(&entry), 4);
-      record_names.append(reinterpret_cast<const char*>(&len), 2);
-      record_names.append(key.name.substr(0, len));
-    }
-    if (i % SparseIndex::kEntriesPerBlock == 0) block_keys.emplace_back(key);
-    // The entry goes into its block's buffer.
-    // The Pods of one ReplicaSet have the same owners: they share one vector in the block.
-    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
-    if (s.owners && !s.owners->empty()) {
-      auto [it, fresh] = block_owners.try_emplace(s.owners.get());
-      if (fresh) {
-        std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
-        for (const OwnerRefData& o : *s.owners) {
-          owners.push_back(fb::CreateOwnerRef(bb, bb.CreateSharedString(o.kind),
-                                              bb.CreateSharedString(o.name),
-                                              bb.CreateSharedString(o.uid), o.controller));
-        }
-        it->second = bb.CreateVector(owners);
-      }
-      owners_vec = it->second;
-    }
-    auto name = bb.CreateSharedString(key.name.data(), key.name.size());  // Events name it again
-    auto uid = bb.CreateSharedString(key.uid.data(), key.uid.size());
-    // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
-    flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
-    if (!s.change_secs.empty())
-      change = bb.CreateVector(s.change_secs.data(), s.change_secs.size());
-    if (!s.nochange_secs.empty()) {
-      nochange = bb.CreateVector(s.nochange_secs.data(), s.nochange_secs.size());
-    }
-    flatbuffers::Offset<flatbuffers::Vector<const fb::HeatCell*>> heat_vec;
-    if (!s.heat.empty()) {
-      std::vector<fb::HeatCell> heat;
-      heat.reserve(s.heat.size());
-      for (const HeatCellData& h : s.heat)
-        heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
-      heat_vec = bb.CreateVectorOfStructs(heat);
-    }
-    auto rv = bb.CreateSharedString(s.last_resource_version);
-    // An Event about a resource of this shard names it through event_links; only an Event about
-    // an object the shard has no entry for spells out the object's namespace, name and uid.
-    flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
-    const ResourceKeyView* inv = s.involved();
-    const uint32_t target = inv ? index_of(*inv) : 0xffffffffu;
-    const bool linked = target != 0xffffffffu;
-    if (linked) links.emplace_back(i, target);
-    if (inv) {
-      ik = bb.CreateSharedString(inv->kind);
-      if (!linked) {
-        ins = bb.CreateSharedString(inv->namespace_);
-        in = bb.CreateSharedString(inv->name);
-        iu = bb.CreateSharedString(inv->uid);
-      }
-    }
-    // A carried-over entry with no record spans the whole shard: its times are implied.
-    const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
-    fb::ResourceEntryBuilder eb(bb);
-    eb.add_kind_ref(string_id(key.kind));
-    eb.add_namespace_ref(string_id(key.namespace_));
-    eb.add_name(name);
-    eb.add_uid(uid);
-    eb.add_group_ref(string_id(s.api_group));
-    eb.add_version_ref(string_id(s.api_version));
-    eb.add_creation_ns(s.creation_ns);
-    if (!implied_span) {
-      eb.add_first_ns(s.first_ns);
-      eb.add_last_ns(s.last_ns);
-    }
-    eb.add_change_count(s.change_count);
-    eb.add_nochange_count(s.nochange_count);
-    eb.add_record_count(s.record_count);
-    eb.add_flags(s.flags);
-    if (!owners_vec.IsNull()) eb.add_owners(owners_vec);
-    if (!change.IsNull()) eb.add_change_secs(change);
-    if (!nochange.IsNull()) eb.add_nochange_secs(nochange);
-    if (!heat_vec.IsNull()) eb.add_heat(heat_vec);
-    if (s.record_count > 0) {
-      eb.add_first_block(position.first_block);
-      eb.add_first_record(position.first_record);
-    }
-    eb.add_last_resource_version(rv);
-    if (inv) {
-      eb.add_involved_kind(ik);
-      if (!linked) {
-        eb.add_involved_namespace(ins);
-        eb.add_involved_name(in);
-        eb.add_involved_uid(iu);
-      }
-      eb.add_event_count(s.event->count);
-      eb.add_event_last_ns(s.event->last_ns);
-    }
-    entries.push_back(eb.Finish());
-    ++i;
-    if (i % SparseIndex::kEntriesPerBlock == 0) {
-      if (auto r = finish_block(); !r) {
-        failed = r;
-        return false;
-      }
-    }
-    return true;
+    failed = writer.Add(key, s, is_own ? positions[own++] : SealedPosition{});
+    return failed.has_value();
   });
   if (!failed) return failed;
-  if (i != count) {
-    return MakeError(ErrorCode::kCorruption,
-                     "index " + path.string() + ": the entries changed while being written");
-  }
-  if (!entries.empty()) {
-    if (auto r = finish_block(); !r) return r;
-  }
-  std::sort(links.begin(), links.end(), [](const fb::EventLink& a, const fb::EventLink& b) {
-    return a.involved() != b.involved() ? a.involved() < b.involved() : a.entry() < b.entry();
-  });
-  std::vector<std::string> kind_list(kinds.begin(), kinds.end());
-  std::vector<std::string> ns_list(namespaces.begin(), namespaces.end());
-  std::string names_frame;
-  if (auto n = SparseIndex::CompressBlock(reinterpret_cast<const uint8_t*>(record_names.data()),
-                                          record_names.size(), &names_frame);
-      !n) {
-    return std::unexpected(n.error());
-  }
-  const uint32_t record_names_bytes = static_cast<uint32_t>(record_names.size());
-  std::string().swap(record_names);
-  // What the file holds besides the blocks, over-estimated: the builder is never grown.
-  size_t estimate = payload_bytes + names_frame.size() + refs.size() * sizeof(fb::BlockRef) +
-                    links.size() * sizeof(fb::EventLink) + (64 << 10);
-  for (const ResourceKey& k : block_keys) {
-    estimate += 64 + k.kind.size() + k.namespace_.size() + k.name.size() + k.uid.size();
-  }
-  for (const std::string& r : reasons_) estimate += 16 + r.size();
-  for (std::string_view str : string_list) estimate += 16 + str.size();
-  for (const auto& l : {kind_list, ns_list}) {
-    for (const std::string& str : l) estimate += 16 + str.size();
-  }
-  flatbuffers::FlatBufferBuilder fbb(estimate);
-  uint8_t* blocks_at = nullptr;
-  auto blocks_vec = fbb.CreateUninitializedVector(payload_bytes, &blocks_at);
-  for (std::string& chunk : chunks) {
-    std::memcpy(blocks_at, chunk.data(), chunk.size());
-    blocks_at += chunk.size();
-    std::string().swap(chunk);  // freed as it is copied
-  }
-  std::vector<flatbuffers::Offset<fb::BlockKey>> key_offsets;
-  key_offsets.reserve(block_keys.size());
-  for (const ResourceKey& k : block_keys) {
-    key_offsets.push_back(fb::CreateBlockKey(fbb, fbb.CreateSharedString(k.kind),
-                                             fbb.CreateSharedString(k.namespace_),
-                                             fbb.CreateString(k.name), fbb.CreateString(k.uid)));
-  }
-  auto refs_vec = fbb.CreateVectorOfStructs(refs);
-  auto keys_vec = fbb.CreateVector(key_offsets);
-  auto links_vec = fbb.CreateVectorOfStructs(links);
-  auto reasons_vec = fbb.CreateVectorOfStrings(reasons_);
-  std::vector<flatbuffers::Offset<flatbuffers::String>> string_offsets;
-  string_offsets.reserve(string_list.size());
-  for (std::string_view str : string_list) string_offsets.push_back(fbb.CreateString(str));
-  auto strings_vec = fbb.CreateVector(string_offsets);
-  auto names_vec =
-      fbb.CreateVector(reinterpret_cast<const uint8_t*>(names_frame.data()), names_frame.size());
-  auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
-  auto ns_vec = fbb.CreateVectorOfStrings(ns_list);
-  fb::ShardIndexBuilder ib(fbb);
-  ib.add_format_version(SparseIndex::kFormatVersion);
-  ib.add_shard_id(shard_id);
-  ib.add_window_start_ns(window_start_ns_);
-  ib.add_window_end_ns(window_end_ns_);
-  ib.add_min_ns(min_ns_);
-  ib.add_max_ns(max_ns_);
-  ib.add_segment_bytes(segment_bytes);
-  ib.add_record_count(record_count_);
-  ib.add_entry_count(count);
-  ib.add_entries_per_block(SparseIndex::kEntriesPerBlock);
-  ib.add_block_refs(refs_vec);
-  ib.add_block_keys(keys_vec);
-  ib.add_blocks(blocks_vec);
-  ib.add_strings(strings_vec);
-  ib.add_record_names(names_vec);
-  ib.add_record_names_bytes(record_names_bytes);
-  ib.add_event_links(links_vec);
-  ib.add_reasons(reasons_vec);
-  ib.add_kinds(kinds_vec);
-  ib.add_namespaces(ns_vec);
-  fbb.Finish(ib.Finish(), fb::ShardIndexIdentifier());
-  return SparseIndex::WriteFile(path, fbb.GetBufferPointer(), fbb.GetSize());
+  return writer.Finish(
+      {shard_id, window_start_ns_, window_end_ns_, min_ns_, max_ns_, segment_bytes, record_count_},
+      reasons_);
 }
 
 }  // namespace sloop

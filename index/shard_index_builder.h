@@ -1,10 +1,10 @@
 // ShardIndexBuilder keeps the index of the active shard in memory: one ResourceSummary per
 // resource, updated with every record appended, and Event occurrences attributed to the minute
-// and the object they are about. Sealing writes it out as a SparseIndex file.
+// and the object they are about. Sealing writes it out (IndexWriter) as an index file that
+// IndexReader reads. The summary types are in index/resource_summary.h.
 // Not thread-safe: the owning shard serialises access.
 #pragma once
 
-#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -17,89 +17,24 @@
 #include <unordered_set>
 #include <vector>
 
-#include "index/object_meta.h"
-#include "index/resource_key.h"
-#include "segments/record.h"
 #include "base/status.h"
+#include "index/index_writer.h"
+#include "index/resource_key.h"
+#include "index/resource_summary.h"
+#include "segments/record.h"
 
 namespace sloop {
 
-class SparseIndex;
-
-enum ResourceFlags : uint8_t {
-  kCreatedInShard = 1,  // an ADDED record whose creationTimestamp lies in the shard
-  kDeletedInShard = 2,  // its last record in the shard is DELETED or DELETED_INFERRED
-  kCarriedOver = 4,     // alive when the shard began (known from the shard before)
-  kEventOnly = 8,       // no record of its own: only Events about it were seen
-};
-
-struct HeatCellData {
-  uint32_t minute = 0;  // Unix minutes
-  uint32_t count = 0;
-  uint16_t reason = 0;  // index into the builder's reasons()
-  uint8_t severity = 0;
-};
-
-// ownerReferences, one shared copy for every summary (in every shard) with the same set: the
-// Pods of a ReplicaSet, the ReplicaSets of a Deployment.
-using OwnerList = std::shared_ptr<const std::vector<OwnerRefData>>;
-
-// API groups and versions are a handful of strings shared by every resource: one copy each for
-// the life of the process.
-std::string_view InternApiString(std::string_view s);
-
-// What only an Event entry needs: the object it is about, and the count and lastTimestamp last
-// seen (so that only new occurrences are counted when the Event is updated). In a builder's own
-// summary the key's strings are the builder's (a key of its map, or a copy in its arena); in a
-// summary read from elsewhere (the shard before), they are that source's.
-struct EventSummary {
-  ResourceKeyView involved;
-  int32_t count = 0;
-  int64_t last_ns = 0;
-};
-
-// Ascending Unix seconds, or block ids: most resources have one or two in a shard, kept inline
-// (no allocation of their own).
-using TickList = boost::container::small_vector<uint32_t, 2>;
-
-struct ResourceSummary {
-  std::string_view api_group;    // interned (InternApiString)
-  std::string_view api_version;  // interned
-  int64_t creation_ns = 0;
-  int64_t first_ns = 0;
-  int64_t last_ns = 0;
-  uint32_t change_count = 0;
-  uint32_t nochange_count = 0;
-  uint32_t record_count = 0;
-  uint8_t flags = 0;
-  OwnerList owners;                // null when it has none
-  TickList change_secs;            // ascending Unix seconds, deduplicated
-  TickList nochange_secs;          // ascending Unix seconds, deduplicated
-  std::vector<HeatCellData> heat;  // by minute, then reason
-  std::string last_resource_version;
-  TickList blocks;  // ids of the active segment's blocks holding its records
-  // Event entries only (null for the other kinds, which are most of a cluster).
-  std::unique_ptr<EventSummary> event;
-
-  bool deleted() const { return flags & kDeletedInShard; }
-  // The object an Event entry is about, or null.
-  const ResourceKeyView* involved() const {
-    return event && !event->involved.kind.empty() ? &event->involved : nullptr;
-  }
-  int64_t event_last_ns() const { return event ? event->last_ns : 0; }
-  EventSummary& MakeEvent() {
-    if (!event) event = std::make_unique<EventSummary>();
-    return *event;
-  }
-};
+class IndexReader;
 
 // Keyed by views of the builder's own copies of the strings (KeyArena): one allocation-free key
 // of 64 bytes a resource, kinds and namespaces stored once.
 using SummaryMap = std::map<ResourceKeyView, ResourceSummary, std::less<>>;
 
 // Copies of key strings for as long as `memory` lives (a monotonic arena: nothing is freed one
-// by one): names and uids copied, kinds and namespaces interned. A builder keeps its keys in one;
-// a timeline query, its rows' strings.
+// by one): names and uids copied, kinds and namespaces interned. A builder keeps its keys (and
+// the API groups and versions of its summaries, interned) in one; a timeline query, its rows'
+// strings.
 class KeyArena {
  public:
   explicit KeyArena(std::pmr::memory_resource* memory) : memory_(memory) {}
@@ -113,6 +48,7 @@ class KeyArena {
   std::unordered_set<std::string_view> interned_;
   uint64_t bytes_ = 0;
 };
+
 class ShardIndexBuilder {
  public:
   ShardIndexBuilder(int64_t window_start_ns, int64_t window_end_ns);
@@ -120,7 +56,7 @@ class ShardIndexBuilder {
   // Seeds the builder with the resources still alive at the end of the shard before, so that a
   // resource that does not change for hours still has a row in every shard it lived through.
   void CarryOver(const ShardIndexBuilder& previous);
-  void CarryOver(const SparseIndex& previous);
+  void CarryOver(const IndexReader& previous);
 
   // Carry-over by reference: the resources alive at the start are not copied in. The builder
   // reads them where they are, first in the finished builder of the shard before (while that shard
@@ -132,7 +68,7 @@ class ShardIndexBuilder {
   // by index or none (MaterializeCarryOver ends a reference to a builder).
   void CarryByReference(const ShardIndexBuilder* source);
   // The shard before is sealed: read its index from now on instead of its builder.
-  void CarryFromIndex(std::shared_ptr<const SparseIndex> sealed);
+  void CarryFromIndex(std::shared_ptr<const IndexReader> sealed);
   // Copies in everything carried and drops the reference (a builder about to be finished while
   // the one it reads is still being sealed: a finished builder reads no other builder).
   void MaterializeCarryOver();
@@ -172,10 +108,7 @@ class ShardIndexBuilder {
   uint64_t memory_bytes() const { return memory_bytes_ + keys_.bytes(); }
 
   // Where each resource's records start in the sealed (key-ordered) segment.
-  struct SealedPosition {
-    uint64_t first_block = 0;
-    uint32_t first_record = 0;
-  };
+  using SealedPosition = RecordPosition;
   // Writes the index file for a sealed segment (positions[i] for the i-th summary in key order;
   // summaries with no records get {0,0}). Written to path via a temporary file, fsynced.
   Result<void> WriteIndexFile(const std::filesystem::path& path, uint64_t shard_id,
@@ -184,8 +117,9 @@ class ShardIndexBuilder {
 
  private:
   ResourceSummary& SummaryFor(const ResourceKeyView& key, bool* created);
-  // A summary copied in from the shard before (CarriedSummary) made the builder's own: the key of
-  // the object an Event is about moved to this builder's strings.
+  // A summary copied in from the shard before (CarriedSummary) made the builder's own: its API
+  // group and version, and the key of the object an Event is about, moved to this builder's
+  // strings.
   void Adopt(ResourceSummary& s);
   SummaryMap::iterator InvolvedSummary(const EventInfoView& ev);
   void AddEvent(const RecordView& record, const ResourceKeyView& event_key,
@@ -195,7 +129,7 @@ class ShardIndexBuilder {
   void LinkCarriedEvents();
   // The summary carried by reference for `key`, as carried (false when none or not carried).
   bool LookupCarried(const ResourceKeyView& key, ResourceSummary* out);
-  bool LookupInIndex(const SparseIndex& index, const std::unordered_map<uint32_t, uint32_t>& links,
+  bool LookupInIndex(const IndexReader& index, const std::unordered_map<uint32_t, uint32_t>& links,
                      const ResourceKeyView& key, ResourceSummary* out);
   // The carried summaries, by reference, in key order from `from` (only those carried).
   void ForEachCarried(const ResourceKeyView& from, const MergedFn& fn) const;
@@ -221,10 +155,10 @@ class ShardIndexBuilder {
   // before, the Event links of that index (entry -> the entry it is about), and a reader of it for
   // point lookups, renewed when its cache of decoded blocks grows.
   const ShardIndexBuilder* carry_builder_ = nullptr;
-  std::shared_ptr<const SparseIndex> carry_index_;
+  std::shared_ptr<const IndexReader> carry_index_;
   std::unordered_map<uint32_t, uint32_t> carry_links_;
-  const SparseIndex* lookup_index_ = nullptr;
-  std::shared_ptr<SparseIndex> lookup_reader_;
+  const IndexReader* lookup_index_ = nullptr;
+  std::shared_ptr<IndexReader> lookup_reader_;
   bool materializing_ = false;
   std::vector<std::string> reasons_;
   std::unordered_map<std::string, uint16_t> reason_ids_;

@@ -12,9 +12,8 @@
 #include <vector>
 
 #include "engine/shard.h"
+#include "index/index_reader.h"
 #include "index/shard_index_builder.h"
-#include "index/sparse_index.h"
-#include "schema/index_generated.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop {
@@ -128,22 +127,22 @@ class CarryOverTest : public ::testing::Test {
   }
 
   // A written index: every entry as read back, Event links by key.
-  static std::string DumpIndex(const SparseIndex& idx) {
+  static std::string DumpIndex(const IndexReader& idx) {
     std::ostringstream out;
     for (uint32_t i = 0; i < idx.size(); ++i) {
-      const fb::ResourceEntry* e = idx.entry(i);
-      out << ResourceKey(idx.key(i)).ToString() << " " << idx.api_group(e) << "/"
-          << idx.api_version(e) << " " << e->creation_ns() << " " << e->first_ns() << " "
-          << e->last_ns() << " " << e->change_count() << "/" << e->nochange_count() << "/"
-          << e->record_count() << " " << int(e->flags()) << " " << e->first_block() << ":"
-          << e->first_record() << " rv=" << e->last_resource_version()->string_view()
-          << " owners=" << (e->owners() ? e->owners()->size() : 0)
-          << " change=" << (e->change_secs() ? e->change_secs()->size() : 0)
-          << " heat=" << (e->heat() ? e->heat()->size() : 0) << " events=" << e->event_count()
-          << "@" << e->event_last_ns() << " about=";
-      if (e->involved_name()) out << e->involved_name()->string_view();
+      const IndexEntry e = idx.entry(i);
+      out << ResourceKey(e.key()).ToString() << " " << e.api_group() << "/" << e.api_version()
+          << " " << e.creation_ns() << " " << e.first_ns() << " " << e.last_ns() << " "
+          << e.change_count() << "/" << e.nochange_count() << "/" << e.record_count() << " "
+          << int(e.flags()) << " " << e.first_block() << ":" << e.first_record()
+          << " rv=" << e.last_resource_version() << " owners=" << e.owner_count()
+          << " change=" << e.change_secs().size() << " heat=" << e.heat_size()
+          << " events=" << e.event_count() << "@" << e.event_last_ns()
+          << " about=" << e.involved_name();
       auto [lo, hi] = idx.EventsAbout(i);
-      for (auto* l = lo; l != hi; ++l) out << " <-" << ResourceKey(idx.key(l->entry())).ToString();
+      for (uint32_t l = lo; l != hi; ++l) {
+        out << " <-" << ResourceKey(idx.key(idx.event_link(l).entry)).ToString();
+      }
       out << "\n";
     }
     return out.str();
@@ -151,7 +150,7 @@ class CarryOverTest : public ::testing::Test {
 
   // Writes b's index with positions that follow each key (so that both sides of a comparison
   // get the same ones), and opens it.
-  std::optional<std::shared_ptr<SparseIndex>> WriteAndOpen(const ShardIndexBuilder& b,
+  std::optional<std::shared_ptr<IndexReader>> WriteAndOpen(const ShardIndexBuilder& b,
                                                            const std::string& name) {
     std::vector<ShardIndexBuilder::SealedPosition> pos;
     for (const auto& [k, s] : b.summaries()) {
@@ -160,7 +159,7 @@ class CarryOverTest : public ::testing::Test {
     }
     auto w = b.WriteIndexFile(dir_ / name, 1, 4096, pos);
     EXPECT_TRUE(w) << w.error().ToString();
-    auto idx = SparseIndex::Open(dir_ / name);
+    auto idx = IndexReader::Open(dir_ / name);
     EXPECT_TRUE(idx) << idx.error().ToString();
     if (!idx) return std::nullopt;
     return *idx;

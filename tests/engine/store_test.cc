@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "index/sparse_index.h"
+#include "index/index_reader.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop {

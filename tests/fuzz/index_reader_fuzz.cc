@@ -1,4 +1,4 @@
-// Fuzzes opening a sealed shard's index (index/sparse_index.h, through SealedShard::Open as the
+// Fuzzes opening a sealed shard's index (index/index_reader.h, through SealedShard::Open as the
 // store does): any bytes as a `.idx` file must be refused with an error or open and be walked
 // whole (every entry, its strings, heat, owners, event links, lookups, the recorded names),
 // never crash or read out of bounds.
@@ -11,8 +11,7 @@
 #include <string>
 
 #include "engine/shard.h"
-#include "index/sparse_index.h"
-#include "schema/index_generated.h"
+#include "index/index_reader.h"
 #include "segments/segment_format.h"
 
 namespace {
@@ -30,23 +29,37 @@ bool WriteFile(const std::filesystem::path& path, const void* data, size_t size)
   return std::fclose(f) == 0 && ok;
 }
 
-size_t Walk(const sloop::SparseIndex& index) {
+size_t Walk(const sloop::IndexReader& index) {
   size_t sum = 0;
+  const sloop::IndexHeader& h = index.header();
+  sum += h.format_version + h.shard_id + h.record_count + h.segment_bytes;
+  for (std::string_view s : index.kinds()) sum += s.size();
+  for (std::string_view s : index.namespaces()) sum += s.size();
+  for (uint32_t b = 0; b < index.block_count(); ++b) {
+    sum += index.block(b).file_offset + index.block(b).compressed_bytes;
+  }
+  for (uint32_t l = 0; l < index.event_link_count(); ++l) sum += index.event_link(l).involved;
   for (uint32_t i = 0; i < index.size(); ++i) {
-    const sloop::fb::ResourceEntry* e = index.entry(i);
+    const sloop::IndexEntry e = index.entry(i);
     sloop::ResourceKeyView k = index.key(i);
     sum += k.kind.size() + k.namespace_.size() + k.name.size() + k.uid.size();
-    sum += index.kind(e).size() + index.api_group(e).size() + index.api_version(e).size();
-    sum += e->record_count() + e->first_block() + e->first_record();
-    if (e->change_secs()) sum += e->change_secs()->size();
-    if (e->heat()) {
-      for (const auto* h : *e->heat()) sum += h->count() + h->reason();
+    sum += e.key().kind.size() + e.api_group().size() + e.api_version().size();
+    sum += e.record_count() + e.first_block() + e.first_record() + e.creation_ns() + e.first_ns();
+    sum += e.change_secs().size() + e.nochange_secs().size();
+    for (uint32_t c : e.change_secs()) sum += c;
+    sum += e.last_resource_version().size() + e.involved_kind().size() +
+           e.involved_namespace().size() + e.involved_name().size() + e.involved_uid().size();
+    sum += static_cast<size_t>(e.event_count()) + static_cast<size_t>(e.event_last_ns());
+    for (uint32_t c = 0; c < e.heat_size(); ++c) {
+      const sloop::IndexHeatCell cell = e.heat(c);
+      sum += cell.count + cell.reason + index.reason(cell.reason).size();
     }
-    if (e->owners()) {
-      for (const auto* o : *e->owners()) sum += o->kind() ? o->kind()->size() : 0;
+    for (uint32_t o = 0; o < e.owner_count(); ++o) {
+      const sloop::IndexOwner owner = e.owner(o);
+      sum += owner.kind.size() + owner.name.size() + owner.uid.size() + owner.controller;
     }
     auto [lo, hi] = index.EventsAbout(i);
-    for (const auto* l = lo; l != hi; ++l) sum += l->entry();
+    for (uint32_t l = lo; l != hi; ++l) sum += index.event_link(l).entry;
     // Lookups must stay in bounds (a damaged file's keys need not be in order: they may miss).
     if (index.FindExact(k) > index.size() || index.LowerBound(k) > index.size()) __builtin_trap();
     auto [first, last] = index.Find(k.kind, k.namespace_, k.name);
@@ -68,10 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   volatile size_t sink = 0;
   uint64_t segment_bytes = sloop::segment_format::kFileHeaderSize;
   {
-    auto index = sloop::SparseIndex::Open(idx, true);
+    auto index = sloop::IndexReader::Open(idx, true);
     if (index) {
       sink = sink + Walk(**index);
-      segment_bytes = (*index)->root()->segment_bytes();
+      segment_bytes = (*index)->header().segment_bytes;
     }
   }
   if (segment_bytes >= sloop::segment_format::kFileHeaderSize && segment_bytes <= (256u << 10)) {

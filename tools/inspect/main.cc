@@ -12,18 +12,19 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
+#include <string_view>
 
+#include "index/index_reader.h"
 #include "index/shard_index_builder.h"
-#include "index/sparse_index.h"
 #include "ingest/sloop_backup.h"
-#include "schema/index_generated.h"
 #include "segments/segment_format.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
+
+// The demo's objects (demo_fixtures.cc, generated at build time).
+std::string_view DemoFixture(std::string_view name);
 
 namespace {
 
@@ -207,11 +208,11 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
   return bad ? 1 : 0;
 }
 
-std::string ReadCompactFixture(const std::string& name) {
-  std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str(), out;
+// One of the demo's Kubernetes objects (tests/testdata/k8s/NAME.json, compiled in by
+// embed_fixtures.cmake), its whitespace outside strings removed.
+std::string CompactFixture(std::string_view name) {
+  const std::string_view text = DemoFixture(name);
+  std::string out;
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
@@ -235,12 +236,8 @@ int Demo(const std::string& dir, long count) {
   std::filesystem::create_directories(dir);
   std::string path = dir + "/demo.seg";
   std::filesystem::remove(path);
-  const std::string pod = ReadCompactFixture("pod.json"), node = ReadCompactFixture("node.json"),
-                    event = ReadCompactFixture("event.json");
-  if (pod.empty()) {
-    std::fprintf(stderr, "sloop-inspect: fixtures not found under %s\n", SLOOP_FIXTURES_DIR);
-    return 2;
-  }
+  const std::string pod = CompactFixture("pod"), node = CompactFixture("node"),
+                    event = CompactFixture("event");
   auto writer = SegmentWriter::Create(path, WriterOptions{});
   if (!writer) {
     std::fprintf(stderr, "sloop-inspect: %s\n", writer.error().ToString().c_str());
@@ -286,32 +283,29 @@ int Demo(const std::string& dir, long count) {
 }
 
 int InspectIndex(const std::string& path, bool entries) {
-  auto opened = SparseIndex::Open(path);
+  auto opened = IndexReader::Open(path);
   if (!opened) {
     std::fprintf(stderr, "sloop-inspect: %s\n", opened.error().message.c_str());
     return opened.error().code == ErrorCode::kCorruption ? 1 : 2;
   }
-  const SparseIndex& idx = **opened;
-  const fb::ShardIndex* r = idx.root();
+  const IndexReader& idx = **opened;
+  const IndexHeader& r = idx.header();
   std::printf("index %s\n", path.c_str());
   std::printf("  format version %u, shard %" PRIu64 ", window [%" PRId64 ", %" PRId64 ") ns\n",
-              r->format_version(), r->shard_id(), r->window_start_ns(), r->window_end_ns());
+              r.format_version, r.shard_id, r.window_start_ns, r.window_end_ns);
   std::printf("  records %" PRIu64 " in a segment of %" PRIu64 " bytes, %u entries\n",
-              r->record_count(), r->segment_bytes(), idx.size());
+              r.record_count, r.segment_bytes, idx.size());
   uint64_t raw = 0, packed = 0;
-  uint32_t blocks = 0;
-  if (r->block_refs()) {
-    for (const fb::BlockRef* b : *r->block_refs()) {
-      raw += b->raw_bytes();
-      packed += b->compressed_bytes();
-      ++blocks;
-    }
+  const uint32_t blocks = idx.block_count();
+  for (uint32_t b = 0; b < blocks; ++b) {
+    raw += idx.block(b).raw_bytes;
+    packed += idx.block(b).compressed_bytes;
   }
-  const uint64_t links = r->event_links() ? r->event_links()->size() : 0;
+  const uint64_t links = idx.event_link_count();
   std::printf("  file %zu bytes: %u entry blocks of %u, %" PRIu64 " bytes compressed from %" PRIu64
               " (%.2fx), %" PRIu64 " Event links (%" PRIu64 " bytes), the rest %" PRIu64
               " bytes (block keys, strings, header)\n",
-              idx.file_bytes(), blocks, r->entries_per_block(), packed, raw,
+              idx.file_bytes(), blocks, idx.entries_per_block(), packed, raw,
               packed ? static_cast<double>(raw) / static_cast<double>(packed) : 0.0, links,
               links * 8, idx.file_bytes() - packed - links * 8);
   struct Count {
@@ -319,13 +313,13 @@ int InspectIndex(const std::string& path, bool entries) {
   };
   std::map<std::string, Count, std::less<>> by_kind;
   for (uint32_t i = 0; i < idx.size(); ++i) {
-    const fb::ResourceEntry* e = idx.entry(i);
-    ResourceKeyView key = idx.key(i);
+    const IndexEntry e = idx.entry(i);
+    ResourceKeyView key = e.key();
     Count& c = by_kind[std::string(key.kind)];
     ++c.all;
-    if (e->record_count() > 0) ++c.with_records;
-    if ((e->flags() & kCarriedOver) && e->record_count() == 0) ++c.carried_only;
-    if (e->flags() & kEventOnly) ++c.event_only;
+    if (e.record_count() > 0) ++c.with_records;
+    if ((e.flags() & kCarriedOver) && e.record_count() == 0) ++c.carried_only;
+    if (e.flags() & kEventOnly) ++c.event_only;
     if (entries) {
       std::string line = "{\"kind\":";
       JsonString(key.kind, line);
@@ -335,11 +329,11 @@ int InspectIndex(const std::string& path, bool entries) {
       JsonString(key.name, line);
       line += ",\"uid\":";
       JsonString(key.uid, line);
-      line += ",\"flags\":" + std::to_string(e->flags()) +
-              ",\"records\":" + std::to_string(e->record_count()) +
-              ",\"changes\":" + std::to_string(e->change_count()) +
-              ",\"nochanges\":" + std::to_string(e->nochange_count()) +
-              ",\"heat_cells\":" + std::to_string(e->heat() ? e->heat()->size() : 0) + "}";
+      line += ",\"flags\":" + std::to_string(e.flags()) +
+              ",\"records\":" + std::to_string(e.record_count()) +
+              ",\"changes\":" + std::to_string(e.change_count()) +
+              ",\"nochanges\":" + std::to_string(e.nochange_count()) +
+              ",\"heat_cells\":" + std::to_string(e.heat_size()) + "}";
       std::printf("%s\n", line.c_str());
     }
   }

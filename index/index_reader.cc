@@ -1,4 +1,4 @@
-#include "index/sparse_index.h"
+#include "index/index_reader.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -14,20 +14,16 @@
 #include <thread>
 #include <vector>
 
-#include "schema/index_generated.h"
 #include "base/log.h"
+#include "index/index_format.h"
+#include "schema/index_generated.h"
 #include "segments/zstd_context.h"
 
 namespace sloop {
 namespace {
 
-// Level for entry blocks: an index is written once per shard and read many times.
-constexpr int kBlockCompressionLevel = 6;
-// No block of kEntriesPerBlock entries comes near this; a larger raw size is damage.
-constexpr uint32_t kMaxBlockRawBytes = 64u << 20;
-// The recorded-names list grows with the resources of a shard (~50 bytes each): this allows
-// some twenty million.
-constexpr uint32_t kMaxNamesRawBytes = 1u << 30;
+using index_format::kMaxBlockRawBytes;
+using index_format::kMaxNamesRawBytes;
 
 std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
@@ -46,26 +42,27 @@ const fb::ResourceEntry* EmptyEntry() {
 
 }  // namespace
 
-struct SparseIndex::Decoded {
+struct IndexReader::Decoded {
   std::unique_ptr<uint8_t[]> buf;
   size_t size = 0;
   const flatbuffers::Vector<flatbuffers::Offset<fb::ResourceEntry>>* entries = nullptr;
 };
 
-SparseIndex::Mapping::~Mapping() {
+IndexReader::Mapping::~Mapping() {
   if (addr) munmap(addr, size);
 }
 
-SparseIndex::SparseIndex(std::shared_ptr<const Mapping> map) : map_(std::move(map)) {}
+IndexReader::IndexReader(std::shared_ptr<const Mapping> map) : map_(std::move(map)) {}
 
-SparseIndex::~SparseIndex() {
+IndexReader::~IndexReader() {
   if (!decoded_) return;  // refused before its block cache was made
   for (uint32_t b = 0; b < block_count_; ++b) delete decoded_[b].load(std::memory_order_acquire);
 }
 
-std::shared_ptr<SparseIndex> SparseIndex::Reader() const {
-  std::shared_ptr<SparseIndex> r(new SparseIndex(map_));
+std::shared_ptr<IndexReader> IndexReader::Reader() const {
+  std::shared_ptr<IndexReader> r(new IndexReader(map_));
   r->root_ = root_;
+  r->header_ = header_;
   r->entry_count_ = entry_count_;
   r->per_block_ = per_block_;
   r->block_count_ = block_count_;
@@ -76,9 +73,7 @@ std::shared_ptr<SparseIndex> SparseIndex::Reader() const {
   return r;
 }
 
-uint32_t SparseIndex::format_version() const { return root_->format_version(); }
-
-Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::path& path,
+Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::path& path,
                                                        bool verify, const BlockFn& on_block) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IOError("open index", path.string(), errno);
@@ -103,9 +98,9 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   ::close(fd);
   if (addr == MAP_FAILED) return IOError("mmap index", path.string(), e);
   map->addr = addr;
-  std::shared_ptr<SparseIndex> index(new SparseIndex(map));
+  std::shared_ptr<IndexReader> index(new IndexReader(map));
   const auto* buf = static_cast<const uint8_t*>(addr);
-  if (!flatbuffers::BufferHasIdentifier(buf, fb::ShardIndexIdentifier())) {
+  if (!flatbuffers::BufferHasIdentifier(buf, index_format::kFileIdentifier)) {
     return MakeError(ErrorCode::kCorruption,
                      "index " + path.string() + ": not a sloop shard index (identifier)");
   }
@@ -117,12 +112,16 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
                      "index " + path.string() + ": failed verification (damaged file)");
   }
   index->root_ = fb::GetShardIndex(buf);
-  uint32_t version = index->root_->format_version();
-  if (version != 1 && version != kFormatVersion) {
+  const fb::ShardIndex* r = index->root_;
+  index->header_ =
+      IndexHeader{r->format_version(), r->shard_id(), r->window_start_ns(), r->window_end_ns(),
+                  r->min_ns(),         r->max_ns(),   r->segment_bytes(),   r->record_count()};
+  uint32_t version = r->format_version();
+  if (version != index_format::kFormatVersionOne && version != index_format::kFormatVersion) {
     return MakeError(ErrorCode::kUnsupported,
                      "index " + path.string() + ": format version " + std::to_string(version) +
                          " is not supported by this build (it reads 1 and " +
-                         std::to_string(kFormatVersion) + "); upgrade sloop");
+                         std::to_string(index_format::kFormatVersion) + "); upgrade sloop");
   }
   if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
   index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->block_count_);
@@ -149,9 +148,9 @@ Result<std::shared_ptr<SparseIndex>> SparseIndex::Open(const std::filesystem::pa
   return index;
 }
 
-Result<void> SparseIndex::CheckDirectory() {
+Result<void> IndexReader::CheckDirectory() {
   const std::string where = "index " + map_->path.string() + ": ";
-  if (root_->format_version() == 1) {
+  if (root_->format_version() == index_format::kFormatVersionOne) {
     if (!root_->entries()) return MakeError(ErrorCode::kCorruption, where + "no entry vector");
     entry_count_ = root_->entries()->size();
     return {};
@@ -185,7 +184,7 @@ Result<void> SparseIndex::CheckDirectory() {
   return {};
 }
 
-Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
+Result<const IndexReader::Decoded*> IndexReader::Decode(uint32_t b) const {
   if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
   // Whoever claims a block decodes it. While a prefetcher runs, a thread that needs a block the
   // other is decoding decodes one further on meanwhile (so a scan that outruns its prefetcher
@@ -205,12 +204,12 @@ Result<const SparseIndex::Decoded*> SparseIndex::Decode(uint32_t b) const {
   }
 }
 
-bool SparseIndex::Claim(uint32_t b) const {
+bool IndexReader::Claim(uint32_t b) const {
   uint8_t free = 0;
   return claims_[b].compare_exchange_strong(free, 1, std::memory_order_acq_rel);
 }
 
-Result<const SparseIndex::Decoded*> SparseIndex::DecodeClaimed(uint32_t b) const {
+Result<const IndexReader::Decoded*> IndexReader::DecodeClaimed(uint32_t b) const {
   // The claim ends however the decoding does (a failure lets the next reader find it itself).
   struct Release {
     std::atomic<uint8_t>& claim;
@@ -219,7 +218,7 @@ Result<const SparseIndex::Decoded*> SparseIndex::DecodeClaimed(uint32_t b) const
   return DecodeBlock(b);
 }
 
-Result<const SparseIndex::Decoded*> SparseIndex::DecodeBlock(uint32_t b) const {
+Result<const IndexReader::Decoded*> IndexReader::DecodeBlock(uint32_t b) const {
   if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
   const fb::BlockRef* ref = root_->block_refs()->Get(b);
   auto fail = [&](const std::string& why) -> Result<const Decoded*> {
@@ -263,7 +262,7 @@ Result<const SparseIndex::Decoded*> SparseIndex::DecodeBlock(uint32_t b) const {
   return d.release();
 }
 
-void SparseIndex::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
+void IndexReader::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
                            const std::atomic<bool>& stop) const {
   if (per_block_ == 0 || first >= last) return;
   prefetching_.store(true, std::memory_order_relaxed);
@@ -277,7 +276,7 @@ void SparseIndex::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint
   prefetching_.store(false, std::memory_order_relaxed);
 }
 
-void SparseIndex::DropBlocks(uint32_t first, uint32_t before) const {
+void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
   if (per_block_ == 0) return;
   for (uint32_t b = first / per_block_; b < std::min(before / per_block_, block_count_); ++b) {
     if (Decoded* d = decoded_[b].exchange(nullptr, std::memory_order_acq_rel)) {
@@ -287,51 +286,9 @@ void SparseIndex::DropBlocks(uint32_t first, uint32_t before) const {
   }
 }
 
-Result<size_t> SparseIndex::CompressBlock(const uint8_t* raw, size_t size, std::string* out) {
-  static thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(),
-                                                                              ZSTD_freeCCtx);
-  ZSTD_CCtx_reset(cctx.get(), ZSTD_reset_session_and_parameters);
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, kBlockCompressionLevel);
-  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
-  size_t at = out->size();
-  out->resize(at + ZSTD_compressBound(size));
-  size_t n = ZSTD_compress2(cctx.get(), out->data() + at, out->size() - at, raw, size);
-  if (ZSTD_isError(n)) {
-    out->resize(at);
-    return MakeError(ErrorCode::kIOError,
-                     std::string("compressing an index block: ") + ZSTD_getErrorName(n));
-  }
-  out->resize(at + n);
-  return n;
-}
+void IndexReader::ReleaseMemory() const { madvise(map_->addr, map_->size, MADV_DONTNEED); }
 
-Result<void> SparseIndex::WriteFile(const std::filesystem::path& path, const uint8_t* buf,
-                                    size_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return IOError("create index", path.string(), errno);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::write(fd, buf + done, size - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return IOError("write index", path.string(), e);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    return IOError("fsync index", path.string(), e);
-  }
-  if (::close(fd) != 0) return IOError("close index", path.string(), errno);
-  return {};
-}
-
-void SparseIndex::ReleaseMemory() const { madvise(map_->addr, map_->size, MADV_DONTNEED); }
-
-const fb::ResourceEntry* SparseIndex::entry(uint32_t i) const {
+const fb::ResourceEntry* IndexReader::RawEntry(uint32_t i) const {
   if (per_block_ == 0) return root_->entries()->Get(i);
   auto d = Decode(i / per_block_);
   if (!d) {
@@ -350,21 +307,21 @@ namespace {
 template <typename Fn>
 bool WalkNames(std::string_view buf, const Fn& fn) {
   for (size_t at = 0; at < buf.size();) {
-    if (buf.size() - at < 6) return false;
+    if (buf.size() - at < index_format::kNameItemHeaderSize) return false;
     uint32_t entry;
     uint16_t len;
     std::memcpy(&entry, buf.data() + at, 4);
     std::memcpy(&len, buf.data() + at + 4, 2);
-    if (buf.size() - at - 6 < len) return false;
-    if (!fn(entry, buf.substr(at + 6, len))) return true;
-    at += 6 + len;
+    if (buf.size() - at - index_format::kNameItemHeaderSize < len) return false;
+    if (!fn(entry, buf.substr(at + index_format::kNameItemHeaderSize, len))) return true;
+    at += index_format::kNameItemHeaderSize + len;
   }
   return true;
 }
 
 }  // namespace
 
-Result<std::string> SparseIndex::RecordedNames() const {
+Result<std::string> IndexReader::RecordedNames() const {
   const auto* frame = root_->record_names();
   std::string out;
   if (!frame) return out;
@@ -393,7 +350,7 @@ Result<std::string> SparseIndex::RecordedNames() const {
   return out;
 }
 
-bool SparseIndex::ForEachRecordedName(
+bool IndexReader::ForEachRecordedName(
     const std::function<bool(uint32_t, std::string_view)>& fn) const {
   if (per_block_ == 0 || !root_->record_names()) return false;
   auto names = RecordedNames();
@@ -405,35 +362,124 @@ bool SparseIndex::ForEachRecordedName(
   return true;
 }
 
-std::string_view SparseIndex::Ref(uint32_t ref) const {
+std::string_view IndexReader::Ref(uint32_t ref) const {
   // Refs were checked against the table when their block was first verified.
   return ref < string_count_ ? Str(root_->strings()->Get(ref)) : std::string_view();
 }
 
-ResourceKeyView SparseIndex::key(uint32_t i) const {
-  const fb::ResourceEntry* e = entry(i);
-  if (per_block_ == 0) return {Str(e->kind()), Str(e->namespace_()), Str(e->name()), Str(e->uid())};
-  if (e == EmptyEntry()) return {};  // its block is damaged
-  return {Ref(e->kind_ref()), Ref(e->namespace_ref()), Str(e->name()), Str(e->uid())};
+IndexEntry IndexReader::entry(uint32_t i) const { return IndexEntry(this, RawEntry(i)); }
+
+IndexBlock IndexReader::block(uint32_t b) const {
+  const fb::BlockRef* r = root_->block_refs()->Get(b);
+  const auto* base = static_cast<const uint8_t*>(map_->addr);
+  return {static_cast<uint64_t>(root_->blocks()->data() - base) + r->offset(),
+          r->compressed_bytes(), r->raw_bytes()};
 }
 
-std::string_view SparseIndex::kind(const fb::ResourceEntry* e) const {
-  if (per_block_ == 0) return Str(e->kind());
-  return e == EmptyEntry() ? std::string_view() : Ref(e->kind_ref());
+uint32_t IndexReader::event_link_count() const {
+  return root_->event_links() ? root_->event_links()->size() : 0;
 }
 
-std::string_view SparseIndex::api_group(const fb::ResourceEntry* e) const {
-  if (per_block_ == 0) return Str(e->api_group());
-  return e == EmptyEntry() ? std::string_view() : Ref(e->group_ref());
+IndexEventLink IndexReader::event_link(uint32_t k) const {
+  const fb::EventLink* l = root_->event_links()->Get(k);
+  return {l->entry(), l->involved()};
 }
 
-std::string_view SparseIndex::api_version(const fb::ResourceEntry* e) const {
-  if (per_block_ == 0) return Str(e->api_version());
-  return e == EmptyEntry() ? std::string_view() : Ref(e->version_ref());
+std::string_view IndexReader::reason(uint32_t id) const {
+  const auto* reasons = root_->reasons();
+  return reasons && id < reasons->size() ? Str(reasons->Get(id)) : std::string_view();
 }
+
+namespace {
+
+std::vector<std::string_view> Strings(
+    const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>* list) {
+  std::vector<std::string_view> out;
+  if (!list) return out;
+  out.reserve(list->size());
+  for (const flatbuffers::String* s : *list) out.push_back(Str(s));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string_view> IndexReader::kinds() const { return Strings(root_->kinds()); }
+
+std::vector<std::string_view> IndexReader::namespaces() const {
+  return Strings(root_->namespaces());
+}
+
+// IndexEntry: version 1 spells the kind, namespace and API strings out in each entry; version 2
+// names them by index into ShardIndex.strings, which an entry of a damaged block (EmptyEntry)
+// does not.
+
+ResourceKeyView IndexEntry::key() const {
+  if (reader_->per_block_ == 0) {
+    return {Str(e_->kind()), Str(e_->namespace_()), Str(e_->name()), Str(e_->uid())};
+  }
+  if (e_ == EmptyEntry()) return {};  // its block is damaged
+  return {reader_->Ref(e_->kind_ref()), reader_->Ref(e_->namespace_ref()), Str(e_->name()),
+          Str(e_->uid())};
+}
+
+std::string_view IndexEntry::api_group() const {
+  if (reader_->per_block_ == 0) return Str(e_->api_group());
+  return e_ == EmptyEntry() ? std::string_view() : reader_->Ref(e_->group_ref());
+}
+
+std::string_view IndexEntry::api_version() const {
+  if (reader_->per_block_ == 0) return Str(e_->api_version());
+  return e_ == EmptyEntry() ? std::string_view() : reader_->Ref(e_->version_ref());
+}
+
+int64_t IndexEntry::creation_ns() const { return e_->creation_ns(); }
+int64_t IndexEntry::first_ns() const { return e_->first_ns(); }
+int64_t IndexEntry::last_ns() const { return e_->last_ns(); }
+uint32_t IndexEntry::change_count() const { return e_->change_count(); }
+uint32_t IndexEntry::nochange_count() const { return e_->nochange_count(); }
+uint32_t IndexEntry::record_count() const { return e_->record_count(); }
+uint8_t IndexEntry::flags() const { return e_->flags(); }
+
+std::span<const uint32_t> IndexEntry::change_secs() const {
+  const auto* v = e_->change_secs();
+  return v ? std::span<const uint32_t>(v->data(), v->size()) : std::span<const uint32_t>();
+}
+
+std::span<const uint32_t> IndexEntry::nochange_secs() const {
+  const auto* v = e_->nochange_secs();
+  return v ? std::span<const uint32_t>(v->data(), v->size()) : std::span<const uint32_t>();
+}
+
+uint32_t IndexEntry::heat_size() const { return e_->heat() ? e_->heat()->size() : 0; }
+
+IndexHeatCell IndexEntry::heat(uint32_t k) const {
+  const fb::HeatCell* h = e_->heat()->Get(k);
+  return {h->minute(), h->count(), h->reason(), h->severity()};
+}
+
+uint32_t IndexEntry::owner_count() const { return e_->owners() ? e_->owners()->size() : 0; }
+
+IndexOwner IndexEntry::owner(uint32_t k) const {
+  const fb::OwnerRef* o = e_->owners()->Get(k);
+  return {Str(o->kind()), Str(o->name()), Str(o->uid()), o->controller()};
+}
+
+uint64_t IndexEntry::first_block() const { return e_->first_block(); }
+uint32_t IndexEntry::first_record() const { return e_->first_record(); }
+
+std::string_view IndexEntry::last_resource_version() const {
+  return Str(e_->last_resource_version());
+}
+
+std::string_view IndexEntry::involved_kind() const { return Str(e_->involved_kind()); }
+std::string_view IndexEntry::involved_namespace() const { return Str(e_->involved_namespace()); }
+std::string_view IndexEntry::involved_name() const { return Str(e_->involved_name()); }
+std::string_view IndexEntry::involved_uid() const { return Str(e_->involved_uid()); }
+int32_t IndexEntry::event_count() const { return e_->event_count(); }
+int64_t IndexEntry::event_last_ns() const { return e_->event_last_ns(); }
 
 template <typename Less>
-uint32_t SparseIndex::LowerBound(const Less& less) const {
+uint32_t IndexReader::LowerBound(const Less& less) const {
   uint32_t lo = 0, hi = entry_count_;
   if (per_block_ != 0 && block_count_ > 1) {
     // The first block whose first key is not less than the target: the answer lies in the block
@@ -463,7 +509,7 @@ uint32_t SparseIndex::LowerBound(const Less& less) const {
   return lo;
 }
 
-std::pair<uint32_t, uint32_t> SparseIndex::Find(std::string_view kind, std::string_view ns,
+std::pair<uint32_t, uint32_t> IndexReader::Find(std::string_view kind, std::string_view ns,
                                                 std::string_view name) const {
   // Compare a key with the prefix (kind[, ns[, name]]); -1, 0, 1.
   int depth = kind.empty() ? 0 : ns.empty() ? 1 : name.empty() ? 2 : 3;
@@ -478,26 +524,25 @@ std::pair<uint32_t, uint32_t> SparseIndex::Find(std::string_view kind, std::stri
   return {first, std::max(first, last)};
 }
 
-uint32_t SparseIndex::LowerBound(const ResourceKeyView& target) const {
+uint32_t IndexReader::LowerBound(const ResourceKeyView& target) const {
   return LowerBound([&](const ResourceKeyView& k) { return k < target; });
 }
 
-uint32_t SparseIndex::FindExact(const ResourceKeyView& target) const {
+uint32_t IndexReader::FindExact(const ResourceKeyView& target) const {
   uint32_t i = LowerBound([&](const ResourceKeyView& k) { return k < target; });
   return (i < size() && key(i) == target) ? i : size();
 }
 
-std::pair<const fb::EventLink*, const fb::EventLink*> SparseIndex::EventsAbout(
-    uint32_t involved) const {
+std::pair<uint32_t, uint32_t> IndexReader::EventsAbout(uint32_t involved) const {
   const auto* links = root_->event_links();
-  if (!links || links->size() == 0) return {nullptr, nullptr};
+  if (!links || links->size() == 0) return {0, 0};
   const fb::EventLink* begin = links->Get(0);
   const fb::EventLink* end = begin + links->size();
   auto lo = std::lower_bound(begin, end, involved,
                              [](const fb::EventLink& l, uint32_t v) { return l.involved() < v; });
   auto hi = std::upper_bound(lo, end, involved,
                              [](uint32_t v, const fb::EventLink& l) { return v < l.involved(); });
-  return {lo, hi};
+  return {static_cast<uint32_t>(lo - begin), static_cast<uint32_t>(hi - begin)};
 }
 
 }  // namespace sloop

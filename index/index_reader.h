@@ -1,0 +1,235 @@
+// IndexReader is the read-only, memory-mapped index of one sealed shard: a FlatBuffers
+// ShardIndex (schema/index.fbs, index/index_format.h) whose entries are sorted by (kind,
+// namespace, name, uid), so every lookup is a binary search over the mapped file. Since format
+// version 2 the entries are cut into zstd-compressed blocks with the first key of each block kept
+// uncompressed: a lookup binary searches those keys, decompresses one block and searches inside
+// it. Decompressed blocks are cached in the IndexReader object until it is destroyed; Reader()
+// gives each query its own object over the same mapping, so memory follows the queries running,
+// not the shards stored. Thread-safe.
+//
+// Callers see plain views (IndexEntry, IndexHeader, IndexHeatCell, IndexOwner, IndexEventLink,
+// IndexBlock), never the FlatBuffers tables: the file's layout is known only inside index/.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "index/resource_key.h"
+
+namespace sloop {
+namespace fb {
+struct ShardIndex;
+struct ResourceEntry;
+}  // namespace fb
+
+class IndexReader;
+
+// The shard an index describes (ShardIndex's scalars).
+struct IndexHeader {
+  uint32_t format_version = 0;
+  uint64_t shard_id = 0;
+  int64_t window_start_ns = 0;  // the shard's nominal window [start, end)
+  int64_t window_end_ns = 0;
+  int64_t min_ns = 0;  // observed times of the records it holds
+  int64_t max_ns = 0;
+  uint64_t segment_bytes = 0;  // size of the shard's segment file
+  uint64_t record_count = 0;
+};
+
+// Event occurrences about a resource in one minute, for one reason.
+struct IndexHeatCell {
+  uint32_t minute = 0;  // Unix minutes
+  uint32_t count = 0;
+  uint16_t reason = 0;  // IndexReader::reason(reason) names it
+  uint8_t severity = 0;
+};
+
+// One ownerReference of an entry.
+struct IndexOwner {
+  std::string_view kind;
+  std::string_view name;
+  std::string_view uid;
+  bool controller = false;
+};
+
+// An Event entry and the entry of the object it is about.
+struct IndexEventLink {
+  uint32_t entry = 0;
+  uint32_t involved = 0;
+};
+
+// Where one compressed entry block lies in the file.
+struct IndexBlock {
+  uint64_t file_offset = 0;  // of its zstd frame, from the start of the file
+  uint32_t compressed_bytes = 0;
+  uint32_t raw_bytes = 0;
+};
+
+// A view of one entry of an index. Its strings and spans point into the reader's mapping or
+// into the block the reader decoded: valid while that reader lives and the block is not dropped
+// (DropBlocks). An entry of a block found damaged after opening reads as all defaults.
+class IndexEntry {
+ public:
+  ResourceKeyView key() const;
+  std::string_view api_group() const;
+  std::string_view api_version() const;
+  int64_t creation_ns() const;  // metadata.creationTimestamp, 0 when unknown
+  // As stored: a carried-over entry with no record leaves them out (0), its span is the shard's.
+  int64_t first_ns() const;
+  int64_t last_ns() const;
+  uint32_t change_count() const;
+  uint32_t nochange_count() const;
+  uint32_t record_count() const;
+  uint8_t flags() const;                            // ResourceFlags (index/resource_summary.h)
+  std::span<const uint32_t> change_secs() const;    // Unix seconds, ascending
+  std::span<const uint32_t> nochange_secs() const;  // Unix seconds, ascending
+  uint32_t heat_size() const;
+  IndexHeatCell heat(uint32_t k) const;  // k < heat_size(), by minute then reason
+  uint32_t owner_count() const;
+  IndexOwner owner(uint32_t k) const;  // k < owner_count()
+  // Where its records start in the sealed segment: the offset of the block frame holding the
+  // first one, and its index in that block (0, 0 with no record).
+  uint64_t first_block() const;
+  uint32_t first_record() const;
+  std::string_view last_resource_version() const;
+  // Event entries: the object it is about as spelled in the entry (an Event about an entry of
+  // the shard names only its kind here, the rest through the Event links), and the count and
+  // lastTimestamp last seen.
+  std::string_view involved_kind() const;
+  std::string_view involved_namespace() const;
+  std::string_view involved_name() const;
+  std::string_view involved_uid() const;
+  int32_t event_count() const;
+  int64_t event_last_ns() const;
+
+ private:
+  friend class IndexReader;
+  IndexEntry(const IndexReader* reader, const fb::ResourceEntry* e) : reader_(reader), e_(e) {}
+  const IndexReader* reader_;
+  const fb::ResourceEntry* e_;
+};
+
+class IndexReader {
+ public:
+  // Maps path and verifies the whole file (FlatBuffers verifier, identifier, format version,
+  // and every entry block: its zstd checksum, its size and its own FlatBuffers verification).
+  // kCorruption / kUnsupported name the file. verify=false maps a file verified before (sealed
+  // files are immutable) and checks only its identifier, version and block directory.
+  // on_block, when given, sees the entries [first, last) of each block in order while the block
+  // is decoded: a first pass over the index at the cost of one block of memory (the blocks are
+  // freed as the pass goes on).
+  using BlockFn = std::function<void(const IndexReader&, uint32_t first, uint32_t last)>;
+  static Result<std::shared_ptr<IndexReader>> Open(const std::filesystem::path& path,
+                                                   bool verify = true,
+                                                   const BlockFn& on_block = {});
+  ~IndexReader();
+
+  // Another reader of the same mapping with an empty block cache.
+  std::shared_ptr<IndexReader> Reader() const;
+
+  const IndexHeader& header() const { return header_; }
+  uint32_t format_version() const { return header_.format_version; }
+  uint32_t size() const { return entry_count_; }  // number of entries
+  // Entry i < size(); see IndexEntry for how long the view lives.
+  IndexEntry entry(uint32_t i) const;
+  ResourceKeyView key(uint32_t i) const { return entry(i).key(); }
+  // Bytes of decompressed blocks this object holds (the query buffer it costs).
+  size_t cached_bytes() const { return cached_bytes_.load(std::memory_order_relaxed); }
+
+  // Half-open ranges [first, second) of entry indices. An empty field matches everything after
+  // the fields before it; fields after an empty one are ignored.
+  std::pair<uint32_t, uint32_t> Find(std::string_view kind, std::string_view ns = {},
+                                     std::string_view name = {}) const;
+  // Exact entry, or size() when absent.
+  uint32_t FindExact(const ResourceKeyView& key) const;
+  // First entry whose key is not less than `key` (size() when none).
+  uint32_t LowerBound(const ResourceKeyView& key) const;
+
+  // The Event links, sorted by (involved, entry); involved is index_format::kNoEntry for none.
+  uint32_t event_link_count() const;
+  IndexEventLink event_link(uint32_t k) const;  // k < event_link_count()
+  // The links [first, second) of the Event entries about entry `involved`.
+  std::pair<uint32_t, uint32_t> EventsAbout(uint32_t involved) const;
+
+  // An Event reason by the index an IndexHeatCell holds ("" when the file has no such reason).
+  std::string_view reason(uint32_t id) const;
+  // Distinct kinds, and distinct non-empty namespaces, of the entries, sorted.
+  std::vector<std::string_view> kinds() const;
+  std::vector<std::string_view> namespaces() const;
+
+  // Calls fn(entry, name) for each entry with records in the shard, Events left out, in entry
+  // order, until fn returns false; reads one small compressed list, not the entry blocks.
+  // Returns false (and calls nothing) when the file has no such list (format version 1).
+  bool ForEachRecordedName(const std::function<bool(uint32_t, std::string_view)>& fn) const;
+
+  // Entries per compressed block (0: format version 1, no blocks).
+  uint32_t entries_per_block() const { return per_block_; }
+  uint32_t block_count() const { return block_count_; }
+  IndexBlock block(uint32_t b) const;  // b < block_count()
+  // Decodes, in order, the blocks holding entries [first, last) that are not decoded yet,
+  // skipping those up to the block of entry *cursor (the scan it runs ahead of), until stop is
+  // set. Errors are left to the scan (it meets them when it reads the block).
+  void Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
+                const std::atomic<bool>& stop) const;
+  // Frees the decoded blocks from the one holding entry `first` to the one before the block of
+  // entry `before`. Only for a reader that one scan owns (Reader()): views into them die.
+  void DropBlocks(uint32_t first, uint32_t before) const;
+  // Drops the mapped pages from this process's resident set (they stay in the page cache and
+  // fault back in when read again), so that resident memory does not grow with shards queried.
+  void ReleaseMemory() const;
+  const std::filesystem::path& path() const { return map_->path; }
+  size_t file_bytes() const { return map_->size; }
+
+  IndexReader(const IndexReader&) = delete;
+  IndexReader& operator=(const IndexReader&) = delete;
+
+ private:
+  friend class IndexEntry;
+  struct Mapping {
+    std::filesystem::path path;
+    void* addr = nullptr;
+    size_t size = 0;
+    ~Mapping();
+  };
+  struct Decoded;
+
+  explicit IndexReader(std::shared_ptr<const Mapping> map);
+  Result<void> CheckDirectory();
+  Result<std::string> RecordedNames() const;
+  const fb::ResourceEntry* RawEntry(uint32_t i) const;
+  Result<const Decoded*> Decode(uint32_t block) const;
+  bool Claim(uint32_t block) const;
+  Result<const Decoded*> DecodeClaimed(uint32_t block) const;  // and ends the claim
+  Result<const Decoded*> DecodeBlock(uint32_t block) const;
+  static constexpr uint32_t kHelpWindow = 8;  // blocks ahead a waiting reader may decode
+  std::string_view Ref(uint32_t ref) const;
+  // First entry index in [0, size()] whose key is not less than the target (less(key) is
+  // "key < target"), found through the block keys and one block.
+  template <typename Less>
+  uint32_t LowerBound(const Less& less) const;
+
+  std::shared_ptr<const Mapping> map_;
+  const fb::ShardIndex* root_ = nullptr;
+  IndexHeader header_;
+  uint32_t entry_count_ = 0;
+  uint32_t per_block_ = 0;  // 0: version 1, entries in root_->entries()
+  uint32_t block_count_ = 0;
+  // Every block was verified when the file was opened: later decodes rely on zstd's checksum.
+  bool verified_ = false;
+  std::unique_ptr<std::atomic<Decoded*>[]> decoded_;
+  std::unique_ptr<std::atomic<uint8_t>[]> claims_;  // 1 while a thread decodes the block
+  mutable std::atomic<bool> prefetching_{false};
+  uint32_t string_count_ = 0;  // ShardIndex.strings (version 2)
+  mutable std::atomic<size_t> cached_bytes_{0};
+  mutable std::atomic<bool> damage_logged_{false};
+};
+
+}  // namespace sloop

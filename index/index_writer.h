@@ -1,0 +1,63 @@
+// IndexWriter serialises the entries of one shard into its index file (a FlatBuffers
+// ShardIndex, schema/index.fbs, index/index_format.h; IndexReader reads it back). The entries
+// come in key order, twice: Plan sees every key first (the file names kinds, namespaces and API
+// strings by index into one sorted table, and Events by the index of the entry they are about),
+// then Add sees each again and writes it into its compressed block. Finish writes the file.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/status.h"
+#include "index/resource_key.h"
+#include "index/resource_summary.h"
+
+namespace sloop {
+
+// Where an entry's records start in the sealed (key-ordered) segment: the offset of the block
+// frame holding its first record, and that record's index in the block.
+struct RecordPosition {
+  uint64_t first_block = 0;
+  uint32_t first_record = 0;
+};
+
+// The shard an index describes (IndexHeader, as written; the format version is the writer's).
+struct IndexShardInfo {
+  uint64_t shard_id = 0;
+  int64_t window_start_ns = 0;
+  int64_t window_end_ns = 0;
+  int64_t min_ns = 0;
+  int64_t max_ns = 0;
+  uint64_t segment_bytes = 0;
+  uint64_t record_count = 0;
+};
+
+class IndexWriter {
+ public:
+  // path names the file in errors and is where Finish writes it (the caller renames it into
+  // place).
+  explicit IndexWriter(std::filesystem::path path);
+  ~IndexWriter();
+
+  // First pass: every entry, in key order.
+  void Plan(const ResourceKeyView& key, const ResourceSummary& s);
+  // Second pass: the same entries in the same order. The views are read during the call only.
+  Result<void> Add(const ResourceKeyView& key, const ResourceSummary& s, RecordPosition position);
+  // Writes the file and fsyncs it. reasons are the Event reasons the entries' heat cells name
+  // (HeatCellData::reason). Refused when the passes did not see the same number of entries.
+  Result<void> Finish(const IndexShardInfo& shard, std::span<const std::string> reasons);
+
+  IndexWriter(const IndexWriter&) = delete;
+  IndexWriter& operator=(const IndexWriter&) = delete;
+
+ private:
+  struct State;
+  std::filesystem::path path_;
+  std::unique_ptr<State> st_;
+};
+
+}  // namespace sloop
