@@ -13,7 +13,16 @@ namespace sloop {
 // write needs http/json_writer.h's AppendJsonString, which also makes the text safe in HTML).
 void AppendJsonString(std::string* out, std::string_view s);
 
+// Appends the escape of the one byte c: \" \\ \b \f \n \r \t, or \u00xx (lower-case hex) for
+// any other byte, for a writer whose own rules say which bytes to escape.
+void AppendJsonEscape(std::string* out, unsigned char c);
+
 // The JSON string literal of s, as AppendJsonString writes it.
 std::string JsonQuote(std::string_view s);
+
+// json without the white space (space, tab, CR, LF) between its tokens, as an API server sends
+// it; what stands inside strings is kept as it is. The text is not checked: anything that is not
+// a string's content loses its white space.
+std::string CompactJson(std::string_view json);
 
 }  // namespace sloop

@@ -26,10 +26,25 @@ TEST(JsonTextTest, Utf8AndInvalidBytesPassThrough) {
   EXPECT_EQ(JsonQuote("\xe2\x80\xa8"), "\"\xe2\x80\xa8\"");
 }
 
+TEST(JsonTextTest, EscapesOneByte) {
+  std::string out;
+  for (unsigned char c : {'"', '\\', '\b', '\f', '\n', '\r', '\t', '\x01', '<', '&'}) {
+    AppendJsonEscape(&out, c);
+  }
+  EXPECT_EQ(out, "\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u003c\\u0026");
+}
+
 TEST(JsonTextTest, AppendKeepsWhatIsThere) {
   std::string out = "{\"k\":";
   AppendJsonString(&out, "v\n");
   EXPECT_EQ(out, "{\"k\":\"v\\n\"");
+}
+
+TEST(JsonTextTest, CompactJsonDropsWhiteSpaceOutsideStrings) {
+  EXPECT_EQ(CompactJson("{\n  \"a b\": [ 1,\t2 ],\r\n  \"c\": \"x\\\" y\\\\\" }\n"),
+            "{\"a b\":[1,2],\"c\":\"x\\\" y\\\\\"}");
+  EXPECT_EQ(CompactJson(""), "");
+  EXPECT_EQ(CompactJson("\"open string \n"), "\"open string \n");
 }
 
 }  // namespace

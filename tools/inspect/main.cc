@@ -17,6 +17,8 @@
 #include <sstream>
 #include <string>
 
+#include "base/json_text.h"
+#include "base/time_text.h"
 #include "index/shard_index_builder.h"
 #include "index/sparse_index.h"
 #include "ingest/sloop_backup.h"
@@ -98,16 +100,7 @@ void JsonString(std::string_view s, std::string& out) {
   out += '"';
 }
 
-std::string Rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000LL);
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof(out), "%s.%09lldZ", buf, static_cast<long long>(ns % 1000000000LL));
-  return out;
-}
+std::string Rfc3339(int64_t ns) { return sloop::FormatRfc3339Fixed(ns, 9); }
 
 std::string RecordJson(const RecordView& r, bool payload) {
   std::string out = "{\"observed\":";
@@ -211,24 +204,7 @@ std::string ReadCompactFixture(const std::string& name) {
   std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str(), out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
+  return CompactJson(ss.str());
 }
 
 int Demo(const std::string& dir, long count) {
@@ -351,14 +327,7 @@ int InspectIndex(const std::string& path, bool entries) {
   return 0;
 }
 
-std::string IsoTime(int64_t ns) {
-  const time_t secs = static_cast<time_t>(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string IsoTime(int64_t ns) { return sloop::FormatRfc3339Fixed(ns, 0); }
 
 int InspectSloopBackup(const std::string& path) {
   std::error_code ec;
