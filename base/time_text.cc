@@ -47,8 +47,7 @@ int64_t FloorSeconds(int64_t ns) {
   return ns >= 0 ? ns / kNsPerSec : (ns - (kNsPerSec - 1)) / kNsPerSec;
 }
 
-}  // namespace
-
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -63,6 +62,8 @@ int DaysInMonth(int64_t y, int m) {
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   return m == 2 && leap ? 29 : kDays[m - 1];
 }
+
+}  // namespace
 
 std::optional<int64_t> ParseRfc3339(std::string_view s, Rfc3339Form form) {
   size_t i = 0;

@@ -9,13 +9,6 @@
 
 namespace sloop {
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil); negative
-// before 1970. month is 1..12, day 1..31.
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-
-// 28..31: the days of month (1..12) in year.
-int DaysInMonth(int64_t year, int month);
-
 // What ParseRfc3339 accepts beyond "YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)".
 struct Rfc3339Form {
   bool space_for_t = false;       // "2026-11-20 09:14:03Z": a space may stand for the 'T'
