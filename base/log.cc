@@ -2,22 +2,18 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
+
+#include "base/time_text.h"
 
 namespace sloop {
 
 void LogLine(std::string_view component, std::string_view message) {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  const std::string stamp = FormatRfc3339Fixed(static_cast<int64_t>(ms) * 1'000'000, 3);
   // One fprintf per line: lines from different threads do not interleave.
-  std::fprintf(stderr, "%s.%03dZ %.*s: %.*s\n", stamp, static_cast<int>(ms % 1000),
-               static_cast<int>(component.size()), component.data(),
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s %.*s: %.*s\n", stamp.c_str(), static_cast<int>(component.size()),
+               component.data(), static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace sloop

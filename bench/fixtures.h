@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/json_text.h"
+
 namespace sloop::bench {
 
 constexpr int64_t kSec = 1000000000LL;
@@ -21,25 +23,7 @@ inline std::string ReadCompact(const std::string& name) {
   std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str(), out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
+  return CompactJson(ss.str());
 }
 
 inline void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

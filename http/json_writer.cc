@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/json_text.h"
+
 namespace sloop::http {
 
 namespace {
@@ -54,7 +56,6 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
   size_t run = 0;  // start of the pending run of bytes copied as they are
@@ -86,33 +87,7 @@ void AppendJsonString(std::string* out, std::string_view s) {
       continue;
     }
     out->append(s.substr(run, i - run));
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
-    }
+    AppendJsonEscape(out, c);  // < > & too: \u003c \u003e \u0026
     ++i;
     run = i;
   }

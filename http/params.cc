@@ -1,7 +1,6 @@
 #include "http/params.h"
 
 #include <charconv>
-#include <ctime>
 
 #include "http/go_duration.h"
 
@@ -20,96 +19,12 @@ std::string Quote(std::string_view text) {
   return s;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
-}
-
-// Reads exactly n digits at s[*i].
-bool Digits(std::string_view s, size_t* i, size_t n, int* out) {
-  if (*i + n > s.size()) return false;
-  int v = 0;
-  for (size_t k = 0; k < n; ++k) {
-    char c = s[*i + k];
-    if (!IsDigit(c)) return false;
-    v = v * 10 + (c - '0');
-  }
-  *i += n;
-  *out = v;
-  return true;
-}
-
-bool Expect(std::string_view s, size_t* i, char c) {
-  if (*i >= s.size() || s[*i] != c) return false;
-  ++*i;
-  return true;
-}
-
-// "YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]"; a missing zone means UTC.
+// "YYYY-MM-DDTHH:MM[:SS][.fraction][Z|±HH:MM]" between 1970 and 2261; a missing zone means UTC.
+// Seconds are optional: a browser's datetime-local field (Sloop's End Time) leaves ":00" out.
 bool ParseDateTime(std::string_view s, int64_t* ns) {
-  size_t i = 0;
-  int y, mo, d, h, mi, se;
-  if (!Digits(s, &i, 4, &y) || !Expect(s, &i, '-') || !Digits(s, &i, 2, &mo) ||
-      !Expect(s, &i, '-') || !Digits(s, &i, 2, &d)) {
-    return false;
-  }
-  if (i >= s.size() || (s[i] != 'T' && s[i] != 't')) return false;
-  ++i;
-  if (!Digits(s, &i, 2, &h) || !Expect(s, &i, ':') || !Digits(s, &i, 2, &mi)) return false;
-  // Seconds are optional: a browser's datetime-local field (Sloop's End Time) leaves ":00" out.
-  se = 0;
-  if (i < s.size() && s[i] == ':' && (!Expect(s, &i, ':') || !Digits(s, &i, 2, &se))) {
-    return false;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 || mi > 59 || se > 59) {
-    return false;
-  }
-  int64_t frac = 0;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    size_t start = i;
-    int64_t scale = 100'000'000;
-    while (i < s.size() && IsDigit(s[i])) {
-      frac += (s[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-      if (i - start > 9) return false;
-    }
-    if (i == start) return false;
-  }
-  int64_t offset_s = 0;
-  if (i < s.size()) {
-    if (s[i] == 'Z' || s[i] == 'z') {
-      ++i;
-    } else if (s[i] == '+' || s[i] == '-') {
-      int sign = s[i] == '-' ? -1 : 1;
-      ++i;
-      int oh, om;
-      if (!Digits(s, &i, 2, &oh) || !Expect(s, &i, ':') || !Digits(s, &i, 2, &om) || oh > 23 ||
-          om > 59) {
-        return false;
-      }
-      offset_s = sign * (oh * 3600 + om * 60);
-    } else {
-      return false;
-    }
-  }
-  if (i != s.size()) return false;
-  int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
-  if (secs < 0 || secs > kMaxUnixSeconds) return false;
-  *ns = secs * kNsPerSec + frac;
+  auto t = ParseRfc3339(s, {.optional_seconds = true, .optional_zone = true});
+  if (!t || *t < 0 || *t / kNsPerSec > kMaxUnixSeconds) return false;
+  *ns = *t;
   return true;
 }
 
@@ -194,26 +109,6 @@ int64_t ParseTime(std::string_view text, std::string_view param) {
                          "between 1970 and 2261");
   }
   return ns;
-}
-
-std::string FormatRfc3339(int64_t ns) {
-  int64_t secs = ns >= 0 ? ns / kNsPerSec : (ns - (kNsPerSec - 1)) / kNsPerSec;
-  int64_t frac = ns - secs * kNsPerSec;
-  time_t t = static_cast<time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  if (frac) {
-    char f[16];
-    std::snprintf(f, sizeof(f), ".%09lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  out.push_back('Z');
-  return out;
 }
 
 std::string FormatIsoNoZone(int64_t ns) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/time_text.h"
 #include "http/http_message.h"
 
 namespace sloop::http {
@@ -53,8 +54,7 @@ int64_t ParseInt(std::string_view text, std::string_view param, int64_t min, int
 // "1", "true", "yes", "0", "false", "no" (any case).
 bool ParseBool(std::string_view text, std::string_view param);
 
-// Formatting helpers shared by the handlers.
-std::string FormatRfc3339(int64_t ns);    // "2026-11-20T09:14:03.123Z" (fraction when non-zero)
+// Formatting helpers shared by the handlers (RFC 3339 is base/time_text.h's FormatRfc3339).
 std::string FormatIsoNoZone(int64_t ns);  // "2026-11-20T09:14:03" (Sloop's end_time form)
 std::string FormatDuration(int64_t ns);   // Go style: "1h0m0s", "15m0s", "1.5s"
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/json_text.h"
+#include "base/time_text.h"
 #include "ingest/raw_json.h"
 
 namespace sloop::ingest {
@@ -54,13 +56,10 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::Create(const std::string& 
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
     w->zstd_ = cctx;
   }
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char created[32];
-  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::string created =
+      FormatRfc3339Fixed(static_cast<int64_t>(std::time(nullptr)) * 1'000'000'000, 0);
   std::string header = "{\"format\":\"sloop-capture\",\"version\":1,\"source\":";
-  AppendJsonString(header, source);
+  AppendJsonString(&header, source);
   header += ",\"created\":\"";
   header += created;
   header += "\"}\n";
@@ -110,13 +109,13 @@ Result<void> CaptureWriter::Write(int64_t ts_ns, CaptureType type, const Resourc
   l += ",\"type\":\"";
   l += CaptureTypeName(type);
   l += "\",\"group\":";
-  AppendJsonString(l, rt.group);
+  AppendJsonString(&l, rt.group);
   l += ",\"version\":";
-  AppendJsonString(l, rt.version);
+  AppendJsonString(&l, rt.version);
   l += ",\"resource\":";
-  AppendJsonString(l, rt.resource);
+  AppendJsonString(&l, rt.resource);
   l += ",\"kind\":";
-  AppendJsonString(l, rt.kind);
+  AppendJsonString(&l, rt.kind);
   l += rt.namespaced ? ",\"namespaced\":true,\"object\":" : ",\"namespaced\":false,\"object\":";
   if (std::memchr(object.data(), '\n', object.size()) != nullptr) {
     line_.resize(object.size());

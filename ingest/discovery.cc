@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
+
 namespace sloop::ingest {
 namespace dom = simdjson::dom;
 
@@ -36,13 +38,6 @@ Result<dom::element> Parse(dom::parser& parser, std::string_view body, const cha
                      std::string(what) + " is not valid JSON: " + simdjson::error_message(err));
   }
   return doc;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 bool Matches(const ResourceType& t, std::string_view name) {
@@ -283,7 +278,7 @@ std::vector<ResourceType> SelectResources(const std::vector<ResourceType>& all,
   std::vector<ResourceType> out;
   const auto& defaults = DefaultGroupResources();
   for (const auto& t : all) {
-    if (t.group.empty() && t.resource == "secrets") continue;  // never stored
+    if (t.group.empty() && t.resource == "secrets") continue;   // never stored
     if (!o.watch_namespace.empty() && !t.namespaced) continue;  // one namespace: a Role reads it
     bool named = std::any_of(o.include_kinds.begin(), o.include_kinds.end(),
                              [&](const std::string& n) { return Matches(t, n); });

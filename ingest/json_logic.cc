@@ -10,6 +10,8 @@
 #include <optional>
 #include <unordered_set>
 
+#include "base/json_text.h"
+
 namespace sloop {
 namespace {
 
@@ -1293,45 +1295,6 @@ JsonValue ToOwned(const Val& v) {
   return JsonValue();
 }
 
-void AppendQuoted(std::string_view s, std::string* out) {
-  *out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\b':
-        *out += "\\b";
-        break;
-      case '\f':
-        *out += "\\f";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          *out += "\\u00";
-          *out += kHex[(c >> 4) & 0xF];
-          *out += kHex[c & 0xF];
-        } else {
-          *out += c;
-        }
-    }
-  }
-  *out += '"';
-}
-
 void AppendJson(const JsonValue& v, std::string* out) {
   switch (v.kind()) {
     case JsonValue::Kind::kNull:
@@ -1348,7 +1311,7 @@ void AppendJson(const JsonValue& v, std::string* out) {
       }
       break;
     case JsonValue::Kind::kString:
-      AppendQuoted(v.as_string(), out);
+      AppendJsonString(out, v.as_string());
       break;
     case JsonValue::Kind::kArray: {
       *out += '[';
@@ -1367,7 +1330,7 @@ void AppendJson(const JsonValue& v, std::string* out) {
       for (const auto& [key, value] : v.as_object()) {
         if (!first) *out += ',';
         first = false;
-        AppendQuoted(key, out);
+        AppendJsonString(out, key);
         *out += ':';
         AppendJson(value, out);
       }

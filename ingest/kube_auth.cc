@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "ingest/raw_json.h"
+#include "base/json_text.h"
 
 namespace sloop::ingest {
 
@@ -24,13 +24,6 @@ std::string Sha256(std::string_view s) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
   return std::string(reinterpret_cast<const char*>(md), sizeof(md));
-}
-
-// A JSON string literal.
-std::string Quote(std::string_view s) {
-  std::string out;
-  AppendJsonString(out, s);
-  return out;
 }
 
 // The answer remembered for key when it has not expired (the caller holds the cache's lock).
@@ -124,7 +117,7 @@ Result<std::optional<http::Identity>> KubeAuth::Authenticate(std::string_view to
   }
   std::string body =
       R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":)" +
-      Quote(token) + "}}";
+      JsonQuote(token) + "}}";
   auto answer = Post("/apis/authentication.k8s.io/v1/tokenreviews", body);
   if (!answer) return std::unexpected(answer.error());
   simdjson::dom::parser parser;
@@ -161,13 +154,13 @@ Result<bool> KubeAuth::MayRead(const http::Identity& id, std::string_view namesp
   }
   std::string body =
       R"({"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":)" +
-      Quote(id.user) + R"(,"groups":[)";
+      JsonQuote(id.user) + R"(,"groups":[)";
   for (size_t i = 0; i < id.groups.size(); ++i) {
     if (i) body += ",";
-    body += Quote(id.groups[i]);
+    body += JsonQuote(id.groups[i]);
   }
   body += R"(],"resourceAttributes":{)";
-  if (!namespace_.empty()) body += R"("namespace":)" + Quote(namespace_) + ",";
+  if (!namespace_.empty()) body += R"("namespace":)" + JsonQuote(namespace_) + ",";
   body += R"("verb":"list","group":"","resource":"pods"}}})";
   auto answer = Post("/apis/authorization.k8s.io/v1/subjectaccessreviews", body);
   if (!answer) return std::unexpected(answer.error());

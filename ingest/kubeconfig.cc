@@ -19,6 +19,8 @@
 #include <map>
 #include <sstream>
 
+#include "base/json_text.h"
+#include "base/time_text.h"
 #include "ingest/raw_json.h"
 #include "ingest/resource_object.h"
 
@@ -557,7 +559,7 @@ Result<ExecCredential> ExecCredentialSource::Run() {
       ca_b64 += i + 2 < ca_pem_.size() ? kAlphabet[n & 63] : '=';
     }
     info += ",\"cluster\":{\"server\":";
-    AppendJsonString(info, server_);
+    AppendJsonString(&info, server_);
     info += ",\"certificate-authority-data\":\"" + ca_b64 + "\"}";
   }
   info += "}}";
@@ -668,7 +670,7 @@ Result<ExecCredential> ExecCredentialSource::Run() {
   cred.client_cert_pem = str("clientCertificateData");
   cred.client_key_pem = str("clientKeyData");
   std::string expiry = str("expirationTimestamp");
-  if (!expiry.empty()) cred.expiry_ns = ParseRfc3339(expiry);
+  if (!expiry.empty()) cred.expiry_ns = ParseRfc3339(expiry, {.space_for_t = true}).value_or(0);
   if (cred.token.empty() && cred.client_cert_pem.empty()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      what + " returned neither status.token nor status.clientCertificateData");

@@ -33,7 +33,4 @@ Result<void> ForEachElement(std::string_view text, const std::function<void(std:
 // The text of a JSON string value without quotes, or empty when `value` is not a string.
 std::string_view StringValue(std::string_view value);
 
-// Appends `s` as a quoted JSON string (quotes, backslashes and control characters escaped).
-void AppendJsonString(std::string& out, std::string_view s);
-
 }  // namespace sloop::ingest

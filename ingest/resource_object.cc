@@ -3,7 +3,8 @@
 #include <xxhash.h>
 
 #include <cstring>
-#include <limits>
+
+#include "base/time_text.h"
 
 namespace sloop::ingest {
 namespace dom = simdjson::dom;
@@ -59,24 +60,10 @@ MaybeElement Child(const MaybeElement& e, std::string_view key) {
   return std::nullopt;
 }
 
-int Digits(std::string_view s, size_t pos, size_t n) {
-  if (pos + n > s.size()) return -1;
-  int v = 0;
-  for (size_t i = 0; i < n; ++i) {
-    char c = s[pos + i];
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+// A Kubernetes time field ("2026-11-20T09:14:03Z", fractions and offsets allowed) as ns since the
+// epoch; 0 when empty or malformed.
+int64_t TimeNs(std::string_view text) {
+  return ParseRfc3339(text, {.space_for_t = true}).value_or(0);
 }
 
 void HashValue(XXH64_state_t* st, dom::element e, int depth, bool in_conditions);
@@ -152,41 +139,6 @@ void HashValue(XXH64_state_t* st, dom::element e, int depth, bool in_conditions)
 
 }  // namespace
 
-int64_t ParseRfc3339(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  int y = Digits(s, 0, 4), mo = Digits(s, 5, 2), d = Digits(s, 8, 2);
-  int h = Digits(s, 11, 2), mi = Digits(s, 14, 2), se = Digits(s, 17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || mi < 0 || se < 0) return 0;
-  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      s[13] != ':' || s[16] != ':') {
-    return 0;
-  }
-  size_t p = 19;
-  int64_t frac_ns = 0;
-  if (p < s.size() && s[p] == '.') {
-    ++p;
-    int64_t scale = 100000000;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-      frac_ns += (s[p] - '0') * scale;
-      scale /= 10;
-      ++p;
-    }
-  }
-  int64_t offset_s = 0;
-  if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
-    int oh = Digits(s, p + 1, 2), om = Digits(s, p + 4, 2);
-    if (oh < 0 || om < 0) return 0;
-    offset_s = (oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
-  } else if (p >= s.size() || (s[p] != 'Z' && s[p] != 'z')) {
-    return 0;
-  }
-  int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offset_s;
-  // Nanoseconds since the epoch fit years 1678..2262; a time outside is as good as malformed.
-  constexpr int64_t kMaxSecs = std::numeric_limits<int64_t>::max() / 1000000000 - 1;
-  if (secs > kMaxSecs || secs < -kMaxSecs) return 0;
-  return secs * 1000000000 + frac_ns;
-}
-
 Result<ResourceObject> ParseObject(dom::parser& parser, std::string& padded, std::string_view json,
                                    bool is_event) {
   if (padded.capacity() < json.size() + simdjson::SIMDJSON_PADDING) {
@@ -230,21 +182,21 @@ Result<ResourceObject> ParseObject(dom::parser& parser, std::string& padded, std
     if (events_v1) {
       ev.message = Str(root, "note");
       ev.count = static_cast<int32_t>(Int(root, "deprecatedCount"));
-      ev.first_timestamp_ns = ParseRfc3339(Str(root, "deprecatedFirstTimestamp"));
-      ev.last_timestamp_ns = ParseRfc3339(Str(root, "deprecatedLastTimestamp"));
+      ev.first_timestamp_ns = TimeNs(Str(root, "deprecatedFirstTimestamp"));
+      ev.last_timestamp_ns = TimeNs(Str(root, "deprecatedLastTimestamp"));
     } else {
       ev.message = Str(root, "message");
       ev.count = static_cast<int32_t>(Int(root, "count"));
-      ev.first_timestamp_ns = ParseRfc3339(Str(root, "firstTimestamp"));
-      ev.last_timestamp_ns = ParseRfc3339(Str(root, "lastTimestamp"));
+      ev.first_timestamp_ns = TimeNs(Str(root, "firstTimestamp"));
+      ev.last_timestamp_ns = TimeNs(Str(root, "lastTimestamp"));
     }
     // Newer emitters leave the deprecated fields empty and use eventTime and series instead.
-    int64_t event_time = ParseRfc3339(Str(root, "eventTime"));
+    int64_t event_time = TimeNs(Str(root, "eventTime"));
     if (ev.first_timestamp_ns == 0) ev.first_timestamp_ns = event_time;
     if (IsObject(series)) {
       int64_t n = Int(series, "count");
       if (n > ev.count) ev.count = static_cast<int32_t>(n);
-      int64_t last = ParseRfc3339(Str(series, "lastObservedTime"));
+      int64_t last = TimeNs(Str(series, "lastObservedTime"));
       if (last > ev.last_timestamp_ns) ev.last_timestamp_ns = last;
     }
     if (ev.last_timestamp_ns == 0) ev.last_timestamp_ns = ev.first_timestamp_ns;

@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "segments/record.h"
 #include "base/status.h"
+#include "segments/record.h"
 
 namespace sloop::ingest {
 
@@ -56,9 +56,5 @@ bool IsEventType(std::string_view group, std::string_view kind);
 // metadata.managedFields and status.conditions[].lastHeartbeatTime. Two updates of one Node with
 // equal fingerprints differ only in heartbeats.
 uint64_t NodeFingerprint(const simdjson::dom::element& node);
-
-// RFC 3339 time ("2026-11-20T09:14:03Z", fractions and offsets allowed) as ns since the epoch;
-// 0 when empty or malformed.
-int64_t ParseRfc3339(std::string_view text);
 
 }  // namespace sloop::ingest

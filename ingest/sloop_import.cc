@@ -8,11 +8,12 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/log.h"
+#include "base/time_text.h"
 #include "engine/backup.h"
 #include "engine/store_lock.h"
 #include "ingest/resource_object.h"
 #include "ingest/sloop_backup.h"
-#include "base/log.h"
 
 namespace sloop::ingest {
 namespace {
@@ -69,15 +70,6 @@ struct StagingCleanup {
 std::string MiB(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
-
-std::string Rfc3339(int64_t ns) {
-  const time_t secs = static_cast<time_t>(ns / 1'000'000'000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 
@@ -255,8 +247,8 @@ class Importer {
     LogLine("import", "read " + std::to_string(report_.kvs_read) +
                           " rows: " + std::to_string(rows_.size()) + " watch rows to import, " +
                           (rows_.empty() ? std::string("")
-                                         : "from " + Rfc3339(report_.first_ns) + " to " +
-                                               Rfc3339(report_.last_ns)));
+                                         : "from " + FormatRfc3339Fixed(report_.first_ns, 0) +
+                                               " to " + FormatRfc3339Fixed(report_.last_ns, 0)));
     return {};
   }
 
@@ -347,7 +339,8 @@ std::string FormatSloopImportReport(const SloopImportReport& r) {
   s += "  rows read: " + std::to_string(r.kvs_read) +
        " (watch rows to import: " + std::to_string(r.watch_rows) + ")\n";
   if (r.first_ns != 0)
-    s += "  time range: " + Rfc3339(r.first_ns) + " to " + Rfc3339(r.last_ns) + "\n";
+    s += "  time range: " + FormatRfc3339Fixed(r.first_ns, 0) + " to " +
+         FormatRfc3339Fixed(r.last_ns, 0) + "\n";
   if (r.shards_evicted > 0) {
     s += "  shards deleted by retention (-max-look-back, -max-disk-mb): " +
          std::to_string(r.shards_evicted) + "\n";

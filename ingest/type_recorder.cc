@@ -1,5 +1,6 @@
 #include "ingest/type_recorder.h"
 
+#include "base/json_text.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/raw_json.h"
 
@@ -114,19 +115,19 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
       p = std::move(*last);
     } else {
       p += "{\"apiVersion\":";
-      AppendJsonString(p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
+      AppendJsonString(&p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
       p += ",\"kind\":";
-      AppendJsonString(p, type_.kind);
+      AppendJsonString(&p, type_.kind);
       p += ",\"metadata\":{\"name\":";
-      AppendJsonString(p, e.name);
+      AppendJsonString(&p, e.name);
       if (!e.namespace_.empty()) {
         p += ",\"namespace\":";
-        AppendJsonString(p, e.namespace_);
+        AppendJsonString(&p, e.namespace_);
       }
       p += ",\"uid\":";
-      AppendJsonString(p, e.uid);
+      AppendJsonString(&p, e.uid);
       p += ",\"resourceVersion\":";
-      AppendJsonString(p, e.resource_version);
+      AppendJsonString(&p, e.resource_version);
       p += "}}";
     }
     RecordView r;

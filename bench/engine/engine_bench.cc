@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/time_text.h"
 #include "bench/fixtures.h"
 #include "engine/store.h"
 
@@ -29,15 +30,6 @@ using namespace sloop::bench;
 
 using namespace sloop;
 namespace fs = std::filesystem;
-
-std::string Rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / kSec);
-  char buf[32];
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 double PeakRssMb() {
   struct rusage ru;
@@ -211,7 +203,7 @@ class Workload {
     ReplaceAll(json, "\"shop\"", "\"" + dep.ns + "\"");
     ReplaceAll(json, "5f1c2b9e-3a47-4c0e-9d4b-8e2f6a1c7b30", p.uid);
     ReplaceAll(json, "ip-10-42-17-203.ec2.internal", p.node);
-    ReplaceAll(json, "2026-11-20T09:14:03Z", Rfc3339(p.created));
+    ReplaceAll(json, "2026-11-20T09:14:03Z", FormatRfc3339Fixed(p.created, 0));
     ReplaceAll(json, "\"Running\"", "\"" + std::string(phase) + "\"");
     ReplaceAll(json, "\"restartCount\":0", "\"restartCount\":" + std::to_string(p.restarts));
     Emit(t, type, "", "v1", "Pod", dep.ns, p.name, p.uid, std::move(json), nullptr, sink);
@@ -254,7 +246,7 @@ class Workload {
     ReplaceAll(json, "\"shop\"", "\"" + dep.ns + "\"");
     ReplaceAll(json, "\"Pulled\"", "\"" + std::string(reason) + "\"");
     ReplaceAll(json, "\"count\":1", "\"count\":" + std::to_string(count));
-    ReplaceAll(json, "2026-11-20T09:14:05Z", Rfc3339(t));
+    ReplaceAll(json, "2026-11-20T09:14:05Z", FormatRfc3339Fixed(t, 0));
     LiveEvent& live = live_events_[name];
     if (live.uid.empty()) live.uid = Uid();
     live.last = t;
@@ -292,7 +284,7 @@ class Workload {
   void EmitNode(int64_t t, size_t n, WatchType type, Sink& sink) {
     std::string json = node_;
     ReplaceAll(json, "ip-10-42-17-203.ec2.internal", node_names_[n]);
-    ReplaceAll(json, "2026-11-20T09:20:41Z", Rfc3339(t));
+    ReplaceAll(json, "2026-11-20T09:20:41Z", FormatRfc3339Fixed(t, 0));
     Emit(t, type, "", "v1", "Node", "", node_names_[n], "node-uid-" + std::to_string(n),
          std::move(json), nullptr, sink);
   }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/time_text.h"
 #include "bench/fixtures.h"
 #include "bench/harness/capture.h"
 
@@ -52,15 +53,6 @@ class Template {
   std::vector<std::string> parts_;
   std::vector<int> order_;
 };
-
-std::string Rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / kSec);
-  char buf[32];
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 enum PodSlot {
   P_NAME,
@@ -306,7 +298,7 @@ class Generator {
     v[P_UID] = p.uid;
     v[P_RSUID] = dep.rs_uid;
     v[P_RV] = NextRv();
-    v[P_CREATED] = Rfc3339(p.created);
+    v[P_CREATED] = FormatRfc3339Fixed(p.created, 0);
     v[P_NODE] = p.node;
     v[P_HOSTIP] = p.host_ip;
     v[P_PODIP] = p.ip;
@@ -325,7 +317,7 @@ class Generator {
     v[N_NAME] = node.name;
     v[N_UID] = node.uid;
     v[N_RV] = NextRv();
-    v[N_HEARTBEAT] = Rfc3339(t);
+    v[N_HEARTBEAT] = FormatRfc3339Fixed(t, 0);
     v[N_IP] = node.ip;
     v[N_STORAGE] = std::to_string(node.storage);
     node_.Render(v, out_);
@@ -357,9 +349,9 @@ class Generator {
     v[E_RV] = NextRv();
     v[E_REASON] = "\"" + e.reason + "\"";
     v[E_MSG] = e.message;
-    v[E_FIRST] = "\"firstTimestamp\":\"" + Rfc3339(e.first) + "\"";
-    v[E_LAST] = "\"lastTimestamp\":\"" + Rfc3339(e.last) + "\"";
-    v[E_CREATED] = Rfc3339(e.first);
+    v[E_FIRST] = "\"firstTimestamp\":\"" + FormatRfc3339Fixed(e.first, 0) + "\"";
+    v[E_LAST] = "\"lastTimestamp\":\"" + FormatRfc3339Fixed(e.last, 0) + "\"";
+    v[E_CREATED] = FormatRfc3339Fixed(e.first, 0);
     v[E_COUNTV] = "\"count\":" + std::to_string(e.count);
     v[E_TYPE] = e.warning ? "\"type\":\"Warning\"" : "\"type\":\"Normal\"";
     v[E_NODE] = e.node;

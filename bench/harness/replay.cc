@@ -12,6 +12,8 @@
 #include <fstream>
 #include <memory>
 
+#include "base/time_text.h"
+
 namespace sloop::bench {
 
 namespace {
@@ -117,43 +119,7 @@ uint64_t NodeFingerprint(std::string_view json) {
   return XXH3_64bits_digest(st);
 }
 
-int64_t ParseRfc3339(std::string_view s) {
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T') return 0;
-  auto num = [&](size_t at, size_t n) {
-    int v = 0;
-    for (size_t i = at; i < at + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return -1;
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  int y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
-      se = num(17, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || mi < 0 || se < 0) return 0;
-  // Days from civil (Howard Hinnant's algorithm).
-  int yy = y - (mo <= 2);
-  int era = (yy >= 0 ? yy : yy - 399) / 400;
-  unsigned yoe = static_cast<unsigned>(yy - era * 400);
-  unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  int64_t days = int64_t(era) * 146097 + int64_t(doe) - 719468;
-  int64_t ns = ((days * 24 + h) * 60 + mi) * 60 * kSec + int64_t(se) * kSec;
-  size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    int64_t frac = 0, scale = 100000000;
-    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
-      frac += (s[i] - '0') * scale;
-      scale /= 10;
-    }
-    ns += frac;
-  }
-  if (i < s.size() && (s[i] == '+' || s[i] == '-') && i + 6 <= s.size()) {
-    int oh = num(i + 1, 2), om = num(i + 4, 2);
-    int64_t off = (int64_t(oh) * 60 + om) * 60 * kSec;
-    ns += s[i] == '+' ? -off : off;
-  }
-  return ns;
-}
+int64_t ParseRfc3339(std::string_view s) { return sloop::ParseRfc3339(s).value_or(0); }
 
 void PlanBuilder::Observe(const CaptureRecord& rec, const ObjectFields& f) {
   if (!first_) first_ = rec.ts_ns;

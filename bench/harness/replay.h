@@ -62,7 +62,8 @@ class ListReconciler {
 // A hash of a Node's JSON that ignores metadata.resourceVersion and every lastHeartbeatTime.
 uint64_t NodeFingerprint(std::string_view json);
 
-// RFC 3339 (whole seconds, "Z" or an offset, optional fraction) to ns since the epoch; 0 if bad.
+// base/time_text.h's ParseRfc3339, with 0 for a missing or malformed time (as the captures'
+// fields).
 int64_t ParseRfc3339(std::string_view s);
 
 struct PodRef {

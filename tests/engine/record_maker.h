@@ -7,49 +7,24 @@
 #include <sstream>
 #include <string>
 
+#include "base/json_text.h"
+#include "base/time_text.h"
 #include "segments/record.h"
 
 namespace sloop::testing {
 
+// A fixture of tests/testdata/k8s made compact (whitespace outside strings goes).
 inline std::string ReadFixture(const std::string& name) {
   std::ifstream in(std::string(SLOOP_FIXTURES_DIR) + "/" + name);
   std::stringstream ss;
   ss << in.rdbuf();
-  // Compact the pretty-printed fixture: whitespace outside strings goes.
-  std::string text = ss.str(), out;
-  out.reserve(text.size());
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
+  return CompactJson(ss.str());
 }
 
 inline void ReplaceAll(std::string& s, const std::string& from, const std::string& to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) {
     s.replace(pos, from.size(), to);
   }
-}
-
-inline std::string Rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000LL);
-  char buf[32];
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // Owns the strings behind the RecordViews it hands out (a deque keeps them in place).
@@ -69,7 +44,7 @@ class RecordMaker {
     ReplaceAll(json, "\"resourceVersion\":\"48213377\"",
                "\"resourceVersion\":\"" + std::to_string(rv) + "\"");
     ReplaceAll(json, "\"creationTimestamp\":\"2026-11-20T09:14:03Z\"",
-               "\"creationTimestamp\":\"" + Rfc3339(created ? created : t) + "\"");
+               "\"creationTimestamp\":\"" + FormatRfc3339Fixed(created ? created : t, 0) + "\"");
     return Make(t, type, "", "v1", "Pod", ns, name, uid, std::to_string(rv), std::move(json));
   }
 

@@ -13,7 +13,6 @@
 namespace sloop::ingest {
 namespace {
 
-using testing::Compact;
 using testing::Fixture;
 using testing::ReadText;
 using testing::TempDir;
@@ -65,11 +64,11 @@ struct Written {
 
 std::vector<Written> Sample() {
   return {
-      {kT0, CaptureType::kList, Pods(), Compact(Fixture("pod.json"))},
-      {kT0, CaptureType::kList, Nodes(), Compact(Fixture("node.json"))},
-      {kT0 + 1, CaptureType::kAdded, Deployments(), Compact(Fixture("deployment.json"))},
+      {kT0, CaptureType::kList, Pods(), CompactJson(Fixture("pod.json"))},
+      {kT0, CaptureType::kList, Nodes(), CompactJson(Fixture("node.json"))},
+      {kT0 + 1, CaptureType::kAdded, Deployments(), CompactJson(Fixture("deployment.json"))},
       {kT0 + 2, CaptureType::kModified, Pods(), R"({"metadata":{"name":"we\"ird\\"}})"},
-      {kT0 + 3, CaptureType::kDeleted, Pods(), Compact(Fixture("pod.json"))},
+      {kT0 + 3, CaptureType::kDeleted, Pods(), CompactJson(Fixture("pod.json"))},
   };
 }
 
@@ -138,14 +137,14 @@ TEST_P(CaptureRoundTrip, MultiLineObjectsAreMinified) {
   std::vector<std::string> objects;
   auto got = ReadAll(**r, &objects);
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(objects[0], Compact(pretty));
+  EXPECT_EQ(objects[0], CompactJson(pretty));
   EXPECT_EQ(objects[1], R"({"a":1})");
   EXPECT_EQ(got[1].type, CaptureType::kDeleted);
 }
 
 TEST_P(CaptureRoundTrip, LargeCaptureCrossesBufferBoundaries) {
   const std::string path = dir / ("capture" + GetParam());
-  const std::string pod = Compact(Fixture("pod.json"));
+  const std::string pod = CompactJson(Fixture("pod.json"));
   constexpr int kRecords = 4000;  // ~20 MB: several writer flushes and reader fills
   {
     auto w = CaptureWriter::Create(path, "test");

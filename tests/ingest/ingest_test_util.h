@@ -1,5 +1,6 @@
 // Helpers shared by the ingest tests: a temporary directory, environment overrides restored at
-// scope exit, fixture loading and an in-memory RecordSink that keeps copies of what it got.
+// scope exit, fixture loading and an in-memory RecordSink that keeps copies (engine/store.h's
+// StoredRecord) of what it got.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,7 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/json_text.h"
 #include "engine/record_sink.h"
+#include "engine/store.h"
 #include "segments/record.h"
 
 namespace sloop::ingest::testing {
@@ -46,30 +49,6 @@ inline std::string With(std::string text, const std::string& from, const std::st
   EXPECT_NE(at, std::string::npos) << "not found: " << from;
   if (at != std::string::npos) text.replace(at, from.size(), to);
   return text;
-}
-
-// JSON text on one line (whitespace outside strings removed).
-inline std::string Compact(std::string_view json) {
-  std::string out;
-  bool in_string = false, escaped = false;
-  for (char c : json) {
-    if (in_string) {
-      out += c;
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-      out += c;
-    } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-      out += c;
-    }
-  }
-  return out;
 }
 
 class TempDir {
@@ -117,18 +96,6 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-// An owned copy of a RecordView.
-struct StoredRecord {
-  int64_t observed_ns = 0;
-  WatchType watch_type = WatchType::kAdded;
-  std::string api_group, api_version, kind, namespace_, name, uid, resource_version, payload;
-  bool has_event = false;
-  std::string involved_kind, involved_namespace, involved_name, involved_uid, reason, message;
-  EventSeverity severity = EventSeverity::kUnknown;
-  int32_t count = 0;
-  int64_t first_timestamp_ns = 0, last_timestamp_ns = 0;
-};
-
 // Keeps every appended record; can be told to fail from the n-th append on.
 class FakeSink : public RecordSink {
  public:
@@ -137,31 +104,7 @@ class FakeSink : public RecordSink {
     if (fail_from_ >= 0 && static_cast<int>(records.size()) >= fail_from_) {
       return MakeError(ErrorCode::kIOError, "fake sink: disk full");
     }
-    StoredRecord s;
-    s.observed_ns = r.observed_ns;
-    s.watch_type = r.watch_type;
-    s.api_group = r.api_group;
-    s.api_version = r.api_version;
-    s.kind = r.kind;
-    s.namespace_ = r.namespace_;
-    s.name = r.name;
-    s.uid = r.uid;
-    s.resource_version = r.resource_version;
-    s.payload = r.payload;
-    if (r.event) {
-      s.has_event = true;
-      s.involved_kind = r.event->involved_kind;
-      s.involved_namespace = r.event->involved_namespace;
-      s.involved_name = r.event->involved_name;
-      s.involved_uid = r.event->involved_uid;
-      s.reason = r.event->reason;
-      s.message = r.event->message;
-      s.severity = r.event->severity;
-      s.count = r.event->count;
-      s.first_timestamp_ns = r.event->first_timestamp_ns;
-      s.last_timestamp_ns = r.event->last_timestamp_ns;
-    }
-    records.push_back(std::move(s));
+    records.push_back(StoredRecord::From(r));
     return {};
   }
   void FailFrom(int n) { fail_from_ = n; }

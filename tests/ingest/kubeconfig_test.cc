@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "base/time_text.h"
 #include "ingest/api_client.h"
 #include "ingest_test_util.h"
 
@@ -699,12 +700,9 @@ fi
 )SH";
 
 std::string Rfc3339In(std::chrono::seconds from_now) {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + from_now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  const auto t = std::chrono::system_clock::now() + from_now;
+  return FormatRfc3339Fixed(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(), 0);
 }
 
 class ExecPluginTest : public KubeconfigTest {

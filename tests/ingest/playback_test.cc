@@ -16,7 +16,6 @@
 namespace sloop::ingest {
 namespace {
 
-using testing::Compact;
 using testing::FakeSink;
 using testing::Fixture;
 using testing::TempDir;
@@ -119,10 +118,10 @@ TEST_F(PlaybackTest, ListWatchAndRelistReconcile) {
 }
 
 TEST_F(PlaybackTest, FixtureObjectsOfSeveralKindsPlainAndZstd) {
-  const std::string pod = Compact(Fixture("pod.json"));
-  const std::string node = Compact(Fixture("node.json"));
-  const std::string event = Compact(Fixture("event.json"));
-  const std::string deployment = Compact(Fixture("deployment.json"));
+  const std::string pod = CompactJson(Fixture("pod.json"));
+  const std::string node = CompactJson(Fixture("node.json"));
+  const std::string event = CompactJson(Fixture("event.json"));
+  const std::string deployment = CompactJson(Fixture("deployment.json"));
   for (const std::string name : {"fixtures.ndjson", "fixtures.ndjson.zst"}) {
     sink.records.clear();
     std::vector<Rec> recs = {
@@ -143,9 +142,9 @@ TEST_F(PlaybackTest, FixtureObjectsOfSeveralKindsPlainAndZstd) {
     EXPECT_EQ(sink.records[1].namespace_, "");
     EXPECT_EQ(sink.records[2].api_group, "apps");
     EXPECT_EQ(sink.records[3].kind, "Event");
-    EXPECT_TRUE(sink.records[3].has_event);
-    EXPECT_EQ(sink.records[3].reason, "Pulled");
-    EXPECT_EQ(sink.records[3].involved_name, "checkout-7d9f8c6b5d-x2k4q");
+    ASSERT_TRUE(sink.records[3].event.has_value());
+    EXPECT_EQ(sink.records[3].event->reason, "Pulled");
+    EXPECT_EQ(sink.records[3].event->involved_name, "checkout-7d9f8c6b5d-x2k4q");
     EXPECT_EQ(sink.records[4].watch_type, WatchType::kDeleted);
   }
 }
@@ -195,7 +194,7 @@ TEST_F(PlaybackTest, ListRunsOfDifferentKindsAreReconciledSeparately) {
 }
 
 TEST_F(PlaybackTest, MinorNodeUpdatesDroppedUnlessKept) {
-  const std::string node = Compact(Fixture("node.json"));
+  const std::string node = CompactJson(Fixture("node.json"));
   std::string beat = With(node, R"("resourceVersion":"48213402")", R"("resourceVersion":"9")");
   beat = With(beat, R"("lastHeartbeatTime":"2026-11-20T09:20:41Z")",
               R"("lastHeartbeatTime":"2026-11-20T09:21:41Z")");

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/json_text.h"
+#include "base/time_text.h"
 #include "index/index_reader.h"
 #include "index/shard_index_builder.h"
 #include "ingest/sloop_backup.h"
@@ -99,16 +101,7 @@ void JsonString(std::string_view s, std::string& out) {
   out += '"';
 }
 
-std::string Rfc3339(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1000000000LL);
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof(out), "%s.%09lldZ", buf, static_cast<long long>(ns % 1000000000LL));
-  return out;
-}
+std::string Rfc3339(int64_t ns) { return sloop::FormatRfc3339Fixed(ns, 9); }
 
 std::string RecordJson(const RecordView& r, bool payload) {
   std::string out = "{\"observed\":";
@@ -210,27 +203,7 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
 
 // One of the demo's Kubernetes objects (tests/testdata/k8s/NAME.json, compiled in by
 // embed_fixtures.cmake), its whitespace outside strings removed.
-std::string CompactFixture(std::string_view name) {
-  const std::string_view text = DemoFixture(name);
-  std::string out;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
-}
+std::string CompactFixture(std::string_view name) { return CompactJson(DemoFixture(name)); }
 
 int Demo(const std::string& dir, long count) {
   std::filesystem::create_directories(dir);
@@ -345,14 +318,7 @@ int InspectIndex(const std::string& path, bool entries) {
   return 0;
 }
 
-std::string IsoTime(int64_t ns) {
-  const time_t secs = static_cast<time_t>(ns / 1000000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string IsoTime(int64_t ns) { return sloop::FormatRfc3339Fixed(ns, 0); }
 
 int InspectSloopBackup(const std::string& path) {
   std::error_code ec;

@@ -1,11 +1,14 @@
 // A small append-only writer of compact JSON (no whitespace, no raw newlines), used to build the
 // simulator's objects, lists, tables and frames. Kept inside tools/kubesim on purpose: the
-// simulator shares no code with the recorder's ingest side, so that each checks the other.
+// simulator shares no code with the recorder's ingest side, so that each checks the other; it
+// uses only base/ (string escaping), which ingest does not use to read what kubesim writes.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "base/json_text.h"
 
 namespace kubesim {
 
@@ -40,14 +43,14 @@ class JsonWriter {
   }
   JsonWriter& key(std::string_view k) {
     sep();
-    append_string(out_, k);
+    sloop::AppendJsonString(&out_, k);
     out_ += ':';
     need_comma_ = false;
     return *this;
   }
   JsonWriter& str(std::string_view v) {
     sep();
-    append_string(out_, v);
+    sloop::AppendJsonString(&out_, v);
     need_comma_ = true;
     return *this;
   }
@@ -94,49 +97,6 @@ class JsonWriter {
   }
 
   std::string& out() { return out_; }
-
-  // Appends `s` as a quoted JSON string, escaping quotes, backslashes and control characters.
-  static void append_string(std::string& out, std::string_view s) {
-    out += '"';
-    size_t run = 0;
-    for (size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out.append(s.data() + run, i - run);
-      run = i + 1;
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        default: {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        }
-      }
-    }
-    out.append(s.data() + run, s.size() - run);
-    out += '"';
-  }
 
  private:
   void sep() {

@@ -1,79 +1,20 @@
 #include "sim_time.h"
 
 #include <charconv>
-#include <cstdio>
-#include <ctime>
+
+#include "base/time_text.h"
 
 namespace kubesim {
-namespace {
 
-void append2(std::string& s, int v) {
-  s += static_cast<char>('0' + v / 10);
-  s += static_cast<char>('0' + v % 10);
-}
+std::string format_time(SimTime t) { return sloop::FormatRfc3339Fixed(t, 0); }
 
-std::string format_base(SimTime t, int64_t* frac_ns) {
-  int64_t secs = t / kSecond;
-  int64_t rem = t % kSecond;
-  if (rem < 0) {
-    rem += kSecond;
-    --secs;
-  }
-  *frac_ns = rem;
-  std::tm tm{};
-  const time_t tt = static_cast<time_t>(secs);
-  gmtime_r(&tt, &tm);
-  std::string s;
-  s.reserve(28);
-  s += std::to_string(tm.tm_year + 1900);
-  s += '-';
-  append2(s, tm.tm_mon + 1);
-  s += '-';
-  append2(s, tm.tm_mday);
-  s += 'T';
-  append2(s, tm.tm_hour);
-  s += ':';
-  append2(s, tm.tm_min);
-  s += ':';
-  append2(s, tm.tm_sec);
-  return s;
-}
-
-}  // namespace
-
-std::string format_time(SimTime t) {
-  int64_t frac;
-  std::string s = format_base(t, &frac);
-  s += 'Z';
-  return s;
-}
-
-std::string format_micro_time(SimTime t) {
-  int64_t frac;
-  std::string s = format_base(t, &frac);
-  s += '.';
-  std::string us = std::to_string(frac / 1000);
-  s.append(6 - us.size(), '0');
-  s += us;
-  s += 'Z';
-  return s;
-}
+std::string format_micro_time(SimTime t) { return sloop::FormatRfc3339Fixed(t, 6); }
 
 std::optional<SimTime> parse_time(std::string_view s) {
-  std::tm tm{};
-  int y, mo, d, h, mi, se;
-  if (s.size() < 20 || s.back() != 'Z') return std::nullopt;
-  std::string str(s);
-  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) {
-    return std::nullopt;
-  }
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = se;
-  return static_cast<SimTime>(timegm(&tm)) * kSecond;
+  if (s.empty() || s.back() != 'Z') return std::nullopt;
+  std::optional<SimTime> t = sloop::ParseRfc3339(s);
+  if (!t) return std::nullopt;
+  return *t - (*t % kSecond + kSecond) % kSecond;  // whole seconds
 }
 
 std::optional<SimTime> parse_duration(std::string_view s) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 
+#include "base/json_text.h"
 #include "http/go_duration.h"
 #include "http/link_template.h"
 
@@ -411,35 +412,7 @@ void ToJson(const YAML::Node& n, std::string& out) {
           return;
         }
       }
-      out += '"';
-      for (unsigned char c : s) {
-        switch (c) {
-          case '"':
-            out += "\\\"";
-            break;
-          case '\\':
-            out += "\\\\";
-            break;
-          case '\n':
-            out += "\\n";
-            break;
-          case '\r':
-            out += "\\r";
-            break;
-          case '\t':
-            out += "\\t";
-            break;
-          default:
-            if (c < 0x20) {
-              char buf[8];
-              std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-              out += buf;
-            } else {
-              out += static_cast<char>(c);
-            }
-        }
-      }
-      out += '"';
+      AppendJsonString(&out, s);
       return;
     }
   }
