@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -162,6 +163,12 @@ Result<void> IndexReader::CheckDirectory() {
   const auto* blocks = root_->blocks();
   if (per_block_ == 0 || !refs || !keys || (entry_count_ > 0 && !blocks)) {
     return MakeError(ErrorCode::kCorruption, where + "no block directory (damaged file)");
+  }
+  // The verifier checks a vector's length word (4-byte aligned), not that its 8-byte structs are
+  // aligned: a damaged file may shift the directory off its alignment.
+  if (reinterpret_cast<uintptr_t>(refs->Data()) % alignof(fb::BlockRef) != 0) {
+    return MakeError(ErrorCode::kCorruption,
+                     where + "block directory is misaligned (damaged file)");
   }
   string_count_ = root_->strings() ? root_->strings()->size() : 0;
   // In 64 bits: a damaged count near 2^32 must not wrap to a small directory that passes.
