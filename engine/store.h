@@ -61,8 +61,6 @@ struct StoreOptions {
   size_t max_unsealed_shards = 1;
   // Time source for retention by age and for "now"; ns since the epoch.
   std::function<int64_t()> now_ns;
-  // Tests: stop a seal after this step (1..5) as if the process died there.
-  int seal_fault_after_step = 0;
   // After a failed seal (a full disk) the shard is sealed again no sooner than this, the wait
   // doubling with each failure up to seal_retry_max and starting over after a success. Writing
   // out the active shard's records on the sync timer backs off the same way.
@@ -223,6 +221,11 @@ class Store : public RecordSink {
   int64_t WindowStart(int64_t t_ns) const;
   uint64_t GcTargetBytes() const;  // gc_threshold × max_disk_bytes
   std::filesystem::path ShardDir() const { return options_.root / "shards"; }
+
+  // Tests only (engine/seal_faults.h): a seal stops after this step (1..5) as if the process died
+  // there; 0: never.
+  friend void InjectSealFaultForTesting(Store& store, int step);
+  std::atomic<int> seal_fault_after_step_{0};
 
   StoreLock lock_;  // first: released after everything else has closed
   StoreOptions options_;

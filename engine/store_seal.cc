@@ -2,6 +2,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/seal_faults.h"
 #include "engine/sealer.h"
 #include "engine/store.h"
 #include "engine/store_internal.h"
@@ -9,6 +10,8 @@
 namespace sloop {
 
 using namespace store_internal;
+
+void InjectSealFaultForTesting(Store& store, int step) { store.seal_fault_after_step_ = step; }
 
 // ---------------------------------------------------------------------------------------------
 // Sealing
@@ -63,7 +66,7 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
     return std::unexpected(e);
   };
   auto injected = [&](int step) {
-    return options_.seal_fault_after_step == step
+    return seal_fault_after_step_.load() == step
                ? MakeError(ErrorCode::kAborted,
                            "injected fault after seal step " + std::to_string(step))
                : Result<void>{};

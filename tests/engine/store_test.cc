@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/seal_faults.h"
 #include "index/sparse_index.h"
 #include "tests/engine/record_maker.h"
 
@@ -526,9 +527,8 @@ TEST_F(StoreTest, CrashAtEverySealStepLosesNothing) {
   for (int step = 1; step <= 5; ++step) {
     fs::remove_all(dir_);
     {
-      StoreOptions o = Options();
-      o.seal_fault_after_step = step;
-      auto store = OpenStore(o);
+      auto store = OpenStore();
+      InjectSealFaultForTesting(*store, step);
       for (int i = 0; i < 30; ++i) {
         ASSERT_TRUE(store
                         ->Append(mk_.Pod(kT0 + i * kMin, "ns", "p" + std::to_string(i % 5),
