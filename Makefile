@@ -53,7 +53,7 @@ test: web
 
 test-tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=thread
-	cmake --build build-tsan -j $(JOBS) --target store_test
+	cmake --build build-tsan -j $(JOBS) --target store_test timeline_test
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -L tsan
 
 # libFuzzer targets (tests/fuzz, clang): each runs FUZZ_SECONDS on a copy of its committed corpus.

@@ -7,7 +7,6 @@
 // wrote them. One Store per directory (StoreLock). Thread-safe throughout.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,18 +14,16 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <memory_resource>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "engine/record_sink.h"
 #include "engine/shard.h"
 #include "engine/store_lock.h"
+#include "engine/timeline.h"
 #include "index/object_meta.h"
 #include "index/resource_key.h"
 #include "segments/segment_writer.h"
@@ -64,104 +61,11 @@ struct StoreOptions {
   size_t max_unsealed_shards = 1;
   // Time source for retention by age and for "now"; ns since the epoch.
   std::function<int64_t()> now_ns;
-  // Tests: stop a seal after this step (1..5) as if the process died there.
-  int seal_fault_after_step = 0;
   // After a failed seal (a full disk) the shard is sealed again no sooner than this, the wait
   // doubling with each failure up to seal_retry_max and starting over after a success. Writing
   // out the active shard's records on the sync timer backs off the same way.
   std::chrono::milliseconds seal_retry_initial{5000};
   std::chrono::milliseconds seal_retry_max{300000};
-};
-
-struct TimeRange {
-  int64_t start_ns = 0;
-  int64_t end_ns = 0;
-};
-
-enum class TimelineSort { kStart, kMostEvents, kName };
-
-struct TimelineQuery {
-  TimeRange range;
-  std::string namespace_;  // "" = all
-  std::string kind;        // "" = all (Events are shown only when asked for by kind)
-  std::string name_match;  // substring of the name; "" = any
-  std::string name_exact;  // exact name; "" = any
-  TimelineSort sort = TimelineSort::kStart;
-  size_t limit = 5000;
-  // Raised by the caller to give up (its deadline passed): the scan stops soon after and the
-  // query fails with kAborted. Null: never.
-  const std::atomic<bool>* cancel = nullptr;
-};
-
-// The strings of a timeline row (key, API group and version, reasons, owners) are views into the
-// TimelineResult's arena, valid while the result lives: one query copies each string once, with
-// no allocation of its own, however many shards the resource lived through.
-struct HeatCell {
-  int64_t minute_unix = 0;  // start of the minute, Unix seconds
-  std::string_view reason;
-  EventSeverity severity = EventSeverity::kUnknown;
-  uint32_t count = 0;
-};
-
-// An array of plain values in a TimelineResult's arena, grown there (16 bytes, no destructor).
-template <typename T>
-class ArenaList {
- public:
-  const T* begin() const { return data_; }
-  const T* end() const { return data_ + size_; }
-  T* begin() { return data_; }
-  T* end() { return data_ + size_; }
-  const T* data() const { return data_; }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  T& operator[](size_t i) { return data_[i]; }
-  operator std::span<const T>() const { return {data_, size_}; }
-
-  void push_back(const T& value, std::pmr::memory_resource* arena) {
-    if (size_ == capacity_) Grow(arena);
-    data_[size_++] = value;
-  }
-  void truncate(size_t n) { size_ = static_cast<uint32_t>(std::min<size_t>(n, size_)); }
-
- private:
-  void Grow(std::pmr::memory_resource* arena) {
-    uint32_t capacity = capacity_ ? capacity_ * 2 : 4;
-    T* grown = static_cast<T*>(arena->allocate(capacity * sizeof(T), alignof(T)));
-    for (uint32_t i = 0; i < size_; ++i) grown[i] = data_[i];
-    data_ = grown;
-    capacity_ = capacity;
-  }
-  T* data_ = nullptr;
-  uint32_t size_ = 0;
-  uint32_t capacity_ = 0;
-};
-
-struct TimelineRow {
-  ResourceKeyView key;
-  std::string_view api_group;
-  std::string_view api_version;
-  int64_t start_ns = 0;  // clipped to the query's range
-  int64_t end_ns = 0;
-  int64_t creation_ns = 0;
-  bool deleted = false;             // deleted within the range
-  ArenaList<uint32_t> changed_at;   // Unix seconds
-  ArenaList<uint32_t> nochange_at;  // Unix seconds
-  ArenaList<HeatCell> heat;         // by minute, then reason
-  std::span<const OwnerView> owners;
-  uint64_t events = 0;
-  uint64_t warnings = 0;
-};
-
-// Rows own nothing (the arena does): the result's default moves may free the old arena first.
-static_assert(std::is_trivially_destructible_v<TimelineRow>);
-
-struct TimelineResult {
-  // Holds what the rows point to (their strings and lists).
-  std::unique_ptr<std::pmr::monotonic_buffer_resource> arena;
-  std::vector<TimelineRow> rows;
-  size_t matched = 0;      // rows before the limit
-  bool truncated = false;  // the limit (or the scan cap) cut rows off
 };
 
 // An owned copy of a record.
@@ -317,6 +221,11 @@ class Store : public RecordSink {
   int64_t WindowStart(int64_t t_ns) const;
   uint64_t GcTargetBytes() const;  // gc_threshold × max_disk_bytes
   std::filesystem::path ShardDir() const { return options_.root / "shards"; }
+
+  // Tests only (engine/seal_faults.h): a seal stops after this step (1..5) as if the process died
+  // there; 0: never.
+  friend void InjectSealFaultForTesting(Store& store, int step);
+  std::atomic<int> seal_fault_after_step_{0};
 
   StoreLock lock_;  // first: released after everything else has closed
   StoreOptions options_;

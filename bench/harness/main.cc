@@ -25,7 +25,7 @@
 
 #include "bench/harness/generator.h"
 #include "bench/harness/stores.h"
-#include "engine/allocator.h"
+#include "engine/malloc_tuning.h"
 #include "tools/sloop/config.h"
 
 namespace {

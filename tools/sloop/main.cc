@@ -20,8 +20,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/allocator.h"
 #include "engine/backup.h"
+#include "engine/malloc_tuning.h"
 #include "engine/store.h"
 #include "http/auth.h"
 #include "http/http_server.h"

@@ -1,4 +1,4 @@
-#include "engine/allocator.h"
+#include "engine/malloc_tuning.h"
 
 #include <malloc.h>
 

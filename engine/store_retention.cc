@@ -1,0 +1,182 @@
+#include <malloc.h>
+
+#include <algorithm>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "engine/store.h"
+#include "engine/store_internal.h"
+
+namespace sloop {
+
+using namespace store_internal;
+
+// ---------------------------------------------------------------------------------------------
+// Retention and background work
+
+Result<RetentionReport> Store::EnforceRetention() {
+  RetentionReport report;
+  if (options_.read_only) return report;
+  std::vector<std::shared_ptr<SealedShard>> doomed;
+  const uint64_t target = GcTargetBytes();
+  bool deleted_newest = false;
+  {
+    std::lock_guard lock(shards_mu_);
+    // What the store may occupy before anything else is deleted: the sealed files, and each
+    // unsealed shard's arrival-order file with the room its seal will need (the active one also
+    // with the block it is filling).
+    uint64_t total = 0, unsealed = 0;
+    for (const auto& s : sealed_) {
+      for (const auto& [p, n] : s->Files()) total += n;
+    }
+    for (const auto& s : sealing_) unsealed += s->segment_bytes();
+    if (active_) unsealed += active_->segment_bytes();
+    total += unsealed * (1 + kSealRoomFactor);
+    if (active_) total += options_.writer.target_block_bytes;
+    // Age is measured from the newest data, as Sloop does: a played-back capture or a restored
+    // backup of last month is kept, not deleted the moment it is stored.
+    int64_t newest = 0;
+    for (const auto& s : sealed_) newest = std::max(newest, s->info().max_ns);
+    for (const auto& s : sealing_) newest = std::max(newest, s->info().max_ns);
+    if (active_) newest = std::max(newest, active_->info().max_ns);
+    const int64_t horizon = newest - options_.max_look_back.count();
+    while (!sealed_.empty()) {
+      // The shard whose newest record is oldest goes first (shards may overlap in time once
+      // -shard-duration has changed).
+      auto victim =
+          std::min_element(sealed_.begin(), sealed_.end(), [](const auto& a, const auto& b) {
+            auto ia = a->info(), ib = b->info();
+            return std::tie(ia.max_ns, ia.id) < std::tie(ib.max_ns, ib.id);
+          });
+      ShardInfo oldest = (*victim)->info();
+      bool too_big = total > target;
+      bool too_old = std::max(oldest.max_ns, oldest.window_start_ns) < horizon;
+      if (!too_big && !too_old) break;
+      uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
+      total -= std::min(total, bytes);
+      report.bytes_freed += bytes;
+      report.records_deleted += oldest.records;
+      report.size_limit_hit |= too_big;
+      ++report.shards_deleted;
+      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest;
+      doomed.push_back(*victim);
+      sealed_.erase(victim);
+    }
+    // Really over, not only short of the room reserved for seals: only the unsealed shards are
+    // left, and the caller seals the active one early.
+    report.over_limit = sealed_.empty() && unsealed > target;
+  }
+  for (const auto& shard : doomed) {
+    // Unlinked now, so disk use falls now; queries that hold the shard keep reading their open
+    // descriptors and mappings until they finish.
+    for (const auto& [path, n] : shard->Files()) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+    Log("retention deleted shard " + std::to_string(shard->info().id));
+  }
+  if (deleted_newest) {
+    Log("DISK LIMIT: retention deleted the newest sealed history to stay under " +
+        std::to_string(target >> 10) + " KiB; -max-disk-mb is too small for this cluster");
+  }
+  evictions_.fetch_add(report.shards_deleted);
+  evicted_bytes_.fetch_add(report.bytes_freed);
+  return report;
+}
+
+Result<RetentionReport> Store::Maintain() {
+  maintenance_running_ = true;
+  auto started = std::chrono::steady_clock::now();
+  auto r = MaintainOnce();
+  last_maintenance_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ++maintenance_runs_;
+  if (r) {
+    last_maintenance_deleted_ = r->shards_deleted;
+    last_maintenance_records_deleted_ = r->records_deleted;
+    last_maintenance_over_limit_ = r->size_limit_hit || r->over_limit;
+  } else {
+    ++maintenance_failures_;
+  }
+  maintenance_running_ = false;
+  return r;
+}
+
+Result<RetentionReport> Store::MaintainOnce() {
+  std::vector<std::shared_ptr<ActiveShard>> pending;
+  {
+    std::lock_guard lock(append_mu_);
+    std::shared_ptr<ActiveShard> active;
+    {
+      std::lock_guard s(shards_mu_);
+      active = active_;
+    }
+    // A window that closed with no record arriving after it: seal it now.
+    if (active && Now() >= active->window_end_ns()) {
+      if (auto r = RotateLocked(0); !r) return std::unexpected(r.error());
+    }
+    std::lock_guard s(shards_mu_);
+    pending = sealing_;
+  }
+  for (auto& shard : pending) {
+    if (auto r = SealShard(shard); !r) return std::unexpected(r.error());
+  }
+  return EnforceRetention();
+}
+
+void Store::BackgroundLoop() {
+  auto last_cleanup = std::chrono::steady_clock::now();
+  auto maintain_retry_at = last_cleanup;
+  std::chrono::milliseconds maintain_backoff{0};
+  std::unique_lock lock(bg_mu_);
+  while (!stopping_) {
+    bg_cv_.wait_for(lock, std::chrono::seconds(1));
+    if (stopping_) break;
+    lock.unlock();
+    std::vector<std::shared_ptr<ActiveShard>> pending;
+    {
+      std::lock_guard s(shards_mu_);
+      pending = sealing_;
+    }
+    for (auto& shard : pending) {
+      (void)SealShard(shard);
+      std::lock_guard s(shards_mu_);
+      sealed_cv_.notify_all();
+    }
+    if (!pending.empty()) {
+      // The sealed shards' in-memory indexes are freed here; hand the pages back to the system
+      // so that resident memory follows the configured budget rather than its high-water mark.
+      pending.clear();
+      malloc_trim(0);
+    }
+    bool window_closed = false;
+    {
+      std::lock_guard s(shards_mu_);
+      window_closed = active_ && Now() >= active_->window_end_ns();
+    }
+    // The disk limit holds between clean-ups too (cheap: sums the sizes the shards know).
+    if (auto r = EnforceRetention(); !r) Log("retention: " + r.error().ToString());
+    auto now = std::chrono::steady_clock::now();
+    if ((window_closed && now >= maintain_retry_at) ||
+        now - last_cleanup >= options_.cleanup_interval) {
+      last_cleanup = now;
+      auto r = Maintain();
+      if (!r) {
+        // A shard that cannot be finished (its last block does not fit on a full disk) is not
+        // tried again every second: back off as for seals, and log once per step.
+        maintain_backoff = NextBackoff(maintain_backoff, options_);
+        maintain_retry_at = now + maintain_backoff;
+        Log("maintenance failed, tried again in " + Seconds(maintain_backoff) + ": " +
+            r.error().ToString());
+      } else {
+        maintain_backoff = std::chrono::milliseconds(0);
+      }
+      std::lock_guard s(shards_mu_);
+      sealed_cv_.notify_all();
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace sloop

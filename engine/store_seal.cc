@@ -1,0 +1,160 @@
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "engine/seal_faults.h"
+#include "engine/sealer.h"
+#include "engine/store.h"
+#include "engine/store_internal.h"
+
+namespace sloop {
+
+using namespace store_internal;
+
+void InjectSealFaultForTesting(Store& store, int step) { store.seal_fault_after_step_ = step; }
+
+// ---------------------------------------------------------------------------------------------
+// Sealing
+
+Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool paced) {
+  using Clock = std::chrono::steady_clock;
+  std::lock_guard seal_lock(seal_mu_);
+  {
+    std::lock_guard lock(shards_mu_);
+    if (std::find(sealing_.begin(), sealing_.end(), shard) == sealing_.end()) return {};
+  }
+  if (paced) {
+    // After a failure, not again before space may have come back: the shard keeps waiting
+    // (its arrival-order file holds its records) and the retry comes with the backoff.
+    std::lock_guard p(pace_mu_);
+    if (seal_backoff_.count() && Clock::now() < seal_retry_at_) return {};
+  }
+  const auto dir = ShardDir();
+  const uint64_t id = shard->id();
+  const auto seg = dir / ShardName(id, ".seg");
+  const auto idx = dir / ShardName(id, ".idx");
+  const auto seg_tmp = dir / ShardName(id, ".seg.tmp");
+  const auto idx_tmp = dir / ShardName(id, ".idx.tmp");
+  bool seg_placed = false;  // step 2 done: the .seg is in place, not yet authoritative
+  bool committed = false;   // step 4 done: the .idx is in place
+  auto fail = [&](const Error& e) -> Result<void> {
+    seal_failures_.fetch_add(1);
+    // Every temporary goes (on a full disk they hold the space the next attempt needs): the
+    // outputs and any sort run (WriteSortedSegment removes its own; these are what a failure
+    // between its steps could leave).
+    std::error_code ec;
+    std::filesystem::remove(seg_tmp, ec);
+    std::filesystem::remove(idx_tmp, ec);
+    if (seg_placed && !committed) std::filesystem::remove(seg, ec);
+    const std::string run_prefix = seg_tmp.filename().string() + ".run";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().starts_with(run_prefix)) {
+        std::filesystem::remove(entry.path(), ec);
+      }
+    }
+    std::chrono::milliseconds wait;
+    {
+      std::lock_guard p(pace_mu_);
+      seal_backoff_ = NextBackoff(seal_backoff_, options_);
+      seal_retry_at_ = Clock::now() + seal_backoff_;
+      wait = seal_backoff_;
+    }
+    seal_backing_off_ = true;
+    Log("sealing shard " + std::to_string(id) +
+        " failed, its arrival-order file stays and queries read it; sealing is tried again in " +
+        Seconds(wait) + ": " + e.ToString());
+    return std::unexpected(e);
+  };
+  auto injected = [&](int step) {
+    return seal_fault_after_step_.load() == step
+               ? MakeError(ErrorCode::kAborted,
+                           "injected fault after seal step " + std::to_string(step))
+               : Result<void>{};
+  };
+  const ShardIndexBuilder& builder = shard->builder();
+
+  if (builder.record_count() == 0) {
+    std::lock_guard lock(shards_mu_);
+    sealing_.erase(std::find(sealing_.begin(), sealing_.end(), shard));
+    std::filesystem::remove(shard->path());
+    return {};
+  }
+  // 1. Rewrite the records in key order.
+  WriterOptions out_options = options_.writer;
+  out_options.sync = SyncPolicy::kNever;  // one fsync at the end
+  out_options.target_block_bytes = options_.sealed_block_bytes;
+  out_options.zstd_level = options_.sealed_zstd_level;
+  // Each resource's first record lands in `positions` at its summary's place: the output and
+  // the builder's summaries are both in key order (summaries without records stay {0,0}).
+  std::vector<ShardIndexBuilder::SealedPosition> positions(builder.summaries().size());
+  auto summary = builder.summaries().begin();
+  size_t j = 0;
+  auto sorted =
+      WriteSortedSegment(shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
+                         [&](const ResourceKeyView& key, const RecordLocation& loc) {
+                           while (summary != builder.summaries().end() && summary->first < key) {
+                             ++summary;
+                             ++j;
+                           }
+                           if (summary != builder.summaries().end() && summary->first == key) {
+                             positions[j] = {loc.block_offset, loc.index_in_block};
+                           }
+                         });
+  if (!sorted) return fail(sorted.error());
+  if (auto f = injected(1); !f) return std::unexpected(f.error());
+  // 2. Put the segment in place (not yet authoritative: no index).
+  if (auto r = Rename(seg_tmp, seg); !r) return fail(r.error());
+  seg_placed = true;
+  if (auto r = SyncDir(dir); !r) return fail(r.error());
+  if (auto f = injected(2); !f) return std::unexpected(f.error());
+  // 3. Write the index, with each resource's first record position.
+  if (auto r = builder.WriteIndexFile(idx_tmp, id, sorted->bytes, positions); !r) {
+    return fail(r.error());
+  }
+  if (auto f = injected(3); !f) return std::unexpected(f.error());
+  // 4. Commit: the index's rename makes the sealed shard authoritative.
+  if (auto r = Rename(idx_tmp, idx); !r) return fail(r.error());
+  committed = true;
+  if (auto r = SyncDir(dir); !r) return fail(r.error());
+  if (auto f = injected(4); !f) return std::unexpected(f.error());
+  // 5. Swap it in and drop the arrival-order file.
+  auto sealed = SealedShard::Open(seg, idx);
+  if (!sealed) return fail(sealed.error());
+  {
+    std::lock_guard lock(shards_mu_);
+    sealing_.erase(std::find(sealing_.begin(), sealing_.end(), shard));
+    sealed_.push_back(*sealed);
+    std::sort(sealed_.begin(), sealed_.end(),
+              [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
+  }
+  // 6. The shard after it may have deferred its carry-over until now: it copies it from the
+  // sealed index, and the builder it read meanwhile can go.
+  {
+    std::vector<std::shared_ptr<ActiveShard>> after;
+    {
+      std::lock_guard lock(shards_mu_);
+      after = sealing_;
+      if (active_) after.push_back(active_);
+    }
+    for (const auto& a : after) {
+      if (a->carry_source() == shard.get()) a->FinishCarryOver(**sealed);
+    }
+  }
+  if (auto f = injected(5); !f) return std::unexpected(f.error());
+  std::error_code ec;
+  std::filesystem::remove(shard->path(), ec);
+  seals_.fetch_add(1);
+  if (seal_backing_off_.exchange(false)) {
+    std::lock_guard p(pace_mu_);
+    seal_backoff_ = std::chrono::milliseconds(0);
+    Log("sealing works again");
+  }
+  Log("sealed shard " + std::to_string(id) + ": " + std::to_string(sorted->records) + " records, " +
+      std::to_string(builder.summaries().size()) + " resources, " + std::to_string(sorted->bytes) +
+      " bytes" + (sorted->runs ? " (" + std::to_string(sorted->runs) + " sorted runs)" : ""));
+  auto retention = EnforceRetention();
+  if (!retention) return std::unexpected(retention.error());
+  return {};
+}
+
+}  // namespace sloop
