@@ -16,7 +16,7 @@
 
 #include "engine/shard.h"
 #include "index/resource_key.h"
-#include "segments/record.h"
+#include "schema/watch_event.h"
 
 namespace sloop {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "segments/record.h"
 #include "base/status.h"
+#include "schema/watch_event.h"
 
 namespace sloop::ingest {
 

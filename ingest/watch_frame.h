@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "segments/record.h"
+#include "schema/watch_event.h"
 
 namespace sloop::ingest {
 
