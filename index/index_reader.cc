@@ -166,7 +166,7 @@ Result<void> IndexReader::CheckDirectory() {
   }
   // The verifier checks a vector's length word (4-byte aligned), not that its 8-byte structs are
   // aligned: a damaged file may shift the directory off its alignment.
-  if (reinterpret_cast<uintptr_t>(refs->Data()) % alignof(fb::BlockRef) != 0) {
+  if (refs->size() > 0 && reinterpret_cast<uintptr_t>(refs->Data()) % alignof(fb::BlockRef) != 0) {
     return MakeError(ErrorCode::kCorruption,
                      where + "block directory is misaligned (damaged file)");
   }
