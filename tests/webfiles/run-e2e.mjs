@@ -2,7 +2,8 @@
 // Browser end-to-end tests of the UI (ctest label `browser`): playwright-core drives Debian's
 // chromium, headless, against a real `sloop` fed by `kubesim --scenario e2e`. What the UI must
 // show is read from sloop's own /api/v1 first (the scenario's names are not hard-coded), then
-// checked on the page. A screenshot of every screen goes to the output directory.
+// checked on the page. A screenshot of every screen goes to the output directory. Tests of later
+// features live one file per feature in tests/webfiles/e2e/ and register themselves here.
 //
 //   node tests/webfiles/run-e2e.mjs [--sloop build/sloop] [--kubesim build/kubesim]
 //        [--chromium /usr/bin/chromium] [--out DIR] [--only NAME,NAME]
@@ -565,6 +566,51 @@ test("Sloop's links open the same view, with no error banner and a sane time axi
     await page.close();
   }
 });
+
+// ---------------------------------------------------------------- more tests, one file per feature
+
+// Each tests/webfiles/e2e/*.mjs exports `register(t)`: it adds its tests with t.test, after the
+// ones above, in file-name order, with the helpers and the shared state below (S, uiUrl and browser
+// are read through getters: they exist only once main() has started the cluster).
+const harness = {
+  test,
+  assert,
+  api,
+  newPage,
+  screenshot,
+  timeline,
+  allRows,
+  sleep,
+  waitFor,
+  start,
+  freePort,
+  tail,
+  opt,
+  playwright,
+  get S() {
+    return S;
+  },
+  get uiUrl() {
+    return uiUrl;
+  },
+  get browser() {
+    return browser;
+  },
+  get workDir() {
+    return workDir;
+  },
+};
+const moduleDir = path.join(here, 'e2e');
+if (fs.existsSync(moduleDir)) {
+  for (const file of fs.readdirSync(moduleDir).filter((f) => f.endsWith('.mjs')).sort()) {
+    const mod = await import(path.join(moduleDir, file));
+    if (typeof mod.register !== 'function') {
+      console.log(`Bail out! ${path.join(moduleDir, file)} does not export register(t)`);
+      process.exit(1);
+    }
+    mod.register(harness);
+  }
+}
 
 // ---------------------------------------------------------------- main
 
