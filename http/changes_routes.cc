@@ -97,7 +97,9 @@ Differences Compare(std::string_view from, std::string_view to, std::string_view
   std::erase_if(ops, [](const JsonDiffOp& op) { return IsNoise(op.path); });
   std::set<std::string> seen;
   for (const JsonDiffOp& op : ops) {
-    std::string field = std::string(prefix) + op.field;
+    std::string field = prefix.empty() || op.field.starts_with("[")
+                            ? std::string(prefix) + op.field
+                            : std::string(prefix) + "." + op.field;
     if (seen.insert(field).second && d.fields.size() < kMaxFields) d.fields.push_back(field);
   }
   std::vector<std::string> said;
@@ -326,7 +328,7 @@ void ChangesQuery::Finish(const TimelineRow& row, bool existed, Track& t,
   if (row.deleted) {
     bool recorded = t.end_time && IsDeletion(t.end_type);
     Change c = make(Kind::kDeleted, recorded ? t.end_time : row.end_ns);
-    if (t.last_time) c.from_time = t.last_time;
+    c.from_time = t.last_time ? t.last_time : t.base_time;
     if (recorded) c.to_time = t.end_time;
     c.detail = recorded && t.end_type == WatchType::kDeletedInferred
                    ? "deletion inferred at relist (deleted while the watch was down)"
