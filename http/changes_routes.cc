@@ -228,6 +228,8 @@ class ChangesQuery {
       : ctx_(ctx), req_(req), range_(range), ns_(std::move(ns)), kind_(std::move(kind)) {}
 
   Result<std::vector<Change>> Run();
+  // The timeline behind the answer was cut at its scan cap: some changes may be missing.
+  bool cut() const { return cut_; }
 
  private:
   Result<const TimelineResult*> Rows(std::string_view kind);
@@ -246,6 +248,7 @@ class ChangesQuery {
   std::set<std::string> kinds_read_;
   // Every row read, by uid: for walking owner chains.
   std::map<std::string_view, const TimelineRow*> by_uid_;
+  bool cut_ = false;
 };
 
 Result<const TimelineResult*> ChangesQuery::Rows(std::string_view kind) {
@@ -535,6 +538,7 @@ Result<void> ChangesQuery::Warnings(std::vector<Change>* out) {
 Result<std::vector<Change>> ChangesQuery::Run() {
   auto main = Rows(kind_);
   if (!main) return std::unexpected(main.error());
+  cut_ = (*main)->truncated;
   if (auto r = ResolveOwners(); !r) return std::unexpected(r.error());
   std::vector<const TimelineRow*> existed, added;
   for (const TimelineRow& row : (*main)->rows) {
@@ -548,6 +552,11 @@ Result<std::vector<Change>> ChangesQuery::Run() {
       existed.push_back(&row);
     }
   }
+  // In key order, a chunk's keys mostly share a kind (its shards' index scans narrow to it) and
+  // are read in the order a sealed shard stores them.
+  auto by_key = [](const TimelineRow* a, const TimelineRow* b) { return a->key < b->key; };
+  std::sort(existed.begin(), existed.end(), by_key);
+  std::sort(added.begin(), added.end(), by_key);
   std::vector<Change> out;
   if (auto r = ReadVersions(existed, true, &out); !r) return std::unexpected(r.error());
   if (auto r = ReadVersions(added, false, &out); !r) return std::unexpected(r.error());
@@ -610,7 +619,8 @@ Response Changes(const HandlerContext& ctx, const Request& req) {
   w.EndArray().Key("counts").BeginObject();
   for (int k = 0; k < 6; ++k) w.Field(kNames[k], counts[k]);
   w.EndObject();
-  w.Field("matched", uint64_t(changes->size())).Field("truncated", changes->size() > limit);
+  w.Field("matched", uint64_t(changes->size()));
+  w.Field("truncated", changes->size() > limit || query.cut());
   w.EndObject();
   body.push_back('\n');
   return JsonResponse(std::move(body));
