@@ -428,8 +428,8 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("stats", Stats);
   add("config", Config);
   add("links", Links);
-  AddSnapshotRoutes(router, ctx);  // snapshot
-  AddChangesRoutes(router, ctx);   // changes
+  AddSnapshotRoutes(router, ctx);
+  AddChangesRoutes(router, ctx);
 }
 
 }  // namespace sloop::http
