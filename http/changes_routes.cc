@@ -378,7 +378,11 @@ Result<void> ChangesQuery::ReadVersions(const std::vector<const TimelineRow*>& r
         [&](size_t i, const RecordView& r, bool previous) {
           Track& t = tracks[i];
           const bool workload = existed && IsRolloutKind(r.kind);
-          if (previous) {
+          // With no version stored from the start (sloop was not recording yet, or retention
+          // has deleted it), the first one in the window stands in for it.
+          const bool stand_in = !previous && existed && !t.has_base && !IsDeletion(r.watch_type);
+          if (stand_in) t.first_time = r.observed_ns;
+          if (previous || stand_in) {
             t.has_base = true;
             t.base_time = r.observed_ns;
             t.last_rv = r.resource_version;

@@ -440,6 +440,19 @@ TEST_F(ChangesTest, RolloutStartedBeforeTheWindow) {
   EXPECT_EQ(got[1].detail, "revision 2: 3/3 updated, 3 available (started before the window)");
 }
 
+TEST_F(ChangesTest, FirstVersionStandsInWhenNoneIsStoredFromTheStart) {
+  // The Deployment was created at 08:00 but first recorded at 09:03: from 08:30 on it existed,
+  // with no version stored for the window's start.
+  auto got = Changes("from=2026-11-20T08:30:00Z&to=2026-11-20T10:50:00Z&kind=Deployment");
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].change, "changed");
+  EXPECT_EQ(got[0].from_time, "2026-11-20T09:03:00Z");
+  EXPECT_EQ(got[0].to_time, "2026-11-20T10:08:00Z");
+  EXPECT_EQ(got[1].change, "rollout_finished");
+  EXPECT_EQ(got[2].change, "rollout_started");
+  EXPECT_EQ(got[2].from_time, "2026-11-20T09:03:00Z");
+}
+
 TEST_F(ChangesTest, TruncationAndAccess) {
   simdjson::dom::element doc;
   auto got = Changes(Window() + "&limit=2", &doc);
