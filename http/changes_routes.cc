@@ -3,8 +3,8 @@
 // bursts of Warning Events. The first screen of an incident review. Documented in docs/api.md.
 //
 // Work: one timeline pass (the index only) finds the candidates; then the versions of those
-// that need them are read in bulk (Store::Versions, each shard block once), a kind at a time
-// and in chunks, so that no more than a chunk's payloads are held.
+// that need them are read in bulk (Store::Versions, each shard block once), in key order and in
+// chunks, so that no more than a chunk's payloads are held.
 #include <simdjson.h>
 
 #include <algorithm>
