@@ -361,10 +361,6 @@ Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
   auto by_start = [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; };
   std::stable_sort(sessions_.begin(), sessions_.end(), by_start);
   std::stable_sort(intervals_.begin(), intervals_.end(), by_start);
-  // Holes between sessions, counted for sloop_recording_gaps_total{scope="recorder"}.
-  for (size_t k = 1; k < sessions_.size(); ++k) {
-    if (sessions_[k - 1].end_ns < sessions_[k].start_ns) CountLocked("recorder");
-  }
   found_ = exists && !damaged;
   if (options_.read_only) return {};
   std::lock_guard lock(mu_);
@@ -501,6 +497,8 @@ Result<void> RecordingLog::BeginSession() {
     s.start_ns = Now();
     // A clock set back below the last session must not make sessions overlap.
     if (!sessions_.empty()) s.start_ns = std::max(s.start_ns, sessions_.back().end_ns);
+    // The hole this session closes (sloop_recording_gaps_total{scope="recorder"}).
+    if (!sessions_.empty() && sessions_.back().end_ns < s.start_ns) CountLocked("recorder");
     session_id_ = s.id;
     sessions_.push_back(s);
     // The rewrite puts the new session's heartbeat in the header along with its start.

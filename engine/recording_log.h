@@ -110,7 +110,8 @@ class RecordingLog : public IntervalSink {
   void CancelInterval(uint64_t id) override;
 
   RecordingState State() const;
-  // Intervals opened since Open, by scope; holes between sessions found at Open ("recorder").
+  // Intervals opened since Open and not withdrawn, by scope, and ("recorder") the hole before
+  // this process's session when the previous one had ended before it began.
   std::vector<std::pair<std::string, uint64_t>> GapCounts() const;
   const std::filesystem::path& path() const { return options_.path; }
   // Whether a readable log was there at Open (a store restored from a backup, imported from
