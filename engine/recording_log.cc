@@ -346,6 +346,9 @@ Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
       s.end_ns = std::max(s.start_ns, k + 1 < sessions_.size() ? s.start_ns : last_time);
       s.end = RecordingSession::End::kUnknown;
     }
+    if (k + 1 == sessions_.size() && options_.newest_record_ns) {
+      s.end_ns = std::max(s.end_ns, std::min(options_.newest_record_ns(), Now()));
+    }
     s.end_ns = std::min(s.end_ns, next_start);
   }
   // Intervals left open end with the session they were opened in: the latest one that began at
@@ -654,11 +657,14 @@ std::vector<RecordingGap> FindGaps(const RecordingState& state, int64_t since_ns
     // After the last session that ended, nothing has run since, unless this process records
     // under a session that did not reach the log (its first write failed).
     if (g.end_ns == 0 && state.recording) continue;
-    g.reason = "sloop was not running";
-    if (s.end == RecordingSession::End::kHeartbeat) {
-      g.reason += " (it stopped without a clean shutdown; the stop is its last heartbeat)";
-    } else if (s.end == RecordingSession::End::kUnknown) {
-      g.reason += " (it stopped without a clean shutdown; the stop is its last known activity)";
+    if (g.end_ns == 0) {
+      g.reason = "sloop has not recorded since (it is stopped, or serves the store without watching)";
+    } else {
+      g.reason = "sloop was not running";
+    }
+    if (s.end != RecordingSession::End::kClean) {
+      // Its last heartbeat, or a record stored after it: within a heartbeat of the real stop.
+      g.reason += " (it stopped without a clean shutdown, at its last sign of life)";
     }
     add(std::move(g));
   }

@@ -40,6 +40,9 @@ struct RecordingLogOptions {
   // What ended before this (ns; 0 = nothing) is dropped when the file is rewritten. Asked at open
   // and at each heartbeat; the sloop program passes the oldest retained record's time.
   std::function<int64_t()> horizon_ns;
+  // The newest record stored (ns; 0: none), asked at open: a session killed after its last
+  // heartbeat was alive at least until then, which narrows the hole after it.
+  std::function<int64_t()> newest_record_ns;
   size_t compact_bytes = 256 << 10;  // rewrite the file once it grows past this
   size_t max_intervals = 5'000;
   size_t max_sessions = 10'000;

@@ -161,7 +161,32 @@ TEST_F(RecordingLogTest, KilledSessionEndsAtItsLastHeartbeat) {
   EXPECT_EQ(gaps[1].scope, "recorder");
   EXPECT_EQ(gaps[1].start_ns, t0 + 60 * kSec);
   EXPECT_EQ(gaps[1].end_ns, t0 + 1000 * kSec);
-  EXPECT_NE(gaps[1].reason.find("without a clean shutdown"), std::string::npos);
+  EXPECT_EQ(gaps[1].reason,
+            "sloop was not running (it stopped without a clean shutdown, at its last sign of life)");
+}
+
+// Records stored after the last heartbeat show that the killed session lived at least that long.
+TEST_F(RecordingLogTest, KilledSessionLivedUntilItsNewestRecord) {
+  const int64_t t0 = now_;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log->BeginSession());
+    now_ += 30 * kSec;
+    ASSERT_TRUE(log->Heartbeat());
+  }
+  RecordingLogOptions o;
+  o.path = path();
+  o.read_only = true;
+  o.now_ns = [&] { return t0 + 100 * kSec; };
+  o.newest_record_ns = [&] { return t0 + 45 * kSec; };
+  auto log = RecordingLog::Open(o, nullptr);
+  ASSERT_TRUE(log.has_value());
+  RecordingState st = (*log)->State();
+  ASSERT_EQ(st.sessions.size(), 1u);
+  EXPECT_EQ(st.sessions[0].end_ns, t0 + 45 * kSec);
+  o.newest_record_ns = [&] { return t0 + 10 * kSec; };  // older than the heartbeat: no change
+  log = RecordingLog::Open(o, nullptr);
+  EXPECT_EQ((*log)->State().sessions[0].end_ns, t0 + 30 * kSec);
 }
 
 TEST_F(RecordingLogTest, OneTornHeartbeatSlotFallsBackToTheOther) {

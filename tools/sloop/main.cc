@@ -337,6 +337,7 @@ int Run(int argc, char** argv) {
     o.read_only = !watch || read_only;
     sloop::Store* s = store->get();
     o.horizon_ns = [s] { return s->Stats().oldest_ns; };
+    o.newest_record_ns = [s] { return s->Stats().newest_ns; };
     std::vector<std::string> warnings;
     auto opened = sloop::RecordingLog::Open(o, &warnings);
     for (const auto& w : warnings) Log("warning: " + w);
