@@ -28,9 +28,9 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kSlotOffset[2] = {16, 40};
 constexpr size_t kSlotBytes = 24;
-constexpr size_t kFrameBytes = 12;      // u32 length, u64 xxh64 of the body
-constexpr size_t kMaxBody = 64 << 10;   // no record is near this; a larger length is damage
-constexpr size_t kMaxText = 4096;       // a reason longer than this is cut
+constexpr size_t kFrameBytes = 12;     // u32 length, u64 xxh64 of the body
+constexpr size_t kMaxBody = 64 << 10;  // no record is near this; a larger length is damage
+constexpr size_t kMaxText = 4096;      // a reason longer than this is cut
 
 enum RecordType : uint8_t {
   kSessionStart = 1,
@@ -185,6 +185,9 @@ Result<std::unique_ptr<RecordingLog>> RecordingLog::Open(RecordingLogOptions opt
                                                          std::vector<std::string>* warnings) {
   std::vector<std::string> ignored;
   if (warnings == nullptr) warnings = &ignored;
+  if (options.path.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "the recording log needs a path");
+  }
   std::unique_ptr<RecordingLog> log(new RecordingLog(std::move(options)));
   if (auto loaded = log->Load(warnings); !loaded) return std::unexpected(loaded.error());
   return log;
@@ -215,7 +218,7 @@ Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
   bool damaged = false;
   if (exists && (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0 ||
                  GetU32(data.data() + 8) != kVersion)) {
-    std::string why = data.size() < kHeaderBytes       ? "shorter than its header"
+    std::string why = data.size() < kHeaderBytes                 ? "shorter than its header"
                       : std::memcmp(data.data(), kMagic, 8) != 0 ? "not a recording log"
                                                                  : "an unknown version";
     if (options_.read_only) {
@@ -368,15 +371,21 @@ Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
   if (options_.read_only) return {};
   std::lock_guard lock(mu_);
   TrimLocked(options_.horizon_ns ? options_.horizon_ns() : 0);
-  return RewriteLocked();
+  if (auto r = RewriteLocked(); !r) {
+    // Kept in memory (and served) all the same; each later rewrite tries again.
+    warnings->push_back(r.error().ToString() +
+                        ": recording gaps are kept in memory only until "
+                        "the file can be written");
+    write_failing_ = true;
+  }
+  return {};
 }
 
 void RecordingLog::TrimLocked(int64_t horizon_ns) {
   // Closed intervals that ended before the horizon go; so do sessions, but for the newest of
   // those that ended before it, whose end is where the first hole after it begins.
-  std::erase_if(intervals_, [&](const RecordingInterval& i) {
-    return i.end_ns != 0 && i.end_ns < horizon_ns;
-  });
+  std::erase_if(intervals_,
+                [&](const RecordingInterval& i) { return i.end_ns != 0 && i.end_ns < horizon_ns; });
   size_t before = 0;
   for (const RecordingSession& s : sessions_) {
     if (s.end_ns != 0 && s.end_ns < horizon_ns) ++before;
@@ -396,9 +405,9 @@ void RecordingLog::TrimLocked(int64_t horizon_ns) {
     });
   }
   if (sessions_.size() > options_.max_sessions) {
-    sessions_.erase(sessions_.begin(),
-                    sessions_.begin() + static_cast<ptrdiff_t>(sessions_.size() -
-                                                               options_.max_sessions));
+    sessions_.erase(
+        sessions_.begin(),
+        sessions_.begin() + static_cast<ptrdiff_t>(sessions_.size() - options_.max_sessions));
   }
 }
 
@@ -658,7 +667,8 @@ std::vector<RecordingGap> FindGaps(const RecordingState& state, int64_t since_ns
     // under a session that did not reach the log (its first write failed).
     if (g.end_ns == 0 && state.recording) continue;
     if (g.end_ns == 0) {
-      g.reason = "sloop has not recorded since (it is stopped, or serves the store without watching)";
+      g.reason =
+          "sloop has not recorded since (it is stopped, or serves the store without watching)";
     } else {
       g.reason = "sloop was not running";
     }
@@ -674,10 +684,9 @@ std::vector<RecordingGap> FindGaps(const RecordingState& state, int64_t since_ns
     }
     add(RecordingGap{i.start_ns, i.end_ns, i.scope, i.kind, i.group, i.reason});
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const RecordingGap& a, const RecordingGap& b) {
-                     return a.start_ns < b.start_ns;
-                   });
+  std::stable_sort(out.begin(), out.end(), [](const RecordingGap& a, const RecordingGap& b) {
+    return a.start_ns < b.start_ns;
+  });
   return out;
 }
 

@@ -33,10 +33,10 @@
 namespace sloop {
 
 struct RecordingLogOptions {
-  std::filesystem::path path;  // STORE/recording.log (kFileName)
-  bool read_only = false;      // read what is there; write nothing, begin no session
-  std::function<int64_t()> now_ns;                        // default: the system clock
-  std::chrono::milliseconds heartbeat_interval{30'000};   // 0: no thread (call Heartbeat())
+  std::filesystem::path path;       // STORE/recording.log (kFileName)
+  bool read_only = false;           // read what is there; write nothing, begin no session
+  std::function<int64_t()> now_ns;  // default: the system clock
+  std::chrono::milliseconds heartbeat_interval{30'000};  // 0: no thread (call Heartbeat())
   // What ended before this (ns; 0 = nothing) is dropped when the file is rewritten. Asked at open
   // and at each heartbeat; the sloop program passes the oldest retained record's time.
   std::function<int64_t()> horizon_ns;
@@ -92,10 +92,11 @@ class RecordingLog : public IntervalSink {
   static constexpr const char* kFileName = "recording.log";
 
   // Reads the file (creating none when read-only). A session left open by an earlier process is
-  // ended at its last heartbeat, and its open intervals with it. Warnings (a missing file where
-  // a store already has shards is the caller's to judge; a damaged one) are appended to
-  // *warnings. Fails only when a writable log cannot be created at all (the store's directory
-  // refuses writes), and then the caller may go on without one.
+  // ended at its last heartbeat, and its open intervals with it. What is wrong with the file (a
+  // damaged one; a writable one that cannot be written, which then lives in memory while each
+  // rewrite tries again) is appended to *warnings, never an error: a store opens without its
+  // log. (A missing file is found() false: the caller judges whether that is worth a word.)
+  // kInvalidArgument only for options it cannot use (no path).
   static Result<std::unique_ptr<RecordingLog>> Open(RecordingLogOptions options,
                                                     std::vector<std::string>* warnings);
   ~RecordingLog() override;  // stops the heartbeat; does not end the session (as if killed)
@@ -137,8 +138,8 @@ class RecordingLog : public IntervalSink {
 
   RecordingLogOptions options_;
   mutable std::mutex mu_;
-  int fd_ = -1;        // open for writing (not read-only)
-  uint64_t end_ = 0;   // where the next record goes
+  int fd_ = -1;                   // open for writing (not read-only)
+  uint64_t end_ = 0;              // where the next record goes
   uint64_t rewritten_bytes_ = 0;  // the file's size after the last rewrite
   bool found_ = false;
   bool dirty_ = false;  // appended since the last sync

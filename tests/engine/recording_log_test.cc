@@ -161,8 +161,9 @@ TEST_F(RecordingLogTest, KilledSessionEndsAtItsLastHeartbeat) {
   EXPECT_EQ(gaps[1].scope, "recorder");
   EXPECT_EQ(gaps[1].start_ns, t0 + 60 * kSec);
   EXPECT_EQ(gaps[1].end_ns, t0 + 1000 * kSec);
-  EXPECT_EQ(gaps[1].reason,
-            "sloop was not running (it stopped without a clean shutdown, at its last sign of life)");
+  EXPECT_EQ(
+      gaps[1].reason,
+      "sloop was not running (it stopped without a clean shutdown, at its last sign of life)");
 }
 
 // Records stored after the last heartbeat show that the killed session lived at least that long.

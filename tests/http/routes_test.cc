@@ -858,8 +858,8 @@ class GapsRouteTest : public RoutesTest {
     (*log)->CloseInterval(pod, kT0 + 5 * kMin,
                           "the Pod watch was cut (410 Gone) and relisted; changes in between "
                           "may be missing");
-    (*log)->OpenInterval(IntervalMark{"watch", "Deployment", "apps",
-                                      "the Deployment watch is down", kT0 + 5 * kMin});
+    (*log)->OpenInterval(IntervalMark{"watch", "Deployment", "apps", "the Deployment watch is down",
+                                      kT0 + 5 * kMin});
     now_ = kT0 + 10 * kMin;
     log_ = std::move(*log);
     options_.recording_log = log_;
