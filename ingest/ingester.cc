@@ -589,8 +589,9 @@ struct Ingester::Impl {
     s.last_error = std::string(what) + " answered HTTP " + std::to_string(s.status) + ": " +
                    StatusMessage(s.buf);
     if (s.phase == Stream::Phase::kListing) {
-      // A refused kind is not recorded at all (shown as forbidden), which is no gap in it.
-      if (s.status != 403) GapCertain(s, ListFailedReason(s));
+      // A refused kind is not recorded at all (shown as forbidden), which is no gap in it; a
+      // throttled list (429) is paced by the server, as any list takes its time.
+      if (s.status != 403 && s.status != 429) GapCertain(s, ListFailedReason(s));
     } else {
       GapSuspected(s, s.last_error);
     }
