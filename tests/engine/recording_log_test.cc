@@ -377,6 +377,10 @@ TEST(FindGapsTest, ClipsToTheWindowAndToTheFirstRecording) {
   ASSERT_EQ(gaps.size(), 2u);
   EXPECT_EQ(gaps[1].start_ns, 400);
   EXPECT_EQ(gaps[1].end_ns, 0);
+  EXPECT_EQ(gaps[1].reason,
+            "sloop has not recorded since it stopped without a clean shutdown (at its last sign "
+            "of life)");
+  EXPECT_EQ(gaps[0].reason, "sloop was not running");
   EXPECT_TRUE(FindGaps(st, 0, 1000, 2000).size() == 1);  // still open after the window start
 }
 
