@@ -666,15 +666,17 @@ std::vector<RecordingGap> FindGaps(const RecordingState& state, int64_t since_ns
     // After the last session that ended, nothing has run since, unless this process records
     // under a session that did not reach the log (its first write failed).
     if (g.end_ns == 0 && state.recording) continue;
-    if (g.end_ns == 0) {
-      g.reason =
-          "sloop has not recorded since (it is stopped, or serves the store without watching)";
+    // An unclean stop is placed at its last heartbeat or a record stored after it: within a
+    // heartbeat of the real stop, never after it.
+    const bool clean = s.end == RecordingSession::End::kClean;
+    if (g.end_ns != 0) {
+      g.reason = clean ? "sloop was not running"
+                       : "sloop was not running (it stopped without a clean shutdown, at its last "
+                         "sign of life)";
     } else {
-      g.reason = "sloop was not running";
-    }
-    if (s.end != RecordingSession::End::kClean) {
-      // Its last heartbeat, or a record stored after it: within a heartbeat of the real stop.
-      g.reason += " (it stopped without a clean shutdown, at its last sign of life)";
+      g.reason = clean ? "sloop has not recorded since it stopped"
+                       : "sloop has not recorded since it stopped without a clean shutdown (at "
+                         "its last sign of life)";
     }
     add(std::move(g));
   }
