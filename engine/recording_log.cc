@@ -449,6 +449,7 @@ Result<void> RecordingLog::RewriteLocked() {
   end_ = out.size();
   rewritten_bytes_ = out.size();
   dirty_ = false;
+  write_failing_ = false;  // the file holds all that memory does again
   return {};
 }
 
@@ -480,7 +481,6 @@ void RecordingLog::AppendLocked(const std::string& body) {
   }
   end_ += frame.size();
   dirty_ = true;
-  write_failing_ = false;
   if (end_ > std::max<uint64_t>(options_.compact_bytes, 2 * rewritten_bytes_)) {
     TrimLocked(0);
     if (auto r = RewriteLocked(); !r) WriteFailed(r.error());
@@ -538,11 +538,16 @@ void RecordingLog::HeartbeatLoop() {
 Result<void> RecordingLog::Heartbeat() {
   int64_t horizon = options_.horizon_ns ? options_.horizon_ns() : 0;
   std::lock_guard lock(mu_);
-  if (session_id_ == 0 || fd_ < 0) return {};
-  if (beats_ % 120 == 119) {
-    // Every hour of heartbeats: drop what retention dropped, and rewrite the file short.
+  if (session_id_ == 0) return {};
+  if (write_failing_ || fd_ < 0 || beats_ % 120 == 119) {
+    // Every hour of heartbeats: drop what retention dropped, and rewrite the file short. After a
+    // failed write, at every beat: the file lacks what memory holds until a rewrite works.
     TrimLocked(horizon);
-    if (auto r = RewriteLocked(); !r) WriteFailed(r.error());
+    if (auto r = RewriteLocked(); !r) {
+      ++beats_;
+      WriteFailed(r.error());
+      return r;
+    }
   }
   std::string slot = Slot(session_id_, Now());
   auto w = WriteAll(fd_, slot, kSlotOffset[beats_++ % 2], options_.path);
