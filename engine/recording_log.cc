@@ -31,6 +31,9 @@ constexpr size_t kSlotBytes = 24;
 constexpr size_t kFrameBytes = 12;     // u32 length, u64 xxh64 of the body
 constexpr size_t kMaxBody = 64 << 10;  // no record is near this; a larger length is damage
 constexpr size_t kMaxText = 4096;      // a reason longer than this is cut
+// Far past what the bounds let the file grow to (docs/format/recording-log.md): not a log.
+constexpr size_t kMaxFileBytes = 64 << 20;
+static_assert(kSlotOffset[1] + kSlotBytes <= kHeaderBytes);
 
 enum RecordType : uint8_t {
   kSessionStart = 1,
@@ -169,6 +172,34 @@ Result<void> WriteAll(int fd, std::string_view data, uint64_t offset, const fs::
 
 std::string FormatBytes(uint64_t n) { return std::to_string(n) + " bytes"; }
 
+// Reads the log at path whole into *data; false when there is none (or it cannot be read, which
+// is warned). A file past kMaxFileBytes is not read on: *too_large.
+bool ReadLog(const fs::path& path, std::string* data, bool* too_large,
+             std::vector<std::string>* warnings) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    if (e != ENOENT) {
+      warnings->push_back("cannot read " + path.string() + " (" + std::strerror(e) +
+                          "): recording gaps before this start are unknown");
+    }
+    return false;
+  }
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data->append(buf, static_cast<size_t>(n));
+    if (data->size() > kMaxFileBytes) {
+      *too_large = true;
+      break;
+    }
+  }
+  ::close(fd);
+  return true;
+}
+
 }  // namespace
 
 RecordingLog::RecordingLog(RecordingLogOptions options) : options_(std::move(options)) {
@@ -196,29 +227,13 @@ Result<std::unique_ptr<RecordingLog>> RecordingLog::Open(RecordingLogOptions opt
 Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
   const fs::path& path = options_.path;
   std::string data;
-  bool exists = false;
-  {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT) {
-      warnings->push_back("cannot read " + path.string() + " (" + std::strerror(errno) +
-                          "): recording gaps before this start are unknown");
-    }
-    if (fd >= 0) {
-      exists = true;
-      char buf[1 << 16];
-      for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        data.append(buf, static_cast<size_t>(n));
-      }
-      ::close(fd);
-    }
-  }
+  bool too_large = false;
+  const bool exists = ReadLog(path, &data, &too_large, warnings);
   bool damaged = false;
-  if (exists && (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0 ||
-                 GetU32(data.data() + 8) != kVersion)) {
-    std::string why = data.size() < kHeaderBytes                 ? "shorter than its header"
+  if (exists && (too_large || data.size() < kHeaderBytes ||
+                 std::memcmp(data.data(), kMagic, 8) != 0 || GetU32(data.data() + 8) != kVersion)) {
+    std::string why = too_large                    ? "larger than a recording log grows"
+                      : data.size() < kHeaderBytes ? "shorter than its header"
                       : std::memcmp(data.data(), kMagic, 8) != 0 ? "not a recording log"
                                                                  : "an unknown version";
     if (options_.read_only) {
