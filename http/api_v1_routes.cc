@@ -430,6 +430,7 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("links", Links);
   AddSnapshotRoutes(router, ctx);
   AddChangesRoutes(router, ctx);
+  AddGapsRoutes(router, ctx);
 }
 
 }  // namespace sloop::http

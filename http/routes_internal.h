@@ -36,6 +36,7 @@ void AddWebFileRoutes(Router& router, ContextPtr ctx);   // web_files.cc
 void AddBackupRoutes(Router& router, ContextPtr ctx);    // backup_routes.cc
 void AddSnapshotRoutes(Router& router, ContextPtr ctx);  // snapshot_routes.cc
 void AddChangesRoutes(Router& router, ContextPtr ctx);   // changes_routes.cc
+void AddGapsRoutes(Router& router, ContextPtr ctx);      // gaps_routes.cc
 
 // Serves fn at /api/v1/<name> and <prefix>/api/v1/<name>, labelled api_<name> in the metrics.
 using ApiHandler = Response (*)(const HandlerContext&, const Request&);
