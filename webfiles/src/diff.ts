@@ -159,6 +159,9 @@ function unify(rows: Line[]): Line[] {
 export function renderLineDiff(a: unknown, b: unknown, mode: 'side' | 'inline'): HTMLElement {
   let rows = lineRows(stableJson(a), stableJson(b));
   if (mode === 'inline') rows = unify(rows);
+  if (!rows.some((r) => r.kind !== 'same')) {
+    return h('div', { class: 'diff-identical', role: 'status', 'data-testid': 'diff-identical' }, 'The two versions are identical (after the noise filter).');
+  }
   const table = h(
     'table',
     { class: `linediff ${mode}`, 'data-testid': `diff-${mode}` },
@@ -168,10 +171,6 @@ export function renderLineDiff(a: unknown, b: unknown, mode: 'side' | 'inline'):
   );
   const tbody = h('tbody');
   table.appendChild(tbody);
-  if (!rows.some((r) => r.kind !== 'same')) {
-    tbody.appendChild(h('tr', {}, h('td', { class: 'nodiff' }, 'The two versions are identical (after the noise filter).')));
-    return table;
-  }
   // Fold unchanged runs longer than 2×CONTEXT+1 into an expander row.
   const keep = rows.map(() => false);
   rows.forEach((r, i) => {
