@@ -26,10 +26,14 @@ export interface FieldChange {
   value?: unknown;
 }
 
-/** Drops the fields that change on every write and say nothing (unless noise is wanted). */
+/** Drops the fields that change on every write or relist and say nothing (unless noise is wanted). */
 export function denoise(doc: unknown, keepNoise: boolean): unknown {
   if (keepNoise || !doc || typeof doc !== 'object') return doc;
   const copy = structuredClone(doc) as Record<string, any>;
+  // kind and apiVersion never change for one object, but a relist's items lack them (a list
+  // carries them once for all): without this every relist would read as a change.
+  delete copy.kind;
+  delete copy.apiVersion;
   if (copy.metadata && typeof copy.metadata === 'object') {
     delete copy.metadata.managedFields;
     delete copy.metadata.resourceVersion;

@@ -93,7 +93,9 @@ export class ResourceView {
               { kind: res.kind, namespace: res.namespace, name: res.name, uid: s.uid, from: isoSeconds(from), to: isoSeconds(new Date(Date.now() + 60000)) },
               { signal: abort.signal },
             );
-            events = ev.events || [];
+            // Only this object's Events: an Event names the uid it is about, and the name's
+            // other objects (same kind, namespace and name) are other objects.
+            events = (ev.events || []).filter((e) => !s.uid || !e.event?.involved?.uid || e.event.involved.uid === s.uid);
             eventsTruncated = ev.truncated;
           } catch (e) {
             if ((e as Error).name === 'AbortError') throw e;
@@ -474,10 +476,10 @@ export class ResourceView {
           { class: 'diff-identical', role: 'status', 'data-testid': 'diff-identical' },
           ai === bi
             ? 'A and B are the same version: pick two different ones in the table above.'
-            : `Versions #${ai + 1} and #${bi + 1} are identical${s.noise ? '' : ' once managedFields and resourceVersion are left out'}: a resync or an update that changed nothing.`,
+            : `Versions #${ai + 1} and #${bi + 1} are identical${s.noise ? '' : ' once managedFields, resourceVersion, kind and apiVersion are left out'}: a resync or an update that changed nothing.`,
         )
       : null;
-    const noise = h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: s.noise, onchange: (e: Event) => this.cb.navigate({ noise: (e.target as HTMLInputElement).checked }, false) }), ' show managedFields and resourceVersion');
+    const noise = h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: s.noise, onchange: (e: Event) => this.cb.navigate({ noise: (e.target as HTMLInputElement).checked }, false) }), ' show managedFields, resourceVersion, kind and apiVersion');
     return h(
       'section',
       { class: 'panel diff', 'data-testid': 'diff' },
