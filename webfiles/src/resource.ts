@@ -157,8 +157,9 @@ export class ResourceView {
     if (bi < 0 && s.at) {
       // Opened from a click on the timeline: the version in force at that moment; before the
       // first version (the bar's empty track, or the time it existed unrecorded), the first.
+      // `at` is whole seconds (a change tick's second): the versions within that second count.
       bi = 0;
-      for (let i = 0; i < versions.length; i++) if (time(i) <= s.at) bi = i;
+      for (let i = 0; i < versions.length; i++) if (time(i) < s.at + 1) bi = i;
     }
     let ai = s.a ? idx(s.a) : -1;
     if (bi < 0) {

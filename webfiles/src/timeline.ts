@@ -493,8 +493,9 @@ export class TimelineView {
       .on('click', (event: MouseEvent) => {
         if (event.defaultPrevented) return;
         const t = this.x.invert(d3.pointer(event)[0]).getTime() / 1000;
-        // The empty track before the bar opens the first version, after it the last one.
-        this.cb.open(r, Math.min(Math.max(t, start), end));
+        // The empty track before the bar opens the first version, after it the last one (the
+        // URL keeps whole seconds: round outwards so that the end still covers the last record).
+        this.cb.open(r, t < start ? Math.floor(start) : t > end ? Math.ceil(end) : t);
       })
       .on('keydown', (event: KeyboardEvent) => this.onKey(event, el, r));
   }
