@@ -473,6 +473,7 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("stats", Stats);
   add("config", Config);
   add("links", Links);
+  AddGapsRoutes(router, ctx);
 }
 
 }  // namespace sloop::http

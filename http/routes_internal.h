@@ -34,6 +34,7 @@ void AddApiV1Routes(Router& router, ContextPtr ctx);    // api_v1_routes.cc
 void AddDebugRoutes(Router& router, ContextPtr ctx);    // debug_routes.cc
 void AddWebFileRoutes(Router& router, ContextPtr ctx);  // web_files.cc
 void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_routes.cc
+void AddGapsRoutes(Router& router, ContextPtr ctx);     // gaps_routes.cc (from AddApiV1Routes)
 
 // Answers that list records (history, events, payload versions) stop adding records once the
 // body passes this size and say so ("truncated"), so that one request cannot hold gigabytes.
