@@ -172,7 +172,12 @@ export class ResourceView {
     if (ai < 0) ai = Math.max(0, bi - 1);
 
     this.el.appendChild(this.summary(versions, s));
-    this.el.appendChild(this.versionTable(versions, ai, bi, s));
+    const table = this.versionTable(versions, ai, bi, s);
+    this.el.appendChild(table);
+    // The versions list scrolls: bring the selected B into it (the default is often near the end).
+    const box = table.querySelector<HTMLElement>('.scroll-y');
+    const selected = table.querySelector<HTMLElement>('tr.sel-b');
+    if (box && selected && selected.offsetTop + selected.offsetHeight > box.clientHeight) box.scrollTop = selected.offsetTop - box.clientHeight / 2;
     this.el.appendChild(this.diffPanel(versions[ai], versions[bi], ai, bi, s));
     this.el.appendChild(this.payloadPanel(versions[bi], bi));
     this.el.appendChild(this.eventsPanel(L.events, L.eventsTruncated));
