@@ -495,7 +495,7 @@ export class TimelineView {
         const t = this.x.invert(d3.pointer(event)[0]).getTime() / 1000;
         // The empty track before the bar opens the first version, after it the last one (the
         // URL keeps whole seconds: round outwards so that the end still covers the last record).
-        this.cb.open(r, t < start ? Math.floor(start) : t > end ? Math.ceil(end) : t);
+        this.cb.open(r, t < start ? Math.floor(start) - 1 : t > end ? Math.ceil(end) : t);
       })
       .on('keydown', (event: KeyboardEvent) => this.onKey(event, el, r));
   }

@@ -106,8 +106,9 @@ export function register(t) {
     assert(JSON.stringify(kept) === JSON.stringify(keptAfter), 'live updates reordered rows that were already shown');
 
     // Pointer on the rows: paused, no refresh, the row under the pointer stays.
-    const row = page.locator('.tl-row').nth(3);
-    const box = await row.boundingBox();
+    // The fourth row on screen (rows are positioned in a virtualised list: go by coordinates).
+    const list = await page.locator('[data-testid=timeline-rows]').boundingBox();
+    const box = { x: list.x, y: list.y + 3 * 22, height: 22 };
     await page.mouse.move(box.x + 600, box.y + box.height / 2);
     await page.waitForFunction(() => document.querySelector('[data-testid=live]').dataset.state === 'paused');
     const under = () => page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.closest('.tl-row')?.dataset.uid, [box.x + 600, box.y + box.height / 2]);
@@ -220,9 +221,10 @@ export function register(t) {
     const stable = (v) => JSON.stringify(v, (k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
     const same = (a, b) => stable(noise(a.payload)) === stable(noise(b.payload));
     // An object whose newest version (the relist after the restart) equals the one before.
-    const tl = await apiB('timeline', { lookback: '15m', kind: 'Deployment', limit: 1000 });
+    const tl = await apiB('timeline', { lookback: '15m', limit: 20000 });
+    const candidates = tl.rows.filter((x) => !x.deleted && x.kind !== 'Event' && (x.changed_at?.length ?? 0) >= 2).sort((x, y) => y.changed_at.length - x.changed_at.length).slice(0, 80);
     let pick = null;
-    for (const r of tl.rows.filter((x) => !x.deleted)) {
+    for (const r of candidates) {
       const h = await apiB('history', { kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid });
       const vs = h.versions;
       if (vs.length >= 3 && same(vs[vs.length - 2], vs[vs.length - 1])) {
