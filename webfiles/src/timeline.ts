@@ -14,6 +14,9 @@ export { kindColour };
 export const ROW_H = 22;
 const LABEL_W = 340;
 const OVERSCAN = 8;
+/** A row's track: the bar from BAR_Y to HEAT_Y, the Event heat band below it. */
+const BAR_Y = 3;
+const HEAT_Y = 15;
 
 interface MinuteCell {
   minute: number;
@@ -318,7 +321,18 @@ export class TimelineView {
   /** The stretches not recorded: shaded on the axis and behind every row. */
   private drawUnrecorded() {
     const [lo, hi] = this.x.domain().map((d) => d.getTime() / 1000);
-    const shown = this.unrecorded
+    // Watch gaps of several kinds over one stretch come as one entry each: one shade for the
+    // stretch (overlapping shades would darken), its title naming every kind.
+    const merged: Unrecorded[] = [];
+    for (const g of [...this.unrecorded].sort((a, b) => a.start - b.start)) {
+      const last = merged[merged.length - 1];
+      if (last && (last.kind === null) === (g.kind === null) && g.start <= last.end) {
+        merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, g.end), kind: last.kind === null ? null : [last.kind, g.kind].join(', '), text: `${last.text}\n${g.text}` };
+      } else {
+        merged.push(g);
+      }
+    }
+    const shown = merged
       .filter((g) => g.end > lo && g.start < hi)
       .map((g) => ({ g, x1: Math.max(0, this.x(new Date(Math.max(g.start, lo) * 1000))), x2: Math.min(this.width, this.x(new Date(Math.min(g.end, hi) * 1000))) }))
       .filter((d) => d.x2 > d.x1);
@@ -411,9 +425,9 @@ export class TimelineView {
       .select('rect.bar')
       .style('display', outside ? 'none' : 'inline')
       .attr('x', x1)
-      .attr('y', 4)
+      .attr('y', BAR_Y)
       .attr('width', Math.max(2, x2 - x1))
-      .attr('height', ROW_H - 8)
+      .attr('height', HEAT_Y - BAR_Y)
       .attr('rx', 2)
       .attr('fill', kindColour(r.kind))
       .attr('tabindex', outside ? -1 : 0)
@@ -440,8 +454,8 @@ export class TimelineView {
       .attr('class', 'unrecorded-span')
       .attr('x', (d) => d[0])
       .attr('width', (d) => Math.max(1, d[1] - d[0]))
-      .attr('y', 4)
-      .attr('height', ROW_H - 8);
+      .attr('y', BAR_Y)
+      .attr('height', HEAT_Y - BAR_Y);
     svg.select('rect.bar').classed('has-unrecorded', hatch.length > 0);
     // The hatch goes over the bar: move the group after it once.
     const track = svg.node()!;
@@ -464,10 +478,20 @@ export class TimelineView {
       .data(cells, (c) => String(c.minute))
       .join('rect')
       .attr('class', (c) => (c.warning ? 'cell warning' : 'cell normal'))
-      .attr('x', (c) => x(new Date(c.minute * 1000)))
-      .attr('y', 2)
-      .attr('width', (c) => Math.max(3, x(new Date((c.minute + 60) * 1000)) - x(new Date(c.minute * 1000))))
-      .attr('height', ROW_H - 4)
+      .each(function (c) {
+        // A band under the bar (which stays visible when zoomed in on a minute), cut to the bar:
+        // a minute's cell would otherwise reach back before the object existed.
+        let a = x(new Date(c.minute * 1000));
+        let b = x(new Date((c.minute + 60) * 1000));
+        if (b > x1 && a < x2) {
+          a = Math.max(a, x1);
+          b = Math.min(b, Math.max(x2, x1 + 3));
+        }
+        this.setAttribute('x', String(a));
+        this.setAttribute('width', String(Math.max(3, b - a)));
+      })
+      .attr('y', HEAT_Y)
+      .attr('height', ROW_H - 1 - HEAT_Y)
       .attr('fill', (c) => (c.warning ? warnColour(c.warning) : normalColour(c.normal)));
 
     const tickData: { t: number; changed: boolean }[] = changes.map((t) => ({ t, changed: true }));
