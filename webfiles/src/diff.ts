@@ -4,7 +4,7 @@
 
 import { create, type Delta } from 'jsondiffpatch';
 import { diffLines } from 'diff';
-import { h } from './dom';
+import { h, plural } from './dom';
 
 const differ = create({
   // Containers, conditions, ports, env, volumes…: match list items by their identity, not index.
@@ -193,7 +193,7 @@ export function renderLineDiff(a: unknown, b: unknown, mode: 'side' | 'inline'):
     const expander = h(
       'tr',
       { class: 'fold-row' },
-      h('td', { colspan: mode === 'side' ? 4 : 3 }, h('button', { class: 'linkish' }, `⋯ ${hidden.length} unchanged lines`)),
+      h('td', { colspan: mode === 'side' ? 4 : 3 }, h('button', { class: 'linkish' }, `⋯ ${plural(hidden.length, 'unchanged line')}`)),
     );
     expander.addEventListener('click', () => {
       const frag = document.createDocumentFragment();
