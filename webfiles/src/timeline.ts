@@ -226,6 +226,8 @@ export class TimelineView {
   private applyZoom(zoom: [number, number] | null) {
     const [a, b] = this.x0.domain().map((d) => d.getTime() / 1000);
     let t = d3.zoomIdentity;
+    // A zoom from the URL may reach past the window (a link made earlier): keep it inside.
+    if (zoom) zoom = [Math.max(zoom[0], a), Math.min(zoom[1], b)];
     if (zoom && zoom[1] > zoom[0]) {
       const k = Math.max(1, (b - a) / (zoom[1] - zoom[0]));
       t = d3.zoomIdentity.scale(k).translate(-this.x0(new Date(zoom[0] * 1000)), 0);
@@ -438,6 +440,12 @@ export class TimelineView {
     // Where the object existed but nothing was recorded (sloop down, a watch cut, or before the
     // store began): hatched over the bar.
     const hatch: [number, number][] = [];
+    const unseen = unrecordedLife(r, this.x0.domain()[0].getTime() / 1000);
+    if (!outside && unseen) {
+      const a = Math.max(unseen[0], lo);
+      const b = Math.min(unseen[1], hi);
+      if (b > a) hatch.push([x(new Date(a * 1000)), x(new Date(b * 1000))]);
+    }
     if (!outside) {
       for (const g of this.unrecorded) {
         if (g.kind !== null && g.kind !== r.kind) continue;
@@ -583,11 +591,13 @@ export class TimelineView {
       );
     const start = toUnix(r.start);
     const end = toUnix(r.end);
-    const gaps = this.unrecordedAt(t, r.kind);
+    const gaps = this.unrecordedAt(t, r.kind).map((g) => g.text);
+    const unseen = unrecordedLife(r, this.x0.domain()[0].getTime() / 1000);
+    if (unseen && t >= unseen[0] && t < unseen[1]) gaps.unshift(`existed, not recorded: created ${fmtTime(unseen[0])}, first recorded ${fmtTime(unseen[1])}`);
     setChildren(this.tooltip,
       h('div', { class: 'tt-title' }, r.name),
       h('div', { class: 'tt-sub' }, `${r.kind}${r.namespace ? ' · ' + r.namespace : ''}${r.deleted ? ' · deleted' : ''}`),
-      gaps.length ? h('div', { class: 'tt-gap' }, gaps.map((g) => h('div', {}, g.text))) : null,
+      gaps.length ? h('div', { class: 'tt-gap' }, gaps.map((g) => h('div', {}, g))) : null,
       h(
         'table',
         {},
@@ -644,6 +654,19 @@ export class TimelineView {
   private hideCursor() {
     this.axisSvg.selectAll('.cursor, .cursor-label').style('display', 'none');
   }
+}
+
+/** When an object created inside the window was first recorded only later (its creation time
+ * precedes its first record, which is its first change tick): [created, first record] in Unix
+ * seconds, else null. One created before the window may have been recorded before it: the row
+ * cannot tell, and the gaps answer covers it. Two seconds of slack for clocks and whole seconds. */
+function unrecordedLife(r: TimelineRow, windowStart: number): [number, number] | null {
+  const created = toUnix(r.created);
+  if (!Number.isFinite(created) || created < windowStart) return null;
+  let first = Infinity;
+  for (const t of r.changed_at || []) first = Math.min(first, t);
+  for (const t of r.nochange_at || []) first = Math.min(first, t);
+  return Number.isFinite(first) && first - created >= 2 ? [created, first] : null;
 }
 
 /** Axis labels in the chosen zone: dates at midnight, seconds only when they are not zero. */
