@@ -71,8 +71,9 @@ export class ResourceView {
           // A link without uid (a Node named in a pod, an old link): the object alive at the clicked
           // time, else the newest; written into the URL so that the view is one object.
           const at = s.at ? s.at * 1000 : NaN;
-          const alive = incarnations.filter((r) => Number.isFinite(at) && new Date(r.first_seen ?? r.created ?? 0).getTime() <= at + 1000);
-          const pick = (alive.length ? alive : incarnations)[(alive.length ? alive : incarnations).length - 1];
+          const t = (v: string | null) => (v ? new Date(v).getTime() : NaN);
+          const alive = incarnations.filter((r) => t(r.created ?? r.first_seen) <= at + 1000 && (!r.deleted || t(r.last_seen) >= at - 1000));
+          const pick = alive.length ? alive[alive.length - 1] : incarnations[incarnations.length - 1];
           this.cb.navigate({ uid: pick.uid }, false);
           return;
         }
