@@ -46,6 +46,8 @@ class App {
   private hovering = false;
   private liveBusy = false;
   private liveAt = 0;
+  /** How long the last live refresh took (ms): refreshes take at most a tenth of the time. */
+  private liveCost = 0;
   private gapsKey = '';
   private unrecorded: Unrecorded[] = [];
   private suggestEl = h('div', { class: 'suggest', 'data-testid': 'suggest' });
@@ -385,9 +387,11 @@ class App {
   /** Every few seconds in live mode: the same query again, drawn without moving rows. */
   private async liveTick() {
     if (this.livePause() !== '' || this.liveBusy || !this.answer) return;
-    if (Date.now() - this.liveAt < LIVE_PERIOD_MS - 500) return;
+    // Every 5 s, or less often when a refresh is slow (a large window): at most a tenth of the time.
+    if (Date.now() - this.liveAt < Math.max(LIVE_PERIOD_MS, this.liveCost * 10) - 500) return;
     const key = this.loadedKey;
     this.liveBusy = true;
+    const began = performance.now();
     try {
       const answer = await getJson<TimelineAnswer>('timeline', JSON.parse(key));
       // The view changed meanwhile (filters, zoom, hover): drop this answer.
@@ -396,6 +400,7 @@ class App {
       this.liveAt = Date.now();
       this.drawTimeline(true, true);
       this.loadGaps(answer);
+      this.liveCost = performance.now() - began;
     } catch (e) {
       if ((e as Error).name !== 'AbortError') this.showError(e);
     } finally {
