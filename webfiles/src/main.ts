@@ -49,7 +49,6 @@ class App {
   /** How long the last live refresh took (ms): refreshes take at most a tenth of the time. */
   private liveCost = 0;
   private gapsKey = '';
-  private unrecorded: Unrecorded[] = [];
   private suggestEl = h('div', { class: 'suggest', 'data-testid': 'suggest' });
   private suggestKey = '';
   constructor(private config: UiConfig) {
@@ -278,13 +277,12 @@ class App {
    * namespaces and the busiest ones, counted from one timeline query over all of them. */
   private async suggest(a: TimelineAnswer) {
     const s = this.state;
+    // One namespace with few rows, or nothing at all; not when the user narrowed by kind or name.
     const few = a.rows.length < 5 && !s.match && s.kind === '_all';
-    if (!few || s.namespace === '_all') {
-      if (!(few && a.rows.length === 0)) {
-        this.suggestEl.classList.remove('on');
-        this.suggestKey = '';
-        return;
-      }
+    if (!few || (s.namespace === '_all' && a.rows.length > 0)) {
+      this.suggestEl.classList.remove('on');
+      this.suggestKey = '';
+      return;
     }
     const key = JSON.stringify([this.windowParams(s), s.namespace, a.rows.length]);
     if (key === this.suggestKey) return;
@@ -311,9 +309,9 @@ class App {
         h('a', { class: 'button small', href: this.href({ namespace: '_all', fold: [], zoom: null }), 'data-nav': '1', 'data-testid': 'suggest-all' }, `all namespaces (${plural(all.rows.length, 'resource')}${all.truncated ? '+' : ''})`),
         busiest.length ? [h('span', { class: 'muted' }, ' busiest: '), busiest.map(([ns, n]) => h('a', { class: 'button small', href: this.href({ namespace: ns, fold: [], zoom: null }), 'data-nav': '1', 'data-namespace': ns, 'data-count': n }, `${ns} (${n})`))] : null,
       );
-    } catch (e) {
+    } catch {
+      // Counting failed: still offer all namespaces.
       if (key === this.suggestKey) setChildren(this.suggestEl, h('span', {}, lead), ' ', h('a', { class: 'button small', href: this.href({ namespace: '_all', fold: [], zoom: null }), 'data-nav': '1', 'data-testid': 'suggest-all' }, 'all namespaces'));
-      void e;
     }
   }
 
@@ -330,7 +328,6 @@ class App {
       g = await getJson<GapsAnswer>('gaps', { start_time: a.from, end_time: a.to });
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
-        this.unrecorded = [];
         this.timeline.setUnrecorded([]);
         return;
       }
@@ -355,7 +352,6 @@ class App {
       const text = x.scope === 'recorder' ? `not recorded: ${x.reason} ${span}` : `${x.kind ?? 'every kind'}: ${x.reason} (${span})`;
       list.push({ start, end, kind: x.scope === 'recorder' ? null : x.kind, text });
     }
-    this.unrecorded = list;
     this.timeline.setUnrecorded(list);
   }
 

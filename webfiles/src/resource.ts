@@ -220,6 +220,8 @@ export class ResourceView {
    * after the rest of the page. */
   private relatedPanel(s: ViewState, versions: Version[]): HTMLElement | null {
     const res = s.res!;
+    // Pods and Events own nothing: no query.
+    if (res.kind === 'Pod' || res.kind === 'Event') return null;
     const uid = s.uid || versions[versions.length - 1].uid;
     const isNode = res.kind === 'Node';
     const first = new Date(versions[0].time).getTime();
@@ -230,7 +232,8 @@ export class ResourceView {
     const key = `${this.loaded!.id}|${isNode}`;
     const title = isNode ? 'Pods that ran on this node' : 'Owned over its life';
     const body = h('div', { class: 'related-body' }, h('span', { class: 'muted' }, 'Loading…'));
-    const panel = h('section', { class: 'panel related', 'data-testid': isNode ? 'node-pods' : 'owned' }, h('h3', {}, title), body);
+    // Shown at once for a Node; for others only once it has something to list.
+    const panel = h('section', { class: 'panel related', 'data-testid': isNode ? 'node-pods' : 'owned', hidden: !isNode }, h('h3', {}, title), body);
     const fill = (rows: TimelineRow[] | Error) => {
       if (rows instanceof Error) {
         setChildren(body, h('span', { class: 'error-text' }, rows instanceof ApiError ? rows.describe() : rows.message));
@@ -259,6 +262,7 @@ export class ResourceView {
         return;
       }
       setChildren(body, h('ul', { class: 'tree' }, items));
+      panel.hidden = false;
     };
     const cached = this.relatedCache.get(key);
     if (cached) {
@@ -268,13 +272,17 @@ export class ResourceView {
       if (isNode) {
         params.kind = 'Pod';
         params.node = res.name;
-      } else if (res.namespace) {
-        params.namespace = res.namespace;
+      } else {
+        if (res.namespace) params.namespace = res.namespace;
+        // The workload controllers name what they make after themselves (web → web-7d9f8c →
+        // web-7d9f8c-x2k4q, a CronJob's Jobs and their Pods): over a long life, ask only for those.
+        if (['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(res.kind)) params.name_match = res.name;
       }
       getJson<TimelineAnswer>('timeline', params)
         .then((a) => a.rows || [])
         .catch((e: Error) => e)
         .then((r) => {
+          if (this.relatedCache.size > 50) this.relatedCache.clear();
           this.relatedCache.set(key, r);
           if (this.loaded && `${this.loaded.id}|${isNode}` === key) fill(r);
         });
