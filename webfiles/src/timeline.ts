@@ -274,13 +274,12 @@ export class TimelineView {
       g.call(d3.axisTop(this.x).ticks(ticks).tickFormat(tickFormat) as never);
       // Labels at either end would be cut in half by the edge: align them inwards instead.
       const w = this.width;
-      g.selectAll<SVGGElement, Date>('.tick').each(function (d) {
+      g.selectAll<SVGGElement, Date>('.tick').each(function () {
         const x = Number(this.getAttribute('transform')?.match(/translate\(([-\d.e]+)/)?.[1] ?? 0);
         const text = this.querySelector('text');
         if (!text) return;
         const half = (text.getComputedTextLength?.() || 40) / 2;
         text.setAttribute('text-anchor', x - half < 0 ? 'start' : x + half > w ? 'end' : 'middle');
-        void d;
       });
     }
     if (this.gapVersion !== this.drawVersion) {
