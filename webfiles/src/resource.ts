@@ -227,8 +227,10 @@ export class ResourceView {
     const first = new Date(versions[0].time).getTime();
     const last = versions[versions.length - 1];
     const gone = last.watch_type.startsWith('DELETED');
-    const from = new Date(first - 60_000);
     const to = gone ? new Date(new Date(last.time).getTime() + 60_000) : new Date();
+    // A node's pods are found by reading each pod's stored spec (the timeline's node filter): over
+    // the last day of the node's life at most, which the caption says.
+    const from = new Date(Math.max(first - 60_000, isNode ? to.getTime() - 86400_000 : 0));
     const key = `${this.loaded!.id}|${isNode}`;
     const title = isNode ? 'Pods that ran on this node' : 'Owned over its life';
     const body = h('div', { class: 'related-body' }, h('span', { class: 'muted' }, 'Loading…'));
