@@ -226,6 +226,8 @@ export function register(t) {
     const old = tl.rows.find((r) => r.created && Date.parse(r.created) / 1000 < since - 2 && Date.parse(r.start) / 1000 < since - 2);
     assert(old, 'no object created before the store began (sloop C starts 5 s after its cluster)');
     await page.fill('[data-testid=filter-match]', old.name);
+    await page.waitForURL((u) => u.searchParams.get('match') === old.name);
+    await page.waitForFunction(() => !document.querySelector('[data-testid=busy]')?.classList.contains('on'));
     await page.waitForSelector(`.tl-row[data-uid="${old.uid}"]`);
     assert((await page.locator(`.tl-row[data-uid="${old.uid}"] rect.unrecorded-span`).count()) > 0, `${old.kind} ${old.name} existed before the store began but its bar is not hatched`);
     await t.screenshot(page, 'not-recorded-before-start');
