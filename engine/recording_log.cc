@@ -28,9 +28,12 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kHeaderBytes = 64;
 constexpr size_t kSlotOffset[2] = {16, 40};
 constexpr size_t kSlotBytes = 24;
-constexpr size_t kFrameBytes = 12;      // u32 length, u64 xxh64 of the body
-constexpr size_t kMaxBody = 64 << 10;   // no record is near this; a larger length is damage
-constexpr size_t kMaxText = 4096;       // a reason longer than this is cut
+constexpr size_t kFrameBytes = 12;     // u32 length, u64 xxh64 of the body
+constexpr size_t kMaxBody = 64 << 10;  // no record is near this; a larger length is damage
+constexpr size_t kMaxText = 4096;      // a reason longer than this is cut
+// Far past what the bounds let the file grow to (docs/format/recording-log.md): not a log.
+constexpr size_t kMaxFileBytes = 64 << 20;
+static_assert(kSlotOffset[1] + kSlotBytes <= kHeaderBytes);
 
 enum RecordType : uint8_t {
   kSessionStart = 1,
@@ -169,6 +172,34 @@ Result<void> WriteAll(int fd, std::string_view data, uint64_t offset, const fs::
 
 std::string FormatBytes(uint64_t n) { return std::to_string(n) + " bytes"; }
 
+// Reads the log at path whole into *data; false when there is none (or it cannot be read, which
+// is warned). A file past kMaxFileBytes is not read on: *too_large.
+bool ReadLog(const fs::path& path, std::string* data, bool* too_large,
+             std::vector<std::string>* warnings) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    if (e != ENOENT) {
+      warnings->push_back("cannot read " + path.string() + " (" + std::strerror(e) +
+                          "): recording gaps before this start are unknown");
+    }
+    return false;
+  }
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data->append(buf, static_cast<size_t>(n));
+    if (data->size() > kMaxFileBytes) {
+      *too_large = true;
+      break;
+    }
+  }
+  ::close(fd);
+  return true;
+}
+
 }  // namespace
 
 RecordingLog::RecordingLog(RecordingLogOptions options) : options_(std::move(options)) {
@@ -185,6 +216,9 @@ Result<std::unique_ptr<RecordingLog>> RecordingLog::Open(RecordingLogOptions opt
                                                          std::vector<std::string>* warnings) {
   std::vector<std::string> ignored;
   if (warnings == nullptr) warnings = &ignored;
+  if (options.path.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "the recording log needs a path");
+  }
   std::unique_ptr<RecordingLog> log(new RecordingLog(std::move(options)));
   if (auto loaded = log->Load(warnings); !loaded) return std::unexpected(loaded.error());
   return log;
@@ -193,29 +227,13 @@ Result<std::unique_ptr<RecordingLog>> RecordingLog::Open(RecordingLogOptions opt
 Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
   const fs::path& path = options_.path;
   std::string data;
-  bool exists = false;
-  {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno != ENOENT) {
-      warnings->push_back("cannot read " + path.string() + " (" + std::strerror(errno) +
-                          "): recording gaps before this start are unknown");
-    }
-    if (fd >= 0) {
-      exists = true;
-      char buf[1 << 16];
-      for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        data.append(buf, static_cast<size_t>(n));
-      }
-      ::close(fd);
-    }
-  }
+  bool too_large = false;
+  const bool exists = ReadLog(path, &data, &too_large, warnings);
   bool damaged = false;
-  if (exists && (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, 8) != 0 ||
-                 GetU32(data.data() + 8) != kVersion)) {
-    std::string why = data.size() < kHeaderBytes       ? "shorter than its header"
+  if (exists && (too_large || data.size() < kHeaderBytes ||
+                 std::memcmp(data.data(), kMagic, 8) != 0 || GetU32(data.data() + 8) != kVersion)) {
+    std::string why = too_large                    ? "larger than a recording log grows"
+                      : data.size() < kHeaderBytes ? "shorter than its header"
                       : std::memcmp(data.data(), kMagic, 8) != 0 ? "not a recording log"
                                                                  : "an unknown version";
     if (options_.read_only) {
@@ -346,6 +364,9 @@ Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
       s.end_ns = std::max(s.start_ns, k + 1 < sessions_.size() ? s.start_ns : last_time);
       s.end = RecordingSession::End::kUnknown;
     }
+    if (k + 1 == sessions_.size() && options_.newest_record_ns) {
+      s.end_ns = std::max(s.end_ns, std::min(options_.newest_record_ns(), Now()));
+    }
     s.end_ns = std::min(s.end_ns, next_start);
   }
   // Intervals left open end with the session they were opened in: the latest one that began at
@@ -361,23 +382,25 @@ Result<void> RecordingLog::Load(std::vector<std::string>* warnings) {
   auto by_start = [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; };
   std::stable_sort(sessions_.begin(), sessions_.end(), by_start);
   std::stable_sort(intervals_.begin(), intervals_.end(), by_start);
-  // Holes between sessions, counted for sloop_recording_gaps_total{scope="recorder"}.
-  for (size_t k = 1; k < sessions_.size(); ++k) {
-    if (sessions_[k - 1].end_ns < sessions_[k].start_ns) CountLocked("recorder");
-  }
   found_ = exists && !damaged;
   if (options_.read_only) return {};
   std::lock_guard lock(mu_);
   TrimLocked(options_.horizon_ns ? options_.horizon_ns() : 0);
-  return RewriteLocked();
+  if (auto r = RewriteLocked(); !r) {
+    // Kept in memory (and served) all the same; each later rewrite tries again.
+    warnings->push_back(r.error().ToString() +
+                        ": recording gaps are kept in memory only until "
+                        "the file can be written");
+    write_failing_ = true;
+  }
+  return {};
 }
 
 void RecordingLog::TrimLocked(int64_t horizon_ns) {
   // Closed intervals that ended before the horizon go; so do sessions, but for the newest of
   // those that ended before it, whose end is where the first hole after it begins.
-  std::erase_if(intervals_, [&](const RecordingInterval& i) {
-    return i.end_ns != 0 && i.end_ns < horizon_ns;
-  });
+  std::erase_if(intervals_,
+                [&](const RecordingInterval& i) { return i.end_ns != 0 && i.end_ns < horizon_ns; });
   size_t before = 0;
   for (const RecordingSession& s : sessions_) {
     if (s.end_ns != 0 && s.end_ns < horizon_ns) ++before;
@@ -397,9 +420,9 @@ void RecordingLog::TrimLocked(int64_t horizon_ns) {
     });
   }
   if (sessions_.size() > options_.max_sessions) {
-    sessions_.erase(sessions_.begin(),
-                    sessions_.begin() + static_cast<ptrdiff_t>(sessions_.size() -
-                                                               options_.max_sessions));
+    sessions_.erase(
+        sessions_.begin(),
+        sessions_.begin() + static_cast<ptrdiff_t>(sessions_.size() - options_.max_sessions));
   }
 }
 
@@ -441,6 +464,7 @@ Result<void> RecordingLog::RewriteLocked() {
   end_ = out.size();
   rewritten_bytes_ = out.size();
   dirty_ = false;
+  write_failing_ = false;  // the file holds all that memory does again
   return {};
 }
 
@@ -472,7 +496,6 @@ void RecordingLog::AppendLocked(const std::string& body) {
   }
   end_ += frame.size();
   dirty_ = true;
-  write_failing_ = false;
   if (end_ > std::max<uint64_t>(options_.compact_bytes, 2 * rewritten_bytes_)) {
     TrimLocked(0);
     if (auto r = RewriteLocked(); !r) WriteFailed(r.error());
@@ -501,6 +524,8 @@ Result<void> RecordingLog::BeginSession() {
     s.start_ns = Now();
     // A clock set back below the last session must not make sessions overlap.
     if (!sessions_.empty()) s.start_ns = std::max(s.start_ns, sessions_.back().end_ns);
+    // The hole this session closes (sloop_recording_gaps_total{scope="recorder"}).
+    if (!sessions_.empty() && sessions_.back().end_ns < s.start_ns) CountLocked("recorder");
     session_id_ = s.id;
     sessions_.push_back(s);
     // The rewrite puts the new session's heartbeat in the header along with its start.
@@ -528,11 +553,16 @@ void RecordingLog::HeartbeatLoop() {
 Result<void> RecordingLog::Heartbeat() {
   int64_t horizon = options_.horizon_ns ? options_.horizon_ns() : 0;
   std::lock_guard lock(mu_);
-  if (session_id_ == 0 || fd_ < 0) return {};
-  if (beats_ % 120 == 119) {
-    // Every hour of heartbeats: drop what retention dropped, and rewrite the file short.
+  if (session_id_ == 0) return {};
+  if (write_failing_ || fd_ < 0 || beats_ % 120 == 119) {
+    // Every hour of heartbeats: drop what retention dropped, and rewrite the file short. After a
+    // failed write, at every beat: the file lacks what memory holds until a rewrite works.
     TrimLocked(horizon);
-    if (auto r = RewriteLocked(); !r) WriteFailed(r.error());
+    if (auto r = RewriteLocked(); !r) {
+      ++beats_;
+      WriteFailed(r.error());
+      return r;
+    }
   }
   std::string slot = Slot(session_id_, Now());
   auto w = WriteAll(fd_, slot, kSlotOffset[beats_++ % 2], options_.path);
@@ -656,11 +686,17 @@ std::vector<RecordingGap> FindGaps(const RecordingState& state, int64_t since_ns
     // After the last session that ended, nothing has run since, unless this process records
     // under a session that did not reach the log (its first write failed).
     if (g.end_ns == 0 && state.recording) continue;
-    g.reason = "sloop was not running";
-    if (s.end == RecordingSession::End::kHeartbeat) {
-      g.reason += " (it stopped without a clean shutdown; the stop is its last heartbeat)";
-    } else if (s.end == RecordingSession::End::kUnknown) {
-      g.reason += " (it stopped without a clean shutdown; the stop is its last known activity)";
+    // An unclean stop is placed at its last heartbeat or a record stored after it: within a
+    // heartbeat of the real stop, never after it.
+    const bool clean = s.end == RecordingSession::End::kClean;
+    if (g.end_ns != 0) {
+      g.reason = clean ? "sloop was not running"
+                       : "sloop was not running (it stopped without a clean shutdown, at its last "
+                         "sign of life)";
+    } else {
+      g.reason = clean ? "sloop has not recorded since it stopped"
+                       : "sloop has not recorded since it stopped without a clean shutdown (at "
+                         "its last sign of life)";
     }
     add(std::move(g));
   }
@@ -670,10 +706,9 @@ std::vector<RecordingGap> FindGaps(const RecordingState& state, int64_t since_ns
     }
     add(RecordingGap{i.start_ns, i.end_ns, i.scope, i.kind, i.group, i.reason});
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const RecordingGap& a, const RecordingGap& b) {
-                     return a.start_ns < b.start_ns;
-                   });
+  std::stable_sort(out.begin(), out.end(), [](const RecordingGap& a, const RecordingGap& b) {
+    return a.start_ns < b.start_ns;
+  });
   return out;
 }
 

@@ -33,13 +33,16 @@
 namespace sloop {
 
 struct RecordingLogOptions {
-  std::filesystem::path path;  // STORE/recording.log (kFileName)
-  bool read_only = false;      // read what is there; write nothing, begin no session
-  std::function<int64_t()> now_ns;                        // default: the system clock
-  std::chrono::milliseconds heartbeat_interval{30'000};   // 0: no thread (call Heartbeat())
+  std::filesystem::path path;       // STORE/recording.log (kFileName)
+  bool read_only = false;           // read what is there; write nothing, begin no session
+  std::function<int64_t()> now_ns;  // default: the system clock
+  std::chrono::milliseconds heartbeat_interval{30'000};  // 0: no thread (call Heartbeat())
   // What ended before this (ns; 0 = nothing) is dropped when the file is rewritten. Asked at open
   // and at each heartbeat; the sloop program passes the oldest retained record's time.
   std::function<int64_t()> horizon_ns;
+  // The newest record stored (ns; 0: none), asked at open: a session killed after its last
+  // heartbeat was alive at least until then, which narrows the hole after it.
+  std::function<int64_t()> newest_record_ns;
   size_t compact_bytes = 256 << 10;  // rewrite the file once it grows past this
   size_t max_intervals = 5'000;
   size_t max_sessions = 10'000;
@@ -89,10 +92,11 @@ class RecordingLog : public IntervalSink {
   static constexpr const char* kFileName = "recording.log";
 
   // Reads the file (creating none when read-only). A session left open by an earlier process is
-  // ended at its last heartbeat, and its open intervals with it. Warnings (a missing file where
-  // a store already has shards is the caller's to judge; a damaged one) are appended to
-  // *warnings. Fails only when a writable log cannot be created at all (the store's directory
-  // refuses writes), and then the caller may go on without one.
+  // ended at its last heartbeat, and its open intervals with it. What is wrong with the file (a
+  // damaged one; a writable one that cannot be written, which then lives in memory while each
+  // rewrite tries again) is appended to *warnings, never an error: a store opens without its
+  // log. (A missing file is found() false: the caller judges whether that is worth a word.)
+  // kInvalidArgument only for options it cannot use (no path).
   static Result<std::unique_ptr<RecordingLog>> Open(RecordingLogOptions options,
                                                     std::vector<std::string>* warnings);
   ~RecordingLog() override;  // stops the heartbeat; does not end the session (as if killed)
@@ -110,7 +114,8 @@ class RecordingLog : public IntervalSink {
   void CancelInterval(uint64_t id) override;
 
   RecordingState State() const;
-  // Intervals opened since Open, by scope; holes between sessions found at Open ("recorder").
+  // Intervals opened since Open and not withdrawn, by scope, and ("recorder") the hole before
+  // this process's session when the previous one had ended before it began.
   std::vector<std::pair<std::string, uint64_t>> GapCounts() const;
   const std::filesystem::path& path() const { return options_.path; }
   // Whether a readable log was there at Open (a store restored from a backup, imported from
@@ -133,8 +138,8 @@ class RecordingLog : public IntervalSink {
 
   RecordingLogOptions options_;
   mutable std::mutex mu_;
-  int fd_ = -1;        // open for writing (not read-only)
-  uint64_t end_ = 0;   // where the next record goes
+  int fd_ = -1;                   // open for writing (not read-only)
+  uint64_t end_ = 0;              // where the next record goes
   uint64_t rewritten_bytes_ = 0;  // the file's size after the last rewrite
   bool found_ = false;
   bool dirty_ = false;  // appended since the last sync

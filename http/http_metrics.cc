@@ -130,8 +130,9 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store,
   if (recording_log_ != nullptr) {
     gaps_ = &prometheus::BuildCounter()
                  .Name("sloop_recording_gaps_total")
-                 .Help("Recording gaps by scope: recorder (sloop was not running, or could not "
-                       "read the cluster), watch (a watch cut and relisted, or down now)")
+                 .Help(
+                     "Recording gaps by scope: recorder (sloop was not running, or could not "
+                     "read the cluster), watch (a watch cut and relisted, or down now)")
                  .Register(registry);
     for (const char* scope : {"recorder", "watch"}) {
       gap_counts_.emplace(scope, CounterMirror{&gaps_->Add({{"scope", scope}})});

@@ -34,7 +34,7 @@ class Family;
 namespace sloop {
 class RecordingLog;
 class Store;
-}
+}  // namespace sloop
 
 namespace sloop::http {
 

@@ -9,7 +9,7 @@
 namespace sloop {
 class ExclusionRules;
 class IntervalSink;
-}
+}  // namespace sloop
 
 namespace sloop::ingest {
 

@@ -197,9 +197,9 @@ struct Ingester::Impl {
   // The watch is down; it may yet resume from its resourceVersion without loss.
   void GapSuspected(Stream& s, const std::string& why) {
     if (options.gaps == nullptr || s.gap_id != 0) return;
-    s.gap_id = options.gaps->OpenInterval(
-        Mark(s, "the " + s.rec->type().kind + " watch is down (" + Clip(why, 160) +
-                    "); reconnecting from its resourceVersion"));
+    s.gap_id = options.gaps->OpenInterval(Mark(s, "the " + s.rec->type().kind + " watch is down (" +
+                                                      Clip(why, 160) +
+                                                      "); reconnecting from its resourceVersion"));
     s.gap_pending = true;
   }
 
@@ -234,8 +234,7 @@ struct Ingester::Impl {
 
   // The wall time of a steady-clock instant in the recent past.
   static int64_t WallNs(Clock::time_point t) {
-    return NowNs() -
-           std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+    return NowNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
   }
 
   ~Impl() {
@@ -590,8 +589,9 @@ struct Ingester::Impl {
     s.last_error = std::string(what) + " answered HTTP " + std::to_string(s.status) + ": " +
                    StatusMessage(s.buf);
     if (s.phase == Stream::Phase::kListing) {
-      // A refused kind is not recorded at all (shown as forbidden), which is no gap in it.
-      if (s.status != 403) GapCertain(s, ListFailedReason(s));
+      // A refused kind is not recorded at all (shown as forbidden), which is no gap in it; a
+      // throttled list (429) is paced by the server, as any list takes its time.
+      if (s.status != 403 && s.status != 429) GapCertain(s, ListFailedReason(s));
     } else {
       GapSuspected(s, s.last_error);
     }
@@ -1097,8 +1097,8 @@ struct Ingester::Impl {
       if (stop.load()) return false;
       if (options.gaps != nullptr && gap == 0) {
         gap = options.gaps->OpenInterval(IntervalMark{
-            "recorder", "", "", "sloop could not read the cluster: " + Clip(selected.error().message),
-            started_ns});
+            "recorder", "", "",
+            "sloop could not read the cluster: " + Clip(selected.error().message), started_ns});
       }
       auto delay = Jittered(attempt - 1);
       std::string waiting = selected.error().message + " (attempt " + std::to_string(attempt) +

@@ -161,7 +161,33 @@ TEST_F(RecordingLogTest, KilledSessionEndsAtItsLastHeartbeat) {
   EXPECT_EQ(gaps[1].scope, "recorder");
   EXPECT_EQ(gaps[1].start_ns, t0 + 60 * kSec);
   EXPECT_EQ(gaps[1].end_ns, t0 + 1000 * kSec);
-  EXPECT_NE(gaps[1].reason.find("without a clean shutdown"), std::string::npos);
+  EXPECT_EQ(
+      gaps[1].reason,
+      "sloop was not running (it stopped without a clean shutdown, at its last sign of life)");
+}
+
+// Records stored after the last heartbeat show that the killed session lived at least that long.
+TEST_F(RecordingLogTest, KilledSessionLivedUntilItsNewestRecord) {
+  const int64_t t0 = now_;
+  {
+    auto log = Open();
+    ASSERT_TRUE(log->BeginSession());
+    now_ += 30 * kSec;
+    ASSERT_TRUE(log->Heartbeat());
+  }
+  RecordingLogOptions o;
+  o.path = path();
+  o.read_only = true;
+  o.now_ns = [&] { return t0 + 100 * kSec; };
+  o.newest_record_ns = [&] { return t0 + 45 * kSec; };
+  auto log = RecordingLog::Open(o, nullptr);
+  ASSERT_TRUE(log.has_value());
+  RecordingState st = (*log)->State();
+  ASSERT_EQ(st.sessions.size(), 1u);
+  EXPECT_EQ(st.sessions[0].end_ns, t0 + 45 * kSec);
+  o.newest_record_ns = [&] { return t0 + 10 * kSec; };  // older than the heartbeat: no change
+  log = RecordingLog::Open(o, nullptr);
+  EXPECT_EQ((*log)->State().sessions[0].end_ns, t0 + 30 * kSec);
 }
 
 TEST_F(RecordingLogTest, OneTornHeartbeatSlotFallsBackToTheOther) {
@@ -268,6 +294,42 @@ TEST_F(RecordingLogTest, MissingOrForeignFileIsAWarningNeverAFailure) {
   EXPECT_EQ(log->State().sessions.size(), 1u);
 }
 
+// A log that cannot be written (here its rewrite's temporary name is taken by a directory; on a
+// real store, a full disk) is a warning: the session and gaps are kept in memory and served, and
+// the next rewrite that works writes them.
+TEST_F(RecordingLogTest, UnwritableLogKeepsItsStateInMemory) {
+  const int64_t t0 = now_;
+  fs::create_directories(dir_ / "recording.log.tmp");
+  std::vector<std::string> warnings;
+  auto log = Open(false, &warnings);
+  ASSERT_TRUE(log);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("kept in memory"), std::string::npos) << warnings[0];
+  ASSERT_TRUE(log->BeginSession());
+  uint64_t id = log->OpenInterval(Watch("Pod", t0 + kSec));
+  log->CloseInterval(id, t0 + 2 * kSec, "relisted");
+  RecordingState st = log->State();
+  ASSERT_EQ(st.sessions.size(), 1u);
+  EXPECT_TRUE(st.recording);
+  ASSERT_EQ(st.intervals.size(), 1u);
+  EXPECT_EQ(st.intervals[0].reason, "relisted");
+  EXPECT_FALSE(fs::exists(path()));
+
+  now_ += 30 * kSec;
+  EXPECT_FALSE(log->Heartbeat()) << "still unwritable";
+  fs::remove(dir_ / "recording.log.tmp");  // the disk has room again
+  now_ += 30 * kSec;
+  ASSERT_TRUE(log->Heartbeat());  // the next beat rewrites the file
+  log.reset();
+  auto again = Open(/*read_only=*/true);
+  st = again->State();
+  ASSERT_EQ(st.sessions.size(), 1u);
+  EXPECT_EQ(st.sessions[0].end, RecordingSession::End::kHeartbeat);
+  EXPECT_EQ(st.sessions[0].end_ns, t0 + 60 * kSec);
+  ASSERT_EQ(st.intervals.size(), 1u);
+  EXPECT_EQ(st.intervals[0].end_ns, t0 + 2 * kSec);
+}
+
 TEST_F(RecordingLogTest, TrimmedToTheHorizonAndBoundedInSize) {
   const int64_t t0 = now_;
   compact_bytes_ = 16 << 10;
@@ -351,6 +413,10 @@ TEST(FindGapsTest, ClipsToTheWindowAndToTheFirstRecording) {
   ASSERT_EQ(gaps.size(), 2u);
   EXPECT_EQ(gaps[1].start_ns, 400);
   EXPECT_EQ(gaps[1].end_ns, 0);
+  EXPECT_EQ(gaps[1].reason,
+            "sloop has not recorded since it stopped without a clean shutdown (at its last sign "
+            "of life)");
+  EXPECT_EQ(gaps[0].reason, "sloop was not running");
   EXPECT_TRUE(FindGaps(st, 0, 1000, 2000).size() == 1);  // still open after the window start
 }
 

@@ -505,8 +505,8 @@ TEST_F(IngesterTest, ExpiredWatchIsAGapUntilTheRelistEnds) {
 
 TEST_F(IngesterTest, CutAndEndedWatchesThatResumeAreNoGap) {
   kubeconfig_ = dir_ / "kubeconfig";
-  StartSim({"--scenario", "default", "--seed", "4", "--speed", "4", "--bookmark-interval",
-            "300ms", "--drop-watches-every", "1500ms"});
+  StartSim({"--scenario", "default", "--seed", "4", "--speed", "4", "--bookmark-interval", "300ms",
+            "--drop-watches-every", "1500ms"});
   GapLog gaps;
   IngestOptions o = Options();
   o.gaps = &gaps;
