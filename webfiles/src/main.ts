@@ -348,7 +348,9 @@ class App {
     for (const x of g.gaps || []) {
       const start = toUnix(x.start);
       const end = x.end ? toUnix(x.end) : Infinity;
-      const span = `${fmtClock(start)}–${x.end ? fmtClock(end) : 'now'}`;
+      // Minutes, or seconds when the hole is short enough that minutes would say 09:10–09:10.
+      const secs = !x.end || end - start < 600;
+      const span = `${fmtClock(start, secs)}–${x.end ? fmtClock(end, secs) : 'now'}`;
       const text = x.scope === 'recorder' ? `not recorded: ${x.reason} ${span}` : `${x.kind ?? 'every kind'}: ${x.reason} (${span})`;
       list.push({ start, end, kind: x.scope === 'recorder' ? null : x.kind, text });
     }
