@@ -333,6 +333,26 @@ TEST_F(RoutesTest, ApiTimelineAndResources) {
                 .body,
             r.body);
 
+  // node: the Pods whose stored spec.nodeName is that node (the fixture's pods all ran on one).
+  r = Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z"
+          "&node=ip-10-42-17-203.ec2.internal&sort=name");
+  ASSERT_EQ(r.status, 200) << r.body;
+  doc = Json(r);
+  EXPECT_EQ(int64_t(doc["matched"]), 2);
+  ASSERT_EQ(doc["rows"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(doc["rows"].at(0)["kind"]), "Pod");
+  EXPECT_EQ(std::string_view(doc["rows"].at(1)["name"]), "gone");
+  r = Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z"
+          "&node=ip-10-42-17-203.ec2.internal&limit=1");
+  doc = Json(r);
+  EXPECT_EQ(doc["rows"].get_array().size(), 1u);
+  EXPECT_EQ(int64_t(doc["matched"]), 2);
+  EXPECT_TRUE(bool(doc["truncated"]));
+  r = Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z&node=node-b");
+  doc = Json(r);
+  EXPECT_EQ(doc["rows"].get_array().size(), 0u);
+  EXPECT_EQ(BadParam("/api/v1/timeline?kind=Node&node=node-a"), "node");
+
   r = Get("/api/v1/resources?search=GON");
   ASSERT_EQ(r.status, 200);
   doc = Json(r);
