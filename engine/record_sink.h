@@ -5,11 +5,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "segments/record.h"
 #include "base/status.h"
 
 namespace sloop {
+
+// An object the sink holds as alive (RecordSink::LiveObjects): its identity and the
+// resourceVersion of its newest record.
+struct LiveObject {
+  std::string namespace_, name, uid, resource_version;
+};
 
 class RecordSink {
  public:
@@ -29,6 +36,18 @@ class RecordSink {
                                                  std::string_view uid, int64_t t_ns) const {
     (void)api_group, (void)kind, (void)namespace_, (void)name, (void)uid, (void)t_ns;
     return std::nullopt;
+  }
+
+  // The objects of this API group and kind (in namespace_, "" = every namespace) whose newest
+  // record the sink holds is not a deletion, or nothing when the sink cannot tell (the default).
+  // Ingest seeds a type's known objects with them when it starts, so that its first list
+  // reconciles against what was recorded before (objects deleted while nothing was recording are
+  // then inferred deleted) instead of recording every object as new. One bulk read: it may be
+  // asked for a kind with hundreds of thousands of objects.
+  virtual std::vector<LiveObject> LiveObjects(std::string_view api_group, std::string_view kind,
+                                              std::string_view namespace_) const {
+    (void)api_group, (void)kind, (void)namespace_;
+    return {};
   }
 };
 

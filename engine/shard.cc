@@ -218,6 +218,7 @@ void SealedShard::FillEntry(const IndexReader& index, uint32_t i, bool with_deta
   v->nochange_count = e.nochange_count();
   v->record_count = e.record_count();
   v->flags = e.flags();
+  v->last_resource_version = e.last_resource_version();
   v->change_secs = e.change_secs();
   v->nochange_secs = e.nochange_secs();
   v->heat.clear();
@@ -652,6 +653,7 @@ void ActiveShard::FillEntry(const ResourceKeyView& key, const ResourceSummary& s
   v->nochange_count = s.nochange_count;
   v->record_count = s.record_count;
   v->flags = s.flags;
+  v->last_resource_version = s.last_resource_version;
   v->change_secs = {s.change_secs.data(), s.change_secs.size()};
   v->nochange_secs = {s.nochange_secs.data(), s.nochange_secs.size()};
   v->heat.clear();

@@ -51,6 +51,7 @@ struct EntryView {
   uint32_t nochange_count = 0;
   uint32_t record_count = 0;
   uint8_t flags = 0;
+  std::string_view last_resource_version;  // of its newest record that changed it
   std::span<const uint32_t> change_secs;
   std::span<const uint32_t> nochange_secs;
   std::vector<HeatView> heat;

@@ -202,6 +202,13 @@ class Store : public RecordSink {
   Result<void> Versions(std::span<const ResourceKey> keys, const TimeRange& range,
                         bool include_previous, const std::atomic<bool>* cancel,
                         const VersionFn& fn) const;
+  // RecordSink::LiveObjects: the resources of this API group and kind (in namespace_, "" = all)
+  // that the newest shard holds as alive, read from its index alone (no block is decompressed):
+  // those alive when it began (carried over from the shard before) or recorded in it, less those
+  // whose last record in it is a deletion, each with the resourceVersion of its newest change. A
+  // resource whose records are all in evicted shards is not known. In key order.
+  std::vector<LiveObject> LiveObjects(std::string_view api_group, std::string_view kind,
+                                      std::string_view namespace_) const override;
   // Resources whose name contains needle, over the whole retention (deleted ones included),
   // most recently seen first.
   std::vector<SearchHit> Search(std::string_view needle, std::string_view kind, size_t limit) const;

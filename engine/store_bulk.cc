@@ -66,6 +66,29 @@ Result<std::vector<ObjectAt>> Store::ObjectsAt(std::string_view kind, std::strin
   return out;
 }
 
+std::vector<LiveObject> Store::LiveObjects(std::string_view api_group, std::string_view kind,
+                                          std::string_view namespace_) const {
+  std::vector<LiveObject> out;
+  if (kind.empty()) return out;
+  auto shards = Snapshot();
+  if (shards.empty()) return out;
+  // The newest shard knows every resource alive at its end: those alive at its start are carried
+  // into it, and a resource's last record in it says whether it was deleted since. Its index
+  // entry keeps the resourceVersion of its newest record (but a RELISTED one, which confirms a
+  // version rather than making one).
+  EntryFilter filter;
+  filter.kind = kind;
+  filter.namespace_ = namespace_;
+  shards.back()->ForEachEntry(filter, false, [&](const EntryView& e) {
+    if (e.flags & (kEventOnly | kDeletedInShard)) return true;
+    if (e.api_group != api_group) return true;
+    out.push_back(LiveObject{std::string(e.key.namespace_), std::string(e.key.name),
+                             std::string(e.key.uid), std::string(e.last_resource_version)});
+    return true;
+  });
+  return out;
+}
+
 Result<void> Store::Versions(std::span<const ResourceKey> keys, const TimeRange& range,
                              bool include_previous, const std::atomic<bool>* cancel,
                              const VersionFn& fn) const {

@@ -253,16 +253,21 @@ struct Ingester::Impl {
     return !stop_cv.wait_for(lock, d, [&] { return stop.load(); });
   }
 
-  void AddStream(const ResourceType& type) {
+  // Starts watching a type. Returns how many of its objects the sink holds as alive: they are
+  // what its first list is reconciled against (TypeRecorder::SeedFromSink), so that what was
+  // deleted while sloop was not running is inferred deleted rather than left alive for good.
+  size_t AddStream(const ResourceType& type) {
     auto s = std::make_unique<Stream>();
     s->impl = this;
     KindMetrics* km = &metrics->For(type.kind, type.group);
     s->rec = std::make_unique<TypeRecorder>(type, *sink, options, km, scratch);
+    const size_t seeded = s->rec->SeedFromSink(options.watch_namespace);
     metrics->Watching(type, true);
     s->next_attempt = Clock::now();
     s->page_limit = std::max(1, options.list_page_size);
     s->complete_ns = NowNs();
     streams.push_back(std::move(s));
+    return seeded;
   }
 
   Clock::duration Jittered(int exponent) {
@@ -904,8 +909,11 @@ struct Ingester::Impl {
       bool known = std::any_of(streams.begin(), streams.end(),
                                [&](const auto& s) { return s->rec->type() == t; });
       if (!known) {
-        Log(t.GroupResource() + ": new resource type (" + t.kind + "); watching it");
-        AddStream(t);
+        size_t seeded = AddStream(t);
+        Log(t.GroupResource() + ": new resource type (" + t.kind + "); watching it" +
+            (seeded > 0 ? " (the store holds " + std::to_string(seeded) +
+                              " of its objects as alive; its first list is reconciled with them)"
+                        : std::string()));
       }
     }
     for (auto it = streams.begin(); it != streams.end();) {
@@ -1085,11 +1093,22 @@ struct Ingester::Impl {
       if (selected && gap != 0) options.gaps->CloseInterval(gap, NowNs(), {});
       if (selected) {
         std::string names;
+        size_t seeded = 0;
+        const auto seed_start = Clock::now();
         for (const auto& t : *selected) {
-          AddStream(t);
+          seeded += AddStream(t);
           names += (names.empty() ? "" : ", ") + t.GroupResource();
         }
         Log("watching " + std::to_string(selected->size()) + " resource types: " + names);
+        if (seeded > 0) {
+          char ms[32];
+          std::snprintf(ms, sizeof ms, "%.1f ms",
+                        std::chrono::duration<double, std::milli>(Clock::now() - seed_start).count());
+          Log("the store holds " + std::to_string(seeded) +
+              " objects of these types as alive (read in " + ms +
+              "): each first list is reconciled against them (what vanished meanwhile is "
+              "recorded as deleted)");
+        }
         SetWaiting("first list of every resource type (0 of " + std::to_string(selected->size()) +
                    " kinds listed)");
         return true;

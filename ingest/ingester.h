@@ -1,5 +1,8 @@
 // Ingester: watches every selected resource type of a cluster and appends each change to a
 // RecordSink. One thread drives one libcurl multi handle carrying all lists and watches:
+//   start → each type's known objects seeded from what the sink holds as alive, so that the first
+//   list is a relist: what changed or vanished while sloop was not running is recorded (MODIFIED,
+//   DELETED_INFERRED) and what did not change is not recorded again
 //   list (paginated) → watch from the list's resourceVersion, with bookmarks
 //   watch ended by the server → watch again from the last resourceVersion seen
 //   broken connection or stall → reconnect (with backoff) from the last resourceVersion

@@ -53,6 +53,11 @@ ObjectTable::Observation ObjectTable::Observe(std::string_view ns, std::string_v
   return {Change::kChanged, previous};
 }
 
+void ObjectTable::Seed(std::string_view ns, std::string_view name, std::string_view uid,
+                       std::string_view rv) {
+  Observe(ns, name, uid, rv, 0);
+}
+
 bool ObjectTable::Remove(std::string_view ns, std::string_view name, std::string_view uid) {
   return entries_.erase(MakeId(ns, name, uid)) > 0;
 }

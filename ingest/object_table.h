@@ -29,6 +29,10 @@ class ObjectTable {
   // object deleted and re-created under the same name while disconnected is a new object.
   Observation Observe(std::string_view ns, std::string_view name, std::string_view uid,
                       std::string_view rv, uint64_t fingerprint);
+  // An object known from before this process (what the store holds as alive), as if listed:
+  // the next relist compares against its resourceVersion. Its NodeFingerprint is not known (0),
+  // so a Node seeded here and changed by the next list counts as a real change.
+  void Seed(std::string_view ns, std::string_view name, std::string_view uid, std::string_view rv);
   // A DELETED event: forgets the object. False when it was unknown.
   bool Remove(std::string_view ns, std::string_view name, std::string_view uid);
 

@@ -63,6 +63,15 @@ Result<void> TypeRecorder::OnWatchEvent(WatchType type, std::string_view json, i
   return Emit(*obj, type, ts_ns);
 }
 
+size_t TypeRecorder::SeedFromSink(std::string_view namespace_) {
+  auto live = sink_.LiveObjects(type_.group, type_.kind, type_.namespaced ? namespace_ : "");
+  for (const LiveObject& o : live) {
+    table_.Seed(o.namespace_, o.name, o.uid, o.resource_version);
+  }
+  if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
+  return live.size();
+}
+
 void TypeRecorder::BeginList() {
   listing_ = true;
   table_.BeginRelist();

@@ -33,9 +33,17 @@ class TypeRecorder {
   // not a valid object (the caller relists: a change may have been lost); a store error as is.
   Result<void> OnWatchEvent(WatchType type, std::string_view object_json, int64_t ts_ns);
 
+  // Before the first list: takes the objects of this type that the sink holds as alive
+  // (RecordSink::LiveObjects; namespaced types in namespace_ only, "" = all) as known, so that
+  // the first list is reconciled like a relist. Live ingest calls it at start, when what the store
+  // recorded before this process may have changed or vanished while nothing was recording.
+  // Returns how many objects were taken.
+  size_t SeedFromSink(std::string_view namespace_);
+
   // A list, possibly in pages: BeginList, OnListItem for each item, EndList. The first list of a
-  // type records every object as ADDED; later ones (relists) record only differences: new objects
-  // ADDED, changed ones MODIFIED, vanished ones DELETED_INFERRED. EndList returns how many
+  // type not seeded records every object as ADDED; later ones (relists), and a first list after
+  // SeedFromSink, record only differences: new objects ADDED, changed ones MODIFIED, vanished
+  // ones DELETED_INFERRED (observed at the end of the list, the deletion's time being unknown). EndList returns how many
   // objects vanished. A list that could not be read whole (an item skipped as unreadable, a page
   // given up) ends with kKeepUnseen: what it did not show may still exist, so nothing is inferred
   // deleted and every known object stays known.
