@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -200,8 +201,108 @@ TEST_P(StoreBulkTest, StopsWhenToldAndWhenCancelled) {
   EXPECT_EQ(o.error().code, ErrorCode::kAborted);
 }
 
+TEST_P(StoreBulkTest, LiveObjectsAreTheNewestShardsAliveWithTheirNewestVersion) {
+  auto live = [&](std::string_view group, std::string_view kind, std::string_view ns) {
+    Strings out;
+    for (const LiveObject& o : store_->LiveObjects(group, kind, ns)) {
+      out.push_back(o.namespace_ + "/" + o.name + "/" + o.uid + ":" + o.resource_version);
+    }
+    return out;
+  };
+  // c was deleted at 10:10 (not carried into 11:00); a, d, e, f, x carried over, a and g
+  // recorded in the newest shard; a's newest version is 30, b's 22.
+  EXPECT_EQ(live("", "Pod", ""),
+            (Strings{"ops/x/u-x:10", "shop/a/u-a:30", "shop/b/u-b:22", "shop/d/u-d:100",
+                     "shop/e/u-e:101", "shop/f/u-f:23", "shop/g/u-g:31"}));
+  EXPECT_EQ(live("", "Pod", "ops"), (Strings{"ops/x/u-x:10"}));
+  EXPECT_EQ(live("", "Node", ""), (Strings{"/n/u-n:11"}));
+  EXPECT_EQ(live("apps", "Pod", ""), Strings{}) << "another API group's kind of that name";
+  EXPECT_EQ(live("", "Gadget", ""), Strings{});
+  EXPECT_EQ(live("", "", ""), Strings{});
+}
+
 INSTANTIATE_TEST_SUITE_P(Shards, StoreBulkTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "AllSealed" : "LastActive"; });
+
+// Deletions (watched or inferred) in the newest shard, a uid re-created under the same name,
+// RELISTED confirmations, kinds of one name in two API groups; and the same answer after the store
+// is closed and reopened (what a restarted sloop reads), and after a new shard carries it over.
+TEST(StoreLiveObjects, DeletedExcludedNewestVersionAndGroupFilter) {
+  fs::path dir = fs::temp_directory_path() / ("sloop-live-objects-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  int64_t now = At(9, 50);
+  StoreOptions o;
+  o.root = dir;
+  o.background = false;
+  o.now_ns = [&now] { return now; };
+  RecordMaker mk;
+  std::deque<std::string> texts;
+  auto widget = [&](int64_t t, const std::string& group, const std::string& name, int rv,
+                    WatchType type) {
+    RecordView r;
+    r.observed_ns = t;
+    r.watch_type = type;
+    r.api_group = texts.emplace_back(group);
+    r.api_version = "v1";
+    r.kind = "Widget";
+    r.namespace_ = "shop";
+    r.name = texts.emplace_back(name);
+    r.uid = texts.emplace_back("u-" + group + "-" + name);
+    r.resource_version = texts.emplace_back(std::to_string(rv));
+    r.payload = texts.emplace_back("{\"apiVersion\":\"" + group + "/v1\",\"kind\":\"Widget\"," +
+                                   "\"metadata\":{\"name\":\"" + name +
+                                   "\",\"namespace\":\"shop\",\"resourceVersion\":\"" +
+                                   std::to_string(rv) + "\"}}");
+    return r;
+  };
+  auto live = [](const Store& store, std::string_view group, std::string_view kind) {
+    std::vector<std::string> out;
+    for (const LiveObject& l : store.LiveObjects(group, kind, "")) {
+      out.push_back(l.namespace_ + "/" + l.name + "/" + l.uid + ":" + l.resource_version);
+    }
+    return out;
+  };
+  const std::vector<std::string> pods = {"shop/a/u-a:2", "shop/c/u-c2:7", "shop/d/u-d:8"};
+  {
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    EXPECT_EQ(live(**store, "", "Pod"), std::vector<std::string>{}) << "an empty store";
+    auto add = [&](const RecordView& r) { ASSERT_TRUE((*store)->Append(r).has_value()); };
+    add(mk.Pod(At(9, 1), "shop", "a", "u-a", 1, WatchType::kAdded));
+    add(mk.Pod(At(9, 2), "shop", "a", "u-a", 2, WatchType::kModified));
+    add(mk.Pod(At(9, 3), "shop", "b", "u-b", 3, WatchType::kAdded));
+    add(mk.Pod(At(9, 4), "shop", "b", "u-b", 4, WatchType::kDeleted));
+    add(mk.Pod(At(9, 5), "shop", "c", "u-c", 5, WatchType::kAdded));
+    add(mk.Pod(At(9, 6), "shop", "c", "u-c", 5, WatchType::kDeletedInferred));
+    add(mk.Pod(At(9, 7), "shop", "c", "u-c2", 7, WatchType::kAdded));
+    add(mk.Pod(At(9, 8), "shop", "d", "u-d", 8, WatchType::kAdded));
+    add(mk.Pod(At(9, 9), "shop", "d", "u-d", 8, WatchType::kRelisted));
+    add(widget(At(9, 10), "a.example", "w", 10, WatchType::kAdded));
+    add(widget(At(9, 11), "b.example", "w", 11, WatchType::kAdded));
+    add(widget(At(9, 12), "b.example", "w", 12, WatchType::kDeleted));
+    EXPECT_EQ(live(**store, "", "Pod"), pods) << "active shard";
+    EXPECT_EQ(live(**store, "a.example", "Widget"),
+              (std::vector<std::string>{"shop/w/u-a.example-w:10"}));
+    EXPECT_EQ(live(**store, "b.example", "Widget"), std::vector<std::string>{});
+    ASSERT_TRUE((*store)->Close().has_value());
+  }
+  {
+    auto store = Store::Open(o);  // restarted: the shard is sealed now
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    EXPECT_EQ(live(**store, "", "Pod"), pods) << "sealed shard";
+    EXPECT_EQ(live(**store, "a.example", "Widget"),
+              (std::vector<std::string>{"shop/w/u-a.example-w:10"}));
+    // An hour later, a new shard carries them over; a deletion in it counts.
+    now = At(10, 30);
+    ASSERT_TRUE((*store)->Append(mk.Pod(At(10, 1), "shop", "d", "u-d", 9, WatchType::kDeleted))
+                    .has_value());
+    EXPECT_EQ(live(**store, "", "Pod"), (std::vector<std::string>{"shop/a/u-a:2", "shop/c/u-c2:7"}))
+        << "carried over, d deleted";
+    EXPECT_EQ(live(**store, "a.example", "Widget"),
+              (std::vector<std::string>{"shop/w/u-a.example-w:10"}));
+  }
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace sloop
