@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -390,6 +391,139 @@ TEST_F(SloopEndToEnd, SigtermThenRestartLosesNothing) {
     EXPECT_TRUE(g["kind"].is_string()) << gaps.second;
     EXPECT_TRUE(g["end"].is_string()) << "ended with the session: " << gaps.second;
   }
+}
+
+// sloop stopped while the cluster goes on, then started again on the same store: what was deleted
+// meanwhile (the bare pod "doomed" at 5 s, StatefulSet pod db-1 replaced under a new uid at 7 s)
+// must end in the timeline, as deletions inferred at the first list after the restart, and what
+// did not change must not be recorded again.
+class SloopRestartEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sloop-restart-e2e-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    sloop_.Kill();
+    sim_.Kill();
+    if (!HasFailure()) {
+      fs::remove_all(dir_);
+    } else {
+      std::fprintf(stderr, "kept %s\n", dir_.c_str());
+    }
+  }
+  void StartSloop(int port, const std::string& log) {
+    sloop_.Start({SLOOP_BINARY, "-port=" + std::to_string(port), "-bind-address=127.0.0.1",
+                  "-store-root=" + (dir_ / "store").string()},
+                 {"KUBECONFIG=" + (dir_ / "kubeconfig").string(), "HOME=" + dir_.string()},
+                 dir_ / log);
+  }
+  static std::pair<int, std::string> Get(int port, const std::string& target) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    auto res = client.Get(target);
+    if (!res) return {0, ""};
+    return {res->status, res->body};
+  }
+
+  fs::path dir_;
+  Process sim_, sloop_;
+};
+
+TEST_F(SloopRestartEndToEnd, DeletedWhileStoppedEndsAfterTheRestart) {
+  fs::path port_file = dir_ / "kubesim.port";
+  const auto sim_start = std::chrono::steady_clock::now();
+  sim_.Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file",
+              port_file.string(), "--scenario", "e2e", "--seed", "7", "--freeze-after", "15s",
+              "--capture", (dir_ / "emitted.jsonl").string()},
+             {}, dir_ / "kubesim.log");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_.Log();
+  std::ofstream(dir_ / "kubeconfig")
+      << "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
+      << "clusters:\n- name: sim\n  cluster:\n    server: http://127.0.0.1:"
+      << std::stoi(ReadFile(port_file)) << "\n"
+      << "users:\n- name: nobody\n  user: {}\n"
+      << "contexts:\n- name: e2e\n  context:\n    cluster: sim\n    user: nobody\n";
+
+  // Recording from the start until 4 s in (doomed and the first db-1 exist then).
+  int port = testing::FreePort();
+  StartSloop(port, "sloop.log");
+  ASSERT_TRUE(WaitFor([&] { return Get(port, "/readyz").first == 200; }, 20s)) << sloop_.Log();
+  std::this_thread::sleep_until(sim_start + 4s);
+  ASSERT_LT(std::chrono::steady_clock::now() - sim_start, 4500ms)
+      << "the first sloop must stop before the scenario deletes doomed (5 s)";
+  auto status = sloop_.Stop(SIGTERM, 10s);
+  ASSERT_TRUE(status.has_value()) << sloop_.Log();
+
+  // Down until 12 s in; then recording again until the scenario has frozen.
+  std::this_thread::sleep_until(sim_start + 12s);
+  port = testing::FreePort();
+  StartSloop(port, "again.log");
+  ASSERT_TRUE(WaitFor([&] { return Get(port, "/readyz").first == 200; }, 20s)) << sloop_.Log();
+  ASSERT_TRUE(WaitFor([&] { return sim_.Log().find("frozen at") != std::string::npos; }, 40s))
+      << sim_.Log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_NE(sloop_.Log().find("objects of these types as alive"), std::string::npos)
+      << sloop_.Log();
+
+  auto capture = testing::LoadEmitted(dir_ / "emitted.jsonl");
+  ASSERT_FALSE(capture.by_uid.empty());
+  auto [code, body] = Get(port, "/api/v1/timeline?lookback=1h&limit=100000");
+  ASSERT_EQ(code, 200) << body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(body).get(doc)) << body.substr(0, 500);
+  std::map<std::string, bool> deleted;  // by uid
+  for (auto row : doc["rows"].get_array()) {
+    deleted[std::string(row["uid"].get_string().value_unsafe())] =
+        row["deleted"].get_bool().value_unsafe();
+  }
+  // Every object recorded shows the state the simulator left it in: none deleted in the cluster
+  // stays alive in the timeline, however it ended.
+  static const std::set<std::string> kinds = {"Pod",     "Deployment", "ReplicaSet", "StatefulSet",
+                                              "Namespace", "Node",     "Service",    "ConfigMap",
+                                              "Widget",  "DaemonSet",  "Job"};
+  int checked = 0;
+  std::map<std::string, const Emitted*> inferred;  // "ns/name" of the ones deleted while down
+  for (const auto& [uid, e] : capture.by_uid) {
+    if (!kinds.count(e.kind)) continue;
+    auto it = deleted.find(uid);
+    if (it == deleted.end()) continue;  // created and deleted while nothing recorded
+    ++checked;
+    EXPECT_EQ(it->second, e.deleted) << e.kind << " " << e.ns << "/" << e.name << " (" << uid << ")";
+    if (e.kind == "Pod" && e.deleted && (e.name == "doomed" || e.name == "db-1")) {
+      inferred[e.ns + "/" + e.name] = &e;
+    }
+  }
+  EXPECT_GT(checked, 20);
+  ASSERT_EQ(inferred.size(), 2u) << "doomed and the first db-1 were recorded and deleted";
+  for (const auto& [who, e] : inferred) {
+    auto [hcode, history] =
+        Get(port, "/api/v1/history?kind=Pod&namespace=" + e->ns + "&name=" + e->name +
+                      "&uid=" + testing::UrlEscape(e->uid) + "&payloads=false");
+    ASSERT_EQ(hcode, 200) << history;
+    simdjson::dom::element h;
+    ASSERT_FALSE(parser.parse(history).get(h));
+    simdjson::dom::element last;
+    for (auto v : h["versions"].get_array()) last = v;
+    EXPECT_EQ(std::string_view(last["watch_type"].get_string().value_unsafe()), "DELETED_INFERRED")
+        << who << ": " << history;
+  }
+  // A namespace that never changed has its one ADDED record: the restart did not add it again.
+  for (const auto& [uid, e] : capture.by_uid) {
+    if (e.kind != "Namespace" || e.name != "e2e-apps") continue;
+    ASSERT_EQ(e.versions, 1);
+    auto [hcode, history] =
+        Get(port, "/api/v1/history?kind=Namespace&name=e2e-apps&uid=" + testing::UrlEscape(uid) +
+                      "&payloads=false");
+    ASSERT_EQ(hcode, 200) << history;
+    simdjson::dom::element h;
+    ASSERT_FALSE(parser.parse(history).get(h));
+    EXPECT_EQ(h["versions"].get_array().size(), 1u) << history;
+  }
+  status = sloop_.Stop(SIGTERM, 10s);
+  EXPECT_TRUE(status.has_value());
 }
 
 }  // namespace
