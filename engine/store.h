@@ -206,7 +206,7 @@ class Store : public RecordSink {
   // that the newest shard holds as alive, read from its index alone (no block is decompressed):
   // those alive when it began (carried over from the shard before) or recorded in it, less those
   // whose last record in it is a deletion, each with the resourceVersion of its newest change. A
-  // resource whose records are all in evicted shards is not known. In key order.
+  // resource it does not carry over (an Event not updated for hours) is not known. In key order.
   std::vector<LiveObject> LiveObjects(std::string_view api_group, std::string_view kind,
                                       std::string_view namespace_) const override;
   // Resources whose name contains needle, over the whole retention (deleted ones included),

@@ -74,7 +74,7 @@ std::vector<LiveObject> Store::LiveObjects(std::string_view api_group, std::stri
   if (shards.empty()) return out;
   // The newest shard knows every resource alive at its end: those alive at its start are carried
   // into it, and a resource's last record in it says whether it was deleted since. Its index
-  // entry keeps the resourceVersion of its newest record (but a RELISTED one, which confirms a
+  // entry keeps the resourceVersion of its newest record, a RELISTED one aside (which confirms a
   // version rather than making one).
   EntryFilter filter;
   filter.kind = kind;
