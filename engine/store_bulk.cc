@@ -67,7 +67,7 @@ Result<std::vector<ObjectAt>> Store::ObjectsAt(std::string_view kind, std::strin
 }
 
 std::vector<LiveObject> Store::LiveObjects(std::string_view api_group, std::string_view kind,
-                                          std::string_view namespace_) const {
+                                           std::string_view namespace_) const {
   std::vector<LiveObject> out;
   if (kind.empty()) return out;
   auto shards = Snapshot();

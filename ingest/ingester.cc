@@ -1102,8 +1102,9 @@ struct Ingester::Impl {
         Log("watching " + std::to_string(selected->size()) + " resource types: " + names);
         if (seeded > 0) {
           char ms[32];
-          std::snprintf(ms, sizeof ms, "%.1f ms",
-                        std::chrono::duration<double, std::milli>(Clock::now() - seed_start).count());
+          std::snprintf(
+              ms, sizeof ms, "%.1f ms",
+              std::chrono::duration<double, std::milli>(Clock::now() - seed_start).count());
           Log("the store holds " + std::to_string(seeded) +
               " objects of these types as alive (read in " + ms +
               "): each first list is reconciled against them (what vanished meanwhile is "

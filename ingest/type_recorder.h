@@ -43,10 +43,10 @@ class TypeRecorder {
   // A list, possibly in pages: BeginList, OnListItem for each item, EndList. The first list of a
   // type not seeded records every object as ADDED; later ones (relists), and a first list after
   // SeedFromSink, record only differences: new objects ADDED, changed ones MODIFIED, vanished
-  // ones DELETED_INFERRED (observed at the end of the list, the deletion's time being unknown). EndList returns how many
-  // objects vanished. A list that could not be read whole (an item skipped as unreadable, a page
-  // given up) ends with kKeepUnseen: what it did not show may still exist, so nothing is inferred
-  // deleted and every known object stays known.
+  // ones DELETED_INFERRED (observed at the end of the list, the deletion's time being unknown).
+  // EndList returns how many objects vanished. A list that could not be read whole (an item skipped
+  // as unreadable, a page given up) ends with kKeepUnseen: what it did not show may still exist, so
+  // nothing is inferred deleted and every known object stays known.
   enum class ListEnd { kInferDeletions, kKeepUnseen };
   void BeginList();
   Result<void> OnListItem(std::string_view object_json, int64_t ts_ns);

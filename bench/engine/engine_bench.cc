@@ -400,9 +400,11 @@ int main(int argc, char** argv) {
   // What ingest reads at start to seed a type's known objects (RecordSink::LiveObjects): every
   // Pod alive, from the newest shard's index, while it is active and once it is sealed.
   size_t live_pods = 0;
-  auto live_active = TimeRuns(5, [&](int) { live_pods = store->LiveObjects("", "Pod", "").size(); });
+  auto live_active =
+      TimeRuns(5, [&](int) { live_pods = store->LiveObjects("", "Pod", "").size(); });
   (void)store->SealActive();
-  auto live_sealed = TimeRuns(5, [&](int) { live_pods = store->LiveObjects("", "Pod", "").size(); });
+  auto live_sealed =
+      TimeRuns(5, [&](int) { live_pods = store->LiveObjects("", "Pod", "").size(); });
   double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double rss_after_ingest = CurrentRssMb();
   uint64_t disk = DirBytes(dir);

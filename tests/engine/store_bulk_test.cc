@@ -249,10 +249,9 @@ TEST(StoreLiveObjects, DeletedExcludedNewestVersionAndGroupFilter) {
     r.name = texts.emplace_back(name);
     r.uid = texts.emplace_back("u-" + group + "-" + name);
     r.resource_version = texts.emplace_back(std::to_string(rv));
-    r.payload = texts.emplace_back("{\"apiVersion\":\"" + group + "/v1\",\"kind\":\"Widget\"," +
-                                   "\"metadata\":{\"name\":\"" + name +
-                                   "\",\"namespace\":\"shop\",\"resourceVersion\":\"" +
-                                   std::to_string(rv) + "\"}}");
+    r.payload = texts.emplace_back(
+        "{\"apiVersion\":\"" + group + "/v1\",\"kind\":\"Widget\"," + "\"metadata\":{\"name\":\"" +
+        name + "\",\"namespace\":\"shop\",\"resourceVersion\":\"" + std::to_string(rv) + "\"}}");
     return r;
   };
   auto live = [](const Store& store, std::string_view group, std::string_view kind) {
@@ -294,7 +293,8 @@ TEST(StoreLiveObjects, DeletedExcludedNewestVersionAndGroupFilter) {
               (std::vector<std::string>{"shop/w/u-a.example-w:10"}));
     // An hour later, a new shard carries them over; a deletion in it counts.
     now = At(10, 30);
-    ASSERT_TRUE((*store)->Append(mk.Pod(At(10, 1), "shop", "d", "u-d", 9, WatchType::kDeleted))
+    ASSERT_TRUE((*store)
+                    ->Append(mk.Pod(At(10, 1), "shop", "d", "u-d", 9, WatchType::kDeleted))
                     .has_value());
     EXPECT_EQ(live(**store, "", "Pod"), (std::vector<std::string>{"shop/a/u-a:2", "shop/c/u-c2:7"}))
         << "carried over, d deleted";

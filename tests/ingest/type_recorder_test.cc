@@ -858,7 +858,8 @@ TEST_F(RestartTest, FirstListAfterARestartInfersWhatVanishedAndRecordsOnlyChange
 }
 
 TEST_F(RestartTest, NameReusedWithANewUidWhileDownIsANewObjectAndTheOldOneEnds) {
-  const std::string old_db = Pod("db-1", "old-uid", "5", "shop", R"(,"status":{"phase":"Running"})");
+  const std::string old_db =
+      Pod("db-1", "old-uid", "5", "shop", R"(,"status":{"phase":"Running"})");
   FirstRun(PodType(), {old_db});
   Restart();
   TeeSink sink(*store_);
@@ -916,9 +917,9 @@ TEST_F(RestartTest, AnEmptyStoreOrASinkThatCannotTellChangesNothing) {
 
 TEST_F(RestartTest, SeededNodeThatChangedIsRecordedOnceAndUnchangedOneNotAtAll) {
   const std::string node = Fixture("node.json");
-  const std::string n2 = With(With(node, R"("name": "ip-10-42-17-203.ec2.internal")",
-                                   R"("name": "other")"),
-                              R"("uid": ")", R"("uid": "x)");
+  const std::string n2 =
+      With(With(node, R"("name": "ip-10-42-17-203.ec2.internal")", R"("name": "other")"),
+           R"("uid": ")", R"("uid": "x)");
   FirstRun(NodeType(), {node, n2});
   Restart();
   TeeSink sink(*store_);

@@ -481,9 +481,9 @@ TEST_F(SloopRestartEndToEnd, DeletedWhileStoppedEndsAfterTheRestart) {
   }
   // Every object recorded shows the state the simulator left it in: none deleted in the cluster
   // stays alive in the timeline, however it ended.
-  static const std::set<std::string> kinds = {"Pod",     "Deployment", "ReplicaSet", "StatefulSet",
-                                              "Namespace", "Node",     "Service",    "ConfigMap",
-                                              "Widget",  "DaemonSet",  "Job"};
+  static const std::set<std::string> kinds = {
+      "Pod",     "Deployment", "ReplicaSet", "StatefulSet", "Namespace", "Node",
+      "Service", "ConfigMap",  "Widget",     "DaemonSet",   "Job"};
   int checked = 0;
   std::map<std::string, const Emitted*> inferred;  // "ns/name" of the ones deleted while down
   for (const auto& [uid, e] : capture.by_uid) {
@@ -491,7 +491,8 @@ TEST_F(SloopRestartEndToEnd, DeletedWhileStoppedEndsAfterTheRestart) {
     auto it = deleted.find(uid);
     if (it == deleted.end()) continue;  // created and deleted while nothing recorded
     ++checked;
-    EXPECT_EQ(it->second, e.deleted) << e.kind << " " << e.ns << "/" << e.name << " (" << uid << ")";
+    EXPECT_EQ(it->second, e.deleted)
+        << e.kind << " " << e.ns << "/" << e.name << " (" << uid << ")";
     if (e.kind == "Pod" && e.deleted && (e.name == "doomed" || e.name == "db-1")) {
       inferred[e.ns + "/" + e.name] = &e;
     }
