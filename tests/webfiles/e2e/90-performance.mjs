@@ -260,12 +260,16 @@ export function register(t) {
       await t.screenshot(page, 'performance-6h-scrolled');
       const best = passes.find((p) => p.ok) ?? passes[passes.length - 1];
 
-      t.assert(load.firstRowsPainted < 1000, `first rows painted after ${load.firstRowsPainted.toFixed(0)} ms, want < 1000 ms`);
+      // A miss on a machine busy with other work says so: the figures above show whether the
+      // page's own work (main thread busy per frame) or the CPU it was given is to blame.
+      const [avg] = os.loadavg();
+      const busyNote = avg > os.cpus().length ? ` (load average ${avg.toFixed(1)} on ${os.cpus().length} cores: the machine is busy)` : '';
+      t.assert(load.firstRowsPainted < 1000, `first rows painted after ${load.firstRowsPainted.toFixed(0)} ms, want < 1000 ms${busyNote}`);
       t.assert(best.blank === 0, `${best.blank} frames showed rows not drawn yet`);
       t.assert(best.scrollTop >= SCROLL_STEP * (best.frames - 1), `the rows scrolled only ${best.scrollTop} px`);
-      t.assert(best.median <= 17.5, `median frame interval ${best.median.toFixed(1)} ms, want ≤ 17.5 ms (60 fps)`);
-      t.assert(best.over20 <= 0.05 * best.frames, `${best.over20} of ${best.frames} frames missed their vsync (interval over 20 ms), want ≤ 5 %`);
-      t.assert(best.fps >= 57, `${best.fps.toFixed(1)} fps, want ≥ 57`);
+      t.assert(best.median <= 17.5, `median frame interval ${best.median.toFixed(1)} ms, want ≤ 17.5 ms (60 fps)${busyNote}`);
+      t.assert(best.over20 <= 0.05 * best.frames, `${best.over20} of ${best.frames} frames missed their vsync (interval over 20 ms), want ≤ 5 %${busyNote}`);
+      t.assert(best.fps >= 57, `${best.fps.toFixed(1)} fps, want ≥ 57${busyNote}`);
       t.assert(page.errors.length === 0, `page errors: ${page.errors.join('; ')}`);
     } finally {
       await page.close();
