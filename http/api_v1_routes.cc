@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include <simdjson.h>
+
 #include "http/json_diff.h"
 #include "http/json_writer.h"
 #include "http/link_template.h"
@@ -66,6 +68,21 @@ Response Finish(std::string body) {
   return JsonResponse(std::move(body));
 }
 
+// Whether a Pod's stored version at the end of its row names `node` in spec.nodeName. A pod never
+// moves: once bound, every later version names the same node; one never bound names none.
+bool PodRanOn(const HandlerContext& ctx, const TimelineRow& row, std::string_view node) {
+  auto rec = ctx.store.PayloadAt(row.key, row.end_ns);
+  if (!rec || !*rec) return false;
+  const std::string& payload = (*rec)->payload;
+  thread_local simdjson::dom::parser parser;
+  std::string_view name;
+  if (parser.parse(payload.data(), payload.size(), true)["spec"]["nodeName"].get(name) !=
+      simdjson::SUCCESS) {
+    return false;
+  }
+  return name == node;
+}
+
 Response Timeline(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   TimelineQuery q;
@@ -76,18 +93,46 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   q.name_exact = p.GetOr("name", "");
   q.sort = ApiSort(p.GetOr("sort", ""));
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(5000));
+  // node: the Pods that ran on a Node (their stored spec.nodeName), read from each pod's payload
+  // after the index has chosen the rows, so `limit` applies to the pods kept.
+  const std::string node(p.GetOr("node", ""));
+  const size_t limit = q.limit;
+  if (!node.empty()) {
+    if (!q.kind.empty() && q.kind != "Pod") {
+      throw ParamError("node", "selects the Pods that ran on a node: use it with kind=Pod");
+    }
+    q.kind = "Pod";
+    q.limit = kMaxLimit;
+  }
   if (!q.namespace_.empty()) CheckNamespace(req, q.namespace_);
   q.cancel = req.cancel.get();
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "api-v1 query");
+  std::vector<const TimelineRow*> rows;
+  rows.reserve(result->rows.size());
+  size_t matched = result->matched;
+  bool truncated = result->truncated;
+  if (node.empty()) {
+    for (const TimelineRow& row : result->rows) rows.push_back(&row);
+  } else {
+    matched = 0;
+    for (const TimelineRow& row : result->rows) {
+      if (req.Cancelled()) break;  // already answered 503
+      if (!PodRanOn(ctx, row, node)) continue;
+      ++matched;
+      if (rows.size() < limit) rows.push_back(&row);
+    }
+    truncated = truncated || matched > rows.size();
+  }
   std::string body;
-  body.reserve(256 + result->rows.size() * 300);
+  body.reserve(256 + rows.size() * 300);
   JsonWriter w(&body);
   w.BeginObject();
   WriteRange(w, q.range);
-  w.Field("matched", uint64_t(result->matched)).Field("truncated", result->truncated);
+  w.Field("matched", uint64_t(matched)).Field("truncated", truncated);
   w.Key("rows").BeginArray();
-  for (const TimelineRow& row : result->rows) {
+  for (const TimelineRow* row_ptr : rows) {
+    const TimelineRow& row = *row_ptr;
     if (!req.MayRead(row.key.namespace_)) continue;
     w.BeginObject();
     WriteKey(w, row.key);
@@ -428,6 +473,9 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("stats", Stats);
   add("config", Config);
   add("links", Links);
+  AddSnapshotRoutes(router, ctx);
+  AddChangesRoutes(router, ctx);
+  AddGapsRoutes(router, ctx);
 }
 
 }  // namespace sloop::http

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/recording_log.h"
 #include "engine/store.h"
 #include "http/http_message.h"
 
@@ -123,7 +124,20 @@ void StoreMetrics::CounterMirror::Set(uint64_t v) {
   last = v;
 }
 
-StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store) : store_(store) {
+StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store,
+                           const RecordingLog* recording_log)
+    : store_(store), recording_log_(recording_log) {
+  if (recording_log_ != nullptr) {
+    gaps_ = &prometheus::BuildCounter()
+                 .Name("sloop_recording_gaps_total")
+                 .Help(
+                     "Recording gaps by scope: recorder (sloop was not running, or could not "
+                     "read the cluster), watch (a watch cut and relisted, or down now)")
+                 .Register(registry);
+    for (const char* scope : {"recorder", "watch"}) {
+      gap_counts_.emplace(scope, CounterMirror{&gaps_->Add({{"scope", scope}})});
+    }
+  }
   auto gauge = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
   };
@@ -178,6 +192,15 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store) :
 void StoreMetrics::Refresh() {
   StoreStats s = store_.Stats();
   std::lock_guard lock(mu_);
+  if (recording_log_ != nullptr) {
+    for (const auto& [scope, n] : recording_log_->GapCounts()) {
+      auto it = gap_counts_.find(scope);
+      if (it == gap_counts_.end()) {
+        it = gap_counts_.emplace(scope, CounterMirror{&gaps_->Add({{"scope", scope}})}).first;
+      }
+      it->second.Set(n);
+    }
+  }
   shards_->Set(double(s.shards));
   sealed_shards_->Set(double(s.sealed_shards));
   disk_bytes_->Set(double(s.disk_bytes));

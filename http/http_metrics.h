@@ -6,7 +6,11 @@
 //   process_*                                     the process collector of Prometheus clients
 //   sloop_http_connections_open                        connections currently open
 //   sloop_http_connections_rejected_total{reason}      closed early: limits, timeouts, bad requests
-// and, refreshed from Store::Stats() at each scrape, the engine's gauges (StoreMetrics).
+// and, refreshed from Store::Stats() at each scrape, the engine's gauges (StoreMetrics), with
+//   sloop_recording_gaps_total{scope}             recording gaps: "recorder" (sloop was not
+//       running, found at start; or could not read the cluster), "watch" (a watch cut and
+//       relisted, or down now); from the recording log
+
 #pragma once
 
 #include <cstdint>
@@ -28,8 +32,9 @@ class Family;
 }  // namespace prometheus
 
 namespace sloop {
+class RecordingLog;
 class Store;
-}
+}  // namespace sloop
 
 namespace sloop::http {
 
@@ -84,7 +89,9 @@ std::vector<prometheus::MetricFamily> CollectProcessMetrics();
 // right before serialising the registry).
 class StoreMetrics {
  public:
-  StoreMetrics(prometheus::Registry& registry, const Store& store);
+  // With a recording log: sloop_recording_gaps_total{scope} too (RecordingLog::GapCounts).
+  StoreMetrics(prometheus::Registry& registry, const Store& store,
+               const RecordingLog* recording_log = nullptr);
   void Refresh();
 
  private:
@@ -94,6 +101,9 @@ class StoreMetrics {
     void Set(uint64_t v);
   };
   const Store& store_;
+  const RecordingLog* recording_log_;
+  prometheus::Family<prometheus::Counter>* gaps_ = nullptr;
+  std::map<std::string, CounterMirror> gap_counts_;  // by scope
   std::mutex mu_;
   prometheus::Gauge *shards_, *sealed_shards_, *disk_bytes_, *size_mb_, *memory_bytes_, *oldest_,
       *newest_, *min_partition_age_hr_, *max_partition_age_hr_, *corrupt_skipped_;

@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace sloop {
+class RecordingLog;
+}
+
 namespace sloop::http {
 
 class Authenticator;
@@ -95,6 +99,10 @@ struct HttpOptions {
   // is awaited; /readyz answers 503 with the reason until ready, then 200. Called on HTTP threads
   // (thread-safe, quick). Empty: always ready.
   std::function<Readiness()> readiness;
+
+  // ---- when the store was recorded, and its gaps (/api/v1/gaps, sloop_recording_gaps_total);
+  // null: none known.
+  std::shared_ptr<const RecordingLog> recording_log;
 
   // The URL prefix: display_context, else context, else "cluster" (Sloop would panic on "").
   std::string UrlContext() const {

@@ -29,7 +29,8 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
                                         prometheus::Registry& registry) {
   auto http_metrics = std::make_unique<HttpMetrics>(registry, options.enable_user_metrics,
                                                     options.user_metrics_headers);
-  auto store_metrics = std::make_unique<StoreMetrics>(registry, store);
+  auto store_metrics =
+      std::make_unique<StoreMetrics>(registry, store, options.recording_log.get());
   StoreMetrics* sm = store_metrics.get();
   auto router = std::make_unique<SloopRouter>(std::move(http_metrics), std::move(store_metrics));
 

@@ -8,7 +8,8 @@
 
 namespace sloop {
 class ExclusionRules;
-}
+class IntervalSink;
+}  // namespace sloop
 
 namespace sloop::ingest {
 
@@ -39,6 +40,11 @@ struct IngestOptions {
   std::chrono::nanoseconds resync_interval = std::chrono::minutes(30);
   std::string record_file;  // capture written as events arrive ("*.zst": zstd-compressed)
   const ExclusionRules* rules = nullptr;
+  // Where the time a watch may have missed changes is reported (engine/interval_sink.h), null for
+  // nowhere: a watch cut and relisted (410 Gone, an unreadable stream, a failed list) from its
+  // last good frame to the end of the relist, a watch down and not yet resumed (withdrawn when it
+  // resumes from its resourceVersion without loss), a cluster not reachable at start-up.
+  IntervalSink* gaps = nullptr;
 
   // ---- tuning; the defaults suit a real cluster, tests shorten them.
   int list_page_size = 500;

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "engine/interval_sink.h"
 #include "ingest/capture.h"
 #include "ingest/discovery.h"
 #include "ingest/ingest_metrics.h"
@@ -35,6 +36,9 @@ constexpr auto kLogEvery = std::chrono::seconds(10);
 // How much of a list page over the cap is kept: enough for its metadata (continue token,
 // resourceVersion), which the API server writes before the items.
 constexpr size_t kPagePrefixBytes = 64 << 10;
+// A watch reopened from its resourceVersion and accepted (200) that has not been told 410 Gone
+// within this long is taken to have resumed without loss.
+constexpr auto kResumedAfter = std::chrono::seconds(2);
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -149,6 +153,14 @@ struct Stream {
   bool forbidden = false;         // the last list or watch answered 403
   bool forbidden_logged = false;  // said once with what to add to the role; not again
   std::string last_error;  // why the last request of this stream failed ("" after a good one)
+  // Recording gaps (IngestOptions::gaps). complete_ns: the wall time up to which this type's
+  // history is known whole (the last good frame, a watch's clean end, a list's end). gap_id: the
+  // interval open for it (0: none); pending while the watch may still resume from its
+  // resourceVersion without loss, certain once a relist is forced, with what it turned out to be.
+  int64_t complete_ns = 0;
+  uint64_t gap_id = 0;
+  bool gap_pending = false;
+  std::string gap_reason;
   Clock::time_point last_bad_log{};
   uint64_t bad_logs_suppressed = 0;
   Ingester::Impl* impl = nullptr;
@@ -173,6 +185,57 @@ struct Ingester::Impl {
   std::vector<KindStatus> status;
   IngestReadiness readiness;  // guarded by status_mu
   uint64_t store_errors = 0;
+  int64_t started_ns = 0;  // when Start was called: the cluster is recorded from then on
+
+  // ---- recording gaps (IngestOptions::gaps)
+
+  IntervalMark Mark(const Stream& s, std::string reason) const {
+    const ResourceType& t = s.rec->type();
+    return IntervalMark{"watch", t.kind, t.group, std::move(reason), s.complete_ns};
+  }
+
+  // The watch is down; it may yet resume from its resourceVersion without loss.
+  void GapSuspected(Stream& s, const std::string& why) {
+    if (options.gaps == nullptr || s.gap_id != 0) return;
+    s.gap_id = options.gaps->OpenInterval(Mark(s, "the " + s.rec->type().kind + " watch is down (" +
+                                                      Clip(why, 160) +
+                                                      "); reconnecting from its resourceVersion"));
+    s.gap_pending = true;
+  }
+
+  // Changes were lost: a relist is forced, or a list failed. The first reason given stands.
+  void GapCertain(Stream& s, const std::string& reason) {
+    if (options.gaps == nullptr) return;
+    if (s.gap_id == 0) {
+      s.gap_id = options.gaps->OpenInterval(Mark(s, reason));
+    } else if (!s.gap_pending) {
+      return;
+    }
+    s.gap_pending = false;
+    s.gap_reason = reason;
+  }
+
+  // The watch delivers again from its resourceVersion: what was feared did not happen.
+  void WatchResumed(Stream& s) {
+    if (s.gap_id == 0 || !s.gap_pending) return;
+    options.gaps->CancelInterval(s.gap_id);
+    s.gap_id = 0;
+    s.gap_pending = false;
+  }
+
+  // A list ended (or the type is dropped): the gap, if any, ends here.
+  void GapEnded(Stream& s, int64_t end_ns) {
+    if (s.gap_id == 0) return;
+    options.gaps->CloseInterval(s.gap_id, end_ns, s.gap_reason);
+    s.gap_id = 0;
+    s.gap_pending = false;
+    s.gap_reason.clear();
+  }
+
+  // The wall time of a steady-clock instant in the recent past.
+  static int64_t WallNs(Clock::time_point t) {
+    return NowNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+  }
 
   ~Impl() {
     if (multi) curl_multi_cleanup(multi);
@@ -198,6 +261,7 @@ struct Ingester::Impl {
     metrics->Watching(type, true);
     s->next_attempt = Clock::now();
     s->page_limit = std::max(1, options.list_page_size);
+    s->complete_ns = NowNs();
     streams.push_back(std::move(s));
   }
 
@@ -396,6 +460,8 @@ struct Ingester::Impl {
         s.bad_frames_in_row = 0;
         s.unreadable_relists = 0;
         if (!f.resource_version.empty()) s.rv = f.resource_version;
+        WatchResumed(s);
+        s.complete_ns = NowNs();
         return true;
       case WatchFrame::Kind::kError:
         s.error_message = f.error_message;
@@ -408,6 +474,8 @@ struct Ingester::Impl {
         return false;
       case WatchFrame::Kind::kUnknownType:
         s.bad_frames_in_row = 0;
+        WatchResumed(s);
+        s.complete_ns = NowNs();
         s.rec->metrics()->Error("unknown_frame_type");
         LogLimited(s, rt.GroupResource() + ": skipped a watch frame of unknown type \"" +
                           Clip(f.type_name, 40) + "\"");
@@ -444,6 +512,8 @@ struct Ingester::Impl {
       s.unreadable_relists = 0;
     }
     if (!f.resource_version.empty()) s.rv = f.resource_version;
+    WatchResumed(s);
+    s.complete_ns = ts;
     return true;
   }
 
@@ -518,6 +588,13 @@ struct Ingester::Impl {
     if (s.status == 401) client->CredentialsRejected();
     s.last_error = std::string(what) + " answered HTTP " + std::to_string(s.status) + ": " +
                    StatusMessage(s.buf);
+    if (s.phase == Stream::Phase::kListing) {
+      // A refused kind is not recorded at all (shown as forbidden), which is no gap in it; a
+      // throttled list (429) is paced by the server, as any list takes its time.
+      if (s.status != 403 && s.status != 429) GapCertain(s, ListFailedReason(s));
+    } else {
+      GapSuspected(s, s.last_error);
+    }
     if (s.status == 403) {
       Forbidden(s, what);
       return;
@@ -596,9 +673,16 @@ struct Ingester::Impl {
     EndList(s, RawMetadataField(meta_source, "resourceVersion"));
   }
 
+  std::string ListFailedReason(const Stream& s) const {
+    return "the " + s.rec->type().kind + " list failed (" + Clip(s.last_error, 160) +
+           ") and was tried again; changes until it completed may be missing";
+  }
+
   void EndList(Stream& s, std::string_view list_rv) {
     const std::string name = s.rec->type().GroupResource();
     int64_t ts = NowNs();
+    GapEnded(s, ts);
+    s.complete_ns = ts;
     s.continue_token.clear();
     auto mode = s.list_incomplete ? TypeRecorder::ListEnd::kKeepUnseen
                                   : TypeRecorder::ListEnd::kInferDeletions;
@@ -669,6 +753,7 @@ struct Ingester::Impl {
     if (rc != CURLE_OK) {
       s.rec->metrics()->Error("network");
       s.last_error = std::string("list failed: ") + curl_easy_strerror(rc);
+      GapCertain(s, ListFailedReason(s));
       LogLimited(s, name + ": " + s.last_error + "; retrying");
       Retry(s, Backoff(s));
       return;
@@ -730,12 +815,24 @@ struct Ingester::Impl {
     NextPageOrEnd(s, body);
   }
 
+  std::string RelistReason(const Stream& s, const std::string& why) const {
+    return "the " + s.rec->type().kind + " watch was cut (" + why +
+           ") and relisted; changes in between may be missing";
+  }
+
   void WatchDone(Stream& s, CURLcode rc) {
     const std::string name = s.rec->type().GroupResource();
+    // The watch carried everything up to its last bytes, unless what ended it says that its
+    // resourceVersion was already too old (410) or the stream was not a watch stream.
+    if (s.status == 200 && s.abort != Stream::Abort::kRelist &&
+        s.abort != Stream::Abort::kMalformed && s.abort != Stream::Abort::kStop) {
+      s.complete_ns = std::max(s.complete_ns, WallNs(s.last_data));
+    }
     switch (s.abort) {
       case Stream::Abort::kStop:
         return;
       case Stream::Abort::kRelist:
+        GapCertain(s, RelistReason(s, "410 Gone"));
         Log(name + ": watch expired (410: " + s.error_message + "); relisting");
         s.need_list = true;
         Retry(s, std::chrono::milliseconds(0));
@@ -745,6 +842,7 @@ struct Ingester::Impl {
         // watch reads a good frame again; a list that succeeds does not reset it.
         auto delay = Jittered(s.unreadable_relists++);
         s.last_error = s.error_message;
+        GapCertain(s, RelistReason(s, "its stream was unreadable: " + Clip(s.error_message, 120)));
         Log(name + ": " + s.error_message + "; relisting in " + Seconds(delay) +
             " so that nothing is lost");
         s.need_list = true;
@@ -752,6 +850,7 @@ struct Ingester::Impl {
         return;
       }
       case Stream::Abort::kWatchError:
+        GapSuspected(s, "watch error: " + s.error_message);
         LogLimited(s, name + ": watch error: " + s.error_message + "; watching again");
         Retry(s, Backoff(s));
         return;
@@ -764,12 +863,14 @@ struct Ingester::Impl {
       ++s.reconnects;
       s.rec->metrics()->reconnects->Increment();
       s.rec->metrics()->Error("network");
+      GapSuspected(s, std::string("connection broken: ") + curl_easy_strerror(rc));
       LogLimited(s, name + ": watch broken (" + curl_easy_strerror(rc) + "); reconnecting from " +
                         "resourceVersion " + s.rv);
       Retry(s, s.frames > 0 ? Clock::duration::zero() : Backoff(s));
       return;
     }
     if (s.status == 410) {
+      GapCertain(s, RelistReason(s, "410 Gone"));
       Log(name + ": watch answered 410 Gone; relisting");
       s.need_list = true;
       Retry(s, std::chrono::milliseconds(0));
@@ -780,6 +881,7 @@ struct Ingester::Impl {
       return;
     }
     Allowed(s);
+    WatchResumed(s);
     // The server ended the watch (its timeout): go on from where it stopped. A server that ends
     // watches at once gets backoff rather than a busy loop.
     if (s.frames == 0 && Clock::now() - s.started < std::chrono::seconds(1)) {
@@ -814,6 +916,7 @@ struct Ingester::Impl {
         Log(t.GroupResource() + ": no longer served; stopped watching it");
         (*it)->rec->metrics()->forbidden->Set(0);
         (*it)->abort = Stream::Abort::kStop;
+        GapEnded(**it, NowNs());
         Finish(**it);
         metrics->Watching(t, false);
         it = streams.erase(it);
@@ -974,9 +1077,12 @@ struct Ingester::Impl {
 
   // Connects, trying again with backoff until it works or Stop(). False when stopped.
   bool Bootstrap() {
+    // From the start until connected after a failure, nothing of the cluster is recorded.
+    uint64_t gap = 0;
     for (int attempt = 1;; ++attempt) {
       if (stop.load()) return false;
       auto selected = Connect();
+      if (selected && gap != 0) options.gaps->CloseInterval(gap, NowNs(), {});
       if (selected) {
         std::string names;
         for (const auto& t : *selected) {
@@ -989,6 +1095,11 @@ struct Ingester::Impl {
         return true;
       }
       if (stop.load()) return false;
+      if (options.gaps != nullptr && gap == 0) {
+        gap = options.gaps->OpenInterval(IntervalMark{
+            "recorder", "", "",
+            "sloop could not read the cluster: " + Clip(selected.error().message), started_ns});
+      }
       auto delay = Jittered(attempt - 1);
       std::string waiting = selected.error().message + " (attempt " + std::to_string(attempt) +
                             ", next in " + Seconds(delay) + ")";
@@ -1016,7 +1127,14 @@ struct Ingester::Impl {
         if (s.phase == Stream::Phase::kWaiting && now >= s.next_attempt) {
           StartRequest(s);
         } else if (s.phase == Stream::Phase::kWatching) {
+          // A watch accepted from its resourceVersion that has not been told 410 at once has
+          // resumed (a quiet type may send no frame for minutes).
+          if (s.gap_pending && s.status == 200 && now - s.started >= kResumedAfter) {
+            WatchResumed(s);
+          }
           if (now - s.last_data > options.stall_timeout) {
+            s.complete_ns = std::max(s.complete_ns, WallNs(s.last_data));
+            GapSuspected(s, "silent for " + Seconds(now - s.last_data));
             Finish(s);
             ++s.reconnects;
             s.rec->metrics()->reconnects->Increment();
@@ -1025,6 +1143,7 @@ struct Ingester::Impl {
                 "; reconnecting from resourceVersion " + s.rv);
             Retry(s, Clock::duration::zero());
           } else if (now >= s.resync_due) {
+            s.complete_ns = std::max(s.complete_ns, NowNs());  // watching until now
             Finish(s);
             s.need_list = true;
             Retry(s, Clock::duration::zero());
@@ -1096,6 +1215,7 @@ Result<std::unique_ptr<Ingester>> Ingester::Start(const IngestOptions& options, 
   impl->owner = ing.get();
   impl->metrics = std::make_unique<IngestMetrics>(registry, options.enable_granular_metrics);
   impl->readiness.waiting_for = "connecting to " + cc.server;
+  impl->started_ns = NowNs();
   ing->client_->SetCancel(&impl->stop);
   if (!options.record_file.empty()) {
     auto w = CaptureWriter::Create(options.record_file, "sloop");

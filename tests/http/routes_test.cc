@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "engine/backup.h"
+#include "engine/recording_log.h"
 #include "engine/store.h"
 #include "http/http_message.h"
 #include "http/params.h"
@@ -332,6 +333,26 @@ TEST_F(RoutesTest, ApiTimelineAndResources) {
                 .body,
             r.body);
 
+  // node: the Pods whose stored spec.nodeName is that node (the fixture's pods all ran on one).
+  r = Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z"
+          "&node=ip-10-42-17-203.ec2.internal&sort=name");
+  ASSERT_EQ(r.status, 200) << r.body;
+  doc = Json(r);
+  EXPECT_EQ(int64_t(doc["matched"]), 2);
+  ASSERT_EQ(doc["rows"].get_array().size(), 2u);
+  EXPECT_EQ(std::string_view(doc["rows"].at(0)["kind"]), "Pod");
+  EXPECT_EQ(std::string_view(doc["rows"].at(1)["name"]), "gone");
+  r = Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z"
+          "&node=ip-10-42-17-203.ec2.internal&limit=1");
+  doc = Json(r);
+  EXPECT_EQ(doc["rows"].get_array().size(), 1u);
+  EXPECT_EQ(int64_t(doc["matched"]), 2);
+  EXPECT_TRUE(bool(doc["truncated"]));
+  r = Get("/api/v1/timeline?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z&node=node-b");
+  doc = Json(r);
+  EXPECT_EQ(doc["rows"].get_array().size(), 0u);
+  EXPECT_EQ(BadParam("/api/v1/timeline?kind=Node&node=node-a"), "node");
+
   r = Get("/api/v1/resources?search=GON");
   ASSERT_EQ(r.status, 200);
   doc = Json(r);
@@ -439,6 +460,7 @@ TEST_F(RoutesTest, HostileInputNeverYields500) {
                                            "/cluster/data?query=Namespaces",
                                            "/cluster/data?query=Kinds",
                                            "/cluster/data?query=Queries",
+                                           "/api/v1/gaps?kind=Pod",
                                            "/cluster/resource?click_time=1",
                                            "/cluster/webfiles/index.html",
                                            "/cluster/debug/",
@@ -452,6 +474,9 @@ TEST_F(RoutesTest, HostileInputNeverYields500) {
                                            "/api/v1/payload?kind=Pod&name=x",
                                            "/api/v1/diff?kind=Pod&name=x&from=1&to=2",
                                            "/api/v1/events?kind=Pod&name=x",
+                                           "/api/v1/snapshot?kind=Pod",
+                                           "/api/v1/snapshot",
+                                           "/api/v1/changes",
                                            "/api/v1/namespaces",
                                            "/api/v1/kinds",
                                            "/api/v1/shards",
@@ -822,6 +847,152 @@ TEST_F(RoutesTest, LeftBarLinksAreExpandedOverThePageFields) {
   EXPECT_EQ(std::string_view(links.at(0)["url"]), "https://g/?ctx=cluster&k=pod");
   EXPECT_EQ(std::string_view(links.at(0)["url_template"]),
             "https://g/?ctx={{urlquery .CurrentContext}}&k={{ToLower .DefaultKind}}");
+}
+
+}  // namespace
+}  // namespace sloop::http
+
+namespace sloop::http {
+namespace {
+
+// /api/v1/gaps over a recording log: a stop between two sessions, a watch relisted after 410, a
+// watch down now; clipped to the window and to the first record.
+class GapsRouteTest : public RoutesTest {
+ protected:
+  void MakeLog() {
+    RecordingLogOptions o;
+    o.path = dir_ / RecordingLog::kFileName;
+    o.heartbeat_interval = std::chrono::milliseconds(0);
+    o.now_ns = [this] { return now_.load(); };
+    now_ = kT0;
+    {
+      auto first = RecordingLog::Open(o, nullptr);
+      ASSERT_TRUE(first.has_value());
+      ASSERT_TRUE((*first)->BeginSession());
+      now_ = kT0 + 2 * kMin;
+      ASSERT_TRUE((*first)->EndSession());
+    }
+    now_ = kT0 + 3 * kMin;
+    auto log = RecordingLog::Open(o, nullptr);
+    ASSERT_TRUE(log.has_value());
+    ASSERT_TRUE((*log)->BeginSession());
+    uint64_t pod = (*log)->OpenInterval(
+        IntervalMark{"watch", "Pod", "", "the Pod watch is down", kT0 + 4 * kMin});
+    (*log)->CloseInterval(pod, kT0 + 5 * kMin,
+                          "the Pod watch was cut (410 Gone) and relisted; changes in between "
+                          "may be missing");
+    (*log)->OpenInterval(IntervalMark{"watch", "Deployment", "apps", "the Deployment watch is down",
+                                      kT0 + 5 * kMin});
+    now_ = kT0 + 10 * kMin;
+    log_ = std::move(*log);
+    options_.recording_log = log_;
+    router_ = MakeSloopRouter(options_, *store_, registry2_);
+  }
+  void TearDown() override {
+    router_.reset();
+    log_.reset();
+    RoutesTest::TearDown();
+  }
+  std::shared_ptr<RecordingLog> log_;
+};
+
+TEST_F(GapsRouteTest, ShapesOfEveryScope) {
+  MakeLog();
+  Response r = Get("/api/v1/gaps?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            "{\"start\":\"2026-11-20T09:00:00Z\",\"end\":\"2026-11-20T09:10:00Z\","
+            "\"recording_since\":\"2026-11-20T09:01:00Z\",\"recording\":true,\"gaps\":["
+            "{\"start\":\"2026-11-20T09:02:00Z\",\"end\":\"2026-11-20T09:03:00Z\","
+            "\"scope\":\"recorder\",\"kind\":null,\"group\":null,"
+            "\"reason\":\"sloop was not running\"},"
+            "{\"start\":\"2026-11-20T09:04:00Z\",\"end\":\"2026-11-20T09:05:00Z\","
+            "\"scope\":\"watch\",\"kind\":\"Pod\",\"group\":\"\","
+            "\"reason\":\"the Pod watch was cut (410 Gone) and relisted; changes in between may "
+            "be missing\"},"
+            "{\"start\":\"2026-11-20T09:05:00Z\",\"end\":null,"
+            "\"scope\":\"watch\",\"kind\":\"Deployment\",\"group\":\"apps\","
+            "\"reason\":\"the Deployment watch is down\"}]}\n");
+  // The same under the context prefix, and with Sloop's parameter names (Unix seconds).
+  EXPECT_EQ(Get("/cluster/api/v1/gaps?from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z").body,
+            r.body);
+  EXPECT_EQ(Get("/api/v1/gaps?start_time=1795165200&end_time=1795165800").body, r.body);
+  EXPECT_EQ(Get("/api/v1/gaps?lookback=10m").body, r.body) << "ends now by default";
+
+  // One kind: the recorder's gaps (every kind's) and that kind's.
+  auto e = Json(Get("/api/v1/gaps?lookback=10m&kind=Pod"));
+  auto gaps = e["gaps"].get_array().value();
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(std::string_view(gaps.at(0)["scope"].get_string().value()), "recorder");
+  EXPECT_EQ(std::string_view(gaps.at(1)["kind"].get_string().value()), "Pod");
+  EXPECT_EQ(Json(Get("/api/v1/gaps?lookback=10m&kind=_all"))["gaps"].get_array().size(), 3u);
+
+  // Clipped to the window; nothing outside it.
+  e = Json(Get("/api/v1/gaps?from=2026-11-20T09:02:30Z&to=2026-11-20T09:04:30Z"));
+  gaps = e["gaps"].get_array().value();
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(std::string_view(gaps.at(0)["start"].get_string().value()), "2026-11-20T09:02:30Z");
+  EXPECT_EQ(std::string_view(gaps.at(1)["end"].get_string().value()), "2026-11-20T09:04:30Z");
+  EXPECT_EQ(Json(Get("/api/v1/gaps?from=2026-11-20T08:00:00Z&to=2026-11-20T08:30:00Z"))["gaps"]
+                .get_array()
+                .size(),
+            0u);
+
+  // The metric counts the watch gaps reported (and the hole found at open).
+  r = Get("/metrics");
+  EXPECT_NE(r.body.find("sloop_recording_gaps_total{scope=\"watch\"} 2"), std::string::npos)
+      << r.body.substr(0, 3000);
+  EXPECT_NE(r.body.find("sloop_recording_gaps_total{scope=\"recorder\"} 1"), std::string::npos);
+}
+
+TEST_F(GapsRouteTest, TimeBeforeTheFirstRecordIsNoGap) {
+  // The store's oldest record is at 09:01; a log whose first session stopped at 08:30 and
+  // started again at 09:00 has a hole that lies before anything retained.
+  RecordingLogOptions o;
+  o.path = dir_ / RecordingLog::kFileName;
+  o.heartbeat_interval = std::chrono::milliseconds(0);
+  o.now_ns = [this] { return now_.load(); };
+  now_ = kT0 - kHour;
+  {
+    auto log = RecordingLog::Open(o, nullptr);
+    ASSERT_TRUE((*log)->BeginSession());
+    now_ = kT0 - 30 * kMin;
+    ASSERT_TRUE((*log)->EndSession());
+  }
+  now_ = kT0;
+  auto log = RecordingLog::Open(o, nullptr);
+  ASSERT_TRUE((*log)->BeginSession());
+  now_ = kT0 + 10 * kMin;
+  options_.recording_log = std::move(*log);
+  router_ = MakeSloopRouter(options_, *store_, registry2_);
+  auto e = Json(Get("/api/v1/gaps?lookback=2h"));
+  EXPECT_EQ(std::string_view(e["recording_since"].get_string().value()), "2026-11-20T09:01:00Z");
+  EXPECT_EQ(e["gaps"].get_array().size(), 0u);
+}
+
+TEST_F(GapsRouteTest, WithoutALogNothingIsKnown) {
+  Response r = Get("/api/v1/gaps?lookback=10m");
+  ASSERT_EQ(r.status, 200);
+  auto e = Json(r);
+  EXPECT_EQ(std::string_view(e["recording_since"].get_string().value()), "2026-11-20T09:01:00Z");
+  EXPECT_FALSE(e["recording"].get_bool().value());
+  EXPECT_EQ(e["gaps"].get_array().size(), 0u);
+  EXPECT_EQ(Get("/metrics").body.find("sloop_recording_gaps_total"), std::string::npos);
+}
+
+TEST_F(GapsRouteTest, BadParametersAreNamed) {
+  EXPECT_EQ(BadParam("/api/v1/gaps?from=yesterday"), "from");
+  EXPECT_EQ(BadParam("/api/v1/gaps?from=1795165800&to=1795165200"), "from");
+  EXPECT_EQ(BadParam("/api/v1/gaps?lookback=-1h"), "lookback");
+  EXPECT_EQ(BadParam("/api/v1/gaps?lookback=1h&from=1795165200"), "lookback");
+  EXPECT_EQ(BadParam("/api/v1/gaps?start_time=1795165200&from=1795165200"), "start_time");
+  EXPECT_EQ(BadParam("/api/v1/gaps?end_time=1795165200&to=1795165200"), "end_time");
+  EXPECT_EQ(BadParam("/api/v1/gaps?start_time=1795165200&lookback=1h"), "lookback");
+  EXPECT_EQ(BadParam("/api/v1/gaps?start_time=1795165800&end_time=1795165200"), "start_time");
+  EXPECT_EQ(BadParam("/api/v1/gaps?start_time=soon"), "start_time");
+  EXPECT_EQ(BadParam("/api/v1/gaps?end_time=2026-02-30T00:00:00Z"), "end_time");
+  EXPECT_EQ(BadParam("/api/v1/gaps?kind=%ff"), "kind");
+  EXPECT_EQ(Get("/api/v1/gaps", "POST").status, 405);
 }
 
 }  // namespace

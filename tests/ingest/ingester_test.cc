@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/interval_sink.h"
 #include "engine/record_sink.h"
 #include "tests/tools/sloop/emitted.h"
 #include "tests/tools/sloop/process.h"
@@ -67,6 +68,58 @@ class LastStateSink : public RecordSink {
   std::map<std::string, Last> by_uid_;
   std::map<WatchType, int> counts_;
 };
+
+// What the ingester reported as time it may have missed (IngestOptions::gaps).
+class GapLog : public IntervalSink {
+ public:
+  struct Gap {
+    IntervalMark mark;
+    int64_t end_ns = 0;  // 0: still open
+    bool cancelled = false;
+    std::string final_reason;
+  };
+  uint64_t OpenInterval(const IntervalMark& mark) override {
+    std::lock_guard lock(mu_);
+    gaps_.push_back(Gap{mark});
+    return gaps_.size();
+  }
+  void CloseInterval(uint64_t id, int64_t end_ns, std::string_view reason) override {
+    std::lock_guard lock(mu_);
+    Gap& g = gaps_.at(id - 1);
+    EXPECT_EQ(g.end_ns, 0) << "closed twice";
+    EXPECT_FALSE(g.cancelled) << "closed after being withdrawn";
+    g.end_ns = end_ns;
+    g.final_reason = reason.empty() ? g.mark.reason : std::string(reason);
+  }
+  void CancelInterval(uint64_t id) override {
+    std::lock_guard lock(mu_);
+    Gap& g = gaps_.at(id - 1);
+    EXPECT_EQ(g.end_ns, 0) << "withdrawn after being closed";
+    g.cancelled = true;
+  }
+  std::vector<Gap> Snapshot() const {
+    std::lock_guard lock(mu_);
+    return gaps_;
+  }
+  // Closed (not withdrawn) gaps of scope "watch".
+  std::vector<Gap> Closed() const {
+    std::vector<Gap> out;
+    for (const Gap& g : Snapshot()) {
+      if (!g.cancelled && g.end_ns != 0) out.push_back(g);
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Gap> gaps_;
+};
+
+int64_t WallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // Differences between what was emitted and what was recorded (empty: nothing lost). Kinds the
 // recorder does not watch by default (Leases, CRDs themselves) are skipped; for Nodes only their
@@ -395,6 +448,112 @@ subjects: [{kind: ServiceAccount, name: sloop, namespace: sloop}]
       },
       10s));
   EXPECT_EQ(ForbiddenGauge("ConfigMap"), 0.0);
+}
+
+// A watch that the server expires (410 Gone) is relisted: the time from its last good frame to the
+// end of the relist is a gap of that kind, said to be one. Watches that are cut and resume from
+// their resourceVersion lose nothing, and are withdrawn; watches the server ends are no gap.
+TEST_F(IngesterTest, ExpiredWatchIsAGapUntilTheRelistEnds) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  // No bookmarks: a quiet kind's resourceVersion grows old, and the next reconnect after an
+  // expiry is told 410.
+  StartSim({"--scenario", "default", "--seed", "3", "--speed", "4", "--drop-watches-every", "1s",
+            "--expire-every", "2s", "--freeze-after", "15s"});
+  GapLog gaps;
+  IngestOptions o = Options();
+  o.gaps = &gaps;
+  const int64_t t0 = WallNowNs();
+  auto started = Ingester::Start(o, sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message << "\n" << sim_.Log();
+  ingester_ = std::move(*started);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& g : gaps.Closed()) {
+          if (g.final_reason.find("410 Gone") != std::string::npos) return true;
+        }
+        return false;
+      },
+      20s))
+      << sim_.Log();
+  ingester_->Stop();
+  const int64_t t1 = WallNowNs();
+  size_t expired = 0, withdrawn = 0;
+  for (const auto& g : gaps.Snapshot()) {
+    EXPECT_EQ(g.mark.scope, "watch");
+    EXPECT_FALSE(g.mark.kind.empty());
+    EXPECT_GE(g.mark.start_ns, t0);
+    if (g.cancelled) {
+      ++withdrawn;
+      continue;
+    }
+    if (g.end_ns == 0) continue;  // down when the ingester stopped
+    EXPECT_GE(g.end_ns, g.mark.start_ns);
+    EXPECT_LE(g.end_ns, t1);
+    if (g.final_reason.find("410 Gone") == std::string::npos) continue;
+    ++expired;
+    EXPECT_EQ(g.final_reason, "the " + g.mark.kind +
+                                  " watch was cut (410 Gone) and relisted; changes in between "
+                                  "may be missing");
+    // From the last good frame or the end of the last watch (cut every second) to the relist's
+    // end: seconds, not the whole run.
+    EXPECT_LT(g.end_ns - g.mark.start_ns, int64_t{4'000'000'000}) << g.mark.kind;
+  }
+  EXPECT_GT(expired, 0u);
+  EXPECT_GT(withdrawn, 0u) << "cut watches that resumed from their resourceVersion";
+  EXPECT_GT(Total(&KindStatus::relists), 0u);
+}
+
+TEST_F(IngesterTest, CutAndEndedWatchesThatResumeAreNoGap) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  StartSim({"--scenario", "default", "--seed", "4", "--speed", "4", "--bookmark-interval", "300ms",
+            "--drop-watches-every", "1500ms"});
+  GapLog gaps;
+  IngestOptions o = Options();
+  o.gaps = &gaps;
+  o.watch_timeout = 1s;  // the server also ends each watch after 1 to 2 s
+  auto started = Ingester::Start(o, sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message << "\n" << sim_.Log();
+  ingester_ = std::move(*started);
+  ASSERT_TRUE(WaitFor([&] { return ingester_->Readiness().ready; }, 20s));
+  std::this_thread::sleep_for(6s);
+  ingester_->Stop();
+  EXPECT_GT(Total(&KindStatus::reconnects), 0u);
+  EXPECT_EQ(Total(&KindStatus::relists), 0u);
+  size_t withdrawn = 0;
+  for (const auto& g : gaps.Snapshot()) {
+    EXPECT_EQ(g.end_ns, 0) << g.mark.kind << ": " << g.final_reason;
+    if (g.cancelled) ++withdrawn;
+  }
+  EXPECT_GT(withdrawn, 0u);
+  EXPECT_TRUE(gaps.Closed().empty());
+}
+
+// A cluster that cannot be reached at start: the whole recorder misses it, from the start on.
+TEST_F(IngesterTest, UnreachableClusterAtStartIsAnOpenRecorderGap) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  int port = sloop::testing::FreePort();
+  std::ofstream(kubeconfig_)
+      << "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+      << "clusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:" << port
+      << "\nusers:\n- name: u\n  user: {}\n"
+      << "contexts:\n- name: gone\n  context:\n    cluster: c\n    user: u\n";
+  GapLog gaps;
+  IngestOptions o = Options();
+  o.gaps = &gaps;
+  const int64_t t0 = WallNowNs();
+  auto started = Ingester::Start(o, sink_, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  ingester_ = std::move(*started);
+  ASSERT_TRUE(WaitFor([&] { return Attempt(ingester_->Readiness().waiting_for) >= 2; }, 20s));
+  ingester_->Stop();
+  auto all = gaps.Snapshot();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].mark.scope, "recorder");
+  EXPECT_TRUE(all[0].mark.kind.empty());
+  EXPECT_GE(all[0].mark.start_ns, t0);
+  EXPECT_LT(all[0].mark.start_ns, t0 + int64_t{1'000'000'000});
+  EXPECT_EQ(all[0].end_ns, 0) << "still open: the session's end closes it";
+  EXPECT_NE(all[0].mark.reason.find("sloop could not read the cluster"), std::string::npos);
 }
 
 // A missing kubeconfig is still an immediate, clear error.

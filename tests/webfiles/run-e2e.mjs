@@ -446,7 +446,7 @@ test('a deleted pod is found by search and opens', async () => {
   await page.waitForSelector('[data-testid=search]');
   const q = gone.name.slice(0, Math.max(4, gone.name.length - 2)).toUpperCase();
   await page.fill('[data-testid=search]', q);
-  const hit = page.locator(`[data-testid=search-results] li.result[data-kind=Pod][data-name="${gone.name}"]`);
+  const hit = page.locator(`[data-testid=search-results] li.result[data-kind=Pod][data-name="${gone.name}"][data-uid="${gone.uid}"]`);
   await hit.waitFor();
   assert((await hit.locator('.deleted-badge').count()) === 1, 'the deleted pod is not marked deleted');
   await screenshot(page, 'search-deleted-pod');
@@ -507,7 +507,8 @@ test('behind a proxy on a sub-path (ingress rewrite, kubectl proxy) every asset 
     const outside = [];
     page.on('response', (r) => {
       if (!new URL(r.url()).pathname.startsWith(prefix) && !r.url().startsWith('data:')) outside.push(r.url());
-      if (r.status() >= 400) outside.push(`${r.status()} ${r.url()}`);
+      // A server without /api/v1/gaps answers it 404, which the UI tolerates (no shading).
+      if (r.status() >= 400 && !(r.status() === 404 && new URL(r.url()).pathname.endsWith('/api/v1/gaps'))) outside.push(`${r.status()} ${r.url()}`);
     });
     try {
       await page.goto(url); // the root: a redirect that must keep the prefix
@@ -517,7 +518,7 @@ test('behind a proxy on a sub-path (ingress rewrite, kubectl proxy) every asset 
       const path = new URL(page.url()).pathname;
       assert(path.startsWith(prefix), `the redirect left the prefix: ${page.url()}`);
       assert(outside.length === 0, `requests outside ${prefix} or failing: ${outside.join(', ')}`);
-      assert(/resources/.test(count), `the timeline's answer is missing: "${count}"`);
+      assert(/\d+ resources?\b/.test(count), `the timeline's answer is missing: "${count}"`);
       assert(!(await page.locator('[data-testid=error]').isVisible()), 'an error is shown');
       assert(page.errors.length === 0, `page errors: ${page.errors.join('; ')}`);
       await screenshot(page, header ? 'sub-path-ingress' : 'sub-path-kubectl-proxy');

@@ -14,8 +14,9 @@ constexpr ScenarioInfo kScenarios[] = {
     {"e2e",
      "short deterministic script for end-to-end tests, done within ~10 s at --speed 1: "
      "namespaces, 3 nodes, Deployment web rolled out (nginx:1.25 -> 1.26, old ReplicaSet scaled "
-     "to 0), StatefulSet db, crash-looping pod (BackOff), pod doomed deleted, CRD "
-     "widgets.example.com with 3 Widgets; then only heartbeats every 3 s."},
+     "to 0), StatefulSet db, crash-looping pod (BackOff), pod doomed deleted, pod db-1 deleted and "
+     "recreated by its StatefulSet (same name, new uid), CRD widgets.example.com with 3 Widgets; "
+     "then only heartbeats every 3 s."},
     {"node-failure",
      "small cluster; at 15 s a node stops heartbeating, goes NotReady at 35 s (NodeNotReady), its "
      "pods are evicted at 65 s (TaintManagerEviction) and rescheduled; it returns at 135 s."},
@@ -210,6 +211,9 @@ void scenario_e2e(Cluster& c) {
   c.after(3 * kSecond, [&c] { c.rollout("e2e-apps", "web", "nginx:1.26"); });
   c.after(5 * kSecond, [&c] { c.delete_pod("e2e-apps", "doomed"); });
   c.after(6 * kSecond, [&c] { c.update_widget("e2e-apps", "alpha", 5); });
+  // A name used twice: the StatefulSet replaces db-1 under the same name with a new uid, as a
+  // real one does, so that the UI's incarnations (identity by uid) have something to show.
+  c.after(7 * kSecond, [&c] { c.delete_pod("e2e-data", "db-1"); });
 }
 
 }  // namespace

@@ -19,9 +19,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/backup.h"
 #include "engine/malloc_tuning.h"
+#include "engine/recording_log.h"
 #include "engine/store.h"
 #include "http/auth.h"
 #include "http/http_server.h"
@@ -325,9 +327,42 @@ int Run(int argc, char** argv) {
         std::to_string(stats.disk_bytes >> 20) + " MB" + (read_only ? " (read-only)" : ""));
   }
 
+  // ---- when the store was recorded (recording.log beside the shards): this process records a
+  // session when it watches the cluster; otherwise the log is only read. Never a reason not to
+  // start: without it, gaps are unknown.
+  std::shared_ptr<sloop::RecordingLog> recording_log;
+  {
+    sloop::RecordingLogOptions o;
+    o.path = store_dir / sloop::RecordingLog::kFileName;
+    o.read_only = !watch || read_only;
+    sloop::Store* s = store->get();
+    o.horizon_ns = [s] { return s->Stats().oldest_ns; };
+    o.newest_record_ns = [s] { return s->Stats().newest_ns; };
+    std::vector<std::string> warnings;
+    auto opened = sloop::RecordingLog::Open(o, &warnings);
+    for (const auto& w : warnings) Log("warning: " + w);
+    if (!opened) {
+      Log("warning: recording gaps will not be recorded: " + opened.error().message);
+    } else {
+      recording_log = std::move(*opened);
+      if (!recording_log->found() && (*store)->Stats().records_held > 0) {
+        Log("note: " + o.path.string() +
+            " is missing (a restored or imported store, or one older than it): the times this "
+            "store was not recorded before now are unknown");
+      }
+      if (watch) {
+        if (auto begun = recording_log->BeginSession(); !begun) {
+          Log("warning: " + begun.error().message);
+        }
+        ingest_options.gaps = recording_log.get();
+      }
+    }
+  }
+
   // ---- HTTP
   prometheus::Registry registry;
   auto http_options = MakeHttpOptions(c, context);
+  http_options.recording_log = recording_log;
   // /healthz and /readyz ask the ingester, once it runs, what it is waiting for.
   std::atomic<sloop::ingest::Ingester*> live_ingester{nullptr};
   if (watch) {
@@ -399,6 +434,9 @@ int Run(int argc, char** argv) {
   if (playback.joinable()) playback.join();
   server.Stop();
   if (simulator) simulator->Stop();
+  if (recording_log) {
+    if (auto ended = recording_log->EndSession(); !ended) Log("warning: " + ended.error().message);
+  }
   if (auto closed = (*store)->Close(); !closed) return Fail(closed.error().message);
   live_ingester.store(nullptr);
   ingester.reset();

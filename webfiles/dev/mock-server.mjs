@@ -185,7 +185,7 @@ const routes = {
     return { resources: resources.filter((r) => r.name.toLowerCase().includes(s)).slice(0, Number(q.get('limit') || 1000)).map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid, first_seen: iso(r.created), last_seen: iso(r.deleted ?? now), created: iso(r.created), deleted: r.deleted !== null })) };
   },
   history(q) {
-    const rs = find(q);
+    const rs = find(q).filter((r) => !q.get('uid') || r.uid === q.get('uid'));
     const versions = rs.flatMap((r) => r.versions.map((v) => versionJson(r, v, q.get('payloads') !== 'false'))).sort((a, b) => a.time.localeCompare(b.time));
     return { from: null, to: iso(now), versions, truncated: false };
   },
@@ -219,6 +219,18 @@ const routes = {
     walk(a.v.payload, b.v.payload, '');
     const head = (x) => ({ time: iso(x.v.t), resource_version: x.v.payload.metadata.resourceVersion, uid: x.r.uid, watch_type: x.v.type });
     return { from: head(a), to: head(b), ops };
+  },
+  // Made-up recording gaps: the store began a minute after T0, sloop was down for 5 minutes, and
+  // the Pod and ReplicaSet watches were cut and relisted once.
+  gaps(q) {
+    const from = q.get('start_time') ? parseTime(q.get('start_time')) : windowOf(q)[0];
+    const to = q.get('end_time') ? parseTime(q.get('end_time')) : windowOf(q)[1];
+    const all = [
+      { start: T0 + 1200, end: T0 + 1500, scope: 'recorder', kind: null, group: null, reason: 'sloop was not running' },
+      ...['Pod', 'ReplicaSet'].map((kind) => ({ start: T0 + 1800, end: T0 + 1860, scope: 'watch', kind, group: kind === 'Pod' ? '' : 'apps', reason: `the ${kind} watch was cut (410 Gone) and relisted; changes in between may be missing` })),
+    ];
+    const gaps = all.filter((g) => g.end > from && g.start < to).map((g) => ({ ...g, start: iso(Math.max(g.start, from)), end: iso(Math.min(g.end, to)) }));
+    return { start: iso(from), end: iso(to), recording_since: iso(T0 + 60), recording: true, gaps };
   },
   namespaces(q) {
     const [from, to] = windowOf(q);

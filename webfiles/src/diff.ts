@@ -4,7 +4,7 @@
 
 import { create, type Delta } from 'jsondiffpatch';
 import { diffLines } from 'diff';
-import { h } from './dom';
+import { h, plural } from './dom';
 
 const differ = create({
   // Containers, conditions, ports, env, volumes…: match list items by their identity, not index.
@@ -26,10 +26,14 @@ export interface FieldChange {
   value?: unknown;
 }
 
-/** Drops the fields that change on every write and say nothing (unless noise is wanted). */
+/** Drops the fields that change on every write or relist and say nothing (unless noise is wanted). */
 export function denoise(doc: unknown, keepNoise: boolean): unknown {
   if (keepNoise || !doc || typeof doc !== 'object') return doc;
   const copy = structuredClone(doc) as Record<string, any>;
+  // kind and apiVersion never change for one object, but a relist's items lack them (a list
+  // carries them once for all): without this every relist would read as a change.
+  delete copy.kind;
+  delete copy.apiVersion;
   if (copy.metadata && typeof copy.metadata === 'object') {
     delete copy.metadata.managedFields;
     delete copy.metadata.resourceVersion;
@@ -159,6 +163,9 @@ function unify(rows: Line[]): Line[] {
 export function renderLineDiff(a: unknown, b: unknown, mode: 'side' | 'inline'): HTMLElement {
   let rows = lineRows(stableJson(a), stableJson(b));
   if (mode === 'inline') rows = unify(rows);
+  if (!rows.some((r) => r.kind !== 'same')) {
+    return h('div', { class: 'diff-identical', role: 'status', 'data-testid': 'diff-identical' }, 'The two versions are identical (after the noise filter).');
+  }
   const table = h(
     'table',
     { class: `linediff ${mode}`, 'data-testid': `diff-${mode}` },
@@ -168,10 +175,6 @@ export function renderLineDiff(a: unknown, b: unknown, mode: 'side' | 'inline'):
   );
   const tbody = h('tbody');
   table.appendChild(tbody);
-  if (!rows.some((r) => r.kind !== 'same')) {
-    tbody.appendChild(h('tr', {}, h('td', { class: 'nodiff' }, 'The two versions are identical (after the noise filter).')));
-    return table;
-  }
   // Fold unchanged runs longer than 2×CONTEXT+1 into an expander row.
   const keep = rows.map(() => false);
   rows.forEach((r, i) => {
@@ -190,7 +193,7 @@ export function renderLineDiff(a: unknown, b: unknown, mode: 'side' | 'inline'):
     const expander = h(
       'tr',
       { class: 'fold-row' },
-      h('td', { colspan: mode === 'side' ? 4 : 3 }, h('button', { class: 'linkish' }, `⋯ ${hidden.length} unchanged lines`)),
+      h('td', { colspan: mode === 'side' ? 4 : 3 }, h('button', { class: 'linkish' }, `⋯ ${plural(hidden.length, 'unchanged line')}`)),
     );
     expander.addEventListener('click', () => {
       const frag = document.createDocumentFragment();

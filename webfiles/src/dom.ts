@@ -42,15 +42,64 @@ export function clear(el: Element): void {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
-/** "2026-11-20 09:01:05" in UTC, the zone every sloop page uses. */
+/** The zone times are shown in: the user's choice (URL `tz`), set by the page on every route. */
+export type TimeZoneChoice = 'local' | 'utc';
+let zone: TimeZoneChoice = 'local';
+
+export function setTimeZone(z: TimeZoneChoice): void {
+  zone = z;
+}
+
+export function timeZone(): TimeZoneChoice {
+  return zone;
+}
+
+/** What the chosen zone is called in headings: "UTC", or the browser's zone ("Europe/Berlin"),
+ * or its offset when the browser does not name it. */
+export function zoneLabel(): string {
+  if (zone === 'utc') return 'UTC';
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (name && name !== 'UTC' && name !== 'Etc/UTC') return name;
+  const off = -new Date().getTimezoneOffset();
+  return off === 0 ? 'local: UTC' : `local: UTC${off > 0 ? '+' : '−'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+}
+
+/** The calendar fields of a moment in the chosen zone. */
+export function zoned(d: Date): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  return zone === 'utc'
+    ? { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() }
+    : { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes(), s: d.getSeconds() };
+}
+
+/** "2026-11-20 09:01:05" in the chosen zone, 24-hour whatever the browser's locale. */
 export function fmtTime(t: Date | number | string | null | undefined): string {
   if (t === null || t === undefined || t === '') return '—';
   const d = typeof t === 'number' ? new Date(t * 1000) : new Date(t);
   if (isNaN(d.getTime())) return String(t);
-  return (
-    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
-  );
+  const z = zoned(d);
+  return `${z.y}-${pad(z.mo)}-${pad(z.d)} ${pad(z.h)}:${pad(z.mi)}:${pad(z.s)}`;
+}
+
+/** "09:01" (or "09:01:05" when seconds matter) in the chosen zone. */
+export function fmtClock(t: Date | number, seconds = false): string {
+  const z = zoned(typeof t === 'number' ? new Date(t * 1000) : t);
+  return `${pad(z.h)}:${pad(z.mi)}${seconds ? ':' + pad(z.s) : ''}`;
+}
+
+/** Reads "2026-11-20 09:01[:05]" (a space or a T between) as a time in the chosen zone; null when
+ * it is not one. */
+export function parseZoned(v: string): Date | null {
+  const m = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})[T ]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$/.exec(v);
+  if (!m) return null;
+  const [y, mo, d, hh, mi, ss] = m.slice(1).map((x) => Number(x ?? 0));
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 59) return null;
+  const t = zone === 'utc' ? new Date(Date.UTC(y, mo - 1, d, hh, mi, ss)) : new Date(y, mo - 1, d, hh, mi, ss);
+  return isNaN(t.getTime()) ? null : t;
+}
+
+/** "1 resource", "2 resources"; irregular plurals passed in. */
+export function plural(n: number, one: string, many = one + 's'): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** A duration in seconds as "2h 5m", "45s". */

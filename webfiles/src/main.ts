@@ -4,11 +4,23 @@
 
 import './style.css';
 import { ApiError, getJson, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
-import { fmtBytes, fmtTime, h, isoSeconds, setChildren, toUnix } from './dom';
+import { fmtBytes, fmtClock, fmtTime, h, isoSeconds, parseZoned, plural, setChildren, setTimeZone, toUnix, zoneLabel } from './dom';
+import { badgeStyle } from './palette';
 import { ResourceView } from './resource';
 import { LOOKBACKS, SORTS, durationSeconds, formatState, isSloopLink, parseState, type Defaults, type ViewState } from './state';
-import { TimelineView, kindColour } from './timeline';
+import { TimelineView, kindColour, type Unrecorded } from './timeline';
 import { buildForest, flatten, type TreeNode } from './tree';
+
+/** /api/v1/gaps (CONTRACT.md): what the store did not record in a window. */
+interface GapsAnswer {
+  start: string;
+  end: string;
+  recording_since: string | null;
+  gaps: { start: string; end: string | null; scope: string; kind: string | null; group: string | null; reason: string }[];
+}
+
+/** How often the live view (no `end`) asks again. */
+const LIVE_PERIOD_MS = 5000;
 
 class App {
   private state!: ViewState;
@@ -29,7 +41,16 @@ class App {
   private namespaces: string[] = [];
   private kinds: string[] = [];
   private listsKey = '';
-
+  /** Live mode: why it is paused (empty: following the clock), when it last refreshed. */
+  private liveEl = h('span', { class: 'live', 'data-testid': 'live', role: 'status' });
+  private hovering = false;
+  private liveBusy = false;
+  private liveAt = 0;
+  /** How long the last live refresh took (ms): refreshes take at most a tenth of the time. */
+  private liveCost = 0;
+  private gapsKey = '';
+  private suggestEl = h('div', { class: 'suggest', 'data-testid': 'suggest' });
+  private suggestKey = '';
   constructor(private config: UiConfig) {
     const body = document.body.dataset;
     const templ = (v: string | undefined) => (v && !v.includes('{{') ? v : '');
@@ -43,8 +64,15 @@ class App {
     if (isSloopLink(location.search)) {
       history.replaceState(null, '', location.pathname + formatState(this.state, this.defaults) + location.hash);
     }
+    setTimeZone(this.state.tz);
     this.timeline = new TimelineView({
       open: (row, at) => this.openRow(row, at),
+      href: (row, at) => this.href(this.rowPatch(row, at)),
+      hover: (on) => {
+        this.hovering = on;
+        this.updateLive();
+        if (!on) this.liveTick();
+      },
       toggleFold: (id) => this.toggleFold(id),
       zoomed: (domain) => this.navigate({ zoom: domain }, false),
     });
@@ -54,7 +82,7 @@ class App {
       busy: (m) => this.busy(m),
       error: (e) => this.showError(e),
     });
-    this.timelineBox = h('div', { class: 'timeline-box' }, this.toolbar, this.legend, this.timeline.el);
+    this.timelineBox = h('div', { class: 'timeline-box' }, this.toolbar, this.legend, this.suggestEl, this.timeline.el);
 
     const context = config.display_context || templ(body.context) || rootPath().replace(/\//g, '');
     const app = document.getElementById('app')!;
@@ -64,8 +92,13 @@ class App {
         {},
         h('a', { class: 'logo', href: this.href({ res: null, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1' }, 'sloop'),
         h('span', { class: 'context', title: 'cluster context' }, context),
-        new SearchBox((r) => this.navigate({ res: { kind: r.kind, namespace: r.namespace, name: r.name }, uid: r.uid, at: 0, a: '', b: '' }, true), (e) => this.showError(e)).el,
+        new SearchBox(
+          (r) => this.navigate(this.resPatch(r), true),
+          (r) => this.href(this.resPatch(r)),
+          (e) => this.showError(e),
+        ).el,
         h('span', { class: 'spacer' }),
+        this.zoneSelect(),
         (config.left_bar_links || []).map((l) => h('a', { class: 'ext', href: l.url ?? '', target: '_blank', rel: 'noopener' }, l.text)),
       ),
       this.busyEl,
@@ -81,8 +114,39 @@ class App {
       this.route();
     });
     window.addEventListener('popstate', () => this.route());
+    window.setInterval(() => this.liveTick(), LIVE_PERIOD_MS);
+    document.addEventListener('visibilitychange', () => {
+      this.updateLive();
+      this.liveTick();
+    });
   }
 
+  private resPatch(r: { kind: string; namespace: string; name: string; uid: string }): Partial<ViewState> {
+    return { res: { kind: r.kind, namespace: r.namespace, name: r.name }, uid: r.uid, at: 0, a: '', b: '' };
+  }
+
+  private rowPatch(row: TimelineRow, at: number | null): Partial<ViewState> {
+    return { ...this.resPatch(row), at: at ?? 0 };
+  }
+
+  /** The zone every time is shown in: the user's choice, kept in the URL (tz). */
+  private zoneSelect(): HTMLElement {
+    const sel = h(
+      'select',
+      {
+        class: 'tz',
+        'data-testid': 'tz',
+        'aria-label': 'time zone of the times shown',
+        title: 'Show and type times in UTC or in the browser\'s time zone',
+        onchange: (e: Event) => this.navigate({ tz: (e.target as HTMLSelectElement).value as 'utc' | 'local' }, false),
+      },
+      h('option', { value: 'local' }, 'local time'),
+      h('option', { value: 'utc' }, 'UTC'),
+    ) as HTMLSelectElement;
+    this.zoneEl = sel;
+    return sel;
+  }
+  private zoneEl: HTMLSelectElement | null = null;
   href(patch: Partial<ViewState>): string {
     const s = { ...this.state, ...patch };
     return rootPath().replace(/\/$/, '') + formatState(s, this.defaults) || rootPath();
@@ -97,6 +161,8 @@ class App {
 
   route() {
     this.state = parseState(location.search, this.defaults);
+    setTimeZone(this.state.tz);
+    if (this.zoneEl) this.zoneEl.value = this.state.tz;
     if (this.state.res) {
       this.timeline.el.querySelector<HTMLElement>('.tl-tooltip')!.style.display = 'none';
       this.main.replaceChildren(this.resource.el);
@@ -131,6 +197,7 @@ class App {
     const key = JSON.stringify(params);
     if (key === this.loadedKey && this.answer) {
       this.drawTimeline(false);
+      this.updateLive();
       return;
     }
     this.loadLists(s);
@@ -147,8 +214,11 @@ class App {
       });
       this.answer = answer;
       this.loadedKey = key;
+      this.liveAt = Date.now();
       this.hideError();
       this.drawTimeline(true);
+      this.loadGaps(answer);
+      this.updateLive();
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
       this.showError(e);
@@ -159,16 +229,23 @@ class App {
     }
   }
 
-  private drawTimeline(fresh: boolean) {
+  /** Draws the answer. live: a refresh of the live view, which keeps the order of the rows already
+   * shown (new ones come after their siblings) and the row at the top of the view in place. */
+  private drawTimeline(fresh: boolean, live = false) {
     const a = this.answer!;
     const s = this.state;
     if (fresh || !this.forest.length || (this.forest as unknown as { _key?: string })._key !== `${s.group}|${s.sort}`) {
-      this.forest = buildForest(a.rows, s.group, s.sort);
+      let keep: Map<string, number> | undefined;
+      if (live) {
+        keep = new Map();
+        flatten(this.forest, new Set()).forEach((r, i) => keep!.set(r.node.id, i));
+      }
+      this.forest = buildForest(a.rows, s.group, s.sort, keep);
       (this.forest as unknown as { _key?: string })._key = `${s.group}|${s.sort}`;
     }
     const rows = flatten(this.forest, new Set(s.fold));
     const win: [number, number] = [toUnix(a.from), toUnix(a.to)];
-    this.timeline.setData(rows, win, s.zoom, s.nochange);
+    this.timeline.setData(rows, win, s.zoom, s.nochange, live);
     const kinds = new Map<string, number>();
     for (const r of a.rows) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
     this.legend.replaceChildren(
@@ -178,7 +255,9 @@ class App {
       h('span', { class: 'legend-item' }, h('span', { class: 'swatch warning' }), 'Warning events'),
       h('span', { class: 'legend-item' }, h('span', { class: 'swatch normal' }), 'Normal events'),
       h('span', { class: 'legend-item' }, h('span', { class: 'swatch tick' }), 'changed'),
-      h('span', { class: 'window', title: 'the window queried' }, `${fmtTime(a.from)} → ${fmtTime(a.to)} UTC`),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch unrecorded' }), 'existed, not recorded'),
+      h('span', { class: 'legend-item' }, h('span', { class: 'swatch gap' }), 'not recorded'),
+      h('span', { class: 'window', title: 'the window queried' }, `${fmtTime(a.from)} → ${fmtTime(a.to)} ${zoneLabel()}`),
     );
     this.timeline.setInfo(
       h(
@@ -186,9 +265,146 @@ class App {
         { 'data-testid': 'row-count' },
         a.rows.length === 0
           ? 'No resources in this window. Widen the look-back or clear the filters.'
-          : `${a.rows.length} resources${a.truncated ? ` of ${a.matched} (truncated: narrow the filters)` : ''}`,
+          : `${plural(a.rows.length, 'resource')}${a.truncated ? ` of ${a.matched} (truncated: narrow the filters)` : ''}`,
       ),
     );
+    this.suggest(a);
+  }
+
+  // ---- an empty landing page ----
+
+  /** Few or no rows in one namespace (the default one on a fresh start): say so and offer all
+   * namespaces and the busiest ones, counted from one timeline query over all of them. */
+  private async suggest(a: TimelineAnswer) {
+    const s = this.state;
+    // One namespace with few rows, or nothing at all; not when the user narrowed by kind or name.
+    const few = a.rows.length < 5 && !s.match && s.kind === '_all';
+    if (!few || (s.namespace === '_all' && a.rows.length > 0)) {
+      this.suggestEl.classList.remove('on');
+      this.suggestKey = '';
+      return;
+    }
+    const key = JSON.stringify([this.windowParams(s), s.namespace, a.rows.length]);
+    if (key === this.suggestKey) return;
+    this.suggestKey = key;
+    const here = s.namespace === '_all' ? 'any namespace' : `namespace “${s.namespace}”`;
+    const lead = a.rows.length === 0 ? `Nothing was recorded in ${here} in this window.` : `Only ${plural(a.rows.length, 'resource')} in ${here} in this window.`;
+    setChildren(this.suggestEl, h('span', {}, lead, ' Looking for others…'));
+    this.suggestEl.classList.add('on');
+    if (s.namespace === '_all') {
+      const longer = ['3h', '24h', '168h'].filter((l) => durationSeconds(l) > durationSeconds(s.lookback));
+      setChildren(this.suggestEl, h('span', {}, lead), longer.length ? [' Try a longer look-back: ', longer.map((l, i) => [i ? ', ' : '', h('a', { href: this.href({ lookback: l, zoom: null }), 'data-nav': '1' }, LOOKBACKS.find(([v]) => v === l)?.[1] ?? l)])] : null);
+      return;
+    }
+    try {
+      const all = await getJson<TimelineAnswer>('timeline', { ...this.windowParams(s), limit: 20000 });
+      if (key !== this.suggestKey) return;
+      const counts = new Map<string, number>();
+      for (const r of all.rows) if (r.namespace && r.namespace !== s.namespace) counts.set(r.namespace, (counts.get(r.namespace) ?? 0) + 1);
+      const busiest = [...counts.entries()].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 5);
+      setChildren(
+        this.suggestEl,
+        h('span', {}, lead),
+        ' ',
+        h('a', { class: 'button small', href: this.href({ namespace: '_all', fold: [], zoom: null }), 'data-nav': '1', 'data-testid': 'suggest-all' }, `all namespaces (${plural(all.rows.length, 'resource')}${all.truncated ? '+' : ''})`),
+        busiest.length ? [h('span', { class: 'muted' }, ' busiest: '), busiest.map(([ns, n]) => h('a', { class: 'button small', href: this.href({ namespace: ns, fold: [], zoom: null }), 'data-nav': '1', 'data-namespace': ns, 'data-count': n }, `${ns} (${n})`))] : null,
+      );
+    } catch {
+      // Counting failed: still offer all namespaces.
+      if (key === this.suggestKey) setChildren(this.suggestEl, h('span', {}, lead), ' ', h('a', { class: 'button small', href: this.href({ namespace: '_all', fold: [], zoom: null }), 'data-nav': '1', 'data-testid': 'suggest-all' }, 'all namespaces'));
+    }
+  }
+
+  // ---- recording gaps ----
+
+  /** Asks /api/v1/gaps for the answer's window and shades what was not recorded. A server without
+   * the route (404) shades nothing and says nothing. */
+  private async loadGaps(a: TimelineAnswer) {
+    const key = `${a.from}|${a.to}`;
+    if (key === this.gapsKey) return;
+    this.gapsKey = key;
+    let g: GapsAnswer;
+    try {
+      g = await getJson<GapsAnswer>('gaps', { start_time: a.from, end_time: a.to });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        this.timeline.setUnrecorded([]);
+        return;
+      }
+      this.gapsKey = '';
+      this.showError(e);
+      return;
+    }
+    if (key !== this.gapsKey) return;
+    const list: Unrecorded[] = [];
+    const since = g.recording_since ? toUnix(g.recording_since) : NaN;
+    const from = toUnix(g.start);
+    if (!g.recording_since || since > from) {
+      const end = g.recording_since ? since : toUnix(g.end);
+      list.push({ start: -Infinity, end, kind: null, text: g.recording_since ? `not recorded: sloop's store begins at ${fmtTime(since)}` : 'not recorded: nothing is stored yet' });
+    }
+    // Watch gaps of several kinds over one stretch are separate entries: one shade per stretch
+    // for the axis, each kind kept for the bars it hatches.
+    for (const x of g.gaps || []) {
+      const start = toUnix(x.start);
+      const end = x.end ? toUnix(x.end) : Infinity;
+      // Minutes, or seconds when the hole is short enough that minutes would say 09:10–09:10.
+      const secs = !x.end || end - start < 600;
+      const span = `${fmtClock(start, secs)}–${x.end ? fmtClock(end, secs) : 'now'}`;
+      const text = x.scope === 'recorder' ? `not recorded: ${x.reason} ${span}` : `${x.kind ?? 'every kind'}: ${x.reason} (${span})`;
+      list.push({ start, end, kind: x.scope === 'recorder' ? null : x.kind, text });
+    }
+    this.timeline.setUnrecorded(list);
+  }
+
+  // ---- live mode ----
+
+  /** Why the live view is not following the clock now; '' when it is; null when the view has an
+   * end (not live at all). */
+  private livePause(): string | null {
+    const s = this.state;
+    if (s.res || s.end) return null;
+    if (document.visibilityState !== 'visible') return 'tab hidden';
+    if (this.hovering) return 'pointer on the rows';
+    if (s.zoom) return 'zoomed in: “fit” to resume';
+    return '';
+  }
+
+  private updateLive() {
+    const why = this.livePause();
+    this.liveEl.dataset.state = why === null ? 'off' : why ? 'paused' : 'live';
+    this.liveEl.dataset.updated = String(this.liveAt);
+    if (why === null) {
+      setChildren(this.liveEl);
+      return;
+    }
+    const when = this.liveAt ? ` · ${fmtClock(new Date(this.liveAt), true)}` : '';
+    setChildren(this.liveEl, why ? h('span', { title: `Live updates paused: ${why}` }, `❚❚ paused (${why})`) : h('span', { title: `Following the clock: asks again every ${LIVE_PERIOD_MS / 1000} s` }, `● live${when}`));
+  }
+
+  /** Every few seconds in live mode: the same query again, drawn without moving rows. */
+  private async liveTick() {
+    if (this.livePause() !== '' || this.liveBusy || !this.answer) return;
+    // Every 5 s, or less often when a refresh is slow (a large window): at most a tenth of the time.
+    if (Date.now() - this.liveAt < Math.max(LIVE_PERIOD_MS, this.liveCost * 10) - 500) return;
+    const key = this.loadedKey;
+    this.liveBusy = true;
+    const began = performance.now();
+    try {
+      const answer = await getJson<TimelineAnswer>('timeline', JSON.parse(key));
+      // The view changed meanwhile (filters, zoom, hover): drop this answer.
+      if (key !== this.loadedKey || this.livePause() !== '') return;
+      this.answer = answer;
+      this.liveAt = Date.now();
+      this.drawTimeline(true, true);
+      this.loadGaps(answer);
+      this.liveCost = performance.now() - began;
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') this.showError(e);
+    } finally {
+      this.liveBusy = false;
+      this.updateLive();
+    }
   }
 
   private toggleFold(id: string) {
@@ -202,7 +418,7 @@ class App {
   }
 
   private openRow(row: TimelineRow, at: number | null) {
-    this.navigate({ res: { kind: row.kind, namespace: row.namespace, name: row.name }, uid: row.uid, at: at ?? 0, a: '', b: '' }, true);
+    this.navigate(this.rowPatch(row, at), true);
   }
 
   private async loadLists(s: ViewState) {
@@ -225,7 +441,9 @@ class App {
 
   private renderToolbar() {
     const s = this.state;
-    const endValue = s.end ? isoSeconds(new Date(s.end)).replace('Z', '') : '';
+    // The end box shows and takes "YYYY-MM-DD HH:MM:SS" in the chosen zone, 24-hour whatever the
+    // browser's locale (a datetime-local field would follow the locale: AM/PM in en-US).
+    const endValue = fmtTime(s.end ? new Date(s.end) : this.answer ? new Date(this.answer.to) : new Date());
     const select = (name: string, value: string, options: [string, string][], onchange: (v: string) => void) => {
       if (!options.some(([v]) => v === value)) options = [[value, value], ...options];
       return h(
@@ -238,7 +456,10 @@ class App {
       const span = durationSeconds(s.lookback) || 3600;
       const end = s.end ? new Date(s.end).getTime() : Date.now();
       const next = new Date(end + (dir * span * 1000) / 2);
-      this.navigate({ end: next.getTime() >= Date.now() ? '' : isoSeconds(next), zoom: null });
+      // Back at (or within a few seconds of) now: live again, no `end` in the URL. ◀ taken from a
+      // live view pinned the end to the moment of the click, so ▶ lands a little before now.
+      const slack = Math.max(60, span * 0.02) * 1000;
+      this.navigate({ end: next.getTime() >= Date.now() - slack ? '' : isoSeconds(next), zoom: null });
     };
     let matchTimer = 0;
     const match = h('input', {
@@ -254,15 +475,26 @@ class App {
       },
     }) as HTMLInputElement;
     const endInput = h('input', {
-      type: 'datetime-local',
-      step: '1',
+      type: 'text',
       name: 'end',
       value: endValue,
       disabled: !s.end,
+      size: 19,
+      inputmode: 'numeric',
+      placeholder: 'YYYY-MM-DD HH:MM:SS',
+      pattern: '\\d{4}-\\d{1,2}-\\d{1,2}[T ]+\\d{1,2}:\\d{2}(:\\d{2})?',
+      'aria-label': `end of the window (${zoneLabel()}, 24-hour)`,
+      title: `End of the window: YYYY-MM-DD HH:MM:SS, ${zoneLabel()}, 24-hour`,
       'data-testid': 'filter-end',
       onchange: (e: Event) => {
-        const v = (e.target as HTMLInputElement).value;
-        if (v) this.navigate({ end: isoSeconds(new Date(v + (v.length === 16 ? ':00Z' : 'Z'))), zoom: null });
+        const el = e.target as HTMLInputElement;
+        const t = parseZoned(el.value);
+        el.setCustomValidity(t ? '' : 'Write the time as YYYY-MM-DD HH:MM:SS');
+        if (!t) {
+          el.reportValidity();
+          return;
+        }
+        this.navigate({ end: t.getTime() >= Date.now() ? '' : isoSeconds(t), zoom: null });
       },
     }) as HTMLInputElement;
     const nowBox = h('input', {
@@ -284,7 +516,7 @@ class App {
     const focused = document.activeElement as HTMLInputElement | null;
     const refocusMatch = focused && focused.name === 'match' && this.toolbar.contains(focused);
     this.toolbar.replaceChildren(
-      field('end (UTC)', h('button', { class: 'button small', title: 'earlier by half the look-back', onclick: () => shift(-1) }, '◀'), endInput, h('label', { class: 'check' }, nowBox, ' now'), h('button', { class: 'button small', title: 'later by half the look-back', onclick: () => shift(1) }, '▶')),
+      field(`end (${zoneLabel()})`, h('button', { class: 'button small', title: 'earlier by half the look-back', 'aria-label': 'earlier by half the look-back', 'data-testid': 'shift-earlier', onclick: () => shift(-1) }, '◀'), endInput, h('label', { class: 'check' }, nowBox, ' now'), h('button', { class: 'button small', title: 'later by half the look-back', 'aria-label': 'later by half the look-back', 'data-testid': 'shift-later', onclick: () => shift(1) }, '▶')),
       field('look-back', select('lookback', s.lookback, LOOKBACKS.map(([v, l]) => [v, l] as [string, string]), (v) => this.navigate({ lookback: v, zoom: null }))),
       field('namespace', select('namespace', s.namespace, nsOptions, (v) => this.navigate({ namespace: v, fold: [] }))),
       field('kind', select('kind', s.kind, kindOptions, (v) => this.navigate({ kind: v, fold: [] }))),
@@ -298,8 +530,9 @@ class App {
         h('button', { class: 'button small', title: 'zoom out (or wheel over the axis / Ctrl+wheel)', onclick: () => this.timeline.zoomBy(0.5) }, '−'),
         h('button', { class: 'button small', title: 'zoom in (or wheel over the axis / Ctrl+wheel); drag to pan', onclick: () => this.timeline.zoomBy(2) }, '+'),
         h('button', { class: 'button small', title: 'show the whole window', onclick: () => this.timeline.resetZoom() }, 'fit'),
-        h('button', { class: 'button small', title: 'query again', onclick: () => { this.loadedKey = ''; this.listsKey = ''; this.showTimeline(); } }, '⟳'),
+        h('button', { class: 'button small', title: 'query again', 'aria-label': 'query again', onclick: () => { this.loadedKey = ''; this.listsKey = ''; this.gapsKey = ''; this.showTimeline(); } }, '⟳'),
       ),
+      this.liveEl,
     );
     if (refocusMatch) {
       match.focus();
@@ -353,6 +586,7 @@ class SearchBox {
 
   constructor(
     private pick: (r: FoundResource) => void,
+    private href: (r: FoundResource) => string,
     private error: (e: unknown) => void,
   ) {
     this.input = h('input', {
@@ -364,6 +598,11 @@ class SearchBox {
     }) as HTMLInputElement;
     this.list = h('ul', { class: 'search-results', role: 'listbox', 'data-testid': 'search-results' });
     this.el = h('div', { class: 'search' }, this.input, this.list);
+    // Results are links (open in a new tab, copy link); a plain click is routed in the page by the
+    // document's handler of a[data-nav], and closes the list.
+    this.list.addEventListener('click', (e) => {
+      if ((e.target as Element).closest('a')) this.close();
+    });
     this.input.addEventListener('input', () => {
       window.clearTimeout(this.timer);
       this.timer = window.setTimeout(() => this.run(), 250);
@@ -426,17 +665,19 @@ class SearchBox {
           {
             class: `result ${i === this.active ? 'active' : ''} ${r.deleted ? 'deleted' : ''}`,
             role: 'option',
+            'aria-selected': String(i === this.active),
             'data-kind': r.kind,
             'data-name': r.name,
-            onmousedown: (e: Event) => {
-              e.preventDefault();
-              this.choose(r);
-            },
+            'data-uid': r.uid,
           },
-          h('span', { class: 'kind-badge', style: `background:${kindColour(r.kind)}` }, r.kind),
-          h('span', { class: 'name' }, r.namespace ? h('span', { class: 'ns' }, `${r.namespace}/`) : null, r.name),
-          r.deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
-          h('span', { class: 'when muted' }, `${fmtTime(r.first_seen)} → ${fmtTime(r.last_seen)}`),
+          h(
+            'a',
+            { class: 'result-link', href: this.href(r), 'data-nav': '1', tabindex: -1 },
+            h('span', { class: 'kind-badge', style: badgeStyle(r.kind) }, r.kind),
+            h('span', { class: 'name' }, r.namespace ? h('span', { class: 'ns' }, `${r.namespace}/`) : null, r.name),
+            r.deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
+            h('span', { class: 'when muted' }, `${fmtTime(r.first_seen)} → ${fmtTime(r.last_seen)}`),
+          ),
         ),
       ),
     );

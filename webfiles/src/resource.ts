@@ -5,6 +5,9 @@
 import {
   ApiError,
   getJson,
+  type FoundResource,
+  type TimelineAnswer,
+  type TimelineRow,
   type EventRecord,
   type EventsAnswer,
   type ExpandedLink,
@@ -14,9 +17,9 @@ import {
   type Version,
 } from './api';
 import { changedFields, denoise, renderLineDiff, shortValue, stableJson, type FieldChange } from './diff';
-import { clear, fmtTime, h, isoSeconds } from './dom';
+import { clear, fmtTime, h, isoSeconds, plural, setChildren, zoneLabel } from './dom';
+import { badgeStyle } from './palette';
 import type { ViewState } from './state';
-import { kindColour } from './timeline';
 
 export interface ResourceCallbacks {
   /** Moves to a new state; push=false replaces the history entry. */
@@ -29,6 +32,8 @@ export interface ResourceCallbacks {
 
 interface Loaded {
   id: string;
+  /** Every object that had this kind, namespace and name, oldest first (one per uid). */
+  incarnations: FoundResource[];
   versions: Version[];
   events: EventRecord[];
   truncated: boolean;
@@ -49,7 +54,7 @@ export class ResourceView {
 
   async show(s: ViewState) {
     const res = s.res!;
-    const id = `${res.kind}/${res.namespace}/${res.name}`;
+    const id = `${res.kind}/${res.namespace}/${res.name}/${s.uid}`;
     if (!this.loaded || this.loaded.id !== id) {
       this.abort?.abort();
       const abort = (this.abort = new AbortController());
@@ -59,9 +64,22 @@ export class ResourceView {
       this.el.appendChild(h('div', { class: 'placeholder' }, `Loading the history of ${res.kind} ${res.namespace ? res.namespace + '/' : ''}${res.name}…`));
       this.cb.busy(`Loading versions of ${res.name}…`);
       try {
+        // Identity is the uid: a name reused (a StatefulSet pod recreated, a Job run again) is
+        // another object. The search lists every uid the name has had, with its lifetime.
+        const incarnations = await this.incarnations(res, abort.signal);
+        if (!s.uid && incarnations.length) {
+          // A link without uid (a Node named in a pod, an old link): the object alive at the clicked
+          // time, else the newest; written into the URL so that the view is one object.
+          const at = s.at ? s.at * 1000 : NaN;
+          const t = (v: string | null) => (v ? new Date(v).getTime() : NaN);
+          const alive = incarnations.filter((r) => t(r.created ?? r.first_seen) <= at + 1000 && (!r.deleted || t(r.last_seen) >= at - 1000));
+          const pick = alive.length ? alive[alive.length - 1] : incarnations[incarnations.length - 1];
+          this.cb.navigate({ uid: pick.uid }, false);
+          return;
+        }
         const hist = await getJson<HistoryAnswer>(
           'history',
-          { kind: res.kind, namespace: res.namespace, name: res.name },
+          { kind: res.kind, namespace: res.namespace, name: res.name, uid: s.uid },
           { signal: abort.signal, progress: (n) => this.cb.busy(`Loading versions of ${res.name}… ${Math.round(n / 1024)} KiB`) },
         );
         const versions = hist.versions || [];
@@ -73,10 +91,12 @@ export class ResourceView {
           try {
             const ev = await getJson<EventsAnswer>(
               'events',
-              { kind: res.kind, namespace: res.namespace, name: res.name, from: isoSeconds(from), to: isoSeconds(new Date(Date.now() + 60000)) },
+              { kind: res.kind, namespace: res.namespace, name: res.name, uid: s.uid, from: isoSeconds(from), to: isoSeconds(new Date(Date.now() + 60000)) },
               { signal: abort.signal },
             );
-            events = ev.events || [];
+            // Only this object's Events: an Event names the uid it is about, and the name's
+            // other objects (same kind, namespace and name) are other objects.
+            events = (ev.events || []).filter((e) => !s.uid || !e.event?.involved?.uid || e.event.involved.uid === s.uid);
             eventsTruncated = ev.truncated;
           } catch (e) {
             if ((e as Error).name === 'AbortError') throw e;
@@ -94,7 +114,7 @@ export class ResourceView {
             this.cb.error(e);
           }
         }
-        this.loaded = { id, versions, events, truncated: hist.truncated, eventsTruncated, links };
+        this.loaded = { id, incarnations, versions, events, truncated: hist.truncated, eventsTruncated, links };
       } catch (e) {
         if ((e as Error).name === 'AbortError') return;
         clear(this.el);
@@ -109,30 +129,182 @@ export class ResourceView {
     this.render(s);
   }
 
+  /** The objects that had this name, from the search (every uid, deleted ones too), oldest first. */
+  private async incarnations(res: { kind: string; namespace: string; name: string }, signal: AbortSignal): Promise<FoundResource[]> {
+    try {
+      const ans = await getJson<{ resources: FoundResource[] }>('resources', { search: res.name, kind: res.kind, limit: 1000 }, { signal });
+      const t = (r: FoundResource) => new Date(r.first_seen ?? r.created ?? 0).getTime();
+      return (ans.resources || []).filter((r) => r.kind === res.kind && r.namespace === res.namespace && r.name === res.name).sort((a, b) => t(a) - t(b));
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      this.cb.error(e);
+      return [];
+    }
+  }
+
   private render(s: ViewState) {
     const L = this.loaded!;
     clear(this.el);
     const versions = L.versions;
     this.el.appendChild(this.header(s, versions));
+    if (L.incarnations.length > 1) this.el.appendChild(this.incarnationList(L.incarnations, s));
     if (!versions.length) {
       this.el.appendChild(h('div', { class: 'placeholder' }, 'No stored versions of this resource. It may be older than the retention, or the name may be misspelt: try the search box.'));
       return;
     }
     const idx = (key: string) => versions.findIndex((v) => v.key === key);
+    const time = (i: number) => new Date(versions[i].time).getTime() / 1000;
     let bi = s.b ? idx(s.b) : -1;
     if (bi < 0 && s.at) {
-      // Opened from a click on the timeline: the version in force at that moment.
-      for (let i = 0; i < versions.length; i++) if (new Date(versions[i].time).getTime() / 1000 <= s.at) bi = i;
+      // Opened from a click on the timeline: the version in force at that moment; before the
+      // first version (the bar's empty track, or the time it existed unrecorded), the first.
+      // `at` is whole seconds (a change tick's second): the versions within that second count.
+      bi = 0;
+      for (let i = 0; i < versions.length; i++) if (time(i) < s.at + 1) bi = i;
     }
-    if (bi < 0) bi = versions.length - 1;
     let ai = s.a ? idx(s.a) : -1;
+    if (bi < 0) {
+      // By default the last real change: versions that differ from the one before in nothing but
+      // noise (resyncs, no-change updates) are skipped.
+      bi = versions.length - 1;
+      while (bi > 0 && this.changes(versions, bi - 1, bi, s.noise).length === 0) bi--;
+      if (bi === 0 && versions.length > 1 && ai < 0) bi = versions.length - 1;
+    }
     if (ai < 0) ai = Math.max(0, bi - 1);
 
     this.el.appendChild(this.summary(versions, s));
-    this.el.appendChild(this.versionTable(versions, ai, bi, s));
+    const table = this.versionTable(versions, ai, bi, s);
+    this.el.appendChild(table);
+    // The versions list scrolls: bring the selected B into it (the default is often near the end).
+    const box = table.querySelector<HTMLElement>('.scroll-y');
+    const selected = table.querySelector<HTMLElement>('tr.sel-b');
+    if (box && selected && selected.offsetTop + selected.offsetHeight > box.clientHeight) box.scrollTop = selected.offsetTop - box.clientHeight / 2;
     this.el.appendChild(this.diffPanel(versions[ai], versions[bi], ai, bi, s));
     this.el.appendChild(this.payloadPanel(versions[bi], bi));
     this.el.appendChild(this.eventsPanel(L.events, L.eventsTruncated));
+    const related = this.relatedPanel(s, versions);
+    if (related) this.el.appendChild(related);
+  }
+
+  /** The objects that had this name, each a link; the one shown is marked. */
+  private incarnationList(list: FoundResource[], s: ViewState): HTMLElement {
+    const res = s.res!;
+    return h(
+      'nav',
+      { class: 'panel incarnations', 'data-testid': 'incarnations', 'aria-label': 'objects that had this name' },
+      h('h3', {}, `This name was used by ${plural(list.length, 'object')} (each its own uid)`),
+      h(
+        'ol',
+        {},
+        list.map((r) =>
+          h(
+            'li',
+            { class: r.uid === s.uid ? 'current' : '', 'data-uid': r.uid },
+            h(
+              'a',
+              { href: this.cb.href({ res, uid: r.uid, at: 0, a: '', b: '' }), 'data-nav': '1', 'aria-current': r.uid === s.uid ? 'page' : null },
+              h('code', {}, r.uid),
+            ),
+            ' ',
+            h('span', { class: 'muted' }, `created ${fmtTime(r.created)} · recorded ${fmtTime(r.first_seen)} → ${fmtTime(r.last_seen)}`),
+            r.deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : h('span', { class: 'badge alive-badge' }, 'alive'),
+            r.uid === s.uid ? h('span', { class: 'muted' }, ' ← shown') : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  /** What the object owned over its life (a Deployment's ReplicaSets and their Pods, a Job's Pods)
+   * or, for a Node, the Pods that ran on it: from the timeline over the object's lifetime, loaded
+   * after the rest of the page. */
+  private relatedPanel(s: ViewState, versions: Version[]): HTMLElement | null {
+    const res = s.res!;
+    // Pods and Events own nothing: no query.
+    if (res.kind === 'Pod' || res.kind === 'Event') return null;
+    const uid = s.uid || versions[versions.length - 1].uid;
+    const isNode = res.kind === 'Node';
+    const first = new Date(versions[0].time).getTime();
+    const last = versions[versions.length - 1];
+    const gone = last.watch_type.startsWith('DELETED');
+    const to = gone ? new Date(new Date(last.time).getTime() + 60_000) : new Date();
+    // A node's pods are found by reading each pod's stored spec (the timeline's node filter): over
+    // the last day of the node's life at most, which the caption says.
+    const from = new Date(Math.max(first - 60_000, isNode ? to.getTime() - 86400_000 : 0));
+    const key = `${this.loaded!.id}|${isNode}`;
+    const title = isNode ? 'Pods that ran on this node' : 'Owned over its life';
+    const body = h('div', { class: 'related-body' }, h('span', { class: 'muted' }, 'Loading…'));
+    // Shown at once for a Node; for others only once it has something to list.
+    const panel = h('section', { class: 'panel related', 'data-testid': isNode ? 'node-pods' : 'owned', hidden: !isNode }, h('h3', {}, title), body);
+    const fill = (rows: TimelineRow[] | Error) => {
+      if (rows instanceof Error) {
+        setChildren(body, h('span', { class: 'error-text' }, rows instanceof ApiError ? rows.describe() : rows.message));
+        return;
+      }
+      if (isNode) {
+        const pods = [...rows].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.name.localeCompare(b.name)));
+        setChildren(body, pods.length ? [h('div', { class: 'caption' }, `${plural(pods.length, 'pod')} between ${fmtTime(from)} and ${fmtTime(to)} (${zoneLabel()})`), h('ul', { class: 'tree' }, pods.map((r) => this.relatedItem(r, [])))] : h('span', { class: 'muted' }, 'No pod is recorded on this node in its lifetime.'));
+        return;
+      }
+      const byOwner = new Map<string, TimelineRow[]>();
+      for (const r of rows) for (const o of r.owners || []) {
+        const list = byOwner.get(o.uid) ?? [];
+        list.push(r);
+        byOwner.set(o.uid, list);
+      }
+      const seen = new Set<string>([uid]);
+      const children = (u: string): HTMLElement[] =>
+        (byOwner.get(u) || [])
+          .filter((r) => !seen.has(r.uid) && (seen.add(r.uid), true))
+          .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+          .map((r) => this.relatedItem(r, children(r.uid)));
+      const items = children(uid);
+      if (!items.length) {
+        panel.remove();
+        return;
+      }
+      setChildren(body, h('ul', { class: 'tree' }, items));
+      panel.hidden = false;
+    };
+    const cached = this.relatedCache.get(key);
+    if (cached) {
+      fill(cached);
+    } else {
+      const params: Record<string, string | number> = { from: isoSeconds(from), to: isoSeconds(to), limit: 20000 };
+      if (isNode) {
+        params.kind = 'Pod';
+        params.node = res.name;
+      } else {
+        if (res.namespace) params.namespace = res.namespace;
+        // The workload controllers name what they make after themselves (web → web-7d9f8c →
+        // web-7d9f8c-x2k4q, a CronJob's Jobs and their Pods): over a long life, ask only for those.
+        if (['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(res.kind)) params.name_match = res.name;
+      }
+      getJson<TimelineAnswer>('timeline', params)
+        .then((a) => a.rows || [])
+        .catch((e: Error) => e)
+        .then((r) => {
+          if (this.relatedCache.size > 50) this.relatedCache.clear();
+          this.relatedCache.set(key, r);
+          if (this.loaded && `${this.loaded.id}|${isNode}` === key) fill(r);
+        });
+    }
+    return panel;
+  }
+  private relatedCache = new Map<string, TimelineRow[] | Error>();
+
+  private relatedItem(r: TimelineRow, children: HTMLElement[]): HTMLElement {
+    return h(
+      'li',
+      { 'data-kind': r.kind, 'data-uid': r.uid, 'data-name': r.name },
+      h('span', { class: 'kind-badge', style: badgeStyle(r.kind) }, r.kind),
+      ' ',
+      h('a', { href: this.cb.href({ res: { kind: r.kind, namespace: r.namespace, name: r.name }, uid: r.uid, at: 0, a: '', b: '' }), 'data-nav': '1' }, r.namespace && r.kind !== 'Pod' && r.kind !== 'ReplicaSet' ? `${r.namespace}/${r.name}` : r.name),
+      ' ',
+      h('span', { class: 'muted' }, `${fmtTime(r.created && r.created < r.start ? r.created : r.start)} → ${r.deleted ? fmtTime(r.end) : 'alive'}`),
+      r.deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
+      children.length ? h('ul', {}, children) : null,
+    );
   }
 
   private header(s: ViewState, versions: Version[]): HTMLElement {
@@ -148,7 +320,7 @@ export class ResourceView {
       'div',
       { class: 'res-header' },
       h('a', { class: 'back', href: this.cb.href({ res: null, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1' }, '← Timeline'),
-      h('span', { class: 'kind-badge big', style: `background:${kindColour(res.kind)}` }, res.kind),
+      h('span', { class: 'kind-badge big', style: badgeStyle(res.kind) }, res.kind),
       h('h2', { 'data-testid': 'resource-title' }, res.namespace ? h('span', { class: 'ns' }, `${res.namespace}/`) : null, res.name),
       deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
       h('span', { class: 'spacer' }),
@@ -189,7 +361,7 @@ export class ResourceView {
     const owners: any[] = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
     const res = s.res!;
     const rows: [string, Node | string][] = [];
-    rows.push(['uid', uids.length > 1 ? `${uids.length} uids: ${uids.join(', ')}` : uids[0] || '—']);
+    rows.push(['uid', uids.length > 1 ? `${uids.length} uids: ${uids.join(', ')}` : h('code', { 'data-testid': 'uid' }, uids[0] || '—')]);
     rows.push(['created', fmtTime(meta.creationTimestamp ?? null)]);
     rows.push(['first stored', fmtTime(versions[0].time)]);
     rows.push([
@@ -211,7 +383,7 @@ export class ResourceView {
           {},
           owners.map((o, i) => [
             i ? ', ' : '',
-            h('a', { href: this.cb.href({ res: { kind: o.kind, namespace: res.namespace, name: o.name }, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1', class: 'owner-link' }, `${o.kind} ${o.name}`),
+            h('a', { href: this.cb.href({ res: { kind: o.kind, namespace: res.namespace, name: o.name }, uid: o.uid || '', at: 0, a: '', b: '' }), 'data-nav': '1', class: 'owner-link' }, `${o.kind} ${o.name}`),
           ]),
         ),
       ]);
@@ -239,7 +411,7 @@ export class ResourceView {
     const uids = new Set(versions.map((v) => v.uid));
     const body = versions.map((v, i) => {
       const ch = i > 0 ? this.changes(versions, i - 1, i, s.noise) : null;
-      const summary = ch === null ? 'first version' : ch.length === 0 ? 'no change' : `${ch.length} field${ch.length > 1 ? 's' : ''}: ${ch.slice(0, 3).map((c) => c.path).join(', ')}${ch.length > 3 ? ', …' : ''}`;
+      const summary = ch === null ? 'first version' : ch.length === 0 ? 'no change' : `${plural(ch.length, 'field')}: ${ch.slice(0, 3).map((c) => c.path).join(', ')}${ch.length > 3 ? ', …' : ''}`;
       const tr = h(
         'tr',
         {
@@ -247,6 +419,7 @@ export class ResourceView {
           'data-watch-type': v.watch_type,
           'data-key': v.key,
           'data-index': String(i),
+          'data-changes': ch === null ? '' : String(ch.length),
           title: 'Click to diff this version with the one before it',
         },
         h('td', { class: 'num' }, String(i + 1)),
@@ -270,7 +443,7 @@ export class ResourceView {
     return h(
       'section',
       { class: 'panel versions' },
-      h('h3', {}, `Versions (${versions.length}${L.truncated ? ', truncated' : ''})`),
+      h('h3', {}, `${plural(versions.length, 'version')}${L.truncated ? ' (truncated)' : ''}`),
       h(
         'div',
         { class: 'scroll-y' },
@@ -280,7 +453,7 @@ export class ResourceView {
           h(
             'thead',
             {},
-            h('tr', {}, h('th', {}, '#'), h('th', {}, 'time (UTC)'), h('th', {}, 'watch'), h('th', {}, 'resourceVersion'), uids.size > 1 ? h('th', {}, 'uid') : null, h('th', {}, 'changed vs previous'), h('th', {}, 'A'), h('th', {}, 'B')),
+            h('tr', {}, h('th', {}, '#'), h('th', {}, `time (${zoneLabel()})`), h('th', {}, 'watch'), h('th', {}, 'resourceVersion'), uids.size > 1 ? h('th', {}, 'uid') : null, h('th', {}, 'changed vs previous'), h('th', {}, 'A'), h('th', {}, 'B')),
           ),
           h('tbody', {}, body),
         ),
@@ -310,9 +483,20 @@ export class ResourceView {
               h('td', { class: 'new' }, c.op !== 'removed' ? shortValue(c.value) : ''),
             ),
           )
-        : h('tr', {}, h('td', {}, ai === bi ? 'A and B are the same version: pick two different ones.' : 'No field differs.')),
+        : null,
     );
-    const noise = h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: s.noise, onchange: (e: Event) => this.cb.navigate({ noise: (e.target as HTMLInputElement).checked }, false) }), ' show managedFields and resourceVersion');
+    // Nothing to show: one message block, in place of the empty tables.
+    const identical = changes.length === 0;
+    const message = identical
+      ? h(
+          'div',
+          { class: 'diff-identical', role: 'status', 'data-testid': 'diff-identical' },
+          ai === bi
+            ? 'A and B are the same version: pick two different ones in the table above.'
+            : `Versions #${ai + 1} and #${bi + 1} are identical${s.noise ? '' : ' once managedFields, resourceVersion, kind and apiVersion are left out'}: a resync or an update that changed nothing.`,
+        )
+      : null;
+    const noise = h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: s.noise, onchange: (e: Event) => this.cb.navigate({ noise: (e.target as HTMLInputElement).checked }, false) }), ' show managedFields, resourceVersion, kind and apiVersion');
     return h(
       'section',
       { class: 'panel diff', 'data-testid': 'diff' },
@@ -324,8 +508,9 @@ export class ResourceView {
         h('div', { class: 'tabs' }, tab('side', 'Side by side'), tab('inline', 'Inline'), tab('fields', 'Changed fields')),
         noise,
       ),
-      h('div', { class: 'fields-wrap' }, h('div', { class: 'caption' }, `${changes.length} changed field${changes.length === 1 ? '' : 's'}`), fields),
-      mode === 'fields' ? null : h('div', { class: 'scroll-x' }, renderLineDiff(da, db, mode as 'side' | 'inline')),
+      message,
+      identical ? null : h('div', { class: 'fields-wrap' }, h('div', { class: 'caption' }, `${plural(changes.length, 'changed field')}`), fields),
+      identical || mode === 'fields' ? null : h('div', { class: 'scroll-x' }, renderLineDiff(da, db, mode as 'side' | 'inline')),
     );
   }
 
@@ -361,7 +546,7 @@ export class ResourceView {
     return h(
       'section',
       { class: 'panel events' },
-      h('h3', {}, `Events (${list.length}${truncated ? ', truncated' : ''})`),
+      h('h3', {}, `${plural(list.length, 'Event')}${truncated ? ' (truncated)' : ''}`),
       list.length
         ? h(
             'table',

@@ -2,6 +2,8 @@
 //
 // Timeline: end (RFC 3339; absent = now), lookback, namespace, kind, match, sort, group,
 //           nochange, zoom (unix seconds "a-b"), fold (collapsed group ids).
+// Every view: tz (utc | local; absent = local, the zone of the browser): the zone every time is
+//           shown and typed in.
 // Resource view: res = "Kind/namespace/name", uid, at (a clicked time), a and b (the two versions' keys), diff
 //           (side | inline | fields), noise (1 = keep managedFields/resourceVersion in diffs).
 
@@ -24,6 +26,7 @@ export interface ViewState {
   b: string;
   diff: string;
   noise: boolean;
+  tz: 'local' | 'utc';
 }
 
 export interface Defaults {
@@ -87,7 +90,7 @@ export function sloopTime(v: string | null): Date | null {
 export function fromSloop(search: string): URLSearchParams {
   const q = new URLSearchParams(search);
   const out = new URLSearchParams();
-  for (const k of ['lookback', 'namespace', 'kind', 'res', 'uid', 'at', 'a', 'b', 'diff', 'noise', 'group', 'nochange', 'zoom', 'fold', 'match', 'end']) {
+  for (const k of ['lookback', 'namespace', 'kind', 'res', 'uid', 'at', 'a', 'b', 'diff', 'noise', 'group', 'nochange', 'zoom', 'fold', 'match', 'end', 'tz']) {
     const v = q.get(k);
     if (v !== null && v !== '') out.set(k, v);
   }
@@ -146,6 +149,7 @@ export function parseState(search: string, d: Defaults): ViewState {
     b: get('b'),
     diff: get('diff', 'side'),
     noise: get('noise') === '1',
+    tz: get('tz').toLowerCase() === 'utc' ? 'utc' : 'local',
   };
 }
 
@@ -171,6 +175,7 @@ export function formatState(s: ViewState, d: Defaults): string {
   if (s.nochange) q.set('nochange', '1');
   if (s.zoom) q.set('zoom', `${Math.round(s.zoom[0])}-${Math.round(s.zoom[1])}`);
   if (s.fold.length) q.set('fold', s.fold.join(','));
+  if (s.tz === 'utc') q.set('tz', 'utc');
   const qs = q.toString();
   return qs ? '?' + qs : '';
 }

@@ -5,36 +5,18 @@
 
 import * as d3 from 'd3';
 import type { HeatCell, TimelineRow } from './api';
-import { fmtDuration, fmtTime, h, setChildren, toUnix } from './dom';
+import { fmtClock, fmtDuration, fmtTime, h, plural, setChildren, timeZone, toUnix, zoned } from './dom';
+import { NORMAL_HEAT, WARNING_HEAT, badgeStyle, kindColour } from './palette';
 import type { VisibleRow } from './tree';
+
+export { kindColour };
 
 export const ROW_H = 22;
 const LABEL_W = 340;
 const OVERSCAN = 8;
-
-const KIND_COLOURS: Record<string, string> = {
-  Pod: '#4e79a7',
-  ReplicaSet: '#59a14f',
-  Deployment: '#2f7d32',
-  StatefulSet: '#b07aa1',
-  DaemonSet: '#9c755f',
-  Job: '#edc948',
-  CronJob: '#c9a227',
-  Node: '#76b7b2',
-  Namespace: '#bab0ac',
-  Service: '#f28e2b',
-  Endpoints: '#ffbe7d',
-  ConfigMap: '#8cd17d',
-  PersistentVolumeClaim: '#86bcb6',
-  PersistentVolume: '#499894',
-  HorizontalPodAutoscaler: '#d37295',
-  Event: '#999999',
-};
-const extraColours = d3.scaleOrdinal<string, string>(d3.schemeSet2);
-
-export function kindColour(kind: string): string {
-  return KIND_COLOURS[kind] ?? extraColours(kind);
-}
+/** A row's track: the bar from BAR_Y to HEAT_Y, the Event heat band below it. */
+const BAR_Y = 3;
+const HEAT_Y = 15;
 
 interface MinuteCell {
   minute: number;
@@ -62,13 +44,26 @@ function minuteCells(heat: HeatCell[]): MinuteCell[] {
   return cells;
 }
 
-const warnColour = d3.scaleSequentialLog(d3.interpolateRgb('#f6a04d', '#b2182b')).domain([1, 50]).clamp(true);
-const normalColour = d3.scaleSequentialLog(d3.interpolateRgb('#c6dbef', '#2166ac')).domain([1, 50]).clamp(true);
+const warnColour = d3.scaleSequentialLog(d3.interpolateRgb(WARNING_HEAT[0], WARNING_HEAT[1])).domain([1, 50]).clamp(true);
+const normalColour = d3.scaleSequentialLog(d3.interpolateRgb(NORMAL_HEAT[0], NORMAL_HEAT[1])).domain([1, 50]).clamp(true);
+
+/** A stretch of time the store has no record of, in Unix seconds (end: Infinity while open). */
+export interface Unrecorded {
+  start: number;
+  end: number;
+  /** The kind whose watch was cut; null: every kind (sloop was not running, or not yet). */
+  kind: string | null;
+  text: string;
+}
 
 export interface TimelineCallbacks {
   open(row: TimelineRow, atSeconds: number | null): void;
+  /** The resource view's URL for a row (a real link: open in a new tab, copy link). */
+  href(row: TimelineRow, atSeconds: number | null): string;
   toggleFold(id: string): void;
   zoomed(domain: [number, number] | null): void;
+  /** The pointer entered (true) or left (false) the rows. */
+  hover(on: boolean): void;
 }
 
 export class TimelineView {
@@ -76,9 +71,11 @@ export class TimelineView {
   private axisSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>;
   private scroll: HTMLElement;
   private spacer: HTMLElement;
+  private gapLayer: HTMLElement;
   private tooltip: HTMLElement;
   private info: HTMLElement;
   private rows: VisibleRow[] = [];
+  private unrecorded: Unrecorded[] = [];
   private x0 = d3.scaleUtc();
   private x = d3.scaleUtc();
   private width = 600;
@@ -90,21 +87,31 @@ export class TimelineView {
   /** Bumped when the scale or drawing options change: rows drawn at an older version are redrawn. */
   private drawVersion = 0;
   private axisVersion = -1;
+  private gapVersion = -1;
 
   constructor(private cb: TimelineCallbacks) {
     this.info = h('div', { class: 'tl-head-label' });
     const axis = d3.create('svg').attr('class', 'tl-axis').attr('height', 30);
     this.axisSvg = axis as unknown as d3.Selection<SVGSVGElement, unknown, null, undefined>;
+    this.axisSvg.append('g').attr('class', 'gaps');
     this.axisSvg.append('g').attr('class', 'axis').attr('transform', 'translate(0,26)');
     this.axisSvg.append('line').attr('class', 'cursor').attr('y1', 0).attr('y2', 30).style('display', 'none');
     this.axisSvg.append('text').attr('class', 'cursor-label').attr('y', 10).style('display', 'none');
     this.spacer = h('div', { class: 'tl-spacer' });
     this.scroll = h('div', { class: 'tl-scroll', 'data-testid': 'timeline-rows' }, this.spacer);
+    this.gapLayer = h('div', { class: 'tl-gap-layer', 'aria-hidden': 'true' });
     this.tooltip = h('div', { class: 'tl-tooltip', role: 'tooltip' });
+    // The hatch of "existed, not recorded": one pattern for every row's SVG.
+    const defs = d3.create('svg').attr('class', 'tl-defs').attr('width', 0).attr('height', 0).attr('aria-hidden', 'true');
+    const pattern = defs.append('defs').append('pattern').attr('id', 'tl-unrecorded-hatch').attr('patternUnits', 'userSpaceOnUse').attr('width', 6).attr('height', 6).attr('patternTransform', 'rotate(45)');
+    pattern.append('rect').attr('width', 6).attr('height', 6).attr('fill', '#ffffff');
+    pattern.append('line').attr('x1', 0).attr('y1', 0).attr('x2', 0).attr('y2', 6).attr('stroke', '#6a737d').attr('stroke-width', 3);
     this.el = h(
       'div',
       { class: 'tl', 'data-testid': 'timeline' },
+      defs.node() as Node,
       h('div', { class: 'tl-head' }, this.info, axis.node() as Node),
+      this.gapLayer,
       this.scroll,
       this.tooltip,
     );
@@ -137,19 +144,30 @@ export class TimelineView {
     d3.select(this.el).call(this.zoom).on('dblclick.zoom', null);
 
     this.scroll.addEventListener('scroll', () => this.scheduleRender(), { passive: true });
+    this.scroll.addEventListener('pointerenter', () => this.cb.hover(true));
+    this.scroll.addEventListener('pointerleave', () => this.cb.hover(false));
     new ResizeObserver(() => this.resize()).observe(this.el);
-    this.axisSvg.on('mousemove', (event: MouseEvent) => this.showCursor(d3.pointer(event)[0]));
-    this.axisSvg.on('mouseleave', () => this.hideCursor());
+    this.axisSvg.on('mousemove', (event: MouseEvent) => {
+      const px = d3.pointer(event)[0];
+      this.showCursor(px);
+      const t = this.x.invert(px).getTime() / 1000;
+      const here = this.unrecordedAt(t, null);
+      if (here.length) this.placeTooltip(event, h('div', { class: 'tt-gap' }, here.map((g) => h('div', {}, g.text))));
+      else this.tooltip.style.display = 'none';
+    });
+    this.axisSvg.on('mouseleave', () => this.hideTooltip());
   }
 
-  /** Sets the rows and the window (Unix seconds); zoom restores a zoomed domain. */
-  setData(rows: VisibleRow[], window: [number, number], zoom: [number, number] | null, noChange: boolean) {
+  /** Sets the rows and the window (Unix seconds); zoom restores a zoomed domain. With
+   * keepAnchor (live updates), the row at the top of the view stays where it is on screen. */
+  setData(rows: VisibleRow[], window: [number, number], zoom: [number, number] | null, noChange: boolean, keepAnchor = false) {
     // A zoom the user just made has not reached the URL yet (it is reported 250 ms later): data
     // arriving meanwhile keeps it rather than resetting the view.
     if (!zoom && this.zoomNotify && d3.zoomTransform(this.el).k > 1.0001) {
       const [a, b] = this.x.domain().map((d) => d.getTime() / 1000);
       zoom = [a, b];
     }
+    const anchor = keepAnchor ? this.anchor() : null;
     this.rows = rows;
     this.showNoChange = noChange;
     this.drawVersion++;
@@ -159,6 +177,7 @@ export class TimelineView {
     this.spacer.style.height = `${rows.length * ROW_H}px`;
     this.resize();
     if (!sameWindow || zoom) this.applyZoom(zoom);
+    if (anchor) this.restoreAnchor(anchor);
     this.render();
   }
 
@@ -168,6 +187,13 @@ export class TimelineView {
     this.drawVersion++;
     this.spacer.style.height = `${rows.length * ROW_H}px`;
     this.render();
+  }
+
+  /** The stretches not recorded (shaded on the axis and behind the rows, hatched on bars). */
+  setUnrecorded(list: Unrecorded[]) {
+    this.unrecorded = list;
+    this.drawVersion++;
+    this.scheduleRender();
   }
 
   setInfo(content: Node | string) {
@@ -183,9 +209,25 @@ export class TimelineView {
     d3.select(this.el).call(this.zoom.transform, d3.zoomIdentity);
   }
 
+  /** The first row in view and how far its top is scrolled past. */
+  private anchor(): { id: string; offset: number } | null {
+    const top = this.scroll.scrollTop;
+    if (top <= 0) return null;
+    const i = Math.floor(top / ROW_H);
+    const r = this.rows[i];
+    return r ? { id: r.node.id, offset: top - i * ROW_H } : null;
+  }
+
+  private restoreAnchor(a: { id: string; offset: number }) {
+    const i = this.rows.findIndex((r) => r.node.id === a.id);
+    if (i >= 0) this.scroll.scrollTop = i * ROW_H + a.offset;
+  }
+
   private applyZoom(zoom: [number, number] | null) {
     const [a, b] = this.x0.domain().map((d) => d.getTime() / 1000);
     let t = d3.zoomIdentity;
+    // A zoom from the URL may reach past the window (a link made earlier): keep it inside.
+    if (zoom) zoom = [Math.max(zoom[0], a), Math.min(zoom[1], b)];
     if (zoom && zoom[1] > zoom[0]) {
       const k = Math.max(1, (b - a) / (zoom[1] - zoom[0]));
       t = d3.zoomIdentity.scale(k).translate(-this.x0(new Date(zoom[0] * 1000)), 0);
@@ -211,6 +253,8 @@ export class TimelineView {
       [w, 1],
     ]);
     this.axisSvg.attr('width', w).style('margin-left', `${LABEL_W}px`);
+    this.gapLayer.style.left = `${LABEL_W}px`;
+    this.gapLayer.style.width = `${w}px`;
     this.scheduleRender();
   }
 
@@ -223,16 +267,24 @@ export class TimelineView {
   }
 
   private render() {
-    const __t = performance.now();
-    try { this.render2(); } finally { (window as any).__rms = ((window as any).__rms || 0) + performance.now() - __t; }
-  }
-  private render2() {
     if (this.axisVersion !== this.drawVersion) {
       this.axisVersion = this.drawVersion;
       const ticks = Math.max(2, Math.floor(this.width / 110));
-      this.axisSvg
-        .select<SVGGElement>('g.axis')
-        .call(d3.axisTop(this.x).ticks(ticks).tickFormat(utcTickFormat) as never);
+      const g = this.axisSvg.select<SVGGElement>('g.axis');
+      g.call(d3.axisTop(this.x).ticks(ticks).tickFormat(tickFormat) as never);
+      // Labels at either end would be cut in half by the edge: align them inwards instead.
+      const w = this.width;
+      g.selectAll<SVGGElement, Date>('.tick').each(function () {
+        const x = Number(this.getAttribute('transform')?.match(/translate\(([-\d.e]+)/)?.[1] ?? 0);
+        const text = this.querySelector('text');
+        if (!text) return;
+        const half = (text.getComputedTextLength?.() || 40) / 2;
+        text.setAttribute('text-anchor', x - half < 0 ? 'start' : x + half > w ? 'end' : 'middle');
+      });
+    }
+    if (this.gapVersion !== this.drawVersion) {
+      this.gapVersion = this.drawVersion;
+      this.drawUnrecorded();
     }
 
     const top = this.scroll.scrollTop;
@@ -249,13 +301,15 @@ export class TimelineView {
         const row = enter.append('div').attr('class', 'tl-row');
         row.append('div').attr('class', 'tl-label');
         const svg = row.append('svg').attr('class', 'tl-track').attr('height', ROW_H);
-        svg.append('rect').attr('class', 'bar');
+        svg.append('g').attr('class', 'unrecorded');
+        svg.append('rect').attr('class', 'bar').attr('tabindex', 0).attr('role', 'link');
         svg.append('g').attr('class', 'heat');
         svg.append('g').attr('class', 'ticks');
         svg.append('line').attr('class', 'endcap');
         return row;
       })
       .style('top', (d) => `${d.index * ROW_H}px`)
+      .attr('data-index', (d) => d.index)
       .each(function (d) {
         // Scrolling moves rows without changing them: draw only new rows, or all after a zoom.
         const stamp = `${self.drawVersion}`;
@@ -265,18 +319,68 @@ export class TimelineView {
       });
   }
 
+  /** The stretches not recorded: shaded on the axis and behind every row. */
+  private drawUnrecorded() {
+    const [lo, hi] = this.x.domain().map((d) => d.getTime() / 1000);
+    // Watch gaps of several kinds over one stretch come as one entry each: one shade for the
+    // stretch (overlapping shades would darken), its title naming every kind.
+    const merged: Unrecorded[] = [];
+    for (const g of [...this.unrecorded].sort((a, b) => a.start - b.start)) {
+      const last = merged[merged.length - 1];
+      if (last && (last.kind === null) === (g.kind === null) && g.start <= last.end) {
+        merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, g.end), kind: last.kind === null ? null : [last.kind, g.kind].join(', '), text: `${last.text}\n${g.text}` };
+      } else {
+        merged.push(g);
+      }
+    }
+    const shown = merged
+      .filter((g) => g.end > lo && g.start < hi)
+      .map((g) => ({ g, x1: Math.max(0, this.x(new Date(Math.max(g.start, lo) * 1000))), x2: Math.min(this.width, this.x(new Date(Math.min(g.end, hi) * 1000))) }))
+      .filter((d) => d.x2 > d.x1);
+    this.axisSvg
+      .select('g.gaps')
+      .selectAll<SVGRectElement, (typeof shown)[number]>('rect')
+      .data(shown)
+      .join('rect')
+      .attr('class', (d) => `gap ${d.g.kind ? 'watch' : 'recorder'}`)
+      .attr('x', (d) => d.x1)
+      .attr('width', (d) => Math.max(1, d.x2 - d.x1))
+      .attr('y', 0)
+      .attr('height', 30)
+      .attr('data-start', (d) => d.g.start)
+      .attr('data-end', (d) => (Number.isFinite(d.g.end) ? d.g.end : ''))
+      .attr('aria-label', (d) => d.g.text);
+    this.gapLayer.replaceChildren(
+      ...shown.map((d) =>
+        h('div', { class: `tl-gap ${d.g.kind ? 'watch' : 'recorder'}`, 'data-testid': 'gap', 'data-start': d.g.start, 'data-kind': d.g.kind ?? '', style: `left:${d.x1}px;width:${Math.max(1, d.x2 - d.x1)}px`, title: d.g.text }),
+      ),
+    );
+  }
+
+  /** The stretches not recorded at t for a kind (null: any). */
+  private unrecordedAt(t: number, kind: string | null): Unrecorded[] {
+    return this.unrecorded.filter((g) => t >= g.start && t < g.end && (kind === null || g.kind === null || g.kind === kind));
+  }
+
   private drawRow(el: HTMLDivElement, v: VisibleRow) {
     const r = v.node.row;
+    const x = this.x;
+    const start = toUnix(r.start);
+    const end = toUnix(r.end);
+    const [lo, hi] = x.domain().map((d) => d.getTime() / 1000);
+    // Deleted as far as the visible stretch goes: a deletion after it is not shown (zoomed in on
+    // the object's earlier life), nor is an object that only comes to life after it.
+    const deletedHere = r.deleted && end <= hi;
     el.dataset.kind = r.kind;
     el.dataset.namespace = r.namespace;
     el.dataset.name = r.name;
     el.dataset.uid = r.uid;
     el.dataset.depth = String(v.depth);
-    el.classList.toggle('deleted', r.deleted);
+    el.classList.toggle('deleted', deletedHere);
     el.classList.toggle('group', v.descendants > 0);
 
     const label = el.firstElementChild as HTMLElement;
-    const key = `${v.depth}|${v.folded}|${v.descendants}|${r.deleted}|${r.warnings}`;
+    const key = `${v.depth}|${v.folded}|${v.descendants}|${deletedHere}|${r.warnings}|${v.warnings}`;
     if (label.dataset.key !== key || label.dataset.id !== v.node.id) {
       label.dataset.key = key;
       label.dataset.id = v.node.id;
@@ -287,7 +391,8 @@ export class TimelineView {
               'button',
               {
                 class: 'fold',
-                title: v.folded ? `Show ${v.descendants} owned resources` : 'Fold the owned resources',
+                title: v.folded ? `Show ${plural(v.descendants, 'owned resource')}` : 'Fold the owned resources',
+                'aria-label': v.folded ? `Show ${plural(v.descendants, 'owned resource')} of ${r.name}` : `Fold the owned resources of ${r.name}`,
                 'aria-expanded': String(!v.folded),
                 onclick: (e: Event) => {
                   e.stopPropagation();
@@ -299,41 +404,75 @@ export class TimelineView {
           : h('span', { class: 'fold-space' });
       setChildren(label,
         toggle,
-        h('span', { class: 'kind-badge', style: `background:${kindColour(r.kind)}` }, abbreviate(r.kind)),
-        h('a', { class: 'name', href: '#', title: `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}` }, r.name),
-        v.folded ? h('span', { class: 'count' }, `+${v.descendants}`) : null,
+        h('span', { class: 'kind-badge', style: badgeStyle(r.kind), title: r.kind }, abbreviate(r.kind)),
+        h('a', { class: 'name', href: this.cb.href(r, null), 'data-nav': '1', title: `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}` }, r.name),
+        v.folded ? h('span', { class: 'count', title: plural(v.descendants, 'owned resource') }, `+${v.descendants}`) : null,
         r.namespace && v.depth === 0 ? h('span', { class: 'ns' }, r.namespace) : null,
-        r.deleted ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
-        v.warnings > 0 ? h('span', { class: 'badge warn-badge', title: 'Warning events' }, `⚠ ${v.warnings}`) : null,
+        deletedHere ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
+        v.warnings > 0 ? h('span', { class: 'badge warn-badge', title: plural(v.warnings, 'Warning event') }, `⚠ ${v.warnings}`) : null,
       );
-      (label.querySelector('a.name') as HTMLElement).onclick = (e) => {
-        e.preventDefault();
-        this.cb.open(r, null);
-      };
     }
 
-    const x = this.x;
     const svg = d3.select(el).select<SVGSVGElement>('svg.tl-track').attr('width', this.width);
-    const start = toUnix(r.start);
-    const end = toUnix(r.end);
     const rawX1 = x(new Date(start * 1000));
     const rawX2 = x(new Date(end * 1000));
     const x2 = Math.min(this.width, rawX2);
     // A bar is at least 2 px wide and never runs past the track's right edge (a resource created
     // moments ago would otherwise be drawn outside the track, where it can't be seen or hovered).
     const x1 = Math.max(0, Math.min(rawX1, x2 - 2, this.width - 2));
+    const outside = rawX2 < 0 || rawX1 > this.width;
+    const changes = r.changed_at || [];
     svg
       .select('rect.bar')
-      .style('display', rawX2 < 0 || rawX1 > this.width ? 'none' : 'inline')
+      .style('display', outside ? 'none' : 'inline')
       .attr('x', x1)
-      .attr('y', 4)
+      .attr('y', BAR_Y)
       .attr('width', Math.max(2, x2 - x1))
-      .attr('height', ROW_H - 8)
+      .attr('height', HEAT_Y - BAR_Y)
       .attr('rx', 2)
-      .attr('fill', kindColour(r.kind));
+      .attr('fill', kindColour(r.kind))
+      .attr('tabindex', outside ? -1 : 0)
+      .attr(
+        'aria-label',
+        `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}: ${fmtTime(start)} to ${fmtTime(end)}${deletedHere ? ', deleted' : ''}, ${plural(changes.length, 'change')}, ${plural(r.events, 'event')}. Enter opens it; left and right arrows move between its changes.`,
+      );
+    // Where the object existed but nothing was recorded (sloop down, a watch cut, or before the
+    // store began): hatched over the bar.
+    const hatch: [number, number][] = [];
+    const unseen = unrecordedLife(r, this.x0.domain()[0].getTime() / 1000);
+    if (!outside && unseen) {
+      const a = Math.max(unseen[0], lo);
+      const b = Math.min(unseen[1], hi);
+      if (b > a) hatch.push([x(new Date(a * 1000)), x(new Date(b * 1000))]);
+    }
+    if (!outside) {
+      for (const g of this.unrecorded) {
+        if (g.kind !== null && g.kind !== r.kind) continue;
+        const a = Math.max(g.start, start, lo);
+        const b = Math.min(g.end, end, hi);
+        if (b > a) hatch.push([x(new Date(a * 1000)), x(new Date(b * 1000))]);
+      }
+    }
+    svg
+      .select('g.unrecorded')
+      .selectAll<SVGRectElement, [number, number]>('rect')
+      .data(hatch)
+      .join('rect')
+      .attr('class', 'unrecorded-span')
+      .attr('x', (d) => d[0])
+      .attr('width', (d) => Math.max(1, d[1] - d[0]))
+      .attr('y', BAR_Y)
+      .attr('height', HEAT_Y - BAR_Y);
+    svg.select('rect.bar').classed('has-unrecorded', hatch.length > 0);
+    // The hatch goes over the bar: move the group after it once.
+    const track = svg.node()!;
+    const hatchGroup = track.querySelector('g.unrecorded')!;
+    const bar = track.querySelector('rect.bar')!;
+    if (bar.nextSibling !== hatchGroup) track.insertBefore(hatchGroup, bar.nextSibling);
+    const endVisible = rawX2 >= 0 && rawX2 <= this.width;
     svg
       .select('line.endcap')
-      .style('display', r.deleted ? 'inline' : 'none')
+      .style('display', deletedHere && endVisible ? 'inline' : 'none')
       .attr('x1', x2)
       .attr('x2', x2)
       .attr('y1', 1)
@@ -346,13 +485,23 @@ export class TimelineView {
       .data(cells, (c) => String(c.minute))
       .join('rect')
       .attr('class', (c) => (c.warning ? 'cell warning' : 'cell normal'))
-      .attr('x', (c) => x(new Date(c.minute * 1000)))
-      .attr('y', 2)
-      .attr('width', (c) => Math.max(3, x(new Date((c.minute + 60) * 1000)) - x(new Date(c.minute * 1000))))
-      .attr('height', ROW_H - 4)
+      .each(function (c) {
+        // A band under the bar (which stays visible when zoomed in on a minute), cut to the bar:
+        // a minute's cell would otherwise reach back before the object existed.
+        let a = x(new Date(c.minute * 1000));
+        let b = x(new Date((c.minute + 60) * 1000));
+        if (b > x1 && a < x2) {
+          a = Math.max(a, x1);
+          b = Math.min(b, Math.max(x2, x1 + 3));
+        }
+        this.setAttribute('x', String(a));
+        this.setAttribute('width', String(Math.max(3, b - a)));
+      })
+      .attr('y', HEAT_Y)
+      .attr('height', ROW_H - 1 - HEAT_Y)
       .attr('fill', (c) => (c.warning ? warnColour(c.warning) : normalColour(c.normal)));
 
-    const tickData: { t: number; changed: boolean }[] = (r.changed_at || []).map((t) => ({ t, changed: true }));
+    const tickData: { t: number; changed: boolean }[] = changes.map((t) => ({ t, changed: true }));
     if (this.showNoChange) for (const t of r.nochange_at || []) tickData.push({ t, changed: false });
     svg
       .select('g.ticks')
@@ -360,6 +509,10 @@ export class TimelineView {
       .data(tickData)
       .join('line')
       .attr('class', (d) => (d.changed ? 'tick changed' : 'tick nochange'))
+      .attr('tabindex', (d) => (d.changed ? -1 : null))
+      .attr('role', (d) => (d.changed ? 'link' : null))
+      .attr('data-t', (d) => d.t)
+      .attr('aria-label', (d) => (d.changed ? `${r.name} changed at ${fmtTime(d.t)}` : null))
       .attr('x1', (d) => x(new Date(d.t * 1000)))
       .attr('x2', (d) => x(new Date(d.t * 1000)))
       .attr('y1', (d) => (d.changed ? 3 : 7))
@@ -371,8 +524,47 @@ export class TimelineView {
       .on('click', (event: MouseEvent) => {
         if (event.defaultPrevented) return;
         const t = this.x.invert(d3.pointer(event)[0]).getTime() / 1000;
-        this.cb.open(r, t);
-      });
+        // The empty track before the bar opens the first version, after it the last one (the
+        // URL keeps whole seconds: round outwards so that the end still covers the last record).
+        this.cb.open(r, t < start ? Math.floor(start) - 1 : t > end ? Math.ceil(end) : t);
+      })
+      .on('keydown', (event: KeyboardEvent) => this.onKey(event, el, r));
+  }
+
+  /** Keyboard: Enter opens (at a focused change tick, that version); ← → move between the change
+   * ticks of a bar; ↑ ↓ move between rows. */
+  private onKey(event: KeyboardEvent, el: HTMLDivElement, r: TimelineRow) {
+    const target = event.target as SVGElement;
+    const ticks = [...el.querySelectorAll<SVGLineElement>('line.tick.changed')].sort((a, b) => Number(a.dataset.t) - Number(b.dataset.t));
+    const bar = el.querySelector<SVGRectElement>('rect.bar')!;
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      const t = target.classList.contains('tick') ? Number(target.dataset.t) : null;
+      this.cb.open(r, t);
+    } else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+      event.preventDefault();
+      if (!ticks.length) return;
+      const i = ticks.indexOf(target as SVGLineElement);
+      const next = event.key === 'ArrowRight' ? (i < 0 ? 0 : i + 1) : i < 0 ? ticks.length - 1 : i - 1;
+      if (next < 0 || next >= ticks.length) bar.focus();
+      else ticks[next].focus();
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      this.focusRow(Number(el.dataset.index) + (event.key === 'ArrowDown' ? 1 : -1));
+    }
+  }
+
+  /** Scrolls row `index` into view and focuses its bar (or its name when the bar is off-screen). */
+  private focusRow(index: number) {
+    if (index < 0 || index >= this.rows.length) return;
+    const top = index * ROW_H;
+    if (top < this.scroll.scrollTop) this.scroll.scrollTop = top;
+    else if (top + ROW_H > this.scroll.scrollTop + this.scroll.clientHeight) this.scroll.scrollTop = top + ROW_H - this.scroll.clientHeight;
+    this.render();
+    const row = this.spacer.querySelector<HTMLElement>(`.tl-row[data-index="${index}"]`);
+    const bar = row?.querySelector<SVGRectElement>('rect.bar');
+    if (bar && bar.getAttribute('tabindex') === '0') bar.focus();
+    else row?.querySelector<HTMLElement>('a.name')?.focus();
   }
 
   private showTooltip(event: MouseEvent, v: VisibleRow) {
@@ -398,14 +590,18 @@ export class TimelineView {
       );
     const start = toUnix(r.start);
     const end = toUnix(r.end);
+    const gaps = this.unrecordedAt(t, r.kind).map((g) => g.text);
+    const unseen = unrecordedLife(r, this.x0.domain()[0].getTime() / 1000);
+    if (unseen && t >= unseen[0] && t < unseen[1]) gaps.unshift(`existed, not recorded: created ${fmtTime(unseen[0])}, first recorded ${fmtTime(unseen[1])}`);
     setChildren(this.tooltip,
       h('div', { class: 'tt-title' }, r.name),
       h('div', { class: 'tt-sub' }, `${r.kind}${r.namespace ? ' · ' + r.namespace : ''}${r.deleted ? ' · deleted' : ''}`),
+      gaps.length ? h('div', { class: 'tt-gap' }, gaps.map((g) => h('div', {}, g))) : null,
       h(
         'table',
         {},
         h('tr', {}, h('th', {}, 'created'), h('td', {}, fmtTime(r.created))),
-        h('tr', {}, h('th', {}, 'in window'), h('td', {}, `${fmtTime(start)} → ${r.deleted ? fmtTime(end) : fmtTime(end) + (r.deleted ? '' : ' (alive)')}`)),
+        h('tr', {}, h('th', {}, 'in window'), h('td', {}, `${fmtTime(start)} → ${fmtTime(end)}${r.deleted ? '' : ' (alive)'}`)),
         h('tr', {}, h('th', {}, 'span'), h('td', {}, fmtDuration(end - start))),
         h('tr', {}, h('th', {}, 'changes'), h('td', {}, String((r.changed_at || []).length))),
         h('tr', {}, h('th', {}, 'events'), h('td', {}, `${r.events} (${r.warnings} warning)`)),
@@ -415,13 +611,18 @@ export class TimelineView {
         ? h(
             'div',
             { class: 'tt-minute' },
-            h('b', {}, `Events at ${fmtTime(minute).slice(11, 16)}:`),
+            h('b', {}, `Events at ${fmtClock(minute)}:`),
             h('ul', {}, here.reasons.map((c) => h('li', { class: c.type === 'Warning' ? 'warn' : '' }, `${c.reason} (${c.type}) × ${c.count}`))),
           )
         : null,
       reasonList.length ? h('div', { class: 'tt-reasons' }, h('b', {}, v.folded ? 'Event reasons (group):' : 'Event reasons:'), h('ul', {}, reasonList)) : null,
-      h('div', { class: 'tt-hint' }, 'click to open versions and events'),
+      h('div', { class: 'tt-hint' }, t < start ? 'click to open the first version' : t > end ? 'click to open the last version' : 'click to open versions and events'),
     );
+    this.placeTooltip(event);
+  }
+
+  private placeTooltip(event: MouseEvent, content?: Node) {
+    if (content) this.tooltip.replaceChildren(content);
     this.tooltip.style.display = 'block';
     const pad = 14;
     const tw = this.tooltip.offsetWidth;
@@ -446,7 +647,7 @@ export class TimelineView {
       .select('text.cursor-label')
       .style('display', null)
       .attr('x', Math.min(px + 4, this.width - 60))
-      .text(fmtTime(t).slice(11));
+      .text(fmtClock(t, true));
   }
 
   private hideCursor() {
@@ -454,13 +655,27 @@ export class TimelineView {
   }
 }
 
-function utcTickFormat(d: Date | d3.NumberValue): string {
+/** When an object created inside the window was first recorded only later (its creation time
+ * precedes its first record, which is its first change tick): [created, first record] in Unix
+ * seconds, else null. One created before the window may have been recorded before it: the row
+ * cannot tell, and the gaps answer covers it. Two seconds of slack for clocks and whole seconds. */
+function unrecordedLife(r: TimelineRow, windowStart: number): [number, number] | null {
+  const created = toUnix(r.created);
+  if (!Number.isFinite(created) || created < windowStart) return null;
+  let first = Infinity;
+  for (const t of r.changed_at || []) first = Math.min(first, t);
+  for (const t of r.nochange_at || []) first = Math.min(first, t);
+  return Number.isFinite(first) && first - created >= 2 ? [created, first] : null;
+}
+
+/** Axis labels in the chosen zone: dates at midnight, seconds only when they are not zero. */
+function tickFormat(d: Date | d3.NumberValue): string {
   const date = d as Date;
-  if (date.getUTCHours() === 0 && date.getUTCMinutes() === 0 && date.getUTCSeconds() === 0) {
-    return d3.utcFormat('%b %d')(date);
+  const z = zoned(date);
+  if (z.h === 0 && z.mi === 0 && z.s === 0) {
+    return (timeZone() === 'utc' ? d3.utcFormat('%b %d') : d3.timeFormat('%b %d'))(date);
   }
-  if (date.getUTCSeconds() !== 0) return d3.utcFormat('%H:%M:%S')(date);
-  return d3.utcFormat('%H:%M')(date);
+  return fmtClock(date, z.s !== 0);
 }
 
 function abbreviate(kind: string): string {

@@ -50,8 +50,10 @@ function subtreeEvents(n: TreeNode): number {
   return v;
 }
 
-/** Builds the forest; with group=false every row is a root. */
-export function buildForest(rows: TimelineRow[], group: boolean, sort: string): TreeNode[] {
+/** Builds the forest; with group=false every row is a root. With `keep` (each row id's position in
+ * the rows drawn before), rows seen before keep their order and new rows come after them, each
+ * among its siblings: live updates never move a row the user is looking at. */
+export function buildForest(rows: TimelineRow[], group: boolean, sort: string, keep?: Map<string, number>): TreeNode[] {
   const nodes = rows.map((row) => ({ id: rowId(row), row, children: [], parent: null }) as TreeNode);
   const byUid = new Map<string, TreeNode>();
   for (const n of nodes) if (n.row.uid) byUid.set(n.row.uid, n);
@@ -75,10 +77,22 @@ export function buildForest(rows: TimelineRow[], group: boolean, sort: string): 
       roots.push(n);
     }
   }
-  const cmp = comparator(sort);
+  const stable = (base: (a: TreeNode, b: TreeNode) => number) =>
+    keep
+      ? (a: TreeNode, b: TreeNode) => {
+          const x = keep.get(a.id);
+          const y = keep.get(b.id);
+          if (x !== undefined && y !== undefined) return x - y;
+          if (x !== undefined) return -1;
+          if (y !== undefined) return 1;
+          return base(a, b);
+        }
+      : base;
+  const cmp = stable(comparator(sort));
+  const childCmp = stable(comparator('start'));
   const sortRec = (list: TreeNode[], top: boolean) => {
     // Children read best in the order they came to life, whatever the top-level order.
-    list.sort(top ? cmp : comparator('start'));
+    list.sort(top ? cmp : childCmp);
     for (const n of list) sortRec(n.children, false);
   };
   sortRec(roots, true);

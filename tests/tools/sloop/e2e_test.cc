@@ -359,6 +359,37 @@ TEST_F(SloopEndToEnd, SigtermThenRestartLosesNothing) {
   auto after = Get(port, query);
   ASSERT_EQ(after.first, 200);
   EXPECT_EQ(before.second, after.second);
+
+  // The recording log says so: the first sloop recorded until its clean stop, and nothing has
+  // recorded since (this one serves without watching). The simulator stopped before sloop did:
+  // the watches were down from then on, which are watch gaps, ended with the session.
+  auto gaps = Get(port, "/api/v1/gaps?lookback=1h");
+  ASSERT_EQ(gaps.first, 200) << gaps.second;
+  simdjson::dom::parser parser;
+  auto doc = Json(parser, gaps.second);
+  EXPECT_FALSE(doc["recording"].get_bool().value_unsafe());
+  EXPECT_TRUE(doc["recording_since"].is_string()) << gaps.second;
+  auto list = doc["gaps"].get_array().value_unsafe();
+  ASSERT_GE(list.size(), 1u) << gaps.second;
+  simdjson::dom::element last;
+  for (auto g : list) last = g;
+  EXPECT_EQ(std::string_view(last["scope"].get_string().value_unsafe()), "recorder") << gaps.second;
+  EXPECT_TRUE(last["end"].is_null()) << gaps.second;
+  EXPECT_TRUE(last["kind"].is_null()) << gaps.second;
+  const int64_t stopped = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  std::string_view gap_start = last["start"].get_string().value_unsafe();
+  std::tm tm{};
+  std::string text(gap_start.substr(0, 19));
+  strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  EXPECT_LE(stopped - timegm(&tm), 30) << "the open gap starts at the clean stop: " << gap_start;
+  for (auto g : list) {
+    std::string_view scope = g["scope"].get_string().value_unsafe();
+    if (scope != "watch") continue;
+    EXPECT_TRUE(g["kind"].is_string()) << gaps.second;
+    EXPECT_TRUE(g["end"].is_string()) << "ended with the session: " << gaps.second;
+  }
 }
 
 }  // namespace
