@@ -6,7 +6,7 @@
 // features live one file per feature in tests/webfiles/e2e/ and register themselves here.
 //
 //   node tests/webfiles/run-e2e.mjs [--sloop build/sloop] [--kubesim build/kubesim]
-//        [--chromium /usr/bin/chromium] [--out DIR] [--only NAME,NAME]
+//        [--chromium /usr/bin/chromium] [--out DIR] [--only NAME,NAME] [--skip NAME,NAME]
 //        [--url http://127.0.0.1:8080/cluster]   (test a server already running; starts nothing)
 //        [--web-files-path webfiles/dist]         (have sloop serve the UI from disk)
 //
@@ -39,6 +39,7 @@ const opt = {
   url: flag('url', process.env.SLOOP_UI_URL || ''),
   webFilesPath: flag('web-files-path', ''),
   only: flag('only', '').split(',').filter(Boolean),
+  skip: flag('skip', '').split(',').filter(Boolean),
 };
 
 let playwright;
@@ -634,7 +635,7 @@ async function main() {
     stopAll();
     process.exit(1);
   }
-  const chosen = tests.filter((t) => !opt.only.length || opt.only.some((o) => t.name.includes(o)));
+  const chosen = tests.filter((t) => (!opt.only.length || opt.only.some((o) => t.name.includes(o))) && !opt.skip.some((o) => t.name.includes(o)));
   console.log(`1..${chosen.length}`);
   let failed = 0;
   for (const [i, t] of chosen.entries()) {
