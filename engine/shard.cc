@@ -315,30 +315,38 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
 }
 
 Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t entry,
-                                           const RecordFn& fn) const {
+                                           const RecordFn& fn, Block* reuse,
+                                           uint64_t* decoded) const {
   const IndexEntry e = index.entry(entry);
   if (e.record_count() == 0) return {};
   ResourceKeyView key = e.key();
   uint64_t offset = e.first_block();
   uint32_t skip = e.first_record();
-  Block block;
+  Block own;
+  Block& block = reuse ? *reuse : own;
+  uint64_t none = 0;  // no block frame starts at 0 (the file header does)
+  uint64_t& have = decoded ? *decoded : none;
   // Records of one resource are contiguous in a sealed shard: read on from the first block
   // until the key changes.
   while (offset < info_.segment_bytes) {
-    auto read = reader_->ReadBlock(offset, &block);
-    if (!read) {
-      if (read.error().code != ErrorCode::kCorruption) {
-        return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
-                                                segment_path_.string() + ": " +
-                                                read.error().message);
+    if (have != offset) {
+      have = 0;
+      auto read = reader_->ReadBlock(offset, &block);
+      if (!read) {
+        if (read.error().code != ErrorCode::kCorruption) {
+          return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() +
+                                                  " from " + segment_path_.string() + ": " +
+                                                  read.error().message);
+        }
+        // Answer with what is readable: the resource's records in the blocks after it (those
+        // after the damaged one still hold its key) are read on.
+        NoteCorruptBlock(segment_path_, offset,
+                         "reading " + ResourceKey(key).ToString() + ": " + read.error().message);
+        offset = reader_->SkipDamaged(offset);
+        skip = 0;
+        continue;
       }
-      // Answer with what is readable: the resource's records in the blocks after it (those
-      // after the damaged one still hold its key) are read on.
-      NoteCorruptBlock(segment_path_, offset,
-                       "reading " + ResourceKey(key).ToString() + ": " + read.error().message);
-      offset = reader_->SkipDamaged(offset);
-      skip = 0;
-      continue;
+      have = offset;
     }
     for (size_t j = skip; j < block.size(); ++j) {
       RecordView r = block.record(j);
@@ -347,6 +355,43 @@ Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t en
     }
     skip = 0;
     offset = block.handle().offset + block.handle().frame_bytes;
+  }
+  return {};
+}
+
+Result<void> SealedShard::ForEachPickedRecord(const EntryFilter& filter, const EntryFn& pick,
+                                              const RecordFn& fn) const {
+  auto held = index();
+  const IndexReader& index = *held;
+  auto [first, last] = filter.kind.empty()
+                           ? std::pair<uint32_t, uint32_t>{0, index.size()}
+                           : index.Find(filter.kind, filter.namespace_, filter.name);
+  std::vector<uint32_t> picked;
+  EntryView v;
+  for (uint32_t i = first; i < last; ++i) {
+    if (index.entry(i).record_count() == 0) continue;
+    ResourceKeyView k = index.key(i);
+    if (filter.skip_events && k.kind == "Event") continue;
+    if (!Matches(k, filter)) continue;
+    FillEntry(index, i, false, &v);
+    if (pick(v)) picked.push_back(i);
+  }
+  // Entries in key order are records in file order: a block shared by neighbours is decoded
+  // once.
+  Block block;
+  uint64_t decoded = 0;
+  bool stopped = false;
+  for (uint32_t i : picked) {
+    auto r = ReadEntryRecords(
+        index, i,
+        [&](const RecordView& rec) {
+          if (fn(rec)) return true;
+          stopped = true;
+          return false;
+        },
+        &block, &decoded);
+    if (!r) return r;
+    if (stopped) break;
   }
   return {};
 }
@@ -738,6 +783,59 @@ Result<void> ActiveShard::ForEachEventAbout(const ResourceKeyView& involved,
       });
       if (!r) return r;
       if (stopped) return {};
+    }
+  }
+  return {};
+}
+
+Result<void> ActiveShard::ForEachPickedRecord(const EntryFilter& filter, const EntryFn& pick,
+                                              const RecordFn& fn) const {
+  std::lock_guard lock(mu_);
+  // Only the shard's own summaries have records (those carried by reference have none).
+  const SummaryMap& map = builder_.summaries();
+  ResourceKeyView from{filter.kind, filter.namespace_, filter.name, ""};
+  if (filter.kind.empty()) from = {};
+  std::vector<ResourceKeyView> keys;  // in key order
+  std::vector<uint32_t> blocks;
+  EntryView v;
+  for (auto it = map.lower_bound(from); it != map.end(); ++it) {
+    const auto& [k, s] = *it;
+    if (!filter.kind.empty() && k.kind != filter.kind) break;
+    if (s.record_count == 0) continue;
+    if (filter.skip_events && k.kind == "Event") continue;
+    if (!Matches(k, filter)) continue;
+    FillEntry(k, s, false, &v);
+    if (!pick(v)) continue;
+    keys.push_back(k);
+    blocks.insert(blocks.end(), s.blocks.begin(), s.blocks.end());
+  }
+  if (keys.empty()) return {};
+  std::sort(blocks.begin(), blocks.end());
+  blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+  auto wanted = [&](const RecordView& r) {
+    return std::binary_search(keys.begin(), keys.end(),
+                              ResourceKeyView{r.kind, r.namespace_, r.name, r.uid});
+  };
+  Block block;
+  for (uint32_t id : blocks) {
+    if (id >= block_offsets_.size()) {
+      // The records not yet written out, in the writer's pending block (always the last).
+      if (finished_) break;
+      bool stopped = false;
+      writer_->VisitPending([&](const RecordView& r, RecordLocation) {
+        if (!stopped && wanted(r) && !fn(r)) stopped = true;
+      });
+      break;
+    }
+    auto read = reader_->ReadBlock(block_offsets_[id], &block);
+    if (!read) {
+      if (read.error().code != ErrorCode::kCorruption) return read;
+      NoteCorruptBlock(path_, block_offsets_[id], read.error().message);
+      continue;
+    }
+    for (size_t j = 0; j < block.size(); ++j) {
+      RecordView r = block.record(j);
+      if (wanted(r) && !fn(r)) return {};
     }
   }
   return {};

@@ -105,6 +105,13 @@ class Shard {
   virtual Result<void> ForEachEventAbout(const ResourceKeyView& involved,
                                          const RecordFn& fn) const = 0;
 
+  // The records of many resources in one pass: those of the entries with records here that
+  // filter matches and pick accepts (pick sees each such entry once, in key order), each block
+  // read once however many of them share it. Sealed: in key order, each resource's records
+  // oldest first. Active: in arrival order. fn returning false stops.
+  virtual Result<void> ForEachPickedRecord(const EntryFilter& filter, const EntryFn& pick,
+                                           const RecordFn& fn) const = 0;
+
   // Distinct kinds and namespaces of the shard's entries.
   virtual std::vector<std::string> Kinds() const = 0;
   virtual std::vector<std::string> Namespaces() const = 0;
@@ -151,6 +158,8 @@ class SealedShard : public Shard {
   Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const override;
   Result<void> ForEachEventAbout(const ResourceKeyView& involved,
                                  const RecordFn& fn) const override;
+  Result<void> ForEachPickedRecord(const EntryFilter& filter, const EntryFn& pick,
+                                   const RecordFn& fn) const override;
   std::vector<std::string> Kinds() const override;
   std::vector<std::string> Namespaces() const override;
   std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;
@@ -161,7 +170,10 @@ class SealedShard : public Shard {
 
  private:
   SealedShard() = default;
-  Result<void> ReadEntryRecords(const IndexReader& index, uint32_t entry, const RecordFn& fn) const;
+  // With block (its buffers reused), a block already decoded there (at *decoded, the offset it
+  // was read from) is not read again: neighbours in key order share blocks.
+  Result<void> ReadEntryRecords(const IndexReader& index, uint32_t entry, const RecordFn& fn,
+                                Block* block = nullptr, uint64_t* decoded = nullptr) const;
   void FillEntry(const IndexReader& index, uint32_t i, bool with_details, EntryView* v) const;
 
   std::filesystem::path segment_path_;
@@ -214,6 +226,8 @@ class ActiveShard : public Shard {
   Result<void> ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const override;
   Result<void> ForEachEventAbout(const ResourceKeyView& involved,
                                  const RecordFn& fn) const override;
+  Result<void> ForEachPickedRecord(const EntryFilter& filter, const EntryFn& pick,
+                                   const RecordFn& fn) const override;
   std::vector<std::string> Kinds() const override;
   std::vector<std::string> Namespaces() const override;
   std::vector<std::pair<std::filesystem::path, uint64_t>> Files() const override;

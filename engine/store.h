@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -96,6 +97,16 @@ struct SearchHit {
   bool deleted = false;
 };
 
+// A resource that existed at a moment (Store::ObjectsAt).
+struct ObjectAt {
+  ResourceKey key;
+  std::string api_group, api_version;
+  int64_t creation_ns = 0;
+};
+
+// fn(index into the keys asked for, record, previous): see Store::Versions. False stops.
+using VersionFn = std::function<bool(size_t, const RecordView&, bool)>;
+
 struct RetentionReport {
   uint64_t shards_deleted = 0;
   uint64_t bytes_freed = 0;
@@ -175,6 +186,22 @@ class Store : public RecordSink {
                       const RecordFn& fn) const;
   std::vector<std::string> Namespaces(const TimeRange& range) const;
   std::vector<std::string> Kinds(const TimeRange& range) const;
+
+  // ---- many resources at once (engine/store_bulk.cc)
+  // The resources of `kind` (in namespace_, "" = all; a cluster-scoped kind ignores it) that the
+  // newest shard starting at or before t_ns knows to have existed at t_ns: alive when the shard
+  // began, or first recorded or created at or before t_ns. In key order; empty when no shard
+  // starts that early. A deletion before t_ns shows in the version in effect (Versions()).
+  Result<std::vector<ObjectAt>> ObjectsAt(std::string_view kind, std::string_view namespace_,
+                                          int64_t t_ns, const std::atomic<bool>* cancel) const;
+  // The versions of many resources, each block of a shard read once: for every key of `keys`
+  // (sorted by ResourceKeyLess, distinct, uids given), with include_previous its newest record
+  // at or before range.start_ns (the version in effect then; previous = true), then its records
+  // in (start_ns, end_ns], oldest first. The records of different keys interleave; a key's
+  // previous record comes before the others. kAborted once cancel is raised.
+  Result<void> Versions(std::span<const ResourceKey> keys, const TimeRange& range,
+                        bool include_previous, const std::atomic<bool>* cancel,
+                        const VersionFn& fn) const;
   // Resources whose name contains needle, over the whole retention (deleted ones included),
   // most recently seen first.
   std::vector<SearchHit> Search(std::string_view needle, std::string_view kind, size_t limit) const;

@@ -428,6 +428,8 @@ void AddApiV1Routes(Router& router, ContextPtr ctx) {
   add("stats", Stats);
   add("config", Config);
   add("links", Links);
+  AddSnapshotRoutes(router, ctx);
+  AddChangesRoutes(router, ctx);
 }
 
 }  // namespace sloop::http

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sloop::http {
 
@@ -17,5 +18,16 @@ class JsonWriter;
 // Writes the operations as a JSON array into w. False (and writes nothing) when either document
 // is not valid JSON.
 bool WriteJsonDiff(std::string_view from, std::string_view to, JsonWriter& w, size_t* op_count);
+
+// The same operations as values. field is the path as kubectl's JSONPath-like field names read
+// it: spec.template.spec.containers[0].image (a key holding '.', '/' or '[' as ["key"]).
+struct JsonDiffOp {
+  std::string_view op;  // "add", "remove", "replace"
+  std::string path;     // JSON Pointer
+  std::string field;
+  std::string value;  // minified JSON; "" for remove
+  std::string old;    // minified JSON; "" for add
+};
+bool JsonDiffOps(std::string_view from, std::string_view to, std::vector<JsonDiffOp>* ops);
 
 }  // namespace sloop::http

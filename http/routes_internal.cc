@@ -210,4 +210,11 @@ std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
   return out ? *out : "";
 }
 
+void AddApiV1Route(Router& router, const ContextPtr& ctx, std::string_view name, ApiHandler fn) {
+  Handler h = [ctx, fn](const Request& req) { return fn(*ctx, req); };
+  std::string label = "api_" + std::string(name);
+  router.Exact("/api/v1/" + std::string(name), label, h);
+  router.Exact(ctx->prefix + "/api/v1/" + std::string(name), label, h);
+}
+
 }  // namespace sloop::http

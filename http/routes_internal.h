@@ -34,6 +34,20 @@ void AddApiV1Routes(Router& router, ContextPtr ctx);    // api_v1_routes.cc
 void AddDebugRoutes(Router& router, ContextPtr ctx);    // debug_routes.cc
 void AddWebFileRoutes(Router& router, ContextPtr ctx);  // web_files.cc
 void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_routes.cc
+void AddSnapshotRoutes(Router& router, ContextPtr ctx);  // snapshot_routes.cc
+void AddChangesRoutes(Router& router, ContextPtr ctx);   // changes_routes.cc
+
+// Serves fn at /api/v1/<name> and <prefix>/api/v1/<name>, labelled api_<name> in the metrics.
+using ApiHandler = Response (*)(const HandlerContext&, const Request&);
+void AddApiV1Route(Router& router, const ContextPtr& ctx, std::string_view name, ApiHandler fn);
+
+// The largest `limit` an /api/v1 list accepts.
+inline constexpr int64_t kMaxApiLimit = 100'000;
+
+// "group/version", or "version" for the core group.
+inline std::string ApiVersion(std::string_view group, std::string_view version) {
+  return group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
+}
 
 // Answers that list records (history, events, payload versions) stop adding records once the
 // body passes this size and say so ("truncated"), so that one request cannot hold gigabytes.
