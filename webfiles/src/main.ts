@@ -5,7 +5,9 @@
 import './style.css';
 import { ApiError, getJson, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
 import { fmtBytes, fmtTime, h, isoSeconds, setChildren, toUnix } from './dom';
+import { ChangesView } from './changes';
 import { ResourceView } from './resource';
+import { SnapshotView } from './snapshot';
 import { LOOKBACKS, SORTS, durationSeconds, formatState, isSloopLink, parseState, type Defaults, type ViewState } from './state';
 import { TimelineView, kindColour } from './timeline';
 import { buildForest, flatten, type TreeNode } from './tree';
@@ -29,6 +31,9 @@ class App {
   private namespaces: string[] = [];
   private kinds: string[] = [];
   private listsKey = '';
+  private changes: ChangesView;
+  private snapshot: SnapshotView;
+  private tabs = h('nav', { class: 'view-tabs', 'aria-label': 'views', 'data-testid': 'view-tabs' });
 
   constructor(private config: UiConfig) {
     const body = document.body.dataset;
@@ -54,6 +59,25 @@ class App {
       busy: (m) => this.busy(m),
       error: (e) => this.showError(e),
     });
+    const views = {
+      navigate: (p: Partial<ViewState>, push?: boolean) => this.navigate(p, push),
+      href: (p: Partial<ViewState>) => this.href(p),
+      busy: (m: string | null) => this.busy(m),
+      error: (e: unknown) => this.showError(e),
+      hideError: () => this.hideError(),
+      lists: () => ({ namespaces: this.namespaces, kinds: this.kinds }),
+    };
+    this.changes = new ChangesView(views);
+    this.snapshot = new SnapshotView(views);
+    // A click on the time axis (not a drag: d3-zoom swallows those) shows the cluster then.
+    const axisHint = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    axisHint.textContent = 'Click: the cluster at this moment (time travel). Wheel: zoom.';
+    this.timeline.el.querySelector('.tl-axis')?.appendChild(axisHint);
+    this.timeline.el.addEventListener('click', (e) => {
+      const t = this.timeline.axisTime(e);
+      if (t === null || e.defaultPrevented) return;
+      this.navigate({ view: 'snapshot', when: t * 1000 >= Date.now() ? '' : isoSeconds(new Date(t * 1000)) });
+    });
     this.timelineBox = h('div', { class: 'timeline-box' }, this.toolbar, this.legend, this.timeline.el);
 
     const context = config.display_context || templ(body.context) || rootPath().replace(/\//g, '');
@@ -64,6 +88,7 @@ class App {
         {},
         h('a', { class: 'logo', href: this.href({ res: null, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1' }, 'sloop'),
         h('span', { class: 'context', title: 'cluster context' }, context),
+        this.tabs,
         new SearchBox((r) => this.navigate({ res: { kind: r.kind, namespace: r.namespace, name: r.name }, uid: r.uid, at: 0, a: '', b: '' }, true), (e) => this.showError(e)).el,
         h('span', { class: 'spacer' }),
         (config.left_bar_links || []).map((l) => h('a', { class: 'ext', href: l.url ?? '', target: '_blank', rel: 'noopener' }, l.text)),
@@ -97,16 +122,44 @@ class App {
 
   route() {
     this.state = parseState(location.search, this.defaults);
-    if (this.state.res) {
+    this.renderTabs();
+    const other = this.state.res ? this.resource : this.state.view === 'changes' ? this.changes : this.state.view === 'snapshot' ? this.snapshot : null;
+    if (other) {
       this.timeline.el.querySelector<HTMLElement>('.tl-tooltip')!.style.display = 'none';
-      this.main.replaceChildren(this.resource.el);
+      if (this.main.firstChild !== other.el) this.main.replaceChildren(other.el);
+    }
+    if (this.state.res) {
       document.title = `${this.state.res.name} · sloop`;
       this.resource.show(this.state);
+    } else if (other === this.changes || other === this.snapshot) {
+      document.title = `${other === this.changes ? 'What changed' : 'Time travel'} · sloop`;
+      this.loadLists(this.state);
+      other.show(this.state);
     } else {
       if (this.main.firstChild !== this.timelineBox) this.main.replaceChildren(this.timelineBox);
       document.title = 'sloop';
       this.showTimeline();
     }
+  }
+
+  /** Timeline, what changed and time travel: each keeps the namespace, kind and window. */
+  private renderTabs() {
+    const s = this.state;
+    const none = { res: null, uid: '', at: 0, a: '', b: '', aAt: '', bAt: '' };
+    // Time travel from the timeline starts at the end of what it shows.
+    const end = s.zoom ? s.zoom[1] * 1000 : s.end ? Date.parse(s.end) : NaN;
+    const when = s.view === 'snapshot' ? s.when : Number.isFinite(end) && end < Date.now() ? isoSeconds(new Date(end)) : '';
+    const tab = (view: ViewState['view'], label: string, title: string, patch: Partial<ViewState> = {}) =>
+      h(
+        'a',
+        { class: `view-tab ${!s.res && s.view === view ? 'active' : ''}`, href: this.href({ ...none, view, ...patch }), 'data-nav': '1', 'data-view': view, title, 'aria-current': !s.res && s.view === view ? 'page' : null },
+        label,
+      );
+    this.tabs.replaceChildren(
+      tab('timeline', 'Timeline', 'every resource over the window'),
+      tab('changes', 'What changed', 'what changed in the window, grouped by owner: the first screen of an incident review'),
+      tab('snapshot', 'Time travel', 'the cluster as it was at a moment, like kubectl get -o wide', { when }),
+    );
   }
 
   // ---- timeline ----
@@ -217,6 +270,8 @@ class App {
       this.namespaces = ns.namespaces || [];
       this.kinds = ks.kinds || [];
       if (!this.state.res) this.renderToolbar();
+      this.changes.listsChanged();
+      this.snapshot.listsChanged();
     } catch (e) {
       this.listsKey = '';
       this.showError(e);

@@ -15,7 +15,7 @@ import {
 } from './api';
 import { changedFields, denoise, renderLineDiff, shortValue, stableJson, type FieldChange } from './diff';
 import { clear, fmtTime, h, isoSeconds } from './dom';
-import type { ViewState } from './state';
+import { withVersionsAt, type ViewState } from './state';
 import { kindColour } from './timeline';
 
 export interface ResourceCallbacks {
@@ -110,6 +110,8 @@ export class ResourceView {
   }
 
   private render(s: ViewState) {
+    // Opened on two versions by time (a line of "what changed"): A and B as if picked by key.
+    s = withVersionsAt(s, this.loaded!.versions);
     const L = this.loaded!;
     clear(this.el);
     const versions = L.versions;
