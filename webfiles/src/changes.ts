@@ -97,6 +97,9 @@ export class ChangesView {
       this.answer = await getJson<ChangesAnswer>('changes', params, { signal: abort.signal });
       this.loadedKey = key;
       this.cb.hideError();
+      // The exact window answered, for links and tests (the bar shows it to the second).
+      this.el.dataset.start = this.answer.start;
+      this.el.dataset.end = this.answer.end;
       this.render();
     } catch (e) {
       if ((e as Error).name === 'AbortError') return;
@@ -220,6 +223,7 @@ export class ChangesView {
           href,
           'data-nav': '1',
           'data-change': c.change,
+          'data-at': c.at,
           'data-kind': c.kind,
           'data-namespace': c.namespace,
           'data-name': c.name,

@@ -122,6 +122,10 @@ class App {
 
   route() {
     this.state = parseState(location.search, this.defaults);
+    // A moment given as Unix seconds or without a zone is kept as RFC 3339, as the page writes it.
+    if (!this.state.res && this.state.view === 'snapshot' && new URLSearchParams(location.search).get('when') !== (this.state.when || null)) {
+      history.replaceState(null, '', this.href({}) + location.hash);
+    }
     this.renderTabs();
     const other = this.state.res ? this.resource : this.state.view === 'changes' ? this.changes : this.state.view === 'snapshot' ? this.snapshot : null;
     if (other) {
