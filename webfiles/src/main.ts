@@ -123,9 +123,12 @@ class App {
   route() {
     this.state = parseState(location.search, this.defaults);
     // A moment given as Unix seconds or without a zone is kept as RFC 3339, as the page writes it.
-    if (!this.state.res && this.state.view === 'snapshot' && new URLSearchParams(location.search).get('when') !== (this.state.when || null)) {
+    const rawWhen = new URLSearchParams(location.search).get('when');
+    if (!this.state.res && this.state.view === 'snapshot' && rawWhen !== (this.state.when || null)) {
       history.replaceState(null, '', this.href({}) + location.hash);
     }
+    // An unreadable moment is not quietly taken for now: the view says which one it shows.
+    this.snapshot.unreadable = !this.state.res && rawWhen && !this.state.when ? rawWhen : '';
     this.renderTabs();
     const other = this.state.res ? this.resource : this.state.view === 'changes' ? this.changes : this.state.view === 'snapshot' ? this.snapshot : null;
     if (other) {

@@ -35,6 +35,8 @@ export class SnapshotView {
   private loadedKey = '';
   private answer: SnapshotAnswer | null = null;
   private abort: AbortController | null = null;
+  /** A `when` the URL gave that is not a time (the page shows now instead, and says so). */
+  unreadable = '';
 
   constructor(private cb: ViewCallbacks) {
     this.el.append(this.bar, this.body);
@@ -171,6 +173,7 @@ export class SnapshotView {
       h('span', { class: 'kind-badge big', style: `background:${kindColour(kind)}` }, kind),
       h('h2', {}, `${allNs ? 'All namespaces' : a.namespace} at `, h('span', { 'data-testid': 'snapshot-at', 'data-at': a.at }, when), s.when ? null : h('span', { class: 'badge live-badge' }, 'now')),
       h('span', { class: `muted ${a.truncated ? 'error-text' : ''}`, 'data-testid': 'snapshot-count' }, count),
+      this.unreadable ? h('span', { class: 'error-text', 'data-testid': 'snapshot-unreadable' }, `when=${this.unreadable} is not a time (RFC 3339 or Unix seconds): this is the cluster now.`) : null,
     );
     if (!a.rows.length) {
       setChildren(this.body, head, h('div', { class: 'placeholder', 'data-testid': 'snapshot-empty' }, `${count} Try another moment, namespace or kind.`));

@@ -202,6 +202,11 @@ export function register(t) {
     const cols = await page.locator('[data-testid=snapshot-table] th').allTextContents();
     t.assert(JSON.stringify(cols) === JSON.stringify(deps.columns), `Deployment columns ${cols}, the API's ${deps.columns}`);
     t.assert(JSON.stringify(rows.map((r) => r.cells[0]).sort()) === JSON.stringify(deps.rows.map((r) => r.name).sort()), 'the Deployments now are not the API\'s');
+
+    // A moment that is not one is said so, not quietly taken for now.
+    await page.goto(`${t.uiUrl}?view=snapshot&when=yesterday`);
+    await page.waitForSelector('[data-testid=snapshot-unreadable]');
+    t.assert(!new URL(page.url()).searchParams.has('when'), 'the unreadable moment stayed in the URL');
     t.assert(page.errors.length === 0, `page errors: ${page.errors.join('; ')}`);
     await page.close();
   });
