@@ -334,8 +334,8 @@ Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t en
       auto read = reader_->ReadBlock(offset, &block);
       if (!read) {
         if (read.error().code != ErrorCode::kCorruption) {
-          return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() +
-                                                  " from " + segment_path_.string() + ": " +
+          return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
+                                                  segment_path_.string() + ": " +
                                                   read.error().message);
         }
         // Answer with what is readable: the resource's records in the blocks after it (those

@@ -3,8 +3,8 @@
 // bursts of Warning Events. The first screen of an incident review. Documented in docs/api.md.
 //
 // Work: one timeline pass (the index only) finds the candidates; then the versions of those
-// that need them are read in bulk (Store::Versions, each shard block once), a kind at a time
-// and in chunks, so that no more than a chunk's payloads are held.
+// that need them are read in bulk (Store::Versions, each shard block once), in key order and in
+// chunks, so that no more than a chunk's payloads are held.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -512,8 +512,13 @@ Result<void> ChangesQuery::Warnings(std::vector<Change>* out) {
         auto [it, fresh] =
             seen.try_emplace({std::string(e.involved_kind), std::string(e.involved_namespace),
                               std::string(e.involved_name), std::string(e.reason)});
-        if (fresh || r.observed_ns < it->second.at) {
-          it->second.at = r.observed_ns;
+        // The Event's first occurrence when it lies in the window, else when it was seen again.
+        int64_t first =
+            e.first_timestamp_ns >= range_.start_ns && e.first_timestamp_ns <= r.observed_ns
+                ? e.first_timestamp_ns
+                : r.observed_ns;
+        if (fresh || first < it->second.at) {
+          it->second.at = first;
           it->second.message = e.message;
         }
         return true;
@@ -531,7 +536,7 @@ Result<void> ChangesQuery::Warnings(std::vector<Change>* out) {
     auto s = seen.find({std::string(b.row->key.kind), std::string(b.row->key.namespace_),
                         std::string(b.row->key.name), b.reason});
     if (s != seen.end()) {
-      c.at = std::max(range_.start_ns, std::min(c.at, s->second.at));
+      c.at = std::max(range_.start_ns, s->second.at);
       if (!s->second.message.empty()) c.detail += ": " + s->second.message;
     }
     out->push_back(std::move(c));

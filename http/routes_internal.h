@@ -29,11 +29,11 @@ struct HandlerContext {
 };
 using ContextPtr = std::shared_ptr<const HandlerContext>;
 
-void AddSloopRoutes(Router& router, ContextPtr ctx);    // sloop_compat_routes.cc
-void AddApiV1Routes(Router& router, ContextPtr ctx);    // api_v1_routes.cc
-void AddDebugRoutes(Router& router, ContextPtr ctx);    // debug_routes.cc
-void AddWebFileRoutes(Router& router, ContextPtr ctx);  // web_files.cc
-void AddBackupRoutes(Router& router, ContextPtr ctx);   // backup_routes.cc
+void AddSloopRoutes(Router& router, ContextPtr ctx);     // sloop_compat_routes.cc
+void AddApiV1Routes(Router& router, ContextPtr ctx);     // api_v1_routes.cc
+void AddDebugRoutes(Router& router, ContextPtr ctx);     // debug_routes.cc
+void AddWebFileRoutes(Router& router, ContextPtr ctx);   // web_files.cc
+void AddBackupRoutes(Router& router, ContextPtr ctx);    // backup_routes.cc
 void AddSnapshotRoutes(Router& router, ContextPtr ctx);  // snapshot_routes.cc
 void AddChangesRoutes(Router& router, ContextPtr ctx);   // changes_routes.cc
 

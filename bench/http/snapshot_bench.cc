@@ -170,8 +170,8 @@ int main(int argc, char** argv) {
     changes_bytes = resp.body.size();
   }
   double changes_median = Median(changes_ms);
-  std::printf("changes over 2 h (%d pods updated): %zu bytes, median %.1f ms of %d\n",
-              pods / 5, changes_bytes, changes_median, runs);
+  std::printf("changes over 2 h (%d pods updated): %zu bytes, median %.1f ms of %d\n", pods / 5,
+              changes_bytes, changes_median, runs);
 
   // The same versions one PayloadAt at a time: what the bulk read saves.
   auto start = Clock::now();
@@ -187,7 +187,8 @@ int main(int argc, char** argv) {
   std::printf("%d PayloadAt calls (10:45, once): %zu found, %.1f ms\n", pods, found, payload_at_ms);
   std::printf(
       "{\"pods\":%d,\"runs\":%d,\"snapshot_sealed_median_ms\":%.1f,\"snapshot_now_median_ms\":%.1f,"
-      "\"rows_sealed\":%zu,\"rows_now\":%zu,\"payload_at_loop_ms\":%.1f,\"changes_median_ms\":%.1f}\n",
+      "\"rows_sealed\":%zu,\"rows_now\":%zu,\"payload_at_loop_ms\":%.1f,\"changes_median_ms\":%.1f}"
+      "\n",
       pods, runs, sealed_ms, now_ms, rows_sealed, rows_now, payload_at_ms, changes_median);
   opened->reset();
   fs::remove_all(dir);

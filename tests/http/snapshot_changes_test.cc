@@ -147,10 +147,10 @@ class SnapshotChangesTest : public ::testing::Test {
     Append(Pod(At(10, 12), WatchType::kDeletedInferred, "ghost", "ghost-uid", 9, At(9, 30)));
     Append(Pod(At(10, 15), WatchType::kModified, "flappy", "flappy-uid", 15, At(9, 10), {failed}));
     Append(Pod(At(10, 20), WatchType::kAdded, "web-1", "u2", 16, At(10, 20)));
-    Append(mk_.Event(At(10, 25), "shop", "web-1.1", "Pod", "web-1", "u2", "BackOff", true, 1,
-                     At(10, 25), 17, WatchType::kAdded));
+    Append(mk_.Event(At(10, 25) + 13 * kSec, "shop", "web-1.1", "Pod", "web-1", "u2", "BackOff",
+                     true, 1, At(10, 25) + 13 * kSec, 17, WatchType::kAdded));
     Append(mk_.Event(At(10, 27), "shop", "web-1.1", "Pod", "web-1", "u2", "BackOff", true, 12,
-                     At(10, 25), 18, WatchType::kModified));
+                     At(10, 25) + 13 * kSec, 18, WatchType::kModified));
     Append(mk_.Event(At(10, 28), "shop", "web-1.2", "Pod", "web-1", "u2", "Pulled", false, 1,
                      At(10, 28), 19, WatchType::kAdded));
     Append(Pod(At(10, 30), WatchType::kModified, "steady", "steady-uid", 20, At(9, 11), {probed}));
@@ -357,7 +357,7 @@ TEST_F(ChangesTest, WhatChangedInTheWindowNewestFirst) {
   for (const Entry& e : got) summary.push_back(e.change + " " + e.kind + "/" + e.name + " " + e.at);
   EXPECT_EQ(summary, (Strings{
                          "added Pod/late 2026-11-20T10:40:00Z",
-                         "warnings Pod/web-1 2026-11-20T10:25:00Z",
+                         "warnings Pod/web-1 2026-11-20T10:25:13Z",
                          "added Pod/web-1 2026-11-20T10:20:00Z",
                          "changed Pod/flappy 2026-11-20T10:15:00Z",
                          "deleted Pod/ghost 2026-11-20T10:12:00Z",
