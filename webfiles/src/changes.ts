@@ -7,8 +7,7 @@
 import { ApiError, getJson, type Change, type ChangeType, type ChangesAnswer } from './api';
 import { fmtTime, h, isoSeconds, setChildren } from './dom';
 import { LOOKBACKS, durationSeconds, type ViewState } from './state';
-import { kindColour } from './timeline';
-import { field, scopeFields, select, shownZone, unixOr, type ViewCallbacks } from './viewbar';
+import { field, scopeFields, select, shownZone, unixOr, kindBadge, type ViewCallbacks } from './viewbar';
 
 /** Each kind of change: its badge, and how its count reads. */
 const CHANGE_KINDS: { type: ChangeType; badge: string; label: string }[] = [
@@ -184,7 +183,7 @@ export class ChangesView {
           h(
             'div',
             { class: 'group-head' },
-            h('span', { class: 'kind-badge', style: `background:${kindColour(g.head.kind)}` }, g.head.kind),
+            kindBadge(g.head.kind),
             h(
               'a',
               { class: 'name', 'data-nav': '1', href: this.cb.href({ res: { kind: g.head.kind, namespace: g.head.namespace, name: g.head.name }, uid: g.head.uid, at: 0, a: '', b: '', aAt: '', bAt: '' }) },
@@ -233,7 +232,7 @@ export class ChangesView {
           title: c.from_time && c.to_time ? `the diff of ${c.name} from ${fmtTime(c.from_time)} to ${fmtTime(c.to_time)}` : `${c.name} at ${fmtTime(c.at)}`,
         },
         h('span', { class: `change-badge c-${c.change}` }, k?.badge ?? c.change),
-        h('span', { class: 'kind-badge', style: `background:${kindColour(c.kind)}` }, c.kind),
+        kindBadge(c.kind),
         h('span', { class: 'name' }, !owned && c.namespace ? h('span', { class: 'ns' }, `${c.namespace}/`) : null, c.name),
         h('span', { class: 'detail' }, c.change === 'warnings' && c.count && c.reason ? h('b', {}, `${c.count}× ${c.reason}`) : null, c.change === 'warnings' && c.count && c.reason ? detailRest(c.detail, c.count, c.reason) : c.detail),
         fields.length ? h('span', { class: 'fields muted', title: fields.join('\n') }, fields.slice(0, 3).join(', ') + (fields.length > 3 ? ` +${fields.length - 3}` : '')) : null,

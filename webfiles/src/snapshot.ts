@@ -7,8 +7,7 @@
 import { ApiError, getJson, type SnapshotAnswer, type SnapshotRow } from './api';
 import { fmtTime, h, isoSeconds, setChildren } from './dom';
 import type { ViewState } from './state';
-import { kindColour } from './timeline';
-import { field, parseShown, scopeFields, shownZone, unixOr, type ViewCallbacks } from './viewbar';
+import { field, parseShown, scopeFields, shownZone, unixOr, kindBadge, type ViewCallbacks } from './viewbar';
 
 /** The kind time travel shows when the toolbar says all kinds: what an on-call looks at first. */
 export const DEFAULT_SNAPSHOT_KIND = 'Pod';
@@ -170,7 +169,7 @@ export class SnapshotView {
     const head = h(
       'div',
       { class: 'view-head' },
-      h('span', { class: 'kind-badge big', style: `background:${kindColour(kind)}` }, kind),
+      kindBadge(kind, true),
       h('h2', {}, `${allNs ? 'All namespaces' : a.namespace} at `, h('span', { 'data-testid': 'snapshot-at', 'data-at': a.at }, when), s.when ? null : h('span', { class: 'badge live-badge' }, 'now')),
       h('span', { class: `muted ${a.truncated ? 'error-text' : ''}`, 'data-testid': 'snapshot-count' }, count),
       this.unreadable ? h('span', { class: 'error-text', 'data-testid': 'snapshot-unreadable' }, `when=${this.unreadable} is not a time (RFC 3339 or Unix seconds): this is the cluster now.`) : null,

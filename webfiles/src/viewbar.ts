@@ -2,8 +2,10 @@
 // report, and the controls of their bars (namespace, kind, a time typed in the zone times are
 // shown in).
 
+import './views.css';
 import { fmtTime, h } from './dom';
 import type { ViewState } from './state';
+import { kindColour } from './timeline';
 
 export interface ViewCallbacks {
   /** Moves to a new state; push=false replaces the history entry. */
@@ -15,6 +17,11 @@ export interface ViewCallbacks {
   hideError(): void;
   /** The namespaces and kinds seen in the timeline's window, as the page last loaded them. */
   lists(): { namespaces: string[]; kinds: string[] };
+}
+
+/** A kind's badge, in the timeline's colour for it. */
+export function kindBadge(kind: string, big = false): HTMLElement {
+  return h('span', { class: `kind-badge${big ? ' big' : ''}`, style: `background:${kindColour(kind)}` }, kind);
 }
 
 /** A <select> of [value, label] options; a value not among them is added first. */
