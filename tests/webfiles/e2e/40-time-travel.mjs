@@ -203,6 +203,23 @@ export function register(t) {
     t.assert(JSON.stringify(cols) === JSON.stringify(deps.columns), `Deployment columns ${cols}, the API's ${deps.columns}`);
     t.assert(JSON.stringify(rows.map((r) => r.cells[0]).sort()) === JSON.stringify(deps.rows.map((r) => r.name).sort()), 'the Deployments now are not the API\'s');
 
+    // In a browser east of UTC (no DST there): the box shows and takes the moment in the zone the
+    // page shows times in (its label says which), 24-hour.
+    const ctx = await t.browser.newContext({ timezoneId: 'Asia/Kolkata', locale: 'en-US', viewport: { width: 1500, height: 950 } });
+    const east = await ctx.newPage();
+    await east.goto(`${t.uiUrl}?view=snapshot&namespace=${encodeURIComponent(ns)}&when=${iso(typed.getTime() / 1000)}`);
+    await snapshotTable(east);
+    const label = await east.textContent('[data-testid=snapshot-bar] .field-label');
+    const offset = /UTC\+05:30/.test(label) ? 330 * 60e3 : /\(UTC\)/.test(label) ? 0 : NaN;
+    t.assert(Number.isFinite(offset), `the moment's label "${label}" names neither the browser's zone nor UTC`);
+    console.log(`# time travel in Asia/Kolkata: the moment is typed in "${label}"`);
+    const shownText = (ms) => new Date(ms + offset).toISOString().slice(0, 19).replace('T', ' ');
+    t.assert((await east.inputValue('[data-testid=snapshot-when]')) === shownText(typed.getTime()), `the box shows ${await east.inputValue('[data-testid=snapshot-when]')} under "${label}"`);
+    await east.fill('[data-testid=snapshot-when]', shownText(typed.getTime() - 60e3));
+    await east.press('[data-testid=snapshot-when]', 'Enter');
+    await east.waitForURL((u) => u.searchParams.get('when') === iso(typed.getTime() / 1000 - 60));
+    await ctx.close();
+
     // A moment that is not one is said so, not quietly taken for now.
     await page.goto(`${t.uiUrl}?view=snapshot&when=yesterday`);
     await page.waitForSelector('[data-testid=snapshot-unreadable]');
