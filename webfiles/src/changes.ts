@@ -117,10 +117,10 @@ export class ChangesView {
       const span = s.zoom ? s.zoom[1] - s.zoom[0] : durationSeconds(s.lookback) || 3600;
       const end = s.zoom ? s.zoom[1] * 1000 : s.end ? Date.parse(s.end) : Date.now();
       const next = new Date(end + (dir * span * 1000) / 2);
-      if (s.zoom) {
-        const z: [number, number] = [s.zoom[0] + (dir * span) / 2, s.zoom[1] + (dir * span) / 2];
-        this.cb.navigate({ zoom: z });
-      } else this.cb.navigate({ end: next.getTime() >= Date.now() ? '' : isoSeconds(next), zoom: null });
+      // A zoomed window moves as a window of its own size (the timeline keeps a zoom inside its
+      // window, so moving the zoom alone would leave the timeline behind).
+      const size = s.zoom ? { lookback: `${Math.round(span)}s` } : {};
+      this.cb.navigate({ ...size, end: next.getTime() >= Date.now() ? '' : isoSeconds(next), zoom: null });
     };
     const a = this.answer;
     const win = a ? `${fmtTime(a.start)} → ${fmtTime(a.end)} ${shownZone(Date.parse(a.end))}` : '';

@@ -74,6 +74,20 @@ export function register(t) {
     // The same window on the timeline: the tab back keeps it.
     await page.click('[data-testid=view-tabs] a[data-view=timeline]');
     await page.waitForURL((u) => !u.searchParams.get('view') && u.searchParams.get('lookback') === '3h' && u.searchParams.get('namespace') === ns);
+
+    // Zoomed in, the timeline's visible window is the one asked about; ◀ moves a window that size.
+    await page.waitForSelector('[data-testid=row-count]');
+    await page.click('button[title^="zoom in"]');
+    await page.waitForURL((u) => !!u.searchParams.get('zoom'));
+    const [z0, z1] = new URL(page.url()).searchParams.get('zoom').split('-').map(Number);
+    await page.click('[data-testid=view-tabs] a[data-view=changes]');
+    await page.waitForURL((u) => u.searchParams.get('view') === 'changes' && !!u.searchParams.get('zoom'));
+    await checkAgainstApi(t, page, { namespace: ns });
+    const shown = await page.evaluate(() => ({ ...document.querySelector('[data-testid=changes-view]').dataset }));
+    t.assert(Date.parse(shown.start) === z0 * 1000 && Date.parse(shown.end) === z1 * 1000, `zoomed to ${z0}-${z1}, the view asked about ${shown.start} to ${shown.end}`);
+    await page.click('[data-testid=changes-bar] button[title^="earlier"]');
+    await page.waitForURL((u) => !u.searchParams.get('zoom') && u.searchParams.get('lookback') === `${z1 - z0}s` && Math.abs(Date.parse(u.searchParams.get('end')) - (z1 - (z1 - z0) / 2) * 1000) < 1000);
+    await checkAgainstApi(t, page, { namespace: ns });
     t.assert(page.errors.length === 0, `page errors: ${page.errors.join('; ')}`);
     await page.close();
   });
