@@ -6,7 +6,7 @@
 
 import { ApiError, getJson, type Change, type ChangeType, type ChangesAnswer } from './api';
 import { fmtTime, h, isoSeconds, setChildren } from './dom';
-import { LOOKBACKS, durationSeconds, type ViewState } from './state';
+import { LOOKBACKS, durationSeconds, timeNs, type ViewState } from './state';
 import { field, scopeFields, select, shownZone, unixOr, kindBadge, type ViewCallbacks } from './viewbar';
 
 /** Each kind of change: its badge, and how its count reads. */
@@ -37,7 +37,10 @@ export function groupChanges(changes: Change[]): Group[] {
     if (!g) groups.set(id, (g = { id, head: { kind: top.kind, namespace: c.namespace, name: top.name, uid: top.uid }, changes: [], newest: c.at }));
     g.changes.push(c);
   }
-  const newer = (a: string, b: string) => (Date.parse(b) - Date.parse(a)) || (b > a ? 1 : b < a ? -1 : 0);
+  const newer = (a: string, b: string) => {
+    const [x, y] = [timeNs(a), timeNs(b)];
+    return y > x ? 1 : y < x ? -1 : 0;
+  };
   for (const g of groups.values()) {
     g.changes.sort((x, y) => newer(x.at, y.at));
     g.newest = g.changes[0].at;
