@@ -36,6 +36,8 @@ export class SnapshotView {
   private abort: AbortController | null = null;
   /** A `when` the URL gave that is not a time (the page shows now instead, and says so). */
   unreadable = '';
+  /** The oldest stored record, when the moment shown found nothing. */
+  private oldest: string | null = null;
 
   constructor(private cb: ViewCallbacks) {
     this.el.append(this.bar, this.body);
@@ -69,6 +71,15 @@ export class SnapshotView {
     this.cb.busy(`Loading the ${kind}s as they were ${s.when ? 'at ' + fmtTime(s.when) : 'now'}…`);
     try {
       this.answer = await getJson<SnapshotAnswer>('snapshot', params, { signal: abort.signal });
+      // Nothing at a moment before the oldest stored record means "not recorded", not "none".
+      this.oldest = null;
+      if (!this.answer.rows.length && s.when) {
+        const stats = await getJson<{ oldest_record: string | null }>('stats', {}, { signal: abort.signal }).catch((e) => {
+          if ((e as Error).name === 'AbortError') throw e;
+          return null;
+        });
+        this.oldest = stats?.oldest_record ?? null;
+      }
       this.loadedKey = key;
       this.cb.hideError();
       this.renderTable();
@@ -163,9 +174,8 @@ export class SnapshotView {
     const when = `${fmtTime(a.at)} ${shownZone(Date.parse(a.at))}`;
     const atSeconds = unixOr(s.when || a.at);
     const plural = (n: number) => `${n} ${kind}${n === 1 ? '' : kind.endsWith('s') ? 'es' : 's'}`;
-    const count = a.rows.length
-      ? `${plural(a.rows.length)}${a.truncated ? ` of ${a.matched} (truncated: pick a namespace)` : ''}`
-      : `No ${kind} existed in ${where} at ${when}.`;
+    const count = `${plural(a.rows.length)}${a.truncated ? ` of ${a.matched} (truncated: pick a namespace)` : ''}`;
+    const unrecorded = !a.rows.length && this.oldest && Date.parse(a.at) < Date.parse(this.oldest);
     const head = h(
       'div',
       { class: 'view-head' },
@@ -175,7 +185,10 @@ export class SnapshotView {
       this.unreadable ? h('span', { class: 'error-text', 'data-testid': 'snapshot-unreadable' }, `when=${this.unreadable} is not a time (RFC 3339 or Unix seconds): this is the cluster now.`) : null,
     );
     if (!a.rows.length) {
-      setChildren(this.body, head, h('div', { class: 'placeholder', 'data-testid': 'snapshot-empty' }, `${count} Try another moment, namespace or kind.`));
+      const why = unrecorded
+        ? `Nothing is known of ${where} at ${when}: sloop's history starts at ${fmtTime(this.oldest)}. Try a later moment.`
+        : `No ${kind} existed in ${where} at ${when}. Try another moment, namespace or kind.`;
+      setChildren(this.body, head, h('div', { class: `placeholder ${unrecorded ? 'unrecorded' : ''}`, 'data-testid': 'snapshot-empty' }, why));
       return;
     }
     const columns = nsColumn ? ['NAMESPACE', ...a.columns] : a.columns;

@@ -186,13 +186,21 @@ export function register(t) {
     await page.waitForSelector('[data-testid=snapshot-when].invalid');
     t.assert(/not a time/.test(await page.textContent('[data-testid=snapshot-when-error]')), 'an unreadable moment is not explained');
 
-    // Before the cluster was recorded: nothing existed, and the page says so.
-    const before = new Date(first - 3600e3);
-    await page.goto(`${t.uiUrl}?view=snapshot&namespace=${encodeURIComponent(ns)}&kind=Deployment&when=${before.toISOString()}&tz=utc`);
+    // A namespace without Deployments: none existed, and the page says so.
+    const bare = t.S.tl.rows.map((r) => r.namespace).filter((n) => n && !t.S.tl.rows.some((r) => r.kind === 'Deployment' && r.namespace === n))[0];
+    t.assert(bare, 'every namespace of the scenario has a Deployment');
+    const shownAt = (d) => d.toISOString().slice(0, 19).replace('T', ' ');
+    await page.goto(`${t.uiUrl}?view=snapshot&namespace=${encodeURIComponent(bare)}&kind=Deployment&when=${typed.toISOString()}&tz=utc`);
     await page.waitForSelector('[data-testid=snapshot-empty]');
-    const empty = await page.textContent('[data-testid=snapshot-empty]');
-    t.assert(empty.includes(`No Deployment existed in ${ns} at ${before.toISOString().slice(0, 19).replace('T', ' ')}`), `the empty answer says "${empty}"`);
+    let empty = await page.textContent('[data-testid=snapshot-empty]');
+    t.assert(empty.includes(`No Deployment existed in ${bare} at ${shownAt(typed)}`), `the empty answer says "${empty}"`);
     await t.screenshot(page, 'time-travel-empty');
+    // Before sloop's oldest record, "none existed" would be a guess: the page says it does not know.
+    const before = new Date(Date.parse((await t.api('stats')).oldest_record) - 3600e3);
+    await page.goto(`${t.uiUrl}?view=snapshot&namespace=${encodeURIComponent(ns)}&kind=Deployment&when=${before.toISOString()}&tz=utc`);
+    await page.waitForSelector('[data-testid=snapshot-empty].unrecorded');
+    empty = await page.textContent('[data-testid=snapshot-empty]');
+    t.assert(empty.includes(`Nothing is known of ${ns} at ${shownAt(before)}`) && /history starts at/.test(empty), `before the history, the page says "${empty}"`);
 
     // Another kind, now: kubectl's Deployment columns, the API's rows.
     await page.click('[data-testid=snapshot-bar] button[data-step=now]');
