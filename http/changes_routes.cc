@@ -54,8 +54,10 @@ bool IsRolloutKind(std::string_view kind) {
   return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet";
 }
 
-// Differences that are not changes of the object: bookkeeping every write moves.
+// Differences that are not changes of the object: bookkeeping every write moves, and the type
+// fields a list's items lack (a relisted object would otherwise "change" its kind and apiVersion).
 bool IsNoise(std::string_view path) {
+  if (path == "/kind" || path == "/apiVersion") return true;
   if (path == "/metadata/resourceVersion" || path == "/metadata/managedFields" ||
       path.starts_with("/metadata/managedFields/")) {
     return true;

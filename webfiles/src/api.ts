@@ -111,6 +111,58 @@ export interface EventsAnswer {
   truncated: boolean;
 }
 
+/** /api/v1/snapshot: one kind as it was at a moment, in kubectl's columns. */
+export interface SnapshotRow {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  api_version: string;
+  /** The stored version the cells come from; null when retention deleted them all. */
+  version_time: string | null;
+  resource_version: string | null;
+  cells: string[];
+}
+
+export interface SnapshotAnswer {
+  at: string;
+  kind: string;
+  namespace: string | null;
+  columns: string[];
+  rows: SnapshotRow[];
+  matched: number;
+  truncated: boolean;
+}
+
+export type ChangeType = 'added' | 'deleted' | 'changed' | 'rollout_started' | 'rollout_finished' | 'warnings';
+
+/** /api/v1/changes: one thing that changed in a window. */
+export interface Change {
+  change: ChangeType;
+  at: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  /** The top of the owner chain (Pod → ReplicaSet → Deployment), for grouping. */
+  owner: { kind: string; name: string; uid: string } | null;
+  fields: string[];
+  from_time: string | null;
+  to_time: string | null;
+  detail: string;
+  reason?: string;
+  count?: number;
+}
+
+export interface ChangesAnswer {
+  start: string;
+  end: string;
+  changes: Change[];
+  counts: Record<ChangeType, number>;
+  matched: number;
+  truncated: boolean;
+}
+
 export interface Link {
   text: string;
   url_template: string;

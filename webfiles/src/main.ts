@@ -6,7 +6,9 @@ import './style.css';
 import { ApiError, getJson, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
 import { fmtBytes, fmtClock, fmtTime, h, isoSeconds, parseZoned, plural, setChildren, setTimeZone, toUnix, zoneLabel } from './dom';
 import { badgeStyle } from './palette';
+import { ChangesView } from './changes';
 import { ResourceView } from './resource';
+import { SnapshotView } from './snapshot';
 import { LOOKBACKS, SORTS, durationSeconds, formatState, isSloopLink, parseState, type Defaults, type ViewState } from './state';
 import { TimelineView, kindColour, type Unrecorded } from './timeline';
 import { buildForest, flatten, type TreeNode } from './tree';
@@ -41,6 +43,10 @@ class App {
   private namespaces: string[] = [];
   private kinds: string[] = [];
   private listsKey = '';
+  private changes: ChangesView;
+  private snapshot: SnapshotView;
+  private tabs = h('nav', { class: 'view-tabs', 'aria-label': 'views', 'data-testid': 'view-tabs' });
+
   /** Live mode: why it is paused (empty: following the clock), when it last refreshed. */
   private liveEl = h('span', { class: 'live', 'data-testid': 'live', role: 'status' });
   private hovering = false;
@@ -82,6 +88,25 @@ class App {
       busy: (m) => this.busy(m),
       error: (e) => this.showError(e),
     });
+    const views = {
+      navigate: (p: Partial<ViewState>, push?: boolean) => this.navigate(p, push),
+      href: (p: Partial<ViewState>) => this.href(p),
+      busy: (m: string | null) => this.busy(m),
+      error: (e: unknown) => this.showError(e),
+      hideError: () => this.hideError(),
+      lists: () => ({ namespaces: this.namespaces, kinds: this.kinds }),
+    };
+    this.changes = new ChangesView(views);
+    this.snapshot = new SnapshotView(views);
+    // A click on the time axis (not a drag: d3-zoom swallows those) shows the cluster then.
+    const axisHint = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    axisHint.textContent = 'Click: the cluster at this moment (time travel). Wheel: zoom.';
+    this.timeline.el.querySelector('.tl-axis')?.appendChild(axisHint);
+    this.timeline.el.addEventListener('click', (e) => {
+      const t = this.timeline.axisTime(e);
+      if (t === null || e.defaultPrevented) return;
+      this.navigate({ view: 'snapshot', when: t * 1000 >= Date.now() ? '' : isoSeconds(new Date(t * 1000)) });
+    });
     this.timelineBox = h('div', { class: 'timeline-box' }, this.toolbar, this.legend, this.suggestEl, this.timeline.el);
 
     const context = config.display_context || templ(body.context) || rootPath().replace(/\//g, '');
@@ -92,6 +117,7 @@ class App {
         {},
         h('a', { class: 'logo', href: this.href({ res: null, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1' }, 'sloop'),
         h('span', { class: 'context', title: 'cluster context' }, context),
+        this.tabs,
         new SearchBox(
           (r) => this.navigate(this.resPatch(r), true),
           (r) => this.href(this.resPatch(r)),
@@ -163,16 +189,51 @@ class App {
     this.state = parseState(location.search, this.defaults);
     setTimeZone(this.state.tz);
     if (this.zoneEl) this.zoneEl.value = this.state.tz;
-    if (this.state.res) {
+    // A moment given as Unix seconds or without a zone is kept as RFC 3339, as the page writes it.
+    const rawWhen = new URLSearchParams(location.search).get('when');
+    if (!this.state.res && this.state.view === 'snapshot' && rawWhen !== (this.state.when || null)) {
+      history.replaceState(null, '', this.href({}) + location.hash);
+    }
+    // An unreadable moment is not quietly taken for now: the view says which one it shows.
+    this.snapshot.unreadable = !this.state.res && rawWhen && !this.state.when ? rawWhen : '';
+    this.renderTabs();
+    const other = this.state.res ? this.resource : this.state.view === 'changes' ? this.changes : this.state.view === 'snapshot' ? this.snapshot : null;
+    if (other) {
       this.timeline.el.querySelector<HTMLElement>('.tl-tooltip')!.style.display = 'none';
-      this.main.replaceChildren(this.resource.el);
+      if (this.main.firstChild !== other.el) this.main.replaceChildren(other.el);
+    }
+    if (this.state.res) {
       document.title = `${this.state.res.name} · sloop`;
       this.resource.show(this.state);
+    } else if (other === this.changes || other === this.snapshot) {
+      document.title = `${other === this.changes ? 'What changed' : 'Time travel'} · sloop`;
+      this.loadLists(this.state);
+      other.show(this.state);
     } else {
       if (this.main.firstChild !== this.timelineBox) this.main.replaceChildren(this.timelineBox);
       document.title = 'sloop';
       this.showTimeline();
     }
+  }
+
+  /** Timeline, what changed and time travel: each keeps the namespace, kind and window. */
+  private renderTabs() {
+    const s = this.state;
+    const none = { res: null, uid: '', at: 0, a: '', b: '', aAt: '', bAt: '' };
+    // Time travel from the timeline starts at the end of what it shows.
+    const end = s.zoom ? s.zoom[1] * 1000 : s.end ? Date.parse(s.end) : NaN;
+    const when = s.view === 'snapshot' ? s.when : Number.isFinite(end) && end < Date.now() ? isoSeconds(new Date(end)) : '';
+    const tab = (view: ViewState['view'], label: string, title: string, patch: Partial<ViewState> = {}) =>
+      h(
+        'a',
+        { class: `view-tab ${!s.res && s.view === view ? 'active' : ''}`, href: this.href({ ...none, view, ...patch }), 'data-nav': '1', 'data-view': view, title, 'aria-current': !s.res && s.view === view ? 'page' : null },
+        label,
+      );
+    this.tabs.replaceChildren(
+      tab('timeline', 'Timeline', 'every resource over the window'),
+      tab('changes', 'What changed', 'what changed in the window, grouped by owner: the first screen of an incident review'),
+      tab('snapshot', 'Time travel', 'the cluster as it was at a moment, like kubectl get -o wide', { when }),
+    );
   }
 
   // ---- timeline ----
@@ -363,7 +424,7 @@ class App {
    * end (not live at all). */
   private livePause(): string | null {
     const s = this.state;
-    if (s.res || s.end) return null;
+    if (s.res || s.end || s.view !== 'timeline') return null;
     if (document.visibilityState !== 'visible') return 'tab hidden';
     if (this.hovering) return 'pointer on the rows';
     if (s.zoom) return 'zoomed in: “fit” to resume';
@@ -433,6 +494,8 @@ class App {
       this.namespaces = ns.namespaces || [];
       this.kinds = ks.kinds || [];
       if (!this.state.res) this.renderToolbar();
+      this.changes.listsChanged();
+      this.snapshot.listsChanged();
     } catch (e) {
       this.listsKey = '';
       this.showError(e);

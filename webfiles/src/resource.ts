@@ -19,7 +19,7 @@ import {
 import { changedFields, denoise, renderLineDiff, shortValue, stableJson, type FieldChange } from './diff';
 import { clear, fmtTime, h, isoSeconds, plural, setChildren, zoneLabel } from './dom';
 import { badgeStyle } from './palette';
-import type { ViewState } from './state';
+import { withVersionsAt, type ViewState } from './state';
 
 export interface ResourceCallbacks {
   /** Moves to a new state; push=false replaces the history entry. */
@@ -143,6 +143,8 @@ export class ResourceView {
   }
 
   private render(s: ViewState) {
+    // Opened on two versions by time (a line of "what changed"): A and B as if picked by key.
+    s = withVersionsAt(s, this.loaded!.versions);
     const L = this.loaded!;
     clear(this.el);
     const versions = L.versions;

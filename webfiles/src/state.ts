@@ -5,7 +5,14 @@
 // Every view: tz (utc | local; absent = local, the zone of the browser): the zone every time is
 //           shown and typed in.
 // Resource view: res = "Kind/namespace/name", uid, at (a clicked time), a and b (the two versions' keys), diff
-//           (side | inline | fields), noise (1 = keep managedFields/resourceVersion in diffs).
+//           (side | inline | fields), noise (1 = keep managedFields/resourceVersion in diffs),
+//           a_at and b_at (RFC 3339: A and B are the versions in force at these times, exactly as
+//           /api/v1/changes names them in from_time/to_time; a and b win when both are given).
+// view: timeline (absent) | changes | snapshot, the page shown when no res is open. changes (what
+//           changed) takes the timeline's window (end, lookback, zoom) and namespace/kind; snapshot
+//           (time travel) takes when (RFC 3339 or Unix seconds; absent = now), namespace and kind
+//           (all kinds shows Pods). `at` stays the resource view's: a snapshot row opens its
+//           object with at = when.
 
 export interface ViewState {
   end: string;
@@ -26,8 +33,16 @@ export interface ViewState {
   b: string;
   diff: string;
   noise: boolean;
+  view: View;
+  /** The moment time travel shows, RFC 3339 UTC ('' = now). */
+  when: string;
+  aAt: string;
+  bAt: string;
   tz: 'local' | 'utc';
 }
+
+export type View = 'timeline' | 'changes' | 'snapshot';
+const VIEWS: View[] = ['timeline', 'changes', 'snapshot'];
 
 export interface Defaults {
   namespace: string;
@@ -90,7 +105,7 @@ export function sloopTime(v: string | null): Date | null {
 export function fromSloop(search: string): URLSearchParams {
   const q = new URLSearchParams(search);
   const out = new URLSearchParams();
-  for (const k of ['lookback', 'namespace', 'kind', 'res', 'uid', 'at', 'a', 'b', 'diff', 'noise', 'group', 'nochange', 'zoom', 'fold', 'match', 'end', 'tz']) {
+  for (const k of ['lookback', 'namespace', 'kind', 'res', 'uid', 'at', 'a', 'b', 'diff', 'noise', 'group', 'nochange', 'zoom', 'fold', 'match', 'end', 'tz', 'view', 'when', 'a_at', 'b_at']) {
     const v = q.get(k);
     if (v !== null && v !== '') out.set(k, v);
   }
@@ -149,6 +164,10 @@ export function parseState(search: string, d: Defaults): ViewState {
     b: get('b'),
     diff: get('diff', 'side'),
     noise: get('noise') === '1',
+    view: VIEWS.find((v) => v === get('view')) ?? 'timeline',
+    when: timeParam(get('when')),
+    aAt: timeParam(get('a_at'), true),
+    bAt: timeParam(get('b_at'), true),
     tz: get('tz').toLowerCase() === 'utc' ? 'utc' : 'local',
   };
 }
@@ -164,7 +183,11 @@ export function formatState(s: ViewState, d: Defaults): string {
     if (s.b) q.set('b', s.b);
     if (s.diff && s.diff !== 'side') q.set('diff', s.diff);
     if (s.noise) q.set('noise', '1');
+    if (s.aAt && !s.a) q.set('a_at', s.aAt);
+    if (s.bAt && !s.b) q.set('b_at', s.bAt);
   }
+  if (s.view !== 'timeline') q.set('view', s.view);
+  if (s.view === 'snapshot' && s.when) q.set('when', s.when);
   if (s.end) q.set('end', s.end);
   if (s.lookback !== (d.lookback || '1h')) q.set('lookback', s.lookback);
   if (s.namespace !== (d.namespace || '_all')) q.set('namespace', s.namespace);
@@ -178,6 +201,46 @@ export function formatState(s: ViewState, d: Defaults): string {
   if (s.tz === 'utc') q.set('tz', 'utc');
   const qs = q.toString();
   return qs ? '?' + qs : '';
+}
+
+/** A time parameter as RFC 3339 UTC ('' when absent or unreadable): Unix seconds and zone-less
+ * UTC are read as sloopTime reads them. `exact` keeps an RFC 3339 text as it is (its nanoseconds
+ * name one stored version); otherwise the time is cut to whole seconds. */
+function timeParam(v: string, exact = false): string {
+  if (exact && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(v)) return v;
+  const t = sloopTime(v);
+  return t ? t.toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+}
+
+/** Nanoseconds since the epoch of an RFC 3339 time as the server writes them (fractions of up to
+ * nine digits): Date keeps milliseconds only, too coarse to tell versions apart. */
+export function timeNs(t: string): bigint {
+  const m = /^(.*?:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(t);
+  const whole = m ? Date.parse(m[1] + m[3]) : Date.parse(t);
+  if (!Number.isFinite(whole)) return BigInt(-1);
+  return BigInt(whole) * BigInt(1_000_000) + BigInt((m?.[2] ?? '').padEnd(9, '0') || '0');
+}
+
+/** The key of the version in force at `at` (the newest at or before it) among versions sorted
+ * oldest first, of `uid` when given; '' when none is. */
+export function versionKeyAt(versions: { time: string; key: string; uid: string }[], at: string, uid: string): string {
+  const t = timeNs(at);
+  let key = '';
+  for (const v of versions) {
+    if (uid && v.uid && v.uid !== uid) continue;
+    if (timeNs(v.time) <= t) key = v.key;
+  }
+  return key;
+}
+
+/** Resolves a_at and b_at into the keys a and b, for views that pick versions by key. */
+export function withVersionsAt<S extends Pick<ViewState, 'a' | 'b' | 'aAt' | 'bAt' | 'uid'>>(
+  s: S,
+  versions: { time: string; key: string; uid: string }[],
+): S {
+  const a = !s.a && s.aAt ? versionKeyAt(versions, s.aAt, s.uid) : s.a;
+  const b = !s.b && s.bAt ? versionKeyAt(versions, s.bAt, s.uid) : s.b;
+  return a === s.a && b === s.b ? s : { ...s, a, b };
 }
 
 const UNIT_SECONDS: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 };

@@ -205,6 +205,13 @@ export class TimelineView {
     d3.select(this.el).call(this.zoom.scaleBy, factor, [this.width / 2, 0]);
   }
 
+  /** The time (Unix seconds) under a pointer event on the time axis; null elsewhere. */
+  axisTime(event: MouseEvent): number | null {
+    const axis = this.axisSvg.node();
+    if (!axis || !(event.target instanceof Node) || !axis.contains(event.target)) return null;
+    return Math.round(this.x.invert(d3.pointer(event, axis)[0]).getTime() / 1000);
+  }
+
   resetZoom() {
     d3.select(this.el).call(this.zoom.transform, d3.zoomIdentity);
   }
