@@ -153,7 +153,9 @@ class SnapshotChangesTest : public ::testing::Test {
                      At(10, 25) + 13 * kSec, 18, WatchType::kModified));
     Append(mk_.Event(At(10, 28), "shop", "web-1.2", "Pod", "web-1", "u2", "Pulled", false, 1,
                      At(10, 28), 19, WatchType::kAdded));
-    Append(Pod(At(10, 30), WatchType::kModified, "steady", "steady-uid", 20, At(9, 11), {probed}));
+    // As a relist's item: no kind or apiVersion, and nothing else changed but a probe time.
+    Append(Pod(At(10, 30), WatchType::kModified, "steady", "steady-uid", 20, At(9, 11),
+               {probed, {R"("kind":"Pod","apiVersion":"v1",)", ""}}));
     Append(Pod(At(10, 40), WatchType::kAdded, "late", "late-uid", 21, At(10, 40)));
     auto m = store_->Maintain();
     ASSERT_TRUE(m.has_value()) << m.error().ToString();
@@ -366,7 +368,7 @@ TEST_F(ChangesTest, WhatChangedInTheWindowNewestFirst) {
                          "rollout_finished Deployment/web 2026-11-20T10:08:00Z",
                          "rollout_started Deployment/web 2026-11-20T10:05:00Z",
                      }))
-      << "steady's update changed only resourceVersion and a probe time: not listed";
+      << "steady's update changed only resourceVersion, a probe time and the type fields: not listed";
   EXPECT_EQ(std::string_view(doc["start"]), "2026-11-20T10:00:00Z");
   EXPECT_EQ(std::string_view(doc["end"]), "2026-11-20T10:50:00Z");
   EXPECT_EQ(int64_t(doc["matched"]), 9);
