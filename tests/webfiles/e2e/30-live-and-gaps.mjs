@@ -317,7 +317,19 @@ export function register(t) {
         }
       }
     }
-    assert(pick, 'no object with a no-change version after the restart');
+    // sloop reconciles a restart's first list against the store, so the restart itself adds no
+    // version that changed nothing; stores written before that (and Sloop imports) hold many. Without
+    // one, the newest change of an object with several versions is the default, and an identical
+    // pair is that version against itself.
+    if (!pick) {
+      const r = candidates.find(() => true);
+      assert(r, 'no object with two versions or more');
+      const h = await C.api('history', { kind: r.kind, namespace: r.namespace, name: r.name, uid: r.uid });
+      let b = h.versions.length - 1;
+      while (b > 0 && same(h.versions[b - 1], h.versions[b])) b--;
+      assert(b > 0, `${r.name}: no version differs from the one before`);
+      pick = { r, vs: h.versions, b, noIdentical: true };
+    }
     const { r, vs, b } = pick;
     const page = await t.newPage({ width: 1500, height: 1100 });
     await page.goto(`${C.url}?res=${encodeURIComponent(`${r.kind}/${r.namespace}/${r.name}`)}&uid=${r.uid}`);
@@ -331,14 +343,16 @@ export function register(t) {
 
     // Two identical versions: one message block, no empty diff table.
     const last = vs.length - 1;
-    await page.goto(`${C.url}?res=${encodeURIComponent(`${r.kind}/${r.namespace}/${r.name}`)}&uid=${r.uid}&a=${encodeURIComponent(vs[last - 1].key)}&b=${encodeURIComponent(vs[last].key)}`);
+    const aKey = pick.noIdentical ? vs[last].key : vs[last - 1].key;
+    await page.goto(`${C.url}?res=${encodeURIComponent(`${r.kind}/${r.namespace}/${r.name}`)}&uid=${r.uid}&a=${encodeURIComponent(aKey)}&b=${encodeURIComponent(vs[last].key)}`);
     const msg = page.locator('[data-testid=diff-identical]');
     await msg.waitFor();
     const inColumn = await msg.evaluate((e) => !!e.closest('td'));
     assert(!inColumn, 'the message sits in a table cell');
     const width = (await msg.boundingBox()).width;
     assert(width > 400, `the message block is ${width}px wide`);
-    assert(/identical/.test(await msg.textContent()), 'the message does not say identical');
+    const said = await msg.textContent();
+    assert(pick.noIdentical ? /same version/.test(said) : /identical/.test(said), `the message says "${said}"`);
     assert((await page.locator('[data-testid=diff] table.linediff').count()) === 0, 'an empty diff table is drawn');
     await page.locator('[data-testid=diff]').scrollIntoViewIfNeeded();
     await t.screenshot(page, 'diff-identical');

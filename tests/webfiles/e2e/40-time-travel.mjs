@@ -181,9 +181,11 @@ export function register(t) {
     await page.waitForURL((u) => Date.parse(u.searchParams.get('when')) === typed.getTime() + 3300e3 || !u.searchParams.get('when'));
     await page.goBack();
     await page.waitForURL((u) => u.searchParams.get('when') === new Date(typed.getTime() - 300e3).toISOString().replace('.000Z', 'Z'));
+    // Back re-renders the view once its answer is in: type into the box that answer drew.
+    await page.waitForFunction(() => !document.querySelector('[data-testid=busy]')?.classList.contains('on'));
     await page.fill('[data-testid=snapshot-when]', 'yesterday at 3');
     await page.press('[data-testid=snapshot-when]', 'Enter');
-    await page.waitForSelector('[data-testid=snapshot-when].invalid');
+    await page.waitForSelector('[data-testid=snapshot-when].invalid', { timeout: 5000 });
     t.assert(/not a time/.test(await page.textContent('[data-testid=snapshot-when-error]')), 'an unreadable moment is not explained');
 
     // A namespace without Deployments: none existed, and the page says so.
