@@ -442,23 +442,32 @@ Result<void> SealedShard::ForEachEventAbout(const ResourceKeyView& involved,
     if (i < index.size()) targets.push_back(i);
   }
   if (targets.empty()) {
-    auto [first, last] = index.Find(involved.kind, "", "");
+    // Every uid the name had in this shard. Find ignores the name after an empty namespace (a
+    // cluster-scoped object), so the range is filtered.
+    auto [first, last] = index.Find(involved.kind, involved.namespace_, involved.name);
     for (uint32_t i = first; i < last; ++i) {
       ResourceKeyView k = index.key(i);
       if (k.namespace_ == involved.namespace_ && k.name == involved.name) targets.push_back(i);
     }
   }
   bool stopped = false;
+  // The Events about one object sit next to each other in key order (an Event is named after
+  // the object it is about), so they share segment blocks: each block is decoded once.
+  Block block;
+  uint64_t decoded = 0;
   for (uint32_t t : targets) {
     auto [lo, hi] = index.EventsAbout(t);
     for (uint32_t l = lo; l != hi && !stopped; ++l) {
-      auto r = ReadEntryRecords(index, index.event_link(l).entry, [&](const RecordView& rec) {
-        if (!fn(rec)) {
-          stopped = true;
-          return false;
-        }
-        return true;
-      });
+      auto r = ReadEntryRecords(
+          index, index.event_link(l).entry,
+          [&](const RecordView& rec) {
+            if (!fn(rec)) {
+              stopped = true;
+              return false;
+            }
+            return true;
+          },
+          &block, &decoded);
       if (!r) return r;
     }
   }

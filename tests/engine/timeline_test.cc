@@ -260,6 +260,24 @@ TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
     ASSERT_TRUE(e.has_value());
     EXPECT_EQ(names.size(), 3u) << "every version of both Events";
     names.clear();
+    // Without the uid: every object of that name (here one), found by its name.
+    ASSERT_TRUE(store
+                    ->Events({"Pod", "shop", "crashy", ""}, q.range,
+                             [&](const RecordView& r) {
+                               names.emplace_back(r.name);
+                               return true;
+                             })
+                    .has_value());
+    EXPECT_EQ(names.size(), 3u);
+    names.clear();
+    ASSERT_TRUE(store
+                    ->Events({"Pod", "shop", "crash", ""}, q.range,
+                             [&](const RecordView& r) {
+                               names.emplace_back(r.name);
+                               return true;
+                             })
+                    .has_value());
+    EXPECT_TRUE(names.empty()) << "a name is not a prefix";
     ASSERT_TRUE(store
                     ->Events({"Node", "", "node-a", ""}, q.range,
                              [&](const RecordView& r) {
