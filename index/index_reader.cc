@@ -196,6 +196,9 @@ Result<const IndexReader::Decoded*> IndexReader::Decode(uint32_t b) const {
   // Whoever claims a block decodes it. While a prefetcher runs, a thread that needs a block the
   // other is decoding decodes one further on meanwhile (so a scan that outruns its prefetcher
   // does not decode the same blocks twice, and both cores decompress), then comes back for it.
+  // With nothing left to help with it decodes the block itself rather than wait: on a busy
+  // machine the thread holding the claim may not run again for a whole time slice, and waiting
+  // for it made the slowest timelines several times slower than the median.
   for (;;) {
     if (Claim(b)) return DecodeClaimed(b);
     if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
@@ -207,7 +210,7 @@ Result<const IndexReader::Decoded*> IndexReader::Decode(uint32_t b) const {
         helped = true;
       }
     }
-    if (!helped) std::this_thread::yield();
+    if (!helped) return DecodeBlock(b);  // the first to publish wins; the other copy is freed
   }
 }
 

@@ -150,6 +150,10 @@ const Row kRows[] = {
     {"events_median_ms", "pod events ms median", "%.3f"},
     {"events_p99_ms", "pod events ms p99", "%.3f"},
     {"events_records", "  Events per query", "%.1f"},
+    {"timeline_1h_busy_median_ms", "busy: timeline 1h median", "%.2f"},
+    {"timeline_1h_busy_p99_ms", "busy: timeline 1h p99", "%.2f"},
+    {"timeline_1h_busy_runs", "  runs", "%.0f"},
+    {"busy_records", "  records ingested meanwhile", "%.0f"},
 };
 // The figures that get a ratio ours/theirs (the info rows, indented above, get none).
 bool HasRatio(const Row& r) {
@@ -167,7 +171,9 @@ int Usage(int code) {
                "usage: sloop-bench (--generate small|medium|large | --capture FILE)\n"
                "                   [--stores ours,rocksdb] [--dir DIR] [--keep]\n"
                "                   [--save-capture FILE] [--quick] [--seed N] [--in-process]\n"
-               "                   [--rocksdb-resync DURATION (default 30m, 0: off)]\n");
+               "                   [--rocksdb-resync DURATION (default 30m, 0: off)]\n"
+               "                   [--busy-rate N (records/s ingested during the busy phase,\n"
+               "                    default 2000, 0: no busy phase)]\n");
   return code;
 }
 
@@ -180,6 +186,7 @@ int main(int argc, char** argv) {
   bool keep = false, quick = false;
   uint64_t seed = 42;
   int64_t resync_ns = kSloopResyncNs;
+  double busy_rate = 2000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -221,6 +228,17 @@ int main(int argc, char** argv) {
       if (resync_ns != 0 && resync_ns < kSec) {
         std::fprintf(stderr, "sloop-bench: --rocksdb-resync: \"%s\" is %s (0 turns it off)\n",
                      v.c_str(), resync_ns < 0 ? "negative" : "under 1s");
+        return 2;
+      }
+    } else if (a == "--busy-rate") {
+      std::string v = next();
+      char* end = nullptr;
+      busy_rate = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(busy_rate >= 0) || busy_rate > 1e7) {
+        std::fprintf(stderr,
+                     "sloop-bench: --busy-rate: \"%s\" is not a rate in records a second "
+                     "(0 to 10000000; 0: no busy phase)\n",
+                     v.c_str());
         return 2;
       }
     } else if (a == "--help" || a == "-h")
@@ -287,7 +305,33 @@ int main(int argc, char** argv) {
     text << in.rdbuf();
     ro.plan = ParsePlan(text.str());
   }
-  if (quick) ro.runs = QueryRuns{5, 3, 9, 3, 9};
+  if (quick) ro.runs = QueryRuns{5, 3, 9, 3, 9, 3};
+  if (busy_rate > 0) {
+    // The busy phase's records: the capture's last hour, later (WriteShiftedCapture).
+    ro.busy_capture = dir + "/busy.ndjson.zst";
+    ro.busy_rate = busy_rate;
+    // Moved so that its records start past the queried window and cross an hour boundary half
+    // an hour of capture time in: the active shard rotates (and is sealed) mid-phase.
+    const int64_t from = ro.plan.last_ns - kHour;
+    const int64_t boundary = (ro.plan.last_ns + 30 * kMin) / kHour * kHour + kHour;
+    const int64_t shift = boundary - 30 * kMin - from;
+    ChildResult shifted = RunChild([&](std::string* error) {
+      Figures f;
+      uint64_t n = 0;
+      *error = WriteShiftedCapture(capture, from, shift, ro.busy_capture, &n);
+      f.Set("records", double(n));
+      return f;
+    });
+    if (!shifted.error.empty()) {
+      std::fprintf(stderr, "sloop-bench: writing the busy phase's capture: %s\n",
+                   shifted.error.c_str());
+      return 1;
+    }
+    std::fprintf(stderr,
+                 "sloop-bench: busy phase: %.0f records of the last hour, moved past it, at %g "
+                 "records/s while the 1 h timeline runs for %g s\n",
+                 shifted.figures.Get("records"), busy_rate, ro.runs.busy_seconds);
+  }
   struct Side {
     std::string name;
     Figures (*run)(const RunOptions&, std::string*);

@@ -290,4 +290,31 @@ uint64_t DirBytes(const std::string& dir) {
   return n;
 }
 
+void Pacer::Wait() {
+  if (n_ == 0) start_ = std::chrono::steady_clock::now();
+  ++n_;
+  if (rate_ <= 0) return;
+  std::this_thread::sleep_until(
+      start_ + std::chrono::nanoseconds(static_cast<int64_t>(double(n_) * 1e9 / rate_)));
+}
+
+std::string WriteShiftedCapture(const std::string& capture, int64_t from_ns, int64_t shift_ns,
+                                const std::string& out, uint64_t* records) {
+  *records = 0;
+  CaptureWriter w(out, 3);
+  if (!w.ok()) return "cannot create " + out;
+  w.Header("busy", 0);
+  std::string err = ReadCapture(
+      capture,
+      [&](const CaptureRecord& rec) {
+        if (rec.ts_ns < from_ns) return;
+        w.Record(rec.ts_ns + shift_ns, rec.type, rec.group, rec.version, rec.resource, rec.kind,
+                 rec.namespaced, rec.object);
+        ++*records;
+      },
+      nullptr);
+  if (!w.Close() && err.empty()) err = "cannot write " + out;
+  return err;
+}
+
 }  // namespace sloop::bench

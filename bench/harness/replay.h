@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -136,6 +137,46 @@ uint64_t DirBytes(const std::string& dir);
 // How many times each query runs.
 struct QueryRuns {
   int timeline_1h = 21, timeline_24h = 11, history = 41, search = 11, events = 41;
+  // The busy phase: the 1 h timeline again and again for this long (at least 5 runs) while the
+  // concurrent ingest runs.
+  double busy_seconds = 15;
 };
+
+// Keeps a feeder at `rate` items a second from its first Wait().
+class Pacer {
+ public:
+  explicit Pacer(double rate) : rate_(rate) {}
+  // Sleeps until the next item is due.
+  void Wait();
+
+ private:
+  double rate_;
+  uint64_t n_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// The busy query phase's concurrent ingest: the capture's records at or after `from_ns`, moved
+// `shift_ns` later, written to `out` as a capture of their own. Every side replays it through its
+// own ingest path while the 1 h timeline over the capture's last hour is timed again, so the new
+// data lands past the queried window (the answer stays the same) and rotates into a new hour
+// (a seal or a flush runs meanwhile). Returns "" or an error; *records counts what was written.
+std::string WriteShiftedCapture(const std::string& capture, int64_t from_ns, int64_t shift_ns,
+                                const std::string& out, uint64_t* records);
+
+// Times `query` again and again, 20 ms apart (the feeder runs in between too), for `seconds` and
+// at least 5 times, while the caller's feeder thread ingests.
+template <typename F>
+std::vector<double> TimeBusyRuns(double seconds, F&& query) {
+  std::vector<double> ms;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  for (int i = 0; i < 5 || std::chrono::steady_clock::now() < until; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto a = std::chrono::steady_clock::now();
+    query(i);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+  }
+  return ms;
+}
 
 }  // namespace sloop::bench

@@ -20,6 +20,7 @@
 #include <rocksdb/table.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -806,9 +807,7 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
   CaptureStats cs;
   ObjectFields f;
   auto start = std::chrono::steady_clock::now();
-  std::string err = ReadCapture(
-      o.capture,
-      [&](const CaptureRecord& rec) {
+  auto on_record = [&](const CaptureRecord& rec) {
         if (!started) {
           started = true;
           next_resync = rec.ts_ns + resync;
@@ -844,8 +843,8 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
         if (type.empty()) return;
         db.Ingest(rec, type, f);
         if (resync > 0) informers.Apply(rec, type, f);
-      },
-      &cs);
+  };
+  std::string err = ReadCapture(o.capture, on_record, &cs);
   if (!err.empty()) {
     *error = err;
     return fig;
@@ -904,6 +903,35 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
                n += db.Events("Pod", p.ns, p.name, q.first_ns, end);
              }));
     fig.Set("events_records", double(n) / o.runs.events);
+  }
+  if (!o.busy_capture.empty()) {
+    // The same 1 h timeline while newer records arrive through the same per-record work
+    // (reconciliation, resync, Sloop's tables), as the informers would deliver them.
+    std::atomic<bool> stop{false};
+    uint64_t fed = 0;
+    std::string feed_error;
+    std::thread feeder([&] {
+      Pacer pacer(o.busy_rate);
+      feed_error = ReadCapture(
+          o.busy_capture,
+          [&](const CaptureRecord& rec) {
+            if (stop.load(std::memory_order_relaxed)) return;
+            pacer.Wait();
+            ++fed;
+            on_record(rec);
+          },
+          nullptr);
+    });
+    std::vector<double> busy_ms = TimeBusyRuns(o.runs.busy_seconds, [&](int) {
+               rows = db.Timeline(end - kHour, end);
+             });
+    SetTimes(fig, "timeline_1h_busy", busy_ms);
+    stop = true;
+    feeder.join();
+    fig.Set("timeline_1h_busy_runs", busy_ms.size());
+    fig.Set("timeline_1h_busy_rows", rows);
+    fig.Set("busy_records", fed);
+    if (!feed_error.empty()) *error = "busy phase: " + feed_error;
   }
   return fig;
 }

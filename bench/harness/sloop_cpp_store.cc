@@ -5,6 +5,7 @@
 // background thread as in production; ingest ends when every shard is sealed.
 #include <atomic>
 #include <cstdio>
+#include <thread>
 
 #include "bench/harness/stores.h"
 #include "engine/store.h"
@@ -41,6 +42,22 @@ class ClockedSink : public RecordSink {
   Store& store_;
   std::atomic<int64_t>& now_;
   int64_t list_end_ns_;
+};
+
+// The busy phase's feeder: paces the records into the store.
+class PacedSink : public RecordSink {
+ public:
+  PacedSink(RecordSink& to, double rate) : to_(to), pacer_(rate) {}
+  Result<void> Append(const RecordView& r) override {
+    pacer_.Wait();
+    ++records;
+    return to_.Append(r);
+  }
+  uint64_t records = 0;
+
+ private:
+  RecordSink& to_;
+  Pacer pacer_;
 };
 
 }  // namespace
@@ -141,6 +158,26 @@ Figures RunOurs(const RunOptions& o, std::string* error) {
                                    });
              }));
     fig.Set("events_records", double(n) / o.runs.events);
+  }
+  if (!o.busy_capture.empty()) {
+    // The same 1 h timeline while newer records arrive through the same pipeline.
+    PacedSink paced(sink, o.busy_rate);
+    std::atomic<bool> stop{false};
+    std::string feed_error;
+    std::thread feeder([&] {
+      auto r = ingest::Playback(o.busy_capture, io, paced, nullptr, &stop);
+      if (!r) feed_error = r.error().ToString();
+    });
+    std::vector<double> busy_ms = TimeBusyRuns(o.runs.busy_seconds, [&](int) {
+               rows = store->Timeline(t1)->rows.size();
+             });
+    SetTimes(fig, "timeline_1h_busy", busy_ms);
+    stop = true;
+    feeder.join();
+    fig.Set("timeline_1h_busy_runs", busy_ms.size());
+    fig.Set("timeline_1h_busy_rows", rows);
+    fig.Set("busy_records", paced.records);
+    if (!feed_error.empty()) *error = "busy phase: " + feed_error;
   }
   (void)store->Close();
   store.reset();

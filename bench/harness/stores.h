@@ -28,6 +28,10 @@ struct RunOptions {
   // captures hold no resync, which Sloop's timeline depends on (docs/benchmarks.md).
   int64_t rocksdb_resync_ns = kSloopResyncNs;
   bool verbose = false;
+  // The busy query phase (docs/benchmarks.md): WriteShiftedCapture's file, replayed at
+  // `busy_rate` records a second while the 1 h timeline is timed again. Empty: no busy phase.
+  std::string busy_capture;
+  double busy_rate = 2000;
 };
 
 // Ours: sloop::ingest::Playback into sloop::Store (engine/store.h).

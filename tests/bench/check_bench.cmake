@@ -27,7 +27,8 @@ set(figures
   ingest_s ingest_events_per_s ingest_mb_per_s disk_bytes disk_bytes_per_event compression_ratio
   peak_rss_mb rss_after_ingest_mb
   timeline_1h_median_ms timeline_1h_p99_ms timeline_24h_median_ms timeline_24h_p99_ms
-  history_median_ms history_p99_ms search_median_ms search_p99_ms events_median_ms events_p99_ms)
+  history_median_ms history_p99_ms search_median_ms search_p99_ms events_median_ms events_p99_ms
+  timeline_1h_busy_median_ms timeline_1h_busy_p99_ms)
 foreach(side ours rocksdb ratios)
   foreach(key ${figures})
     if(side STREQUAL "ratios" AND key STREQUAL "disk_bytes")
