@@ -12,6 +12,7 @@
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
 #include "tests/engine/record_maker.h"
+#include "tests/segments/format_v1_records.h"
 
 namespace sloop {
 namespace {
@@ -556,6 +557,36 @@ TEST_F(SegmentTest, SkipDamagedFindsTheBlockAfterADamagedOne) {
   }
   EXPECT_EQ(next, blocks[3].offset);
   EXPECT_GT((*r)->SkipDamaged(blocks.back().offset), blocks.back().offset);
+}
+
+TEST_F(SegmentTest, FormatVersionOneFileIsStillRead) {
+  // Written by the build that had only block format 1 (FlatBuffers records), from the records
+  // of format_v1_records.h, in 2 KiB blocks.
+  const fs::path fixture = std::string(SLOOP_TESTDATA_DIR) + "/segments/format-v1.seg";
+  const auto want = testing::FormatV1Records();
+  auto r = SegmentReader::Open(fixture);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ((*r)->format_version(), 1u);
+  std::vector<CorruptBlock> corrupt;
+  auto blocks = (*r)->ListBlocks(&corrupt);
+  ASSERT_TRUE(blocks.has_value());
+  EXPECT_TRUE(corrupt.empty());
+  ASSERT_EQ(blocks->size(), 10u);
+  size_t i = 0;
+  Block b;
+  for (const BlockHandle& h : *blocks) {
+    ASSERT_TRUE((*r)->ReadBlock(h.offset, &b).has_value());
+    ASSERT_EQ(b.size(), h.record_count);
+    for (size_t j = 0; j < b.size(); ++j, ++i) {
+      ASSERT_LT(i, want.size());
+      const auto& w = want[i];
+      ExpectSame(Rec{w.t,   w.type,   w.group,   w.version,  w.kind,  w.ns,    w.name,
+                     w.uid, w.rv,     w.payload, w.event,    w.ik,    w.ins,   w.in,
+                     w.iu,  w.reason, w.message, w.severity, w.count, w.first, w.last},
+                 b.record(j));
+    }
+  }
+  EXPECT_EQ(i, want.size());
 }
 
 }  // namespace
