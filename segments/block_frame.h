@@ -9,6 +9,7 @@
 namespace sloop::block_frame {
 
 struct Header {
+  uint16_t block_format = segment_format::kBlockColumnar;
   uint32_t compressed_bytes = 0;
   uint32_t uncompressed_bytes = 0;
   uint32_t record_count = 0;
@@ -24,9 +25,8 @@ inline void Encode(const Header& h, char* out) {
   namespace sf = segment_format;
   std::memset(out, 0, sf::kBlockHeaderSize);
   uint32_t magic = sf::kBlockMagic;
-  uint16_t version = sf::kBlockVersion;
   std::memcpy(out + 0, &magic, 4);
-  std::memcpy(out + 4, &version, 2);
+  std::memcpy(out + 4, &h.block_format, 2);
   out[6] = static_cast<char>(sf::kCodecZstd);
   std::memcpy(out + 8, &h.compressed_bytes, 4);
   std::memcpy(out + 12, &h.uncompressed_bytes, 4);
@@ -39,14 +39,13 @@ inline void Encode(const Header& h, char* out) {
 inline bool Decode(const char* in, Header* h, const char** why) {
   namespace sf = segment_format;
   uint32_t magic;
-  uint16_t version;
   std::memcpy(&magic, in, 4);
-  std::memcpy(&version, in + 4, 2);
+  std::memcpy(&h->block_format, in + 4, 2);
   if (magic != sf::kBlockMagic) {
     *why = "bad block magic";
     return false;
   }
-  if (version != sf::kBlockVersion) {
+  if (h->block_format != sf::kBlockRecords && h->block_format != sf::kBlockColumnar) {
     *why = "unknown block format version";
     return false;
   }
@@ -60,7 +59,9 @@ inline bool Decode(const char* in, Header* h, const char** why) {
   std::memcpy(&h->min_observed_ns, in + 24, 8);
   std::memcpy(&h->max_observed_ns, in + 32, 8);
   if (h->compressed_bytes > sf::kMaxBlockBytes || h->uncompressed_bytes > sf::kMaxBlockBytes ||
-      h->record_count > sf::kMaxRecordsPerBlock || h->record_count == 0) {
+      h->record_count > sf::kMaxRecordsPerBlock || h->record_count == 0 ||
+      (h->block_format == sf::kBlockColumnar &&
+       h->record_count > sf::kMaxColumnarRecordsPerBlock)) {
     *why = "implausible block lengths";
     return false;
   }

@@ -75,6 +75,44 @@ void Encoder::Append(const RecordView& r, std::string* out) {
   std::memset(p + sf::kRecordPrefixSize + len, 0, Padded(len) - len);
 }
 
+namespace {
+
+void Fill(const fb::Record* r, RecordView* out) {
+  RecordView v;
+  v.observed_ns = r->observed_ns();
+  v.watch_type = static_cast<WatchType>(r->watch_type());
+  v.api_group = View(r->api_group());
+  v.api_version = View(r->api_version());
+  v.kind = View(r->kind());
+  v.namespace_ = View(r->namespace_());
+  v.name = View(r->name());
+  v.uid = View(r->uid());
+  v.resource_version = View(r->resource_version());
+  if (r->payload()) {
+    v.payload =
+        std::string_view(reinterpret_cast<const char*>(r->payload()->data()), r->payload()->size());
+  }
+  if (const fb::EventInfo* e = r->event()) {
+    v.event = EventInfoView{View(e->involved_kind()),
+                            View(e->involved_namespace()),
+                            View(e->involved_name()),
+                            View(e->involved_uid()),
+                            View(e->reason()),
+                            static_cast<EventSeverity>(e->severity()),
+                            e->count(),
+                            e->first_timestamp_ns(),
+                            e->last_timestamp_ns(),
+                            View(e->message())};
+  }
+  *out = v;
+}
+
+}  // namespace
+
+void View(const char* data, size_t pos, RecordView* record) {
+  Fill(fb::GetRecord(data + pos + sf::kRecordPrefixSize), record);
+}
+
 bool Skip(const char* data, size_t pos, size_t end, size_t* next) {
   if (end - pos < sf::kRecordPrefixSize) return false;
   uint32_t len;
@@ -105,36 +143,12 @@ bool Decode(const char* data, size_t pos, size_t end, RecordView* out, size_t* n
     return false;
   }
   const fb::Record* r = fb::GetRecord(buf);
-  RecordView v;
-  v.observed_ns = r->observed_ns();
-  v.watch_type = static_cast<WatchType>(r->watch_type());
-  if (static_cast<uint8_t>(v.watch_type) > static_cast<uint8_t>(WatchType::kDeletedInferred)) {
+  if (static_cast<uint8_t>(r->watch_type()) > static_cast<uint8_t>(WatchType::kDeletedInferred)) {
     *why = "record has an unknown watch type";
     return false;
   }
-  v.api_group = View(r->api_group());
-  v.api_version = View(r->api_version());
-  v.kind = View(r->kind());
-  v.namespace_ = View(r->namespace_());
-  v.name = View(r->name());
-  v.uid = View(r->uid());
-  v.resource_version = View(r->resource_version());
-  if (r->payload()) {
-    v.payload =
-        std::string_view(reinterpret_cast<const char*>(r->payload()->data()), r->payload()->size());
-  }
-  if (const fb::EventInfo* e = r->event()) {
-    v.event = EventInfoView{View(e->involved_kind()),
-                            View(e->involved_namespace()),
-                            View(e->involved_name()),
-                            View(e->involved_uid()),
-                            View(e->reason()),
-                            static_cast<EventSeverity>(e->severity()),
-                            e->count(),
-                            e->first_timestamp_ns(),
-                            e->last_timestamp_ns(),
-                            View(e->message())};
-  }
+  RecordView v;
+  Fill(r, &v);
   *out = v;
   *next = pos + span;
   return true;

@@ -26,6 +26,9 @@ class Encoder {
 bool Decode(const char* data, size_t pos, size_t end, RecordView* record, size_t* next,
             const char** why);
 
+// Builds the view of an entry this process encoded (no checks): for the writer's own records.
+void View(const char* data, size_t pos, RecordView* record);
+
 // Like Decode, without verifying or building a view: just finds the next entry.
 bool Skip(const char* data, size_t pos, size_t end, size_t* next);
 

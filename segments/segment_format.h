@@ -8,13 +8,16 @@
 namespace sloop::segment_format {
 
 // File header (16 bytes): magic (8) | format version (u32) | flags (u32, zero), little-endian.
+// The format version is the newest block format the file may hold: 1 for files of format 1
+// blocks only, 2 once a file may hold format 2 blocks (so that a build that reads only format 1
+// refuses the file as a whole, instead of taking its blocks for damage).
 inline constexpr char kFileMagic[8] = {'S', 'L', 'O', 'O', 'P', 'S', 'E', 'G'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kFileHeaderSize = 16;
 
 // Block frame, little-endian:
 //   0  magic              u32  "SLBK"
-//   4  format version     u16
+//   4  block format       u16  1 = FlatBuffers records, 2 = columnar
 //   6  codec              u8   1 = zstd
 //   7  flags              u8   zero
 //   8  compressed bytes   u32  payload length in the file
@@ -26,18 +29,25 @@ inline constexpr size_t kFileHeaderSize = 16;
 //  40  payload            compressed bytes
 //  40+compressed: xxh64   u64  of bytes [0, 40 + compressed), seed 0
 inline constexpr uint32_t kBlockMagic = 0x4b424c53;
-inline constexpr uint16_t kBlockVersion = 1;
+inline constexpr uint16_t kBlockRecords = 1;   // block format 1: one FlatBuffer per record
+inline constexpr uint16_t kBlockColumnar = 2;  // block format 2: columns, then the payloads
 inline constexpr uint8_t kCodecZstd = 1;
 inline constexpr size_t kBlockHeaderSize = 40;
 inline constexpr size_t kBlockTrailerSize = 8;
 // Sanity bounds a reader enforces before allocating: a larger length is corruption.
 inline constexpr uint32_t kMaxBlockBytes = 256u << 20;
 inline constexpr uint32_t kMaxRecordsPerBlock = 16u << 20;
+// Format 2 blocks are decoded into one view per record up front: fewer records, so that a
+// damaged count cannot ask for gigabytes (writers start a new block at this count).
+inline constexpr uint32_t kMaxColumnarRecordsPerBlock = 1u << 20;
 
-// Inside the uncompressed payload, each record is: length (u32) | reserved (u32, zero) |
-// FlatBuffer (length bytes, a sloop.fb.Record with identifier "SLRC") | zero padding to the next
-// multiple of 8, so that every FlatBuffer starts 8-byte aligned.
+// Block format 1: inside the uncompressed payload, each record is: length (u32) | reserved (u32,
+// zero) | FlatBuffer (length bytes, a sloop.fb.Record with identifier "SLRC") | zero padding to the
+// next multiple of 8, so that every FlatBuffer starts 8-byte aligned.
 inline constexpr size_t kRecordAlign = 8;
 inline constexpr size_t kRecordPrefixSize = 8;
+
+// Block format 2: the records by column, then their payloads back to back; see
+// segments/columnar_block.h and docs/format/segment.md.
 
 }  // namespace sloop::segment_format

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "segments/block_frame.h"
+#include "segments/columnar_block.h"
 #include "segments/record_codec.h"
 #include "segments/zstd_context.h"
 
@@ -126,6 +127,7 @@ struct SegmentReader::Impl {
 };
 
 RecordView Block::record(size_t i) const {
+  if (format_ == sf::kBlockColumnar) return views_[i];
   RecordView v;
   size_t next;
   const char* why;
@@ -187,21 +189,34 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
   if (n != h.uncompressed_bytes) return fail("decompressed size differs from the frame's");
   out->offsets_.clear();
-  out->offsets_.reserve(h.record_count);
-  size_t pos = 0;
-  while (pos < out->data_.size()) {
-    RecordView v;
-    size_t next;
+  out->views_.clear();
+  out->format_ = h.block_format;
+  if (h.block_format == sf::kBlockColumnar) {
     const char* reason = nullptr;
-    if (!record_codec::Decode(out->data_.data(), pos, out->data_.size(), &v, &next, &reason)) {
+    if (!columnar_block::Decode(out->data_, h.record_count, &out->views_, &reason)) {
+      out->views_.clear();
       return fail(reason);
     }
-    out->offsets_.push_back(static_cast<uint32_t>(pos));
-    pos = next;
-  }
-  if (out->offsets_.size() != h.record_count) {
-    return fail("holds " + std::to_string(out->offsets_.size()) + " records, its frame says " +
-                std::to_string(h.record_count));
+  } else {
+    out->offsets_.reserve(h.record_count);
+    size_t pos = 0;
+    while (pos < out->data_.size()) {
+      RecordView v;
+      size_t next;
+      const char* reason = nullptr;
+      if (!record_codec::Decode(out->data_.data(), pos, out->data_.size(), &v, &next, &reason)) {
+        out->offsets_.clear();
+        return fail(reason);
+      }
+      out->offsets_.push_back(static_cast<uint32_t>(pos));
+      pos = next;
+    }
+    if (out->offsets_.size() != h.record_count) {
+      const size_t found = out->offsets_.size();
+      out->offsets_.clear();
+      return fail("holds " + std::to_string(found) + " records, its frame says " +
+                  std::to_string(h.record_count));
+    }
   }
   out->handle_ = BlockHandle{offset,
                              static_cast<uint32_t>(h.frame_bytes()),

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "segments/record.h"
 #include "segments/segment_writer.h"
-#include "base/status.h"
 
 namespace sloop {
 
@@ -20,15 +20,21 @@ namespace sloop {
 class Block {
  public:
   const BlockHandle& handle() const { return handle_; }
-  size_t size() const { return offsets_.size(); }
+  // Its block format (segment_format::kBlockRecords or kBlockColumnar).
+  uint16_t format() const { return format_; }
+  size_t size() const {
+    return format_ == segment_format::kBlockColumnar ? views_.size() : offsets_.size();
+  }
   // The i-th record (i < size()).
   RecordView record(size_t i) const;
 
  private:
   friend class SegmentReader;
   BlockHandle handle_;
+  uint16_t format_ = segment_format::kBlockColumnar;
   std::string data_;               // decompressed records
-  std::vector<uint32_t> offsets_;  // start of each record in data_
+  std::vector<uint32_t> offsets_;  // format 1: start of each record in data_
+  std::vector<RecordView> views_;  // format 2: each record, decoded when the block was read
   std::string scratch_;            // compressed frame, reused between reads
 };
 

@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "segments/block_frame.h"
 #include "base/log.h"
+#include "segments/block_frame.h"
+#include "segments/columnar_block.h"
 #include "segments/record_codec.h"
 #include "segments/segment_reader.h"
 
@@ -33,7 +34,9 @@ struct SegmentWriter::Impl {
   int64_t min_ns = 0, max_ns = 0;
 
   ZSTD_CCtx* cctx = nullptr;
-  std::string frame;  // reused: header + compressed payload + checksum
+  std::vector<RecordView> views;  // reused: the pending records, for a format 2 block
+  std::string columnar;           // reused: a format 2 block's body
+  std::string frame;              // reused: header + compressed payload + checksum
   std::function<void(const BlockHandle&)> listener;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point pending_since;  // arrival of the oldest pending record
@@ -92,17 +95,28 @@ struct SegmentWriter::Impl {
   // ends where it ended before.
   Result<void> WriteBlock() {
     if (pending_starts.empty()) return {};
-    size_t bound = ZSTD_compressBound(pending.size());
+    const std::string* body = &pending;
+    if (options.block_format == sf::kBlockColumnar) {
+      views.resize(pending_starts.size());
+      for (size_t i = 0; i < pending_starts.size(); ++i) {
+        record_codec::View(pending.data(), pending_starts[i], &views[i]);
+      }
+      columnar.clear();
+      columnar_block::Encode(views, &columnar);
+      body = &columnar;
+    }
+    size_t bound = ZSTD_compressBound(body->size());
     frame.resize(sf::kBlockHeaderSize + bound + sf::kBlockTrailerSize);
-    size_t csize = ZSTD_compress2(cctx, frame.data() + sf::kBlockHeaderSize, bound, pending.data(),
-                                  pending.size());
+    size_t csize = ZSTD_compress2(cctx, frame.data() + sf::kBlockHeaderSize, bound, body->data(),
+                                  body->size());
     if (ZSTD_isError(csize)) {
       return MakeError(ErrorCode::kIOError,
                        "compress block for " + path.string() + ": " + ZSTD_getErrorName(csize));
     }
     block_frame::Header h;
+    h.block_format = options.block_format;
     h.compressed_bytes = static_cast<uint32_t>(csize);
-    h.uncompressed_bytes = static_cast<uint32_t>(pending.size());
+    h.uncompressed_bytes = static_cast<uint32_t>(body->size());
     h.record_count = static_cast<uint32_t>(pending_starts.size());
     h.min_observed_ns = min_ns;
     h.max_observed_ns = max_ns;
@@ -142,11 +156,25 @@ struct SegmentWriter::Impl {
   }
 };
 
+namespace {
+
+Result<void> CheckOptions(const std::filesystem::path& path, const WriterOptions& options) {
+  if (options.block_format != sf::kBlockRecords && options.block_format != sf::kBlockColumnar) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "segment " + path.string() + ": no block format " +
+                         std::to_string(options.block_format) + " (1 or 2)");
+  }
+  return {};
+}
+
+}  // namespace
+
 SegmentWriter::SegmentWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SegmentWriter::~SegmentWriter() = default;
 
 Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::filesystem::path& path,
                                                              const WriterOptions& options) {
+  if (auto v = CheckOptions(path, options); !v) return std::unexpected(v.error());
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->options = options;
@@ -159,7 +187,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::filesyst
   }
   char header[sf::kFileHeaderSize] = {};
   std::memcpy(header, sf::kFileMagic, 8);
-  uint32_t version = sf::kFormatVersion;
+  uint32_t version = options.block_format;  // the newest block format the file holds
   std::memcpy(header + 8, &version, 4);
   if (auto w = impl->WriteAt(0, header, sizeof(header)); !w) {
     ::unlink(path.c_str());  // nothing of it was written: leave no file that is not a segment
@@ -174,11 +202,13 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::filesyst
 
 Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
     const std::filesystem::path& path, const WriterOptions& options, RecoveryReport* report) {
+  if (auto v = CheckOptions(path, options); !v) return std::unexpected(v.error());
   RecoveryReport local;
   RecoveryReport& r = report ? *report : local;
   r = RecoveryReport{};
   auto reader = SegmentReader::Open(path);
   if (!reader) return std::unexpected(reader.error());
+  const uint32_t file_version = (*reader)->format_version();
   std::vector<CorruptBlock> corrupt;
   auto blocks = (*reader)->ListBlocks(&corrupt);
   if (!blocks) return std::unexpected(blocks.error());
@@ -214,6 +244,14 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
       return IOError("truncate torn tail of segment", path.string(), errno);
     }
   }
+  if (file_version < options.block_format) {
+    // Before the first block of the newer format: a build that reads only the older one must
+    // refuse the file, not take the new blocks for a torn tail and cut them off.
+    uint32_t version = options.block_format;
+    if (::pwrite(impl->fd, &version, 4, 8) != 4 || ::fdatasync(impl->fd) != 0) {
+      return IOError("raise the format version of segment", path.string(), errno);
+    }
+  }
   impl->file_bytes = good_end;
   impl->cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.zstd_level);
@@ -237,7 +275,8 @@ Result<RecordLocation> SegmentWriter::Append(const RecordView& record) {
   s.pending_starts.push_back(static_cast<uint32_t>(s.pending.size()));
   s.encoder.Append(record, &s.pending);
   RecordLocation loc{s.file_bytes, static_cast<uint32_t>(s.pending_starts.size() - 1)};
-  if (s.pending.size() >= s.options.target_block_bytes) {
+  if (s.pending.size() >= s.options.target_block_bytes ||
+      s.pending_starts.size() >= sf::kMaxColumnarRecordsPerBlock) {
     if (auto w = s.WriteBlock(); !w) {
       // Take the record back out: the caller was told it was not appended, so it must not be
       // written with the block later (the block stays pending as it was, and stays bounded).

@@ -14,8 +14,9 @@
 #include <memory>
 #include <string>
 
-#include "segments/record.h"
 #include "base/status.h"
+#include "segments/record.h"
+#include "segments/segment_format.h"
 
 namespace sloop {
 
@@ -26,8 +27,13 @@ enum class SyncPolicy {
 };
 
 struct WriterOptions {
-  size_t target_block_bytes = 128 * 1024;  // uncompressed bytes of records per block
+  // Records per block: a block is written once its records take this many bytes in block
+  // format 1 (FlatBuffers, as they wait in memory), whatever format it is written in.
+  size_t target_block_bytes = 128 * 1024;
   int zstd_level = 3;
+  // The format of the blocks written: 2 (columnar, smaller) or 1, which a build that reads only
+  // format 1 reads (tests of reading old files). See docs/format/segment.md.
+  uint16_t block_format = segment_format::kBlockColumnar;
   SyncPolicy sync = SyncPolicy::kInterval;
   // Also the longest a record waits in the current block before its owner writes the block out
   // (FlushAged) and the longest written bytes wait for an fsync under kInterval.
@@ -69,7 +75,8 @@ class SegmentWriter {
                                                        const WriterOptions& options);
 
   // Opens an existing segment to append to it. A torn or corrupt tail (after the last good
-  // block) is truncated away and described in *report; the loss is also logged to stderr.
+  // block) is truncated away and described in *report; the loss is also logged to stderr. A
+  // file of format version 1 appended with format 2 blocks has its header's version raised.
   // Fails with kCorruption / kUnsupported when the file header is not a segment of this format.
   static Result<std::unique_ptr<SegmentWriter>> OpenForAppend(const std::filesystem::path& path,
                                                               const WriterOptions& options,

@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "segments/segment_reader.h"
+#include "segments/segment_writer.h"
+#include "tests/segments/format_v1_records.h"
 
 namespace {
 
@@ -74,6 +76,54 @@ TEST_F(InspectTest, RecordsAreJsonLinesAndCorruptionExitsNonZeroNamingTheOffset)
   EXPECT_NE(bad.out.find("offset " + std::to_string((*blocks)[1].offset)), std::string::npos)
       << bad.out;
   EXPECT_NE(bad.out.find("checksum mismatch"), std::string::npos);
+}
+
+// The JSON lines of `segment FILE --records --payload`.
+std::vector<std::string> RecordLines(const std::string& out) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t end = out.find('\n', pos);
+    if (end == std::string::npos) end = out.size();
+    if (out.compare(pos, 12, "{\"observed\":") == 0) lines.push_back(out.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return lines;
+}
+
+TEST_F(InspectTest, PrintsBothBlockFormatsAndTheSameRecordsFromEither) {
+  const std::string v1 = std::string(SLOOP_TESTDATA_DIR) + "/segments/format-v1.seg";
+  CommandResult old = RunInspect("segment " + v1 + " --records --payload");
+  EXPECT_EQ(old.status, 0) << old.out;
+  EXPECT_NE(old.out.find("format version 1"), std::string::npos) << old.out;
+  EXPECT_NE(old.out.find("10 blocks (10 of format 1, 0 of format 2), 48 records"),
+            std::string::npos)
+      << old.out;
+  // The same records written today, in format 2 blocks.
+  fs::create_directories(dir_);
+  const fs::path v2 = dir_ / "v2.seg";
+  {
+    sloop::WriterOptions o;
+    o.target_block_bytes = 2048;
+    auto w = sloop::SegmentWriter::Create(v2, o);
+    ASSERT_TRUE(w.has_value());
+    for (const auto& r : sloop::testing::FormatV1Records()) {
+      ASSERT_TRUE((*w)->Append(r.view()).has_value());
+    }
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  CommandResult now = RunInspect("segment " + v2.string() + " --records --payload");
+  EXPECT_EQ(now.status, 0) << now.out;
+  EXPECT_NE(now.out.find("format version 2"), std::string::npos) << now.out;
+  EXPECT_NE(now.out.find("10 blocks (0 of format 1, 10 of format 2), 48 records"),
+            std::string::npos)
+      << now.out;
+  const auto old_lines = RecordLines(old.out), new_lines = RecordLines(now.out);
+  EXPECT_EQ(old_lines.size(), 48u);
+  EXPECT_EQ(old_lines, new_lines);
+  EXPECT_NE(old.out.find("\"message\":\"Back-off restarting \\\"checkout\\\"\\nagain\""),
+            std::string::npos)
+      << old.out;
 }
 
 TEST_F(InspectTest, UsageAndUnreadableFilesExitTwoWithAReason) {

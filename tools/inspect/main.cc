@@ -38,9 +38,11 @@ void Usage(FILE* out) {
                "       sloop-inspect index FILE [--entries]\n"
                "       sloop-inspect demo DIR [--records N]\n"
                "       sloop-inspect sloop-backup FILE\n\n"
-               "segment  prints the file header and every block (offset, frame, compressed and\n"
-               "         uncompressed bytes, record count, time range, checksum); --records adds\n"
-               "         one JSON line per record, --payload embeds each record's object JSON.\n"
+               "segment  prints the file header and every block (offset, block format: 1 for\n"
+               "         FlatBuffers records, 2 for columns; frame and uncompressed bytes, the\n"
+               "         columns' share of a format 2 block, record count, time range, checksum);\n"
+               "         --records adds one JSON line per record, --payload embeds each record's\n"
+               "         object JSON.\n"
                "         Exit status 1 names the offset of each corrupt or torn block.\n"
                "index    verifies a shard index (.idx) and prints its header, the bytes of its\n"
                "         parts and entry blocks, and its entries by kind; --entries adds one\n"
@@ -163,9 +165,10 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
   uint64_t size = std::filesystem::file_size(path, ec);
   std::printf("segment %s\n  format version %u, %" PRIu64 " bytes\n", path.c_str(),
               (*reader)->format_version(), size);
-  std::printf("  %-12s %10s %12s %10s %8s  %-30s %-30s %s\n", "offset", "frame", "uncompressed",
-              "ratio", "records", "first", "last", "checksum");
+  std::printf("  %-12s %3s %10s %12s %10s %10s %8s  %-30s %-30s %s\n", "offset", "fmt", "frame",
+              "uncompressed", "columns", "ratio", "records", "first", "last", "checksum");
   uint64_t blocks = 0, recs = 0, raw = 0, framed = 0, bad = 0;
+  uint64_t by_format[3] = {0, 0, 0};
   std::string line;
   auto scanned = (*reader)->Scan(
       [&](const Block& b) {
@@ -174,8 +177,16 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
         recs += h.record_count;
         raw += h.uncompressed_bytes;
         framed += h.frame_bytes;
-        std::printf("  %-12" PRIu64 " %10u %12u %9.1fx %8u  %-30s %-30s ok\n", h.offset,
-                    h.frame_bytes, h.uncompressed_bytes,
+        ++by_format[b.format() == segment_format::kBlockColumnar ? 2 : 1];
+        // Format 2 keeps the payloads after the columns: what the columns take is the rest.
+        std::string columns = "-";
+        if (b.format() == segment_format::kBlockColumnar) {
+          uint64_t payloads = 0;
+          for (size_t i = 0; i < b.size(); ++i) payloads += b.record(i).payload.size();
+          columns = std::to_string(h.uncompressed_bytes - payloads);
+        }
+        std::printf("  %-12" PRIu64 " %3u %10u %12u %10s %9.1fx %8u  %-30s %-30s ok\n", h.offset,
+                    b.format(), h.frame_bytes, h.uncompressed_bytes, columns.c_str(),
                     double(h.uncompressed_bytes) / h.frame_bytes, h.record_count,
                     Rfc3339(h.min_observed_ns).c_str(), Rfc3339(h.max_observed_ns).c_str());
         if (records) {
@@ -195,9 +206,11 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
     std::fprintf(stderr, "sloop-inspect: %s\n", scanned.error().ToString().c_str());
     return 2;
   }
-  std::printf("  %" PRIu64 " blocks, %" PRIu64 " records, %" PRIu64 " bytes of records in %" PRIu64
+  std::printf("  %" PRIu64 " blocks (%" PRIu64 " of format 1, %" PRIu64 " of format 2), %" PRIu64
+              " records, %" PRIu64 " bytes of records in %" PRIu64
               " bytes of frames (%.1fx), %" PRIu64 " corrupt\n",
-              blocks, recs, raw, framed, framed ? double(raw) / framed : 0.0, bad);
+              blocks, by_format[1], by_format[2], recs, raw, framed,
+              framed ? double(raw) / framed : 0.0, bad);
   return bad ? 1 : 0;
 }
 
