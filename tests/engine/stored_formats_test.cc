@@ -118,8 +118,8 @@ Result<void> WriteRecipe(Store& store) {
           return a;
       }
       if (h == 2 && i == 42) {  // replaced: same name, new uid
-        if (auto a = put(r.Pod(at + 2 * kSec, ns, PodName(i), PodUid(i, 1), ++rv,
-                               WatchType::kAdded, i / 10, at + 2 * kSec));
+        if (auto a = put(r.Pod(at + 2 * kSec, ns, PodName(i), PodUid(i, 1), ++rv, WatchType::kAdded,
+                               i / 10, at + 2 * kSec));
             !a)
           return a;
       }
@@ -149,9 +149,9 @@ Result<void> WriteRecipe(Store& store) {
           return a;
       }
       if (n % 6 == h) {
-        if (auto a = put(r.mk().Event(t + n * kMin + kSec, "default", name + ".n" + std::to_string(h),
-                                      "Node", name, name, "NodeReady", false, 1, t, ++rv,
-                                      WatchType::kAdded));
+        if (auto a = put(r.mk().Event(t + n * kMin + kSec, "default",
+                                      name + ".n" + std::to_string(h), "Node", name, name,
+                                      "NodeReady", false, 1, t, ++rv, WatchType::kAdded));
             !a)
           return a;
       }
@@ -400,9 +400,9 @@ TEST(StoredFormats, EveryCommittedStoreAnswersAsItsBuildDid) {
   int stores = 0;
   for (const auto& version : fs::directory_iterator(root)) {
     SCOPED_TRACE(version.path().string());
-    const fs::path copy = fs::temp_directory_path() / ("sloop-stored-formats-" +
-                                                      std::to_string(getpid()) + "-" +
-                                                      version.path().filename().string());
+    const fs::path copy =
+        fs::temp_directory_path() / ("sloop-stored-formats-" + std::to_string(getpid()) + "-" +
+                                     version.path().filename().string());
     fs::remove_all(copy);
     fs::create_directories(copy);
     fs::copy(version.path() / "shards", copy / "shards");
