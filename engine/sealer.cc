@@ -92,7 +92,7 @@ class SortedOutput {
       last_.namespace_.assign(k.namespace_);
       last_.name.assign(k.name);
       last_.uid.assign(k.uid);
-      on_first_(k, *loc);
+      on_first_(k, *loc, out_->records);
     }
     ++out_->records;
     return {};

@@ -7,9 +7,9 @@
 #include <functional>
 #include <vector>
 
+#include "base/status.h"
 #include "index/resource_key.h"
 #include "segments/segment_writer.h"
-#include "base/status.h"
 
 namespace sloop {
 
@@ -20,8 +20,10 @@ struct SortedSegment {
 };
 
 // Called with the first record of each resource in the output, in key order (so that the caller
-// can place each in its index without the keys being held here).
-using FirstRecordFn = std::function<void(const ResourceKeyView&, const RecordLocation&)>;
+// can place each in its index without the keys being held here): where it went, and its ordinal
+// in the output (the records before it).
+using FirstRecordFn =
+    std::function<void(const ResourceKeyView&, const RecordLocation&, uint64_t ordinal)>;
 
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,

@@ -135,19 +135,12 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   // Which resources have records (or Events about them) here: point lookups skip the rest.
   // Gathered while the index is verified, block by block.
   std::vector<uint64_t> present;
-  std::vector<bool> linked;
   auto opened = IndexReader::Open(
       index_path, true, [&](const IndexReader& index, uint32_t first, uint32_t last) {
-        if (first == 0) {
-          linked.assign(index.size(), false);
-          for (uint32_t k = 0; k < index.event_link_count(); ++k) {
-            const uint32_t involved = index.event_link(k).involved;
-            if (involved < index.size()) linked[involved] = true;
-          }
-        }
         for (uint32_t e = first; e < last; ++e) {
-          if (index.entry(e).record_count() > 0 || linked[e]) {
-            ResourceKeyView k = index.key(e);
+          const IndexEntry entry = index.entry(e);
+          if (entry.record_count() > 0 || !entry.events_about().empty()) {
+            ResourceKeyView k = entry.key();
             present.push_back(NameFilter::Hash(k.kind, k.namespace_, k.name));
           }
         }
@@ -456,10 +449,11 @@ Result<void> SealedShard::ForEachEventAbout(const ResourceKeyView& involved,
   Block block;
   uint64_t decoded = 0;
   for (uint32_t t : targets) {
-    auto [lo, hi] = index.EventsAbout(t);
-    for (uint32_t l = lo; l != hi && !stopped; ++l) {
+    // A view into the block of entry t, which this query's reader keeps until it ends.
+    const std::span<const uint32_t> events = index.EventsAbout(t);
+    for (size_t l = 0; l < events.size() && !stopped; ++l) {
       auto r = ReadEntryRecords(
-          index, index.event_link(l).entry,
+          index, events[l],
           [&](const RecordView& rec) {
             if (!fn(rec)) {
               stopped = true;

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "base/log.h"
+#include "index/directory_hash.h"
+#include "index/entry_block.h"
 #include "index/index_format.h"
 #include "schema/index_generated.h"
 #include "segments/zstd_context.h"
@@ -23,6 +25,7 @@
 namespace sloop {
 namespace {
 
+using index_format::kEntriesPerBlock;
 using index_format::kMaxBlockRawBytes;
 using index_format::kMaxNamesRawBytes;
 
@@ -30,24 +33,17 @@ std::string_view Str(const flatbuffers::String* s) {
   return s ? std::string_view(s->data(), s->size()) : std::string_view();
 }
 
-// One entry with every field at its default, for a block that fails to decode at query time.
-const fb::ResourceEntry* EmptyEntry() {
-  static const std::vector<uint8_t> buf = [] {
-    flatbuffers::FlatBufferBuilder fbb;
-    std::vector<flatbuffers::Offset<fb::ResourceEntry>> one{fb::ResourceEntryBuilder(fbb).Finish()};
-    fbb.Finish(fb::CreateEntryBlock(fbb, fbb.CreateVector(one)));
-    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
-  }();
-  return flatbuffers::GetRoot<fb::EntryBlock>(buf.data())->entries()->Get(0);
+// An entry with every field at its default, for a block that fails to decode at query time.
+const index_internal::EntryBlock& EmptyBlock() {
+  static const index_internal::EntryBlock block;
+  return block;
+}
+const index_internal::EntryRow& EmptyRow() {
+  static const index_internal::EntryRow row;
+  return row;
 }
 
 }  // namespace
-
-struct IndexReader::Decoded {
-  std::unique_ptr<uint8_t[]> buf;
-  size_t size = 0;
-  const flatbuffers::Vector<flatbuffers::Offset<fb::ResourceEntry>>* entries = nullptr;
-};
 
 IndexReader::Mapping::~Mapping() {
   if (addr) munmap(addr, size);
@@ -57,7 +53,7 @@ IndexReader::IndexReader(std::shared_ptr<const Mapping> map) : map_(std::move(ma
 
 IndexReader::~IndexReader() {
   if (!decoded_) return;  // refused before its block cache was made
-  for (uint32_t b = 0; b < block_count_; ++b) delete decoded_[b].load(std::memory_order_acquire);
+  for (uint32_t b = 0; b < decoded_count_; ++b) delete decoded_[b].load(std::memory_order_acquire);
 }
 
 std::shared_ptr<IndexReader> IndexReader::Reader() const {
@@ -67,10 +63,11 @@ std::shared_ptr<IndexReader> IndexReader::Reader() const {
   r->entry_count_ = entry_count_;
   r->per_block_ = per_block_;
   r->block_count_ = block_count_;
-  r->string_count_ = string_count_;
+  r->rows_per_block_ = rows_per_block_;
+  r->decoded_count_ = decoded_count_;
   r->verified_ = verified_;
-  r->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(block_count_);
-  r->claims_ = std::make_unique<std::atomic<uint8_t>[]>(block_count_);
+  r->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(decoded_count_);
+  r->claims_ = std::make_unique<std::atomic<uint8_t>[]>(decoded_count_);
   return r;
 }
 
@@ -118,22 +115,40 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
       IndexHeader{r->format_version(), r->shard_id(), r->window_start_ns(), r->window_end_ns(),
                   r->min_ns(),         r->max_ns(),   r->segment_bytes(),   r->record_count()};
   uint32_t version = r->format_version();
-  if (version != index_format::kFormatVersionOne && version != index_format::kFormatVersion) {
+  if (version != index_format::kFormatVersionOne && version != index_format::kFormatVersionTwo &&
+      version != index_format::kFormatVersion) {
     return MakeError(ErrorCode::kUnsupported,
                      "index " + path.string() + ": format version " + std::to_string(version) +
-                         " is not supported by this build (it reads 1 and " +
+                         " is not supported by this build (it reads 1 to " +
                          std::to_string(index_format::kFormatVersion) + "); upgrade sloop");
   }
   if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
-  index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->block_count_);
-  index->claims_ = std::make_unique<std::atomic<uint8_t>[]>(index->block_count_);
+  if (verify && version == index_format::kFormatVersion) {
+    if (auto r = index->CheckDirectoryHash(); !r) return std::unexpected(r.error());
+  }
+  if (const auto* strings = r->strings()) {
+    map->strings.reserve(strings->size());
+    for (const flatbuffers::String* str : *strings) map->strings.push_back(Str(str));
+  }
+  index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->decoded_count_);
+  index->claims_ = std::make_unique<std::atomic<uint8_t>[]>(index->decoded_count_);
   if (verify || on_block) {
-    // Every block decompresses (zstd checks its content checksum) and verifies, and is freed once
+    // Every block decompresses (zstd checks its content checksum) and decodes, and is freed once
     // the caller's pass has seen it.
     const uint32_t per = index->per_block_;
     for (uint32_t b = 0; b < index->block_count_; ++b) {
       if (verify) {
-        if (auto d = index->Decode(b); !d) return std::unexpected(d.error());
+        auto d = index->Decode(b);
+        if (!d) return std::unexpected(d.error());
+        // The directory's key of the block is the key of its first entry.
+        const fb::BlockKey* k = r->block_keys()->Get(b);
+        if ((*d)->rows.empty() ||
+            (*d)->rows[0].key != ResourceKeyView{Str(k->kind()), Str(k->namespace_()),
+                                                 Str(k->name()), Str(k->uid())}) {
+          return MakeError(ErrorCode::kCorruption,
+                           "index " + path.string() + ": the directory's key of entry block " +
+                               std::to_string(b) + " is not its first key (damaged file)");
+        }
       }
       if (on_block) on_block(*index, b * per, std::min(index->entry_count_, (b + 1) * per));
       index->DropBlocks(b * per, (b + 1) * per);
@@ -149,11 +164,60 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
   return index;
 }
 
+Result<void> IndexReader::CheckDirectoryHash() const {
+  const fb::ShardIndex* r = root_;
+  index_internal::DirectoryHash hash;
+  const auto* names = r->record_names();
+  for (uint64_t v :
+       {uint64_t{r->format_version()}, r->shard_id(), static_cast<uint64_t>(r->window_start_ns()),
+        static_cast<uint64_t>(r->window_end_ns()), static_cast<uint64_t>(r->min_ns()),
+        static_cast<uint64_t>(r->max_ns()), r->segment_bytes(), r->record_count(),
+        uint64_t{r->entry_count()}, uint64_t{r->entries_per_block()},
+        uint64_t{r->record_names_bytes()}, uint64_t{names ? names->size() : 0u}}) {
+    hash.Number(v);
+  }
+  for (const auto* list : {r->strings(), r->reasons(), r->kinds(), r->namespaces()}) {
+    hash.Number(list ? list->size() : 0);
+    if (list) {
+      for (const flatbuffers::String* str : *list) hash.String(Str(str));
+    }
+  }
+  hash.Number(block_count_);
+  for (uint32_t b = 0; b < block_count_; ++b) {
+    const fb::BlockRef* ref = r->block_refs()->Get(b);
+    hash.Number(ref->offset());
+    hash.Number(ref->compressed_bytes());
+    hash.Number(ref->raw_bytes());
+  }
+  hash.Number(block_count_);
+  for (uint32_t b = 0; b < block_count_; ++b) {
+    const fb::BlockKey* k = r->block_keys()->Get(b);
+    for (const flatbuffers::String* f : {k->kind(), k->namespace_(), k->name(), k->uid()}) {
+      hash.String(Str(f));
+    }
+  }
+  const auto* segment_blocks = r->segment_blocks();
+  hash.Number(segment_blocks ? segment_blocks->size() : 0);
+  if (segment_blocks) {
+    for (const fb::SegmentBlock* b : *segment_blocks) {
+      hash.Number(b->offset());
+      hash.Number(b->first_record());
+    }
+  }
+  if (hash.Digest() != r->directory_xxh64()) {
+    return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() +
+                                                 ": directory checksum mismatch (damaged file)");
+  }
+  return {};
+}
+
 Result<void> IndexReader::CheckDirectory() {
   const std::string where = "index " + map_->path.string() + ": ";
   if (root_->format_version() == index_format::kFormatVersionOne) {
     if (!root_->entries()) return MakeError(ErrorCode::kCorruption, where + "no entry vector");
     entry_count_ = root_->entries()->size();
+    rows_per_block_ = kEntriesPerBlock;
+    decoded_count_ = (entry_count_ + kEntriesPerBlock - 1) / kEntriesPerBlock;
     return {};
   }
   entry_count_ = root_->entry_count();
@@ -170,7 +234,16 @@ Result<void> IndexReader::CheckDirectory() {
     return MakeError(ErrorCode::kCorruption,
                      where + "block directory is misaligned (damaged file)");
   }
-  string_count_ = root_->strings() ? root_->strings()->size() : 0;
+  if (per_block_ > index_format::kMaxEntriesPerBlock) {
+    return MakeError(ErrorCode::kCorruption,
+                     where + "blocks of " + std::to_string(per_block_) + " entries (damaged file)");
+  }
+  const auto* segment_blocks = root_->segment_blocks();
+  if (segment_blocks && segment_blocks->size() > 0 &&
+      reinterpret_cast<uintptr_t>(segment_blocks->Data()) % alignof(fb::SegmentBlock) != 0) {
+    return MakeError(ErrorCode::kCorruption,
+                     where + "segment block table is misaligned (damaged file)");
+  }
   // In 64 bits: a damaged count near 2^32 must not wrap to a small directory that passes.
   const uint64_t blocks_needed = (uint64_t{entry_count_} + per_block_ - 1) / per_block_;
   if (refs->size() != blocks_needed || keys->size() != blocks_needed) {
@@ -180,6 +253,8 @@ Result<void> IndexReader::CheckDirectory() {
                          " blocks, the directory lists " + std::to_string(refs->size()));
   }
   block_count_ = static_cast<uint32_t>(blocks_needed);
+  rows_per_block_ = per_block_;
+  decoded_count_ = block_count_;
   for (uint32_t b = 0; b < block_count_; ++b) {
     const fb::BlockRef* r = refs->Get(b);
     if (r->offset() > blocks->size() || r->compressed_bytes() > blocks->size() - r->offset() ||
@@ -230,46 +305,164 @@ Result<const IndexReader::Decoded*> IndexReader::DecodeClaimed(uint32_t b) const
 
 Result<const IndexReader::Decoded*> IndexReader::DecodeBlock(uint32_t b) const {
   if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
-  const fb::BlockRef* ref = root_->block_refs()->Get(b);
-  auto fail = [&](const std::string& why) -> Result<const Decoded*> {
-    return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() + ": entry block " +
-                                                 std::to_string(b) + ": " + why +
-                                                 " (damaged file)");
-  };
   auto d = std::make_unique<Decoded>();
-  d->size = ref->raw_bytes();
-  d->buf.reset(new uint8_t[d->size]);
-  size_t n = ZSTD_decompressDCtx(ThreadZstdDCtx(), d->buf.get(), d->size,
-                                 root_->blocks()->data() + ref->offset(), ref->compressed_bytes());
-  if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
-  if (n != d->size)
-    return fail("decompressed to " + std::to_string(n) + " bytes, not " + std::to_string(d->size));
-  if (!verified_) {
-    // Sealed files are immutable: a block verified once, whose bytes still match their zstd
-    // checksum, needs no second FlatBuffers verification.
-    flatbuffers::Verifier::Options opts;
-    opts.max_tables = 0xffffffffu;
-    flatbuffers::Verifier verifier(d->buf.get(), d->size, opts);
-    if (!verifier.VerifyBuffer<fb::EntryBlock>(nullptr)) return fail("failed verification");
-  }
-  d->entries = flatbuffers::GetRoot<fb::EntryBlock>(d->buf.get())->entries();
-  uint32_t want = std::min(per_block_, entry_count_ - b * per_block_);
-  if (!d->entries || d->entries->size() != want) return fail("wrong number of entries");
-  if (!verified_) {
-    for (const fb::ResourceEntry* e : *d->entries) {
-      if (e->kind_ref() >= string_count_ || e->namespace_ref() >= string_count_ ||
-          e->group_ref() >= string_count_ || e->version_ref() >= string_count_) {
-        return fail("an entry names a string the index does not have");
-      }
+  if (per_block_ == 0) {
+    // Version 1: a slice of the uncompressed entry vector, verified with the file.
+    if (auto r = DecodeFlatBuffers(b, d.get()); !r) return std::unexpected(r.error());
+  } else {
+    const fb::BlockRef* ref = root_->block_refs()->Get(b);
+    auto fail = [&](const std::string& why) -> Result<const Decoded*> {
+      return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() + ": entry block " +
+                                                   std::to_string(b) + ": " + why +
+                                                   " (damaged file)");
+    };
+    d->raw_bytes = ref->raw_bytes();
+    d->raw.reset(new uint8_t[d->raw_bytes]);
+    size_t n =
+        ZSTD_decompressDCtx(ThreadZstdDCtx(), d->raw.get(), d->raw_bytes,
+                            root_->blocks()->data() + ref->offset(), ref->compressed_bytes());
+    if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
+    if (n != d->raw_bytes) {
+      return fail("decompressed to " + std::to_string(n) + " bytes, not " +
+                  std::to_string(d->raw_bytes));
+    }
+    if (header_.format_version == index_format::kFormatVersionTwo) {
+      if (auto r = DecodeFlatBuffers(b, d.get()); !r) return std::unexpected(r.error());
+    } else {
+      index_internal::BlockContext ctx;
+      ctx.strings = map_->strings;
+      ctx.window_start_ns = header_.window_start_ns;
+      ctx.first_entry = b * per_block_;
+      ctx.entries = std::min(per_block_, entry_count_ - b * per_block_);
+      ctx.shard_entries = entry_count_;
+      std::string why;
+      const std::string_view payload(reinterpret_cast<const char*>(d->raw.get()), d->raw_bytes);
+      if (!index_internal::DecodeEntryBlock(payload, ctx, d.get(), &why)) return fail(why);
+      // Every string was copied out: the payload can go.
+      d->raw.reset();
+      d->raw_bytes = 0;
     }
   }
   Decoded* expected = nullptr;
-  const size_t size = d->size;  // once published, a scan's DropBlocks may free it
+  const size_t size = d->bytes();  // once published, a scan's DropBlocks may free it
   if (!decoded_[b].compare_exchange_strong(expected, d.get(), std::memory_order_acq_rel)) {
     return expected;  // another thread decoded it first
   }
   cached_bytes_.fetch_add(size, std::memory_order_relaxed);
   return d.release();
+}
+
+Result<void> IndexReader::DecodeFlatBuffers(uint32_t b, Decoded* d) const {
+  auto fail = [&](const std::string& why) -> Result<void> {
+    return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() + ": entry block " +
+                                                 std::to_string(b) + ": " + why +
+                                                 " (damaged file)");
+  };
+  const uint32_t first = b * rows_per_block_;
+  const uint32_t want = std::min(rows_per_block_, entry_count_ - first);
+  const flatbuffers::Vector<flatbuffers::Offset<fb::ResourceEntry>>* entries;
+  const bool v1 = per_block_ == 0;
+  if (v1) {
+    entries = root_->entries();
+  } else {
+    if (!verified_) {
+      // Sealed files are immutable: a block verified once, whose bytes still match their zstd
+      // checksum, needs no second FlatBuffers verification.
+      flatbuffers::Verifier::Options opts;
+      opts.max_tables = 0xffffffffu;
+      flatbuffers::Verifier verifier(d->raw.get(), d->raw_bytes, opts);
+      if (!verifier.VerifyBuffer<fb::EntryBlock>(nullptr)) return fail("failed verification");
+    }
+    entries = flatbuffers::GetRoot<fb::EntryBlock>(d->raw.get())->entries();
+    if (!entries || entries->size() != want) return fail("wrong number of entries");
+  }
+  const std::vector<std::string_view>& strings = map_->strings;
+  auto ref = [&](uint32_t id, bool* ok) {
+    if (id < strings.size()) return strings[id];
+    *ok = false;
+    return std::string_view();
+  };
+  bool refs_ok = true;
+  d->rows.resize(want);
+  for (uint32_t k = 0; k < want; ++k) {
+    const fb::ResourceEntry* e = entries->Get(v1 ? first + k : k);
+    index_internal::EntryRow& row = d->rows[k];
+    if (v1) {
+      row.key = {Str(e->kind()), Str(e->namespace_()), Str(e->name()), Str(e->uid())};
+      row.api_group = Str(e->api_group());
+      row.api_version = Str(e->api_version());
+    } else {
+      row.key = {ref(e->kind_ref(), &refs_ok), ref(e->namespace_ref(), &refs_ok), Str(e->name()),
+                 Str(e->uid())};
+      row.api_group = ref(e->group_ref(), &refs_ok);
+      row.api_version = ref(e->version_ref(), &refs_ok);
+    }
+    row.last_resource_version = Str(e->last_resource_version());
+    row.creation_ns = e->creation_ns();
+    row.first_ns = e->first_ns();
+    row.last_ns = e->last_ns();
+    row.position = e->first_block();
+    row.first_record = e->first_record();
+    row.has_position = true;
+    row.change_count = e->change_count();
+    row.nochange_count = e->nochange_count();
+    row.record_count = e->record_count();
+    row.flags = e->flags();
+    row.ticks = static_cast<uint32_t>(d->ticks.size());
+    if (const auto* v = e->change_secs()) {
+      d->ticks.insert(d->ticks.end(), v->begin(), v->end());
+      row.change_n = v->size();
+    }
+    if (const auto* v = e->nochange_secs()) {
+      d->ticks.insert(d->ticks.end(), v->begin(), v->end());
+      row.nochange_n = v->size();
+    }
+    if (const auto* heat = e->heat()) {
+      row.heat = static_cast<uint32_t>(d->heat.size());
+      row.heat_n = heat->size();
+      for (const fb::HeatCell* h : *heat) {
+        d->heat.push_back({h->minute(), h->count(), h->reason(), h->severity()});
+      }
+    }
+    if (const auto* owners = e->owners()) {
+      row.owners = static_cast<uint32_t>(d->owners.size());
+      row.owners_n = owners->size();
+      for (const fb::OwnerRef* o : *owners) {
+        d->owners.push_back({Str(o->kind()), Str(o->name()), Str(o->uid()), o->controller()});
+      }
+    }
+    if (e->involved_kind() || e->involved_namespace() || e->involved_name() || e->involved_uid() ||
+        e->event_count() || e->event_last_ns()) {
+      row.event = static_cast<uint32_t>(d->events.size());
+      d->events.push_back({Str(e->involved_kind()), Str(e->involved_namespace()),
+                           Str(e->involved_name()), Str(e->involved_uid()), e->event_count(),
+                           e->event_last_ns()});
+    }
+  }
+  if (!refs_ok) return fail("an entry names a string the index does not have");
+  // The Event links about the block's entries, from the shard's sorted list.
+  if (const auto* links = root_->event_links(); links && links->size() > 0) {
+    const fb::EventLink* begin = links->Get(0);
+    const fb::EventLink* end = begin + links->size();
+    auto lo = std::lower_bound(begin, end, first,
+                               [](const fb::EventLink& l, uint32_t v) { return l.involved() < v; });
+    std::vector<std::pair<uint32_t, uint32_t>> about;  // (row, Event entry)
+    for (auto it = lo; it != end && it->involved() < first + want; ++it) {
+      if (it->involved() >= first && it->entry() < entry_count_) {
+        about.emplace_back(it->involved() - first, it->entry());
+      }
+    }
+    std::sort(about.begin(), about.end());
+    for (size_t k = 0; k < about.size();) {
+      index_internal::EntryRow& row = d->rows[about[k].first];
+      row.about = static_cast<uint32_t>(d->about.size());
+      for (; k < about.size() && &d->rows[about[k].first] == &row; ++k) {
+        d->about.push_back(about[k].second);
+      }
+      row.about_n = static_cast<uint32_t>(d->about.size()) - row.about;
+    }
+  }
+  return {};
 }
 
 void IndexReader::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
@@ -290,7 +483,7 @@ void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
   if (per_block_ == 0) return;
   for (uint32_t b = first / per_block_; b < std::min(before / per_block_, block_count_); ++b) {
     if (Decoded* d = decoded_[b].exchange(nullptr, std::memory_order_acq_rel)) {
-      cached_bytes_.fetch_sub(d->size, std::memory_order_relaxed);
+      cached_bytes_.fetch_sub(d->bytes(), std::memory_order_relaxed);
       delete d;
     }
   }
@@ -298,16 +491,15 @@ void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
 
 void IndexReader::ReleaseMemory() const { madvise(map_->addr, map_->size, MADV_DONTNEED); }
 
-const fb::ResourceEntry* IndexReader::RawEntry(uint32_t i) const {
-  if (per_block_ == 0) return root_->entries()->Get(i);
-  auto d = Decode(i / per_block_);
+IndexEntry IndexReader::Entry(uint32_t i) const {
+  auto d = Decode(i / rows_per_block_);
   if (!d) {
     // Damage found after the file was opened without full verification: log it (once) and
     // answer with an empty entry rather than crash the query.
     if (!damage_logged_.exchange(true)) LogLine("index", d.error().message);
-    return EmptyEntry();
+    return IndexEntry(this, &EmptyBlock(), &EmptyRow());
   }
-  return (*d)->entries->Get(i % per_block_);
+  return IndexEntry(this, *d, &(*d)->rows[i % rows_per_block_]);
 }
 
 namespace {
@@ -372,12 +564,7 @@ bool IndexReader::ForEachRecordedName(
   return true;
 }
 
-std::string_view IndexReader::Ref(uint32_t ref) const {
-  // Refs were checked against the table when their block was first verified.
-  return ref < string_count_ ? Str(root_->strings()->Get(ref)) : std::string_view();
-}
-
-IndexEntry IndexReader::entry(uint32_t i) const { return IndexEntry(this, RawEntry(i)); }
+IndexEntry IndexReader::entry(uint32_t i) const { return Entry(i); }
 
 IndexBlock IndexReader::block(uint32_t b) const {
   const fb::BlockRef* r = root_->block_refs()->Get(b);
@@ -386,13 +573,39 @@ IndexBlock IndexReader::block(uint32_t b) const {
           r->compressed_bytes(), r->raw_bytes()};
 }
 
-uint32_t IndexReader::event_link_count() const {
-  return root_->event_links() ? root_->event_links()->size() : 0;
+std::span<const uint32_t> IndexReader::EventsAbout(uint32_t involved) const {
+  return Entry(involved).events_about();
 }
 
-IndexEventLink IndexReader::event_link(uint32_t k) const {
-  const fb::EventLink* l = root_->event_links()->Get(k);
-  return {l->entry(), l->involved()};
+void IndexReader::ForEachEventLink(
+    const std::function<void(uint32_t event, uint32_t involved)>& fn) const {
+  if (header_.format_version != index_format::kFormatVersion) {
+    if (const auto* links = root_->event_links()) {
+      for (const fb::EventLink* l : *links) fn(l->entry(), l->involved());
+    }
+    return;
+  }
+  // Version 3 keeps the links with the entries they are about: read every block, each once.
+  std::shared_ptr<IndexReader> pass = Reader();
+  for (uint32_t i = 0; i < entry_count_; ++i) {
+    if (i % rows_per_block_ == 0 && i > 0) pass->DropBlocks(i - rows_per_block_, i);
+    for (uint32_t e : pass->Entry(i).events_about()) fn(e, i);
+  }
+}
+
+std::pair<uint64_t, uint32_t> IndexReader::SegmentPosition(uint64_t ordinal) const {
+  const auto* table = root_->segment_blocks();
+  if (!table || table->size() == 0) return {0, 0};
+  const fb::SegmentBlock* begin = table->Get(0);
+  const fb::SegmentBlock* end = begin + table->size();
+  auto it = std::upper_bound(begin, end, ordinal, [](uint64_t v, const fb::SegmentBlock& b) {
+    return v < b.first_record();
+  });
+  if (it == begin) return {0, 0};
+  --it;
+  const uint64_t k = ordinal - it->first_record();
+  if (k > UINT32_MAX) return {0, 0};
+  return {it->offset(), static_cast<uint32_t>(k)};
 }
 
 std::string_view IndexReader::reason(uint32_t id) const {
@@ -419,74 +632,64 @@ std::vector<std::string_view> IndexReader::namespaces() const {
   return Strings(root_->namespaces());
 }
 
-// IndexEntry: version 1 spells the kind, namespace and API strings out in each entry; version 2
-// names them by index into ShardIndex.strings, which an entry of a damaged block (EmptyEntry)
-// does not.
+// IndexEntry: every version's entries are decoded into the same rows.
 
-ResourceKeyView IndexEntry::key() const {
-  if (reader_->per_block_ == 0) {
-    return {Str(e_->kind()), Str(e_->namespace_()), Str(e_->name()), Str(e_->uid())};
-  }
-  if (e_ == EmptyEntry()) return {};  // its block is damaged
-  return {reader_->Ref(e_->kind_ref()), reader_->Ref(e_->namespace_ref()), Str(e_->name()),
-          Str(e_->uid())};
-}
-
-std::string_view IndexEntry::api_group() const {
-  if (reader_->per_block_ == 0) return Str(e_->api_group());
-  return e_ == EmptyEntry() ? std::string_view() : reader_->Ref(e_->group_ref());
-}
-
-std::string_view IndexEntry::api_version() const {
-  if (reader_->per_block_ == 0) return Str(e_->api_version());
-  return e_ == EmptyEntry() ? std::string_view() : reader_->Ref(e_->version_ref());
-}
-
-int64_t IndexEntry::creation_ns() const { return e_->creation_ns(); }
-int64_t IndexEntry::first_ns() const { return e_->first_ns(); }
-int64_t IndexEntry::last_ns() const { return e_->last_ns(); }
-uint32_t IndexEntry::change_count() const { return e_->change_count(); }
-uint32_t IndexEntry::nochange_count() const { return e_->nochange_count(); }
-uint32_t IndexEntry::record_count() const { return e_->record_count(); }
-uint8_t IndexEntry::flags() const { return e_->flags(); }
+ResourceKeyView IndexEntry::key() const { return row_->key; }
+std::string_view IndexEntry::api_group() const { return row_->api_group; }
+std::string_view IndexEntry::api_version() const { return row_->api_version; }
+int64_t IndexEntry::creation_ns() const { return row_->creation_ns; }
+int64_t IndexEntry::first_ns() const { return row_->first_ns; }
+int64_t IndexEntry::last_ns() const { return row_->last_ns; }
+uint32_t IndexEntry::change_count() const { return row_->change_count; }
+uint32_t IndexEntry::nochange_count() const { return row_->nochange_count; }
+uint32_t IndexEntry::record_count() const { return row_->record_count; }
+uint8_t IndexEntry::flags() const { return row_->flags; }
 
 std::span<const uint32_t> IndexEntry::change_secs() const {
-  const auto* v = e_->change_secs();
-  return v ? std::span<const uint32_t>(v->data(), v->size()) : std::span<const uint32_t>();
+  if (row_->change_n == 0) return {};
+  return {block_->ticks.data() + row_->ticks, row_->change_n};
 }
 
 std::span<const uint32_t> IndexEntry::nochange_secs() const {
-  const auto* v = e_->nochange_secs();
-  return v ? std::span<const uint32_t>(v->data(), v->size()) : std::span<const uint32_t>();
+  if (row_->nochange_n == 0) return {};
+  return {block_->ticks.data() + row_->ticks + row_->change_n, row_->nochange_n};
 }
 
-uint32_t IndexEntry::heat_size() const { return e_->heat() ? e_->heat()->size() : 0; }
+uint32_t IndexEntry::heat_size() const { return row_->heat_n; }
+IndexHeatCell IndexEntry::heat(uint32_t k) const { return block_->heat[row_->heat + k]; }
+uint32_t IndexEntry::owner_count() const { return row_->owners_n; }
+IndexOwner IndexEntry::owner(uint32_t k) const { return block_->owners[row_->owners + k]; }
 
-IndexHeatCell IndexEntry::heat(uint32_t k) const {
-  const fb::HeatCell* h = e_->heat()->Get(k);
-  return {h->minute(), h->count(), h->reason(), h->severity()};
+uint64_t IndexEntry::first_block() const {
+  if (!row_->has_position) return 0;
+  if (reader_->header_.format_version != index_format::kFormatVersion) return row_->position;
+  return reader_->SegmentPosition(row_->position).first;
 }
 
-uint32_t IndexEntry::owner_count() const { return e_->owners() ? e_->owners()->size() : 0; }
-
-IndexOwner IndexEntry::owner(uint32_t k) const {
-  const fb::OwnerRef* o = e_->owners()->Get(k);
-  return {Str(o->kind()), Str(o->name()), Str(o->uid()), o->controller()};
+uint32_t IndexEntry::first_record() const {
+  if (!row_->has_position) return 0;
+  if (reader_->header_.format_version != index_format::kFormatVersion) return row_->first_record;
+  return reader_->SegmentPosition(row_->position).second;
 }
 
-uint64_t IndexEntry::first_block() const { return e_->first_block(); }
-uint32_t IndexEntry::first_record() const { return e_->first_record(); }
-
-std::string_view IndexEntry::last_resource_version() const {
-  return Str(e_->last_resource_version());
+std::span<const uint32_t> IndexEntry::events_about() const {
+  if (row_->about_n == 0) return {};
+  return {block_->about.data() + row_->about, row_->about_n};
 }
 
-std::string_view IndexEntry::involved_kind() const { return Str(e_->involved_kind()); }
-std::string_view IndexEntry::involved_namespace() const { return Str(e_->involved_namespace()); }
-std::string_view IndexEntry::involved_name() const { return Str(e_->involved_name()); }
-std::string_view IndexEntry::involved_uid() const { return Str(e_->involved_uid()); }
-int32_t IndexEntry::event_count() const { return e_->event_count(); }
-int64_t IndexEntry::event_last_ns() const { return e_->event_last_ns(); }
+std::string_view IndexEntry::last_resource_version() const { return row_->last_resource_version; }
+
+const index_internal::EventRow& IndexEntry::event_row() const {
+  static const index_internal::EventRow none;
+  return row_->event == index_internal::kNoEvent ? none : block_->events[row_->event];
+}
+
+std::string_view IndexEntry::involved_kind() const { return event_row().kind; }
+std::string_view IndexEntry::involved_namespace() const { return event_row().namespace_; }
+std::string_view IndexEntry::involved_name() const { return event_row().name; }
+std::string_view IndexEntry::involved_uid() const { return event_row().uid; }
+int32_t IndexEntry::event_count() const { return event_row().count; }
+int64_t IndexEntry::event_last_ns() const { return event_row().last_ns; }
 
 template <typename Less>
 uint32_t IndexReader::LowerBound(const Less& less) const {
@@ -541,18 +744,6 @@ uint32_t IndexReader::LowerBound(const ResourceKeyView& target) const {
 uint32_t IndexReader::FindExact(const ResourceKeyView& target) const {
   uint32_t i = LowerBound([&](const ResourceKeyView& k) { return k < target; });
   return (i < size() && key(i) == target) ? i : size();
-}
-
-std::pair<uint32_t, uint32_t> IndexReader::EventsAbout(uint32_t involved) const {
-  const auto* links = root_->event_links();
-  if (!links || links->size() == 0) return {0, 0};
-  const fb::EventLink* begin = links->Get(0);
-  const fb::EventLink* end = begin + links->size();
-  auto lo = std::lower_bound(begin, end, involved,
-                             [](const fb::EventLink& l, uint32_t v) { return l.involved() < v; });
-  auto hi = std::upper_bound(lo, end, involved,
-                             [](uint32_t v, const fb::EventLink& l) { return v < l.involved(); });
-  return {static_cast<uint32_t>(lo - begin), static_cast<uint32_t>(hi - begin)};
 }
 
 }  // namespace sloop

@@ -1,14 +1,15 @@
 // IndexReader is the read-only, memory-mapped index of one sealed shard: a FlatBuffers
-// ShardIndex (schema/index.fbs, index/index_format.h) whose entries are sorted by (kind,
-// namespace, name, uid), so every lookup is a binary search over the mapped file. Since format
+// ShardIndex (schema/index.fbs, index/index_format.h, docs/format/index.md) whose entries are
+// sorted by (kind, namespace, name, uid), so every lookup is a binary search. Since format
 // version 2 the entries are cut into zstd-compressed blocks with the first key of each block kept
-// uncompressed: a lookup binary searches those keys, decompresses one block and searches inside
-// it. Decompressed blocks are cached in the IndexReader object until it is destroyed; Reader()
-// gives each query its own object over the same mapping, so memory follows the queries running,
-// not the shards stored. Thread-safe.
+// uncompressed: a lookup binary searches those keys, decodes one block and searches inside it
+// (version 3 blocks are a compact columnar encoding, version 2 FlatBuffers tables; version 1 has
+// one uncompressed vector; all read the same). Decoded blocks are cached in the IndexReader
+// object until it is destroyed; Reader() gives each query its own object over the same mapping,
+// so memory follows the queries running, not the shards stored. Thread-safe.
 //
-// Callers see plain views (IndexEntry, IndexHeader, IndexHeatCell, IndexOwner, IndexEventLink,
-// IndexBlock), never the FlatBuffers tables: the file's layout is known only inside index/.
+// Callers see plain views (IndexEntry, IndexHeader, IndexHeatCell, IndexOwner, IndexBlock),
+// never the file's tables: its layout is known only inside index/.
 #pragma once
 
 #include <atomic>
@@ -27,8 +28,12 @@
 namespace sloop {
 namespace fb {
 struct ShardIndex;
-struct ResourceEntry;
 }  // namespace fb
+namespace index_internal {
+struct EntryBlock;
+struct EntryRow;
+struct EventRow;
+}  // namespace index_internal
 
 class IndexReader;
 
@@ -58,12 +63,6 @@ struct IndexOwner {
   std::string_view name;
   std::string_view uid;
   bool controller = false;
-};
-
-// An Event entry and the entry of the object it is about.
-struct IndexEventLink {
-  uint32_t entry = 0;
-  uint32_t involved = 0;
 };
 
 // Where one compressed entry block lies in the file.
@@ -99,10 +98,12 @@ class IndexEntry {
   // first one, and its index in that block (0, 0 with no record).
   uint64_t first_block() const;
   uint32_t first_record() const;
+  // The Event entries about this one (entry indices, ascending).
+  std::span<const uint32_t> events_about() const;
   std::string_view last_resource_version() const;
   // Event entries: the object it is about as spelled in the entry (an Event about an entry of
-  // the shard names only its kind here, the rest through the Event links), and the count and
-  // lastTimestamp last seen.
+  // the shard names only its kind here: that entry lists it in events_about()), and the count
+  // and lastTimestamp last seen.
   std::string_view involved_kind() const;
   std::string_view involved_namespace() const;
   std::string_view involved_name() const;
@@ -112,15 +113,20 @@ class IndexEntry {
 
  private:
   friend class IndexReader;
-  IndexEntry(const IndexReader* reader, const fb::ResourceEntry* e) : reader_(reader), e_(e) {}
+  IndexEntry(const IndexReader* reader, const index_internal::EntryBlock* block,
+             const index_internal::EntryRow* row)
+      : reader_(reader), block_(block), row_(row) {}
+  const index_internal::EventRow& event_row() const;
   const IndexReader* reader_;
-  const fb::ResourceEntry* e_;
+  const index_internal::EntryBlock* block_;
+  const index_internal::EntryRow* row_;
 };
 
 class IndexReader {
  public:
   // Maps path and verifies the whole file (FlatBuffers verifier, identifier, format version,
-  // and every entry block: its zstd checksum, its size and its own FlatBuffers verification).
+  // and every entry block: its zstd checksum, its size, and that it decodes: every reference,
+  // count and length inside it in bounds).
   // kCorruption / kUnsupported name the file. verify=false maps a file verified before (sealed
   // files are immutable) and checks only its identifier, version and block directory.
   // on_block, when given, sees the entries [first, last) of each block in order while the block
@@ -153,11 +159,11 @@ class IndexReader {
   // First entry whose key is not less than `key` (size() when none).
   uint32_t LowerBound(const ResourceKeyView& key) const;
 
-  // The Event links, sorted by (involved, entry); involved is index_format::kNoEntry for none.
-  uint32_t event_link_count() const;
-  IndexEventLink event_link(uint32_t k) const;  // k < event_link_count()
-  // The links [first, second) of the Event entries about entry `involved`.
-  std::pair<uint32_t, uint32_t> EventsAbout(uint32_t involved) const;
+  // The Event entries about entry `involved` < size(), ascending (a view like entry()'s).
+  std::span<const uint32_t> EventsAbout(uint32_t involved) const;
+  // Calls fn(event entry, entry it is about) for every Event link of the shard: a pass over the
+  // whole index (the blocks are decoded and freed as it goes).
+  void ForEachEventLink(const std::function<void(uint32_t event, uint32_t involved)>& fn) const;
 
   // An Event reason by the index an IndexHeatCell holds ("" when the file has no such reason).
   std::string_view reason(uint32_t id) const;
@@ -197,20 +203,24 @@ class IndexReader {
     std::filesystem::path path;
     void* addr = nullptr;
     size_t size = 0;
+    std::vector<std::string_view> strings;  // ShardIndex.strings
     ~Mapping();
   };
-  struct Decoded;
+  using Decoded = index_internal::EntryBlock;
 
   explicit IndexReader(std::shared_ptr<const Mapping> map);
   Result<void> CheckDirectory();
+  Result<void> CheckDirectoryHash() const;  // version 3
   Result<std::string> RecordedNames() const;
-  const fb::ResourceEntry* RawEntry(uint32_t i) const;
+  IndexEntry Entry(uint32_t i) const;
+  // Where the record of ordinal `ordinal` lies in the segment (version 3).
+  std::pair<uint64_t, uint32_t> SegmentPosition(uint64_t ordinal) const;
+  Result<void> DecodeFlatBuffers(uint32_t block, Decoded* d) const;  // versions 1 and 2
   Result<const Decoded*> Decode(uint32_t block) const;
   bool Claim(uint32_t block) const;
   Result<const Decoded*> DecodeClaimed(uint32_t block) const;  // and ends the claim
   Result<const Decoded*> DecodeBlock(uint32_t block) const;
   static constexpr uint32_t kHelpWindow = 8;  // blocks ahead a waiting reader may decode
-  std::string_view Ref(uint32_t ref) const;
   // First entry index in [0, size()] whose key is not less than the target (less(key) is
   // "key < target"), found through the block keys and one block.
   template <typename Less>
@@ -222,12 +232,15 @@ class IndexReader {
   uint32_t entry_count_ = 0;
   uint32_t per_block_ = 0;  // 0: version 1, entries in root_->entries()
   uint32_t block_count_ = 0;
+  // Blocks as this object decodes them: version 1's single vector is read in slices of
+  // kEntriesPerBlock (not blocks of the file: entries_per_block() and block_count() say 0).
+  uint32_t rows_per_block_ = 0;
+  uint32_t decoded_count_ = 0;
   // Every block was verified when the file was opened: later decodes rely on zstd's checksum.
   bool verified_ = false;
   std::unique_ptr<std::atomic<Decoded*>[]> decoded_;
   std::unique_ptr<std::atomic<uint8_t>[]> claims_;  // 1 while a thread decodes the block
   mutable std::atomic<bool> prefetching_{false};
-  uint32_t string_count_ = 0;  // ShardIndex.strings (version 2)
   mutable std::atomic<size_t> cached_bytes_{0};
   mutable std::atomic<bool> damage_logged_{false};
 };

@@ -9,11 +9,14 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "index/directory_hash.h"
+#include "index/entry_block.h"
 #include "index/index_format.h"
 #include "schema/index_generated.h"
 
@@ -85,37 +88,43 @@ constexpr size_t kChunkBytes = 1 << 20;
 
 }  // namespace
 
-// The entries go out in blocks of kEntriesPerBlock, each its own FlatBuffers EntryBlock,
-// compressed on its own; the directory (first key and place of each block) stays uncompressed.
-// The compressed blocks are kept in chunks (a string grown by doubling would hold up to twice
-// its size, and copy itself as it grows) and the file's builder is made once their size is
-// known, at the size of the file, so that it never grows: writing a shard's index costs about
-// twice its compressed size in memory, not four or five times.
+// The entries go out in blocks of kEntriesPerBlock, each in the compact encoding of
+// index/entry_block.h, compressed on its own; the directory (first key and place of each block)
+// stays uncompressed. The compressed blocks are kept in chunks (a string grown by doubling would
+// hold up to twice its size, and copy itself as it grows) and the file's builder is made once
+// their size is known, at the size of the file, so that it never grows: writing a shard's index
+// costs about twice its compressed size in memory.
 struct IndexWriter::State {
-  flatbuffers::FlatBufferBuilder bb{1 << 16};  // the block being filled
-  std::vector<flatbuffers::Offset<fb::ResourceEntry>> entries;
+  explicit State(int64_t window_start_ns)
+      : block(window_start_ns, [this](std::string_view str) { return StringId(str); }) {}
+
+  index_internal::EntryBlockBuilder block;
   std::set<std::string, std::less<>> kinds, namespaces;
   std::vector<std::string> chunks;
   uint64_t payload_bytes = 0;
   std::string frame;
   std::vector<fb::BlockRef> refs;
   std::vector<ResourceKey> block_keys;  // the first key of each block
-  // Owner lists are shared (InternOwners): the same pointer, the same vector in the block.
-  std::unordered_map<const std::vector<OwnerRefData>*,
-                     flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>>>
-      block_owners;
-  // Kinds, namespaces, API groups and versions: a sorted table of distinct strings, named by
-  // index from every entry.
+  // Kinds, namespaces, API groups and versions, owner kinds, and the kinds and namespaces of the
+  // objects Events are about: a sorted table of distinct strings, named by index from entries.
   std::map<std::string, uint32_t, std::less<>> string_ids;
   std::vector<std::string_view> string_list;
   std::vector<std::pair<KeyId, uint32_t>> ids;  // key identity -> entry index
-  uint32_t count = 0;                           // entries planned
-  bool planned = false;                         // Plan's pass is over
-  std::string record_names;                     // see ShardIndex.record_names
-  std::vector<fb::EventLink> links;
-  uint32_t i = 0;  // entries added
+  // Event links, first by the identity of the object (Plan), then (EndPlan) as (involved entry,
+  // Event entry) sorted: each entry's block lists the Events about it.
+  std::vector<std::pair<KeyId, uint32_t>> pending_links;
+  std::vector<std::pair<uint32_t, uint32_t>> links;
+  size_t next_link = 0;
+  std::vector<uint32_t> about;
+  // The segment blocks entries start in: offset -> ordinal of the block's first record.
+  std::map<uint64_t, uint64_t> segment_blocks;
+  uint64_t expected_ordinal = 0;  // records of the entries added so far
+  uint32_t count = 0;             // entries planned
+  bool planned = false;           // Plan's pass is over
+  std::string record_names;       // see ShardIndex.record_names
+  uint32_t i = 0;                 // entries added
 
-  // After the first pass: the key identities sorted, the strings numbered.
+  // After the first pass: the key identities sorted, the strings numbered, the links resolved.
   void EndPlan() {
     if (planned) return;
     planned = true;
@@ -125,6 +134,12 @@ struct IndexWriter::State {
       id = static_cast<uint32_t>(string_list.size());
       string_list.push_back(str);
     }
+    for (const auto& [target, event] : pending_links) {
+      auto it = std::lower_bound(ids.begin(), ids.end(), std::make_pair(target, uint32_t{0}));
+      if (it != ids.end() && it->first == target) links.emplace_back(it->second, event);
+    }
+    std::vector<std::pair<KeyId, uint32_t>>().swap(pending_links);
+    std::sort(links.begin(), links.end());
   }
   uint32_t IndexOf(const ResourceKeyView& k) const {
     KeyId id = IdOf(k);
@@ -132,14 +147,16 @@ struct IndexWriter::State {
     return it != ids.end() && it->first == id ? it->second : kNoEntry;
   }
   uint32_t StringId(std::string_view str) const { return string_ids.find(str)->second; }
+  void Intern(std::string_view str) {
+    if (string_ids.find(str) == string_ids.end()) string_ids.emplace(str, 0);
+  }
 
   Result<void> FinishBlock() {
-    bb.Finish(fb::CreateEntryBlock(bb, bb.CreateVector(entries)));
+    const std::string raw = block.Finish();
     frame.clear();
-    auto n = CompressBlock(bb.GetBufferPointer(), bb.GetSize(), &frame);
+    auto n = CompressBlock(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), &frame);
     if (!n) return std::unexpected(n.error());
-    refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n),
-                      static_cast<uint32_t>(bb.GetSize()));
+    refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n), static_cast<uint32_t>(raw.size()));
     payload_bytes += frame.size();
     for (size_t at = 0; at < frame.size();) {
       if (chunks.empty() || chunks.back().size() == kChunkBytes) {
@@ -149,22 +166,27 @@ struct IndexWriter::State {
       chunks.back().append(frame, at, take);
       at += take;
     }
-    bb.Clear();
-    entries.clear();
-    block_owners.clear();
     return {};
   }
 };
 
-IndexWriter::IndexWriter(std::filesystem::path path)
-    : path_(std::move(path)), st_(std::make_unique<State>()) {}
+IndexWriter::IndexWriter(std::filesystem::path path, int64_t window_start_ns)
+    : path_(std::move(path)), st_(std::make_unique<State>(window_start_ns)) {}
 
 IndexWriter::~IndexWriter() = default;
 
 void IndexWriter::Plan(const ResourceKeyView& key, const ResourceSummary& s) {
   State& st = *st_;
   for (std::string_view str : {key.kind, key.namespace_, s.api_group, s.api_version}) {
-    if (st.string_ids.find(str) == st.string_ids.end()) st.string_ids.emplace(str, 0);
+    st.Intern(str);
+  }
+  if (s.owners) {
+    for (const OwnerRefData& o : *s.owners) st.Intern(o.kind);
+  }
+  if (const ResourceKeyView* inv = s.involved()) {
+    st.Intern(inv->kind);
+    st.Intern(inv->namespace_);
+    st.pending_links.emplace_back(IdOf(*inv), st.count);
   }
   if (!key.namespace_.empty() && !st.namespaces.count(key.namespace_)) {
     st.namespaces.emplace(key.namespace_);
@@ -177,7 +199,6 @@ Result<void> IndexWriter::Add(const ResourceKeyView& key, const ResourceSummary&
                               RecordPosition position) {
   State& st = *st_;
   st.EndPlan();
-  flatbuffers::FlatBufferBuilder& bb = st.bb;
   const uint32_t i = st.i;
   if (s.record_count > 0 && key.kind != "Event") {
     uint32_t entry = i;
@@ -187,93 +208,37 @@ Result<void> IndexWriter::Add(const ResourceKeyView& key, const ResourceSummary&
     st.record_names.append(reinterpret_cast<const char*>(&len), 2);
     st.record_names.append(key.name.substr(0, len));
   }
-  if (i % kEntriesPerBlock == 0) st.block_keys.emplace_back(key);
-  // The entry goes into its block's buffer.
-  // The Pods of one ReplicaSet have the same owners: they share one vector in the block.
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::OwnerRef>>> owners_vec;
-  if (s.owners && !s.owners->empty()) {
-    auto [it, fresh] = st.block_owners.try_emplace(s.owners.get());
-    if (fresh) {
-      std::vector<flatbuffers::Offset<fb::OwnerRef>> owners;
-      for (const OwnerRefData& o : *s.owners) {
-        owners.push_back(fb::CreateOwnerRef(bb, bb.CreateSharedString(o.kind),
-                                            bb.CreateSharedString(o.name),
-                                            bb.CreateSharedString(o.uid), o.controller));
-      }
-      it->second = bb.CreateVector(owners);
+  if (i % kEntriesPerBlock == 0) {
+    st.block_keys.emplace_back(key);
+    st.block.Start(i, st.expected_ordinal);
+  }
+  // Where its records start: by ordinal, with the segment block it lies in.
+  std::optional<uint64_t> ordinal;
+  if (s.record_count > 0 && position.first_block != 0) {
+    if (position.ordinal < position.first_record) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "index " + path_.string() + ": " + ResourceKey(key).ToString() +
+                           " starts at record " + std::to_string(position.first_record) +
+                           " of its block but at ordinal " + std::to_string(position.ordinal));
     }
-    owners_vec = it->second;
+    const uint64_t block_first = position.ordinal - position.first_record;
+    auto [it, fresh] = st.segment_blocks.emplace(position.first_block, block_first);
+    if (!fresh && it->second != block_first) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "index " + path_.string() + ": the segment block at offset " +
+                           std::to_string(position.first_block) + " starts at record " +
+                           std::to_string(it->second) + " and at " + std::to_string(block_first));
+    }
+    ordinal = position.ordinal;
   }
-  auto name = bb.CreateSharedString(key.name.data(), key.name.size());  // Events name it again
-  auto uid = bb.CreateSharedString(key.uid.data(), key.uid.size());
-  // Empty vectors and zero scalars are left out of the buffer (FlatBuffers stores no default).
-  flatbuffers::Offset<flatbuffers::Vector<uint32_t>> change, nochange;
-  if (!s.change_secs.empty()) change = bb.CreateVector(s.change_secs.data(), s.change_secs.size());
-  if (!s.nochange_secs.empty()) {
-    nochange = bb.CreateVector(s.nochange_secs.data(), s.nochange_secs.size());
+  st.about.clear();
+  while (st.next_link < st.links.size() && st.links[st.next_link].first == i) {
+    st.about.push_back(st.links[st.next_link++].second);
   }
-  flatbuffers::Offset<flatbuffers::Vector<const fb::HeatCell*>> heat_vec;
-  if (!s.heat.empty()) {
-    std::vector<fb::HeatCell> heat;
-    heat.reserve(s.heat.size());
-    for (const HeatCellData& h : s.heat)
-      heat.emplace_back(h.minute, h.count, h.reason, h.severity, 0);
-    heat_vec = bb.CreateVectorOfStructs(heat);
-  }
-  auto rv = bb.CreateSharedString(s.last_resource_version);
-  // An Event about a resource of this shard names it through event_links; only an Event about
-  // an object the shard has no entry for spells out the object's namespace, name and uid.
-  flatbuffers::Offset<flatbuffers::String> ik, ins, in, iu;
   const ResourceKeyView* inv = s.involved();
-  const uint32_t target = inv ? st.IndexOf(*inv) : kNoEntry;
-  const bool linked = target != kNoEntry;
-  if (linked) st.links.emplace_back(i, target);
-  if (inv) {
-    ik = bb.CreateSharedString(inv->kind);
-    if (!linked) {
-      ins = bb.CreateSharedString(inv->namespace_);
-      in = bb.CreateSharedString(inv->name);
-      iu = bb.CreateSharedString(inv->uid);
-    }
-  }
-  // A carried-over entry with no record spans the whole shard: its times are implied.
-  const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
-  fb::ResourceEntryBuilder eb(bb);
-  eb.add_kind_ref(st.StringId(key.kind));
-  eb.add_namespace_ref(st.StringId(key.namespace_));
-  eb.add_name(name);
-  eb.add_uid(uid);
-  eb.add_group_ref(st.StringId(s.api_group));
-  eb.add_version_ref(st.StringId(s.api_version));
-  eb.add_creation_ns(s.creation_ns);
-  if (!implied_span) {
-    eb.add_first_ns(s.first_ns);
-    eb.add_last_ns(s.last_ns);
-  }
-  eb.add_change_count(s.change_count);
-  eb.add_nochange_count(s.nochange_count);
-  eb.add_record_count(s.record_count);
-  eb.add_flags(s.flags);
-  if (!owners_vec.IsNull()) eb.add_owners(owners_vec);
-  if (!change.IsNull()) eb.add_change_secs(change);
-  if (!nochange.IsNull()) eb.add_nochange_secs(nochange);
-  if (!heat_vec.IsNull()) eb.add_heat(heat_vec);
-  if (s.record_count > 0) {
-    eb.add_first_block(position.first_block);
-    eb.add_first_record(position.first_record);
-  }
-  eb.add_last_resource_version(rv);
-  if (inv) {
-    eb.add_involved_kind(ik);
-    if (!linked) {
-      eb.add_involved_namespace(ins);
-      eb.add_involved_name(in);
-      eb.add_involved_uid(iu);
-    }
-    eb.add_event_count(s.event->count);
-    eb.add_event_last_ns(s.event->last_ns);
-  }
-  st.entries.push_back(eb.Finish());
+  const bool linked = inv && st.IndexOf(*inv) != kNoEntry;
+  st.block.Add(key, s, ordinal, linked, st.about);
+  st.expected_ordinal += s.record_count;
   ++st.i;
   if (st.i % kEntriesPerBlock == 0) return st.FinishBlock();
   return {};
@@ -287,12 +252,22 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
     return MakeError(ErrorCode::kCorruption,
                      "index " + path_.string() + ": the entries changed while being written");
   }
-  if (!st.entries.empty()) {
+  if (st.block.size() > 0) {
     if (auto r = st.FinishBlock(); !r) return r;
   }
-  std::sort(st.links.begin(), st.links.end(), [](const fb::EventLink& a, const fb::EventLink& b) {
-    return a.involved() != b.involved() ? a.involved() < b.involved() : a.entry() < b.entry();
-  });
+  // The segment's blocks are in file order and their records in ordinal order: one ascends with
+  // the other.
+  std::vector<fb::SegmentBlock> segment_blocks;
+  segment_blocks.reserve(st.segment_blocks.size());
+  for (const auto& [offset, first] : st.segment_blocks) {
+    if (!segment_blocks.empty() && segment_blocks.back().first_record() >= first) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "index " + path_.string() + ": the segment block at offset " +
+                           std::to_string(offset) + " starts at record " + std::to_string(first) +
+                           ", not after the block before it");
+    }
+    segment_blocks.emplace_back(offset, first);
+  }
   std::vector<std::string> kind_list(st.kinds.begin(), st.kinds.end());
   std::vector<std::string> ns_list(st.namespaces.begin(), st.namespaces.end());
   std::string names_frame;
@@ -305,7 +280,7 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   std::string().swap(st.record_names);
   // What the file holds besides the blocks, over-estimated: the builder is never grown.
   size_t estimate = st.payload_bytes + names_frame.size() + st.refs.size() * sizeof(fb::BlockRef) +
-                    st.links.size() * sizeof(fb::EventLink) + (64 << 10);
+                    segment_blocks.size() * sizeof(fb::SegmentBlock) + (64 << 10);
   for (const ResourceKey& k : st.block_keys) {
     estimate += 64 + k.kind.size() + k.namespace_.size() + k.name.size() + k.uid.size();
   }
@@ -313,6 +288,39 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   for (std::string_view str : st.string_list) estimate += 16 + str.size();
   for (const auto& l : {kind_list, ns_list}) {
     for (const std::string& str : l) estimate += 16 + str.size();
+  }
+  // The directory's checksum, over the values in the order a reader parses them.
+  index_internal::DirectoryHash hash;
+  for (uint64_t v :
+       {uint64_t{index_format::kFormatVersion}, shard.shard_id,
+        static_cast<uint64_t>(shard.window_start_ns), static_cast<uint64_t>(shard.window_end_ns),
+        static_cast<uint64_t>(shard.min_ns), static_cast<uint64_t>(shard.max_ns),
+        shard.segment_bytes, shard.record_count, uint64_t{st.count}, uint64_t{kEntriesPerBlock},
+        uint64_t{record_names_bytes}, uint64_t{names_frame.size()}}) {
+    hash.Number(v);
+  }
+  hash.Number(st.string_list.size());
+  for (std::string_view str : st.string_list) hash.String(str);
+  hash.Number(reasons.size());
+  for (const std::string& r : reasons) hash.String(r);
+  hash.Number(kind_list.size());
+  for (const std::string& k : kind_list) hash.String(k);
+  hash.Number(ns_list.size());
+  for (const std::string& n : ns_list) hash.String(n);
+  hash.Number(st.refs.size());
+  for (const fb::BlockRef& r : st.refs) {
+    hash.Number(r.offset());
+    hash.Number(r.compressed_bytes());
+    hash.Number(r.raw_bytes());
+  }
+  hash.Number(st.block_keys.size());
+  for (const ResourceKey& k : st.block_keys) {
+    for (std::string_view f : {k.kind, k.namespace_, k.name, k.uid}) hash.String(f);
+  }
+  hash.Number(segment_blocks.size());
+  for (const fb::SegmentBlock& b : segment_blocks) {
+    hash.Number(b.offset());
+    hash.Number(b.first_record());
   }
   flatbuffers::FlatBufferBuilder fbb(estimate);
   uint8_t* blocks_at = nullptr;
@@ -331,7 +339,7 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   }
   auto refs_vec = fbb.CreateVectorOfStructs(st.refs);
   auto keys_vec = fbb.CreateVector(key_offsets);
-  auto links_vec = fbb.CreateVectorOfStructs(st.links);
+  auto segment_blocks_vec = fbb.CreateVectorOfStructs(segment_blocks);
   auto reasons_vec = fbb.CreateVectorOfStrings(reasons.begin(), reasons.end());
   std::vector<flatbuffers::Offset<flatbuffers::String>> string_offsets;
   string_offsets.reserve(st.string_list.size());
@@ -358,7 +366,8 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   ib.add_strings(strings_vec);
   ib.add_record_names(names_vec);
   ib.add_record_names_bytes(record_names_bytes);
-  ib.add_event_links(links_vec);
+  ib.add_segment_blocks(segment_blocks_vec);
+  ib.add_directory_xxh64(hash.Digest());
   ib.add_reasons(reasons_vec);
   ib.add_kinds(kinds_vec);
   ib.add_namespaces(ns_vec);

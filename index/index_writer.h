@@ -1,9 +1,10 @@
-// IndexWriter serialises the entries of one shard into its index file (a FlatBuffers
-// ShardIndex, schema/index.fbs, index/index_format.h; IndexReader reads it back). The entries
-// come in key order, twice: Plan sees every key first (the file names kinds, namespaces and API
-// strings by index into one sorted table, and Events by the index of the entry they are about),
-// then Add sees each again and writes it into its compressed block. Finish writes the file.
-// Not thread-safe.
+// IndexWriter serialises the entries of one shard into its index file (format version 3: a
+// FlatBuffers ShardIndex, schema/index.fbs, whose entry blocks are index/entry_block.h's compact
+// encoding; docs/format/index.md; IndexReader reads it back). The entries come in key order,
+// twice: Plan sees every key first (the file names kinds, namespaces and API strings by index
+// into one sorted table, and an Event's link is kept with the entry it is about, which may come
+// first), then Add sees each again and writes it into its compressed block. Finish writes the
+// file. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +20,12 @@
 namespace sloop {
 
 // Where an entry's records start in the sealed (key-ordered) segment: the offset of the block
-// frame holding its first record, and that record's index in the block.
+// frame holding its first record, that record's index in the block, and its ordinal in the
+// segment (records before it). first_block 0: none (no record of it reached the segment).
 struct RecordPosition {
   uint64_t first_block = 0;
   uint32_t first_record = 0;
+  uint64_t ordinal = 0;
 };
 
 // The shard an index describes (IndexHeader, as written; the format version is the writer's).
@@ -39,13 +42,15 @@ struct IndexShardInfo {
 class IndexWriter {
  public:
   // path names the file in errors and is where Finish writes it (the caller renames it into
-  // place).
-  explicit IndexWriter(std::filesystem::path path);
+  // place). window_start_ns is the shard's (times are written against it).
+  IndexWriter(std::filesystem::path path, int64_t window_start_ns);
   ~IndexWriter();
 
   // First pass: every entry, in key order.
   void Plan(const ResourceKeyView& key, const ResourceSummary& s);
   // Second pass: the same entries in the same order. The views are read during the call only.
+  // Positions must agree with each other (two entries starting in one segment block put its
+  // first record at one ordinal): kInvalidArgument otherwise.
   Result<void> Add(const ResourceKeyView& key, const ResourceSummary& s, RecordPosition position);
   // Writes the file and fsyncs it. reasons are the Event reasons the entries' heat cells name
   // (HeatCellData::reason). Refused when the passes did not see the same number of entries.

@@ -70,12 +70,7 @@ bool SameOwners(const OwnerList& have, const std::vector<OwnerRefData>& seen) {
 // event_links): entry -> involved entry.
 std::unordered_map<uint32_t, uint32_t> EntryLinks(const IndexReader& index) {
   std::unordered_map<uint32_t, uint32_t> out;
-  const uint32_t n = index.event_link_count();
-  out.reserve(n);
-  for (uint32_t k = 0; k < n; ++k) {
-    IndexEventLink l = index.event_link(k);
-    out.emplace(l.entry, l.involved);
-  }
+  index.ForEachEventLink([&](uint32_t event, uint32_t involved) { out.emplace(event, involved); });
   return out;
 }
 
@@ -599,7 +594,7 @@ Result<void> ShardIndexBuilder::WriteIndexFile(const std::filesystem::path& path
   }
   // The entries are this shard's own summaries merged with those carried by reference: two
   // passes over the merged stream, as the writer takes them.
-  IndexWriter writer(path);
+  IndexWriter writer(path, window_start_ns_);
   ForEachMerged({}, [&](const ResourceKeyView& key, const ResourceSummary& s, bool) {
     writer.Plan(key, s);
     return true;

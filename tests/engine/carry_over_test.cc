@@ -139,23 +139,27 @@ class CarryOverTest : public ::testing::Test {
           << " change=" << e.change_secs().size() << " heat=" << e.heat_size()
           << " events=" << e.event_count() << "@" << e.event_last_ns()
           << " about=" << e.involved_name();
-      auto [lo, hi] = idx.EventsAbout(i);
-      for (uint32_t l = lo; l != hi; ++l) {
-        out << " <-" << ResourceKey(idx.key(idx.event_link(l).entry)).ToString();
+      for (uint32_t event : idx.EventsAbout(i)) {
+        out << " <-" << ResourceKey(idx.key(event)).ToString();
       }
       out << "\n";
     }
     return out.str();
   }
 
-  // Writes b's index with positions that follow each key (so that both sides of a comparison
-  // get the same ones), and opens it.
+  // Writes b's index with positions that follow the records in key order (segment blocks of
+  // eight records: both sides of a comparison get the same ones), and opens it.
   std::optional<std::shared_ptr<IndexReader>> WriteAndOpen(const ShardIndexBuilder& b,
                                                            const std::string& name) {
     std::vector<ShardIndexBuilder::SealedPosition> pos;
+    uint64_t ordinal = 0;
     for (const auto& [k, s] : b.summaries()) {
-      pos.push_back({std::hash<std::string>()(std::string(k.name) + std::string(k.uid)) % 100000,
-                     uint32_t(k.name.size())});
+      if (s.record_count == 0) {
+        pos.push_back({});
+        continue;
+      }
+      pos.push_back({4096 + ordinal / 8 * 1000, uint32_t(ordinal % 8), ordinal});
+      ordinal += s.record_count;
     }
     auto w = b.WriteIndexFile(dir_ / name, 1, 4096, pos);
     EXPECT_TRUE(w) << w.error().ToString();

@@ -92,15 +92,17 @@ class SealerTest : public ::testing::Test {
   struct First {
     ResourceKey key;
     RecordLocation loc;
+    uint64_t ordinal = 0;
   };
 
   Result<SortedSegment> Sort(uint64_t budget, WriterOptions options = {}) {
     firsts_.clear();
     options.sync = SyncPolicy::kNever;
-    return WriteSortedSegment(input_, output_, options, budget,
-                              [&](const ResourceKeyView& key, const RecordLocation& loc) {
-                                firsts_.push_back(First{ResourceKey(key), loc});
-                              });
+    return WriteSortedSegment(
+        input_, output_, options, budget,
+        [&](const ResourceKeyView& key, const RecordLocation& loc, uint64_t ordinal) {
+          firsts_.push_back(First{ResourceKey(key), loc, ordinal});
+        });
   }
 
   // The output's records in file order, every block checked.
@@ -122,12 +124,14 @@ class SealerTest : public ::testing::Test {
   // Each resource's first record, reported once, in key order, at the place it was written.
   void ExpectFirstsPointAtFirstRecords(const std::vector<Row>& expected) {
     std::vector<Row> firsts;
+    std::vector<uint64_t> ordinals;  // of each first record in the output
     for (size_t i = 0; i < expected.size(); ++i) {
       if (i == 0 || std::tie(std::get<0>(expected[i]), std::get<1>(expected[i]),
                              std::get<2>(expected[i]), std::get<3>(expected[i])) !=
                         std::tie(std::get<0>(expected[i - 1]), std::get<1>(expected[i - 1]),
                                  std::get<2>(expected[i - 1]), std::get<3>(expected[i - 1]))) {
         firsts.push_back(expected[i]);
+        ordinals.push_back(i);
       }
     }
     ASSERT_EQ(firsts_.size(), firsts.size());
@@ -143,6 +147,7 @@ class SealerTest : public ::testing::Test {
       ASSERT_TRUE((*reader)->ReadBlock(f.loc.block_offset, &block).has_value());
       ASSERT_LT(f.loc.index_in_block, block.size());
       EXPECT_EQ(RowOf(block.record(f.loc.index_in_block)), firsts[i]) << "first record " << i;
+      EXPECT_EQ(f.ordinal, ordinals[i]) << "first record " << i;
     }
   }
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,9 +45,10 @@ void Usage(FILE* out) {
                "         --records adds one JSON line per record, --payload embeds each record's\n"
                "         object JSON.\n"
                "         Exit status 1 names the offset of each corrupt or torn block.\n"
-               "index    verifies a shard index (.idx) and prints its header, the bytes of its\n"
-               "         parts and entry blocks, and its entries by kind; --entries adds one\n"
-               "         JSON line per entry. Exit status 1 when the file fails verification.\n"
+               "index    verifies a shard index (.idx, format versions 1 to 3) and prints its header,\n"
+               "         the bytes of its parts and entry blocks, and its entries by kind;\n"
+               "         --entries adds one JSON line per entry with every field it holds.\n"
+               "         Exit status 1 when the file fails verification.\n"
                "demo     writes a segment of N realistic records (default 20000) into DIR and\n"
                "         reports throughput and compression, then inspects it.\n"
                "sloop-backup  checks a backup of the original (Go) Sloop's store (Badger backup,\n"
@@ -268,6 +270,86 @@ int Demo(const std::string& dir, long count) {
   return InspectSegment(path, false, false);
 }
 
+// One index entry as a JSON line: every field the index holds.
+std::string EntryJson(const IndexReader& idx, uint32_t i) {
+  const IndexEntry e = idx.entry(i);
+  const ResourceKeyView key = e.key();
+  std::string line = "{\"entry\":" + std::to_string(i) + ",\"kind\":";
+  JsonString(key.kind, line);
+  line += ",\"namespace\":";
+  JsonString(key.namespace_, line);
+  line += ",\"name\":";
+  JsonString(key.name, line);
+  line += ",\"uid\":";
+  JsonString(key.uid, line);
+  line += ",\"group\":";
+  JsonString(e.api_group(), line);
+  line += ",\"version\":";
+  JsonString(e.api_version(), line);
+  line += ",\"flags\":" + std::to_string(e.flags()) +
+          ",\"records\":" + std::to_string(e.record_count()) +
+          ",\"changes\":" + std::to_string(e.change_count()) +
+          ",\"nochanges\":" + std::to_string(e.nochange_count()) +
+          ",\"creation_ns\":" + std::to_string(e.creation_ns()) +
+          ",\"first_ns\":" + std::to_string(e.first_ns()) +
+          ",\"last_ns\":" + std::to_string(e.last_ns()) + ",\"resource_version\":";
+  JsonString(e.last_resource_version(), line);
+  auto ticks = [&](const char* name, std::span<const uint32_t> secs) {
+    line += std::string(",\"") + name + "\":[";
+    for (size_t k = 0; k < secs.size(); ++k) line += (k ? "," : "") + std::to_string(secs[k]);
+    line += "]";
+  };
+  ticks("change_secs", e.change_secs());
+  ticks("nochange_secs", e.nochange_secs());
+  line += ",\"heat\":[";
+  for (uint32_t k = 0; k < e.heat_size(); ++k) {
+    const IndexHeatCell h = e.heat(k);
+    line += std::string(k ? "," : "") + "{\"minute\":" + std::to_string(h.minute) +
+            ",\"count\":" + std::to_string(h.count) + ",\"reason\":";
+    JsonString(idx.reason(h.reason), line);
+    line += ",\"severity\":" + std::to_string(h.severity) + "}";
+  }
+  line += "],\"owners\":[";
+  for (uint32_t k = 0; k < e.owner_count(); ++k) {
+    const IndexOwner o = e.owner(k);
+    line += k ? ",{\"kind\":" : "{\"kind\":";
+    JsonString(o.kind, line);
+    line += ",\"name\":";
+    JsonString(o.name, line);
+    line += ",\"uid\":";
+    JsonString(o.uid, line);
+    line += std::string(",\"controller\":") + (o.controller ? "true" : "false") + "}";
+  }
+  line += "]";
+  if (e.record_count() > 0) {
+    line += ",\"first_block\":" + std::to_string(e.first_block()) +
+            ",\"first_record\":" + std::to_string(e.first_record());
+  }
+  if (!e.involved_kind().empty()) {
+    line += ",\"involved\":{\"kind\":";
+    JsonString(e.involved_kind(), line);
+    line += ",\"namespace\":";
+    JsonString(e.involved_namespace(), line);
+    line += ",\"name\":";
+    JsonString(e.involved_name(), line);
+    line += ",\"uid\":";
+    JsonString(e.involved_uid(), line);
+    line += "},\"event_count\":" + std::to_string(e.event_count()) +
+            ",\"event_last_ns\":" + std::to_string(e.event_last_ns());
+  }
+  if (!e.events_about().empty()) {
+    line += ",\"events_about\":[";
+    bool first = true;
+    for (uint32_t k : e.events_about()) {
+      line += (first ? "" : ",") + std::to_string(k);
+      first = false;
+    }
+    line += "]";
+  }
+  line += "}";
+  return line;
+}
+
 int InspectIndex(const std::string& path, bool entries) {
   auto opened = IndexReader::Open(path);
   if (!opened) {
@@ -287,13 +369,17 @@ int InspectIndex(const std::string& path, bool entries) {
     raw += idx.block(b).raw_bytes;
     packed += idx.block(b).compressed_bytes;
   }
-  const uint64_t links = idx.event_link_count();
+  uint64_t links = 0;
+  idx.ForEachEventLink([&](uint32_t, uint32_t) { ++links; });
+  // Version 2 keeps its Event links apart (8 bytes each); version 3 inside the entry blocks.
+  const uint64_t link_bytes = r.format_version == 2 ? links * 8 : 0;
   std::printf("  file %zu bytes: %u entry blocks of %u, %" PRIu64 " bytes compressed from %" PRIu64
-              " (%.2fx), %" PRIu64 " Event links (%" PRIu64 " bytes), the rest %" PRIu64
-              " bytes (block keys, strings, header)\n",
+              " (%.2fx), %" PRIu64 " Event links (%s), the rest %" PRIu64
+              " bytes (block keys, strings, names, header)\n",
               idx.file_bytes(), blocks, idx.entries_per_block(), packed, raw,
               packed ? static_cast<double>(raw) / static_cast<double>(packed) : 0.0, links,
-              links * 8, idx.file_bytes() - packed - links * 8);
+              link_bytes ? (std::to_string(link_bytes) + " bytes").c_str() : "in the blocks",
+              idx.file_bytes() - packed - link_bytes);
   struct Count {
     uint64_t all = 0, with_records = 0, carried_only = 0, event_only = 0;
   };
@@ -306,22 +392,7 @@ int InspectIndex(const std::string& path, bool entries) {
     if (e.record_count() > 0) ++c.with_records;
     if ((e.flags() & kCarriedOver) && e.record_count() == 0) ++c.carried_only;
     if (e.flags() & kEventOnly) ++c.event_only;
-    if (entries) {
-      std::string line = "{\"kind\":";
-      JsonString(key.kind, line);
-      line += ",\"namespace\":";
-      JsonString(key.namespace_, line);
-      line += ",\"name\":";
-      JsonString(key.name, line);
-      line += ",\"uid\":";
-      JsonString(key.uid, line);
-      line += ",\"flags\":" + std::to_string(e.flags()) +
-              ",\"records\":" + std::to_string(e.record_count()) +
-              ",\"changes\":" + std::to_string(e.change_count()) +
-              ",\"nochanges\":" + std::to_string(e.nochange_count()) +
-              ",\"heat_cells\":" + std::to_string(e.heat_size()) + "}";
-      std::printf("%s\n", line.c_str());
-    }
+    if (entries) std::printf("%s\n", EntryJson(idx, i).c_str());
   }
   std::printf("  %-28s %9s %9s %9s %9s\n", "kind", "entries", "records", "carried", "evt-only");
   for (const auto& [kind, c] : by_kind) {
