@@ -23,6 +23,17 @@ if [ "${1:-}" = "--image" ]; then
   only_listed=true
   APT_PACKAGES=(mmdebstrap umoci skopeo crun binutils jq curl python3 python3-yaml ca-certificates)
 fi
+# `install-deps.sh --go`: a Go toolchain, for the benchmark's Badger side (bench/harness/badger,
+# `make bench`). Any go already here is kept (on PATH, or the upstream tarball's /usr/local/go);
+# otherwise Debian's golang-go (bookworm: Go 1.19, which that module's go.mod asks for).
+if [ "${1:-}" = "--go" ]; then
+  if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || [ -x /usr/lib/go/bin/go ]; then
+    echo "install-deps: Go present"
+    exit 0
+  fi
+  only_listed=true
+  APT_PACKAGES=(golang-go gcc libc6-dev)
+fi
 # Node.js and npm may come from elsewhere on the image; take Debian's only when there are none.
 if ! $only_listed && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   APT_PACKAGES+=(nodejs npm)
