@@ -89,17 +89,17 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
   std::vector<ShardIndexBuilder::SealedPosition> positions(builder.summaries().size());
   auto summary = builder.summaries().begin();
   size_t j = 0;
-  auto sorted =
-      WriteSortedSegment(shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
-                         [&](const ResourceKeyView& key, const RecordLocation& loc) {
-                           while (summary != builder.summaries().end() && summary->first < key) {
-                             ++summary;
-                             ++j;
-                           }
-                           if (summary != builder.summaries().end() && summary->first == key) {
-                             positions[j] = {loc.block_offset, loc.index_in_block};
-                           }
-                         });
+  auto sorted = WriteSortedSegment(
+      shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
+      options_.sealed_dictionary_bytes, [&](const ResourceKeyView& key, const RecordLocation& loc) {
+        while (summary != builder.summaries().end() && summary->first < key) {
+          ++summary;
+          ++j;
+        }
+        if (summary != builder.summaries().end() && summary->first == key) {
+          positions[j] = {loc.block_offset, loc.index_in_block};
+        }
+      });
   if (!sorted) return fail(sorted.error());
   if (auto f = injected(1); !f) return std::unexpected(f.error());
   // 2. Put the segment in place (not yet authoritative: no index).
