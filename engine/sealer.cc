@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "engine/store.h"
+#include "segments/dictionary.h"
 #include "segments/segment_reader.h"
 
 namespace sloop {
@@ -116,7 +117,7 @@ class SortedOutput {
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,
                                          const WriterOptions& options, uint64_t budget_bytes,
-                                         const FirstRecordFn& on_first) {
+                                         size_t dictionary_bytes, const FirstRecordFn& on_first) {
   SortedSegment result;
   auto reader = SegmentReader::Open(input);
   if (!reader) return std::unexpected(reader.error());
@@ -128,6 +129,9 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   run_options.sync = SyncPolicy::kNever;
   run_options.target_block_bytes = std::min<uint64_t>(options.target_block_bytes, 64 << 10);
   run_options.zstd_level = 1;
+  run_options.dictionary.clear();
+  if (options.block_format != segment_format::kBlockColumnar) dictionary_bytes = 0;
+  DictionarySampler sampler;
   std::vector<StoredRecord> batch;
   uint64_t batch_bytes = 0;
   std::vector<std::filesystem::path> runs;
@@ -178,6 +182,7 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   auto scanned = (*reader)->Scan(
       [&](const Block& block) {
         for (size_t i = 0; i < block.size(); ++i) {
+          if (dictionary_bytes) sampler.Add(block.record(i));
           batch.push_back(StoredRecord::From(block.record(i)));
           batch_bytes += batch.back().bytes();
           if (batch_bytes >= budget_bytes) {
@@ -195,7 +200,9 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   }
 
   SortedOutput out(&result, on_first);
-  if (auto o = out.Open(output, options); !o) {
+  WriterOptions out_options = options;
+  if (dictionary_bytes) out_options.dictionary = sampler.Content(dictionary_bytes);
+  if (auto o = out.Open(output, out_options); !o) {
     return std::unexpected(o.error());
   }
   if (runs.empty()) {

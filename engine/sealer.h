@@ -1,5 +1,7 @@
 // Rewrites a shard's arrival-order segment in key order (kind, namespace, name, uid, time), in
-// bounded memory: records are sorted in runs of at most `budget` bytes, and the runs merged.
+// bounded memory: records are sorted in runs of at most `budget` bytes, and the runs merged. The
+// output starts with a dictionary of at most `dictionary_bytes` (0: none) sampled from the
+// records (segments/dictionary.h).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,6 @@ using FirstRecordFn =
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,
                                          const WriterOptions& options, uint64_t budget_bytes,
-                                         const FirstRecordFn& on_first);
+                                         size_t dictionary_bytes, const FirstRecordFn& on_first);
 
 }  // namespace sloop

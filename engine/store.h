@@ -53,6 +53,11 @@ struct StoreOptions {
   // than the active segment's buy compression at a cost paid once, off the append path.
   size_t sealed_block_bytes = 1024 * 1024;
   int sealed_zstd_level = 9;
+  // A sealed segment starts with a zstd dictionary of this many bytes at most (an example
+  // object of each kind, segments/dictionary.h), against which its blocks are compressed: the
+  // first objects of each block then cost what later ones do. 0: none. A reader keeps it in
+  // memory for each sealed shard.
+  size_t sealed_dictionary_bytes = 32 * 1024;
   bool read_only = false;  // no appends, no sealing of old active files, no retention
   bool background = true;  // seal and clean up on a background thread (tests may turn it off)
   // Backpressure: while more than this many finished shards wait to be sealed (each holds its

@@ -91,6 +91,7 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
   size_t j = 0;
   auto sorted = WriteSortedSegment(
       shard->path(), seg_tmp, out_options, options_.seal_sort_budget_bytes,
+      options_.sealed_dictionary_bytes,
       [&](const ResourceKeyView& key, const RecordLocation& loc, uint64_t ordinal) {
         while (summary != builder.summaries().end() && summary->first < key) {
           ++summary;

@@ -1,5 +1,6 @@
 #include "segments/columnar_block.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -70,15 +71,20 @@ void PutTime(int64_t ns, int64_t base_seconds, int64_t* seconds, std::string* ou
 }
 
 // Where `value` occurs in `payload`: at `hint` (where the same column found its value in the
-// record before, which holds for most records of a kind), else its first occurrence; -1 when
-// it does not occur (an empty value is never looked for: a literal of length 0 is one byte).
+// record before, which holds for most records of a kind), else its first occurrence in the first
+// kSearchBytes (metadata and Event fields come first; a value not found costs a search of at
+// most that much, not of a whole large object); -1 when not found (an empty value is never
+// looked for: a literal of length 0 is one byte).
+constexpr size_t kSearchBytes = 8 * 1024;
+
 int64_t FindInPayload(std::string_view payload, std::string_view value, int64_t hint) {
   if (value.empty() || value.size() > payload.size()) return -1;
   if (static_cast<uint64_t>(hint) <= payload.size() - value.size() &&
       std::memcmp(payload.data() + hint, value.data(), value.size()) == 0) {
     return hint;
   }
-  const void* at = ::memmem(payload.data(), payload.size(), value.data(), value.size());
+  const size_t window = std::min(payload.size(), kSearchBytes);
+  const void* at = ::memmem(payload.data(), window, value.data(), value.size());
   return at ? static_cast<const char*>(at) - payload.data() : -1;
 }
 

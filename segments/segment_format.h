@@ -18,8 +18,8 @@ inline constexpr size_t kFileHeaderSize = 16;
 // Block frame, little-endian:
 //   0  magic              u32  "SLBK"
 //   4  block format       u16  1 = FlatBuffers records, 2 = columnar
-//   6  codec              u8   1 = zstd
-//   7  flags              u8   zero
+//   6  codec              u8   1 = zstd, 2 = zstd against the segment's dictionary
+//   7  flags              u8   0, or kFlagDictionary for the dictionary block
 //   8  compressed bytes   u32  payload length in the file
 //  12  uncompressed bytes u32
 //  16  record count       u32
@@ -32,6 +32,13 @@ inline constexpr uint32_t kBlockMagic = 0x4b424c53;
 inline constexpr uint16_t kBlockRecords = 1;   // block format 1: one FlatBuffer per record
 inline constexpr uint16_t kBlockColumnar = 2;  // block format 2: columns, then the payloads
 inline constexpr uint8_t kCodecZstd = 1;
+inline constexpr uint8_t kCodecZstdDictionary = 2;
+// A segment may start (at kFileHeaderSize) with a dictionary block: flags kFlagDictionary, block
+// format kBlockColumnar, codec kCodecZstd, no records, time range zero; its payload is raw zstd
+// dictionary content (examples of the records' JSON) against which the blocks of codec
+// kCodecZstdDictionary are compressed. It is not a block of records: listings skip it.
+inline constexpr uint8_t kFlagDictionary = 0x01;
+inline constexpr uint32_t kMaxDictionaryBytes = 256u << 10;
 inline constexpr size_t kBlockHeaderSize = 40;
 inline constexpr size_t kBlockTrailerSize = 8;
 // Sanity bounds a reader enforces before allocating: a larger length is corruption.

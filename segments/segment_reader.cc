@@ -53,6 +53,10 @@ struct SegmentReader::Impl {
   std::filesystem::path path;
   int fd = -1;
   uint32_t version = 0;
+  // The file's dictionary block (at kFileHeaderSize), when it starts with one: read at Open.
+  uint64_t dictionary_end = 0;   // where the blocks of records start after it (0: none whole)
+  std::string dictionary;        // its content
+  std::string dictionary_error;  // why it cannot be used, when the file starts with a bad one
   ~Impl() {
     if (fd >= 0) ::close(fd);
   }
@@ -103,6 +107,34 @@ struct SegmentReader::Impl {
       return Probe::kCorrupt;
     }
     return Probe::kGood;
+  }
+
+  // Reads the dictionary block, if the file starts with one. A damaged one is remembered (the
+  // blocks compressed against it are then unreadable; the others are not).
+  void LoadDictionary(uint64_t file_size) {
+    char header[sf::kBlockHeaderSize];
+    int err = 0;
+    block_frame::Header h;
+    const char* reason = nullptr;
+    if (file_size < sf::kFileHeaderSize + sf::kBlockHeaderSize ||
+        !PreadAll(fd, header, sizeof(header), sf::kFileHeaderSize, &err) ||
+        !block_frame::Decode(header, &h, &reason) || !h.is_dictionary()) {
+      return;
+    }
+    std::string frame, why;
+    if (ReadFrame(sf::kFileHeaderSize, file_size, &frame, &h, &why) != Probe::kGood) {
+      dictionary_error = "the segment's dictionary (block at offset 16) is damaged: " + why;
+      return;
+    }
+    dictionary.resize(h.uncompressed_bytes);
+    size_t n = ZSTD_decompressDCtx(ThreadZstdDCtx(), dictionary.data(), dictionary.size(),
+                                   frame.data() + sf::kBlockHeaderSize, h.compressed_bytes);
+    if (ZSTD_isError(n) || n != h.uncompressed_bytes) {
+      dictionary.clear();
+      dictionary_error = "the segment's dictionary (block at offset 16) does not decompress";
+      return;
+    }
+    dictionary_end = sf::kFileHeaderSize + h.frame_bytes();
   }
 
   // Next offset after `from` where a block magic appears, or file_size.
@@ -170,6 +202,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::filesystem
                          std::to_string(impl->version) + " is newer than this build reads (" +
                          std::to_string(sf::kFormatVersion) + "); upgrade sloop to read it");
   }
+  impl->LoadDictionary(size);
   return std::unique_ptr<SegmentReader>(new SegmentReader(std::move(impl)));
 }
 
@@ -183,9 +216,23 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
                                                  ": " + reason);
   };
   if (probe != Impl::Probe::kGood) return fail(why);
+  if (h.is_dictionary()) return fail("holds the segment's dictionary, not records");
   out->data_.resize(h.uncompressed_bytes);
-  size_t n = ZSTD_decompressDCtx(ThreadZstdDCtx(), out->data_.data(), out->data_.size(),
-                                 out->scratch_.data() + sf::kBlockHeaderSize, h.compressed_bytes);
+  const char* compressed = out->scratch_.data() + sf::kBlockHeaderSize;
+  size_t n;
+  if (h.codec == sf::kCodecZstdDictionary) {
+    if (impl_->dictionary_end == 0) {
+      return fail(impl_->dictionary_error.empty()
+                      ? "compressed against a dictionary the segment does not start with"
+                      : impl_->dictionary_error);
+    }
+    n = ZSTD_decompress_usingDict(ThreadZstdDCtx(), out->data_.data(), out->data_.size(),
+                                  compressed, h.compressed_bytes, impl_->dictionary.data(),
+                                  impl_->dictionary.size());
+  } else {
+    n = ZSTD_decompressDCtx(ThreadZstdDCtx(), out->data_.data(), out->data_.size(), compressed,
+                            h.compressed_bytes);
+  }
   if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
   if (n != h.uncompressed_bytes) return fail("decompressed size differs from the frame's");
   out->offsets_.clear();
@@ -257,6 +304,10 @@ Result<void> SegmentReader::Scan(const std::function<bool(const Block&)>& on_blo
     block_frame::Header h;
     std::string why;
     auto probe = impl_->ReadFrame(pos, size, &scratch, &h, &why);
+    if (probe == Impl::Probe::kGood && h.is_dictionary()) {
+      pos += h.frame_bytes();  // not a block of records
+      continue;
+    }
     if (probe == Impl::Probe::kGood) {
       auto r = ReadBlock(pos, &block);
       if (r) {
@@ -285,6 +336,10 @@ Result<std::vector<BlockHandle>> SegmentReader::ListBlocks(
     block_frame::Header h;
     std::string why;
     auto probe = impl_->ReadFrame(pos, size, &scratch, &h, &why);
+    if (probe == Impl::Probe::kGood && h.is_dictionary()) {
+      pos += h.frame_bytes();  // not a block of records
+      continue;
+    }
     if (probe == Impl::Probe::kGood) {
       out.push_back(BlockHandle{pos, static_cast<uint32_t>(h.frame_bytes()), h.uncompressed_bytes,
                                 h.record_count, h.min_observed_ns, h.max_observed_ns});
@@ -299,5 +354,7 @@ Result<std::vector<BlockHandle>> SegmentReader::ListBlocks(
 
 const std::filesystem::path& SegmentReader::path() const { return impl_->path; }
 uint32_t SegmentReader::format_version() const { return impl_->version; }
+uint64_t SegmentReader::dictionary_end() const { return impl_->dictionary_end; }
+size_t SegmentReader::dictionary_bytes() const { return impl_->dictionary.size(); }
 
 }  // namespace sloop

@@ -61,18 +61,24 @@ class SegmentReader {
   uint64_t SkipDamaged(uint64_t offset) const;
 
   // Walks every block frame from the start of the file to its current end (the file may grow:
-  // each call sees what is there now). Calls on_block for each good block (decoded into one
-  // reused Block) and on_corrupt for each bad one; a bad block is skipped by its framed length
-  // when the header is intact, else by searching for the next block magic. A torn tail is
-  // reported through on_corrupt as well. Stops early when on_block returns false.
+  // each call sees what is there now), but for the dictionary block, which holds no records. Calls
+  // on_block for each good block (decoded into one reused Block) and on_corrupt for each bad one; a
+  // bad block is skipped by its framed length when the header is intact, else by searching for the
+  // next block magic. A torn tail is reported through on_corrupt as well. Stops early when on_block
+  // returns false.
   Result<void> Scan(const std::function<bool(const Block&)>& on_block,
                     const std::function<void(const CorruptBlock&)>& on_corrupt) const;
 
-  // Frames only (no decompression): the handle of every good block, the bad ones in *corrupt.
+  // Frames only (no decompression): the handle of every good block of records (not the
+  // dictionary block), the bad ones in *corrupt.
   Result<std::vector<BlockHandle>> ListBlocks(std::vector<CorruptBlock>* corrupt) const;
 
   const std::filesystem::path& path() const;
   uint32_t format_version() const;
+  // When the file starts with a whole dictionary block (sealed segments): where it ends, and the
+  // bytes of its content (kept in memory while the reader lives). 0 and 0 when it has none.
+  uint64_t dictionary_end() const;
+  size_t dictionary_bytes() const;
 
   SegmentReader(const SegmentReader&) = delete;
   SegmentReader& operator=(const SegmentReader&) = delete;

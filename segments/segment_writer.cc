@@ -34,9 +34,11 @@ struct SegmentWriter::Impl {
   int64_t min_ns = 0, max_ns = 0;
 
   ZSTD_CCtx* cctx = nullptr;
-  std::vector<RecordView> views;  // reused: the pending records, for a format 2 block
-  std::string columnar;           // reused: a format 2 block's body
-  std::string frame;              // reused: header + compressed payload + checksum
+  ZSTD_CDict* cdict = nullptr;     // the file's dictionary, when it has one (Create)
+  uint8_t codec = sf::kCodecZstd;  // of the blocks written
+  std::vector<RecordView> views;   // reused: the pending records, for a format 2 block
+  std::string columnar;            // reused: a format 2 block's body
+  std::string frame;               // reused: header + compressed payload + checksum
   std::function<void(const BlockHandle&)> listener;
   std::chrono::steady_clock::time_point last_sync = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point pending_since;  // arrival of the oldest pending record
@@ -45,6 +47,7 @@ struct SegmentWriter::Impl {
 
   ~Impl() {
     if (cctx) ZSTD_freeCCtx(cctx);
+    if (cdict) ZSTD_freeCDict(cdict);
     if (fd >= 0) ::close(fd);
   }
 
@@ -91,6 +94,35 @@ struct SegmentWriter::Impl {
     return {};
   }
 
+  // Writes options.dictionary as the dictionary block (right after the file header) and makes
+  // the blocks that follow compress against it.
+  Result<void> WriteDictionary() {
+    const std::string& content = options.dictionary;
+    frame.resize(sf::kBlockHeaderSize + ZSTD_compressBound(content.size()) + sf::kBlockTrailerSize);
+    size_t csize = ZSTD_compress2(cctx, frame.data() + sf::kBlockHeaderSize,
+                                  frame.size() - sf::kBlockHeaderSize - sf::kBlockTrailerSize,
+                                  content.data(), content.size());
+    if (ZSTD_isError(csize)) {
+      return MakeError(ErrorCode::kIOError, "compress the dictionary of " + path.string() + ": " +
+                                                ZSTD_getErrorName(csize));
+    }
+    block_frame::Header h;
+    h.flags = sf::kFlagDictionary;
+    h.compressed_bytes = static_cast<uint32_t>(csize);
+    h.uncompressed_bytes = static_cast<uint32_t>(content.size());
+    block_frame::Encode(h, frame.data());
+    const uint64_t sum = XXH64(frame.data(), sf::kBlockHeaderSize + csize, 0);
+    std::memcpy(frame.data() + sf::kBlockHeaderSize + csize, &sum, 8);
+    if (auto w = WriteAt(file_bytes, frame.data(), h.frame_bytes()); !w) return w;
+    file_bytes += h.frame_bytes();
+    cdict = ZSTD_createCDict(content.data(), content.size(), options.zstd_level);
+    if (!cdict || ZSTD_isError(ZSTD_CCtx_refCDict(cctx, cdict))) {
+      return MakeError(ErrorCode::kIOError, "load the dictionary of " + path.string());
+    }
+    codec = sf::kCodecZstdDictionary;
+    return {};
+  }
+
   // Writes the current block. All or nothing: on error the block stays pending and the file
   // ends where it ended before.
   Result<void> WriteBlock() {
@@ -115,6 +147,7 @@ struct SegmentWriter::Impl {
     }
     block_frame::Header h;
     h.block_format = options.block_format;
+    h.codec = codec;
     h.compressed_bytes = static_cast<uint32_t>(csize);
     h.uncompressed_bytes = static_cast<uint32_t>(body->size());
     h.record_count = static_cast<uint32_t>(pending_starts.size());
@@ -164,6 +197,13 @@ Result<void> CheckOptions(const std::filesystem::path& path, const WriterOptions
                      "segment " + path.string() + ": no block format " +
                          std::to_string(options.block_format) + " (1 or 2)");
   }
+  if (!options.dictionary.empty() && (options.block_format != sf::kBlockColumnar ||
+                                      options.dictionary.size() > sf::kMaxDictionaryBytes)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "segment " + path.string() +
+                         ": a dictionary needs block format 2 and at most " +
+                         std::to_string(sf::kMaxDictionaryBytes) + " bytes");
+  }
   return {};
 }
 
@@ -197,6 +237,12 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::filesyst
   impl->cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.zstd_level);
   ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_checksumFlag, 0);
+  if (!options.dictionary.empty()) {
+    if (auto d = impl->WriteDictionary(); !d) {
+      ::unlink(path.c_str());
+      return std::unexpected(d.error());
+    }
+  }
   return std::unique_ptr<SegmentWriter>(new SegmentWriter(std::move(impl)));
 }
 
@@ -209,12 +255,13 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::OpenForAppend(
   auto reader = SegmentReader::Open(path);
   if (!reader) return std::unexpected(reader.error());
   const uint32_t file_version = (*reader)->format_version();
+  const uint64_t dictionary_end = (*reader)->dictionary_end();
   std::vector<CorruptBlock> corrupt;
   auto blocks = (*reader)->ListBlocks(&corrupt);
   if (!blocks) return std::unexpected(blocks.error());
   reader->reset();
 
-  uint64_t good_end = sf::kFileHeaderSize;
+  uint64_t good_end = std::max<uint64_t>(sf::kFileHeaderSize, dictionary_end);
   for (const BlockHandle& b : *blocks) good_end = std::max(good_end, b.offset + b.frame_bytes);
   r.good_blocks = blocks->size();
   for (const CorruptBlock& c : corrupt) {

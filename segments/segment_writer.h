@@ -34,6 +34,11 @@ struct WriterOptions {
   // The format of the blocks written: 2 (columnar, smaller) or 1, which a build that reads only
   // format 1 reads (tests of reading old files). See docs/format/segment.md.
   uint16_t block_format = segment_format::kBlockColumnar;
+  // Create only, format 2 only: raw zstd dictionary content (examples of the records' JSON, see
+  // segments/dictionary.h), written as the file's first block; every block is then compressed
+  // against it. Empty: none. Sealed segments use one; a dictionary costs its bytes once per
+  // file and a reader keeps it in memory.
+  std::string dictionary;
   SyncPolicy sync = SyncPolicy::kInterval;
   // Also the longest a record waits in the current block before its owner writes the block out
   // (FlushAged) and the longest written bytes wait for an fsync under kInterval.

@@ -28,7 +28,8 @@ using namespace sloop::bench;
 using namespace sloop;
 
 // A realistic mix in arrival order: many Pods of a few Deployments, Events about them, Node
-// updates; names, uids, resourceVersions, IPs and timestamps vary as in a real cluster.
+// updates; names, uids, resourceVersions, IPs and timestamps vary as in a real cluster, and each
+// record's name, uid and resourceVersion are those in its JSON, as the recorder stores them.
 struct Workload {
   struct Rec {
     std::string kind, ns, name, uid, rv, payload;
@@ -59,18 +60,28 @@ struct Workload {
         ReplaceAll(r.payload, "10.42.", "10." + std::to_string(rng() % 200) + ".");
       } else if (which < 9) {
         r.kind = "Event", r.ns = "team-" + std::to_string(rng() % 8);
-        r.name = app + "-x." + std::to_string(rng());
+        const std::string pod = app + "-" + std::to_string(rng() % 100000);
+        r.name = pod + ".1879c3f1a2b4d6e8";
         r.payload = event;
-        ReplaceAll(r.payload, "checkout-7d9f8c6b5d-x2k4q",
-                   app + "-" + std::to_string(rng() % 100000));
+        ReplaceAll(r.payload, "checkout-7d9f8c6b5d-x2k4q", pod);
+        ReplaceAll(r.payload, "c7e2a9f4-1b3d-4f6a-8c0e-2d4f6a8c0e1b", r.uid);
+        ReplaceAll(r.payload, "\"48213380\"", "\"" + r.rv + "\"");
+        // The involved Pod's uid, not the Event's.
+        ReplaceAll(r.payload, "5f1c2b9e-3a47-4c0e-9d4b-8e2f6a1c7b30",
+                   "5f1c2b9e-3a47-4c0e-9d4b-" + std::to_string(100000000000 + rng() % 100000));
       } else {
         r.kind = "Node", r.name = "ip-10-42-" + std::to_string(rng() % 50) + ".ec2.internal";
         r.payload = node;
         ReplaceAll(r.payload, "ip-10-42-17-203.ec2.internal", r.name);
+        ReplaceAll(r.payload, "a3d9e1f7-2b6c-4e8a-9f1d-5c7b3e0a8d42", r.uid);
+        ReplaceAll(r.payload, "\"48213402\"", "\"" + r.rv + "\"");
       }
+      // A Pod's own uid and resourceVersion (the Event and Node ones were replaced above), and
+      // the namespace (the Event's involved object is in its namespace).
+      if (!r.ns.empty())
+        ReplaceAll(r.payload, "\"namespace\":\"shop\"", "\"namespace\":\"" + r.ns + "\"");
       ReplaceAll(r.payload, "5f1c2b9e-3a47-4c0e-9d4b-8e2f6a1c7b30", r.uid);
       ReplaceAll(r.payload, "\"48213377\"", "\"" + r.rv + "\"");
-      ReplaceAll(r.payload, "09:14:0", "09:" + std::to_string(10 + rng() % 50) + ":0");
       json_bytes += r.payload.size();
       recs.push_back(std::move(r));
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/store.h"
+#include "segments/segment_format.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
 
@@ -95,11 +96,12 @@ class SealerTest : public ::testing::Test {
     uint64_t ordinal = 0;
   };
 
-  Result<SortedSegment> Sort(uint64_t budget, WriterOptions options = {}) {
+  Result<SortedSegment> Sort(uint64_t budget, WriterOptions options = {},
+                             size_t dictionary_bytes = 32 << 10) {
     firsts_.clear();
     options.sync = SyncPolicy::kNever;
     return WriteSortedSegment(
-        input_, output_, options, budget,
+        input_, output_, options, budget, dictionary_bytes,
         [&](const ResourceKeyView& key, const RecordLocation& loc, uint64_t ordinal) {
           firsts_.push_back(First{ResourceKey(key), loc, ordinal});
         });
@@ -228,6 +230,42 @@ TEST_F(SealerTest, TiesKeepTheirArrivalOrderInMemoryAndAcrossRuns) {
     EXPECT_EQ(ReadOutput(), expected);
     ExpectFirstsPointAtFirstRecords(expected);
   }
+}
+
+// The output starts with a dictionary of an example object of each kind, within its budget, and
+// its blocks decode against it; with no budget (or block format 1) it has none.
+TEST_F(SealerTest, TheOutputStartsWithADictionaryOfExampleObjects) {
+  auto records = Shuffled(600, 5);
+  WriteInput(records);
+  for (size_t budget : {size_t{32} << 10, size_t{0}}) {
+    SCOPED_TRACE("dictionary budget " + std::to_string(budget));
+    fs::remove(output_);
+    auto sorted = Sort(64 << 20, {}, budget);
+    ASSERT_TRUE(sorted.has_value()) << sorted.error().ToString();
+    auto reader = SegmentReader::Open(output_);
+    ASSERT_TRUE(reader.has_value());
+    if (budget) {
+      // Four kinds, one example each (the payloads are at most a few hundred bytes).
+      EXPECT_GT((*reader)->dictionary_end(), segment_format::kFileHeaderSize);
+      EXPECT_GT((*reader)->dictionary_bytes(), 4 * std::string("{\"n\":0,\"pad\":\"\"}").size());
+      EXPECT_LE((*reader)->dictionary_bytes(), budget);
+      auto blocks = (*reader)->ListBlocks(nullptr);
+      ASSERT_TRUE(blocks.has_value());
+      EXPECT_EQ(blocks->front().offset, (*reader)->dictionary_end());
+    } else {
+      EXPECT_EQ((*reader)->dictionary_end(), 0u);
+      EXPECT_EQ((*reader)->dictionary_bytes(), 0u);
+    }
+    EXPECT_EQ(ReadOutput(), Expected(records));
+    ExpectFirstsPointAtFirstRecords(Expected(records));
+  }
+  // Block format 1 has no dictionary.
+  fs::remove(output_);
+  WriterOptions v1;
+  v1.block_format = segment_format::kBlockRecords;
+  ASSERT_TRUE(Sort(64 << 20, v1).has_value());
+  EXPECT_EQ((*SegmentReader::Open(output_))->dictionary_end(), 0u);
+  EXPECT_EQ(ReadOutput(), Expected(records));
 }
 
 TEST_F(SealerTest, EmptyInputGivesAnEmptySegment) {

@@ -121,6 +121,27 @@ TEST_F(InspectTest, PrintsBothBlockFormatsAndTheSameRecordsFromEither) {
   const auto old_lines = RecordLines(old.out), new_lines = RecordLines(now.out);
   EXPECT_EQ(old_lines.size(), 48u);
   EXPECT_EQ(old_lines, new_lines);
+  // And with a dictionary, as sealing writes them: it is named, the records are the same.
+  const fs::path sealed = dir_ / "sealed.seg";
+  {
+    sloop::WriterOptions o;
+    o.target_block_bytes = 2048;
+    o.dictionary = sloop::testing::FormatV1Records()[0].payload;
+    auto w = sloop::SegmentWriter::Create(sealed, o);
+    ASSERT_TRUE(w.has_value());
+    for (const auto& r : sloop::testing::FormatV1Records()) {
+      ASSERT_TRUE((*w)->Append(r.view()).has_value());
+    }
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  CommandResult dict = RunInspect("segment " + sealed.string() + " --records --payload");
+  EXPECT_EQ(dict.status, 0) << dict.out;
+  EXPECT_NE(dict.out.find("16           dictionary: " +
+                          std::to_string(sloop::testing::FormatV1Records()[0].payload.size()) +
+                          " bytes of example objects"),
+            std::string::npos)
+      << dict.out;
+  EXPECT_EQ(RecordLines(dict.out), old_lines);
   EXPECT_NE(old.out.find("\"message\":\"Back-off restarting \\\"checkout\\\"\\nagain\""),
             std::string::npos)
       << old.out;

@@ -743,5 +743,123 @@ TEST_F(SegmentTest, DamagedFormatTwoBodiesAreRefusedWithAReason) {
   }
 }
 
+TEST_F(SegmentTest, ADictionaryIsTheFirstBlockAndTheRestDecodeAgainstIt) {
+  auto recs = MakeRecords(300, 61);
+  WriterOptions o;
+  o.target_block_bytes = 16 * 1024;
+  o.dictionary = recs[0].payload + recs[1].payload + recs[2].payload;
+  std::vector<BlockHandle> written;
+  {
+    auto w = SegmentWriter::Create(path_, o);
+    ASSERT_TRUE(w.has_value()) << w.error().ToString();
+    (*w)->SetBlockListener([&](const BlockHandle& h) { written.push_back(h); });
+    for (const auto& r : recs) ASSERT_TRUE((*w)->Append(r.view()).has_value());
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  auto r = SegmentReader::Open(path_);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ((*r)->dictionary_bytes(), o.dictionary.size());
+  ASSERT_GT((*r)->dictionary_end(), segment_format::kFileHeaderSize);
+  // Listings hold the blocks of records only, the first right after the dictionary.
+  std::vector<CorruptBlock> corrupt;
+  auto listed = (*r)->ListBlocks(&corrupt);
+  ASSERT_TRUE(listed.has_value());
+  EXPECT_TRUE(corrupt.empty());
+  ASSERT_EQ(listed->size(), written.size());
+  EXPECT_EQ(listed->front().offset, (*r)->dictionary_end());
+  size_t i = 0;
+  ASSERT_TRUE((*r)->Scan(
+                      [&](const Block& b) {
+                        for (size_t j = 0; j < b.size(); ++j) ExpectSame(recs[i++], b.record(j));
+                        return true;
+                      },
+                      [](const CorruptBlock& c) { ADD_FAILURE() << c.reason; })
+                  .has_value());
+  EXPECT_EQ(i, recs.size());
+  Block b;
+  auto dict_read = (*r)->ReadBlock(segment_format::kFileHeaderSize, &b);
+  ASSERT_FALSE(dict_read.has_value());
+  EXPECT_NE(dict_read.error().message.find("dictionary"), std::string::npos);
+  // The same records without the dictionary take more room.
+  const uint64_t with = fs::file_size(path_);
+  fs::remove(path_);
+  o.dictionary.clear();
+  Write(recs, 16 * 1024);
+  EXPECT_LT(with, fs::file_size(path_));
+}
+
+TEST_F(SegmentTest, ADamagedDictionaryMakesOnlyTheBlocksThatNeedItUnreadable) {
+  auto recs = MakeRecords(120, 62);
+  WriterOptions o;
+  o.target_block_bytes = 16 * 1024;
+  o.dictionary = recs[0].payload;
+  {
+    auto w = SegmentWriter::Create(path_, o);
+    ASSERT_TRUE(w.has_value());
+    for (size_t i = 0; i < 60; ++i) ASSERT_TRUE((*w)->Append(recs[i].view()).has_value());
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  // Appended to later (a sealed file reopened as the active one): no dictionary for those.
+  {
+    RecoveryReport report;
+    auto w = SegmentWriter::OpenForAppend(path_, o, &report);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(report.bytes_dropped, 0u);
+    for (size_t i = 60; i < recs.size(); ++i) ASSERT_TRUE((*w)->Append(recs[i].view()).has_value());
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  EXPECT_EQ(CountReadable(), recs.size());
+  FlipBit(segment_format::kFileHeaderSize + segment_format::kBlockHeaderSize + 2, 3);
+  std::vector<CorruptBlock> corrupt;
+  const size_t readable = CountReadable(&corrupt);
+  EXPECT_EQ(readable, 60u) << "the appended blocks need no dictionary";
+  ASSERT_FALSE(corrupt.empty());
+  EXPECT_EQ(corrupt.front().offset, segment_format::kFileHeaderSize);
+  bool named = false;
+  for (const auto& c : corrupt) named |= c.reason.find("dictionary") != std::string::npos;
+  EXPECT_TRUE(named) << corrupt.back().reason;
+  // Recovery for append keeps everything: the damage is not a tail.
+  RecoveryReport report;
+  const uint64_t size = fs::file_size(path_);
+  auto w = SegmentWriter::OpenForAppend(path_, WriterOptions{}, &report);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(report.bytes_dropped, 0u);
+  EXPECT_EQ(fs::file_size(path_), size);
+}
+
+TEST_F(SegmentTest, ATornFirstBlockAfterTheDictionaryLeavesTheDictionary) {
+  auto recs = MakeRecords(20, 63);
+  WriterOptions o;
+  o.target_block_bytes = 1 << 20;
+  o.dictionary = recs[0].payload;
+  {
+    auto w = SegmentWriter::Create(path_, o);
+    ASSERT_TRUE(w.has_value());
+    for (const auto& r : recs) ASSERT_TRUE((*w)->Append(r.view()).has_value());
+    ASSERT_TRUE((*w)->Close().has_value());
+  }
+  uint64_t dictionary_end = (*SegmentReader::Open(path_))->dictionary_end();
+  fs::resize_file(path_, fs::file_size(path_) - 10);
+  RecoveryReport report;
+  auto w = SegmentWriter::OpenForAppend(path_, WriterOptions{}, &report);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(fs::file_size(path_), dictionary_end);
+  ASSERT_TRUE((*w)->Append(recs[0].view()).has_value());
+  ASSERT_TRUE((*w)->Close().has_value());
+  EXPECT_EQ(CountReadable(), 1u);
+  EXPECT_EQ((*SegmentReader::Open(path_))->dictionary_end(), dictionary_end);
+}
+
+TEST_F(SegmentTest, ADictionaryNeedsFormatTwoAndABoundedSize) {
+  WriterOptions o;
+  o.block_format = segment_format::kBlockRecords;
+  o.dictionary = "{}";
+  EXPECT_EQ(SegmentWriter::Create(path_, o).error().code, ErrorCode::kInvalidArgument);
+  o.block_format = segment_format::kBlockColumnar;
+  o.dictionary.assign(segment_format::kMaxDictionaryBytes + 1, 'x');
+  EXPECT_EQ(SegmentWriter::Create(path_, o).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(fs::exists(path_));
+}
+
 }  // namespace
 }  // namespace sloop

@@ -41,7 +41,8 @@ void Usage(FILE* out) {
                "       sloop-inspect sloop-backup FILE\n\n"
                "segment  prints the file header and every block (offset, block format: 1 for\n"
                "         FlatBuffers records, 2 for columns; frame and uncompressed bytes, the\n"
-               "         columns' share of a format 2 block, record count, time range, checksum);\n"
+               "         columns' share of a format 2 block, record count, time range, checksum)\n"
+               "         and the dictionary a sealed segment starts with;\n"
                "         --records adds one JSON line per record, --payload embeds each record's\n"
                "         object JSON.\n"
                "         Exit status 1 names the offset of each corrupt or torn block.\n"
@@ -171,6 +172,12 @@ int InspectSegment(const std::string& path, bool records, bool payload) {
               "uncompressed", "columns", "ratio", "records", "first", "last", "checksum");
   uint64_t blocks = 0, recs = 0, raw = 0, framed = 0, bad = 0;
   uint64_t by_format[3] = {0, 0, 0};
+  if (const uint64_t end = (*reader)->dictionary_end()) {
+    std::printf("  %-12zu dictionary: %zu bytes of example objects in a frame of %" PRIu64
+                " bytes; the blocks below are compressed against it\n",
+                segment_format::kFileHeaderSize, (*reader)->dictionary_bytes(),
+                end - segment_format::kFileHeaderSize);
+  }
   std::string line;
   auto scanned = (*reader)->Scan(
       [&](const Block& b) {
