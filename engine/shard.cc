@@ -128,7 +128,8 @@ bool NameFilter::MayContain(std::string_view kind, std::string_view ns,
 SealedShard::~SealedShard() = default;
 
 Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::path& segment_path,
-                                                       const std::filesystem::path& index_path) {
+                                                       const std::filesystem::path& index_path,
+                                                       const BaseFn& base) {
   std::shared_ptr<SealedShard> shard(new SealedShard());
   shard->segment_path_ = segment_path;
   shard->index_path_ = index_path;
@@ -136,7 +137,8 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   // Gathered while the index is verified, block by block.
   std::vector<uint64_t> present;
   auto opened = IndexReader::Open(
-      index_path, true, [&](const IndexReader& index, uint32_t first, uint32_t last) {
+      index_path, true,
+      [&](const IndexReader& index, uint32_t first, uint32_t last) {
         for (uint32_t e = first; e < last; ++e) {
           const IndexEntry entry = index.entry(e);
           if (entry.record_count() > 0 || !entry.events_about().empty()) {
@@ -144,6 +146,10 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
             present.push_back(NameFilter::Hash(k.kind, k.namespace_, k.name));
           }
         }
+      },
+      [&](uint64_t id) -> std::shared_ptr<const IndexReader> {
+        std::shared_ptr<const SealedShard> b = base ? base(id) : nullptr;
+        return b ? b->index_ : nullptr;
       });
   if (!opened) return std::unexpected(opened.error());
   const IndexReader& index = **opened;
@@ -179,6 +185,8 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   index.ReleaseMemory();
   return shard;
 }
+
+uint64_t SealedShard::base_shard_id() const { return index_->header().base_shard_id; }
 
 std::shared_ptr<const IndexReader> SealedShard::index() const {
   // A reader of its own: the blocks the query decompresses are freed with it, and its mapped

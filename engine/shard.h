@@ -150,8 +150,12 @@ class NameFilter {
 // A sealed shard: immutable; safe for any number of concurrent readers.
 class SealedShard : public Shard {
  public:
+  // An index written against the index of another shard (docs/format/index.md) reads it
+  // through base(shard id): the shard's, opened (kCorruption when it gives none).
+  using BaseFn = std::function<std::shared_ptr<const SealedShard>(uint64_t shard_id)>;
   static Result<std::shared_ptr<SealedShard>> Open(const std::filesystem::path& segment_path,
-                                                   const std::filesystem::path& index_path);
+                                                   const std::filesystem::path& index_path,
+                                                   const BaseFn& base = {});
   ~SealedShard() override;
 
   ShardInfo info() const override;
@@ -168,6 +172,12 @@ class SealedShard : public Shard {
   // The index, held for one use: its pages leave the resident set when the last holder lets go,
   // so resident memory does not grow with the number of shards kept or queried.
   std::shared_ptr<const IndexReader> index() const;
+  // The index as opened, for another shard's index to read it as its base (and for rewriting).
+  const std::shared_ptr<const IndexReader>& opened_index() const { return index_; }
+  // The shard whose index this one's reads keys in (0: none).
+  uint64_t base_shard_id() const;
+  const std::filesystem::path& segment_path() const { return segment_path_; }
+  const std::filesystem::path& index_path() const { return index_path_; }
 
  private:
   SealedShard() = default;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -182,6 +183,30 @@ Result<void> Store::Recover() {
     return blocks ? blocks->size() : 0;
   };
 
+  // A sealed shard's index may read keys in another shard's (docs/format/index.md): that one
+  // opens first, each once. A shard whose base does not open cannot open either, and is rebuilt
+  // from its segment like any shard with a damaged index.
+  std::map<uint64_t, Result<std::shared_ptr<SealedShard>>> opened;
+  std::set<uint64_t> opening;
+  std::function<Result<std::shared_ptr<SealedShard>>(uint64_t)> open_sealed =
+      [&](uint64_t id) -> Result<std::shared_ptr<SealedShard>> {
+    if (auto it = opened.find(id); it != opened.end()) return it->second;
+    opening.insert(id);
+    auto shard = SealedShard::Open(dir / ShardName(id, ".seg"), dir / ShardName(id, ".idx"),
+                                   [&](uint64_t base) -> std::shared_ptr<const SealedShard> {
+                                     auto f = files.find(base);
+                                     if (opening.count(base) || f == files.end() ||
+                                         !f->second.count(".seg") || !f->second.count(".idx")) {
+                                       return nullptr;
+                                     }
+                                     auto b = open_sealed(base);
+                                     return b ? *b : nullptr;
+                                   });
+    opening.erase(id);
+    opened.emplace(id, shard);
+    return shard;
+  };
+
   std::vector<uint64_t> active_ids;
   for (auto& [id, exts] : files) {
     auto seg = dir / ShardName(id, ".seg");
@@ -197,7 +222,7 @@ Result<void> Store::Recover() {
       return *seg_blocks;
     };
     if (has_idx && has_seg) {
-      auto shard = SealedShard::Open(seg, idx);
+      auto shard = open_sealed(id);
       if (shard) {
         sealed_.push_back(*shard);
         if (has_active && !options_.read_only) {
@@ -370,6 +395,7 @@ Result<void> Store::Close() {
       }
       if (auto r = SealShard(shard, /*paced=*/false); !r && result) result = r;
     }
+    if (!pending.empty()) RebaseIndexes();
   }
   std::lock_guard lock(bg_mu_);
   closed_ = true;

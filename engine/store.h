@@ -59,6 +59,9 @@ struct StoreOptions {
   // memory for each sealed shard.
   size_t sealed_dictionary_bytes = 32 * 1024;
   bool read_only = false;  // no appends, no sealing of old active files, no retention
+  // Older sealed indexes are rewritten to read the keys they share with the next shard's
+  // there (docs/format/index.md): about half their size. false: every index keeps all its keys.
+  bool rebase_indexes = true;
   bool background = true;  // seal and clean up on a background thread (tests may turn it off)
   // Backpressure: while more than this many finished shards wait to be sealed (each holds its
   // index in memory), Append waits for the sealer. Live ingest rotates once an hour and never
@@ -140,6 +143,8 @@ struct StoreStats {
   uint64_t damaged_files_set_aside = 0;
   // Sealed shards whose index was missing or damaged and was rebuilt from their segment.
   uint64_t indexes_rebuilt = 0;
+  // Sealed indexes rewritten against the next shard's (Store::RebaseIndexes) by this process.
+  uint64_t indexes_rebased = 0;
   // Records in the shards held now.
   uint64_t records_held = 0;
   // Maintenance runs (Maintain(): seal what is due, then retention), for Sloop's GC metrics.
@@ -255,6 +260,13 @@ class Store : public RecordSink {
   void FlushLoop();
   void KickFlusher();
   Result<RetentionReport> EnforceRetention();
+  // After seals: rewrites the indexes of shards no longer among the newest kWholeNewestIndexes
+  // against the next shard's, oldest first, kRebasesPerPass at most, and reopens each with the
+  // shards that read through it (store_seal.cc). A failure only leaves an index whole (logged).
+  void RebaseIndexes();
+  // Rewrites sealed[c] against sealed[c + 1] if it may be; true when it was rewritten. sealed is
+  // updated with the shards reopened.
+  bool RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_t c);
   Result<RetentionReport> MaintainOnce();  // Maintain() without its bookkeeping
   void BackgroundLoop();
   int64_t WindowStart(int64_t t_ns) const;
@@ -296,6 +308,7 @@ class Store : public RecordSink {
   uint64_t recovered_corrupt_blocks_ = 0;
   uint64_t damaged_files_ = 0;
   uint64_t indexes_rebuilt_ = 0;
+  std::atomic<uint64_t> indexes_rebased_{0};
 
   std::mutex pace_mu_;  // seal retry pacing
   std::chrono::milliseconds seal_backoff_{0};

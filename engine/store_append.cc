@@ -59,7 +59,9 @@ Result<void> Store::RotateLocked(int64_t t_ns) {
   if (options_.background) {
     bg_cv_.notify_all();
   } else if (old) {
-    return SealShard(old);
+    auto sealed = SealShard(old);
+    if (sealed) RebaseIndexes();
+    return sealed;
   }
   return {};
 }

@@ -52,6 +52,13 @@ inline std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current,
   return current.count() ? std::min(current * 2, o.seal_retry_max) : o.seal_retry_initial;
 }
 
+// Indexes written against the next shard's (docs/format/index.md, Store::RebaseIndexes): the
+// newest sealed shards keep whole indexes (the recent past is what most queries read), and no
+// index reads through more than kMaxBaseChain others.
+inline constexpr size_t kWholeNewestIndexes = 2;
+inline constexpr size_t kMaxBaseChain = 3;
+inline constexpr size_t kRebasesPerPass = 2;
+
 // Shards in time order: by the span of their records (one with none by its window), ties by id.
 // Not by window start: once -shard-duration changes, a 1 h window opened after 10 m ones starts
 // before them, and its history would be read first and deleted last.

@@ -276,6 +276,7 @@ StoreStats Store::Stats() const {
   st.recovered_corrupt_blocks = recovered_corrupt_blocks_;
   st.damaged_files_set_aside = damaged_files_;
   st.indexes_rebuilt = indexes_rebuilt_;
+  st.indexes_rebased = indexes_rebased_.load();
   st.maintenance_runs = maintenance_runs_.load();
   st.maintenance_failures = maintenance_failures_.load();
   st.maintenance_running = maintenance_running_.load();

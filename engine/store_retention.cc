@@ -122,7 +122,9 @@ Result<RetentionReport> Store::MaintainOnce() {
   for (auto& shard : pending) {
     if (auto r = SealShard(shard); !r) return std::unexpected(r.error());
   }
-  return EnforceRetention();
+  auto retention = EnforceRetention();
+  RebaseIndexes();
+  return retention;
 }
 
 void Store::BackgroundLoop() {
@@ -145,6 +147,9 @@ void Store::BackgroundLoop() {
       sealed_cv_.notify_all();
     }
     if (!pending.empty()) {
+      // Once appends waiting for the sealer go on: older indexes are rewritten against newer
+      // ones.
+      RebaseIndexes();
       // The sealed shards' in-memory indexes are freed here; hand the pages back to the system
       // so that resident memory follows the configured budget rather than its high-water mark.
       pending.clear();

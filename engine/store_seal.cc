@@ -1,11 +1,14 @@
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/seal_faults.h"
 #include "engine/sealer.h"
 #include "engine/store.h"
 #include "engine/store_internal.h"
+#include "index/index_format.h"
+#include "index/index_rebase.h"
 
 namespace sloop {
 
@@ -156,6 +159,85 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
   auto retention = EnforceRetention();
   if (!retention) return std::unexpected(retention.error());
   return {};
+}
+
+void Store::RebaseIndexes() {
+  if (options_.read_only || !options_.rebase_indexes) return;
+  std::lock_guard seal_lock(seal_mu_);  // one writer of shard files at a time
+  std::vector<std::shared_ptr<SealedShard>> sealed;
+  {
+    std::lock_guard lock(shards_mu_);
+    sealed = sealed_;  // in time order
+  }
+  // Oldest first, a few at a time (a store written whole by an earlier build is converted over
+  // several passes, not all at once).
+  size_t rebased = 0;
+  for (size_t c = 0; c + kWholeNewestIndexes < sealed.size() && rebased < kRebasesPerPass; ++c) {
+    if (RebaseIndex(sealed, c)) ++rebased;
+  }
+}
+
+bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_t c) {
+  const std::shared_ptr<SealedShard> shard = sealed[c];
+  const std::shared_ptr<SealedShard> next = sealed[c + 1];
+  const ShardInfo si = shard->info(), ni = next->info();
+  if (shard->base_shard_id() != 0 ||
+      shard->opened_index()->format_version() != index_format::kFormatVersion ||
+      next->opened_index()->format_version() != index_format::kFormatVersion) {
+    return false;  // read through a base already, or of a format without bases
+  }
+  // Retention deletes by newest record: a base must outlive the shards that read it.
+  if (std::tie(ni.max_ns, ni.id) <= std::tie(si.max_ns, si.id)) return false;
+  // The shards before that read through this one: each gets one more base to read through.
+  size_t chain = 0;
+  while (chain < c && sealed[c - chain - 1]->base_shard_id() == sealed[c - chain]->info().id) {
+    ++chain;
+  }
+  if (chain + 1 > kMaxBaseChain) return false;  // it stays whole: the chains before end here
+  const auto tmp = std::filesystem::path(shard->index_path()) += ".tmp";
+  auto fail = [&](const std::string& why) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    Log("the index of shard " + std::to_string(si.id) + " stays whole: " + why);
+    return false;
+  };
+  if (auto w = WriteRebasedIndex(*shard->opened_index(), *next->opened_index(), tmp); !w) {
+    return fail(w.error().ToString());
+  }
+  {
+    // Not over a shard retention has just taken away.
+    std::lock_guard lock(shards_mu_);
+    if (std::find(sealed_.begin(), sealed_.end(), shard) == sealed_.end()) {
+      return fail("the shard was deleted meanwhile");
+    }
+    if (auto r = Rename(tmp, shard->index_path()); !r) return fail(r.error().ToString());
+  }
+  if (auto r = SyncDir(ShardDir()); !r) Log("rewriting an index: " + r.error().ToString());
+  ++indexes_rebased_;
+  // Reopened, with the shards that read through it (newest first: each reads the one after).
+  std::shared_ptr<SealedShard> base = next;
+  for (size_t i = c + 1; i-- > c - chain;) {
+    const std::shared_ptr<SealedShard> old = sealed[i];
+    auto reopened = SealedShard::Open(old->segment_path(), old->index_path(),
+                                      [&](uint64_t id) -> std::shared_ptr<const SealedShard> {
+                                        return id == base->info().id ? base : nullptr;
+                                      });
+    if (!reopened) {
+      // The files are consistent (the next start opens them); this process keeps reading the
+      // shards it has open.
+      Log("reopening shard " + std::to_string(old->info().id) +
+          " after rewriting an index: " + reopened.error().ToString());
+      return true;
+    }
+    {
+      std::lock_guard lock(shards_mu_);
+      auto it = std::find(sealed_.begin(), sealed_.end(), old);
+      if (it != sealed_.end()) *it = *reopened;
+    }
+    sealed[i] = *reopened;
+    base = *reopened;
+  }
+  return true;
 }
 
 }  // namespace sloop

@@ -28,7 +28,9 @@ enum Mask : uint32_t {
   kHasEvent = 64,
   kHasHeat = 128,
   kHasNoChanges = 256,
-  kKnownMask = 511,
+  kRef = 512,  // the key is the base entry's (refs stream), and maybe more (Inherit << 10)
+  kInheritShift = 10,
+  kKnownMask = (1 << 14) - 1,
 };
 
 // A 32-bit value after a difference read from a stream (modulo 2^32, as written).
@@ -227,7 +229,7 @@ void EntryBlockBuilder::EndRun() {
 
 void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s,
                             std::optional<uint64_t> ordinal, bool linked,
-                            std::span<const uint32_t> about) {
+                            std::span<const uint32_t> about, const EntryRef* ref) {
   // Kind, namespace, API group and version: runs of one combination.
   const uint32_t refs[4] = {string_id_(key.kind), string_id_(key.namespace_),
                             string_id_(s.api_group), string_id_(s.api_version)};
@@ -236,14 +238,21 @@ void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
     std::copy(refs, refs + 4, run_);
   }
   ++run_length_;
-  // The name after what it shares with the one before.
-  size_t shared = 0;
-  const size_t most = std::min(previous_name_.size(), key.name.size());
-  while (shared < most && previous_name_[shared] == key.name[shared]) ++shared;
-  Put(&streams_[kNames], shared);
-  PutString(&streams_[kNames], key.name.substr(shared));
-  previous_name_.assign(key.name);
-  PutUid(&streams_[kUids], key.uid);
+  const uint8_t inherit = ref ? ref->inherit : 0;
+  if (ref) {
+    // Named by its entry in the base index: no name or uid here.
+    Put(&streams_[kRefs], static_cast<uint64_t>(int64_t{ref->entry} - previous_ref_ - 1));
+    previous_ref_ = ref->entry;
+  } else {
+    // The name after what it shares with the one before.
+    size_t shared = 0;
+    const size_t most = std::min(previous_name_.size(), key.name.size());
+    while (shared < most && previous_name_[shared] == key.name[shared]) ++shared;
+    Put(&streams_[kNames], shared);
+    PutString(&streams_[kNames], key.name.substr(shared));
+    previous_name_.assign(key.name);
+    PutUid(&streams_[kUids], key.uid);
+  }
   streams_[kFlags].push_back(static_cast<char>(s.flags));
 
   // A carried-over entry with no record spans the whole shard: its times are implied.
@@ -254,11 +263,12 @@ void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
   if (s.record_count || s.change_count || s.nochange_count) mask |= kHasCounts;
   if (!s.change_secs.empty()) mask |= kHasChanges;
   if (!s.nochange_secs.empty()) mask |= kHasNoChanges;
-  if (s.creation_ns != 0) mask |= kHasCreation;
-  if (s.owners && !s.owners->empty()) mask |= kHasOwners;
-  if (!s.last_resource_version.empty()) mask |= kHasVersion;
-  if (inv) mask |= kHasEvent;
+  if (s.creation_ns != 0 && !(inherit & kInheritCreation)) mask |= kHasCreation;
+  if (s.owners && !s.owners->empty() && !(inherit & kInheritOwners)) mask |= kHasOwners;
+  if (!s.last_resource_version.empty() && !(inherit & kInheritVersion)) mask |= kHasVersion;
+  if (inv && !(inherit & kInheritEvent)) mask |= kHasEvent;
   if (!s.heat.empty()) mask |= kHasHeat;
+  if (ref) mask |= kRef | uint32_t{inherit} << kInheritShift;
   Put(&streams_[kMasks], mask);
 
   if (mask & kHasCounts) {
@@ -422,6 +432,7 @@ std::string EntryBlockBuilder::Finish() {
   about_targets_ = 0;
   about_.clear();
   previous_event_ = 0;
+  previous_ref_ = -1;
   return out;
 }
 
@@ -483,6 +494,7 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
   uint64_t run_left = 0;
   std::string_view previous_name;
   uint64_t name_bytes = 0;
+  int64_t previous_ref = -1;
   int64_t previous_creation = 0;
   uint64_t previous_version = 0;
   uint64_t expected = ordinal;
@@ -502,27 +514,40 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
     e.key.namespace_ = ns;
     e.api_group = group;
     e.api_version = version;
-    // Name: a prefix of the one before, then its own bytes.
-    varint::Reader& nm = streams[kNames];
-    const uint64_t shared = nm.Get();
-    const uint64_t rest = nm.Get();
-    std::string_view tail = nm.Bytes(rest);
-    if (!nm.ok() || shared > previous_name.size()) return fail("names cut short");
-    // Shared prefixes could make a few bytes spell names without end: the block's names are
-    // bounded like its raw size.
-    name_bytes += shared + rest;
-    if (name_bytes > kMaxBlockRawBytes) return fail("names too long");
-    if (shared + rest > 0) {
-      char* p = out->chars.Allocate(shared + rest);
-      if (shared) std::memcpy(p, previous_name.data(), shared);
-      if (rest) std::memcpy(p + shared, tail.data(), rest);
-      e.key.name = {p, shared + rest};
-    }
-    previous_name = e.key.name;
-    e.key.uid = GetUid(streams[kUids], out->chars);
     e.flags = streams[kFlags].Byte();
     const uint64_t mask = streams[kMasks].Get();
     if (mask & ~uint64_t{kKnownMask}) return fail("an entry has parts this build does not know");
+    if (mask & kRef) {
+      // Named through the base index: entries ascending within the block.
+      const uint64_t ref = static_cast<uint64_t>(previous_ref + 1) + streams[kRefs].Get();
+      if (!streams[kRefs].ok() || ref >= ctx.base_entries) {
+        return fail("an entry names no entry of the base index");
+      }
+      e.ref = static_cast<uint32_t>(ref);
+      e.inherit = static_cast<uint8_t>(mask >> kInheritShift);
+      previous_ref = static_cast<int64_t>(ref);
+    } else if (mask >> kInheritShift) {
+      return fail("an entry of its own inherits parts");
+    } else {
+      // Name: a prefix of the one before, then its own bytes.
+      varint::Reader& nm = streams[kNames];
+      const uint64_t shared = nm.Get();
+      const uint64_t rest = nm.Get();
+      std::string_view tail = nm.Bytes(rest);
+      if (!nm.ok() || shared > previous_name.size()) return fail("names cut short");
+      // Shared prefixes could make a few bytes spell names without end: the block's names are
+      // bounded like its raw size.
+      name_bytes += shared + rest;
+      if (name_bytes > kMaxBlockRawBytes) return fail("names too long");
+      if (shared + rest > 0) {
+        char* p = out->chars.Allocate(shared + rest);
+        if (shared) std::memcpy(p, previous_name.data(), shared);
+        if (rest) std::memcpy(p + shared, tail.data(), rest);
+        e.key.name = {p, shared + rest};
+      }
+      previous_name = e.key.name;
+      e.key.uid = GetUid(streams[kUids], out->chars);
+    }
     if (mask & kHasCounts) {
       varint::Reader& c = streams[kCounts];
       e.record_count = static_cast<uint32_t>(c.Get());

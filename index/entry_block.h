@@ -22,6 +22,21 @@ namespace sloop::index_internal {
 
 inline constexpr uint32_t kNoEvent = 0xffffffffu;
 
+// Which parts of an entry named through the base index (EntryRow::ref) are the base entry's.
+enum Inherit : uint8_t {
+  kInheritCreation = 1,
+  kInheritOwners = 2,
+  kInheritVersion = 4,
+  kInheritEvent = 8,
+};
+
+// An entry written as a reference into the base index: the base entry with the same key, and
+// which of its parts (Inherit) are equal to this entry's and left out.
+struct EntryRef {
+  uint32_t entry = 0;
+  uint8_t inherit = 0;
+};
+
 // Copies of strings that stay where they are for as long as the arena lives.
 class CharArena {
  public:
@@ -62,6 +77,10 @@ struct EntryRow {
   uint32_t about = 0;  // the Event entries about it, in EntryBlock::about
   uint32_t about_n = 0;
   uint32_t event = kNoEvent;  // in EntryBlock::events
+  // Named through the base index: its entry there (index_format::kNoRef: its own key). The
+  // row's name and uid are then empty, and the parts `inherit` lists are read from there.
+  uint32_t ref = index_format::kNoRef;
+  uint8_t inherit = 0;
   uint8_t flags = 0;
   bool has_position = false;
 };
@@ -98,6 +117,7 @@ struct BlockContext {
   uint32_t first_entry = 0;  // index of the block's first entry in the shard
   uint32_t entries = 0;      // entries the block must hold
   uint32_t shard_entries = 0;
+  uint32_t base_entries = 0;  // entries of the base index (0: none; no entry may name one)
 };
 
 // Decodes a version-3 block payload (decompressed) into *out. False, with *why set, when the
@@ -119,9 +139,10 @@ class EntryBlockBuilder {
   // An entry. ordinal: of its first record in the segment (nullopt: it has none there though
   // it counts records). linked: an Event whose object has an entry in the shard (named through
   // that entry's `about` list, not spelled out here). about: the Event entries about it,
-  // ascending.
+  // ascending. ref: the base entry that names its key (and the parts it inherits), entries
+  // increasing within the block; null: the key is written here.
   void Add(const ResourceKeyView& key, const ResourceSummary& s, std::optional<uint64_t> ordinal,
-           bool linked, std::span<const uint32_t> about);
+           bool linked, std::span<const uint32_t> about, const EntryRef* ref = nullptr);
   uint32_t size() const { return n_; }
   // The block's payload; the builder is empty again.
   std::string Finish();
@@ -148,6 +169,7 @@ class EntryBlockBuilder {
   uint32_t about_targets_ = 0;
   std::string about_;
   uint32_t previous_event_ = 0;
+  int64_t previous_ref_ = -1;
 };
 
 }  // namespace sloop::index_internal

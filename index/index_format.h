@@ -32,6 +32,9 @@ inline constexpr uint32_t kMaxEntriesPerBlock = 1u << 16;
 // twenty million.
 inline constexpr uint32_t kMaxNamesRawBytes = 1u << 30;
 
+// EntryRow::ref of an entry that holds its own key.
+inline constexpr uint32_t kNoRef = 0xffffffffu;
+
 // EventLink.involved of an Event about no entry of the shard (version 2).
 inline constexpr uint32_t kNoEntry = 0xffffffffu;
 
@@ -56,6 +59,7 @@ enum BlockStream : size_t {
   kEvents,     // the fields of Event entries
   kPositions,  // each entry with records: its first record's ordinal against the running one
   kAbout,      // for the entries with Events about them: which Event entries
+  kRefs,       // each entry named through the base index: its entry index there
   kBlockStreams
 };
 

@@ -68,11 +68,13 @@ std::shared_ptr<IndexReader> IndexReader::Reader() const {
   r->verified_ = verified_;
   r->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(decoded_count_);
   r->claims_ = std::make_unique<std::atomic<uint8_t>[]>(decoded_count_);
+  if (base_) r->base_ = base_->Reader();
   return r;
 }
 
 Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::path& path,
-                                                       bool verify, const BlockFn& on_block) {
+                                                       bool verify, const BlockFn& on_block,
+                                                       const BaseFn& base) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IOError("open index", path.string(), errno);
   struct stat st;
@@ -112,8 +114,9 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
   index->root_ = fb::GetShardIndex(buf);
   const fb::ShardIndex* r = index->root_;
   index->header_ =
-      IndexHeader{r->format_version(), r->shard_id(), r->window_start_ns(), r->window_end_ns(),
-                  r->min_ns(),         r->max_ns(),   r->segment_bytes(),   r->record_count()};
+      IndexHeader{r->format_version(), r->shard_id(),     r->window_start_ns(), r->window_end_ns(),
+                  r->min_ns(),         r->max_ns(),       r->segment_bytes(),   r->record_count(),
+                  r->index_id(),       r->base_shard_id()};
   uint32_t version = r->format_version();
   if (version != index_format::kFormatVersionOne && version != index_format::kFormatVersionTwo &&
       version != index_format::kFormatVersion) {
@@ -130,6 +133,21 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
     map->strings.reserve(strings->size());
     for (const flatbuffers::String* str : *strings) map->strings.push_back(Str(str));
   }
+  if (version == index_format::kFormatVersion && r->base_shard_id() != 0) {
+    const std::string base_name = "the index of shard " + std::to_string(r->base_shard_id());
+    std::shared_ptr<const IndexReader> b = base ? base(r->base_shard_id()) : nullptr;
+    if (!b) {
+      return MakeError(
+          ErrorCode::kCorruption,
+          "index " + path.string() + ": its keys are read in " + base_name + ", which is missing");
+    }
+    if (b->header().index_id != r->base_index_id() || b->size() != r->base_entry_count()) {
+      return MakeError(ErrorCode::kCorruption,
+                       "index " + path.string() + ": its keys are read in " + base_name +
+                           ", which is not the file it was written against");
+    }
+    index->base_ = std::move(b);
+  }
   index->decoded_ = std::make_unique<std::atomic<Decoded*>[]>(index->decoded_count_);
   index->claims_ = std::make_unique<std::atomic<uint8_t>[]>(index->decoded_count_);
   if (verify || on_block) {
@@ -143,8 +161,8 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
         // The directory's key of the block is the key of its first entry.
         const fb::BlockKey* k = r->block_keys()->Get(b);
         if ((*d)->rows.empty() ||
-            (*d)->rows[0].key != ResourceKeyView{Str(k->kind()), Str(k->namespace_()),
-                                                 Str(k->name()), Str(k->uid())}) {
+            index->Entry(b * per).key() != ResourceKeyView{Str(k->kind()), Str(k->namespace_()),
+                                                           Str(k->name()), Str(k->uid())}) {
           return MakeError(ErrorCode::kCorruption,
                            "index " + path.string() + ": the directory's key of entry block " +
                                std::to_string(b) + " is not its first key (damaged file)");
@@ -162,6 +180,37 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
   // Verification touched every page: let them go until a query reads them.
   index->ReleaseMemory();
   return index;
+}
+
+Result<uint64_t> IndexReader::BaseShardOf(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IOError("open index", path.string(), errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return IOError("stat index", path.string(), e);
+  }
+  const auto size = static_cast<size_t>(st.st_size);
+  void* addr = size >= 8 ? mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  if (addr == MAP_FAILED) {
+    return MakeError(ErrorCode::kCorruption,
+                     "index " + path.string() + ": not readable as an index");
+  }
+  const auto* buf = static_cast<const uint8_t*>(addr);
+  flatbuffers::Verifier::Options opts;
+  opts.max_tables = 0xffffffffu;
+  flatbuffers::Verifier verifier(buf, size, opts);
+  Result<uint64_t> base = MakeError(
+      ErrorCode::kCorruption, "index " + path.string() + ": failed verification (damaged file)");
+  if (flatbuffers::BufferHasIdentifier(buf, index_format::kFileIdentifier) &&
+      fb::VerifyShardIndexBuffer(verifier)) {
+    const fb::ShardIndex* root = fb::GetShardIndex(buf);
+    base = root->format_version() == index_format::kFormatVersion ? root->base_shard_id() : 0;
+  }
+  munmap(addr, size);
+  return base;
 }
 
 Result<void> IndexReader::CheckDirectoryHash() const {
@@ -203,6 +252,10 @@ Result<void> IndexReader::CheckDirectoryHash() const {
       hash.Number(b->offset());
       hash.Number(b->first_record());
     }
+  }
+  for (uint64_t v :
+       {r->index_id(), r->base_shard_id(), r->base_index_id(), uint64_t{r->base_entry_count()}}) {
+    hash.Number(v);
   }
   if (hash.Digest() != r->directory_xxh64()) {
     return MakeError(ErrorCode::kCorruption, "index " + map_->path.string() +
@@ -335,6 +388,7 @@ Result<const IndexReader::Decoded*> IndexReader::DecodeBlock(uint32_t b) const {
       ctx.first_entry = b * per_block_;
       ctx.entries = std::min(per_block_, entry_count_ - b * per_block_);
       ctx.shard_entries = entry_count_;
+      ctx.base_entries = base_ ? base_->size() : 0;
       std::string why;
       const std::string_view payload(reinterpret_cast<const char*>(d->raw.get()), d->raw_bytes);
       if (!index_internal::DecodeEntryBlock(payload, ctx, d.get(), &why)) return fail(why);
@@ -481,15 +535,33 @@ void IndexReader::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint
 
 void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
   if (per_block_ == 0) return;
+  // The base entries the dropped blocks named (ascending in key order, as the entries): their
+  // blocks in the base go too, but the last (the next block here may name entries in it).
+  uint32_t lo = index_format::kNoRef, hi = 0;
   for (uint32_t b = first / per_block_; b < std::min(before / per_block_, block_count_); ++b) {
     if (Decoded* d = decoded_[b].exchange(nullptr, std::memory_order_acq_rel)) {
+      if (base_) {
+        for (const index_internal::EntryRow& row : d->rows) {
+          if (row.ref == index_format::kNoRef) continue;
+          lo = std::min(lo, row.ref);
+          hi = std::max(hi, row.ref);
+        }
+      }
       cached_bytes_.fetch_sub(d->bytes(), std::memory_order_relaxed);
       delete d;
     }
   }
+  if (base_ && lo != index_format::kNoRef) base_->DropBlocks(lo, hi);
 }
 
-void IndexReader::ReleaseMemory() const { madvise(map_->addr, map_->size, MADV_DONTNEED); }
+size_t IndexReader::cached_bytes() const {
+  return cached_bytes_.load(std::memory_order_relaxed) + (base_ ? base_->cached_bytes() : 0);
+}
+
+void IndexReader::ReleaseMemory() const {
+  madvise(map_->addr, map_->size, MADV_DONTNEED);
+  if (base_) base_->ReleaseMemory();
+}
 
 IndexEntry IndexReader::Entry(uint32_t i) const {
   auto d = Decode(i / rows_per_block_);
@@ -566,6 +638,8 @@ bool IndexReader::ForEachRecordedName(
 
 IndexEntry IndexReader::entry(uint32_t i) const { return Entry(i); }
 
+IndexEntry IndexReader::BaseEntry(uint32_t j) const { return base_->entry(j); }
+
 IndexBlock IndexReader::block(uint32_t b) const {
   const fb::BlockRef* r = root_->block_refs()->Get(b);
   const auto* base = static_cast<const uint8_t*>(map_->addr);
@@ -628,16 +702,27 @@ std::vector<std::string_view> Strings(
 
 std::vector<std::string_view> IndexReader::kinds() const { return Strings(root_->kinds()); }
 
+std::vector<std::string_view> IndexReader::reasons() const { return Strings(root_->reasons()); }
+
 std::vector<std::string_view> IndexReader::namespaces() const {
   return Strings(root_->namespaces());
 }
 
 // IndexEntry: every version's entries are decoded into the same rows.
 
-ResourceKeyView IndexEntry::key() const { return row_->key; }
+ResourceKeyView IndexEntry::key() const {
+  if (row_->ref == index_format::kNoRef) return row_->key;
+  const ResourceKeyView base = reader_->BaseEntry(row_->ref).key();
+  return {row_->key.kind, row_->key.namespace_, base.name, base.uid};
+}
 std::string_view IndexEntry::api_group() const { return row_->api_group; }
 std::string_view IndexEntry::api_version() const { return row_->api_version; }
-int64_t IndexEntry::creation_ns() const { return row_->creation_ns; }
+int64_t IndexEntry::creation_ns() const {
+  if (row_->inherit & index_internal::kInheritCreation) {
+    return reader_->BaseEntry(row_->ref).creation_ns();
+  }
+  return row_->creation_ns;
+}
 int64_t IndexEntry::first_ns() const { return row_->first_ns; }
 int64_t IndexEntry::last_ns() const { return row_->last_ns; }
 uint32_t IndexEntry::change_count() const { return row_->change_count; }
@@ -657,8 +742,17 @@ std::span<const uint32_t> IndexEntry::nochange_secs() const {
 
 uint32_t IndexEntry::heat_size() const { return row_->heat_n; }
 IndexHeatCell IndexEntry::heat(uint32_t k) const { return block_->heat[row_->heat + k]; }
-uint32_t IndexEntry::owner_count() const { return row_->owners_n; }
-IndexOwner IndexEntry::owner(uint32_t k) const { return block_->owners[row_->owners + k]; }
+uint32_t IndexEntry::owner_count() const {
+  if (row_->inherit & index_internal::kInheritOwners) {
+    return reader_->BaseEntry(row_->ref).owner_count();
+  }
+  return row_->owners_n;
+}
+
+IndexOwner IndexEntry::owner(uint32_t k) const {
+  if (row_->inherit & index_internal::kInheritOwners) return reader_->BaseEntry(row_->ref).owner(k);
+  return block_->owners[row_->owners + k];
+}
 
 uint64_t IndexEntry::first_block() const {
   if (!row_->has_position) return 0;
@@ -672,15 +766,30 @@ uint32_t IndexEntry::first_record() const {
   return reader_->SegmentPosition(row_->position).second;
 }
 
+std::optional<uint64_t> IndexEntry::first_record_ordinal() const {
+  if (!row_->has_position || reader_->header_.format_version != index_format::kFormatVersion) {
+    return std::nullopt;
+  }
+  return row_->position;
+}
+
 std::span<const uint32_t> IndexEntry::events_about() const {
   if (row_->about_n == 0) return {};
   return {block_->about.data() + row_->about, row_->about_n};
 }
 
-std::string_view IndexEntry::last_resource_version() const { return row_->last_resource_version; }
+std::string_view IndexEntry::last_resource_version() const {
+  if (row_->inherit & index_internal::kInheritVersion) {
+    return reader_->BaseEntry(row_->ref).last_resource_version();
+  }
+  return row_->last_resource_version;
+}
 
 const index_internal::EventRow& IndexEntry::event_row() const {
   static const index_internal::EventRow none;
+  if (row_->inherit & index_internal::kInheritEvent) {
+    return reader_->BaseEntry(row_->ref).event_row();
+  }
   return row_->event == index_internal::kNoEvent ? none : block_->events[row_->event];
 }
 

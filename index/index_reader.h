@@ -4,9 +4,12 @@
 // version 2 the entries are cut into zstd-compressed blocks with the first key of each block kept
 // uncompressed: a lookup binary searches those keys, decodes one block and searches inside it
 // (version 3 blocks are a compact columnar encoding, version 2 FlatBuffers tables; version 1 has
-// one uncompressed vector; all read the same). Decoded blocks are cached in the IndexReader
-// object until it is destroyed; Reader() gives each query its own object over the same mapping,
-// so memory follows the queries running, not the shards stored. Thread-safe.
+// one uncompressed vector; all read the same). A version-3 file may have been rewritten to read
+// the keys (and equal parts) it shares with the next shard's index there, its base: it is opened
+// with that base and answers as the whole file did. Decoded blocks are cached in the IndexReader
+// object until it is destroyed; Reader() gives each query its own object over the same mapping
+// (and a reader of its own of the base), so memory follows the queries running, not the shards
+// stored. Thread-safe.
 //
 // Callers see plain views (IndexEntry, IndexHeader, IndexHeatCell, IndexOwner, IndexBlock),
 // never the file's tables: its layout is known only inside index/.
@@ -17,6 +20,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -47,6 +51,10 @@ struct IndexHeader {
   int64_t max_ns = 0;
   uint64_t segment_bytes = 0;  // size of the shard's segment file
   uint64_t record_count = 0;
+  // Version 3: the file's identity (kept when it is rewritten against a base), and the shard
+  // whose index names some of its keys (0: none; the file holds every key itself).
+  uint64_t index_id = 0;
+  uint64_t base_shard_id = 0;
 };
 
 // Event occurrences about a resource in one minute, for one reason.
@@ -98,6 +106,9 @@ class IndexEntry {
   // first one, and its index in that block (0, 0 with no record).
   uint64_t first_block() const;
   uint32_t first_record() const;
+  // Version 3: the ordinal of its first record in the segment (the records before it), when it
+  // has one there.
+  std::optional<uint64_t> first_record_ordinal() const;
   // The Event entries about this one (entry indices, ascending).
   std::span<const uint32_t> events_about() const;
   std::string_view last_resource_version() const;
@@ -132,10 +143,17 @@ class IndexReader {
   // on_block, when given, sees the entries [first, last) of each block in order while the block
   // is decoded: a first pass over the index at the cost of one block of memory (the blocks are
   // freed as the pass goes on).
+  // A file written against a base index (header().base_shard_id, see WriteRebasedIndex) reads
+  // some keys and parts of entries there: base(id) gives the base, opened; kCorruption when it
+  // gives none or not the index the file was written against.
   using BlockFn = std::function<void(const IndexReader&, uint32_t first, uint32_t last)>;
+  using BaseFn = std::function<std::shared_ptr<const IndexReader>(uint64_t shard_id)>;
   static Result<std::shared_ptr<IndexReader>> Open(const std::filesystem::path& path,
-                                                   bool verify = true,
-                                                   const BlockFn& on_block = {});
+                                                   bool verify = true, const BlockFn& on_block = {},
+                                                   const BaseFn& base = {});
+  // The base shard a file names (0: none), from its header alone, so that its base can be opened
+  // first. kCorruption / kUnsupported as Open.
+  static Result<uint64_t> BaseShardOf(const std::filesystem::path& path);
   ~IndexReader();
 
   // Another reader of the same mapping with an empty block cache.
@@ -147,8 +165,11 @@ class IndexReader {
   // Entry i < size(); see IndexEntry for how long the view lives.
   IndexEntry entry(uint32_t i) const;
   ResourceKeyView key(uint32_t i) const { return entry(i).key(); }
-  // Bytes of decompressed blocks this object holds (the query buffer it costs).
-  size_t cached_bytes() const { return cached_bytes_.load(std::memory_order_relaxed); }
+  // Bytes of decompressed blocks this object (and its readers of the base) holds: the query
+  // buffer it costs.
+  size_t cached_bytes() const;
+  // The base index this one reads keys from (null: none).
+  const std::shared_ptr<const IndexReader>& base() const { return base_; }
 
   // Half-open ranges [first, second) of entry indices. An empty field matches everything after
   // the fields before it; fields after an empty one are ignored.
@@ -167,6 +188,7 @@ class IndexReader {
 
   // An Event reason by the index an IndexHeatCell holds ("" when the file has no such reason).
   std::string_view reason(uint32_t id) const;
+  std::vector<std::string_view> reasons() const;  // all of them, by index
   // Distinct kinds, and distinct non-empty namespaces, of the entries, sorted.
   std::vector<std::string_view> kinds() const;
   std::vector<std::string_view> namespaces() const;
@@ -213,6 +235,7 @@ class IndexReader {
   Result<void> CheckDirectoryHash() const;  // version 3
   Result<std::string> RecordedNames() const;
   IndexEntry Entry(uint32_t i) const;
+  IndexEntry BaseEntry(uint32_t j) const;  // entry j of the base
   // Where the record of ordinal `ordinal` lies in the segment (version 3).
   std::pair<uint64_t, uint32_t> SegmentPosition(uint64_t ordinal) const;
   Result<void> DecodeFlatBuffers(uint32_t block, Decoded* d) const;  // versions 1 and 2
@@ -227,6 +250,9 @@ class IndexReader {
   uint32_t LowerBound(const Less& less) const;
 
   std::shared_ptr<const Mapping> map_;
+  // The base index: for the object Open made, the one Open was given; for a Reader(), a reader
+  // of its own of that base (so that its decoded blocks follow this reader's).
+  std::shared_ptr<const IndexReader> base_;
   const fb::ShardIndex* root_ = nullptr;
   IndexHeader header_;
   uint32_t entry_count_ = 0;

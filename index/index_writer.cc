@@ -96,7 +96,14 @@ constexpr size_t kChunkBytes = 1 << 20;
 // costs about twice its compressed size in memory.
 struct IndexWriter::State {
   explicit State(int64_t window_start_ns)
-      : block(window_start_ns, [this](std::string_view str) { return StringId(str); }) {}
+      : block(window_start_ns, [this](std::string_view str) { return StringId(str); }) {
+    XXH3_64bits_reset(payload_hash);
+  }
+  ~State() { XXH3_freeState(payload_hash); }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  XXH3_state_t* payload_hash = XXH3_createState();  // of the compressed blocks, for index_id
 
   index_internal::EntryBlockBuilder block;
   std::set<std::string, std::less<>> kinds, namespaces;
@@ -157,6 +164,7 @@ struct IndexWriter::State {
     auto n = CompressBlock(reinterpret_cast<const uint8_t*>(raw.data()), raw.size(), &frame);
     if (!n) return std::unexpected(n.error());
     refs.emplace_back(payload_bytes, static_cast<uint32_t>(*n), static_cast<uint32_t>(raw.size()));
+    XXH3_64bits_update(payload_hash, frame.data(), frame.size());
     payload_bytes += frame.size();
     for (size_t at = 0; at < frame.size();) {
       if (chunks.empty() || chunks.back().size() == kChunkBytes) {
@@ -196,7 +204,7 @@ void IndexWriter::Plan(const ResourceKeyView& key, const ResourceSummary& s) {
 }
 
 Result<void> IndexWriter::Add(const ResourceKeyView& key, const ResourceSummary& s,
-                              RecordPosition position) {
+                              RecordPosition position, const index_internal::EntryRef* ref) {
   State& st = *st_;
   st.EndPlan();
   const uint32_t i = st.i;
@@ -237,7 +245,7 @@ Result<void> IndexWriter::Add(const ResourceKeyView& key, const ResourceSummary&
   }
   const ResourceKeyView* inv = s.involved();
   const bool linked = inv && st.IndexOf(*inv) != kNoEntry;
-  st.block.Add(key, s, ordinal, linked, st.about);
+  st.block.Add(key, s, ordinal, linked, st.about, ref);
   st.expected_ordinal += s.record_count;
   ++st.i;
   if (st.i % kEntriesPerBlock == 0) return st.FinishBlock();
@@ -322,6 +330,19 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
     hash.Number(b.offset());
     hash.Number(b.first_record());
   }
+  // A new file's identity follows from its content (its directory and compressed blocks): the
+  // same shard indexed again the same way is the same file to those written against it.
+  uint64_t index_id = shard.index_id;
+  if (index_id == 0) {
+    index_internal::DirectoryHash identity;
+    identity.Number(hash.Digest());
+    identity.Number(XXH3_64bits_digest(st.payload_hash));
+    index_id = std::max<uint64_t>(identity.Digest(), 1);
+  }
+  for (uint64_t v :
+       {index_id, shard.base_shard_id, shard.base_index_id, uint64_t{shard.base_entry_count}}) {
+    hash.Number(v);
+  }
   flatbuffers::FlatBufferBuilder fbb(estimate);
   uint8_t* blocks_at = nullptr;
   auto blocks_vec = fbb.CreateUninitializedVector(st.payload_bytes, &blocks_at);
@@ -368,6 +389,10 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   ib.add_record_names_bytes(record_names_bytes);
   ib.add_segment_blocks(segment_blocks_vec);
   ib.add_directory_xxh64(hash.Digest());
+  ib.add_index_id(index_id);
+  ib.add_base_shard_id(shard.base_shard_id);
+  ib.add_base_index_id(shard.base_index_id);
+  ib.add_base_entry_count(shard.base_entry_count);
   ib.add_reasons(reasons_vec);
   ib.add_kinds(kinds_vec);
   ib.add_namespaces(ns_vec);

@@ -18,6 +18,9 @@
 #include "index/resource_summary.h"
 
 namespace sloop {
+namespace index_internal {
+struct EntryRef;
+}  // namespace index_internal
 
 // Where an entry's records start in the sealed (key-ordered) segment: the offset of the block
 // frame holding its first record, that record's index in the block, and its ordinal in the
@@ -37,6 +40,13 @@ struct IndexShardInfo {
   int64_t max_ns = 0;
   uint64_t segment_bytes = 0;
   uint64_t record_count = 0;
+  // The file's identity: 0 draws a new one (a shard sealed), a rewrite keeps the old one.
+  uint64_t index_id = 0;
+  // Written against the index of another shard (WriteRebasedIndex): its shard id, identity and
+  // entry count (0: none).
+  uint64_t base_shard_id = 0;
+  uint64_t base_index_id = 0;
+  uint32_t base_entry_count = 0;
 };
 
 class IndexWriter {
@@ -51,7 +61,10 @@ class IndexWriter {
   // Second pass: the same entries in the same order. The views are read during the call only.
   // Positions must agree with each other (two entries starting in one segment block put its
   // first record at one ordinal): kInvalidArgument otherwise.
-  Result<void> Add(const ResourceKeyView& key, const ResourceSummary& s, RecordPosition position);
+  // ref (only with a base, see IndexShardInfo): the entry of the base with the same key, whose
+  // key and equal parts this entry names instead of holding them.
+  Result<void> Add(const ResourceKeyView& key, const ResourceSummary& s, RecordPosition position,
+                   const index_internal::EntryRef* ref = nullptr);
   // Writes the file and fsyncs it. reasons are the Event reasons the entries' heat cells name
   // (HeatCellData::reason). Refused when the passes did not see the same number of entries.
   Result<void> Finish(const IndexShardInfo& shard, std::span<const std::string> reasons);

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "engine/store.h"
+#include "index/index_reader.h"
 #include "segments/segment_format.h"
 #include "segments/segment_reader.h"
 #include "segments/segment_writer.h"
@@ -238,6 +239,45 @@ TEST_F(FaultsTest, FlippedByteInASealedBlockSkipsThatBlockOnly) {
   EXPECT_EQ(Readable(*store), 600u - bad.record_count);  // counted once, however often met
   EXPECT_EQ(store->Stats().corrupt_blocks_skipped, 1u);
   EXPECT_TRUE(fs::exists(seg));
+}
+
+// An index read through the next shard's (docs/format/index.md) whose base is damaged: the base
+// is rebuilt from its segment, and the index reading it (which no longer finds the file it was
+// written against, unless the rebuilt one is the same) too. Nothing is lost either way.
+TEST_F(FaultsTest, DamagedBaseIndexIsRebuiltWithTheIndexesReadingIt) {
+  constexpr int kHours = 4;
+  {
+    auto store = Open(Options());
+    ASSERT_TRUE(store);
+    for (int h = 0; h < kHours; ++h) {
+      for (int i = 0; i < 200; ++i) {
+        // Half the pods change each hour: the others are carried over unchanged.
+        if (h > 0 && i % 2) continue;
+        ASSERT_TRUE(store->Append(mk_.Pod(kT0 + h * kHour + i * kSec, "ns", PodName(i),
+                                          "u" + PodName(i), h * 1000 + i)));
+      }
+    }
+    ASSERT_TRUE(store->Close());
+    EXPECT_EQ(store->Stats().indexes_rebased, 2u);  // shards 1 and 2, when 3 and 4 were sealed
+  }
+  // Shard 2 is read by shard 1 and reads shard 3.
+  const fs::path first = Shards() / "0000000001.idx", base = Shards() / "0000000002.idx";
+  ASSERT_EQ(IndexReader::BaseShardOf(first).value_or(0), 2u);
+  ASSERT_EQ(IndexReader::BaseShardOf(base).value_or(0), 3u);
+  uint64_t total = 0;
+  {
+    auto store = Open(Options());
+    ASSERT_TRUE(store);
+    total = Readable(*store);
+    EXPECT_EQ(store->Stats().indexes_rebuilt, 0u);
+  }
+  FlipByte(base, fs::file_size(base) / 2);
+  auto store = Open(Options());
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Readable(*store), total);
+  EXPECT_EQ(store->Stats().sealed_shards, static_cast<uint64_t>(kHours));
+  EXPECT_GE(store->Stats().indexes_rebuilt, 1u);
+  EXPECT_TRUE(fs::exists(fs::path(base) += ".damaged"));
 }
 
 TEST_F(FaultsTest, DamagedIndexIsRebuiltFromTheSegment) {

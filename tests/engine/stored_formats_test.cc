@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/store.h"
+#include "index/index_reader.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop {
@@ -87,11 +88,11 @@ std::string PodUid(int i, int gen = 0) {
 // Three hours: 120 Pods in two namespaces (owned by 12 ReplicaSets), 12 Nodes, 2 Deployments;
 // changes, resyncs and deletions, one Pod replaced under the same name, Events about Pods (some
 // updated hours later), about Nodes and about a Pod the store never saw.
-Result<void> WriteRecipe(Store& store) {
+Result<void> WriteRecipe(Store& store, int hours = 3) {
   Recipe r;
   auto put = [&](const RecordView& v) { return store.Append(v); };
   int rv = 1000;
-  for (int h = 0; h < 3; ++h) {
+  for (int h = 0; h < hours; ++h) {
     const int64_t t = kT0 + h * kHour;
     for (int i = 0; i < 120; ++i) {
       const std::string ns = i % 3 ? "shop" : "web";
@@ -177,7 +178,7 @@ Result<void> WriteRecipe(Store& store) {
 // Everything this build answers about the store, one fact a line.
 class Answers {
  public:
-  explicit Answers(const Store& store) : store_(store) {}
+  explicit Answers(const Store& store, int hours = 3) : store_(store), hours_(hours) {}
 
   std::string Run() {
     for (const ShardInfo& s : store_.Shards()) {
@@ -187,11 +188,12 @@ class Answers {
              << " resources " << s.resources;
     }
     for (const auto& shard : store_.Snapshot()) Entries(*shard);
-    const int64_t end = kT0 + 3 * kHour;
+    const int64_t end = kT0 + hours_ * kHour;
     std::vector<TimeRange> ranges = {{kT0, end},
                                      {kT0, kT0 + kHour},
                                      {kT0 + kHour + 20 * kMin, kT0 + 2 * kHour + 10 * kMin},
-                                     {kT0 + 2 * kHour + 59 * kMin, end}};
+                                     {kT0 + 2 * kHour + 59 * kMin, kT0 + 3 * kHour}};
+    for (int h = 3; h < hours_; ++h) ranges.push_back({kT0 + h * kHour, kT0 + (h + 1) * kHour});
     for (const TimeRange& range : ranges) {
       TimelineQuery q;
       q.range = range;
@@ -235,7 +237,10 @@ class Answers {
       Record("node-events-any-uid", v);
       return true;
     });
-    for (int64_t at : {kT0 + 10 * kMin, kT0 + kHour + 30 * kMin, kT0 + 2 * kHour + 59 * kMin}) {
+    std::vector<int64_t> moments = {kT0 + 10 * kMin, kT0 + kHour + 30 * kMin,
+                                    kT0 + 2 * kHour + 59 * kMin};
+    if (hours_ > 3) moments.push_back(kT0 + (hours_ - 1) * kHour + 30 * kMin);
+    for (int64_t at : moments) {
       auto p = store_.PayloadAt({"Pod", "shop", PodName(1), PodUid(1)}, at);
       if (p && *p) Record("payload-at " + std::to_string(at), (*p)->view());
       for (std::string_view kind : {"Pod", "Node", "Deployment"}) {
@@ -353,6 +358,7 @@ class Answers {
   }
 
   const Store& store_;
+  const int hours_;
   std::ostringstream out_;
   std::set<ResourceKey> keys_;
 };
@@ -392,6 +398,57 @@ TEST(StoredFormats, WriteStoreWhenAsked) {
   auto store = Store::Open(Options(dir, true));
   ASSERT_TRUE(store) << store.error().ToString();
   std::ofstream(fs::path(dir) / "answers.txt") << Answers(**store).Run() << "\n";
+}
+
+// Older indexes rewritten against the next shard's (Store::RebaseIndexes) answer every query as
+// whole ones do, after a restart too; the newest stay whole, chains are bounded, and the store
+// is smaller.
+TEST(StoredFormats, RebasedIndexesAnswerAsWholeOnes) {
+  constexpr int kHours = 8;
+  const fs::path root =
+      fs::temp_directory_path() / ("sloop-stored-formats-rebase-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  std::string answers[2];
+  uint64_t index_bytes[2] = {};
+  for (int rebase = 0; rebase < 2; ++rebase) {
+    const fs::path dir = root / (rebase ? "rebased" : "whole");
+    StoreOptions o = Options(dir, false);
+    o.rebase_indexes = rebase;
+    std::string live;
+    {
+      auto store = Store::Open(o);
+      ASSERT_TRUE(store) << store.error().ToString();
+      ASSERT_TRUE(WriteRecipe(**store, kHours));
+      ASSERT_TRUE((*store)->Close());
+      EXPECT_EQ((*store)->Stats().indexes_rebased, rebase ? 5u : 0u);
+      live = Answers(**store, kHours).Run();
+    }
+    auto store = Store::Open(Options(dir, true));
+    ASSERT_TRUE(store) << store.error().ToString();
+    EXPECT_EQ((*store)->Stats().indexes_rebuilt, 0u);
+    answers[rebase] = Answers(**store, kHours).Run();
+    EXPECT_EQ(answers[rebase], live) << "answers change with a restart";
+    std::vector<uint64_t> bases;
+    for (const ShardInfo& s : (*store)->Shards()) {
+      index_bytes[rebase] += s.index_bytes;
+      auto base = IndexReader::BaseShardOf(
+          dir / "shards" /
+          (std::string(10 - std::to_string(s.id).size(), '0') + std::to_string(s.id) + ".idx"));
+      ASSERT_TRUE(base);
+      bases.push_back(*base);
+    }
+    ASSERT_EQ(bases.size(), size_t{kHours});
+    if (!rebase) {
+      EXPECT_EQ(bases, std::vector<uint64_t>(kHours, 0));
+      continue;
+    }
+    // Shard i reads through shard i + 1, but the fourth stays whole (no chain is longer than
+    // three: 1 -> 2 -> 3 -> 4), and so do the two newest.
+    EXPECT_EQ(bases, (std::vector<uint64_t>{2, 3, 4, 0, 6, 7, 0, 0}));
+  }
+  EXPECT_EQ(answers[1], answers[0]);
+  EXPECT_LT(index_bytes[1], index_bytes[0]);
+  fs::remove_all(root);
 }
 
 // Each committed store opens and answers as the build that wrote it did.

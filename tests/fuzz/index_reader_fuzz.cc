@@ -94,6 +94,7 @@ size_t DecodeRawBlock(std::string_view payload) {
   ctx.window_start_ns = 1795165200LL * 1000000000LL;
   ctx.first_entry = 128;
   ctx.shard_entries = 1000;
+  ctx.base_entries = 1000;  // entries may name their key in a base index of 1000
   sloop::index_internal::EntryBlock block;
   std::string why;
   size_t sum = 0;
@@ -117,6 +118,7 @@ size_t DecodeRawBlock(std::string_view payload) {
     for (uint32_t k = 0; k < r.about_n; ++k) {
       if (block.about[r.about + k] >= ctx.shard_entries) __builtin_trap();
     }
+    if (r.ref != sloop::index_format::kNoRef && r.ref >= ctx.base_entries) __builtin_trap();
     if (r.event != sloop::index_internal::kNoEvent) sum += block.events[r.event].name.size();
   }
   return sum;

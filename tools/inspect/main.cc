@@ -46,8 +46,9 @@ void Usage(FILE* out) {
                "         --records adds one JSON line per record, --payload embeds each record's\n"
                "         object JSON.\n"
                "         Exit status 1 names the offset of each corrupt or torn block.\n"
-               "index    verifies a shard index (.idx, format versions 1 to 3) and prints its header,\n"
-               "         the bytes of its parts and entry blocks, and its entries by kind;\n"
+               "index    verifies a shard index (.idx, format versions 1 to 3; an index read through\n"
+               "         the next shard's is opened with it, from the same directory) and prints its\n"
+               "         header, the bytes of its parts and entry blocks, and its entries by kind;\n"
                "         --entries adds one JSON line per entry with every field it holds.\n"
                "         Exit status 1 when the file fails verification.\n"
                "demo     writes a segment of N realistic records (default 20000) into DIR and\n"
@@ -357,8 +358,25 @@ std::string EntryJson(const IndexReader& idx, uint32_t i) {
   return line;
 }
 
+// Opens an index, and the indexes it reads keys in (its base, and theirs), from the same
+// directory, as the store names them (NNNNNNNNNN.idx).
+Result<std::shared_ptr<IndexReader>> OpenWithBases(const std::filesystem::path& path,
+                                                   int depth = 0) {
+  return IndexReader::Open(path, true, {}, [&](uint64_t id) -> std::shared_ptr<const IndexReader> {
+    char name[32];
+    std::snprintf(name, sizeof(name), "%010llu.idx", static_cast<unsigned long long>(id));
+    if (depth > 64) return nullptr;
+    auto base = OpenWithBases(path.parent_path() / name, depth + 1);
+    if (!base) {
+      std::fprintf(stderr, "sloop-inspect: %s\n", base.error().message.c_str());
+      return nullptr;
+    }
+    return *base;
+  });
+}
+
 int InspectIndex(const std::string& path, bool entries) {
-  auto opened = IndexReader::Open(path);
+  auto opened = OpenWithBases(path);
   if (!opened) {
     std::fprintf(stderr, "sloop-inspect: %s\n", opened.error().message.c_str());
     return opened.error().code == ErrorCode::kCorruption ? 1 : 2;
@@ -370,6 +388,13 @@ int InspectIndex(const std::string& path, bool entries) {
               r.format_version, r.shard_id, r.window_start_ns, r.window_end_ns);
   std::printf("  records %" PRIu64 " in a segment of %" PRIu64 " bytes, %u entries\n",
               r.record_count, r.segment_bytes, idx.size());
+  if (r.format_version >= 3) {
+    std::printf("  index id %016" PRIx64 ", %s\n", r.index_id,
+                r.base_shard_id ? ("keys shared with the next shard read in the index of shard " +
+                                   std::to_string(r.base_shard_id))
+                                      .c_str()
+                                : "every key held here");
+  }
   uint64_t raw = 0, packed = 0;
   const uint32_t blocks = idx.block_count();
   for (uint32_t b = 0; b < blocks; ++b) {

@@ -1,0 +1,323 @@
+// Indexes rewritten against the index of the next shard (WriteRebasedIndex): every answer the
+// reader gives stays the same, through chains of bases too; a base that is missing or is not the
+// file it was written against is refused; the file is smaller.
+#include "index/index_rebase.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "index/index_format.h"
+#include "index/index_reader.h"
+#include "index/shard_index_builder.h"
+
+namespace sloop {
+namespace {
+
+constexpr int64_t kSec = 1000000000LL;
+constexpr int64_t kHour = 3600 * kSec;
+constexpr int64_t kStart = 1'790'000'000LL * kSec;
+
+// Every answer of an index, one entry a line: what a rewrite must keep.
+std::string Dump(const IndexReader& idx) {
+  std::string out;
+  const IndexHeader& h = idx.header();
+  out += std::to_string(h.shard_id) + " " + std::to_string(h.window_start_ns) + " " +
+         std::to_string(h.min_ns) + " " + std::to_string(h.max_ns) + " " +
+         std::to_string(h.record_count) + " " + std::to_string(h.segment_bytes) + "\n";
+  for (std::string_view k : idx.kinds()) out += std::string(k) + ",";
+  for (std::string_view n : idx.namespaces()) out += std::string(n) + ",";
+  out += "\n";
+  for (uint32_t i = 0; i < idx.size(); ++i) {
+    const IndexEntry e = idx.entry(i);
+    out += ResourceKey(e.key()).ToString() + " " + std::string(e.api_group()) + "/" +
+           std::string(e.api_version()) + " c" + std::to_string(e.creation_ns()) + " " +
+           std::to_string(e.first_ns()) + "-" + std::to_string(e.last_ns()) + " n" +
+           std::to_string(e.change_count()) + "/" + std::to_string(e.nochange_count()) + "/" +
+           std::to_string(e.record_count()) + " f" + std::to_string(e.flags()) + " @" +
+           std::to_string(e.first_block()) + ":" + std::to_string(e.first_record()) + " rv" +
+           std::string(e.last_resource_version()) + " t";
+    for (uint32_t t : e.change_secs()) out += std::to_string(t) + ",";
+    out += " u";
+    for (uint32_t t : e.nochange_secs()) out += std::to_string(t) + ",";
+    out += " h";
+    for (uint32_t k = 0; k < e.heat_size(); ++k) {
+      const IndexHeatCell c = e.heat(k);
+      out += std::to_string(c.minute) + ":" + std::to_string(c.count) + ":" +
+             std::string(idx.reason(c.reason)) + ":" + std::to_string(c.severity) + ",";
+    }
+    out += " o";
+    for (uint32_t k = 0; k < e.owner_count(); ++k) {
+      const IndexOwner o = e.owner(k);
+      out += std::string(o.kind) + ":" + std::string(o.name) + ":" + std::string(o.uid) + ":" +
+             (o.controller ? "1" : "0") + ",";
+    }
+    out += " e" + std::string(e.involved_kind()) + "/" + std::string(e.involved_namespace()) + "/" +
+           std::string(e.involved_name()) + "/" + std::string(e.involved_uid()) + ":" +
+           std::to_string(e.event_count()) + "@" + std::to_string(e.event_last_ns()) + " a";
+    for (uint32_t a : e.events_about()) out += std::to_string(a) + ",";
+    out += " x" + std::to_string(idx.FindExact(e.key())) + " " +
+           std::to_string(idx.Find(e.key().kind, e.key().namespace_, e.key().name).first) + "\n";
+  }
+  idx.ForEachRecordedName([&](uint32_t i, std::string_view name) {
+    out += std::to_string(i) + "=" + std::string(name) + ",";
+    return true;
+  });
+  return out;
+}
+
+// "" when equal, else the first line that differs.
+std::string FirstDifference(const std::string& got, const std::string& want) {
+  if (got == want) return "";
+  size_t at = 0;
+  while (at < got.size() && at < want.size() && got[at] == want[at]) ++at;
+  const size_t line = want.rfind('\n', at == 0 ? 0 : at - 1);
+  const size_t from = line == std::string::npos ? 0 : line + 1;
+  return "want: " + want.substr(from, want.find('\n', at) - from) +
+         "\ngot:  " + got.substr(from, got.find('\n', at) - from);
+}
+
+class IndexRebaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("index_rebase_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string_view Keep(std::string s) { return strings_.emplace_back(std::move(s)); }
+
+  void Pod(ShardIndexBuilder& b, int64_t t, WatchType type, int i, int rv) {
+    RecordView r;
+    r.observed_ns = t;
+    r.watch_type = type;
+    r.api_version = "v1";
+    r.kind = "Pod";
+    r.namespace_ = i % 3 ? "shop" : "web";
+    r.name = Keep("web-" + std::to_string(i / 10) + "-p" + std::to_string(i));
+    r.uid = Keep("6f1c2b9e-3a47-4c0e-9d4b-" + std::string(12 - std::to_string(i).size(), '0') +
+                 std::to_string(i));
+    r.resource_version = Keep(std::to_string(rv));
+    r.payload = Keep(R"({"metadata":{"creationTimestamp":"2026-09-21T10:00:00Z",)"
+                     R"("ownerReferences":[{"kind":"ReplicaSet","name":"rs-)" +
+                     std::to_string(i / 10) + R"(","uid":"rs-uid)" + std::to_string(i / 10) +
+                     R"(","controller":true}]}})");
+    b.Add(r, 0);
+  }
+
+  void Event(ShardIndexBuilder& b, int64_t t, WatchType type, int i, int n, int count,
+             bool about_ghost = false) {
+    RecordView r;
+    r.observed_ns = t;
+    r.watch_type = type;
+    r.api_version = "v1";
+    r.kind = "Event";
+    r.namespace_ = i % 3 ? "shop" : "web";
+    const std::string pod =
+        about_ghost ? "ghost" : "web-" + std::to_string(i / 10) + "-p" + std::to_string(i);
+    r.name = Keep(pod + "." + std::to_string(n));
+    r.uid = Keep("e-" + std::to_string(i) + "-" + std::to_string(n));
+    r.resource_version = Keep(std::to_string(t / kSec));
+    r.payload = "{}";
+    EventInfoView ev;
+    ev.involved_kind = "Pod";
+    ev.involved_namespace = r.namespace_;
+    ev.involved_name = Keep(pod);
+    ev.involved_uid =
+        about_ghost ? "ghost-uid"
+                    : Keep("6f1c2b9e-3a47-4c0e-9d4b-" +
+                           std::string(12 - std::to_string(i).size(), '0') + std::to_string(i));
+    ev.reason = count > 2 ? "BackOff" : "Pulled";
+    ev.severity = count > 2 ? EventSeverity::kWarning : EventSeverity::kNormal;
+    ev.count = count;
+    ev.first_timestamp_ns = t - 60 * kSec;
+    ev.last_timestamp_ns = t;
+    r.event = ev;
+    b.Add(r, 0);
+  }
+
+  // Hour h of a cluster of `pods` Pods: created in hour 0, some changed, resynced or deleted
+  // each hour after, Events created one hour and updated or deleted the next, one about a Pod
+  // never seen.
+  void Hour(ShardIndexBuilder& b, int h, int pods) {
+    const int64_t t0 = kStart + h * kHour;
+    for (int i = 0; i < pods; ++i) {
+      const int64_t t = t0 + (i * 7 % 3000) * kSec + i;
+      if (h == 0) Pod(b, t, WatchType::kAdded, i, 1000 + i);
+      if (h > 0 && i % 13 == h) Pod(b, t, WatchType::kModified, i, 5000 + i * 10 + h);
+      if (h > 0 && i % 29 == h) Pod(b, t, WatchType::kRelisted, i, 1000 + i);
+      if (h > 0 && i % 97 == h) Pod(b, t + kSec, WatchType::kDeleted, i, 9000 + i);
+      if (i % 5 == h % 5) Event(b, t + 2 * kSec, WatchType::kAdded, i, h, 1);
+      if (h > 0 && i % 5 == (h - 1) % 5) {
+        if (i % 2) {
+          Event(b, t + 3 * kSec, WatchType::kModified, i, h - 1, 4);
+        } else {
+          Event(b, t + 3 * kSec, WatchType::kDeleted, i, h - 1, 1);
+        }
+      }
+    }
+    Event(b, t0 + 100 * kSec, WatchType::kAdded, 1, 100 + h, 2, /*about_ghost=*/true);
+  }
+
+  // Writes b's index as a sealed segment of blocks of six records would place them.
+  std::filesystem::path Write(const ShardIndexBuilder& b, uint64_t id) {
+    std::vector<ShardIndexBuilder::SealedPosition> pos;
+    uint64_t ordinal = 0;
+    for (const auto& [k, s] : b.summaries()) {
+      pos.push_back(s.record_count
+                        ? ShardIndexBuilder::SealedPosition{4096 + ordinal / 6 * 500,
+                                                            uint32_t(ordinal % 6), ordinal}
+                        : ShardIndexBuilder::SealedPosition{});
+      ordinal += s.record_count;
+    }
+    auto path = dir_ / (std::to_string(id) + ".idx");
+    auto w = b.WriteIndexFile(path, id, 99999, pos);
+    EXPECT_TRUE(w) << (w ? "" : w.error().message);
+    return path;
+  }
+
+  // Three consecutive shards' indexes, each carrying over from the one before.
+  std::vector<std::filesystem::path> ThreeHours(int pods = 400) {
+    std::vector<std::filesystem::path> paths;
+    std::unique_ptr<ShardIndexBuilder> previous;
+    for (int h = 0; h < 3; ++h) {
+      auto b = std::make_unique<ShardIndexBuilder>(kStart + h * kHour, kStart + (h + 1) * kHour);
+      if (previous) b->CarryOver(*previous);
+      Hour(*b, h, pods);
+      paths.push_back(Write(*b, h + 1));
+      previous = std::move(b);
+    }
+    return paths;
+  }
+
+  static std::shared_ptr<const IndexReader> Open(const std::filesystem::path& path,
+                                                 std::shared_ptr<const IndexReader> base = {}) {
+    auto opened = IndexReader::Open(path, true, {}, [&](uint64_t) { return base; });
+    EXPECT_TRUE(opened) << opened.error().message;
+    return opened ? *opened : nullptr;
+  }
+
+  std::filesystem::path dir_;
+  std::deque<std::string> strings_;
+};
+
+TEST_F(IndexRebaseTest, ARebasedIndexAnswersAsBeforeAndIsSmaller) {
+  auto paths = ThreeHours(3000);
+  // The second hour against the third: most of its Pods carried over unchanged.
+  auto a = Open(paths[1]), b = Open(paths[2]);
+  ASSERT_TRUE(a && b);
+  const std::string want = Dump(*a);
+  const auto rebased = dir_ / "2.rebased.idx";
+  ASSERT_TRUE(WriteRebasedIndex(*a, *b, rebased));
+  auto r = Open(rebased, b);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header().base_shard_id, 3u);
+  EXPECT_EQ(r->header().index_id, a->header().index_id);
+  EXPECT_EQ(FirstDifference(Dump(*r), want), "");
+  // (These keys are sequential and compress well on their own: real uids and names do not.)
+  EXPECT_LT(r->file_bytes(), a->file_bytes());
+  // Through a reader of its own (as queries read), scanning and freeing blocks as it goes.
+  auto q = r->Reader();
+  size_t most = 0;
+  const uint32_t per = q->entries_per_block();
+  for (uint32_t i = 0; i < q->size(); ++i) {
+    if (i > 0 && i % per == 0) q->DropBlocks(i - per, i);
+    EXPECT_EQ(q->key(i), a->key(i));
+    most = std::max(most, q->cached_bytes());
+  }
+  auto whole = a->Reader();
+  for (uint32_t i = 0; i < whole->size(); ++i) (void)whole->key(i);
+  EXPECT_LT(most, whole->cached_bytes() / 4) << "the base's blocks are freed with the scan's";
+}
+
+TEST_F(IndexRebaseTest, ChainsOfBasesAnswerAsBefore) {
+  auto paths = ThreeHours();
+  auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
+  ASSERT_TRUE(a && b && c);
+  const std::string want_a = Dump(*a), want_b = Dump(*b);
+  // b against c, then a against b (b keeps its identity, so either of its files serves a).
+  ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
+  ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
+  auto b2 = Open(dir_ / "2.rebased.idx", c);
+  ASSERT_TRUE(b2);
+  EXPECT_EQ(FirstDifference(Dump(*b2), want_b), "");
+  auto a2 = Open(dir_ / "1.rebased.idx", b2);
+  ASSERT_TRUE(a2);
+  EXPECT_EQ(FirstDifference(Dump(*a2), want_a), "");
+  EXPECT_EQ(FirstDifference(Dump(*a2->Reader()), want_a), "");
+  // An index with a base is not rewritten again.
+  auto again = WriteRebasedIndex(*a2, *b2, dir_ / "x.idx");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(IndexRebaseTest, AMissingOrForeignBaseIsRefused) {
+  auto paths = ThreeHours();
+  auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
+  EXPECT_EQ(*IndexReader::BaseShardOf(dir_ / "1.rebased.idx"), 2u);
+  EXPECT_EQ(*IndexReader::BaseShardOf(paths[0]), 0u);
+  auto none = IndexReader::Open(dir_ / "1.rebased.idx");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(none.error().message.find("shard 2"), std::string::npos) << none.error().message;
+  EXPECT_NE(none.error().message.find("missing"), std::string::npos) << none.error().message;
+  // Shard 2's index written again (a rebuilt index) is another file: refused too.
+  auto rebuilt = IndexReader::Open(dir_ / "1.rebased.idx", true, {},
+                                   [&](uint64_t) { return std::shared_ptr<const IndexReader>(c); });
+  ASSERT_FALSE(rebuilt);
+  EXPECT_EQ(rebuilt.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(rebuilt.error().message.find("not the file it was written against"), std::string::npos)
+      << rebuilt.error().message;
+}
+
+// As for a file of its own (IndexReaderTest.EveryFlippedByteIsRefusedOrHarmless): no byte of a
+// rebased file changes an answer unnoticed.
+TEST_F(IndexRebaseTest, EveryFlippedByteIsRefusedOrHarmless) {
+  std::unique_ptr<ShardIndexBuilder> first(new ShardIndexBuilder(kStart, kStart + kHour));
+  for (int i = 0; i < 60; ++i) Pod(*first, kStart + i * kSec, WatchType::kAdded, i, 100 + i);
+  for (int i = 0; i < 60; i += 3) Event(*first, kStart + i * kSec, WatchType::kAdded, i, 0, 1);
+  ShardIndexBuilder second(kStart + kHour, kStart + 2 * kHour);
+  second.CarryOver(*first);
+  for (int i = 0; i < 60; i += 7) {
+    Pod(second, kStart + kHour + i * kSec, WatchType::kModified, i, 900 + i);
+  }
+  auto a = Open(Write(*first, 1)), b = Open(Write(second, 2));
+  ASSERT_TRUE(a && b);
+  const auto path = dir_ / "1.rebased.idx";
+  ASSERT_TRUE(WriteRebasedIndex(*a, *b, path));
+  const std::string want = Dump(*a);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto damaged = dir_ / "damaged.idx";
+  size_t refused = 0;
+  for (size_t at = 0; at < bytes.size(); ++at) {
+    std::string copy = bytes;
+    copy[at] = static_cast<char>(copy[at] ^ 0x04);
+    std::ofstream(damaged, std::ios::binary | std::ios::trunc) << copy;
+    auto opened = IndexReader::Open(damaged, true, {}, [&](uint64_t) { return b; });
+    if (!opened) {
+      ++refused;
+      continue;
+    }
+    ASSERT_EQ(FirstDifference(Dump(**opened), want), "") << "byte " << at << " of " << bytes.size();
+  }
+  EXPECT_GT(refused, bytes.size() * 9 / 10);
+}
+
+}  // namespace
+}  // namespace sloop
