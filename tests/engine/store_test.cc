@@ -13,6 +13,7 @@
 
 #include "engine/seal_faults.h"
 #include "index/index_reader.h"
+#include "segments/segment_format.h"
 #include "segments/segment_reader.h"
 #include "tests/engine/store_fixture.h"
 #include "tests/segments/format_v1_records.h"
@@ -712,6 +713,44 @@ TEST_F(StoreTest, AnArrivalOrderFileOfBlockFormatOneIsRecoveredSealedAndRead) {
                            })
                   .has_value());
   EXPECT_EQ(events, 4u);
+}
+
+// A store sealed by a build with only block format 1 (as this one writes with block_format 1)
+// opens in this build and answers from its format 1 shards next to new format 2 ones.
+TEST_F(StoreTest, ShardsSealedInBlockFormatOneAreReadNextToNewOnes) {
+  std::vector<std::string> payloads;
+  {
+    StoreOptions o = Options();
+    o.writer.block_format = segment_format::kBlockRecords;
+    auto store = OpenStore(o);
+    for (int i = 0; i < 20; ++i) {
+      RecordView r = mk_.Pod(kT0 + i * kMin, "ns", "p", "u", i + 1);
+      payloads.emplace_back(r.payload);
+      ASSERT_TRUE(store->Append(r).has_value());
+    }
+    ASSERT_TRUE(store->SealActive().has_value());
+  }
+  auto store = OpenStore();
+  for (int i = 0; i < 20; ++i) {
+    RecordView r = mk_.Pod(kT0 + kHour + i * kMin, "ns", "p", "u", 100 + i);
+    payloads.emplace_back(r.payload);
+    ASSERT_TRUE(store->Append(r).has_value());
+  }
+  ASSERT_TRUE(store->SealActive().has_value());
+  std::map<uint32_t, int> by_version;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() != ".seg") continue;
+    auto reader = SegmentReader::Open(e.path());
+    ASSERT_TRUE(reader.has_value());
+    ++by_version[(*reader)->format_version()];
+  }
+  EXPECT_EQ(by_version[1], 1);
+  EXPECT_EQ(by_version[2], 1);
+  std::vector<std::string> got;
+  for (const auto& r : History(*store, {"Pod", "ns", "p", ""}, {0, kT0 + 3 * kHour})) {
+    got.push_back(r.payload);
+  }
+  EXPECT_EQ(got, payloads);
 }
 
 }  // namespace
