@@ -13,7 +13,10 @@
 
 #include "engine/seal_faults.h"
 #include "index/index_reader.h"
+#include "segments/segment_format.h"
+#include "segments/segment_reader.h"
 #include "tests/engine/store_fixture.h"
+#include "tests/segments/format_v1_records.h"
 
 namespace sloop {
 namespace {
@@ -663,6 +666,91 @@ TEST_F(StoreTest, ChangingTheShardDurationKeepsHistoryOrderAndRetentionOldestFir
   }
   EXPECT_EQ(History(*store, {"Pod", "ns", "p4", ""}, {kT0 + 239 * kMin, now_}).size(), 1u)
       << "the newest record was deleted";
+}
+
+// A store written by a build with only block format 1: its arrival-order file (here the segment
+// fixture written by that build) is recovered, sealed in format 2 with a dictionary, and read.
+TEST_F(StoreTest, AnArrivalOrderFileOfBlockFormatOneIsRecoveredSealedAndRead) {
+  fs::create_directories(dir_ / "shards");
+  fs::copy_file(std::string(SLOOP_TESTDATA_DIR) + "/segments/format-v1.seg",
+                dir_ / "shards" / "0000000001.active");
+  const auto want = testing::FormatV1Records();
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Maintain().has_value());
+  EXPECT_EQ(store->Stats().sealed_shards, 1u);
+  fs::path seg;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() == ".seg") seg = e.path();
+  }
+  ASSERT_FALSE(seg.empty());
+  {
+    auto reader = SegmentReader::Open(seg);
+    ASSERT_TRUE(reader.has_value());
+    EXPECT_EQ((*reader)->format_version(), 2u);
+    EXPECT_GT((*reader)->dictionary_end(), 0u);
+  }
+  // Every version of Pod shop/checkout-0, byte for byte, in time order.
+  std::vector<std::string> expected;
+  for (const auto& r : want) {
+    if (r.kind == "Pod" && r.name == "checkout-0") expected.push_back(r.payload);
+  }
+  ASSERT_EQ(expected.size(), 4u);
+  std::vector<std::string> got;
+  for (const auto& r : History(*store, {"Pod", "shop", "checkout-0", ""}, {0, kT0 + kHour})) {
+    got.push_back(r.payload);
+  }
+  EXPECT_EQ(got, expected);
+  // And the Events, with their fields.
+  size_t events = 0;
+  ASSERT_TRUE(store
+                  ->Events({"Pod", "shop", "checkout-2", ""}, {0, kT0 + kHour},
+                           [&](const RecordView& v) {
+                             EXPECT_TRUE(v.event.has_value());
+                             if (v.event) EXPECT_EQ(v.event->involved_name, "checkout-2");
+                             ++events;
+                             return true;
+                           })
+                  .has_value());
+  EXPECT_EQ(events, 4u);
+}
+
+// A store sealed by a build with only block format 1 (as this one writes with block_format 1)
+// opens in this build and answers from its format 1 shards next to new format 2 ones.
+TEST_F(StoreTest, ShardsSealedInBlockFormatOneAreReadNextToNewOnes) {
+  std::vector<std::string> payloads;
+  {
+    StoreOptions o = Options();
+    o.writer.block_format = segment_format::kBlockRecords;
+    auto store = OpenStore(o);
+    for (int i = 0; i < 20; ++i) {
+      RecordView r = mk_.Pod(kT0 + i * kMin, "ns", "p", "u", i + 1);
+      payloads.emplace_back(r.payload);
+      ASSERT_TRUE(store->Append(r).has_value());
+    }
+    ASSERT_TRUE(store->SealActive().has_value());
+  }
+  auto store = OpenStore();
+  for (int i = 0; i < 20; ++i) {
+    RecordView r = mk_.Pod(kT0 + kHour + i * kMin, "ns", "p", "u", 100 + i);
+    payloads.emplace_back(r.payload);
+    ASSERT_TRUE(store->Append(r).has_value());
+  }
+  ASSERT_TRUE(store->SealActive().has_value());
+  std::map<uint32_t, int> by_version;
+  for (const auto& e : fs::directory_iterator(dir_ / "shards")) {
+    if (e.path().extension() != ".seg") continue;
+    auto reader = SegmentReader::Open(e.path());
+    ASSERT_TRUE(reader.has_value());
+    ++by_version[(*reader)->format_version()];
+  }
+  EXPECT_EQ(by_version[1], 1);
+  EXPECT_EQ(by_version[2], 1);
+  std::vector<std::string> got;
+  for (const auto& r : History(*store, {"Pod", "ns", "p", ""}, {0, kT0 + 3 * kHour})) {
+    got.push_back(r.payload);
+  }
+  EXPECT_EQ(got, payloads);
 }
 
 }  // namespace
