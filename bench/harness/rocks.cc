@@ -904,6 +904,7 @@ Figures RunRocks(const RunOptions& o, std::string* error) {
              }));
     fig.Set("events_records", double(n) / o.runs.events);
   }
+  fig.Set("peak_rss_before_busy_mb", PeakRssMb());
   if (!o.busy_capture.empty()) {
     // The same 1 h timeline while newer records arrive through the same per-record work
     // (reconciliation, resync, Sloop's tables), as the informers would deliver them.

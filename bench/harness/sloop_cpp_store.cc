@@ -159,6 +159,9 @@ Figures RunOurs(const RunOptions& o, std::string* error) {
              }));
     fig.Set("events_records", double(n) / o.runs.events);
   }
+  // The busy phase's feeder has ingest state of its own (its LIST reconciliation starts empty):
+  // the store's peak is the one before it.
+  fig.Set("peak_rss_before_busy_mb", PeakRssMb());
   if (!o.busy_capture.empty()) {
     // The same 1 h timeline while newer records arrive through the same pipeline.
     PacedSink paced(sink, o.busy_rate);

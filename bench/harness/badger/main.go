@@ -374,6 +374,7 @@ func run(args []string) (*figures, error) {
 		})
 		fig.set("events_records", float64(n)/float64(runs[4]))
 	}
+	fig.set("peak_rss_before_busy_mb", statusKB("VmHWM")/1024)
 	if *busyCapture != "" {
 		// The same 1 h timeline while newer records arrive through the same per-record work
 		// (reconciliation, resync, Sloop's tables), as the informers would deliver them.
