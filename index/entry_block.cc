@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "index/index_format.h"
-#include "index/varint.h"
+#include "base/varint.h"
 
 namespace sloop::index_internal {
 namespace {

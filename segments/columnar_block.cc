@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "base/varint.h"
+
 namespace sloop::columnar_block {
 namespace {
 
@@ -33,21 +35,10 @@ constexpr EventField kEventFields[] = {
     &EventInfoView::involved_name, &EventInfoView::involved_uid,
     &EventInfoView::reason,        &EventInfoView::message};
 
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+using varint::UnZigZag;
+using varint::ZigZag;
 
-void PutVarint(uint64_t v, std::string* out) {
-  char buf[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
-}
+void PutVarint(uint64_t v, std::string* out) { varint::Put(out, v); }
 
 // Whole seconds (rounded down) and the nanoseconds after them. Observation times are whole
 // seconds plus a small tie-breaking count more often than not, and Event timestamps are whole

@@ -12,7 +12,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -164,10 +166,20 @@ void ExpectEveryFileVerifies(const fs::path& root) {
     ASSERT_EQ(dot, 10u) << "unexpected file " << name;
     shards[name.substr(0, dot)].insert(name.substr(dot));
   }
+  // An index written against the next shard's (its base) opens with that shard, as the store
+  // opens it.
+  std::function<std::shared_ptr<const SealedShard>(uint64_t)> open_base =
+      [&](uint64_t base) -> std::shared_ptr<const SealedShard> {
+    char name[16];
+    std::snprintf(name, sizeof(name), "%010llu", static_cast<unsigned long long>(base));
+    auto b = SealedShard::Open(root / "shards" / (std::string(name) + ".seg"),
+                               root / "shards" / (std::string(name) + ".idx"), open_base);
+    return b ? *b : nullptr;
+  };
   for (const auto& [id, exts] : shards) {
     ASSERT_EQ(exts, (std::set<std::string>{".idx", ".seg"})) << "shard " << id;
     const fs::path seg = root / "shards" / (id + ".seg");
-    auto sealed = SealedShard::Open(seg, root / "shards" / (id + ".idx"));
+    auto sealed = SealedShard::Open(seg, root / "shards" / (id + ".idx"), open_base);
     EXPECT_TRUE(sealed.has_value()) << id << ": " << (sealed ? "" : sealed.error().ToString());
     auto reader = SegmentReader::Open(seg);
     ASSERT_TRUE(reader.has_value()) << id;

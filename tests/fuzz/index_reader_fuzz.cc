@@ -20,7 +20,7 @@
 #include "engine/shard.h"
 #include "index/entry_block.h"
 #include "index/index_reader.h"
-#include "index/varint.h"
+#include "base/varint.h"
 #include "segments/segment_format.h"
 
 namespace {

@@ -1,6 +1,7 @@
-// Variable-length integers of the index's entry blocks (docs/format/index.md): LEB128 (7 bits a
-// byte, least significant group first, the high bit set on every byte but the last) and zigzag
-// for signed values (0, -1, 1, -2, ... as 0, 1, 2, 3, ...). A reader never reads past its end.
+// Variable-length integers of the index's entry blocks (docs/format/index.md) and of segment
+// block format 2's columns (docs/format/segment.md): LEB128 (7 bits a byte, least significant
+// group first, the high bit set on every byte but the last) and zigzag for signed values (0, -1,
+// 1, -2, ... as 0, 1, 2, 3, ...). A reader never reads past its end.
 #pragma once
 
 #include <cstdint>
