@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -260,10 +261,11 @@ class Store : public RecordSink {
   void FlushLoop();
   void KickFlusher();
   Result<RetentionReport> EnforceRetention();
-  // After seals: rewrites the indexes of shards no longer among the newest kWholeNewestIndexes
-  // against the next shard's, oldest first, kRebasesPerPass at most, and reopens each with the
-  // shards that read through it (store_seal.cc). A failure only leaves an index whole (logged).
-  void RebaseIndexes();
+  // Rewrites the indexes of shards no longer among the newest kWholeNewestIndexes against the
+  // next shard's, oldest first, kRebasesPerPass at most and none while a shard waits to be
+  // sealed, and reopens each with the shards that read through it (store_seal.cc); returns how
+  // many. A failure only leaves an index whole (it is logged).
+  size_t RebaseIndexes();
   // Rewrites sealed[c] against sealed[c + 1] if it may be; true when it was rewritten. sealed is
   // updated with the shards reopened.
   bool RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_t c);
@@ -289,6 +291,8 @@ class Store : public RecordSink {
   uint64_t active_segment_cap_ = 0;         // options_.active_segment_cap_bytes, or less
   uint64_t retention_checked_segment_ = 0;  // with append_mu_
   std::mutex seal_mu_;                      // one seal at a time
+  std::mutex rebase_mu_;                    // one RebaseIndexes pass at a time
+  std::set<uint64_t> rebase_failed_;        // with rebase_mu_: shards not rewritten again
   std::condition_variable sealed_cv_;       // with shards_mu_: a background seal finished or failed
   std::atomic<bool> abort_waits_{false};
 

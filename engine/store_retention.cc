@@ -123,7 +123,9 @@ Result<RetentionReport> Store::MaintainOnce() {
     if (auto r = SealShard(shard); !r) return std::unexpected(r.error());
   }
   auto retention = EnforceRetention();
-  RebaseIndexes();
+  // Maintenance leaves no index to rewrite behind.
+  while (RebaseIndexes() > 0) {
+  }
   return retention;
 }
 
@@ -146,10 +148,10 @@ void Store::BackgroundLoop() {
       std::lock_guard s(shards_mu_);
       sealed_cv_.notify_all();
     }
-    if (!pending.empty()) {
-      // Once appends waiting for the sealer go on: older indexes are rewritten against newer
-      // ones.
-      RebaseIndexes();
+    // Older indexes are rewritten against newer ones once what waited to be sealed is sealed
+    // (and the appends waiting for the sealer went on): a pass a second, a few each.
+    const bool rebased = RebaseIndexes() > 0;
+    if (!pending.empty() || rebased) {
       // The sealed shards' in-memory indexes are freed here; hand the pages back to the system
       // so that resident memory follows the configured budget rather than its high-water mark.
       pending.clear();

@@ -161,26 +161,35 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
   return {};
 }
 
-void Store::RebaseIndexes() {
-  if (options_.read_only || !options_.rebase_indexes) return;
-  std::lock_guard seal_lock(seal_mu_);  // one writer of shard files at a time
+size_t Store::RebaseIndexes() {
+  if (options_.read_only || !options_.rebase_indexes) return 0;
+  // One pass at a time. Not under seal_mu_: a seal waiting meanwhile would hold an unsealed shard
+  // (and the appends waiting for the sealer) for as long.
+  std::lock_guard rebase_lock(rebase_mu_);
   std::vector<std::shared_ptr<SealedShard>> sealed;
   {
     std::lock_guard lock(shards_mu_);
     sealed = sealed_;  // in time order
   }
   // Oldest first, a few at a time (a store written whole by an earlier build is converted over
-  // several passes, not all at once).
+  // several passes, not all at once), and none while a shard waits to be sealed: sealing goes
+  // first, the next pass goes on.
   size_t rebased = 0;
   for (size_t c = 0; c + kWholeNewestIndexes < sealed.size() && rebased < kRebasesPerPass; ++c) {
+    {
+      std::lock_guard lock(shards_mu_);
+      if (!sealing_.empty()) break;
+    }
     if (RebaseIndex(sealed, c)) ++rebased;
   }
+  return rebased;
 }
 
 bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_t c) {
   const std::shared_ptr<SealedShard> shard = sealed[c];
   const std::shared_ptr<SealedShard> next = sealed[c + 1];
   const ShardInfo si = shard->info(), ni = next->info();
+  if (rebase_failed_.contains(si.id)) return false;  // tried once by this process: logged
   if (shard->base_shard_id() != 0 ||
       shard->opened_index()->format_version() != index_format::kFormatVersion ||
       next->opened_index()->format_version() != index_format::kFormatVersion) {
@@ -198,6 +207,7 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
   auto fail = [&](const std::string& why) {
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
+    rebase_failed_.insert(si.id);
     Log("the index of shard " + std::to_string(si.id) + " stays whole: " + why);
     return false;
   };
@@ -214,6 +224,12 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
   }
   if (auto r = SyncDir(ShardDir()); !r) Log("rewriting an index: " + r.error().ToString());
   ++indexes_rebased_;
+  std::error_code ec;
+  Log("rewrote the index of shard " + std::to_string(si.id) +
+      " to read the keys it shares with "
+      "shard " +
+      std::to_string(ni.id) + "'s: " + std::to_string(si.index_bytes) + " -> " +
+      std::to_string(std::filesystem::file_size(shard->index_path(), ec)) + " bytes");
   // Reopened, with the shards that read through it (newest first: each reads the one after).
   std::shared_ptr<SealedShard> base = next;
   for (size_t i = c + 1; i-- > c - chain;) {
@@ -224,10 +240,11 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
                                       });
     if (!reopened) {
       // The files are consistent (the next start opens them); this process keeps reading the
-      // shards it has open.
+      // shards it has open, and does not rewrite this one again.
+      rebase_failed_.insert(si.id);
       Log("reopening shard " + std::to_string(old->info().id) +
           " after rewriting an index: " + reopened.error().ToString());
-      return true;
+      return false;
     }
     {
       std::lock_guard lock(shards_mu_);
