@@ -29,6 +29,35 @@ ZSTD_DCtx* ThreadZstdDCtx() {
 
 namespace {
 
+// A decompressed block is about a MiB: above the allocator's mmap threshold, so a Block made for
+// one query (a history, the Events of an object) would map fresh pages, fault each one in and
+// unmap them again. Each thread keeps the buffer of the last Block it destroyed for the next one
+// it reads into instead (and of its compressed frame): one block's memory a thread, at most
+// kSpareMaxBytes each.
+constexpr size_t kSpareMinBytes = 64 << 10;
+constexpr size_t kSpareMaxBytes = 8 << 20;
+thread_local std::string spare_block_buffer;
+thread_local std::string spare_frame_buffer;
+
+// s.resize(n) without zero-filling what the caller writes over anyway. The size comes from the
+// capture, not from the operation's argument: libstdc++ 12 may pass a larger one when growing.
+void SetSizeUninitialized(std::string& s, size_t n) {
+  s.resize_and_overwrite(n, [n](char*, size_t) { return n; });
+}
+
+// Keeps the larger of buf and the spare in the spare (buf is left empty).
+void GiveSpare(std::string& buf, std::string& spare) {
+  if (buf.capacity() >= kSpareMinBytes && buf.capacity() <= kSpareMaxBytes &&
+      buf.capacity() > spare.capacity()) {
+    buf.clear();
+    spare.swap(buf);
+  }
+}
+// Takes the spare when it is larger than buf.
+void TakeSpare(std::string& buf, std::string& spare) {
+  if (spare.capacity() > buf.capacity()) buf.swap(spare);
+}
+
 bool PreadAll(int fd, char* buf, size_t n, uint64_t offset, int* err) {
   size_t done = 0;
   while (done < n) {
@@ -94,7 +123,7 @@ struct SegmentReader::Impl {
           "block of " + std::to_string(h->frame_bytes()) + " bytes runs past the end of the file";
       return Probe::kTorn;
     }
-    frame->resize(h->frame_bytes());
+    SetSizeUninitialized(*frame, h->frame_bytes());  // pread fills it, or the frame is refused
     if (!PreadAll(fd, frame->data(), frame->size(), offset, &err)) {
       *why = err ? std::string("read failed: ") + std::strerror(err) : "block cut short";
       return Probe::kTorn;
@@ -158,6 +187,11 @@ struct SegmentReader::Impl {
   }
 };
 
+Block::~Block() {
+  GiveSpare(data_, spare_block_buffer);
+  GiveSpare(scratch_, spare_frame_buffer);
+}
+
 RecordView Block::record(size_t i) const {
   if (format_ == sf::kBlockColumnar) return views_[i];
   RecordView v;
@@ -209,6 +243,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::filesystem
 Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   block_frame::Header h;
   std::string why;
+  if (out->scratch_.capacity() < kSpareMinBytes) TakeSpare(out->scratch_, spare_frame_buffer);
   auto probe = impl_->ReadFrame(offset, impl_->FileSize(), &out->scratch_, &h, &why);
   auto fail = [&](const std::string& reason) {
     return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() +
@@ -217,7 +252,9 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   };
   if (probe != Impl::Probe::kGood) return fail(why);
   if (h.is_dictionary()) return fail("holds the segment's dictionary, not records");
-  out->data_.resize(h.uncompressed_bytes);
+  if (out->data_.capacity() < h.uncompressed_bytes) TakeSpare(out->data_, spare_block_buffer);
+  // Every byte is written by the decompression below, or the block is refused.
+  SetSizeUninitialized(out->data_, h.uncompressed_bytes);
   const char* compressed = out->scratch_.data() + sf::kBlockHeaderSize;
   size_t n;
   if (h.codec == sf::kCodecZstdDictionary) {

@@ -19,6 +19,12 @@ namespace sloop {
 // One decoded block: its frame's facts and its records. Record views point into this object.
 class Block {
  public:
+  Block() = default;
+  Block(Block&&) = default;
+  Block& operator=(Block&&) = default;
+  // Hands its decompression buffer to the thread's spare (see SegmentReader::ReadBlock).
+  ~Block();
+
   const BlockHandle& handle() const { return handle_; }
   // Its block format (segment_format::kBlockRecords or kBlockColumnar).
   uint16_t format() const { return format_; }

@@ -4,12 +4,14 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
+#include <thread>
 
 #include "segments/block_frame.h"
 #include "segments/columnar_block.h"
@@ -227,6 +229,57 @@ TEST_F(SegmentTest, RoundTripPreservesEveryFieldByteForByte) {
   ASSERT_TRUE(listed.has_value());
   EXPECT_EQ(listed->size(), blocks.size());
   EXPECT_TRUE(corrupt.empty());
+}
+
+// Blocks read one after another into the same Block, growing and shrinking, and into fresh
+// Blocks that take over the buffers of destroyed ones (the reader keeps one a thread): every
+// record comes back whole whatever buffer held the block before.
+TEST_F(SegmentTest, BlocksOfEverySizeReadIntoReusedBuffersComeBackWhole) {
+  auto recs = MakeRecords(1400, 11);
+  WriterOptions o;
+  o.target_block_bytes = 64 << 20;  // blocks end where the test flushes
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  std::vector<BlockHandle> blocks;
+  (*w)->SetBlockListener([&](const BlockHandle& h) { blocks.push_back(h); });
+  // Records per block: small, a little larger (within twice the last), much larger, smaller.
+  const std::vector<size_t> sizes = {20, 27, 40, 75, 140, 400, 30, 500, 168};
+  std::vector<size_t> first;
+  size_t at = 0;
+  for (size_t n : sizes) {
+    first.push_back(at);
+    for (size_t k = 0; k < n; ++k) ASSERT_TRUE((*w)->Append(recs[at++].view()).has_value());
+    ASSERT_TRUE((*w)->Flush().has_value());
+  }
+  ASSERT_TRUE((*w)->Close().has_value());
+  ASSERT_EQ(blocks.size(), sizes.size());
+  auto reader = SegmentReader::Open(path_);
+  ASSERT_TRUE(reader.has_value());
+  auto expect_block = [&](const Block& b, size_t i) {
+    ASSERT_EQ(b.size(), sizes[i]);
+    for (size_t k = 0; k < b.size(); ++k) ExpectSame(recs[first[i] + k], b.record(k));
+  };
+  std::vector<size_t> order;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (size_t i = 0; i < sizes.size(); ++i) order.push_back(i);
+  }
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(3));
+  Block reused;
+  for (size_t i : order) {
+    ASSERT_TRUE((*reader)->ReadBlock(blocks[i].offset, &reused).has_value());
+    expect_block(reused, i);
+    Block fresh;  // takes the spare buffer, gives it back when it goes
+    ASSERT_TRUE((*reader)->ReadBlock(blocks[(i + 1) % sizes.size()].offset, &fresh).has_value());
+    expect_block(fresh, (i + 1) % sizes.size());
+  }
+  std::thread other([&] {
+    for (size_t i : order) {
+      Block b;
+      ASSERT_TRUE((*reader)->ReadBlock(blocks[i].offset, &b).has_value());
+      expect_block(b, i);
+    }
+  });
+  other.join();
 }
 
 TEST_F(SegmentTest, AppendReportsLocationsAndPendingRecordsAreVisible) {
