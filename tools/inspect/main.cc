@@ -1,24 +1,31 @@
 // sloop-inspect: look inside sloop's files.
 //
 //   sloop-inspect segment FILE [--records] [--payload]   header, blocks, optionally records
-//   sloop-inspect index FILE [--entries]                 a shard index: sizes, blocks, entries
+//   sloop-inspect index FILE [--entries] [--streams]     a shard index: sizes, blocks, entries,
+//                                                        bytes by entry-block stream
 //   sloop-inspect demo DIR [--records N]                 write a demo segment and inspect it
 //   sloop-inspect sloop-backup FILE                      check a backup of the original Sloop
 //
 // Exit status: 0 when every block is whole, 1 when any is corrupt or torn (its offset is named),
 // 2 for a usage error or a file that is not a readable segment.
+#include <zstd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "base/json_text.h"
 #include "base/time_text.h"
+#include "base/varint.h"
+#include "index/index_format.h"
 #include "index/index_reader.h"
 #include "index/shard_index_builder.h"
 #include "ingest/sloop_backup.h"
@@ -36,7 +43,7 @@ using namespace sloop;
 void Usage(FILE* out) {
   std::fprintf(out,
                "usage: sloop-inspect segment FILE [--records] [--payload]\n"
-               "       sloop-inspect index FILE [--entries]\n"
+               "       sloop-inspect index FILE [--entries] [--streams]\n"
                "       sloop-inspect demo DIR [--records N]\n"
                "       sloop-inspect sloop-backup FILE\n\n"
                "segment  prints the file header and every block (offset, block format: 1 for\n"
@@ -375,7 +382,75 @@ Result<std::shared_ptr<IndexReader>> OpenWithBases(const std::filesystem::path& 
   });
 }
 
-int InspectIndex(const std::string& path, bool entries) {
+// Where a format-3 index's entry-block bytes go: each stream's decompressed bytes summed over
+// the blocks, and what the stream costs compressed on its own (its pieces of every block, one
+// zstd frame a block at the writer's level): the share of each part of an entry.
+int PrintStreamBytes(const IndexReader& idx) {
+  static constexpr const char* kNames[index_format::kBlockStreams] = {
+      "key runs", "names", "uids", "flags", "masks", "counts", "times", "ticks",
+      "heat", "owners", "versions", "events", "positions", "about", "refs"};
+  std::FILE* f = std::fopen(idx.path().c_str(), "rb");
+  if (!f) {
+    std::fprintf(stderr, "sloop-inspect: %s: %s\n", idx.path().c_str(), std::strerror(errno));
+    return 2;
+  }
+  uint64_t raw[index_format::kBlockStreams] = {}, packed[index_format::kBlockStreams] = {};
+  uint64_t header = 0;
+  std::string frame, payload, piece;
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, index_format::kBlockCompressionLevel);
+  int status = 0;
+  for (uint32_t b = 0; b < idx.block_count(); ++b) {
+    const IndexBlock blk = idx.block(b);
+    frame.resize(blk.compressed_bytes);
+    payload.resize(blk.raw_bytes);
+    if (std::fseek(f, static_cast<long>(blk.file_offset), SEEK_SET) != 0 ||
+        std::fread(frame.data(), 1, frame.size(), f) != frame.size() ||
+        ZSTD_decompress(payload.data(), payload.size(), frame.data(), frame.size()) !=
+            payload.size()) {
+      std::fprintf(stderr, "sloop-inspect: %s: entry block %u does not decompress\n",
+                   idx.path().c_str(), b);
+      status = 1;
+      continue;
+    }
+    varint::Reader in(payload);
+    in.Get();  // entries
+    in.Get();  // first ordinal
+    header += payload.size() - in.left();
+    for (size_t s = 0; s < index_format::kBlockStreams && in.ok(); ++s) {
+      const std::string_view bytes = in.Bytes(in.GetCount(0));
+      raw[s] += bytes.size();
+      piece.resize(ZSTD_compressBound(bytes.size()));
+      const size_t n = ZSTD_compress2(cctx.get(), piece.data(), piece.size(), bytes.data(),
+                                      bytes.size());
+      if (!ZSTD_isError(n)) packed[s] += n;
+    }
+    if (!in.ok()) {
+      std::fprintf(stderr, "sloop-inspect: %s: entry block %u: streams overrun the block\n",
+                   idx.path().c_str(), b);
+      status = 1;
+    }
+  }
+  std::fclose(f);
+  uint64_t raw_all = header, packed_all = 0;
+  for (size_t s = 0; s < index_format::kBlockStreams; ++s) {
+    raw_all += raw[s];
+    packed_all += packed[s];
+  }
+  std::printf("  %-10s %12s %7s %14s %7s   (each stream of each block compressed alone)\n",
+              "stream", "raw bytes", "share", "compressed", "share");
+  for (size_t s = 0; s < index_format::kBlockStreams; ++s) {
+    std::printf("  %-10s %12" PRIu64 " %6.1f%% %14" PRIu64 " %6.1f%%\n", kNames[s], raw[s],
+                raw_all ? 100.0 * static_cast<double>(raw[s]) / static_cast<double>(raw_all) : 0.0,
+                packed[s],
+                packed_all ? 100.0 * static_cast<double>(packed[s]) / static_cast<double>(packed_all)
+                           : 0.0);
+  }
+  std::printf("  %-10s %12" PRIu64 "\n", "headers", header);
+  return status;
+}
+
+int InspectIndex(const std::string& path, bool entries, bool streams) {
   auto opened = OpenWithBases(path);
   if (!opened) {
     std::fprintf(stderr, "sloop-inspect: %s\n", opened.error().message.c_str());
@@ -430,6 +505,14 @@ int InspectIndex(const std::string& path, bool entries) {
   for (const auto& [kind, c] : by_kind) {
     std::printf("  %-28s %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", kind.c_str(),
                 c.all, c.with_records, c.carried_only, c.event_only);
+  }
+  if (streams) {
+    if (r.format_version < 3) {
+      std::fprintf(stderr, "sloop-inspect: --streams reads format 3 indexes; this one is %u\n",
+                   r.format_version);
+      return 2;
+    }
+    return PrintStreamBytes(idx);
   }
   return 0;
 }
@@ -506,16 +589,18 @@ int main(int argc, char** argv) {
       Usage(stderr);
       return 2;
     }
-    bool entries = false;
+    bool entries = false, streams = false;
     for (int i = 3; i < argc; ++i) {
       if (!std::strcmp(argv[i], "--entries")) {
         entries = true;
+      } else if (!std::strcmp(argv[i], "--streams")) {
+        streams = true;
       } else {
         std::fprintf(stderr, "sloop-inspect: unknown option %s\n", argv[i]);
         return 2;
       }
     }
-    return InspectIndex(argv[2], entries);
+    return InspectIndex(argv[2], entries, streams);
   }
   if (cmd == "demo") {
     if (argc < 3) {
