@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cstdio>
 #include <deque>
@@ -412,6 +413,21 @@ TEST_F(IndexReaderTest, InspectPrintsTheIndexAndRefusesDamage) {
   size_t count = 0;
   for (size_t pos = 0; (pos = lines.find("{\"entry\":", pos)) != std::string::npos; ++pos) ++count;
   EXPECT_EQ(count, 300u);
+  // --streams: every decompressed byte of the blocks is in one stream or a block header.
+  auto [status4, streams] = Inspect(path.string() + " --streams");
+  EXPECT_EQ(status4, 0) << streams;
+  const size_t from = streams.find("compressed from ");
+  ASSERT_NE(from, std::string::npos) << streams;
+  const uint64_t raw = std::stoull(streams.substr(from + 16));
+  uint64_t summed = 0;
+  for (const char* row : {"key runs", "names", "uids", "flags", "masks", "counts", "times", "ticks",
+                          "heat", "owners", "versions", "events", "positions", "about", "refs",
+                          "headers"}) {
+    const size_t at = streams.find(std::string("\n  ") + row + " ");
+    ASSERT_NE(at, std::string::npos) << row << "\n" << streams;
+    summed += std::stoull(streams.substr(at + 3 + std::strlen(row)));
+  }
+  EXPECT_EQ(summed, raw) << streams;
   EXPECT_EQ(Inspect(path.string() + " --bogus").first, 2);
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 40);
   auto [status3, bad] = Inspect(path.string());

@@ -416,15 +416,17 @@ int PrintStreamBytes(const IndexReader& idx) {
     varint::Reader in(payload);
     in.Get();  // entries
     in.Get();  // first ordinal
-    header += payload.size() - in.left();
+    uint64_t in_streams = 0;
     for (size_t s = 0; s < index_format::kBlockStreams && in.ok(); ++s) {
       const std::string_view bytes = in.Bytes(in.GetCount(0));
       raw[s] += bytes.size();
+      in_streams += bytes.size();
       piece.resize(ZSTD_compressBound(bytes.size()));
       const size_t n = ZSTD_compress2(cctx.get(), piece.data(), piece.size(), bytes.data(),
                                       bytes.size());
       if (!ZSTD_isError(n)) packed[s] += n;
     }
+    header += payload.size() - in_streams;  // counts, first ordinals and stream lengths
     if (!in.ok()) {
       std::fprintf(stderr, "sloop-inspect: %s: entry block %u: streams overrun the block\n",
                    idx.path().c_str(), b);
