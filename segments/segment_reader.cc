@@ -38,6 +38,9 @@ constexpr size_t kSpareMinBytes = 64 << 10;
 constexpr size_t kSpareMaxBytes = 8 << 20;
 thread_local std::string spare_block_buffer;
 thread_local std::string spare_frame_buffer;
+// The views of a format-2 block's records: a few hundred bytes each, megabytes a block.
+thread_local std::vector<RecordView> spare_views;
+constexpr size_t kSpareMaxViews = kSpareMaxBytes / sizeof(RecordView);
 
 // s.resize(n) without zero-filling what the caller writes over anyway. The size comes from the
 // capture, not from the operation's argument: libstdc++ 12 may pass a larger one when growing.
@@ -190,6 +193,10 @@ struct SegmentReader::Impl {
 Block::~Block() {
   GiveSpare(data_, spare_block_buffer);
   GiveSpare(scratch_, spare_frame_buffer);
+  if (views_.capacity() <= kSpareMaxViews && views_.capacity() > spare_views.capacity()) {
+    views_.clear();
+    spare_views.swap(views_);
+  }
 }
 
 RecordView Block::record(size_t i) const {
@@ -277,6 +284,9 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   out->format_ = h.block_format;
   if (h.block_format == sf::kBlockColumnar) {
     const char* reason = nullptr;
+    if (out->views_.capacity() < h.record_count && spare_views.capacity() > out->views_.capacity()) {
+      out->views_.swap(spare_views);
+    }
     if (!columnar_block::Decode(out->data_, h.record_count, &out->views_, &reason)) {
       out->views_.clear();
       return fail(reason);
