@@ -503,29 +503,10 @@ class Restorer {
     }
     const fs::path dir = staging_.dir / "shards";
     // A shard's index may read keys in another's (docs/format/index.md): that one opens first.
-    std::map<uint64_t, Result<std::shared_ptr<SealedShard>>> opened;
-    std::set<uint64_t> opening;
-    std::function<Result<std::shared_ptr<SealedShard>>(uint64_t)> open_sealed =
-        [&](uint64_t id) -> Result<std::shared_ptr<SealedShard>> {
-      if (auto it = opened.find(id); it != opened.end()) return it->second;
-      char name[32];
-      std::snprintf(name, sizeof(name), "%010llu", static_cast<unsigned long long>(id));
-      opening.insert(id);
-      auto shard =
-          SealedShard::Open(dir / (std::string(name) + ".seg"), dir / (std::string(name) + ".idx"),
-                            [&](uint64_t base) -> std::shared_ptr<const SealedShard> {
-                              auto f = shards.find(base);
-                              if (opening.count(base) || f == shards.end() ||
-                                  !f->second.contains(".seg") || !f->second.contains(".idx")) {
-                                return nullptr;
-                              }
-                              auto b = open_sealed(base);
-                              return b ? *b : nullptr;
-                            });
-      opening.erase(id);
-      opened.emplace(id, shard);
-      return shard;
-    };
+    SealedShardOpener opener(dir, [&](uint64_t base) {
+      auto f = shards.find(base);
+      return f != shards.end() && f->second.contains(".seg") && f->second.contains(".idx");
+    });
     for (const auto& [id, exts] : shards) {
       char base[32];
       std::snprintf(base, sizeof(base), "%010llu", static_cast<unsigned long long>(id));
@@ -565,7 +546,7 @@ class Restorer {
         }
       }
       if (seg) {
-        auto shard = open_sealed(id);
+        auto shard = opener.Open(id);
         if (!shard) {
           return Fail(ErrorCode::kCorruption,
                       "shard '" + name + ".seg/.idx' does not open (" + shard.error().message + ")",

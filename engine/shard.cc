@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <system_error>
@@ -874,6 +875,37 @@ std::vector<std::string> ActiveShard::Namespaces() const {
 
 std::vector<std::pair<std::filesystem::path, uint64_t>> ActiveShard::Files() const {
   return {{path_, segment_bytes()}};
+}
+
+struct SealedShardOpener::State {
+  std::filesystem::path dir;
+  std::function<bool(uint64_t)> has_pair;
+  std::map<uint64_t, Result<std::shared_ptr<SealedShard>>> opened;
+  std::set<uint64_t> opening;
+};
+
+SealedShardOpener::SealedShardOpener(std::filesystem::path dir,
+                                     std::function<bool(uint64_t)> has_pair)
+    : state_(new State{std::move(dir), std::move(has_pair), {}, {}}) {}
+
+SealedShardOpener::~SealedShardOpener() = default;
+
+Result<std::shared_ptr<SealedShard>> SealedShardOpener::Open(uint64_t id) {
+  State& s = *state_;
+  if (auto it = s.opened.find(id); it != s.opened.end()) return it->second;
+  char name[32];
+  std::snprintf(name, sizeof(name), "%010llu", static_cast<unsigned long long>(id));
+  s.opening.insert(id);
+  auto shard = SealedShard::Open(
+      s.dir / (std::string(name) + ".seg"), s.dir / (std::string(name) + ".idx"),
+      [&](uint64_t base) -> std::shared_ptr<const SealedShard> {
+        if (s.opening.count(base) || !s.has_pair(base)) return nullptr;
+        auto b = Open(base);
+        return b ? *b : nullptr;
+      });
+  s.opening.erase(id);
+  s.opened.emplace(id, shard);
+  return shard;
 }
 
 }  // namespace sloop

@@ -197,6 +197,22 @@ class SealedShard : public Shard {
   std::shared_ptr<const IndexReader> index_;
 };
 
+// Opens the sealed shards of one directory (NNNNNNNNNN.seg and .idx) with the shards their
+// indexes read keys in (docs/format/index.md): a base opens first, and each shard once. A shard
+// whose base is not there, does not open, or reads (through others) in itself, fails to open
+// (kCorruption), as one with a damaged index does.
+class SealedShardOpener {
+ public:
+  // has_pair(id): whether the directory holds both files of shard id.
+  SealedShardOpener(std::filesystem::path dir, std::function<bool(uint64_t)> has_pair);
+  ~SealedShardOpener();
+  Result<std::shared_ptr<SealedShard>> Open(uint64_t id);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // The shard being written. Appends are serialised by the Store; reads take the shard's lock.
 class ActiveShard : public Shard {
  public:

@@ -184,28 +184,12 @@ Result<void> Store::Recover() {
   };
 
   // A sealed shard's index may read keys in another shard's (docs/format/index.md): that one
-  // opens first, each once. A shard whose base does not open cannot open either, and is rebuilt
-  // from its segment like any shard with a damaged index.
-  std::map<uint64_t, Result<std::shared_ptr<SealedShard>>> opened;
-  std::set<uint64_t> opening;
-  std::function<Result<std::shared_ptr<SealedShard>>(uint64_t)> open_sealed =
-      [&](uint64_t id) -> Result<std::shared_ptr<SealedShard>> {
-    if (auto it = opened.find(id); it != opened.end()) return it->second;
-    opening.insert(id);
-    auto shard = SealedShard::Open(dir / ShardName(id, ".seg"), dir / ShardName(id, ".idx"),
-                                   [&](uint64_t base) -> std::shared_ptr<const SealedShard> {
-                                     auto f = files.find(base);
-                                     if (opening.count(base) || f == files.end() ||
-                                         !f->second.count(".seg") || !f->second.count(".idx")) {
-                                       return nullptr;
-                                     }
-                                     auto b = open_sealed(base);
-                                     return b ? *b : nullptr;
-                                   });
-    opening.erase(id);
-    opened.emplace(id, shard);
-    return shard;
-  };
+  // opens first. A shard whose base does not open cannot open either, and is rebuilt from its
+  // segment like any shard with a damaged index.
+  SealedShardOpener opener(dir, [&](uint64_t base) {
+    auto f = files.find(base);
+    return f != files.end() && f->second.count(".seg") && f->second.count(".idx");
+  });
 
   std::vector<uint64_t> active_ids;
   for (auto& [id, exts] : files) {
@@ -222,7 +206,7 @@ Result<void> Store::Recover() {
       return *seg_blocks;
     };
     if (has_idx && has_seg) {
-      auto shard = open_sealed(id);
+      auto shard = opener.Open(id);
       if (shard) {
         sealed_.push_back(*shard);
         if (has_active && !options_.read_only) {
