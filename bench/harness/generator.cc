@@ -364,7 +364,14 @@ class Generator {
     auto it = name.empty() ? events_.end() : events_.find(name);
     const char* type = "MODIFIED";
     if (it == events_.end()) {
-      name = p.name + "." + Hash(16);
+      // As client-go's event recorder names them: the object's name and the recording
+      // client's clock in hex nanoseconds (which lags the record's time by a little).
+      for (int64_t at = t - int64_t(rng_() % 1000000000);; ++at) {
+        char suffix[24];
+        std::snprintf(suffix, sizeof suffix, ".%llx", static_cast<unsigned long long>(at));
+        name = p.name + suffix;
+        if (!events_.contains(name)) break;
+      }
       Event e;
       e.ns = deploys_[d].ns;
       e.uid = Uid();
