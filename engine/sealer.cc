@@ -76,8 +76,8 @@ class RunCursor {
 
 class SortedOutput {
  public:
-  SortedOutput(SortedSegment* out, const FirstRecordFn& on_first)
-      : out_(out), on_first_(on_first) {}
+  SortedOutput(SortedSegment* out, const FirstRecordFn& on_first, size_t event_block_bytes)
+      : out_(out), on_first_(on_first), event_block_bytes_(event_block_bytes) {}
   Result<void> Open(const std::filesystem::path& path, const WriterOptions& options) {
     auto w = SegmentWriter::Create(path, options);
     if (!w) return std::unexpected(w.error());
@@ -85,6 +85,21 @@ class SortedOutput {
     return {};
   }
   Result<void> Add(const RecordView& r) {
+    if (event_block_bytes_ && writer_->pending_records() > 0) {
+      // Events get blocks of their own, smaller ones, cut between the Events of one object and
+      // the next: a query reads the Events of one object, and decompresses only their block.
+      const bool event = r.kind == "Event";
+      bool cut = event != last_event_;
+      if (!cut && event && writer_->pending_bytes() >= event_block_bytes_) {
+        cut = r.namespace_ != last_.namespace_ || InvolvedPrefix(r.name) != last_about_ ||
+              writer_->pending_bytes() >= 2 * event_block_bytes_;
+      }
+      if (cut) {
+        if (auto f = writer_->Flush(); !f) return f;
+      }
+    }
+    last_event_ = r.kind == "Event";
+    if (last_event_) last_about_.assign(InvolvedPrefix(r.name));
     auto loc = writer_->Append(r);
     if (!loc) return std::unexpected(loc.error());
     ResourceKeyView k{r.kind, r.namespace_, r.name, r.uid};
@@ -106,8 +121,17 @@ class SortedOutput {
   }
 
  private:
+  // An Event's name is its object's name, a dot and a suffix (client-go's "<name>.<hex time>").
+  static std::string_view InvolvedPrefix(std::string_view name) {
+    const size_t dot = name.rfind('.');
+    return dot == std::string_view::npos ? name : name.substr(0, dot);
+  }
+
   SortedSegment* out_;
   const FirstRecordFn& on_first_;
+  const size_t event_block_bytes_;
+  bool last_event_ = false;
+  std::string last_about_;  // the object the Events in the pending block are about
   ResourceKey last_;  // the key of the record before
   std::unique_ptr<SegmentWriter> writer_;
 };
@@ -117,7 +141,8 @@ class SortedOutput {
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,
                                          const WriterOptions& options, uint64_t budget_bytes,
-                                         size_t dictionary_bytes, const FirstRecordFn& on_first) {
+                                         size_t dictionary_bytes, const FirstRecordFn& on_first,
+                                         size_t event_block_bytes) {
   SortedSegment result;
   auto reader = SegmentReader::Open(input);
   if (!reader) return std::unexpected(reader.error());
@@ -199,7 +224,7 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
     return std::unexpected(!scanned ? scanned.error() : failure.error());
   }
 
-  SortedOutput out(&result, on_first);
+  SortedOutput out(&result, on_first, event_block_bytes);
   WriterOptions out_options = options;
   if (dictionary_bytes) out_options.dictionary = sampler.Content(dictionary_bytes);
   if (auto o = out.Open(output, out_options); !o) {

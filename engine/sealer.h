@@ -1,7 +1,8 @@
 // Rewrites a shard's arrival-order segment in key order (kind, namespace, name, uid, time), in
 // bounded memory: records are sorted in runs of at most `budget` bytes, and the runs merged. The
 // output starts with a dictionary of at most `dictionary_bytes` (0: none) sampled from the
-// records (segments/dictionary.h).
+// records (segments/dictionary.h). event_block_bytes (0: no difference) gives kind Event blocks
+// of their own of about that size, cut between the Events of one object and the next's.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@ using FirstRecordFn =
 Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
                                          const std::filesystem::path& output,
                                          const WriterOptions& options, uint64_t budget_bytes,
-                                         size_t dictionary_bytes, const FirstRecordFn& on_first);
+                                         size_t dictionary_bytes, const FirstRecordFn& on_first,
+                                         size_t event_block_bytes = 0);
 
 }  // namespace sloop

@@ -53,6 +53,10 @@ struct StoreOptions {
   // Sealed segments are written once and read many times: bigger blocks and a stronger level
   // than the active segment's buy compression at a cost paid once, off the append path.
   size_t sealed_block_bytes = 1024 * 1024;
+  // Events are read by the object they are about, a few at a time: in sealed segments they get
+  // blocks of their own of about this size (cut between one object's Events and the next's), so
+  // that the Events of a pod cost the decompression of a small block. 0: as any other kind.
+  size_t sealed_event_block_bytes = 512 * 1024;
   int sealed_zstd_level = 9;
   // A sealed segment starts with a zstd dictionary of this many bytes at most (an example
   // object of each kind, segments/dictionary.h), against which its blocks are compressed: the

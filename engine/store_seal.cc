@@ -103,7 +103,8 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
         if (summary != builder.summaries().end() && summary->first == key) {
           positions[j] = {loc.block_offset, loc.index_in_block, ordinal};
         }
-      });
+      },
+      options_.sealed_event_block_bytes);
   if (!sorted) return fail(sorted.error());
   if (auto f = injected(1); !f) return std::unexpected(f.error());
   // 2. Put the segment in place (not yet authoritative: no index).

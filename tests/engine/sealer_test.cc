@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -97,14 +99,15 @@ class SealerTest : public ::testing::Test {
   };
 
   Result<SortedSegment> Sort(uint64_t budget, WriterOptions options = {},
-                             size_t dictionary_bytes = 32 << 10) {
+                             size_t dictionary_bytes = 32 << 10, size_t event_block_bytes = 0) {
     firsts_.clear();
     options.sync = SyncPolicy::kNever;
     return WriteSortedSegment(
         input_, output_, options, budget, dictionary_bytes,
         [&](const ResourceKeyView& key, const RecordLocation& loc, uint64_t ordinal) {
           firsts_.push_back(First{ResourceKey(key), loc, ordinal});
-        });
+        },
+        event_block_bytes);
   }
 
   // The output's records in file order, every block checked.
@@ -266,6 +269,79 @@ TEST_F(SealerTest, TheOutputStartsWithADictionaryOfExampleObjects) {
   ASSERT_TRUE(Sort(64 << 20, v1).has_value());
   EXPECT_EQ((*SegmentReader::Open(output_))->dictionary_end(), 0u);
   EXPECT_EQ(ReadOutput(), Expected(records));
+}
+
+// Events get small blocks of their own, cut between the Events of one object and the next's, so
+// that reading one object's Events decompresses one small block; the other kinds keep big ones.
+TEST_F(SealerTest, EventsGetSmallBlocksOfTheirOwnCutBetweenObjects) {
+  std::mt19937 rng(7);
+  std::vector<StoredRecord> records;
+  for (int i = 0; i < 3000; ++i) {
+    const int pod = static_cast<int>(rng() % 200);
+    const std::string pad(200 + rng() % 200, 'x');
+    if (i % 3) {
+      // client-go's Event names: the object's name, a dot and the time in hex nanoseconds.
+      char name[64];
+      std::snprintf(name, sizeof name, "web-%d.%llx", pod,
+                    static_cast<unsigned long long>(kT0 + i));
+      records.push_back(Make("Event", "shop", name, kT0 + i * 1000000LL,
+                             "{\"e\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}"));
+    } else {
+      records.push_back(Make(i % 2 ? "Pod" : "ConfigMap", "shop", "web-" + std::to_string(pod),
+                             kT0 + i * 1000000LL,
+                             "{\"p\":" + std::to_string(i) + ",\"pad\":\"" + pad + "\"}"));
+    }
+  }
+  WriteInput(records);
+  WriterOptions big;
+  big.target_block_bytes = 256 << 10;
+  constexpr size_t kEventBlock = 16 << 10;
+  auto sorted = Sort(64 << 20, big, 32 << 10, kEventBlock);
+  ASSERT_TRUE(sorted.has_value()) << sorted.error().ToString();
+  auto expected = Expected(records);
+  EXPECT_EQ(ReadOutput(), expected);  // the same records in the same order
+  ExpectFirstsPointAtFirstRecords(expected);
+
+  auto reader = SegmentReader::Open(output_);
+  ASSERT_TRUE(reader.has_value());
+  auto handles = (*reader)->ListBlocks(nullptr);
+  ASSERT_TRUE(handles.has_value());
+  size_t event_blocks = 0, other_blocks = 0;
+  std::map<std::string, std::set<uint64_t>> blocks_of;  // an object's Events: their blocks
+  Block block;
+  for (const BlockHandle& h : *handles) {
+    ASSERT_TRUE((*reader)->ReadBlock(h.offset, &block).has_value());
+    ASSERT_GT(block.size(), 0u);
+    const bool events = block.record(0).kind == "Event";
+    for (size_t i = 0; i < block.size(); ++i) {
+      const RecordView r = block.record(i);
+      EXPECT_EQ(r.kind == "Event", events) << "a block mixes Events and other kinds";
+      if (events) {
+        std::string name(r.name);
+        blocks_of[name.substr(0, name.rfind('.'))].insert(h.offset);
+      }
+    }
+    if (events) {
+      ++event_blocks;
+      EXPECT_LT(h.uncompressed_bytes, 3 * kEventBlock);
+    } else {
+      ++other_blocks;
+    }
+  }
+  EXPECT_GT(event_blocks, 10u);
+  EXPECT_LT(other_blocks, 5u);
+  ASSERT_EQ(blocks_of.size(), 200u);
+  // One object's Events (about 4 KB here) fit a block: no object is split between two.
+  for (const auto& [object, blocks] : blocks_of) EXPECT_EQ(blocks.size(), 1u) << object;
+
+  // Without the option Events share the big blocks.
+  fs::remove(output_);
+  ASSERT_TRUE(Sort(64 << 20, big, 32 << 10, 0).has_value());
+  auto plain = SegmentReader::Open(output_);
+  ASSERT_TRUE(plain.has_value());
+  auto plain_handles = (*plain)->ListBlocks(nullptr);
+  ASSERT_TRUE(plain_handles.has_value());
+  EXPECT_LT(plain_handles->size(), 10u);
 }
 
 TEST_F(SealerTest, EmptyInputGivesAnEmptySegment) {
