@@ -91,7 +91,8 @@ Result<RetentionReport> Store::EnforceRetention() {
       report.records_deleted += oldest.records;
       report.size_limit_hit |= too_big;
       ++report.shards_deleted;
-      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest;
+      // (Un-uploaded shards deleted are logged as such below.)
+      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest && uploaded(oldest);
       doomed.push_back(*victim);
       sealed_.erase(victim);
     }

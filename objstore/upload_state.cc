@@ -112,16 +112,14 @@ bool UploadState::GaveUp(uint64_t id) const {
 }
 
 void UploadState::NoteSealed() {
-  std::function<void()> listener;
-  {
-    std::lock_guard lock(mu_);
-    listener = listener_;
-  }
-  if (listener) listener();
+  // Called with its lock held, so that once SetSealedListener(nullptr) returns, no call of the
+  // old listener is running (its owner may go).
+  std::lock_guard lock(listener_mu_);
+  if (listener_) listener_();
 }
 
 void UploadState::SetSealedListener(std::function<void()> listener) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(listener_mu_);
   listener_ = std::move(listener);
 }
 

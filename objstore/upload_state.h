@@ -51,7 +51,8 @@ class UploadState {
   void GiveUp(uint64_t id);
   bool GaveUp(uint64_t id) const;
 
-  // Called by the Store's on_sealed hook; calls the listener (the uploader's wake-up).
+  // Called by the Store's on_sealed hook; calls the listener (the uploader's wake-up), which must
+  // be cheap. After SetSealedListener returns, the listener it replaced is not running.
   void NoteSealed();
   void SetSealedListener(std::function<void()> listener);
 
@@ -65,6 +66,7 @@ class UploadState {
   mutable std::mutex mu_;
   std::map<uint64_t, uint64_t> uploaded_;  // shard id → segment bytes
   std::set<uint64_t> gave_up_;
+  std::mutex listener_mu_;
   std::function<void()> listener_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <utility>
@@ -22,8 +23,12 @@ namespace {
 
 void Log(const std::string& line) { LogLine("objstore", line); }
 
+// "5 s", "0.25 s", "300 s".
 std::string Seconds(std::chrono::milliseconds ms) {
-  return std::to_string(ms.count() / 1000) + "." + std::to_string(ms.count() % 1000 / 100) + " s";
+  if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + " s";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g s", static_cast<double>(ms.count()) / 1000);
+  return buf;
 }
 
 // An open file: what PutFile reads through /proc/self/fd even once retention has unlinked it.
@@ -84,8 +89,8 @@ Uploader::Uploader(Store& store, ObjectStore& bucket, UploadState& state, Upload
     : store_(store), bucket_(bucket), state_(state), options_(std::move(options)) {}
 
 Uploader::~Uploader() {
-  Stop();
   state_.SetSealedListener(nullptr);
+  Stop();
 }
 
 void Uploader::Start() {
