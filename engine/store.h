@@ -80,6 +80,18 @@ struct StoreOptions {
   // out the active shard's records on the sync timer backs off the same way.
   std::chrono::milliseconds seal_retry_initial{5000};
   std::chrono::milliseconds seal_retry_max{300000};
+  // The object-store tier (objstore/upload_state.h sets both; docs/format/object-store.md).
+  // shard_uploaded: whether a sealed shard is safely in the bucket. When set, (1) retention by
+  // size deletes every uploaded shard before any that is not, and those oldest-last (newest
+  // first), counting each in StoreStats::unuploaded_shards_lost with a loud log line; retention
+  // by age (max_look_back, the user's promise of how long history is kept) still deletes an
+  // un-uploaded shard, counted and logged the same; (2) an un-uploaded shard's index is not
+  // rewritten against a base (it stays readable alone for the upload). Called with the store's
+  // shard list locked: it must be cheap and must not call into the Store.
+  std::function<bool(const ShardInfo&)> shard_uploaded;
+  // Called once a shard's seal is durable (its .seg and .idx in place), on the sealing thread;
+  // it must be cheap (wake an uploader) and must not call into the Store.
+  std::function<void(const ShardInfo&)> on_sealed;
 };
 
 // An owned copy of a record.
@@ -160,6 +172,8 @@ struct StoreStats {
   uint64_t last_maintenance_deleted = 0;          // shards the last run deleted
   uint64_t last_maintenance_records_deleted = 0;  // records in them
   bool last_maintenance_over_limit = false;  // the last run found the store over its size limit
+  // Sealed shards retention deleted before StoreOptions::shard_uploaded said they were uploaded.
+  uint64_t unuploaded_shards_lost = 0;
 };
 
 class Store : public RecordSink {
@@ -244,6 +258,10 @@ class Store : public RecordSink {
 
   // The snapshot of shards in time order (oldest first), for queries.
   std::vector<std::shared_ptr<const Shard>> Snapshot() const;
+  // The sealed shards in time order (oldest first), for the uploader. Holding one keeps its
+  // index (and the bases it reads through) open; retention may still unlink its files, so a
+  // reader that must outlive that opens them first (their descriptors keep the bytes).
+  std::vector<std::shared_ptr<const SealedShard>> SealedShards() const;
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -312,6 +330,7 @@ class Store : public RecordSink {
   std::atomic<uint64_t> last_maintenance_deleted_{0};
   std::atomic<uint64_t> last_maintenance_records_deleted_{0};
   std::atomic<bool> last_maintenance_over_limit_{false};
+  std::atomic<uint64_t> unuploaded_shards_lost_{0};
   uint64_t recovered_bytes_dropped_ = 0;
   uint64_t recovered_corrupt_blocks_ = 0;
   uint64_t damaged_files_ = 0;

@@ -96,6 +96,11 @@ std::vector<std::shared_ptr<const Shard>> Store::Snapshot() const {
   return out;
 }
 
+std::vector<std::shared_ptr<const SealedShard>> Store::SealedShards() const {
+  std::lock_guard lock(shards_mu_);
+  return {sealed_.begin(), sealed_.end()};  // kept in time order
+}
+
 Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
                             bool include_previous, const RecordFn& fn) const {
   auto shards = Snapshot();
@@ -277,6 +282,7 @@ StoreStats Store::Stats() const {
   st.damaged_files_set_aside = damaged_files_;
   st.indexes_rebuilt = indexes_rebuilt_;
   st.indexes_rebased = indexes_rebased_.load();
+  st.unuploaded_shards_lost = unuploaded_shards_lost_.load();
   st.maintenance_runs = maintenance_runs_.load();
   st.maintenance_failures = maintenance_failures_.load();
   st.maintenance_running = maintenance_running_.load();

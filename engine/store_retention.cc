@@ -21,6 +21,7 @@ Result<RetentionReport> Store::EnforceRetention() {
   std::vector<std::shared_ptr<SealedShard>> doomed;
   const uint64_t target = GcTargetBytes();
   bool deleted_newest = false;
+  std::vector<std::pair<ShardInfo, const char*>> lost;  // deleted before they were uploaded
   {
     std::lock_guard lock(shards_mu_);
     // What the store may occupy before anything else is deleted: the sealed files, and each
@@ -41,6 +42,15 @@ Result<RetentionReport> Store::EnforceRetention() {
     for (const auto& s : sealing_) newest = std::max(newest, s->info().max_ns);
     if (active_) newest = std::max(newest, active_->info().max_ns);
     const int64_t horizon = newest - options_.max_look_back.count();
+    // Whether a shard is safely in the object store (always, without one).
+    auto uploaded = [&](const ShardInfo& i) {
+      return !options_.shard_uploaded || options_.shard_uploaded(i);
+    };
+    // A shard another one reads its index through goes after it (docs/format/index.md).
+    auto is_base = [&](uint64_t id) {
+      return std::any_of(sealed_.begin(), sealed_.end(),
+                         [&](const auto& s) { return s->base_shard_id() == id; });
+    };
     while (!sealed_.empty()) {
       // The shard whose newest record is oldest goes first (shards may overlap in time once
       // -shard-duration has changed).
@@ -53,13 +63,36 @@ Result<RetentionReport> Store::EnforceRetention() {
       bool too_big = total > target;
       bool too_old = std::max(oldest.max_ns, oldest.window_start_ns) < horizon;
       if (!too_big && !too_old) break;
+      if (!too_old && options_.shard_uploaded) {
+        // By size with an object store: every uploaded shard (oldest first) before any that is
+        // not, and of those the oldest last (newest first), so that the upload resumes where it
+        // stopped with no gap behind it.
+        std::vector<std::pair<std::tuple<bool, int64_t, uint64_t>, size_t>> order;
+        for (size_t i = 0; i < sealed_.size(); ++i) {
+          const ShardInfo si = sealed_[i]->info();
+          const bool up = uploaded(si);
+          order.push_back({{!up, up ? si.max_ns : -si.max_ns, up ? si.id : ~si.id}, i});
+        }
+        std::sort(order.begin(), order.end());
+        size_t pick = order.front().second;
+        for (const auto& [key, i] : order) {
+          if (!is_base(sealed_[i]->info().id)) {
+            pick = i;
+            break;
+          }
+        }
+        victim = sealed_.begin() + static_cast<std::ptrdiff_t>(pick);
+        oldest = (*victim)->info();
+      }
+      if (!uploaded(oldest)) lost.emplace_back(oldest, too_old ? "-max-look-back" : "-max-disk-mb");
       uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
       total -= std::min(total, bytes);
       report.bytes_freed += bytes;
       report.records_deleted += oldest.records;
       report.size_limit_hit |= too_big;
       ++report.shards_deleted;
-      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest;
+      // (Un-uploaded shards deleted are logged as such below.)
+      deleted_newest |= too_big && !too_old && oldest.max_ns >= newest && uploaded(oldest);
       doomed.push_back(*victim);
       sealed_.erase(victim);
     }
@@ -80,6 +113,13 @@ Result<RetentionReport> Store::EnforceRetention() {
     Log("DISK LIMIT: retention deleted the newest sealed history to stay under " +
         std::to_string(target >> 10) + " KiB; -max-disk-mb is too small for this cluster");
   }
+  for (const auto& [info, limit] : lost) {
+    Log("UPLOAD BACKLOG LOST: retention (" + std::string(limit) + ") deleted shard " +
+        std::to_string(info.id) + " (" + std::to_string(info.records) +
+        " records) before it was uploaded to the object store; it is in no bucket. The object "
+        "store has been unreachable longer than the local limits can hold");
+  }
+  unuploaded_shards_lost_.fetch_add(lost.size());
   evictions_.fetch_add(report.shards_deleted);
   evicted_bytes_.fetch_add(report.bytes_freed);
   return report;

@@ -149,6 +149,7 @@ Result<void> Store::SealShard(const std::shared_ptr<ActiveShard>& shard, bool pa
   std::error_code ec;
   std::filesystem::remove(shard->path(), ec);
   seals_.fetch_add(1);
+  if (options_.on_sealed) options_.on_sealed((*sealed)->info());
   if (seal_backing_off_.exchange(false)) {
     std::lock_guard p(pace_mu_);
     seal_backoff_ = std::chrono::milliseconds(0);
@@ -191,6 +192,8 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
   const std::shared_ptr<SealedShard> next = sealed[c + 1];
   const ShardInfo si = shard->info(), ni = next->info();
   if (rebase_failed_.contains(si.id)) return false;  // tried once by this process: logged
+  // Not before it is in the bucket: an index read through a base cannot be read alone there.
+  if (options_.shard_uploaded && !options_.shard_uploaded(si)) return false;
   if (shard->base_shard_id() != 0 ||
       shard->opened_index()->format_version() != index_format::kFormatVersion ||
       next->opened_index()->format_version() != index_format::kFormatVersion) {

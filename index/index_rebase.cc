@@ -1,6 +1,8 @@
 #include "index/index_rebase.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,28 +85,19 @@ class BaseCursor {
   uint32_t at_ = 0;
 };
 
-}  // namespace
-
-Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base,
-                               const std::filesystem::path& path) {
-  if (index.format_version() != index_format::kFormatVersion ||
-      base.format_version() != index_format::kFormatVersion || index.base()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "index " + index.path().string() +
-                         ": only an index of format 3 holding its own keys is rewritten against "
-                         "another of format 3");
-  }
+// Calls add(entry, its summary) for every entry of index in key order, after writer.Plan has
+// seen them all: the two passes the writer takes, each reading the index block by block.
+Result<void> ForEachSummary(
+    const IndexReader& index, IndexWriter& writer,
+    const std::function<Result<void>(const IndexEntry&, const ResourceSummary&)>& add) {
   // The object each linked Event is about: Events name it only through its entry's list.
   std::vector<uint32_t> about(index.size(), index_format::kNoEntry);
   index.ForEachEventLink([&](uint32_t event, uint32_t involved) {
     if (event < about.size()) about[event] = involved;
   });
-  const IndexHeader& h = index.header();
-  IndexWriter writer(path, h.window_start_ns);
-  // Two passes, as the writer takes them; each reads the index block by block.
   ResourceSummary s;
   std::shared_ptr<IndexReader> targets = index.Reader();  // the objects Events are about
-  auto pass = [&](const std::function<Result<void>(uint32_t, const IndexEntry&)>& fn) {
+  auto pass = [&](const std::function<Result<void>(const IndexEntry&)>& fn) {
     std::shared_ptr<IndexReader> reader = index.Reader();
     const uint32_t per = reader->entries_per_block();
     for (uint32_t i = 0; i < reader->size(); ++i) {
@@ -121,41 +114,68 @@ Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base
         ev.count = e.event_count();
         ev.last_ns = e.event_last_ns();
       }
-      if (auto r = fn(i, e); !r) return r;
+      if (auto r = fn(e); !r) return r;
     }
     return Result<void>{};
   };
-  (void)pass([&](uint32_t, const IndexEntry& e) {
+  (void)pass([&](const IndexEntry& e) {
     writer.Plan(e.key(), s);
     return Result<void>{};
   });
+  return pass([&](const IndexEntry& e) { return add(e, s); });
+}
+
+RecordPosition FirstPosition(const IndexEntry& e) {
+  RecordPosition position;
+  if (auto ordinal = e.first_record_ordinal()) {
+    position = {e.first_block(), e.first_record(), *ordinal};
+  }
+  return position;
+}
+
+}  // namespace
+
+Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base,
+                               const std::filesystem::path& path) {
+  if (index.format_version() != index_format::kFormatVersion ||
+      base.format_version() != index_format::kFormatVersion || index.base()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "index " + index.path().string() +
+                         ": only an index of format 3 holding its own keys is rewritten against "
+                         "another of format 3");
+  }
+  const IndexHeader& h = index.header();
+  IndexWriter writer(path, h.window_start_ns);
   BaseCursor cursor(base);
-  auto added = pass([&](uint32_t, const IndexEntry& e) -> Result<void> {
-    RecordPosition position;
-    if (auto ordinal = e.first_record_ordinal()) {
-      position = {e.first_block(), e.first_record(), *ordinal};
-    }
-    const ResourceKeyView key = e.key();
-    // Resources carried over with nothing new, and Events: what queries read of them most is
-    // what the base says too (a scan of a later shard skips the former, a timeline the latter).
-    const bool unchanged =
-        (e.flags() & kCarriedOver) && e.record_count() == 0 && e.heat_size() == 0;
-    std::optional<uint32_t> j;
-    if (unchanged || key.kind == "Event") j = cursor.Find(key);
-    if (!j) return writer.Add(key, s, position);
-    const IndexEntry b = cursor.entry(*j);
-    index_internal::EntryRef ref{*j, 0};
-    if (e.creation_ns() != 0 && e.creation_ns() == b.creation_ns()) {
-      ref.inherit |= index_internal::kInheritCreation;
-    }
-    if (e.owner_count() > 0 && SameOwners(e, b)) ref.inherit |= index_internal::kInheritOwners;
-    if (!e.last_resource_version().empty() &&
-        e.last_resource_version() == b.last_resource_version()) {
-      ref.inherit |= index_internal::kInheritVersion;
-    }
-    if (!e.involved_kind().empty() && SameEvent(e, b)) ref.inherit |= index_internal::kInheritEvent;
-    return writer.Add(key, s, position, &ref);
-  });
+  auto added = ForEachSummary(
+      index, writer, [&](const IndexEntry& e, const ResourceSummary& s) -> Result<void> {
+        const RecordPosition position = FirstPosition(e);
+        const ResourceKeyView key = e.key();
+        // Resources carried over with nothing new, and Events: what queries read of them most
+        // is what the base says too (a scan of a later shard skips the former, a timeline the
+        // latter).
+        const bool unchanged =
+            (e.flags() & kCarriedOver) && e.record_count() == 0 && e.heat_size() == 0;
+        std::optional<uint32_t> j;
+        if (unchanged || key.kind == "Event") j = cursor.Find(key);
+        if (!j) return writer.Add(key, s, position);
+        const IndexEntry b = cursor.entry(*j);
+        index_internal::EntryRef ref{*j, 0};
+        if (e.creation_ns() != 0 && e.creation_ns() == b.creation_ns()) {
+          ref.inherit |= index_internal::kInheritCreation;
+        }
+        if (e.owner_count() > 0 && SameOwners(e, b)) {
+          ref.inherit |= index_internal::kInheritOwners;
+        }
+        if (!e.last_resource_version().empty() &&
+            e.last_resource_version() == b.last_resource_version()) {
+          ref.inherit |= index_internal::kInheritVersion;
+        }
+        if (!e.involved_kind().empty() && SameEvent(e, b)) {
+          ref.inherit |= index_internal::kInheritEvent;
+        }
+        return writer.Add(key, s, position, &ref);
+      });
   if (!added) return added;
   std::vector<std::string> reasons;
   for (std::string_view r : index.reasons()) reasons.emplace_back(r);
@@ -170,6 +190,26 @@ Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base
                       base.header().shard_id,
                       base.header().index_id,
                       base.size()};
+  return writer.Finish(info, reasons);
+}
+
+Result<void> WriteWholeIndex(const IndexReader& index, const std::filesystem::path& path) {
+  if (index.format_version() != index_format::kFormatVersion) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "index " + index.path().string() +
+                         ": only an index of format 3 is written whole (older ones are whole)");
+  }
+  const IndexHeader& h = index.header();
+  IndexWriter writer(path, h.window_start_ns);
+  auto added = ForEachSummary(index, writer, [&](const IndexEntry& e, const ResourceSummary& s) {
+    return writer.Add(e.key(), s, FirstPosition(e));
+  });
+  if (!added) return added;
+  std::vector<std::string> reasons;
+  for (std::string_view r : index.reasons()) reasons.emplace_back(r);
+  IndexShardInfo info{h.shard_id,     h.window_start_ns, h.window_end_ns, h.min_ns, h.max_ns,
+                      h.segment_bytes, h.record_count,    h.index_id,      0,        0,
+                      0};
   return writer.Finish(info, reasons);
 }
 

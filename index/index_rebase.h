@@ -20,4 +20,10 @@ namespace sloop {
 Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base,
                                const std::filesystem::path& path);
 
+// Writes `index` (format 3, with or without a base) to path holding every key itself, as it was
+// before it was rewritten against a base: what the object-store tier uploads, so that a shard
+// in a bucket is read alone. The file keeps index's identity (index_id); fsynced.
+// kInvalidArgument for an older format (those hold their keys already).
+Result<void> WriteWholeIndex(const IndexReader& index, const std::filesystem::path& path);
+
 }  // namespace sloop

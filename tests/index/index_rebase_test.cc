@@ -261,6 +261,30 @@ TEST_F(IndexRebaseTest, ChainsOfBasesAnswerAsBefore) {
   EXPECT_EQ(again.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_F(IndexRebaseTest, AnIndexReadThroughBasesIsWrittenWholeAgain) {
+  auto paths = ThreeHours();
+  auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
+  ASSERT_TRUE(a && b && c);
+  const std::string want = Dump(*a);
+  ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
+  ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
+  auto b2 = Open(dir_ / "2.rebased.idx", c);
+  auto a2 = Open(dir_ / "1.rebased.idx", b2);
+  ASSERT_TRUE(a2);
+  // What the object-store tier uploads: read alone, it answers as the index first written.
+  ASSERT_TRUE(WriteWholeIndex(*a2, dir_ / "1.whole.idx"));
+  auto w = Open(dir_ / "1.whole.idx");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->header().base_shard_id, 0u);
+  EXPECT_EQ(w->header().index_id, a->header().index_id);
+  EXPECT_EQ(FirstDifference(Dump(*w), want), "");
+  // A whole one stays as it was.
+  ASSERT_TRUE(WriteWholeIndex(*a, dir_ / "1.again.idx"));
+  auto again = Open(dir_ / "1.again.idx");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(FirstDifference(Dump(*again), want), "");
+}
+
 TEST_F(IndexRebaseTest, AMissingOrForeignBaseIsRefused) {
   auto paths = ThreeHours();
   auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
