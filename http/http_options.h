@@ -104,6 +104,10 @@ struct HttpOptions {
   // null: none known.
   std::shared_ptr<const RecordingLog> recording_log;
 
+  // ---- more metrics: called on an HTTP thread right before /metrics serialises the registry, to
+  // copy other components' figures into their series (the object-store uploader's). Quick.
+  std::function<void()> refresh_metrics;
+
   // The URL prefix: display_context, else context, else "cluster" (Sloop would panic on "").
   std::string UrlContext() const {
     if (!display_context.empty()) return display_context;

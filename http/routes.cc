@@ -56,6 +56,7 @@ std::unique_ptr<Router> MakeSloopRouter(const HttpOptions& options, Store& store
   });
   router->Exact("/metrics", "metrics", [ctx](const Request&) {
     if (ctx->store_metrics) ctx->store_metrics->Refresh();
+    if (ctx->options.refresh_metrics) ctx->options.refresh_metrics();
     prometheus::TextSerializer serializer;
     auto families = ctx->registry.Collect();
     for (auto& f : CollectProcessMetrics()) families.push_back(std::move(f));

@@ -1,6 +1,8 @@
 #include "objstore/uploader.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include "objstore/memory_bucket.h"
 #include "objstore/shard_keys.h"
 #include "objstore/upload_state.h"
+#include "objstore/uploader_metrics.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop::objstore {
@@ -221,6 +224,55 @@ TEST_F(UploaderTest, AnOutageLosesNothingAndTheUploadResumesInOrder) {
     }
   }
   EXPECT_EQ(bucket_.PutOrder(), order);
+}
+
+// The series a recorder's /metrics shows: what waits, what failed, what went up, what was lost.
+TEST_F(UploaderTest, MetricsFollowTheUploaderAndTheBucketTraffic) {
+  StoreOptions o = Options();
+  o.max_look_back = std::chrono::hours(2);
+  bucket_.SetAvailable(false);
+  Open(o);
+  prometheus::Registry registry;
+  BucketTraffic traffic{7, 2, 1, 1000, 300};
+  UploaderMetrics metrics(registry, *uploader_, [&] { return traffic; });
+  auto scrape = [&] {
+    metrics.Refresh();
+    return prometheus::TextSerializer().Serialize(registry.Collect());
+  };
+  auto value = [&](const std::string& text, const std::string& name) -> double {
+    size_t at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+  };
+  Write(0, 3);
+  EXPECT_FALSE(uploader_->UploadPending().has_value());
+  std::string text = scrape();
+  EXPECT_EQ(value(text, "sloop_objstore_pending_shards"), 3);
+  EXPECT_EQ(value(text, "sloop_objstore_upload_failures_total"), 1);
+  EXPECT_EQ(value(text, "sloop_objstore_consecutive_failures"), 1);
+  EXPECT_EQ(value(text, "sloop_objstore_uploaded_shards_total"), 0);
+  EXPECT_EQ(value(text, "sloop_objstore_last_upload_timestamp_seconds"), 0);
+  EXPECT_EQ(value(text, "sloop_objstore_requests_total"), 7);
+  EXPECT_EQ(value(text, "sloop_objstore_request_errors_total"), 2);
+  EXPECT_EQ(value(text, "sloop_objstore_sent_bytes_total"), 1000);
+  EXPECT_GT(value(text, "sloop_objstore_oldest_pending_age_seconds"), 3600);
+  // The look-back deletes shards the bucket never got: the loud one counts them.
+  Write(3, 6);
+  const double lost = value(scrape(), "sloop_objstore_unuploaded_shards_lost_total");
+  EXPECT_GT(lost, 0);
+  EXPECT_EQ(lost, double(store_->Stats().unuploaded_shards_lost));
+  bucket_.SetAvailable(true);
+  traffic.requests = 20;
+  ASSERT_TRUE(uploader_->UploadPending().has_value());
+  text = scrape();
+  EXPECT_EQ(value(text, "sloop_objstore_pending_shards"), 0);
+  EXPECT_EQ(value(text, "sloop_objstore_consecutive_failures"), 0);
+  EXPECT_EQ(value(text, "sloop_objstore_uploaded_shards_total"),
+            double(uploader_->Stats().uploaded_shards));
+  EXPECT_GT(value(text, "sloop_objstore_uploaded_bytes_total"), 0);
+  EXPECT_EQ(value(text, "sloop_objstore_last_upload_timestamp_seconds"), double(now_) / 1e9);
+  EXPECT_EQ(value(text, "sloop_objstore_requests_total"), 20) << "counters follow the totals";
+  EXPECT_EQ(value(text, "sloop_objstore_unuploaded_shards_lost_total"), lost);
 }
 
 TEST_F(UploaderTest, DiskRetentionInAnOutageDeletesUploadedShardsFirstAndTheOldestPendingLast) {

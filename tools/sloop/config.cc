@@ -152,6 +152,44 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"print-rbac", "", Kind::kBool, &c.print_rbac,
        "print the Kubernetes RBAC rules (get/list/watch per kind) this configuration needs, as "
        "ClusterRole rules in YAML, and exit"},
+      {"object-store", "objectStore", Kind::kString, &c.object_store,
+       "upload every sealed shard to this S3 bucket and prefix: s3://BUCKET/PREFIX (see "
+       "docs/format/object-store.md)"},
+      {"object-store-endpoint", "objectStoreEndpoint", Kind::kString, &c.object_store_endpoint,
+       "URL of an S3-compatible server (http://minio:9000, https://rgw.example); empty: AWS S3 "
+       "of the region"},
+      {"object-store-region", "objectStoreRegion", Kind::kString, &c.object_store_region,
+       "the bucket's region for request signing (empty: AWS_REGION, AWS_DEFAULT_REGION, "
+       "else us-east-1)"},
+      {"object-store-access-key-id", "objectStoreAccessKeyId", Kind::kString,
+       &c.object_store_access_key_id,
+       "access key id (empty: AWS_ACCESS_KEY_ID, then the credentials file)"},
+      {"object-store-secret-access-key", "objectStoreSecretAccessKey", Kind::kString,
+       &c.object_store_secret_access_key,
+       "secret access key (never printed; a flag shows in the process list: prefer "
+       "AWS_SECRET_ACCESS_KEY or the credentials file)"},
+      {"object-store-credentials-file", "objectStoreCredentialsFile", Kind::kString,
+       &c.object_store_credentials_file,
+       "AWS credentials file (empty: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)"},
+      {"object-store-profile", "objectStoreProfile", Kind::kString, &c.object_store_profile,
+       "profile of the credentials file (empty: AWS_PROFILE, else default)"},
+      {"object-store-addressing", "objectStoreAddressing", Kind::kString,
+       &c.object_store_addressing,
+       "auto, path (https://HOST/BUCKET/KEY) or virtual (https://BUCKET.HOST/KEY); auto is path "
+       "with -object-store-endpoint, virtual for AWS"},
+      {"object-store-ca-file", "objectStoreCaFile", Kind::kString, &c.object_store_ca_file,
+       "PEM CA bundle to verify the object store's TLS certificate with"},
+      {"object-store-retention", "objectStoreRetention", Kind::kDuration,
+       &c.object_store_retention,
+       "delete this cluster's whole shards older than this from the bucket (0: keep forever)"},
+      {"object-store-part-size-mb", "objectStorePartSizeMb", Kind::kInt64,
+       &c.object_store_part_size_mb,
+       "multipart upload part size in MiB (5 to 5120); files of four parts or more go multipart"},
+      {"object-store-create-bucket", "objectStoreCreateBucket", Kind::kBool,
+       &c.object_store_create_bucket, "create the bucket at start-up when it does not exist"},
+      {"cluster", "cluster", Kind::kString, &c.cluster,
+       "this cluster's name in the object store (letters, digits, '.', '_', '-'; empty: the "
+       "context's name)"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
       {"deletion-batch-size", "deletionBatchSize", Kind::kIgnored, nullptr, ""},
       {"use-mock-badger", "mockBadger", Kind::kIgnored, nullptr, ""},
@@ -585,6 +623,33 @@ Result<void> Validate(const SloopConfig& c) {
   }
   if (c.crd_refresh_interval < std::chrono::seconds(1))
     return Bad("-crd-refresh-interval", "must be at least 1s");
+  if (!c.object_store.empty() && !c.object_store.starts_with("s3://")) {
+    return Bad("-object-store",
+               "'" + c.object_store + "' is not an s3://BUCKET/PREFIX URL (any S3-compatible "
+               "server: give its address with -object-store-endpoint)");
+  }
+  if (c.object_store_addressing != "auto" && c.object_store_addressing != "path" &&
+      c.object_store_addressing != "virtual") {
+    return Bad("-object-store-addressing",
+               "'" + c.object_store_addressing + "' is not one of auto, path, virtual");
+  }
+  if (c.object_store_retention < Duration::zero())
+    return Bad("-object-store-retention", "must be 0 (unlimited) or positive");
+  if (c.object_store_retention > Duration::zero() &&
+      c.object_store_retention < std::chrono::hours(1)) {
+    return Bad("-object-store-retention", "must be 0 (unlimited) or at least 1h");
+  }
+  if (c.object_store_part_size_mb < 5 || c.object_store_part_size_mb > 5120)
+    return Bad("-object-store-part-size-mb", "must be between 5 and 5120 (S3's limits)");
+  if (c.object_store.empty()) {
+    for (const auto* set : {&c.object_store_endpoint, &c.object_store_access_key_id,
+                            &c.object_store_secret_access_key, &c.object_store_ca_file}) {
+      if (!set->empty()) {
+        return Bad("-object-store",
+                   "object-store settings were given without -object-store=s3://BUCKET/PREFIX");
+      }
+    }
+  }
   return {};
 }
 
@@ -729,11 +794,13 @@ std::string ConfigUsage() {
 
 std::string ConfigToYaml(const SloopConfig& in, bool redact_paths) {
   SloopConfig c = in;
+  if (!c.object_store_secret_access_key.empty()) c.object_store_secret_access_key = "<redacted>";
   if (redact_paths) {
     for (std::string* p :
          {&c.config_file, &c.web_files_path, &c.store_root, &c.playback_file, &c.record_file,
           &c.restore_database_file, &c.import_sloop_backup, &c.tls_cert_file, &c.tls_key_file,
-          &c.auth_token_file, &c.admin_token_file}) {
+          &c.auth_token_file, &c.admin_token_file, &c.object_store_credentials_file,
+          &c.object_store_ca_file}) {
       if (p->empty() || (*p)[0] != '/') continue;
       std::string last = p->substr(p->find_last_of('/') + 1);
       *p = "<redacted>/" + last;

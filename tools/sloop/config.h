@@ -94,6 +94,20 @@ struct SloopConfig {
   // Behind a proxy on a sub-path: "/sloop" (normalised: a leading '/', no trailing one; "" = none).
   std::string base_path;
   bool print_rbac = false;  // print the RBAC rules for this configuration and exit
+  // The object-store tier (docs/format/object-store.md): sealed shards uploaded to S3.
+  std::string object_store;  // s3://BUCKET/PREFIX; "" = off
+  std::string object_store_endpoint;  // any S3-compatible server; "" = AWS for the region
+  std::string object_store_region;    // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string object_store_access_key_id;      // "" = AWS_ACCESS_KEY_ID, then the file
+  std::string object_store_secret_access_key;  // never printed; prefer env or the file
+  std::string object_store_credentials_file;   // "" = AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials
+  std::string object_store_profile;            // "" = AWS_PROFILE, else "default"
+  std::string object_store_addressing = "auto";  // auto | path | virtual
+  std::string object_store_ca_file;
+  Duration object_store_retention{0};  // bucket retention; 0 = unlimited
+  int64_t object_store_part_size_mb = 16;
+  bool object_store_create_bucket = false;
+  std::string cluster;  // this cluster's name in the bucket; "" = the context's
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
   std::vector<std::string> ignored;

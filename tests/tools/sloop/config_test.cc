@@ -155,6 +155,53 @@ TEST_F(ConfigTest, BadgerSettingsAreAcceptedWithAWarningList) {
   EXPECT_TRUE(has_flag);
 }
 
+TEST_F(ConfigTest, ObjectStoreSettingsLoadAndTheSecretIsNeverPrinted) {
+  auto c = Load({"-config=" + Write("o.yaml",
+                                    "objectStore: s3://history/sloop\n"
+                                    "objectStoreEndpoint: http://127.0.0.1:7480\n"
+                                    "objectStoreSecretAccessKey: hunter2-secret\n"
+                                    "objectStoreRetention: 2160h\n"
+                                    "cluster: prod-eu\n"),
+                 "-object-store-addressing=path", "-object-store-part-size-mb=8",
+                 "-object-store-access-key-id=AKIDEXAMPLE"});
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->object_store, "s3://history/sloop");
+  EXPECT_EQ(c->object_store_endpoint, "http://127.0.0.1:7480");
+  EXPECT_EQ(c->object_store_secret_access_key, "hunter2-secret");
+  EXPECT_EQ(c->object_store_access_key_id, "AKIDEXAMPLE");
+  EXPECT_EQ(c->object_store_addressing, "path");
+  EXPECT_EQ(c->object_store_retention, std::chrono::hours(2160));
+  EXPECT_EQ(c->object_store_part_size_mb, 8);
+  EXPECT_EQ(c->cluster, "prod-eu");
+  for (bool redact : {false, true}) {
+    std::string yaml = ConfigToYaml(*c, redact);
+    EXPECT_EQ(yaml.find("hunter2"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("objectStoreSecretAccessKey: <redacted>"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("objectStore: s3://history/sloop"), std::string::npos);
+  }
+  c = Load({});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->object_store, "");
+  EXPECT_EQ(c->object_store_retention.count(), 0) << "the bucket keeps everything by default";
+  EXPECT_EQ(c->object_store_addressing, "auto");
+  struct Bad {
+    std::vector<std::string> args;
+    const char* flag;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {{"-object-store=history/sloop"}, "-object-store"},
+           {{"-object-store=gs://b"}, "-object-store"},
+           {{"-object-store=s3://b", "-object-store-addressing=dns"}, "-object-store-addressing"},
+           {{"-object-store=s3://b", "-object-store-retention=30m"}, "-object-store-retention"},
+           {{"-object-store=s3://b", "-object-store-retention=-1h"}, "-object-store-retention"},
+           {{"-object-store=s3://b", "-object-store-part-size-mb=4"}, "-object-store-part-size-mb"},
+           {{"-object-store-endpoint=http://x"}, "-object-store"},
+       }) {
+    std::string e = LoadError(b.args);
+    EXPECT_NE(e.find(b.flag), std::string::npos) << b.args.back() << ": " << e;
+  }
+}
+
 TEST_F(ConfigTest, BasePathIsNormalisedAndChecked) {
   auto c = Load({"-base-path=/sloop/"});
   ASSERT_TRUE(c.has_value()) << c.error().message;
