@@ -736,7 +736,10 @@ Result<void> S3Client::CheckBucket() {
     e.message = "s3: no bucket " + options_.bucket + " at " + BucketUrl() +
                 " (HTTP 404): create it, or check the bucket name, endpoint and region";
   } else if (e.code == ErrorCode::kUnavailable && e.message.find("HTTP") == std::string::npos) {
-    e.message = "s3: cannot reach the object store at " + options_.endpoint + ": " + e.message;
+    std::string_view inner = e.message;
+    if (inner.starts_with("s3: ")) inner.remove_prefix(4);
+    e.message = "s3: cannot reach the object store at " + options_.endpoint + ": " +
+                std::string(inner);
   }
   return std::unexpected(std::move(e));
 }

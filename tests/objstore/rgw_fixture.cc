@@ -65,7 +65,9 @@ bool OnPath(const std::string& program) {
 }  // namespace
 
 Result<std::string> RgwCluster::Script(const std::string& args) const {
-  const std::string cmd = "bash " + std::string(kScript) + " " + args + " 2>&1";
+  // The cluster is stopped when this process ends, even by a crash (the script's watchdog).
+  const std::string cmd = "RGW_CLUSTER_OWNER_PID=" + std::to_string(::getpid()) + " bash " +
+                          std::string(kScript) + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return IOError("popen", cmd, errno);
   std::string out;
@@ -122,7 +124,7 @@ Result<std::unique_ptr<RgwCluster>> RgwCluster::Start() {
 RgwCluster::~RgwCluster() {
   if (dir_.empty()) return;
   std::vector<pid_t> pids;
-  for (const char* d : {"rgw", "osd", "mon"}) pids.push_back(RecordedPid(dir_ / "cluster", d));
+  for (const char* d : {"rgw", "osd", "mon", "watchdog"}) pids.push_back(RecordedPid(dir_ / "cluster", d));
   (void)Script("stop " + dir_.string() + "/cluster");
   for (pid_t p : pids) Reap(p);
   std::error_code ec;

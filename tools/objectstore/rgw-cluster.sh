@@ -5,6 +5,7 @@
 #
 #   rgw-cluster.sh start DIR PORT [MON_PORT]   a new cluster; prints endpoint= access_key= secret_key=
 #   rgw-cluster.sh stop DIR                    stops what start started (the pids it recorded only)
+#                                              (RGW_CLUSTER_OWNER_PID=PID start ...: also when PID ends)
 #   rgw-cluster.sh stop-gateway DIR            stops radosgw only (an outage, for tests)
 #   rgw-cluster.sh start-gateway DIR           starts it again; waits until it answers
 #
@@ -183,6 +184,14 @@ CONF
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$DIR/log/user-create.out" 2>&1 ||
     fail_with_logs "radosgw-admin user create failed"
   start_gateway
+  # With RGW_CLUSTER_OWNER_PID (the test process), a watchdog stops the cluster within a second
+  # of that process's end, so that a test that crashes or is killed leaves no daemons behind.
+  if [ -n "${RGW_CLUSTER_OWNER_PID:-}" ]; then
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && [ -d "$2/pids" ]; do sleep 1; done
+      exec bash "$3" stop "$2"' watchdog "$RGW_CLUSTER_OWNER_PID" "$DIR" "$0" \
+      </dev/null >/dev/null 2>&1 &
+    echo $! >"$DIR/pids/watchdog"
+  fi
   echo "endpoint=http://127.0.0.1:$port"
   echo "access_key=$ACCESS_KEY"
   echo "secret_key=$SECRET_KEY"
@@ -197,7 +206,10 @@ case "$cmd" in
     start "$3" "${4:-}" ;;
   stop)
     [ -d "$DIR/pids" ] || exit 0
-    kill_recorded rgw 0; kill_recorded osd 0; kill_recorded mon 0 ;;
+    kill_recorded rgw 0; kill_recorded osd 0; kill_recorded mon 0
+    # Unless this is the watchdog itself, stopping what it watched.
+    if [ "$(cat "$DIR/pids/watchdog" 2>/dev/null)" != "$$" ]; then kill_recorded watchdog 0; fi
+    rm -f "$DIR/pids/watchdog" ;;
   stop-gateway) kill_recorded rgw 1 ;;
   start-gateway) need; DIR=$(cd "$DIR" && pwd); start_gateway ;;
   *) die "unknown command $cmd" ;;
