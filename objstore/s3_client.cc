@@ -55,8 +55,8 @@ constexpr uint64_t kMaxParts = 10000;  // S3's limit on parts in one upload
 constexpr size_t kPoolMax = 8;
 
 bool Unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 // SigV4's URI encoding: every byte but the unreserved ones as %XX (upper-case hex); '/' kept when
@@ -174,7 +174,8 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   if (colon == std::string_view::npos) return size * n;
   std::string_view v = line.substr(colon + 1);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' '))
+    v.remove_suffix(1);
   t->resp->headers[Lower(std::string(line.substr(0, colon)))] = std::string(v);
   return size * n;
 }
@@ -431,7 +432,7 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& r, void* handle) {
 // The Error for an HTTP error answer: the server's code and message, the status, what was
 // asked, and what the user can do about the usual ones.
 static Error HttpError(const S3Client::Request& r, const S3Client::Response& resp,
-                const std::string& bucket_url, const std::string& region) {
+                       const std::string& bucket_url, const std::string& region) {
   std::string code, message;
   if (auto e = ParseS3Error(resp.body)) {
     code = e->code;
@@ -447,8 +448,9 @@ static Error HttpError(const S3Client::Request& r, const S3Client::Response& res
     ec = ErrorCode::kUnavailable;
   } else if (resp.status == 403 || code == "SignatureDoesNotMatch" ||
              code == "InvalidAccessKeyId" || code == "AccessDenied") {
-    text += " (permission denied: check the credentials (access key, secret key, session token) "
-            "and that they may use this bucket)";
+    text +=
+        " (permission denied: check the credentials (access key, secret key, session token) "
+        "and that they may use this bucket)";
   } else if (resp.status == 301 || code == "AuthorizationHeaderMalformed" ||
              code == "PermanentRedirect") {
     text += " (check the region: it is " + region;
@@ -594,9 +596,9 @@ Result<void> S3Client::PutMultipart(const std::string& key, int fd, uint64_t siz
   // S3 may answer 200 and still fail: the error is then in the body.
   if (dr) {
     if (auto e = ParseS3Error(dr->body)) {
-      return abort(Error{RetryableStatus(500, e->code) ? ErrorCode::kUnavailable
-                                                       : ErrorCode::kInvalidArgument,
-                         "s3: " + done.what + ": " + e->code + ": " + e->message});
+      return abort(Error{
+          RetryableStatus(500, e->code) ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
+          "s3: " + done.what + ": " + e->code + ": " + e->message});
     }
   }
   auto head = Head(key);
@@ -605,9 +607,9 @@ Result<void> S3Client::PutMultipart(const std::string& key, int fd, uint64_t siz
     return std::unexpected(head.error());
   }
   if (head->size != size) {
-    return MakeError(ErrorCode::kCorruption,
-                     "s3: " + done.what + ": the object has " + std::to_string(head->size) +
-                         " bytes, the file " + std::to_string(size));
+    return MakeError(ErrorCode::kCorruption, "s3: " + done.what + ": the object has " +
+                                                 std::to_string(head->size) + " bytes, the file " +
+                                                 std::to_string(size));
   }
   return {};
 }
@@ -707,9 +709,10 @@ Result<void> S3Client::CreateBucket() {
   // us-east-1 is the default location and the one S3 refuses to be named.
   std::string body;
   if (options_.region != "us-east-1") {
-    body = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-           "<LocationConstraint>" + XmlEscape(options_.region) +
-           "</LocationConstraint></CreateBucketConfiguration>";
+    body =
+        "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<LocationConstraint>" +
+        XmlEscape(options_.region) + "</LocationConstraint></CreateBucketConfiguration>";
   }
   r.body = body;
   r.answers = {409};
@@ -738,8 +741,8 @@ Result<void> S3Client::CheckBucket() {
   } else if (e.code == ErrorCode::kUnavailable && e.message.find("HTTP") == std::string::npos) {
     std::string_view inner = e.message;
     if (inner.starts_with("s3: ")) inner.remove_prefix(4);
-    e.message = "s3: cannot reach the object store at " + options_.endpoint + ": " +
-                std::string(inner);
+    e.message =
+        "s3: cannot reach the object store at " + options_.endpoint + ": " + std::string(inner);
   }
   return std::unexpected(std::move(e));
 }

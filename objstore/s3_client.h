@@ -47,10 +47,10 @@ class S3Client : public ObjectStore {
   Result<std::vector<std::string>> ListBuckets();
 
   struct Stats {
-    uint64_t requests = 0;        // HTTP requests sent (every attempt)
-    uint64_t request_errors = 0;  // attempts that failed (connection, 5xx, 429, any 4xx but 404)
-    uint64_t retries = 0;         // attempts repeated after a retryable failure
-    uint64_t bytes_uploaded = 0;  // request bodies sent
+    uint64_t requests = 0;          // HTTP requests sent (every attempt)
+    uint64_t request_errors = 0;    // attempts that failed (connection, 5xx, 429, any 4xx but 404)
+    uint64_t retries = 0;           // attempts repeated after a retryable failure
+    uint64_t bytes_uploaded = 0;    // request bodies sent
     uint64_t bytes_downloaded = 0;  // response bodies received
   };
   Stats stats() const;
@@ -62,12 +62,12 @@ class S3Client : public ObjectStore {
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
 
-  struct Request;   // s3_client.cc
+  struct Request;  // s3_client.cc
   struct Response;
 
  private:
   explicit S3Client(S3Options o);
-  Result<Response> Send(const Request& r);               // with retries
+  Result<Response> Send(const Request& r);                  // with retries
   Result<Response> SendOnce(const Request& r, void* curl);  // one attempt
   std::string Url(const Request& r) const;
   void* AcquireHandle();
@@ -79,7 +79,7 @@ class S3Client : public ObjectStore {
   std::string scheme_;     // "http" or "https"
   std::string authority_;  // "host[:port]" of the endpoint
   bool virtual_host_ = false;
-  std::string sigv4_;      // "aws:amz:REGION:s3"
+  std::string sigv4_;  // "aws:amz:REGION:s3"
 
   std::mutex pool_mu_;
   std::vector<void*> pool_;  // idle CURL easy handles (their connections kept alive)

@@ -52,9 +52,8 @@ Result<Profile> ReadProfile(const std::string& path, const std::string& profile)
     std::string t = Trim(line);
     if (t.empty() || t[0] == '#' || t[0] == ';') continue;
     if (t.front() == '[') {
-      std::string name = Trim(std::string_view(t).substr(1, t.find(']') == std::string::npos
-                                                                 ? std::string::npos
-                                                                 : t.find(']') - 1));
+      std::string name = Trim(std::string_view(t).substr(
+          1, t.find(']') == std::string::npos ? std::string::npos : t.find(']') - 1));
       if (name.starts_with("profile ")) name = Trim(std::string_view(name).substr(8));
       inside = name == profile;
       if (inside) p.found = true;
@@ -65,10 +64,14 @@ Result<Profile> ReadProfile(const std::string& path, const std::string& profile)
     if (eq == std::string::npos) continue;
     const std::string key = Trim(std::string_view(t).substr(0, eq));
     const std::string value = Trim(std::string_view(t).substr(eq + 1));
-    if (key == "aws_access_key_id") p.access_key = value;
-    else if (key == "aws_secret_access_key") p.secret_key = value;
-    else if (key == "aws_session_token") p.session_token = value;
-    else if (key == "region") p.region = value;
+    if (key == "aws_access_key_id")
+      p.access_key = value;
+    else if (key == "aws_secret_access_key")
+      p.secret_key = value;
+    else if (key == "aws_session_token")
+      p.session_token = value;
+    else if (key == "region")
+      p.region = value;
   }
   return p;
 }
@@ -97,7 +100,8 @@ Result<S3Url> ParseS3Url(std::string_view url) {
   const std::string q = "object store URL \"" + std::string(url) + "\"";
   constexpr std::string_view kScheme = "s3://";
   if (!url.starts_with(kScheme)) {
-    return MakeError(ErrorCode::kInvalidArgument, q + ": must start with s3:// (s3://BUCKET/PREFIX)");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     q + ": must start with s3:// (s3://BUCKET/PREFIX)");
   }
   std::string_view rest = url.substr(kScheme.size());
   if (rest.find_first_of("?#") != std::string_view::npos) {
@@ -177,8 +181,8 @@ Result<void> ResolveCredentials(S3Options* o, const EnvLookup& env) {
         }
       } else if (!p->found) {
         if (profile_named && o->access_key.empty()) {
-          return Invalid("object store: credentials file " + file + " has no profile [" +
-                         profile + "]");
+          return Invalid("object store: credentials file " + file + " has no profile [" + profile +
+                         "]");
         }
       } else {
         if (o->access_key.empty() && !p->access_key.empty() && !p->secret_key.empty()) {

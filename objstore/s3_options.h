@@ -35,14 +35,16 @@ EnvLookup ProcessEnv();  // getenv; an empty variable counts as unset
 
 struct S3Options {
   std::string bucket;
-  std::string endpoint;  // "http://127.0.0.1:7480" or "https://..."; empty: https://s3.<region>.amazonaws.com
-  std::string region;    // empty → resolved: AWS_REGION, AWS_DEFAULT_REGION, else "us-east-1"
+  // "http://127.0.0.1:7480" or "https://..."; empty: https://s3.<region>.amazonaws.com
+  std::string endpoint;
+  std::string region;  // empty → resolved: AWS_REGION, AWS_DEFAULT_REGION, else "us-east-1"
   std::string access_key, secret_key, session_token;
-  std::string addressing = "auto";  // "path" | "virtual" | "auto" (path with an endpoint, virtual for AWS)
-  std::string ca_file;              // PEM bundle for TLS (empty: the system's)
-  std::string credentials_file;     // empty: AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials
-  std::string profile;              // empty: AWS_PROFILE or "default"
-  uint64_t part_size = 16 << 20;            // multipart part size
+  // "path" | "virtual" | "auto" (auto: path when an endpoint is given, virtual for AWS)
+  std::string addressing = "auto";
+  std::string ca_file;            // PEM bundle for TLS (empty: the system's)
+  std::string credentials_file;   // empty: AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials
+  std::string profile;            // empty: AWS_PROFILE or "default"
+  uint64_t part_size = 16 << 20;  // multipart part size
   uint64_t multipart_threshold = 64 << 20;  // files above this go multipart
   std::chrono::seconds connect_timeout{10}, request_timeout{300};
   int retries = 3;  // per request, on 5xx / connection errors / 429 / RequestTimeout, with backoff

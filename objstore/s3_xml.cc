@@ -55,7 +55,7 @@ void XMLCALL OnText(void* data, const XML_Char* s, int len) {
 // not well-formed.
 Result<std::unique_ptr<Node>> Parse(std::string_view xml, std::string_view what) {
   std::unique_ptr<XML_ParserStruct, decltype(&XML_ParserFree)> p(XML_ParserCreate(nullptr),
-                                                                  &XML_ParserFree);
+                                                                 &XML_ParserFree);
   if (!p) return MakeError(ErrorCode::kIOError, "cannot create an XML parser");
   Builder b;
   XML_SetUserData(p.get(), &b);
@@ -65,10 +65,9 @@ Result<std::unique_ptr<Node>> Parse(std::string_view xml, std::string_view what)
     return MakeError(ErrorCode::kCorruption, std::string(what) + ": XML answer too large");
   }
   if (XML_Parse(p.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) != XML_STATUS_OK) {
-    return MakeError(ErrorCode::kCorruption,
-                     std::string(what) + ": bad XML at line " +
-                         std::to_string(XML_GetCurrentLineNumber(p.get())) + ": " +
-                         XML_ErrorString(XML_GetErrorCode(p.get())));
+    return MakeError(ErrorCode::kCorruption, std::string(what) + ": bad XML at line " +
+                                                 std::to_string(XML_GetCurrentLineNumber(p.get())) +
+                                                 ": " + XML_ErrorString(XML_GetErrorCode(p.get())));
   }
   if (b.root.children.empty()) {
     return MakeError(ErrorCode::kCorruption, std::string(what) + ": empty XML answer");
@@ -80,8 +79,8 @@ Result<std::unique_ptr<Node>> ParseRoot(std::string_view xml, std::string_view r
   auto n = Parse(xml, root);
   if (!n) return n;
   if ((*n)->name != root) {
-    return MakeError(ErrorCode::kCorruption, "expected an XML <" + std::string(root) +
-                                                 ">, got <" + (*n)->name + ">");
+    return MakeError(ErrorCode::kCorruption,
+                     "expected an XML <" + std::string(root) + ">, got <" + (*n)->name + ">");
   }
   return n;
 }
@@ -113,8 +112,8 @@ Result<ListPage> ParseListBucketResult(std::string_view xml) {
       auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), o.size);
       if (ec != std::errc() || end != size.data() + size.size() || o.key.empty()) {
         return MakeError(ErrorCode::kCorruption,
-                         "ListBucketResult: a <Contents> without a key or a size (key \"" +
-                             o.key + "\", size \"" + size + "\")");
+                         "ListBucketResult: a <Contents> without a key or a size (key \"" + o.key +
+                             "\", size \"" + size + "\")");
       }
       o.etag = Unquote(c->ChildText("ETag"));
       page.objects.push_back(std::move(o));
@@ -159,12 +158,23 @@ std::string XmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -175,8 +185,8 @@ std::string CompleteMultipartXml(const std::vector<std::string>& etags) {
   for (size_t i = 0; i < etags.size(); ++i) {
     std::string etag = etags[i];
     if (etag.empty() || etag.front() != '"') etag = "\"" + etag + "\"";
-    out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
-           XmlEscape(etag) + "</ETag></Part>";
+    out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + XmlEscape(etag) +
+           "</ETag></Part>";
   }
   out += "</CompleteMultipartUpload>";
   return out;

@@ -76,9 +76,8 @@ Result<std::string> RgwCluster::Script(const std::string& args) const {
   while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
   const int status = ::pclose(p);
   if (status != 0) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "rgw-cluster.sh " + args + " failed (status " + std::to_string(status) +
-                         "):\n" + out);
+    return MakeError(ErrorCode::kUnavailable, "rgw-cluster.sh " + args + " failed (status " +
+                                                  std::to_string(status) + "):\n" + out);
   }
   return out;
 }
@@ -87,8 +86,9 @@ Result<std::unique_ptr<RgwCluster>> RgwCluster::Start() {
   for (const char* b : {"radosgw", "ceph-mon", "ceph-osd", "ceph"}) {
     if (!OnPath(b)) {
       return MakeError(ErrorCode::kUnavailable,
-                       std::string(b) + " is not installed, and the objectstore tests need a "
-                       "Ceph RADOS Gateway: run bash tools/install-deps.sh --objectstore");
+                       std::string(b) +
+                           " is not installed, and the objectstore tests need a "
+                           "Ceph RADOS Gateway: run bash tools/install-deps.sh --objectstore");
     }
   }
   // Orphaned daemons are reparented to this process, not to a PID 1 that may never reap them.
@@ -124,7 +124,8 @@ Result<std::unique_ptr<RgwCluster>> RgwCluster::Start() {
 RgwCluster::~RgwCluster() {
   if (dir_.empty()) return;
   std::vector<pid_t> pids;
-  for (const char* d : {"rgw", "osd", "mon", "watchdog"}) pids.push_back(RecordedPid(dir_ / "cluster", d));
+  for (const char* d : {"rgw", "osd", "mon", "watchdog"})
+    pids.push_back(RecordedPid(dir_ / "cluster", d));
   (void)Script("stop " + dir_.string() + "/cluster");
   for (pid_t p : pids) Reap(p);
   std::error_code ec;

@@ -1,7 +1,5 @@
 // The S3 client against a real S3 server: Ceph's RADOS Gateway, started by the test
 // (tests/objstore/rgw_fixture.h). Label objectstore.
-#include "objstore/s3_client.h"
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "objstore/s3_client.h"
 #include "tests/objstore/rgw_fixture.h"
 
 namespace sloop::objstore {

@@ -138,8 +138,10 @@ class FakeS3 {
       for (const auto& [n, b] : parts_) all += b;
       objects_[key] = all;
       parts_.clear();
-      res.set_content("<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
-                      "</CompleteMultipartUploadResult>", "application/xml");
+      res.set_content(
+          "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+          "</CompleteMultipartUploadResult>",
+          "application/xml");
       return;
     }
     if (req.method == "DELETE" && req.has_param("uploadId")) {
@@ -180,8 +182,8 @@ class FakeS3 {
                         "application/xml");
         return;
       }
-      size_t b = dash + 1 < range.size() ? std::stoull(range.substr(dash + 1))
-                                         : it->second.size() - 1;
+      size_t b =
+          dash + 1 < range.size() ? std::stoull(range.substr(dash + 1)) : it->second.size() - 1;
       b = std::min(b, it->second.size() - 1);
       res.status = 206;
       res.set_content(it->second.substr(a, b - a + 1), "application/octet-stream");
@@ -307,7 +309,8 @@ TEST_F(S3FakeServerTest, RetriesServerErrorsThenSucceeds) {
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(r.error().message.find("HTTP 500 InternalError: injected InternalError"),
-            std::string::npos) << r.error().message;
+            std::string::npos)
+      << r.error().message;
   EXPECT_NE(r.error().message.find("PUT k2"), std::string::npos);
   EXPECT_NE(r.error().message.find("after 2 attempts"), std::string::npos);
 }
@@ -318,8 +321,8 @@ TEST_F(S3FakeServerTest, ClientErrorsAreNotRetriedAndSayWhatTheServerSaid) {
   auto r = c->PutBytes("k", "v");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  for (const char* part : {"PUT k", "HTTP 403 AccessDenied", "injected AccessDenied", "credentials",
-                           "/bucket"}) {
+  for (const char* part :
+       {"PUT k", "HTTP 403 AccessDenied", "injected AccessDenied", "credentials", "/bucket"}) {
     EXPECT_NE(r.error().message.find(part), std::string::npos) << part << ": " << r.error().message;
   }
   EXPECT_EQ(c->stats().retries, 0u);
@@ -335,7 +338,8 @@ TEST_F(S3FakeServerTest, MissingKeysAreNotFoundAndDeletingThemSucceeds) {
   ASSERT_FALSE(g.has_value());
   EXPECT_EQ(g.error().code, ErrorCode::kNotFound);
   EXPECT_NE(g.error().message.find("NoSuchKey: The specified key does not exist."),
-            std::string::npos) << g.error().message;
+            std::string::npos)
+      << g.error().message;
   EXPECT_EQ(c->Head("nope").error().code, ErrorCode::kNotFound);
   server_.FailNext({{404, "NoSuchKey"}});
   EXPECT_TRUE(c->Delete("nope").has_value());
@@ -459,7 +463,8 @@ TEST_F(S3FakeServerTest, CreateChecksOptionsAndAnUnreachableEndpointIsUnavailabl
 
   S3Options o = Options();
   o.endpoint = "https://s3.example.com/";
-  EXPECT_EQ(Client(o)->BucketUrl(), "https://s3.example.com/bucket") << "path style with an endpoint";
+  EXPECT_EQ(Client(o)->BucketUrl(), "https://s3.example.com/bucket")
+      << "path style with an endpoint";
   o.endpoint.clear();
   EXPECT_EQ(Client(o)->BucketUrl(), "https://bucket.s3.eu-west-3.amazonaws.com") << "AWS: virtual";
   o.bucket = "my.bucket";

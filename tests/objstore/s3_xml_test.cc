@@ -40,11 +40,12 @@ TEST(S3Xml, LastPageHasNoToken) {
 }
 
 TEST(S3Xml, BadListingsAreCorruption) {
-  for (const char* xml : {"", "<ListBucketResult>", "<Other/>", "not xml at all",
-                          "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
-                          "<ListBucketResult><Contents><Key>k</Key><Size>x1</Size></Contents>"
-                          "</ListBucketResult>",
-                          "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"}) {
+  for (const char* xml :
+       {"", "<ListBucketResult>", "<Other/>", "not xml at all",
+        "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+        "<ListBucketResult><Contents><Key>k</Key><Size>x1</Size></Contents>"
+        "</ListBucketResult>",
+        "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>"}) {
     auto p = ParseListBucketResult(xml);
     ASSERT_FALSE(p.has_value()) << xml;
     EXPECT_EQ(p.error().code, ErrorCode::kCorruption) << xml;
