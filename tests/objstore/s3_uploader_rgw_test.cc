@@ -175,7 +175,9 @@ class S3UploaderRgwTest : public ::testing::Test {
       EXPECT_EQ(m->index, (FileDigest{got_idx->size(), Xxh3(*got_idx)}));
       // Once uploaded, a local index may be rewritten against the next shard's; the one in the
       // bucket is the whole one that was uploaded.
-      if (!m->index_made_whole && idx.size() == got_idx->size()) EXPECT_EQ(*got_idx, idx);
+      if (!m->index_made_whole && idx.size() == got_idx->size()) {
+        EXPECT_EQ(*got_idx, idx);
+      }
       for (ShardFile f : {ShardFile::kSegment, ShardFile::kIndex, ShardFile::kManifest}) {
         keys.push_back(Key(i, f));
       }
