@@ -44,6 +44,7 @@ image: build
 # target for FUZZ_SECONDS (label fuzz).
 test: web
 	@bash tools/install-deps.sh --image
+	@bash tools/install-deps.sh --objectstore
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DSLOOP_SANITIZE=address,undefined
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	@bash tools/install-deploy-tools.sh $(TEST_BUILD)

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   libcurl4-openssl-dev libzstd-dev zstd libxxhash-dev libsimdjson-dev
   libflatbuffers-dev flatbuffers-compiler libboost-dev libcpp-httplib-dev libssl-dev
   prometheus-cpp-dev libbenchmark-dev libgtest-dev libgmock-dev libyaml-cpp-dev
-  librocksdb-dev libprotobuf-dev protobuf-compiler openssl curl wrk chromium
+  librocksdb-dev libprotobuf-dev protobuf-compiler openssl curl wrk chromium libexpat1-dev
 )
 # `install-deps.sh --fuzz`: only what the libFuzzer tree needs (make test-fuzz, make fuzz).
 only_listed=false
@@ -22,6 +22,13 @@ fi
 if [ "${1:-}" = "--image" ]; then
   only_listed=true
   APT_PACKAGES=(mmdebstrap umoci skopeo crun binutils jq curl python3 python3-yaml ca-certificates)
+fi
+# `install-deps.sh --objectstore`: a one-node Ceph cluster with its S3 gateway (mon, a memstore OSD,
+# radosgw; ceph-common for ceph-authtool, monmaptool, radosgw-admin and the ceph CLI) that the
+# objectstore ctest label starts (tools/objectstore/rgw-cluster.sh); curl signs its readiness probe.
+if [ "${1:-}" = "--objectstore" ]; then
+  only_listed=true
+  APT_PACKAGES=(ceph-mon ceph-osd radosgw ceph-common curl)
 fi
 # `install-deps.sh --go`: a Go toolchain, for the benchmark's Badger side (bench/harness/badger,
 # `make bench`). Any go already here is kept (on PATH, or the upstream tarball's /usr/local/go);
