@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -34,7 +35,12 @@
 #include "ingest/rbac.h"
 #include "ingest/sloop_import.h"
 #include "base/log.h"
+#include "objstore/s3_client.h"
+#include "objstore/upload_state.h"
+#include "objstore/uploader.h"
+#include "objstore/uploader_metrics.h"
 #include "tools/sloop/config.h"
+#include "tools/sloop/object_store_setup.h"
 #include "tools/sloop/simulator.h"
 
 namespace {
@@ -43,6 +49,9 @@ namespace fs = std::filesystem;
 using sloop::SloopConfig;
 
 void Log(const std::string& line) { sloop::LogLine("sloop", line); }
+
+// How long a stop waits for the last sealed shards to reach the object store.
+constexpr int kShutdownUploadSeconds = 15;
 
 int Fail(const std::string& what) {
   Log("error: " + what);
@@ -319,7 +328,51 @@ int Run(int argc, char** argv) {
         " files, " + std::to_string(report->bytes >> 20) + " MB)");
   }
   const bool read_only = !watch && c.playback_file.empty();
-  auto store = sloop::Store::Open(MakeStoreOptions(c, store_dir, read_only));
+  auto store_options = MakeStoreOptions(c, store_dir, read_only);
+
+  // ---- the object store (docs/format/object-store.md): which shards are in the bucket is known
+  // before the store opens, so that its retention deletes uploaded shards first.
+  std::optional<sloop::ObjectStoreSetup> object_store;
+  std::unique_ptr<sloop::objstore::S3Client> bucket;
+  std::unique_ptr<sloop::objstore::UploadState> upload_state;
+  if (!c.object_store.empty() && read_only) {
+    Log("warning: -object-store with a read-only store (-disable-kube-watch, no playback): "
+        "nothing is recorded, so nothing is uploaded");
+  } else if (!c.object_store.empty()) {
+    auto setup = sloop::MakeObjectStoreSetup(c, ContextDirName(context),
+                                             sloop::objstore::ProcessEnv());
+    if (!setup) return Fail(setup.error().message);
+    object_store.emplace(std::move(*setup));
+    auto client = sloop::objstore::S3Client::Create(object_store->s3);
+    if (!client) return Fail("-object-store: " + client.error().message);
+    bucket = std::move(*client);
+    if (auto checked = bucket->CheckBucket(); !checked) {
+      const auto code = checked.error().code;
+      if (code == sloop::ErrorCode::kNotFound && c.object_store_create_bucket) {
+        if (auto made = bucket->CreateBucket(); !made) {
+          return Fail("-object-store-create-bucket: " + made.error().message);
+        }
+        Log("created the bucket " + object_store->s3.bucket);
+      } else if (code == sloop::ErrorCode::kNotFound) {
+        return Fail("-object-store: the bucket " + object_store->s3.bucket +
+                    " does not exist: create it, or pass -object-store-create-bucket=true (" +
+                    checked.error().message + ")");
+      } else if (code == sloop::ErrorCode::kUnavailable) {
+        // Recording never waits for the bucket: shards wait on the volume until it answers.
+        Log("warning: the object store is unreachable now (" + checked.error().message +
+            "): recording anyway; sealed shards wait here and are uploaded, oldest first, when "
+            "it answers");
+      } else {
+        return Fail("-object-store: " + checked.error().message);
+      }
+    }
+    auto state = sloop::objstore::UploadState::Load(store_dir);
+    if (!state) return Fail(state.error().message);
+    upload_state = std::move(*state);
+    sloop::objstore::UploadState::Attach(upload_state.get(), &store_options);
+  }
+
+  auto store = sloop::Store::Open(std::move(store_options));
   if (!store) return Fail(store.error().message);
   {
     auto stats = (*store)->Stats();
@@ -363,6 +416,32 @@ int Run(int argc, char** argv) {
   prometheus::Registry registry;
   auto http_options = MakeHttpOptions(c, context);
   http_options.recording_log = recording_log;
+
+  // ---- uploads: a thread of their own, sealed shards oldest first; the store never waits for it
+  std::unique_ptr<sloop::objstore::Uploader> uploader;
+  std::shared_ptr<sloop::objstore::UploaderMetrics> uploader_metrics;
+  if (object_store) {
+    auto made = sloop::objstore::Uploader::Create(**store, *bucket, *upload_state,
+                                                  object_store->uploader);
+    if (!made) return Fail(made.error().message);
+    uploader = std::move(*made);
+    sloop::objstore::S3Client* client = bucket.get();
+    uploader_metrics = std::make_shared<sloop::objstore::UploaderMetrics>(
+        registry, *uploader, [client] {
+          auto s = client->stats();
+          return sloop::objstore::BucketTraffic{s.requests, s.request_errors, s.retries,
+                                                s.bytes_uploaded, s.bytes_downloaded};
+        });
+    http_options.refresh_metrics = [m = uploader_metrics] { m->Refresh(); };
+    auto st = uploader->Stats();
+    Log("object store: uploading sealed shards to " + object_store->url + " (" +
+        std::to_string(upload_state->size()) + " uploaded before, " +
+        std::to_string(st.pending_shards) + " waiting; bucket retention " +
+        (c.object_store_retention.count() == 0 ? std::string("unlimited")
+                                               : sloop::FormatGoDuration(c.object_store_retention)) +
+        ")");
+    uploader->Start();
+  }
   // /healthz and /readyz ask the ingester, once it runs, what it is waiting for.
   std::atomic<sloop::ingest::Ingester*> live_ingester{nullptr};
   if (watch) {
@@ -437,9 +516,31 @@ int Run(int argc, char** argv) {
   if (recording_log) {
     if (auto ended = recording_log->EndSession(); !ended) Log("warning: " + ended.error().message);
   }
+  if (uploader) uploader->Stop();
   if (auto closed = (*store)->Close(); !closed) return Fail(closed.error().message);
   live_ingester.store(nullptr);
   ingester.reset();
+  if (uploader) {
+    // The shard sealed just now goes up too, if the bucket answers soon; what is left waits
+    // for the next start (the upload state is on the volume). A pod's grace period is 30 s.
+    auto* up = uploader.get();
+    auto pending = std::async(std::launch::async, [up] { return up->UploadPending(); });
+    if (pending.wait_for(std::chrono::seconds(kShutdownUploadSeconds)) ==
+        std::future_status::timeout) {
+      Log("object store: " + std::to_string(up->Stats().pending_shards) +
+          " sealed shards still waiting after " + std::to_string(kShutdownUploadSeconds) +
+          " s; they are uploaded at the next start. Stopped (the store is closed)");
+      std::fflush(nullptr);
+      _exit(0);  // the upload thread holds the store: leave without running destructors
+    }
+    if (auto r = pending.get(); !r) {
+      Log("object store: " + std::to_string(up->Stats().pending_shards) +
+          " sealed shards wait for the next start: " + r.error().message);
+    } else {
+      Log("object store: every sealed shard is uploaded");
+    }
+    uploader.reset();
+  }
   Log("stopped cleanly");
   return 0;
 }

@@ -1,0 +1,238 @@
+// End to end, flag to bucket: the real sloop recording the simulator with -object-store pointed at
+// a real Ceph RADOS Gateway uploads every shard it seals, the one sealed at SIGTERM included;
+// every shard in the bucket matches its manifest and the store it came from; /metrics tells; a
+// restart uploads nothing again. Label objectstore.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <map>
+#include <set>
+
+#include "engine/store.h"
+#include "objstore/manifest.h"
+#include "objstore/s3_client.h"
+#include "tests/objstore/rgw_fixture.h"
+#include "tests/tools/sloop/process.h"
+
+namespace sloop {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::Process;
+using testing::ReadFile;
+using testing::WaitFor;
+
+std::pair<int, std::string> Get(int port, const std::string& target) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+  auto res = client.Get(target);
+  if (!res) return {0, ""};
+  return {res->status, res->body};
+}
+
+// A series' value in a Prometheus text page (-1 when absent).
+double Metric(const std::string& page, const std::string& name) {
+  size_t at = page.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(page.substr(at + name.size() + 2));
+}
+
+class ObjectStoreE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sloop-objstore-e2e-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto rgw = objstore::testing::RgwCluster::Start();
+    ASSERT_TRUE(rgw.has_value()) << rgw.error().ToString();
+    rgw_ = std::move(*rgw);
+    auto client = objstore::S3Client::Create(rgw_->Options("history"));
+    ASSERT_TRUE(client.has_value()) << client.error().ToString();
+    s3_ = std::move(*client);
+
+    fs::path port_file = dir_ / "kubesim.port";
+    sim_.Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file",
+                port_file.string(), "--scenario", "e2e", "--seed", "7"},
+               {}, dir_ / "kubesim.log");
+    ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_.Log();
+    std::ofstream(dir_ / "kubeconfig")
+        << "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
+        << "clusters:\n- name: sim\n  cluster:\n    server: http://127.0.0.1:"
+        << std::stoi(ReadFile(port_file)) << "\n"
+        << "users:\n- name: nobody\n  user: {}\n"
+        << "contexts:\n- name: e2e\n  context:\n    cluster: sim\n    user: nobody\n";
+  }
+  void TearDown() override {
+    sloop_.Kill();
+    sim_.Kill();
+    if (HasFailure()) {
+      std::fprintf(stderr, "kept %s (sloop*.log, kubesim.log)\n", dir_.c_str());
+    } else {
+      fs::remove_all(dir_);
+    }
+  }
+
+  void StartSloop(const std::string& log, std::vector<std::string> extra = {}) {
+    port_ = testing::FreePort();
+    const auto o = rgw_->Options("history");
+    std::vector<std::string> args = {SLOOP_BINARY,
+                                     "-port=" + std::to_string(port_),
+                                     "-bind-address=127.0.0.1",
+                                     "-store-root=" + (dir_ / "store").string(),
+                                     "-shard-duration=1m",
+                                     // Node heartbeats: records every few seconds, always.
+                                     "-keep-minor-node-updates=true",
+                                     "-object-store=s3://history/e2e",
+                                     "-object-store-endpoint=" + rgw_->endpoint(),
+                                     "-object-store-create-bucket=true",
+                                     "-cluster=sim-a"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    // Credentials the standard way, from the environment; nothing in a credentials file.
+    sloop_.Start(args,
+                 {"KUBECONFIG=" + (dir_ / "kubeconfig").string(), "HOME=" + dir_.string(),
+                  "AWS_ACCESS_KEY_ID=" + o.access_key, "AWS_SECRET_ACCESS_KEY=" + o.secret_key},
+                 dir_ / log);
+    ASSERT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 30s)) << sloop_.Log();
+  }
+
+  double Scrape(const std::string& name) { return Metric(Get(port_, "/metrics").second, name); }
+
+  // Every key under the cluster's shards/, with its bytes.
+  std::map<std::string, std::string> Bucket() {
+    std::map<std::string, std::string> out;
+    std::string token;
+    do {
+      auto page = s3_->List("e2e/sim-a/shards/", "", token);
+      EXPECT_TRUE(page.has_value()) << page.error().ToString();
+      if (!page) break;
+      for (const auto& o : page->objects) {
+        auto bytes = s3_->Get(o.key);
+        EXPECT_TRUE(bytes.has_value()) << bytes.error().ToString();
+        if (bytes) out[o.key] = std::move(*bytes);
+      }
+      token = page->next_token;
+    } while (!token.empty());
+    return out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<objstore::testing::RgwCluster> rgw_;
+  std::unique_ptr<objstore::S3Client> s3_;
+  Process sim_, sloop_;
+  int port_ = 0;
+};
+
+TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPutsNothingTwice) {
+  StartSloop("sloop.log");
+  EXPECT_NE(sloop_.Log().find("created the bucket history"), std::string::npos) << sloop_.Log();
+  EXPECT_NE(sloop_.Log().find("object store: uploading sealed shards to s3://history/e2e/sim-a/"),
+            std::string::npos)
+      << sloop_.Log();
+  EXPECT_EQ(sloop_.Log().find(rgw_->Options("history").secret_key), std::string::npos)
+      << "the secret is never logged";
+  // The first minute's window closes, is sealed and goes up on its own.
+  ASSERT_TRUE(WaitFor([&] { return Scrape("sloop_objstore_uploaded_shards_total") >= 1; }, 150s))
+      << sloop_.Log();
+  EXPECT_EQ(Scrape("sloop_objstore_unuploaded_shards_lost_total"), 0);
+  EXPECT_GT(Scrape("sloop_objstore_requests_total"), 3);
+  EXPECT_GT(Scrape("sloop_objstore_sent_bytes_total"), 0);
+  // Records in the next window, so that SIGTERM has an active shard to seal, which is uploaded
+  // before the process exits.
+  const double appended = Scrape("sloop_store_records_appended_total");
+  ASSERT_TRUE(WaitFor(
+      [&] { return Scrape("sloop_store_records_appended_total") >= appended + 5; }, 30s));
+  auto status = sloop_.Stop(SIGTERM, 60s);
+  ASSERT_TRUE(status.has_value()) << sloop_.Log();
+  EXPECT_EQ(*status, 0) << sloop_.Log();
+  EXPECT_NE(sloop_.Log().find("object store: every sealed shard is uploaded"), std::string::npos)
+      << sloop_.Log();
+
+  // The bucket against the store: the same shards, each complete and as its manifest says.
+  std::set<uint64_t> local;
+  {
+    StoreOptions o;
+    o.root = dir_ / "store" / "e2e";
+    o.read_only = true;
+    o.background = false;
+    auto store = Store::Open(o);
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    for (const auto& s : (*store)->SealedShards()) local.insert(s->info().id);
+  }
+  ASSERT_GE(local.size(), 2u) << "a window sealed on time and the one sealed at the stop";
+  auto objects = Bucket();
+  std::set<uint64_t> uploaded;
+  for (const auto& [key, bytes] : objects) {
+    if (!key.ends_with(".json")) continue;
+    auto m = objstore::ParseManifest(bytes, key);
+    ASSERT_TRUE(m.has_value()) << m.error().ToString();
+    EXPECT_EQ(m->cluster, "sim-a");
+    const std::string base = key.substr(0, key.size() - 5);
+    ASSERT_TRUE(objects.contains(base + ".seg")) << key;
+    ASSERT_TRUE(objects.contains(base + ".idx")) << key;
+    const std::string& seg = objects[base + ".seg"];
+    const std::string& idx = objects[base + ".idx"];
+    EXPECT_EQ(seg.size(), m->segment.bytes) << key;
+    EXPECT_EQ(objstore::Xxh3(seg), m->segment.xxh3) << key;
+    EXPECT_EQ(idx.size(), m->index.bytes) << key;
+    EXPECT_EQ(objstore::Xxh3(idx), m->index.xxh3) << key;
+    EXPECT_GT(m->records, 0u) << key;
+    uploaded.insert(m->shard_id);
+  }
+  EXPECT_EQ(uploaded, local);
+  EXPECT_EQ(objects.size(), 3 * local.size()) << "three objects a shard, nothing else";
+
+  // A restart knows what is up there: nothing pending, nothing put again.
+  StartSloop("sloop2.log");
+  EXPECT_NE(sloop_.Log().find("(" + std::to_string(local.size()) + " uploaded before, 0 waiting"),
+            std::string::npos)
+      << sloop_.Log();
+  ASSERT_TRUE(sloop_.Stop(SIGTERM, 60s).has_value());
+  auto after = Bucket();
+  for (const auto& [key, bytes] : objects) {
+    ASSERT_TRUE(after.contains(key)) << key;
+    // A manifest put again would carry another uploaded_at.
+    EXPECT_EQ(after[key], bytes) << key << " was put again";
+  }
+}
+
+TEST_F(ObjectStoreE2eTest, AMissingBucketOrBadCredentialsStopStartUpWithWhatToDo) {
+  port_ = testing::FreePort();
+  const auto o = rgw_->Options("history");
+  auto run = [&](std::vector<std::string> extra, std::vector<std::string> env,
+                 const std::string& log) {
+    std::vector<std::string> args = {SLOOP_BINARY, "-port=" + std::to_string(port_),
+                                     "-bind-address=127.0.0.1",
+                                     "-store-root=" + (dir_ / "store").string(),
+                                     "-object-store-endpoint=" + rgw_->endpoint()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    env.push_back("KUBECONFIG=" + (dir_ / "kubeconfig").string());
+    env.push_back("HOME=" + dir_.string());
+    sloop_.Start(args, env, dir_ / log);
+    auto status = sloop_.Stop(0, 30s);  // signal 0: only wait for it to exit
+    EXPECT_TRUE(status.has_value()) << sloop_.Log();
+    return status.value_or(-1);
+  };
+  const std::vector<std::string> keys = {"AWS_ACCESS_KEY_ID=" + o.access_key,
+                                         "AWS_SECRET_ACCESS_KEY=" + o.secret_key};
+  EXPECT_NE(run({"-object-store=s3://no-such-bucket/x"}, keys, "missing.log"), 0);
+  EXPECT_NE(sloop_.Log().find("-object-store-create-bucket"), std::string::npos) << sloop_.Log();
+  EXPECT_NE(run({"-object-store=s3://history/x"},
+                {"AWS_ACCESS_KEY_ID=" + o.access_key, "AWS_SECRET_ACCESS_KEY=wrong"},
+                "badkey.log"),
+            0);
+  EXPECT_NE(sloop_.Log().find("credentials"), std::string::npos) << sloop_.Log();
+  // No credentials anywhere (HOME has no .aws/credentials): it says what to set.
+  EXPECT_NE(run({"-object-store=s3://history/x"}, {}, "nokey.log"), 0);
+  EXPECT_NE(sloop_.Log().find("AWS_ACCESS_KEY_ID"), std::string::npos) << sloop_.Log();
+  // A credentials file named but missing is named.
+  EXPECT_NE(run({"-object-store=s3://history/x"}, {"AWS_SHARED_CREDENTIALS_FILE=/nonexistent"},
+                "nofile.log"),
+            0);
+  EXPECT_NE(sloop_.Log().find("/nonexistent"), std::string::npos) << sloop_.Log();
+}
+
+}  // namespace
+}  // namespace sloop
