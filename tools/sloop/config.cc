@@ -184,7 +184,7 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "delete this cluster's whole shards older than this from the bucket (0: keep forever)"},
       {"object-store-part-size-mb", "objectStorePartSizeMb", Kind::kInt64,
        &c.object_store_part_size_mb,
-       "multipart upload part size in MiB (5 to 5120); files of four parts or more go multipart"},
+       "multipart upload part size in MiB (5 to 5120); files larger than four parts go multipart"},
       {"object-store-create-bucket", "objectStoreCreateBucket", Kind::kBool,
        &c.object_store_create_bucket, "create the bucket at start-up when it does not exist"},
       {"cluster", "cluster", Kind::kString, &c.cluster,
