@@ -34,6 +34,12 @@ struct S3Client::Request {
   std::string what;  // "PUT key": for messages
   // Error statuses that are answers here, returned as a Response (404 to a DELETE, ...).
   std::vector<long> answers;
+  int retries = -1;  // -1: S3Options::retries (0 for a request that is not idempotent)
+  std::chrono::milliseconds timeout{0};  // 0: S3Options::request_timeout
+  // A ranged GET: [range_first, range_end) of the object; a server that ignores the range and
+  // answers 200 with the whole object is read only that far, keeping only that part.
+  bool ranged = false;
+  uint64_t range_first = 0, range_end = UINT64_MAX;
 };
 
 struct S3Client::Response {
@@ -52,6 +58,10 @@ namespace {
 constexpr auto kBackoffInitial = std::chrono::milliseconds(200);
 constexpr auto kBackoffMax = std::chrono::seconds(5);
 constexpr uint64_t kMaxParts = 10000;  // S3's limit on parts in one upload
+constexpr uint64_t kMaxSinglePut = 5ULL << 30;  // S3 refuses a single PUT above 5 GiB
+// The most an answer other than an object's bytes may hold (errors, listings, upload ids): a
+// broken or hostile server cannot make the recorder hold more.
+constexpr uint64_t kMaxAnswerBytes = 16ULL << 20;
 constexpr size_t kPoolMax = 8;
 
 bool Unreserved(unsigned char c) {
@@ -151,15 +161,59 @@ std::string Unquote(std::string s) {
 struct Transfer {
   const S3Client::Request* req;
   S3Client::Response* resp;
+  const std::atomic<bool>* cancelled = nullptr;
   uint64_t sent = 0;  // of the body
   int read_errno = 0;
   bool read_short = false;
+  long status = 0;          // of the last status line
+  uint64_t received = 0;    // body bytes of this answer
+  bool range_done = false;  // a 200 to a ranged GET was read as far as the range
+  bool too_big = false;     // an answer beyond kMaxAnswerBytes
 };
 
 size_t OnWrite(char* p, size_t size, size_t n, void* ud) {
   auto* t = static_cast<Transfer*>(ud);
-  t->resp->body.append(p, size * n);
-  return size * n;
+  const size_t len = size * n;
+  const S3Client::Request& r = *t->req;
+  const uint64_t at = t->received;
+  t->received += len;
+  if (r.ranged && t->status == 200) {
+    // The whole object although a range was asked: keep the range's bytes, stop after them.
+    const uint64_t from = std::max(at, r.range_first), to = std::min(t->received, r.range_end);
+    if (from < to) t->resp->body.append(p + (from - at), to - from);
+    if (t->received >= r.range_end) {
+      t->range_done = true;
+      return 0;  // ends the transfer (CURLE_WRITE_ERROR), taken as success
+    }
+    return len;
+  }
+  const bool object_bytes = r.method == "GET" && t->status >= 200 && t->status < 300 &&
+                            r.target == S3Client::Request::Target::kObject;
+  if (!object_bytes && t->received > kMaxAnswerBytes) {
+    t->too_big = true;
+    return 0;
+  }
+  t->resp->body.append(p, len);
+  return len;
+}
+
+int OnProgress(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(ud);
+  return t->cancelled->load() ? 1 : 0;  // non-zero aborts (CURLE_ABORTED_BY_CALLBACK)
+}
+
+// curl failures that no retry mends: the configuration is wrong (TLS trust, the URL).
+bool ConfigurationFailure(CURLcode rc) {
+  switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      return true;
+    default:
+      return false;
+  }
 }
 
 size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
@@ -168,6 +222,10 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   // A new status line (after a 100 Continue, say): only the last response's headers count.
   if (line.starts_with("HTTP/")) {
     t->resp->headers.clear();
+    t->received = 0;
+    t->resp->body.clear();
+    const size_t sp = line.find(' ');
+    t->status = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     return size * n;
   }
   const size_t colon = line.find(':');
@@ -212,13 +270,16 @@ bool RetryableStatus(long status, const std::string& code) {
          code == "InternalError" || code == "ServiceUnavailable";
 }
 
-void SleepBackoff(int attempt) {
+void SleepBackoff(int attempt, const std::atomic<bool>& cancelled) {
   auto d = kBackoffInitial * (1 << std::min(attempt, 10));
   if (d > kBackoffMax) d = std::chrono::duration_cast<std::chrono::milliseconds>(kBackoffMax);
   // Jitter (50-100 %), so that many clients that failed together do not retry together.
   thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_int_distribution<int> pct(50, 100);
-  std::this_thread::sleep_for(d * pct(rng) / 100);
+  const auto until = std::chrono::steady_clock::now() + d * pct(rng) / 100;
+  while (!cancelled && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace
@@ -292,6 +353,9 @@ S3Client::~S3Client() {
   for (void* h : pool_) curl_easy_cleanup(static_cast<CURL*>(h));
 }
 
+void S3Client::Cancel() { cancelled_ = true; }
+void S3Client::Resume() { cancelled_ = false; }
+
 void* S3Client::AcquireHandle() {
   {
     std::lock_guard lock(pool_mu_);
@@ -351,7 +415,7 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& r, void* handle) {
   CURL* c = static_cast<CURL*>(handle);
   curl_easy_reset(c);
   Response resp;
-  Transfer t{&r, &resp};
+  Transfer t{&r, &resp, &cancelled_};
   const std::string url = Url(r);
   const uint64_t body_size = r.fd >= 0 ? r.length : r.body.size();
 
@@ -385,8 +449,17 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& r, void* handle) {
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options_.connect_timeout.count() * 1000));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(options_.request_timeout.count() * 1000));
+  const auto timeout = r.timeout.count() > 0
+                           ? r.timeout
+                           : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 options_.request_timeout);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  // A transfer that stalls (under 1 KiB/s for 60 s) fails long before a big part's total time.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnWrite);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
@@ -410,6 +483,7 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& r, void* handle) {
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 
+  if (cancelled_) return MakeError(ErrorCode::kUnavailable, "s3: " + r.what + ": cancelled");
   ++requests_;
   const CURLcode rc = curl_easy_perform(c);
   bytes_uploaded_ += t.sent;
@@ -420,8 +494,20 @@ Result<S3Client::Response> S3Client::SendOnce(const Request& r, void* handle) {
   if (t.read_short) {
     return MakeError(ErrorCode::kIOError, r.what + ": the file shrank while it was being sent");
   }
+  if (t.too_big) {
+    return MakeError(ErrorCode::kCorruption, "s3: " + r.what + " (" + BucketUrl() +
+                                                 "): the answer is larger than " +
+                                                 std::to_string(kMaxAnswerBytes >> 20) + " MiB");
+  }
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return MakeError(ErrorCode::kUnavailable, "s3: " + r.what + ": cancelled");
+  }
+  if (rc == CURLE_WRITE_ERROR && t.range_done) {
+    resp.status = 200;
+    return resp;
+  }
   if (rc != CURLE_OK) {
-    return MakeError(ErrorCode::kUnavailable,
+    return MakeError(ConfigurationFailure(rc) ? ErrorCode::kInvalidArgument : ErrorCode::kUnavailable,
                      "s3: " + r.what + " (" + BucketUrl() + "): " +
                          (errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc))));
   }
@@ -485,9 +571,10 @@ Result<S3Client::Response> S3Client::Send(const Request& r) {
       if (resp->status == 404) break;  // an answer, not a failure of the request
     }
     ++request_errors_;
-    if (!retryable || attempt >= options_.retries) break;
+    const int retries = r.retries >= 0 ? r.retries : options_.retries;
+    if (!retryable || attempt >= retries || cancelled_) break;
     ++retries_;
-    SleepBackoff(attempt);
+    SleepBackoff(attempt, cancelled_);
   }
   ReleaseHandle(h);
   if (!out && out.error().code == ErrorCode::kUnavailable && options_.retries > 0) {
@@ -523,7 +610,9 @@ Result<void> S3Client::PutFile(const std::string& key, const std::filesystem::pa
   struct stat st;
   if (::fstat(fd, &st) != 0) return IOError("stat", file.string(), errno);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size > options_.multipart_threshold) return PutMultipart(key, fd, size, file);
+  if (size > std::min(options_.multipart_threshold, kMaxSinglePut)) {
+    return PutMultipart(key, fd, size, file);
+  }
   Request r;
   r.method = "PUT";
   r.key = key;
@@ -545,6 +634,9 @@ Result<void> S3Client::PutMultipart(const std::string& key, int fd, uint64_t siz
   init.key = key;
   init.query = {{"uploads", ""}};
   init.what = "CreateMultipartUpload " + key;
+  // Not idempotent: an attempt whose answer was lost would leave an upload no one aborts. The
+  // uploader tries the whole file again instead.
+  init.retries = 0;
   auto ir = Send(init);
   if (!ir) return std::unexpected(ir.error());
   auto upload_id = ParseInitiateMultipartUpload(ir->body);
@@ -593,19 +685,21 @@ Result<void> S3Client::PutMultipart(const std::string& key, int fd, uint64_t siz
   // the size check below says whether the object is there.
   const bool gone = !dr && dr.error().code == ErrorCode::kNotFound;
   if (!dr && !gone) return abort(dr.error());
-  // S3 may answer 200 and still fail: the error is then in the body.
+  // S3 may answer 200 and still fail: the error is then in the body; success is only a
+  // CompleteMultipartUploadResult.
   if (dr) {
     if (auto e = ParseS3Error(dr->body)) {
       return abort(Error{
           RetryableStatus(500, e->code) ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument,
           "s3: " + done.what + ": " + e->code + ": " + e->message});
     }
+    if (dr->body.find("<CompleteMultipartUploadResult") == std::string::npos) {
+      return abort(Error{ErrorCode::kUnavailable,
+                         "s3: " + done.what + ": the answer is not a CompleteMultipartUploadResult"});
+    }
   }
   auto head = Head(key);
-  if (!head) {
-    if (gone) return abort(dr.error());
-    return std::unexpected(head.error());
-  }
+  if (!head) return abort(gone ? dr.error() : head.error());
   if (head->size != size) {
     return MakeError(ErrorCode::kCorruption, "s3: " + done.what + ": the object has " +
                                                  std::to_string(head->size) + " bytes, the file " +
@@ -651,6 +745,9 @@ Result<std::string> S3Client::Get(const std::string& key, uint64_t offset,
     if (length) range += std::to_string(offset + *length - 1);
     r.headers.push_back(range);
     r.what += " bytes " + range.substr(13);
+    r.ranged = true;
+    r.range_first = offset;
+    r.range_end = length ? offset + *length : UINT64_MAX;
   }
   // A range that starts at or after the end (416): nothing, as reading past a file's end.
   if (ranged) r.answers = {416};
@@ -658,9 +755,8 @@ Result<std::string> S3Client::Get(const std::string& key, uint64_t offset,
   if (!resp) return std::unexpected(resp.error());
   if (resp->status == 416) return std::string();
   if (ranged && resp->status == 200) {
-    // The server ignored the range and sent the whole object.
-    if (offset >= resp->body.size()) return std::string();
-    return resp->body.substr(offset, length ? *length : std::string::npos);
+    // The server ignored the range: only the range's bytes were kept (OnWrite).
+    return std::move(resp->body);
   }
   if (ranged && length && resp->body.size() > *length) {
     return MakeError(ErrorCode::kCorruption, "s3: " + r.what + ": the server sent " +
@@ -732,6 +828,9 @@ Result<void> S3Client::CheckBucket() {
   r.method = "HEAD";
   r.target = Request::Target::kBucket;
   r.what = "HEAD bucket " + options_.bucket;
+  // A start-up probe: two short attempts, so that a server that hangs delays nothing long.
+  r.retries = 1;
+  r.timeout = std::chrono::seconds(5);
   auto resp = Send(r);
   if (resp) return {};
   Error e = resp.error();

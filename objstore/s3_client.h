@@ -55,6 +55,13 @@ class S3Client : public ObjectStore {
   };
   Stats stats() const;
 
+  // Cancel(): every request in flight fails within about a second, and every request started
+  // until Resume() fails at once (kUnavailable, "cancelled"), retries and backoff included. A
+  // stopping recorder cancels the uploader's requests before it waits for its thread, so that an
+  // endpoint that hangs cannot hold up sealing the store.
+  void Cancel();
+  void Resume();
+
   const S3Options& options() const { return options_; }
   // "http://127.0.0.1:7480/bucket" or "https://bucket.s3.eu-west-1.amazonaws.com": for messages.
   std::string BucketUrl() const;
@@ -84,6 +91,7 @@ class S3Client : public ObjectStore {
   std::mutex pool_mu_;
   std::vector<void*> pool_;  // idle CURL easy handles (their connections kept alive)
 
+  std::atomic<bool> cancelled_{false};
   mutable std::atomic<uint64_t> requests_{0}, request_errors_{0}, retries_{0}, bytes_uploaded_{0},
       bytes_downloaded_{0};
 };

@@ -124,6 +124,16 @@ Result<S3Url> ParseS3Url(std::string_view url) {
     if (p.starts_with('/') || p.find("//") != std::string_view::npos) {
       return MakeError(ErrorCode::kInvalidArgument, q + ": the prefix has an empty path segment");
     }
+    // curl removes dot segments from a URL's path: keys would be put where listings never look.
+    for (size_t at = 0; at <= p.size();) {
+      const size_t end = std::min(p.find('/', at), p.size());
+      const std::string_view seg = p.substr(at, end - at);
+      if (seg == "." || seg == "..") {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         q + ": the prefix has a '" + std::string(seg) + "' path segment");
+      }
+      at = end + 1;
+    }
     out.prefix = std::string(p);
   }
   return out;

@@ -29,13 +29,25 @@ struct Node {
   }
 };
 
+// S3's answers nest four elements deep; deeper is hostile (and a tree freed recursively must
+// stay shallow).
+constexpr size_t kMaxDepth = 32;
+
 struct Builder {
   Node root;
   std::vector<Node*> stack{&root};
+  XML_Parser parser = nullptr;
+  bool too_deep = false;
 };
 
 void XMLCALL OnStart(void* data, const XML_Char* name, const XML_Char** /*attrs*/) {
   auto* b = static_cast<Builder*>(data);
+  if (b->too_deep) return;
+  if (b->stack.size() > kMaxDepth) {
+    b->too_deep = true;
+    XML_StopParser(b->parser, XML_FALSE);
+    return;
+  }
   auto n = std::make_unique<Node>();
   n->name = name;
   Node* raw = n.get();
@@ -44,7 +56,8 @@ void XMLCALL OnStart(void* data, const XML_Char* name, const XML_Char** /*attrs*
 }
 
 void XMLCALL OnEnd(void* data, const XML_Char* /*name*/) {
-  static_cast<Builder*>(data)->stack.pop_back();
+  auto* b = static_cast<Builder*>(data);
+  if (!b->too_deep && b->stack.size() > 1) b->stack.pop_back();
 }
 
 void XMLCALL OnText(void* data, const XML_Char* s, int len) {
@@ -58,13 +71,19 @@ Result<std::unique_ptr<Node>> Parse(std::string_view xml, std::string_view what)
                                                                  &XML_ParserFree);
   if (!p) return MakeError(ErrorCode::kIOError, "cannot create an XML parser");
   Builder b;
+  b.parser = p.get();
   XML_SetUserData(p.get(), &b);
   XML_SetElementHandler(p.get(), OnStart, OnEnd);
   XML_SetCharacterDataHandler(p.get(), OnText);
   if (xml.size() > static_cast<size_t>(INT32_MAX)) {
     return MakeError(ErrorCode::kCorruption, std::string(what) + ": XML answer too large");
   }
-  if (XML_Parse(p.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) != XML_STATUS_OK) {
+  const auto status = XML_Parse(p.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE);
+  if (b.too_deep) {
+    return MakeError(ErrorCode::kCorruption, std::string(what) + ": XML nested deeper than " +
+                                                 std::to_string(kMaxDepth) + " elements");
+  }
+  if (status != XML_STATUS_OK) {
     return MakeError(ErrorCode::kCorruption, std::string(what) + ": bad XML at line " +
                                                  std::to_string(XML_GetCurrentLineNumber(p.get())) +
                                                  ": " + XML_ErrorString(XML_GetErrorCode(p.get())));

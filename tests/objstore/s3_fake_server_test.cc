@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -82,6 +84,12 @@ class FakeS3 {
   }
   // Range requests are answered 200 with the whole object (as a server may).
   void IgnoreRanges() { ignore_ranges_ = true; }
+  // Answers a request instead of the fake bucket when it returns true (called unlocked: it may
+  // take its time).
+  void Override(std::function<bool(const httplib::Request&, httplib::Response&)> f) {
+    std::lock_guard lock(mu_);
+    override_ = std::move(f);
+  }
   std::vector<Seen> seen() const {
     std::lock_guard lock(mu_);
     return seen_;
@@ -97,6 +105,13 @@ class FakeS3 {
 
  private:
   void Handle(const httplib::Request& req, httplib::Response& res) {
+    std::function<bool(const httplib::Request&, httplib::Response&)> f;
+    {
+      std::lock_guard lock(mu_);
+      f = override_;
+      if (f) seen_.push_back(Seen{req.method, req.target, req.body, {}});
+    }
+    if (f && f(req, res)) return;
     std::lock_guard lock(mu_);
     Seen s{req.method, req.target, req.body, {}};
     for (const auto& [k, v] : req.headers) s.headers.emplace(k, v);
@@ -218,6 +233,7 @@ class FakeS3 {
   std::map<std::string, std::string> objects_;
   std::map<int, std::string> parts_;
   bool ignore_ranges_ = false;
+  std::function<bool(const httplib::Request&, httplib::Response&)> override_;
   struct {
     std::string part;
     int status = 0;
@@ -424,6 +440,87 @@ TEST_F(S3FakeServerTest, AFailedPartAbortsTheUpload) {
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back().method + " " + seen.back().target, "DELETE /bucket/big?uploadId=up-1");
   EXPECT_EQ(server_.objects().count("big"), 0u);
+}
+
+// What a broken or hostile server answers costs bounded memory: an error body is read up to
+// 16 MiB, and a server that ignores a range is read only as far as the range.
+TEST_F(S3FakeServerTest, HugeAnswersAreRefusedAndIgnoredRangesAreReadOnlyThatFar) {
+  S3Options o = Options();
+  o.retries = 0;
+  auto c = Client(o);
+  server_.Override([](const httplib::Request& req, httplib::Response& res) {
+    if (req.path != "/bucket/huge-error") return false;
+    res.status = 400;
+    res.set_content(std::string(40 << 20, 'x'), "application/xml");
+    return true;
+  });
+  auto r = c->Head("x");  // anything but the huge one goes to the bucket
+  EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+  auto big = c->Delete("huge-error");
+  ASSERT_FALSE(big.has_value());
+  EXPECT_NE(big.error().message.find("larger than 16 MiB"), std::string::npos)
+      << big.error().message.substr(0, 300);
+  // A 30 MiB object, a server that answers every range with all of it: 10 bytes are kept.
+  server_.Override(nullptr);
+  std::string object(30 << 20, 'a');
+  for (size_t i = 0; i < object.size(); i += 4096) object[i] = static_cast<char>('0' + i / 4096 % 10);
+  server_.Put("whole", object);
+  server_.IgnoreRanges();
+  auto part = c->Get("whole", 4096 * 3, 10);
+  ASSERT_TRUE(part.has_value()) << part.error().ToString();
+  EXPECT_EQ(*part, object.substr(4096 * 3, 10));
+  EXPECT_LT(c->stats().bytes_downloaded, 20u << 20) << "stopped once past the range";
+}
+
+// Cancel() ends a request to a server that hangs within a second, with no retries after it,
+// and Resume() lets requests through again.
+TEST_F(S3FakeServerTest, CancelEndsAHangingRequestAtOnce) {
+  auto c = Client(Options());  // 3 retries, a 10 s request timeout
+  std::atomic<bool> hang{true};
+  server_.Override([&](const httplib::Request& req, httplib::Response&) {
+    if (req.path != "/bucket/slow") return false;
+    for (int i = 0; i < 100 && hang; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return false;
+  });
+  server_.Put("slow", "ok");
+  const auto start = std::chrono::steady_clock::now();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    c->Cancel();
+  });
+  auto r = c->Get("slow");
+  canceller.join();
+  const auto took = std::chrono::steady_clock::now() - start;
+  hang = false;
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_EQ(c->stats().retries, 0u);
+  EXPECT_FALSE(c->Head("slow").has_value()) << "cancelled until resumed";
+  c->Resume();
+  auto again = c->Get("slow");
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(*again, "ok");
+}
+
+// CreateMultipartUpload is not idempotent: a failure is not retried (the uploader tries the
+// whole file again), so no upload is left that nothing aborts.
+TEST_F(S3FakeServerTest, CreateMultipartUploadIsNotRetried) {
+  S3Options o = Options();
+  o.multipart_threshold = 4;
+  o.part_size = 4;
+  auto c = Client(o);
+  const fs::path file = fs::temp_directory_path() / ("sloop-s3-fake3-" + std::to_string(getpid()));
+  std::ofstream(file, std::ios::binary) << "abcdefgh";
+  server_.FailMatching("?uploads=", 503, "SlowDown");
+  auto r = c->PutFile("big", file);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(server_.seen().size(), 1u);
+  ASSERT_TRUE(c->PutFile("big", file).has_value()) << "the next attempt goes through";
+  fs::remove(file);
+  EXPECT_EQ(server_.objects().at("big"), "abcdefgh");
 }
 
 TEST_F(S3FakeServerTest, ManyThreadsAtOnce) {

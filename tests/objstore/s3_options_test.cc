@@ -25,6 +25,12 @@ TEST(ParseS3Url, BucketAndPrefix) {
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->prefix, "");
   EXPECT_EQ(ParseS3Url("s3://abc/x")->prefix, "x");
+  for (const char* dots : {"s3://abc/a/../b", "s3://abc/./b", "s3://abc/a/..", "s3://abc/.."}) {
+    auto bad = ParseS3Url(dots);
+    ASSERT_FALSE(bad.has_value()) << dots;
+    EXPECT_NE(bad.error().message.find("path segment"), std::string::npos) << bad.error().message;
+  }
+  EXPECT_EQ(ParseS3Url("s3://abc/a..b/.c")->prefix, "a..b/.c") << "dots inside names are fine";
 }
 
 TEST(ParseS3Url, ClearErrors) {

@@ -52,6 +52,28 @@ TEST(S3Xml, BadListingsAreCorruption) {
   }
 }
 
+// A hostile answer nested a million deep is refused, not a stack overflow (the tree stays
+// shallow), and entity expansion is expat's to refuse.
+TEST(S3Xml, DeepNestingAndEntityBombsAreRefused) {
+  std::string deep = "<ListBucketResult>";
+  for (int i = 0; i < 1000000; ++i) deep += "<a>";
+  auto r = ParseListBucketResult(deep);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("nested deeper"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(ParseS3Error("<Error>" + deep).has_value());
+  std::string bomb = "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\">";
+  std::string prev = "a";
+  for (int i = 0; i < 9; ++i) {
+    std::string name(1, static_cast<char>('b' + i));
+    bomb += "<!ENTITY " + name + " \"";
+    for (int j = 0; j < 10; ++j) bomb += "&" + prev + ";";
+    bomb += "\">";
+    prev = name;
+  }
+  bomb += "]><ListBucketResult><Prefix>&" + prev + ";</Prefix></ListBucketResult>";
+  EXPECT_FALSE(ParseListBucketResult(bomb).has_value());
+}
+
 TEST(S3Xml, Error) {
   auto e = ParseS3Error(
       "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>The key &lt;k&gt; does "

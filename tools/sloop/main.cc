@@ -516,7 +516,12 @@ int Run(int argc, char** argv) {
   if (recording_log) {
     if (auto ended = recording_log->EndSession(); !ended) Log("warning: " + ended.error().message);
   }
-  if (uploader) uploader->Stop();
+  if (uploader) {
+    // A request to a server that hangs must not hold up sealing: cancel, then wait.
+    bucket->Cancel();
+    uploader->Stop();
+    bucket->Resume();
+  }
   if (auto closed = (*store)->Close(); !closed) return Fail(closed.error().message);
   live_ingester.store(nullptr);
   ingester.reset();
