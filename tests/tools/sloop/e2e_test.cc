@@ -50,11 +50,7 @@ class SloopEndToEnd : public ::testing::Test {
                 {}, dir_ / "kubesim.log");
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_->Log();
     int sim_port = std::stoi(ReadFile(port_file));
-    std::ofstream(dir_ / "kubeconfig")
-        << "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
-        << "clusters:\n- name: sim\n  cluster:\n    server: http://127.0.0.1:" << sim_port << "\n"
-        << "users:\n- name: nobody\n  user: {}\n"
-        << "contexts:\n- name: e2e\n  context:\n    cluster: sim\n    user: nobody\n";
+    testing::WriteSimKubeconfig(dir_ / "kubeconfig", sim_port);
 
     port_ = testing::FreePort();
     StartSloop(*sloop_, port_, {"-store-root=" + (dir_ / "store").string()}, "sloop.log");
@@ -439,12 +435,7 @@ TEST_F(SloopRestartEndToEnd, DeletedWhileStoppedEndsAfterTheRestart) {
               "--capture", (dir_ / "emitted.jsonl").string()},
              {}, dir_ / "kubesim.log");
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_.Log();
-  std::ofstream(dir_ / "kubeconfig")
-      << "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
-      << "clusters:\n- name: sim\n  cluster:\n    server: http://127.0.0.1:"
-      << std::stoi(ReadFile(port_file)) << "\n"
-      << "users:\n- name: nobody\n  user: {}\n"
-      << "contexts:\n- name: e2e\n  context:\n    cluster: sim\n    user: nobody\n";
+  testing::WriteSimKubeconfig(dir_ / "kubeconfig", std::stoi(ReadFile(port_file)));
 
   // Recording from the start until 4 s in (doomed and the first db-1 exist then).
   int port = testing::FreePort();

@@ -58,12 +58,7 @@ class ObjectStoreE2eTest : public ::testing::Test {
                 port_file.string(), "--scenario", "e2e", "--seed", "7"},
                {}, dir_ / "kubesim.log");
     ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_.Log();
-    std::ofstream(dir_ / "kubeconfig")
-        << "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
-        << "clusters:\n- name: sim\n  cluster:\n    server: http://127.0.0.1:"
-        << std::stoi(ReadFile(port_file)) << "\n"
-        << "users:\n- name: nobody\n  user: {}\n"
-        << "contexts:\n- name: e2e\n  context:\n    cluster: sim\n    user: nobody\n";
+    testing::WriteSimKubeconfig(dir_ / "kubeconfig", std::stoi(ReadFile(port_file)));
   }
   void TearDown() override {
     sloop_.Kill();

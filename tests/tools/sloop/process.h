@@ -44,6 +44,15 @@ inline std::string UrlEscape(const std::string& s) {
   return out;
 }
 
+// A kubeconfig whose context "e2e" is the simulator on 127.0.0.1:port, without credentials.
+inline void WriteSimKubeconfig(const std::filesystem::path& path, int port) {
+  std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n"
+                      << "clusters:\n- name: sim\n  cluster:\n    server: http://127.0.0.1:" << port
+                      << "\n"
+                      << "users:\n- name: nobody\n  user: {}\n"
+                      << "contexts:\n- name: e2e\n  context:\n    cluster: sim\n    user: nobody\n";
+}
+
 // A port nothing listens on now (bound and released; good enough on loopback in tests).
 inline int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
