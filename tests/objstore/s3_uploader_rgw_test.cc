@@ -274,5 +274,85 @@ TEST_F(S3UploaderRgwTest, AnOutageInTheMiddleOfAShardLosesNothing) {
   ExpectAllUploaded(6);
 }
 
+// Two recorders (two clusters) uploading into one bucket and prefix at the same time: each
+// cluster's listing holds its own shards only, and one's bucket retention leaves the other's.
+TEST_F(S3UploaderRgwTest, TwoClustersShareABucketWithoutTouchingEachOther) {
+  const fs::path west_root = dir_ / "west";
+  std::atomic<int64_t> west_now{kT0};
+  StoreOptions so;
+  so.root = west_root;
+  so.background = false;
+  so.now_ns = [&] { return west_now.load(); };
+  so.writer.target_block_bytes = 16 * 1024;
+  auto wst = UploadState::Load(so.root);
+  ASSERT_TRUE(wst.has_value()) << wst.error().ToString();
+  UploadState::Attach(wst->get(), &so);
+  auto west = Store::Open(std::move(so));
+  ASSERT_TRUE(west.has_value()) << west.error().ToString();
+  UploaderOptions u;
+  u.prefix = "sloop";
+  u.cluster = "prod-b";  // shares "prod" as a string prefix: listings must still not mix
+  u.now_ns = [&] { return west_now.load(); };
+  u.poll_interval = std::chrono::milliseconds(50);
+  auto west_up = Uploader::Create(**west, *client_, **wst, u);
+  ASSERT_TRUE(west_up.has_value()) << west_up.error().ToString();
+
+  // Both write and upload at once, from their own threads.
+  RecordMaker west_mk;
+  std::thread other([&] {
+    for (int h = 0; h < 3; ++h) {
+      for (int i = 0; i < 150; ++i) {
+        west_now = kT0 + h * kHour + i * kSec;
+        ASSERT_TRUE((*west)
+                        ->Append(west_mk.Pod(west_now, "ns", "w" + std::to_string(i),
+                                         "wu" + std::to_string(i), h * 1000 + i))
+                        .has_value());
+      }
+    }
+    west_now = kT0 + 3 * kHour + kMin;
+    ASSERT_TRUE((*west)->Maintain().has_value());
+    ASSERT_TRUE((*west_up)->UploadPending().has_value());
+  });
+  Write(0, 4);
+  ASSERT_TRUE(uploader_->UploadPending().has_value());
+  other.join();
+  ExpectAllUploaded(4);  // exactly prod's keys under prod's prefix
+  auto list = [&](const std::string& cluster) {
+    std::vector<std::string> keys;
+    std::string token;
+    do {
+      auto p = client_->List(ClusterShardsPrefix("sloop", cluster), "", token);
+      EXPECT_TRUE(p.has_value()) << p.error().ToString();
+      if (!p) break;
+      for (const auto& o : p->objects) keys.push_back(o.key);
+      token = p->next_token;
+    } while (!token.empty());
+    return keys;
+  };
+  const auto west_keys = list("prod-b");
+  ASSERT_EQ(west_keys.size(), 3u * 3);
+  for (const auto& k : west_keys) {
+    if (!k.ends_with(".json")) continue;
+    auto json = client_->Get(k);
+    ASSERT_TRUE(json.has_value());
+    auto m = ParseManifest(*json, k);
+    ASSERT_TRUE(m.has_value()) << m.error().ToString();
+    EXPECT_EQ(m->cluster, "prod-b");
+  }
+  // prod's retention (two hours, with prod's clock at hour 6) deletes prod's old shards only.
+  UploaderOptions pr;
+  pr.prefix = "sloop";
+  pr.cluster = "prod";
+  pr.retention = std::chrono::hours(2);
+  pr.now_ns = [] { return kT0 + 6 * kHour; };
+  auto prod_retention = Uploader::Create(*store_, *client_, *state_, pr);
+  ASSERT_TRUE(prod_retention.has_value());
+  ASSERT_TRUE((*prod_retention)->ApplyRetention().has_value());
+  EXPECT_LT(list("prod").size(), 4u * 3) << "prod's oldest shards are gone";
+  EXPECT_EQ(list("prod-b"), west_keys) << "prod-b's are all there";
+  west_up->reset();
+  ASSERT_TRUE((*west)->Close().has_value());
+}
+
 }  // namespace
 }  // namespace sloop::objstore
