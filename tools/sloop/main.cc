@@ -420,6 +420,14 @@ int Run(int argc, char** argv) {
   // ---- uploads: a thread of their own, sealed shards oldest first; the store never waits for it
   std::unique_ptr<sloop::objstore::Uploader> uploader;
   std::shared_ptr<sloop::objstore::UploaderMetrics> uploader_metrics;
+  // Leaving early (a port taken, watches that cannot start): the uploader's requests are
+  // cancelled before its destructor waits for its thread.
+  struct CancelOnExit {
+    sloop::objstore::S3Client* client;
+    ~CancelOnExit() {
+      if (client != nullptr) client->Cancel();
+    }
+  } cancel_on_exit{bucket.get()};
   if (object_store) {
     auto made = sloop::objstore::Uploader::Create(**store, *bucket, *upload_state,
                                                   object_store->uploader);
