@@ -455,7 +455,7 @@ int Run(int argc, char** argv) {
   if (watch) {
     http_options.readiness = [&live_ingester] {
       sloop::ingest::Ingester* ing = live_ingester.load();
-      if (ing == nullptr) return sloop::http::Readiness{false, "the watches to start"};
+      if (ing == nullptr) return sloop::http::Readiness{false, "the watches to start", {}};
       auto r = ing->Readiness();
       return sloop::http::Readiness{r.ready, r.waiting_for, r.forbidden};
     };
