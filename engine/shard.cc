@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "engine/query_damage.h"
 #include "index/index_reader.h"
+#include "segments/byte_source.h"
 
 namespace sloop {
 namespace {
@@ -131,6 +132,38 @@ SealedShard::~SealedShard() = default;
 Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::path& segment_path,
                                                        const std::filesystem::path& index_path,
                                                        const BaseFn& base) {
+  auto source = FileByteSource::Open(segment_path);
+  if (!source) return std::unexpected(source.error());
+  return Open(std::move(*source), segment_path, index_path, base, false);
+}
+
+Result<std::shared_ptr<SealedShard>> SealedShard::Open(std::unique_ptr<ByteSource> segment,
+                                                       const std::filesystem::path& segment_path,
+                                                       const std::filesystem::path& index_path,
+                                                       const BaseFn& base) {
+  return Open(std::move(segment), segment_path, index_path, base, true);
+}
+
+Result<const SegmentReader*> SealedShard::Segment() const {
+  std::lock_guard lock(reader_mu_);
+  if (!reader_ && lazy_source_) {
+    auto reader = SegmentReader::Open(std::move(lazy_source_), segment_path_);
+    lazy_source_.reset();
+    if (!reader) {
+      reader_error_ = reader.error();
+    } else {
+      reader_ = std::move(*reader);
+    }
+  }
+  if (!reader_) return std::unexpected(reader_error_);
+  return reader_.get();
+}
+
+Result<std::shared_ptr<SealedShard>> SealedShard::Open(std::unique_ptr<ByteSource> segment,
+                                                       const std::filesystem::path& segment_path,
+                                                       const std::filesystem::path& index_path,
+                                                       const BaseFn& base, bool lazy) {
+  const uint64_t size = segment->Size();
   std::shared_ptr<SealedShard> shard(new SealedShard());
   shard->segment_path_ = segment_path;
   shard->index_path_ = index_path;
@@ -155,12 +188,13 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(const std::filesystem::pa
   if (!opened) return std::unexpected(opened.error());
   const IndexReader& index = **opened;
   shard->index_ = index.Reader();
-  auto reader = SegmentReader::Open(segment_path);
-  if (!reader) return std::unexpected(reader.error());
-  shard->reader_ = std::move(*reader);
-  std::error_code ec;
-  uint64_t size = std::filesystem::file_size(segment_path, ec);
-  if (ec) return IOError("stat segment", segment_path.string(), ec.value());
+  if (lazy) {
+    shard->lazy_source_ = std::move(segment);
+  } else {
+    auto reader = SegmentReader::Open(std::move(segment), segment_path);
+    if (!reader) return std::unexpected(reader.error());
+    shard->reader_ = std::move(*reader);
+  }
   const IndexHeader& r = index.header();
   if (size != r.segment_bytes) {
     return MakeError(ErrorCode::kCorruption, "shard " + segment_path.string() + ": segment is " +
@@ -329,12 +363,18 @@ Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t en
   Block& block = reuse ? *reuse : own;
   uint64_t none = 0;  // no block frame starts at 0 (the file header does)
   uint64_t& have = decoded ? *decoded : none;
+  auto segment = Segment();
+  if (!segment) {
+    return MakeError(segment.error().code, "reading " + ResourceKey(key).ToString() + ": " +
+                                               segment.error().message);
+  }
+  const SegmentReader* reader = *segment;
   // Records of one resource are contiguous in a sealed shard: read on from the first block
   // until the key changes.
   while (offset < info_.segment_bytes) {
     if (have != offset) {
       have = 0;
-      auto read = reader_->ReadBlock(offset, &block);
+      auto read = reader->ReadBlock(offset, &block);
       if (!read) {
         if (read.error().code != ErrorCode::kCorruption) {
           return MakeError(read.error().code, "reading " + ResourceKey(key).ToString() + " from " +
@@ -345,7 +385,7 @@ Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t en
         // after the damaged one still hold its key) are read on.
         NoteCorruptBlock(segment_path_, offset,
                          "reading " + ResourceKey(key).ToString() + ": " + read.error().message);
-        offset = reader_->SkipDamaged(offset);
+        offset = reader->SkipDamaged(offset);
         skip = 0;
         continue;
       }

@@ -23,6 +23,7 @@
 
 namespace sloop {
 
+class ByteSource;
 class IndexReader;
 
 struct HeatView {
@@ -84,6 +85,8 @@ struct ShardInfo {
   uint64_t resources = 0;
   uint64_t segment_bytes = 0;
   uint64_t index_bytes = 0;  // sealed: index file; active: approximate memory of its index
+  // Kept in the object store, not here (objstore/remote_shards.h): read on demand.
+  bool remote = false;
 };
 
 using EntryFn = std::function<bool(const EntryView&)>;    // false stops
@@ -156,6 +159,14 @@ class SealedShard : public Shard {
   static Result<std::shared_ptr<SealedShard>> Open(const std::filesystem::path& segment_path,
                                                    const std::filesystem::path& index_path,
                                                    const BaseFn& base = {});
+  // The same with the segment's bytes read through `segment` (a shard kept in object storage:
+  // objstore/remote_shards.h); segment_path names it in messages and Files(). Nothing of the
+  // segment is read until a query reads records (a timeline reads the index alone): its header is
+  // checked then, and a bad one fails that read.
+  static Result<std::shared_ptr<SealedShard>> Open(std::unique_ptr<ByteSource> segment,
+                                                   const std::filesystem::path& segment_path,
+                                                   const std::filesystem::path& index_path,
+                                                   const BaseFn& base = {});
   ~SealedShard() override;
 
   ShardInfo info() const override;
@@ -186,10 +197,19 @@ class SealedShard : public Shard {
   Result<void> ReadEntryRecords(const IndexReader& index, uint32_t entry, const RecordFn& fn,
                                 Block* block = nullptr, uint64_t* decoded = nullptr) const;
   void FillEntry(const IndexReader& index, uint32_t i, bool with_details, EntryView* v) const;
+  static Result<std::shared_ptr<SealedShard>> Open(std::unique_ptr<ByteSource> segment,
+                                                   const std::filesystem::path& segment_path,
+                                                   const std::filesystem::path& index_path,
+                                                   const BaseFn& base, bool lazy);
+  // The segment's reader, opened on first use when the shard was opened lazily.
+  Result<const SegmentReader*> Segment() const;
 
   std::filesystem::path segment_path_;
   std::filesystem::path index_path_;
-  std::unique_ptr<SegmentReader> reader_;
+  mutable std::mutex reader_mu_;
+  mutable std::unique_ptr<SegmentReader> reader_;
+  mutable std::unique_ptr<ByteSource> lazy_source_;  // until the reader is opened
+  mutable Error reader_error_{ErrorCode::kIOError, "the segment was not opened"};
   ShardInfo info_;
   NameFilter present_;  // resources with records or Events in this shard
   std::vector<std::string> kinds_;

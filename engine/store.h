@@ -256,8 +256,19 @@ class Store : public RecordSink {
   };
   Result<std::vector<BackupFile>> SnapshotForBackup();
 
-  // The snapshot of shards in time order (oldest first), for queries.
+  // The snapshot of this store's shards in time order (oldest first).
   std::vector<std::shared_ptr<const Shard>> Snapshot() const;
+  // Shards older than this store holds, kept elsewhere (the object-store tier,
+  // objstore/remote_shards.h): fn(before_ns, local ids) gives those whose window ends at or
+  // before before_ns (the start of the oldest shard here; none here: any) and whose id is not
+  // among the local ones, oldest first. Queries over a time range (timeline, history, payload,
+  // Events, kinds, namespaces, ObjectsAt, Versions) read them before the store's own; Search,
+  // LiveObjects, Stats, Shards, retention and backups see only the store's own.
+  using OlderShardsFn = std::function<std::vector<std::shared_ptr<const Shard>>(
+      int64_t before_ns, const std::vector<uint64_t>& local_ids)>;
+  void SetOlderShards(OlderShardsFn fn);
+  // Snapshot() after the older shards, for the queries over a time range.
+  std::vector<std::shared_ptr<const Shard>> QuerySnapshot() const;
   // The sealed shards in time order (oldest first), for the uploader. Holding one keeps its
   // index (and the bases it reads through) open; retention may still unlink its files, so a
   // reader that must outlive that opens them first (their descriptors keep the bytes).
@@ -309,6 +320,7 @@ class Store : public RecordSink {
   std::vector<std::shared_ptr<SealedShard>> sealed_;   // oldest first
   std::vector<std::shared_ptr<ActiveShard>> sealing_;  // finished, waiting to be sealed
   std::shared_ptr<ActiveShard> active_;
+  OlderShardsFn older_shards_;  // with shards_mu_
   uint64_t next_shard_id_ = 1;
   uint64_t active_segment_cap_ = 0;         // options_.active_segment_cap_bytes, or less
   uint64_t retention_checked_segment_ = 0;  // with append_mu_

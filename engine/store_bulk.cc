@@ -30,7 +30,7 @@ Result<std::vector<ObjectAt>> Store::ObjectsAt(std::string_view kind, std::strin
                                                const std::atomic<bool>* cancel) const {
   std::vector<ObjectAt> out;
   if (kind.empty()) return out;
-  auto shards = Snapshot();
+  auto shards = QuerySnapshot();
   // The newest shard whose span begins by t: it knows every resource alive then (those alive at
   // its start are carried into it), and those created in it up to t.
   std::shared_ptr<const Shard> holder;
@@ -112,7 +112,7 @@ Result<void> Store::Versions(std::span<const ResourceKey> keys, const TimeRange&
       filter.namespace_ = front.namespace_;
     }
   }
-  auto shards = Snapshot();
+  auto shards = QuerySnapshot();
   bool stopped = false;
   uint32_t visited = 0;
   auto check = [&] { return (++visited & 1023) != 0 || !Cancelled(cancel); };
@@ -122,10 +122,12 @@ Result<void> Store::Versions(std::span<const ResourceKey> keys, const TimeRange&
   // records together, so only one candidate is held at a time there.
   std::vector<uint8_t> found(keys.size(), 0);
   size_t missing = include_previous ? keys.size() : 0;
+  const int64_t local_start = LocalStart(shards);
   for (auto it = shards.rbegin(); it != shards.rend() && missing && !stopped; ++it) {
     if (Cancelled(cancel)) return CancelledError("versions");
     ShardInfo info = (*it)->info();
     if (!info.records || info.min_ns > range.start_ns) continue;
+    if (!LookBackInto(info, range.start_ns, local_start)) continue;
     std::map<size_t, StoredRecord> best;
     auto deliver = [&](size_t i) {
       auto b = best.find(i);

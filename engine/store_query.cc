@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -96,6 +97,32 @@ std::vector<std::shared_ptr<const Shard>> Store::Snapshot() const {
   return out;
 }
 
+void Store::SetOlderShards(OlderShardsFn fn) {
+  std::lock_guard lock(shards_mu_);
+  older_shards_ = std::move(fn);
+}
+
+std::vector<std::shared_ptr<const Shard>> Store::QuerySnapshot() const {
+  OlderShardsFn older;
+  {
+    std::lock_guard lock(shards_mu_);
+    older = older_shards_;
+  }
+  auto local = Snapshot();
+  if (!older) return local;
+  int64_t before = std::numeric_limits<int64_t>::max();
+  std::vector<uint64_t> ids;
+  ids.reserve(local.size());
+  for (const auto& s : local) {
+    const ShardInfo i = s->info();
+    before = std::min(before, i.window_start_ns);
+    ids.push_back(i.id);
+  }
+  auto out = older(before, ids);
+  out.insert(out.end(), local.begin(), local.end());
+  return out;
+}
+
 std::vector<std::shared_ptr<const SealedShard>> Store::SealedShards() const {
   std::lock_guard lock(shards_mu_);
   return {sealed_.begin(), sealed_.end()};  // kept in time order
@@ -103,12 +130,14 @@ std::vector<std::shared_ptr<const SealedShard>> Store::SealedShards() const {
 
 Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
                             bool include_previous, const RecordFn& fn) const {
-  auto shards = Snapshot();
+  auto shards = QuerySnapshot();
   if (include_previous) {
+    const int64_t local_start = LocalStart(shards);
     std::optional<StoredRecord> previous;
     for (auto it = shards.rbegin(); it != shards.rend() && !previous; ++it) {
       ShardInfo info = (*it)->info();
       if (!info.records || info.min_ns >= range.start_ns) continue;
+      if (!LookBackInto(info, range.start_ns, local_start)) continue;
       auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
         if (rec.observed_ns < range.start_ns &&
             (!previous || rec.observed_ns >= previous->observed_ns)) {
@@ -140,11 +169,13 @@ Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
 
 Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
                                                      int64_t t_ns) const {
-  auto shards = Snapshot();
+  auto shards = QuerySnapshot();
+  const int64_t local_start = LocalStart(shards);
   std::optional<StoredRecord> found;
   for (auto it = shards.rbegin(); it != shards.rend() && !found; ++it) {
     ShardInfo info = (*it)->info();
     if (!info.records || info.min_ns > t_ns) continue;
+    if (!LookBackInto(info, t_ns, local_start)) continue;
     auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
       if (rec.observed_ns <= t_ns && (!found || rec.observed_ns >= found->observed_ns)) {
         found = StoredRecord::From(rec);
@@ -159,7 +190,7 @@ Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
 Result<void> Store::Events(const ResourceKeyView& involved, const TimeRange& range,
                            const RecordFn& fn) const {
   bool stopped = false;
-  for (const auto& shard : Snapshot()) {
+  for (const auto& shard : QuerySnapshot()) {
     if (stopped) break;
     ShardInfo info = shard->info();
     if (!info.records || info.max_ns < range.start_ns || info.min_ns > range.end_ns) continue;
@@ -178,7 +209,7 @@ Result<void> Store::Events(const ResourceKeyView& involved, const TimeRange& ran
 
 std::vector<std::string> Store::Namespaces(const TimeRange& range) const {
   std::set<std::string> out;
-  for (const auto& shard : Snapshot()) {
+  for (const auto& shard : QuerySnapshot()) {
     if (!Overlaps(shard->info(), range)) continue;
     for (auto& n : shard->Namespaces()) out.insert(std::move(n));
   }
@@ -187,7 +218,7 @@ std::vector<std::string> Store::Namespaces(const TimeRange& range) const {
 
 std::vector<std::string> Store::Kinds(const TimeRange& range) const {
   std::set<std::string> out;
-  for (const auto& shard : Snapshot()) {
+  for (const auto& shard : QuerySnapshot()) {
     if (!Overlaps(shard->info(), range)) continue;
     for (auto& k : shard->Kinds()) out.insert(std::move(k));
   }

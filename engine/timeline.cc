@@ -77,7 +77,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   // keys per entry, and rows never move while they are built.
   std::vector<TimelineRow> rows;
   std::vector<uint32_t> order, next;
-  auto shards = Snapshot();
+  auto shards = QuerySnapshot();
   uint64_t most = 0;
   for (const auto& shard : shards) most = std::max(most, shard->info().resources);
   rows.reserve(std::min<uint64_t>(most, kTimelineScanCap));

@@ -1,8 +1,5 @@
 #include "segments/segment_reader.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -11,6 +8,7 @@
 #include <cstring>
 
 #include "segments/block_frame.h"
+#include "segments/byte_source.h"
 #include "segments/columnar_block.h"
 #include "segments/record_codec.h"
 #include "segments/zstd_context.h"
@@ -61,41 +59,21 @@ void TakeSpare(std::string& buf, std::string& spare) {
   if (spare.capacity() > buf.capacity()) buf.swap(spare);
 }
 
-bool PreadAll(int fd, char* buf, size_t n, uint64_t offset, int* err) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd, buf + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      *err = errno;
-      return false;
-    }
-    if (r == 0) {
-      *err = 0;  // end of file
-      return false;
-    }
-    done += static_cast<size_t>(r);
-  }
-  return true;
-}
-
 }  // namespace
 
 struct SegmentReader::Impl {
   std::filesystem::path path;
-  int fd = -1;
+  std::unique_ptr<ByteSource> source;
   uint32_t version = 0;
   // The file's dictionary block (at kFileHeaderSize), when it starts with one: read at Open.
   uint64_t dictionary_end = 0;   // where the blocks of records start after it (0: none whole)
   std::string dictionary;        // its content
   std::string dictionary_error;  // why it cannot be used, when the file starts with a bad one
-  ~Impl() {
-    if (fd >= 0) ::close(fd);
-  }
+  uint64_t FileSize() const { return source->Size(); }
 
-  uint64_t FileSize() const {
-    struct stat st;
-    return fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  bool PreadAll(char* buf, size_t n, uint64_t offset, int* err, std::string* why = nullptr) const {
+    std::string ignored;
+    return source->ReadAt(buf, n, offset, err, why ? why : &ignored);
   }
 
   // Outcome of looking at the frame at an offset.
@@ -112,8 +90,8 @@ struct SegmentReader::Impl {
     }
     char header[sf::kBlockHeaderSize];
     int err = 0;
-    if (!PreadAll(fd, header, sizeof(header), offset, &err)) {
-      *why = err ? std::string("read failed: ") + std::strerror(err) : "incomplete block header";
+    if (!PreadAll(header, sizeof(header), offset, &err, why)) {
+      if (!err) *why = "incomplete block header";
       return Probe::kTorn;
     }
     const char* reason = nullptr;
@@ -127,8 +105,8 @@ struct SegmentReader::Impl {
       return Probe::kTorn;
     }
     SetSizeUninitialized(*frame, h->frame_bytes());  // pread fills it, or the frame is refused
-    if (!PreadAll(fd, frame->data(), frame->size(), offset, &err)) {
-      *why = err ? std::string("read failed: ") + std::strerror(err) : "block cut short";
+    if (!PreadAll(frame->data(), frame->size(), offset, &err, why)) {
+      if (!err) *why = "block cut short";
       return Probe::kTorn;
     }
     uint64_t stored;
@@ -149,7 +127,7 @@ struct SegmentReader::Impl {
     block_frame::Header h;
     const char* reason = nullptr;
     if (file_size < sf::kFileHeaderSize + sf::kBlockHeaderSize ||
-        !PreadAll(fd, header, sizeof(header), sf::kFileHeaderSize, &err) ||
+        !PreadAll(header, sizeof(header), sf::kFileHeaderSize, &err) ||
         !block_frame::Decode(header, &h, &reason) || !h.is_dictionary()) {
       return;
     }
@@ -180,7 +158,7 @@ struct SegmentReader::Impl {
       size_t n = static_cast<size_t>(std::min<uint64_t>(chunk + 3, file_size - pos));
       buf.resize(n);
       int err = 0;
-      if (!PreadAll(fd, buf.data(), n, pos, &err)) return file_size;
+      if (!PreadAll(buf.data(), n, pos, &err)) return file_size;
       auto it = std::search(buf.begin(), buf.end(), needle, needle + 4);
       if (it != buf.end()) return pos + static_cast<uint64_t>(it - buf.begin());
       if (n < 4) break;
@@ -213,10 +191,16 @@ SegmentReader::SegmentReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 SegmentReader::~SegmentReader() = default;
 
 Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::filesystem::path& path) {
+  auto file = FileByteSource::Open(path);
+  if (!file) return std::unexpected(file.error());
+  return Open(std::move(*file), path);
+}
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(std::unique_ptr<ByteSource> source,
+                                                           const std::filesystem::path& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  impl->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (impl->fd < 0) return IOError("open segment", path.string(), errno);
+  impl->source = std::move(source);
   uint64_t size = impl->FileSize();
   if (size == 0) {
     return MakeError(ErrorCode::kCorruption,
@@ -226,7 +210,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(const std::filesystem
   }
   char header[sf::kFileHeaderSize];
   int err = 0;
-  if (size < sf::kFileHeaderSize || !PreadAll(impl->fd, header, sizeof(header), 0, &err)) {
+  if (size < sf::kFileHeaderSize || !impl->PreadAll(header, sizeof(header), 0, &err)) {
     return MakeError(ErrorCode::kCorruption, "segment " + path.string() + ": the file is " +
                                                  std::to_string(size) +
                                                  " bytes, shorter than a segment header (16)");
@@ -328,12 +312,12 @@ uint64_t SegmentReader::SkipDamaged(uint64_t offset) const {
   block_frame::Header h;
   const char* why = nullptr;
   if (offset + sf::kBlockHeaderSize <= size &&
-      PreadAll(impl_->fd, header, sizeof(header), offset, &err) &&
+      impl_->PreadAll(header, sizeof(header), offset, &err) &&
       block_frame::Decode(header, &h, &why)) {
     const uint64_t next = offset + h.frame_bytes();
     block_frame::Header following;
     if (next + sf::kBlockHeaderSize <= size &&
-        PreadAll(impl_->fd, header, sizeof(header), next, &err) &&
+        impl_->PreadAll(header, sizeof(header), next, &err) &&
         block_frame::Decode(header, &following, &why)) {
       return next;
     }

@@ -1,6 +1,7 @@
 // SegmentReader reads a segment file written by SegmentWriter: its blocks, one by offset or all
 // in order, each verified against its checksum before any record is returned. Safe to use from
-// several threads at once (reads are pread()s; Block buffers belong to the caller).
+// several threads at once (reads are pread()s, or
+// ByteSource reads; Block buffers belong to the caller).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,8 @@
 #include "segments/segment_writer.h"
 
 namespace sloop {
+
+class ByteSource;
 
 // One decoded block: its frame's facts and its records. Record views point into this object.
 class Block {
@@ -55,6 +58,10 @@ class SegmentReader {
   // Opens path and checks its file header. kCorruption for an empty file or another format,
   // kUnsupported for a future format version; the message names the file and what to do.
   static Result<std::unique_ptr<SegmentReader>> Open(const std::filesystem::path& path);
+  // The same over another source of the segment's bytes (segments/byte_source.h); path names it
+  // in messages.
+  static Result<std::unique_ptr<SegmentReader>> Open(std::unique_ptr<ByteSource> source,
+                                                     const std::filesystem::path& path);
   ~SegmentReader();
 
   // Reads, verifies and decompresses the block whose frame starts at offset, into *out (whose

@@ -187,6 +187,9 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "multipart upload part size in MiB (5 to 5120); files larger than four parts go multipart"},
       {"object-store-create-bucket", "objectStoreCreateBucket", Kind::kBool,
        &c.object_store_create_bucket, "create the bucket at start-up when it does not exist"},
+      {"cache-mb", "cacheMb", Kind::kInt64, &c.cache_mb,
+       "MiB of local disk (STORE/object-cache) for pieces of shards read back from the object "
+       "store; least recently used out (16 to 1048576)"},
       {"cluster", "cluster", Kind::kString, &c.cluster,
        "this cluster's name in the object store (letters, digits, '.', '_', '-'; empty: the "
        "context's name)"},
@@ -639,6 +642,8 @@ Result<void> Validate(const SloopConfig& c) {
       c.object_store_retention < std::chrono::hours(1)) {
     return Bad("-object-store-retention", "must be 0 (unlimited) or at least 1h");
   }
+  if (c.cache_mb < 16 || c.cache_mb > 1048576)
+    return Bad("-cache-mb", "must be between 16 and 1048576 (MiB of local disk)");
   if (c.object_store_part_size_mb < 5 || c.object_store_part_size_mb > 5120)
     return Bad("-object-store-part-size-mb", "must be between 5 and 5120 (S3's limits)");
   if (c.object_store.empty()) {

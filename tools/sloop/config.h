@@ -107,6 +107,7 @@ struct SloopConfig {
   Duration object_store_retention{0};  // bucket retention; 0 = unlimited
   int64_t object_store_part_size_mb = 16;
   bool object_store_create_bucket = false;
+  int64_t cache_mb = 512;  // local cache of what queries read from the bucket
   std::string cluster;  // this cluster's name in the bucket; "" = the context's
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.

@@ -37,6 +37,7 @@
 #include "base/log.h"
 #include "objstore/s3_client.h"
 #include "objstore/upload_state.h"
+#include "objstore/remote_shards.h"
 #include "objstore/uploader.h"
 #include "objstore/uploader_metrics.h"
 #include "tools/sloop/config.h"
@@ -335,10 +336,7 @@ int Run(int argc, char** argv) {
   std::optional<sloop::ObjectStoreSetup> object_store;
   std::unique_ptr<sloop::objstore::S3Client> bucket;
   std::unique_ptr<sloop::objstore::UploadState> upload_state;
-  if (!c.object_store.empty() && read_only) {
-    Log("warning: -object-store with a read-only store (-disable-kube-watch, no playback): "
-        "nothing is recorded, so nothing is uploaded");
-  } else if (!c.object_store.empty()) {
+  if (!c.object_store.empty()) {
     auto setup = sloop::MakeObjectStoreSetup(c, ContextDirName(context),
                                              sloop::objstore::ProcessEnv());
     if (!setup) return Fail(setup.error().message);
@@ -348,7 +346,7 @@ int Run(int argc, char** argv) {
     bucket = std::move(*client);
     if (auto checked = bucket->CheckBucket(); !checked) {
       const auto code = checked.error().code;
-      if (code == sloop::ErrorCode::kNotFound && c.object_store_create_bucket) {
+      if (code == sloop::ErrorCode::kNotFound && c.object_store_create_bucket && !read_only) {
         if (auto made = bucket->CreateBucket(); !made) {
           return Fail("-object-store-create-bucket: " + made.error().message);
         }
@@ -366,10 +364,12 @@ int Run(int argc, char** argv) {
         return Fail("-object-store: " + checked.error().message);
       }
     }
-    auto state = sloop::objstore::UploadState::Load(store_dir);
-    if (!state) return Fail(state.error().message);
-    upload_state = std::move(*state);
-    sloop::objstore::UploadState::Attach(upload_state.get(), &store_options);
+    if (!read_only) {
+      auto state = sloop::objstore::UploadState::Load(store_dir);
+      if (!state) return Fail(state.error().message);
+      upload_state = std::move(*state);
+      sloop::objstore::UploadState::Attach(upload_state.get(), &store_options);
+    }
   }
 
   auto store = sloop::Store::Open(std::move(store_options));
@@ -378,6 +378,29 @@ int Run(int argc, char** argv) {
     auto stats = (*store)->Stats();
     Log("store " + store_dir.string() + ": " + std::to_string(stats.shards) + " shards, " +
         std::to_string(stats.disk_bytes >> 20) + " MB" + (read_only ? " (read-only)" : ""));
+  }
+
+  // ---- answering from the bucket for the times the store no longer holds: the cluster's shards
+  // older than its oldest, read lazily into a bounded cache (objstore/remote_shards.h).
+  if (object_store) {
+    auto cache = sloop::objstore::ObjectCache::Open(
+        store_dir / "object-cache", static_cast<uint64_t>(c.cache_mb) << 20, bucket.get());
+    if (!cache) return Fail("-cache-mb: " + cache.error().message);
+    std::shared_ptr<sloop::objstore::ObjectCache> shared_cache = std::move(*cache);
+    sloop::objstore::RemoteShardsOptions ro;
+    ro.prefix = object_store->uploader.prefix;
+    ro.cluster = object_store->uploader.cluster;
+    ro.display = "s3://" + object_store->s3.bucket;
+    auto remote = std::make_shared<sloop::objstore::RemoteShards>(bucket.get(), shared_cache.get(),
+                                                                  std::move(ro));
+    (*store)->SetOlderShards([remote, shared_cache](int64_t before_ns,
+                                                    const std::vector<uint64_t>& local) {
+      return remote->ShardsBefore(before_ns, local);
+    });
+    Log("object store: answering for times before the oldest local shard from " +
+        object_store->url + " (cache " + shared_cache->dir().string() + ", " +
+        std::to_string(c.cache_mb) + " MiB)" +
+        (read_only ? "; read-only: nothing is recorded or uploaded" : ""));
   }
 
   // ---- when the store was recorded (recording.log beside the shards): this process records a
@@ -428,7 +451,7 @@ int Run(int argc, char** argv) {
       if (client != nullptr) client->Cancel();
     }
   } cancel_on_exit{bucket.get()};
-  if (object_store) {
+  if (object_store && !read_only) {
     auto made = sloop::objstore::Uploader::Create(**store, *bucket, *upload_state,
                                                   object_store->uploader);
     if (!made) return Fail(made.error().message);

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
+#include <climits>
 #include <map>
 #include <set>
 
@@ -147,6 +149,7 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
 
   // The bucket against the store: the same shards, each complete and as its manifest says.
   std::set<uint64_t> local;
+  int64_t first_ns = INT64_MAX, last_ns = 0;
   {
     StoreOptions o;
     o.root = dir_ / "store" / "e2e";
@@ -154,7 +157,11 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
     o.background = false;
     auto store = Store::Open(o);
     ASSERT_TRUE(store.has_value()) << store.error().ToString();
-    for (const auto& s : (*store)->SealedShards()) local.insert(s->info().id);
+    for (const auto& s : (*store)->SealedShards()) {
+      local.insert(s->info().id);
+      first_ns = std::min(first_ns, s->info().min_ns);
+      last_ns = std::max(last_ns, s->info().max_ns);
+    }
   }
   ASSERT_GE(local.size(), 2u) << "a window sealed on time and the one sealed at the stop";
   auto objects = Bucket();
@@ -191,6 +198,50 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
     // A manifest put again would carry another uploaded_at.
     EXPECT_EQ(after[key], bytes) << key << " was put again";
   }
+
+  // Another sloop with an empty store of its own, read-only, answers from the bucket what the
+  // recorder's store answers: flag, bucket, cache, engine and HTTP, end to end.
+  const std::string window = "from=" + std::to_string(first_ns / 1000000000) +
+                             "&to=" + std::to_string(last_ns / 1000000000 + 1);
+  const std::vector<std::string> queries = {"/api/v1/timeline?" + window,
+                                            "/api/v1/timeline?kind=Event&" + window,
+                                            "/api/v1/kinds?" + window,
+                                            "/api/v1/namespaces?" + window};
+  auto answers = [&](const std::string& log, std::vector<std::string> args) {
+    port_ = testing::FreePort();
+    args.insert(args.begin(), {SLOOP_BINARY, "-port=" + std::to_string(port_),
+                               "-bind-address=127.0.0.1", "-disable-kube-watch=true",
+                               "-context=e2e"});
+    const auto o = rgw_->Options("history");
+    sloop_.Start(args,
+                 {"KUBECONFIG=" + (dir_ / "kubeconfig").string(), "HOME=" + dir_.string(),
+                  "AWS_ACCESS_KEY_ID=" + o.access_key, "AWS_SECRET_ACCESS_KEY=" + o.secret_key},
+                 dir_ / log);
+    std::vector<std::string> out;
+    EXPECT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 30s)) << sloop_.Log();
+    for (const auto& q : queries) {
+      auto [status, body] = Get(port_, q);
+      EXPECT_EQ(status, 200) << q << ": " << body << "\n" << sloop_.Log();
+      out.push_back(body);
+    }
+    EXPECT_TRUE(sloop_.Stop(SIGTERM, 60s).has_value());
+    return out;
+  };
+  const auto local_answers = answers("local.log", {"-store-root=" + (dir_ / "store").string()});
+  ASSERT_NE(local_answers[0].find("\"kind\":\"Pod\""), std::string::npos) << local_answers[0];
+  const auto bucket_answers =
+      answers("reader.log", {"-store-root=" + (dir_ / "reader").string(),
+                             "-object-store=s3://history/e2e",
+                             "-object-store-endpoint=" + rgw_->endpoint(), "-cluster=sim-a"});
+  EXPECT_NE(sloop_.Log().find("answering for times before the oldest local shard"),
+            std::string::npos)
+      << sloop_.Log();
+  for (size_t i = 0; i < queries.size(); ++i) {
+    EXPECT_EQ(bucket_answers[i], local_answers[i]) << queries[i];
+  }
+  // What the reader fetched stays in its cache directory; nothing was put in the bucket.
+  EXPECT_FALSE(fs::is_empty(dir_ / "reader" / "e2e" / "object-cache"));
+  EXPECT_EQ(Bucket().size(), objects.size());
 }
 
 TEST_F(ObjectStoreE2eTest, AMissingBucketOrBadCredentialsStopStartUpWithWhatToDo) {
