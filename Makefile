@@ -90,9 +90,12 @@ soak: build
 # Badger side is a Go program, and CMake builds it only when it finds go.
 bench: web
 	@bash tools/install-deps.sh --go
+	@bash tools/install-deps.sh --objectstore
 	$(CONFIGURE_RELEASE)
 	cmake --build $(BUILD) -j $(JOBS)
-	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done
+	@for b in $(BUILD)/bench/*_bench; do \
+	  if [ "$$(basename $$b)" = engine_bench ]; then echo "== $$b --object-store"; $$b --object-store; \
+	  else echo "== $$b"; $$b; fi; done
 	@if [ -x $(BUILD)/bench/sloop-bench ]; then echo "== sloop-bench --generate medium --floor"; \
 	  $(BUILD)/bench/sloop-bench --generate medium --floor; fi
 

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <system_error>
+#include <thread>
 
 #include "base/log.h"
 #include "objstore/shard_keys.h"
@@ -18,6 +20,9 @@ namespace sloop::objstore {
 namespace {
 
 void Log(const std::string& line) { LogLine("objstore", line); }
+
+// Manifests read at once when listing (one GET each: 336 for 14 days of hourly shards).
+constexpr size_t kManifestFetchers = 8;
 
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -382,31 +387,53 @@ Result<void> RemoteShards::Refresh() {
     for (const auto& s : shards_) known.emplace(s->info().id, s);
   }
   std::vector<std::shared_ptr<RemoteShard>> next;
+  // The manifests not read before, fetched kManifestFetchers at a time (one GET each).
+  std::vector<const ParsedShardKey*> unread;
   for (const auto& [stem, k] : manifests) {
-    auto key = [&](ShardFile file) {
-      return ShardKey(options_.prefix, options_.cluster, k.start_ns, k.id, file);
-    };
     if (auto it = known.find(k.id); it != known.end()) {
       next.push_back(it->second);
-      continue;
+    } else {
+      unread.push_back(&k);
     }
-    auto text = store_->Get(key(ShardFile::kManifest));
-    if (!text) {
-      if (text.error().code == ErrorCode::kNotFound) continue;  // deleted since the listing
-      return std::unexpected(text.error());
+  }
+  std::vector<std::shared_ptr<RemoteShard>> fetched(unread.size());
+  std::vector<std::optional<Error>> failed(unread.size());
+  std::atomic<size_t> cursor{0};
+  auto fetch = [&] {
+    for (size_t i; (i = cursor.fetch_add(1)) < unread.size();) {
+      const ParsedShardKey& k = *unread[i];
+      auto key = [&](ShardFile file) {
+        return ShardKey(options_.prefix, options_.cluster, k.start_ns, k.id, file);
+      };
+      auto text = store_->Get(key(ShardFile::kManifest));
+      if (!text) {
+        // Deleted since the listing (bucket retention): left out.
+        if (text.error().code != ErrorCode::kNotFound) failed[i] = text.error();
+        continue;
+      }
+      auto m = ParseManifest(*text, key(ShardFile::kManifest));
+      if (!m) {
+        Log("leaves out " + key(ShardFile::kManifest) + ": " + m.error().ToString());
+        continue;
+      }
+      if (m->shard_id != k.id || m->cluster != options_.cluster) {
+        Log("leaves out " + key(ShardFile::kManifest) + ": it describes shard " +
+            std::to_string(m->shard_id) + " of cluster " + m->cluster);
+        continue;
+      }
+      fetched[i] = std::make_shared<RemoteShard>(this, std::move(*m), key(ShardFile::kSegment),
+                                                 key(ShardFile::kIndex));
     }
-    auto m = ParseManifest(*text, key(ShardFile::kManifest));
-    if (!m) {
-      Log("leaves out " + key(ShardFile::kManifest) + ": " + m.error().ToString());
-      continue;
-    }
-    if (m->shard_id != k.id || m->cluster != options_.cluster) {
-      Log("leaves out " + key(ShardFile::kManifest) + ": it describes shard " +
-          std::to_string(m->shard_id) + " of cluster " + m->cluster);
-      continue;
-    }
-    next.push_back(std::make_shared<RemoteShard>(this, std::move(*m), key(ShardFile::kSegment),
-                                                 key(ShardFile::kIndex)));
+  };
+  {
+    std::vector<std::jthread> fetchers;
+    const size_t n = std::min(kManifestFetchers, unread.size());
+    for (size_t t = 1; t < n; ++t) fetchers.emplace_back(fetch);
+    fetch();
+  }
+  for (size_t i = 0; i < unread.size(); ++i) {
+    if (failed[i]) return std::unexpected(*failed[i]);
+    if (fetched[i]) next.push_back(std::move(fetched[i]));
   }
   std::stable_sort(next.begin(), next.end(), [](const auto& a, const auto& b) {
     return a->info().window_start_ns < b->info().window_start_ns;

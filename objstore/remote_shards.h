@@ -149,7 +149,7 @@ struct RemoteShardsOptions {
   std::string cluster;  // whose shards
   std::string display;  // "s3://bucket/prefix", for messages
   int64_t list_interval_ns = 60'000'000'000;  // how long a listing is reused
-  size_t max_open = 16;                       // shards kept open at once
+  size_t max_open = 64;                       // shards kept open at once
 };
 
 // The shards of one cluster in a bucket, as Shards for the store's queries.

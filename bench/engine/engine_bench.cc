@@ -4,6 +4,9 @@
 //   build/bench/engine_bench            14 days of a 1,000-pod, 50-node cluster (a few GB of JSON)
 //   build/bench/engine_bench --small    a few minutes of it, for a quick check
 //   --days N --pods N --nodes N --dir PATH --keep   to size it or keep the store afterwards
+//   --object-store   then upload it to a one-node Ceph RADOS Gateway and query it back from
+//                    there, cold and warm, beside the same queries on the local store
+//                    (bench/engine/objstore_phase.h; Ceph: tools/install-deps.sh --objectstore)
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,8 +24,10 @@
 #include <vector>
 
 #include "base/time_text.h"
+#include "bench/engine/objstore_phase.h"
 #include "bench/fixtures.h"
 #include "engine/store.h"
+#include "objstore/upload_state.h"
 
 namespace {
 
@@ -330,7 +335,7 @@ uint64_t DirBytes(const fs::path& dir) {
 int main(int argc, char** argv) {
   double days = 14;
   int pods = 1000, nodes = 50;
-  bool keep = false;
+  bool keep = false, object_store = false;
   fs::path dir = fs::temp_directory_path() / ("sloop-engine-bench-" + std::to_string(getpid()));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -353,10 +358,12 @@ int main(int argc, char** argv) {
       dir = next();
     else if (a == "--keep")
       keep = true;
+    else if (a == "--object-store")
+      object_store = true;
     else {
       std::fprintf(stderr,
                    "usage: engine_bench [--small] [--days N] [--pods N] [--nodes N] [--dir PATH] "
-                   "[--keep]\n");
+                   "[--keep] [--object-store]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -371,6 +378,18 @@ int main(int argc, char** argv) {
   o.background = false;  // seal inline so that ingest time includes sealing
   o.now_ns = [&sim_now] { return sim_now; };
   o.max_look_back = std::chrono::hours(24 * 15);
+  std::unique_ptr<objstore::UploadState> upload_state;
+  if (object_store) {
+    // The shards are uploaded once built: the store keeps their list (STORE/upload-state).
+    fs::create_directories(dir);
+    auto st = objstore::UploadState::Load(dir);
+    if (!st) {
+      std::fprintf(stderr, "engine_bench: %s\n", st.error().ToString().c_str());
+      return 1;
+    }
+    upload_state = std::move(*st);
+    objstore::UploadState::Attach(upload_state.get(), &o);
+  }
   auto opened = Store::Open(o);
   if (!opened) {
     std::fprintf(stderr, "engine_bench: %s\n", opened.error().ToString().c_str());
@@ -436,9 +455,19 @@ int main(int argc, char** argv) {
                         "", 100)
                .size();
   });
+  ObjectStoreFigures os;
+  if (object_store) {
+    os = RunObjectStorePhase(*store, *upload_state, dir.string() + "-objstore",
+                             t0 + minutes / 2 * kMin);
+    if (!os.error.empty()) {
+      std::fprintf(stderr, "engine_bench: object store: %s\n", os.error.c_str());
+      return 1;
+    }
+  }
   store.reset();
   double peak = PeakRssMb();
   if (!keep) fs::remove_all(dir);
+  fs::remove_all(dir.string() + "-objstore");
 
   double eps = w.records / ingest_s;
   double ratio = disk ? double(w.json_bytes) / disk : 0;
@@ -463,15 +492,51 @@ int main(int argc, char** argv) {
   std::printf("%-34s %14.1f\n", "RSS after ingest MB", rss_after_ingest);
   std::printf("%-34s %14.1f\n", "peak RSS MB", peak);
   std::printf("%-34s %14llu\n", "append failures", static_cast<unsigned long long>(failures));
+  if (object_store) {
+    std::printf("object store (1 h and 24 h windows ending mid-way, %llu shards uploaded in %.1f s, "
+                "listed in %.0f ms)\n",
+                static_cast<unsigned long long>(os.shards), os.upload_s, os.listing_ms);
+    std::printf("%-34s %10s %10s %10s\n", "ms (median)", "cold", "warm", "local");
+    std::printf("%-34s %10.2f %10.2f %10.2f (%zu rows)\n", "timeline 1h", os.timeline_1h_cold_ms,
+                os.timeline_1h_warm_ms, os.timeline_1h_local_ms, os.rows_1h);
+    std::printf("%-34s %10.2f %10.2f %10.2f (%zu rows)\n", "timeline 24h", os.timeline_24h_cold_ms,
+                os.timeline_24h_warm_ms, os.timeline_24h_local_ms, os.rows_24h);
+    std::printf("%-34s %10.2f %10.2f %10.2f (%zu records)\n", "pod history 1h", os.history_cold_ms,
+                os.history_warm_ms, os.history_local_ms, os.history_records);
+    std::printf("%-34s %10.0f GETs, %.0f KiB\n", "cold timeline 1h fetched",
+                os.timeline_1h_cold_requests, os.timeline_1h_cold_kb);
+    std::printf("%-34s %10.0f GETs, %.0f KiB\n", "then one pod's history fetched",
+                os.history_cold_requests, os.history_cold_kb);
+    std::printf("%-34s %14.1f\n", "reader cache MB after", os.cache_mb_after);
+    std::printf("%-34s %14.1f\n", "RSS MB after", os.rss_mb_after);
+  }
   std::printf(
       "{\"records\":%llu,\"json_bytes\":%llu,\"events_per_s\":%.0f,\"mb_per_s\":%.1f,"
       "\"disk_bytes\":%llu,\"bytes_per_event\":%.1f,\"compression_ratio\":%.2f,"
       "\"timeline_1h_ms\":%.3f,\"timeline_24h_ms\":%.3f,\"history_ms\":%.3f,\"search_ms\":%.3f,"
       "\"live_objects_active_ms\":%.3f,\"live_objects_sealed_ms\":%.3f,"
-      "\"rss_after_ingest_mb\":%.1f,\"peak_rss_mb\":%.1f}\n",
+      "\"rss_after_ingest_mb\":%.1f,\"peak_rss_mb\":%.1f",
       static_cast<unsigned long long>(w.records), static_cast<unsigned long long>(w.json_bytes),
       eps, w.json_bytes / 1e6 / ingest_s, static_cast<unsigned long long>(disk),
       double(disk) / w.records, ratio, Median(tl1), Median(tl24), Median(hist), Median(search),
       Median(live_active), Median(live_sealed), rss_after_ingest, peak);
+  if (object_store) {
+    std::printf(
+        ",\"objstore_shards\":%llu,\"objstore_upload_s\":%.2f,\"objstore_listing_ms\":%.1f,"
+        "\"objstore_timeline_1h_cold_ms\":%.3f,\"objstore_timeline_1h_warm_ms\":%.3f,"
+        "\"objstore_timeline_1h_local_ms\":%.3f,\"objstore_timeline_24h_cold_ms\":%.3f,"
+        "\"objstore_timeline_24h_warm_ms\":%.3f,\"objstore_timeline_24h_local_ms\":%.3f,"
+        "\"objstore_history_cold_ms\":%.3f,\"objstore_history_warm_ms\":%.3f,"
+        "\"objstore_history_local_ms\":%.3f,\"objstore_timeline_1h_cold_gets\":%.0f,"
+        "\"objstore_timeline_1h_cold_kib\":%.0f,\"objstore_history_cold_gets\":%.0f,"
+        "\"objstore_history_cold_kib\":%.0f,\"objstore_rss_mb\":%.1f",
+        static_cast<unsigned long long>(os.shards), os.upload_s, os.listing_ms,
+        os.timeline_1h_cold_ms, os.timeline_1h_warm_ms, os.timeline_1h_local_ms,
+        os.timeline_24h_cold_ms, os.timeline_24h_warm_ms, os.timeline_24h_local_ms,
+        os.history_cold_ms, os.history_warm_ms, os.history_local_ms,
+        os.timeline_1h_cold_requests, os.timeline_1h_cold_kb, os.history_cold_requests,
+        os.history_cold_kb, os.rss_mb_after);
+  }
+  std::printf("}\n");
   return failures ? 1 : 0;
 }

@@ -144,7 +144,9 @@ mon data = $DIR/mon
 osd data = $DIR/osd
 keyring = $DIR/osd/keyring
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$port
+# tcp_nodelay: else a small answer's body waits for the ACK of its headers (Nagle against the
+# client's delayed ACK), 40 ms a request on a reused connection.
+rgw frontends = beast endpoint=127.0.0.1:$port tcp_nodelay=1
 rgw data = $DIR/rgw
 rgw enable usage log = false
 rgw thread pool size = 64
