@@ -179,6 +179,22 @@ class RemoteShardsTest : public ::testing::Test {
     ASSERT_EQ(uploader_->Stats().pending_shards, 0u);
   }
 
+  // The recorder stopped (its uploads done) and opened again with a shorter look-back, then
+  // maintained: age retention deletes its oldest shards, all uploaded.
+  void ReopenWithLookBack(std::chrono::hours look_back) {
+    uploader_.reset();
+    ASSERT_TRUE(recorder_->Close().has_value());
+    recorder_.reset();
+    StoreOptions o = Options(dir_ / "recorder");
+    o.max_look_back = look_back;
+    UploadState::Attach(state_.get(), &o);
+    auto reopened = Store::Open(std::move(o));
+    ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+    recorder_ = std::move(*reopened);
+    ASSERT_TRUE(recorder_->Maintain().has_value());
+    ASSERT_EQ(recorder_->Stats().unuploaded_shards_lost, 0u);
+  }
+
   std::unique_ptr<ObjectCache> Cache(uint64_t limit = 64 << 20) {
     auto c = ObjectCache::Open(dir_ / "cache", limit, &bucket_);
     EXPECT_TRUE(c.has_value()) << c.error().ToString();
@@ -256,16 +272,7 @@ TEST_F(RemoteShardsTest, ARecorderAnswersFromTheBucketForTimesItNoLongerHolds) {
   const std::string history = HistoryText(*recorder_, "p21", all, false);
   const std::string events = EventsText(*recorder_, "p21", all);
   // Restarted with a shorter look-back: age retention deletes the oldest (uploaded) shards.
-  uploader_.reset();
-  ASSERT_TRUE(recorder_->Close().has_value());
-  recorder_.reset();
-  StoreOptions o = Options(dir_ / "recorder");
-  o.max_look_back = std::chrono::hours(3);
-  UploadState::Attach(state_.get(), &o);
-  auto reopened = Store::Open(std::move(o));
-  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
-  recorder_ = std::move(*reopened);
-  ASSERT_TRUE(recorder_->Maintain().has_value());
+  ReopenWithLookBack(std::chrono::hours(3));
   ASSERT_LT(recorder_->SealedShards().size(), 6u);
   ASSERT_GT(recorder_->SealedShards().size(), 0u);
   EXPECT_NE(HistoryText(*recorder_, "p21", all, false), history) << "some history is gone here";
@@ -380,16 +387,7 @@ TEST_F(RemoteShardsTest, ADamagedIndexInTheBucketIsRefusedByItsManifestChecksum)
 
 TEST_F(RemoteShardsTest, ABucketOutageLeavesRecentQueriesWhole) {
   Record(5, Options(dir_ / "recorder"));
-  uploader_.reset();
-  ASSERT_TRUE(recorder_->Close().has_value());
-  recorder_.reset();
-  StoreOptions o = Options(dir_ / "recorder");
-  o.max_look_back = std::chrono::hours(2);
-  UploadState::Attach(state_.get(), &o);
-  auto reopened = Store::Open(std::move(o));
-  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
-  recorder_ = std::move(*reopened);
-  ASSERT_TRUE(recorder_->Maintain().has_value());
+  ReopenWithLookBack(std::chrono::hours(2));
   ASSERT_LT(recorder_->SealedShards().size(), 5u);
   const TimeRange recent{kT0 + 4 * kHour, kT0 + 5 * kHour};
   const std::string history = HistoryText(*recorder_, "p3", recent, true);
