@@ -126,14 +126,11 @@ Result<void> ObjectCache::Ensure(const std::string& name,
     }
     written = WriteFile(PathOf(name), tmp, *bytes);
   }
-  std::vector<std::string> evict;
   {
     std::lock_guard lock(mu_);
     fetching_.erase(name);
-    if (bytes) {
-      ++st_.requests;
-      st_.fetched_bytes += bytes->size();
-    }
+    ++st_.requests;
+    if (bytes) st_.fetched_bytes += bytes->size();
     if (bytes && written) {
       lru_.push_front(name);
       pieces_[name] = Piece{bytes->size(), lru_.begin()};
@@ -146,12 +143,12 @@ Result<void> ObjectCache::Ensure(const std::string& name,
         held_ -= v->second.bytes;
         pieces_.erase(v);
         ++st_.evictions;
-        evict.push_back(victim);
+        // Under the lock: a fetch of the same piece cannot put a new file there meanwhile.
+        ::unlink(PathOf(victim).c_str());
       }
     }
   }
   fetched_.notify_all();
-  for (const auto& v : evict) ::unlink(PathOf(v).c_str());
   if (!bytes) return std::unexpected(bytes.error());
   if (!written) return written;
   return {};
@@ -185,8 +182,25 @@ Result<void> ObjectCache::Read(const std::string& key, uint64_t object_bytes, ui
         }
         return got;
       });
+      if (!ok && ok.error().code == ErrorCode::kIOError) {
+        // The cache cannot keep it (a full disk): this read goes to the bucket directly.
+        Log("object cache " + dir_.string() + ": " + ok.error().message +
+            "; reading without the cache");
+        auto got = store_->Get(key, offset, take);
+        if (!got) return std::unexpected(got.error());
+        if (got->size() != take) {
+          return MakeError(ErrorCode::kCorruption, key + ": the bucket answered " +
+                                                       std::to_string(got->size()) +
+                                                       " bytes for a range of " +
+                                                       std::to_string(take));
+        }
+        std::memcpy(buf, got->data(), take);
+        done = true;
+        break;
+      }
       if (!ok) return ok;
       done = ReadPiece(PathOf(name), offset - chunk_start, buf, take);
+      if (!done) Forget(name);  // its file is gone: fetched again
     }
     if (!done) {
       return MakeError(ErrorCode::kUnavailable,
@@ -217,6 +231,15 @@ Result<std::filesystem::path> ObjectCache::Whole(const std::string& key,
   });
   if (!ok) return std::unexpected(ok.error());
   return PathOf(name);
+}
+
+void ObjectCache::Forget(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = pieces_.find(name);
+  if (it == pieces_.end()) return;
+  held_ -= it->second.bytes;
+  lru_.erase(it->second.lru);
+  pieces_.erase(it);
 }
 
 ObjectCacheStats ObjectCache::stats() const {

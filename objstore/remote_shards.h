@@ -43,7 +43,8 @@ struct ObjectCacheStats {
 
 // A directory of pieces of bucket objects (whole objects, or fixed-size chunks of them), at most
 // limit_bytes in all: the least recently used pieces are deleted first (a piece being read is
-// fetched again if it goes meanwhile). What a previous run left there is removed when it opens:
+// fetched again if it goes meanwhile). When a piece cannot be written (a full disk), the read it
+// was for goes to the bucket directly. What a previous run left there is removed when it opens:
 // its bookkeeping is in memory. Thread-safe; a piece several threads want is fetched once.
 class ObjectCache {
  public:
@@ -78,6 +79,8 @@ class ObjectCache {
   // Makes piece `name` present (fetching it with fetch() when absent) and marks it used.
   Result<void> Ensure(const std::string& name, const std::function<Result<std::string>()>& fetch);
   std::filesystem::path PathOf(const std::string& name) const { return dir_ / name; }
+  // Drops a piece whose file went missing.
+  void Forget(const std::string& name);
 
   const std::filesystem::path dir_;
   const uint64_t limit_;

@@ -356,6 +356,16 @@ TEST_F(RemoteShardsTest, TheCacheStaysUnderItsLimitAndReadsRangesExactly) {
   auto past = cache->Read("k/big", object.size(), object.size() - 10, buf.data(), 100);
   ASSERT_FALSE(past.has_value());
   EXPECT_NE(past.error().message.find("k/big"), std::string::npos);
+  // A cache that cannot write (its directory gone, as on a full or lost disk): reads still
+  // answer, straight from the bucket, exactly the bytes asked for.
+  fs::remove_all(cache->dir());
+  const size_t gets = bucket_.Gets().size();
+  for (uint64_t at2 : {uint64_t{5}, uint64_t{2 * 1024 * 1024}}) {
+    ASSERT_TRUE(cache->Read("k/big", object.size(), at2, buf.data(), 100).has_value());
+    EXPECT_EQ(buf, object.substr(at2, 100));
+  }
+  EXPECT_GE(bucket_.Gets().size(), gets + 1);
+  EXPECT_EQ(bucket_.Gets().back().length, std::optional<uint64_t>(100));
 }
 
 TEST_F(RemoteShardsTest, ADamagedIndexInTheBucketIsRefusedByItsManifestChecksum) {
