@@ -264,11 +264,14 @@ class Store : public RecordSink {
   // among the local ones, oldest first. Queries over a time range (timeline, history, payload,
   // Events, kinds, namespaces, ObjectsAt, Versions) read them before the store's own; Search,
   // LiveObjects, Stats, Shards, retention and backups see only the store's own.
-  using OlderShardsFn = std::function<std::vector<std::shared_ptr<const Shard>>(
+  // kUnavailable when it cannot say which there are (the bucket has never answered a listing):
+  // a query that needs them fails then, rather than answer as if there were none.
+  using OlderShardsFn = std::function<Result<std::vector<std::shared_ptr<const Shard>>>(
       int64_t before_ns, const std::vector<uint64_t>& local_ids)>;
   void SetOlderShards(OlderShardsFn fn);
-  // Snapshot() after the older shards, for the queries over a time range.
-  std::vector<std::shared_ptr<const Shard>> QuerySnapshot() const;
+  // For a query that reads nothing before from_ns: Snapshot(), after the older shards when
+  // from_ns is before the oldest shard here (else they are not asked for).
+  Result<std::vector<std::shared_ptr<const Shard>>> QuerySnapshot(int64_t from_ns) const;
   // The sealed shards in time order (oldest first), for the uploader. Holding one keeps its
   // index (and the bases it reads through) open; retention may still unlink its files, so a
   // reader that must outlive that opens them first (their descriptors keep the bytes).

@@ -30,7 +30,9 @@ Result<std::vector<ObjectAt>> Store::ObjectsAt(std::string_view kind, std::strin
                                                const std::atomic<bool>* cancel) const {
   std::vector<ObjectAt> out;
   if (kind.empty()) return out;
-  auto shards = QuerySnapshot();
+  auto snapshot = QuerySnapshot(t_ns);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  const auto& shards = *snapshot;
   // The newest shard whose span begins by t: it knows every resource alive then (those alive at
   // its start are carried into it), and those created in it up to t.
   std::shared_ptr<const Shard> holder;
@@ -112,7 +114,9 @@ Result<void> Store::Versions(std::span<const ResourceKey> keys, const TimeRange&
       filter.namespace_ = front.namespace_;
     }
   }
-  auto shards = QuerySnapshot();
+  auto snapshot = QuerySnapshot(range.start_ns);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  const auto& shards = *snapshot;
   bool stopped = false;
   uint32_t visited = 0;
   auto check = [&] { return (++visited & 1023) != 0 || !Cancelled(cancel); };

@@ -102,7 +102,7 @@ void Store::SetOlderShards(OlderShardsFn fn) {
   older_shards_ = std::move(fn);
 }
 
-std::vector<std::shared_ptr<const Shard>> Store::QuerySnapshot() const {
+Result<std::vector<std::shared_ptr<const Shard>>> Store::QuerySnapshot(int64_t from_ns) const {
   OlderShardsFn older;
   {
     std::lock_guard lock(shards_mu_);
@@ -118,8 +118,12 @@ std::vector<std::shared_ptr<const Shard>> Store::QuerySnapshot() const {
     before = std::min(before, i.window_start_ns);
     ids.push_back(i.id);
   }
+  // A query of times this store holds never waits for the other tier (a listing of a bucket
+  // that does not answer).
+  if (from_ns >= before) return local;
   auto out = older(before, ids);
-  out.insert(out.end(), local.begin(), local.end());
+  if (!out) return std::unexpected(out.error());
+  out->insert(out->end(), local.begin(), local.end());
   return out;
 }
 
@@ -130,7 +134,9 @@ std::vector<std::shared_ptr<const SealedShard>> Store::SealedShards() const {
 
 Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
                             bool include_previous, const RecordFn& fn) const {
-  auto shards = QuerySnapshot();
+  auto snapshot = QuerySnapshot(range.start_ns);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  const auto& shards = *snapshot;
   if (include_previous) {
     const int64_t local_start = LocalStart(shards);
     std::optional<StoredRecord> previous;
@@ -169,7 +175,9 @@ Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
 
 Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
                                                      int64_t t_ns) const {
-  auto shards = QuerySnapshot();
+  auto snapshot = QuerySnapshot(t_ns);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  const auto& shards = *snapshot;
   const int64_t local_start = LocalStart(shards);
   std::optional<StoredRecord> found;
   for (auto it = shards.rbegin(); it != shards.rend() && !found; ++it) {
@@ -190,7 +198,9 @@ Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
 Result<void> Store::Events(const ResourceKeyView& involved, const TimeRange& range,
                            const RecordFn& fn) const {
   bool stopped = false;
-  for (const auto& shard : QuerySnapshot()) {
+  auto snapshot = QuerySnapshot(range.start_ns);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  for (const auto& shard : *snapshot) {
     if (stopped) break;
     ShardInfo info = shard->info();
     if (!info.records || info.max_ns < range.start_ns || info.min_ns > range.end_ns) continue;
@@ -209,7 +219,9 @@ Result<void> Store::Events(const ResourceKeyView& involved, const TimeRange& ran
 
 std::vector<std::string> Store::Namespaces(const TimeRange& range) const {
   std::set<std::string> out;
-  for (const auto& shard : QuerySnapshot()) {
+  // Without a listing of the other tier: the names this store knows.
+  auto snapshot = QuerySnapshot(range.start_ns);
+  for (const auto& shard : snapshot ? *snapshot : Snapshot()) {
     if (!Overlaps(shard->info(), range)) continue;
     for (auto& n : shard->Namespaces()) out.insert(std::move(n));
   }
@@ -218,7 +230,9 @@ std::vector<std::string> Store::Namespaces(const TimeRange& range) const {
 
 std::vector<std::string> Store::Kinds(const TimeRange& range) const {
   std::set<std::string> out;
-  for (const auto& shard : QuerySnapshot()) {
+  // Without a listing of the other tier: the names this store knows.
+  auto snapshot = QuerySnapshot(range.start_ns);
+  for (const auto& shard : snapshot ? *snapshot : Snapshot()) {
     if (!Overlaps(shard->info(), range)) continue;
     for (auto& k : shard->Kinds()) out.insert(std::move(k));
   }

@@ -77,7 +77,9 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   // keys per entry, and rows never move while they are built.
   std::vector<TimelineRow> rows;
   std::vector<uint32_t> order, next;
-  auto shards = QuerySnapshot();
+  auto snapshot = QuerySnapshot(q.range.start_ns);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  const auto& shards = *snapshot;
   uint64_t most = 0;
   for (const auto& shard : shards) most = std::max(most, shard->info().resources);
   rows.reserve(std::min<uint64_t>(most, kTimelineScanCap));

@@ -468,7 +468,7 @@ Result<void> RemoteShards::Refresh() {
   return {};
 }
 
-std::vector<std::shared_ptr<const Shard>> RemoteShards::ShardsBefore(
+Result<std::vector<std::shared_ptr<const Shard>>> RemoteShards::ShardsBefore(
     int64_t before_ns, const std::vector<uint64_t>& local) {
   bool stale;
   {
@@ -477,11 +477,16 @@ std::vector<std::shared_ptr<const Shard>> RemoteShards::ShardsBefore(
   }
   if (stale) {
     if (auto r = Refresh(); !r) {
+      std::lock_guard lock(mu_);
+      if (!listed_) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "the object store " + options_.display + " (cluster " +
+                             options_.cluster + ") keeps the times before this store's oldest "
+                             "shard and cannot be listed: " + r.error().message);
+      }
       Log("listing " + options_.display + " for cluster " + options_.cluster +
           " failed; answering from the last listing: " + r.error().ToString());
-      std::lock_guard lock(mu_);
       listed_at_ = SteadyNs();  // not again at every query while the bucket is down
-      listed_ = true;
     }
   }
   std::vector<std::shared_ptr<const Shard>> out;

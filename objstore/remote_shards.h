@@ -163,9 +163,10 @@ class RemoteShards {
   // The cluster's shards whose window ends at or before before_ns and whose id is not in
   // `local` (shards this machine still holds), oldest first. Lists the bucket when the last
   // listing is older than list_interval; when listing fails, the last good listing is used
-  // (and the failure logged).
-  std::vector<std::shared_ptr<const Shard>> ShardsBefore(int64_t before_ns,
-                                                         const std::vector<uint64_t>& local);
+  // (and the failure logged), and with none, kUnavailable naming the bucket (tried again at
+  // the next call).
+  Result<std::vector<std::shared_ptr<const Shard>>> ShardsBefore(
+      int64_t before_ns, const std::vector<uint64_t>& local);
   // Lists now. kUnavailable etc. from the bucket; manifests that do not parse are logged and
   // left out.
   Result<void> Refresh();

@@ -380,7 +380,9 @@ TEST_F(RemoteShardsTest, ADamagedIndexInTheBucketIsRefusedByItsManifestChecksum)
   bucket_.inner.Set(idx_key, damaged);
   auto cache = Cache();
   RemoteShards remote(&bucket_, cache.get(), Remote());
-  auto shards = remote.ShardsBefore(INT64_MAX, {});
+  auto listed = remote.ShardsBefore(INT64_MAX, {});
+  ASSERT_TRUE(listed.has_value()) << listed.error().ToString();
+  const auto& shards = *listed;
   ASSERT_EQ(shards.size(), 2u);
   const RemoteShard* last = nullptr;
   for (const auto& s : shards) {
@@ -409,10 +411,22 @@ TEST_F(RemoteShardsTest, ABucketOutageLeavesRecentQueriesWhole) {
   Attach(*recorder_, remote);
   EXPECT_EQ(HistoryText(*recorder_, "p3", recent, true), history);
   EXPECT_EQ(TimelineText(*recorder_, recent), timeline);
+  EXPECT_EQ(bucket_.inner.Requests(MemoryBucket::Op::kList), 0u) << "local times never list it";
+  // Times only the bucket holds, never listed: said so, not answered as if there were none.
+  const TimeRange old{kT0, kT0 + kHour};
+  auto r = recorder_->History(ResourceKeyView{"Pod", "ns", "p3", ""}, old, false,
+                              [](const RecordView&) { return true; });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("s3://test"), std::string::npos) << r.error().message;
+  TimelineQuery q;
+  q.range = old;
+  EXPECT_FALSE(recorder_->Timeline(q).has_value());
+  EXPECT_TRUE(recorder_->Kinds(old).empty()) << "none known here, and no failure";
   EXPECT_EQ(remote.known(), 0u);
-  // Back: the next listing (the interval is over) finds the shards.
+  // Back: the next query lists it and reads the old times from it.
   bucket_.inner.SetAvailable(true);
-  ASSERT_TRUE(remote.Refresh().has_value());
+  EXPECT_NE(HistoryText(*recorder_, "p3", old, false), "");
   EXPECT_GT(remote.known(), 0u);
 }
 
@@ -422,7 +436,9 @@ TEST_F(RemoteShardsTest, OpenShardsAreBoundedAndClosedLeastRecentlyUsedFirst) {
   RemoteShardsOptions ro = Remote();
   ro.max_open = 2;
   RemoteShards remote(&bucket_, cache.get(), ro);
-  auto shards = remote.ShardsBefore(INT64_MAX, {});
+  auto listed = remote.ShardsBefore(INT64_MAX, {});
+  ASSERT_TRUE(listed.has_value()) << listed.error().ToString();
+  const auto& shards = *listed;
   ASSERT_EQ(shards.size(), 5u);
   for (const auto& s : shards) {
     ASSERT_TRUE(dynamic_cast<const RemoteShard*>(s.get())->Opened().has_value());
@@ -432,8 +448,8 @@ TEST_F(RemoteShardsTest, OpenShardsAreBoundedAndClosedLeastRecentlyUsedFirst) {
   EXPECT_EQ(open, 2u);
   EXPECT_TRUE(dynamic_cast<const RemoteShard*>(shards.back().get())->is_open());
   // Local ids are left out, and so are shards that end after the horizon.
-  EXPECT_EQ(remote.ShardsBefore(INT64_MAX, {shards[0]->info().id}).size(), 4u);
-  EXPECT_EQ(remote.ShardsBefore(shards[1]->info().window_end_ns, {}).size(), 2u);
+  EXPECT_EQ(remote.ShardsBefore(INT64_MAX, {shards[0]->info().id})->size(), 4u);
+  EXPECT_EQ(remote.ShardsBefore(shards[1]->info().window_end_ns, {})->size(), 2u);
 }
 
 }  // namespace
