@@ -145,6 +145,7 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(std::unique_ptr<ByteSourc
 }
 
 Result<const SegmentReader*> SealedShard::Segment() const {
+  if (!lazy_) return reader_.get();  // opened with the shard, never changed
   std::lock_guard lock(reader_mu_);
   if (!reader_ && lazy_source_) {
     auto reader = SegmentReader::Open(std::move(lazy_source_), segment_path_);
@@ -188,6 +189,7 @@ Result<std::shared_ptr<SealedShard>> SealedShard::Open(std::unique_ptr<ByteSourc
   if (!opened) return std::unexpected(opened.error());
   const IndexReader& index = **opened;
   shard->index_ = index.Reader();
+  shard->lazy_ = lazy;
   if (lazy) {
     shard->lazy_source_ = std::move(segment);
   } else {

@@ -206,6 +206,7 @@ class SealedShard : public Shard {
 
   std::filesystem::path segment_path_;
   std::filesystem::path index_path_;
+  bool lazy_ = false;  // the segment's reader is opened on first use, under reader_mu_
   mutable std::mutex reader_mu_;
   mutable std::unique_ptr<SegmentReader> reader_;
   mutable std::unique_ptr<ByteSource> lazy_source_;  // until the reader is opened

@@ -126,12 +126,10 @@ Result<void> Store::Versions(std::span<const ResourceKey> keys, const TimeRange&
   // records together, so only one candidate is held at a time there.
   std::vector<uint8_t> found(keys.size(), 0);
   size_t missing = include_previous ? keys.size() : 0;
-  const int64_t local_start = LocalStart(shards);
   for (auto it = shards.rbegin(); it != shards.rend() && missing && !stopped; ++it) {
     if (Cancelled(cancel)) return CancelledError("versions");
     ShardInfo info = (*it)->info();
     if (!info.records || info.min_ns > range.start_ns) continue;
-    if (!LookBackInto(info, range.start_ns, local_start)) continue;
     std::map<size_t, StoredRecord> best;
     auto deliver = [&](size_t i) {
       auto b = best.find(i);

@@ -45,23 +45,6 @@ inline bool Overlaps(const ShardInfo& i, const TimeRange& r) {
   return lo <= r.end_ns && hi >= r.start_ns;
 }
 
-// Looking back from time t for the version in effect then reads the shards kept in the object
-// store (ShardInfo::remote) only when t is before the oldest shard held here: else the answer is
-// what the store alone knew, as before it had a bucket, and a history of a resource created
-// since does not fetch every index of the bucket. local_start: LocalStart(the snapshot).
-inline bool LookBackInto(const ShardInfo& i, int64_t t_ns, int64_t local_start) {
-  return !i.remote || t_ns < local_start;
-}
-template <typename Shards>
-int64_t LocalStart(const Shards& shards) {
-  int64_t start = INT64_MAX;
-  for (const auto& s : shards) {
-    const ShardInfo i = s->info();
-    if (!i.remote) start = std::min(start, i.window_start_ns);
-  }
-  return start;
-}
-
 // The wait before the next try after one more failure of the same work (a seal, maintenance, a
 // timed flush): seal_retry_initial, then doubling up to seal_retry_max.
 inline std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current,

@@ -119,7 +119,9 @@ Result<std::vector<std::shared_ptr<const Shard>>> Store::QuerySnapshot(int64_t f
     ids.push_back(i.id);
   }
   // A query of times this store holds never waits for the other tier (a listing of a bucket
-  // that does not answer).
+  // that does not answer); nor does looking back from them for the version in effect then,
+  // which is what the store alone knew, as before it had a bucket (a history of a resource
+  // created since would otherwise fetch every index of the bucket).
   if (from_ns >= before) return local;
   auto out = older(before, ids);
   if (!out) return std::unexpected(out.error());
@@ -138,12 +140,10 @@ Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
   if (!snapshot) return std::unexpected(snapshot.error());
   const auto& shards = *snapshot;
   if (include_previous) {
-    const int64_t local_start = LocalStart(shards);
     std::optional<StoredRecord> previous;
     for (auto it = shards.rbegin(); it != shards.rend() && !previous; ++it) {
       ShardInfo info = (*it)->info();
       if (!info.records || info.min_ns >= range.start_ns) continue;
-      if (!LookBackInto(info, range.start_ns, local_start)) continue;
       auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
         if (rec.observed_ns < range.start_ns &&
             (!previous || rec.observed_ns >= previous->observed_ns)) {
@@ -178,12 +178,10 @@ Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
   auto snapshot = QuerySnapshot(t_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
   const auto& shards = *snapshot;
-  const int64_t local_start = LocalStart(shards);
   std::optional<StoredRecord> found;
   for (auto it = shards.rbegin(); it != shards.rend() && !found; ++it) {
     ShardInfo info = (*it)->info();
     if (!info.records || info.min_ns > t_ns) continue;
-    if (!LookBackInto(info, t_ns, local_start)) continue;
     auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
       if (rec.observed_ns <= t_ns && (!found || rec.observed_ns >= found->observed_ns)) {
         found = StoredRecord::From(rec);
