@@ -316,6 +316,13 @@ Result<std::shared_ptr<const SealedShard>> RemoteShard::Opened() const {
   return shard;
 }
 
+std::shared_ptr<const SealedShard> RemoteShard::OpenedOrNoted() const {
+  auto s = Opened();
+  if (s) return *s;
+  NoteCorruptBlock(segment_key_, 0, "opening the shard from the bucket: " + s.error().ToString());
+  return nullptr;
+}
+
 bool RemoteShard::is_open() const {
   std::lock_guard lock(mu_);
   return opened_ != nullptr;
@@ -329,12 +336,7 @@ void RemoteShard::Close() const {
 
 void RemoteShard::ForEachEntry(const EntryFilter& filter, bool with_details,
                                const EntryFn& fn) const {
-  auto s = Opened();
-  if (!s) {
-    NoteCorruptBlock(segment_key_, 0, "opening the shard from the bucket: " + s.error().ToString());
-    return;
-  }
-  (*s)->ForEachEntry(filter, with_details, fn);
+  if (auto s = OpenedOrNoted()) s->ForEachEntry(filter, with_details, fn);
 }
 
 Result<void> RemoteShard::ForEachRecord(const ResourceKeyView& key, const RecordFn& fn) const {
@@ -358,21 +360,13 @@ Result<void> RemoteShard::ForEachPickedRecord(const EntryFilter& filter, const E
 }
 
 std::vector<std::string> RemoteShard::Kinds() const {
-  auto s = Opened();
-  if (!s) {
-    NoteCorruptBlock(segment_key_, 0, "opening the shard from the bucket: " + s.error().ToString());
-    return {};
-  }
-  return (*s)->Kinds();
+  auto s = OpenedOrNoted();
+  return s ? s->Kinds() : std::vector<std::string>{};
 }
 
 std::vector<std::string> RemoteShard::Namespaces() const {
-  auto s = Opened();
-  if (!s) {
-    NoteCorruptBlock(segment_key_, 0, "opening the shard from the bucket: " + s.error().ToString());
-    return {};
-  }
-  return (*s)->Namespaces();
+  auto s = OpenedOrNoted();
+  return s ? s->Namespaces() : std::vector<std::string>{};
 }
 
 // ---------------------------------------------------------------------------------------------

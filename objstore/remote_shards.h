@@ -138,6 +138,10 @@ class RemoteShard : public Shard, public std::enable_shared_from_this<RemoteShar
   void Close() const;
 
  private:
+  // Opened(), or null when it fails: the failure is logged (once) and counted as a damaged block
+  // of the shard, for the calls that answer without it (entries, kinds, namespaces).
+  std::shared_ptr<const SealedShard> OpenedOrNoted() const;
+
   RemoteShards* owner_;
   ShardManifest manifest_;
   std::string segment_key_;
