@@ -124,6 +124,9 @@ class RemoteShardsTest : public ::testing::Test {
     now_ = kT0;
   }
   void TearDown() override {
+    reader_.reset();  // before what its queries read through
+    reader_remote_.reset();
+    reader_cache_.reset();
     uploader_.reset();
     recorder_.reset();
     state_.reset();
@@ -207,6 +210,15 @@ class RemoteShardsTest : public ::testing::Test {
     o.display = "s3://test";
     return o;
   }
+  // A store of its own that holds nothing, reading the bucket through a new cache.
+  void OpenReader() {
+    auto opened = Store::Open(Options(dir_ / "reader"));
+    ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
+    reader_ = std::move(*opened);
+    reader_cache_ = Cache();
+    reader_remote_ = std::make_unique<RemoteShards>(&bucket_, reader_cache_.get(), Remote());
+    Attach(*reader_, *reader_remote_);
+  }
   static void Attach(Store& store, RemoteShards& remote) {
     store.SetOlderShards([&remote](int64_t before, const std::vector<uint64_t>& local) {
       return remote.ShardsBefore(before, local);
@@ -220,6 +232,9 @@ class RemoteShardsTest : public ::testing::Test {
   std::unique_ptr<UploadState> state_;
   std::unique_ptr<Store> recorder_;
   std::unique_ptr<Uploader> uploader_;
+  std::unique_ptr<ObjectCache> reader_cache_;
+  std::unique_ptr<RemoteShards> reader_remote_;
+  std::unique_ptr<Store> reader_;
 };
 
 TEST_F(RemoteShardsTest, AnEmptyStoreAnswersFromTheBucketAsTheRecorderDid) {
@@ -235,12 +250,9 @@ TEST_F(RemoteShardsTest, AnEmptyStoreAnswersFromTheBucketAsTheRecorderDid) {
   ASSERT_NE(history.find("1011"), std::string::npos) << history;
   ASSERT_NE(events.find("p11.2"), std::string::npos) << events;
 
-  auto opened = Store::Open(Options(dir_ / "reader"));
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  std::unique_ptr<Store> reader = std::move(*opened);
-  auto cache = Cache();
-  RemoteShards remote(&bucket_, cache.get(), Remote());
-  Attach(*reader, remote);
+  ASSERT_NO_FATAL_FAILURE(OpenReader());
+  Store* reader = reader_.get();
+  ObjectCache* cache = reader_cache_.get();
   EXPECT_EQ(TimelineText(*reader, hour1), timeline);
   EXPECT_EQ(TimelineText(*reader, all, "Event"), events_timeline);
   EXPECT_EQ(HistoryText(*reader, "p11", all, false), history);
@@ -288,12 +300,9 @@ TEST_F(RemoteShardsTest, ARecorderAnswersFromTheBucketForTimesItNoLongerHolds) {
 
 TEST_F(RemoteShardsTest, AColdQueryFetchesTheIndexAndOnlyTheChunksItNeedsThenNothingWarm) {
   Record(3, Options(dir_ / "recorder"));
-  auto opened = Store::Open(Options(dir_ / "reader"));
-  ASSERT_TRUE(opened.has_value()) << opened.error().ToString();
-  std::unique_ptr<Store> reader = std::move(*opened);
-  auto cache = Cache();
-  RemoteShards remote(&bucket_, cache.get(), Remote());
-  Attach(*reader, remote);
+  ASSERT_NO_FATAL_FAILURE(OpenReader());
+  Store* reader = reader_.get();
+  ObjectCache* cache = reader_cache_.get();
   const size_t manifests = bucket_.GetsEndingWith(".json");
   // A timeline reads indexes only: one GET per shard it overlaps, no segment byte.
   const TimeRange hour1{kT0 + kHour + kMin, kT0 + 2 * kHour - kMin};
