@@ -52,6 +52,12 @@ void MarkPartial(Response* res, uint64_t damaged_blocks) {
 
 using Clock = std::chrono::steady_clock;
 
+// A duration as milliseconds with one decimal, for Server-Timing ("12.3").
+std::string Millis(Clock::duration d) {
+  const int64_t tenths = std::chrono::duration_cast<std::chrono::microseconds>(d).count() / 100;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+
 std::string Seconds(std::chrono::milliseconds d) {
   auto ms = d.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
@@ -545,8 +551,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     pending_ = true;
     auto self = this->shared_from_this();
     auto shared = shared_;
-    bool queued = shared_->pool->TrySubmit([self, shared, job_req, cancel, generation, access] {
+    const auto submitted = Clock::now();
+    bool queued = shared_->pool->TrySubmit([self, shared, job_req, cancel, generation, access,
+                                            submitted] {
       if (cancel->load()) return;  // answered 503 while it waited
+      const auto started = Clock::now();
       auto res = std::make_shared<Response>();
       if (auto refused = shared->Authorize(job_req.get(), access)) {
         *res = std::move(*refused);
@@ -555,6 +564,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         *res = shared->router.Handle(*job_req);
         MarkPartial(res.get(), DamagedBlocksSkippedOnThisThread() - damaged_before);
       }
+      // Where the time went, for the browser's developer tools (Server-Timing): waiting for a
+      // query worker, then the query and its JSON.
+      res->SetHeader("Server-Timing", "wait;dur=" + Millis(started - submitted) +
+                                          ", query;dur=" + Millis(Clock::now() - started));
       asio::post(self->stream_.get_executor(),
                  [self, res, generation] { self->OnHandled(generation, std::move(*res)); });
     });
@@ -623,8 +636,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (res.compressible && IsCompressibleType(res.content_type)) {
       msg->set(bhttp::field::vary, "Accept-Encoding");
       std::string packed;
+      const auto started = Clock::now();
       if (!encoding_.empty() && body.size() >= shared_->options.compress_min_bytes &&
           Compress(encoding_, body, &packed)) {
+        msg->insert("Server-Timing", "compress;dur=" + Millis(Clock::now() - started));
         msg->set(bhttp::field::content_encoding, encoding_);
         body = std::move(packed);
       }

@@ -1,5 +1,6 @@
 #include "http/json_writer.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +41,15 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 
 constexpr std::string_view kReplacement = "\xef\xbf\xbd";
 
+// The bytes a JSON string carries as they are: printable ASCII but " \ and < > & (escaped so
+// that an answer pasted into HTML cannot close a script).
+constexpr std::array<bool, 256> kPlainByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = true;
+  for (char c : {'"', '\\', '<', '>', '&'}) t[static_cast<unsigned char>(c)] = false;
+  return t;
+}();
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
@@ -59,9 +69,10 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
   size_t run = 0;  // start of the pending run of bytes copied as they are
-  for (size_t i = 0; i < s.size();) {
+  const size_t size = s.size();
+  for (size_t i = 0; i < size;) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+    if (kPlainByte[c]) {
       ++i;
       continue;
     }

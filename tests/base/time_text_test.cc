@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <string>
+#include <vector>
+
 namespace sloop {
 namespace {
 
@@ -80,6 +84,25 @@ TEST(TimeTextTest, FormatsTheFractionOnlyWhenThereIsOne) {
   EXPECT_EQ(FormatRfc3339(kT + 120'000'000), "2023-11-14T22:13:20.12Z");
   EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999999999Z");
+}
+
+TEST(TimeTextTest, FormatsEverySecondAsTheCLibraryDoes) {
+  // The digit-by-digit formatter against gmtime_r + strftime: the days around leap days and
+  // century years, and a spread of seconds over the whole range a nanosecond count holds.
+  auto reference = [](int64_t secs) {
+    time_t t = static_cast<time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[48];
+    size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf, n);
+  };
+  std::vector<int64_t> secs = {0, -1, 86399, 86400, -86400, -86401, 951782399, 951782400,
+                               951868800, 4107542400, 4107456000, -2208988800, -2203891200};
+  for (int64_t s = -9'200'000'000; s < 9'200'000'000; s += 7'777'777 + s % 977) secs.push_back(s);
+  for (int64_t s : secs) {
+    ASSERT_EQ(FormatRfc3339(s * kS), reference(s)) << s;
+  }
 }
 
 TEST(TimeTextTest, FormatsFixedDigits) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "engine/backup.h"
 #include "engine/recording_log.h"
@@ -359,6 +360,46 @@ TEST_F(RoutesTest, ApiTimelineAndResources) {
   ASSERT_EQ(doc["resources"].get_array().size(), 1u);
   EXPECT_TRUE(bool(doc["resources"].at(0)["deleted"]));
   EXPECT_EQ(std::string_view(doc["resources"].at(0)["last_seen"]), "2026-11-20T09:04:00Z");
+}
+
+TEST_F(RoutesTest, ApiTimelinePacksItsHeatWhenAsked) {
+  // heat=packed: the same rows, each cell a [minute offset, key, count] triple that reads back
+  // into the object the default form gives; the (reason, type) keys listed once each.
+  const std::string q = "/api/v1/timeline?from=2026-11-20T09:00:30Z&to=2026-11-20T09:10:00Z";
+  Response plain = Get(q);
+  Response packed = Get(q + "&heat=packed");
+  ASSERT_EQ(plain.status, 200) << plain.body;
+  ASSERT_EQ(packed.status, 200) << packed.body;
+  EXPECT_EQ(Get(q + "&heat=objects").body, plain.body);
+  simdjson::dom::parser pa, pb;
+  simdjson::dom::element a = pa.parse(plain.body), b = pb.parse(packed.body);
+  const int64_t from = b["heat_from"];
+  EXPECT_EQ(from, 1795165200);  // the window's first minute, not its first second
+  auto keys = b["heat_keys"].get_array();
+  std::set<std::pair<std::string, std::string>> seen;
+  for (auto k : keys) {
+    EXPECT_TRUE(seen.emplace(std::string(std::string_view(k["reason"])),
+                             std::string(std::string_view(k["type"])))
+                    .second);
+  }
+  auto ra = a["rows"].get_array(), rb = b["rows"].get_array();
+  ASSERT_EQ(ra.size(), rb.size());
+  size_t cells = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    EXPECT_EQ(std::string_view(ra.at(i)["uid"]), std::string_view(rb.at(i)["uid"]));
+    auto ha = ra.at(i)["heat"].get_array();
+    auto hb = rb.at(i)["heat"].get_array();
+    ASSERT_EQ(hb.size(), 3 * ha.size());
+    for (size_t c = 0; c < ha.size(); ++c, ++cells) {
+      auto key = keys.at(uint64_t(hb.at(3 * c + 1)));
+      EXPECT_EQ(from + 60 * int64_t(hb.at(3 * c)), int64_t(ha.at(c)["minute"]));
+      EXPECT_EQ(std::string_view(key["reason"]), std::string_view(ha.at(c)["reason"]));
+      EXPECT_EQ(std::string_view(key["type"]), std::string_view(ha.at(c)["type"]));
+      EXPECT_EQ(uint64_t(hb.at(3 * c + 2)), uint64_t(ha.at(c)["count"]));
+    }
+  }
+  EXPECT_GE(cells, 2u);
+  EXPECT_EQ(BadParam(q + "&heat=flat"), "heat");
 }
 
 TEST_F(RoutesTest, ApiHistoryPayloadDiffEvents) {

@@ -125,6 +125,11 @@ TEST_F(ServerTest, ServesRoutesWithStatusAndHeaders) {
   r = c.Get("/cluster/data?query=EventHeatMap&lookback=1h&namespace=shop");
   ASSERT_EQ(r->status, 200);
   EXPECT_NE(r->body.find("\"text\": \"late\""), std::string::npos);
+  // A query says where its time went: waiting for a worker, then the query.
+  const std::string timing = r->get_header_value("Server-Timing");
+  EXPECT_TRUE(timing.starts_with("wait;dur=") && timing.find(", query;dur=") != std::string::npos)
+      << timing;
+  EXPECT_EQ(c.Get("/healthz")->get_header_value("Server-Timing"), "");  // answered in place
   r = c.Get("/");
   EXPECT_EQ(r->status, 307);
   EXPECT_EQ(r->get_header_value("Location"), "cluster");
