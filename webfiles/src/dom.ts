@@ -54,11 +54,14 @@ export function timeZone(): TimeZoneChoice {
   return zone;
 }
 
+let browserZone: string | undefined;
+
 /** What the chosen zone is called in headings: "UTC", or the browser's zone ("Europe/Berlin"),
  * or its offset when the browser does not name it. */
 export function zoneLabel(): string {
   if (zone === 'utc') return 'UTC';
-  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // Asking Intl costs tens of milliseconds on a page's first draw; the browser's zone is asked once.
+  const name = (browserZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone || '');
   if (name && name !== 'UTC' && name !== 'Etc/UTC') return name;
   const off = -new Date().getTimezoneOffset();
   return off === 0 ? 'local: UTC' : `local: UTC${off > 0 ? '+' : '−'}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;

@@ -3,7 +3,7 @@
 // the page follows it, so back/forward and shared links reproduce a view.
 
 import './style.css';
-import { ApiError, getJson, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
+import { ApiError, getJson, getTimeline, loadConfig, onPartialAnswer, rootPath, type FoundResource, type TimelineAnswer, type TimelineRow, type UiConfig } from './api';
 import { fmtBytes, fmtClock, fmtTime, h, isoSeconds, parseZoned, plural, setChildren, setTimeZone, toUnix, zoneLabel } from './dom';
 import { badgeStyle } from './palette';
 import { ChangesView } from './changes';
@@ -246,7 +246,6 @@ class App {
 
   private async showTimeline() {
     const s = this.state;
-    this.renderToolbar();
     const params: Record<string, string | number> = {
       ...this.windowParams(s),
       namespace: s.namespace === '_all' ? '' : s.namespace,
@@ -257,22 +256,27 @@ class App {
     };
     const key = JSON.stringify(params);
     if (key === this.loadedKey && this.answer) {
+      this.renderToolbar();
       this.drawTimeline(false);
       this.updateLive();
       return;
     }
-    this.loadLists(s);
     this.timelineAbort?.abort();
     const abort = (this.timelineAbort = new AbortController());
     const started = performance.now();
     const what = `Loading the timeline (${s.lookback}${s.end ? ' to ' + fmtTime(s.end) : ' to now'})`;
+    // The query goes out first: the server works on it while the page draws its toolbar.
+    const pending = getTimeline(params, {
+      signal: abort.signal,
+      progress: (n) => this.busy(`${what}… ${fmtBytes(n)} received`),
+    });
+    pending.catch(() => {}); // awaited below; a failure before then is not unhandled
+    this.renderToolbar();
+    this.loadLists(s);
     this.busy(`${what}…`);
     const tick = window.setInterval(() => this.busy(`${what}… ${((performance.now() - started) / 1000).toFixed(0)} s`), 1000);
     try {
-      const answer = await getJson<TimelineAnswer>('timeline', params, {
-        signal: abort.signal,
-        progress: (n) => this.busy(`${what}… ${fmtBytes(n)} received`),
-      });
+      const answer = await pending;
       this.answer = answer;
       this.loadedKey = key;
       this.liveAt = Date.now();
@@ -358,7 +362,7 @@ class App {
       return;
     }
     try {
-      const all = await getJson<TimelineAnswer>('timeline', { ...this.windowParams(s), limit: 20000 });
+      const all = await getTimeline({ ...this.windowParams(s), limit: 20000 });
       if (key !== this.suggestKey) return;
       const counts = new Map<string, number>();
       for (const r of all.rows) if (r.namespace && r.namespace !== s.namespace) counts.set(r.namespace, (counts.get(r.namespace) ?? 0) + 1);
@@ -452,7 +456,7 @@ class App {
     this.liveBusy = true;
     const began = performance.now();
     try {
-      const answer = await getJson<TimelineAnswer>('timeline', JSON.parse(key));
+      const answer = await getTimeline(JSON.parse(key));
       // The view changed meanwhile (filters, zoom, hover): drop this answer.
       if (key !== this.loadedKey || this.livePause() !== '') return;
       this.answer = answer;

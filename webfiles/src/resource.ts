@@ -5,6 +5,7 @@
 import {
   ApiError,
   getJson,
+  getTimeline,
   type FoundResource,
   type TimelineAnswer,
   type TimelineRow,
@@ -282,7 +283,7 @@ export class ResourceView {
         // web-7d9f8c-x2k4q, a CronJob's Jobs and their Pods): over a long life, ask only for those.
         if (['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'].includes(res.kind)) params.name_match = res.name;
       }
-      getJson<TimelineAnswer>('timeline', params)
+      getTimeline(params)
         .then((a) => a.rows || [])
         .catch((e: Error) => e)
         .then((r) => {

@@ -66,6 +66,57 @@ export interface TimelineCallbacks {
   hover(on: boolean): void;
 }
 
+/** What each row element shows, for the pointer and key handlers. */
+const rowData = new WeakMap<Element, VisibleRow>();
+
+/** Sets attributes (null: removes one) without going through d3, and only those that changed. */
+function setAttrs(e: Element, attrs: Record<string, string | number | null>) {
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (v === null) {
+      if (e.hasAttribute(k)) e.removeAttribute(k);
+    } else {
+      const sv = String(v);
+      if (e.getAttribute(k) !== sv) e.setAttribute(k, sv);
+    }
+  }
+}
+
+/** Gives an SVG group exactly n children of one tag (adding or removing at the end). */
+function sizeGroup(g: Element, n: number, tag: string): Element[] {
+  while (g.childElementCount > n) g.lastElementChild!.remove();
+  while (g.childElementCount < n) g.appendChild(document.createElementNS(SVG_NS, tag));
+  return Array.from(g.children);
+}
+
+/** An empty row: the label, and the track's layers in drawing order (drawRow fills them). */
+function newRow(): HTMLDivElement {
+  const row = document.createElement('div');
+  row.className = 'tl-row';
+  const label = document.createElement('div');
+  label.className = 'tl-label';
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('class', 'tl-track');
+  svg.setAttribute('height', String(ROW_H));
+  const part = (tag: string, cls: string) => {
+    const e = document.createElementNS(SVG_NS, tag);
+    e.setAttribute('class', cls);
+    svg.appendChild(e);
+    return e;
+  };
+  const bar = part('rect', 'bar');
+  bar.setAttribute('tabindex', '0');
+  bar.setAttribute('role', 'link');
+  part('g', 'unrecorded'); // the hatch goes over the bar
+  part('g', 'heat');
+  part('g', 'ticks');
+  part('line', 'endcap');
+  row.append(label, svg);
+  return row;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
 export class TimelineView {
   readonly el: HTMLElement;
   private axisSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>;
@@ -88,6 +139,8 @@ export class TimelineView {
   private drawVersion = 0;
   private axisVersion = -1;
   private gapVersion = -1;
+  /** The row elements in the DOM, by row id. */
+  private rowEls = new Map<string, HTMLDivElement>();
 
   constructor(private cb: TimelineCallbacks) {
     this.info = h('div', { class: 'tl-head-label' });
@@ -144,6 +197,8 @@ export class TimelineView {
     d3.select(this.el).call(this.zoom).on('dblclick.zoom', null);
 
     this.scroll.addEventListener('scroll', () => this.scheduleRender(), { passive: true });
+    for (const type of ['mousemove', 'click', 'keydown']) this.spacer.addEventListener(type, (e) => this.trackEvent(e));
+    this.spacer.addEventListener('mouseleave', () => this.hideTooltip());
     this.scroll.addEventListener('pointerenter', () => this.cb.hover(true));
     this.scroll.addEventListener('pointerleave', () => this.cb.hover(false));
     new ResizeObserver(() => this.resize()).observe(this.el);
@@ -298,32 +353,38 @@ export class TimelineView {
     const height = this.scroll.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW_H) + OVERSCAN);
-    const slice = this.rows.slice(first, last).map((r, i) => ({ r, index: first + i }));
-
-    const self = this;
-    d3.select(this.spacer)
-      .selectAll<HTMLDivElement, { r: VisibleRow; index: number }>('div.tl-row')
-      .data(slice, (d) => d.r.node.id)
-      .join((enter) => {
-        const row = enter.append('div').attr('class', 'tl-row');
-        row.append('div').attr('class', 'tl-label');
-        const svg = row.append('svg').attr('class', 'tl-track').attr('height', ROW_H);
-        svg.append('g').attr('class', 'unrecorded');
-        svg.append('rect').attr('class', 'bar').attr('tabindex', 0).attr('role', 'link');
-        svg.append('g').attr('class', 'heat');
-        svg.append('g').attr('class', 'ticks');
-        svg.append('line').attr('class', 'endcap');
-        return row;
-      })
-      .style('top', (d) => `${d.index * ROW_H}px`)
-      .attr('data-index', (d) => d.index)
-      .each(function (d) {
-        // Scrolling moves rows without changing them: draw only new rows, or all after a zoom.
-        const stamp = `${self.drawVersion}`;
-        if (this.dataset.drawn === stamp) return;
-        this.dataset.drawn = stamp;
-        self.drawRow(this, d.r);
-      });
+    // Rows are kept by id: scrolling adds the rows coming into view and removes those leaving it,
+    // and leaves the others alone (their position and drawing only change with the rows or the
+    // scale). The DOM order is the rows' order, which is the order keyboard focus moves in.
+    const stamp = String(this.drawVersion);
+    const shown = new Map<string, HTMLDivElement>();
+    const order: HTMLDivElement[] = [];
+    for (let i = first; i < last; i++) {
+      const v = this.rows[i];
+      let key = v.node.id;
+      if (shown.has(key)) key = `${key}\u0000${i}`; // the same id twice: one element each
+      let el = this.rowEls.get(key);
+      if (el) this.rowEls.delete(key);
+      else el = newRow();
+      shown.set(key, el);
+      order.push(el);
+      const index = String(i);
+      if (el.dataset.index !== index) {
+        el.style.top = `${i * ROW_H}px`;
+        el.dataset.index = index;
+      }
+      if (el.dataset.drawn !== stamp) {
+        el.dataset.drawn = stamp;
+        this.drawRow(el, v);
+      }
+    }
+    for (const el of this.rowEls.values()) el.remove();
+    this.rowEls = shown;
+    let next = this.spacer.firstElementChild;
+    for (const el of order) {
+      if (el === next) next = el.nextElementSibling;
+      else this.spacer.insertBefore(el, next);
+    }
   }
 
   /** The stretches not recorded: shaded on the axis and behind every row. */
@@ -409,40 +470,38 @@ export class TimelineView {
               v.folded ? '▸' : '▾',
             )
           : h('span', { class: 'fold-space' });
+      // The badges come before the name: a long name is cut at the label's edge (an ellipsis), and
+      // what happened to the object stays in view.
       setChildren(label,
         toggle,
         h('span', { class: 'kind-badge', style: badgeStyle(r.kind), title: r.kind }, abbreviate(r.kind)),
+        deletedHere ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
+        v.warnings > 0 ? h('span', { class: 'badge warn-badge', title: plural(v.warnings, 'Warning event') }, `⚠ ${v.warnings}`) : null,
         h('a', { class: 'name', href: this.cb.href(r, null), 'data-nav': '1', title: `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}` }, r.name),
         v.folded ? h('span', { class: 'count', title: plural(v.descendants, 'owned resource') }, `+${v.descendants}`) : null,
         r.namespace && v.depth === 0 ? h('span', { class: 'ns' }, r.namespace) : null,
-        deletedHere ? h('span', { class: 'badge deleted-badge' }, 'deleted') : null,
-        v.warnings > 0 ? h('span', { class: 'badge warn-badge', title: plural(v.warnings, 'Warning event') }, `⚠ ${v.warnings}`) : null,
       );
     }
 
-    const svg = d3.select(el).select<SVGSVGElement>('svg.tl-track').attr('width', this.width);
-    const rawX1 = x(new Date(start * 1000));
-    const rawX2 = x(new Date(end * 1000));
+    // The track is drawn with plain DOM calls: a fling draws several new rows a frame.
+    const track = el.lastElementChild as SVGSVGElement;
+    const [bar, hatchGroup, heatGroup, tickGroup, endcap] = track.children as unknown as [SVGGElement, SVGRectElement, SVGGElement, SVGGElement, SVGLineElement];
+    track.setAttribute('width', String(this.width));
+    const sx = (t: number) => x(new Date(t * 1000));
+    const rawX1 = sx(start);
+    const rawX2 = sx(end);
     const x2 = Math.min(this.width, rawX2);
     // A bar is at least 2 px wide and never runs past the track's right edge (a resource created
     // moments ago would otherwise be drawn outside the track, where it can't be seen or hovered).
     const x1 = Math.max(0, Math.min(rawX1, x2 - 2, this.width - 2));
     const outside = rawX2 < 0 || rawX1 > this.width;
     const changes = r.changed_at || [];
-    svg
-      .select('rect.bar')
-      .style('display', outside ? 'none' : 'inline')
-      .attr('x', x1)
-      .attr('y', BAR_Y)
-      .attr('width', Math.max(2, x2 - x1))
-      .attr('height', HEAT_Y - BAR_Y)
-      .attr('rx', 2)
-      .attr('fill', kindColour(r.kind))
-      .attr('tabindex', outside ? -1 : 0)
-      .attr(
-        'aria-label',
-        `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}: ${fmtTime(start)} to ${fmtTime(end)}${deletedHere ? ', deleted' : ''}, ${plural(changes.length, 'change')}, ${plural(r.events, 'event')}. Enter opens it; left and right arrows move between its changes.`,
-      );
+    bar.style.display = outside ? 'none' : 'inline';
+    setAttrs(bar, { x: x1, y: BAR_Y, width: Math.max(2, x2 - x1), height: HEAT_Y - BAR_Y, rx: 2, fill: kindColour(r.kind), tabindex: outside ? -1 : 0 });
+    bar.setAttribute(
+      'aria-label',
+      `${r.kind} ${r.namespace ? r.namespace + '/' : ''}${r.name}: ${fmtTime(start)} to ${fmtTime(end)}${deletedHere ? ', deleted' : ''}, ${plural(changes.length, 'change')}, ${plural(r.events, 'event')}. Enter opens it; left and right arrows move between its changes.`,
+    );
     // Where the object existed but nothing was recorded (sloop down, a watch cut, or before the
     // store began): hatched over the bar.
     const hatch: [number, number][] = [];
@@ -450,92 +509,89 @@ export class TimelineView {
     if (!outside && unseen) {
       const a = Math.max(unseen[0], lo);
       const b = Math.min(unseen[1], hi);
-      if (b > a) hatch.push([x(new Date(a * 1000)), x(new Date(b * 1000))]);
+      if (b > a) hatch.push([sx(a), sx(b)]);
     }
     if (!outside) {
       for (const g of this.unrecorded) {
         if (g.kind !== null && g.kind !== r.kind) continue;
         const a = Math.max(g.start, start, lo);
         const b = Math.min(g.end, end, hi);
-        if (b > a) hatch.push([x(new Date(a * 1000)), x(new Date(b * 1000))]);
+        if (b > a) hatch.push([sx(a), sx(b)]);
       }
     }
-    svg
-      .select('g.unrecorded')
-      .selectAll<SVGRectElement, [number, number]>('rect')
-      .data(hatch)
-      .join('rect')
-      .attr('class', 'unrecorded-span')
-      .attr('x', (d) => d[0])
-      .attr('width', (d) => Math.max(1, d[1] - d[0]))
-      .attr('y', BAR_Y)
-      .attr('height', HEAT_Y - BAR_Y);
-    svg.select('rect.bar').classed('has-unrecorded', hatch.length > 0);
-    // The hatch goes over the bar: move the group after it once.
-    const track = svg.node()!;
-    const hatchGroup = track.querySelector('g.unrecorded')!;
-    const bar = track.querySelector('rect.bar')!;
-    if (bar.nextSibling !== hatchGroup) track.insertBefore(hatchGroup, bar.nextSibling);
+    const hatchRects = sizeGroup(hatchGroup, hatch.length, 'rect');
+    hatch.forEach((d, i) => setAttrs(hatchRects[i], { class: 'unrecorded-span', x: d[0], width: Math.max(1, d[1] - d[0]), y: BAR_Y, height: HEAT_Y - BAR_Y }));
+    bar.classList.toggle('has-unrecorded', hatch.length > 0);
     const endVisible = rawX2 >= 0 && rawX2 <= this.width;
-    svg
-      .select('line.endcap')
-      .style('display', deletedHere && endVisible ? 'inline' : 'none')
-      .attr('x1', x2)
-      .attr('x2', x2)
-      .attr('y1', 1)
-      .attr('y2', ROW_H - 1);
+    endcap.style.display = deletedHere && endVisible ? 'inline' : 'none';
+    setAttrs(endcap, { x1: x2, x2, y1: 1, y2: ROW_H - 1 });
 
     const cells = minuteCells(v.heat);
-    svg
-      .select('g.heat')
-      .selectAll<SVGRectElement, MinuteCell>('rect')
-      .data(cells, (c) => String(c.minute))
-      .join('rect')
-      .attr('class', (c) => (c.warning ? 'cell warning' : 'cell normal'))
-      .each(function (c) {
-        // A band under the bar (which stays visible when zoomed in on a minute), cut to the bar:
-        // a minute's cell would otherwise reach back before the object existed.
-        let a = x(new Date(c.minute * 1000));
-        let b = x(new Date((c.minute + 60) * 1000));
-        if (b > x1 && a < x2) {
-          a = Math.max(a, x1);
-          b = Math.min(b, Math.max(x2, x1 + 3));
-        }
-        this.setAttribute('x', String(a));
-        this.setAttribute('width', String(Math.max(3, b - a)));
-      })
-      .attr('y', HEAT_Y)
-      .attr('height', ROW_H - 1 - HEAT_Y)
-      .attr('fill', (c) => (c.warning ? warnColour(c.warning) : normalColour(c.normal)));
+    const cellRects = sizeGroup(heatGroup, cells.length, 'rect');
+    cells.forEach((c, i) => {
+      // A band under the bar (which stays visible when zoomed in on a minute), cut to the bar:
+      // a minute's cell would otherwise reach back before the object existed.
+      let a = sx(c.minute);
+      let b = sx(c.minute + 60);
+      if (b > x1 && a < x2) {
+        a = Math.max(a, x1);
+        b = Math.min(b, Math.max(x2, x1 + 3));
+      }
+      setAttrs(cellRects[i], {
+        class: c.warning ? 'cell warning' : 'cell normal',
+        x: a,
+        width: Math.max(3, b - a),
+        y: HEAT_Y,
+        height: ROW_H - 1 - HEAT_Y,
+        fill: c.warning ? warnColour(c.warning) : normalColour(c.normal),
+      });
+    });
 
     const tickData: { t: number; changed: boolean }[] = changes.map((t) => ({ t, changed: true }));
     if (this.showNoChange) for (const t of r.nochange_at || []) tickData.push({ t, changed: false });
-    svg
-      .select('g.ticks')
-      .selectAll<SVGLineElement, { t: number; changed: boolean }>('line')
-      .data(tickData)
-      .join('line')
-      .attr('class', (d) => (d.changed ? 'tick changed' : 'tick nochange'))
-      .attr('tabindex', (d) => (d.changed ? -1 : null))
-      .attr('role', (d) => (d.changed ? 'link' : null))
-      .attr('data-t', (d) => d.t)
-      .attr('aria-label', (d) => (d.changed ? `${r.name} changed at ${fmtTime(d.t)}` : null))
-      .attr('x1', (d) => x(new Date(d.t * 1000)))
-      .attr('x2', (d) => x(new Date(d.t * 1000)))
-      .attr('y1', (d) => (d.changed ? 3 : 7))
-      .attr('y2', (d) => (d.changed ? ROW_H - 3 : ROW_H - 7));
+    const tickLines = sizeGroup(tickGroup, tickData.length, 'line');
+    tickData.forEach((d, i) => {
+      const tx = sx(d.t);
+      setAttrs(tickLines[i], {
+        class: d.changed ? 'tick changed' : 'tick nochange',
+        tabindex: d.changed ? -1 : null,
+        role: d.changed ? 'link' : null,
+        'data-t': d.t,
+        'aria-label': d.changed ? `${r.name} changed at ${fmtTime(d.t)}` : null,
+        x1: tx,
+        x2: tx,
+        y1: d.changed ? 3 : 7,
+        y2: d.changed ? ROW_H - 3 : ROW_H - 7,
+      });
+    });
+    // The pointer and keys on the track are handled once for all rows (see the constructor).
+    rowData.set(el, v);
+  }
 
-    svg
-      .on('mousemove', (event: MouseEvent) => this.showTooltip(event, v))
-      .on('mouseleave', () => this.hideTooltip())
-      .on('click', (event: MouseEvent) => {
-        if (event.defaultPrevented) return;
-        const t = this.x.invert(d3.pointer(event)[0]).getTime() / 1000;
-        // The empty track before the bar opens the first version, after it the last one (the
-        // URL keeps whole seconds: round outwards so that the end still covers the last record).
-        this.cb.open(r, t < start ? Math.floor(start) - 1 : t > end ? Math.ceil(end) : t);
-      })
-      .on('keydown', (event: KeyboardEvent) => this.onKey(event, el, r));
+  /** What the pointer or a key on a row's track does: `el` is the row, `v` what it shows. */
+  private trackEvent(event: Event) {
+    const target = event.target as Element | null;
+    const track = target?.closest?.('svg.tl-track');
+    const el = track?.parentElement as HTMLDivElement | undefined;
+    const v = el ? rowData.get(el) : undefined;
+    if (event.type === 'mousemove') {
+      if (v && track) this.showTooltip(event as MouseEvent, track, v);
+      else this.hideTooltip();
+      return;
+    }
+    if (!el || !v) return;
+    const r = v.node.row;
+    if (event.type === 'click') {
+      if (event.defaultPrevented) return;
+      const t = this.x.invert(d3.pointer(event, track)[0]).getTime() / 1000;
+      const start = toUnix(r.start);
+      const end = toUnix(r.end);
+      // The empty track before the bar opens the first version, after it the last one (the
+      // URL keeps whole seconds: round outwards so that the end still covers the last record).
+      this.cb.open(r, t < start ? Math.floor(start) - 1 : t > end ? Math.ceil(end) : t);
+    } else if (event.type === 'keydown') {
+      this.onKey(event as KeyboardEvent, el, r);
+    }
   }
 
   /** Keyboard: Enter opens (at a focused change tick, that version); ← → move between the change
@@ -574,9 +630,9 @@ export class TimelineView {
     else row?.querySelector<HTMLElement>('a.name')?.focus();
   }
 
-  private showTooltip(event: MouseEvent, v: VisibleRow) {
+  private showTooltip(event: MouseEvent, track: Element, v: VisibleRow) {
     const r = v.node.row;
-    const px = d3.pointer(event)[0];
+    const px = d3.pointer(event, track)[0];
     const t = this.x.invert(px).getTime() / 1000;
     this.showCursor(px);
     const minute = Math.floor(t / 60) * 60;
@@ -685,26 +741,27 @@ function tickFormat(d: Date | d3.NumberValue): string {
   return fmtClock(date, z.s !== 0);
 }
 
+const KIND_ABBREVIATIONS: Record<string, string> = {
+  Pod: 'po',
+  ReplicaSet: 'rs',
+  Deployment: 'deploy',
+  StatefulSet: 'sts',
+  DaemonSet: 'ds',
+  Job: 'job',
+  CronJob: 'cj',
+  Node: 'node',
+  Namespace: 'ns',
+  Service: 'svc',
+  Endpoints: 'ep',
+  ConfigMap: 'cm',
+  PersistentVolumeClaim: 'pvc',
+  PersistentVolume: 'pv',
+  HorizontalPodAutoscaler: 'hpa',
+  PodDisruptionBudget: 'pdb',
+  StorageClass: 'sc',
+  Event: 'ev',
+};
+
 function abbreviate(kind: string): string {
-  const known: Record<string, string> = {
-    Pod: 'po',
-    ReplicaSet: 'rs',
-    Deployment: 'deploy',
-    StatefulSet: 'sts',
-    DaemonSet: 'ds',
-    Job: 'job',
-    CronJob: 'cj',
-    Node: 'node',
-    Namespace: 'ns',
-    Service: 'svc',
-    Endpoints: 'ep',
-    ConfigMap: 'cm',
-    PersistentVolumeClaim: 'pvc',
-    PersistentVolume: 'pv',
-    HorizontalPodAutoscaler: 'hpa',
-    PodDisruptionBudget: 'pdb',
-    StorageClass: 'sc',
-    Event: 'ev',
-  };
-  return known[kind] ?? kind;
+  return KIND_ABBREVIATIONS[kind] ?? kind;
 }
