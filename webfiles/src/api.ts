@@ -63,23 +63,36 @@ interface PackedTimelineAnswer extends Omit<TimelineAnswer, 'rows'> {
   rows: (Omit<TimelineRow, 'heat'> & { heat: number[] })[];
 }
 
-/** The timeline, fetched with its heat packed (a third of the bytes, far fewer objects to parse)
- * and read back into HeatCell objects. */
+/** A row's heat not yet read back: its triples and the answer's keys (see heatOf). */
+const packedHeat = new WeakMap<TimelineRow, { p: number[]; keys: PackedTimelineAnswer['heat_keys']; from: number }>();
+const NOT_READ: HeatCell[] = Object.freeze([]) as unknown as HeatCell[];
+
+/** The timeline, fetched with its heat packed (a third of the bytes, far fewer objects to parse).
+ * A row's heat is read back into HeatCell objects when first asked for (heatOf): a screenful of
+ * rows is drawn, not 10,000. */
 export async function getTimeline(params: Params, opts: { signal?: AbortSignal; progress?: Progress } = {}): Promise<TimelineAnswer> {
   const a = await getJson<PackedTimelineAnswer>('timeline', { ...params, heat: 'packed' }, opts);
   // A server that does not pack (an older one, the dev mock) answers with the objects already.
   if (!Array.isArray(a.heat_keys)) return a as unknown as TimelineAnswer;
-  const keys = a.heat_keys;
   for (const row of a.rows) {
-    const p = row.heat;
-    const cells: HeatCell[] = new Array(p.length / 3);
-    for (let i = 0, j = 0; i + 2 < p.length; i += 3, j++) {
-      const k = keys[p[i + 1]] ?? { reason: '', type: '' };
-      cells[j] = { minute: a.heat_from + p[i] * 60, reason: k.reason, type: k.type, count: p[i + 2] };
-    }
-    (row as unknown as TimelineRow).heat = cells;
+    if (!row.heat.length) continue;
+    packedHeat.set(row as unknown as TimelineRow, { p: row.heat, keys: a.heat_keys, from: a.heat_from });
+    (row as unknown as TimelineRow).heat = NOT_READ;
   }
   return a as unknown as TimelineAnswer;
+}
+
+/** A timeline row's Event heat (read back from its packed form the first time). */
+export function heatOf(row: TimelineRow): HeatCell[] {
+  if (row.heat !== NOT_READ) return row.heat;
+  const { p, keys, from } = packedHeat.get(row)!;
+  const cells: HeatCell[] = new Array(Math.floor(p.length / 3));
+  for (let i = 0, j = 0; i + 2 < p.length; i += 3, j++) {
+    const k = keys[p[i + 1]] ?? { reason: '', type: '' };
+    cells[j] = { minute: from + p[i] * 60, reason: k.reason, type: k.type, count: p[i + 2] };
+  }
+  packedHeat.delete(row);
+  return (row.heat = cells);
 }
 
 export interface FoundResource {

@@ -40,6 +40,9 @@ class App {
   private answer: TimelineAnswer | null = null;
   private forest: TreeNode[] = [];
   private timelineAbort: AbortController | null = null;
+  /** The timeline query in flight, and what the busy bar says about it. */
+  private timelineQuery: { key: string; abort: AbortController; pending: Promise<TimelineAnswer> } | null = null;
+  private timelineWhat = 'Loading the timeline';
   private namespaces: string[] = [];
   private kinds: string[] = [];
   private listsKey = '';
@@ -71,6 +74,8 @@ class App {
       history.replaceState(null, '', location.pathname + formatState(this.state, this.defaults) + location.hash);
     }
     setTimeZone(this.state.tz);
+    // The page's timeline is asked for now: the server works on it while the views are built.
+    if (!this.state.res && this.state.view === 'timeline') this.startTimeline(this.timelineParams(this.state));
     this.timeline = new TimelineView({
       open: (row, at) => this.openRow(row, at),
       href: (row, at) => this.href(this.rowPatch(row, at)),
@@ -244,9 +249,8 @@ class App {
     return p;
   }
 
-  private async showTimeline() {
-    const s = this.state;
-    const params: Record<string, string | number> = {
+  private timelineParams(s: ViewState): Record<string, string | number> {
+    return {
       ...this.windowParams(s),
       namespace: s.namespace === '_all' ? '' : s.namespace,
       kind: s.kind === '_all' ? '' : s.kind,
@@ -254,6 +258,25 @@ class App {
       sort: s.sort,
       limit: 20000,
     };
+  }
+
+  /** Sends the timeline query, or returns the one in flight for the same parameters (the page's
+   * first query goes out from the constructor, before the views are built). */
+  private startTimeline(params: Record<string, string | number>): { key: string; abort: AbortController; pending: Promise<TimelineAnswer> } {
+    const key = JSON.stringify(params);
+    if (this.timelineQuery?.key === key) return this.timelineQuery;
+    const abort = new AbortController();
+    const pending = getTimeline(params, {
+      signal: abort.signal,
+      progress: (n) => this.busy(`${this.timelineWhat}… ${fmtBytes(n)} received`),
+    });
+    pending.catch(() => {}); // awaited by showTimeline; a failure before then is not unhandled
+    return (this.timelineQuery = { key, abort, pending });
+  }
+
+  private async showTimeline() {
+    const s = this.state;
+    const params = this.timelineParams(s);
     const key = JSON.stringify(params);
     if (key === this.loadedKey && this.answer) {
       this.renderToolbar();
@@ -261,16 +284,13 @@ class App {
       this.updateLive();
       return;
     }
-    this.timelineAbort?.abort();
-    const abort = (this.timelineAbort = new AbortController());
     const started = performance.now();
-    const what = `Loading the timeline (${s.lookback}${s.end ? ' to ' + fmtTime(s.end) : ' to now'})`;
+    const what = (this.timelineWhat = `Loading the timeline (${s.lookback}${s.end ? ' to ' + fmtTime(s.end) : ' to now'})`);
     // The query goes out first: the server works on it while the page draws its toolbar.
-    const pending = getTimeline(params, {
-      signal: abort.signal,
-      progress: (n) => this.busy(`${what}… ${fmtBytes(n)} received`),
-    });
-    pending.catch(() => {}); // awaited below; a failure before then is not unhandled
+    const query = this.startTimeline(params);
+    if (this.timelineAbort && this.timelineAbort !== query.abort) this.timelineAbort.abort();
+    const abort = (this.timelineAbort = query.abort);
+    const pending = query.pending;
     this.renderToolbar();
     this.loadLists(s);
     this.busy(`${what}…`);
@@ -290,6 +310,7 @@ class App {
       this.timeline.setInfo(h('span', { class: 'error-text' }, 'The timeline could not be loaded.'));
     } finally {
       window.clearInterval(tick);
+      if (this.timelineQuery?.abort === abort) this.timelineQuery = null;
       if (this.timelineAbort === abort) this.busy(null);
     }
   }

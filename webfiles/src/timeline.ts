@@ -7,7 +7,7 @@ import * as d3 from 'd3';
 import type { HeatCell, TimelineRow } from './api';
 import { fmtClock, fmtDuration, fmtTime, h, plural, setChildren, timeZone, toUnix, zoned } from './dom';
 import { NORMAL_HEAT, WARNING_HEAT, badgeStyle, kindColour } from './palette';
-import type { VisibleRow } from './tree';
+import { rowHeat, type VisibleRow } from './tree';
 
 export { kindColour };
 
@@ -233,7 +233,13 @@ export class TimelineView {
     this.resize();
     if (!sameWindow || zoom) this.applyZoom(zoom);
     if (anchor) this.restoreAnchor(anchor);
-    this.render();
+    if (this.rowEls.size === 0) {
+      // The first rows of a page: the screenful alone now, the rows around it in the next frame.
+      this.render(0);
+      this.scheduleRender();
+    } else {
+      this.render();
+    }
   }
 
   /** Replaces the rows only (fold/unfold), keeping zoom and scroll. */
@@ -328,7 +334,7 @@ export class TimelineView {
     });
   }
 
-  private render() {
+  private render(overscan = OVERSCAN) {
     if (this.axisVersion !== this.drawVersion) {
       this.axisVersion = this.drawVersion;
       const ticks = Math.max(2, Math.floor(this.width / 110));
@@ -340,7 +346,9 @@ export class TimelineView {
         const x = Number(this.getAttribute('transform')?.match(/translate\(([-\d.e]+)/)?.[1] ?? 0);
         const text = this.querySelector('text');
         if (!text) return;
-        const half = (text.getComputedTextLength?.() || 40) / 2;
+        // Estimated (11 px labels, about 6.5 px a character): measuring would lay out the whole
+        // page before the rows are in it, on a page's first draw.
+        const half = ((text.textContent ?? '').length * 6.5) / 2;
         text.setAttribute('text-anchor', x - half < 0 ? 'start' : x + half > w ? 'end' : 'middle');
       });
     }
@@ -351,8 +359,8 @@ export class TimelineView {
 
     const top = this.scroll.scrollTop;
     const height = this.scroll.clientHeight || 600;
-    const first = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
-    const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW_H) + OVERSCAN);
+    const first = Math.max(0, Math.floor(top / ROW_H) - overscan);
+    const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW_H) + overscan);
     // Rows are kept by id: scrolling adds the rows coming into view and removes those leaving it,
     // and leaves the others alone (their position and drawing only change with the rows or the
     // scale). The DOM order is the rows' order, which is the order keyboard focus moves in.
@@ -526,7 +534,7 @@ export class TimelineView {
     endcap.style.display = deletedHere && endVisible ? 'inline' : 'none';
     setAttrs(endcap, { x1: x2, x2, y1: 1, y2: ROW_H - 1 });
 
-    const cells = minuteCells(v.heat);
+    const cells = minuteCells(rowHeat(v));
     const cellRects = sizeGroup(heatGroup, cells.length, 'rect');
     cells.forEach((c, i) => {
       // A band under the bar (which stays visible when zoomed in on a minute), cut to the bar:
@@ -636,10 +644,10 @@ export class TimelineView {
     const t = this.x.invert(px).getTime() / 1000;
     this.showCursor(px);
     const minute = Math.floor(t / 60) * 60;
-    const cells = minuteCells(v.heat);
+    const cells = minuteCells(rowHeat(v));
     const here = cells.find((c) => c.minute === minute);
     const totals = new Map<string, { type: string; count: number }>();
-    for (const c of v.heat) {
+    for (const c of rowHeat(v)) {
       const k = `${c.reason}|${c.type}`;
       const cur = totals.get(k) ?? { type: c.type, count: 0 };
       cur.count += c.count;

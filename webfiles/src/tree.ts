@@ -2,7 +2,7 @@
 // → Pod, StatefulSet/DaemonSet/Job → Pod, CronJob → Job → Pod, …) by ownerReferences, so a
 // rollout reads as one picture; then flattens the tree into the rows to draw, honouring folds.
 
-import type { HeatCell, TimelineRow } from './api';
+import { heatOf, type HeatCell, type TimelineRow } from './api';
 
 export interface TreeNode {
   id: string;
@@ -17,8 +17,9 @@ export interface VisibleRow {
   folded: boolean;
   /** Descendants in the tree (shown or not). */
   descendants: number;
-  /** For a folded group: its own and its descendants' heat, so warnings stay visible. */
-  heat: HeatCell[];
+  /** For a folded group: its own and its descendants' heat, so warnings stay visible; null: the
+   * row's own (rowHeat reads it when the row is drawn). */
+  heat: HeatCell[] | null;
   warnings: number;
 }
 
@@ -61,7 +62,8 @@ export function buildForest(rows: TimelineRow[], group: boolean, sort: string, k
   for (const n of nodes) {
     let parent: TreeNode | undefined;
     if (group && n.row.owners && n.row.owners.length) {
-      const owners = [...n.row.owners].sort((a, b) => Number(b.controller) - Number(a.controller));
+      // The controller first (most objects have one owner: nothing to sort).
+      const owners = n.row.owners.length === 1 ? n.row.owners : [...n.row.owners].sort((a, b) => Number(b.controller) - Number(a.controller));
       for (const o of owners) {
         const p = byUid.get(o.uid);
         if (p && p !== n && p.row.namespace === n.row.namespace && !isAncestor(n, p)) {
@@ -110,23 +112,28 @@ function countDescendants(n: TreeNode): number {
 
 function collectHeat(n: TreeNode, out: HeatCell[]): number {
   let warnings = n.row.warnings;
-  out.push(...n.row.heat);
+  out.push(...heatOf(n.row));
   for (const c of n.children) warnings += collectHeat(c, out);
   return warnings;
+}
+
+/** The heat drawn on a row: a folded group's collected heat, else the row's own. */
+export function rowHeat(v: VisibleRow): HeatCell[] {
+  return v.heat ?? heatOf(v.node.row);
 }
 
 /** The rows to draw, depth-first, skipping the children of folded groups. */
 export function flatten(roots: TreeNode[], folded: Set<string>): VisibleRow[] {
   const out: VisibleRow[] = [];
   const walk = (n: TreeNode, depth: number) => {
-    const isFolded = folded.has(n.id) && n.children.length > 0;
-    let heat = n.row.heat;
+    const isFolded = folded.size > 0 && folded.has(n.id) && n.children.length > 0;
+    let heat: HeatCell[] | null = null;
     let warnings = n.row.warnings;
     if (isFolded) {
       heat = [];
       warnings = collectHeat(n, heat);
     }
-    out.push({ node: n, depth, folded: isFolded, descendants: countDescendants(n), heat, warnings });
+    out.push({ node: n, depth, folded: isFolded, descendants: n.children.length ? countDescendants(n) : 0, heat, warnings });
     if (!isFolded) for (const c of n.children) walk(c, depth + 1);
   };
   for (const r of roots) walk(r, 0);

@@ -140,6 +140,8 @@ async function firstRows(page, url) {
       timelineResponseEnd: tl ? tl.responseEnd : NaN,
       timelineBytes: tl ? tl.encodedBodySize : NaN,
       timelineJsonBytes: tl ? tl.decodedBodySize : NaN,
+      timelineFirstByte: tl ? tl.responseStart : NaN,
+      serverTiming: tl ? (tl.serverTiming || []).map((x) => `${x.name} ${Math.round(x.duration)}`).join(', ') : '',
       longTasks: perf.longTasks.filter((l) => l.start < perf.firstRowsPainted).map((l) => Math.round(l.duration)),
     };
   });
@@ -171,8 +173,9 @@ export function register(t) {
         console.log(
           `# perf: load ${attempt}: first rows painted ${load.firstRowsPainted.toFixed(0)} ms after navigation start ` +
             `(in the DOM at ${load.firstRowInDom.toFixed(0)} ms; /api/v1/timeline requested at ${load.timelineRequest.toFixed(0)} ms, ` +
+            `first byte at ${load.timelineFirstByte.toFixed(0)} ms (server: ${load.serverTiming || 'no Server-Timing'} ms), ` +
             `answered by ${load.timelineResponseEnd.toFixed(0)} ms, ${(load.timelineJsonBytes / 1e6).toFixed(1)} MB of JSON, ` +
-            `${(load.timelineBytes / 1e6).toFixed(1)} MB gzipped; long tasks before: ${load.longTasks.join(', ') || 'none'} ms) ` +
+            `${(load.timelineBytes / 1e6).toFixed(1)} MB compressed; long tasks before: ${load.longTasks.join(', ') || 'none'} ms) ` +
             `for ${api.rows.length} resources; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
         );
         if (load.firstRowsPainted < 1000) break;
