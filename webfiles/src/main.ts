@@ -292,7 +292,10 @@ class App {
     const abort = (this.timelineAbort = query.abort);
     const pending = query.pending;
     this.renderToolbar();
-    this.loadLists(s);
+    // The namespace and kind lists (for the toolbar's menus) are asked for once the rows are
+    // drawn: while the timeline is being built they would only take the server's CPU from it.
+    const first = !this.answer;
+    if (!first) this.loadLists(s);
     this.busy(`${what}…`);
     const tick = window.setInterval(() => this.busy(`${what}… ${((performance.now() - started) / 1000).toFixed(0)} s`), 1000);
     try {
@@ -304,7 +307,9 @@ class App {
       this.drawTimeline(true);
       this.loadGaps(answer);
       this.updateLive();
+      if (first) this.loadLists(s);
     } catch (e) {
+      if (first) this.loadLists(s);
       if ((e as Error).name === 'AbortError') return;
       this.showError(e);
       this.timeline.setInfo(h('span', { class: 'error-text' }, 'The timeline could not be loaded.'));

@@ -110,9 +110,11 @@ async function perfServer(t) {
   };
 }
 
-/** Waits (at most 30 s) until process `pid` has used under 5 % of a core for a second: after a
- * playback the store still seals the shards behind it, seconds of CPU that are the setup's, not
- * the page's. Returns the seconds waited (null: it did not settle; measured anyway). */
+/** Waits (at most 30 s) until process `pid` has used under 5 % of a core in each of 3 seconds in
+ * a row: after a playback the store still seals the shards behind it and rewrites their indexes,
+ * in passes a second apart (a quiet second between two is not the end), seconds of CPU that are
+ * the setup's, not the page's. Returns the seconds waited (null: it did not settle; measured
+ * anyway). */
 async function settled(pid) {
   const cpu = () => {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -120,11 +122,13 @@ async function settled(pid) {
   };
   const t0 = Date.now();
   let last = cpu();
+  let quiet = 0;
   while (Date.now() - t0 < 30000) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = cpu();
-    if (now - last < 5) return (Date.now() - t0) / 1000;
+    quiet = now - last < 5 ? quiet + 1 : 0;
     last = now;
+    if (quiet >= 3) return (Date.now() - t0) / 1000;
   }
   return null;
 }
