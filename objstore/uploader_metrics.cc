@@ -4,11 +4,12 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include "objstore/remote_shards.h"
 #include "objstore/uploader.h"
 
 namespace sloop::objstore {
 
-void UploaderMetrics::CounterMirror::Set(uint64_t v) {
+void CounterMirror::Set(uint64_t v) {
   if (v > last) counter->Increment(static_cast<double>(v - last));
   last = v;
 }
@@ -79,6 +80,40 @@ void UploaderMetrics::Refresh() {
   oldest_pending_age_->Set(s.oldest_pending_age_seconds);
   consecutive_failures_->Set(double(s.consecutive_failures));
   last_upload_->Set(double(s.last_upload_ns) / 1e9);
+}
+
+ObjectCacheMetrics::ObjectCacheMetrics(prometheus::Registry& registry, const ObjectCache& cache)
+    : cache_(cache) {
+  auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+  };
+  auto counter = [&](const char* name, const char* help) {
+    return CounterMirror{
+        &prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({})};
+  };
+  requests_ = counter("sloop_objstore_cache_requests_total",
+                      "GETs of pieces of shards the queries read from the bucket");
+  fetched_bytes_ = counter("sloop_objstore_cache_fetched_bytes_total", "Bytes those GETs brought");
+  hits_ = counter("sloop_objstore_cache_hits_total", "Pieces of shards read from the cache");
+  misses_ = counter("sloop_objstore_cache_misses_total", "Pieces of shards fetched from the bucket");
+  evictions_ = counter("sloop_objstore_cache_evictions_total",
+                       "Pieces removed from the cache to stay under -cache-mb");
+  bytes_ = gauge("sloop_objstore_cache_bytes", "Bytes in the object cache now");
+  pieces_ = gauge("sloop_objstore_cache_pieces", "Pieces of shards in the object cache now");
+  limit_ = gauge("sloop_objstore_cache_limit_bytes", "The object cache's limit (-cache-mb)");
+}
+
+void ObjectCacheMetrics::Refresh() {
+  ObjectCacheStats s = cache_.stats();
+  std::lock_guard lock(mu_);
+  requests_.Set(s.requests);
+  fetched_bytes_.Set(s.fetched_bytes);
+  hits_.Set(s.hits);
+  misses_.Set(s.misses);
+  evictions_.Set(s.evictions);
+  bytes_->Set(double(s.held_bytes));
+  pieces_->Set(double(s.held_pieces));
+  limit_->Set(double(s.limit_bytes));
 }
 
 }  // namespace sloop::objstore

@@ -18,6 +18,13 @@
 //   sloop_objstore_requests_total, sloop_objstore_request_errors_total,
 //   sloop_objstore_request_retries_total, sloop_objstore_sent_bytes_total,
 //   sloop_objstore_received_bytes_total            the bucket client's HTTP requests
+// and, where queries read shards from the bucket (ObjectCacheMetrics, from ObjectCache::stats()):
+//   sloop_objstore_cache_requests_total            GETs of pieces of shards (whole objects, ranges)
+//   sloop_objstore_cache_fetched_bytes_total       the bytes they brought
+//   sloop_objstore_cache_hits_total, sloop_objstore_cache_misses_total
+//                                                  pieces read from the cache / fetched
+//   sloop_objstore_cache_evictions_total           pieces removed to stay under -cache-mb
+//   sloop_objstore_cache_bytes, sloop_objstore_cache_pieces, sloop_objstore_cache_limit_bytes
 #pragma once
 
 #include <cstdint>
@@ -32,7 +39,15 @@ class Gauge;
 
 namespace sloop::objstore {
 
+class ObjectCache;
 class Uploader;
+
+// A Prometheus counter that follows a running total read from elsewhere.
+struct CounterMirror {
+  prometheus::Counter* counter = nullptr;
+  uint64_t last = 0;
+  void Set(uint64_t v);
+};
 
 // The request counters of a bucket client (S3Client::stats()), all since the process started.
 struct BucketTraffic {
@@ -51,11 +66,6 @@ class UploaderMetrics {
   void Refresh();
 
  private:
-  struct CounterMirror {  // a counter set from a running total
-    prometheus::Counter* counter = nullptr;
-    uint64_t last = 0;
-    void Set(uint64_t v);
-  };
   const Uploader& uploader_;
   const std::function<BucketTraffic()> traffic_;
   std::mutex mu_;
@@ -63,6 +73,19 @@ class UploaderMetrics {
       found_, bucket_deleted_, retention_failures_, requests_, request_errors_, retries_, sent_,
       received_;
   prometheus::Gauge *pending_, *oldest_pending_age_, *consecutive_failures_, *last_upload_;
+};
+
+// The object cache's series; cache must stay valid while Refresh() may be called.
+class ObjectCacheMetrics {
+ public:
+  ObjectCacheMetrics(prometheus::Registry& registry, const ObjectCache& cache);
+  void Refresh();
+
+ private:
+  const ObjectCache& cache_;
+  std::mutex mu_;
+  CounterMirror requests_, fetched_bytes_, hits_, misses_, evictions_;
+  prometheus::Gauge *bytes_, *pieces_, *limit_;
 };
 
 }  // namespace sloop::objstore

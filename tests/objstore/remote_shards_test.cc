@@ -3,6 +3,8 @@
 #include "objstore/remote_shards.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include "objstore/memory_bucket.h"
 #include "objstore/upload_state.h"
 #include "objstore/uploader.h"
+#include "objstore/uploader_metrics.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop::objstore {
@@ -252,7 +255,6 @@ TEST_F(RemoteShardsTest, AnEmptyStoreAnswersFromTheBucketAsTheRecorderDid) {
 
   ASSERT_NO_FATAL_FAILURE(OpenReader());
   Store* reader = reader_.get();
-  ObjectCache* cache = reader_cache_.get();
   EXPECT_EQ(TimelineText(*reader, hour1), timeline);
   EXPECT_EQ(TimelineText(*reader, all, "Event"), events_timeline);
   EXPECT_EQ(HistoryText(*reader, "p11", all, false), history);
@@ -375,6 +377,39 @@ TEST_F(RemoteShardsTest, TheCacheStaysUnderItsLimitAndReadsRangesExactly) {
   }
   EXPECT_GE(bucket_.Gets().size(), gets + 1);
   EXPECT_EQ(bucket_.Gets().back().length, std::optional<uint64_t>(100));
+}
+
+TEST_F(RemoteShardsTest, TheCacheMetricsFollowItsCounts) {
+  std::string object(3 * ObjectCache::kChunkBytes, 'x');
+  ASSERT_TRUE(bucket_.PutBytes("k/obj", object).has_value());
+  auto cache = Cache(ObjectCache::kChunkBytes * 2);
+  prometheus::Registry registry;
+  ObjectCacheMetrics metrics(registry, *cache);
+  auto value = [&](const std::string& name) -> double {
+    metrics.Refresh();
+    std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+    size_t at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+  };
+  EXPECT_EQ(value("sloop_objstore_cache_requests_total"), 0);
+  EXPECT_EQ(value("sloop_objstore_cache_limit_bytes"), 2.0 * ObjectCache::kChunkBytes);
+  std::string buf(10, '\0');
+  // Three chunks read once each (two fetched and kept, the third pushing the first out), then the
+  // last one again from the cache.
+  for (uint64_t at : {uint64_t{0}, ObjectCache::kChunkBytes, 2 * ObjectCache::kChunkBytes,
+                      2 * ObjectCache::kChunkBytes + 5}) {
+    ASSERT_TRUE(cache->Read("k/obj", object.size(), at, buf.data(), buf.size()).has_value());
+  }
+  auto st = cache->stats();
+  EXPECT_EQ(value("sloop_objstore_cache_requests_total"), double(st.requests));
+  EXPECT_EQ(value("sloop_objstore_cache_misses_total"), 3);
+  EXPECT_EQ(value("sloop_objstore_cache_hits_total"), 1);
+  EXPECT_EQ(value("sloop_objstore_cache_fetched_bytes_total"), 3.0 * ObjectCache::kChunkBytes);
+  EXPECT_EQ(value("sloop_objstore_cache_evictions_total"), double(st.evictions));
+  EXPECT_GE(st.evictions, 1u);
+  EXPECT_EQ(value("sloop_objstore_cache_bytes"), double(st.held_bytes));
+  EXPECT_EQ(value("sloop_objstore_cache_pieces"), double(st.held_pieces));
 }
 
 TEST_F(RemoteShardsTest, ADamagedIndexInTheBucketIsRefusedByItsManifestChecksum) {

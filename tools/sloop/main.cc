@@ -382,11 +382,12 @@ int Run(int argc, char** argv) {
 
   // ---- answering from the bucket for the times the store no longer holds: the cluster's shards
   // older than its oldest, read lazily into a bounded cache (objstore/remote_shards.h).
+  std::shared_ptr<sloop::objstore::ObjectCache> shared_cache;
   if (object_store) {
     auto cache = sloop::objstore::ObjectCache::Open(
         store_dir / "object-cache", static_cast<uint64_t>(c.cache_mb) << 20, bucket.get());
     if (!cache) return Fail("-cache-mb: " + cache.error().message);
-    std::shared_ptr<sloop::objstore::ObjectCache> shared_cache = std::move(*cache);
+    shared_cache = std::move(*cache);
     sloop::objstore::RemoteShardsOptions ro;
     ro.prefix = object_store->uploader.prefix;
     ro.cluster = object_store->uploader.cluster;
@@ -439,6 +440,11 @@ int Run(int argc, char** argv) {
   prometheus::Registry registry;
   auto http_options = MakeHttpOptions(c, context);
   http_options.recording_log = recording_log;
+  std::shared_ptr<sloop::objstore::ObjectCacheMetrics> cache_metrics;
+  if (shared_cache) {
+    cache_metrics = std::make_shared<sloop::objstore::ObjectCacheMetrics>(registry, *shared_cache);
+    http_options.refresh_metrics = [m = cache_metrics, keep = shared_cache] { m->Refresh(); };
+  }
 
   // ---- uploads: a thread of their own, sealed shards oldest first; the store never waits for it
   std::unique_ptr<sloop::objstore::Uploader> uploader;
@@ -463,7 +469,10 @@ int Run(int argc, char** argv) {
           return sloop::objstore::BucketTraffic{s.requests, s.request_errors, s.retries,
                                                 s.bytes_uploaded, s.bytes_downloaded};
         });
-    http_options.refresh_metrics = [m = uploader_metrics] { m->Refresh(); };
+    http_options.refresh_metrics = [m = uploader_metrics, also = http_options.refresh_metrics] {
+      m->Refresh();
+      if (also) also();
+    };
     auto st = uploader->Stats();
     Log("object store: uploading sealed shards to " + object_store->url + " (" +
         std::to_string(upload_state->size()) + " uploaded before, " +

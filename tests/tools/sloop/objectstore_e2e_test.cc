@@ -207,6 +207,7 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
                                             "/api/v1/timeline?kind=Event&" + window,
                                             "/api/v1/kinds?" + window,
                                             "/api/v1/namespaces?" + window};
+  std::string metrics;  // the last run's /metrics, after its queries
   auto answers = [&](const std::string& log, std::vector<std::string> args) {
     port_ = testing::FreePort();
     args.insert(args.begin(), {SLOOP_BINARY, "-port=" + std::to_string(port_),
@@ -224,11 +225,17 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
       EXPECT_EQ(status, 200) << q << ": " << body << "\n" << sloop_.Log();
       out.push_back(body);
     }
+    metrics = Get(port_, "/metrics").second;
     EXPECT_TRUE(sloop_.Stop(SIGTERM, 60s).has_value());
     return out;
   };
+  auto metric = [&](const std::string& name) -> double {
+    size_t at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(metrics.substr(at + name.size() + 2));
+  };
   const auto local_answers = answers("local.log", {"-store-root=" + (dir_ / "store").string()});
   ASSERT_NE(local_answers[0].find("\"kind\":\"Pod\""), std::string::npos) << local_answers[0];
+  EXPECT_EQ(metric("sloop_objstore_cache_requests_total"), -1);  // no bucket, no cache
   const auto bucket_answers =
       answers("reader.log", {"-store-root=" + (dir_ / "reader").string(),
                              "-object-store=s3://history/e2e",
@@ -239,6 +246,11 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
   for (size_t i = 0; i < queries.size(); ++i) {
     EXPECT_EQ(bucket_answers[i], local_answers[i]) << queries[i];
   }
+  // /metrics counts what the queries fetched through the object cache.
+  EXPECT_GT(metric("sloop_objstore_cache_requests_total"), 0) << metrics;
+  EXPECT_GT(metric("sloop_objstore_cache_fetched_bytes_total"), 0);
+  EXPECT_GT(metric("sloop_objstore_cache_bytes"), 0);
+  EXPECT_EQ(metric("sloop_objstore_cache_limit_bytes"), 512.0 * 1024 * 1024);
   // What the reader fetched stays in its cache directory; nothing was put in the bucket.
   EXPECT_FALSE(fs::is_empty(dir_ / "reader" / "e2e" / "object-cache"));
   EXPECT_EQ(Bucket().size(), objects.size());
