@@ -437,6 +437,14 @@ Response Config(const HandlerContext& ctx, const Request& req) {
   w.BeginObject();
   w.Field("context", o.context).Field("display_context", o.UrlContext());
   w.Field("url_prefix", ctx.prefix);
+  // The clusters this sloop serves (a gateway's, else its one), each at /<name>/.
+  w.Field("cluster", o.UrlContext()).Key("clusters").BeginArray();
+  if (ctx.clusters == nullptr) {
+    w.String(o.UrlContext());
+  } else {
+    for (const HandlerContext* c : ctx.clusters->list) w.String(c->options.UrlContext());
+  }
+  w.EndArray();
   w.Key("defaults").BeginObject().Field("namespace", o.default_namespace);
   w.Field("kind", o.default_kind).Field("lookback", o.default_lookback).EndObject();
   w.Field("max_look_back_seconds", int64_t(o.max_look_back.count() / kNsPerSec));
@@ -494,12 +502,7 @@ Response Links(const HandlerContext& ctx, const Request& req) {
 }  // namespace
 
 void AddApiV1Routes(Router& router, ContextPtr ctx) {
-  auto add = [&](std::string_view name, Response (*fn)(const HandlerContext&, const Request&)) {
-    Handler h = [ctx, fn](const Request& req) { return fn(*ctx, req); };
-    std::string label = "api_" + std::string(name);
-    router.Exact("/api/v1/" + std::string(name), label, h);
-    router.Exact(ctx->prefix + "/api/v1/" + std::string(name), label, h);
-  };
+  auto add = [&](std::string_view name, ApiHandler fn) { AddApiV1Route(router, ctx, name, fn); };
   add("timeline", Timeline);
   add("resources", Resources);
   add("history", History);

@@ -119,11 +119,15 @@ Response Backup(const HandlerContext& ctx, const Request& req,
 
 void AddBackupRoutes(Router& router, ContextPtr ctx) {
   auto running = std::make_shared<std::atomic<int>>(0);
-  Handler h = [ctx, running](const Request& req) { return Backup(*ctx, req, running); };
+  auto handler = [ctx, running](bool by_parameter) -> Handler {
+    return [ctx, running, by_parameter](const Request& req) {
+      return Backup(ContextFor(*ctx, req, by_parameter), req, running);
+    };
+  };
   const RouteClass admin{Lane::kWorker, Access::kAdmin};
-  router.Exact(ctx->prefix + "/data/backup", "backup", h, admin);
-  router.Exact("/api/v1/backup", "api_backup", h, admin);
-  router.Exact(ctx->prefix + "/api/v1/backup", "api_backup", h, admin);
+  router.Exact(ctx->prefix + "/data/backup", "backup", handler(false), admin);
+  if (ctx->is_default) router.Exact("/api/v1/backup", "api_backup", handler(true), admin);
+  router.Exact(ctx->prefix + "/api/v1/backup", "api_backup", handler(false), admin);
 }
 
 }  // namespace sloop::http

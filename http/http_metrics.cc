@@ -125,8 +125,9 @@ void StoreMetrics::CounterMirror::Set(uint64_t v) {
 }
 
 StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store,
-                           const RecordingLog* recording_log)
-    : store_(store), recording_log_(recording_log) {
+                           const RecordingLog* recording_log,
+                           const std::map<std::string, std::string>& labels)
+    : store_(store), recording_log_(recording_log), labels_(labels) {
   if (recording_log_ != nullptr) {
     gaps_ = &prometheus::BuildCounter()
                  .Name("sloop_recording_gaps_total")
@@ -135,15 +136,15 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store,
                      "read the cluster), watch (a watch cut and relisted, or down now)")
                  .Register(registry);
     for (const char* scope : {"recorder", "watch"}) {
-      gap_counts_.emplace(scope, CounterMirror{&gaps_->Add({{"scope", scope}})});
+      gap_counts_.emplace(scope, CounterMirror{&gaps_->Add(GapLabels(scope))});
     }
   }
   auto gauge = [&](const char* name, const char* help) {
-    return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add(labels);
   };
   auto counter = [&](const char* name, const char* help) {
     return CounterMirror{
-        &prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add({})};
+        &prometheus::BuildCounter().Name(name).Help(help).Register(registry).Add(labels)};
   };
   shards_ = gauge("sloop_store_shards", "Shards in the store (sealed and active)");
   sealed_shards_ = gauge("sloop_store_sealed_shards", "Sealed (immutable) shards");
@@ -189,6 +190,12 @@ StoreMetrics::StoreMetrics(prometheus::Registry& registry, const Store& store,
   total_key_count_ = gauge("sloop_total_key_count", "Records held in the store");
 }
 
+std::map<std::string, std::string> StoreMetrics::GapLabels(const std::string& scope) const {
+  auto out = labels_;
+  out["scope"] = scope;
+  return out;
+}
+
 void StoreMetrics::Refresh() {
   StoreStats s = store_.Stats();
   std::lock_guard lock(mu_);
@@ -196,7 +203,7 @@ void StoreMetrics::Refresh() {
     for (const auto& [scope, n] : recording_log_->GapCounts()) {
       auto it = gap_counts_.find(scope);
       if (it == gap_counts_.end()) {
-        it = gap_counts_.emplace(scope, CounterMirror{&gaps_->Add({{"scope", scope}})}).first;
+        it = gap_counts_.emplace(scope, CounterMirror{&gaps_->Add(GapLabels(scope))}).first;
       }
       it->second.Set(n);
     }

@@ -90,8 +90,11 @@ std::vector<prometheus::MetricFamily> CollectProcessMetrics();
 class StoreMetrics {
  public:
   // With a recording log: sloop_recording_gaps_total{scope} too (RecordingLog::GapCounts).
+  // labels go on every series (a gateway's {cluster="…"}: one StoreMetrics per store, all in
+  // one registry).
   StoreMetrics(prometheus::Registry& registry, const Store& store,
-               const RecordingLog* recording_log = nullptr);
+               const RecordingLog* recording_log = nullptr,
+               const std::map<std::string, std::string>& labels = {});
   void Refresh();
 
  private:
@@ -100,8 +103,11 @@ class StoreMetrics {
     uint64_t last = 0;
     void Set(uint64_t v);
   };
+  std::map<std::string, std::string> GapLabels(const std::string& scope) const;
+
   const Store& store_;
   const RecordingLog* recording_log_;
+  const std::map<std::string, std::string> labels_;
   prometheus::Family<prometheus::Counter>* gaps_ = nullptr;
   std::map<std::string, CounterMirror> gap_counts_;  // by scope
   std::mutex mu_;

@@ -210,11 +210,48 @@ std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
   return out ? *out : "";
 }
 
-void AddApiV1Route(Router& router, const ContextPtr& ctx, std::string_view name, ApiHandler fn) {
-  Handler h = [ctx, fn](const Request& req) { return fn(*ctx, req); };
+const HandlerContext* ClusterTable::Find(std::string_view name) const {
+  for (const HandlerContext* c : list) {
+    if (c->options.UrlContext() == name) return c;
+  }
+  return nullptr;
+}
+
+std::string ClusterTable::Names() const {
+  std::string out;
+  for (const HandlerContext* c : list) out += (out.empty() ? "" : ", ") + c->options.UrlContext();
+  return out;
+}
+
+const HandlerContext& ContextFor(const HandlerContext& ctx, const Request& req,
+                                 bool by_parameter) {
+  auto name = Params(req).Get("cluster");
+  if (!name || name->empty() || *name == ctx.options.UrlContext()) return ctx;
+  if (by_parameter && ctx.clusters != nullptr) {
+    if (const HandlerContext* c = ctx.clusters->Find(*name)) return *c;
+    throw ParamError("cluster", "no cluster \"" + std::string(*name) +
+                                    "\" here; the clusters are " + ctx.clusters->Names());
+  }
+  if (ctx.clusters == nullptr) {
+    throw ParamError("cluster", "this sloop serves one cluster, \"" +
+                                    ctx.options.UrlContext() + "\"");
+  }
+  throw ParamError("cluster", "this URL is cluster \"" + ctx.options.UrlContext() +
+                                  "\"'s: ask /" + std::string(*name) +
+                                  "/api/v1/… or /api/v1/…?cluster=" + std::string(*name));
+}
+
+void AddApiV1Route(Router& router, const ContextPtr& ctx, std::string_view name, ApiHandler fn,
+                   RouteClass cls) {
   std::string label = "api_" + std::string(name);
-  router.Exact("/api/v1/" + std::string(name), label, h);
-  router.Exact(ctx->prefix + "/api/v1/" + std::string(name), label, h);
+  if (ctx->is_default) {
+    router.Exact("/api/v1/" + std::string(name), label,
+                 [ctx, fn](const Request& req) { return fn(ContextFor(*ctx, req, true), req); },
+                 cls);
+  }
+  router.Exact(ctx->prefix + "/api/v1/" + std::string(name), label,
+               [ctx, fn](const Request& req) { return fn(ContextFor(*ctx, req, false), req); },
+               cls);
 }
 
 }  // namespace sloop::http

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/store.h"
 #include "http/http_options.h"
@@ -19,6 +20,7 @@ class Registry;
 namespace sloop::http {
 
 class StoreMetrics;
+struct ClusterTable;
 
 struct HandlerContext {
   HttpOptions options;
@@ -26,8 +28,25 @@ struct HandlerContext {
   prometheus::Registry& registry;
   StoreMetrics* store_metrics = nullptr;
   std::string prefix;  // "/<ctx>"
+  // A gateway's every cluster (owned by the router; null when the router serves one store), and
+  // whether this context answers the unprefixed routes (/api/v1/… without `cluster`, /).
+  const ClusterTable* clusters = nullptr;
+  bool is_default = true;
 };
 using ContextPtr = std::shared_ptr<const HandlerContext>;
+
+// The contexts of a gateway's clusters, in the order given (the first is the default).
+struct ClusterTable {
+  std::vector<const HandlerContext*> list;
+  const HandlerContext* Find(std::string_view name) const;
+  std::string Names() const;  // "a, b, c"
+};
+
+// The context a request is for. By the `cluster` parameter on the unprefixed routes
+// (by_parameter: ctx is then the default one); on /<ctx>/… routes `cluster`, when given, must be
+// ctx's own. ParamError (400, naming `cluster`) otherwise.
+const HandlerContext& ContextFor(const HandlerContext& ctx, const Request& req,
+                                 bool by_parameter);
 
 void AddSloopRoutes(Router& router, ContextPtr ctx);     // sloop_compat_routes.cc
 void AddApiV1Routes(Router& router, ContextPtr ctx);     // api_v1_routes.cc
@@ -38,9 +57,11 @@ void AddSnapshotRoutes(Router& router, ContextPtr ctx);  // snapshot_routes.cc
 void AddChangesRoutes(Router& router, ContextPtr ctx);   // changes_routes.cc
 void AddGapsRoutes(Router& router, ContextPtr ctx);      // gaps_routes.cc
 
-// Serves fn at /api/v1/<name> and <prefix>/api/v1/<name>, labelled api_<name> in the metrics.
+// Serves fn at <prefix>/api/v1/<name> and, from the default context, at /api/v1/<name> (for the
+// cluster its `cluster` parameter names), labelled api_<name> in the metrics.
 using ApiHandler = Response (*)(const HandlerContext&, const Request&);
-void AddApiV1Route(Router& router, const ContextPtr& ctx, std::string_view name, ApiHandler fn);
+void AddApiV1Route(Router& router, const ContextPtr& ctx, std::string_view name, ApiHandler fn,
+                   RouteClass cls = {});
 
 // The largest `limit` an /api/v1 list accepts.
 inline constexpr int64_t kMaxApiLimit = 100'000;
