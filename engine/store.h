@@ -241,6 +241,11 @@ class Store : public RecordSink {
   // Resources whose name contains needle, over the whole retention (deleted ones included),
   // most recently seen first.
   std::vector<SearchHit> Search(std::string_view needle, std::string_view kind, size_t limit) const;
+  // The same over this store's shards and, when from_ns is before the oldest of them, the older
+  // shards kept elsewhere whose window ends after from_ns (SetOlderShards), as a gateway or a
+  // recorder with a bucket searches. Errors are the other tier's (kUnavailable).
+  Result<std::vector<SearchHit>> SearchFrom(std::string_view needle, std::string_view kind,
+                                            size_t limit, int64_t from_ns) const;
 
   std::vector<ShardInfo> Shards() const;
   StoreStats Stats() const;
@@ -281,6 +286,10 @@ class Store : public RecordSink {
   Store& operator=(const Store&) = delete;
 
  private:
+  std::vector<SearchHit> SearchShards(const std::vector<std::shared_ptr<const Shard>>& shards,
+                                      std::string_view needle, std::string_view kind,
+                                      size_t limit) const;
+
   explicit Store(StoreOptions options);
   Result<void> Recover();
   Result<void> StartActive(int64_t t_ns);

@@ -239,8 +239,26 @@ std::vector<std::string> Store::Kinds(const TimeRange& range) const {
 
 std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view kind,
                                      size_t limit) const {
+  return SearchShards(Snapshot(), needle, kind, limit);
+}
+
+Result<std::vector<SearchHit>> Store::SearchFrom(std::string_view needle, std::string_view kind,
+                                                 size_t limit, int64_t from_ns) const {
+  auto shards = QuerySnapshot(from_ns);
+  if (!shards) return std::unexpected(shards.error());
+  // Older shards wholly before from_ns are not read (the bucket's may be months of them); this
+  // store's own are all searched, as by Search.
+  std::erase_if(*shards, [from_ns](const std::shared_ptr<const Shard>& s) {
+    const ShardInfo i = s->info();
+    return i.remote && std::max(i.window_end_ns, i.max_ns) <= from_ns;
+  });
+  return SearchShards(*shards, needle, kind, limit);
+}
+
+std::vector<SearchHit> Store::SearchShards(
+    const std::vector<std::shared_ptr<const Shard>>& shards, std::string_view needle,
+    std::string_view kind, size_t limit) const {
   std::map<ResourceKey, SearchHit, ResourceKeyLess> hits;
-  auto shards = Snapshot();
   const int64_t now = Now();
   EntryFilter filter;
   filter.kind = kind;

@@ -217,11 +217,14 @@ Response Resources(const HandlerContext& ctx, const Request& req) {
   std::string_view search = p.GetOr("search", "");
   std::string_view kind = p.GetOr("kind", "");
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  auto hits = ctx.store.Search(search, kind, limit);
+  // Every shard this store holds; shards older than those (a bucket's) from the window's start
+  // (from or lookback; default: the default lookback) on.
+  auto hits = ctx.store.SearchFrom(search, kind, limit, ApiWindow(p, ctx, false).start_ns);
+  if (!hits) return StoreErrorResponse(hits.error(), "api-v1 search");
   std::string body;
   JsonWriter w(&body);
   w.BeginObject().Key("resources").BeginArray();
-  for (const SearchHit& h : hits) {
+  for (const SearchHit& h : *hits) {
     if (!req.MayRead(h.key.namespace_)) continue;
     w.BeginObject();
     WriteKey(w, h.key.view());

@@ -512,4 +512,23 @@ void RemoteShards::NoteOpened(const RemoteShard* shard) {
   for (const auto& s : close) s->Close();
 }
 
+Result<std::vector<std::string>> ListClusters(ObjectStore& store, std::string_view prefix) {
+  const std::string under = NormalizePrefix(prefix);
+  std::vector<std::string> out;
+  std::string token;
+  do {
+    auto page = store.List(under, "/", token);
+    if (!page) return std::unexpected(page.error());
+    for (const std::string& p : page->common_prefixes) {
+      if (!p.starts_with(under) || !p.ends_with('/')) continue;
+      std::string name = p.substr(under.size(), p.size() - under.size() - 1);
+      if (ValidateClusterName(name)) out.push_back(std::move(name));
+    }
+    token = page->next_token;
+  } while (!token.empty());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace sloop::objstore

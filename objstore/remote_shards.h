@@ -159,6 +159,11 @@ struct RemoteShardsOptions {
   size_t max_open = 64;                       // shards kept open at once
 };
 
+// The clusters with keys under prefix (PREFIX/CLUSTER/…), sorted by name, every page of the
+// listing; names that are no valid cluster name (ValidateClusterName) are left out. Errors are the
+// bucket's.
+Result<std::vector<std::string>> ListClusters(ObjectStore& store, std::string_view prefix);
+
 // The shards of one cluster in a bucket, as Shards for the store's queries.
 class RemoteShards {
  public:

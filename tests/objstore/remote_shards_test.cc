@@ -496,5 +496,27 @@ TEST_F(RemoteShardsTest, OpenShardsAreBoundedAndClosedLeastRecentlyUsedFirst) {
   EXPECT_EQ(remote.ShardsBefore(shards[1]->info().window_end_ns, {})->size(), 2u);
 }
 
+TEST(ListClustersTest, EveryClusterUnderThePrefixOverEveryPageAndNothingElse) {
+  MemoryBucket bucket(2);  // two keys or prefixes a page: the listing takes several pages
+  for (const std::string key :
+       {"hist/west/shards/20261120T0900Z-0000000001.json", "hist/east/shards/a.seg",
+        "hist/east/shards/b.seg", "hist/north.1/shards/x.idx", "hist/bad name/shards/x.idx",
+        "hist/loose-file", "other/south/shards/y.seg", "histogram/x/shards/z.seg",
+        "hist/zz_9/notes.txt"}) {
+    ASSERT_TRUE(bucket.PutBytes(key, "x").has_value()) << key;
+  }
+  for (const std::string prefix : {"hist", "/hist/", "hist/"}) {
+    auto clusters = ListClusters(bucket, prefix);
+    ASSERT_TRUE(clusters.has_value()) << clusters.error().ToString();
+    EXPECT_EQ(*clusters, (std::vector<std::string>{"east", "north.1", "west", "zz_9"})) << prefix;
+  }
+  auto all = ListClusters(bucket, "");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(*all, (std::vector<std::string>{"hist", "histogram", "other"}));
+  auto none = ListClusters(bucket, "nothing/here");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace sloop::objstore

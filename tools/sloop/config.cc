@@ -192,7 +192,10 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "store; least recently used out (16 to 1048576)"},
       {"cluster", "cluster", Kind::kString, &c.cluster,
        "this cluster's name in the object store (letters, digits, '.', '_', '-'; empty: the "
-       "context's name)"},
+       "context's name); with -gateway, the cluster / opens (empty: the first by name)"},
+      {"gateway", "gateway", Kind::kBool, &c.gateway,
+       "serve every cluster in -object-store's bucket, read-only, each at /CLUSTER/ and by the "
+       "API's cluster parameter: no watch, no uploads"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
       {"deletion-batch-size", "deletionBatchSize", Kind::kIgnored, nullptr, ""},
       {"use-mock-badger", "mockBadger", Kind::kIgnored, nullptr, ""},
@@ -646,6 +649,22 @@ Result<void> Validate(const SloopConfig& c) {
     return Bad("-cache-mb", "must be between 16 and 1048576 (MiB of local disk)");
   if (c.object_store_part_size_mb < 5 || c.object_store_part_size_mb > 5120)
     return Bad("-object-store-part-size-mb", "must be between 5 and 5120 (S3's limits)");
+  if (c.gateway) {
+    if (c.object_store.empty()) {
+      return Bad("-gateway", "serves the clusters of an object store: give -object-store="
+                             "s3://BUCKET/PREFIX (the recorders' -object-store)");
+    }
+    if (!c.playback_file.empty() || !c.restore_database_file.empty() ||
+        !c.import_sloop_backup.empty()) {
+      return Bad("-gateway",
+                 "only reads the bucket: give -playback-file, -restore-database-file and "
+                 "-import-sloop-backup to a recorder, not to the gateway");
+    }
+    if (c.auth_kubernetes) {
+      return Bad("-gateway", "-auth-kubernetes is for a recorder (it asks the cluster it "
+                             "watches); protect a gateway with -auth-token-file");
+    }
+  }
   if (c.object_store.empty()) {
     for (const auto* set : {&c.object_store_endpoint, &c.object_store_access_key_id,
                             &c.object_store_secret_access_key, &c.object_store_ca_file}) {

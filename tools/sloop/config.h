@@ -109,6 +109,7 @@ struct SloopConfig {
   bool object_store_create_bucket = false;
   int64_t cache_mb = 512;  // local cache of what queries read from the bucket
   std::string cluster;  // this cluster's name in the bucket; "" = the context's
+  bool gateway = false;  // serve every cluster in the bucket, read-only (sloop -gateway)
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
   std::vector<std::string> ignored;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +37,7 @@
 #include "ingest/sloop_import.h"
 #include "base/log.h"
 #include "objstore/s3_client.h"
+#include "objstore/shard_keys.h"
 #include "objstore/upload_state.h"
 #include "objstore/remote_shards.h"
 #include "objstore/uploader.h"
@@ -196,6 +198,121 @@ std::string ContextDirName(const std::string& context) {
   return out;
 }
 
+// sloop -gateway: every cluster under -object-store's prefix, read-only. Each cluster is an empty
+// local store (STORE-ROOT/gateway/CLUSTER, never written) answering from the bucket through one
+// shared object cache (-cache-mb), served at /CLUSTER/ by one router.
+int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
+  auto setup = sloop::MakeObjectStoreSetup(c, "gateway", sloop::objstore::ProcessEnv());
+  if (!setup) return Fail(setup.error().message);
+  auto client = sloop::objstore::S3Client::Create(setup->s3);
+  if (!client) return Fail("-object-store: " + client.error().message);
+  std::unique_ptr<sloop::objstore::S3Client> bucket = std::move(*client);
+  const std::string prefix = setup->uploader.prefix;
+  const std::string where = "s3://" + setup->s3.bucket + "/" +
+                            sloop::objstore::NormalizePrefix(prefix) + " at " +
+                            (c.object_store_endpoint.empty() ? std::string("AWS")
+                                                             : c.object_store_endpoint);
+  if (auto checked = bucket->CheckBucket(); !checked) {
+    return Fail("-object-store: " + checked.error().message +
+                (checked.error().code == sloop::ErrorCode::kNotFound
+                     ? " (the gateway reads the bucket the recorders upload to: give their "
+                       "-object-store)"
+                     : ""));
+  }
+  auto listed = sloop::objstore::ListClusters(*bucket, prefix);
+  if (!listed) return Fail("-gateway: listing the clusters in " + where + ": " +
+                           listed.error().message);
+  std::vector<std::string> names;
+  for (auto& name : *listed) {
+    // These would shadow the gateway's own routes.
+    if (name == "api" || name == "healthz" || name == "readyz" || name == "metrics") {
+      Log("warning: the cluster \"" + name + "\" in " + where +
+          " is not served: its name is one of the gateway's own routes (/" + name +
+          "); record it under another -cluster");
+      continue;
+    }
+    names.push_back(std::move(name));
+  }
+  if (names.empty()) {
+    return Fail("-gateway: no cluster has uploaded shards to " + where +
+                " yet: start a recorder with the same -object-store (and -cluster=NAME), then "
+                "start the gateway; it serves the clusters it finds at start-up");
+  }
+  if (!c.cluster.empty()) {
+    auto it = std::find(names.begin(), names.end(), c.cluster);
+    if (it == names.end()) {
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      return Fail("-cluster: no cluster \"" + c.cluster + "\" in " + where + " (there are: " +
+                  list + ")");
+    }
+    std::rotate(names.begin(), it, it + 1);  // the one / opens
+  }
+
+  const fs::path root = fs::path(c.store_root) / "gateway";
+  auto cache = sloop::objstore::ObjectCache::Open(
+      root / "object-cache", static_cast<uint64_t>(c.cache_mb) << 20, bucket.get());
+  if (!cache) return Fail("-cache-mb: " + cache.error().message);
+  std::shared_ptr<sloop::objstore::ObjectCache> shared_cache = std::move(*cache);
+
+  std::vector<std::unique_ptr<sloop::Store>> stores;
+  std::vector<sloop::http::ClusterStore> served;
+  for (const std::string& name : names) {
+    auto store = sloop::Store::Open(MakeStoreOptions(c, root / name, /*read_only=*/true));
+    if (!store) return Fail(store.error().message);
+    sloop::objstore::RemoteShardsOptions ro;
+    ro.prefix = prefix;
+    ro.cluster = name;
+    ro.display = "s3://" + setup->s3.bucket;
+    auto remote = std::make_shared<sloop::objstore::RemoteShards>(bucket.get(), shared_cache.get(),
+                                                                  std::move(ro));
+    if (auto r = remote->Refresh(); !r) {
+      Log("warning: cluster " + name + ": listing its shards: " + r.error().message +
+          " (tried again at its first query)");
+    }
+    Log("cluster " + name + ": " + std::to_string(remote->known()) + " shards in the bucket");
+    (*store)->SetOlderShards([remote](int64_t before_ns, const std::vector<uint64_t>& local) {
+      return remote->ShardsBefore(before_ns, local);
+    });
+    served.push_back({name, store->get(), nullptr});
+    stores.push_back(std::move(*store));
+  }
+
+  prometheus::Registry registry;
+  auto http_options = MakeHttpOptions(c, names.front());
+  auto cache_metrics = std::make_shared<sloop::objstore::ObjectCacheMetrics>(registry, *shared_cache);
+  http_options.refresh_metrics = [cache_metrics] { cache_metrics->Refresh(); };
+  if (auto tokens = SetUpTokenFiles(c, &http_options); !tokens) {
+    return Fail(tokens.error().message);
+  }
+  WarnAboutExposure(c, http_options);
+  auto router = sloop::http::MakeGatewayRouter(http_options, served, registry);
+  sloop::http::HttpServer server(http_options, *router);
+  if (auto started = server.Start(); !started) {
+    return Fail(started.error().message + " (choose another -port, or stop what holds it)");
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  Log("gateway: serving " + std::to_string(names.size()) + " clusters from " + where + " (" +
+      list + ") on " + (server.tls() ? "https://" : "http://") +
+      (c.bind_address.empty() ? std::string("localhost") : c.bind_address) + ":" +
+      std::to_string(server.port()) + "/" + names.front() + "; cache " +
+      shared_cache->dir().string() + ", " + std::to_string(c.cache_mb) +
+      " MiB; read-only: nothing is recorded or uploaded; clusters that upload for the first "
+      "time later are served after a restart");
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  Log(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping");
+  bucket->Cancel();  // a query waiting on a bucket that hangs must not hold up the stop
+  server.Stop();
+  for (auto& s : stores) {
+    if (auto closed = s->Close(); !closed) Log("warning: " + closed.error().message);
+  }
+  Log("stopped cleanly");
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   bool help = false;
   auto config = sloop::LoadConfig(argc, argv, std::getenv("SLOOP_CONFIG"), &help);
@@ -248,6 +365,7 @@ int Run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   Log("configuration:\n" + sloop::ConfigToYaml(c));
+  if (c.gateway) return RunGateway(c, stop_signals);
 
   // ---- the cluster: kubeconfig, in-cluster, or the simulator
   const bool watch = !c.disable_kube_watch;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "engine/store.h"
@@ -254,6 +255,176 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
   // What the reader fetched stays in its cache directory; nothing was put in the bucket.
   EXPECT_FALSE(fs::is_empty(dir_ / "reader" / "e2e" / "object-cache"));
   EXPECT_EQ(Bucket().size(), objects.size());
+}
+
+// Two recorders of two simulated clusters upload into one bucket; a gateway with an empty store
+// of its own answers for each, by the cluster parameter and under /<cluster>/, exactly what a
+// sloop reading that recorder's store answers: timelines, kinds, namespaces, name search, Pod
+// histories and Pod Events.
+TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorderDoes) {
+  const auto o = rgw_->Options("history");
+  const std::vector<std::string> keys = {"AWS_ACCESS_KEY_ID=" + o.access_key,
+                                         "AWS_SECRET_ACCESS_KEY=" + o.secret_key};
+  // The second cluster: another simulator, another seed.
+  Process sim_b;
+  fs::path port_file = dir_ / "kubesim-b.port";
+  sim_b.Start({SLOOP_KUBESIM, "--port", "0", "--bind", "127.0.0.1", "--port-file",
+               port_file.string(), "--scenario", "e2e", "--seed", "11"},
+              {}, dir_ / "kubesim-b.log");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 15s)) << sim_b.Log();
+  testing::WriteSimKubeconfig(dir_ / "kubeconfig-b", std::stoi(ReadFile(port_file)));
+
+  struct Recorder {
+    std::string cluster, kubeconfig, root;
+    Process process;
+    int port = 0;
+  };
+  Recorder recorders[2] = {{"sim-a", (dir_ / "kubeconfig").string(), (dir_ / "store-a").string()},
+                           {"sim-b", (dir_ / "kubeconfig-b").string(), (dir_ / "store-b").string()}};
+  for (Recorder& r : recorders) {
+    r.port = testing::FreePort();
+    std::vector<std::string> env = keys;
+    env.push_back("KUBECONFIG=" + r.kubeconfig);
+    env.push_back("HOME=" + dir_.string());
+    r.process.Start({SLOOP_BINARY, "-port=" + std::to_string(r.port), "-bind-address=127.0.0.1",
+                     "-store-root=" + r.root, "-shard-duration=1m",
+                     "-keep-minor-node-updates=true", "-object-store=s3://history/e2e",
+                     "-object-store-endpoint=" + rgw_->endpoint(),
+                     "-object-store-create-bucket=true", "-cluster=" + r.cluster},
+                    env, dir_ / (r.cluster + ".log"));
+  }
+  for (Recorder& r : recorders) {
+    ASSERT_TRUE(WaitFor([&] { return Get(r.port, "/healthz").first == 200; }, 30s))
+        << r.process.Log();
+    // Enough of the cluster's life for Pods, their Events and changes.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return Metric(Get(r.port, "/metrics").second, "sloop_store_records_appended_total") >=
+                 150;
+        },
+        60s))
+        << r.process.Log();
+  }
+  for (Recorder& r : recorders) {
+    auto status = r.process.Stop(SIGTERM, 60s);
+    ASSERT_TRUE(status.has_value()) << r.process.Log();
+    EXPECT_EQ(*status, 0) << r.process.Log();
+    EXPECT_NE(r.process.Log().find("object store: every sealed shard is uploaded"),
+              std::string::npos)
+        << r.process.Log();
+  }
+
+  // Each recorder's store, read by a sloop of its own (no bucket), and the queries to compare.
+  auto start = [&](Process& p, const std::string& log, std::vector<std::string> args,
+                   const std::string& kubeconfig) {
+    port_ = testing::FreePort();
+    args.insert(args.begin(),
+                {SLOOP_BINARY, "-port=" + std::to_string(port_), "-bind-address=127.0.0.1"});
+    std::vector<std::string> env = keys;
+    env.push_back("KUBECONFIG=" + kubeconfig);
+    env.push_back("HOME=" + dir_.string());
+    p.Start(args, env, dir_ / log);
+    EXPECT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 30s)) << p.Log();
+    return port_;
+  };
+  struct Expected {
+    std::vector<std::string> queries, answers;
+  };
+  // A live resource's last_seen in a search is "now" while its newest shard's window is open:
+  // the one field that depends on when the question is asked.
+  auto comparable = [](const std::string& query, const std::string& body) {
+    if (!query.starts_with("resources?")) return body;
+    static const std::regex now_re(R"re("last_seen":"[^"]*")re");
+    return std::regex_replace(body, now_re, R"("last_seen":"")");
+  };
+  std::map<std::string, Expected> expected;
+  for (Recorder& r : recorders) {
+    int64_t first_ns = INT64_MAX, last_ns = 0;
+    {
+      StoreOptions so;
+      so.root = fs::path(r.root) / "e2e";
+      so.read_only = true;
+      so.background = false;
+      auto store = Store::Open(so);
+      ASSERT_TRUE(store.has_value()) << store.error().ToString();
+      for (const auto& sh : (*store)->SealedShards()) {
+        first_ns = std::min(first_ns, sh->info().min_ns);
+        last_ns = std::max(last_ns, sh->info().max_ns);
+      }
+    }
+    ASSERT_LT(first_ns, last_ns) << r.cluster;
+    const std::string window = "from=" + std::to_string(first_ns / 1000000000) +
+                               "&to=" + std::to_string(last_ns / 1000000000 + 1);
+    Process local;
+    const int port = start(local, r.cluster + "-local.log",
+                           {"-store-root=" + r.root, "-disable-kube-watch=true", "-context=e2e"},
+                           r.kubeconfig);
+    Expected& e = expected[r.cluster];
+    e.queries = {"timeline?" + window, "timeline?kind=Event&" + window, "kinds?" + window,
+                 "namespaces?" + window, "resources?search=-&" + window};
+    // Every Pod's history and Events (the Pods named in the timeline).
+    const std::string pods = Get(port, "/api/v1/timeline?kind=Pod&" + window).second;
+    static const std::regex pod_re(R"re("kind":"Pod","namespace":"([^"]*)","name":"([^"]*)")re");
+    size_t n = 0;
+    for (auto it = std::sregex_iterator(pods.begin(), pods.end(), pod_re);
+         it != std::sregex_iterator() && n < 30; ++it, ++n) {
+      const std::string what = "kind=Pod&namespace=" + (*it)[1].str() + "&name=" + (*it)[2].str();
+      e.queries.push_back("history?" + what + "&" + window);
+      e.queries.push_back("events?" + what + "&" + window);
+    }
+    ASSERT_GE(n, 3u) << r.cluster << ": " << pods.substr(0, 500);
+    bool some_events = false;
+    for (const auto& q : e.queries) {
+      auto [status, body] = Get(port, "/api/v1/" + q);
+      EXPECT_EQ(status, 200) << q << ": " << body;
+      if (q.starts_with("events?") && body.find("\"reason\"") != std::string::npos) {
+        some_events = true;
+      }
+      e.answers.push_back(comparable(q, body));
+    }
+    EXPECT_TRUE(some_events) << r.cluster << ": no Pod had Events; the comparison would be empty";
+    EXPECT_NE(e.answers[4].find("\"resources\":[{"), std::string::npos) << e.answers[4];
+    ASSERT_TRUE(local.Stop(SIGTERM, 60s).has_value());
+  }
+  ASSERT_NE(expected["sim-a"].answers[0], expected["sim-b"].answers[0])
+      << "two clusters with the same timeline prove nothing";
+
+  // The gateway: nothing of its own, every cluster from the bucket.
+  Process gateway;
+  const int port = start(gateway, "gateway.log",
+                         {"-gateway=true", "-store-root=" + (dir_ / "gateway").string(),
+                          "-object-store=s3://history/e2e",
+                          "-object-store-endpoint=" + rgw_->endpoint()},
+                         (dir_ / "kubeconfig").string());
+  EXPECT_NE(gateway.Log().find("gateway: serving 2 clusters"), std::string::npos) << gateway.Log();
+  for (const auto& [cluster, e] : expected) {
+    for (size_t i = 0; i < e.queries.size(); ++i) {
+      for (const std::string target : {"/api/v1/" + e.queries[i] + "&cluster=" + cluster,
+                                       "/" + cluster + "/api/v1/" + e.queries[i]}) {
+        auto [status, body] = Get(port, target);
+        EXPECT_EQ(status, 200) << target << ": " << body;
+        EXPECT_EQ(comparable(e.queries[i], body), e.answers[i]) << target;
+      }
+    }
+  }
+  auto [status, body] = Get(port, "/api/v1/config?cluster=sim-b");
+  EXPECT_NE(body.find("\"clusters\":[\"sim-a\",\"sim-b\"]"), std::string::npos) << body;
+  std::tie(status, body) = Get(port, "/api/v1/kinds?cluster=sim-c");
+  EXPECT_EQ(status, 400) << body;
+  std::tie(status, body) = Get(port, "/sim-b/");
+  EXPECT_EQ(status, 200) << "the UI of each cluster";
+  const std::string metrics = Get(port, "/metrics").second;
+  EXPECT_NE(metrics.find("sloop_store_shards{cluster=\"sim-b\"}"), std::string::npos) << metrics;
+  EXPECT_GT(Metric(metrics, "sloop_objstore_cache_requests_total"), 0) << metrics;
+  EXPECT_TRUE(gateway.Stop(SIGTERM, 60s).has_value());
+  EXPECT_NE(gateway.Log().find("stopped cleanly"), std::string::npos) << gateway.Log();
+  // Read-only: the gateway put nothing in the bucket.
+  auto listed = s3_->List("e2e/", "", "");
+  ASSERT_TRUE(listed.has_value());
+  for (const auto& obj : listed->objects) {
+    EXPECT_TRUE(obj.key.starts_with("e2e/sim-a/shards/") || obj.key.starts_with("e2e/sim-b/shards/"))
+        << obj.key;
+  }
 }
 
 TEST_F(ObjectStoreE2eTest, AMissingBucketOrBadCredentialsStopStartUpWithWhatToDo) {
