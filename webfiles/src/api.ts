@@ -227,6 +227,9 @@ export interface UiConfig {
   context: string;
   display_context: string;
   url_prefix: string;
+  /** This page's cluster, and every cluster the server serves (a gateway's: several). */
+  cluster?: string;
+  clusters?: string[];
   defaults: { namespace: string; kind: string; lookback: string };
   max_look_back_seconds: number;
   left_bar_links: Link[];

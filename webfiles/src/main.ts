@@ -121,12 +121,13 @@ class App {
         'header',
         {},
         h('a', { class: 'logo', href: this.href({ res: null, uid: '', at: 0, a: '', b: '' }), 'data-nav': '1' }, 'sloop'),
-        h('span', { class: 'context', title: 'cluster context' }, context),
+        this.clusterPicker(config, context),
         this.tabs,
         new SearchBox(
           (r) => this.navigate(this.resPatch(r), true),
           (r) => this.href(this.resPatch(r)),
           (e) => this.showError(e),
+          () => this.windowParams(this.state),
         ).el,
         h('span', { class: 'spacer' }),
         this.zoneSelect(),
@@ -158,6 +159,30 @@ class App {
 
   private rowPatch(row: TimelineRow, at: number | null): Partial<ViewState> {
     return { ...this.resPatch(row), at: at ?? 0 };
+  }
+
+  /** The cluster's name; in a gateway (several clusters, each at /<name>/), a menu that opens
+   * the same view of another cluster (without the resource open here, which is this one's). */
+  private clusterPicker(config: UiConfig, context: string): HTMLElement {
+    const clusters = config.clusters ?? [];
+    if (clusters.length < 2) return h('span', { class: 'context', title: 'cluster context' }, context);
+    const current = config.cluster ?? context;
+    return h(
+      'select',
+      {
+        class: 'context',
+        'data-testid': 'cluster',
+        'aria-label': 'cluster',
+        title: 'The cluster shown: this sloop serves several',
+        onchange: (e: Event) => {
+          const name = (e.target as HTMLSelectElement).value;
+          const base = rootPath().replace(/\/$/, '');
+          const here = this.href({ res: null, uid: '', at: 0, a: '', b: '' });
+          location.assign(base.replace(/[^/]*$/, encodeURIComponent(name)) + here.slice(base.length));
+        },
+      },
+      clusters.map((c) => h('option', { value: c, selected: c === current }, c)),
+    );
   }
 
   /** The zone every time is shown in: the user's choice, kept in the URL (tz). */
@@ -681,6 +706,8 @@ class SearchBox {
     private pick: (r: FoundResource) => void,
     private href: (r: FoundResource) => string,
     private error: (e: unknown) => void,
+    /** The window shown: what the server searches beyond its own shards (an object store's). */
+    private viewWindow: () => Record<string, string>,
   ) {
     this.input = h('input', {
       type: 'search',
@@ -734,7 +761,9 @@ class SearchBox {
     this.list.replaceChildren(h('li', { class: 'muted' }, `Searching for “${q}”…`));
     this.list.classList.add('open');
     try {
-      const ans = await getJson<{ resources: FoundResource[] }>('resources', { search: q, limit: 50 }, { signal: abort.signal });
+      const ans = await getJson<{ resources: FoundResource[] }>('resources', { ...this.viewWindow(), search: q, limit: 50 }, {
+        signal: abort.signal,
+      });
       this.results = ans.resources || [];
       this.active = this.results.length ? 0 : -1;
       if (pickFirst && this.results.length) return this.choose(this.results[0]);

@@ -111,6 +111,40 @@ export function register(t) {
     await page.close();
   });
 
+  test('a gateway (several clusters): the header picks the cluster and keeps the view; search asks for the window shown', async () => {
+    const page = await t.newPage();
+    // This sloop serves one cluster; its config is answered as a gateway's would be.
+    let own = '';
+    await page.route('**/api/v1/config*', async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      own = body.cluster;
+      await route.fulfill({ response: res, json: { ...body, clusters: [body.cluster, 'zz-other'] } });
+    });
+    const searched = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/resources?')) searched.push(new URL(r.url()));
+    });
+    await t.timeline(page, '?kind=Pod&lookback=3h');
+    const picker = page.locator('header select[data-testid=cluster]');
+    await picker.waitFor();
+    const options = await picker.locator('option').allTextContents();
+    assert(JSON.stringify(options) === JSON.stringify([own, 'zz-other']), `cluster options ${options}`);
+    await t.screenshot(page, 'cluster-picker');
+    assert((await picker.inputValue()) === own, `the picker shows ${await picker.inputValue()}, not ${own}`);
+    // Search covers the window shown (a gateway searches its bucket from the window's start).
+    await page.fill('[data-testid=search]', t.S.changed[0].name);
+    await page.locator('[data-testid=search-results] li.result').first().waitFor();
+    assert(searched.length > 0 && searched.every((u) => u.searchParams.get('lookback') === '3h'), `search requests ${searched.map(String)}`);
+    await page.keyboard.press('Escape');
+    // Another cluster: the same view at /zz-other/.
+    await Promise.all([page.waitForURL((u) => u.pathname.includes('/zz-other')), picker.selectOption('zz-other')]);
+    const u = new URL(page.url());
+    assert(!u.pathname.includes(`/${own}`), `still under /${own}: ${u}`);
+    assert(u.searchParams.get('kind') === 'Pod' && u.searchParams.get('lookback') === '3h', `the view was not kept: ${u}`);
+    await page.close();
+  });
+
   test('the empty track before a bar opens the first version, after it the last', async () => {
     const p = t.S.deletedPod;
     const hist = await t.api('history', { kind: 'Pod', namespace: p.namespace, name: p.name, uid: p.uid, payloads: 'false' });
