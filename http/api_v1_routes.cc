@@ -445,7 +445,7 @@ Response Config(const HandlerContext& ctx, const Request& req) {
   if (ctx.clusters == nullptr) {
     w.String(o.UrlContext());
   } else {
-    for (const HandlerContext* c : ctx.clusters->list) w.String(c->options.UrlContext());
+    for (const HandlerContext* c : ctx.clusters->List()) w.String(c->options.UrlContext());
   }
   w.EndArray();
   w.Key("defaults").BeginObject().Field("namespace", o.default_namespace);

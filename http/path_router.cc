@@ -11,14 +11,17 @@
 namespace sloop::http {
 
 void Router::Exact(std::string path, std::string label, Handler handler, RouteClass cls) {
+  std::unique_lock lock(mu_);
   routes_.push_back(Route{std::move(path), std::move(label), std::move(handler), false, cls});
 }
 
 void Router::Prefix(std::string prefix, std::string label, Handler handler, RouteClass cls) {
+  std::unique_lock lock(mu_);
   routes_.push_back(Route{std::move(prefix), std::move(label), std::move(handler), true, cls});
 }
 
 void Router::SetClass(std::string_view path, RouteClass cls) {
+  std::unique_lock lock(mu_);
   for (Route& r : routes_) {
     if (r.path == path) r.cls = cls;
   }
@@ -30,6 +33,7 @@ RouteClass Router::ClassFor(std::string_view path) const {
 }
 
 const Router::Route* Router::Find(std::string_view path) const {
+  std::shared_lock lock(mu_);
   const Route* best = nullptr;
   for (const Route& r : routes_) {
     if (!r.prefix) {

@@ -4,8 +4,10 @@
 // unknown path 404, a method other than GET/HEAD 405, each with a JSON error body.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,6 +35,8 @@ struct RouteClass {
   Access access = Access::kUser;
 };
 
+// Routes may be added while requests are handled (a gateway's clusters found after it started);
+// none is ever removed, and a route found keeps its place.
 class Router {
  public:
   explicit Router(HttpMetrics* metrics = nullptr) : metrics_(metrics) {}
@@ -55,6 +59,9 @@ class Router {
 
   HttpMetrics* metrics() const { return metrics_; }
 
+ protected:
+  void SetMetrics(HttpMetrics* metrics) { metrics_ = metrics; }
+
  private:
   struct Route {
     std::string path;
@@ -66,7 +73,8 @@ class Router {
   const Route* Find(std::string_view path) const;
 
   HttpMetrics* metrics_;
-  std::vector<Route> routes_;
+  mutable std::shared_mutex mu_;  // guards routes_ (a deque: added routes never move the others)
+  std::deque<Route> routes_;
 };
 
 // Thrown by a handler when the user may not read what was asked for (Request::MayRead); the

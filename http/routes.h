@@ -51,10 +51,18 @@ struct ClusterStore {
 // /api/v1/… routes answer for the cluster named by `cluster` (the first one when it is absent;
 // an unknown name is 400 naming `cluster` and listing the clusters); / redirects to the first.
 // The engine's series on /metrics carry a `cluster` label. options.context and
-// options.display_context are ignored (each cluster's name takes their place). clusters must not
-// be empty, and names must be distinct.
-std::unique_ptr<Router> MakeGatewayRouter(const HttpOptions& options,
-                                          std::vector<ClusterStore> clusters,
-                                          prometheus::Registry& registry);
+// options.display_context are ignored (each cluster's name takes their place).
+class GatewayRouter : public Router {
+ public:
+  using Router::Router;
+  // Serves one more cluster, from now on (requests may be running). Its name must be new, and
+  // not one of the router's own paths (api, healthz, readyz, metrics).
+  virtual void AddCluster(ClusterStore cluster) = 0;
+  virtual std::vector<std::string> Clusters() const = 0;
+};
+// clusters must not be empty, and names must be distinct.
+std::unique_ptr<GatewayRouter> MakeGatewayRouter(const HttpOptions& options,
+                                                 std::vector<ClusterStore> clusters,
+                                                 prometheus::Registry& registry);
 
 }  // namespace sloop::http

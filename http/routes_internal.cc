@@ -210,16 +210,27 @@ std::string ExpandLinkTemplate(std::string_view tmpl, std::string_view kind,
   return out ? *out : "";
 }
 
+void ClusterTable::Add(const HandlerContext* ctx) {
+  std::lock_guard lock(mu_);
+  list_.push_back(ctx);
+}
+
 const HandlerContext* ClusterTable::Find(std::string_view name) const {
-  for (const HandlerContext* c : list) {
+  std::lock_guard lock(mu_);
+  for (const HandlerContext* c : list_) {
     if (c->options.UrlContext() == name) return c;
   }
   return nullptr;
 }
 
+std::vector<const HandlerContext*> ClusterTable::List() const {
+  std::lock_guard lock(mu_);
+  return list_;
+}
+
 std::string ClusterTable::Names() const {
   std::string out;
-  for (const HandlerContext* c : list) out += (out.empty() ? "" : ", ") + c->options.UrlContext();
+  for (const HandlerContext* c : List()) out += (out.empty() ? "" : ", ") + c->options.UrlContext();
   return out;
 }
 

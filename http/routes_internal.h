@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,7 +21,7 @@ class Registry;
 namespace sloop::http {
 
 class StoreMetrics;
-struct ClusterTable;
+class ClusterTable;
 
 struct HandlerContext {
   HttpOptions options;
@@ -35,11 +36,18 @@ struct HandlerContext {
 };
 using ContextPtr = std::shared_ptr<const HandlerContext>;
 
-// The contexts of a gateway's clusters, in the order given (the first is the default).
-struct ClusterTable {
-  std::vector<const HandlerContext*> list;
+// The contexts of a gateway's clusters, in the order added (the first is the default). A cluster
+// found after the start is added while requests are answered.
+class ClusterTable {
+ public:
+  void Add(const HandlerContext* ctx);
   const HandlerContext* Find(std::string_view name) const;
+  std::vector<const HandlerContext*> List() const;
   std::string Names() const;  // "a, b, c"
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<const HandlerContext*> list_;
 };
 
 // The context a request is for. By the `cluster` parameter on the unprefixed routes

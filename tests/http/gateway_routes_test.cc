@@ -6,7 +6,9 @@
 #include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "engine/store.h"
 #include "http/http_message.h"
@@ -85,7 +87,7 @@ class GatewayRoutesTest : public ::testing::Test {
   std::vector<std::unique_ptr<Store>> stores_;
   HttpOptions options_;
   prometheus::Registry registry_;
-  std::unique_ptr<Router> router_;
+  std::unique_ptr<GatewayRouter> router_;
 };
 
 TEST_F(GatewayRoutesTest, EachClusterAnswersWithItsOwnStoreOnly) {
@@ -160,6 +162,51 @@ TEST_F(GatewayRoutesTest, ConfigRootAndMetricsKnowEveryCluster) {
   EXPECT_NE(r.body.find("sloop_store_records_appended_total{cluster=\"west\"} 2"),
             std::string::npos)
       << r.body.substr(0, 3000);
+}
+
+TEST_F(GatewayRoutesTest, AClusterFoundLaterIsServedWhileRequestsRun) {
+  StoreOptions o;
+  o.root = dir_ / "north";
+  o.background = false;
+  o.now_ns = [] { return kT0 + 10 * kMin; };
+  auto north = Store::Open(o);
+  ASSERT_TRUE(north.has_value()) << north.error().ToString();
+  ASSERT_TRUE((*north)->Append(mk_.Pod(kT0 + 1 * kMin, "ops", "probe", "probe-uid", 1,
+                                       WatchType::kAdded)).has_value());
+  EXPECT_EQ(Get("/api/v1/kinds?cluster=north").status, 400);
+  // Requests on every kind of route while the cluster is added.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      const char* targets[] = {"/api/v1/kinds?cluster=west", "/east/api/v1/config", "/metrics",
+                               "/api/v1/timeline?cluster=north&lookback=1h"};
+      for (int i = 0; !stop.load(); ++i) {
+        Response r = Get(targets[(i + t) % 4]);
+        if (r.status != 200 && r.status != 400) ++wrong;
+        ++answered;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  router_->AddCluster({"north", north->get(), nullptr});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(router_->Clusters(), (std::vector<std::string>{"east", "west", "north"}));
+  Response r = Get("/api/v1/timeline?cluster=north&" + kWindow);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"probe\""), std::string::npos) << r.body;
+  r = Get("/north/api/v1/config");
+  EXPECT_NE(r.body.find("\"clusters\":[\"east\",\"west\",\"north\"]"), std::string::npos)
+      << r.body;
+  EXPECT_NE(Get("/metrics").body.find("sloop_store_records_appended_total{cluster=\"north\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(Get("/").headers[0].second, "east") << "the default stays the first";
+  router_.reset();  // before the store it reads
 }
 
 TEST_F(GatewayRoutesTest, OneStoreAcceptsItsOwnNameOnly) {

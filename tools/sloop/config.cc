@@ -196,6 +196,8 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"gateway", "gateway", Kind::kBool, &c.gateway,
        "serve every cluster in -object-store's bucket, read-only, each at /CLUSTER/ and by the "
        "API's cluster parameter: no watch, no uploads"},
+      {"gateway-refresh", "gatewayRefresh", Kind::kDuration, &c.gateway_refresh,
+       "how often a gateway lists the bucket for clusters that started uploading since"},
       // Accepted for drop-in compatibility with Sloop configs; they tune Sloop's LSM store.
       {"deletion-batch-size", "deletionBatchSize", Kind::kIgnored, nullptr, ""},
       {"use-mock-badger", "mockBadger", Kind::kIgnored, nullptr, ""},
@@ -649,6 +651,8 @@ Result<void> Validate(const SloopConfig& c) {
     return Bad("-cache-mb", "must be between 16 and 1048576 (MiB of local disk)");
   if (c.object_store_part_size_mb < 5 || c.object_store_part_size_mb > 5120)
     return Bad("-object-store-part-size-mb", "must be between 5 and 5120 (S3's limits)");
+  if (c.gateway_refresh < std::chrono::seconds(1))
+    return Bad("-gateway-refresh", "must be at least 1s");
   if (c.gateway) {
     if (c.object_store.empty()) {
       return Bad("-gateway", "serves the clusters of an object store: give -object-store="

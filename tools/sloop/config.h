@@ -110,6 +110,7 @@ struct SloopConfig {
   int64_t cache_mb = 512;  // local cache of what queries read from the bucket
   std::string cluster;  // this cluster's name in the bucket; "" = the context's
   bool gateway = false;  // serve every cluster in the bucket, read-only (sloop -gateway)
+  Duration gateway_refresh = std::chrono::minutes(1);  // listing for clusters found later
 
   // Settings given that have no effect here (badger-*, ...), for one warning at start-up.
   std::vector<std::string> ignored;

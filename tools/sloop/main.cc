@@ -12,13 +12,16 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -222,21 +225,22 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
   auto listed = sloop::objstore::ListClusters(*bucket, prefix);
   if (!listed) return Fail("-gateway: listing the clusters in " + where + ": " +
                            listed.error().message);
+  // These would shadow the gateway's own routes.
+  auto servable = [&](const std::string& name) {
+    if (name != "api" && name != "healthz" && name != "readyz" && name != "metrics") return true;
+    Log("warning: the cluster \"" + name + "\" in " + where +
+        " is not served: its name is one of the gateway's own routes (/" + name +
+        "); record it under another -cluster");
+    return false;
+  };
   std::vector<std::string> names;
   for (auto& name : *listed) {
-    // These would shadow the gateway's own routes.
-    if (name == "api" || name == "healthz" || name == "readyz" || name == "metrics") {
-      Log("warning: the cluster \"" + name + "\" in " + where +
-          " is not served: its name is one of the gateway's own routes (/" + name +
-          "); record it under another -cluster");
-      continue;
-    }
-    names.push_back(std::move(name));
+    if (servable(name)) names.push_back(std::move(name));
   }
   if (names.empty()) {
     return Fail("-gateway: no cluster has uploaded shards to " + where +
                 " yet: start a recorder with the same -object-store (and -cluster=NAME), then "
-                "start the gateway; it serves the clusters it finds at start-up");
+                "start the gateway; it then finds the clusters that start uploading later");
   }
   if (!c.cluster.empty()) {
     auto it = std::find(names.begin(), names.end(), c.cluster);
@@ -255,11 +259,11 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
   if (!cache) return Fail("-cache-mb: " + cache.error().message);
   std::shared_ptr<sloop::objstore::ObjectCache> shared_cache = std::move(*cache);
 
-  std::vector<std::unique_ptr<sloop::Store>> stores;
-  std::vector<sloop::http::ClusterStore> served;
-  for (const std::string& name : names) {
+  // One empty, read-only store a cluster, answering from its shards in the bucket.
+  std::vector<std::unique_ptr<sloop::Store>> stores;  // by the main thread, then the finder's
+  auto open_cluster = [&](const std::string& name) -> sloop::Result<sloop::Store*> {
     auto store = sloop::Store::Open(MakeStoreOptions(c, root / name, /*read_only=*/true));
-    if (!store) return Fail(store.error().message);
+    if (!store) return std::unexpected(store.error());
     sloop::objstore::RemoteShardsOptions ro;
     ro.prefix = prefix;
     ro.cluster = name;
@@ -274,8 +278,14 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
     (*store)->SetOlderShards([remote](int64_t before_ns, const std::vector<uint64_t>& local) {
       return remote->ShardsBefore(before_ns, local);
     });
-    served.push_back({name, store->get(), nullptr});
     stores.push_back(std::move(*store));
+    return stores.back().get();
+  };
+  std::vector<sloop::http::ClusterStore> served;
+  for (const std::string& name : names) {
+    auto store = open_cluster(name);
+    if (!store) return Fail(store.error().message);
+    served.push_back({name, *store, nullptr});
   }
 
   prometheus::Registry registry;
@@ -293,18 +303,61 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
   }
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  Log("gateway: serving " + std::to_string(names.size()) + " clusters from " + where + " (" +
-      list + ") on " + (server.tls() ? "https://" : "http://") +
+  Log("gateway: serving " + std::to_string(names.size()) +
+      (names.size() == 1 ? " cluster" : " clusters") + " from " + where + " (" + list + ") on " +
+      (server.tls() ? "https://" : "http://") +
       (c.bind_address.empty() ? std::string("localhost") : c.bind_address) + ":" +
       std::to_string(server.port()) + "/" + names.front() + "; cache " +
       shared_cache->dir().string() + ", " + std::to_string(c.cache_mb) +
-      " MiB; read-only: nothing is recorded or uploaded; clusters that upload for the first "
-      "time later are served after a restart");
+      " MiB; read-only: nothing is recorded or uploaded; clusters that start uploading later are "
+      "looked for every " + sloop::FormatGoDuration(c.gateway_refresh));
+
+  // ---- clusters that start uploading later: listed every -gateway-refresh, served once found
+  std::mutex finder_mu;
+  std::condition_variable finder_cv;
+  bool finder_stop = false;
+  std::thread finder([&] {
+    std::set<std::string> known((*listed).begin(), (*listed).end());
+    bool failing = false;
+    std::unique_lock lock(finder_mu);
+    while (!finder_cv.wait_for(lock, c.gateway_refresh, [&] { return finder_stop; })) {
+      lock.unlock();
+      auto now = sloop::objstore::ListClusters(*bucket, prefix);
+      if (!now) {
+        if (!failing) {
+          Log("warning: gateway: listing the clusters in " + where + ": " +
+              now.error().message + " (the clusters served go on; tried again every " +
+              sloop::FormatGoDuration(c.gateway_refresh) + ")");
+        }
+        failing = true;
+      } else {
+        if (failing) Log("gateway: the bucket answers a listing again");
+        failing = false;
+        for (const std::string& name : *now) {
+          if (!known.insert(name).second || !servable(name)) continue;
+          auto store = open_cluster(name);
+          if (!store) {
+            Log("warning: gateway: cluster " + name + " is not served: " + store.error().message);
+            continue;
+          }
+          router->AddCluster({name, *store, nullptr});
+          Log("gateway: now serving cluster " + name + " at /" + name + "/");
+        }
+      }
+      lock.lock();
+    }
+  });
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   Log(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": stopping");
-  bucket->Cancel();  // a query waiting on a bucket that hangs must not hold up the stop
+  bucket->Cancel();  // a query or listing waiting on a bucket that hangs must not hold up the stop
+  {
+    std::lock_guard lock(finder_mu);
+    finder_stop = true;
+  }
+  finder_cv.notify_all();
+  finder.join();
   server.Stop();
   for (auto& s : stores) {
     if (auto closed = s->Close(); !closed) Log("warning: " + closed.error().message);

@@ -257,10 +257,10 @@ TEST_F(ObjectStoreE2eTest, EverySealedShardReachesTheBucketVerifiedAndARestartPu
   EXPECT_EQ(Bucket().size(), objects.size());
 }
 
-// Two recorders of two simulated clusters upload into one bucket; a gateway with an empty store
-// of its own answers for each, by the cluster parameter and under /<cluster>/, exactly what a
-// sloop reading that recorder's store answers: timelines, kinds, namespaces, name search, Pod
-// histories and Pod Events.
+// Two recorders of two simulated clusters upload into one bucket, the second after a gateway
+// started (it finds it while it runs); the gateway, with an empty store of its own, answers for
+// each, by the cluster parameter and under /<cluster>/, exactly what a sloop reading that
+// recorder's store answers: timelines, kinds, namespaces, name search, Pod histories and Events.
 TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorderDoes) {
   const auto o = rgw_->Options("history");
   const std::vector<std::string> keys = {"AWS_ACCESS_KEY_ID=" + o.access_key,
@@ -281,7 +281,9 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
   };
   Recorder recorders[2] = {{"sim-a", (dir_ / "kubeconfig").string(), (dir_ / "store-a").string()},
                            {"sim-b", (dir_ / "kubeconfig-b").string(), (dir_ / "store-b").string()}};
-  for (Recorder& r : recorders) {
+  // A recorder runs until it has recorded enough of its cluster's life (Pods, their Events and
+  // changes), then stops: its shards are all in the bucket.
+  auto record = [&](Recorder& r) {
     r.port = testing::FreePort();
     std::vector<std::string> env = keys;
     env.push_back("KUBECONFIG=" + r.kubeconfig);
@@ -292,11 +294,8 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
                      "-object-store-endpoint=" + rgw_->endpoint(),
                      "-object-store-create-bucket=true", "-cluster=" + r.cluster},
                     env, dir_ / (r.cluster + ".log"));
-  }
-  for (Recorder& r : recorders) {
     ASSERT_TRUE(WaitFor([&] { return Get(r.port, "/healthz").first == 200; }, 30s))
         << r.process.Log();
-    // Enough of the cluster's life for Pods, their Events and changes.
     ASSERT_TRUE(WaitFor(
         [&] {
           return Metric(Get(r.port, "/metrics").second, "sloop_store_records_appended_total") >=
@@ -304,17 +303,13 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
         },
         60s))
         << r.process.Log();
-  }
-  for (Recorder& r : recorders) {
     auto status = r.process.Stop(SIGTERM, 60s);
     ASSERT_TRUE(status.has_value()) << r.process.Log();
     EXPECT_EQ(*status, 0) << r.process.Log();
     EXPECT_NE(r.process.Log().find("object store: every sealed shard is uploaded"),
               std::string::npos)
         << r.process.Log();
-  }
-
-  // Each recorder's store, read by a sloop of its own (no bucket), and the queries to compare.
+  };
   auto start = [&](Process& p, const std::string& log, std::vector<std::string> args,
                    const std::string& kubeconfig) {
     port_ = testing::FreePort();
@@ -327,6 +322,32 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
     EXPECT_TRUE(WaitFor([&] { return Get(port_, "/healthz").first == 200; }, 30s)) << p.Log();
     return port_;
   };
+
+  // The first cluster uploads; a gateway, with nothing of its own, starts on the bucket; the
+  // second cluster's recorder then uploads, and the gateway finds it while it runs.
+  ASSERT_NO_FATAL_FAILURE(record(recorders[0]));
+  Process gateway;
+  const int gateway_port = start(gateway, "gateway.log",
+                                 {"-gateway=true", "-gateway-refresh=1s",
+                                  "-store-root=" + (dir_ / "gateway").string(),
+                                  "-object-store=s3://history/e2e",
+                                  "-object-store-endpoint=" + rgw_->endpoint()},
+                                 (dir_ / "kubeconfig").string());
+  EXPECT_NE(gateway.Log().find("gateway: serving 1 cluster from"), std::string::npos)
+      << gateway.Log();
+  EXPECT_EQ(Get(gateway_port, "/api/v1/kinds?cluster=sim-b").first, 400);
+  ASSERT_NO_FATAL_FAILURE(record(recorders[1]));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Get(gateway_port, "/api/v1/config").second.find(
+                   "\"clusters\":[\"sim-a\",\"sim-b\"]") != std::string::npos;
+      },
+      30s))
+      << gateway.Log();
+  EXPECT_NE(gateway.Log().find("gateway: now serving cluster sim-b at /sim-b/"), std::string::npos)
+      << gateway.Log();
+
+  // Each recorder's store, read by a sloop of its own (no bucket), and the queries to compare.
   struct Expected {
     std::vector<std::string> queries, answers;
   };
@@ -389,14 +410,8 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
   ASSERT_NE(expected["sim-a"].answers[0], expected["sim-b"].answers[0])
       << "two clusters with the same timeline prove nothing";
 
-  // The gateway: nothing of its own, every cluster from the bucket.
-  Process gateway;
-  const int port = start(gateway, "gateway.log",
-                         {"-gateway=true", "-store-root=" + (dir_ / "gateway").string(),
-                          "-object-store=s3://history/e2e",
-                          "-object-store-endpoint=" + rgw_->endpoint()},
-                         (dir_ / "kubeconfig").string());
-  EXPECT_NE(gateway.Log().find("gateway: serving 2 clusters"), std::string::npos) << gateway.Log();
+  // The gateway answers for each cluster as that cluster's own store does.
+  const int port = gateway_port;
   for (const auto& [cluster, e] : expected) {
     for (size_t i = 0; i < e.queries.size(); ++i) {
       for (const std::string target : {"/api/v1/" + e.queries[i] + "&cluster=" + cluster,
