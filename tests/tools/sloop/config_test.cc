@@ -202,6 +202,35 @@ TEST_F(ConfigTest, ObjectStoreSettingsLoadAndTheSecretIsNeverPrinted) {
   }
 }
 
+TEST_F(ConfigTest, AGatewayNeedsABucketAndOnlyReadsIt) {
+  auto c = Load({"-config=" + Write("g.yaml",
+                                    "gateway: true\n"
+                                    "gatewayRefresh: 30s\n"
+                                    "objectStore: s3://history/sloop\n")});
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_TRUE(c->gateway);
+  EXPECT_EQ(c->gateway_refresh, std::chrono::seconds(30));
+  c = Load({});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(c->gateway);
+  EXPECT_EQ(c->gateway_refresh, std::chrono::minutes(1));
+  struct Bad {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {{"-gateway"}, "-object-store=s3://BUCKET/PREFIX"},
+           {{"-gateway", "-object-store=s3://b", "-playback-file=x.rec"}, "-playback-file"},
+           {{"-gateway", "-object-store=s3://b", "-restore-database-file=x.tar"},
+            "-restore-database-file"},
+           {{"-gateway", "-object-store=s3://b", "-auth-kubernetes"}, "-auth-token-file"},
+           {{"-gateway", "-object-store=s3://b", "-gateway-refresh=100ms"}, "-gateway-refresh"},
+       }) {
+    std::string e = LoadError(b.args);
+    EXPECT_NE(e.find(b.says), std::string::npos) << b.args.back() << ": " << e;
+  }
+}
+
 TEST_F(ConfigTest, BasePathIsNormalisedAndChecked) {
   auto c = Load({"-base-path=/sloop/"});
   ASSERT_TRUE(c.has_value()) << c.error().message;
