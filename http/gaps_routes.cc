@@ -61,6 +61,16 @@ Response Gaps(const HandlerContext& ctx, const Request& req) {
   if (ctx.options.recording_log) state = ctx.options.recording_log->State();
   // The first moment recorded: the oldest retained record, or (none yet) the first session.
   int64_t since = ctx.store.Stats().oldest_ns;
+  if (since == 0 || window.start_ns < since) {
+    // Shards kept in an object store reach further back (a gateway holds none itself); their
+    // manifests say so, nothing is fetched. A bucket that cannot be listed now changes nothing.
+    if (auto shards = ctx.store.QuerySnapshot(window.start_ns)) {
+      for (const auto& shard : *shards) {
+        const ShardInfo i = shard->info();
+        if (i.records && i.min_ns && (since == 0 || i.min_ns < since)) since = i.min_ns;
+      }
+    }
+  }
   if (since == 0 && !state.sessions.empty()) since = state.sessions.front().start_ns;
   std::vector<RecordingGap> gaps;
   if (since != 0) gaps = FindGaps(state, since, window.start_ns, window.end_ns, kind);

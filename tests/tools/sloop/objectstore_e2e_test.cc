@@ -350,6 +350,12 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
   // Each recorder's store, read by a sloop of its own (no bucket), and the queries to compare.
   struct Expected {
     std::vector<std::string> queries, answers;
+    std::string since;  // /api/v1/gaps' recording_since: where the cluster's history begins
+  };
+  static const std::regex since_re(R"re("recording_since":("[^"]*"|null))re");
+  auto since_of = [](const std::string& gaps) {
+    std::smatch m;
+    return std::regex_search(gaps, m, since_re) ? m[1].str() : "(none: " + gaps + ")";
   };
   // A live resource's last_seen in a search is "now" while its newest shard's window is open:
   // the one field that depends on when the question is asked.
@@ -404,6 +410,8 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
       e.answers.push_back(comparable(q, body));
     }
     EXPECT_TRUE(some_events) << r.cluster << ": no Pod had Events; the comparison would be empty";
+    e.since = since_of(Get(port, "/api/v1/gaps?" + window).second);
+    EXPECT_NE(e.since, "null");
     EXPECT_NE(e.answers[4].find("\"resources\":[{"), std::string::npos) << e.answers[4];
     ASSERT_TRUE(local.Stop(SIGTERM, 60s).has_value());
   }
@@ -421,6 +429,13 @@ TEST_F(ObjectStoreE2eTest, AGatewayAnswersForEveryClusterInTheBucketAsItsRecorde
         EXPECT_EQ(comparable(e.queries[i], body), e.answers[i]) << target;
       }
     }
+  }
+  // The UI shades what is before the history's start as "not recorded": a gateway's history
+  // starts where the bucket's does, though it holds nothing itself.
+  for (const auto& [cluster, e] : expected) {
+    EXPECT_EQ(since_of(Get(port, "/" + cluster + "/api/v1/gaps?" + e.queries[0].substr(9)).second),
+              e.since)
+        << cluster;
   }
   auto [status, body] = Get(port, "/api/v1/config?cluster=sim-b");
   EXPECT_NE(body.find("\"clusters\":[\"sim-a\",\"sim-b\"]"), std::string::npos) << body;
