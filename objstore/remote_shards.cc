@@ -373,7 +373,9 @@ std::vector<std::string> RemoteShard::Namespaces() const {
 // RemoteShards
 
 RemoteShards::RemoteShards(ObjectStore* store, ObjectCache* cache, RemoteShardsOptions options)
-    : store_(store), cache_(cache), options_(std::move(options)) {}
+    : store_(store), cache_(cache), options_(std::move(options)) {
+  if (!options_.open_limit) options_.open_limit = std::make_shared<OpenShardLimit>(options_.max_open);
+}
 
 size_t RemoteShards::known() const {
   std::lock_guard lock(mu_);
@@ -494,7 +496,9 @@ Result<std::vector<std::shared_ptr<const Shard>>> RemoteShards::ShardsBefore(
   return out;
 }
 
-void RemoteShards::NoteOpened(const RemoteShard* shard) {
+void RemoteShards::NoteOpened(const RemoteShard* shard) { options_.open_limit->NoteOpened(shard); }
+
+void OpenShardLimit::NoteOpened(const RemoteShard* shard) {
   std::vector<std::shared_ptr<const RemoteShard>> close;
   {
     std::lock_guard lock(mu_);
@@ -503,13 +507,27 @@ void RemoteShards::NoteOpened(const RemoteShard* shard) {
       return !s || s.get() == shard;
     });
     open_.push_front(shard->weak_from_this());
-    while (open_.size() > options_.max_open) {
+    while (open_.size() > max_open_) {
       if (auto s = open_.back().lock()) close.push_back(std::move(s));
       open_.pop_back();
     }
   }
   // Not under mu_: a shard being opened holds its own lock while it fetches.
   for (const auto& s : close) s->Close();
+}
+
+size_t OpenShardLimit::open() const {
+  std::vector<std::shared_ptr<const RemoteShard>> listed;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& w : open_) {
+      if (auto s = w.lock()) listed.push_back(std::move(s));
+    }
+  }
+  // Not under mu_: a shard's lock is held while it fetches.
+  size_t n = 0;
+  for (const auto& s : listed) n += s->is_open();
+  return n;
 }
 
 Result<std::vector<std::string>> ListClusters(ObjectStore& store, std::string_view prefix) {

@@ -151,12 +151,29 @@ class RemoteShard : public Shard, public std::enable_shared_from_this<RemoteShar
   mutable std::shared_ptr<const SealedShard> opened_;
 };
 
+// The remote shards open at once, at most max_open: opening one more closes the least recently
+// opened (a query holding one keeps it). One per RemoteShards, or one shared by a gateway's
+// clusters, so that the bound holds whatever their number.
+class OpenShardLimit {
+ public:
+  explicit OpenShardLimit(size_t max_open) : max_open_(max_open) {}
+  void NoteOpened(const RemoteShard* shard);
+  size_t max_open() const { return max_open_; }
+  size_t open() const;  // how many are open now
+
+ private:
+  const size_t max_open_;
+  mutable std::mutex mu_;
+  std::list<std::weak_ptr<const RemoteShard>> open_;  // most recently opened first
+};
+
 struct RemoteShardsOptions {
   std::string prefix;   // as in -object-store (normalised by ClusterShardsPrefix)
   std::string cluster;  // whose shards
   std::string display;  // "s3://bucket/prefix", for messages
   int64_t list_interval_ns = 60'000'000'000;  // how long a listing is reused
-  size_t max_open = 64;                       // shards kept open at once
+  size_t max_open = 64;                       // shards kept open at once, without open_limit
+  std::shared_ptr<OpenShardLimit> open_limit;  // shared with other clusters' (a gateway's)
 };
 
 // The clusters with keys under prefix (PREFIX/CLUSTER/…), sorted by name, every page of the
@@ -199,7 +216,6 @@ class RemoteShards {
   std::vector<std::shared_ptr<RemoteShard>> shards_;  // oldest first
   int64_t listed_at_ = 0;                             // steady ns of the last good listing
   bool listed_ = false;
-  std::list<std::weak_ptr<const RemoteShard>> open_;  // most recently opened first
   std::atomic<uint64_t> listings_{0};
 };
 

@@ -496,6 +496,31 @@ TEST_F(RemoteShardsTest, OpenShardsAreBoundedAndClosedLeastRecentlyUsedFirst) {
   EXPECT_EQ(remote.ShardsBefore(shards[1]->info().window_end_ns, {})->size(), 2u);
 }
 
+TEST_F(RemoteShardsTest, ClustersSharingOneLimitKeepThatManyOpenInAll) {
+  Record(3, Options(dir_ / "recorder"));
+  auto cache = Cache();
+  auto limit = std::make_shared<OpenShardLimit>(2);
+  RemoteShardsOptions ro = Remote();
+  ro.open_limit = limit;
+  // Two readers of the bucket (a gateway's clusters; the same shards here) under one limit.
+  RemoteShards first(&bucket_, cache.get(), ro), second(&bucket_, cache.get(), ro);
+  auto a = first.ShardsBefore(INT64_MAX, {});
+  auto b = second.ShardsBefore(INT64_MAX, {});
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  ASSERT_EQ(a->size(), 3u);
+  auto open_of = [](const std::vector<std::shared_ptr<const Shard>>& shards) {
+    size_t n = 0;
+    for (const auto& s : shards) n += dynamic_cast<const RemoteShard*>(s.get())->is_open();
+    return n;
+  };
+  for (const auto& s : *a) ASSERT_TRUE(dynamic_cast<const RemoteShard*>(s.get())->Opened());
+  EXPECT_EQ(open_of(*a), 2u);
+  for (const auto& s : *b) ASSERT_TRUE(dynamic_cast<const RemoteShard*>(s.get())->Opened());
+  EXPECT_EQ(open_of(*b), 2u);
+  EXPECT_EQ(open_of(*a), 0u) << "the other cluster's were closed first";
+  EXPECT_EQ(limit->open(), 2u);
+}
+
 TEST(ListClustersTest, EveryClusterUnderThePrefixOverEveryPageAndNothingElse) {
   MemoryBucket bucket(2);  // two keys or prefixes a page: the listing takes several pages
   for (const std::string key :

@@ -259,7 +259,9 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
   if (!cache) return Fail("-cache-mb: " + cache.error().message);
   std::shared_ptr<sloop::objstore::ObjectCache> shared_cache = std::move(*cache);
 
-  // One empty, read-only store a cluster, answering from its shards in the bucket.
+  // One empty, read-only store a cluster, answering from its shards in the bucket; at most 64 of
+  // the bucket's shards open at once over all clusters (memory does not grow with their number).
+  auto open_limit = std::make_shared<sloop::objstore::OpenShardLimit>(64);
   std::vector<std::unique_ptr<sloop::Store>> stores;  // by the main thread, then the finder's
   auto open_cluster = [&](const std::string& name) -> sloop::Result<sloop::Store*> {
     auto store = sloop::Store::Open(MakeStoreOptions(c, root / name, /*read_only=*/true));
@@ -268,6 +270,7 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
     ro.prefix = prefix;
     ro.cluster = name;
     ro.display = "s3://" + setup->s3.bucket;
+    ro.open_limit = open_limit;
     auto remote = std::make_shared<sloop::objstore::RemoteShards>(bucket.get(), shared_cache.get(),
                                                                   std::move(ro));
     if (auto r = remote->Refresh(); !r) {
