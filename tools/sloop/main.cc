@@ -337,12 +337,18 @@ int RunGateway(const SloopConfig& c, const sigset_t& stop_signals) {
         if (failing) Log("gateway: the bucket answers a listing again");
         failing = false;
         for (const std::string& name : *now) {
-          if (!known.insert(name).second || !servable(name)) continue;
-          auto store = open_cluster(name);
-          if (!store) {
-            Log("warning: gateway: cluster " + name + " is not served: " + store.error().message);
+          if (known.contains(name)) continue;
+          if (!servable(name)) {
+            known.insert(name);  // said once
             continue;
           }
+          auto store = open_cluster(name);
+          if (!store) {
+            Log("warning: gateway: cluster " + name + " is not served yet: " +
+                store.error().message + " (tried again at the next listing)");
+            continue;
+          }
+          known.insert(name);
           router->AddCluster({name, *store, nullptr});
           Log("gateway: now serving cluster " + name + " at /" + name + "/");
         }
