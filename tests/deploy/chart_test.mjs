@@ -134,6 +134,10 @@ function compareRenderings(what, helmObjects, otherObjects) {
 const BASE_SETS = ['namespace.create=true'];
 const INGRESS_SETS = [...BASE_SETS, 'ingress.enabled=true', 'ingress.path=/sloop', 'ingress.className=nginx'];
 const NAMESPACE_SETS = [...BASE_SETS, 'config.watchNamespace=default'];
+// A gateway over every cluster's shards in a bucket, as docs/deploy.md installs it.
+const GATEWAY_SETS = ['name=sloop-gateway', 'serviceAccountName=sloop-gateway', 'clusterRole.create=false',
+  'config.gateway=true', 'config.objectStore=s3://k8s-history/sloop',
+  'config.objectStoreEndpoint=https://minio.storage:9000', 'objectStore.credentialsSecret=sloop-s3'];
 
 async function checkLint() {
   for (const sets of [[], INGRESS_SETS, ['persistentVolume.enabled=false', 'clusterRole.apiGroups={cert-manager.io}']]) {
@@ -253,6 +257,29 @@ async function checkSchema() {
   let refused = false;
   try { new Model(broken).validate(); } catch { refused = true; }
   ok(refused, 'a StatefulSet with replicas "one" validated: the validator checks nothing');
+
+  // The gateway release of docs/deploy.md: valid objects, no grant on the cluster (it watches
+  // nothing), the bucket's credentials from the Secret, and a configuration sloop accepts.
+  const gateway = helmTemplate(GATEWAY_SETS);
+  for (const o of gateway) {
+    const M = await validator(o.apiVersion, o.kind);
+    if (!ok(M, `gateway: ${o.apiVersion} ${o.kind} has no schema`)) continue;
+    try {
+      new M(o).validate();
+      passes++;
+    } catch (e) {
+      ok(false, `gateway: ${o.kind}/${o.metadata?.name} does not validate: ${e.message}`);
+    }
+  }
+  ok(!gateway.some((o) => /Role/.test(o.kind)), `gateway: a role is rendered: ${gateway.map((o) => o.kind)}`);
+  const gwSet = gateway.find((o) => o.kind === 'StatefulSet');
+  const gwEnv = JSON.stringify(gwSet?.spec.template.spec.containers[0].envFrom ?? []);
+  ok(gwEnv.includes('sloop-s3'), `gateway: the credentials Secret is not in the container's envFrom: ${gwEnv}`);
+  const gwFile = path.join(scratch, 'gateway.yaml');
+  fs.writeFileSync(gwFile, gateway.find((o) => o.kind === 'ConfigMap').data['sloop.yaml']);
+  const gwLoad = run(opt('sloop'), [`-config=${gwFile}`, '-print-rbac'], { mayFail: true });
+  ok(gwLoad.status === 0, `sloop refuses the gateway's configuration: ${gwLoad.stderr}`);
+  ok(fs.readFileSync(gwFile, 'utf8').includes('gateway: true'), 'gateway: the ConfigMap lacks gateway: true');
 }
 
 // "group/resource" of every grant in a role's rules; verbs must be exactly get, list, watch.
