@@ -36,7 +36,7 @@ export class SnapshotView {
   private abort: AbortController | null = null;
   /** A `when` the URL gave that is not a time (the page shows now instead, and says so). */
   unreadable = '';
-  /** The oldest stored record, when the moment shown found nothing. */
+  /** Where the history starts, when the moment shown found nothing. */
   private oldest: string | null = null;
 
   constructor(private cb: ViewCallbacks) {
@@ -71,14 +71,16 @@ export class SnapshotView {
     this.cb.busy(`Loading the ${kind}s as they were ${s.when ? 'at ' + fmtTime(s.when) : 'now'}…`);
     try {
       this.answer = await getJson<SnapshotAnswer>('snapshot', params, { signal: abort.signal });
-      // Nothing at a moment before the oldest stored record means "not recorded", not "none".
+      // Nothing at a moment before the history's start means "not recorded", not "none". Where it
+      // starts: the oldest record here, or in the object store's shards (a gateway holds none
+      // itself), as /api/v1/gaps says for a window at that moment.
       this.oldest = null;
       if (!this.answer.rows.length && s.when) {
-        const stats = await getJson<{ oldest_record: string | null }>('stats', {}, { signal: abort.signal }).catch((e) => {
+        const gaps = await getJson<{ recording_since: string | null }>('gaps', { from: s.when, to: s.when }, { signal: abort.signal }).catch((e) => {
           if ((e as Error).name === 'AbortError') throw e;
           return null;
         });
-        this.oldest = stats?.oldest_record ?? null;
+        this.oldest = gaps?.recording_since ?? null;
       }
       this.loadedKey = key;
       this.cb.hideError();
