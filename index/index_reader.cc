@@ -172,6 +172,9 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
       index->DropBlocks(b * per, (b + 1) * per);
     }
     if (per == 0 && on_block) on_block(*index, 0, index->entry_count_);  // version 1: no blocks
+    // The base blocks the keys were read in: the base is the next shard's long-lived reader,
+    // which nothing else decodes into, so they would stay for as long as both shards do.
+    index->DropAllBlocks();
     if (verify) {
       if (auto names = index->RecordedNames(); !names) return std::unexpected(names.error());
       index->verified_ = true;
@@ -552,6 +555,16 @@ void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
     }
   }
   if (base_ && lo != index_format::kNoRef) base_->DropBlocks(lo, hi);
+}
+
+void IndexReader::DropAllBlocks() const {
+  for (uint32_t b = 0; b < decoded_count_; ++b) {
+    if (Decoded* d = decoded_[b].exchange(nullptr, std::memory_order_acq_rel)) {
+      cached_bytes_.fetch_sub(d->bytes(), std::memory_order_relaxed);
+      delete d;
+    }
+  }
+  if (base_) base_->DropAllBlocks();
 }
 
 size_t IndexReader::cached_bytes() const {
