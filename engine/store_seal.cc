@@ -219,6 +219,17 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
     return fail(w.error().ToString());
   }
   {
+    // Nothing shared (a shard of the initial list: every entry has records of its own): the
+    // whole index is as small and reads no base.
+    std::error_code ec;
+    const uint64_t rewritten = std::filesystem::file_size(tmp, ec);
+    if (!ec && rewritten >= si.index_bytes) {
+      return fail("it shares too little with shard " + std::to_string(ni.id) + "'s (" +
+                  std::to_string(si.index_bytes) + " bytes, " + std::to_string(rewritten) +
+                  " if rewritten)");
+    }
+  }
+  {
     // Not over a shard retention has just taken away.
     std::lock_guard lock(shards_mu_);
     if (std::find(sealed_.begin(), sealed_.end(), shard) == sealed_.end()) {

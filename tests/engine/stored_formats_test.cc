@@ -404,7 +404,7 @@ TEST(StoredFormats, WriteStoreWhenAsked) {
 // whole ones do, after a restart too; the newest stay whole, chains are bounded, and the store
 // is smaller.
 TEST(StoredFormats, RebasedIndexesAnswerAsWholeOnes) {
-  constexpr int kHours = 8;
+  constexpr int kHours = 10;
   const fs::path root =
       fs::temp_directory_path() / ("sloop-stored-formats-rebase-" + std::to_string(getpid()));
   fs::remove_all(root);
@@ -420,7 +420,7 @@ TEST(StoredFormats, RebasedIndexesAnswerAsWholeOnes) {
       ASSERT_TRUE(store) << store.error().ToString();
       ASSERT_TRUE(WriteRecipe(**store, kHours));
       ASSERT_TRUE((*store)->Close());
-      EXPECT_EQ((*store)->Stats().indexes_rebased, rebase ? 5u : 0u);
+      EXPECT_EQ((*store)->Stats().indexes_rebased, rebase ? 8u : 0u);
       live = Answers(**store, kHours).Run();
     }
     auto store = Store::Open(Options(dir, true));
@@ -442,9 +442,9 @@ TEST(StoredFormats, RebasedIndexesAnswerAsWholeOnes) {
       EXPECT_EQ(bases, std::vector<uint64_t>(kHours, 0));
       continue;
     }
-    // Shard i reads through shard i + 1, but the fourth stays whole (no chain is longer than
-    // three: 1 -> 2 -> 3 -> 4), and so do the two newest.
-    EXPECT_EQ(bases, (std::vector<uint64_t>{2, 3, 4, 0, 6, 7, 0, 0}));
+    // Shard i reads through shard i + 1, but the eighth stays whole (no chain is longer than
+    // seven: 1 -> 2 -> ... -> 8), and so does the newest.
+    EXPECT_EQ(bases, (std::vector<uint64_t>{2, 3, 4, 5, 6, 7, 8, 0, 10, 0}));
   }
   EXPECT_EQ(answers[1], answers[0]);
   EXPECT_LT(index_bytes[1], index_bytes[0]);
