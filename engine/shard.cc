@@ -446,12 +446,17 @@ Result<void> SealedShard::ForEachRecord(const ResourceKeyView& key, const Record
   auto held = index();
   const IndexReader& index = *held;
   std::vector<uint32_t> entries;
+  // An entry with records holds its own key, but an Event's may be read in the base
+  // (docs/format/index.md): for other kinds, the search reads no key there.
+  const bool own_keys = key.kind != "Event";
   if (!key.uid.empty()) {
-    uint32_t i = index.FindExact(key);
+    uint32_t i = own_keys ? index.FindExactOwnKey(key) : index.FindExact(key);
     if (i < index.size()) entries.push_back(i);
   } else {
-    auto [first, last] = index.Find(key.kind, key.namespace_, key.name);
+    auto [first, last] = own_keys ? index.FindOwnKeys(key.kind, key.namespace_, key.name)
+                                  : index.Find(key.kind, key.namespace_, key.name);
     for (uint32_t i = first; i < last; ++i) {
+      if (own_keys && index.entry(i).key_in_base()) continue;  // no record here
       ResourceKeyView k = index.key(i);
       // With an empty namespace (cluster-scoped), Find matched the whole kind.
       if (k.namespace_ == key.namespace_ && k.name == key.name) entries.push_back(i);

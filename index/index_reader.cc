@@ -723,6 +723,8 @@ std::vector<std::string_view> IndexReader::namespaces() const {
 
 // IndexEntry: every version's entries are decoded into the same rows.
 
+bool IndexEntry::key_in_base() const { return row_->ref != index_format::kNoRef; }
+
 ResourceKeyView IndexEntry::key() const {
   if (row_->ref == index_format::kNoRef) return row_->key;
   const ResourceKeyView base = reader_->BaseEntry(row_->ref).key();
@@ -844,19 +846,81 @@ uint32_t IndexReader::LowerBound(const Less& less) const {
   return lo;
 }
 
-std::pair<uint32_t, uint32_t> IndexReader::Find(std::string_view kind, std::string_view ns,
-                                                std::string_view name) const {
-  // Compare a key with the prefix (kind[, ns[, name]]); -1, 0, 1.
+template <typename Less>
+uint32_t IndexReader::LowerBoundOwnKeys(const Less& less) const {
+  if (!base_) return LowerBound(less);
+  uint32_t lo = 0, hi = entry_count_;
+  if (per_block_ != 0 && block_count_ > 1) {
+    // As LowerBound: the directory's block keys are whole keys, read in no base.
+    const auto* keys = root_->block_keys();
+    uint32_t blo = 0, bhi = block_count_;
+    while (blo < bhi) {
+      uint32_t mid = blo + (bhi - blo) / 2;
+      const fb::BlockKey* k = keys->Get(mid);
+      if (less(
+              ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()), Str(k->uid())}))
+        blo = mid + 1;
+      else
+        bhi = mid;
+    }
+    if (blo == 0) return 0;
+    lo = (blo - 1) * per_block_;
+    hi = std::min<uint64_t>(static_cast<uint64_t>(blo) * per_block_, entry_count_);
+  }
+  // Every entry holding its own key in [0, lo) is less, none in [hi, size()) is. A probe on an
+  // entry whose key is in the base moves to the next one holding its own; when [mid, hi) has
+  // none, the answer is not there.
+  while (lo < hi) {
+    uint32_t m = lo + (hi - lo) / 2;
+    while (m < hi && entry(m).key_in_base()) ++m;
+    if (m == hi) {
+      hi = lo + (hi - lo) / 2;
+    } else if (less(key(m))) {
+      lo = m + 1;
+    } else {
+      hi = m;
+    }
+  }
+  return lo;
+}
+
+namespace {
+
+// Compares a key with the prefix (kind[, ns[, name]]): -1, 0, 1. depth 0: no prefix.
+struct PrefixCmp {
+  std::string_view kind, ns, name;
   int depth = kind.empty() ? 0 : ns.empty() ? 1 : name.empty() ? 2 : 3;
-  if (depth == 0) return {0, size()};
-  auto cmp = [&](const ResourceKeyView& k) {
+  int operator()(const ResourceKeyView& k) const {
     if (int c = k.kind.compare(kind); c != 0 || depth == 1) return c;
     if (int c = k.namespace_.compare(ns); c != 0 || depth == 2) return c;
     return k.name.compare(name);
-  };
+  }
+};
+
+}  // namespace
+
+std::pair<uint32_t, uint32_t> IndexReader::Find(std::string_view kind, std::string_view ns,
+                                                std::string_view name) const {
+  const PrefixCmp cmp{kind, ns, name};
+  if (cmp.depth == 0) return {0, size()};
   uint32_t first = LowerBound([&](const ResourceKeyView& k) { return cmp(k) < 0; });
   uint32_t last = LowerBound([&](const ResourceKeyView& k) { return cmp(k) <= 0; });
   return {first, std::max(first, last)};
+}
+
+std::pair<uint32_t, uint32_t> IndexReader::FindOwnKeys(std::string_view kind, std::string_view ns,
+                                                       std::string_view name) const {
+  const PrefixCmp cmp{kind, ns, name};
+  if (cmp.depth == 0) return {0, size()};
+  uint32_t first = LowerBoundOwnKeys([&](const ResourceKeyView& k) { return cmp(k) < 0; });
+  uint32_t last = LowerBoundOwnKeys([&](const ResourceKeyView& k) { return cmp(k) <= 0; });
+  return {first, std::max(first, last)};
+}
+
+uint32_t IndexReader::FindExactOwnKey(const ResourceKeyView& target) const {
+  uint32_t i = LowerBoundOwnKeys([&](const ResourceKeyView& k) { return k < target; });
+  while (i < size() && entry(i).key_in_base()) ++i;
+  return (i < size() && key(i) == target) ? i : size();
 }
 
 uint32_t IndexReader::LowerBound(const ResourceKeyView& target) const {

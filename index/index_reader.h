@@ -86,6 +86,9 @@ struct IndexBlock {
 class IndexEntry {
  public:
   ResourceKeyView key() const;
+  // Its name and uid are read in the base index (a file written against a base): an entry
+  // carried over with nothing new, or an Event. Answered without reading the base.
+  bool key_in_base() const;
   std::string_view api_group() const;
   std::string_view api_version() const;
   int64_t creation_ns() const;  // metadata.creationTimestamp, 0 when unknown
@@ -177,6 +180,13 @@ class IndexReader {
                                      std::string_view name = {}) const;
   // Exact entry, or size() when absent.
   uint32_t FindExact(const ResourceKeyView& key) const;
+  // As Find and FindExact, for entries that hold their own keys (not key_in_base()), which every
+  // entry with records does but an Event's: the search compares no key read in the base, so a
+  // lookup in an index at the end of a chain of bases decodes no block of theirs. Find's range
+  // may still hold entries whose keys are in the base: callers skip them.
+  std::pair<uint32_t, uint32_t> FindOwnKeys(std::string_view kind, std::string_view ns,
+                                            std::string_view name) const;
+  uint32_t FindExactOwnKey(const ResourceKeyView& key) const;
   // First entry whose key is not less than `key` (size() when none).
   uint32_t LowerBound(const ResourceKeyView& key) const;
 
@@ -251,6 +261,10 @@ class IndexReader {
   // "key < target"), found through the block keys and one block.
   template <typename Less>
   uint32_t LowerBound(const Less& less) const;
+  // The first entry holding its own key whose key is not less (or the entry after the last such
+  // one), probing only entries that hold their own keys.
+  template <typename Less>
+  uint32_t LowerBoundOwnKeys(const Less& less) const;
 
   std::shared_ptr<const Mapping> map_;
   // The base index: for the object Open made, the one Open was given; for a Reader(), a reader

@@ -291,6 +291,70 @@ TEST_F(IndexRebaseTest, OpeningThroughBasesLeavesNoBlockDecoded) {
   EXPECT_EQ(c2->cached_bytes(), 0u);
 }
 
+// A history looks up a resource with records in each shard: such an entry holds its own key
+// (an Event's may not), and the lookup finds it without reading a key in the bases.
+TEST_F(IndexRebaseTest, LookupsOfEntriesWithRecordsReadNoBase) {
+  auto paths = ThreeHours(3000);
+  auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
+  ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
+  auto b2 = Open(dir_ / "2.rebased.idx", c);
+  auto a2 = Open(dir_ / "1.rebased.idx", b2);
+  ASSERT_TRUE(a2 && b2);
+  for (const auto& [whole, rebased] : {std::pair{a, a2}, std::pair{b, b2}}) {
+    auto q = rebased->Reader();
+    uint32_t own = 0, in_base = 0, records_in_base = 0;
+    for (uint32_t i = 0; i < q->size(); ++i) {
+      const IndexEntry e = q->entry(i);
+      if (e.key_in_base()) {
+        ++in_base;
+        records_in_base += e.record_count() > 0 && e.key().kind != "Event";
+        continue;
+      }
+      ++own;
+    }
+    EXPECT_EQ(records_in_base, 0u) << "every entry with records but an Event's holds its key";
+    ASSERT_GT(in_base, 500u);
+    ASSERT_GT(own, 1000u);
+    // Each entry holding its own key, by key and by name, through a reader whose blocks of the
+    // base stay untouched.
+    q = rebased->Reader();
+    uint32_t found = 0;
+    for (uint32_t i = 0; i < whole->size(); ++i) {
+      const IndexEntry w = whole->entry(i);
+      if (w.record_count() == 0 || w.key().kind == "Event") continue;
+      const ResourceKeyView k = w.key();
+      ASSERT_EQ(q->FindExactOwnKey(k), i) << k.kind << " " << k.namespace_ << " " << k.name;
+      auto [first, last] = q->FindOwnKeys(k.kind, k.namespace_, k.name);
+      auto [wfirst, wlast] = whole->Find(k.kind, k.namespace_, k.name);
+      std::vector<uint32_t> got, want;
+      for (uint32_t j = first; j < last; ++j) {
+        if (!q->entry(j).key_in_base()) got.push_back(j);
+      }
+      for (uint32_t j = wfirst; j < wlast; ++j) {
+        if (!q->entry(j).key_in_base()) want.push_back(j);
+      }
+      ASSERT_EQ(got, want) << k.name;
+      ++found;
+    }
+    EXPECT_GT(found, 300u);
+    EXPECT_EQ(q->base()->cached_bytes(), 0u) << "no key was read in the base";
+    // Keys that are not there, before, between and after every entry.
+    for (const std::string ns : {"a", "shop", "web", "zz"}) {
+      for (const std::string name : {"a", "web-1-p1x", "web-150-p1505x", "web-9", "zzzz"}) {
+        EXPECT_EQ(q->FindExactOwnKey({"Pod", ns, name, "uid"}), q->size());
+        auto [first, last] = q->FindOwnKeys("Pod", ns, name);
+        for (uint32_t j = first; j < last; ++j) {
+          EXPECT_TRUE(q->entry(j).key_in_base()) << ns << " " << name << " " << q->key(j).name;
+        }
+      }
+    }
+    EXPECT_EQ(q->FindExactOwnKey({"Zzz", "", "x", ""}), q->size());
+    EXPECT_EQ(q->FindExactOwnKey({"", "", "", ""}), q->size());
+  }
+}
+
 TEST_F(IndexRebaseTest, AnIndexReadThroughBasesIsWrittenWholeAgain) {
   auto paths = ThreeHours();
   auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
