@@ -816,26 +816,30 @@ int32_t IndexEntry::event_count() const { return event_row().count; }
 int64_t IndexEntry::event_last_ns() const { return event_row().last_ns; }
 
 template <typename Less>
-uint32_t IndexReader::LowerBound(const Less& less) const {
-  uint32_t lo = 0, hi = entry_count_;
-  if (per_block_ != 0 && block_count_ > 1) {
-    // The first block whose first key is not less than the target: the answer lies in the block
-    // before it (or is that block's first entry).
-    const auto* keys = root_->block_keys();
-    uint32_t blo = 0, bhi = block_count_;
-    while (blo < bhi) {
-      uint32_t mid = blo + (bhi - blo) / 2;
-      const fb::BlockKey* k = keys->Get(mid);
-      if (less(
-              ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()), Str(k->uid())}))
-        blo = mid + 1;
-      else
-        bhi = mid;
-    }
-    if (blo == 0) return 0;
-    lo = (blo - 1) * per_block_;
-    hi = std::min<uint64_t>(static_cast<uint64_t>(blo) * per_block_, entry_count_);
+std::pair<uint32_t, uint32_t> IndexReader::CandidateRange(const Less& less) const {
+  if (per_block_ == 0 || block_count_ <= 1) return {0, entry_count_};
+  // The first block whose first key is not less than the target: the answer lies in the block
+  // before it (or is that block's first entry). The directory's block keys are whole keys, read
+  // in no base.
+  const auto* keys = root_->block_keys();
+  uint32_t blo = 0, bhi = block_count_;
+  while (blo < bhi) {
+    uint32_t mid = blo + (bhi - blo) / 2;
+    const fb::BlockKey* k = keys->Get(mid);
+    if (less(ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()), Str(k->uid())}))
+      blo = mid + 1;
+    else
+      bhi = mid;
   }
+  if (blo == 0) return {0, 0};
+  return {(blo - 1) * per_block_,
+          static_cast<uint32_t>(std::min<uint64_t>(static_cast<uint64_t>(blo) * per_block_,
+                                                   entry_count_))};
+}
+
+template <typename Less>
+uint32_t IndexReader::LowerBound(const Less& less) const {
+  auto [lo, hi] = CandidateRange(less);
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
     if (less(key(mid)))
@@ -849,24 +853,7 @@ uint32_t IndexReader::LowerBound(const Less& less) const {
 template <typename Less>
 uint32_t IndexReader::LowerBoundOwnKeys(const Less& less) const {
   if (!base_) return LowerBound(less);
-  uint32_t lo = 0, hi = entry_count_;
-  if (per_block_ != 0 && block_count_ > 1) {
-    // As LowerBound: the directory's block keys are whole keys, read in no base.
-    const auto* keys = root_->block_keys();
-    uint32_t blo = 0, bhi = block_count_;
-    while (blo < bhi) {
-      uint32_t mid = blo + (bhi - blo) / 2;
-      const fb::BlockKey* k = keys->Get(mid);
-      if (less(
-              ResourceKeyView{Str(k->kind()), Str(k->namespace_()), Str(k->name()), Str(k->uid())}))
-        blo = mid + 1;
-      else
-        bhi = mid;
-    }
-    if (blo == 0) return 0;
-    lo = (blo - 1) * per_block_;
-    hi = std::min<uint64_t>(static_cast<uint64_t>(blo) * per_block_, entry_count_);
-  }
+  auto [lo, hi] = CandidateRange(less);
   // Every entry holding its own key in [0, lo) is less, none in [hi, size()) is. A probe on an
   // entry whose key is in the base moves to the next one holding its own; when [mid, hi) has
   // none, the answer is not there.

@@ -261,6 +261,10 @@ class IndexReader {
   // "key < target"), found through the block keys and one block.
   template <typename Less>
   uint32_t LowerBound(const Less& less) const;
+  // The entries [first, second) a lower bound lies among, found through the directory's block
+  // keys: one block (or all entries of a file without blocks); {0, 0} when it is entry 0.
+  template <typename Less>
+  std::pair<uint32_t, uint32_t> CandidateRange(const Less& less) const;
   // The first entry holding its own key whose key is not less (or the entry after the last such
   // one), probing only entries that hold their own keys.
   template <typename Less>

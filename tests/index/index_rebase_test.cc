@@ -200,6 +200,14 @@ class IndexRebaseTest : public ::testing::Test {
     return paths;
   }
 
+  // The first two of ThreeHours' indexes rewritten as a chain: 1.rebased.idx reads through
+  // 2.rebased.idx, which reads through the third.
+  bool WriteChain(const std::vector<std::filesystem::path>& paths) {
+    auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
+    return a && b && c && WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx") &&
+           WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx");
+  }
+
   static std::shared_ptr<const IndexReader> Open(const std::filesystem::path& path,
                                                  std::shared_ptr<const IndexReader> base = {}) {
     auto opened = IndexReader::Open(path, true, {}, [&](uint64_t) { return base; });
@@ -267,10 +275,7 @@ TEST_F(IndexRebaseTest, ChainsOfBasesAnswerAsBefore) {
 // in three of its index for as long as the store was open (25 MB on the medium workload).
 TEST_F(IndexRebaseTest, OpeningThroughBasesLeavesNoBlockDecoded) {
   auto paths = ThreeHours(3000);
-  auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
-  ASSERT_TRUE(a && b && c);
-  ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
-  ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
+  ASSERT_TRUE(WriteChain(paths));
   auto c2 = Open(paths[2]);
   ASSERT_TRUE(c2);
   EXPECT_EQ(c2->cached_bytes(), 0u);
@@ -295,10 +300,9 @@ TEST_F(IndexRebaseTest, OpeningThroughBasesLeavesNoBlockDecoded) {
 // (an Event's may not), and the lookup finds it without reading a key in the bases.
 TEST_F(IndexRebaseTest, LookupsOfEntriesWithRecordsReadNoBase) {
   auto paths = ThreeHours(3000);
+  ASSERT_TRUE(WriteChain(paths));
   auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
   ASSERT_TRUE(a && b && c);
-  ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
-  ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
   auto b2 = Open(dir_ / "2.rebased.idx", c);
   auto a2 = Open(dir_ / "1.rebased.idx", b2);
   ASSERT_TRUE(a2 && b2);
