@@ -56,7 +56,8 @@ inline std::chrono::milliseconds NextBackoff(std::chrono::milliseconds current,
 // newest sealed shard keeps a whole index (with the active shard, the last hour that most queries
 // read), and no index reads through more than kMaxBaseChain others. Seven rather than three:
 // 1.4 MB less on the medium workload (46.4 -> 45.0 MB) and a 24-hour timeline a quarter faster
-// (fewer keys to decode), for a pod's history about 0.1 ms slower (docs/benchmarks.md).
+// (fewer keys to decode); a history's lookups read no base (IndexReader::FindExactOwnKey), so
+// longer chains do not slow them (docs/benchmarks.md).
 inline constexpr size_t kWholeNewestIndexes = 1;
 inline constexpr size_t kMaxBaseChain = 7;
 inline constexpr size_t kRebasesPerPass = 2;

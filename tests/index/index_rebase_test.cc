@@ -282,15 +282,15 @@ TEST_F(IndexRebaseTest, OpeningThroughBasesLeavesNoBlockDecoded) {
   auto b2 = Open(dir_ / "2.rebased.idx", c2);
   ASSERT_TRUE(b2);
   EXPECT_EQ(c2->cached_bytes(), 0u);
-  uint32_t with_ref = 0;
+  uint32_t keys_read = 0;
   auto a2 = IndexReader::Open(
       dir_ / "1.rebased.idx", true,
       [&](const IndexReader& index, uint32_t first, uint32_t last) {
-        for (uint32_t e = first; e < last; ++e) with_ref += !index.key(e).name.empty();
+        for (uint32_t e = first; e < last; ++e) keys_read += !index.key(e).name.empty();
       },
       [&](uint64_t) { return b2; });
   ASSERT_TRUE(a2) << a2.error().message;
-  EXPECT_EQ(with_ref, (*a2)->size()) << "every key was read, through both bases";
+  EXPECT_EQ(keys_read, (*a2)->size()) << "every key was read, through both bases";
   EXPECT_EQ((*a2)->cached_bytes(), 0u);
   EXPECT_EQ(b2->cached_bytes(), 0u);
   EXPECT_EQ(c2->cached_bytes(), 0u);
