@@ -89,6 +89,23 @@ function sizeGroup(g: Element, n: number, tag: string): Element[] {
   return Array.from(g.children);
 }
 
+/** The path of a row's ticks at `times` (seconds), those outside the track left out; null: none. */
+function tickPath(times: number[], sx: (t: number) => number, width: number, inset: number): string | null {
+  let d = '';
+  for (const t of times) {
+    const x = sx(t);
+    if (x < -2 || x > width + 2) continue;
+    d += `M${Math.round(x * 10) / 10} ${inset}V${ROW_H - inset}`;
+  }
+  return d || null;
+}
+
+/** Puts the focusable line of a change tick at `t`, with its accessible name. */
+function placeTick(line: SVGLineElement, r: TimelineRow, t: number, sx: (t: number) => number) {
+  const x = sx(t);
+  setAttrs(line, { 'data-t': t, 'aria-label': `${r.name} changed at ${fmtTime(t)}`, x1: x, x2: x, y1: 3, y2: ROW_H - 3 });
+}
+
 /** An empty row: the label, and the track's layers in drawing order (drawRow fills them). */
 function newRow(): HTMLDivElement {
   const row = document.createElement('div');
@@ -109,7 +126,15 @@ function newRow(): HTMLDivElement {
   bar.setAttribute('role', 'link');
   part('g', 'unrecorded'); // the hatch goes over the bar
   part('g', 'heat');
-  part('g', 'ticks');
+  // The change ticks are one path each (changed, then no-change on top): an element a tick made
+  // scrolling draw tens of elements a row. A tick takes focus through a line made when the keys
+  // reach it (TimelineView.focusTick).
+  const ticks = part('g', 'ticks');
+  for (const cls of ['tick changed', 'tick nochange']) {
+    const p = document.createElementNS(SVG_NS, 'path');
+    p.setAttribute('class', cls);
+    ticks.appendChild(p);
+  }
   part('line', 'endcap');
   row.append(label, svg);
   return row;
@@ -555,23 +580,14 @@ export class TimelineView {
       });
     });
 
-    const tickData: { t: number; changed: boolean }[] = changes.map((t) => ({ t, changed: true }));
-    if (this.showNoChange) for (const t of r.nochange_at || []) tickData.push({ t, changed: false });
-    const tickLines = sizeGroup(tickGroup, tickData.length, 'line');
-    tickData.forEach((d, i) => {
-      const tx = sx(d.t);
-      setAttrs(tickLines[i], {
-        class: d.changed ? 'tick changed' : 'tick nochange',
-        tabindex: d.changed ? -1 : null,
-        role: d.changed ? 'link' : null,
-        'data-t': d.t,
-        'aria-label': d.changed ? `${r.name} changed at ${fmtTime(d.t)}` : null,
-        x1: tx,
-        x2: tx,
-        y1: d.changed ? 3 : 7,
-        y2: d.changed ? ROW_H - 3 : ROW_H - 7,
-      });
-    });
+    const [changedPath, nochangePath] = tickGroup.children as unknown as [SVGPathElement, SVGPathElement];
+    setAttrs(changedPath, { d: tickPath(changes, sx, this.width, 3) });
+    setAttrs(nochangePath, { d: this.showNoChange ? tickPath(r.nochange_at || [], sx, this.width, 7) : null });
+    const focused = tickGroup.querySelector<SVGLineElement>('line.tick');
+    if (focused) {
+      if (document.activeElement === focused) placeTick(focused, r, Number(focused.dataset.t), sx);
+      else focused.remove();
+    }
     // The pointer and keys on the track are handled once for all rows (see the constructor).
     rowData.set(el, v);
   }
@@ -606,7 +622,7 @@ export class TimelineView {
    * ticks of a bar; ↑ ↓ move between rows. */
   private onKey(event: KeyboardEvent, el: HTMLDivElement, r: TimelineRow) {
     const target = event.target as SVGElement;
-    const ticks = [...el.querySelectorAll<SVGLineElement>('line.tick.changed')].sort((a, b) => Number(a.dataset.t) - Number(b.dataset.t));
+    const ticks = [...new Set(r.changed_at || [])].sort((a, b) => a - b);
     const bar = el.querySelector<SVGRectElement>('rect.bar')!;
     if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
@@ -615,14 +631,28 @@ export class TimelineView {
     } else if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
       event.preventDefault();
       if (!ticks.length) return;
-      const i = ticks.indexOf(target as SVGLineElement);
+      const i = target.classList.contains('tick') ? ticks.indexOf(Number(target.dataset.t)) : -1;
       const next = event.key === 'ArrowRight' ? (i < 0 ? 0 : i + 1) : i < 0 ? ticks.length - 1 : i - 1;
       if (next < 0 || next >= ticks.length) bar.focus();
-      else ticks[next].focus();
+      else this.focusTick(el, r, ticks[next]);
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault();
       this.focusRow(Number(el.dataset.index) + (event.key === 'ArrowDown' ? 1 : -1));
     }
+  }
+
+  /** Focuses the change tick at `t` of row `el`: the one line of the row that stands for a tick
+   * (made here, moved from tick to tick, gone when the row is drawn again without the focus). */
+  private focusTick(el: HTMLDivElement, r: TimelineRow, t: number) {
+    const group = el.querySelector('svg.tl-track g.ticks')!;
+    let line = group.querySelector<SVGLineElement>('line.tick');
+    if (!line) {
+      line = document.createElementNS(SVG_NS, 'line');
+      setAttrs(line, { class: 'tick changed', tabindex: -1, role: 'link' });
+      group.appendChild(line);
+    }
+    placeTick(line, r, t, (s) => this.x(new Date(s * 1000)));
+    line.focus();
   }
 
   /** Scrolls row `index` into view and focuses its bar (or its name when the bar is off-screen). */

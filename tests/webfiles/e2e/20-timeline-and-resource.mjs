@@ -308,12 +308,25 @@ export function register(t) {
     const moved = await page.evaluate(() => document.activeElement?.closest('.tl-row')?.dataset.index);
     const rowsCount = await page.$$eval('.tl-row', (r) => r.length);
     if (rowsCount > 1) assert(moved !== undefined, 'ArrowDown did not move to another row');
+    // Every change of the pod is drawn as a tick (one path for the row's changes); a live pod may
+    // have changed since the scenario's answer, inside the zoom's last 20 s.
+    const drawn = await page.$eval(`.tl-row[data-uid="${pod.uid}"] path.tick.changed`, (p) => (p.getAttribute('d') || '').split('M').length - 1);
+    assert(drawn >= pod.changed_at.length, `${drawn} change ticks drawn, the API had ${pod.changed_at.length}`);
     await page.focus(bar);
     await page.keyboard.press('ArrowRight');
     const tick = await page.evaluate(() => ({ cls: document.activeElement?.getAttribute('class'), t: Number(document.activeElement?.dataset?.t), label: document.activeElement?.getAttribute('aria-label') }));
     assert(/tick/.test(tick.cls || '') && tick.t === Math.min(...pod.changed_at), `ArrowRight focused ${JSON.stringify(tick)}`);
     assert(tick.label && tick.label.includes(pod.name), `the tick has no accessible name: ${tick.label}`);
     await t.screenshot(page, 'keyboard-tick-focus');
+    // → and ← move the focus from change to change, in time order.
+    const times = [...new Set(pod.changed_at)].sort((a, b) => a - b);
+    const focusedT = () => page.evaluate(() => Number(document.activeElement?.dataset?.t));
+    if (times.length >= 2) {
+      await page.keyboard.press('ArrowRight');
+      assert((await focusedT()) === times[1], `the second → focused ${await focusedT()}, want ${times[1]}`);
+      await page.keyboard.press('ArrowLeft');
+      assert((await focusedT()) === times[0], `← focused ${await focusedT()}, want ${times[0]}`);
+    }
     await page.keyboard.press('Enter');
     await page.waitForURL((u) => u.searchParams.get('uid') === pod.uid && Number(u.searchParams.get('at')) === tick.t);
     await page.waitForSelector('[data-testid=versions] tbody tr.sel-b');
