@@ -84,8 +84,11 @@ std::vector<LiveObject> Store::LiveObjects(std::string_view api_group, std::stri
   shards.back()->ForEachEntry(filter, false, [&](const EntryView& e) {
     if (e.flags & (kEventOnly | kDeletedInShard)) return true;
     if (e.api_group != api_group) return true;
+    // An Event of a store written before 2026-12-07 still holds its uid: given as the recorder
+    // now knows it (none), or a relist would see another object and infer its deletion.
     out.push_back(LiveObject{std::string(e.key.namespace_), std::string(e.key.name),
-                             std::string(e.key.uid), std::string(e.last_resource_version)});
+                             std::string(LookupKey(e.key).uid),
+                             std::string(e.last_resource_version)});
     return true;
   });
   return out;

@@ -134,8 +134,9 @@ std::vector<std::shared_ptr<const SealedShard>> Store::SealedShards() const {
   return {sealed_.begin(), sealed_.end()};  // kept in time order
 }
 
-Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
+Result<void> Store::History(const ResourceKeyView& asked, const TimeRange& range,
                             bool include_previous, const RecordFn& fn) const {
+  const ResourceKeyView key = LookupKey(asked);
   auto snapshot = QuerySnapshot(range.start_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
   const auto& shards = *snapshot;
@@ -173,8 +174,9 @@ Result<void> Store::History(const ResourceKeyView& key, const TimeRange& range,
   return {};
 }
 
-Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& key,
+Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& asked,
                                                      int64_t t_ns) const {
+  const ResourceKeyView key = LookupKey(asked);
   auto snapshot = QuerySnapshot(t_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
   const auto& shards = *snapshot;

@@ -158,7 +158,9 @@ Result<ResourceObject> ParseObject(dom::parser& parser, std::string& padded, std
   MaybeElement meta = Child(root, "metadata");
   obj.name = Str(meta, "name");
   obj.namespace_ = Str(meta, "namespace");
-  obj.uid = Str(meta, "uid");
+  // An Event is known by namespace and name (index/resource_key.h, LookupKey): its uid stays
+  // in the payload only.
+  obj.uid = is_event ? std::string_view() : Str(meta, "uid");
   obj.resource_version = Str(meta, "resourceVersion");
   if (obj.name.empty()) return MakeError(ErrorCode::kCorruption, "object has no metadata.name");
   if (is_event) {

@@ -15,6 +15,7 @@
 #include "engine/store.h"
 #include "ingest/exclusion_rules.h"
 #include "ingest/ingest_metrics.h"
+#include "ingest/resource_object.h"
 #include "ingest_test_util.h"
 
 namespace sloop::ingest {
@@ -424,6 +425,9 @@ TEST_F(TypeRecorderTest, CoreEventFillsTheEventFields) {
   EXPECT_EQ(rec.event->involved_namespace, "shop");
   EXPECT_EQ(rec.event->involved_name, "checkout-7d9f8c6b5d-x2k4q");
   EXPECT_EQ(rec.event->involved_uid, "5f1c2b9e-3a47-4c0e-9d4b-8e2f6a1c7b30");
+  // An Event is known by namespace and name: its record holds no uid, its payload does.
+  EXPECT_EQ(rec.uid, "");
+  EXPECT_NE(rec.payload.find("\"uid\""), std::string::npos);
   EXPECT_EQ(rec.event->reason, "Pulled");
   EXPECT_EQ(rec.event->severity, EventSeverity::kNormal);
   EXPECT_EQ(rec.event->count, 1);
@@ -872,6 +876,59 @@ TEST_F(RestartTest, NameReusedWithANewUidWhileDownIsANewObjectAndTheOldOneEnds) 
   ExpectIdentity(sink.records[0], WatchType::kAdded, "db-1", "new-uid", "9");
   ExpectIdentity(sink.records[1], WatchType::kDeletedInferred, "db-1", "old-uid", "5");
   EXPECT_EQ(sink.records[1].payload, old_db);
+}
+
+// Events were recorded with their uids before 2026-12-07; now an Event's records and index
+// entries hold none. A recorder started on a store of the earlier build must still know its live
+// Events as the ones the API server lists: no deletion inferred, no Event recorded twice.
+TEST_F(RestartTest, EventsRecordedWithTheirUidsByAnEarlierBuildAreStillKnownAfterARestart) {
+  auto event = [](const std::string& name, const std::string& uid, const std::string& rv) {
+    return R"({"kind":"Event","apiVersion":"v1","metadata":{"name":")" + name +
+           R"(","namespace":"shop","uid":")" + uid + R"(","resourceVersion":")" + rv +
+           R"("},"involvedObject":{"kind":"Pod","namespace":"shop","name":"web","uid":"u-web"},)"
+           R"("reason":"BackOff","type":"Warning","count":1})";
+  };
+  const std::string kept = event("web.17a", "ev-a", "7");
+  const std::string gone = event("web.17b", "ev-b", "8");
+  // What the earlier build appended: the record's key holds the Event's uid.
+  for (const auto& [json, uid] : {std::pair{kept, "ev-a"}, std::pair{gone, "ev-b"}}) {
+    auto obj = ParseObject(scratch_.parser, scratch_.padded, json, true);
+    ASSERT_TRUE(obj);
+    RecordView rec = MakeRecord(EventType(), *obj, WatchType::kAdded, kT0);
+    EXPECT_EQ(rec.uid, "") << "this build keys an Event by name";
+    rec.uid = uid;
+    ASSERT_TRUE(store_->Append(rec));
+  }
+  Restart();
+
+  TeeSink sink(*store_);
+  TypeRecorder r(EventType(), sink, options_, nullptr, scratch_);
+  EXPECT_EQ(r.SeedFromSink(""), 2u);
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(kept, t1_));
+  auto vanished = r.EndList(t1_);
+  ASSERT_TRUE(vanished);
+  EXPECT_EQ(*vanished, 1u) << "web.17b is gone; web.17a is the Event already recorded";
+  ASSERT_EQ(sink.records.size(), 1u);
+  ExpectIdentity(sink.records[0], WatchType::kDeletedInferred, "web.17b", "", "8");
+  EXPECT_EQ(sink.records[0].payload, gone) << "its last state, found by name in the old records";
+
+  // A change of web.17a is recorded without a uid; asked by its uid or without one, its history
+  // holds the record of either build.
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, event("web.17a", "ev-a", "9"), t1_ + 1));
+  for (const char* uid : {"ev-a", ""}) {
+    std::vector<std::string> versions;
+    ASSERT_TRUE(store_->History(ResourceKeyView{"Event", "shop", "web.17a", uid},
+                                TimeRange{kT0 - 1, kT0 + 3'600'000'000'000}, false,
+                                [&](const RecordView& rec) {
+                                  versions.emplace_back(rec.resource_version);
+                                  return true;
+                                }));
+    EXPECT_EQ(versions, (std::vector<std::string>{"7", "9"})) << "asked with uid '" << uid << "'";
+    auto at = store_->PayloadAt(ResourceKeyView{"Event", "shop", "web.17a", uid}, t1_ + 1);
+    ASSERT_TRUE(at && *at);
+    EXPECT_EQ((*at)->resource_version, "9");
+  }
 }
 
 TEST_F(RestartTest, OnlyTheWatchedNamespaceAndTheTypesGroupAreSeeded) {

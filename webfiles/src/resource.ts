@@ -75,8 +75,11 @@ export class ResourceView {
           const t = (v: string | null) => (v ? new Date(v).getTime() : NaN);
           const alive = incarnations.filter((r) => t(r.created ?? r.first_seen) <= at + 1000 && (!r.deleted || t(r.last_seen) >= at - 1000));
           const pick = alive.length ? alive[alive.length - 1] : incarnations[incarnations.length - 1];
-          this.cb.navigate({ uid: pick.uid }, false);
-          return;
+          // An Event (known by name, its rows without uid) or an object without one: shown as is.
+          if (pick.uid) {
+            this.cb.navigate({ uid: pick.uid }, false);
+            return;
+          }
         }
         const hist = await getJson<HistoryAnswer>(
           'history',
