@@ -33,7 +33,8 @@ using sloop::testing::Process;
 using sloop::testing::ReadFile;
 using sloop::testing::WaitFor;
 
-// Keeps, per uid, what was last recorded.
+// Keeps, per uid, what was last recorded. An Event's record holds no uid (it is known by
+// namespace and name): its payload's is taken.
 class LastStateSink : public RecordSink {
  public:
   struct Last {
@@ -43,7 +44,13 @@ class LastStateSink : public RecordSink {
   };
   Result<void> Append(const RecordView& r) override {
     std::lock_guard lock(mu_);
-    Last& l = by_uid_[std::string(r.uid)];
+    std::string_view uid = r.uid;
+    if (uid.empty() && r.kind == "Event") {
+      EXPECT_EQ(parser_.parse(r.payload.data(), r.payload.size())["metadata"]["uid"].get(uid),
+                simdjson::SUCCESS)
+          << r.payload;
+    }
+    Last& l = by_uid_[std::string(uid)];
     l.kind = r.kind;
     l.ns = r.namespace_;
     l.name = r.name;
@@ -65,6 +72,7 @@ class LastStateSink : public RecordSink {
 
  private:
   mutable std::mutex mu_;
+  simdjson::dom::parser parser_;
   std::map<std::string, Last> by_uid_;
   std::map<WatchType, int> counts_;
 };

@@ -891,10 +891,11 @@ TEST_F(RestartTest, EventsRecordedWithTheirUidsByAnEarlierBuildAreStillKnownAfte
   const std::string kept = event("web.17a", "ev-a", "7");
   const std::string gone = event("web.17b", "ev-b", "8");
   // What the earlier build appended: the record's key holds the Event's uid.
+  const ResourceType type = EventType();  // the record's API strings point into it
   for (const auto& [json, uid] : {std::pair{kept, "ev-a"}, std::pair{gone, "ev-b"}}) {
     auto obj = ParseObject(scratch_.parser, scratch_.padded, json, true);
     ASSERT_TRUE(obj);
-    RecordView rec = MakeRecord(EventType(), *obj, WatchType::kAdded, kT0);
+    RecordView rec = MakeRecord(type, *obj, WatchType::kAdded, kT0);
     EXPECT_EQ(rec.uid, "") << "this build keys an Event by name";
     rec.uid = uid;
     ASSERT_TRUE(store_->Append(rec));
