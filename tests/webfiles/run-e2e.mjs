@@ -66,6 +66,25 @@ function start(name, cmd, args, env = {}) {
 function stopAll() {
   for (const { child } of children) if (child.exitCode === null && !child.killed) child.kill('SIGTERM');
 }
+
+// stopAll, then waits until every child has exited (sloop seals its shard on SIGTERM, writing into
+// the work directory: removing it before then fails with ENOTEMPTY), SIGKILL after `ms`.
+async function stopAllAndWait(ms = 20000) {
+  stopAll();
+  await Promise.all(
+    children.map(({ child }) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? null
+        : new Promise((resolve) => {
+            const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+    ),
+  );
+}
 process.on('exit', stopAll);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
@@ -655,8 +674,8 @@ async function main() {
     }
   }
   await browser.close();
-  stopAll();
-  if (!failed) fs.rmSync(workDir, { recursive: true, force: true });
+  await stopAllAndWait();
+  if (!failed) fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   else console.log(`# kept ${workDir} (sloop.log, kubesim.log)`);
   process.exit(failed ? 1 : 0);
 }
