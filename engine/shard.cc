@@ -239,8 +239,100 @@ std::shared_ptr<const IndexReader> SealedShard::index() const {
 
 ShardInfo SealedShard::info() const { return info_; }
 
+void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
+                            EntryScratch* scratch) const {
+  // The records are in time order. Which changed the resource follows the builder's rule
+  // (ShardIndexBuilder::Add): a deletion does, a relist does not, and any other record does
+  // when its resourceVersion is not the one the resource had, which after any record but a
+  // relist is that record's. Only the first such record depends on what the shard before
+  // left: the index's change count says.
+  scratch->change_secs.clear();
+  scratch->nochange_secs.clear();
+  v->change_secs = v->nochange_secs = {};
+  v->first_ns = v->last_ns = 0;
+  const IndexEntry e = index.entry(i);
+  if (e.record_count() == 1) {
+    // One record: whether it changed the resource is the index's count, and its time is in the
+    // first columns of its segment block, which is all that is decompressed.
+    const uint64_t offset = e.first_block();
+    if (offset != 0 && scratch->heads_offset != offset) {
+      scratch->heads_offset = 0;
+      auto segment = Segment();
+      if (!segment) return;
+      auto read = (*segment)->ReadBlockHeads(offset, &scratch->heads, &scratch->frame);
+      if (!read) {
+        if (read.error().code == ErrorCode::kCorruption) {
+          NoteCorruptBlock(segment_path_, offset,
+                           "reading " + ResourceKey(e.key()).ToString() + ": " +
+                               read.error().message);
+        }
+        return;
+      }
+      scratch->heads_offset = offset;
+    }
+    if (offset == 0 || e.first_record() >= scratch->heads.size()) return;
+    const int64_t t = scratch->heads[e.first_record()].observed_ns;
+    v->first_ns = v->last_ns = t;
+    auto& ticks = v->change_count > 0 ? scratch->change_secs : scratch->nochange_secs;
+    ticks.push_back(static_cast<uint32_t>(std::max<int64_t>(0, t / 1'000'000'000)));
+    v->change_secs = scratch->change_secs;
+    v->nochange_secs = scratch->nochange_secs;
+    return;
+  }
+  struct Seen {
+    int64_t ns;
+    bool change;
+  };
+  std::vector<Seen> seen;
+  std::string version;
+  bool have_version = false;
+  size_t ambiguous = SIZE_MAX;
+  uint32_t changes = 0;
+  auto read = ReadEntryRecords(
+      index, i,
+      [&](const RecordView& r) {
+        bool change = false;
+        if (r.watch_type == WatchType::kRelisted) {
+          change = false;
+        } else if (r.watch_type == WatchType::kDeleted ||
+                   r.watch_type == WatchType::kDeletedInferred) {
+          change = true;
+        } else if (!have_version) {
+          ambiguous = seen.size();
+        } else {
+          change = r.resource_version != version;
+        }
+        if (r.watch_type != WatchType::kRelisted) {
+          version.assign(r.resource_version);
+          have_version = true;
+        }
+        changes += change;
+        seen.push_back({r.observed_ns, change});
+        return true;
+      },
+      &scratch->block, &scratch->decoded);
+  if (!read) {
+    // A damaged block is logged where it is met: the entry keeps the times of what was read.
+    scratch->decoded = 0;
+  }
+  if (ambiguous != SIZE_MAX && v->change_count > changes) seen[ambiguous].change = true;
+  for (size_t k = 0; k < seen.size(); ++k) {
+    const int64_t t = seen[k].ns;
+    if (k == 0) v->first_ns = v->last_ns = t;
+    v->last_ns = std::max(v->last_ns, t);
+    auto& ticks = seen[k].change ? scratch->change_secs : scratch->nochange_secs;
+    ticks.push_back(static_cast<uint32_t>(std::max<int64_t>(0, t / 1'000'000'000)));
+  }
+  for (auto* ticks : {&scratch->change_secs, &scratch->nochange_secs}) {
+    std::sort(ticks->begin(), ticks->end());
+    ticks->erase(std::unique(ticks->begin(), ticks->end()), ticks->end());
+  }
+  v->change_secs = scratch->change_secs;
+  v->nochange_secs = scratch->nochange_secs;
+}
+
 void SealedShard::FillEntry(const IndexReader& index, uint32_t i, bool with_details,
-                            EntryView* v) const {
+                            EntryView* v, EntryScratch* scratch, bool shard_span_times) const {
   const IndexEntry e = index.entry(i);
   v->key = e.key();
   v->api_group = e.api_group();
@@ -259,6 +351,14 @@ void SealedShard::FillEntry(const IndexReader& index, uint32_t i, bool with_deta
   v->last_resource_version = e.last_resource_version();
   v->change_secs = e.change_secs();
   v->nochange_secs = e.nochange_secs();
+  if (e.times_in_segment()) {
+    if (shard_span_times) {
+      v->first_ns = info_.min_ns;
+      v->last_ns = info_.max_ns;
+    } else {
+      ReadTimes(index, i, v, scratch);
+    }
+  }
   v->heat.clear();
   v->owners.clear();
   if (!with_details) return;
@@ -285,6 +385,7 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   if (filter.skip_carried && !filter.name_contains.empty() &&
       (filter.skip_events || (!filter.kind.empty() && filter.kind != "Event"))) {
     EntryView v;
+    EntryScratch scratch;
     bool stop = false;
     bool listed = index.ForEachRecordedName([&](uint32_t i, std::string_view name) {
       if (i < first) return true;
@@ -292,7 +393,7 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
       if (!ContainsIgnoreCase(name, filter.name_contains)) return true;
       ResourceKeyView k = index.key(i);
       if (!Matches(k, filter)) return true;
-      FillEntry(index, i, with_details, &v);
+      FillEntry(index, i, with_details, &v, &scratch, filter.shard_span_times);
       stop = !fn(v);
       return !stop;
     });
@@ -328,6 +429,7 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   } join{stop, prefetch};
   uint32_t block = per_block ? first / per_block : 0, dropped = first;
   EntryView v;
+  EntryScratch scratch;
   for (uint32_t i = first; i < last; ++i) {
     if (i == events.first && events.second > i) {
       i = events.second - 1;
@@ -348,7 +450,7 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
     ResourceKeyView k = index.key(i);
     if (filter.skip_events && k.kind == "Event") continue;
     if (!Matches(k, filter)) continue;
-    FillEntry(index, i, with_details, &v);
+    FillEntry(index, i, with_details, &v, &scratch, filter.shard_span_times);
     if (!fn(v)) return;
   }
 }
@@ -413,12 +515,13 @@ Result<void> SealedShard::ForEachPickedRecord(const EntryFilter& filter, const E
                            : index.Find(filter.kind, filter.namespace_, filter.name);
   std::vector<uint32_t> picked;
   EntryView v;
+  EntryScratch scratch;
   for (uint32_t i = first; i < last; ++i) {
     if (index.entry(i).record_count() == 0) continue;
     ResourceKeyView k = index.key(i);
     if (filter.skip_events && k.kind == "Event") continue;
     if (!Matches(k, filter)) continue;
-    FillEntry(index, i, false, &v);
+    FillEntry(index, i, false, &v, &scratch, filter.shard_span_times);
     if (pick(v)) picked.push_back(i);
   }
   // Entries in key order are records in file order: a block shared by neighbours is decoded
@@ -461,9 +564,19 @@ Result<void> SealedShard::ForEachRecord(const ResourceKeyView& key, const Record
       // With an empty namespace (cluster-scoped), Find matched the whole kind.
       if (k.namespace_ == key.namespace_ && k.name == key.name) entries.push_back(i);
     }
-    std::sort(entries.begin(), entries.end(), [&](uint32_t a, uint32_t b) {
-      return index.entry(a).first_ns() < index.entry(b).first_ns();
-    });
+    if (entries.size() > 1) {
+      // By their first records' times (an Event's are in the segment in an older shard).
+      std::vector<std::pair<int64_t, uint32_t>> by_time;
+      EntryScratch scratch;
+      for (uint32_t i : entries) {
+        EntryView v;
+        FillEntry(index, i, false, &v, &scratch);
+        by_time.emplace_back(v.first_ns, i);
+      }
+      std::stable_sort(by_time.begin(), by_time.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t k = 0; k < by_time.size(); ++k) entries[k] = by_time[k].second;
+    }
   }
   bool stopped = false;
   for (uint32_t i : entries) {

@@ -72,6 +72,10 @@ struct EntryFilter {
   bool skip_carried = false;       // leave out entries carried over with no record in the shard
   bool skip_unchanged = false;     // ... and with no Event about them either (what the shard
                                    // before said of them holds through this one)
+  // An entry whose times are in the segment (an Event's in an older shard) is given the span of
+  // the shard's records and no ticks instead of reading them: for a caller that asks which
+  // resources a window holds (a superset), not when.
+  bool shard_span_times = false;
 };
 
 struct ShardInfo {
@@ -196,7 +200,26 @@ class SealedShard : public Shard {
   // was read from) is not read again: neighbours in key order share blocks.
   Result<void> ReadEntryRecords(const IndexReader& index, uint32_t entry, const RecordFn& fn,
                                 Block* block = nullptr, uint64_t* decoded = nullptr) const;
-  void FillEntry(const IndexReader& index, uint32_t i, bool with_details, EntryView* v) const;
+  // What FillEntry keeps between the entries of one scan: the segment block it read last (the
+  // Events of one object share blocks) and the ticks it read for the entry it filled.
+  struct EntryScratch {
+    Block block;
+    uint64_t decoded = 0;
+    // The first columns of the segment block at heads_offset (0: none), for entries of one
+    // record, which need only its time and watch type.
+    std::vector<RecordHead> heads;
+    uint64_t heads_offset = 0;
+    std::string frame;
+    std::vector<uint32_t> change_secs;
+    std::vector<uint32_t> nochange_secs;
+  };
+  // An entry whose times are in the segment (IndexEntry::times_in_segment) has them read from
+  // its records, into scratch (its ticks live there until the next call).
+  void FillEntry(const IndexReader& index, uint32_t i, bool with_details, EntryView* v,
+                 EntryScratch* scratch, bool shard_span_times = false) const;
+  // The times and ticks of such an entry, as the index would have held them.
+  void ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
+                 EntryScratch* scratch) const;
   static Result<std::shared_ptr<SealedShard>> Open(std::unique_ptr<ByteSource> segment,
                                                    const std::filesystem::path& segment_path,
                                                    const std::filesystem::path& index_path,

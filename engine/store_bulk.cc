@@ -117,6 +117,9 @@ Result<void> Store::Versions(std::span<const ResourceKey> keys, const TimeRange&
       filter.namespace_ = front.namespace_;
     }
   }
+  // The picks below only narrow which entries' records are read (each record's own time is
+  // tested): an entry whose times are in the segment need not have them read for that.
+  filter.shard_span_times = true;
   auto snapshot = QuerySnapshot(range.start_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
   const auto& shards = *snapshot;

@@ -195,8 +195,8 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
   // Not before it is in the bucket: an index read through a base cannot be read alone there.
   if (options_.shard_uploaded && !options_.shard_uploaded(si)) return false;
   if (shard->base_shard_id() != 0 ||
-      shard->opened_index()->format_version() != index_format::kFormatVersion ||
-      next->opened_index()->format_version() != index_format::kFormatVersion) {
+      !index_format::Columnar(shard->opened_index()->format_version()) ||
+      !index_format::Columnar(next->opened_index()->format_version())) {
     return false;  // read through a base already, or of a format without bases
   }
   // Retention deletes by newest record: a base must outlive the shards that read it.

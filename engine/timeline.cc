@@ -91,6 +91,10 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   filter.kind = q.kind;
   filter.skip_events = q.kind.empty();  // Events are heat on other rows, not rows of their own
   if (!q.kind.empty() && q.kind != "Namespace") filter.namespace_ = q.namespace_;
+  // The shards leave out entries whose names cannot match before they read the rest of them
+  // (their case is ignored there: the exact test is below).
+  filter.name_contains = q.name_match;
+  filter.shard_span_times = q.which_only;
   // Per row: alive at the end of the last shard scanned, and the last shard that had an entry.
   std::vector<uint8_t> alive;
   std::vector<uint32_t> seen_in;

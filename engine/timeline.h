@@ -35,6 +35,11 @@ struct TimelineQuery {
   std::string name_exact;  // exact name; "" = any
   TimelineSort sort = TimelineSort::kStart;
   size_t limit = 5000;
+  // Which resources the window holds is all that is asked (their times and ticks are not
+  // read): an Event of an older shard, whose times are its records', is taken to span the
+  // shard's records, so the rows are a superset of those of the window, with times that may
+  // be the shard's.
+  bool which_only = false;
   // Raised by the caller to give up (its deadline passed): the scan stops soon after and the
   // query fails with kAborted. Null: never.
   const std::atomic<bool>* cancel = nullptr;

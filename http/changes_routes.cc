@@ -498,6 +498,8 @@ Result<void> ChangesQuery::Warnings(std::vector<Change>* out) {
   q.namespace_ = ns_;
   q.kind = "Event";
   q.limit = kTimelineLimit;
+  // Only their keys are used: their records in the window are read below.
+  q.which_only = true;
   q.cancel = req_.cancel.get();
   auto events = ctx_.store.Timeline(q);
   if (!events) return std::unexpected(events.error());

@@ -30,7 +30,11 @@ enum Mask : uint32_t {
   kHasNoChanges = 256,
   kRef = 512,  // the key is the base entry's (refs stream), and maybe more (Inherit << 10)
   kInheritShift = 10,
-  kKnownMask = (1 << 14) - 1,
+  kInheritBits = 0xf,
+  // Its times and ticks are left out: an Event entry with records in an index rewritten against
+  // its base (WriteRebasedIndex). Readers take them from its records in the segment.
+  kTimesInSegment = 1 << 14,
+  kKnownMask = (1 << 15) - 1,
 };
 
 // A 32-bit value after a difference read from a stream (modulo 2^32, as written).
@@ -227,9 +231,10 @@ void EntryBlockBuilder::EndRun() {
   run_length_ = 0;
 }
 
-void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s,
+bool EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s,
                             std::optional<uint64_t> ordinal, bool linked,
-                            std::span<const uint32_t> about, const EntryRef* ref) {
+                            std::span<const uint32_t> about, const EntryRef* ref,
+                            bool times_in_segment) {
   // Kind, namespace, API group and version: runs of one combination.
   const uint32_t refs[4] = {string_id_(key.kind), string_id_(key.namespace_),
                             string_id_(s.api_group), string_id_(s.api_version)};
@@ -259,10 +264,16 @@ void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
   const bool implied_span = (s.flags & kCarriedOver) && s.record_count == 0;
   const ResourceKeyView* inv = s.involved();
   uint32_t mask = 0;
-  if (!implied_span && (s.first_ns != 0 || s.last_ns != 0)) mask |= kHasTimes;
+  // Times in the segment need records there to read them from.
+  const bool in_segment = times_in_segment && s.record_count > 0 && ordinal.has_value();
+  if (in_segment) {
+    mask |= kTimesInSegment;
+  } else {
+    if (!implied_span && (s.first_ns != 0 || s.last_ns != 0)) mask |= kHasTimes;
+    if (!s.change_secs.empty()) mask |= kHasChanges;
+    if (!s.nochange_secs.empty()) mask |= kHasNoChanges;
+  }
   if (s.record_count || s.change_count || s.nochange_count) mask |= kHasCounts;
-  if (!s.change_secs.empty()) mask |= kHasChanges;
-  if (!s.nochange_secs.empty()) mask |= kHasNoChanges;
   if (s.creation_ns != 0 && !(inherit & kInheritCreation)) mask |= kHasCreation;
   if (s.owners && !s.owners->empty() && !(inherit & kInheritOwners)) mask |= kHasOwners;
   if (!s.last_resource_version.empty() && !(inherit & kInheritVersion)) mask |= kHasVersion;
@@ -290,7 +301,7 @@ void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
   // Ticks: the first against the entry's first second, then each against the one before.
   const uint32_t base_sec = static_cast<uint32_t>(first_ns / kNsPerSec);
   for (const TickList* ticks : {&s.change_secs, &s.nochange_secs}) {
-    if (ticks->empty()) continue;
+    if (ticks->empty() || in_segment) continue;
     std::string& out = streams_[kTicks];
     Put(&out, ticks->size());
     uint32_t previous = base_sec;
@@ -399,6 +410,7 @@ void EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
     ++about_targets_;
   }
   ++n_;
+  return in_segment;
 }
 
 std::string EntryBlockBuilder::Finish() {
@@ -524,9 +536,9 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
         return fail("an entry names no entry of the base index");
       }
       e.ref = static_cast<uint32_t>(ref);
-      e.inherit = static_cast<uint8_t>(mask >> kInheritShift);
+      e.inherit = static_cast<uint8_t>((mask >> kInheritShift) & kInheritBits);
       previous_ref = static_cast<int64_t>(ref);
-    } else if (mask >> kInheritShift) {
+    } else if ((mask >> kInheritShift) & kInheritBits) {
       return fail("an entry of its own inherits parts");
     } else {
       // Name: a prefix of the one before, then its own bytes.
@@ -547,6 +559,13 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
       }
       previous_name = e.key.name;
       e.key.uid = GetUid(streams[kUids], out->chars);
+    }
+    if (mask & kTimesInSegment) {
+      if (!ctx.times_in_segment) return fail("an entry's times are in the segment (version 4)");
+      if (mask & (kHasTimes | kHasChanges | kHasNoChanges)) {
+        return fail("an entry holds times it says are in the segment");
+      }
+      e.times_in_segment = true;
     }
     if (mask & kHasCounts) {
       varint::Reader& c = streams[kCounts];
@@ -649,6 +668,9 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
       }
       expected += e.record_count;
     }
+    if (e.times_in_segment && !e.has_position) {
+      return fail("an entry whose times are in the segment has no record there");
+    }
   }
   // Which Event entries are about which entry of this block.
   varint::Reader& ab = streams[kAbout];
@@ -672,6 +694,10 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
   }
   for (const varint::Reader& s : streams) {
     if (!s.ok()) return fail("a stream is cut short");
+    // Bytes no entry read would be read by the wrong entries in a block written differently:
+    // a version-4 block holds exactly its entries' parts (files of version 3 were written by
+    // builds that did not check this, and are read as they were).
+    if (ctx.times_in_segment && !s.done()) return fail("a stream holds more than its entries");
   }
   if (!refs_ok) return fail("an entry names a string the index does not have");
   if (run_left != 0 || !streams[kKeyRuns].done()) return fail("key runs do not match the entries");

@@ -83,6 +83,9 @@ struct EntryRow {
   uint8_t inherit = 0;
   uint8_t flags = 0;
   bool has_position = false;
+  // Its times and ticks were left out of the index (first_ns, last_ns 0, no ticks): they are
+  // its records' (IndexEntry::times_in_segment).
+  bool times_in_segment = false;
 };
 
 // What only an Event entry has.
@@ -118,6 +121,7 @@ struct BlockContext {
   uint32_t entries = 0;      // entries the block must hold
   uint32_t shard_entries = 0;
   uint32_t base_entries = 0;  // entries of the base index (0: none; no entry may name one)
+  bool times_in_segment = false;  // version 4: entries may leave their times to the segment
 };
 
 // Decodes a version-3 block payload (decompressed) into *out. False, with *why set, when the
@@ -141,8 +145,12 @@ class EntryBlockBuilder {
   // that entry's `about` list, not spelled out here). about: the Event entries about it,
   // ascending. ref: the base entry that names its key (and the parts it inherits), entries
   // increasing within the block; null: the key is written here.
-  void Add(const ResourceKeyView& key, const ResourceSummary& s, std::optional<uint64_t> ordinal,
-           bool linked, std::span<const uint32_t> about, const EntryRef* ref = nullptr);
+  // times_in_segment: leave its times and ticks out, for readers to take from its records (an
+  // entry with records and an ordinal only; ignored otherwise). Returns whether they were left
+  // out (the file is then version 4).
+  bool Add(const ResourceKeyView& key, const ResourceSummary& s, std::optional<uint64_t> ordinal,
+           bool linked, std::span<const uint32_t> about, const EntryRef* ref = nullptr,
+           bool times_in_segment = false);
   uint32_t size() const { return n_; }
   // The block's payload; the builder is empty again.
   std::string Finish();

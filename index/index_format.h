@@ -12,10 +12,18 @@ namespace sloop::index_format {
 inline constexpr char kFileIdentifier[5] = "SLIX";
 // Written by this build: entry blocks in the compact columnar encoding (EntryBlockBuilder).
 // Versions 1 (one uncompressed FlatBuffers entry vector) and 2 (FlatBuffers entry blocks) are
-// still read; nothing else is.
+// still read; nothing else is. Version 4 is version 3 whose blocks may also hold entries whose
+// times are in the segment (an Event's, in an index rewritten against its base): a file is
+// written as 4 when it has one, as 3 otherwise, and both read alike.
 inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kFormatVersionOne = 1;
 inline constexpr uint32_t kFormatVersionTwo = 2;
+inline constexpr uint32_t kFormatVersionFour = 4;
+
+// Versions 3 and 4: columnar entry blocks, record ordinals, bases.
+inline constexpr bool Columnar(uint32_t version) {
+  return version == kFormatVersion || version == kFormatVersionFour;
+}
 
 // Entries are cut into blocks of this many (the last may hold fewer), each compressed as one
 // zstd frame with its content checksum. Version 2 wrote 128 a block.

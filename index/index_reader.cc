@@ -119,21 +119,21 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
                   r->index_id(),       r->base_shard_id()};
   uint32_t version = r->format_version();
   if (version != index_format::kFormatVersionOne && version != index_format::kFormatVersionTwo &&
-      version != index_format::kFormatVersion) {
+      !index_format::Columnar(version)) {
     return MakeError(ErrorCode::kUnsupported,
                      "index " + path.string() + ": format version " + std::to_string(version) +
                          " is not supported by this build (it reads 1 to " +
-                         std::to_string(index_format::kFormatVersion) + "); upgrade sloop");
+                         std::to_string(index_format::kFormatVersionFour) + "); upgrade sloop");
   }
   if (auto r = index->CheckDirectory(); !r) return std::unexpected(r.error());
-  if (verify && version == index_format::kFormatVersion) {
+  if (verify && index_format::Columnar(version)) {
     if (auto r = index->CheckDirectoryHash(); !r) return std::unexpected(r.error());
   }
   if (const auto* strings = r->strings()) {
     map->strings.reserve(strings->size());
     for (const flatbuffers::String* str : *strings) map->strings.push_back(Str(str));
   }
-  if (version == index_format::kFormatVersion && r->base_shard_id() != 0) {
+  if (index_format::Columnar(version) && r->base_shard_id() != 0) {
     const std::string base_name = "the index of shard " + std::to_string(r->base_shard_id());
     std::shared_ptr<const IndexReader> b = base ? base(r->base_shard_id()) : nullptr;
     if (!b) {
@@ -210,7 +210,7 @@ Result<uint64_t> IndexReader::BaseShardOf(const std::filesystem::path& path) {
   if (flatbuffers::BufferHasIdentifier(buf, index_format::kFileIdentifier) &&
       fb::VerifyShardIndexBuffer(verifier)) {
     const fb::ShardIndex* root = fb::GetShardIndex(buf);
-    base = root->format_version() == index_format::kFormatVersion ? root->base_shard_id() : 0;
+    base = index_format::Columnar(root->format_version()) ? root->base_shard_id() : 0;
   }
   munmap(addr, size);
   return base;
@@ -388,6 +388,7 @@ Result<const IndexReader::Decoded*> IndexReader::DecodeBlock(uint32_t b) const {
       index_internal::BlockContext ctx;
       ctx.strings = map_->strings;
       ctx.window_start_ns = header_.window_start_ns;
+      ctx.times_in_segment = header_.format_version == index_format::kFormatVersionFour;
       ctx.first_entry = b * per_block_;
       ctx.entries = std::min(per_block_, entry_count_ - b * per_block_);
       ctx.shard_entries = entry_count_;
@@ -666,7 +667,7 @@ std::span<const uint32_t> IndexReader::EventsAbout(uint32_t involved) const {
 
 void IndexReader::ForEachEventLink(
     const std::function<void(uint32_t event, uint32_t involved)>& fn) const {
-  if (header_.format_version != index_format::kFormatVersion) {
+  if (!index_format::Columnar(header_.format_version)) {
     if (const auto* links = root_->event_links()) {
       for (const fb::EventLink* l : *links) fn(l->entry(), l->involved());
     }
@@ -745,6 +746,8 @@ uint32_t IndexEntry::nochange_count() const { return row_->nochange_count; }
 uint32_t IndexEntry::record_count() const { return row_->record_count; }
 uint8_t IndexEntry::flags() const { return row_->flags; }
 
+bool IndexEntry::times_in_segment() const { return row_->times_in_segment; }
+
 std::span<const uint32_t> IndexEntry::change_secs() const {
   if (row_->change_n == 0) return {};
   return {block_->ticks.data() + row_->ticks, row_->change_n};
@@ -771,18 +774,18 @@ IndexOwner IndexEntry::owner(uint32_t k) const {
 
 uint64_t IndexEntry::first_block() const {
   if (!row_->has_position) return 0;
-  if (reader_->header_.format_version != index_format::kFormatVersion) return row_->position;
+  if (!index_format::Columnar(reader_->header_.format_version)) return row_->position;
   return reader_->SegmentPosition(row_->position).first;
 }
 
 uint32_t IndexEntry::first_record() const {
   if (!row_->has_position) return 0;
-  if (reader_->header_.format_version != index_format::kFormatVersion) return row_->first_record;
+  if (!index_format::Columnar(reader_->header_.format_version)) return row_->first_record;
   return reader_->SegmentPosition(row_->position).second;
 }
 
 std::optional<uint64_t> IndexEntry::first_record_ordinal() const {
-  if (!row_->has_position || reader_->header_.format_version != index_format::kFormatVersion) {
+  if (!row_->has_position || !index_format::Columnar(reader_->header_.format_version)) {
     return std::nullopt;
   }
   return row_->position;

@@ -92,7 +92,8 @@ class IndexEntry {
   std::string_view api_group() const;
   std::string_view api_version() const;
   int64_t creation_ns() const;  // metadata.creationTimestamp, 0 when unknown
-  // As stored: a carried-over entry with no record leaves them out (0), its span is the shard's.
+  // As stored: a carried-over entry with no record leaves them out (0), its span is the shard's;
+  // so does an entry whose times are in the segment (times_in_segment()).
   int64_t first_ns() const;
   int64_t last_ns() const;
   uint32_t change_count() const;
@@ -101,6 +102,11 @@ class IndexEntry {
   uint8_t flags() const;                            // ResourceFlags (index/resource_summary.h)
   std::span<const uint32_t> change_secs() const;    // Unix seconds, ascending
   std::span<const uint32_t> nochange_secs() const;  // Unix seconds, ascending
+  // Its first_ns, last_ns and ticks were left out of the index (an Event's entry with records in
+  // an index rewritten against its base, since 2026-12-07): they read 0 and empty, and are its
+  // records' (their observation times, first and last, and the seconds of those that changed
+  // it and of those that did not; counts are kept).
+  bool times_in_segment() const;
   uint32_t heat_size() const;
   IndexHeatCell heat(uint32_t k) const;  // k < heat_size(), by minute then reason
   uint32_t owner_count() const;

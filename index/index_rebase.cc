@@ -137,12 +137,12 @@ RecordPosition FirstPosition(const IndexEntry& e) {
 
 Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base,
                                const std::filesystem::path& path) {
-  if (index.format_version() != index_format::kFormatVersion ||
-      base.format_version() != index_format::kFormatVersion || index.base()) {
+  if (!index_format::Columnar(index.format_version()) ||
+      !index_format::Columnar(base.format_version()) || index.base()) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "index " + index.path().string() +
-                         ": only an index of format 3 holding its own keys is rewritten against "
-                         "another of format 3");
+                         ": only an index of format 3 or 4 holding its own keys is rewritten "
+                         "against another of format 3 or 4");
   }
   const IndexHeader& h = index.header();
   IndexWriter writer(path, h.window_start_ns);
@@ -156,9 +156,13 @@ Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base
         // latter).
         const bool unchanged =
             (e.flags() & kCarriedOver) && e.record_count() == 0 && e.heat_size() == 0;
+        // An Event's times and ticks are its records' (no query of a shard that is no longer
+        // the newest reads them but a timeline of Events, which reads them there).
+        const bool event = key.kind == kEventKind;
+        const bool times_in_segment = event && e.record_count() > 0 && position.first_block != 0;
         std::optional<uint32_t> j;
-        if (unchanged || key.kind == "Event") j = cursor.Find(key);
-        if (!j) return writer.Add(key, s, position);
+        if (unchanged || event) j = cursor.Find(key);
+        if (!j) return writer.Add(key, s, position, nullptr, times_in_segment);
         const IndexEntry b = cursor.entry(*j);
         index_internal::EntryRef ref{*j, 0};
         if (e.creation_ns() != 0 && e.creation_ns() == b.creation_ns()) {
@@ -174,7 +178,7 @@ Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base
         if (!e.involved_kind().empty() && SameEvent(e, b)) {
           ref.inherit |= index_internal::kInheritEvent;
         }
-        return writer.Add(key, s, position, &ref);
+        return writer.Add(key, s, position, &ref, times_in_segment);
       });
   if (!added) return added;
   std::vector<std::string> reasons;
@@ -194,15 +198,16 @@ Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base
 }
 
 Result<void> WriteWholeIndex(const IndexReader& index, const std::filesystem::path& path) {
-  if (index.format_version() != index_format::kFormatVersion) {
+  if (!index_format::Columnar(index.format_version())) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "index " + index.path().string() +
-                         ": only an index of format 3 is written whole (older ones are whole)");
+                         ": only an index of format 3 or 4 is written whole (older ones are "
+                         "whole)");
   }
   const IndexHeader& h = index.header();
   IndexWriter writer(path, h.window_start_ns);
   auto added = ForEachSummary(index, writer, [&](const IndexEntry& e, const ResourceSummary& s) {
-    return writer.Add(e.key(), s, FirstPosition(e));
+    return writer.Add(e.key(), s, FirstPosition(e), nullptr, e.times_in_segment());
   });
   if (!added) return added;
   std::vector<std::string> reasons;

@@ -106,6 +106,11 @@ struct IndexWriter::State {
   XXH3_state_t* payload_hash = XXH3_createState();  // of the compressed blocks, for index_id
 
   index_internal::EntryBlockBuilder block;
+  // Some entry left its times to the segment: the file is version 4, else 3.
+  bool times_in_segment = false;
+  uint32_t format_version() const {
+    return times_in_segment ? index_format::kFormatVersionFour : index_format::kFormatVersion;
+  }
   std::set<std::string, std::less<>> kinds, namespaces;
   std::vector<std::string> chunks;
   uint64_t payload_bytes = 0;
@@ -204,7 +209,8 @@ void IndexWriter::Plan(const ResourceKeyView& key, const ResourceSummary& s) {
 }
 
 Result<void> IndexWriter::Add(const ResourceKeyView& key, const ResourceSummary& s,
-                              RecordPosition position, const index_internal::EntryRef* ref) {
+                              RecordPosition position, const index_internal::EntryRef* ref,
+                              bool times_in_segment) {
   State& st = *st_;
   st.EndPlan();
   const uint32_t i = st.i;
@@ -245,7 +251,9 @@ Result<void> IndexWriter::Add(const ResourceKeyView& key, const ResourceSummary&
   }
   const ResourceKeyView* inv = s.involved();
   const bool linked = inv && st.IndexOf(*inv) != kNoEntry;
-  st.block.Add(key, s, ordinal, linked, st.about, ref);
+  if (st.block.Add(key, s, ordinal, linked, st.about, ref, times_in_segment)) {
+    st.times_in_segment = true;
+  }
   st.expected_ordinal += s.record_count;
   ++st.i;
   if (st.i % kEntriesPerBlock == 0) return st.FinishBlock();
@@ -300,7 +308,7 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   // The directory's checksum, over the values in the order a reader parses them.
   index_internal::DirectoryHash hash;
   for (uint64_t v :
-       {uint64_t{index_format::kFormatVersion}, shard.shard_id,
+       {uint64_t{st.format_version()}, shard.shard_id,
         static_cast<uint64_t>(shard.window_start_ns), static_cast<uint64_t>(shard.window_end_ns),
         static_cast<uint64_t>(shard.min_ns), static_cast<uint64_t>(shard.max_ns),
         shard.segment_bytes, shard.record_count, uint64_t{st.count}, uint64_t{kEntriesPerBlock},
@@ -371,7 +379,7 @@ Result<void> IndexWriter::Finish(const IndexShardInfo& shard,
   auto kinds_vec = fbb.CreateVectorOfStrings(kind_list);
   auto ns_vec = fbb.CreateVectorOfStrings(ns_list);
   fb::ShardIndexBuilder ib(fbb);
-  ib.add_format_version(index_format::kFormatVersion);
+  ib.add_format_version(st.format_version());
   ib.add_shard_id(shard.shard_id);
   ib.add_window_start_ns(shard.window_start_ns);
   ib.add_window_end_ns(shard.window_end_ns);

@@ -63,8 +63,10 @@ class IndexWriter {
   // first record at one ordinal): kInvalidArgument otherwise.
   // ref (only with a base, see IndexShardInfo): the entry of the base with the same key, whose
   // key and equal parts this entry names instead of holding them.
+  // times_in_segment: its times and ticks are left out, for readers to take from its records
+  // (IndexEntry::times_in_segment); only for an entry with records at a known position.
   Result<void> Add(const ResourceKeyView& key, const ResourceSummary& s, RecordPosition position,
-                   const index_internal::EntryRef* ref = nullptr);
+                   const index_internal::EntryRef* ref = nullptr, bool times_in_segment = false);
   // Writes the file and fsyncs it. reasons are the Event reasons the entries' heat cells name
   // (HeatCellData::reason). Refused when the passes did not see the same number of entries.
   Result<void> Finish(const IndexShardInfo& shard, std::span<const std::string> reasons);

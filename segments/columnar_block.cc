@@ -184,6 +184,37 @@ void Encode(std::span<const RecordView> records, std::string* out) {
   for (const RecordView& r : records) out->append(r.payload);
 }
 
+size_t HeadBytes(uint32_t count) {
+  // A watch type byte, then a time of two varints (at most 10 and 5 bytes) a record.
+  return size_t{count} * 16;
+}
+
+bool DecodeHeads(std::string_view prefix, uint32_t count, std::vector<RecordHead>* out,
+                 const char** why) {
+  auto fail = [&](const char* reason) {
+    *why = reason;
+    return false;
+  };
+  if (count > prefix.size() / 3) return fail("block shorter than its record count");
+  out->assign(count, RecordHead{});
+  Cursor c(prefix, prefix.size());
+  std::string_view types;
+  if (!c.Bytes(count, &types)) return fail("block shorter than its record count");
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint8_t b = static_cast<uint8_t>(types[i]);
+    if ((b & ~(kTypeMask | kHasEvent)) != 0 ||
+        (b & kTypeMask) > static_cast<uint8_t>(WatchType::kDeletedInferred)) {
+      return fail("record has an unknown watch type");
+    }
+    (*out)[i].watch_type = static_cast<WatchType>(b & kTypeMask);
+  }
+  int64_t seconds = 0;
+  for (RecordHead& r : *out) {
+    if (!c.Time(seconds, &r.observed_ns, &seconds)) return fail("bad observation time");
+  }
+  return true;
+}
+
 bool Decode(std::string_view body, uint32_t count, std::vector<RecordView>* out, const char** why) {
   auto fail = [&](const char* reason) {
     *why = reason;

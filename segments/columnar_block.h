@@ -21,4 +21,12 @@ void Encode(std::span<const RecordView> records, std::string* out);
 // body is not a well-formed format 2 body of exactly `count` records; *out is then unusable.
 bool Decode(std::string_view body, uint32_t count, std::vector<RecordView>* out, const char** why);
 
+// The most bytes at the start of a body of `count` records that DecodeHeads needs.
+size_t HeadBytes(uint32_t count);
+// Decodes the first columns of a body (watch types, observation times) from `prefix`, its
+// first bytes (HeadBytes(count), or the whole body when shorter), into *out (resized to count).
+// False with *why when they are not well formed.
+bool DecodeHeads(std::string_view prefix, uint32_t count, std::vector<RecordHead>* out,
+                 const char** why);
+
 }  // namespace sloop::columnar_block

@@ -25,4 +25,11 @@ struct RecordView {
   std::optional<EventInfoView> event;
 };
 
+// What a segment block says of a record before its strings and payload: its watch type and
+// observation time (SegmentReader::ReadBlockHeads).
+struct RecordHead {
+  int64_t observed_ns = 0;
+  WatchType watch_type = WatchType::kAdded;
+};
+
 }  // namespace sloop

@@ -305,6 +305,68 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
   return {};
 }
 
+Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHead>* out,
+                                           std::string* scratch) const {
+  block_frame::Header h;
+  std::string why;
+  auto probe = impl_->ReadFrame(offset, impl_->FileSize(), scratch, &h, &why);
+  auto fail = [&](const std::string& reason) {
+    return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() +
+                                                 ": block at offset " + std::to_string(offset) +
+                                                 ": " + reason);
+  };
+  if (probe != Impl::Probe::kGood) return fail(why);
+  if (h.is_dictionary()) return fail("holds the segment's dictionary, not records");
+  if (h.block_format != sf::kBlockColumnar) {
+    Block whole;
+    if (auto r = ReadBlock(offset, &whole); !r) return r;
+    out->resize(whole.size());
+    for (size_t i = 0; i < whole.size(); ++i) {
+      const RecordView v = whole.record(i);
+      (*out)[i] = RecordHead{v.observed_ns, v.watch_type};
+    }
+    return {};
+  }
+  if (h.codec == sf::kCodecZstdDictionary && impl_->dictionary_end == 0) {
+    return fail(impl_->dictionary_error.empty()
+                    ? "compressed against a dictionary the segment does not start with"
+                    : impl_->dictionary_error);
+  }
+  // The columns come first: decompress until they are out, not the payloads after them.
+  const size_t want =
+      std::min<size_t>(h.uncompressed_bytes, columnar_block::HeadBytes(h.record_count));
+  std::string head;
+  SetSizeUninitialized(head, want);
+  ZSTD_DCtx* d = ThreadZstdDCtx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
+  struct Reset {
+    ZSTD_DCtx* d;
+    ~Reset() { ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters); }
+  } reset{d};
+  if (h.codec == sf::kCodecZstdDictionary) {
+    const size_t r = ZSTD_DCtx_refPrefix(d, impl_->dictionary.data(), impl_->dictionary.size());
+    if (ZSTD_isError(r)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(r));
+  }
+  ZSTD_inBuffer in{scratch->data() + sf::kBlockHeaderSize, h.compressed_bytes, 0};
+  ZSTD_outBuffer o{head.data(), head.size(), 0};
+  while (o.pos < o.size) {
+    const size_t before_in = in.pos, before_out = o.pos;
+    const size_t r = ZSTD_decompressStream(d, &o, &in);
+    if (ZSTD_isError(r)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(r));
+    if (r == 0) break;  // the frame ended
+    if (in.pos == before_in && o.pos == before_out) return fail("decompression made no progress");
+  }
+  if (o.pos < std::min<size_t>(want, h.uncompressed_bytes)) {
+    return fail("decompressed size differs from the frame's");
+  }
+  const char* reason = nullptr;
+  if (!columnar_block::DecodeHeads(std::string_view(head.data(), o.pos), h.record_count, out,
+                                   &reason)) {
+    return fail(reason);
+  }
+  return {};
+}
+
 uint64_t SegmentReader::SkipDamaged(uint64_t offset) const {
   const uint64_t size = impl_->FileSize();
   char header[sf::kBlockHeaderSize];

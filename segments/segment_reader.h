@@ -67,6 +67,12 @@ class SegmentReader {
   // Reads, verifies and decompresses the block whose frame starts at offset, into *out (whose
   // buffers are reused). kCorruption names the offset and the failed check.
   Result<void> ReadBlock(uint64_t offset, Block* out) const;
+  // The watch type and observation time of each record of the block at offset, checked as
+  // ReadBlock checks the frame. A block of format 2 is decompressed only as far as those
+  // columns (its first bytes: a tenth of it or less); one of format 1 is read whole. scratch is
+  // a buffer the caller reuses.
+  Result<void> ReadBlockHeads(uint64_t offset, std::vector<RecordHead>* out,
+                              std::string* scratch) const;
 
   // After ReadBlock failed at offset: where the next block frame may start (past the damaged
   // frame when its header is intact and another block header follows it, else at the next

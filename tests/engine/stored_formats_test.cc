@@ -87,11 +87,13 @@ std::string PodUid(int i, int gen = 0) {
 
 // Three hours: 120 Pods in two namespaces (owned by 12 ReplicaSets), 12 Nodes, 2 Deployments;
 // changes, resyncs and deletions, one Pod replaced under the same name, Events about Pods (some
-// updated hours later), about Nodes and about a Pod the store never saw.
+// updated hours later, some resynced, seen again unchanged, changed and deleted within an hour),
+// about Nodes and about a Pod the store never saw.
 Result<void> WriteRecipe(Store& store, int hours = 3) {
   Recipe r;
   auto put = [&](const RecordView& v) { return store.Append(v); };
   int rv = 1000;
+  std::map<std::string, int> event_rv;  // the resourceVersion each Event was created with
   for (int h = 0; h < hours; ++h) {
     const int64_t t = kT0 + h * kHour;
     for (int i = 0; i < 120; ++i) {
@@ -126,11 +128,39 @@ Result<void> WriteRecipe(Store& store, int hours = 3) {
       }
       if (i % 4 == h) {
         const std::string ev = PodName(i) + ".e" + std::to_string(h);
+        event_rv[ev] = ++rv;
         if (auto a = put(r.mk().Event(at + 3 * kSec, ns, ev, "Pod", PodName(i), PodUid(i),
                                       i % 8 ? "Pulled" : "BackOff", i % 8 == 0, 1 + h,
-                                      at - 2 * kMin, ++rv, WatchType::kAdded));
+                                      at - 2 * kMin, event_rv[ev], WatchType::kAdded));
             !a)
           return a;
+      }
+      // An Event of the hour before in records that do not all change it: which do is the
+      // index's (or, once the index leaves an Event's times to its records, read from them).
+      if ((h == 1 && i % 12 == 4) || (h == 2 && i % 12 == 1)) {
+        const std::string ev = PodName(i) + ".e" + std::to_string(h - 1);
+        const int was = event_rv[ev];
+        struct Step {
+          WatchType type;
+          int rv;
+          int count;
+        };
+        // Hour 1: resynced, seen again as it was, then changed. Hour 2: seen again as it was
+        // first in this shard, changed, deleted.
+        const std::vector<Step> steps =
+            h == 1 ? std::vector<Step>{{WatchType::kRelisted, was, h},
+                                       {WatchType::kModified, was, h},
+                                       {WatchType::kModified, ++rv, h + 3}}
+                   : std::vector<Step>{{WatchType::kModified, was, h},
+                                       {WatchType::kModified, ++rv, h + 2},
+                                       {WatchType::kDeleted, ++rv, h + 2}};
+        for (size_t k = 0; k < steps.size(); ++k) {
+          if (auto a = put(r.mk().Event(at + (5 + int64_t(k) * 7) * kSec, ns, ev, "Pod",
+                                        PodName(i), PodUid(i), "Pulled", false, steps[k].count,
+                                        at - 2 * kMin, steps[k].rv, steps[k].type));
+              !a)
+            return a;
+        }
       }
       if (h == 2 && i % 4 == 0) {  // an Event of hour 0 seen again, counted up
         const std::string ev = PodName(i) + ".e0";

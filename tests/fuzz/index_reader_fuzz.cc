@@ -95,6 +95,7 @@ size_t DecodeRawBlock(std::string_view payload) {
   ctx.first_entry = 128;
   ctx.shard_entries = 1000;
   ctx.base_entries = 1000;  // entries may name their key in a base index of 1000
+  ctx.times_in_segment = true;  // version 4: entries may leave their times to the segment
   sloop::index_internal::EntryBlock block;
   std::string why;
   size_t sum = 0;

@@ -25,8 +25,16 @@ constexpr int64_t kSec = 1000000000LL;
 constexpr int64_t kHour = 3600 * kSec;
 constexpr int64_t kStart = 1'790'000'000LL * kSec;
 
-// Every answer of an index, one entry a line: what a rewrite must keep.
-std::string Dump(const IndexReader& idx) {
+// Whether an entry of a whole index has its times in the segment once rewritten against a base:
+// an Event's with records there.
+bool TimesGoToSegment(const IndexEntry& e) {
+  return e.key().kind == "Event" && e.record_count() > 0 && e.first_record_ordinal().has_value();
+}
+
+// Every answer of an index, one entry a line: what a rewrite must keep. An entry whose times are
+// in the segment says so instead of its times and ticks; events_in_segment: so does an entry
+// that will have them there once rewritten (TimesGoToSegment), for comparing with such a file.
+std::string Dump(const IndexReader& idx, bool events_in_segment = false) {
   std::string out;
   const IndexHeader& h = idx.header();
   out += std::to_string(h.shard_id) + " " + std::to_string(h.window_start_ns) + " " +
@@ -37,16 +45,21 @@ std::string Dump(const IndexReader& idx) {
   out += "\n";
   for (uint32_t i = 0; i < idx.size(); ++i) {
     const IndexEntry e = idx.entry(i);
+    const bool in_segment = e.times_in_segment() || (events_in_segment && TimesGoToSegment(e));
     out += ResourceKey(e.key()).ToString() + " " + std::string(e.api_group()) + "/" +
            std::string(e.api_version()) + " c" + std::to_string(e.creation_ns()) + " " +
-           std::to_string(e.first_ns()) + "-" + std::to_string(e.last_ns()) + " n" +
+           (in_segment ? std::string("seg")
+                       : std::to_string(e.first_ns()) + "-" + std::to_string(e.last_ns())) +
+           " n" +
            std::to_string(e.change_count()) + "/" + std::to_string(e.nochange_count()) + "/" +
            std::to_string(e.record_count()) + " f" + std::to_string(e.flags()) + " @" +
            std::to_string(e.first_block()) + ":" + std::to_string(e.first_record()) + " rv" +
            std::string(e.last_resource_version()) + " t";
-    for (uint32_t t : e.change_secs()) out += std::to_string(t) + ",";
-    out += " u";
-    for (uint32_t t : e.nochange_secs()) out += std::to_string(t) + ",";
+    if (!in_segment) {
+      for (uint32_t t : e.change_secs()) out += std::to_string(t) + ",";
+      out += " u";
+      for (uint32_t t : e.nochange_secs()) out += std::to_string(t) + ",";
+    }
     out += " h";
     for (uint32_t k = 0; k < e.heat_size(); ++k) {
       const IndexHeatCell c = e.heat(k);
@@ -224,7 +237,7 @@ TEST_F(IndexRebaseTest, ARebasedIndexAnswersAsBeforeAndIsSmaller) {
   // The second hour against the third: most of its Pods carried over unchanged.
   auto a = Open(paths[1]), b = Open(paths[2]);
   ASSERT_TRUE(a && b);
-  const std::string want = Dump(*a);
+  const std::string want = Dump(*a, true);
   const auto rebased = dir_ / "2.rebased.idx";
   ASSERT_TRUE(WriteRebasedIndex(*a, *b, rebased));
   auto r = Open(rebased, b);
@@ -232,6 +245,21 @@ TEST_F(IndexRebaseTest, ARebasedIndexAnswersAsBeforeAndIsSmaller) {
   EXPECT_EQ(r->header().base_shard_id, 3u);
   EXPECT_EQ(r->header().index_id, a->header().index_id);
   EXPECT_EQ(FirstDifference(Dump(*r), want), "");
+  // Its Events' times and ticks are their records' (the store reads them there): left out, and
+  // the file says it may leave times out (version 4; the whole one is 3).
+  EXPECT_EQ(a->format_version(), index_format::kFormatVersion);
+  EXPECT_EQ(r->format_version(), index_format::kFormatVersionFour);
+  uint32_t in_segment = 0, events_with_records = 0;
+  for (uint32_t i = 0; i < r->size(); ++i) {
+    in_segment += r->entry(i).times_in_segment();
+    events_with_records += TimesGoToSegment(a->entry(i));
+    if (r->entry(i).times_in_segment()) {
+      EXPECT_EQ(r->entry(i).first_ns(), 0);
+      EXPECT_TRUE(r->entry(i).change_secs().empty());
+    }
+  }
+  EXPECT_GT(in_segment, 100u);
+  EXPECT_EQ(in_segment, events_with_records);
   // (These keys are sequential and compress well on their own: real uids and names do not.)
   EXPECT_LT(r->file_bytes(), a->file_bytes());
   // Through a reader of its own (as queries read), scanning and freeing blocks as it goes.
@@ -252,7 +280,7 @@ TEST_F(IndexRebaseTest, ChainsOfBasesAnswerAsBefore) {
   auto paths = ThreeHours();
   auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
   ASSERT_TRUE(a && b && c);
-  const std::string want_a = Dump(*a), want_b = Dump(*b);
+  const std::string want_a = Dump(*a, true), want_b = Dump(*b, true);
   // b against c, then a against b (b keeps its identity, so either of its files serves a).
   ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
   ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
@@ -363,7 +391,7 @@ TEST_F(IndexRebaseTest, AnIndexReadThroughBasesIsWrittenWholeAgain) {
   auto paths = ThreeHours();
   auto a = Open(paths[0]), b = Open(paths[1]), c = Open(paths[2]);
   ASSERT_TRUE(a && b && c);
-  const std::string want = Dump(*a);
+  const std::string want = Dump(*a, true);
   ASSERT_TRUE(WriteRebasedIndex(*b, *c, dir_ / "2.rebased.idx"));
   ASSERT_TRUE(WriteRebasedIndex(*a, *b, dir_ / "1.rebased.idx"));
   auto b2 = Open(dir_ / "2.rebased.idx", c);
@@ -376,11 +404,14 @@ TEST_F(IndexRebaseTest, AnIndexReadThroughBasesIsWrittenWholeAgain) {
   EXPECT_EQ(w->header().base_shard_id, 0u);
   EXPECT_EQ(w->header().index_id, a->header().index_id);
   EXPECT_EQ(FirstDifference(Dump(*w), want), "");
+  // Its Events' times stay in the segment, which is uploaded with it.
+  EXPECT_EQ(w->format_version(), index_format::kFormatVersionFour);
   // A whole one stays as it was.
   ASSERT_TRUE(WriteWholeIndex(*a, dir_ / "1.again.idx"));
   auto again = Open(dir_ / "1.again.idx");
   ASSERT_TRUE(again);
-  EXPECT_EQ(FirstDifference(Dump(*again), want), "");
+  EXPECT_EQ(FirstDifference(Dump(*again), Dump(*a)), "");
+  EXPECT_EQ(again->format_version(), index_format::kFormatVersion);
 }
 
 TEST_F(IndexRebaseTest, AMissingOrForeignBaseIsRefused) {
@@ -419,7 +450,7 @@ TEST_F(IndexRebaseTest, EveryFlippedByteIsRefusedOrHarmless) {
   ASSERT_TRUE(a && b);
   const auto path = dir_ / "1.rebased.idx";
   ASSERT_TRUE(WriteRebasedIndex(*a, *b, path));
-  const std::string want = Dump(*a);
+  const std::string want = Dump(*a, true);
   std::string bytes;
   {
     std::ifstream in(path, std::ios::binary);

@@ -841,6 +841,90 @@ TEST_F(SegmentTest, ADictionaryIsTheFirstBlockAndTheRestDecodeAgainstIt) {
   EXPECT_LT(with, fs::file_size(path_));
 }
 
+// The first columns of a block (what an index entry whose times are in the segment reads): the
+// same watch types and times as the whole block, whether its frame needs the dictionary or not,
+// and however far past the first 128 KiB zstd block the payloads go; a damaged frame is refused.
+TEST_F(SegmentTest, BlockHeadsAreTheRecordsWatchTypesAndTimes) {
+  auto recs = MakeRecords(600, 63);
+  for (const bool dictionary : {true, false}) {
+    SCOPED_TRACE(dictionary ? "with a dictionary" : "without one");
+    fs::remove(path_);
+    WriterOptions o;
+    o.target_block_bytes = 512 * 1024;  // blocks of several zstd blocks
+    if (dictionary) o.dictionary = recs[0].payload + recs[1].payload;
+    {
+      auto w = SegmentWriter::Create(path_, o);
+      ASSERT_TRUE(w.has_value()) << w.error().ToString();
+      for (const auto& r : recs) ASSERT_TRUE((*w)->Append(r.view()).has_value());
+      ASSERT_TRUE((*w)->Close().has_value());
+    }
+    auto r = SegmentReader::Open(path_);
+    ASSERT_TRUE(r.has_value());
+    std::vector<CorruptBlock> corrupt;
+    auto listed = (*r)->ListBlocks(&corrupt);
+    ASSERT_TRUE(listed.has_value());
+    ASSERT_GE(listed->size(), 2u);
+    size_t i = 0;
+    bool big = false;
+    std::string scratch;
+    std::vector<RecordHead> heads;
+    for (const BlockHandle& h : *listed) {
+      Block b;
+      ASSERT_TRUE((*r)->ReadBlock(h.offset, &b).has_value());
+      big |= h.uncompressed_bytes > 3 * 128 * 1024;
+      auto read = (*r)->ReadBlockHeads(h.offset, &heads, &scratch);
+      ASSERT_TRUE(read.has_value()) << read.error().ToString();
+      ASSERT_EQ(heads.size(), b.size());
+      for (size_t j = 0; j < b.size(); ++j, ++i) {
+        EXPECT_EQ(heads[j].observed_ns, recs[i].t) << "record " << i;
+        EXPECT_EQ(heads[j].watch_type, recs[i].type) << "record " << i;
+      }
+      // ReadBlock after a partial read on this thread's decompression context: still whole.
+      Block again;
+      ASSERT_TRUE((*r)->ReadBlock(h.offset, &again).has_value());
+      ASSERT_EQ(again.size(), b.size());
+    }
+    EXPECT_EQ(i, recs.size());
+    EXPECT_TRUE(big) << "no block spans several zstd blocks";
+    // A flipped byte in the frame of the second block.
+    const BlockHandle second = (*listed)[1];
+    {
+      std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(second.offset + 100));
+      char c;
+      f.read(&c, 1);
+      c ^= 0x10;
+      f.seekp(static_cast<std::streamoff>(second.offset + 100));
+      f.write(&c, 1);
+    }
+    auto damaged = SegmentReader::Open(path_);
+    ASSERT_TRUE(damaged.has_value());
+    auto read = (*damaged)->ReadBlockHeads(second.offset, &heads, &scratch);
+    ASSERT_FALSE(read.has_value());
+    EXPECT_EQ(read.error().code, ErrorCode::kCorruption);
+    EXPECT_NE(read.error().message.find(std::to_string(second.offset)), std::string::npos)
+        << read.error().message;
+  }
+  // A file of format 1 blocks: read whole, the same answer.
+  auto v1 = SegmentReader::Open(std::string(SLOOP_TESTDATA_DIR) + "/segments/format-v1.seg");
+  ASSERT_TRUE(v1.has_value());
+  std::vector<CorruptBlock> corrupt;
+  auto listed = (*v1)->ListBlocks(&corrupt);
+  ASSERT_TRUE(listed.has_value());
+  std::string scratch;
+  std::vector<RecordHead> heads;
+  for (const BlockHandle& h : *listed) {
+    Block b;
+    ASSERT_TRUE((*v1)->ReadBlock(h.offset, &b).has_value());
+    ASSERT_TRUE((*v1)->ReadBlockHeads(h.offset, &heads, &scratch).has_value());
+    ASSERT_EQ(heads.size(), b.size());
+    for (size_t j = 0; j < b.size(); ++j) {
+      EXPECT_EQ(heads[j].observed_ns, b.record(j).observed_ns);
+      EXPECT_EQ(heads[j].watch_type, b.record(j).watch_type);
+    }
+  }
+}
+
 TEST_F(SegmentTest, ADamagedDictionaryMakesOnlyTheBlocksThatNeedItUnreadable) {
   auto recs = MakeRecords(120, 62);
   WriterOptions o;

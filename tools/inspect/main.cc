@@ -53,7 +53,7 @@ void Usage(FILE* out) {
                "         --records adds one JSON line per record, --payload embeds each record's\n"
                "         object JSON.\n"
                "         Exit status 1 names the offset of each corrupt or torn block.\n"
-               "index    verifies a shard index (.idx, format versions 1 to 3; an index read through\n"
+               "index    verifies a shard index (.idx, format versions 1 to 4; an index read through\n"
                "         the next shard's is opened with it, from the same directory) and prints its\n"
                "         header, the bytes of its parts and entry blocks, and its entries by kind;\n"
                "         --entries adds one JSON line per entry with every field it holds.\n"
@@ -316,6 +316,8 @@ std::string EntryJson(const IndexReader& idx, uint32_t i) {
   };
   ticks("change_secs", e.change_secs());
   ticks("nochange_secs", e.nochange_secs());
+  // Its times and ticks (0 and empty above) are its records' in the segment.
+  if (e.times_in_segment()) line += ",\"times_in_segment\":true";
   line += ",\"heat\":[";
   for (uint32_t k = 0; k < e.heat_size(); ++k) {
     const IndexHeatCell h = e.heat(k);
