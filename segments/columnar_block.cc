@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "base/varint.h"
 
@@ -189,30 +190,47 @@ size_t HeadBytes(uint32_t count) {
   return size_t{count} * 16;
 }
 
-bool DecodeHeads(std::string_view prefix, uint32_t count, std::vector<RecordHead>* out,
-                 const char** why) {
-  auto fail = [&](const char* reason) {
-    *why = reason;
-    return false;
-  };
-  if (count > prefix.size() / 3) return fail("block shorter than its record count");
-  out->assign(count, RecordHead{});
-  Cursor c(prefix, prefix.size());
+// The first two columns of a body at c: watch types (and, for a RecordView, which records have
+// Event fields), then observation times, into *out (count rows, assigned). False with *why.
+template <class Row>
+bool DecodeFirstColumns(Cursor& c, uint32_t count, std::vector<Row>* out, const char** why) {
   std::string_view types;
-  if (!c.Bytes(count, &types)) return fail("block shorter than its record count");
+  if (!c.Bytes(count, &types)) {
+    *why = "block shorter than its record count";
+    return false;
+  }
   for (uint32_t i = 0; i < count; ++i) {
     const uint8_t b = static_cast<uint8_t>(types[i]);
     if ((b & ~(kTypeMask | kHasEvent)) != 0 ||
         (b & kTypeMask) > static_cast<uint8_t>(WatchType::kDeletedInferred)) {
-      return fail("record has an unknown watch type");
+      *why = "record has an unknown watch type";
+      return false;
     }
     (*out)[i].watch_type = static_cast<WatchType>(b & kTypeMask);
+    if constexpr (std::is_same_v<Row, RecordView>) {
+      if (b & kHasEvent) (*out)[i].event.emplace();
+    }
   }
   int64_t seconds = 0;
-  for (RecordHead& r : *out) {
-    if (!c.Time(seconds, &r.observed_ns, &seconds)) return fail("bad observation time");
+  for (Row& r : *out) {
+    if (!c.Time(seconds, &r.observed_ns, &seconds)) {
+      *why = "bad observation time";
+      return false;
+    }
   }
   return true;
+}
+
+bool DecodeHeads(std::string_view prefix, uint32_t count, std::vector<RecordHead>* out,
+                 const char** why) {
+  // Each record takes at least 3 bytes there (type, and a time of two varints).
+  if (count > prefix.size() / 3) {
+    *why = "block shorter than its record count";
+    return false;
+  }
+  out->assign(count, RecordHead{});
+  Cursor c(prefix, prefix.size());
+  return DecodeFirstColumns(c, count, out, why);
 }
 
 bool Decode(std::string_view body, uint32_t count, std::vector<RecordView>* out, const char** why) {
@@ -225,21 +243,7 @@ bool Decode(std::string_view body, uint32_t count, std::vector<RecordView>* out,
   if (count > body.size() / 11) return fail("block shorter than its record count");
   out->assign(count, RecordView{});
   Cursor c(body, body.size());
-  std::string_view types;
-  if (!c.Bytes(count, &types)) return fail("block shorter than its record count");
-  for (uint32_t i = 0; i < count; ++i) {
-    const uint8_t b = static_cast<uint8_t>(types[i]);
-    if ((b & ~(kTypeMask | kHasEvent)) != 0 ||
-        (b & kTypeMask) > static_cast<uint8_t>(WatchType::kDeletedInferred)) {
-      return fail("record has an unknown watch type");
-    }
-    (*out)[i].watch_type = static_cast<WatchType>(b & kTypeMask);
-    if (b & kHasEvent) (*out)[i].event.emplace();
-  }
-  int64_t seconds = 0;
-  for (RecordView& r : *out) {
-    if (!c.Time(seconds, &r.observed_ns, &seconds)) return fail("bad observation time");
-  }
+  if (!DecodeFirstColumns(c, count, out, why)) return false;
   // The payloads fill the end of the body: the sum of their lengths says where the columns end.
   uint64_t total = 0;
   for (RecordView& r : *out) {

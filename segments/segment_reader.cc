@@ -119,6 +119,30 @@ struct SegmentReader::Impl {
     return Probe::kGood;
   }
 
+  // kCorruption naming the file and the block at offset.
+  std::unexpected<Error> BlockError(uint64_t offset, const std::string& reason) const {
+    return MakeError(ErrorCode::kCorruption, "segment " + path.string() + ": block at offset " +
+                                                 std::to_string(offset) + ": " + reason);
+  }
+
+  // Reads the frame of a block of records at offset into *frame and checks it (ReadFrame; not
+  // the dictionary block; the dictionary there when it was compressed against one).
+  Result<block_frame::Header> RecordFrame(uint64_t offset, std::string* frame) const {
+    block_frame::Header h;
+    std::string why;
+    if (ReadFrame(offset, FileSize(), frame, &h, &why) != Probe::kGood) {
+      return BlockError(offset, why);
+    }
+    if (h.is_dictionary()) return BlockError(offset, "holds the segment's dictionary, not records");
+    if (h.codec == sf::kCodecZstdDictionary && dictionary_end == 0) {
+      return BlockError(offset, dictionary_error.empty()
+                                    ? "compressed against a dictionary the segment does not "
+                                      "start with"
+                                    : dictionary_error);
+    }
+    return h;
+  }
+
   // Reads the dictionary block, if the file starts with one. A damaged one is remembered (the
   // blocks compressed against it are then unreadable; the others are not).
   void LoadDictionary(uint64_t file_size) {
@@ -232,28 +256,17 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(std::unique_ptr<ByteS
 }
 
 Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
-  block_frame::Header h;
-  std::string why;
   if (out->scratch_.capacity() < kSpareMinBytes) TakeSpare(out->scratch_, spare_frame_buffer);
-  auto probe = impl_->ReadFrame(offset, impl_->FileSize(), &out->scratch_, &h, &why);
-  auto fail = [&](const std::string& reason) {
-    return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() +
-                                                 ": block at offset " + std::to_string(offset) +
-                                                 ": " + reason);
-  };
-  if (probe != Impl::Probe::kGood) return fail(why);
-  if (h.is_dictionary()) return fail("holds the segment's dictionary, not records");
+  auto frame = impl_->RecordFrame(offset, &out->scratch_);
+  if (!frame) return std::unexpected(frame.error());
+  const block_frame::Header& h = *frame;
+  auto fail = [&](const std::string& reason) { return impl_->BlockError(offset, reason); };
   if (out->data_.capacity() < h.uncompressed_bytes) TakeSpare(out->data_, spare_block_buffer);
   // Every byte is written by the decompression below, or the block is refused.
   SetSizeUninitialized(out->data_, h.uncompressed_bytes);
   const char* compressed = out->scratch_.data() + sf::kBlockHeaderSize;
   size_t n;
   if (h.codec == sf::kCodecZstdDictionary) {
-    if (impl_->dictionary_end == 0) {
-      return fail(impl_->dictionary_error.empty()
-                      ? "compressed against a dictionary the segment does not start with"
-                      : impl_->dictionary_error);
-    }
     n = ZSTD_decompress_usingDict(ThreadZstdDCtx(), out->data_.data(), out->data_.size(),
                                   compressed, h.compressed_bytes, impl_->dictionary.data(),
                                   impl_->dictionary.size());
@@ -307,16 +320,10 @@ Result<void> SegmentReader::ReadBlock(uint64_t offset, Block* out) const {
 
 Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHead>* out,
                                            std::string* scratch) const {
-  block_frame::Header h;
-  std::string why;
-  auto probe = impl_->ReadFrame(offset, impl_->FileSize(), scratch, &h, &why);
-  auto fail = [&](const std::string& reason) {
-    return MakeError(ErrorCode::kCorruption, "segment " + impl_->path.string() +
-                                                 ": block at offset " + std::to_string(offset) +
-                                                 ": " + reason);
-  };
-  if (probe != Impl::Probe::kGood) return fail(why);
-  if (h.is_dictionary()) return fail("holds the segment's dictionary, not records");
+  auto frame = impl_->RecordFrame(offset, scratch);
+  if (!frame) return std::unexpected(frame.error());
+  const block_frame::Header& h = *frame;
+  auto fail = [&](const std::string& reason) { return impl_->BlockError(offset, reason); };
   if (h.block_format != sf::kBlockColumnar) {
     Block whole;
     if (auto r = ReadBlock(offset, &whole); !r) return r;
@@ -326,11 +333,6 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
       (*out)[i] = RecordHead{v.observed_ns, v.watch_type};
     }
     return {};
-  }
-  if (h.codec == sf::kCodecZstdDictionary && impl_->dictionary_end == 0) {
-    return fail(impl_->dictionary_error.empty()
-                    ? "compressed against a dictionary the segment does not start with"
-                    : impl_->dictionary_error);
   }
   // The columns come first: decompress until they are out, not the payloads after them.
   const size_t want =
