@@ -156,8 +156,8 @@ Result<void> WriteRebasedIndex(const IndexReader& index, const IndexReader& base
         // latter).
         const bool unchanged =
             (e.flags() & kCarriedOver) && e.record_count() == 0 && e.heat_size() == 0;
-        // An Event's times and ticks are its records' (no query of a shard that is no longer
-        // the newest reads them but a timeline of Events, which reads them there).
+        // An Event's times and ticks are its records': readers take them from the segment
+        // (docs/format/index.md, "Times in the segment").
         const bool event = key.kind == kEventKind;
         const bool times_in_segment = event && e.record_count() > 0 && position.first_block != 0;
         std::optional<uint32_t> j;
