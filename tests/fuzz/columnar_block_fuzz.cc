@@ -1,6 +1,7 @@
 // Fuzzes the decoding of a format 2 block's body (segments/columnar_block.h): any bytes must
 // decode to views inside the input, or be refused, never read out of bounds. Whatever decodes
-// must encode again and decode to the same records.
+// must encode again and decode to the same records, and its first columns alone (DecodeHeads,
+// from the bytes a partial read gives) to the same watch types and times.
 // Input: record count (u32, little-endian), then the body.
 #include <cstdint>
 #include <cstring>
@@ -38,11 +39,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data) + 4, size - 4);
   std::vector<sloop::RecordView> records;
   const char* why = nullptr;
+  // The first columns alone, from the bytes a partial read decompresses (a copy of just those).
+  const std::string prefix = body.substr(0, sloop::columnar_block::HeadBytes(count));
+  std::vector<sloop::RecordHead> heads;
+  const char* heads_why = nullptr;
+  const bool heads_ok = sloop::columnar_block::DecodeHeads(prefix, count, &heads, &heads_why);
+  if (!heads_ok && (!heads_why || !*heads_why)) __builtin_trap();
   if (!sloop::columnar_block::Decode(body, count, &records, &why)) {
     if (!why || !*why) __builtin_trap();  // a refusal says why
     return 0;
   }
   if (records.size() != count) __builtin_trap();
+  // A body that decodes whole has first columns that decode alone, to the same values.
+  if (!heads_ok || heads.size() != count) __builtin_trap();
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (heads[i].observed_ns != records[i].observed_ns ||
+        heads[i].watch_type != records[i].watch_type) {
+      __builtin_trap();
+    }
+  }
   std::string again;
   sloop::columnar_block::Encode(records, &again);
   std::vector<sloop::RecordView> round;

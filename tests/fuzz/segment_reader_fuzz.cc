@@ -1,7 +1,8 @@
 // Fuzzes reading a segment file (segments/segment_reader.h, and SegmentWriter's recovery on
 // open): any bytes as a `.seg`/`.active` file must open or be refused, list their blocks, read
 // every record of every good block, skip damaged ones, and be cut back to their last good block
-// for appending, never crash or read out of bounds.
+// for appending, never crash or read out of bounds; the partial read of a block's first columns
+// agrees with the whole read.
 #include <unistd.h>
 
 #include <cstdint>
@@ -54,10 +55,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::vector<sloop::CorruptBlock> corrupt;
       auto blocks = (*reader)->ListBlocks(&corrupt);
       sloop::Block block;
+      std::vector<sloop::RecordHead> heads;
+      std::string frame;
       if (blocks) {
         for (const auto& h : *blocks) {
+          // The partial read of a block's first columns: refused or in bounds whatever the
+          // bytes, and for a block that reads whole, its records' own watch types and times.
+          const bool heads_read = (*reader)->ReadBlockHeads(h.offset, &heads, &frame).has_value();
           if (!(*reader)->ReadBlock(h.offset, &block)) continue;
-          for (size_t i = 0; i < block.size(); ++i) sink = sink + Touch(block.record(i));
+          if (!heads_read || heads.size() != block.size()) __builtin_trap();
+          for (size_t i = 0; i < block.size(); ++i) {
+            const sloop::RecordView r = block.record(i);
+            if (heads[i].observed_ns != r.observed_ns || heads[i].watch_type != r.watch_type) {
+              __builtin_trap();
+            }
+            sink = sink + Touch(r);
+          }
         }
       }
       for (const auto& c : corrupt) {
