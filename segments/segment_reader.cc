@@ -358,7 +358,7 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
     if (r == 0) break;  // the frame ended
     if (in.pos == before_in && o.pos == before_out) return fail("decompression made no progress");
   }
-  if (o.pos < std::min<size_t>(want, h.uncompressed_bytes)) {
+  if (o.pos < want) {
     return fail("decompressed size differs from the frame's");
   }
   const char* reason = nullptr;
