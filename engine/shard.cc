@@ -251,10 +251,13 @@ void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
   v->change_secs = v->nochange_secs = {};
   v->first_ns = v->last_ns = 0;
   const IndexEntry e = index.entry(i);
-  if (e.record_count() == 1) {
-    // One record: whether it changed the resource is the index's count, and its time is in the
-    // first columns of its segment block, which is all that is decompressed.
-    const uint64_t offset = e.first_block();
+  const uint32_t n = e.record_count();
+  if (v->change_count == 0 || v->change_count >= n) {
+    // Every record changed the resource, or none did (one record always is one of the two): the
+    // index's counts say which, and the records' times are in the first columns of their segment
+    // block, which is all that is decompressed. Records in more than one block are read whole
+    // below.
+    const auto [offset, first] = e.first_position();
     if (offset != 0 && scratch->heads_offset != offset) {
       scratch->heads_offset = 0;
       auto segment = Segment();
@@ -270,14 +273,22 @@ void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
       }
       scratch->heads_offset = offset;
     }
-    if (offset == 0 || e.first_record() >= scratch->heads.size()) return;
-    const int64_t t = scratch->heads[e.first_record()].observed_ns;
-    v->first_ns = v->last_ns = t;
-    auto& ticks = v->change_count > 0 ? scratch->change_secs : scratch->nochange_secs;
-    ticks.push_back(static_cast<uint32_t>(std::max<int64_t>(0, t / 1'000'000'000)));
-    v->change_secs = scratch->change_secs;
-    v->nochange_secs = scratch->nochange_secs;
-    return;
+    if (offset == 0 || first >= scratch->heads.size()) return;
+    if (scratch->heads.size() - first >= n) {
+      auto& ticks = v->change_count > 0 ? scratch->change_secs : scratch->nochange_secs;
+      for (uint32_t k = 0; k < n; ++k) {
+        const int64_t t = scratch->heads[first + k].observed_ns;
+        if (k == 0) v->first_ns = v->last_ns = t;
+        v->last_ns = std::max(v->last_ns, t);
+        const auto sec = static_cast<uint32_t>(std::max<int64_t>(0, t / 1'000'000'000));
+        if (ticks.empty() || ticks.back() != sec) ticks.push_back(sec);
+      }
+      std::sort(ticks.begin(), ticks.end());
+      ticks.erase(std::unique(ticks.begin(), ticks.end()), ticks.end());
+      v->change_secs = scratch->change_secs;
+      v->nochange_secs = scratch->nochange_secs;
+      return;
+    }
   }
   struct Seen {
     int64_t ns;
@@ -461,8 +472,7 @@ Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t en
   const IndexEntry e = index.entry(entry);
   if (e.record_count() == 0) return {};
   ResourceKeyView key = e.key();
-  uint64_t offset = e.first_block();
-  uint32_t skip = e.first_record();
+  auto [offset, skip] = e.first_position();
   Block own;
   Block& block = reuse ? *reuse : own;
   uint64_t none = 0;  // no block frame starts at 0 (the file header does)

@@ -772,16 +772,16 @@ IndexOwner IndexEntry::owner(uint32_t k) const {
   return block_->owners[row_->owners + k];
 }
 
-uint64_t IndexEntry::first_block() const {
-  if (!row_->has_position) return 0;
-  if (!index_format::Columnar(reader_->header_.format_version)) return row_->position;
-  return reader_->SegmentPosition(row_->position).first;
-}
+uint64_t IndexEntry::first_block() const { return first_position().first; }
 
-uint32_t IndexEntry::first_record() const {
-  if (!row_->has_position) return 0;
-  if (!index_format::Columnar(reader_->header_.format_version)) return row_->first_record;
-  return reader_->SegmentPosition(row_->position).second;
+uint32_t IndexEntry::first_record() const { return first_position().second; }
+
+std::pair<uint64_t, uint32_t> IndexEntry::first_position() const {
+  if (!row_->has_position) return {0, 0};
+  if (!index_format::Columnar(reader_->header_.format_version)) {
+    return {row_->position, row_->first_record};
+  }
+  return reader_->SegmentPosition(row_->position);
 }
 
 std::optional<uint64_t> IndexEntry::first_record_ordinal() const {

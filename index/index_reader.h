@@ -115,6 +115,7 @@ class IndexEntry {
   // first one, and its index in that block (0, 0 with no record).
   uint64_t first_block() const;
   uint32_t first_record() const;
+  std::pair<uint64_t, uint32_t> first_position() const;  // both, for the cost of one
   // Version 3: the ordinal of its first record in the segment (the records before it), when it
   // has one there.
   std::optional<uint64_t> first_record_ordinal() const;

@@ -134,13 +134,16 @@ void ForRows(Records& records, bool events_only, Fn&& fn) {
 
 }  // namespace
 
-void Encode(std::span<const RecordView> records, std::string* out) {
+BodyParts Encode(std::span<const RecordView> records, std::string* out) {
+  const size_t start = out->size();
   for (const RecordView& r : records) {
     out->push_back(
         static_cast<char>(static_cast<uint8_t>(r.watch_type) | (r.event ? kHasEvent : 0)));
   }
   int64_t seconds = 0;  // each observation time against the seconds of the one before
   for (const RecordView& r : records) PutTime(r.observed_ns, seconds, &seconds, out);
+  BodyParts parts;
+  parts.heads = out->size() - start;
   for (const RecordView& r : records) PutVarint(r.payload.size(), out);
   auto column = [&](bool events_only, auto&& field) {
     std::string_view prev;
@@ -182,7 +185,9 @@ void Encode(std::span<const RecordView> records, std::string* out) {
     PutTime(e.first_timestamp_ns, observed_s, &first_s, out);
     PutTime(e.last_timestamp_ns, first_s, &last_s, out);
   });
+  parts.columns = out->size() - start;
   for (const RecordView& r : records) out->append(r.payload);
+  return parts;
 }
 
 size_t HeadBytes(uint32_t count) {

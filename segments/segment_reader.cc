@@ -334,7 +334,10 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
     }
     return {};
   }
-  // The columns come first: decompress until they are out, not the payloads after them.
+  // The columns come first: decompress until they are out, not the payloads after them. The
+  // frame is fed to zstd one of its blocks at a time (each call's hint is the next block's
+  // size), so that it stops after the block that ends them: a writer of this build ends the
+  // first zstd block there, one of an earlier build after 128 KiB of the body.
   const size_t want =
       std::min<size_t>(h.uncompressed_bytes, columnar_block::HeadBytes(h.record_count));
   std::string head;
@@ -349,24 +352,32 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
     const size_t r = ZSTD_DCtx_refPrefix(d, impl_->dictionary.data(), impl_->dictionary.size());
     if (ZSTD_isError(r)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(r));
   }
-  ZSTD_inBuffer in{scratch->data() + sf::kBlockHeaderSize, h.compressed_bytes, 0};
+  const char* src = scratch->data() + sf::kBlockHeaderSize;
+  const size_t src_size = h.compressed_bytes;
+  constexpr size_t kFrameAndBlockHeader = 18 + 3;  // the most a zstd frame header takes, and 3
+  ZSTD_inBuffer in{src, std::min(src_size, kFrameAndBlockHeader), 0};
   ZSTD_outBuffer o{head.data(), head.size(), 0};
-  while (o.pos < o.size) {
+  const char* reason = "decompressed size differs from the frame's";
+  for (;;) {
     const size_t before_in = in.pos, before_out = o.pos;
-    const size_t r = ZSTD_decompressStream(d, &o, &in);
-    if (ZSTD_isError(r)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(r));
-    if (r == 0) break;  // the frame ended
-    if (in.pos == before_in && o.pos == before_out) return fail("decompression made no progress");
+    const size_t next = ZSTD_decompressStream(d, &o, &in);
+    if (ZSTD_isError(next)) {
+      return fail(std::string("decompression failed: ") + ZSTD_getErrorName(next));
+    }
+    if (o.pos > before_out &&
+        columnar_block::DecodeHeads(std::string_view(head.data(), o.pos), h.record_count, out,
+                                    &reason)) {
+      return {};  // a prefix that holds the columns whole decodes as the whole body does
+    }
+    if (next == 0 || o.pos == o.size) break;  // the frame ended, or the columns' room is full
+    if (in.pos == in.size) {
+      if (in.size == src_size) break;  // the frame is cut short
+      in.size = std::min(src_size, in.pos + next);
+    } else if (in.pos == before_in && o.pos == before_out) {
+      return fail("decompression made no progress");
+    }
   }
-  if (o.pos < want) {
-    return fail("decompressed size differs from the frame's");
-  }
-  const char* reason = nullptr;
-  if (!columnar_block::DecodeHeads(std::string_view(head.data(), o.pos), h.record_count, out,
-                                   &reason)) {
-    return fail(reason);
-  }
-  return {};
+  return fail(o.pos < want ? "decompressed size differs from the frame's" : reason);
 }
 
 uint64_t SegmentReader::SkipDamaged(uint64_t offset) const {

@@ -87,8 +87,8 @@ std::string PodUid(int i, int gen = 0) {
 
 // Three hours: 120 Pods in two namespaces (owned by 12 ReplicaSets), 12 Nodes, 2 Deployments;
 // changes, resyncs and deletions, one Pod replaced under the same name, Events about Pods (some
-// updated hours later, some resynced, seen again unchanged, changed and deleted within an hour),
-// about Nodes and about a Pod the store never saw.
+// updated hours later, some resynced, seen again unchanged, changed and deleted within an hour,
+// some counted up twice or resynced twice), about Nodes and about a Pod the store never saw.
 Result<void> WriteRecipe(Store& store, int hours = 3) {
   Recipe r;
   auto put = [&](const RecordView& v) { return store.Append(v); };
@@ -158,6 +158,21 @@ Result<void> WriteRecipe(Store& store, int hours = 3) {
           if (auto a = put(r.mk().Event(at + (5 + int64_t(k) * 7) * kSec, ns, ev, "Pod",
                                         PodName(i), PodUid(i), "Pulled", false, steps[k].count,
                                         at - 2 * kMin, steps[k].rv, steps[k].type));
+              !a)
+            return a;
+        }
+      }
+      // Events of the hour before in several records that all change them (counted up twice)
+      // or none does (resynced twice): read from the first columns of their block alone.
+      if ((h == 1 && i % 12 == 8) || (h == 2 && i % 12 == 5)) {
+        const std::string ev = PodName(i) + ".e" + std::to_string(h - 1);
+        for (int k = 0; k < 2; ++k) {
+          const bool counted = h == 1;
+          if (auto a = put(r.mk().Event(at + (6 + int64_t(k) * 9) * kSec, ns, ev, "Pod",
+                                        PodName(i), PodUid(i), "Pulled", false,
+                                        counted ? 2 + k : 1, at - 2 * kMin,
+                                        counted ? ++rv : event_rv[ev],
+                                        counted ? WatchType::kModified : WatchType::kRelisted));
               !a)
             return a;
         }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "segments/block_frame.h"
@@ -844,6 +845,32 @@ TEST_F(SegmentTest, ADictionaryIsTheFirstBlockAndTheRestDecodeAgainstIt) {
 // The first columns of a block (what an index entry whose times are in the segment reads): the
 // same watch types and times as the whole block, whether its frame needs the dictionary or not,
 // and however far past the first 128 KiB zstd block the payloads go; a damaged frame is refused.
+// The lengths of output at which zstd has decoded the frame at `offset` of the file at path
+// (a block frame of `frame_bytes`), fed one byte at a time: where the frame's zstd blocks end.
+std::set<size_t> ZstdBlockEnds(const fs::path& path, uint64_t offset, uint32_t frame_bytes,
+                               const std::string& dictionary) {
+  std::string frame(frame_bytes, '\0');
+  std::ifstream f(path, std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  f.read(frame.data(), frame_bytes);
+  const std::string_view z(frame.data() + segment_format::kBlockHeaderSize,
+                           frame_bytes - segment_format::kBlockHeaderSize -
+                               segment_format::kBlockTrailerSize);
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> d(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dictionary.empty()) ZSTD_DCtx_refPrefix(d.get(), dictionary.data(), dictionary.size());
+  std::string out(8 << 20, '\0');
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  std::set<size_t> ends;
+  for (size_t fed = 1; fed <= z.size(); ++fed) {
+    ZSTD_inBuffer in{z.data(), fed, fed - 1};
+    const size_t before = o.pos;
+    const size_t r = ZSTD_decompressStream(d.get(), &o, &in);
+    if (ZSTD_isError(r)) break;
+    if (o.pos != before) ends.insert(o.pos);
+  }
+  return ends;
+}
+
 TEST_F(SegmentTest, BlockHeadsAreTheRecordsWatchTypesAndTimes) {
   auto recs = MakeRecords(600, 63);
   for (const bool dictionary : {true, false}) {
@@ -866,6 +893,7 @@ TEST_F(SegmentTest, BlockHeadsAreTheRecordsWatchTypesAndTimes) {
     ASSERT_GE(listed->size(), 2u);
     size_t i = 0;
     bool big = false;
+    int old_layouts = 0;
     std::string scratch;
     std::vector<RecordHead> heads;
     for (const BlockHandle& h : *listed) {
@@ -879,6 +907,42 @@ TEST_F(SegmentTest, BlockHeadsAreTheRecordsWatchTypesAndTimes) {
         EXPECT_EQ(heads[j].observed_ns, recs[i].t) << "record " << i;
         EXPECT_EQ(heads[j].watch_type, recs[i].type) << "record " << i;
       }
+      // The writer ends a zstd block where the first columns end, and where all the columns
+      // do, so that ReadBlockHeads decompresses only the first.
+      std::vector<RecordView> views;
+      for (size_t j = 0; j < b.size(); ++j) views.push_back(b.record(j));
+      std::string body;
+      const columnar_block::BodyParts parts = columnar_block::Encode(views, &body);
+      ASSERT_EQ(body.size(), h.uncompressed_bytes);
+      const std::set<size_t> ends = ZstdBlockEnds(path_, h.offset, h.frame_bytes, o.dictionary);
+      EXPECT_TRUE(ends.count(parts.heads)) << "no zstd block ends at " << parts.heads;
+      EXPECT_TRUE(ends.count(parts.columns)) << "no zstd block ends at " << parts.columns;
+      EXPECT_TRUE(ends.count(body.size()));
+      // The same body in one run of 128 KiB zstd blocks, as builds before 2026-12-07 wrote it:
+      // its first columns read the same.
+      if (!dictionary && h.uncompressed_bytes > 3 * 128 * 1024) {
+        const fs::path old_layout = dir_ / "old-layout.seg";
+        WriteRawBlock(old_layout, segment_format::kBlockColumnar,
+                      static_cast<uint32_t>(b.size()), body);
+        auto old = SegmentReader::Open(old_layout);
+        ASSERT_TRUE(old.has_value());
+        EXPECT_FALSE(ZstdBlockEnds(old_layout, segment_format::kFileHeaderSize,
+                                   static_cast<uint32_t>(fs::file_size(old_layout) -
+                                                         segment_format::kFileHeaderSize),
+                                   "")
+                         .count(parts.heads));
+        std::vector<RecordHead> old_heads;
+        std::string old_scratch;
+        auto old_read = (*old)->ReadBlockHeads(segment_format::kFileHeaderSize, &old_heads,
+                                               &old_scratch);
+        ASSERT_TRUE(old_read.has_value()) << old_read.error().ToString();
+        ASSERT_EQ(old_heads.size(), b.size());
+        for (size_t j = 0; j < b.size(); ++j) {
+          EXPECT_EQ(old_heads[j].observed_ns, b.record(j).observed_ns);
+          EXPECT_EQ(old_heads[j].watch_type, b.record(j).watch_type);
+        }
+        ++old_layouts;
+      }
       // ReadBlock after a partial read on this thread's decompression context: still whole.
       Block again;
       ASSERT_TRUE((*r)->ReadBlock(h.offset, &again).has_value());
@@ -886,6 +950,7 @@ TEST_F(SegmentTest, BlockHeadsAreTheRecordsWatchTypesAndTimes) {
     }
     EXPECT_EQ(i, recs.size());
     EXPECT_TRUE(big) << "no block spans several zstd blocks";
+    if (!dictionary) EXPECT_GT(old_layouts, 0);
     // A flipped byte in the frame of the second block.
     const BlockHandle second = (*listed)[1];
     {
