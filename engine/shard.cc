@@ -257,7 +257,18 @@ void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
     // index's counts say which, and the records' times are in the first columns of their segment
     // block, which is all that is decompressed. Records in more than one block are read whole
     // below.
-    const auto [offset, first] = e.first_position();
+    // The entries of a scan come in segment order: most are in the block read last, found by
+    // their record ordinal without a search of the segment's blocks.
+    const std::optional<uint64_t> ordinal = e.first_record_ordinal();
+    uint64_t offset = 0;
+    uint32_t first = 0;
+    if (ordinal && scratch->heads_offset != 0 && *ordinal >= scratch->heads_ordinal &&
+        *ordinal - scratch->heads_ordinal < scratch->heads.size()) {
+      offset = scratch->heads_offset;
+      first = static_cast<uint32_t>(*ordinal - scratch->heads_ordinal);
+    } else {
+      std::tie(offset, first) = e.first_position();
+    }
     if (offset != 0 && scratch->heads_offset != offset) {
       scratch->heads_offset = 0;
       auto segment = Segment();
@@ -272,6 +283,7 @@ void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
         return;
       }
       scratch->heads_offset = offset;
+      scratch->heads_ordinal = ordinal && *ordinal >= first ? *ordinal - first : UINT64_MAX;
     }
     if (offset == 0 || first >= scratch->heads.size()) return;
     if (scratch->heads.size() - first >= n) {

@@ -205,10 +205,11 @@ class SealedShard : public Shard {
   struct EntryScratch {
     Block block;
     uint64_t decoded = 0;
-    // The first columns of the segment block at heads_offset (0: none), for entries of one
-    // record, which need only its time and watch type.
+    // The first columns of the segment block at heads_offset (0: none), for entries whose
+    // records all changed them or none did, which need only their times.
     std::vector<RecordHead> heads;
     uint64_t heads_offset = 0;
+    uint64_t heads_ordinal = 0;  // of its first record in the segment (UINT64_MAX: unknown)
     std::string frame;
     std::vector<uint32_t> change_secs;
     std::vector<uint32_t> nochange_secs;

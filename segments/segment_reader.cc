@@ -340,8 +340,11 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
   // first zstd block there, one of an earlier build after 128 KiB of the body.
   const size_t want =
       std::min<size_t>(h.uncompressed_bytes, columnar_block::HeadBytes(h.record_count));
-  std::string head;
-  SetSizeUninitialized(head, want);
+  // The columns go after the frame in the caller's buffer, which a scan reuses: no allocation
+  // a block.
+  const size_t frame_size = scratch->size();
+  SetSizeUninitialized(*scratch, frame_size + want);
+  char* head = scratch->data() + frame_size;
   ZSTD_DCtx* d = ThreadZstdDCtx();
   ZSTD_DCtx_reset(d, ZSTD_reset_session_and_parameters);
   struct Reset {
@@ -356,7 +359,7 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
   const size_t src_size = h.compressed_bytes;
   constexpr size_t kFrameAndBlockHeader = 18 + 3;  // the most a zstd frame header takes, and 3
   ZSTD_inBuffer in{src, std::min(src_size, kFrameAndBlockHeader), 0};
-  ZSTD_outBuffer o{head.data(), head.size(), 0};
+  ZSTD_outBuffer o{head, want, 0};
   const char* reason = "decompressed size differs from the frame's";
   for (;;) {
     const size_t before_in = in.pos, before_out = o.pos;
@@ -365,7 +368,7 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
       return fail(std::string("decompression failed: ") + ZSTD_getErrorName(next));
     }
     if (o.pos > before_out &&
-        columnar_block::DecodeHeads(std::string_view(head.data(), o.pos), h.record_count, out,
+        columnar_block::DecodeHeads(std::string_view(head, o.pos), h.record_count, out,
                                     &reason)) {
       return {};  // a prefix that holds the columns whole decodes as the whole body does
     }
