@@ -426,8 +426,8 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   std::pair<uint32_t, uint32_t> events{last, last};
   if (filter.skip_events && filter.kind.empty()) events = index.Find("Event");
   // A long scan has a second thread decompress the blocks ahead of it (decompression is most of
-  // the cost of a scan), and frees the blocks behind it, so that a scan holds a few blocks of the
-  // index, not all of them. The reader is this scan's own (index()).
+  // the cost of a scan), at most IndexReader::kPrefetchLead blocks ahead, and frees the blocks
+  // behind it, so that a scan holds a few blocks of the index, not all of them. The reader is this scan's own (index()).
   const uint32_t per_block = index.entries_per_block();
   std::atomic<uint32_t> cursor{first};
   std::atomic<bool> stop{false};
@@ -444,12 +444,16 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   }
   struct Join {
     std::atomic<bool>& stop;
+    std::atomic<uint32_t>& cursor;
     std::thread& t;
     ~Join() {
       stop.store(true);
+      // Wakes the prefetch if it waits for the cursor (IndexReader::Prefetch).
+      cursor.store(UINT32_MAX);
+      cursor.notify_all();
       if (t.joinable()) t.join();
     }
-  } join{stop, prefetch};
+  } join{stop, cursor, prefetch};
   uint32_t block = per_block ? first / per_block : 0, dropped = first;
   EntryView v;
   EntryScratch scratch;
@@ -460,7 +464,8 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
     }
     if (per_block && i / per_block != block) {
       block = i / per_block;
-      cursor.store(i, std::memory_order_relaxed);
+      cursor.store(i, std::memory_order_release);
+      if (block % (IndexReader::kPrefetchLead / 2) == 0) cursor.notify_all();
       index.DropBlocks(dropped, i);
       dropped = i;
     }

@@ -188,6 +188,7 @@ std::string OwnersKey(const std::vector<OwnerRefData>& owners) {
 char* CharArena::Allocate(size_t n) {
   if (n > left_) {
     const size_t size = std::max(n, kChunkBytes);
+    if (chunks_.empty()) first_bytes_ = size;
     chunks_.emplace_back(new char[size]);
     at_ = chunks_.back().get();
     left_ = size;
@@ -204,6 +205,25 @@ std::string_view CharArena::Copy(std::string_view s) {
   char* p = Allocate(s.size());
   std::memcpy(p, s.data(), s.size());
   return {p, s.size()};
+}
+
+void CharArena::Reset() {
+  if (chunks_.empty()) return;
+  chunks_.resize(1);
+  at_ = chunks_[0].get();
+  left_ = bytes_ = first_bytes_;
+}
+
+void EntryBlock::Clear() {
+  rows.clear();
+  ticks.clear();
+  heat.clear();
+  owners.clear();
+  events.clear();
+  about.clear();
+  chars.Reset();
+  raw.reset();
+  raw_bytes = 0;
 }
 
 size_t EntryBlock::bytes() const {

@@ -43,12 +43,15 @@ class CharArena {
   char* Allocate(size_t n);
   std::string_view Copy(std::string_view s);
   size_t bytes() const { return bytes_; }
+  // Forgets every string, keeping the first chunk for the next ones.
+  void Reset();
 
  private:
   std::vector<std::unique_ptr<char[]>> chunks_;
   char* at_ = nullptr;
   size_t left_ = 0;
   size_t bytes_ = 0;
+  size_t first_bytes_ = 0;  // the size of chunks_[0]
 };
 
 // One entry. Lists are ranges of the block's shared vectors.
@@ -111,6 +114,8 @@ struct EntryBlock {
 
   // Heap bytes held, for IndexReader::cached_bytes.
   size_t bytes() const;
+  // Empties it for another block, keeping what it allocated.
+  void Clear();
 };
 
 // What a version-3 block needs from the rest of its file to decode.

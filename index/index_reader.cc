@@ -52,6 +52,7 @@ IndexReader::Mapping::~Mapping() {
 IndexReader::IndexReader(std::shared_ptr<const Mapping> map) : map_(std::move(map)) {}
 
 IndexReader::~IndexReader() {
+  delete spare_.load(std::memory_order_acquire);
   if (!decoded_) return;  // refused before its block cache was made
   for (uint32_t b = 0; b < decoded_count_; ++b) delete decoded_[b].load(std::memory_order_acquire);
 }
@@ -361,7 +362,8 @@ Result<const IndexReader::Decoded*> IndexReader::DecodeClaimed(uint32_t b) const
 
 Result<const IndexReader::Decoded*> IndexReader::DecodeBlock(uint32_t b) const {
   if (Decoded* d = decoded_[b].load(std::memory_order_acquire)) return d;
-  auto d = std::make_unique<Decoded>();
+  std::unique_ptr<Decoded> d(spare_.exchange(nullptr, std::memory_order_acq_rel));
+  if (!d) d = std::make_unique<Decoded>();
   if (per_block_ == 0) {
     // Version 1: a slice of the uncompressed entry vector, verified with the file.
     if (auto r = DecodeFlatBuffers(b, d.get()); !r) return std::unexpected(r.error());
@@ -528,13 +530,27 @@ void IndexReader::Prefetch(uint32_t first, uint32_t last, const std::atomic<uint
   if (per_block_ == 0 || first >= last) return;
   prefetching_.store(true, std::memory_order_relaxed);
   for (uint32_t b = first / per_block_; b <= (last - 1) / per_block_; ++b) {
-    if (stop.load(std::memory_order_relaxed)) break;
+    uint32_t at = cursor.load(std::memory_order_acquire);
+    // Not more than kPrefetchLead blocks ahead of the scan: wait for it to move on.
+    while (!stop.load(std::memory_order_acquire) && b > at / per_block_ + kPrefetchLead) {
+      cursor.wait(at, std::memory_order_acquire);
+      at = cursor.load(std::memory_order_acquire);
+    }
+    if (stop.load(std::memory_order_acquire)) break;
     // The scan decodes the block it is in: run ahead of it.
-    if (b <= cursor.load(std::memory_order_relaxed) / per_block_) continue;
+    if (b <= at / per_block_) continue;
     if (decoded_[b].load(std::memory_order_acquire) || !Claim(b)) continue;
     (void)DecodeClaimed(b);
   }
   prefetching_.store(false, std::memory_order_relaxed);
+}
+
+uint32_t IndexReader::blocks_decoded() const {
+  uint32_t n = 0;
+  for (uint32_t b = 0; b < decoded_count_; ++b) {
+    n += decoded_[b].load(std::memory_order_acquire) != nullptr;
+  }
+  return n;
 }
 
 void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
@@ -552,10 +568,21 @@ void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
         }
       }
       cached_bytes_.fetch_sub(d->bytes(), std::memory_order_relaxed);
-      delete d;
+      Recycle(d);
     }
   }
   if (base_ && lo != index_format::kNoRef) base_->DropBlocks(lo, hi);
+}
+
+void IndexReader::Recycle(Decoded* d) const {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer a view used after its block was dropped must fault, not read the
+  // next block's rows.
+  delete d;
+#else
+  d->Clear();
+  delete spare_.exchange(d, std::memory_order_acq_rel);
+#endif
 }
 
 void IndexReader::DropAllBlocks() const {

@@ -221,9 +221,16 @@ class IndexReader {
   IndexBlock block(uint32_t b) const;  // b < block_count()
   // Decodes, in order, the blocks holding entries [first, last) that are not decoded yet,
   // skipping those up to the block of entry *cursor (the scan it runs ahead of), until stop is
-  // set. Errors are left to the scan (it meets them when it reads the block).
+  // set. It runs at most kPrefetchLead blocks ahead of the cursor's and then waits for the scan
+  // to move it, so that a slow scan does not have the whole index decoded ahead of it. The scan
+  // wakes it with cursor.notify_all() after a store, best every kPrefetchLead / 2 blocks (a
+  // wake a block costs more than the decoding it saves); to end the wait, set stop, then store
+  // and notify. Errors are left to the scan (it meets them when it reads the block).
+  static constexpr uint32_t kPrefetchLead = 32;
   void Prefetch(uint32_t first, uint32_t last, const std::atomic<uint32_t>& cursor,
                 const std::atomic<bool>& stop) const;
+  // How many of its blocks are decoded now (not its base's).
+  uint32_t blocks_decoded() const;
   // Frees the decoded blocks from the one holding entry `first` to the one before the block of
   // entry `before`. Only for a reader that one scan owns (Reader()): views into them die.
   void DropBlocks(uint32_t first, uint32_t before) const;
@@ -297,6 +304,10 @@ class IndexReader {
   mutable std::atomic<bool> prefetching_{false};
   mutable std::atomic<size_t> cached_bytes_{0};
   mutable std::atomic<bool> damage_logged_{false};
+  // A block dropped (DropBlocks), emptied, for the next block decoded to reuse: a scan then
+  // decodes into memory it has touched before rather than into new pages.
+  mutable std::atomic<Decoded*> spare_{nullptr};
+  void Recycle(Decoded* d) const;  // a dropped block: kept as the spare, or freed
 };
 
 }  // namespace sloop

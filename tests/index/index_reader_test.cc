@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <atomic>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "index/index_format.h"
@@ -163,6 +165,44 @@ TEST_F(IndexReaderTest, BlocksAreCompressedAndReadersCacheOnTheirOwn) {
   EXPECT_LT(reader->cached_bytes(), whole->cached_bytes() / 4)
       << "a point lookup decodes one block";
   EXPECT_EQ(ResourceKey(reader->key(i)), keys[500]);
+}
+
+// However slow the scan, the decompression ahead of it holds a few blocks, not the index.
+TEST_F(IndexReaderTest, PrefetchRunsAtMostItsLeadAheadAndWaitsForTheCursor) {
+  auto keys = Keys((2 * IndexReader::kPrefetchLead + 12) * 128);
+  ShardIndexBuilder b(kStart, kStart + kHour);
+  auto path = Write(keys, &b);
+  auto opened = IndexReader::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto reader = (*opened)->Reader();
+  const uint32_t per = reader->entries_per_block();
+  ASSERT_EQ(reader->block_count(), 2 * IndexReader::kPrefetchLead + 12);
+  const uint32_t lead = IndexReader::kPrefetchLead;
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> cursor{0};
+  std::thread prefetch([&] { reader->Prefetch(0, reader->size(), cursor, stop); });
+  auto wait_for = [&](uint32_t blocks) {
+    for (int k = 0; k < 500 && reader->blocks_decoded() < blocks; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return reader->blocks_decoded();
+  };
+  // The scan stays in block 0: blocks 1 to `lead` are decoded, and no more.
+  EXPECT_EQ(wait_for(lead), lead);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(reader->blocks_decoded(), lead) << "ran further ahead than its lead";
+  // The scan moves to block 10 (and drops nothing): blocks lead + 1 to 10 + lead follow.
+  cursor.store(10 * per);
+  cursor.notify_all();
+  EXPECT_EQ(wait_for(lead + 10), lead + 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(reader->blocks_decoded(), lead + 10);
+  // Stopping ends its wait.
+  stop = true;
+  cursor.store(UINT32_MAX);
+  cursor.notify_all();
+  prefetch.join();
+  EXPECT_EQ(reader->blocks_decoded(), lead + 10);
 }
 
 // A scan's reader decompresses ahead on another thread and frees the blocks behind it.
