@@ -227,6 +227,7 @@ Result<SortedSegment> WriteSortedSegment(const std::filesystem::path& input,
   SortedOutput out(&result, on_first, event_block_bytes);
   WriterOptions out_options = options;
   if (dictionary_bytes) out_options.dictionary = sampler.Content(dictionary_bytes);
+  out_options.split_columns = true;  // its Events' times are read from their first columns
   if (auto o = out.Open(output, out_options); !o) {
     return std::unexpected(o.error());
   }

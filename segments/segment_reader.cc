@@ -336,7 +336,7 @@ Result<void> SegmentReader::ReadBlockHeads(uint64_t offset, std::vector<RecordHe
   }
   // The columns come first: decompress until they are out, not the payloads after them. The
   // frame is fed to zstd one of its blocks at a time (each call's hint is the next block's
-  // size), so that it stops after the block that ends them: a writer of this build ends the
+  // size), so that it stops after the block that ends them: the sealer of this build ends the
   // first zstd block there, one of an earlier build after 128 KiB of the body.
   const size_t want =
       std::min<size_t>(h.uncompressed_bytes, columnar_block::HeadBytes(h.record_count));

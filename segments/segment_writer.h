@@ -39,6 +39,11 @@ struct WriterOptions {
   // against it. Empty: none. Sealed segments use one; a dictionary costs its bytes once per
   // file and a reader keeps it in memory.
   std::string dictionary;
+  // Format 2: end a zstd block of each frame where the block's first columns end and where its
+  // last column ends (docs/format/segment.md): SegmentReader::ReadBlockHeads then decompresses
+  // only those columns, and the file is about 2 % smaller, for about 5 % more compression
+  // time. The sealer sets it; the active segment, written as the records arrive, does not.
+  bool split_columns = false;
   SyncPolicy sync = SyncPolicy::kInterval;
   // Also the longest a record waits in the current block before its owner writes the block out
   // (FlushAged) and the longest written bytes wait for an fsync under kInterval.

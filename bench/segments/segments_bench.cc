@@ -119,14 +119,17 @@ WriterOptions Options(const benchmark::State& state) {
   o.target_block_bytes = static_cast<size_t>(state.range(0)) * 1024;
   o.zstd_level = static_cast<int>(state.range(1));
   o.block_format = static_cast<uint16_t>(state.range(2));
+  o.split_columns = state.range(3) != 0;
   return o;
 }
 
+// Block KiB, zstd level, block format, split_columns (what the sealer sets on format 2).
 void Formats(benchmark::internal::Benchmark* b) {
   for (int format : {1, 2}) {
-    b->Args({128, 3, format});
-    b->Args({1024, 9, format});
+    b->Args({128, 3, format, 0});
+    b->Args({1024, 9, format, 0});
   }
+  b->Args({1024, 9, 2, 1});
 }
 
 void BM_SegmentAppend(benchmark::State& state) {

@@ -878,6 +878,7 @@ TEST_F(SegmentTest, BlockHeadsAreTheRecordsWatchTypesAndTimes) {
     fs::remove(path_);
     WriterOptions o;
     o.target_block_bytes = 512 * 1024;  // blocks of several zstd blocks
+    o.split_columns = true;
     if (dictionary) o.dictionary = recs[0].payload + recs[1].payload;
     {
       auto w = SegmentWriter::Create(path_, o);
