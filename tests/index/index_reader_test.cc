@@ -79,6 +79,15 @@ class IndexReaderTest : public ::testing::Test {
     return path;
   }
 
+  // An index of `keys`, and a reader of it that one scan owns (null when it does not open).
+  std::shared_ptr<IndexReader> ScanReader(const std::vector<ResourceKey>& keys) {
+    ShardIndexBuilder b(kStart, kStart + kHour);
+    auto path = Write(keys, &b);
+    auto opened = IndexReader::Open(path);
+    EXPECT_TRUE(opened) << opened.error().message;
+    return opened ? (*opened)->Reader() : nullptr;
+  }
+
   std::filesystem::path dir_;
   std::deque<std::string> rvs_;
 };
@@ -169,12 +178,8 @@ TEST_F(IndexReaderTest, BlocksAreCompressedAndReadersCacheOnTheirOwn) {
 
 // However slow the scan, the decompression ahead of it holds a few blocks, not the index.
 TEST_F(IndexReaderTest, PrefetchRunsAtMostItsLeadAheadAndWaitsForTheCursor) {
-  auto keys = Keys((2 * IndexReader::kPrefetchLead + 12) * 128);
-  ShardIndexBuilder b(kStart, kStart + kHour);
-  auto path = Write(keys, &b);
-  auto opened = IndexReader::Open(path);
-  ASSERT_TRUE(opened) << opened.error().message;
-  auto reader = (*opened)->Reader();
+  auto reader = ScanReader(Keys((2 * IndexReader::kPrefetchLead + 12) * 128));
+  ASSERT_TRUE(reader);
   const uint32_t per = reader->entries_per_block();
   ASSERT_EQ(reader->block_count(), 2 * IndexReader::kPrefetchLead + 12);
   const uint32_t lead = IndexReader::kPrefetchLead;
