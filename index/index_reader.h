@@ -232,7 +232,8 @@ class IndexReader {
   // How many of its blocks are decoded now (not its base's).
   uint32_t blocks_decoded() const;
   // Frees the decoded blocks from the one holding entry `first` to the one before the block of
-  // entry `before`. Only for a reader that one scan owns (Reader()): views into them die.
+  // entry `before` (one is kept, emptied, for the next block decoded to reuse). Only for a
+  // reader that one scan owns (Reader()): views into them die.
   void DropBlocks(uint32_t first, uint32_t before) const;
   // Frees every decoded block, and the base's (DropBlocks keeps the last base block it was
   // given: the next block here may name entries in it). Same rule as DropBlocks.
