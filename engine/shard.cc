@@ -292,8 +292,7 @@ void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
         const int64_t t = scratch->heads[first + k].observed_ns;
         if (k == 0) v->first_ns = v->last_ns = t;
         v->last_ns = std::max(v->last_ns, t);
-        const auto sec = static_cast<uint32_t>(std::max<int64_t>(0, t / 1'000'000'000));
-        if (ticks.empty() || ticks.back() != sec) ticks.push_back(sec);
+        ticks.push_back(static_cast<uint32_t>(std::max<int64_t>(0, t / 1'000'000'000)));
       }
       std::sort(ticks.begin(), ticks.end());
       ticks.erase(std::unique(ticks.begin(), ticks.end()), ticks.end());
@@ -427,7 +426,8 @@ void SealedShard::ForEachEntry(const EntryFilter& filter, bool with_details,
   if (filter.skip_events && filter.kind.empty()) events = index.Find("Event");
   // A long scan has a second thread decompress the blocks ahead of it (decompression is most of
   // the cost of a scan), at most IndexReader::kPrefetchLead blocks ahead, and frees the blocks
-  // behind it, so that a scan holds a few blocks of the index, not all of them. The reader is this scan's own (index()).
+  // behind it, so that a scan holds a few blocks of the index, not all of them. The reader is
+  // this scan's own (index()).
   const uint32_t per_block = index.entries_per_block();
   std::atomic<uint32_t> cursor{first};
   std::atomic<bool> stop{false};
