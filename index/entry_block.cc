@@ -520,7 +520,7 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
   }
   if (!ow.ok()) return fail("owner lists cut short");
 
-  out->rows.resize(n);
+  out->rows.assign(n, kEmptyRow);
   varint::Reader& runs = streams[kKeyRuns];
   std::string_view kind, ns, group, version;
   uint64_t run_left = 0;

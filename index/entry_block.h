@@ -91,6 +91,12 @@ struct EntryRow {
   bool times_in_segment = false;
 };
 
+// A row as decoding starts it. Rows are made by copying it (`assign(n, kEmptyRow)`), not by
+// value-initialising each: GCC clears each row with a string instruction of its own, whose
+// start-up cost made that 9.4 % of the CPU samples of 24-hour Event timelines (3.6 % as
+// copies; the decoding runs mostly on the prefetch thread, so answers come no sooner).
+inline constexpr EntryRow kEmptyRow{};
+
 // What only an Event entry has.
 struct EventRow {
   std::string_view kind;  // of the object it is about
