@@ -138,26 +138,41 @@ struct SegmentWriter::Impl {
   // The frame stays one frame with its content size: any reader reads it as before. Without a
   // split (WriterOptions::split_columns off) it is ZSTD_compress2's one pass.
   size_t Compress(std::string_view body, std::span<const size_t> splits, char* dst, size_t cap) {
-    static const size_t kNoRoom = static_cast<size_t>(-ZSTD_error_dstSize_tooSmall);
     if (std::none_of(splits.begin(), splits.end(),
                      [&](size_t at) { return at > 0 && at < body.size(); })) {
       return ZSTD_compress2(cctx, dst, cap, body.data(), body.size());
     }
-    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);  // keeps the level and the dictionary
-    size_t r = ZSTD_CCtx_setPledgedSrcSize(cctx, body.size());
-    if (ZSTD_isError(r)) return r;
     // The body stays where it is until the frame ends, and the input only grows: zstd reads it
     // in place, as ZSTD_compress2 does, instead of copying it through a window buffer (which
-    // took 1.6 times as long at level 9). A library that refuses the (experimental) parameter
-    // compresses the same frame the slower way.
-    const bool stable = !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_stableInBuffer, 1));
+    // took 1.6 times as long at level 9). The parameter is experimental: a library that refuses
+    // it, or refuses a flush with it (libzstd before 1.5.2 allows it only for a frame given
+    // whole), compresses the same frame the slower way.
+    const size_t r = CompressSplit(body, splits, dst, cap, true);
+    if (!ZSTD_isError(r) || r == kNoRoom) return r;
+    return CompressSplit(body, splits, dst, cap, false);
+  }
+
+  static constexpr size_t kNoRoom = static_cast<size_t>(-ZSTD_error_dstSize_tooSmall);
+
+  // Compress's frame with its zstd blocks ending at the splits; stable: zstd reads the body in
+  // place (ZSTD_c_stableInBuffer) if the library takes the parameter.
+  size_t CompressSplit(std::string_view body, std::span<const size_t> splits, char* dst,
+                       size_t cap, bool stable) {
+    ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);  // keeps the level and the dictionary
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_stableInBuffer, 0);
+    if (stable) stable = !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_stableInBuffer, 1));
     struct Unset {
       ZSTD_CCtx* c;
       bool on;
       ~Unset() {
-        if (on) ZSTD_CCtx_setParameter(c, ZSTD_c_stableInBuffer, 0);
+        if (!on) return;
+        // Parameters change only between frames: the session ends first.
+        ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+        ZSTD_CCtx_setParameter(c, ZSTD_c_stableInBuffer, 0);
       }
     } unset{cctx, stable};
+    size_t r = ZSTD_CCtx_setPledgedSrcSize(cctx, body.size());
+    if (ZSTD_isError(r)) return r;
     ZSTD_outBuffer out{dst, cap, 0};
     ZSTD_inBuffer in{body.data(), 0, 0};
     // Compresses the body up to `end` with `how`, to its end.
