@@ -443,7 +443,7 @@ Result<void> IndexReader::DecodeFlatBuffers(uint32_t b, Decoded* d) const {
     return std::string_view();
   };
   bool refs_ok = true;
-  d->rows.resize(want);
+  d->rows.assign(want, index_internal::kEmptyRow);
   for (uint32_t k = 0; k < want; ++k) {
     const fb::ResourceEntry* e = entries->Get(v1 ? first + k : k);
     index_internal::EntryRow& row = d->rows[k];
@@ -574,8 +574,17 @@ void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
   if (base_ && lo != index_format::kNoRef) base_->DropBlocks(lo, hi);
 }
 
-void IndexReader::Recycle(Decoded* d) const {
+// AddressSanitizer, as GCC says it and as clang does (__SANITIZE_ADDRESS__ only since 2025).
 #if defined(__SANITIZE_ADDRESS__)
+#define SLOOP_INDEX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLOOP_INDEX_ASAN 1
+#endif
+#endif
+
+void IndexReader::Recycle(Decoded* d) const {
+#if defined(SLOOP_INDEX_ASAN)
   // Under AddressSanitizer a view used after its block was dropped must fault, not read the
   // next block's rows.
   delete d;
@@ -592,6 +601,9 @@ void IndexReader::DropAllBlocks() const {
       delete d;
     }
   }
+  // And the block kept for reuse: a shard's long-lived reader, whose blocks the opening of the
+  // shard before it decodes (as its base) and drops, would otherwise hold one for good.
+  delete spare_.exchange(nullptr, std::memory_order_acq_rel);
   if (base_) base_->DropAllBlocks();
 }
 

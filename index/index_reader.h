@@ -235,8 +235,9 @@ class IndexReader {
   // entry `before` (one is kept, emptied, for the next block decoded to reuse). Only for a
   // reader that one scan owns (Reader()): views into them die.
   void DropBlocks(uint32_t first, uint32_t before) const;
-  // Frees every decoded block, and the base's (DropBlocks keeps the last base block it was
-  // given: the next block here may name entries in it). Same rule as DropBlocks.
+  // Frees every decoded block, the one kept for reuse, and the base's (DropBlocks keeps the
+  // last base block it was given: the next block here may name entries in it). Same rule as
+  // DropBlocks.
   void DropAllBlocks() const;
   // Drops the mapped pages from this process's resident set (they stay in the page cache and
   // fault back in when read again), so that resident memory does not grow with shards queried.
