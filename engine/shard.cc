@@ -269,24 +269,25 @@ void SealedShard::ReadTimes(const IndexReader& index, uint32_t i, EntryView* v,
     } else {
       std::tie(offset, first) = e.first_position();
     }
-    if (offset != 0 && scratch->heads_offset != offset) {
+    if (offset == 0) return;  // no record of it reached the segment
+    if (scratch->heads_offset != offset) {
       scratch->heads_offset = 0;
       auto segment = Segment();
       if (!segment) return;
       auto read = (*segment)->ReadBlockHeads(offset, &scratch->heads, &scratch->frame);
-      if (!read) {
-        if (read.error().code == ErrorCode::kCorruption) {
-          NoteCorruptBlock(segment_path_, offset,
-                           "reading " + ResourceKey(e.key()).ToString() + ": " +
-                               read.error().message);
-        }
-        return;
+      if (read) {
+        scratch->heads_offset = offset;
+        scratch->heads_ordinal = ordinal && *ordinal >= first ? *ordinal - first : UINT64_MAX;
+      } else if (read.error().code == ErrorCode::kCorruption) {
+        // Read whole below, which goes on past the damaged block to the entry's records in
+        // the blocks after it, as a history does.
+        NoteCorruptBlock(segment_path_, offset,
+                         "reading " + ResourceKey(e.key()).ToString() + ": " +
+                             read.error().message);
       }
-      scratch->heads_offset = offset;
-      scratch->heads_ordinal = ordinal && *ordinal >= first ? *ordinal - first : UINT64_MAX;
     }
-    if (offset == 0 || first >= scratch->heads.size()) return;
-    if (scratch->heads.size() - first >= n) {
+    if (scratch->heads_offset == offset && first < scratch->heads.size() &&
+        scratch->heads.size() - first >= n) {
       auto& ticks = v->change_count > 0 ? scratch->change_secs : scratch->nochange_secs;
       for (uint32_t k = 0; k < n; ++k) {
         const int64_t t = scratch->heads[first + k].observed_ns;

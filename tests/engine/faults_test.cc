@@ -283,6 +283,77 @@ TEST_F(FaultsTest, DamagedBaseIndexIsRebuiltWithTheIndexesReadingIt) {
   EXPECT_TRUE(fs::exists(fs::path(base) += ".damaged"));
 }
 
+// An Event's times in an older shard are its records' (index format 4), read from the first
+// columns of its segment block. When the block holding its first records is damaged, the Event
+// keeps the times of its records in the blocks after it, as its history does.
+TEST_F(FaultsTest, AnEventWhoseFirstBlockIsDamagedKeepsTheTimesOfItsOtherRecords) {
+  constexpr int kRecords = 200;
+  const std::string event = PodName(0) + ".17c8a9b3f2e1d4a0";
+  auto at = [](int k) { return kT0 + kHour + 100 * kSec + k * 7 * kSec; };
+  StoreOptions o = Options();
+  o.sealed_event_block_bytes = 2 * 1024;  // the Event's records in many blocks
+  {
+    auto store = Open(o);
+    ASSERT_TRUE(store);
+    for (int i = 0; i < kPods; ++i) {
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * kSec, "ns", PodName(i), "u" + PodName(i), i)));
+    }
+    // Hour 1: the Event, counted up every record (each one changes it); half the Pods change.
+    for (int k = 0; k < kRecords; ++k) {
+      ASSERT_TRUE(store->Append(mk_.Event(at(k), "ns", event, "Pod", PodName(0), "u" + PodName(0),
+                                          "BackOff", true, k + 1, at(0), 5000 + k,
+                                          k == 0 ? WatchType::kAdded : WatchType::kModified)));
+    }
+    for (int i = 0; i < kPods; i += 2) {
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + kHour + (2000 + i) * kSec, "ns", PodName(i),
+                                        "u" + PodName(i), 100 + i)));
+    }
+    for (int i = 0; i < kPods; i += 3) {
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 2 * kHour + i * kSec, "ns", PodName(i),
+                                        "u" + PodName(i), 200 + i)));
+    }
+    ASSERT_TRUE(store->Close());
+    EXPECT_EQ(store->Stats().indexes_rebased, 1u);  // shard 2's, against shard 3's
+  }
+  ASSERT_EQ(IndexReader::BaseShardOf(Shards() / "0000000002.idx").value_or(0), 3u);
+  const fs::path seg = Shards() / "0000000002.seg";
+  const auto blocks = Blocks(seg);
+  ASSERT_GE(blocks.size(), 3u);
+  // The Event is the first key of the shard: its first records are the first block's.
+  const uint64_t lost = blocks[0].record_count;
+  ASSERT_GT(lost, 0u);
+  ASSERT_LT(lost, static_cast<uint64_t>(kRecords) / 2);
+  std::vector<uint32_t> want;
+  for (int k = static_cast<int>(lost); k < kRecords; ++k) {
+    want.push_back(static_cast<uint32_t>(at(k) / kSec));
+  }
+  auto changes = [&](const Store& store) {
+    TimelineQuery q;
+    q.range = {kT0, kT0 + 3 * kHour};
+    q.kind = "Event";
+    auto t = store.Timeline(q);
+    EXPECT_TRUE(t) << t.error().ToString();
+    std::vector<uint32_t> got;
+    if (!t) return got;
+    for (const TimelineRow& r : t->rows) {
+      if (r.key.name == event) got.assign(r.changed_at.begin(), r.changed_at.end());
+    }
+    return got;
+  };
+  {
+    auto store = Open(o);
+    ASSERT_TRUE(store);
+    auto all = changes(*store);
+    ASSERT_EQ(all.size(), static_cast<size_t>(kRecords));
+    EXPECT_EQ(std::vector<uint32_t>(all.begin() + static_cast<ptrdiff_t>(lost), all.end()), want);
+  }
+  FlipByte(seg, blocks[0].offset + segment_format::kBlockHeaderSize + blocks[0].frame_bytes / 2);
+  auto store = Open(o);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(changes(*store), want);
+  EXPECT_EQ(store->Stats().corrupt_blocks_skipped, 1u);
+}
+
 TEST_F(FaultsTest, DamagedIndexIsRebuiltFromTheSegment) {
   for (int variant = 0; variant < 2; ++variant) {
     SCOPED_TRACE(variant == 0 ? "flipped byte" : "truncated");
