@@ -147,8 +147,8 @@ struct SegmentWriter::Impl {
     // took 1.6 times as long at level 9). The parameter is experimental: a library that refuses
     // it, or refuses a flush with it (libzstd before 1.5.2 allows it only for a frame given
     // whole), compresses the same frame the slower way.
-    const size_t r = CompressSplit(body, splits, dst, cap, true);
-    if (!ZSTD_isError(r) || r == kNoRoom) return r;
+    const size_t r = CompressSplit(body, splits, dst, cap, options.zstd_stable_input);
+    if (!ZSTD_isError(r) || r == kNoRoom || !options.zstd_stable_input) return r;
     return CompressSplit(body, splits, dst, cap, false);
   }
 

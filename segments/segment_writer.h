@@ -44,6 +44,10 @@ struct WriterOptions {
   // only those columns, and the file is about 2 % smaller, for about 5 % more compression
   // time. The sealer sets it; the active segment, written as the records arrive, does not.
   bool split_columns = false;
+  // With split_columns: zstd reads the block in place (ZSTD_c_stableInBuffer) when the library
+  // takes it, else through its window buffer. false: through the buffer always, the way a library
+  // that refuses the parameter is written with (tests of that path).
+  bool zstd_stable_input = true;
   SyncPolicy sync = SyncPolicy::kInterval;
   // Also the longest a record waits in the current block before its owner writes the block out
   // (FlushAged) and the longest written bytes wait for an fsync under kInterval.
