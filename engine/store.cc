@@ -270,6 +270,7 @@ Result<void> Store::Recover() {
   std::sort(sealed_.begin(), sealed_.end(),
             [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
 
+  std::vector<std::shared_ptr<ActiveShard>> reopened;
   for (uint64_t id : active_ids) {
     auto path = dir / ShardName(id, ".active");
     // The window comes from the records the file holds.
@@ -309,9 +310,28 @@ Result<void> Store::Recover() {
     if (!shard) return std::unexpected(shard.error());
     recovered_bytes_dropped_ += report.bytes_dropped;
     recovered_corrupt_blocks_ += report.corrupt_blocks_kept;
-    // Resources alive before it that it did not touch are carried over from the shard before.
-    if (!sealed_.empty()) (*shard)->CarryOver(*sealed_.back());
-    sealing_.push_back(*shard);
+    reopened.push_back(*shard);
+  }
+  // Resources alive before a shard that it did not touch are carried over from the shard just
+  // before it in time: a sealed one, or one reopened here. Not the newest sealed shard: after
+  // a crash between the close of a shard and its seal, two are reopened and the second follows
+  // the first; and a shard whose index is rebuilt from its segment may be older than every
+  // sealed one. In time order, so that each has its own carry-over before the next copies it.
+  std::sort(reopened.begin(), reopened.end(),
+            [](const auto& a, const auto& b) { return TimeOrderLess(a->info(), b->info()); });
+  std::shared_ptr<ActiveShard> previous;
+  for (const auto& shard : reopened) {
+    const ShardInfo info = shard->info();
+    const Shard* from = previous.get();
+    for (auto it = sealed_.rbegin(); it != sealed_.rend(); ++it) {
+      const ShardInfo before = (*it)->info();
+      if (!TimeOrderLess(before, info)) continue;
+      if (!previous || TimeOrderLess(previous->info(), before)) from = it->get();
+      break;
+    }
+    if (from) shard->CarryOver(*from);
+    sealing_.push_back(shard);
+    previous = shard;
   }
   if (!sealing_.empty()) {
     Log("recovered " + std::to_string(sealing_.size()) + " unsealed shard(s)" +

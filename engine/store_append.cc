@@ -24,10 +24,16 @@ Result<void> Store::StartActive(int64_t t_ns) {
                                    start + options_.shard_duration.count(), options_.writer);
   if (!shard) return std::unexpected(shard.error());
   std::lock_guard lock(shards_mu_);
-  if (!sealing_.empty()) {
+  // The shard before in time: the newest of those waiting to be sealed and the sealed ones (a
+  // shard whose index is rebuilt at start-up waits to be sealed again, but is older than them).
+  std::shared_ptr<ActiveShard> unsealed;
+  for (const auto& s : sealing_) {
+    if (!unsealed || TimeOrderLess(unsealed->info(), s->info())) unsealed = s;
+  }
+  if (unsealed && (sealed_.empty() || TimeOrderLess(sealed_.back()->info(), unsealed->info()))) {
     // The shard before is about to be sealed: carry its live resources over lazily rather than
     // hold a second full copy of them while the seal runs (at rotation the peak of memory).
-    (*shard)->DeferCarryOver(sealing_.back());
+    (*shard)->DeferCarryOver(unsealed);
   } else if (!sealed_.empty()) {
     (*shard)->CarryOver(*sealed_.back());
   }
