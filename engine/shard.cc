@@ -491,6 +491,9 @@ Result<void> SealedShard::ReadEntryRecords(const IndexReader& index, uint32_t en
   if (e.record_count() == 0) return {};
   ResourceKeyView key = e.key();
   auto [offset, skip] = e.first_position();
+  // None of its records reached the segment (a block of the arrival-order file was damaged
+  // before the seal): nothing to read, and no block at offset 0 to step past.
+  if (offset == 0) return {};
   Block own;
   Block& block = reuse ? *reuse : own;
   uint64_t none = 0;  // no block frame starts at 0 (the file header does)
