@@ -113,6 +113,12 @@ Result<Fd> OpenForBackup(const Store::BackupFile& f) {
                            " was sealed after the backup's snapshot was taken; start the backup "
                            "again");
     }
+    if (e == ENOENT) {
+      return MakeError(ErrorCode::kUnavailable,
+                       "backup: " + f.path.string() +
+                           " was deleted by retention after the backup's snapshot was taken; "
+                           "start the backup again");
+    }
     return IOError("backup: open", f.path.string(), e);
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -177,7 +183,8 @@ Result<void> WriteBackupArchive(const std::vector<Store::BackupFile>& files, int
         return MakeError(ErrorCode::kIOError,
                          "backup: " + f.path.string() + " has only " + std::to_string(done) +
                              " bytes, the snapshot promised " + std::to_string(f.size) +
-                             " (was it truncated by hand?)");
+                             " (an index rewritten smaller meanwhile, against the next shard's: "
+                             "start the backup again; else it was truncated by hand)");
       }
       XXH64_update(xxh.get(), chunks.free_space(), static_cast<size_t>(n));
       done += static_cast<uint64_t>(n);

@@ -257,7 +257,9 @@ class Store : public RecordSink {
     std::string name;                         // name inside the archive
     std::filesystem::path path;               // on disk
     uint64_t size = 0;                        // bytes to copy (a prefix for the active segment)
-    std::shared_ptr<const Shard> keep_alive;  // retention waits for the backup to finish
+    // The shard's readers. Its files are opened when read: one that retention deletes, or an
+    // index rewritten against the next shard's, meanwhile fails the backup (start it again).
+    std::shared_ptr<const Shard> keep_alive;
   };
   Result<std::vector<BackupFile>> SnapshotForBackup();
 
