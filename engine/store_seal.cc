@@ -201,12 +201,20 @@ bool Store::RebaseIndex(std::vector<std::shared_ptr<SealedShard>>& sealed, size_
   }
   // Retention deletes by newest record: a base must outlive the shards that read it.
   if (std::tie(ni.max_ns, ni.id) <= std::tie(si.max_ns, si.id)) return false;
-  // The shards before that read through this one: each gets one more base to read through.
+  // The shards before that read through this one: each gets one more base to read through,
+  // and the bases `next` reads through itself (none but when it was rewritten first: this one
+  // waited for its upload, or for a retry after a restart).
   size_t chain = 0;
   while (chain < c && sealed[c - chain - 1]->base_shard_id() == sealed[c - chain]->info().id) {
     ++chain;
   }
-  if (chain + 1 > kMaxBaseChain) return false;  // it stays whole: the chains before end here
+  size_t after = 0;
+  while (c + 2 + after < sealed.size() &&
+         sealed[c + 1 + after]->base_shard_id() == sealed[c + 2 + after]->info().id) {
+    ++after;
+  }
+  // It stays whole: the chains before end here.
+  if (chain + 1 + after > kMaxBaseChain) return false;
   const auto tmp = std::filesystem::path(shard->index_path()) += ".tmp";
   auto fail = [&](const std::string& why) {
     std::error_code ec;

@@ -496,6 +496,43 @@ TEST(StoredFormats, RebasedIndexesAnswerAsWholeOnes) {
   fs::remove_all(root);
 }
 
+// A shard whose index is rewritten after the ones after it (it waited for its upload to the
+// object store) does not lengthen their chain past kMaxBaseChain: it stays whole instead.
+TEST(StoredFormats, AnIndexRewrittenLateReadsThroughNoMoreThanSevenBases) {
+  constexpr int kHours = 10;
+  const fs::path dir =
+      fs::temp_directory_path() / ("sloop-stored-formats-late-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  bool first_uploaded = false;
+  StoreOptions o = Options(dir, false);
+  o.shard_uploaded = [&](const ShardInfo& i) { return i.id != 1 || first_uploaded; };
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store) << store.error().ToString();
+  ASSERT_TRUE(WriteRecipe(**store, kHours));
+  first_uploaded = true;
+  ASSERT_TRUE((*store)->Maintain());
+  ASSERT_TRUE((*store)->Close());
+  std::map<uint64_t, uint64_t> base;
+  for (const ShardInfo& s : (*store)->Shards()) {
+    auto b = IndexReader::BaseShardOf(
+        dir / "shards" /
+        (std::string(10 - std::to_string(s.id).size(), '0') + std::to_string(s.id) + ".idx"));
+    ASSERT_TRUE(b);
+    base[s.id] = *b;
+  }
+  // Shards 2 to 8 read through the next, 9 stays whole; so does 1, which would read through 8.
+  EXPECT_EQ(base[1], 0u);
+  EXPECT_EQ(base[2], 3u);
+  EXPECT_EQ(base[8], 9u);
+  EXPECT_EQ(base[9], 0u);
+  for (const auto& [id, b] : base) {
+    size_t depth = 0;
+    for (uint64_t at = b; at != 0 && depth <= base.size(); at = base[at]) ++depth;
+    EXPECT_LE(depth, 7u) << "shard " << id;
+  }
+  fs::remove_all(dir);
+}
+
 // Each committed store opens and answers as the build that wrote it did.
 TEST(StoredFormats, EveryCommittedStoreAnswersAsItsBuildDid) {
   const fs::path root = fs::path(SLOOP_TESTDATA_DIR) / "store";
