@@ -85,9 +85,11 @@ std::vector<LiveObject> Store::LiveObjects(std::string_view api_group, std::stri
     if (e.flags & (kEventOnly | kDeletedInShard)) return true;
     if (e.api_group != api_group) return true;
     // An Event of a store written before 2026-12-07 still holds its uid: given as the recorder
-    // now knows it (none), or a relist would see another object and infer its deletion.
+    // now knows it (none), or a relist would see another object and infer its deletion. A
+    // custom resource called Event keeps its uid, as the recorder keys it by that.
+    const bool by_name = IsKubernetesEvent(e.api_group, e.key.kind);
     out.push_back(LiveObject{std::string(e.key.namespace_), std::string(e.key.name),
-                             std::string(LookupKey(e.key).uid),
+                             by_name ? std::string() : std::string(e.key.uid),
                              std::string(e.last_resource_version)});
     return true;
   });

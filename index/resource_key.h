@@ -51,6 +51,11 @@ struct ResourceKey {
 // keeps metadata.uid. Stores written before hold Event uids: a lookup of an Event leaves out the
 // uid asked for, so that both answer by name.
 inline constexpr std::string_view kEventKind = "Event";
+// The Events of Kubernetes (core/v1 and events.k8s.io), the ones recorded without a uid: not a
+// custom resource that happens to be called Event, which keeps its uid like any other kind.
+inline bool IsKubernetesEvent(std::string_view api_group, std::string_view kind) {
+  return kind == kEventKind && (api_group.empty() || api_group == "events.k8s.io");
+}
 inline ResourceKeyView LookupKey(ResourceKeyView k) {
   if (k.kind == kEventKind) k.uid = {};
   return k;

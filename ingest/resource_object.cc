@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/time_text.h"
+#include "index/resource_key.h"
 
 namespace sloop::ingest {
 namespace dom = simdjson::dom;
@@ -21,7 +22,7 @@ std::string ResourceType::CollectionPath(std::string_view namespace_) const {
 }
 
 bool IsEventType(std::string_view group, std::string_view kind) {
-  return kind == "Event" && (group.empty() || group == "events.k8s.io");
+  return IsKubernetesEvent(group, kind);
 }
 
 namespace {

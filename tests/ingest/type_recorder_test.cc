@@ -932,6 +932,28 @@ TEST_F(RestartTest, EventsRecordedWithTheirUidsByAnEarlierBuildAreStillKnownAfte
   }
 }
 
+// A custom resource that happens to be called Event (another API group) keeps its uid, unlike
+// Kubernetes' Events: a restart knows it as the object the API server lists, records nothing of
+// it unchanged and infers no deletion of it.
+TEST_F(RestartTest, ACustomResourceCalledEventIsKnownByItsUidAfterARestart) {
+  const ResourceType type{"example.com", "v1", "events", "Event", true, false};
+  auto item = [](const std::string& rv) {
+    return R"({"kind":"Event","apiVersion":"example.com/v1","metadata":{"name":"release-1",)"
+           R"("namespace":"shop","uid":"cr-1","resourceVersion":")" +
+           rv + R"("},"spec":{"what":"release"}})";
+  };
+  FirstRun(type, {item("3")});
+  EXPECT_EQ(Last("shop", "release-1", "cr-1", "Event").uid, "cr-1");
+  Restart();
+  TeeSink sink(*store_);
+  TypeRecorder r(type, sink, options_, nullptr, scratch_);
+  EXPECT_EQ(r.SeedFromSink(""), 1u);
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(item("3"), t1_));
+  EXPECT_EQ(*r.EndList(t1_), 0u);
+  EXPECT_TRUE(sink.records.empty()) << "nothing changed: nothing recorded";
+}
+
 TEST_F(RestartTest, OnlyTheWatchedNamespaceAndTheTypesGroupAreSeeded) {
   FirstRun(PodType(), {Pod("a", "u-a", "1"), Pod("k", "u-k", "2", "kube-system")});
   FirstRun(DeploymentType(), {R"({"kind":"Deployment","apiVersion":"apps/v1","metadata":{)"
