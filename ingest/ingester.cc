@@ -766,6 +766,11 @@ struct Ingester::Impl {
     if (s.status == 410) {  // the continue token expired: start the list again
       Log(name + ": list continuation expired; listing again from the start");
       s.continue_token.clear();
+      // An object the pages before showed, deleted since, is not on the new ones: its deletion
+      // is inferred at the end of this list rather than at the next.
+      s.rec->RestartList();
+      s.list_page = 0;
+      s.list_items = 0;
       Retry(s, std::chrono::milliseconds(0));
       return;
     }

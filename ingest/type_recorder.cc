@@ -78,6 +78,10 @@ void TypeRecorder::BeginList() {
   if (lists_ > 0 && metrics_) metrics_->relists->Increment();
 }
 
+void TypeRecorder::RestartList() {
+  if (listing_) table_.BeginRelist();
+}
+
 Result<void> TypeRecorder::OnListItem(std::string_view json, int64_t ts_ns) {
   if (metrics_) metrics_->bytes->Increment(static_cast<double>(json.size()));
   auto obj = ParseObject(scratch_.parser, scratch_.padded, json, is_event_);

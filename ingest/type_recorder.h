@@ -49,6 +49,10 @@ class TypeRecorder {
   // nothing is inferred deleted and every known object stays known.
   enum class ListEnd { kInferDeletions, kKeepUnseen };
   void BeginList();
+  // The list starts again from its first page (its continue token expired): what the pages
+  // before showed no longer says an object is still there, so only what the new pages show
+  // keeps an object from being inferred deleted at EndList.
+  void RestartList();
   Result<void> OnListItem(std::string_view object_json, int64_t ts_ns);
   Result<size_t> EndList(int64_t ts_ns, ListEnd end = ListEnd::kInferDeletions);
   bool listing() const { return listing_; }

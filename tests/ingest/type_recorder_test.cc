@@ -660,6 +660,31 @@ TEST_F(TypeRecorderTest, ListNotReadWholeInfersNoDeletions) {
   EXPECT_EQ(sink.records.back().watch_type, WatchType::kDeletedInferred);
 }
 
+// A paginated relist whose continue token expires starts again from its first page (the
+// ingester calls RestartList): an object its first pages showed, deleted before the new pages
+// were read, is inferred deleted at the end of this list, not left alive until the next one.
+TEST_F(TypeRecorderTest, AListStartedAgainInfersWhatOnlyItsAbandonedPagesShowed) {
+  TypeRecorder& r = Make(PodType());
+  ASSERT_EQ(List(r, {Pod("a", "ua", "1"), Pod("b", "ub", "2"), Pod("c", "uc", "3")}, kT0), 0u);
+  const size_t before = sink.records.size();
+  r.BeginList();
+  ASSERT_TRUE(r.OnListItem(Pod("a", "ua", "1"), kT0 + 1));  // page 1; page 2 answers 410
+  r.RestartList();
+  // a was deleted meanwhile: the new pages show b and c.
+  ASSERT_TRUE(r.OnListItem(Pod("b", "ub", "2"), kT0 + 2));
+  ASSERT_TRUE(r.OnListItem(Pod("c", "uc", "3"), kT0 + 2));
+  auto vanished = r.EndList(kT0 + 2);
+  ASSERT_TRUE(vanished);
+  EXPECT_EQ(*vanished, 1u);
+  ASSERT_EQ(sink.records.size(), before + 1);
+  EXPECT_EQ(sink.records.back().watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(sink.records.back().name, "a");
+  EXPECT_EQ(r.known_objects(), 2u);
+  // Outside a list it does nothing.
+  r.RestartList();
+  EXPECT_EQ(List(r, {Pod("b", "ub", "2"), Pod("c", "uc", "3")}, kT0 + 3), 0u);
+}
+
 TEST_F(TypeRecorderTest, WorksWithoutMetrics) {
   ParseScratch scratch;
   TypeRecorder r(PodType(), sink, options, nullptr, scratch);
