@@ -64,15 +64,14 @@ bool ObjectTable::Remove(std::string_view ns, std::string_view name, std::string
 
 void ObjectTable::BeginRelist() { ++epoch_; }
 
-size_t ObjectTable::EndRelist(const std::function<void(const Entry&)>& vanished) {
+size_t ObjectTable::EndRelist(const std::function<bool(const Entry&)>& vanished) {
   std::vector<Id> gone;
   for (const auto& [id, k] : entries_) {
     if (k.relist_epoch != epoch_) gone.push_back(id);
   }
   for (const Id& id : gone) {
     auto it = entries_.find(id);
-    vanished(View(it->second));
-    entries_.erase(it);
+    if (vanished(View(it->second))) entries_.erase(it);
   }
   return gone.size();
 }

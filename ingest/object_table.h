@@ -37,9 +37,11 @@ class ObjectTable {
   bool Remove(std::string_view ns, std::string_view name, std::string_view uid);
 
   // Relist: BeginRelist, Observe every listed object, then EndRelist calls `vanished` for each
-  // object that the new list did not contain, and forgets it.
+  // object that the new list did not contain, and forgets it when `vanished` returns true (its
+  // deletion was recorded); one it returns false for stays known, and vanishes again at the next
+  // relist. Returns how many the list did not contain.
   void BeginRelist();
-  size_t EndRelist(const std::function<void(const Entry&)>& vanished);
+  size_t EndRelist(const std::function<bool(const Entry&)>& vanished);
 
   size_t size() const { return entries_.size(); }
   void Clear() { entries_.clear(); }

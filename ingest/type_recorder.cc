@@ -49,7 +49,12 @@ Result<void> TypeRecorder::OnWatchEvent(WatchType type, std::string_view json, i
     return {};
   }
   if (type == WatchType::kDeleted) {
-    table_.Remove(obj->namespace_, obj->name, obj->uid);
+    // Forgotten once its record is stored: if the store cannot take it, the object stays known,
+    // and the next relist, not showing it, infers the deletion.
+    auto stored = Emit(*obj, type, ts_ns);
+    if (stored) table_.Remove(obj->namespace_, obj->name, obj->uid);
+    if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
+    return stored;
   } else {
     uint64_t fp = Fingerprint(*obj);
     auto seen = table_.Observe(obj->namespace_, obj->name, obj->uid, obj->resource_version, fp);
@@ -156,15 +161,17 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
     r.payload = p;
     auto ok = sink_.Append(r);
     if (!ok) {
+      // Still known: the next relist infers the deletion again.
       if (metrics_) metrics_->StoreFailed();
       if (status) status = ok;
-      return;
+      return false;
     }
     ++records_;
     if (metrics_) {
       metrics_->Stored(r);
       metrics_->inferred_deletions->Increment();
     }
+    return true;
   });
   if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
   if (!status) return std::unexpected(status.error());

@@ -17,6 +17,7 @@ std::vector<std::string> EndRelist(ObjectTable& t) {
   t.EndRelist([&](const ObjectTable::Entry& e) {
     gone.push_back(std::string(e.namespace_) + "|" + std::string(e.name) + "|" +
                    std::string(e.uid) + "|" + std::string(e.resource_version));
+    return true;
   });
   std::sort(gone.begin(), gone.end());
   return gone;

@@ -636,6 +636,24 @@ TEST_F(TypeRecorderTest, SinkErrorsAreReturned) {
   EXPECT_EQ(end.error().code, ErrorCode::kIOError);
   EXPECT_EQ(r.records(), 2u);
   EXPECT_EQ(Metrics(PodType()).errors.count("store"), 1u);
+  // Deletions that could not be stored are not forgotten: both objects stay known, and the next
+  // relist, once the store takes records again, infers them.
+  EXPECT_EQ(r.known_objects(), 2u);
+  sink.FailFrom(-1);
+  EXPECT_EQ(List(r, {}, kT0 + 3), 2u);
+  ASSERT_EQ(sink.records.size(), 4u);
+  EXPECT_EQ(sink.records[2].watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(sink.records[3].watch_type, WatchType::kDeletedInferred);
+  // A DELETED the store cannot take: the object stays known, and a relist without it records
+  // its deletion.
+  List(r, {Pod("c", "uc", "1")}, kT0 + 4);
+  sink.FailFrom(static_cast<int>(sink.records.size()));
+  ASSERT_FALSE(r.OnWatchEvent(WatchType::kDeleted, Pod("c", "uc", "2"), kT0 + 5));
+  EXPECT_EQ(r.known_objects(), 1u);
+  sink.FailFrom(-1);
+  EXPECT_EQ(List(r, {}, kT0 + 6), 1u);
+  EXPECT_EQ(sink.records.back().watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(sink.records.back().name, "c");
 }
 
 // A list that was not read whole (an item skipped) ends keeping what it did not show: no
