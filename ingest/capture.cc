@@ -25,6 +25,12 @@ std::string_view CaptureTypeName(CaptureType t) {
       return "MODIFIED";
     case CaptureType::kDeleted:
       return "DELETED";
+    case CaptureType::kListEnd:
+      return "LIST_END";
+    case CaptureType::kListIncomplete:
+      return "LIST_INCOMPLETE";
+    case CaptureType::kListRestart:
+      return "LIST_RESTART";
     case CaptureType::kUnknown:
       break;
   }
@@ -38,6 +44,9 @@ CaptureType ParseCaptureType(std::string_view s) {
   if (s == "ADDED") return CaptureType::kAdded;
   if (s == "MODIFIED") return CaptureType::kModified;
   if (s == "DELETED") return CaptureType::kDeleted;
+  if (s == "LIST_END") return CaptureType::kListEnd;
+  if (s == "LIST_INCOMPLETE") return CaptureType::kListIncomplete;
+  if (s == "LIST_RESTART") return CaptureType::kListRestart;
   return CaptureType::kUnknown;
 }
 
@@ -46,7 +55,8 @@ constexpr size_t kWriteBuffer = 1 << 20;
 }  // namespace
 
 Result<std::unique_ptr<CaptureWriter>> CaptureWriter::Create(const std::string& path,
-                                                             std::string_view source) {
+                                                             std::string_view source,
+                                                             bool list_ends) {
   std::unique_ptr<CaptureWriter> w(new CaptureWriter());
   w->path_ = path;
   w->file_ = std::fopen(path.c_str(), "wb");
@@ -62,7 +72,7 @@ Result<std::unique_ptr<CaptureWriter>> CaptureWriter::Create(const std::string& 
   AppendJsonString(&header, source);
   header += ",\"created\":\"";
   header += created;
-  header += "\"}\n";
+  header += list_ends ? "\",\"list_ends\":true}\n" : "\"}\n";
   w->buffer_ = header;
   if (auto r = w->Flush(); !r) return std::unexpected(r.error());
   return w;
@@ -181,6 +191,8 @@ Result<std::unique_ptr<CaptureReader>> CaptureReader::Open(const std::string& pa
   if (!got) return std::unexpected(got.error());
   if (!*got) return MakeError(ErrorCode::kCorruption, "capture " + path + " is empty");
   r->header_ = line;
+  auto list_ends = FindMember(line, "list_ends");
+  r->list_ends_ = list_ends && *list_ends == "true";
   auto format = FindMember(line, "format");
   auto version = FindMember(line, "version");
   if (!format || !version || StringValue(*format) != "sloop-capture") {

@@ -15,15 +15,30 @@
 
 namespace sloop::ingest {
 
-// The capture's record type: LIST (an item of a list) or a watch event type.
-enum class CaptureType { kList, kAdded, kModified, kDeleted, kUnknown };
+// The capture's record type: LIST (an item of a list) or a watch event type; and where sloop
+// writes it (docs/format/capture.md), the end of a list (LIST_END: read whole, LIST_INCOMPLETE:
+// not, so it says nothing of what it did not show) and its start again from the first page
+// (LIST_RESTART: its continue token expired).
+enum class CaptureType {
+  kList,
+  kAdded,
+  kModified,
+  kDeleted,
+  kListEnd,
+  kListIncomplete,
+  kListRestart,
+  kUnknown
+};
 std::string_view CaptureTypeName(CaptureType t);
 
 class CaptureWriter {
  public:
   // Creates (truncates) `path` and writes the header. A path ending in ".zst" is compressed.
+  // list_ends: the writer writes LIST_END, LIST_INCOMPLETE and LIST_RESTART records (the header
+  // says so), and a reader ends a list only at them.
   static Result<std::unique_ptr<CaptureWriter>> Create(const std::string& path,
-                                                       std::string_view source);
+                                                       std::string_view source,
+                                                       bool list_ends = false);
   ~CaptureWriter();  // Close()s
   // Appends one record. Thread-safe. `object` is written as is, unless it holds a raw newline,
   // in which case it is minified (a line must be one record).
@@ -69,6 +84,8 @@ class CaptureReader {
   // Bytes held for decoded text not yet read: about one line plus one decoder chunk.
   size_t buffer_capacity() const { return buf_.capacity(); }
   const std::string& header() const { return header_; }
+  // The header says lists end at LIST_END / LIST_INCOMPLETE records ("list_ends":true).
+  bool list_ends() const { return list_ends_; }
 
  private:
   CaptureReader() = default;
@@ -76,6 +93,7 @@ class CaptureReader {
   Result<bool> Fill();
   std::FILE* file_ = nullptr;
   std::string path_;
+  bool list_ends_ = false;
   void* zstd_ = nullptr;  // ZSTD_DCtx*
   // Compressed input not yet decoded (in_[in_pos_, in_size_)), and decoded text not yet read
   // (buf_[buf_pos_, end)). Each Fill decodes at most one zstd output chunk, so buf_ stays about

@@ -683,6 +683,15 @@ struct Ingester::Impl {
            ") and was tried again; changes until it completed may be missing";
   }
 
+  // A record of where a list ended or started again, for a playback of the capture.
+  void Capture(int64_t ts, CaptureType type, Stream& s) {
+    if (!capture) return;
+    if (auto w = capture->Write(ts, type, s.rec->type(), "{}"); !w) {
+      Log("capture: " + w.error().ToString() + "; recording stopped");
+      capture.reset();
+    }
+  }
+
   void EndList(Stream& s, std::string_view list_rv) {
     const std::string name = s.rec->type().GroupResource();
     int64_t ts = NowNs();
@@ -691,6 +700,7 @@ struct Ingester::Impl {
     s.continue_token.clear();
     auto mode = s.list_incomplete ? TypeRecorder::ListEnd::kKeepUnseen
                                   : TypeRecorder::ListEnd::kInferDeletions;
+    Capture(ts, s.list_incomplete ? CaptureType::kListIncomplete : CaptureType::kListEnd, s);
     auto vanished = s.rec->EndList(ts, mode);
     s.rv = list_rv;
     s.need_list = false;
@@ -769,6 +779,7 @@ struct Ingester::Impl {
       // An object the pages before showed, deleted since, is not on the new ones: its deletion
       // is inferred at the end of this list rather than at the next.
       s.rec->RestartList();
+      Capture(NowNs(), CaptureType::kListRestart, s);
       s.list_page = 0;
       s.list_items = 0;
       Retry(s, std::chrono::milliseconds(0));
@@ -1243,7 +1254,7 @@ Result<std::unique_ptr<Ingester>> Ingester::Start(const IngestOptions& options, 
   impl->started_ns = NowNs();
   ing->client_->SetCancel(&impl->stop);
   if (!options.record_file.empty()) {
-    auto w = CaptureWriter::Create(options.record_file, "sloop");
+    auto w = CaptureWriter::Create(options.record_file, "sloop", /*list_ends=*/true);
     if (!w) return std::unexpected(w.error());
     impl->capture = std::move(*w);
     Log("recording the watch stream to " + options.record_file);

@@ -26,12 +26,20 @@ Result<PlaybackStats> Playback(const std::string& path, const IngestOptions& opt
   std::string key;
   Log("playback of " + path + " started");
 
-  auto end_list = [&](TypeRecorder& rec, int64_t ts) -> Result<void> {
-    auto vanished = rec.EndList(ts);
+  auto end_list = [&](TypeRecorder& rec, int64_t ts,
+                      TypeRecorder::ListEnd how = TypeRecorder::ListEnd::kInferDeletions)
+      -> Result<void> {
+    auto vanished = rec.EndList(ts, how);
     if (!vanished) return std::unexpected(vanished.error());
     stats.inferred_deletions += *vanished;
     return {};
   };
+  // A capture sloop wrote says where each list ended, and whether it was read whole: only a
+  // whole one infers deletions. Without those records (kubesim's, or an earlier sloop's), a list
+  // ends at the next watch event of its kind, or at the end of the file.
+  const bool marked = (*reader)->list_ends();
+  const auto unmarked_end = marked ? TypeRecorder::ListEnd::kKeepUnseen
+                                   : TypeRecorder::ListEnd::kInferDeletions;
 
   for (;;) {
     if (stop && stop->load(std::memory_order_relaxed)) {
@@ -72,10 +80,17 @@ Result<PlaybackStats> Playback(const std::string& path, const IngestOptions& opt
       if (!rec.listing()) rec.BeginList();
       last_list_ts[&rec] = r.ts_ns;
       ok = rec.OnListItem(r.object, r.ts_ns);
+    } else if (r.type == CaptureType::kListRestart) {
+      rec.RestartList();
+    } else if (r.type == CaptureType::kListEnd || r.type == CaptureType::kListIncomplete) {
+      if (!rec.listing()) rec.BeginList();  // a list of no item
+      ok = end_list(rec, r.ts_ns,
+                    r.type == CaptureType::kListEnd ? TypeRecorder::ListEnd::kInferDeletions
+                                                    : TypeRecorder::ListEnd::kKeepUnseen);
     } else {
       ++stats.watch_events;
       if (rec.listing()) {
-        if (auto e = end_list(rec, last_list_ts[&rec]); !e) return fail(e.error());
+        if (auto e = end_list(rec, last_list_ts[&rec], unmarked_end); !e) return fail(e.error());
       }
       WatchType wt = r.type == CaptureType::kAdded      ? WatchType::kAdded
                      : r.type == CaptureType::kModified ? WatchType::kModified
@@ -95,7 +110,10 @@ Result<PlaybackStats> Playback(const std::string& path, const IngestOptions& opt
   }
   for (auto& [k, rec] : recorders) {
     if (rec->listing()) {
-      if (auto e = end_list(*rec, last_list_ts[rec.get()]); !e) return std::unexpected(e.error());
+      // Marked: the capture stopped before this list ended, which says nothing of the rest.
+      if (auto e = end_list(*rec, last_list_ts[rec.get()], unmarked_end); !e) {
+        return std::unexpected(e.error());
+      }
     }
     stats.appended += rec->records();
   }

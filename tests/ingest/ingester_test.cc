@@ -20,6 +20,7 @@
 
 #include "engine/interval_sink.h"
 #include "engine/record_sink.h"
+#include "ingest/playback.h"
 #include "tests/tools/sloop/emitted.h"
 #include "tests/tools/sloop/process.h"
 
@@ -275,7 +276,9 @@ TEST_F(IngesterTest, NothingLostThroughDropsExpiriesThrottlingAndErrors) {
             "16s",
             "--capture",
             (dir_ / "emitted.jsonl").string()});
-  auto started = Ingester::Start(Options(), sink_, registry_);
+  IngestOptions options = Options();
+  options.record_file = (dir_ / "recorded.ndjson").string();
+  auto started = Ingester::Start(options, sink_, registry_);
   ASSERT_TRUE(started.has_value()) << started.error().message << "\n" << sim_.Log();
   ingester_ = std::move(*started);
   ExpectNothingLost(16s);
@@ -283,6 +286,21 @@ TEST_F(IngesterTest, NothingLostThroughDropsExpiriesThrottlingAndErrors) {
   EXPECT_GT(Total(&KindStatus::reconnects), 0u);
   EXPECT_GT(Total(&KindStatus::relists), 0u);
   EXPECT_GT(sink_.Count(WatchType::kDeleted) + sink_.Count(WatchType::kDeletedInferred), 0);
+  // What it recorded (-record-file) marks where each list ended, and replays to the same
+  // history's end: every object as last emitted.
+  ingester_->Stop();
+  ingester_.reset();
+  const std::string recorded = ReadFile(dir_ / "recorded.ndjson");
+  EXPECT_NE(recorded.find(R"("list_ends":true)"), std::string::npos);
+  EXPECT_NE(recorded.find(R"("type":"LIST_END")"), std::string::npos);
+  LastStateSink replayed;
+  auto played = Playback((dir_ / "recorded.ndjson").string(), Options(), replayed, nullptr);
+  ASSERT_TRUE(played) << played.error().ToString();
+  auto emitted = sloop::testing::LoadEmitted(dir_ / "emitted.jsonl").by_uid;
+  const std::vector<std::string> diff = Mismatches(emitted, replayed);
+  std::string list;
+  for (size_t i = 0; i < diff.size() && i < 15; ++i) list += "\n  " + diff[i];
+  EXPECT_TRUE(diff.empty()) << diff.size() << " objects differ after the replay:" << list;
 }
 
 TEST_F(IngesterTest, StalledWatchesAreReopened) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ namespace sloop::ingest {
 namespace {
 
 using testing::FakeSink;
+using testing::ReadText;
 using testing::Fixture;
 using testing::TempDir;
 using testing::With;
@@ -50,9 +52,10 @@ class PlaybackTest : public ::testing::Test {
     ResourceType rt;
     std::string object;
   };
-  std::string WriteCapture(const std::vector<Rec>& recs, const std::string& name = "c.ndjson") {
+  std::string WriteCapture(const std::vector<Rec>& recs, const std::string& name = "c.ndjson",
+                           bool list_ends = false) {
     std::string path = dir / name;
-    auto w = CaptureWriter::Create(path, "test");
+    auto w = CaptureWriter::Create(path, "test", list_ends);
     EXPECT_TRUE(w) << w.error().ToString();
     for (const auto& r : recs) EXPECT_TRUE((*w)->Write(r.ts, r.type, r.rt, r.object));
     EXPECT_TRUE((*w)->Close());
@@ -115,6 +118,58 @@ TEST_F(PlaybackTest, ListWatchAndRelistReconcile) {
   EXPECT_EQ(sink.records[3].observed_ns, t1);
   EXPECT_EQ(sink.records[8].observed_ns, t2);  // the relist's time
   EXPECT_EQ(sink.records[0].payload, Pod("a", "1"));
+}
+
+// A capture sloop wrote marks where each list ended and whether it was read whole: a list not
+// read whole (items skipped live, so not in the capture) infers no deletion, a list started
+// again (its continue token expired) counts only what it showed after, a list of no item is a
+// list, and a list the capture stops in the middle of says nothing of the rest.
+TEST_F(PlaybackTest, ListEndsMarkedBySloopDecideWhatIsInferredDeleted) {
+  auto at = [](int s) { return kT0 + s * 1'000'000'000LL; };
+  const std::string path = WriteCapture(
+      {
+          {at(0), CaptureType::kList, Pods(), Pod("a", "1")},
+          {at(0), CaptureType::kList, Pods(), Pod("b", "2")},
+          {at(0), CaptureType::kList, Pods(), Pod("c", "3")},
+          {at(0), CaptureType::kListEnd, Pods(), "{}"},
+          // Not read whole (b and c were skipped): nothing inferred.
+          {at(1), CaptureType::kList, Pods(), Pod("a", "1")},
+          {at(1), CaptureType::kListIncomplete, Pods(), "{}"},
+          {at(2), CaptureType::kModified, Pods(), Pod("a", "4")},
+          // Started again after its first page: b (only on that page) is gone, c is not.
+          {at(3), CaptureType::kList, Pods(), Pod("b", "2")},
+          {at(3), CaptureType::kListRestart, Pods(), "{}"},
+          {at(3), CaptureType::kList, Pods(), Pod("a", "4")},
+          {at(3), CaptureType::kList, Pods(), Pod("c", "3")},
+          {at(3), CaptureType::kListEnd, Pods(), "{}"},
+          // A list of no item: a and c are gone.
+          {at(4), CaptureType::kListEnd, Pods(), "{}"},
+          {at(5), CaptureType::kAdded, Pods(), Pod("d", "5")},
+          // The capture stops in the middle of a list: d stays.
+          {at(6), CaptureType::kList, Pods(), Pod("e", "6")},
+      },
+      "marked.ndjson", /*list_ends=*/true);
+  auto stats = Play(path);
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  Strings seen = Seen();
+  ASSERT_EQ(seen.size(), 9u);
+  std::sort(seen.begin() + 5, seen.begin() + 7);  // one list's deletions, in no set order
+  EXPECT_EQ(seen, (Strings{"ADDED Pod a 1", "ADDED Pod b 2", "ADDED Pod c 3", "MODIFIED Pod a 4",
+                           "DELETED_INFERRED Pod b 2", "DELETED_INFERRED Pod a 4",
+                           "DELETED_INFERRED Pod c 3", "ADDED Pod d 5", "ADDED Pod e 6"}));
+  EXPECT_EQ(stats->inferred_deletions, 3u);
+  EXPECT_EQ(stats->unknown_types, 0u);
+  // Without the header's mark (a capture of another writer), a list still open at the end of
+  // the file ends there as before: the last one infers d.
+  sink.records.clear();
+  std::string text = ReadText(path);
+  text.replace(text.find(",\"list_ends\":true"), 16, "");
+  const std::string unmarked = dir / "unmarked.ndjson";
+  WriteText(unmarked, text);
+  auto plain = Play(unmarked);
+  ASSERT_TRUE(plain) << plain.error().ToString();
+  EXPECT_EQ(plain->inferred_deletions, 4u);
+  EXPECT_EQ(Seen().back(), "DELETED_INFERRED Pod d 5");
 }
 
 TEST_F(PlaybackTest, FixtureObjectsOfSeveralKindsPlainAndZstd) {
