@@ -697,6 +697,10 @@ Result<std::shared_ptr<ActiveShard>> ActiveShard::Create(const std::filesystem::
   ActiveShard* raw = shard.get();
   shard->writer_->SetBlockListener(
       [raw](const BlockHandle& h) { raw->block_offsets_.push_back(h.offset); });
+  {
+    std::lock_guard lock(shard->mu_);
+    shard->PublishInfo();
+  }
   return shard;
 }
 
@@ -724,6 +728,10 @@ Result<std::shared_ptr<ActiveShard>> ActiveShard::Reopen(const std::filesystem::
   shard->reader_ = std::move(*reader);
   shard->writer_->SetBlockListener(
       [raw](const BlockHandle& h) { raw->block_offsets_.push_back(h.offset); });
+  {
+    std::lock_guard lock(shard->mu_);
+    shard->PublishInfo();
+  }
   return shard;
 }
 
@@ -739,13 +747,16 @@ Result<void> ActiveShard::Append(const RecordView& record, bool* first_pending) 
   uint32_t id = static_cast<uint32_t>(block_offsets_.size());
   if (!block_offsets_.empty() && block_offsets_.back() == loc->block_offset) --id;
   builder_.Add(record, id);
+  PublishInfo();
   return {};
 }
 
 Result<void> ActiveShard::Flush() {
   std::lock_guard lock(mu_);
   if (finished_) return {};
-  return writer_->Flush();
+  auto r = writer_->Flush();
+  PublishInfo();
+  return r;
 }
 
 Result<void> ActiveShard::FlushAged(std::chrono::steady_clock::time_point now,
@@ -755,7 +766,9 @@ Result<void> ActiveShard::FlushAged(std::chrono::steady_clock::time_point now,
     if (next_due) *next_due = std::chrono::steady_clock::time_point::max();
     return {};
   }
-  return writer_->FlushAged(now, next_due);
+  auto r = writer_->FlushAged(now, next_due);
+  PublishInfo();
+  return r;
 }
 
 Result<void> ActiveShard::Finish() {
@@ -773,6 +786,7 @@ Result<void> ActiveShard::Finish() {
   }
   carry_from_.reset();
   finished_ = true;
+  PublishInfo();
   return {};
 }
 
@@ -785,6 +799,7 @@ void ActiveShard::CarryOver(const Shard& previous) {
     builder_.CarryOver(*sealed->index());
   }
   carried_bytes_ = builder_.memory_bytes();
+  PublishInfo();
 }
 
 void ActiveShard::DeferCarryOver(std::shared_ptr<const ActiveShard> previous) {
@@ -794,11 +809,13 @@ void ActiveShard::DeferCarryOver(std::shared_ptr<const ActiveShard> previous) {
     if (!previous->finished_ || previous->builder_.carry_builder()) {
       builder_.CarryOver(previous->builder_);
       carried_bytes_ = builder_.memory_bytes();
+      PublishInfo();
       return;
     }
   }
   carry_from_ = std::move(previous);
   builder_.CarryByReference(&carry_from_->builder_);
+  PublishInfo();
 }
 
 void ActiveShard::FinishCarryOver(const SealedShard& sealed) {
@@ -806,6 +823,7 @@ void ActiveShard::FinishCarryOver(const SealedShard& sealed) {
   if (!carry_from_) return;
   builder_.CarryFromIndex(sealed.index());
   carry_from_.reset();
+  PublishInfo();
 }
 
 const ActiveShard* ActiveShard::carry_source() const {
@@ -829,7 +847,11 @@ uint64_t ActiveShard::memory_bytes() const {
 }
 
 ShardInfo ActiveShard::info() const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(info_mu_);
+  return info_;
+}
+
+void ActiveShard::PublishInfo() {
   ShardInfo i;
   i.id = id_;
   i.sealed = false;
@@ -841,7 +863,8 @@ ShardInfo ActiveShard::info() const {
   i.resources = builder_.summaries().size();
   i.segment_bytes = finished_ ? finished_bytes_ : writer_->file_bytes();
   i.index_bytes = builder_.memory_bytes();
-  return i;
+  std::lock_guard lock(info_mu_);
+  info_ = i;
 }
 
 void ActiveShard::FillEntry(const ResourceKeyView& key, const ResourceSummary& s, bool with_details,

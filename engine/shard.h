@@ -325,9 +325,16 @@ class ActiveShard : public Shard {
   void FillEntry(const ResourceKeyView& key, const ResourceSummary& s, bool with_details,
                  EntryView* v) const;
 
+  // Copies what info() says into info_ (with mu_ held): info() reads it under info_mu_ alone,
+  // so that a snapshot of the shards (every query, /metrics) does not wait out an append or a
+  // flush, which hold mu_ through the file's write and fdatasync.
+  void PublishInfo();
+
   std::filesystem::path path_;
   uint64_t id_;
   mutable std::mutex mu_;
+  mutable std::mutex info_mu_;
+  ShardInfo info_;  // under info_mu_
   std::unique_ptr<SegmentWriter> writer_;
   std::unique_ptr<SegmentReader> reader_;
   ShardIndexBuilder builder_;

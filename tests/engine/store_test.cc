@@ -419,6 +419,50 @@ TEST_F(StoreTest, AppendWaitsForTheSealerInsteadOfPilingUpUnsealedShards) {
   EXPECT_EQ(store->Stats().sealed_shards, 40u);
 }
 
+// An append holds the active shard's lock through its block's write and fdatasync. A snapshot
+// of the shards (every query starts with one, and so does /metrics, which runs on the threads
+// that answer the health checks) does not wait for a slow disk.
+TEST_F(StoreTest, ShardsAndStatsDoNotWaitForASlowFdatasync) {
+  using namespace std::chrono_literals;
+  std::atomic<bool> slow{false}, in_sync{false}, release{false};
+  StoreOptions o = Options();
+  o.writer.sync = SyncPolicy::kEveryBlock;
+  o.writer.target_block_bytes = 1024;  // every few records write a block
+  o.writer.fdatasync_fn = [&](int fd) {
+    if (!slow) return ::fdatasync(fd);
+    in_sync = true;
+    for (int i = 0; i < 300 && !release; ++i) std::this_thread::sleep_for(10ms);
+    in_sync = false;
+    return ::fdatasync(fd);
+  };
+  auto store = OpenStore(o);
+  std::thread writer([&] {
+    for (int i = 0; i < 40 && !release; ++i) {
+      if (i == 10) slow = true;  // from the next block on, the disk takes its time
+      (void)store->Append(mk_.Pod(kT0 + i * kSec, "ns", "p" + std::to_string(i % 4),
+                                  "u" + std::to_string(i % 4), i));
+    }
+  });
+  for (int i = 0; i < 1000 && !in_sync; ++i) std::this_thread::sleep_for(10ms);
+  if (!in_sync) {
+    release = true;
+    writer.join();
+    FAIL() << "no block was written";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto shards = store->Shards();
+  const auto stats = store->Stats();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  const bool still_syncing = in_sync.load();
+  release = true;
+  writer.join();
+  EXPECT_TRUE(still_syncing) << "the fdatasync ended before the snapshot: nothing was tested";
+  EXPECT_LT(waited, 1s) << "a snapshot of the shards waited for the disk";
+  ASSERT_EQ(shards.size(), 1u);
+  EXPECT_GE(shards[0].records, 10u);
+  EXPECT_EQ(stats.shards, 1u);
+}
+
 TEST_F(StoreTest, SyncTimerWritesBlocksWhileAppendsRotationsAndQueriesRun) {
   // The timer writes blocks on its own thread, under the shard's lock only: with an interval of
   // 1 ms it races every append, rotation, seal and query (the ThreadSanitizer build checks it).
