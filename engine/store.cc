@@ -256,7 +256,13 @@ Result<void> Store::Recover() {
       has_active = true;
     }
     if (!has_active && has_idx && !has_seg) {
-      set_aside(idx, "an index without its segment (nothing to read)");
+      // Nothing to read, and nothing to keep: an index is derived from its segment. Retention
+      // leaves one when the process dies between its two unlinks (the segment goes first).
+      if (!options_.read_only) {
+        std::error_code ec;
+        std::filesystem::remove(idx, ec);
+        Log("removed " + idx.string() + ": an index without its segment (nothing to read)");
+      }
       continue;
     }
     if (has_active) {
