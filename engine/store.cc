@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cctype>
 #include <cstdio>
 #include <functional>
@@ -76,7 +77,17 @@ bool ParseShardFile(const std::string& name, FileName* out) {
 // Open, recover, close
 
 Store::Store(StoreOptions options) : options_(std::move(options)) {
-  if (!options_.now_ns) options_.now_ns = SystemNowNs;
+  if (!options_.now_ns) {
+    options_.now_ns = SystemNowNs;
+    if (!options_.boot_ns) {
+      options_.boot_ns = [] {
+        timespec t{};
+        ::clock_gettime(CLOCK_BOOTTIME, &t);
+        return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+      };
+    }
+  }
+  if (options_.boot_ns) wall_minus_boot_at_open_ = options_.now_ns() - options_.boot_ns();
   // The active shard and the one before it (being sealed) each hold their arrival-order file
   // and, while sealed, the room their seal needs: together they must fit under the threshold
   // even when every sealed shard has been evicted.

@@ -75,6 +75,13 @@ struct StoreOptions {
   size_t max_unsealed_shards = 1;
   // Time source for retention by age and for "now"; ns since the epoch.
   std::function<int64_t()> now_ns;
+  // Time that only goes forward, through suspends too (CLOCK_BOOTTIME), against which steps of
+  // now_ns are found: retention by age never counts from a newest record that a forward step of
+  // the wall clock (a bad clock, a wrong NTP answer) put in the future, nor from one ahead of
+  // now_ns (the clock set right again), so that a clock ahead by more than max_look_back does not
+  // wipe the history. Set with now_ns left to the system clock; null: no steps are looked for
+  // (tests that move now_ns by hand).
+  std::function<int64_t()> boot_ns;
   // After a failed seal (a full disk) the shard is sealed again no sooner than this, the wait
   // doubling with each failure up to seal_retry_max and starting over after a success. Writing
   // out the active shard's records on the sync timer backs off the same way.
@@ -308,6 +315,9 @@ class Store : public RecordSink {
   void FlushLoop();
   void KickFlusher();
   Result<RetentionReport> EnforceRetention();
+  // The newest record's time as retention by age counts it (StoreOptions::boot_ns): no later
+  // than the clock, and less the wall clock's forward steps since the store opened.
+  int64_t NewestForAge(int64_t newest);
   // Rewrites the indexes of shards no longer among the newest kWholeNewestIndexes against the
   // next shard's, oldest first, kRebasesPerPass at most and none while a shard waits to be
   // sealed, and reopens each with the shards that read through it (store_seal.cc); returns how
@@ -337,6 +347,10 @@ class Store : public RecordSink {
   OlderShardsFn older_shards_;  // with shards_mu_
   uint64_t next_shard_id_ = 1;
   uint64_t active_segment_cap_ = 0;         // options_.active_segment_cap_bytes, or less
+  // now_ns() - boot_ns() when the store was opened (retention by age, EnforceRetention), and
+  // the clock step last logged.
+  int64_t wall_minus_boot_at_open_ = 0;
+  int64_t clock_step_logged_ = 0;
   uint64_t retention_checked_segment_ = 0;  // with append_mu_
   std::mutex seal_mu_;                      // one seal at a time
   std::mutex rebase_mu_;                    // one RebaseIndexes pass at a time

@@ -1,6 +1,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -14,6 +15,31 @@ using namespace store_internal;
 
 // ---------------------------------------------------------------------------------------------
 // Retention and background work
+
+int64_t Store::NewestForAge(int64_t newest) {
+  if (!options_.boot_ns) return newest;
+  // Within a minute the clocks agree as far as retention cares (NTP slews, rounding).
+  constexpr int64_t kSlack = 60'000'000'000;
+  const int64_t now = Now();
+  // How far the wall clock stepped forward since the store opened: the records stamped since
+  // are that much ahead of the time that passed.
+  const int64_t step = std::max<int64_t>(0, now - options_.boot_ns() - wall_minus_boot_at_open_);
+  int64_t counted = newest;
+  if (counted > now + kSlack) counted = now;  // a record ahead of the clock set right again
+  if (step > kSlack) counted -= step;
+  if (counted == newest) return newest;
+  if (std::abs(step - clock_step_logged_) > kSlack || clock_step_logged_ == 0) {
+    clock_step_logged_ = std::max<int64_t>(step, 1);
+    Log("CLOCK: the newest record (" + std::to_string(newest / 1'000'000'000) +
+        " s) is ahead of the time that has passed (the wall clock stepped forward " +
+        std::to_string(step / 1'000'000'000) + " s since the store opened, now " +
+        std::to_string(now / 1'000'000'000) + " s): retention by age counts from " +
+        std::to_string(counted / 1'000'000'000) +
+        " s instead, keeping history the step would delete. Set the clock right; after a "
+        "restart with the right clock, age counts from the records again");
+  }
+  return counted;
+}
 
 Result<RetentionReport> Store::EnforceRetention() {
   RetentionReport report;
@@ -41,6 +67,7 @@ Result<RetentionReport> Store::EnforceRetention() {
     for (const auto& s : sealed_) newest = std::max(newest, s->info().max_ns);
     for (const auto& s : sealing_) newest = std::max(newest, s->info().max_ns);
     if (active_) newest = std::max(newest, active_->info().max_ns);
+    newest = NewestForAge(newest);
     const int64_t horizon = newest - options_.max_look_back.count();
     // Whether a shard is safely in the object store (always, without one).
     auto uploaded = [&](const ShardInfo& i) {

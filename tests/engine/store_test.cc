@@ -141,6 +141,44 @@ TEST_F(StoreTest, RetentionByAgeCountsFromTheNewestDataNotTheClock) {
   EXPECT_EQ(store->Stats().evictions, 1u);
 }
 
+// The wall clock steps 30 days forward while recording (a bad clock, a wrong NTP answer), one
+// record is stamped there, and the clock is set right again: retention by age counts from the
+// time that passed (StoreOptions::boot_ns), so the history stays; only the step is not counted.
+TEST_F(StoreTest, AClockSteppedForwardDoesNotWipeTheHistory) {
+  std::atomic<int64_t> boot{1000 * kSec};
+  StoreOptions o = Options();
+  o.max_look_back = std::chrono::minutes(150);
+  o.boot_ns = [&] { return boot.load(); };
+  now_ = kT0;
+  auto store = OpenStore(o);
+  auto records = [&] {
+    return History(*store, {"Pod", "ns", "p", ""}, {kT0, kT0 + 40 * 24 * kHour}).size();
+  };
+  for (int h = 0; h < 4; ++h) {  // the two clocks together
+    now_ = kT0 + h * kHour + kSec;
+    boot = 1000 * kSec + h * kHour + kSec;
+    ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p", "u", h)));
+  }
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(records(), 3u) << "hour 0 is older than 2.5 hours before hour 3";
+  now_ = now_ + 30 * 24 * kHour;  // the step
+  boot = boot + 10 * kSec;
+  ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p", "u", 10)));
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(records(), 4u) << "the step deleted history";
+  now_ = kT0 + 3 * kHour + 20 * kSec;  // set right
+  boot = boot + 10 * kSec;
+  ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p", "u", 11)));
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(records(), 5u) << "the record from the future made the right time look old";
+  // Time passes, the clocks together again: age counts as before.
+  now_ = kT0 + 6 * kHour;
+  boot = boot + 3 * kHour;
+  ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p", "u", 12)));
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(records(), 3u) << "hours 1 to 3 are older than 2.5 hours before hour 6";
+}
+
 TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
   StoreOptions o = Options();
   o.max_disk_bytes = 60 * 1024;
