@@ -118,9 +118,13 @@ Response StoreErrorResponse(const Error& error, std::string_view what) {
       message = "stored data failed a check (the details are in the server's log)";
       break;
     case ErrorCode::kUnavailable:
-    case ErrorCode::kAborted:
-      message = "the store is not available now; try again";
-      break;
+    case ErrorCode::kAborted: {
+      // Not the server's fault, and over soon (a bucket out of reach, a query given up): the
+      // client tries again, as Retry-After says.
+      Response r = ErrorResponse(503, "", "the store is not available now; try again");
+      r.SetHeader("Retry-After", "5");
+      return r;
+    }
     default:
       message = "store error (the details are in the server's log)";
       break;

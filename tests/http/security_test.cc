@@ -2,6 +2,8 @@
 // reloaded), bearer tokens from a file (re-read when it changes), admin routes, unauthenticated
 // probes, web files behind symlinks, and error bodies without paths.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <httplib.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -367,13 +369,26 @@ TEST(ErrorBodies, NameNoPath) {
         Error{ErrorCode::kCorruption, "segment /var/lib/sloop/ctx/shards/7.seg: bad checksum"},
         "test");
   });
-  for (const char* path : {"/throws", "/store", "/corrupt"}) {
+  router.Exact("/unavailable", "unavailable", [](const Request&) {
+    return StoreErrorResponse(
+        Error{ErrorCode::kUnavailable, "bucket s3://history at http://10.0.0.9: timed out"}, "test");
+  });
+  for (const char* path : {"/throws", "/store", "/corrupt", "/unavailable"}) {
     Request req;
     req.method = "GET";
     req.target = path;
     std::string why;
     ASSERT_TRUE(ParseTarget(&req, &why));
     Response r = router.Handle(req);
+    if (std::string(path) == "/unavailable") {
+      // Over soon: 503 and when to try again, and nothing of where the bucket is.
+      EXPECT_EQ(r.status, 503);
+      EXPECT_NE(std::find(r.headers.begin(), r.headers.end(),
+                          std::pair<std::string, std::string>{"Retry-After", "5"}),
+                r.headers.end());
+      EXPECT_EQ(r.body.find("10.0.0.9"), std::string::npos) << r.body;
+      continue;
+    }
     EXPECT_EQ(r.status, 500);
     EXPECT_EQ(r.body.find("/var"), std::string::npos) << r.body;
     EXPECT_EQ(r.body.find(".seg"), std::string::npos) << r.body;
