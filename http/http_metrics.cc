@@ -79,7 +79,7 @@ void HttpMetrics::ObserveUser(std::string_view handler, const Request& req) {
   std::string_view path = req.path;
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   labels["handler"] = std::string(handler);
-  labels["cluster"] = std::string(path.substr(0, path.find('/')));
+  labels["cluster"] = std::string(path.substr(0, std::min<size_t>(path.find('/'), 256)));
   labels["query"] = param("query");
   labels["namespace"] = param("namespace");
   labels["kind"] = param("kind");

@@ -78,7 +78,9 @@ Response Router::Handle(const Request& req) const {
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_->Observe(label, res.status, seconds);
-    metrics_->ObserveUser(label, req);
+    // Not for a page that does not exist: its first path segment (the cluster label) would make
+    // a series of every random path a client sends.
+    if (route) metrics_->ObserveUser(label, req);
   }
   return res;
 }

@@ -134,6 +134,11 @@ TEST_F(SloopMetricsTest, SloopsMetricsAreExportedWithItsNamesTypesAndLabels) {
   ingest_->For("Widget", "example.com").Error("network");
   ASSERT_TRUE(store_->Maintain());
   ASSERT_EQ(Get("/prod/data?query=Kinds&lookback=1h", {{"x-team", "blue"}}).status, 200);
+  // Pages that do not exist make no user_requests series: a client sending random paths would
+  // otherwise make one each.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Get("/nothing-here-" + std::to_string(i) + "/at/all").status, 404);
+  }
 
   Response r = Get("/metrics");
   ASSERT_EQ(r.status, 200);
@@ -201,6 +206,7 @@ TEST_F(SloopMetricsTest, SloopsMetricsAreExportedWithItsNamesTypesAndLabels) {
                                                           {"kind", "Pod"},
                                                           {"reason", "BackOff"},
                                                           {"type", "Warning"}}));
+  EXPECT_EQ(m.samples["user_requests"].size(), 1u) << "a series for a page that does not exist";
   EXPECT_TRUE(has("user_requests", {{"cluster", "prod"},
                                     {"handler", "query"},
                                     {"kind", ""},
