@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <set>
