@@ -55,7 +55,8 @@ struct HttpOptions {
   // read_timeout.)
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection waiting for a request
-  // Queries (Lane::kWorker routes) run on this many threads (0 = max(2, cores)), waiting in a
+  // Queries (Lane::kWorker routes) run on this many threads (0 = max(2, UsableCpus: the CPUs the
+  // process may run on, capped by its cgroup's CPU limit)), waiting in a
   // queue of at most query_queue; a full queue is answered 503 at once, and a query not answered
   // within query_timeout (waiting included) is answered 503 and its connection closed.
   int query_workers = 0;

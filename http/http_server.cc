@@ -1,5 +1,7 @@
 #include "http/http_server.h"
 
+#include <sched.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,11 +15,14 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -866,11 +871,45 @@ struct HttpServer::Impl {
   bool stopped = false;
 };
 
+int UsableCpus(const std::string& cgroup_root) {
+  // The CPUs this process may run on (a cpuset narrows them)...
+  int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
+    cpus = CPU_COUNT(&set);
+  }
+  // ...and the time its cgroup may use of them: a container limited to 2 CPUs on a node of 64
+  // (cgroup v2 cpu.max "200000 100000"; v1 cpu.cfs_quota_us and cpu.cfs_period_us).
+  auto read = [&](const std::string& name) {
+    std::ifstream in(cgroup_root + "/" + name);
+    std::string text;
+    std::getline(in, text);
+    return text;
+  };
+  long long quota = -1, period = 0;
+  if (std::string max = read("cpu.max"); !max.empty()) {
+    std::istringstream fields(max);
+    std::string q;
+    fields >> q >> period;
+    if (q != "max") quota = std::atoll(q.c_str());
+  } else if (std::string q = read("cpu/cpu.cfs_quota_us"); !q.empty()) {
+    quota = std::atoll(q.c_str());
+    period = std::atoll(read("cpu/cpu.cfs_period_us").c_str());
+  }
+  if (quota > 0 && period > 0) {
+    cpus = std::min<long long>(std::max(cpus, 1), (quota + period - 1) / period);
+  }
+  return std::max(cpus, 1);
+}
+
 HttpServer::HttpServer(HttpOptions options, const Router& router)
     : impl_(std::make_unique<Impl>()) {
   if (options.threads < 1) options.threads = 1;
   if (options.query_workers < 1) {
-    options.query_workers = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+    // As many as the CPUs the container may use: each query may hold tens of MB of answer, and
+    // a pod's memory limit is sized for its CPU limit, not for the node's cores.
+    options.query_workers = std::max(2, UsableCpus("/sys/fs/cgroup"));
   }
   if (options.query_queue < 1) options.query_queue = 1;
   if (options.max_connections_per_ip < 1) options.max_connections_per_ip = 1;

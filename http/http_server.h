@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "http/http_options.h"
 #include "base/status.h"
@@ -19,6 +20,11 @@
 namespace sloop::http {
 
 class Router;
+
+// The CPUs this process may use: those it may run on (its affinity), capped by its cgroup's CPU
+// limit under cgroup_root (cgroup v2 cpu.max, or v1 cpu/cpu.cfs_quota_us over cfs_period_us),
+// rounded up; at least 1. The default number of query workers.
+int UsableCpus(const std::string& cgroup_root);
 
 class HttpServer {
  public:

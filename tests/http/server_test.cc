@@ -512,5 +512,31 @@ TEST_F(ServerTest, AnswerThatSkippedADamagedBlockSaysSo) {
   EXPECT_FALSE(intact->has_header("Warning"));
 }
 
+// The default number of query workers follows the CPUs the container may use, not the node's
+// cores: a pod's memory limit is sized for its CPU limit, and each query may hold tens of MB.
+TEST(HttpServerStandalone, QueryWorkersFollowTheCgroupsCpuLimit) {
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("sloop-cgroup-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root / "cpu");
+  const int all = UsableCpus((root / "none").string());  // no cgroup files: the CPUs we run on
+  ASSERT_GE(all, 1);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(root / name) << text << "\n";
+  };
+  write("cpu/cpu.cfs_quota_us", "50000");  // cgroup v1: half a CPU
+  write("cpu/cpu.cfs_period_us", "100000");
+  EXPECT_EQ(UsableCpus(root.string()), 1);
+  write("cpu/cpu.cfs_quota_us", "-1");  // v1: no limit
+  EXPECT_EQ(UsableCpus(root.string()), all);
+  write("cpu.max", "150000 100000");  // cgroup v2: 1.5 CPUs, rounded up
+  EXPECT_EQ(UsableCpus(root.string()), std::min(all, 2));
+  write("cpu.max", "max 100000");  // v2: no limit
+  EXPECT_EQ(UsableCpus(root.string()), all);
+  write("cpu.max", "100000000 100000");  // more than there are
+  EXPECT_EQ(UsableCpus(root.string()), all);
+  std::filesystem::remove_all(root);
+}
+
 }  // namespace
 }  // namespace sloop::http

@@ -112,7 +112,8 @@ std::vector<Setting> Settings(SloopConfig& c) {
       {"http-threads", "httpThreads", Kind::kInt, &c.http_threads,
        "HTTP I/O threads (reading, writing, health and static files)"},
       {"http-query-workers", "httpQueryWorkers", Kind::kInt, &c.http_query_workers,
-       "threads that run queries (0 = max(2, cores)); probes never wait behind them"},
+       "threads that run queries (0 = max(2, the CPUs the container may use)); probes never wait "
+       "behind them"},
       {"http-query-queue", "httpQueryQueue", Kind::kInt, &c.http_query_queue,
        "queries that may wait for a worker; more are answered 503 at once"},
       {"query-timeout", "queryTimeout", Kind::kDuration, &c.query_timeout,
