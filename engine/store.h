@@ -39,6 +39,11 @@ struct StoreOptions {
   // seal needs) at or under gc_threshold × max_disk_bytes at every moment: it deletes the shards
   // whose newest record is oldest when a block is written, after each seal and every second.
   uint64_t max_disk_bytes = 32768ull << 20;
+  // The free bytes of the store's volume (null: statvfs of the shard directory). When they are
+  // short of what the unsealed shards' seals still need, retention deletes the oldest shards as
+  // if the store were over max_disk_bytes: on a volume smaller than the limit, or shared with
+  // others that filled it, the newest history keeps being recorded and sealed.
+  std::function<int64_t()> volume_free_bytes;
   double gc_threshold = 0.8;                                         // (0, 1]
   std::chrono::nanoseconds max_look_back = std::chrono::hours(336);  // from the newest record
   std::chrono::nanoseconds cleanup_interval = std::chrono::minutes(30);
@@ -318,6 +323,8 @@ class Store : public RecordSink {
   // The newest record's time as retention by age counts it (StoreOptions::boot_ns): no later
   // than the clock, and less the wall clock's forward steps since the store opened.
   int64_t NewestForAge(int64_t newest);
+  // The free bytes of the store's volume (StoreOptions::volume_free_bytes).
+  int64_t VolumeFreeBytes() const;
   // Rewrites the indexes of shards no longer among the newest kWholeNewestIndexes against the
   // next shard's, oldest first, kRebasesPerPass at most and none while a shard waits to be
   // sealed, and reopens each with the shards that read through it (store_seal.cc); returns how

@@ -1,4 +1,5 @@
 #include <malloc.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -41,9 +42,19 @@ int64_t Store::NewestForAge(int64_t newest) {
   return counted;
 }
 
+int64_t Store::VolumeFreeBytes() const {
+  if (options_.volume_free_bytes) return options_.volume_free_bytes();
+  struct statvfs v{};
+  if (::statvfs(ShardDir().c_str(), &v) != 0) return INT64_MAX;  // unknown: no pressure
+  return static_cast<int64_t>(v.f_bavail) * static_cast<int64_t>(v.f_frsize);
+}
+
 Result<RetentionReport> Store::EnforceRetention() {
   RetentionReport report;
   if (options_.read_only) return report;
+  // Read before the lock: a statvfs may wait on a slow disk.
+  int64_t volume_free = VolumeFreeBytes();
+  bool volume_full = false;
   std::vector<std::shared_ptr<SealedShard>> doomed;
   const uint64_t target = GcTargetBytes();
   bool deleted_newest = false;
@@ -87,7 +98,15 @@ Result<RetentionReport> Store::EnforceRetention() {
             return std::tie(ia.max_ns, ia.id) < std::tie(ib.max_ns, ib.id);
           });
       ShardInfo oldest = (*victim)->info();
-      bool too_big = total > target;
+      // What the seals still need beyond the files already written (their sorted copy and
+      // index, and the block the active shard is filling), and a margin for the file system.
+      const int64_t needed = static_cast<int64_t>(unsealed * kSealRoomFactor) +
+                             (active_ ? static_cast<int64_t>(options_.writer.target_block_bytes)
+                                      : 0) +
+                             (1 << 20);
+      const bool short_of_room = volume_free < needed;
+      volume_full |= short_of_room;
+      bool too_big = total > target || short_of_room;
       bool too_old = std::max(oldest.max_ns, oldest.window_start_ns) < horizon;
       if (!too_big && !too_old) break;
       if (!too_old && options_.shard_uploaded) {
@@ -114,6 +133,7 @@ Result<RetentionReport> Store::EnforceRetention() {
       if (!uploaded(oldest)) lost.emplace_back(oldest, too_old ? "-max-look-back" : "-max-disk-mb");
       uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
       total -= std::min(total, bytes);
+      volume_free += static_cast<int64_t>(bytes);  // once unlinked, and let go by its readers
       report.bytes_freed += bytes;
       report.records_deleted += oldest.records;
       report.size_limit_hit |= too_big;
@@ -135,6 +155,13 @@ Result<RetentionReport> Store::EnforceRetention() {
       std::filesystem::remove(path, ec);
     }
     Log("retention deleted shard " + std::to_string(shard->info().id));
+  }
+  if (volume_full && report.shards_deleted > 0) {
+    Log("DISK FULL: the volume of " + ShardDir().string() +
+        " has less free space than the seals of the unsealed shards need; retention deleted the "
+        "oldest " + std::to_string(report.shards_deleted) +
+        " shard(s) so that the newest history keeps being recorded. Give the store a volume "
+        "larger than -max-disk-mb, or lower -max-disk-mb");
   }
   if (deleted_newest) {
     Log("DISK LIMIT: retention deleted the newest sealed history to stay under " +

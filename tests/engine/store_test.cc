@@ -179,6 +179,45 @@ TEST_F(StoreTest, AClockSteppedForwardDoesNotWipeTheHistory) {
   EXPECT_EQ(records(), 3u) << "hours 1 to 3 are older than 2.5 hours before hour 6";
 }
 
+// The volume is fuller than -max-disk-mb says (smaller than the limit, or shared with others
+// that filled it): when its free space is short of what the unsealed shard's seal needs,
+// retention deletes the oldest shards, as over the limit, so that the newest keeps being sealed.
+TEST_F(StoreTest, AFullVolumeMakesRoomForTheSealsByDeletingTheOldestShards) {
+  std::atomic<int64_t> free_bytes{int64_t{1} << 40};
+  StoreOptions o = Options();
+  o.volume_free_bytes = [&] { return free_bytes.load(); };
+  now_ = kT0 + 4 * kHour + 30 * kMin;  // hour 4 is still being recorded
+  auto store = OpenStore(o);
+  for (int h = 0; h < 5; ++h) {
+    for (int i = 0; i < 20; ++i) {
+      const int n = h * 100 + i;
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + h * kHour + i * kSec, "ns",
+                                        "p" + std::to_string(n), "u" + std::to_string(n), n)));
+    }
+  }
+  ASSERT_TRUE(store->Maintain());
+  ASSERT_EQ(store->Stats().sealed_shards, 4u);  // hours 0 to 3; hour 4 records
+  EXPECT_EQ(store->Stats().evictions, 0u);
+  uint64_t unsealed = 0;
+  for (const ShardInfo& s : store->Shards()) {
+    if (!s.sealed) unsealed += s.segment_bytes;
+  }
+  ASSERT_GT(unsealed, 0u);
+  // One byte short of the seal's room (its sorted copy and index, the block being filled, and
+  // a MiB for the file system): the oldest shard goes, and only it.
+  free_bytes = static_cast<int64_t>(2 * unsealed + o.writer.target_block_bytes + (1 << 20)) - 1;
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(store->Stats().evictions, 1u);
+  EXPECT_EQ(store->Stats().sealed_shards, 3u);
+  EXPECT_TRUE(History(*store, {"Pod", "ns", "p0", ""}, {kT0, kT0 + 6 * kHour}).empty());
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p100", ""}, {kT0, kT0 + 6 * kHour}).size(), 1u);
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p400", ""}, {kT0, kT0 + 6 * kHour}).size(), 1u);
+  // With room again, nothing more goes.
+  free_bytes = int64_t{1} << 40;
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(store->Stats().evictions, 1u);
+}
+
 TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
   StoreOptions o = Options();
   o.max_disk_bytes = 60 * 1024;
