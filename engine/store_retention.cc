@@ -2,6 +2,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <tuple>
@@ -133,7 +134,10 @@ Result<RetentionReport> Store::EnforceRetention() {
       if (!uploaded(oldest)) lost.emplace_back(oldest, too_old ? "-max-look-back" : "-max-disk-mb");
       uint64_t bytes = oldest.segment_bytes + oldest.index_bytes;
       total -= std::min(total, bytes);
-      volume_free += static_cast<int64_t>(bytes);  // once unlinked, and let go by its readers
+      // Free once unlinked, and let go by its readers (INT64_MAX: the free space is unknown).
+      volume_free = volume_free > INT64_MAX - static_cast<int64_t>(bytes)
+                        ? INT64_MAX
+                        : volume_free + static_cast<int64_t>(bytes);
       report.bytes_freed += bytes;
       report.records_deleted += oldest.records;
       report.size_limit_hit |= too_big;
