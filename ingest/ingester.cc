@@ -493,12 +493,7 @@ struct Ingester::Impl {
                      : f.type == WatchType::kModified ? CaptureType::kModified
                                                       : CaptureType::kDeleted;
     int64_t ts = NowNs();
-    if (capture) {
-      if (auto w = capture->Write(ts, ct, rt, f.object); !w) {
-        Log("capture: " + w.error().ToString() + "; recording stopped");
-        capture.reset();
-      }
-    }
+    Capture(ts, ct, rt, f.object);
     auto ok = s.rec->OnWatchEvent(f.type, f.object, ts);
     if (!ok) {
       if (ok.error().code == ErrorCode::kCorruption) {
@@ -683,10 +678,12 @@ struct Ingester::Impl {
            ") and was tried again; changes until it completed may be missing";
   }
 
-  // A record of where a list ended or started again, for a playback of the capture.
-  void Capture(int64_t ts, CaptureType type, Stream& s) {
+  // One record of the capture (-record-file), when there is one: a list item, a watch event,
+  // or where a list ended or started again ("{}"). A failed write stops the recording.
+  void Capture(int64_t ts, CaptureType type, const ResourceType& rt,
+               std::string_view object = "{}") {
     if (!capture) return;
-    if (auto w = capture->Write(ts, type, s.rec->type(), "{}"); !w) {
+    if (auto w = capture->Write(ts, type, rt, object); !w) {
       Log("capture: " + w.error().ToString() + "; recording stopped");
       capture.reset();
     }
@@ -700,7 +697,8 @@ struct Ingester::Impl {
     s.continue_token.clear();
     auto mode = s.list_incomplete ? TypeRecorder::ListEnd::kKeepUnseen
                                   : TypeRecorder::ListEnd::kInferDeletions;
-    Capture(ts, s.list_incomplete ? CaptureType::kListIncomplete : CaptureType::kListEnd, s);
+    Capture(ts, s.list_incomplete ? CaptureType::kListIncomplete : CaptureType::kListEnd,
+            s.rec->type());
     auto vanished = s.rec->EndList(ts, mode);
     s.rv = list_rv;
     s.need_list = false;
@@ -779,7 +777,7 @@ struct Ingester::Impl {
       // An object the pages before showed, deleted since, is not on the new ones: its deletion
       // is inferred at the end of this list rather than at the next.
       s.rec->RestartList();
-      Capture(NowNs(), CaptureType::kListRestart, s);
+      Capture(NowNs(), CaptureType::kListRestart, s.rec->type());
       s.list_page = 0;
       s.list_items = 0;
       Retry(s, std::chrono::milliseconds(0));
@@ -802,12 +800,7 @@ struct Ingester::Impl {
       walk = ForEachElement(*items, [&](std::string_view item) {
         size_t i = index++;
         ++s.list_items;
-        if (capture) {
-          if (auto w = capture->Write(ts, CaptureType::kList, s.rec->type(), item); !w) {
-            Log("capture: " + w.error().ToString() + "; recording stopped");
-            capture.reset();
-          }
-        }
+        Capture(ts, CaptureType::kList, s.rec->type(), item);
         auto ok = s.rec->OnListItem(item, ts);
         if (ok) return;
         if (ok.error().code == ErrorCode::kCorruption) {
