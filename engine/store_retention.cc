@@ -90,6 +90,12 @@ Result<RetentionReport> Store::EnforceRetention() {
       return std::any_of(sealed_.begin(), sealed_.end(),
                          [&](const auto& s) { return s->base_shard_id() == id; });
     };
+    // What the seals still need on the volume beyond the files already written (their sorted
+    // copy and index, and the block the active shard is filling), and a margin for the file
+    // system.
+    const int64_t needed =
+        static_cast<int64_t>(unsealed * kSealRoomFactor) +
+        (active_ ? static_cast<int64_t>(options_.writer.target_block_bytes) : 0) + (1 << 20);
     while (!sealed_.empty()) {
       // The shard whose newest record is oldest goes first (shards may overlap in time once
       // -shard-duration has changed).
@@ -99,12 +105,6 @@ Result<RetentionReport> Store::EnforceRetention() {
             return std::tie(ia.max_ns, ia.id) < std::tie(ib.max_ns, ib.id);
           });
       ShardInfo oldest = (*victim)->info();
-      // What the seals still need beyond the files already written (their sorted copy and
-      // index, and the block the active shard is filling), and a margin for the file system.
-      const int64_t needed = static_cast<int64_t>(unsealed * kSealRoomFactor) +
-                             (active_ ? static_cast<int64_t>(options_.writer.target_block_bytes)
-                                      : 0) +
-                             (1 << 20);
       const bool short_of_room = volume_free < needed;
       volume_full |= short_of_room;
       bool too_big = total > target || short_of_room;
