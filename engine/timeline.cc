@@ -62,6 +62,23 @@ class TimelineStrings {
   std::span<const OwnerView> last_owners_;
 };
 
+// A timeline's arena, counting what its rows take (lists abandoned as they grew included), so that
+// one query stays within TimelineQuery::max_bytes. Used by the query's own thread only.
+class CountingArena final : public std::pmr::monotonic_buffer_resource {
+ public:
+  using std::pmr::monotonic_buffer_resource::monotonic_buffer_resource;
+  size_t bytes() const { return bytes_; }
+
+ protected:
+  void* do_allocate(size_t n, size_t align) override {
+    bytes_ += n;
+    return std::pmr::monotonic_buffer_resource::do_allocate(n, align);
+  }
+
+ private:
+  size_t bytes_ = 0;
+};
+
 }  // namespace
 
 Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
@@ -69,7 +86,10 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     return MakeError(ErrorCode::kInvalidArgument, "timeline: the range ends before it starts");
   }
   TimelineResult result;
-  result.arena = std::make_unique<std::pmr::monotonic_buffer_resource>(256 << 10);
+  auto counting = std::make_unique<CountingArena>(
+      std::clamp<size_t>(q.max_bytes / 16, 4 << 10, 256 << 10));
+  const CountingArena& heap = *counting;
+  result.arena = std::move(counting);
   std::pmr::memory_resource* arena = result.arena.get();
   TimelineStrings strings(arena);
   // Every row, in the order it was first seen, and their indices in key order. Each shard yields
@@ -104,6 +124,7 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   bool previous_scanned = false;
   auto cancelled = [&] { return q.cancel && q.cancel->load(std::memory_order_relaxed); };
   uint32_t visited = 0;
+  bool too_big = false;
   for (const auto& shard : shards) {
     if (cancelled()) return MakeError(ErrorCode::kAborted, "timeline: cancelled");
     ShardInfo info = shard->info();
@@ -209,9 +230,17 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         if (m + 60 <= lo_sec || m > hi_sec) continue;
         r.heat.push_back(HeatCell{m, strings.Intern(h.reason), h.severity, h.count}, arena);
       }
-      return true;
+      too_big = heap.bytes() + rows.capacity() * sizeof(TimelineRow) > q.max_bytes;
+      return !too_big;
     });
     if (cancelled()) return MakeError(ErrorCode::kAborted, "timeline: cancelled");
+    if (too_big) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "timeline: its rows would take more than " +
+                           std::to_string(q.max_bytes >> 20) +
+                           " MiB of memory (resources with many changes over a long window): "
+                           "narrow it to a shorter window, a kind, a namespace or a name");
+    }
     next.insert(next.end(), order.begin() + pos, order.end());
     order.swap(next);
     if (infer) {

@@ -43,6 +43,11 @@ struct TimelineQuery {
   // Raised by the caller to give up (its deadline passed): the scan stops soon after and the
   // query fails with kAborted. Null: never.
   const std::atomic<bool>* cancel = nullptr;
+  // The most memory the rows may take while they are built (their strings, ticks and heat
+  // included): past it the query fails with kInvalidArgument, saying to narrow it, rather than
+  // take the recorder's memory (ticks of resources that change every few seconds add up over
+  // days). Ordinary timelines take a few MB.
+  size_t max_bytes = size_t{256} << 20;
 };
 
 // The strings of a timeline row (key, API group and version, reasons, owners) are views into the

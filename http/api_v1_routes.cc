@@ -115,6 +115,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   }
   if (!q.namespace_.empty()) CheckNamespace(req, q.namespace_);
   q.cancel = req.cancel.get();
+  q.max_bytes = 4 * ctx.options.max_answer_bytes;
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "api-v1 query");
   std::vector<const TimelineRow*> rows;
@@ -134,12 +135,21 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
     truncated = truncated || matched > rows.size();
   }
   // The answer's size, near enough that a large one is written without being copied as it
-  // grows (a 6 h window of a busy cluster is several MB).
+  // grows (a 6 h window of a busy cluster is several MB). Rows past options.max_answer_bytes of
+  // it are left out, as past the limit: rows with long lists of ticks (a resource changing every few
+  // seconds for days) must not make one answer hundreds of MB.
   size_t estimate = 1024;
-  for (const TimelineRow* r : rows) {
-    estimate += 400 + r->key.kind.size() + r->key.namespace_.size() + r->key.name.size() +
-                12 * (r->changed_at.size() + r->nochange_at.size()) +
-                (packed ? 14 : 80) * r->heat.size() + 140 * r->owners.size();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const TimelineRow* r = rows[i];
+    const size_t row = 400 + r->key.kind.size() + r->key.namespace_.size() + r->key.name.size() +
+                       12 * (r->changed_at.size() + r->nochange_at.size()) +
+                       (packed ? 14 : 80) * r->heat.size() + 140 * r->owners.size();
+    if (estimate + row > ctx.options.max_answer_bytes) {
+      rows.resize(i);
+      truncated = true;
+      break;
+    }
+    estimate += row;
   }
   std::string body;
   body.reserve(estimate);
@@ -281,9 +291,10 @@ void WriteRecord(JsonWriter& w, const RecordView& r, bool with_payload) {
 }
 
 // {"from", "to", <field>: [records], "truncated"} from a store query that calls back once per
-// record; stops at `limit` records or kMaxListBodyBytes of body.
-Response RecordList(const Request& req, const TimeRange& range, std::string_view field,
-                    size_t limit, bool payloads,
+// record; stops at `limit` records or options.max_answer_bytes of body (so that one request
+// cannot hold gigabytes), and says so ("truncated").
+Response RecordList(const HandlerContext& ctx, const Request& req, const TimeRange& range,
+                    std::string_view field, size_t limit, bool payloads,
                     const std::function<Result<void>(const RecordFn&)>& query) {
   std::string body;
   JsonWriter w(&body);
@@ -293,7 +304,7 @@ Response RecordList(const Request& req, const TimeRange& range, std::string_view
   size_t n = 0;
   bool truncated = false;
   auto r = query([&](const RecordView& rec) {
-    if (n == limit || body.size() > kMaxListBodyBytes) {
+    if (n == limit || body.size() > ctx.options.max_answer_bytes) {
       truncated = true;
       return false;
     }
@@ -317,7 +328,7 @@ Response History(const HandlerContext& ctx, const Request& req) {
   bool include_previous = p.Bool("include_previous").value_or(false);
   bool payloads = p.Bool("payloads").value_or(true);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(req, range, "versions", limit, payloads, [&](const RecordFn& fn) {
+  return RecordList(ctx, req, range, "versions", limit, payloads, [&](const RecordFn& fn) {
     return ctx.store.History(key.view(), range, include_previous, fn);
   });
 }
@@ -384,7 +395,7 @@ Response Events(const HandlerContext& ctx, const Request& req) {
   TimeRange range = ApiWindow(p, ctx, false);
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(req, range, "events", limit, payloads,
+  return RecordList(ctx, req, range, "events", limit, payloads,
                     [&](const RecordFn& fn) { return ctx.store.Events(key.view(), range, fn); });
 }
 

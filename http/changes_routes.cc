@@ -260,6 +260,7 @@ Result<const TimelineResult*> ChangesQuery::Rows(std::string_view kind) {
   q.kind = kind;
   q.limit = kTimelineLimit;
   q.cancel = req_.cancel.get();
+  q.max_bytes = 4 * ctx_.options.max_answer_bytes;
   auto r = ctx_.store.Timeline(q);
   if (!r) return std::unexpected(r.error());
   results_.push_back(std::make_unique<TimelineResult>(std::move(*r)));
@@ -501,6 +502,7 @@ Result<void> ChangesQuery::Warnings(std::vector<Change>* out) {
   // Only their keys are used: their records in the window are read below.
   q.which_only = true;
   q.cancel = req_.cancel.get();
+  q.max_bytes = 4 * ctx_.options.max_answer_bytes;
   auto events = ctx_.store.Timeline(q);
   if (!events) return std::unexpected(events.error());
   std::vector<ResourceKey> keys;

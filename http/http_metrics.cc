@@ -38,6 +38,12 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry, bool user_metrics,
                 .Name("sloop_http_connections_open")
                 .Help("HTTP connections currently open")
                 .Register(registry)
+                .Add({})),
+      held_(prometheus::BuildGauge()
+                .Name("sloop_http_response_bytes_held")
+                .Help("Bytes of answers built and not yet written to their clients "
+                      "(bounded by -http-response-budget-mb)")
+                .Register(registry)
                 .Add({})) {
   if (!user_metrics) return;
   if (user_rules.empty()) {
@@ -114,6 +120,8 @@ void HttpMetrics::Observe(std::string_view handler, int status, double seconds) 
 
 void HttpMetrics::ConnectionOpened() { open_.Increment(); }
 void HttpMetrics::ConnectionClosed() { open_.Decrement(); }
+
+void HttpMetrics::HeldBytes(double delta) { held_.Increment(delta); }
 
 void HttpMetrics::Rejected(std::string_view reason) {
   rejected_.Add({{"reason", std::string(reason)}}).Increment();

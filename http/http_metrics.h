@@ -53,14 +53,18 @@ class HttpMetrics {
   void ObserveUser(std::string_view handler, const Request& req);
   void ConnectionOpened();
   void ConnectionClosed();
-  // reason: "header_too_large", "body_too_large", "timeout", "bad_request", "too_many".
+  // reason: "header_too_large", "body_too_large", "timeout", "bad_request", "too_many",
+  // "too_many_per_ip", "health_only", "queue_full", "response_budget", "tls_handshake".
   void Rejected(std::string_view reason);
+  // Answers built and not yet written to their clients grew (or shrank) by this many bytes.
+  void HeldBytes(double delta);
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Gauge& open_;
+  prometheus::Gauge& held_;
   std::mutex mu_;  // guards the caches below (Family::Add is slower: it hashes labels)
   struct Series {
     prometheus::Counter* counter;

@@ -62,6 +62,14 @@ struct HttpOptions {
   int query_workers = 0;
   size_t query_queue = 64;
   std::chrono::milliseconds query_timeout{30'000};
+  // Answers built and not yet written to their clients (a slow reader holds its answer for up to
+  // write_timeout): while they add up to this, queries are answered 503 with Retry-After before
+  // anything is built. Each answer is also capped on its own (max_answer_bytes).
+  size_t response_budget_bytes = size_t{128} << 20;
+  // One answer's body: lists of records stop, and timelines leave rows out, past this (saying
+  // "truncated"); a timeline's rows may take four times this while they are built (past that
+  // it is answered 400, saying to narrow it).
+  size_t max_answer_bytes = size_t{64} << 20;
 
   // ---- who may read (docs/security.md)
   std::string tls_cert_file;  // with tls_key_file: serve HTTPS only; reloaded when they change

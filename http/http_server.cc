@@ -236,6 +236,8 @@ struct Shared {
   std::unique_ptr<TlsContexts> tls;
   std::atomic<size_t> inflight{0};
   std::atomic<bool> stopping{false};
+  // Bytes of answers built and not yet written to their clients (HeldBytes).
+  std::atomic<size_t> held_bytes{0};
   std::atomic<uint64_t> request_counter{0};
 
   std::mutex conn_mu;
@@ -359,6 +361,33 @@ bool SaneRequestId(std::string_view id) {
   }
   return true;
 }
+
+// A share of Shared::held_bytes: an answer's body from when a query built it until it is written
+// (or its connection is gone). Queries are refused while the total is at options.response_budget,
+// so that slow or stalled readers of large answers cannot make the server hold unbounded memory.
+class HeldBytes {
+ public:
+  HeldBytes(std::shared_ptr<Shared> shared, size_t bytes) : shared_(std::move(shared)) {
+    Set(bytes);
+  }
+  ~HeldBytes() { Set(0); }
+  void Set(size_t bytes) {
+    if (bytes >= bytes_) {
+      shared_->held_bytes += bytes - bytes_;
+      if (shared_->metrics) shared_->metrics->HeldBytes(static_cast<double>(bytes - bytes_));
+    } else {
+      shared_->held_bytes -= bytes_ - bytes;
+      if (shared_->metrics) shared_->metrics->HeldBytes(-static_cast<double>(bytes_ - bytes));
+    }
+    bytes_ = bytes;
+  }
+  HeldBytes(const HeldBytes&) = delete;
+  HeldBytes& operator=(const HeldBytes&) = delete;
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  size_t bytes_ = 0;
+};
 
 // One connection: plain TCP, or TLS over it.
 template <bool kTls>
@@ -562,8 +591,20 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       if (cancel->load()) return;  // answered 503 while it waited
       const auto started = Clock::now();
       auto res = std::make_shared<Response>();
+      const size_t held = shared->held_bytes.load();
       if (auto refused = shared->Authorize(job_req.get(), access)) {
         *res = std::move(*refused);
+      } else if (held >= shared->options.response_budget_bytes) {
+        // Answers already built wait for slow clients: one more could take memory past the
+        // budget. Refused before any of it is built; the clients reading drain the total.
+        *res = ErrorResponse(
+            503, "",
+            "the server holds " + std::to_string(held >> 20) +
+                " MiB of answers that their clients have not read yet (the most "
+                "-http-response-budget-mb allows): try again shortly, or ask for less (a shorter "
+                "lookback, a lower limit)");
+        res->SetHeader("Retry-After", "2");
+        if (shared->metrics) shared->metrics->Rejected("response_budget");
       } else {
         const uint64_t damaged_before = DamagedBlocksSkippedOnThisThread();
         *res = shared->router.Handle(*job_req);
@@ -573,8 +614,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       // query worker, then the query and its JSON.
       res->SetHeader("Server-Timing", "wait;dur=" + Millis(started - submitted) +
                                           ", query;dur=" + Millis(Clock::now() - started));
-      asio::post(self->stream_.get_executor(),
-                 [self, res, generation] { self->OnHandled(generation, std::move(*res)); });
+      auto charge = std::make_shared<HeldBytes>(shared, res->body.size());
+      asio::post(self->stream_.get_executor(), [self, res, charge, generation] {
+        self->OnHandled(generation, std::move(*res));
+      });
     });
     if (!queued) {
       pending_ = false;
@@ -654,6 +697,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     } else {
       msg->body() = std::move(body);
       msg->prepare_payload();
+      held_.emplace(shared_, msg->body().size());  // until OnWrite
     }
     Lowest().expires_after(shared_->options.write_timeout);
     bhttp::async_write(stream_, *msg,
@@ -723,6 +767,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void OnWrite(beast::error_code ec, bool close) {
+    held_.reset();
     if (counted_) {
       --shared_->inflight;
       counted_ = false;
@@ -762,6 +807,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   bool keep_alive_ = false;
   bool head_ = false;
   bool counted_ = false;
+  std::optional<HeldBytes> held_;  // the answer being written
   // The request on the query workers: its generation, and whether it is still unanswered.
   uint64_t generation_ = 0;
   bool pending_ = false;

@@ -119,6 +119,10 @@ Response StoreErrorResponse(const Error& error, std::string_view what) {
     case ErrorCode::kCorruption:
       message = "stored data failed a check (the details are in the server's log)";
       break;
+    case ErrorCode::kInvalidArgument:
+      // The query asked for what the store will not answer (a timeline too big to build): the
+      // engine's message says what to change, and names no path.
+      return ErrorResponse(400, "", error.message);
     case ErrorCode::kUnavailable:
     case ErrorCode::kAborted: {
       // Not the server's fault, and over soon (a bucket out of reach, a query given up): the

@@ -79,9 +79,6 @@ inline std::string ApiVersion(std::string_view group, std::string_view version) 
   return group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
 }
 
-// Answers that list records (history, events, payload versions) stop adding records once the
-// body passes this size and say so ("truncated"), so that one request cannot hold gigabytes.
-inline constexpr size_t kMaxListBodyBytes = 64 << 20;
 
 // ---- authorization
 

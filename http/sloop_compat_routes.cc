@@ -118,6 +118,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxHeatMapRows).value_or(kMaxHeatMapRows));
   if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
   q.cancel = p.request().cancel.get();
+  q.max_bytes = 4 * ctx.options.max_answer_bytes;
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
 
@@ -190,7 +191,7 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
     if (!versions.empty() && versions.back().payload == rec.payload) return true;  // unchanged
     versions.push_back(Version{RecordKey(rec), rec.observed_ns, std::string(rec.payload)});
     bytes += rec.payload.size();
-    return versions.size() < 100'000 && bytes < kMaxListBodyBytes;
+    return versions.size() < 100'000 && bytes < ctx.options.max_answer_bytes;
   });
   if (!r) return StoreErrorResponse(r.error(), "data query");
   std::stable_sort(versions.begin(), versions.end(),
@@ -232,7 +233,7 @@ Response GetEventData(const HandlerContext& ctx, const Params& p) {
     w.Field("payload", rec.payload);
     w.Field("eventKey", RecordKey(rec));
     w.EndObject();
-    return ++n < 100'000 && body.size() < kMaxListBodyBytes;
+    return ++n < 100'000 && body.size() < ctx.options.max_answer_bytes;
   });
   if (!r) return StoreErrorResponse(r.error(), "data query");
   w.EndArray();
@@ -251,6 +252,7 @@ Response GetResSummaryData(const HandlerContext& ctx, const Params& p) {
   q.limit = 100;
   std::string_view uuid = p.GetOr("uuid", "");
   q.cancel = p.request().cancel.get();
+  q.max_bytes = 4 * ctx.options.max_answer_bytes;
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
   const TimelineRow* row = nullptr;

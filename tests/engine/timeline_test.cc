@@ -202,6 +202,41 @@ TEST_F(StoreTest, NoChangeUpdatesAreTicksNotChanges) {
                                    uint32_t((kT0 + 3 * kMin) / kSec)}));
 }
 
+// Ticks of resources that change often add up over long windows: a timeline whose rows would take
+// more than TimelineQuery::max_bytes fails, saying how to narrow it, instead of taking the memory;
+// a narrower one within the same bound is answered, and so is the whole one within the default.
+TEST_F(StoreTest, ATimelineTooBigForItsMemoryBoundFailsAndANarrowerOneIsAnswered) {
+  auto store = OpenStore();
+  constexpr int kPods = 400, kChanges = 80;
+  for (int t = 0; t < kChanges; ++t) {
+    for (int i = 0; i < kPods; ++i) {
+      std::string n = "p-" + std::to_string(i);
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + t * kSec, "shop", n, "uid-" + n, t + 1)).has_value());
+    }
+  }
+  now_ = kT0 + 10 * kMin;
+  TimelineQuery q;
+  q.range = {kT0, kT0 + 10 * kMin};
+  q.limit = 100000;
+  q.max_bytes = 128 << 10;  // the ticks alone are 400 x 80 x 4 bytes
+  TimelineQuery narrow_q = q;
+  narrow_q.name_exact = "p-7";
+  auto narrow = store->Timeline(narrow_q);
+  ASSERT_TRUE(narrow.has_value()) << narrow.error().ToString();
+  ASSERT_EQ(narrow->rows.size(), 1u);
+  EXPECT_EQ(narrow->rows[0].changed_at.size(), size_t(kChanges));
+  auto too_big = store->Timeline(q);
+  ASSERT_FALSE(too_big.has_value());
+  EXPECT_EQ(too_big.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(too_big.error().message.find("narrow it"), std::string::npos)
+      << too_big.error().message;
+  q.max_bytes = TimelineQuery{}.max_bytes;
+  auto whole = store->Timeline(q);
+  ASSERT_TRUE(whole.has_value()) << whole.error().ToString();
+  ASSERT_EQ(whole->rows.size(), size_t(kPods));
+  for (const TimelineRow& row : whole->rows) EXPECT_EQ(row.changed_at.size(), size_t(kChanges));
+}
+
 TEST_F(StoreTest, EventsHeatTheResourceTheyAreAboutAndCountOnlyNewOccurrences) {
   auto store = OpenStore();
   ASSERT_TRUE(

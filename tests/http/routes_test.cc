@@ -211,6 +211,52 @@ TEST_F(RoutesTest, EventHeatMapOverlaysStayInsideTheBar) {
   }
 }
 
+// One answer stays within max_answer_bytes: a timeline leaves rows out past it and says
+// truncated, a history stops and says truncated, and a timeline whose rows would take more than
+// four times it to build is answered 400, saying how to narrow it.
+TEST_F(RoutesTest, AnswersStayWithinTheirBound) {
+  for (int i = 0; i < 300; ++i) {
+    std::string n = "p-" + std::to_string(i);
+    Append(mk_.Pod(kT0 + 7 * kMin + i * kSec / 100, "bulk", n, "uid-" + n, 100 + i));
+  }
+  for (int i = 0; i < 30; ++i) {
+    Append(mk_.Pod(kT0 + 8 * kMin + i * kSec, "shop", "crashy", "pod-uid", 500 + i));
+  }
+  const std::string window = "from=2026-11-20T09:00:00Z&to=2026-11-20T09:10:00Z";
+  Response whole = Get("/api/v1/timeline?namespace=bulk&" + window);
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_FALSE(bool(Json(whole)["truncated"]));
+  EXPECT_EQ(Json(whole)["rows"].get_array().size(), 300u);
+  Response history = Get("/api/v1/history?kind=Pod&namespace=shop&name=crashy");
+  ASSERT_EQ(history.status, 200);
+  EXPECT_FALSE(bool(Json(history)["truncated"]));
+  ASSERT_GT(history.body.size(), size_t(16) << 10);
+
+  router_.reset();
+  options_.max_answer_bytes = 64 << 10;
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  Response cut = Get("/api/v1/timeline?namespace=bulk&" + window);
+  ASSERT_EQ(cut.status, 200) << cut.body;
+  EXPECT_LE(cut.body.size(), size_t(64) << 10);
+  auto doc = Json(cut);
+  EXPECT_TRUE(bool(doc["truncated"]));
+  EXPECT_EQ(int64_t(doc["matched"]), 300);
+  const size_t rows = doc["rows"].get_array().size();
+  EXPECT_GT(rows, 50u);
+  EXPECT_LT(rows, 300u);
+
+  router_.reset();
+  options_.max_answer_bytes = 16 << 10;
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  history = Get("/api/v1/history?kind=Pod&namespace=shop&name=crashy");
+  ASSERT_EQ(history.status, 200);
+  EXPECT_TRUE(bool(Json(history)["truncated"]));
+  EXPECT_LT(history.body.size(), size_t(20) << 10);
+  Response refused = Get("/api/v1/timeline?namespace=bulk&" + window);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("narrow it"), std::string::npos) << refused.body;
+}
+
 TEST_F(RoutesTest, SloopListQueries) {
   EXPECT_EQ(Get("/cluster/data?query=Queries&lookback=1h").body, "[\n \"EventHeatMap\"\n]");
   auto ns = Get("/cluster/data?query=Namespaces&lookback=1h");

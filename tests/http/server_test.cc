@@ -353,6 +353,79 @@ TEST_F(ServerTest, SlowClientIsTimedOutWhileOthersAreServed) {
       << metrics;
 }
 
+// The value of an unlabelled gauge in a /metrics text, or -1.
+double GaugeValue(const std::string& metrics, const std::string& name) {
+  auto at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + name.size() + 2));
+}
+
+// A client that asks for a large answer and does not read it holds that answer in the server's
+// memory until the write times out. While such answers add up to -http-response-budget-mb, queries
+// are refused with 503 and Retry-After before anything is built; probes still pass, and once the
+// client reads, queries are answered again.
+TEST_F(ServerTest, AnswersNotReadByTheirClientsAreBoundedByTheResponseBudget) {
+  sloop::testing::RecordMaker mk;
+  // 12 versions of 1 MiB each: more than loopback's socket buffers take in.
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 12; ++i) {
+    payloads.push_back(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"big","namespace":)"
+                       R"("shop","uid":"uid-big","resourceVersion":")" +
+                       std::to_string(100 + i) + R"(","annotations":{"a":")" +
+                       std::string(1 << 20, static_cast<char>('a' + i)) + R"("}}})");
+  }
+  for (int i = 0; i < 12; ++i) {
+    RecordView v = mk.Pod(kT0 + 6 * kMin + i * kSec, "shop", "big", "uid-big", 100 + i);
+    v.payload = payloads[i];
+    ASSERT_TRUE(store_->Append(v).has_value());
+  }
+  server_.reset();
+  router_.reset();
+  options_.response_budget_bytes = 1 << 20;
+  Serve();
+
+  RawClient slow(port_);
+  ASSERT_TRUE(slow.connected());
+  ASSERT_TRUE(slow.Send("GET /api/v1/history?kind=Pod&namespace=shop&name=big HTTP/1.1\r\n"
+                        "Host: x\r\nConnection: close\r\n\r\n"));
+  auto c = Client();
+  double held = 0;
+  for (int i = 0; i < 200 && held < (1 << 20); ++i) {
+    auto m = c.Get("/metrics");
+    ASSERT_TRUE(m);
+    held = GaugeValue(m->body, "sloop_http_response_bytes_held");
+    if (held < (1 << 20)) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(held, 12 << 20) << "the unread answer is held";
+
+  auto refused = c.Get("/api/v1/history?kind=Pod&namespace=shop&name=pod-1");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "2");
+  EXPECT_NE(refused->body.find("-http-response-budget-mb"), std::string::npos) << refused->body;
+  auto health = c.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+
+  bool closed = false;
+  std::string got = slow.ReadAll(4000ms, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_GT(got.size(), size_t(12) << 20) << "the slow client gets its whole answer";
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos);
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    auto r = c.Get("/api/v1/history?kind=Pod&namespace=shop&name=pod-1");
+    ASSERT_TRUE(r);
+    status = r->status;
+    if (status != 200) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status, 200) << "answered again once the held answer is read";
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("sloop_http_connections_rejected_total{reason=\"response_budget\"} 1"),
+            std::string::npos);
+}
+
 TEST_F(ServerTest, OversizedHeadersAndTargetsAreRefused) {
   {
     RawClient raw(port_);

@@ -116,6 +116,10 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "behind them"},
       {"http-query-queue", "httpQueryQueue", Kind::kInt, &c.http_query_queue,
        "queries that may wait for a worker; more are answered 503 at once"},
+      {"http-response-budget-mb", "httpResponseBudgetMb", Kind::kInt64,
+       &c.http_response_budget_mb,
+       "answers built and not yet read by their clients; while they add up to this, queries "
+       "are answered 503"},
       {"query-timeout", "queryTimeout", Kind::kDuration, &c.query_timeout,
        "a query not answered within this (waiting included) is answered 503"},
       {"http-max-connections", "httpMaxConnections", Kind::kInt, &c.http_max_connections,
@@ -605,6 +609,8 @@ Result<void> Validate(const SloopConfig& c) {
     return Bad("-http-query-workers", "must be between 0 (automatic) and 256");
   if (c.http_query_queue < 1 || c.http_query_queue > 100000)
     return Bad("-http-query-queue", "must be between 1 and 100000");
+  if (c.http_response_budget_mb < 1 || c.http_response_budget_mb > 1'048'576)
+    return Bad("-http-response-budget-mb", "must be between 1 and 1048576");
   if (c.query_timeout < std::chrono::milliseconds(100))
     return Bad("-query-timeout", "must be at least 100ms");
   if (c.http_max_connections < 8 || c.http_max_connections > 1000000)

@@ -78,6 +78,7 @@ struct SloopConfig {
   // Serving stays up (http/http_options.h says what each does).
   int http_query_workers = 0;  // 0 = max(2, cores)
   int http_query_queue = 64;
+  int64_t http_response_budget_mb = 128;  // answers built and not yet read by their clients
   Duration query_timeout = std::chrono::seconds(30);
   int http_max_connections = 1024;
   int http_max_connections_per_ip = 64;

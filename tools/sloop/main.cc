@@ -113,6 +113,7 @@ sloop::http::HttpOptions MakeHttpOptions(const SloopConfig& c, const std::string
     h.user_metrics_headers.emplace_back(u.label, u.headers);
   h.query_workers = c.http_query_workers;
   h.query_queue = static_cast<size_t>(c.http_query_queue);
+  h.response_budget_bytes = static_cast<size_t>(c.http_response_budget_mb) << 20;
   h.query_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(c.query_timeout);
   h.max_connections = static_cast<size_t>(c.http_max_connections);
   h.max_connections_per_ip = static_cast<size_t>(c.http_max_connections_per_ip);

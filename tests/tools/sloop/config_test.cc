@@ -372,6 +372,13 @@ TEST_F(ConfigTest, ServingAndSecurityFlags) {
   bad = Load({"-query-timeout=1ms"});
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("-query-timeout"), std::string::npos);
+  EXPECT_EQ(Load({})->http_response_budget_mb, 128);
+  c = Load({"-http-response-budget-mb=32"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->http_response_budget_mb, 32);
+  bad = Load({"-http-response-budget-mb=0"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("-http-response-budget-mb"), std::string::npos);
 }
 
 // What Sloop's config files hold, read as Sloop (Go's encoding/json) reads them.
