@@ -1,7 +1,8 @@
 // Backups: /<ctx>/data/backup (Sloop's route) and /api/v1/backup stream the store as the
 // archive of docs/format/backup.md, with its Content-Length announced up front. The archive is
-// written by engine/backup on a worker thread into a small bounded queue that the connection
-// drains, so memory stays at a few chunks whatever the store's size.
+// written by engine/backup on a thread of its own into a small bounded queue that the connection
+// drains (never waiting on an I/O thread: Ready() says when a chunk is there), so memory stays at
+// a few chunks whatever the store's size, and a slow disk does not hold up health probes.
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -34,6 +35,11 @@ class BackupStream : public BodyStream {
     cv_.notify_all();
     worker_.join();
     --*running_;
+  }
+
+  bool Ready() override {
+    std::lock_guard lock(mu_);
+    return !queue_.empty() || done_;
   }
 
   bool Next(std::string* out, std::string* error) override {

@@ -59,10 +59,14 @@ struct Request {
 // A body produced piece by piece (backups). Next() appends the next piece to *out and returns
 // true while more may follow, false at the end (after appending the last piece, possibly none).
 // An error (the client sees a truncated body: the connection is closed) is reported as a string.
+// Next() runs on an I/O thread, so it must not wait: a stream whose pieces come from elsewhere
+// (a thread reading files) says through Ready() whether Next() would have to, and the server
+// looks again shortly instead of calling it.
 class BodyStream {
  public:
   virtual ~BodyStream() = default;
   virtual bool Next(std::string* out, std::string* error) = 0;
+  virtual bool Ready() { return true; }
 };
 
 struct Response {

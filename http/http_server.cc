@@ -225,6 +225,8 @@ enum class Admission { kNormal, kHealthOnly, kRejectTotal, kRejectPerIp };
 constexpr size_t kMaxHealthOnlyConnections = 16;
 constexpr size_t kMaxHealthOnlyPerIp = 4;
 constexpr std::chrono::milliseconds kHealthOnlyTimeout{2'000};
+// How often a streamed answer whose next piece is not ready is looked at again.
+constexpr std::chrono::milliseconds kStreamPoll{2};
 
 struct Shared {
   Shared(HttpOptions o, const Router& r, HttpMetrics* m)
@@ -400,6 +402,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       : tls_(std::move(tls)),
         stream_(MakeStream(std::move(socket), tls_.get())),
         deadline_timer_(stream_.get_executor()),
+        stream_wait_(stream_.get_executor()),
         shared_(std::move(shared)),
         ip_(std::move(ip)),
         health_only_(health_only) {
@@ -738,6 +741,26 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) return EndStream(ec, true);
     if (stream_sr_->is_done()) return EndStream({}, stream_msg_->need_eof());
+    if (!stream_body_->Ready()) {
+      // The next piece is still being read (from disk, on the stream's own thread): look again
+      // shortly rather than wait on this I/O thread. A stream that stays silent for the write
+      // timeout is cut like a stalled client.
+      const auto waited = Clock::now() - stream_waiting_since_;
+      if (stream_waiting_since_ == Clock::time_point{}) {
+        stream_waiting_since_ = Clock::now();
+      } else if (waited > shared_->options.write_timeout) {
+        LogLine("http", "error: " + label_ + " to " + remote_ + " cut short: no data for " +
+                            Seconds(shared_->options.write_timeout));
+        return EndStream(beast::error::timeout, true);
+      }
+      stream_wait_.expires_after(kStreamPoll);
+      stream_wait_.async_wait([self = this->shared_from_this()](beast::error_code wait_ec) {
+        if (wait_ec) return self->EndStream(wait_ec, true);
+        self->OnStreamWrite({}, 0);
+      });
+      return;
+    }
+    stream_waiting_since_ = {};
     chunk_.clear();
     std::string error;
     bool more;
@@ -794,6 +817,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::shared_ptr<ssl::context> tls_;  // kept alive while the connection uses it
   Stream stream_;
   asio::steady_timer deadline_timer_;
+  asio::steady_timer stream_wait_;              // a stream's next piece is not ready yet
+  Clock::time_point stream_waiting_since_{};  // since when (zero: not waiting)
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;
   const std::string ip_;

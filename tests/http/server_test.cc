@@ -426,6 +426,84 @@ TEST_F(ServerTest, AnswersNotReadByTheirClientsAreBoundedByTheResponseBudget) {
             std::string::npos);
 }
 
+// A streamed answer whose pieces come slowly (a backup reading a slow disk) never waits on an
+// I/O thread: with one I/O thread, health probes are answered while the stream's next piece is
+// not ready, and the stream still arrives whole.
+TEST_F(ServerTest, AStreamWaitingForItsNextPieceDoesNotHoldUpTheIoThread) {
+  class SlowStream : public BodyStream {
+   public:
+    explicit SlowStream(std::chrono::steady_clock::time_point ready_at) : ready_at_(ready_at) {}
+    bool Ready() override { return std::chrono::steady_clock::now() >= ready_at_; }
+    bool Next(std::string* out, std::string*) override {
+      std::this_thread::sleep_until(ready_at_);  // what a blocking reader would do
+      out->append(std::string(1000, 'x'));
+      if (++pieces_ == 3) return false;
+      ready_at_ = std::chrono::steady_clock::now() + 300ms;
+      return true;
+    }
+
+   private:
+    std::chrono::steady_clock::time_point ready_at_;
+    int pieces_ = 0;
+  };
+  server_.reset();
+  router_.reset();
+  options_.threads = 1;
+  options_.write_timeout = 2500ms;  // longer than the stream's pauses, shorter than a stall
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  router_->Exact(
+      "/stalled-stream", "stalled",
+      [](const Request&) {
+        Response r;
+        r.content_type = "text/plain";
+        r.stream = std::make_unique<SlowStream>(std::chrono::steady_clock::now() + 1h);
+        return r;
+      },
+      RouteClass{Lane::kInline, Access::kPublic});
+  router_->Exact(
+      "/slow-stream", "slow",
+      [](const Request&) {
+        Response r;
+        r.content_type = "text/plain";
+        r.compressible = false;
+        r.stream = std::make_unique<SlowStream>(std::chrono::steady_clock::now() + 1500ms);
+        return r;
+      },
+      RouteClass{Lane::kInline, Access::kPublic});
+  server_ = std::make_unique<HttpServer>(options_, *router_);
+  ASSERT_TRUE(server_->Start().has_value());
+  port_ = server_->port();
+
+  RawClient slow(port_);
+  ASSERT_TRUE(slow.Send("GET /slow-stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::this_thread::sleep_for(200ms);  // the stream has started and waits for its first piece
+  auto c = Client();
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = c.Get("/healthz");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << "probe " << i << " waited";
+  }
+  bool closed = false;
+  std::string got = slow.ReadAll(8000ms, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << got.substr(0, 200);
+  EXPECT_NE(got.find(std::string(1000, 'x')), std::string::npos);
+  const size_t body = got.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  EXPECT_EQ(std::count(got.begin() + static_cast<std::ptrdiff_t>(body), got.end(), 'x'), 3000);
+
+  // A stream with nothing to send for the write timeout is cut, like a stalled client.
+  RawClient stalled(port_);
+  ASSERT_TRUE(stalled.Send("GET /stalled-stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto t0 = std::chrono::steady_clock::now();
+  got = stalled.ReadAll(8000ms, &closed);
+  EXPECT_TRUE(closed) << "cut after the write timeout";
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2000ms);
+  EXPECT_EQ(got.find("0\r\n\r\n"), std::string::npos) << "not ended as if whole: " << got;
+}
+
 TEST_F(ServerTest, OversizedHeadersAndTargetsAreRefused) {
   {
     RawClient raw(port_);
