@@ -218,13 +218,16 @@ class Store : public RecordSink {
   Result<TimelineResult> Timeline(const TimelineQuery& q) const;
   // Every record of the resource in range, oldest first; with include_previous, the last record
   // before the range too. An empty uid means every uid of that kind/namespace/name.
+  // These three read shard by shard, and fail with kAborted once cancel is raised (a query past
+  // its deadline: with an object store, a window with no start reads every shard of the bucket).
   Result<void> History(const ResourceKeyView& key, const TimeRange& range, bool include_previous,
-                       const RecordFn& fn) const;
+                       const RecordFn& fn, const std::atomic<bool>* cancel = nullptr) const;
   // The newest record of the resource at or before t.
-  Result<std::optional<StoredRecord>> PayloadAt(const ResourceKeyView& key, int64_t t_ns) const;
+  Result<std::optional<StoredRecord>> PayloadAt(const ResourceKeyView& key, int64_t t_ns,
+                                                const std::atomic<bool>* cancel = nullptr) const;
   // Event records about the resource whose observation lies in range, oldest first.
   Result<void> Events(const ResourceKeyView& involved, const TimeRange& range,
-                      const RecordFn& fn) const;
+                      const RecordFn& fn, const std::atomic<bool>* cancel = nullptr) const;
   std::vector<std::string> Namespaces(const TimeRange& range) const;
   std::vector<std::string> Kinds(const TimeRange& range) const;
 
@@ -257,7 +260,8 @@ class Store : public RecordSink {
   // shards kept elsewhere whose window ends after from_ns (SetOlderShards), as a gateway or a
   // recorder with a bucket searches. Errors are the other tier's (kUnavailable).
   Result<std::vector<SearchHit>> SearchFrom(std::string_view needle, std::string_view kind,
-                                            size_t limit, int64_t from_ns) const;
+                                            size_t limit, int64_t from_ns,
+                                            const std::atomic<bool>* cancel = nullptr) const;
 
   std::vector<ShardInfo> Shards() const;
   StoreStats Stats() const;
@@ -300,9 +304,10 @@ class Store : public RecordSink {
   Store& operator=(const Store&) = delete;
 
  private:
+  // Stops early (with what it found) once cancel is raised.
   std::vector<SearchHit> SearchShards(const std::vector<std::shared_ptr<const Shard>>& shards,
-                                      std::string_view needle, std::string_view kind,
-                                      size_t limit) const;
+                                      std::string_view needle, std::string_view kind, size_t limit,
+                                      const std::atomic<bool>* cancel = nullptr) const;
 
   explicit Store(StoreOptions options);
   Result<void> Recover();

@@ -134,8 +134,17 @@ std::vector<std::shared_ptr<const SealedShard>> Store::SealedShards() const {
   return {sealed_.begin(), sealed_.end()};  // kept in time order
 }
 
+namespace {
+
+bool Raised(const std::atomic<bool>* cancel) {
+  return cancel && cancel->load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
 Result<void> Store::History(const ResourceKeyView& asked, const TimeRange& range,
-                            bool include_previous, const RecordFn& fn) const {
+                            bool include_previous, const RecordFn& fn,
+                            const std::atomic<bool>* cancel) const {
   const ResourceKeyView key = LookupKey(asked);
   auto snapshot = QuerySnapshot(range.start_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
@@ -143,6 +152,7 @@ Result<void> Store::History(const ResourceKeyView& asked, const TimeRange& range
   if (include_previous) {
     std::optional<StoredRecord> previous;
     for (auto it = shards.rbegin(); it != shards.rend() && !previous; ++it) {
+      if (Raised(cancel)) return MakeError(ErrorCode::kAborted, "history: cancelled");
       ShardInfo info = (*it)->info();
       if (!info.records || info.min_ns >= range.start_ns) continue;
       auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
@@ -159,6 +169,7 @@ Result<void> Store::History(const ResourceKeyView& asked, const TimeRange& range
   bool stopped = false;
   for (const auto& shard : shards) {
     if (stopped) break;
+    if (Raised(cancel)) return MakeError(ErrorCode::kAborted, "history: cancelled");
     ShardInfo info = shard->info();
     if (!info.records || info.max_ns < range.start_ns || info.min_ns > range.end_ns) continue;
     auto r = shard->ForEachRecord(key, [&](const RecordView& rec) {
@@ -174,14 +185,15 @@ Result<void> Store::History(const ResourceKeyView& asked, const TimeRange& range
   return {};
 }
 
-Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& asked,
-                                                     int64_t t_ns) const {
+Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& asked, int64_t t_ns,
+                                                     const std::atomic<bool>* cancel) const {
   const ResourceKeyView key = LookupKey(asked);
   auto snapshot = QuerySnapshot(t_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
   const auto& shards = *snapshot;
   std::optional<StoredRecord> found;
   for (auto it = shards.rbegin(); it != shards.rend() && !found; ++it) {
+    if (Raised(cancel)) return MakeError(ErrorCode::kAborted, "payload: cancelled");
     ShardInfo info = (*it)->info();
     if (!info.records || info.min_ns > t_ns) continue;
     auto r = (*it)->ForEachRecord(key, [&](const RecordView& rec) {
@@ -196,12 +208,13 @@ Result<std::optional<StoredRecord>> Store::PayloadAt(const ResourceKeyView& aske
 }
 
 Result<void> Store::Events(const ResourceKeyView& involved, const TimeRange& range,
-                           const RecordFn& fn) const {
+                           const RecordFn& fn, const std::atomic<bool>* cancel) const {
   bool stopped = false;
   auto snapshot = QuerySnapshot(range.start_ns);
   if (!snapshot) return std::unexpected(snapshot.error());
   for (const auto& shard : *snapshot) {
     if (stopped) break;
+    if (Raised(cancel)) return MakeError(ErrorCode::kAborted, "events: cancelled");
     ShardInfo info = shard->info();
     if (!info.records || info.max_ns < range.start_ns || info.min_ns > range.end_ns) continue;
     auto r = shard->ForEachEventAbout(involved, [&](const RecordView& rec) {
@@ -245,7 +258,8 @@ std::vector<SearchHit> Store::Search(std::string_view needle, std::string_view k
 }
 
 Result<std::vector<SearchHit>> Store::SearchFrom(std::string_view needle, std::string_view kind,
-                                                 size_t limit, int64_t from_ns) const {
+                                                 size_t limit, int64_t from_ns,
+                                                 const std::atomic<bool>* cancel) const {
   auto shards = QuerySnapshot(from_ns);
   if (!shards) return std::unexpected(shards.error());
   // Older shards wholly before from_ns are not read (the bucket's may be months of them); this
@@ -254,12 +268,14 @@ Result<std::vector<SearchHit>> Store::SearchFrom(std::string_view needle, std::s
     const ShardInfo i = s->info();
     return i.remote && std::max(i.window_end_ns, i.max_ns) <= from_ns;
   });
-  return SearchShards(*shards, needle, kind, limit);
+  auto hits = SearchShards(*shards, needle, kind, limit, cancel);
+  if (Raised(cancel)) return MakeError(ErrorCode::kAborted, "search: cancelled");
+  return hits;
 }
 
 std::vector<SearchHit> Store::SearchShards(
     const std::vector<std::shared_ptr<const Shard>>& shards, std::string_view needle,
-    std::string_view kind, size_t limit) const {
+    std::string_view kind, size_t limit, const std::atomic<bool>* cancel) const {
   std::map<ResourceKey, SearchHit, ResourceKeyLess> hits;
   const int64_t now = Now();
   EntryFilter filter;
@@ -267,6 +283,7 @@ std::vector<SearchHit> Store::SearchShards(
   filter.skip_events = kind.empty();
   filter.name_contains = needle;  // both kinds of shard apply it
   for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+    if (Raised(cancel)) break;
     ShardInfo info = (*it)->info();
     // A resource carried unchanged through a shard was seen, with the same facts, in the shard
     // it was last recorded in and in the newest shard: only the newest needs its carried entries.

@@ -72,8 +72,9 @@ Response Finish(std::string body) {
 
 // Whether a Pod's stored version at the end of its row names `node` in spec.nodeName. A pod never
 // moves: once bound, every later version names the same node; one never bound names none.
-bool PodRanOn(const HandlerContext& ctx, const TimelineRow& row, std::string_view node) {
-  auto rec = ctx.store.PayloadAt(row.key, row.end_ns);
+bool PodRanOn(const HandlerContext& ctx, const Request& req, const TimelineRow& row,
+              std::string_view node) {
+  auto rec = ctx.store.PayloadAt(row.key, row.end_ns, req.cancel.get());
   if (!rec || !*rec) return false;
   const std::string& payload = (*rec)->payload;
   thread_local simdjson::dom::parser parser;
@@ -128,7 +129,7 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
     matched = 0;
     for (const TimelineRow& row : result->rows) {
       if (req.Cancelled()) break;  // already answered 503
-      if (!PodRanOn(ctx, row, node)) continue;
+      if (!PodRanOn(ctx, req, row, node)) continue;
       ++matched;
       if (rows.size() < limit) rows.push_back(&row);
     }
@@ -229,7 +230,8 @@ Response Resources(const HandlerContext& ctx, const Request& req) {
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
   // Every shard this store holds; shards older than those (a bucket's) from the window's start
   // (from or lookback; default: the default lookback) on.
-  auto hits = ctx.store.SearchFrom(search, kind, limit, ApiWindow(p, ctx, false).start_ns);
+  auto hits = ctx.store.SearchFrom(search, kind, limit, ApiWindow(p, ctx, false).start_ns,
+                                   req.cancel.get());
   if (!hits) return StoreErrorResponse(hits.error(), "api-v1 search");
   std::string body;
   JsonWriter w(&body);
@@ -329,7 +331,7 @@ Response History(const HandlerContext& ctx, const Request& req) {
   bool payloads = p.Bool("payloads").value_or(true);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
   return RecordList(ctx, req, range, "versions", limit, payloads, [&](const RecordFn& fn) {
-    return ctx.store.History(key.view(), range, include_previous, fn);
+    return ctx.store.History(key.view(), range, include_previous, fn, req.cancel.get());
   });
 }
 
@@ -338,7 +340,7 @@ Response Payload(const HandlerContext& ctx, const Request& req) {
   ResourceKey key = ResourceParams(p);
   CheckNamespace(req, key.namespace_);
   int64_t at = p.Time("at").value_or(ctx.store.Now());
-  auto rec = ctx.store.PayloadAt(key.view(), at);
+  auto rec = ctx.store.PayloadAt(key.view(), at, req.cancel.get());
   if (!rec) return StoreErrorResponse(rec.error(), "api-v1 query");
   if (!*rec) {
     return ErrorResponse(404, "",
@@ -357,9 +359,9 @@ Response Diff(const HandlerContext& ctx, const Request& req) {
   CheckNamespace(req, key.namespace_);
   int64_t from = ParseTime(p.Required("from"), "from");
   int64_t to = ParseTime(p.Required("to"), "to");
-  auto a = ctx.store.PayloadAt(key.view(), from);
+  auto a = ctx.store.PayloadAt(key.view(), from, req.cancel.get());
   if (!a) return StoreErrorResponse(a.error(), "api-v1 query");
-  auto b = ctx.store.PayloadAt(key.view(), to);
+  auto b = ctx.store.PayloadAt(key.view(), to, req.cancel.get());
   if (!b) return StoreErrorResponse(b.error(), "api-v1 query");
   for (auto [rec, name, t] : {std::tuple{&*a, "from", from}, std::tuple{&*b, "to", to}}) {
     if (!*rec) {
@@ -396,7 +398,9 @@ Response Events(const HandlerContext& ctx, const Request& req) {
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
   return RecordList(ctx, req, range, "events", limit, payloads,
-                    [&](const RecordFn& fn) { return ctx.store.Events(key.view(), range, fn); });
+                    [&](const RecordFn& fn) {
+                      return ctx.store.Events(key.view(), range, fn, req.cancel.get());
+                    });
 }
 
 Response Names(std::string_view field, std::vector<std::string> names) {

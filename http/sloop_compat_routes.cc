@@ -192,7 +192,7 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
     versions.push_back(Version{RecordKey(rec), rec.observed_ns, std::string(rec.payload)});
     bytes += rec.payload.size();
     return versions.size() < 100'000 && bytes < ctx.options.max_answer_bytes;
-  });
+  }, p.request().cancel.get());
   if (!r) return StoreErrorResponse(r.error(), "data query");
   std::stable_sort(versions.begin(), versions.end(),
                    [](const Version& a, const Version& b) { return a.time < b.time; });
@@ -234,7 +234,7 @@ Response GetEventData(const HandlerContext& ctx, const Params& p) {
     w.Field("eventKey", RecordKey(rec));
     w.EndObject();
     return ++n < 100'000 && body.size() < ctx.options.max_answer_bytes;
-  });
+  }, p.request().cancel.get());
   if (!r) return StoreErrorResponse(r.error(), "data query");
   w.EndArray();
   // Sloop answers an empty body, not [], when nothing matched; its UI expects that.
@@ -413,7 +413,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
     esc(k);
     h += "\">Details</a></td><td>" + FormatRfc3339(rec.observed_ns) + "</td></tr>\n";
     return ++shown < 1000;
-  });
+  }, req.cancel.get());
   if (!r) return StoreErrorResponse(r.error(), "data query");
   h += "</tbody>\n</table>\n";
 
@@ -434,7 +434,7 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
             (ev.first_timestamp_ns ? FormatRfc3339(ev.first_timestamp_ns) : "") + "</td><td>" +
             (ev.last_timestamp_ns ? FormatRfc3339(ev.last_timestamp_ns) : "") + "</td></tr>\n";
     return rows.size() < (4 << 20);
-  });
+  }, req.cancel.get());
   if (!e) return StoreErrorResponse(e.error(), "data query");
   if (rows.empty()) {
     h += "<p class=\"no-events\">No events found for this period</p>\n";

@@ -50,6 +50,50 @@ TEST_F(StoreTest, HistoryAcrossSealedAndActiveShardsIsByteExact) {
   EXPECT_EQ(hp[1].observed_ns, kT0 + 90 * kMin);
 }
 
+// Queries of one resource read shard by shard (with an object store, every shard of the bucket
+// when the window has no start): once the caller gives up (its deadline passed), they stop
+// with kAborted instead of reading on.
+TEST_F(StoreTest, QueriesOfOneResourceGiveUpWhenCancelled) {
+  auto store = OpenStore();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * 30 * kMin, "shop", "web-1", "uid-web-1", 100 + i))
+                    .has_value());
+  }
+  ASSERT_TRUE(store->Append(mk_.Event(kT0 + kMin, "shop", "web-1.1", "Pod", "web-1", "uid-web-1",
+                                      "BackOff", true, 1, kT0 + kMin, 200, WatchType::kAdded))
+                  .has_value());
+  const ResourceKeyView key{"Pod", "shop", "web-1", ""};
+  const TimeRange all{0, kT0 + 5 * kHour};
+  std::atomic<bool> cancel{false};
+  size_t seen = 0;
+  auto count = [&](const RecordView&) { return ++seen, true; };
+  ASSERT_TRUE(store->History(key, all, true, count, &cancel).has_value());
+  EXPECT_EQ(seen, 6u);
+  ASSERT_TRUE(store->Events(key, all, count, &cancel).has_value());
+  EXPECT_EQ(seen, 7u);
+  auto at = store->PayloadAt(key, kT0 + 5 * kHour, &cancel);
+  ASSERT_TRUE(at.has_value() && at->has_value());
+  auto found = store->SearchFrom("web", "Pod", 10, 0, &cancel);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->size(), 1u);
+
+  cancel = true;
+  seen = 0;
+  auto h = store->History(key, all, true, count, &cancel);
+  ASSERT_FALSE(h.has_value());
+  EXPECT_EQ(h.error().code, ErrorCode::kAborted);
+  auto e = store->Events(key, all, count, &cancel);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().code, ErrorCode::kAborted);
+  EXPECT_EQ(seen, 0u);
+  auto p = store->PayloadAt(key, kT0 + 5 * kHour, &cancel);
+  ASSERT_FALSE(p.has_value());
+  EXPECT_EQ(p.error().code, ErrorCode::kAborted);
+  auto s = store->SearchFrom("web", "Pod", 10, 0, &cancel);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, ErrorCode::kAborted);
+}
+
 TEST_F(StoreTest, SearchReadsOlderShardsThroughTheirNameListsAndFindsEvents) {
   auto store = OpenStore();
   // A Pod recorded in the first hour only, then carried through four sealed shards; an Event
