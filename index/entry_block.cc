@@ -42,6 +42,24 @@ uint32_t Step(uint32_t previous, uint64_t difference) {
   return static_cast<uint32_t>(previous + difference);
 }
 
+// The index `gap` places after `next` (the first a list of ascending indices may name next: the
+// one after the previous, 0 before the first), when it lies below `end`. Checked without
+// overflow: a gap near 2^64 must not wrap back to an index before `next`.
+bool NextIndex(uint64_t next, uint64_t gap, uint64_t end, uint64_t* index) {
+  if (next >= end || gap >= end - next) return false;
+  *index = next + gap;
+  return true;
+}
+
+// The mask bits of the parts an entry named through the base inherits (Inherit): it holds none
+// of them itself. Each Inherit bit is its part's mask bit shifted right by three.
+constexpr uint32_t kInheritToMaskShift = 3;
+static_assert(kInheritCreation << kInheritToMaskShift == kHasCreation &&
+              kInheritOwners << kInheritToMaskShift == kHasOwners &&
+              kInheritVersion << kInheritToMaskShift == kHasVersion &&
+              kInheritEvent << kInheritToMaskShift == kHasEvent);
+uint32_t InheritedParts(uint8_t inherit) { return uint32_t{inherit} << kInheritToMaskShift; }
+
 int64_t Sub(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
 }
@@ -471,6 +489,54 @@ std::string EntryBlockBuilder::Finish() {
 // ---------------------------------------------------------------------------------------------
 // DecodeEntryBlock
 
+namespace {
+
+// The about stream: which Event entries are about which entry of the block. The entries are
+// strictly ascending (so no more than the block's), and so are each one's Events, every one an
+// entry of the shard (so no more than the shard's): whatever the stream says, nothing wraps,
+// no row is named twice and no link lies outside the shard.
+bool DecodeAbout(varint::Reader& ab, const BlockContext& ctx, EntryBlock* out, std::string* why) {
+  auto fail = [&](const char* what) {
+    *why = what;
+    return false;
+  };
+  const uint64_t n = out->rows.size();
+  const uint64_t targets = ab.GetCount(2);  // an entry index and a count at least
+  if (targets > n) return fail("more entries with Event links than entries");
+  uint64_t next_local = 0;
+  uint64_t previous_event = 0;
+  for (uint64_t t = 0; t < targets && ab.ok(); ++t) {
+    uint64_t local = 0;
+    if (!NextIndex(next_local, ab.Get(), n, &local)) return fail("Event links cut short");
+    next_local = local + 1;
+    EntryRow& e = out->rows[local];
+    const uint64_t count = ab.GetCount(1);
+    if (count > ctx.shard_entries) return fail("more Event links than entries in the shard");
+    e.about = static_cast<uint32_t>(out->about.size());
+    e.about_n = static_cast<uint32_t>(count);
+    for (uint64_t k = 0; k < count && ab.ok(); ++k) {
+      // The first against the previous entry's last (signed), then each against the one before
+      // (a difference of 1 at least: 0 is a gap of 2^64 - 1 after it, refused).
+      uint64_t ev = 0;
+      if (k == 0) {
+        const int64_t d = ab.GetSigned();
+        const int64_t lowest = -static_cast<int64_t>(previous_event);
+        if (d < lowest || d >= int64_t{ctx.shard_entries} + lowest) {
+          return fail("an Event link names no entry");
+        }
+        ev = static_cast<uint64_t>(static_cast<int64_t>(previous_event) + d);
+      } else if (!NextIndex(previous_event + 1, ab.Get() - 1, ctx.shard_entries, &ev)) {
+        return fail("an Event link names no entry, or not after the one before");
+      }
+      out->about.push_back(static_cast<uint32_t>(ev));
+      previous_event = ev;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBlock* out,
                       std::string* why) {
   varint::Reader head(payload);
@@ -500,9 +566,12 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
   };
   bool refs_ok = true;
 
-  // The block's owner lists.
+  // The block's owner lists. The builder writes only lists that an entry names, so there are no
+  // more than entries (bytes alone would let a block of zeros claim millions); an owner takes
+  // four bytes at least (kind ref, name length, uid tag, controller byte).
   varint::Reader& ow = streams[kOwners];
   const uint64_t lists = ow.GetCount(1);
+  if (lists > n) return fail("more owner lists than entries");
   std::vector<std::pair<uint32_t, uint32_t>> owner_lists;
   owner_lists.reserve(lists);
   for (uint64_t l = 0; l < lists && ow.ok(); ++l) {
@@ -526,7 +595,7 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
   uint64_t run_left = 0;
   std::string_view previous_name;
   uint64_t name_bytes = 0;
-  int64_t previous_ref = -1;
+  uint64_t next_ref = 0;  // the lowest base entry the next entry with a ref may name
   int64_t previous_creation = 0;
   uint64_t previous_version = 0;
   uint64_t expected = ordinal;
@@ -550,14 +619,18 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
     const uint64_t mask = streams[kMasks].Get();
     if (mask & ~uint64_t{kKnownMask}) return fail("an entry has parts this build does not know");
     if (mask & kRef) {
-      // Named through the base index: entries ascending within the block.
-      const uint64_t ref = static_cast<uint64_t>(previous_ref + 1) + streams[kRefs].Get();
-      if (!streams[kRefs].ok() || ref >= ctx.base_entries) {
+      // Named through the base index: entries strictly ascending within the block, each below
+      // the base's count (IndexEntry reads base_->entry(ref)).
+      uint64_t ref = 0;
+      const uint64_t gap = streams[kRefs].Get();
+      if (!streams[kRefs].ok() || !NextIndex(next_ref, gap, ctx.base_entries, &ref)) {
         return fail("an entry names no entry of the base index");
       }
       e.ref = static_cast<uint32_t>(ref);
       e.inherit = static_cast<uint8_t>((mask >> kInheritShift) & kInheritBits);
-      previous_ref = static_cast<int64_t>(ref);
+      next_ref = ref + 1;
+      // A part both inherited and held would be read from the base, and its bytes by no one.
+      if (mask & InheritedParts(e.inherit)) return fail("an entry inherits a part it holds");
     } else if ((mask >> kInheritShift) & kInheritBits) {
       return fail("an entry of its own inherits parts");
     } else {
@@ -589,9 +662,11 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
     }
     if (mask & kHasCounts) {
       varint::Reader& c = streams[kCounts];
-      e.record_count = static_cast<uint32_t>(c.Get());
-      e.change_count = static_cast<uint32_t>(c.Get());
-      e.nochange_count = static_cast<uint32_t>(c.Get());
+      const uint64_t records = c.Get(), changes = c.Get(), nochanges = c.Get();
+      if ((records | changes | nochanges) > UINT32_MAX) return fail("a count above 2^32");
+      e.record_count = static_cast<uint32_t>(records);
+      e.change_count = static_cast<uint32_t>(changes);
+      e.nochange_count = static_cast<uint32_t>(nochanges);
     }
     varint::Reader& tm = streams[kTimes];
     if (mask & kHasTimes) {
@@ -693,25 +768,7 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
     }
   }
   // Which Event entries are about which entry of this block.
-  varint::Reader& ab = streams[kAbout];
-  const uint64_t targets = ab.GetCount(2);
-  int64_t local = -1;
-  uint32_t previous_event = 0;
-  for (uint64_t t = 0; t < targets && ab.ok(); ++t) {
-    local += static_cast<int64_t>(ab.Get()) + 1;
-    if (local < 0 || static_cast<uint64_t>(local) >= n) return fail("Event links cut short");
-    EntryRow& e = out->rows[local];
-    const uint64_t count = ab.GetCount(1);
-    e.about = static_cast<uint32_t>(out->about.size());
-    e.about_n = static_cast<uint32_t>(count);
-    for (uint64_t k = 0; k < count && ab.ok(); ++k) {
-      const uint32_t ev =
-          Step(previous_event, k == 0 ? static_cast<uint64_t>(ab.GetSigned()) : ab.Get());
-      if (ev >= ctx.shard_entries) return fail("an Event link names no entry");
-      out->about.push_back(ev);
-      previous_event = ev;
-    }
-  }
+  if (!DecodeAbout(streams[kAbout], ctx, out, why)) return false;
   for (const varint::Reader& s : streams) {
     if (!s.ok()) return fail("a stream is cut short");
     // Bytes no entry read would be read by the wrong entries in a block written differently:

@@ -136,7 +136,9 @@ struct BlockContext {
 };
 
 // Decodes a version-3 block payload (decompressed) into *out. False, with *why set, when the
-// payload is damaged: every count, reference, length and index is checked against what holds it.
+// payload is damaged: every count, reference, length and index is checked against what holds it,
+// and every list of indices (refs, Event links) against its order, with no arithmetic that can
+// overflow; what it allocates is bounded by the payload's bytes and the block's entries.
 bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBlock* out,
                       std::string* why);
 
