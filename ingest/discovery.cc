@@ -273,6 +273,17 @@ const std::vector<std::string>& DefaultGroupResources() {
   return kDefaults;
 }
 
+namespace {
+
+// CustomResourceDefinitions themselves are recorded with the custom resources (-watch-crds): a
+// CRD's changes are history too, and its deletion is what tells that its objects went with it
+// when sloop was not running to see them go (ingest/crd_deletions.h).
+bool IsCrdType(const ResourceType& t) {
+  return t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions";
+}
+
+}  // namespace
+
 std::vector<ResourceType> SelectResources(const std::vector<ResourceType>& all,
                                           const IngestOptions& o) {
   std::vector<ResourceType> out;
@@ -287,7 +298,7 @@ std::vector<ResourceType> SelectResources(const std::vector<ResourceType>& all,
       wanted = named;
     } else {
       wanted = std::find(defaults.begin(), defaults.end(), t.GroupResource()) != defaults.end() ||
-               (o.watch_crds && t.is_crd);
+               (o.watch_crds && (t.is_crd || IsCrdType(t)));
     }
     if (t.group == "coordination.k8s.io" && t.resource == "leases") {
       wanted = o.watch_leases || named;

@@ -11,6 +11,7 @@
 
 #include "engine/interval_sink.h"
 #include "ingest/capture.h"
+#include "ingest/crd_deletions.h"
 #include "ingest/discovery.h"
 #include "ingest/ingest_metrics.h"
 #include "ingest/log.h"
@@ -168,7 +169,11 @@ struct Stream {
 
 struct Ingester::Impl {
   IngestOptions options;
-  RecordSink* sink = nullptr;
+  std::unique_ptr<CrdDeletionTap> crd_tap;  // in front of the sink given to Start
+  RecordSink* sink = nullptr;               // crd_tap
+  // Kinds of deleted CRDs whose objects' deletion the store refused, and when to try again.
+  std::vector<ResourceType> crd_kinds_to_retry;
+  Clock::time_point crd_retry_at{};
   ApiClient* client = nullptr;
   Ingester* owner = nullptr;
   std::unique_ptr<IngestMetrics> metrics;
@@ -906,6 +911,42 @@ struct Ingester::Impl {
     }
   }
 
+  // The objects of each CRD deleted since the last call (CrdDeletionTap) that the store still
+  // holds as alive are recorded as deleted (DELETED_INFERRED, with their last known state), as a
+  // list of the kind that showed nothing would: the API server deleted them with the CRD, and
+  // no watch of the kind is open to say so (the CRD went while sloop was down). A kind that
+  // discovery lists again (a CRD of the same kind created since) is left to its own lists.
+  void InferDeletionsOfDeletedCrdKinds() {
+    std::vector<ResourceType> kinds = crd_tap->TakeDeletedKinds();
+    if (!crd_kinds_to_retry.empty() && Clock::now() >= crd_retry_at) {
+      kinds.insert(kinds.end(), crd_kinds_to_retry.begin(), crd_kinds_to_retry.end());
+      crd_kinds_to_retry.clear();
+    }
+    for (const ResourceType& t : kinds) {
+      const bool watched = std::any_of(streams.begin(), streams.end(), [&](const auto& s) {
+        return s->rec->type().group == t.group && s->rec->type().kind == t.kind;
+      });
+      if (watched) continue;
+      TypeRecorder gone(t, *sink, options, &metrics->For(t.kind, t.group), scratch);
+      if (gone.SeedFromSink(options.watch_namespace) == 0) continue;
+      gone.BeginList();
+      auto vanished = gone.EndList(NowNs());
+      if (!vanished) {
+        ++store_errors;
+        Log(t.GroupResource() + ": its CustomResourceDefinition was deleted, but the deletion of "
+            "its objects could not be stored: " + vanished.error().ToString() +
+            "; trying again in 30s");
+        crd_kinds_to_retry.push_back(t);
+        crd_retry_at = Clock::now() + std::chrono::seconds(30);
+        continue;
+      }
+      Log(t.GroupResource() + ": its CustomResourceDefinition was deleted and the kind is no "
+          "longer served; " + std::to_string(*vanished) +
+          " of its objects the store held as alive are recorded as deleted with it "
+          "(DELETED_INFERRED)");
+    }
+  }
+
   void Rediscover() {
     auto all = Discover(*client, options.watch_crds,
                         std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout));
@@ -1197,6 +1238,7 @@ struct Ingester::Impl {
           WatchDone(*s, rc);
         }
       }
+      InferDeletionsOfDeletedCrdKinds();
       if (capture && now - last_flush >= std::chrono::seconds(1)) {
         (void)capture->Flush();
         last_flush = now;
@@ -1239,7 +1281,8 @@ Result<std::unique_ptr<Ingester>> Ingester::Start(const IngestOptions& options, 
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->sink = &sink;
+  impl->crd_tap = std::make_unique<CrdDeletionTap>(sink);
+  impl->sink = impl->crd_tap.get();
   impl->client = ing->client_.get();
   impl->owner = ing.get();
   impl->metrics = std::make_unique<IngestMetrics>(registry, options.enable_granular_metrics);

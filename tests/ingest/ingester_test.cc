@@ -13,9 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "engine/interval_sink.h"
@@ -301,6 +303,121 @@ TEST_F(IngesterTest, NothingLostThroughDropsExpiriesThrottlingAndErrors) {
   std::string list;
   for (size_t i = 0; i < diff.size() && i < 15; ++i) list += "\n  " + diff[i];
   EXPECT_TRUE(diff.empty()) << diff.size() << " objects differ after the replay:" << list;
+}
+
+// A sink that knows what is alive, as the store does (LiveObjects, LastPayload), and keeps every
+// record's kind, name and watch type.
+class AliveSink : public RecordSink {
+ public:
+  struct Record {
+    std::string kind, name;
+    WatchType type;
+  };
+  Result<void> Append(const RecordView& r) override {
+    std::lock_guard lock(mu_);
+    records_.push_back(Record{std::string(r.kind), std::string(r.name), r.watch_type});
+    auto key = std::tuple(std::string(r.api_group), std::string(r.kind), std::string(r.namespace_),
+                          std::string(r.name));
+    if (r.watch_type == WatchType::kDeleted || r.watch_type == WatchType::kDeletedInferred) {
+      alive_.erase(key);
+    } else {
+      alive_[key] = {std::string(r.uid), std::string(r.resource_version), std::string(r.payload)};
+    }
+    return {};
+  }
+  std::optional<std::string> LastPayload(std::string_view group, std::string_view kind,
+                                         std::string_view ns, std::string_view name,
+                                         std::string_view, int64_t) const override {
+    std::lock_guard lock(mu_);
+    auto it = alive_.find(
+        std::tuple(std::string(group), std::string(kind), std::string(ns), std::string(name)));
+    if (it == alive_.end()) return std::nullopt;
+    return it->second.payload;
+  }
+  std::vector<LiveObject> LiveObjects(std::string_view group, std::string_view kind,
+                                      std::string_view ns) const override {
+    std::lock_guard lock(mu_);
+    std::vector<LiveObject> out;
+    for (const auto& [key, o] : alive_) {
+      const auto& [g, k, n, name] = key;
+      if (g == group && k == kind && (ns.empty() || n == ns)) {
+        out.push_back(LiveObject{n, name, o.uid, o.rv});
+      }
+    }
+    return out;
+  }
+  std::vector<Record> Records() const {
+    std::lock_guard lock(mu_);
+    return records_;
+  }
+
+ private:
+  struct Object {
+    std::string uid, rv, payload;
+  };
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, Object> alive_;
+  std::vector<Record> records_;
+};
+
+// A CRD deleted while sloop was down took its objects with it: at the next start discovery no
+// longer lists the kind, and the first list of CRDs infers the CRD's deletion; the objects of
+// its kind the store held as alive are then recorded as deleted too. A kind still served (the
+// simulator's Widgets) is left to its own lists.
+TEST_F(IngesterTest, ACrdDeletedWhileSloopWasDownTakesItsObjectsWithIt) {
+  kubeconfig_ = dir_ / "kubeconfig";
+  StartSim({"--scenario", "e2e"});
+  AliveSink store;
+  auto record = [&](std::string group, std::string kind, std::string ns, std::string name,
+                    std::string uid, std::string payload) {
+    RecordView r;
+    r.observed_ns = 1795165200LL * 1000000000LL;
+    r.watch_type = WatchType::kAdded;
+    r.api_group = group;
+    r.api_version = "v1";
+    r.kind = kind;
+    r.namespace_ = ns;
+    r.name = name;
+    r.uid = uid;
+    r.resource_version = "5";
+    r.payload = payload;
+    ASSERT_TRUE(store.Append(r).has_value());
+  };
+  record("apiextensions.k8s.io", "CustomResourceDefinition", "", "gizmos.example.com", "crd-gz",
+         R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",)"
+         R"("metadata":{"name":"gizmos.example.com","uid":"crd-gz","resourceVersion":"5"},)"
+         R"("spec":{"group":"example.com","names":{"kind":"Gizmo","plural":"gizmos"},)"
+         R"("scope":"Namespaced","versions":[{"name":"v1alpha1","served":true,"storage":false},)"
+         R"({"name":"v1","served":true,"storage":true}]}})");
+  for (const char* name : {"g1", "g2"}) {
+    record("example.com", "Gizmo", "e2e-apps", name, std::string("uid-") + name,
+           R"({"apiVersion":"example.com/v1","kind":"Gizmo","metadata":{"name":")" +
+               std::string(name) + R"(","namespace":"e2e-apps","uid":"uid-)" + name +
+               R"(","resourceVersion":"5"}})");
+  }
+  auto started = Ingester::Start(Options(), store, registry_);
+  ASSERT_TRUE(started.has_value()) << started.error().message;
+  ingester_ = std::move(*started);
+  ASSERT_TRUE(WaitFor([&] { return ingester_->Readiness().ready; }, 20s))
+      << ingester_->Readiness().waiting_for << "\n" << sim_.Log();
+  auto deleted = [&](const std::string& kind, const std::string& name) {
+    for (const auto& r : store.Records()) {
+      if (r.kind == kind && r.name == name && r.type == WatchType::kDeletedInferred) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return deleted("CustomResourceDefinition", "gizmos.example.com") &&
+               deleted("Gizmo", "g1") && deleted("Gizmo", "g2");
+      },
+      10s));
+  EXPECT_TRUE(store.LiveObjects("example.com", "Gizmo", "").empty());
+  EXPECT_EQ(store.LiveObjects("apiextensions.k8s.io", "CustomResourceDefinition", "").size(), 1u)
+      << "widgets.example.com, still served";
+  for (const auto& r : store.Records()) {
+    EXPECT_FALSE(r.kind == "Widget" && r.type == WatchType::kDeletedInferred) << r.name;
+  }
 }
 
 TEST_F(IngesterTest, StalledWatchesAreReopened) {

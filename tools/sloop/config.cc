@@ -68,7 +68,8 @@ std::vector<Setting> Settings(SloopConfig& c) {
        "context name shown in the UI and used as the URL prefix"},
       {"apiserver-host", "apiServerHost", Kind::kString, &c.apiserver_host,
        "API server URL override"},
-      {"watch-crds", "watchCrds", Kind::kBool, &c.watch_crds, "watch custom resources"},
+      {"watch-crds", "watchCrds", Kind::kBool, &c.watch_crds,
+       "watch custom resources and their definitions (a CRD found deleted ends its objects)"},
       {"watch-namespace", "watchNamespace", Kind::kString, &c.watch_namespace,
        "record this namespace only: its namespaced kinds, read under /namespaces/NS/ so a Role "
        "in it is enough (cluster-scoped kinds and CRD discovery are left out); empty: all"},
