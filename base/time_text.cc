@@ -178,4 +178,25 @@ std::string FormatRfc3339Fixed(int64_t ns, int digits) {
   return out;
 }
 
+std::optional<int64_t> ParseHttpDate(std::string_view text) {
+  // "Tue, 08 Dec 2026 02:40:00 GMT": fixed positions.
+  if (text.size() != 29 || text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' ||
+      text[16] != ' ' || text.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::string_view month = text.substr(8, 3);
+  int m = 0;
+  while (m < 12 && kMonths[m] != month) ++m;
+  if (m == 12) return std::nullopt;
+  std::string rfc3339;
+  rfc3339.append(text.substr(12, 4)).append("-");
+  rfc3339.push_back(static_cast<char>('0' + (m + 1) / 10));
+  rfc3339.push_back(static_cast<char>('0' + (m + 1) % 10));
+  rfc3339.append("-").append(text.substr(5, 2)).append("T").append(text.substr(17, 8));
+  rfc3339.append("Z");
+  return ParseRfc3339(rfc3339);
+}
+
 }  // namespace sloop

@@ -22,6 +22,10 @@ struct Rfc3339Form {
 // a time outside what int64 nanoseconds hold (about 1678 to 2262).
 std::optional<int64_t> ParseRfc3339(std::string_view text, Rfc3339Form form = {});
 
+// Nanoseconds since the epoch of an HTTP date in its one form senders must use (RFC 9110
+// IMF-fixdate: "Tue, 08 Dec 2026 02:40:00 GMT"); std::nullopt for anything else.
+std::optional<int64_t> ParseHttpDate(std::string_view text);
+
 // "2026-11-20T09:14:03Z", or with the fraction of a second when it is not zero, trailing zeros
 // dropped: "2026-11-20T09:14:03.005Z" (as Go's time.RFC3339Nano). Rounds toward the past.
 std::string FormatRfc3339(int64_t ns);

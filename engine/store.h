@@ -264,6 +264,11 @@ class Store : public RecordSink {
                                             const std::atomic<bool>* cancel = nullptr) const;
 
   std::vector<ShardInfo> Shards() const;
+  // How far this machine's wall clock is ahead of a clock trusted more (the API server's, which
+  // the recorder reads at each connection; negative: behind). Over a minute ahead, retention by
+  // age counts from now less that (NewestForAge), so that a clock already wrong when the store
+  // opened, which nothing in the store can tell, does not delete the history as too old.
+  void SetClockAhead(int64_t ahead_ns) { clock_ahead_ns_.store(ahead_ns); }
   StoreStats Stats() const;
   const StoreOptions& options() const { return options_; }
   int64_t Now() const { return options_.now_ns(); }
@@ -326,7 +331,8 @@ class Store : public RecordSink {
   void KickFlusher();
   Result<RetentionReport> EnforceRetention();
   // The newest record's time as retention by age counts it (StoreOptions::boot_ns): no later
-  // than the clock, and less the wall clock's forward steps since the store opened.
+  // than the clock, less the wall clock's forward steps since the store opened, and no later
+  // than the trusted clock's now (SetClockAhead).
   int64_t NewestForAge(int64_t newest);
   // The free bytes of the store's volume (StoreOptions::volume_free_bytes).
   int64_t VolumeFreeBytes() const;
@@ -363,6 +369,8 @@ class Store : public RecordSink {
   // the clock step last logged.
   int64_t wall_minus_boot_at_open_ = 0;
   int64_t clock_step_logged_ = 0;
+  std::atomic<int64_t> clock_ahead_ns_{0};  // SetClockAhead
+  int64_t clock_ahead_logged_ = 0;
   uint64_t retention_checked_segment_ = 0;  // with append_mu_
   std::mutex seal_mu_;                      // one seal at a time
   std::mutex rebase_mu_;                    // one RebaseIndexes pass at a time

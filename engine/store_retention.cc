@@ -19,9 +19,24 @@ using namespace store_internal;
 // Retention and background work
 
 int64_t Store::NewestForAge(int64_t newest) {
-  if (!options_.boot_ns) return newest;
   // Within a minute the clocks agree as far as retention cares (NTP slews, rounding).
   constexpr int64_t kSlack = 60'000'000'000;
+  const int64_t ahead = clock_ahead_ns_.load();
+  if (ahead > kSlack && newest > Now() - ahead) {
+    // The API server says this clock is ahead: its records are stamped that far in the future,
+    // and the time that has really passed is the server's.
+    const int64_t trusted_now = Now() - ahead;
+    if (std::abs(ahead - clock_ahead_logged_) > kSlack) {
+      clock_ahead_logged_ = ahead;
+      Log("CLOCK: this machine's clock is " + std::to_string(ahead / 1'000'000'000) +
+          " s ahead of the API server's: retention by age counts from the server's time (" +
+          std::to_string(trusted_now / 1'000'000'000) + " s), not from the newest record (" +
+          std::to_string(newest / 1'000'000'000) + " s), keeping history that clock would "
+          "delete. Set the clock right");
+    }
+    newest = trusted_now;
+  }
+  if (!options_.boot_ns) return newest;
   const int64_t now = Now();
   // How far the wall clock stepped forward since the store opened: the records stamped since
   // are that much ahead of the time that passed.

@@ -34,6 +34,7 @@ size_t HeaderLine(char* data, size_t size, size_t n, void* user) {
   };
   if (auto v = value("content-type:")) resp->content_type = *v;
   if (auto v = value("retry-after:")) resp->retry_after = *v;
+  if (auto v = value("date:")) resp->date = *v;
   return size * n;
 }
 

@@ -42,6 +42,7 @@ class ApiClient {
     std::string body;
     std::string content_type;
     std::string retry_after;
+    std::string date;  // the Date header, as sent
   };
   // A blocking GET. kUnavailable when the server cannot be reached (the message names the URL),
   // Prepare's error when the credentials cannot be obtained; any HTTP status is a Response. A 401

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,11 @@ struct IngestOptions {
   // last good frame to the end of the relist, a watch down and not yet resumed (withdrawn when it
   // resumes from its resourceVersion without loss), a cluster not reachable at start-up.
   IntervalSink* gaps = nullptr;
+  // Told, each time the recorder connects, how far this machine's wall clock is ahead of the API
+  // server's (its Date header; negative: behind; within a second or so when both are right).
+  // Records are stamped with this machine's clock: sloop's store uses it so that a clock far
+  // ahead does not make retention by age delete the history (Store::SetClockAhead).
+  std::function<void(int64_t ahead_ns)> clock_ahead;
 
   // ---- tuning; the defaults suit a real cluster, tests shorten them.
   int list_page_size = 500;

@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "base/time_text.h"
 #include "engine/interval_sink.h"
 #include "ingest/capture.h"
 #include "ingest/crd_deletions.h"
@@ -22,6 +23,9 @@
 namespace sloop::ingest {
 
 using Clock = std::chrono::steady_clock;
+
+// How often the API server's clock is read again after the connection (CheckClock).
+constexpr std::chrono::minutes kClockCheckInterval{10};
 
 namespace {
 
@@ -186,6 +190,7 @@ struct Ingester::Impl {
   std::condition_variable stop_cv;
   std::mt19937_64 rng{std::random_device{}()};
   Clock::time_point next_discovery{};
+  Clock::time_point next_clock_check{};  // the API server's clock read again (CheckClock)
   mutable std::mutex status_mu;
   std::vector<KindStatus> status;
   IngestReadiness readiness;  // guarded by status_mu
@@ -1050,6 +1055,27 @@ struct Ingester::Impl {
                             std::to_string(streams.size()) + " kinds listed)" + why;
   }
 
+  // How far this machine's clock is ahead of the API server's, from the Date header of an answer
+  // that just arrived (whole seconds, so within a second or so when both are right): told to
+  // options.clock_ahead, and logged when it is more than a couple of minutes either way, since
+  // every record is stamped with this machine's clock.
+  void CheckClock(const ApiClient::Response& answer) {
+    const int64_t now = NowNs();
+    const auto server = ParseHttpDate(answer.date);
+    if (!server) return;
+    const int64_t ahead = now - *server;
+    if (options.clock_ahead) options.clock_ahead(ahead);
+    constexpr int64_t kTolerated = 120'000'000'000;
+    if (std::abs(ahead) <= kTolerated) return;
+    Log("CLOCK: this machine's clock is " + std::to_string(std::abs(ahead) / 1'000'000'000) +
+        " s " + (ahead > 0 ? "ahead of" : "behind") + " the API server's (Date: " + answer.date +
+        "); records are stamped with this machine's clock, so their times are off by as much. "
+        "Set its time right (NTP)." +
+        (ahead > 0 ? " Meanwhile retention by age counts from the API server's time, so that "
+                     "the history is not deleted as older than it is."
+                   : std::string()));
+  }
+
   // One attempt at what must work before watching: /version with the credentials, discovery,
   // and one list permission check. The error says what is wrong and what to do.
   Result<std::vector<ResourceType>> Connect() {
@@ -1088,6 +1114,7 @@ struct Ingester::Impl {
                            std::to_string(version->status) + " (" + StatusMessage(version->body) +
                            "); waiting for it to be healthy");
     }
+    CheckClock(*version);
     std::string git_version;
     {
       simdjson::dom::parser p;
@@ -1185,8 +1212,15 @@ struct Ingester::Impl {
     auto last_status = Clock::time_point{};
     next_discovery =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(options.crd_refresh_interval);
+    next_clock_check = Clock::now() + kClockCheckInterval;
     while (!stop.load()) {
       auto now = Clock::now();
+      if (options.clock_ahead && now >= next_clock_check) {
+        // The clock may be set right (or wrong) while sloop runs: read the server's again.
+        next_clock_check = now + kClockCheckInterval;
+        auto version = client->Get("/version", kAcceptJson, std::chrono::seconds(10));
+        if (version && version->status == 200) CheckClock(*version);
+      }
       if (options.watch_crds && options.crd_refresh_interval.count() > 0 && now >= next_discovery) {
         Rediscover();
         next_discovery =

@@ -223,6 +223,39 @@ TEST_F(StoreTest, AClockSteppedForwardDoesNotWipeTheHistory) {
   EXPECT_EQ(records(), 3u) << "hours 1 to 3 are older than 2.5 hours before hour 6";
 }
 
+// A clock already 30 days ahead when the store opened: nothing in the store can tell (every
+// record since is stamped ahead too), so the history recorded before looks a month old. Once the
+// API server's clock says how far ahead this one is (SetClockAhead), retention by age counts from
+// the server's time and keeps it; with the clocks agreeing, age counts from the records.
+TEST_F(StoreTest, AClockAheadOfTheApiServersDoesNotWipeTheHistory) {
+  StoreOptions o = Options();
+  o.max_look_back = std::chrono::hours(4);
+  now_ = kT0;
+  const int64_t month = 30 * 24 * kHour;
+  auto records = [](Store& s) {
+    return History(s, {"Pod", "ns", "p", ""}, {kT0, kT0 + 40 * 24 * kHour}).size();
+  };
+  {
+    auto store = OpenStore(o);
+    for (int h = 0; h < 3; ++h) {
+      now_ = kT0 + h * kHour + kSec;
+      ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p", "u", h)));
+    }
+    ASSERT_TRUE(store->Close());
+  }
+  // Restarted with the clock a month ahead.
+  now_ = kT0 + 3 * kHour + month;
+  auto store = OpenStore(o);
+  store->SetClockAhead(month + 5 * kSec);
+  ASSERT_TRUE(store->Append(mk_.Pod(now_, "ns", "p", "u", 10)));
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(records(*store), 4u) << "the clock ahead deleted the history";
+  // Ahead by no more than the slack: nothing changes; the clocks agree again once time passes.
+  store->SetClockAhead(2 * kSec);
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_LT(records(*store), 4u) << "with no clock ahead, age counts from the newest record";
+}
+
 // The volume is fuller than -max-disk-mb says (smaller than the limit, or shared with others
 // that filled it): when its free space is short of what the unsealed shard's seal needs,
 // retention deletes the oldest shards, as over the limit, so that the newest keeps being sealed.

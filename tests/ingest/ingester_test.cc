@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <simdjson.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -417,6 +418,30 @@ TEST_F(IngesterTest, ACrdDeletedWhileSloopWasDownTakesItsObjectsWithIt) {
       << "widgets.example.com, still served";
   for (const auto& r : store.Records()) {
     EXPECT_FALSE(r.kind == "Widget" && r.type == WatchType::kDeletedInferred) << r.name;
+  }
+}
+
+// Each connection reads the API server's clock from its Date header and says how far this
+// machine's is ahead of it (within a second or two when both are right).
+TEST_F(IngesterTest, TheApiServersClockIsReadAtConnection) {
+  for (const char* offset : {"0s", "-30d"}) {
+    SCOPED_TRACE(offset);
+    kubeconfig_ = dir_ / "kubeconfig";
+    fs::remove(kubeconfig_);  // StartSim waits for the new server's files
+    fs::remove(dir_ / "kubesim.port");
+    StartSim({"--scenario", "e2e", "--clock-offset", offset});
+    std::atomic<int64_t> ahead{INT64_MIN};
+    IngestOptions options = Options();
+    options.clock_ahead = [&](int64_t ns) { ahead = ns; };
+    auto started = Ingester::Start(options, sink_, registry_);
+    ASSERT_TRUE(started.has_value()) << started.error().message;
+    ingester_ = std::move(*started);
+    ASSERT_TRUE(WaitFor([&] { return ahead.load() != INT64_MIN; }, 20s)) << sim_.Log();
+    const int64_t want = std::string(offset) == "0s" ? 0 : 30 * 86400LL * 1'000'000'000;
+    EXPECT_NEAR(static_cast<double>(ahead.load() - want), 0.0, 3e9) << ahead.load();
+    ingester_->Stop();
+    ingester_.reset();
+    sim_.Stop(SIGTERM, 5s);
   }
 }
 

@@ -37,6 +37,8 @@ struct ServerOptions {
   int minor = 32;                 // reported by /version
   bool legacy_discovery = false;  // never answer aggregated discovery
   std::chrono::milliseconds bookmark_interval{60'000};
+  // Every answer has a Date header, as Go's net/http sends: this machine's clock plus this.
+  std::chrono::milliseconds clock_offset{0};
   std::chrono::milliseconds watch_timeout{30 * 60'000};  // when the client sets none
   bool log_requests = false;
   // Faults (0 = off).

@@ -53,6 +53,7 @@ struct Options {
   int pods = 0, nodes = 0;
   size_t window = 100'000;
   milliseconds bookmark_interval{60'000};
+  milliseconds clock_offset{0};  // the Date header's clock against this machine's
   milliseconds watch_timeout{30 * 60'000};
   std::string kubeconfig_out;
   std::string capture;
@@ -102,6 +103,8 @@ void print_help() {
       "  --window N                watch event window in events (default 100000); older\n"
       "                            resourceVersions get 410 Expired\n"
       "  --bookmark-interval D     BOOKMARK period for allowWatchBookmarks watches (default 60s)\n"
+      "  --clock-offset D          the server's clock (its Date header) this far from this\n"
+      "                            machine's: -30d is a month behind (default 0)\n"
       "  --watch-timeout D         end watches that set no timeoutSeconds after D (default 30m)\n"
       "  --duration D              stop after D of real time (default: run until SIGINT/SIGTERM)\n"
       "  --freeze-after D          after D of real time the cluster stops changing and faults\n"
@@ -233,6 +236,15 @@ Options parse_args(int argc, char** argv) {
       o.window = static_cast<size_t>(integer("a number of events >= 1", 1));
     } else if (flag == "--bookmark-interval") {
       o.bookmark_interval = ms(false);
+    } else if (flag == "--clock-offset") {
+      std::string v = value("DURATION");
+      const bool behind = !v.empty() && v.front() == '-';
+      auto d = parse_duration(behind ? v.substr(1) : v);
+      if (!d || *d < 0) {
+        usage_error("bad value '" + v + "' for --clock-offset: expected a duration, with - for a "
+                    "clock behind, such as -30d or 2h");
+      }
+      o.clock_offset = milliseconds((behind ? -1 : 1) * (*d / kMillisecond));
     } else if (flag == "--watch-timeout") {
       o.watch_timeout = ms(false);
     } else if (flag == "--kubeconfig-out") {
@@ -462,6 +474,7 @@ int run_server(const Options& o) {
   so_srv.minor = o.minor;
   so_srv.legacy_discovery = o.legacy_discovery;
   so_srv.bookmark_interval = o.bookmark_interval;
+  so_srv.clock_offset = o.clock_offset;
   so_srv.watch_timeout = o.watch_timeout;
   so_srv.log_requests = o.log_requests;
   so_srv.drop_watches_every = o.drop_watches_every;

@@ -616,6 +616,8 @@ int Run(int argc, char** argv) {
       }
     }
   }
+  // What the API server's clock says of this one (ingest checks it at each connection).
+  ingest_options.clock_ahead = [s = store->get()](int64_t ahead_ns) { s->SetClockAhead(ahead_ns); };
 
   // ---- HTTP
   prometheus::Registry registry;
