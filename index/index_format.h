@@ -35,7 +35,10 @@ inline constexpr int kBlockCompressionLevel = 6;
 // Sanity bounds a reader enforces before allocating: a larger size is damage.
 // No block of kEntriesPerBlock entries comes near this.
 inline constexpr uint32_t kMaxBlockRawBytes = 64u << 20;
-inline constexpr uint32_t kMaxEntriesPerBlock = 1u << 16;
+// Every writer (format versions 2 to 4) cut blocks of kEntriesPerBlock. Larger blocks would let a
+// small file claim billions of entries (each block costs at least its 20 bytes of directory, so
+// a file holds at most 6.4 entries a byte of it) and have verification decode them all.
+inline constexpr uint32_t kMaxEntriesPerBlock = kEntriesPerBlock;
 // The recorded-names list grows with the resources of a shard (~50 bytes each): this allows some
 // twenty million.
 inline constexpr uint32_t kMaxNamesRawBytes = 1u << 30;

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
 #include <zstd.h>
 
 #include <algorithm>
@@ -41,6 +42,23 @@ const index_internal::EntryBlock& EmptyBlock() {
 const index_internal::EntryRow& EmptyRow() {
   static const index_internal::EntryRow row;
   return row;
+}
+
+// Whether a zstd frame (an entry block's, or the recorded-names list's) is one as every writer
+// made it (format versions 2 to 4): a frame, not a skippable one, that declares its content size,
+// raw_bytes, and carries its content checksum. Read from the frame's header alone, before any
+// memory is allocated for its content. "" when it is; else what is wrong.
+std::string CheckFrameHeader(const uint8_t* frame, size_t size, uint64_t raw_bytes) {
+  ZSTD_frameHeader h;
+  const size_t r = ZSTD_getFrameHeader(&h, frame, size);
+  if (ZSTD_isError(r) || r != 0 || h.frameType != ZSTD_frame) return "no zstd frame header";
+  if (h.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN) return "its zstd frame declares no size";
+  if (h.frameContentSize != raw_bytes) {
+    return "its zstd frame declares " + std::to_string(h.frameContentSize) + " bytes, not " +
+           std::to_string(raw_bytes);
+  }
+  if (!h.checksumFlag) return "its zstd frame has no content checksum";
+  return "";
 }
 
 }  // namespace
@@ -156,21 +174,26 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
     // the caller's pass has seen it.
     const uint32_t per = index->per_block_;
     for (uint32_t b = 0; b < index->block_count_; ++b) {
+      // The block's entries [first, last), in 64 bits: the end of the last block of a count near
+      // 2^32 is past it.
+      const uint32_t first = b * per;
+      const auto last =
+          static_cast<uint32_t>(std::min<uint64_t>(index->entry_count_, uint64_t{first} + per));
       if (verify) {
         auto d = index->Decode(b);
         if (!d) return std::unexpected(d.error());
         // The directory's key of the block is the key of its first entry.
         const fb::BlockKey* k = r->block_keys()->Get(b);
         if ((*d)->rows.empty() ||
-            index->Entry(b * per).key() != ResourceKeyView{Str(k->kind()), Str(k->namespace_()),
-                                                           Str(k->name()), Str(k->uid())}) {
+            index->Entry(first).key() != ResourceKeyView{Str(k->kind()), Str(k->namespace_()),
+                                                         Str(k->name()), Str(k->uid())}) {
           return MakeError(ErrorCode::kCorruption,
                            "index " + path.string() + ": the directory's key of entry block " +
                                std::to_string(b) + " is not its first key (damaged file)");
         }
       }
-      if (on_block) on_block(*index, b * per, std::min(index->entry_count_, (b + 1) * per));
-      index->DropBlocks(b * per, (b + 1) * per);
+      if (on_block) on_block(*index, first, last);
+      index->DropBlocks(first, last);
     }
     if (per == 0 && on_block) on_block(*index, 0, index->entry_count_);  // version 1: no blocks
     // The base blocks the keys were read in: the base is the next shard's long-lived reader,
@@ -274,7 +297,8 @@ Result<void> IndexReader::CheckDirectory() {
     if (!root_->entries()) return MakeError(ErrorCode::kCorruption, where + "no entry vector");
     entry_count_ = root_->entries()->size();
     rows_per_block_ = kEntriesPerBlock;
-    decoded_count_ = (entry_count_ + kEntriesPerBlock - 1) / kEntriesPerBlock;
+    decoded_count_ =
+        static_cast<uint32_t>((uint64_t{entry_count_} + kEntriesPerBlock - 1) / kEntriesPerBlock);
     return {};
   }
   entry_count_ = root_->entry_count();
@@ -374,11 +398,15 @@ Result<const IndexReader::Decoded*> IndexReader::DecodeBlock(uint32_t b) const {
                                                    std::to_string(b) + ": " + why +
                                                    " (damaged file)");
     };
+    const uint8_t* frame = root_->blocks()->data() + ref->offset();
+    if (std::string why = CheckFrameHeader(frame, ref->compressed_bytes(), ref->raw_bytes());
+        !why.empty()) {
+      return fail(why);
+    }
     d->raw_bytes = ref->raw_bytes();
     d->raw.reset(new uint8_t[d->raw_bytes]);
-    size_t n =
-        ZSTD_decompressDCtx(ThreadZstdDCtx(), d->raw.get(), d->raw_bytes,
-                            root_->blocks()->data() + ref->offset(), ref->compressed_bytes());
+    size_t n = ZSTD_decompressDCtx(ThreadZstdDCtx(), d->raw.get(), d->raw_bytes, frame,
+                                   ref->compressed_bytes());
     if (ZSTD_isError(n)) return fail(std::string("decompression failed: ") + ZSTD_getErrorName(n));
     if (n != d->raw_bytes) {
       return fail("decompressed to " + std::to_string(n) + " bytes, not " +
@@ -558,7 +586,8 @@ void IndexReader::DropBlocks(uint32_t first, uint32_t before) const {
   // The base entries the dropped blocks named (ascending in key order, as the entries): their
   // blocks in the base go too, but the last (the next block here may name entries in it).
   uint32_t lo = index_format::kNoRef, hi = 0;
-  for (uint32_t b = first / per_block_; b < std::min(before / per_block_, block_count_); ++b) {
+  const uint32_t end = before >= entry_count_ ? block_count_ : before / per_block_;
+  for (uint32_t b = first / per_block_; b < end; ++b) {
     if (Decoded* d = decoded_[b].exchange(nullptr, std::memory_order_acq_rel)) {
       if (base_) {
         for (const index_internal::EntryRow& row : d->rows) {
@@ -658,6 +687,16 @@ Result<std::string> IndexReader::RecordedNames() const {
   };
   const uint32_t size = root_->record_names_bytes();
   if (size > kMaxNamesRawBytes) return fail("too large");
+  // One item at most an entry, each no longer than its header and the longest name kept.
+  constexpr uint64_t kMaxItemBytes =
+      index_format::kNameItemHeaderSize + index_format::kMaxNameBytes;
+  if (size > uint64_t{entry_count_} * kMaxItemBytes) {
+    return fail(std::to_string(size) + " bytes, more than " + std::to_string(entry_count_) +
+                " entries can name");
+  }
+  if (std::string why = CheckFrameHeader(frame->data(), frame->size(), size); !why.empty()) {
+    return fail(why);
+  }
   out.resize(size);
   size_t n =
       ZSTD_decompressDCtx(ThreadZstdDCtx(), out.data(), out.size(), frame->data(), frame->size());

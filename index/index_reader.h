@@ -146,8 +146,9 @@ class IndexEntry {
 class IndexReader {
  public:
   // Maps path and verifies the whole file (FlatBuffers verifier, identifier, format version,
-  // and every entry block: its zstd checksum, its size, and that it decodes: every reference,
-  // count and length inside it in bounds).
+  // and every entry block: its zstd frame, which declares its size and carries its content
+  // checksum as every writer made it, that checksum, its size, and that it decodes: every
+  // reference, count and length inside it in bounds).
   // kCorruption / kUnsupported name the file. verify=false maps a file verified before (sealed
   // files are immutable) and checks only its identifier, version and block directory.
   // on_block, when given, sees the entries [first, last) of each block in order while the block
@@ -232,8 +233,9 @@ class IndexReader {
   // How many of its blocks are decoded now (not its base's).
   uint32_t blocks_decoded() const;
   // Frees the decoded blocks from the one holding entry `first` to the one before the block of
-  // entry `before` (one is kept, emptied, for the next block decoded to reuse). Only for a
-  // reader that one scan owns (Reader()): views into them die.
+  // entry `before`, or to the last one when `before` is size() or more (one is kept, emptied,
+  // for the next block decoded to reuse). Only for a reader that one scan owns (Reader()):
+  // views into them die.
   void DropBlocks(uint32_t first, uint32_t before) const;
   // Frees every decoded block, the one kept for reuse, and the base's (DropBlocks keeps the
   // last base block it was given: the next block here may name entries in it). Same rule as
