@@ -143,11 +143,22 @@ Result<void> Uploader::UploadPending() { return UploadPendingLocked(false); }
 
 Result<void> Uploader::UploadPendingLocked(bool background) {
   std::lock_guard work(work_mu_);
-  const auto shards = store_.SealedShards();  // oldest first
+  // The shards' ids, oldest first. Each is looked up again when its turn comes, so that the pass
+  // holds no shard but the one it uploads: one that retention deletes meanwhile (a backlog after
+  // an outage takes a while) frees its disk space then, not when the pass ends.
+  std::vector<uint64_t> ids;
   std::set<uint64_t> present;
-  for (const auto& s : shards) present.insert(s->info().id);
+  for (const auto& s : store_.SealedShards()) {
+    ids.push_back(s->info().id);
+    present.insert(ids.back());
+  }
   if (auto r = state_.Retain(present); !r) Log("upload state: " + r.error().ToString());
-  for (const auto& shard : shards) {
+  for (const uint64_t id : ids) {
+    std::shared_ptr<const SealedShard> shard;
+    for (auto& s : store_.SealedShards()) {
+      if (s->info().id == id) shard = std::move(s);
+    }
+    if (!shard) continue;  // retention took it
     const ShardInfo info = shard->info();
     if (state_.Uploaded(info) || state_.GaveUp(info.id)) continue;
     if (background) {

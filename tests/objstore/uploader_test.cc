@@ -8,11 +8,13 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <map>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "engine/store.h"
 #include "index/index_reader.h"
@@ -316,6 +318,79 @@ TEST_F(UploaderTest, DiskRetentionInAnOutageDeletesUploadedShardsFirstAndTheOlde
   ASSERT_TRUE(uploader_->UploadPending().has_value());
   EXPECT_EQ(uploader_->Stats().pending_shards, 0u);
   EXPECT_TRUE(bucket_.Contains(Key(Sealed().front(), ShardFile::kManifest)));
+}
+
+// Files of this process that are deleted but still open or mapped, whose path contains `part`.
+std::vector<std::string> DeletedButHeld(const std::string& part) {
+  std::vector<std::string> out;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(part) != std::string::npos && line.find("(deleted)") != std::string::npos) {
+      out.push_back(line);
+    }
+  }
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = fs::read_symlink(fd.path(), ec).string();
+    if (!ec && target.find(part) != std::string::npos &&
+        target.find("(deleted)") != std::string::npos) {
+      out.push_back(target);
+    }
+  }
+  return out;
+}
+
+// An upload pass holds no shard but the one it uploads: shards that retention deletes while an
+// earlier one goes up (a backlog after an outage) free their disk space at once, not when the
+// pass ends; the pass skips them and goes on with the rest.
+TEST_F(UploaderTest, AShardDeletedDuringAPassIsNotHeldOpenByIt) {
+  class HookedBucket : public MemoryBucket {
+   public:
+    std::function<void()> on_put;
+    Result<void> PutFile(const std::string& key, const std::filesystem::path& file) override {
+      if (auto hook = std::exchange(on_put, nullptr)) hook();
+      return MemoryBucket::PutFile(key, file);
+    }
+  };
+  StoreOptions o = Options();
+  o.max_look_back = std::chrono::hours(5);
+  Open(o);
+  Write(0, 6, 40);
+  const auto before = Sealed();
+  ASSERT_GE(before.size(), 4u);
+  HookedBucket bucket;
+  UploaderOptions u;
+  u.cluster = "prod";
+  u.prefix = "sloop";
+  u.now_ns = [this] { return now_.load(); };
+  auto up = Uploader::Create(*store_, bucket, *state_, u);
+  ASSERT_TRUE(up.has_value()) << up.error().ToString();
+  std::vector<std::string> held;
+  std::set<uint64_t> deleted;
+  bucket.on_put = [&] {
+    // While the oldest shard goes up, time passes and retention deletes the next two.
+    now_ = before[2].window_end_ns + o.max_look_back.count() + kMin;
+    ASSERT_TRUE(store_->Append(mk_.Pod(now_, "ns", "late", "u-late", 99999)).has_value());
+    ASSERT_TRUE(store_->Maintain().has_value());
+    std::set<uint64_t> left;
+    for (const auto& i : Sealed()) left.insert(i.id);
+    // Every shard but the one going up that retention deleted: none is held.
+    for (size_t k = 1; k < before.size(); ++k) {
+      if (left.contains(before[k].id)) continue;
+      deleted.insert(before[k].id);
+      char name[32];
+      std::snprintf(name, sizeof name, "%010llu.", static_cast<unsigned long long>(before[k].id));
+      for (auto& h : DeletedButHeld(name)) held.push_back(h);
+    }
+  };
+  ASSERT_TRUE((*up)->UploadPending().has_value());
+  EXPECT_GE(deleted.size(), 2u) << "retention deleted shards after the one going up";
+  EXPECT_TRUE(held.empty()) << held.size() << " deleted files held, e.g. " << held.front();
+  const auto after = Sealed();
+  EXPECT_FALSE(after.empty());
+  for (const auto& i : after) {
+    EXPECT_TRUE(bucket.Contains(Key(i, ShardFile::kManifest))) << "shard " << i.id;
+  }
 }
 
 TEST_F(UploaderTest, AgeRetentionStillDeletesUnuploadedShardsAndCountsThem) {
