@@ -146,11 +146,14 @@ Result<void> WriteBackupArchive(const std::vector<Store::BackupFile>& files, int
                            std::string(kManifestName));
     }
   }
-  // Sealed files stay on disk while their shard is referenced (keep_alive); an active segment is
-  // unlinked when its shard is sealed, so those are opened before anything else is done.
+  // Files the snapshot opened are read through its descriptors. Others (a caller's own list)
+  // are opened here: an active segment, unlinked when its shard is sealed, before anything else
+  // is done; a sealed file when its turn comes.
   std::vector<Fd> fds(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
-    if (dynamic_cast<const SealedShard*>(files[i].keep_alive.get()) != nullptr) continue;
+    if (files[i].fd || dynamic_cast<const SealedShard*>(files[i].keep_alive.get()) != nullptr) {
+      continue;
+    }
     auto fd = OpenForBackup(files[i]);
     if (!fd) return std::unexpected(fd.error());
     fds[i] = std::move(*fd);
@@ -163,18 +166,20 @@ Result<void> WriteBackupArchive(const std::vector<Store::BackupFile>& files, int
   XxhState xxh = NewXxh();
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& f = files[i];
-    if (fds[i].fd < 0) {
+    if (fds[i].fd < 0 && !f.fd) {
       auto fd = OpenForBackup(f);
       if (!fd) return std::unexpected(fd.error());
       fds[i] = std::move(*fd);
     }
+    const int in = f.fd ? *f.fd : fds[i].fd;
+    if (f.fd) ::posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
     EncodeHeader(f.name, f.size, mtime_s, header);
     if (auto r = chunks.Append(header, kTarBlock); !r) return r;
     XXH64_reset(xxh.get(), 0);
     uint64_t done = 0;
     while (done < f.size) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(f.size - done, chunks.free_bytes()));
-      ssize_t n = ::pread(fds[i].fd, chunks.free_space(), want, static_cast<off_t>(done));
+      ssize_t n = ::pread(in, chunks.free_space(), want, static_cast<off_t>(done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return IOError("backup: read", f.path.string(), errno);
@@ -183,8 +188,10 @@ Result<void> WriteBackupArchive(const std::vector<Store::BackupFile>& files, int
         return MakeError(ErrorCode::kIOError,
                          "backup: " + f.path.string() + " has only " + std::to_string(done) +
                              " bytes, the snapshot promised " + std::to_string(f.size) +
-                             " (an index rewritten smaller meanwhile, against the next shard's: "
-                             "start the backup again; else it was truncated by hand)");
+                             (f.fd ? " (it was truncated by hand)"
+                                   : " (an index rewritten smaller meanwhile, against the next "
+                                     "shard's: start the backup again; else it was truncated "
+                                     "by hand)"));
       }
       XXH64_update(xxh.get(), chunks.free_space(), static_cast<size_t>(n));
       done += static_cast<uint64_t>(n);

@@ -278,10 +278,14 @@ class Store : public RecordSink {
     std::string name;                         // name inside the archive
     std::filesystem::path path;               // on disk
     uint64_t size = 0;                        // bytes to copy (a prefix for the active segment)
-    // The shard's readers. Its files are opened when read: one that retention deletes, or an
-    // index rewritten against the next shard's, meanwhile fails the backup (start it again).
-    std::shared_ptr<const Shard> keep_alive;
+    std::shared_ptr<const Shard> keep_alive;  // the shard's readers
+    // The file, opened when the snapshot was taken (closed with the last copy): its bytes are
+    // the snapshot's even when retention deletes the file or a rebase replaces the index
+    // meanwhile. Null: opened by path when read.
+    std::shared_ptr<const int> fd;
   };
+  // Every file is opened under the store's locks, so a backup needs two descriptors a shard
+  // (sloop raises its soft limit to the hard one at start); kIOError naming the file otherwise.
   Result<std::vector<BackupFile>> SnapshotForBackup();
 
   // The snapshot of this store's shards in time order (oldest first).

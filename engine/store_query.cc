@@ -1,4 +1,9 @@
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <set>
@@ -377,16 +382,40 @@ Result<std::vector<Store::BackupFile>> Store::SnapshotForBackup() {
   std::vector<BackupFile> files;
   std::lock_guard lock(append_mu_);
   std::lock_guard s(shards_mu_);
+  // Opened now, while no seal, rebase or retention can change them: the backup reads these
+  // descriptors, whatever happens to the paths before it gets to them.
+  auto opened = [](const std::filesystem::path& path) -> Result<std::shared_ptr<const int>> {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      const int e = errno;
+      return MakeError(ErrorCode::kIOError,
+                       "backup: open " + path.string() + ": " + std::strerror(e) +
+                           (e == EMFILE || e == ENFILE
+                                ? " (a backup holds two files a shard open: raise the open-file "
+                                  "limit, ulimit -n)"
+                                : ""));
+    }
+    return std::shared_ptr<const int>(new int(fd), [](const int* p) {
+      ::close(*p);
+      delete p;
+    });
+  };
+  auto add = [&](const std::filesystem::path& path, uint64_t size,
+                 std::shared_ptr<const Shard> shard) -> Result<void> {
+    auto fd = opened(path);
+    if (!fd) return std::unexpected(fd.error());
+    files.push_back(BackupFile{"shards/" + path.filename().string(), path, size,
+                               std::move(shard), std::move(*fd)});
+    return {};
+  };
   for (const auto& shard : sealed_) {
     for (const auto& [path, size] : shard->Files()) {
-      files.push_back(BackupFile{"shards/" + path.filename().string(), path, size, shard});
+      if (auto r = add(path, size, shard); !r) return std::unexpected(r.error());
     }
   }
   auto add_active = [&](const std::shared_ptr<ActiveShard>& shard) -> Result<void> {
     if (auto f = shard->Flush(); !f) return f;
-    files.push_back(BackupFile{"shards/" + shard->path().filename().string(), shard->path(),
-                               shard->segment_bytes(), shard});
-    return {};
+    return add(shard->path(), shard->segment_bytes(), shard);
   };
   for (const auto& shard : sealing_) {
     if (auto r = add_active(shard); !r) return std::unexpected(r.error());

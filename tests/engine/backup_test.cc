@@ -182,6 +182,7 @@ class BackupTest : public ::testing::Test {
     o.background = false;
     o.now_ns = [this] { return now_.load(); };
     o.writer.target_block_bytes = 16 * 1024;
+    if (look_back_.count() > 0) o.max_look_back = look_back_;
     return o;
   }
 
@@ -283,6 +284,7 @@ class BackupTest : public ::testing::Test {
 
   fs::path base_, src_, dst_;
   std::atomic<int64_t> now_;
+  std::chrono::nanoseconds look_back_{0};  // StoreOptions::max_look_back when set
   RecordMaker mk_;
   std::set<ResourceKey> keys_;
 };
@@ -631,18 +633,71 @@ TEST_F(BackupTest, ActiveSegmentSealedDuringTheBackupIsStillCopied) {
   const size_t at = 512 + 2 * kBackupChunkBytes + 512;
   EXPECT_EQ(archive.substr(at, prefix.size()), prefix);
 
-  // Sealed between the snapshot and the backup: refused, to be retried with a new snapshot.
-  files = store->SnapshotForBackup();
-  ASSERT_TRUE(files.has_value());
+  // Sealed between the snapshot and the backup: copied from the descriptor the snapshot opened.
   ASSERT_TRUE(
       store->Append(mk_.Pod(now_ - kMin, "shop", "one-more", "uid-one-more", 7)).has_value());
   files = store->SnapshotForBackup();
   ASSERT_TRUE(files.has_value());
   ASSERT_TRUE(files->back().name.ends_with(".active"));
+  const std::string later = ReadFile(files->back().path).substr(0, files->back().size);
   ASSERT_TRUE(store->SealActive().has_value());
-  w = WriteBackupArchive(*files, kCreated, [&](std::string_view) -> Result<void> { return {}; });
-  ASSERT_FALSE(w.has_value());
-  EXPECT_EQ(w.error().code, ErrorCode::kUnavailable) << w.error().ToString();
+  ASSERT_FALSE(fs::exists(files->back().path));
+  archive.clear();
+  w = WriteBackupArchive(*files, kCreated, [&](std::string_view c) -> Result<void> {
+    archive.append(c);
+    return {};
+  });
+  ASSERT_TRUE(w.has_value()) << w.error().ToString();
+  EXPECT_NE(archive.find(later), std::string::npos);
+}
+
+// What a backup holds is the store at its snapshot, whatever happens to the files before the
+// backup reads them: the active shard sealed, the index of the shard before it rewritten against
+// the new one, the oldest shard deleted by retention. (Each used to fail the backup, or, for an
+// index rewritten larger, copy a cut of the new file.)
+TEST_F(BackupTest, ABackupIsItsSnapshotWhenShardsAreSealedRebasedAndDeletedMeanwhile) {
+  look_back_ = std::chrono::hours(4);
+  auto store = BuildStore(src_);
+  ASSERT_TRUE(store);
+  const auto shards = store->Shards();
+  ASSERT_GE(shards.size(), 5u);
+  const std::string timeline_before = TimelineText(*store, {kT0, kT0 + 5 * kHour});
+  std::map<ResourceKey, std::string> histories;
+  for (const auto& k : keys_) histories[k] = HistoryText(*store, k);
+  auto files = store->SnapshotForBackup();
+  ASSERT_TRUE(files.has_value());
+  std::map<std::string, std::string> originals;
+  for (const auto& f : *files) originals[f.name] = ReadFile(f.path).substr(0, f.size);
+
+  // An hour and a half later: the active shard is sealed, the index before it rewritten, the
+  // oldest shard past -max-look-back deleted.
+  now_ = kT0 + 6 * kHour + 30 * kMin;
+  Append(*store, mk_.Pod(now_ - kMin, "late", "after-snapshot", "uid-late", 99999));
+  ASSERT_TRUE(store->Maintain().has_value());
+  ASSERT_FALSE(fs::exists(src_ / "shards" / "0000000001.seg")) << "retention kept shard 1";
+  ASSERT_FALSE(fs::exists(src_ / "shards" / "0000000005.active")) << "shard 5 not sealed";
+  size_t changed = 0;
+  for (const auto& f : *files) changed += !fs::exists(f.path) || ReadFile(f.path) != originals[f.name];
+  EXPECT_GE(changed, 3u) << "the files the snapshot opened did not change";
+
+  std::string archive;
+  auto w = WriteBackupArchive(*files, kCreated, [&](std::string_view c) -> Result<void> {
+    archive.append(c);
+    return {};
+  });
+  ASSERT_TRUE(w.has_value()) << w.error().ToString();
+  files->clear();
+  auto report = RestoreBackupArchive(SaveArchive(archive), dst_);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  for (const auto& [name, data] : originals) {
+    EXPECT_EQ(ReadFile(dst_ / name), data) << name << " is not as it was at the snapshot";
+  }
+  look_back_ = {};
+  now_ = kT0 + 4 * kHour + 50 * kMin;
+  auto copy = OpenStore(dst_);
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(TimelineText(*copy, {kT0, kT0 + 5 * kHour}), timeline_before);
+  for (const auto& [key, text] : histories) EXPECT_EQ(HistoryText(*copy, key), text) << key.ToString();
 }
 
 TEST_F(BackupTest, CopiedStoreDirectoryOpensElsewhere) {
@@ -836,6 +891,7 @@ TEST_F(BackupRejectTest, SegmentWithABadBlockEvenWhenTheManifestAgrees) {
     WriteFile(c, ReadFile(f.path).substr(0, f.size));
     f.path = c;
     f.keep_alive = nullptr;
+    f.fd = nullptr;  // read the copies by path, not the originals the snapshot opened
   }
   for (const char* victim : {"0000000002.seg", "0000000003.active"}) {
     const fs::path c = copies / victim;

@@ -7,6 +7,7 @@
 // SIGTERM stops the watches, then the server, then seals the active shard and exits 0.
 #include <prometheus/registry.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -775,7 +776,24 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+
+// A backup holds two files a shard open for its length (Store::SnapshotForBackup), and every
+// shard maps its index: a store of a few hundred shards needs more than the soft limit many
+// systems start processes with (1024). The hard limit is the administrator's; up to 65536 of it.
+void RaiseOpenFileLimit() {
+  struct rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t want = std::min<rlim_t>(lim.rlim_max, 65536);
+  if (lim.rlim_cur >= want) return;
+  lim.rlim_cur = want;
+  (void)setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   sloop::TuneAllocator();
+  RaiseOpenFileLimit();
   return Run(argc, argv);
 }
