@@ -27,25 +27,7 @@
 #include "index/index_format.h"
 #include "index/index_reader.h"
 #include "index/index_writer.h"
-
-// The largest single allocation made while g_watching is set: operator new is this binary's (not
-// inlined, so that the compiler pairs the malloc and free inside with nothing else).
-namespace {
-std::atomic<bool> g_watching{false};
-std::atomic<size_t> g_largest{0};
-}  // namespace
-
-[[gnu::noinline]] void* operator new(size_t n) {
-  if (g_watching.load(std::memory_order_relaxed)) {
-    size_t seen = g_largest.load(std::memory_order_relaxed);
-    while (n > seen && !g_largest.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
-    }
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "tests/index/largest_allocation.h"
 
 namespace sloop::index_internal {
 namespace {
@@ -113,13 +95,12 @@ struct Outcome {
 Outcome Decode(std::string_view payload, const BlockContext& ctx) {
   EntryBlock block;
   std::string why;
-  g_largest.store(0);
-  g_watching.store(true);
-  const bool ok = DecodeEntryBlock(payload, ctx, &block, &why);
-  g_watching.store(false);
+  bool ok = false;
+  const size_t largest = sloop::testing::LargestAllocation(
+      [&] { ok = DecodeEntryBlock(payload, ctx, &block, &why); });
   if (ok) why.clear();
   EXPECT_TRUE(ok || !why.empty());
-  return {why, g_largest.load()};
+  return {why, largest};
 }
 
 std::string Refusal(std::string_view payload, const BlockContext& ctx) {

@@ -29,26 +29,9 @@
 #include "index/index_format.h"
 #include "index/index_reader.h"
 #include "index/index_writer.h"
+#include "tests/index/largest_allocation.h"
 #include "schema/index_generated.h"
 
-// The largest single allocation made while g_watching is set: operator new is this binary's (not
-// inlined, so that the compiler pairs the malloc and free inside with nothing else).
-namespace {
-std::atomic<bool> g_watching{false};
-std::atomic<size_t> g_largest{0};
-}  // namespace
-
-[[gnu::noinline]] void* operator new(size_t n) {
-  if (g_watching.load(std::memory_order_relaxed)) {
-    size_t seen = g_largest.load(std::memory_order_relaxed);
-    while (n > seen && !g_largest.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
-    }
-  }
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace sloop {
 namespace {
@@ -172,11 +155,10 @@ struct Opened {
 };
 
 Opened Open(const fs::path& path, bool verify = true, const IndexReader::BlockFn& on_block = {}) {
-  g_largest.store(0);
-  g_watching.store(true);
-  auto index = IndexReader::Open(path, verify, on_block);
-  g_watching.store(false);
-  return {std::move(index), g_largest.load()};
+  Result<std::shared_ptr<IndexReader>> index = MakeError(ErrorCode::kAborted, "not opened");
+  const size_t largest =
+      sloop::testing::LargestAllocation([&] { index = IndexReader::Open(path, verify, on_block); });
+  return {std::move(index), largest};
 }
 
 // The message of a refusal with kCorruption ("" when the file opens, or fails otherwise).
