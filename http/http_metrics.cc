@@ -121,7 +121,13 @@ void HttpMetrics::Observe(std::string_view handler, int status, double seconds) 
 void HttpMetrics::ConnectionOpened() { open_.Increment(); }
 void HttpMetrics::ConnectionClosed() { open_.Decrement(); }
 
-void HttpMetrics::HeldBytes(double delta) { held_.Increment(delta); }
+void HttpMetrics::HeldBytes(double delta) {
+  if (delta >= 0) {
+    held_.Increment(delta);
+  } else {
+    held_.Decrement(-delta);
+  }
+}
 
 void HttpMetrics::Rejected(std::string_view reason) {
   rejected_.Add({{"reason", std::string(reason)}}).Increment();

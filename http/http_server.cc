@@ -365,7 +365,7 @@ bool SaneRequestId(std::string_view id) {
 }
 
 // A share of Shared::held_bytes: an answer's body from when a query built it until it is written
-// (or its connection is gone). Queries are refused while the total is at options.response_budget,
+// (or its connection is gone). Queries are refused while the total is at response_budget_bytes,
 // so that slow or stalled readers of large answers cannot make the server hold unbounded memory.
 class HeldBytes {
  public:

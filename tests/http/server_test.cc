@@ -424,6 +424,8 @@ TEST_F(ServerTest, AnswersNotReadByTheirClientsAreBoundedByTheResponseBudget) {
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("sloop_http_connections_rejected_total{reason=\"response_budget\"} 1"),
             std::string::npos);
+  EXPECT_LT(GaugeValue(m->body, "sloop_http_response_bytes_held"), 1 << 20)
+      << "the held answer is no longer counted once written";
 }
 
 // A streamed answer whose pieces come slowly (a backup reading a slow disk) never waits on an
