@@ -226,8 +226,8 @@ class Store : public RecordSink {
   Result<std::optional<StoredRecord>> PayloadAt(const ResourceKeyView& key, int64_t t_ns,
                                                 const std::atomic<bool>* cancel = nullptr) const;
   // Event records about the resource whose observation lies in range, oldest first.
-  Result<void> Events(const ResourceKeyView& involved, const TimeRange& range,
-                      const RecordFn& fn, const std::atomic<bool>* cancel = nullptr) const;
+  Result<void> Events(const ResourceKeyView& involved, const TimeRange& range, const RecordFn& fn,
+                      const std::atomic<bool>* cancel = nullptr) const;
   std::vector<std::string> Namespaces(const TimeRange& range) const;
   std::vector<std::string> Kinds(const TimeRange& range) const;
 

@@ -278,9 +278,9 @@ Result<std::vector<SearchHit>> Store::SearchFrom(std::string_view needle, std::s
   return hits;
 }
 
-std::vector<SearchHit> Store::SearchShards(
-    const std::vector<std::shared_ptr<const Shard>>& shards, std::string_view needle,
-    std::string_view kind, size_t limit, const std::atomic<bool>* cancel) const {
+std::vector<SearchHit> Store::SearchShards(const std::vector<std::shared_ptr<const Shard>>& shards,
+                                           std::string_view needle, std::string_view kind,
+                                           size_t limit, const std::atomic<bool>* cancel) const {
   std::map<ResourceKey, SearchHit, ResourceKeyLess> hits;
   const int64_t now = Now();
   EntryFilter filter;
@@ -404,8 +404,8 @@ Result<std::vector<Store::BackupFile>> Store::SnapshotForBackup() {
                  std::shared_ptr<const Shard> shard) -> Result<void> {
     auto fd = opened(path);
     if (!fd) return std::unexpected(fd.error());
-    files.push_back(BackupFile{"shards/" + path.filename().string(), path, size,
-                               std::move(shard), std::move(*fd)});
+    files.push_back(BackupFile{"shards/" + path.filename().string(), path, size, std::move(shard),
+                               std::move(*fd)});
     return {};
   };
   for (const auto& shard : sealed_) {

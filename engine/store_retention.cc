@@ -31,7 +31,8 @@ int64_t Store::NewestForAge(int64_t newest) {
       Log("CLOCK: this machine's clock is " + std::to_string(ahead / 1'000'000'000) +
           " s ahead of the API server's: retention by age counts from the server's time (" +
           std::to_string(trusted_now / 1'000'000'000) + " s), not from the newest record (" +
-          std::to_string(newest / 1'000'000'000) + " s), keeping history that clock would "
+          std::to_string(newest / 1'000'000'000) +
+          " s), keeping history that clock would "
           "delete. Set the clock right");
     }
     newest = trusted_now;

@@ -86,8 +86,8 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
     return MakeError(ErrorCode::kInvalidArgument, "timeline: the range ends before it starts");
   }
   TimelineResult result;
-  auto counting = std::make_unique<CountingArena>(
-      std::clamp<size_t>(q.max_bytes / 16, 4 << 10, 256 << 10));
+  auto counting =
+      std::make_unique<CountingArena>(std::clamp<size_t>(q.max_bytes / 16, 4 << 10, 256 << 10));
   const CountingArena& heap = *counting;
   result.arena = std::move(counting);
   std::pmr::memory_resource* arena = result.arena.get();

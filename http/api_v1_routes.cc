@@ -137,8 +137,8 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   }
   // The answer's size, near enough that a large one is written without being copied as it
   // grows (a 6 h window of a busy cluster is several MB). Rows past options.max_answer_bytes of
-  // it are left out, as past the limit: rows with long lists of ticks (a resource changing every few
-  // seconds for days) must not make one answer hundreds of MB.
+  // it are left out, as past the limit: rows with long lists of ticks (a resource changing every
+  // few seconds for days) must not make one answer hundreds of MB.
   size_t estimate = 1024;
   for (size_t i = 0; i < rows.size(); ++i) {
     const TimelineRow* r = rows[i];
@@ -397,10 +397,9 @@ Response Events(const HandlerContext& ctx, const Request& req) {
   TimeRange range = ApiWindow(p, ctx, false);
   bool payloads = p.Bool("payloads").value_or(false);
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
-  return RecordList(ctx, req, range, "events", limit, payloads,
-                    [&](const RecordFn& fn) {
-                      return ctx.store.Events(key.view(), range, fn, req.cancel.get());
-                    });
+  return RecordList(ctx, req, range, "events", limit, payloads, [&](const RecordFn& fn) {
+    return ctx.store.Events(key.view(), range, fn, req.cancel.get());
+  });
 }
 
 Response Names(std::string_view field, std::vector<std::string> names) {

@@ -618,9 +618,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       res->SetHeader("Server-Timing", "wait;dur=" + Millis(started - submitted) +
                                           ", query;dur=" + Millis(Clock::now() - started));
       auto charge = std::make_shared<HeldBytes>(shared, res->body.size());
-      asio::post(self->stream_.get_executor(), [self, res, charge, generation] {
-        self->OnHandled(generation, std::move(*res));
-      });
+      asio::post(self->stream_.get_executor(),
+                 [self, res, charge, generation] { self->OnHandled(generation, std::move(*res)); });
     });
     if (!queued) {
       pending_ = false;
@@ -817,7 +816,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::shared_ptr<ssl::context> tls_;  // kept alive while the connection uses it
   Stream stream_;
   asio::steady_timer deadline_timer_;
-  asio::steady_timer stream_wait_;              // a stream's next piece is not ready yet
+  asio::steady_timer stream_wait_;            // a stream's next piece is not ready yet
   Clock::time_point stream_waiting_since_{};  // since when (zero: not waiting)
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> shared_;

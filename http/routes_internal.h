@@ -79,7 +79,6 @@ inline std::string ApiVersion(std::string_view group, std::string_view version) 
   return group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
 }
 
-
 // ---- authorization
 
 // Throws AccessDenied (403) when the request's user may not read namespace_ ("" = cluster-scoped

@@ -187,12 +187,15 @@ Response GetResPayload(const HandlerContext& ctx, const Params& p) {
   };
   std::vector<Version> versions;
   size_t bytes = 0;
-  auto r = ctx.store.History(key.view(), range, true, [&](const RecordView& rec) {
-    if (!versions.empty() && versions.back().payload == rec.payload) return true;  // unchanged
-    versions.push_back(Version{RecordKey(rec), rec.observed_ns, std::string(rec.payload)});
-    bytes += rec.payload.size();
-    return versions.size() < 100'000 && bytes < ctx.options.max_answer_bytes;
-  }, p.request().cancel.get());
+  auto r = ctx.store.History(
+      key.view(), range, true,
+      [&](const RecordView& rec) {
+        if (!versions.empty() && versions.back().payload == rec.payload) return true;  // unchanged
+        versions.push_back(Version{RecordKey(rec), rec.observed_ns, std::string(rec.payload)});
+        bytes += rec.payload.size();
+        return versions.size() < 100'000 && bytes < ctx.options.max_answer_bytes;
+      },
+      p.request().cancel.get());
   if (!r) return StoreErrorResponse(r.error(), "data query");
   std::stable_sort(versions.begin(), versions.end(),
                    [](const Version& a, const Version& b) { return a.time < b.time; });
@@ -218,23 +221,26 @@ Response GetEventData(const HandlerContext& ctx, const Params& p) {
   JsonWriter w(&body, kIndent);
   size_t n = 0;
   w.BeginArray();
-  auto r = ctx.store.Events(key.view(), range, [&](const RecordView& rec) {
-    if (rec.event && rec.event->involved_kind != key.kind) return true;
-    w.BeginObject();
-    w.Field("partitionId", PartitionId(rec.observed_ns));
-    w.Field("namespace", rec.namespace_).Field("name", rec.name);
-    // Go marshals the key's time.Time (UTC) as RFC 3339 with nanoseconds, trailing zeros cut.
-    w.Field("watchTimestamp", FormatRfc3339(rec.observed_ns));
-    w.Field("kind", rec.kind);
-    if (rec.watch_type != WatchType::kAdded) {
-      // Sloop's enum values: ADD is the zero value and omitted; UPDATE = 1, DELETE = 2.
-      w.Field("watchType", static_cast<int>(rec.watch_type));
-    }
-    w.Field("payload", rec.payload);
-    w.Field("eventKey", RecordKey(rec));
-    w.EndObject();
-    return ++n < 100'000 && body.size() < ctx.options.max_answer_bytes;
-  }, p.request().cancel.get());
+  auto r = ctx.store.Events(
+      key.view(), range,
+      [&](const RecordView& rec) {
+        if (rec.event && rec.event->involved_kind != key.kind) return true;
+        w.BeginObject();
+        w.Field("partitionId", PartitionId(rec.observed_ns));
+        w.Field("namespace", rec.namespace_).Field("name", rec.name);
+        // Go marshals the key's time.Time (UTC) as RFC 3339 with nanoseconds, trailing zeros cut.
+        w.Field("watchTimestamp", FormatRfc3339(rec.observed_ns));
+        w.Field("kind", rec.kind);
+        if (rec.watch_type != WatchType::kAdded) {
+          // Sloop's enum values: ADD is the zero value and omitted; UPDATE = 1, DELETE = 2.
+          w.Field("watchType", static_cast<int>(rec.watch_type));
+        }
+        w.Field("payload", rec.payload);
+        w.Field("eventKey", RecordKey(rec));
+        w.EndObject();
+        return ++n < 100'000 && body.size() < ctx.options.max_answer_bytes;
+      },
+      p.request().cancel.get());
   if (!r) return StoreErrorResponse(r.error(), "data query");
   w.EndArray();
   // Sloop answers an empty body, not [], when nothing matched; its UI expects that.
@@ -400,41 +406,47 @@ Response ResourceFragment(const HandlerContext& ctx, const Request& req) {
   std::string previous;
   bool any = false;
   size_t shown = 0;
-  auto r = ctx.store.History(key.view(), range, true, [&](const RecordView& rec) {
-    if (any && rec.payload == previous) return true;
-    any = true;
-    previous.assign(rec.payload);
-    std::string k = RecordKey(rec);
-    h += "<tr><td><input type=\"radio\" name=\"left\" value=\"";
-    esc(k);
-    h += "\"></td><td><input type=\"radio\" name=\"right\" value=\"";
-    esc(k);
-    h += "\"></td><td><a target=\"_blank\" href=\"debug/view?k=";
-    esc(k);
-    h += "\">Details</a></td><td>" + FormatRfc3339(rec.observed_ns) + "</td></tr>\n";
-    return ++shown < 1000;
-  }, req.cancel.get());
+  auto r = ctx.store.History(
+      key.view(), range, true,
+      [&](const RecordView& rec) {
+        if (any && rec.payload == previous) return true;
+        any = true;
+        previous.assign(rec.payload);
+        std::string k = RecordKey(rec);
+        h += "<tr><td><input type=\"radio\" name=\"left\" value=\"";
+        esc(k);
+        h += "\"></td><td><input type=\"radio\" name=\"right\" value=\"";
+        esc(k);
+        h += "\"></td><td><a target=\"_blank\" href=\"debug/view?k=";
+        esc(k);
+        h += "\">Details</a></td><td>" + FormatRfc3339(rec.observed_ns) + "</td></tr>\n";
+        return ++shown < 1000;
+      },
+      req.cancel.get());
   if (!r) return StoreErrorResponse(r.error(), "data query");
   h += "</tbody>\n</table>\n";
 
   // Events about the resource.
   std::string rows;
-  auto e = ctx.store.Events(key.view(), range, [&](const RecordView& rec) {
-    if (!rec.event) return true;
-    const EventInfoView& ev = *rec.event;
-    rows += "<tr><td><a target=\"_blank\" href=\"debug/view?k=";
-    AppendHtmlEscaped(&rows, RecordKey(rec));
-    rows += "\">Details</a></td><td>";
-    AppendHtmlEscaped(&rows, ev.message);
-    rows += "</td><td>";
-    AppendHtmlEscaped(&rows, ev.reason);
-    rows += "</td><td>";
-    AppendHtmlEscaped(&rows, EventSourceHost(rec.payload));
-    rows += "</td><td>" + std::to_string(ev.count) + "</td><td>" +
-            (ev.first_timestamp_ns ? FormatRfc3339(ev.first_timestamp_ns) : "") + "</td><td>" +
-            (ev.last_timestamp_ns ? FormatRfc3339(ev.last_timestamp_ns) : "") + "</td></tr>\n";
-    return rows.size() < (4 << 20);
-  }, req.cancel.get());
+  auto e = ctx.store.Events(
+      key.view(), range,
+      [&](const RecordView& rec) {
+        if (!rec.event) return true;
+        const EventInfoView& ev = *rec.event;
+        rows += "<tr><td><a target=\"_blank\" href=\"debug/view?k=";
+        AppendHtmlEscaped(&rows, RecordKey(rec));
+        rows += "\">Details</a></td><td>";
+        AppendHtmlEscaped(&rows, ev.message);
+        rows += "</td><td>";
+        AppendHtmlEscaped(&rows, ev.reason);
+        rows += "</td><td>";
+        AppendHtmlEscaped(&rows, EventSourceHost(rec.payload));
+        rows += "</td><td>" + std::to_string(ev.count) + "</td><td>" +
+                (ev.first_timestamp_ns ? FormatRfc3339(ev.first_timestamp_ns) : "") + "</td><td>" +
+                (ev.last_timestamp_ns ? FormatRfc3339(ev.last_timestamp_ns) : "") + "</td></tr>\n";
+        return rows.size() < (4 << 20);
+      },
+      req.cancel.get());
   if (!e) return StoreErrorResponse(e.error(), "data query");
   if (rows.empty()) {
     h += "<p class=\"no-events\">No events found for this period</p>\n";

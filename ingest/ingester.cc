@@ -938,15 +938,18 @@ struct Ingester::Impl {
       auto vanished = gone.EndList(NowNs());
       if (!vanished) {
         ++store_errors;
-        Log(t.GroupResource() + ": its CustomResourceDefinition was deleted, but the deletion of "
-            "its objects could not be stored: " + vanished.error().ToString() +
-            "; trying again in 30s");
+        Log(t.GroupResource() +
+            ": its CustomResourceDefinition was deleted, but the deletion of "
+            "its objects could not be stored: " +
+            vanished.error().ToString() + "; trying again in 30s");
         crd_kinds_to_retry.push_back(t);
         crd_retry_at = Clock::now() + std::chrono::seconds(30);
         continue;
       }
-      Log(t.GroupResource() + ": its CustomResourceDefinition was deleted and the kind is no "
-          "longer served; " + std::to_string(*vanished) +
+      Log(t.GroupResource() +
+          ": its CustomResourceDefinition was deleted and the kind is no "
+          "longer served; " +
+          std::to_string(*vanished) +
           " of its objects the store held as alive are recorded as deleted with it "
           "(DELETED_INFERRED)");
     }

@@ -123,8 +123,7 @@ TEST(TimeTextTest, FormatAndParseRoundTrip) {
 }
 
 TEST(ParseHttpDate, TheImfFixdateForm) {
-  EXPECT_EQ(ParseHttpDate("Tue, 08 Dec 2026 02:40:00 GMT"),
-            ParseRfc3339("2026-12-08T02:40:00Z"));
+  EXPECT_EQ(ParseHttpDate("Tue, 08 Dec 2026 02:40:00 GMT"), ParseRfc3339("2026-12-08T02:40:00Z"));
   EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), int64_t{784111777} * 1'000'000'000);
   for (const char* bad : {"", "Tue, 08 Dec 2026 02:40:00 UTC", "Tuesday, 08-Dec-26 02:40:00 GMT",
                           "Tue Dec  8 02:40:00 2026", "Tue, 08 Dek 2026 02:40:00 GMT",

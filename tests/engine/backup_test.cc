@@ -442,7 +442,8 @@ TEST_F(BackupTest, ChunksAreBoundedAndAnOutputErrorStopsTheBackup) {
   const fs::path big = base_ / "big.active";
   std::string data(3 * kBackupChunkBytes + 123, 'x');
   WriteFile(big, data);
-  std::vector<Store::BackupFile> files{{"shards/0000000001.active", big, data.size(), nullptr}};
+  std::vector<Store::BackupFile> files{
+      {"shards/0000000001.active", big, data.size(), nullptr, nullptr}};
   size_t chunks = 0;
   ASSERT_TRUE(WriteBackupArchive(files, 0, [&](std::string_view c) -> Result<void> {
                 EXPECT_LE(c.size(), kBackupChunkBytes);
@@ -466,21 +467,21 @@ TEST_F(BackupTest, WriterRefusesBadNamesShortFilesAndVanishedActiveSegments) {
   auto write = [](const std::vector<Store::BackupFile>& files) {
     return WriteBackupArchive(files, 0, [](std::string_view) -> Result<void> { return {}; });
   };
-  auto r = write({{"MANIFEST.json", f, 5, nullptr}});
+  auto r = write({{"MANIFEST.json", f, 5, nullptr, nullptr}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  r = write({{std::string(101, 'a'), f, 5, nullptr}});
+  r = write({{std::string(101, 'a'), f, 5, nullptr, nullptr}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  r = write(
-      {{"shards/0000000001.active", f, 5, nullptr}, {"shards/0000000001.active", f, 5, nullptr}});
+  r = write({{"shards/0000000001.active", f, 5, nullptr, nullptr},
+             {"shards/0000000001.active", f, 5, nullptr, nullptr}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-  r = write({{"shards/0000000001.active", f, 6, nullptr}});
+  r = write({{"shards/0000000001.active", f, 6, nullptr, nullptr}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kIOError);
   EXPECT_NE(r.error().message.find("has only 5 bytes"), std::string::npos) << r.error().message;
-  r = write({{"shards/0000000001.active", base_ / "gone.active", 5, nullptr}});
+  r = write({{"shards/0000000001.active", base_ / "gone.active", 5, nullptr, nullptr}});
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().ToString();
   EXPECT_NE(r.error().message.find("start the backup again"), std::string::npos);
@@ -618,7 +619,7 @@ TEST_F(BackupTest, ActiveSegmentSealedDuringTheBackupIsStillCopied) {
   const fs::path big = base_ / "big";
   WriteFile(big, std::string(2 * kBackupChunkBytes, 'b'));
   std::vector<Store::BackupFile> list{
-      {"shards/0000000099.active", big, 2 * kBackupChunkBytes, nullptr}, active};
+      {"shards/0000000099.active", big, 2 * kBackupChunkBytes, nullptr, nullptr}, active};
   std::string archive;
   auto w = WriteBackupArchive(list, kCreated, [&](std::string_view c) -> Result<void> {
     if (archive.empty()) {
@@ -677,7 +678,8 @@ TEST_F(BackupTest, ABackupIsItsSnapshotWhenShardsAreSealedRebasedAndDeletedMeanw
   ASSERT_FALSE(fs::exists(src_ / "shards" / "0000000001.seg")) << "retention kept shard 1";
   ASSERT_FALSE(fs::exists(src_ / "shards" / "0000000005.active")) << "shard 5 not sealed";
   size_t changed = 0;
-  for (const auto& f : *files) changed += !fs::exists(f.path) || ReadFile(f.path) != originals[f.name];
+  for (const auto& f : *files)
+    changed += !fs::exists(f.path) || ReadFile(f.path) != originals[f.name];
   EXPECT_GE(changed, 3u) << "the files the snapshot opened did not change";
 
   std::string archive;
@@ -697,7 +699,8 @@ TEST_F(BackupTest, ABackupIsItsSnapshotWhenShardsAreSealedRebasedAndDeletedMeanw
   auto copy = OpenStore(dst_);
   ASSERT_TRUE(copy);
   EXPECT_EQ(TimelineText(*copy, {kT0, kT0 + 5 * kHour}), timeline_before);
-  for (const auto& [key, text] : histories) EXPECT_EQ(HistoryText(*copy, key), text) << key.ToString();
+  for (const auto& [key, text] : histories)
+    EXPECT_EQ(HistoryText(*copy, key), text) << key.ToString();
 }
 
 TEST_F(BackupTest, CopiedStoreDirectoryOpensElsewhere) {

@@ -59,8 +59,9 @@ TEST_F(StoreTest, QueriesOfOneResourceGiveUpWhenCancelled) {
     ASSERT_TRUE(store->Append(mk_.Pod(kT0 + i * 30 * kMin, "shop", "web-1", "uid-web-1", 100 + i))
                     .has_value());
   }
-  ASSERT_TRUE(store->Append(mk_.Event(kT0 + kMin, "shop", "web-1.1", "Pod", "web-1", "uid-web-1",
-                                      "BackOff", true, 1, kT0 + kMin, 200, WatchType::kAdded))
+  ASSERT_TRUE(store
+                  ->Append(mk_.Event(kT0 + kMin, "shop", "web-1.1", "Pod", "web-1", "uid-web-1",
+                                     "BackOff", true, 1, kT0 + kMin, 200, WatchType::kAdded))
                   .has_value());
   const ResourceKeyView key{"Pod", "shop", "web-1", ""};
   const TimeRange all{0, kT0 + 5 * kHour};

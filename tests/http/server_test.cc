@@ -386,8 +386,9 @@ TEST_F(ServerTest, AnswersNotReadByTheirClientsAreBoundedByTheResponseBudget) {
 
   RawClient slow(port_);
   ASSERT_TRUE(slow.connected());
-  ASSERT_TRUE(slow.Send("GET /api/v1/history?kind=Pod&namespace=shop&name=big HTTP/1.1\r\n"
-                        "Host: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      slow.Send("GET /api/v1/history?kind=Pod&namespace=shop&name=big HTTP/1.1\r\n"
+                "Host: x\r\nConnection: close\r\n\r\n"));
   auto c = Client();
   double held = 0;
   for (int i = 0; i < 200 && held < (1 << 20); ++i) {

@@ -96,8 +96,8 @@ Outcome Decode(std::string_view payload, const BlockContext& ctx) {
   EntryBlock block;
   std::string why;
   bool ok = false;
-  const size_t largest = sloop::testing::LargestAllocation(
-      [&] { ok = DecodeEntryBlock(payload, ctx, &block, &why); });
+  const size_t largest =
+      sloop::testing::LargestAllocation([&] { ok = DecodeEntryBlock(payload, ctx, &block, &why); });
   if (ok) why.clear();
   EXPECT_TRUE(ok || !why.empty());
   return {why, largest};

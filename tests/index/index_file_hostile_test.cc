@@ -29,9 +29,8 @@
 #include "index/index_format.h"
 #include "index/index_reader.h"
 #include "index/index_writer.h"
-#include "tests/index/largest_allocation.h"
 #include "schema/index_generated.h"
-
+#include "tests/index/largest_allocation.h"
 
 namespace sloop {
 namespace {

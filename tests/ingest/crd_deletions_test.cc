@@ -10,11 +10,11 @@ namespace sloop::ingest {
 namespace {
 
 TEST(CrdResourceType, TheStorageVersionKindPluralAndScope) {
-  auto t = CrdResourceType(
-      R"({"kind":"CustomResourceDefinition","spec":{"group":"example.com",)"
-      R"("names":{"kind":"Gizmo","plural":"gizmos"},"scope":"Cluster","versions":[)"
-      R"({"name":"v1alpha1","served":true,"storage":false},)"
-      R"({"name":"v1","served":false,"storage":true}]}})");
+  auto t =
+      CrdResourceType(R"({"kind":"CustomResourceDefinition","spec":{"group":"example.com",)"
+                      R"("names":{"kind":"Gizmo","plural":"gizmos"},"scope":"Cluster","versions":[)"
+                      R"({"name":"v1alpha1","served":true,"storage":false},)"
+                      R"({"name":"v1","served":false,"storage":true}]}})");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->group, "example.com");
   EXPECT_EQ(t->kind, "Gizmo");
@@ -26,9 +26,8 @@ TEST(CrdResourceType, TheStorageVersionKindPluralAndScope) {
 }
 
 TEST(CrdResourceType, AServedVersionOrTheOldSpecVersionWhenNoneIsStorage) {
-  auto served = CrdResourceType(
-      R"({"spec":{"group":"a.io","names":{"kind":"A","plural":"as"},)"
-      R"("versions":[{"name":"v2","served":true}]}})");
+  auto served = CrdResourceType(R"({"spec":{"group":"a.io","names":{"kind":"A","plural":"as"},)"
+                                R"("versions":[{"name":"v2","served":true}]}})");
   ASSERT_TRUE(served);
   EXPECT_EQ(served->version, "v2");
   EXPECT_TRUE(served->namespaced) << "Namespaced when the scope is not given";
@@ -39,13 +38,17 @@ TEST(CrdResourceType, AServedVersionOrTheOldSpecVersionWhenNoneIsStorage) {
 }
 
 TEST(CrdResourceType, NothingWhenThePayloadDoesNotSay) {
-  for (const char* bad : {
-           "", "not json", "[]", R"({"spec":{}})",
-           R"({"spec":{"group":"a.io","names":{"kind":"A"}}})",
-           R"({"spec":{"group":"","names":{"kind":"A","plural":"as"},"versions":[{"name":"v1","storage":true}]}})",
-           R"({"spec":{"group":"a.io","names":{"kind":"A","plural":"as"},"versions":[]}})",
-           R"({"spec":{"group":7,"names":{"kind":"A","plural":"as"}}})",
-       }) {
+  for (
+      const char* bad : {
+          "",
+          "not json",
+          "[]",
+          R"({"spec":{}})",
+          R"({"spec":{"group":"a.io","names":{"kind":"A"}}})",
+          R"({"spec":{"group":"","names":{"kind":"A","plural":"as"},"versions":[{"name":"v1","storage":true}]}})",
+          R"({"spec":{"group":"a.io","names":{"kind":"A","plural":"as"},"versions":[]}})",
+          R"({"spec":{"group":7,"names":{"kind":"A","plural":"as"}}})",
+      }) {
     EXPECT_FALSE(CrdResourceType(bad)) << bad;
   }
 }
@@ -61,8 +64,8 @@ class CountingSink : public RecordSink {
   bool fail = false;
 };
 
-RecordView Crd(WatchType type, const std::string& payload, std::string_view kind =
-                                                                "CustomResourceDefinition") {
+RecordView Crd(WatchType type, const std::string& payload,
+               std::string_view kind = "CustomResourceDefinition") {
   RecordView r;
   r.watch_type = type;
   r.api_group = "apiextensions.k8s.io";

@@ -14,8 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -400,7 +400,8 @@ TEST_F(IngesterTest, ACrdDeletedWhileSloopWasDownTakesItsObjectsWithIt) {
   ASSERT_TRUE(started.has_value()) << started.error().message;
   ingester_ = std::move(*started);
   ASSERT_TRUE(WaitFor([&] { return ingester_->Readiness().ready; }, 20s))
-      << ingester_->Readiness().waiting_for << "\n" << sim_.Log();
+      << ingester_->Readiness().waiting_for << "\n"
+      << sim_.Log();
   auto deleted = [&](const std::string& kind, const std::string& name) {
     for (const auto& r : store.Records()) {
       if (r.kind == kind && r.name == name && r.type == WatchType::kDeletedInferred) return true;

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <utility>

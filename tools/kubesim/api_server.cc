@@ -824,17 +824,17 @@ bool ApiServer::bind(std::string* error) {
   svr.Get(".*", [this](const httplib::Request& req, httplib::Response& res) {
     impl_->handle(req, res, requests_);
   });
-  svr.set_post_routing_handler([offset = im.opt.clock_offset](const httplib::Request&,
-                                                              httplib::Response& res) {
-    const std::time_t t = std::chrono::system_clock::to_time_t(
-        std::chrono::system_clock::now() +
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(offset));
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char date[64];
-    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    res.set_header("Date", date);
-  });
+  svr.set_post_routing_handler(
+      [offset = im.opt.clock_offset](const httplib::Request&, httplib::Response& res) {
+        const std::time_t t = std::chrono::system_clock::to_time_t(
+            std::chrono::system_clock::now() +
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(offset));
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char date[64];
+        std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        res.set_header("Date", date);
+      });
   auto other = [this](const httplib::Request& req, httplib::Response& res) {
     requests_.fetch_add(1);
     res.status = 405;

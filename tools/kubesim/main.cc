@@ -241,7 +241,8 @@ Options parse_args(int argc, char** argv) {
       const bool behind = !v.empty() && v.front() == '-';
       auto d = parse_duration(behind ? v.substr(1) : v);
       if (!d || *d < 0) {
-        usage_error("bad value '" + v + "' for --clock-offset: expected a duration, with - for a "
+        usage_error("bad value '" + v +
+                    "' for --clock-offset: expected a duration, with - for a "
                     "clock behind, such as -30d or 2h");
       }
       o.clock_offset = milliseconds((behind ? -1 : 1) * (*d / kMillisecond));

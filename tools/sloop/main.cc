@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/log.h"
 #include "engine/backup.h"
 #include "engine/malloc_tuning.h"
 #include "engine/recording_log.h"
@@ -39,11 +40,10 @@
 #include "ingest/kube_auth.h"
 #include "ingest/rbac.h"
 #include "ingest/sloop_import.h"
-#include "base/log.h"
+#include "objstore/remote_shards.h"
 #include "objstore/s3_client.h"
 #include "objstore/shard_keys.h"
 #include "objstore/upload_state.h"
-#include "objstore/remote_shards.h"
 #include "objstore/uploader.h"
 #include "objstore/uploader_metrics.h"
 #include "tools/sloop/config.h"
@@ -782,7 +782,7 @@ namespace {
 // shard maps its index: a store of a few hundred shards needs more than the soft limit many
 // systems start processes with (1024). The hard limit is the administrator's; up to 65536 of it.
 void RaiseOpenFileLimit() {
-  struct rlimit lim{};
+  struct rlimit lim {};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
   const rlim_t want = std::min<rlim_t>(lim.rlim_max, 65536);
   if (lim.rlim_cur >= want) return;
