@@ -154,10 +154,7 @@ Result<void> Uploader::UploadPendingLocked(bool background) {
   }
   if (auto r = state_.Retain(present); !r) Log("upload state: " + r.error().ToString());
   for (const uint64_t id : ids) {
-    std::shared_ptr<const SealedShard> shard;
-    for (auto& s : store_.SealedShards()) {
-      if (s->info().id == id) shard = std::move(s);
-    }
+    const std::shared_ptr<const SealedShard> shard = FindSealed(id);
     if (!shard) continue;  // retention took it
     const ShardInfo info = shard->info();
     if (state_.Uploaded(info) || state_.GaveUp(info.id)) continue;
@@ -183,12 +180,14 @@ Result<void> Uploader::UploadPendingLocked(bool background) {
   return {};
 }
 
-bool Uploader::InStore(uint64_t id) const {
-  for (const auto& s : store_.SealedShards()) {
-    if (s->info().id == id) return true;
+std::shared_ptr<const SealedShard> Uploader::FindSealed(uint64_t id) const {
+  for (auto& s : store_.SealedShards()) {
+    if (s->info().id == id) return s;
   }
-  return false;
+  return nullptr;
 }
+
+bool Uploader::InStore(uint64_t id) const { return FindSealed(id) != nullptr; }
 
 Result<void> Uploader::UploadShard(const std::shared_ptr<const SealedShard>& shard) {
   const ShardInfo info = shard->info();

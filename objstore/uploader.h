@@ -89,6 +89,8 @@ class Uploader {
   Result<void> UploadShard(const std::shared_ptr<const SealedShard>& shard);
   void NoteFailure(uint64_t shard_id, const Error& e);
   void NoteSuccess();
+  // The store's sealed shard of this id, null when retention took it.
+  std::shared_ptr<const SealedShard> FindSealed(uint64_t id) const;
   bool InStore(uint64_t id) const;
   int64_t Now() const { return options_.now_ns(); }
   void Loop();
