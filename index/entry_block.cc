@@ -374,8 +374,16 @@ bool EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
     }
   }
   if (mask & kHasOwners) {
-    // Owner lists are kept once a block, in the order first met; entries name theirs.
-    std::string content = OwnersKey(*s.owners);
+    // Owner lists are kept once a block, in the order first met; entries name theirs. No list
+    // holds more than a reader takes (ParseObjectMeta already cuts an object's).
+    const std::vector<OwnerRefData>* owners = s.owners.get();
+    std::vector<OwnerRefData> cut;
+    if (owners->size() > kMaxOwnersPerEntry) {
+      cut = *owners;
+      KeepIndexedOwners(&cut);
+      owners = &cut;
+    }
+    std::string content = OwnersKey(*owners);
     uint32_t id = owner_lists_;
     auto it = std::find_if(owner_ids_.begin(), owner_ids_.end(),
                            [&](const auto& p) { return p.first == content; });
@@ -384,8 +392,8 @@ bool EntryBlockBuilder::Add(const ResourceKeyView& key, const ResourceSummary& s
     } else {
       owner_ids_.emplace_back(std::move(content), id);
       ++owner_lists_;
-      Put(&owner_table_, s.owners->size());
-      for (const OwnerRefData& o : *s.owners) {
+      Put(&owner_table_, owners->size());
+      for (const OwnerRefData& o : *owners) {
         Put(&owner_table_, string_id_(o.kind));
         PutString(&owner_table_, o.name);
         PutUid(&owner_table_, o.uid);
@@ -576,6 +584,7 @@ bool DecodeEntryBlock(std::string_view payload, const BlockContext& ctx, EntryBl
   owner_lists.reserve(lists);
   for (uint64_t l = 0; l < lists && ow.ok(); ++l) {
     const uint64_t k = ow.GetCount(4);
+    if (k > kMaxOwnersPerEntry) return fail("an owner list longer than an entry keeps");
     const auto at = static_cast<uint32_t>(out->owners.size());
     for (uint64_t j = 0; j < k && ow.ok(); ++j) {
       IndexOwner o;

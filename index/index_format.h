@@ -39,6 +39,10 @@ inline constexpr uint32_t kMaxBlockRawBytes = 64u << 20;
 // small file claim billions of entries (each block costs at least its 20 bytes of directory, so
 // a file holds at most 6.4 entries a byte of it) and have verification decode them all.
 inline constexpr uint32_t kMaxEntriesPerBlock = kEntriesPerBlock;
+// Owners an entry keeps (an object's ownerReferences beyond these are left to its payload; a
+// controller among them is kept in place of the last). A decoded owner takes 56 bytes for its 4
+// stored at least: without this bound, one block of kMaxBlockRawBytes could ask for 0.9 GB.
+inline constexpr uint32_t kMaxOwnersPerEntry = 128;
 // The recorded-names list grows with the resources of a shard (~50 bytes each): this allows some
 // twenty million.
 inline constexpr uint32_t kMaxNamesRawBytes = 1u << 30;

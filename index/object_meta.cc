@@ -2,7 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "base/time_text.h"
+#include "index/index_format.h"
 
 namespace sloop {
 
@@ -11,6 +14,18 @@ bool ParseRfc3339(std::string_view s, int64_t* ns) {
   auto t = ParseRfc3339(s, {.space_for_t = true});
   if (t) *ns = *t;
   return t.has_value();
+}
+
+bool KeepIndexedOwners(std::vector<OwnerRefData>* owners) {
+  constexpr size_t kMax = index_format::kMaxOwnersPerEntry;
+  if (owners->size() <= kMax) return false;
+  auto controller = std::find_if(owners->begin() + kMax, owners->end(),
+                                 [](const OwnerRefData& o) { return o.controller; });
+  const bool kept = std::any_of(owners->begin(), owners->begin() + kMax,
+                                [](const OwnerRefData& o) { return o.controller; });
+  if (!kept && controller != owners->end()) (*owners)[kMax - 1] = std::move(*controller);
+  owners->resize(kMax);
+  return true;
 }
 
 ObjectMeta ParseObjectMeta(std::string_view json) {
@@ -50,7 +65,11 @@ ObjectMeta ParseObjectMeta(std::string_view json) {
             if (!rf.value().get_bool().get(b)) owner.controller = b;
           }
         }
-        meta.owners.push_back(std::move(owner));
+        // Past the bound only a controller is still wanted (KeepIndexedOwners).
+        if (meta.owners.size() < index_format::kMaxOwnersPerEntry || owner.controller) {
+          meta.owners.push_back(std::move(owner));
+          KeepIndexedOwners(&meta.owners);
+        }
       }
     }
   }

@@ -23,7 +23,13 @@ struct ObjectMeta {
 };
 
 // Best effort: malformed JSON yields an empty ObjectMeta (the record is still stored as sent).
+// At most index_format::kMaxOwnersPerEntry owners are kept (KeepIndexedOwners).
 ObjectMeta ParseObjectMeta(std::string_view json);
+
+// Cuts owners to index_format::kMaxOwnersPerEntry, the first ones, with the controller (if it
+// lies beyond them) in place of the last: what an index entry holds of an object's
+// ownerReferences. Returns whether it cut any.
+bool KeepIndexedOwners(std::vector<OwnerRefData>* owners);
 
 // RFC 3339 ("2024-05-01T10:00:00Z", fractional seconds and offsets allowed) to ns since the
 // epoch; nullopt-like 0 with ok=false when it does not parse.

@@ -224,6 +224,51 @@ TEST_F(EntryBlockHostileTest, OwnerListsAreNoMoreThanTheEntries) {
   EXPECT_LT(owners_beyond.largest_allocation, 64u << 10);
 }
 
+// An owner list holds at most kMaxOwnersPerEntry owners: a decoded owner takes 56 bytes for its
+// 4 stored, so a block of 64 MiB of one-byte owners would otherwise ask for 0.9 GB. The builder
+// cuts a longer list itself, keeping the controller, so that no block it writes is refused.
+TEST_F(EntryBlockHostileTest, OwnerListsHoldNoMoreThanAnEntryKeeps) {
+  const Parts parts = Split(Block());
+  const std::string& stream = parts.streams[kOwners];
+  const std::string ids = stream.substr(stream.size() - 2);  // each Pod's list number (0)
+  const uint32_t kind = Id("ReplicaSet");
+  const BlockContext ctx = Context(3, 3);
+  auto with_owners = [&](uint64_t owners) {
+    std::string table = V(1) + V(owners);
+    for (uint64_t i = 0; i < owners; ++i) table += V(kind) + V(1) + "o" + V(1) + '\0';
+    Parts p = parts;
+    p.streams[kOwners] = table + ids;
+    return Join(p);
+  };
+  EXPECT_EQ(Refusal(with_owners(kMaxOwnersPerEntry), ctx), "");
+  EXPECT_EQ(Refusal(with_owners(kMaxOwnersPerEntry + 1), ctx),
+            "an owner list longer than an entry keeps");
+
+  // What the builder writes of an object with 300 owners, its controller the 201st.
+  std::vector<OwnerRefData> many;
+  for (int i = 0; i < 300; ++i) {
+    many.push_back({"ConfigMap", "owner-" + std::to_string(i), "", i == 200});
+  }
+  ResourceSummary pod = Pod(kStart + 10 * kSec, false);
+  pod.owners = std::make_shared<std::vector<OwnerRefData>>(many);
+  EntryBlockBuilder b(kStart, [this](std::string_view s) { return Id(s); });
+  b.Start(0, 0);
+  b.Add({"Pod", "default", "web-1", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}, pod, 0, false, {});
+  const std::string written = b.Finish();
+  EntryBlock decoded;
+  std::string why;
+  ASSERT_TRUE(DecodeEntryBlock(written, Context(1, 1), &decoded, &why)) << why;
+  ASSERT_EQ(decoded.rows.size(), 1u);
+  const EntryRow& row = decoded.rows[0];
+  ASSERT_EQ(row.owners_n, kMaxOwnersPerEntry);
+  EXPECT_EQ(decoded.owners[row.owners].name, "owner-0");
+  const IndexOwner& last = decoded.owners[row.owners + kMaxOwnersPerEntry - 1];
+  EXPECT_EQ(last.name, "owner-200");
+  EXPECT_TRUE(last.controller);
+  EXPECT_EQ(decoded.owners[row.owners + kMaxOwnersPerEntry - 2].name,
+            "owner-" + std::to_string(kMaxOwnersPerEntry - 2));
+}
+
 // The about stream names the block's entries ascending: a gap near 2^64 (or 2^63, where signed
 // arithmetic would overflow) is refused, not wrapped back to an entry named before; and so is
 // a count of such entries above the block's.
