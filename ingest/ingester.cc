@@ -739,19 +739,21 @@ struct Ingester::Impl {
   void PageTooLarge(Stream& s) {
     const std::string name = s.rec->type().GroupResource();
     s.rec->metrics()->Error("page_too_large");
-    s.list_incomplete = true;
     if (s.page_limit > 1) {
+      // The same page asked for again in smaller pieces (the continue token does not depend on
+      // the limit): nothing is skipped, so the list still infers deletions.
       int smaller = std::max(1, s.page_limit / 4);
       Log(name + ": list page " + std::to_string(s.list_page + 1) + " (limit " +
           std::to_string(s.page_limit) + ") is over -max-watch-frame-mb (" +
-          MiB(options.max_frame_bytes) + "); asking again with limit " + std::to_string(smaller) +
-          "; this list infers no deletions");
+          MiB(options.max_frame_bytes) + "); asking again with limit " + std::to_string(smaller));
       s.page_limit = smaller;
       ReleaseBuffer(s);
       Retry(s, Clock::duration::zero());
       return;
     }
-    // One object alone is over the cap: skip it and go on from the page's continue token.
+    // One object alone is over the cap: skip it and go on from the page's continue token. The
+    // list no longer shows every object, so it infers no deletions.
+    s.list_incomplete = true;
     ++s.list_bad_items;
     ++s.skipped_items;
     s.rec->metrics()->Error("object_too_large");

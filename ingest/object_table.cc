@@ -62,6 +62,33 @@ bool ObjectTable::Remove(std::string_view ns, std::string_view name, std::string
   return entries_.erase(MakeId(ns, name, uid)) > 0;
 }
 
+bool ObjectTable::Touch(std::string_view ns, std::string_view name, std::string_view uid) {
+  auto it = entries_.find(MakeId(ns, name, uid));
+  if (it == entries_.end()) return false;
+  it->second.relist_epoch = epoch_;
+  return true;
+}
+
+std::optional<ObjectTable::Entry> ObjectTable::Find(std::string_view ns, std::string_view name,
+                                                    std::string_view uid) const {
+  auto it = entries_.find(MakeId(ns, name, uid));
+  if (it == entries_.end()) return std::nullopt;
+  return View(it->second);
+}
+
+void ObjectTable::Unrecorded(std::string_view ns, std::string_view name, std::string_view uid,
+                             const Observation& observed) {
+  auto it = entries_.find(MakeId(ns, name, uid));
+  if (it == entries_.end()) return;
+  if (observed.change == Change::kNew) {
+    entries_.erase(it);
+    return;
+  }
+  Known& k = it->second;
+  k.text.resize(k.text.rfind('\0') + 1);
+  k.fingerprint = 0;
+}
+
 void ObjectTable::BeginRelist() { ++epoch_; }
 
 size_t ObjectTable::EndRelist(const std::function<bool(const Entry&)>& vanished) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,6 +36,16 @@ class ObjectTable {
   void Seed(std::string_view ns, std::string_view name, std::string_view uid, std::string_view rv);
   // A DELETED event: forgets the object. False when it was unknown.
   bool Remove(std::string_view ns, std::string_view name, std::string_view uid);
+  // An object seen whose state is not recorded (an exclusion rule matches it now): a known one
+  // stays known as it was, counted as seen by the relist under way. False when it was unknown.
+  bool Touch(std::string_view ns, std::string_view name, std::string_view uid);
+  // The known object with this identity, if any (the view is valid until the table changes).
+  std::optional<Entry> Find(std::string_view ns, std::string_view name, std::string_view uid) const;
+  // What Observe just noted could not be recorded (the store refused it): the next sighting of
+  // the object must be recorded again. A new object is forgotten; a known one keeps no
+  // resourceVersion or fingerprint, so that any next one differs.
+  void Unrecorded(std::string_view ns, std::string_view name, std::string_view uid,
+                  const Observation& observed);
 
   // Relist: BeginRelist, Observe every listed object, then EndRelist calls `vanished` for each
   // object that the new list did not contain, and forgets it when `vanished` returns true (its

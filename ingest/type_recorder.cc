@@ -44,10 +44,7 @@ Result<void> TypeRecorder::OnWatchEvent(WatchType type, std::string_view json, i
     if (metrics_) metrics_->Error("malformed");
     return std::unexpected(obj.error());
   }
-  if (Excluded(*obj)) {
-    table_.Remove(obj->namespace_, obj->name, obj->uid);
-    return {};
-  }
+  if (Excluded(*obj)) return OnExcluded(*obj, type, ts_ns);
   if (type == WatchType::kDeleted) {
     // Forgotten once its record is stored: if the store cannot take it, the object stays known,
     // and the next relist, not showing it, infers the deletion.
@@ -63,9 +60,81 @@ Result<void> TypeRecorder::OnWatchEvent(WatchType type, std::string_view json, i
       if (metrics_) metrics_->minor_node_updates->Increment();
       return {};
     }
+    auto stored = Emit(*obj, type, ts_ns);
+    if (!stored && seen.change != ObjectTable::Change::kUnchanged) {
+      // Not stored: the next relist records it (a change it would otherwise take as known).
+      table_.Unrecorded(obj->namespace_, obj->name, obj->uid, seen);
+    }
+    if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
+    return stored;
   }
+}
+
+// An object an exclusion rule matches is not recorded. One recorded before (the rule matches a
+// state it reached since, like a Pod's phase Succeeded) stays known as it was recorded, so that
+// its history still ends: its deletion is recorded, with its last recorded state, when the watch
+// shows it or a relist no longer does; a change out of the rule's reach is recorded as any.
+Result<void> TypeRecorder::OnExcluded(const ResourceObject& obj, WatchType type, int64_t ts_ns) {
+  if (type != WatchType::kDeleted) {
+    table_.Touch(obj.namespace_, obj.name, obj.uid);
+    return {};
+  }
+  auto known = table_.Find(obj.namespace_, obj.name, obj.uid);
+  if (!known) return {};
+  RecordView r = LastStateRecord(*known, WatchType::kDeleted, ts_ns);
+  auto ok = sink_.Append(r);
+  if (!ok) {
+    // Still known: the next relist infers the deletion.
+    if (metrics_) metrics_->StoreFailed();
+    return ok;
+  }
+  ++records_;
+  if (metrics_) metrics_->Stored(r);
+  table_.Remove(obj.namespace_, obj.name, obj.uid);
   if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
-  return Emit(*obj, type, ts_ns);
+  return {};
+}
+
+RecordView TypeRecorder::LastStateRecord(const ObjectTable::Entry& e, WatchType type,
+                                         int64_t ts_ns) {
+  // The record of a deletion not seen with a recorded state carries the object's last known
+  // state, as Sloop's does (client-go hands it the final state it cached). This recorder keeps
+  // only identities and versions, so the state is read back from the sink; a minimal object
+  // carrying the identity stands in when the sink has none (every payload stays parseable).
+  std::string& p = scratch_.synthesized;
+  p.clear();
+  auto last = sink_.LastPayload(type_.group, type_.kind, e.namespace_, e.name, e.uid, ts_ns);
+  if (last && !last->empty() && last->front() == '{') {
+    p = std::move(*last);
+  } else {
+    p += "{\"apiVersion\":";
+    AppendJsonString(&p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
+    p += ",\"kind\":";
+    AppendJsonString(&p, type_.kind);
+    p += ",\"metadata\":{\"name\":";
+    AppendJsonString(&p, e.name);
+    if (!e.namespace_.empty()) {
+      p += ",\"namespace\":";
+      AppendJsonString(&p, e.namespace_);
+    }
+    p += ",\"uid\":";
+    AppendJsonString(&p, e.uid);
+    p += ",\"resourceVersion\":";
+    AppendJsonString(&p, e.resource_version);
+    p += "}}";
+  }
+  RecordView r;
+  r.observed_ns = ts_ns;
+  r.watch_type = type;
+  r.api_group = type_.group;
+  r.api_version = type_.version;
+  r.kind = type_.kind;
+  r.namespace_ = e.namespace_;
+  r.name = e.name;
+  r.uid = e.uid;
+  r.resource_version = e.resource_version;
+  r.payload = p;
+  return r;
 }
 
 size_t TypeRecorder::SeedFromSink(std::string_view namespace_) {
@@ -95,25 +164,30 @@ Result<void> TypeRecorder::OnListItem(std::string_view json, int64_t ts_ns) {
     return std::unexpected(obj.error());
   }
   if (Excluded(*obj)) {
-    table_.Remove(obj->namespace_, obj->name, obj->uid);
+    table_.Touch(obj->namespace_, obj->name, obj->uid);  // see OnExcluded
     return {};
   }
   uint64_t fp = Fingerprint(*obj);
   auto seen = table_.Observe(obj->namespace_, obj->name, obj->uid, obj->resource_version, fp);
+  WatchType type = WatchType::kAdded;
   switch (seen.change) {
     case ObjectTable::Change::kNew:
-      return Emit(*obj, WatchType::kAdded, ts_ns);
+      break;
     case ObjectTable::Change::kChanged:
       if (filter_nodes_ && seen.previous_fingerprint == fp) {
         if (metrics_) metrics_->minor_node_updates->Increment();
         return {};
       }
-      return Emit(*obj, WatchType::kModified, ts_ns);
+      type = WatchType::kModified;
+      break;
     case ObjectTable::Change::kUnchanged:
       if (metrics_) metrics_->relist_unchanged->Increment();
       return {};
   }
-  return {};
+  auto stored = Emit(*obj, type, ts_ns);
+  // Not stored: the next relist records it again rather than take it as known.
+  if (!stored) table_.Unrecorded(obj->namespace_, obj->name, obj->uid, seen);
+  return stored;
 }
 
 Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
@@ -122,43 +196,7 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
   if (end == ListEnd::kKeepUnseen) return 0;
   Result<void> status;
   size_t vanished = table_.EndRelist([&](const ObjectTable::Entry& e) {
-    // The record of an inferred deletion carries the object's last known state, as Sloop's
-    // does (client-go hands it the final state it cached). This recorder keeps only identities
-    // and versions, so the state is read back from the sink; a minimal object carrying the
-    // identity stands in when the sink has none (every payload stays parseable).
-    std::string& p = scratch_.synthesized;
-    p.clear();
-    auto last = sink_.LastPayload(type_.group, type_.kind, e.namespace_, e.name, e.uid, ts_ns);
-    if (last && !last->empty() && last->front() == '{') {
-      p = std::move(*last);
-    } else {
-      p += "{\"apiVersion\":";
-      AppendJsonString(&p, type_.group.empty() ? type_.version : type_.group + "/" + type_.version);
-      p += ",\"kind\":";
-      AppendJsonString(&p, type_.kind);
-      p += ",\"metadata\":{\"name\":";
-      AppendJsonString(&p, e.name);
-      if (!e.namespace_.empty()) {
-        p += ",\"namespace\":";
-        AppendJsonString(&p, e.namespace_);
-      }
-      p += ",\"uid\":";
-      AppendJsonString(&p, e.uid);
-      p += ",\"resourceVersion\":";
-      AppendJsonString(&p, e.resource_version);
-      p += "}}";
-    }
-    RecordView r;
-    r.observed_ns = ts_ns;
-    r.watch_type = WatchType::kDeletedInferred;
-    r.api_group = type_.group;
-    r.api_version = type_.version;
-    r.kind = type_.kind;
-    r.namespace_ = e.namespace_;
-    r.name = e.name;
-    r.uid = e.uid;
-    r.resource_version = e.resource_version;
-    r.payload = p;
+    RecordView r = LastStateRecord(e, WatchType::kDeletedInferred, ts_ns);
     auto ok = sink_.Append(r);
     if (!ok) {
       // Still known: the next relist infers the deletion again.

@@ -67,6 +67,9 @@ class TypeRecorder {
  private:
   Result<void> Emit(const ResourceObject& obj, WatchType type, int64_t ts_ns);
   bool Excluded(const ResourceObject& obj);
+  Result<void> OnExcluded(const ResourceObject& obj, WatchType type, int64_t ts_ns);
+  // A record of a known object with its last recorded state (in scratch_.synthesized).
+  RecordView LastStateRecord(const ObjectTable::Entry& e, WatchType type, int64_t ts_ns);
   uint64_t Fingerprint(const ResourceObject& obj) const;
 
   ResourceType type_;

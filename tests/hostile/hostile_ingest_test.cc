@@ -357,6 +357,51 @@ TEST_F(HostileIngestTest, OversizedLinesAndPagesStayBounded) {
   EXPECT_EQ(sink_.Count(WatchType::kDeletedInferred), 0);
 }
 
+// A page over the cap asked for again in smaller pages skips nothing: the list still infers the
+// deletions of what it no longer shows, every time (the limit grows back between lists, so a
+// kind of big objects meets the cap at every list).
+TEST_F(HostileIngestTest, AListReadInSmallerPagesStillInfersDeletions) {
+  constexpr size_t kCap = 1 << 20;
+  const std::string big(300 << 10, 'b');
+  std::vector<std::string> first, second;
+  for (int i = 0; i < 6; ++i) {
+    first.push_back(
+        Pod("big" + std::to_string(i), 1 + i, R"(,"annotations":{"a":")" + big + R"("})"));
+  }
+  second.assign(first.begin() + 1, first.end());  // big0 deleted while the watch was down
+  std::atomic<int> lists{0}, watches{0};
+  Start(
+      [&](const std::string& path, Conn& c) {
+        if (ServeDiscovery(path, c)) return;
+        if (!IsWatch(path)) {
+          lists++;
+          const auto& items = watches.load() == 0 ? first : second;
+          int limit = QueryInt(path, "limit", 500);
+          int from = QueryInt(path, "continue", 0);
+          std::vector<std::string> page;
+          int n = static_cast<int>(items.size());
+          for (int i = from; i < n && i < from + limit; ++i) page.push_back(items[i]);
+          c.Respond(200, List(page, 10, from + limit < n ? std::to_string(from + limit) : ""));
+          return;
+        }
+        int w = watches++;
+        c.StartStream();
+        if (w == 0) {
+          c.Write(Frame("ERROR", R"({"kind":"Status","code":410,"message":"too old"})"));
+          return;
+        }
+        c.Hold(20s);
+      },
+      [&](IngestOptions& o) { o.max_frame_bytes = kCap; });
+  ASSERT_TRUE(WaitFor([&] { return sink_.Has(WatchType::kDeletedInferred, "big0"); }, 20s))
+      << "the relist read every object in smaller pages, and big0 was not among them";
+  EXPECT_GE(Errors("page_too_large"), 2) << "both lists met the cap";
+  EXPECT_EQ(Errors("object_too_large"), 0);
+  EXPECT_EQ(sink_.Count(WatchType::kDeletedInferred), 1);
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(sink_.Has(WatchType::kAdded, "big" + std::to_string(i)));
+  EXPECT_LE(Pods().buffer_peak_bytes, kCap);
+}
+
 // One object alone over the cap: skipped (named in the log), the list goes on from that page's
 // continue token, and it infers no deletions; a relist that skips it again keeps what it missed.
 TEST_F(HostileIngestTest, ObjectOverTheCapIsSkippedAndTheListGoesOn) {

@@ -9,6 +9,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -557,6 +558,61 @@ TEST_F(TypeRecorderTest, ExclusionRulesDropMatchingObjects) {
   EXPECT_TRUE(sink.records.empty());
 }
 
+// A rule that matches a state an object reaches later (a Pod's phase Succeeded, a natural way
+// to leave out finished Pods) must not leave the object alive in the record for good: it stays
+// known as it was recorded, nothing of its excluded states is stored, and its deletion is
+// recorded, with its last recorded version, when the watch shows it or a relist no longer lists
+// it. One the rule matched from the start is never recorded at all.
+TEST_F(TypeRecorderTest, AnObjectARuleMatchesOnlyLaterStillHasItsDeletionRecorded) {
+  auto rules =
+      ExclusionRules::FromConfig(R"({"Pod":[{"==":[{"var":"status.phase"},"Succeeded"]}]})");
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  options.rules = &*rules;
+  const std::string running = R"(,"status":{"phase":"Running"})";
+  const std::string done = R"(,"status":{"phase":"Succeeded"})";
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("a", "ua", "1", "shop", running), Pod("b", "ub", "1", "shop", running)}, kT0);
+  ASSERT_EQ(sink.records.size(), 2u);
+  sink.records.clear();
+
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("a", "ua", "2", "shop", done), kT0 + 1));
+  EXPECT_TRUE(sink.records.empty()) << "an excluded state is not stored";
+  EXPECT_EQ(r.known_objects(), 2u);
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kDeleted, Pod("a", "ua", "3", "shop", done), kT0 + 2));
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].watch_type, WatchType::kDeleted);
+  EXPECT_EQ(sink.records[0].name, "a");
+  EXPECT_EQ(sink.records[0].observed_ns, kT0 + 2);
+  EXPECT_EQ(sink.records[0].resource_version, "1") << "its last recorded version";
+  EXPECT_EQ(sink.records[0].payload.find("Succeeded"), std::string::npos);
+  EXPECT_EQ(r.known_objects(), 1u);
+
+  // b reaches the excluded state, is listed in it (still alive: nothing inferred), then goes.
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("b", "ub", "2", "shop", done), kT0 + 3));
+  EXPECT_EQ(List(r, {Pod("b", "ub", "2", "shop", done)}, kT0 + 4), 0u);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(List(r, {}, kT0 + 5), 1u);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[1].watch_type, WatchType::kDeletedInferred);
+  EXPECT_EQ(sink.records[1].name, "b");
+  EXPECT_EQ(sink.records[1].resource_version, "1");
+  EXPECT_EQ(r.known_objects(), 0u);
+
+  // c is excluded from its first sight: never recorded, not even its deletion.
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kAdded, Pod("c", "uc", "7", "shop", done), kT0 + 6));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kDeleted, Pod("c", "uc", "8", "shop", done), kT0 + 7));
+  EXPECT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(r.known_objects(), 0u);
+
+  // d leaves the rule's reach again: the change is recorded as any.
+  List(r, {Pod("d", "ud", "1", "shop", running)}, kT0 + 8);
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("d", "ud", "2", "shop", done), kT0 + 9));
+  ASSERT_TRUE(r.OnWatchEvent(WatchType::kModified, Pod("d", "ud", "3", "shop", running), kT0 + 10));
+  ASSERT_EQ(sink.records.size(), 4u);
+  EXPECT_EQ(sink.records[3].watch_type, WatchType::kModified);
+  EXPECT_EQ(sink.records[3].resource_version, "3");
+}
+
 TEST_F(TypeRecorderTest, KindRulesApplyOnlyToTheirKind) {
   auto rules = ExclusionRules::FromConfig(R"({"Deployment":[{"!!":[{"var":"metadata.name"}]}]})");
   ASSERT_TRUE(rules) << rules.error().ToString();
@@ -654,6 +710,33 @@ TEST_F(TypeRecorderTest, SinkErrorsAreReturned) {
   EXPECT_EQ(List(r, {}, kT0 + 6), 1u);
   EXPECT_EQ(sink.records.back().watch_type, WatchType::kDeletedInferred);
   EXPECT_EQ(sink.records.back().name, "c");
+}
+
+// An ADDED or MODIFIED the store refused is not taken as known: the next list records it (an
+// object that never changes again would otherwise be missing from the record until a restart).
+TEST_F(TypeRecorderTest, AChangeTheStoreRefusedIsRecordedByTheNextList) {
+  TypeRecorder& r = Make(PodType());
+  List(r, {Pod("a", "ua", "1")}, kT0);
+  ASSERT_EQ(sink.records.size(), 1u);
+  sink.FailFrom(1);
+  EXPECT_FALSE(r.OnWatchEvent(WatchType::kAdded, Pod("b", "ub", "1"), kT0 + 1));
+  EXPECT_FALSE(r.OnWatchEvent(WatchType::kModified, Pod("a", "ua", "2"), kT0 + 2));
+  r.BeginList();
+  EXPECT_FALSE(r.OnListItem(Pod("c", "uc", "1"), kT0 + 3));
+  ASSERT_TRUE(r.EndList(kT0 + 3, TypeRecorder::ListEnd::kKeepUnseen));
+  sink.FailFrom(-1);
+  EXPECT_EQ(List(r, {Pod("a", "ua", "2"), Pod("b", "ub", "1"), Pod("c", "uc", "1")}, kT0 + 4), 0u);
+  ASSERT_EQ(sink.records.size(), 4u);
+  std::map<std::string, WatchType> got;
+  for (size_t i = 1; i < sink.records.size(); ++i) {
+    got[sink.records[i].name] = sink.records[i].watch_type;
+  }
+  EXPECT_EQ(got["a"], WatchType::kModified);
+  EXPECT_EQ(got["b"], WatchType::kAdded);
+  EXPECT_EQ(got["c"], WatchType::kAdded);
+  // And nothing again after that.
+  EXPECT_EQ(List(r, {Pod("a", "ua", "2"), Pod("b", "ub", "1"), Pod("c", "uc", "1")}, kT0 + 5), 0u);
+  EXPECT_EQ(sink.records.size(), 4u);
 }
 
 // A list that was not read whole (an item skipped) ends keeping what it did not show: no
