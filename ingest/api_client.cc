@@ -53,6 +53,11 @@ std::string StatusMessage(std::string_view body) {
   return s;
 }
 
+bool TooLargeResourceVersion(std::string_view status) {
+  return status.find("ResourceVersionTooLarge") != std::string_view::npos ||
+         status.find("Too large resource version") != std::string_view::npos;
+}
+
 ApiClient::ApiClient(ClusterConfig config) : config_(std::move(config)) {
   url_base_ = config_.server;
   if (!config_.tls_server_name.empty()) {

@@ -63,4 +63,9 @@ class ApiClient {
 // Extracts the "message" of a Kubernetes Status body, or the body's start when it is none.
 std::string StatusMessage(std::string_view body);
 
+// Whether a Status body (or its message alone, as an ERROR watch frame carries it) says that a
+// resourceVersion asked for is newer than the API server's: a 504 whose cause is
+// ResourceVersionTooLarge, "Too large resource version: …".
+bool TooLargeResourceVersion(std::string_view status);
+
 }  // namespace sloop::ingest

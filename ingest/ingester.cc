@@ -480,7 +480,8 @@ struct Ingester::Impl {
         return true;
       case WatchFrame::Kind::kError:
         s.error_message = f.error_message;
-        if (f.error_code == "410") {
+        if (f.error_code == "410" ||
+            (f.error_code == "504" && TooLargeResourceVersion(f.error_message))) {
           s.abort = Stream::Abort::kRelist;
         } else {
           s.rec->metrics()->Error("watch_error");
@@ -859,7 +860,8 @@ struct Ingester::Impl {
         return;
       case Stream::Abort::kRelist:
         GapCertain(s, RelistReason(s, "410 Gone"));
-        Log(name + ": watch expired (410: " + s.error_message + "); relisting");
+        Log(name + ": watch cannot resume from resourceVersion " + s.rv + " (" + s.error_message +
+            "); relisting");
         s.need_list = true;
         Retry(s, std::chrono::milliseconds(0));
         return;
@@ -898,6 +900,22 @@ struct Ingester::Impl {
     if (s.status == 410) {
       GapCertain(s, RelistReason(s, "410 Gone"));
       Log(name + ": watch answered 410 Gone; relisting");
+      s.need_list = true;
+      Retry(s, std::chrono::milliseconds(0));
+      return;
+    }
+    if (s.status == 504 && TooLargeResourceVersion(s.buf)) {
+      // The API server is behind the resourceVersion this watch resumes from, and stayed behind
+      // for the seconds it waited: its etcd was restored from a backup, or another cluster now
+      // answers at this address. Resuming again would fail the same way while everything
+      // changes unseen; a list (a consistent read, no resourceVersion) reconciles with what is
+      // there now, as client-go's reflector does.
+      GapCertain(s, RelistReason(s,
+                                 "its resourceVersion is newer than the API server's "
+                                 "(ResourceVersionTooLarge)"));
+      Log(name + ": watch answered 504: resourceVersion " + s.rv +
+          " is newer than the API server's (" + StatusMessage(s.buf) +
+          "); the cluster's store was restored or replaced; relisting");
       s.need_list = true;
       Retry(s, std::chrono::milliseconds(0));
       return;

@@ -58,6 +58,14 @@ class RecordingSink : public RecordSink {
     }
     return false;
   }
+  // Every record so far, one a line (for failure messages).
+  std::string Describe() const {
+    std::string out;
+    for (const auto& r : Snapshot()) {
+      out += "\n  " + std::string(WatchTypeName(r.type)) + " " + r.name + " rv " + r.rv;
+    }
+    return out;
+  }
   int Count(WatchType t) const {
     int n = 0;
     for (const auto& r : Snapshot()) n += r.type == t;
@@ -178,6 +186,8 @@ class HostileIngestTest : public ::testing::Test {
     }
     return value;
   }
+
+  std::string Records() const { return sink_.Describe(); }
 
   testing::TempDir dir_;
   RecordingSink sink_;
@@ -401,6 +411,53 @@ TEST_F(HostileIngestTest, AListReadInSmallerPagesStillInfersDeletions) {
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(sink_.Has(WatchType::kAdded, "big" + std::to_string(i)));
   EXPECT_LE(Pods().buffer_peak_bytes, kCap);
 }
+
+// A watch resumed from a resourceVersion the API server has not reached (its etcd restored from
+// a backup, or another cluster behind the address) fails with 504 ResourceVersionTooLarge, as
+// an HTTP status or as an ERROR frame: the recorder relists at once and reconciles (what the
+// restored cluster no longer has ends), instead of resuming the same way while nothing is seen.
+class WatchFromTheFutureTest : public HostileIngestTest,
+                               public ::testing::WithParamInterface<bool> {};
+
+TEST_P(WatchFromTheFutureTest, Relists) {
+  const bool as_frame = GetParam();
+  const std::string too_large =
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+      R"("message":"Too large resource version: 90, current: 12","reason":"Timeout",)"
+      R"("details":{"causes":[{"reason":"ResourceVersionTooLarge",)"
+      R"("message":"Too large resource version"}],"retryAfterSeconds":1},"code":504})";
+  std::atomic<int> lists{0}, watches{0};
+  Start([&](const std::string& path, Conn& c) {
+    if (ServeDiscovery(path, c)) return;
+    if (!IsWatch(path)) {
+      lists++;
+      if (watches.load() == 0) {
+        return (void)c.Respond(200, List({Pod("old1", 1), Pod("old2", 2)}, 90));
+      }
+      return (void)c.Respond(200, List({Pod("old2", 2), Pod("new", 5)}, 12));
+    }
+    int w = watches++;
+    if (w == 0) {
+      if (!as_frame) return (void)c.Respond(504, too_large);
+      c.StartStream();
+      c.Write(Frame("ERROR", too_large));
+      return;
+    }
+    c.StartStream();
+    c.Hold(20s);
+  });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return sink_.Has(WatchType::kAdded, "new") &&
+               sink_.Has(WatchType::kDeletedInferred, "old1");
+      },
+      20s))
+      << "relisted after the 504, and what the list no longer showed ended; " << Records();
+  EXPECT_FALSE(sink_.Has(WatchType::kDeletedInferred, "old2"));
+  EXPECT_EQ(watches.load(), 2) << "one relist, then a watch from the new list's version";
+}
+
+INSTANTIATE_TEST_SUITE_P(AsStatusOrFrame, WatchFromTheFutureTest, ::testing::Bool());
 
 // One object alone over the cap: skipped (named in the log), the list goes on from that page's
 // continue token, and it infers no deletions; a relist that skips it again keeps what it missed.

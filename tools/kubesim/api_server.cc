@@ -679,6 +679,33 @@ void ApiServer::Impl::serve_watch(const httplib::Request& req, httplib::Response
   }
   const auto started = Clock::now();
   st->deadline = started + timeout;
+  if (!st->initial && st->start_rv > store.resource_version()) {
+    // A resourceVersion from the future (a client of a cluster restored from an older etcd, or
+    // of another cluster behind the same address): the API server waits about 3 s for its
+    // cache to reach it, then fails the watch with 504, cause ResourceVersionTooLarge.
+    const auto give_up = started + std::chrono::seconds(3);
+    while (store.resource_version() < st->start_rv && Clock::now() < give_up && !stopping.load() &&
+           !store.is_shut_down()) {
+      store.wait_for(store.resource_version(), std::chrono::milliseconds(200));
+    }
+    if (st->start_rv > store.resource_version()) {
+      std::string body;
+      JsonWriter w(body);
+      w.begin_object().kv("kind", "Status").kv("apiVersion", "v1");
+      w.key("metadata").begin_object().end_object();
+      w.kv("status", "Failure")
+          .kv("message", "Too large resource version: " + std::to_string(st->start_rv) +
+                             ", current: " + std::to_string(store.resource_version()))
+          .kv("reason", "Timeout");
+      w.key("details").begin_object().key("causes").begin_array().begin_object();
+      w.kv("reason", "ResourceVersionTooLarge").kv("message", "Too large resource version");
+      w.end_object().end_array().kv("retryAfterSeconds", 1).end_object();
+      w.kv("code", 504).end_object();
+      res.status = 504;
+      res.set_content(body, std::string(kJson));
+      return;
+    }
+  }
 
   res.status = 200;
   res.set_chunked_content_provider(
