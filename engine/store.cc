@@ -357,10 +357,17 @@ Result<void> Store::Recover() {
              : ""));
   }
   if (options_.read_only) return {};
-  // The newest unsealed shard keeps taking records if its window is still open.
+  // The newest unsealed shard keeps taking records if its window is still open, and if it is
+  // newer than every sealed one: a shard whose index is rebuilt from its segment may be older
+  // than shards sealed after it in the same window (a shard sealed early by its size), and
+  // records appended to it would then sit behind newer ones (a payload or a carry-over read
+  // from the newest shard would miss them).
   if (!sealing_.empty()) {
     auto newest = sealing_.back();
-    if (Now() < newest->window_end_ns()) {
+    const bool newer_than_sealed = std::all_of(
+        sealed_.begin(), sealed_.end(),
+        [&](const auto& sealed) { return TimeOrderLess(sealed->info(), newest->info()); });
+    if (newer_than_sealed && Now() < newest->window_end_ns()) {
       active_ = newest;
       sealing_.pop_back();
     }

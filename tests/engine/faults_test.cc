@@ -489,6 +489,49 @@ TEST_F(FaultsTest, AnIndexRebuiltFromItsSegmentCarriesOverFromTheShardBeforeIt) 
   }
 }
 
+// A shard sealed early (by its size) and rebuilt from its segment while its window is still
+// open is older than the shard sealed after it in that window: it is sealed again, and the next
+// record starts a new shard after both, so that what is newest is read as newest (a payload at
+// a time, the carry-over, the live objects).
+TEST_F(FaultsTest, ARebuiltShardOlderThanASealedOneTakesNoNewRecords) {
+  StoreOptions o = Options();
+  o.rebase_indexes = false;                   // only shard 1's index is damaged, and rebuilt
+  o.now_ns = [] { return kT0 + 30 * kSec; };  // the hour of kT0 is still open
+  const std::string name = PodName(0), uid = "u" + name;
+  const ResourceKeyView key{"Pod", "ns", name, uid};
+  {
+    auto store = Open(o);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0, "ns", PodName(0), "u" + PodName(0), 1)));
+    ASSERT_TRUE(store->SealActive());
+    ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 10 * kSec, "ns", PodName(0), "u" + PodName(0), 2)));
+    ASSERT_TRUE(store->SealActive());
+    ASSERT_TRUE(store->Close());
+  }
+  const fs::path idx = Shards() / "0000000001.idx";
+  FlipByte(idx, fs::file_size(idx) / 2);
+  auto store = Open(o);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->Stats().indexes_rebuilt, 1u);
+  ASSERT_TRUE(store->Append(mk_.Pod(kT0 + 20 * kSec, "ns", PodName(0), "u" + PodName(0), 3)));
+  auto at = store->PayloadAt(key, kT0 + 25 * kSec);
+  ASSERT_TRUE(at);
+  ASSERT_TRUE(at->has_value());
+  EXPECT_EQ((*at)->resource_version, "3") << "the newest version is the one read";
+  std::vector<std::string> versions;
+  ASSERT_TRUE(store->History(key, {kT0 - kHour, kT0 + kHour}, false, [&](const RecordView& r) {
+    versions.emplace_back(r.resource_version);
+    return true;
+  }));
+  EXPECT_EQ(versions, (std::vector<std::string>{"1", "2", "3"})) << "in time order";
+  uint64_t newest = 0;
+  for (const ShardInfo& i : store->Shards()) {
+    if (!i.sealed) newest = i.id;
+  }
+  EXPECT_GT(newest, 2u) << "the record started a shard after both";
+  ASSERT_TRUE(store->Close());
+}
+
 // A block of the arrival-order file damaged between its write and the seal: the seal skips it,
 // and a resource whose every record was in it keeps its entry (its records were counted as they
 // came) with none of them in the segment. Its history answers at once, with nothing.
