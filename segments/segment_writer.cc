@@ -251,14 +251,11 @@ struct SegmentWriter::Impl {
                        h.record_count,
                        min_ns,
                        max_ns};
+    // Written (and synced, when due, above): from here on the block is the file's, and nothing
+    // may fail (the caller takes a failure to mean that its record was not appended).
     file_bytes += frame_bytes;
     pending.clear();
     pending_starts.clear();
-    if (options.sync == SyncPolicy::kEveryBlock ||
-        (options.sync == SyncPolicy::kInterval &&
-         std::chrono::steady_clock::now() - last_sync >= options.sync_interval)) {
-      if (auto s = DataSync(); !s) return s;
-    }
     if (listener) listener(handle);
     return {};
   }

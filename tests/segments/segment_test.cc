@@ -582,6 +582,41 @@ TEST_F(SegmentTest, AFailedFsyncCutsTheBlockBackAndKeepsItPending) {
   EXPECT_EQ(CountReadable(), 10u);
 }
 
+// Every block is synced once, before it counts as written: a sync that fails only later (the
+// second call) fails the next block alone, which stays pending whole; every record appended
+// without an error is in the file, and the block listener saw each written block once.
+TEST_F(SegmentTest, EachBlockIsSyncedOnceAndALaterFailedSyncFailsOnlyTheNextBlock) {
+  auto recs = MakeRecords(40, 25);
+  WriterOptions o;
+  o.sync = SyncPolicy::kEveryBlock;
+  o.target_block_bytes = 1;  // every append writes a block
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  o.fdatasync_fn = [calls](int fd) {
+    if (calls->fetch_add(1) == 1) {
+      errno = EIO;
+      return -1;
+    }
+    return ::fdatasync(fd);
+  };
+  auto w = SegmentWriter::Create(path_, o);
+  ASSERT_TRUE(w.has_value());
+  std::vector<BlockHandle> written;
+  (*w)->SetBlockListener([&](const BlockHandle& h) { written.push_back(h); });
+  size_t appended = 0, failed = 0;
+  for (int i = 0; i < 6; ++i) {
+    if ((*w)->Append(recs[i].view()).has_value()) {
+      ++appended;
+    } else {
+      ++failed;
+    }
+  }
+  EXPECT_EQ(failed, 1u) << "the block whose sync failed";
+  EXPECT_EQ(calls->load(), 6) << "one sync a block";
+  EXPECT_EQ(written.size(), appended);
+  ASSERT_TRUE((*w)->Close().has_value());
+  EXPECT_EQ(CountReadable(), appended);
+}
+
 TEST_F(SegmentTest, FlushAgedWritesABlockOnceItsOldestRecordIsOldEnough) {
   using Clock = std::chrono::steady_clock;
   auto recs = MakeRecords(3, 23);
