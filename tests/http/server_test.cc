@@ -432,6 +432,61 @@ TEST_F(ServerTest, AnswersNotReadByTheirClientsAreBoundedByTheResponseBudget) {
 // A streamed answer whose pieces come slowly (a backup reading a slow disk) never waits on an
 // I/O thread: with one I/O thread, health probes are answered while the stream's next piece is
 // not ready, and the stream still arrives whole.
+// A query's answer is compressed on the query worker that built it, not on the I/O thread that
+// writes it: gzip of a large answer takes a second or more, and on the one I/O thread here every
+// probe would wait for it (the kubelet gives a probe a second).
+TEST_F(ServerTest, AnAnswerIsCompressedOnItsQueryWorkerNotOnTheIoThread) {
+  server_.reset();
+  router_.reset();
+  options_.threads = 1;
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  router_->Exact(
+      "/big", "big",
+      [](const Request&) {
+        Response r;
+        r.body.reserve(48 << 20);
+        uint64_t x = 88172645463325252ull;  // xorshift: text gzip cannot shrink much, and slowly
+        static constexpr char kHex[] = "0123456789abcdef";
+        while (r.body.size() < (48u << 20)) {
+          x ^= x << 13;
+          x ^= x >> 7;
+          x ^= x << 17;
+          r.body.push_back(kHex[x & 15]);
+        }
+        return r;
+      },
+      RouteClass{Lane::kWorker, Access::kPublic});
+  server_ = std::make_unique<HttpServer>(options_, *router_);
+  ASSERT_TRUE(server_->Start().has_value());
+  port_ = server_->port();
+
+  RawClient big(port_);
+  ASSERT_TRUE(big.Send(
+      "GET /big HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"));
+  auto c = Client();
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  int probes = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = c.Get("/healthz");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << "probe " << probes << " waited";
+    ++probes;
+    std::this_thread::sleep_for(50ms);
+  }
+  bool closed = false;
+  const std::string got = big.ReadAll(60000ms, &closed);
+  const size_t head_end = got.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << got.substr(0, 200);
+  const std::string head = got.substr(0, head_end);
+  EXPECT_NE(head.find("HTTP/1.1 200"), std::string::npos) << head;
+  EXPECT_NE(head.find("Content-Encoding: gzip"), std::string::npos) << head;
+  // One Server-Timing: the worker's wait, query and compression.
+  EXPECT_NE(head.find(", compress;dur="), std::string::npos) << head;
+  EXPECT_LT(got.size() - head_end, size_t{48} << 20) << "compressed";
+}
+
 TEST_F(ServerTest, AStreamWaitingForItsNextPieceDoesNotHoldUpTheIoThread) {
   class SlowStream : public BodyStream {
    public:
