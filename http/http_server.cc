@@ -69,38 +69,51 @@ std::string Seconds(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
-// The query workers: a fixed set of threads and a bounded queue. TrySubmit never blocks.
+// The query workers: a fixed set of threads and a bounded queue, served fairly between client
+// addresses: each address has a queue of its own, and the workers take from them in turn, so
+// that one client looping expensive queries delays another's by the queries already running, not
+// by all that it queued. One address may hold at most half the queue. TrySubmit never blocks.
 class WorkerPool {
  public:
-  WorkerPool(int threads, size_t queue_limit) : queue_limit_(queue_limit) {
+  enum class Submitted { kQueued, kFull, kClientFull };
+
+  WorkerPool(int threads, size_t queue_limit)
+      : queue_limit_(queue_limit), client_limit_(std::max<size_t>(1, queue_limit / 2)) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
   }
   ~WorkerPool() { Stop(); }
 
-  // False when the queue is full or the pool is stopping.
-  bool TrySubmit(std::function<void()> job) {
+  // kFull when the queue is full or the pool is stopping; kClientFull when client has half of it.
+  Submitted TrySubmit(const std::string& client, std::function<void()> job) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_ || queue_.size() >= queue_limit_) return false;
-      queue_.push_back(std::move(job));
+      if (stopping_ || queued_ >= queue_limit_) return Submitted::kFull;
+      auto [it, fresh] = by_client_.try_emplace(client);
+      if (it->second.size() >= client_limit_) return Submitted::kClientFull;
+      if (it->second.empty()) turns_.push_back(client);
+      it->second.push_back(std::move(job));
+      ++queued_;
     }
     cv_.notify_one();
-    return true;
+    return Submitted::kQueued;
   }
 
   size_t queued() const {
     std::lock_guard lock(mu_);
-    return queue_.size();
+    return queued_;
   }
   size_t running() const { return running_.load(); }
+  size_t client_limit() const { return client_limit_; }
 
   // Drops the jobs still queued, waits for the running ones. Idempotent.
   void Stop() {
-    std::deque<std::function<void()>> dropped;
+    std::unordered_map<std::string, std::deque<std::function<void()>>> dropped;
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
-      dropped.swap(queue_);
+      dropped.swap(by_client_);
+      turns_.clear();
+      queued_ = 0;
     }
     cv_.notify_all();
     for (auto& t : threads_) t.join();
@@ -113,10 +126,20 @@ class WorkerPool {
       std::function<void()> job;
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        cv_.wait(lock, [&] { return stopping_ || queued_ > 0; });
+        if (queued_ == 0) return;
+        // The client whose turn it is: its oldest query, and its turn goes to the back.
+        std::string client = std::move(turns_.front());
+        turns_.pop_front();
+        auto it = by_client_.find(client);
+        job = std::move(it->second.front());
+        it->second.pop_front();
+        if (it->second.empty()) {
+          by_client_.erase(it);
+        } else {
+          turns_.push_back(std::move(client));
+        }
+        --queued_;
         ++running_;
       }
       job();
@@ -126,9 +149,12 @@ class WorkerPool {
   }
 
   const size_t queue_limit_;
+  const size_t client_limit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
+  std::unordered_map<std::string, std::deque<std::function<void()>>> by_client_;
+  std::deque<std::string> turns_;  // clients with queries queued, in the order they are served
+  size_t queued_ = 0;
   std::atomic<size_t> running_{0};
   bool stopping_ = false;
   std::vector<std::thread> threads_;
@@ -590,8 +616,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     auto shared = shared_;
     const auto submitted = Clock::now();
     const std::string_view encoding = encoding_;  // a static string (ChooseEncoding)
-    bool queued = shared_->pool->TrySubmit([self, shared, job_req, cancel, generation, access,
-                                            submitted, encoding] {
+    const WorkerPool::Submitted queued = shared_->pool->TrySubmit(ip_, [self, shared, job_req,
+                                                                        cancel, generation, access,
+                                                                        submitted, encoding] {
       if (cancel->load()) return;  // answered 503 while it waited
       const auto started = Clock::now();
       auto res = std::make_shared<Response>();
@@ -636,7 +663,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       asio::post(self->stream_.get_executor(),
                  [self, res, charge, generation] { self->OnHandled(generation, std::move(*res)); });
     });
-    if (!queued) {
+    if (queued == WorkerPool::Submitted::kClientFull) {
+      pending_ = false;
+      Reject("client_queue_full");
+      return SendBusy(std::to_string(shared_->pool->client_limit()) + " queries from " + ip_ +
+                          " are already waiting (half of -http-query-queue, the most one client "
+                          "address may hold): wait for their answers, then retry",
+                      "2");
+    }
+    if (queued != WorkerPool::Submitted::kQueued) {
       pending_ = false;
       Reject("queue_full");
       return SendBusy("the server is busy: " + std::to_string(shared_->pool->running()) +

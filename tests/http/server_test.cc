@@ -487,6 +487,71 @@ TEST_F(ServerTest, AnAnswerIsCompressedOnItsQueryWorkerNotOnTheIoThread) {
   EXPECT_LT(got.size() - head_end, size_t{48} << 20) << "compressed";
 }
 
+// The query workers serve client addresses in turn: a client that has queued many queries
+// delays another's by the query running, not by all it queued, and it may queue at most half
+// the queue (more are answered 503 at once, counted apart).
+TEST_F(ServerTest, QueriesOfTwoClientAddressesAreServedInTurn) {
+  server_.reset();
+  router_.reset();
+  options_.query_workers = 1;
+  options_.query_queue = 8;  // at most 4 waiting from one address
+  router_ = MakeSloopRouter(options_, *store_, registry_);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  std::vector<std::string> order;
+  router_->Exact(
+      "/hold", "hold",
+      [&](const Request& req) {
+        std::unique_lock lock(mu);
+        order.emplace_back(req.Param("id").value_or("?"));
+        cv.notify_all();
+        cv.wait(lock, [&] { return released; });
+        Response r;
+        r.body = "{}";
+        return r;
+      },
+      RouteClass{Lane::kWorker, Access::kPublic});
+  server_ = std::make_unique<HttpServer>(options_, *router_);
+  ASSERT_TRUE(server_->Start().has_value());
+  port_ = server_->port();
+  auto ask = [&](RawClient& c, const std::string& id) {
+    return c.Send("GET /hold?id=" + id + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  };
+  std::vector<std::unique_ptr<RawClient>> a;
+  for (int i = 1; i <= 6; ++i) {
+    a.push_back(std::make_unique<RawClient>(port_, "127.0.0.1"));
+    ASSERT_TRUE(ask(*a.back(), "a" + std::to_string(i)));
+    if (i == 1) {
+      std::unique_lock lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return !order.empty(); }));  // a1 runs
+    } else {
+      std::this_thread::sleep_for(50ms);  // queued in this order
+    }
+  }
+  // a6 is one more than half the queue: refused at once.
+  bool closed = false;
+  const std::string refused = a.back()->ReadAll(3000ms, &closed);
+  EXPECT_NE(refused.find("HTTP/1.1 503"), std::string::npos) << refused.substr(0, 300);
+  EXPECT_NE(refused.find("already waiting"), std::string::npos) << refused.substr(0, 600);
+  RawClient b(port_, "127.0.0.2");
+  ASSERT_TRUE(ask(b, "b1"));
+  std::this_thread::sleep_for(100ms);
+  {
+    std::lock_guard lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  for (int i = 0; i < 5; ++i) {
+    const std::string got = a[i]->ReadAll(5000ms, &closed);
+    EXPECT_NE(got.find("HTTP/1.1 200"), std::string::npos) << "a" << i + 1;
+  }
+  EXPECT_NE(b.ReadAll(5000ms, &closed).find("HTTP/1.1 200"), std::string::npos);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"a1", "a2", "b1", "a3", "a4", "a5"}))
+      << "b1 waited for a1 and a2, whose turn had come, not for all of a's";
+}
+
 TEST_F(ServerTest, AStreamWaitingForItsNextPieceDoesNotHoldUpTheIoThread) {
   class SlowStream : public BodyStream {
    public:
