@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <compare>
+#include <map>
 #include <tuple>
 
 #include "base/strings.h"
@@ -123,6 +124,13 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
   uint32_t serial = 0;
   bool previous_scanned = false;
   auto cancelled = [&] { return q.cancel && q.cancel->load(std::memory_order_relaxed); };
+  // q.may_read's answers, once a namespace (entries come sorted by kind, then namespace).
+  std::map<std::string, bool, std::less<>> may_read;
+  auto readable = [&](std::string_view ns) {
+    auto it = may_read.find(ns);
+    if (it == may_read.end()) it = may_read.emplace(std::string(ns), q.may_read(ns)).first;
+    return it->second;
+  };
   uint32_t visited = 0;
   bool too_big = false;
   for (const auto& shard : shards) {
@@ -158,6 +166,8 @@ Result<TimelineResult> Store::Timeline(const TimelineQuery& q) const {
         return true;
       }
       if (!q.name_exact.empty() && !EqualsIgnoreCase(e.key.name, q.name_exact)) return true;
+      if (!q.uid.empty() && e.key.uid != q.uid) return true;
+      if (q.may_read && !readable(e.key.namespace_)) return true;
       int64_t begin, end;
       if (e.flags & kEventOnly) {
         if (e.heat.empty()) return true;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <memory_resource>
 #include <span>
@@ -33,6 +34,10 @@ struct TimelineQuery {
   std::string kind;        // "" = all (Events are shown only when asked for by kind)
   std::string name_match;  // substring of the name; "" = any
   std::string name_exact;  // exact name; "" = any
+  std::string uid;         // exact uid; "" = any
+  // The namespaces the asker may read (null: all): rows of others are left out before they are
+  // counted (matched, truncated) or take a place under the limit. Called once a namespace.
+  std::function<bool(std::string_view namespace_)> may_read;
   TimelineSort sort = TimelineSort::kStart;
   size_t limit = 5000;
   // Which resources the window holds is all that is asked (their times and ticks are not

@@ -90,8 +90,11 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   TimelineQuery q;
   q.range = ApiWindow(p, ctx, true);
+  // "_all" is Sloop's "every": its clients send it.
   q.namespace_ = p.GetOr("namespace", "");
+  if (q.namespace_ == "_all") q.namespace_.clear();
   q.kind = p.GetOr("kind", "");
+  if (q.kind == "_all") q.kind.clear();
   q.name_match = p.Get("name_match") ? *p.Get("name_match") : p.GetOr("namematch", "");
   q.name_exact = p.GetOr("name", "");
   q.sort = ApiSort(p.GetOr("sort", ""));
@@ -115,6 +118,8 @@ Response Timeline(const HandlerContext& ctx, const Request& req) {
     q.limit = kMaxLimit;
   }
   if (!q.namespace_.empty()) CheckNamespace(req, q.namespace_);
+  // Rows the user may not read are left out by the query, before the limit and the counts.
+  q.may_read = req.may_read_namespace;
   q.cancel = req.cancel.get();
   q.max_bytes = 4 * ctx.options.max_answer_bytes;
   auto result = ctx.store.Timeline(q);
@@ -227,6 +232,7 @@ Response Resources(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   std::string_view search = p.GetOr("search", "");
   std::string_view kind = p.GetOr("kind", "");
+  if (kind == "_all") kind = {};  // Sloop's "every kind"
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxLimit).value_or(1000));
   // Every shard this store holds; shards older than those (a bucket's) from the window's start
   // (from or lookback; default: the default lookback) on.

@@ -588,6 +588,7 @@ Response Changes(const HandlerContext& ctx, const Request& req) {
   std::string ns(p.GetOr("namespace", ""));
   if (ns == "_all") ns.clear();
   std::string kind(p.GetOr("kind", ""));
+  if (kind == "_all") kind.clear();
   size_t limit = static_cast<size_t>(p.Int("limit", 1, kMaxApiLimit).value_or(kDefaultLimit));
   if (!ns.empty()) CheckNamespace(req, ns);
   ChangesQuery query(ctx, req, range, ns, kind);

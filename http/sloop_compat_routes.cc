@@ -117,21 +117,40 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
   // it the answer says so (truncated, total_rows) instead of dropping rows silently.
   q.limit = static_cast<size_t>(p.Int("limit", 1, kMaxHeatMapRows).value_or(kMaxHeatMapRows));
   if (!q.namespace_.empty()) CheckNamespace(p.request(), q.namespace_);
+  // The uid and what the user may read are filtered by the query, before the limit and the
+  // counts.
+  q.uid = uuid;
+  q.may_read = p.request().may_read_namespace;
   q.cancel = p.request().cancel.get();
   q.max_bytes = 4 * ctx.options.max_answer_bytes;
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
 
+  // Rows past options.max_answer_bytes of indented JSON are left out, as past the limit (ticks
+  // of resources that change every second add up over days); the answer says so.
+  size_t estimate = 256, shown = result->rows.size();
+  bool truncated = result->truncated;
+  for (size_t i = 0; i < result->rows.size(); ++i) {
+    const TimelineRow& r = result->rows[i];
+    const size_t row = 300 + r.key.kind.size() + r.key.namespace_.size() + r.key.name.size() +
+                       16 * (r.changed_at.size() + r.nochange_at.size()) + 140 * r.heat.size();
+    if (estimate + row > ctx.options.max_answer_bytes) {
+      shown = i;
+      truncated = true;
+      break;
+    }
+    estimate += row;
+  }
+
   // Fields in the order Sloop's Go structs marshal them (TimelineRoot, TimelineRow, Overlay).
   std::string body;
-  body.reserve(256 + result->rows.size() * 512);
+  body.reserve(estimate);
   JsonWriter w(&body, kIndent);
   w.BeginObject();
   w.Key("view_options").BeginObject().Field("sort", sort).EndObject();
   w.Key("rows").BeginArray();
-  for (const TimelineRow& row : result->rows) {
-    if (!uuid.empty() && row.key.uid != uuid) continue;
-    if (!p.request().MayRead(row.key.namespace_)) continue;
+  for (size_t i = 0; i < shown; ++i) {
+    const TimelineRow& row = result->rows[i];
     int64_t start = row.start_ns / kNsPerSec, end = row.end_ns / kNsPerSec;
     w.BeginObject();
     w.Field("text", row.key.name).Field("duration", end - start);
@@ -148,7 +167,7 @@ Response EventHeatMap(const HandlerContext& ctx, const Params& p) {
     w.EndObject();
   }
   w.EndArray();
-  if (result->truncated) {
+  if (truncated) {
     // Not in Sloop's shape (it never cuts); extra fields its UI ignores.
     w.Field("truncated", true).Field("total_rows", uint64_t(result->matched));
   }
@@ -256,18 +275,13 @@ Response GetResSummaryData(const HandlerContext& ctx, const Params& p) {
   q.name_match = p.GetOr("namematch", "");
   q.name_exact = p.GetOr("name", "");
   q.limit = 100;
-  std::string_view uuid = p.GetOr("uuid", "");
+  q.uid = p.GetOr("uuid", "");  // before the limit: the row asked for is among those kept
+  q.may_read = p.request().may_read_namespace;
   q.cancel = p.request().cancel.get();
   q.max_bytes = 4 * ctx.options.max_answer_bytes;
   auto result = ctx.store.Timeline(q);
   if (!result) return StoreErrorResponse(result.error(), "data query");
-  const TimelineRow* row = nullptr;
-  for (const auto& r : result->rows) {
-    if ((uuid.empty() || r.key.uid == uuid) && p.request().MayRead(r.key.namespace_)) {
-      row = &r;
-      break;
-    }
-  }
+  const TimelineRow* row = result->rows.empty() ? nullptr : &result->rows.front();
   std::string body;
   if (!row) return JsonResponse(std::move(body));  // Sloop: an empty body when nothing matched
   auto ts = [](JsonWriter& w, std::string_view key, int64_t ns) {

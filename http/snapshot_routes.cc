@@ -25,6 +25,7 @@ struct Version {
 Response Snapshot(const HandlerContext& ctx, const Request& req) {
   Params p(req);
   std::string kind(p.Required("kind"));
+  if (kind == "_all") throw ParamError("kind", "must name one kind, not _all");
   std::string ns(p.GetOr("namespace", ""));
   if (ns == "_all") ns.clear();
   std::optional<int64_t> asked = p.Time("at");
