@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "engine/backup.h"
 #include "engine/store_internal.h"
+#include "index/index_reader.h"
 #include "segments/segment_format.h"
 
 namespace sloop {
@@ -249,7 +250,17 @@ Result<void> Store::Recover() {
               "); open the store writable to rebuild its index from its segment");
           continue;
         }
-        set_aside(idx, shard.error().ToString() + "; rebuilding it from " + seg.string());
+        if (IndexReader::BaseUnusable(shard.error())) {
+          // Whole itself, but of no use without its base: nothing to keep aside (a copy would
+          // be disk that no limit counts, for each shard of a chain behind a damaged base).
+          Log("shard " + std::to_string(id) + ": " + shard.error().message +
+              "; rebuilding its index from " + seg.string());
+          std::error_code ec;
+          std::filesystem::remove(idx, ec);
+          if (ec) Log("cannot remove " + idx.string() + ": " + ec.message());
+        } else {
+          set_aside(idx, shard.error().ToString() + "; rebuilding it from " + seg.string());
+        }
         has_idx = false;
       }
     }

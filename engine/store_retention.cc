@@ -81,13 +81,22 @@ Result<RetentionReport> Store::EnforceRetention() {
     // What the store may occupy before anything else is deleted: the sealed files, and each
     // unsealed shard's arrival-order file with the room its seal will need (the active one also
     // with the block it is filling).
-    uint64_t total = 0, unsealed = 0;
+    // Shards are sealed one at a time, so the room the seals need is the largest one's, not
+    // each one's: after a damaged base index, a whole chain of shards (up to eight) waits to be
+    // sealed again, and counting room for each would delete the newest history to make it.
+    uint64_t total = 0, unsealed = 0, largest = 0;
     for (const auto& s : sealed_) {
       for (const auto& [p, n] : s->Files()) total += n;
     }
-    for (const auto& s : sealing_) unsealed += s->segment_bytes();
-    if (active_) unsealed += active_->segment_bytes();
-    total += unsealed * (1 + kSealRoomFactor);
+    for (const auto& s : sealing_) {
+      unsealed += s->segment_bytes();
+      largest = std::max(largest, s->segment_bytes());
+    }
+    if (active_) {
+      unsealed += active_->segment_bytes();
+      largest = std::max(largest, active_->segment_bytes());
+    }
+    total += unsealed + largest * kSealRoomFactor;
     if (active_) total += options_.writer.target_block_bytes;
     // Age is measured from the newest data, as Sloop does: a played-back capture or a restored
     // backup of last month is kept, not deleted the moment it is stored.
@@ -110,7 +119,7 @@ Result<RetentionReport> Store::EnforceRetention() {
     // copy and index, and the block the active shard is filling), and a margin for the file
     // system.
     const int64_t needed =
-        static_cast<int64_t>(unsealed * kSealRoomFactor) +
+        static_cast<int64_t>(largest * kSealRoomFactor) +
         (active_ ? static_cast<int64_t>(options_.writer.target_block_bytes) : 0) + (1 << 20);
     while (!sealed_.empty()) {
       // The shard whose newest record is oldest goes first (shards may overlap in time once

@@ -24,6 +24,11 @@
 #include "segments/zstd_context.h"
 
 namespace sloop {
+
+namespace {
+// How an index that is whole itself, but whose base does not open, is refused (BaseUnusable).
+constexpr std::string_view kBaseUnusable = "its keys are read in ";
+}  // namespace
 namespace {
 
 using index_format::kEntriesPerBlock;
@@ -156,13 +161,13 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
     const std::string base_name = "the index of shard " + std::to_string(r->base_shard_id());
     std::shared_ptr<const IndexReader> b = base ? base(r->base_shard_id()) : nullptr;
     if (!b) {
-      return MakeError(
-          ErrorCode::kCorruption,
-          "index " + path.string() + ": its keys are read in " + base_name + ", which is missing");
+      return MakeError(ErrorCode::kCorruption, "index " + path.string() + ": " +
+                                                   std::string(kBaseUnusable) + base_name +
+                                                   ", which is missing");
     }
     if (b->header().index_id != r->base_index_id() || b->size() != r->base_entry_count()) {
       return MakeError(ErrorCode::kCorruption,
-                       "index " + path.string() + ": its keys are read in " + base_name +
+                       "index " + path.string() + ": " + std::string(kBaseUnusable) + base_name +
                            ", which is not the file it was written against");
     }
     index->base_ = std::move(b);
@@ -207,6 +212,11 @@ Result<std::shared_ptr<IndexReader>> IndexReader::Open(const std::filesystem::pa
   // Verification touched every page: let them go until a query reads them.
   index->ReleaseMemory();
   return index;
+}
+
+bool IndexReader::BaseUnusable(const Error& error) {
+  return error.code == ErrorCode::kCorruption &&
+         error.message.find(kBaseUnusable) != std::string::npos;
 }
 
 Result<uint64_t> IndexReader::BaseShardOf(const std::filesystem::path& path) {

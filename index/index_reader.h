@@ -165,6 +165,9 @@ class IndexReader {
   // The base shard a file names (0: none), from its header alone, so that its base can be opened
   // first. kCorruption / kUnsupported as Open.
   static Result<uint64_t> BaseShardOf(const std::filesystem::path& path);
+  // Whether Open refused a file only because its base did not open, or is not the file it was
+  // written against: the file itself passed its checks, and is of no use without that base.
+  static bool BaseUnusable(const Error& error);
   ~IndexReader();
 
   // Another reader of the same mapping with an empty block cache.

@@ -344,8 +344,54 @@ TEST_F(FaultsTest, DamagedBaseIndexIsRebuiltWithTheIndexesReadingIt) {
   ASSERT_TRUE(store);
   EXPECT_EQ(Readable(*store), total);
   EXPECT_EQ(store->Stats().sealed_shards, static_cast<uint64_t>(kHours));
-  EXPECT_GE(store->Stats().indexes_rebuilt, 1u);
+  EXPECT_EQ(store->Stats().indexes_rebuilt, 2u);
   EXPECT_TRUE(fs::exists(fs::path(base) += ".damaged"));
+  // The index reading it passed its own checks: it is rebuilt, and no copy of it is kept aside
+  // (disk no limit counts, for each shard of a chain behind a damaged base).
+  EXPECT_FALSE(fs::exists(fs::path(first) += ".damaged"));
+  EXPECT_EQ(store->Stats().damaged_files_set_aside, 1u);
+}
+
+// A damaged base behind a chain of indexes: every shard of the chain waits to be sealed again.
+// Shards are sealed one at a time, so the room kept for seals is the largest one's: a limit the
+// store fits under with that room deletes nothing (counting room for each deleted the newest
+// shards to make it).
+TEST_F(FaultsTest, ShardsWaitingToBeSealedAgainAfterADamagedBaseDeleteNothing) {
+  constexpr int kHours = 6;
+  {
+    auto store = Open(Options());
+    ASSERT_TRUE(store);
+    for (int h = 0; h < kHours; ++h) {
+      for (int i = 0; i < 200; ++i) {
+        if (h > 0 && i % 2) continue;
+        ASSERT_TRUE(store->Append(
+            mk_.Pod(kT0 + h * kHour + i * kSec, "ns", PodName(i), "u" + PodName(i), h * 1000 + i)));
+      }
+    }
+    ASSERT_TRUE(store->Close());
+  }
+  const fs::path base = Shards() / "0000000005.idx";  // read by 4, which 3 reads, which 2 reads
+  ASSERT_EQ(IndexReader::BaseShardOf(Shards() / "0000000002.idx").value_or(0), 3u);
+  ASSERT_EQ(IndexReader::BaseShardOf(base).value_or(0), 6u);
+  uint64_t bytes = 0, largest = 0, total = 0;
+  for (const auto& f : fs::directory_iterator(Shards())) {
+    bytes += fs::file_size(f.path());
+    if (f.path().extension() == ".seg") largest = std::max(largest, fs::file_size(f.path()));
+  }
+  {
+    auto store = Open(Options());
+    ASSERT_TRUE(store);
+    total = Readable(*store);
+  }
+  FlipByte(base, fs::file_size(base) / 2);
+  StoreOptions tight = Options();
+  tight.max_disk_bytes = bytes + largest * 5 / 2;
+  tight.gc_threshold = 1.0;
+  auto store = Open(tight);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->Stats().indexes_rebuilt, 4u);  // 2, 3, 4 and 5
+  EXPECT_EQ(store->Stats().sealed_shards, static_cast<uint64_t>(kHours));
+  EXPECT_EQ(Readable(*store), total);
 }
 
 // An Event's times in an older shard are its records' (index format 4), read from the first
