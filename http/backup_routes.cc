@@ -98,6 +98,22 @@ Response Backup(const HandlerContext& ctx, const Request& req,
   Params p(req);
   // Sloop's since= is a Badger version; backups here are always whole. Accept and check it.
   (void)p.Int("since", 0, INT64_MAX);
+  if (req.method == "HEAD") {
+    // What a download would be, without its snapshot: taking one flushes the active shard's
+    // block and opens every shard file, which a client polling with HEAD must not cause. The
+    // length is the snapshot's, so it is not given (as for a body sent in chunks).
+    class NoBody : public BodyStream {
+     public:
+      bool Next(std::string*, std::string*) override { return false; }
+    };
+    Response res;
+    res.content_type = "application/x-tar";
+    res.compressible = false;
+    res.SetHeader("Content-Disposition", "attachment; filename=sloop-" + ctx.options.UrlContext() +
+                                             "-" + CompactTime(ctx.store.Now()) + ".tar");
+    res.stream = std::make_unique<NoBody>();
+    return res;
+  }
   if (++*running > kMaxConcurrentBackups) {
     --*running;
     Response r = ErrorResponse(503, "", "too many backups in progress; try again later");

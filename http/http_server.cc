@@ -728,7 +728,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
     SetCommonHeaders(*msg, res);
     std::string body;
-    if (res.stream) {
+    const bool streamed = res.stream != nullptr;
+    if (streamed) {
       res.stream.reset();  // HEAD of a stream: headers only
     } else {
       body = std::move(res.body);
@@ -747,7 +748,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       }
     }
     if (head_) {
-      msg->content_length(res.stream_length ? *res.stream_length : body.size());
+      // A stream of unknown length gets no Content-Length (its GET is sent in chunks).
+      if (!streamed || res.stream_length) {
+        msg->content_length(res.stream_length ? *res.stream_length : body.size());
+      }
     } else {
       msg->body() = std::move(body);
       msg->prepare_payload();

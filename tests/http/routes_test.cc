@@ -778,6 +778,16 @@ TEST_F(RoutesTest, BackupStreamsTheArchiveWithItsLength) {
                 }).has_value());
     EXPECT_TRUE(body == expected) << "the download is the archive";
   }
+  // HEAD takes no snapshot (which flushes the active shard's block and opens every shard file):
+  // a client polling with it costs nothing, and no length is promised.
+  Response head = Get("/api/v1/backup", "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.content_type, "application/x-tar");
+  EXPECT_FALSE(head.stream_length.has_value());
+  ASSERT_TRUE(head.stream);
+  std::string none, why;
+  EXPECT_FALSE(head.stream->Next(&none, &why));
+  EXPECT_TRUE(none.empty());
   // Dropping the stream early (client went away) stops the writer.
   Response r = Get("/api/v1/backup");
   std::string piece, error;
