@@ -185,7 +185,8 @@ Result<ApiClient::Response> Fetch(ApiClient& client, const std::string& path,
 }  // namespace
 
 Result<std::vector<ResourceType>> Discover(ApiClient& client, bool watch_crds,
-                                           std::chrono::seconds timeout) {
+                                           std::chrono::seconds timeout, bool* crds_listed) {
+  if (crds_listed) *crds_listed = watch_crds;
   std::vector<ResourceType> all;
   auto core = Fetch(client, "/api", kAcceptAggregatedDiscovery, timeout);
   if (!core) return std::unexpected(core.error());
@@ -229,6 +230,7 @@ Result<std::vector<ResourceType>> Discover(ApiClient& client, bool watch_crds,
         have_crd_list = true;
       }
     }
+    if (crds_listed) *crds_listed = have_crd_list;
     for (auto& t : all) {
       if (have_crd_list) {
         t.is_crd = crds.contains(t.GroupResource());

@@ -36,9 +36,11 @@ bool IsAggregatedDiscovery(std::string_view content_type);
 
 // Asks the server. 401/403 and unreachable servers fail with a message naming the URL; a group
 // version whose document fails is skipped (as kubectl does). `watch_crds` also lists CRDs to
-// mark custom resources (is_crd).
+// mark custom resources (is_crd); when that list cannot be read, is_crd is guessed from the
+// group (one with a dot and not ending in .k8s.io) and *crds_listed (when given) says false.
 Result<std::vector<ResourceType>> Discover(ApiClient& client, bool watch_crds,
-                                           std::chrono::seconds timeout);
+                                           std::chrono::seconds timeout,
+                                           bool* crds_listed = nullptr);
 
 // The types to record: Sloop's default set plus CRDs (when watch_crds), or include_kinds; minus
 // exclude_kinds; never Secrets; Leases only when watch_leases or named in include_kinds.

@@ -976,11 +976,28 @@ struct Ingester::Impl {
   }
 
   void Rediscover() {
+    bool crds_listed = true;
     auto all = Discover(*client, options.watch_crds,
-                        std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout));
+                        std::chrono::duration_cast<std::chrono::seconds>(options.request_timeout),
+                        &crds_listed);
     if (!all) {
       Log("rediscovery failed: " + all.error().ToString() + "; keeping the current kinds");
       return;
+    }
+    if (!crds_listed) {
+      // The CRD list failed this time (throttled, a timeout): a kind watched now keeps what the
+      // last list said of it, rather than the guess from its group, which is wrong for CRDs in
+      // *.k8s.io groups (Gateway API, volume snapshots): guessed, they would stop being watched,
+      // and changes in between go unseen, until the next rediscovery.
+      for (ResourceType& t : *all) {
+        for (const auto& s : streams) {
+          const ResourceType& w = s->rec->type();
+          if (w.group == t.group && w.version == t.version && w.resource == t.resource) {
+            t.is_crd = w.is_crd;
+            break;
+          }
+        }
+      }
     }
     auto selected = SelectResources(*all, options);
     for (const auto& t : selected) {

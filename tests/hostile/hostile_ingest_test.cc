@@ -459,6 +459,61 @@ TEST_P(WatchFromTheFutureTest, Relists) {
 
 INSTANTIATE_TEST_SUITE_P(AsStatusOrFrame, WatchFromTheFutureTest, ::testing::Bool());
 
+// The CRD list failing at a rediscovery (throttled: 429) keeps what the last one said of the
+// kinds watched: a CRD in a *.k8s.io group (Gateway API) is not guessed to be a built-in kind,
+// which is not recorded unless asked for, and so it is not dropped and its changes missed.
+TEST_F(HostileIngestTest, ACrdListFailingAtRediscoveryKeepsTheKindsWatched) {
+  std::atomic<int> crd_lists{0};
+  Start(
+      [&](const std::string& path, Conn& c) {
+        if (path == "/apis") {
+          return (void)c.Respond(
+              200, R"({"kind":"APIGroupList","groups":[{"name":"gateway.networking.k8s.io",)"
+                   R"("versions":[{"groupVersion":"gateway.networking.k8s.io/v1","version":"v1"}],)"
+                   R"("preferredVersion":{"groupVersion":"gateway.networking.k8s.io/v1",)"
+                   R"("version":"v1"}}]})");
+        }
+        if (path == "/apis/gateway.networking.k8s.io/v1") {
+          return (void)c.Respond(
+              200, R"({"kind":"APIResourceList","groupVersion":"gateway.networking.k8s.io/v1",)"
+                   R"("resources":[{"name":"gateways","namespaced":true,"kind":"Gateway",)"
+                   R"("verbs":["list","watch"]}]})");
+        }
+        if (path.starts_with("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")) {
+          if (IsWatch(path)) {
+            c.StartStream();
+            return c.Hold(20s);
+          }
+          if (path.find("limit=") == std::string::npos && crd_lists++ > 0) {
+            return (void)c.Respond(429, R"({"kind":"Status","message":"throttled","code":429})");
+          }
+          return (void)c.Respond(
+              200, R"({"kind":"CustomResourceDefinitionList","metadata":{"resourceVersion":"3"},)"
+                   R"("items":[{"metadata":{"name":"gateways.gateway.networking.k8s.io"},)"
+                   R"("spec":{"group":"gateway.networking.k8s.io","names":{"plural":"gateways",)"
+                   R"("kind":"Gateway"}}}]})");
+        }
+        if (ServeDiscovery(path, c)) return;
+        if (!IsWatch(path)) return (void)c.Respond(200, List({}, 5));
+        c.StartStream();
+        c.Hold(20s);
+      },
+      [](IngestOptions& o) {
+        o.include_kinds.clear();
+        o.watch_crds = true;
+        o.crd_refresh_interval = std::chrono::seconds(1);
+      });
+  auto watching = [&] {
+    for (const auto& s : ingester_->Status()) {
+      if (s.resource.starts_with("gateways")) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitFor(watching, 10s));
+  ASSERT_TRUE(WaitFor([&] { return crd_lists.load() >= 3; }, 10s)) << "rediscovered twice";
+  EXPECT_TRUE(watching()) << "still watched after rediscoveries whose CRD list failed";
+}
+
 // One object alone over the cap: skipped (named in the log), the list goes on from that page's
 // continue token, and it infers no deletions; a relist that skips it again keeps what it missed.
 TEST_F(HostileIngestTest, ObjectOverTheCapIsSkippedAndTheListGoesOn) {
