@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/log.h"
 #include "engine/recording_log.h"
 #include "engine/store.h"
 #include "http/http_message.h"
@@ -62,6 +63,40 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry, bool user_metrics,
                         .Register(registry);
 }
 
+namespace {
+
+// A label value as Prometheus' text format needs it: valid UTF-8 (a scraper refuses the whole
+// page over one bad byte), each invalid byte a '?', and at most max bytes.
+std::string LabelValue(std::string_view v, size_t max = 256) {
+  std::string out;
+  out.reserve(std::min(v.size(), max));
+  size_t i = 0;
+  while (i < v.size()) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = n > 0 && i + n <= v.size();
+    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(v[i + k]) >> 6) == 2;
+    if (ok && n > 1) {
+      // No overlong forms, surrogates or code points past U+10FFFF.
+      const auto c1 = static_cast<unsigned char>(v[i + 1]);
+      if (n == 2) ok = c >= 0xC2;
+      if (n == 3) ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+      if (n == 4) ok = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+    }
+    if (!ok) n = 1;
+    if (out.size() + n > max) break;
+    if (ok) {
+      out.append(v.substr(i, n));
+    } else {
+      out.push_back('?');
+    }
+    i += n;
+  }
+  return out;
+}
+
+}  // namespace
+
 void HttpMetrics::ObserveUser(std::string_view handler, const Request& req) {
   if (!user_requests_) return;
   // Sloop's built-in request labels, then the header labels; a header rule never overrides a
@@ -72,7 +107,7 @@ void HttpMetrics::ObserveUser(std::string_view handler, const Request& req) {
     for (const auto& h : headers) {
       std::string_view v = req.Header(h);
       if (!v.empty()) {
-        value = std::string(v.substr(0, 256));
+        value = LabelValue(v);
         break;
       }
     }
@@ -80,17 +115,41 @@ void HttpMetrics::ObserveUser(std::string_view handler, const Request& req) {
   }
   auto param = [&](std::string_view name) {
     auto v = req.Param(name);
-    return v ? std::string(v->substr(0, 256)) : std::string();
+    return v ? LabelValue(*v) : std::string();
   };
   std::string_view path = req.path;
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
   labels["handler"] = std::string(handler);
-  labels["cluster"] = std::string(path.substr(0, std::min<size_t>(path.find('/'), 256)));
+  labels["cluster"] = LabelValue(path.substr(0, std::min<size_t>(path.find('/'), 256)));
   labels["query"] = param("query");
   labels["namespace"] = param("namespace");
   labels["kind"] = param("kind");
   labels["name"] = req.Param("namematch") ? param("namematch") : param("name");
   labels["lookback"] = param("lookback");
+  {
+    std::lock_guard lock(mu_);
+    uint64_t h = 0;
+    for (const auto& [k, v] : labels) {
+      h = h * 1099511628211ull ^ std::hash<std::string>()(k);
+      h = h * 1099511628211ull ^ std::hash<std::string>()(v);
+    }
+    if (!user_series_.contains(h)) {
+      if (user_series_.size() >= kMaxUserSeries) {
+        // Counted, but under one series: what the client sent stays out of the labels.
+        for (auto& [k, v] : labels) {
+          if (k != "handler" && k != "cluster") v = "_other";
+        }
+        if (!user_series_full_logged_) {
+          user_series_full_logged_ = true;
+          LogLine("http", "warning: user_requests has " + std::to_string(kMaxUserSeries) +
+                              " label sets (-enable-user-metrics): further ones are counted with "
+                              "their labels \"_other\"");
+        }
+      } else {
+        user_series_.insert(h);
+      }
+    }
+  }
   user_requests_->Add(labels).Increment();
 }
 

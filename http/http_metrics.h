@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,6 +82,13 @@ class HttpMetrics {
   std::map<std::pair<std::string, int>, Series, Less> series_;
   prometheus::Family<prometheus::Counter>* user_requests_ = nullptr;
   std::vector<std::pair<std::string, std::vector<std::string>>> user_rules_;  // headers lower-case
+  // user_requests' label sets so far: past kMaxUserSeries, new ones are counted as "_other"
+  // (every header and parameter a client sends would otherwise add a series for good).
+  std::set<uint64_t> user_series_;
+  bool user_series_full_logged_ = false;
+
+ public:
+  static constexpr size_t kMaxUserSeries = 10000;
 };
 
 // The process metrics every Prometheus client library exports (process_cpu_seconds_total,

@@ -237,6 +237,46 @@ TEST_F(SloopMetricsTest, SloopsMetricsAreExportedWithItsNamesTypesAndLabels) {
   EXPECT_GT(value("process_start_time_seconds"), 1.5e9);
 }
 
+// user_requests takes its labels from what clients send: a value that is not UTF-8 would make
+// Prometheus refuse the whole page, and every new value would add a series for good. Values are
+// made valid (a '?' for each bad byte), and past kMaxUserSeries label sets new ones share one
+// series labelled "_other".
+TEST(SloopUserMetrics, LabelsAreValidUtf8AndTheirSetsBounded) {
+  prometheus::Registry registry;
+  HttpMetrics http(registry, true);
+  auto series = [&] {
+    std::vector<std::map<std::string, std::string>> out;
+    for (const auto& f : registry.Collect()) {
+      if (f.name != "user_requests") continue;
+      for (const auto& m : f.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : m.label) labels[l.name] = l.value;
+        out.push_back(labels);
+      }
+    }
+    return out;
+  };
+  Request bad;
+  bad.path = "/prod/data";
+  bad.headers = {{"user-agent", "\xff\xfe bad \xc3\xa9t\xc3"}};  // é is kept
+  http.ObserveUser("query", bad);
+  auto one = series();
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["user_agent"], "?? bad \xc3\xa9t?");
+
+  for (size_t i = 0; i < HttpMetrics::kMaxUserSeries + 50; ++i) {
+    Request r;
+    r.path = "/prod/data";
+    r.headers = {{"user-agent", "agent-" + std::to_string(i)}};
+    http.ObserveUser("query", r);
+  }
+  auto all = series();
+  EXPECT_EQ(all.size(), HttpMetrics::kMaxUserSeries + 1) << "the bound, and one for the rest";
+  size_t other = 0;
+  for (auto& labels : all) other += labels["user_agent"] == "_other";
+  EXPECT_EQ(other, 1u);
+}
+
 TEST(SloopMetricsOff, GranularAndUserMetricsOnlyWhenAsked) {
   prometheus::Registry registry;
   ingest::IngestMetrics ingest(registry);
