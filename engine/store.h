@@ -369,6 +369,10 @@ class Store : public RecordSink {
   OlderShardsFn older_shards_;  // with shards_mu_
   uint64_t next_shard_id_ = 1;
   uint64_t active_segment_cap_ = 0;         // options_.active_segment_cap_bytes, or less
+  // The same cap for the volume the store is on: what it can hold (the store's files and its
+  // free space) as if that were -max-disk-mb. Set by retention, which reads the free space; a
+  // volume smaller than the limit must not let the active shard take the room its seal needs.
+  std::atomic<uint64_t> volume_segment_cap_{UINT64_MAX};
   // now_ns() - boot_ns() when the store was opened (retention by age, EnforceRetention), and
   // the clock step last logged.
   int64_t wall_minus_boot_at_open_ = 0;

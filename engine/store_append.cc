@@ -167,7 +167,8 @@ Result<void> Store::AppendLocked(const RecordView& record) {
       }
     }
   }
-  if (segment >= active_segment_cap_ || grown >= options_.active_index_cap_bytes) {
+  if (segment >= std::min(active_segment_cap_, volume_segment_cap_.load()) ||
+      grown >= options_.active_index_cap_bytes) {
     Log("shard " + std::to_string(active->id()) + " reached its size cap (segment " +
         std::to_string(segment >> 20) + " MiB, index " + std::to_string(grown >> 20) +
         " MiB added to " + std::to_string((memory - grown) >> 20) +

@@ -96,6 +96,23 @@ Result<RetentionReport> Store::EnforceRetention() {
       unsealed += active_->segment_bytes();
       largest = std::max(largest, active_->segment_bytes());
     }
+    // The volume's room for the store (its files and the free space) caps the active shard as
+    // -max-disk-mb does (Store::Open): the active shard and the one being sealed, each with the
+    // room its seal needs, fit in it with the sealed shards deleted, so the store never wedges
+    // with a seal that cannot finish and nothing left to delete.
+    if (volume_free != INT64_MAX) {
+      const uint64_t room =
+          total + unsealed + static_cast<uint64_t>(std::max<int64_t>(0, volume_free));
+      const auto fit = static_cast<uint64_t>(static_cast<double>(room) * options_.gc_threshold) /
+                       (2 * (1 + kSealRoomFactor));
+      const uint64_t cap = std::max<uint64_t>(fit, 4096);
+      const uint64_t before = volume_segment_cap_.exchange(cap);
+      if (cap < active_segment_cap_ && (before >= active_segment_cap_ || cap < before / 2)) {
+        Log("the volume holds " + std::to_string(room >> 20) + " MiB for the store (less than " +
+            "-max-disk-mb): the active shard is sealed at " + std::to_string(cap >> 10) +
+            " KiB so that its seal always has room");
+      }
+    }
     total += unsealed + largest * kSealRoomFactor;
     if (active_) total += options_.writer.target_block_bytes;
     // Age is measured from the newest data, as Sloop does: a played-back capture or a restored

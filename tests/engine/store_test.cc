@@ -296,6 +296,39 @@ TEST_F(StoreTest, AFullVolumeMakesRoomForTheSealsByDeletingTheOldestShards) {
   EXPECT_EQ(store->Stats().evictions, 1u);
 }
 
+// A volume smaller than -max-disk-mb (here 2 MiB under a 32 GiB limit): the active shard is
+// sealed at the size the volume allows, not the limit, so its seal always finds room and
+// retention deletes the oldest shards; the store never takes more than the volume, and the
+// newest history is recorded and sealed (before, the active shard took the whole volume and its
+// seal could never finish, with nothing sealed left to delete).
+TEST_F(StoreTest, AVolumeSmallerThanTheLimitCapsTheActiveShard) {
+  constexpr int64_t kVolume = 2 << 20;
+  auto used = [&] {
+    int64_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir_)) {
+      if (e.is_regular_file()) n += static_cast<int64_t>(e.file_size());
+    }
+    return n;
+  };
+  StoreOptions o = Options();
+  o.writer.target_block_bytes = 4 * 1024;
+  o.volume_free_bytes = [&] { return kVolume - used(); };
+  now_ = kT0 + 30 * kMin;  // one hour, still open: only the caps seal shards
+  auto store = OpenStore(o);
+  int64_t most = 0;
+  for (int i = 0; i < 8000; ++i) {
+    ASSERT_TRUE(store->Append(
+        mk_.Pod(kT0 + i * kSec / 10, "ns", "p" + std::to_string(i), "u" + std::to_string(i), i)))
+        << "record " << i;
+    if (i % 50 == 0) most = std::max(most, used());
+  }
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_LE(most, kVolume) << "the store outgrew its volume";
+  EXPECT_GT(store->Stats().evictions, 0u);
+  EXPECT_GT(store->Stats().sealed_shards, 0u);
+  EXPECT_EQ(History(*store, {"Pod", "ns", "p7999", ""}, {kT0, kT0 + kHour}).size(), 1u);
+}
+
 TEST_F(StoreTest, RetentionBySizeKeepsTheStoreUnderItsLimit) {
   StoreOptions o = Options();
   o.max_disk_bytes = 60 * 1024;
