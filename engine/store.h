@@ -373,6 +373,11 @@ class Store : public RecordSink {
   // free space) as if that were -max-disk-mb. Set by retention, which reads the free space; a
   // volume smaller than the limit must not let the active shard take the room its seal needs.
   std::atomic<uint64_t> volume_segment_cap_{UINT64_MAX};
+  // Shards retention deleted that someone still holds (a backup's descriptors, a query, an
+  // upload), with their bytes: the volume gets those back only when they are let go, so later
+  // passes count them as free rather than delete more (a slow backup would otherwise make
+  // retention delete a shard every second on a full volume). Guarded by shards_mu_.
+  std::vector<std::pair<std::weak_ptr<const SealedShard>, uint64_t>> deleted_held_;
   // now_ns() - boot_ns() when the store was opened (retention by age, EnforceRetention), and
   // the clock step last logged.
   int64_t wall_minus_boot_at_open_ = 0;

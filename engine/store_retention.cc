@@ -78,6 +78,15 @@ Result<RetentionReport> Store::EnforceRetention() {
   std::vector<std::pair<ShardInfo, const char*>> lost;  // deleted before they were uploaded
   {
     std::lock_guard lock(shards_mu_);
+    // Space that deleted shards still held will give back: counted as free (see deleted_held_).
+    std::erase_if(deleted_held_, [](const auto& d) { return d.first.expired(); });
+    if (volume_free != INT64_MAX) {
+      for (const auto& [shard, bytes] : deleted_held_) {
+        volume_free = volume_free > INT64_MAX - static_cast<int64_t>(bytes)
+                          ? INT64_MAX
+                          : volume_free + static_cast<int64_t>(bytes);
+      }
+    }
     // What the store may occupy before anything else is deleted: the sealed files, and each
     // unsealed shard's arrival-order file with the room its seal will need (the active one also
     // with the block it is filling).
@@ -201,6 +210,14 @@ Result<RetentionReport> Store::EnforceRetention() {
       std::filesystem::remove(path, ec);
     }
     Log("retention deleted shard " + std::to_string(shard->info().id));
+  }
+  if (!doomed.empty()) {
+    std::lock_guard lock(shards_mu_);
+    for (const auto& shard : doomed) {
+      uint64_t bytes = 0;
+      for (const auto& [path, n] : shard->Files()) bytes += n;
+      deleted_held_.emplace_back(shard, bytes);
+    }
   }
   if (volume_full && report.shards_deleted > 0) {
     Log("DISK FULL: the volume of " + ShardDir().string() +

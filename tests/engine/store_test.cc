@@ -296,6 +296,39 @@ TEST_F(StoreTest, AFullVolumeMakesRoomForTheSealsByDeletingTheOldestShards) {
   EXPECT_EQ(store->Stats().evictions, 1u);
 }
 
+// A shard retention deleted to make room on a full volume gives its space back only when its
+// last reader lets go: a backup streaming for an hour holds it. Until then it is counted as
+// free, and the next passes, which see the volume as short as before, delete nothing more
+// (before, one more shard went every second of the backup).
+TEST_F(StoreTest, ADeletedShardABackupStillHoldsIsCountedAsFreed) {
+  std::atomic<int64_t> free_bytes{int64_t{1} << 40};
+  StoreOptions o = Options();
+  o.volume_free_bytes = [&] { return free_bytes.load(); };
+  now_ = kT0 + 4 * kHour + 30 * kMin;
+  auto store = OpenStore(o);
+  for (int h = 0; h < 5; ++h) {
+    for (int i = 0; i < 20; ++i) {
+      const int n = h * 100 + i;
+      ASSERT_TRUE(store->Append(mk_.Pod(kT0 + h * kHour + i * kSec, "ns", "p" + std::to_string(n),
+                                        "u" + std::to_string(n), n)));
+    }
+  }
+  ASSERT_TRUE(store->Maintain());
+  ASSERT_EQ(store->Stats().sealed_shards, 4u);
+  uint64_t unsealed = 0;
+  for (const ShardInfo& s : store->Shards()) {
+    if (!s.sealed) unsealed += s.segment_bytes;
+  }
+  auto backup = store->SnapshotForBackup();  // holds every shard's files
+  ASSERT_TRUE(backup.has_value());
+  free_bytes = static_cast<int64_t>(2 * unsealed + o.writer.target_block_bytes + (1 << 20)) - 1;
+  ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(store->Stats().evictions, 1u);
+  for (int pass = 0; pass < 3; ++pass) ASSERT_TRUE(store->Maintain());
+  EXPECT_EQ(store->Stats().evictions, 1u) << "the held shard's space was counted as lost";
+  EXPECT_EQ(store->Stats().sealed_shards, 3u);
+}
+
 // A volume smaller than -max-disk-mb (here 2 MiB under a 32 GiB limit): the active shard is
 // sealed at the size the volume allows, not the limit, so its seal always finds room and
 // retention deletes the oldest shards; the store never takes more than the volume, and the
