@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -400,22 +401,33 @@ Result<std::vector<Store::BackupFile>> Store::SnapshotForBackup() {
       delete p;
     });
   };
+  // whole: a sealed file, copied as it is when opened (an index rewritten against its base is
+  // renamed into place before its shard is reopened: the file opened may be the new one, whose
+  // size the shard does not know yet). Otherwise the active segment's prefix of `size` bytes.
   auto add = [&](const std::filesystem::path& path, uint64_t size,
-                 std::shared_ptr<const Shard> shard) -> Result<void> {
+                 std::shared_ptr<const Shard> shard, bool whole) -> Result<void> {
     auto fd = opened(path);
     if (!fd) return std::unexpected(fd.error());
+    if (whole) {
+      struct stat st {};
+      if (::fstat(**fd, &st) != 0) {
+        return MakeError(ErrorCode::kIOError,
+                         "backup: stat " + path.string() + ": " + std::strerror(errno));
+      }
+      size = static_cast<uint64_t>(st.st_size);
+    }
     files.push_back(BackupFile{"shards/" + path.filename().string(), path, size, std::move(shard),
                                std::move(*fd)});
     return {};
   };
   for (const auto& shard : sealed_) {
     for (const auto& [path, size] : shard->Files()) {
-      if (auto r = add(path, size, shard); !r) return std::unexpected(r.error());
+      if (auto r = add(path, size, shard, true); !r) return std::unexpected(r.error());
     }
   }
   auto add_active = [&](const std::shared_ptr<ActiveShard>& shard) -> Result<void> {
     if (auto f = shard->Flush(); !f) return f;
-    return add(shard->path(), shard->segment_bytes(), shard);
+    return add(shard->path(), shard->segment_bytes(), shard, false);
   };
   for (const auto& shard : sealing_) {
     if (auto r = add_active(shard); !r) return std::unexpected(r.error());

@@ -19,6 +19,8 @@
 #include <thread>
 
 #include "engine/store.h"
+#include "index/index_reader.h"
+#include "index/index_rebase.h"
 #include "tests/engine/record_maker.h"
 
 namespace sloop {
@@ -604,6 +606,47 @@ TEST_F(BackupTest, BackupWhileRecordsArriveAndShardsSeal) {
       EXPECT_TRUE(whole.starts_with(part)) << e.path() << " " << key.ToString();
     }
   }
+}
+
+// An index rewritten on disk after its shard was opened (a rebase renames the new file into
+// place before the shard is reopened): the snapshot copies the file it opened, at that file's
+// size, not the size the shard knew (the backup failed, saying the file was rewritten smaller).
+TEST_F(BackupTest, AnIndexReplacedOnDiskBeforeItsShardIsReopenedIsCopiedAsOpened) {
+  auto store = BuildStore(src_);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->Maintain());
+  // An index read through a base that is whole itself.
+  auto name_of = [](uint64_t id) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%010llu.idx", static_cast<unsigned long long>(id));
+    return std::string(name);
+  };
+  fs::path rebased, base_path;
+  for (const auto& e : fs::directory_iterator(src_ / "shards")) {
+    if (e.path().extension() != ".idx") continue;
+    const uint64_t b = IndexReader::BaseShardOf(e.path()).value_or(0);
+    if (b != 0 && IndexReader::BaseShardOf(src_ / "shards" / name_of(b)).value_or(1) == 0) {
+      rebased = e.path();
+      base_path = src_ / "shards" / name_of(b);
+      break;
+    }
+  }
+  ASSERT_FALSE(rebased.empty()) << "no index was rewritten against a whole base";
+  auto base = IndexReader::Open(base_path);
+  ASSERT_TRUE(base.has_value()) << base.error().ToString();
+  auto index = IndexReader::Open(rebased, true, {}, [&](uint64_t) { return *base; });
+  ASSERT_TRUE(index.has_value()) << index.error().ToString();
+  const fs::path whole = fs::path(rebased) += ".whole";
+  ASSERT_TRUE(WriteWholeIndex(**index, whole));
+  const uint64_t before = fs::file_size(rebased);
+  fs::rename(whole, rebased);  // what a rewrite does, with the store not told yet
+  ASSERT_NE(fs::file_size(rebased), before);
+  const std::string archive = Backup(*store);
+  const std::string name = "shards/" + rebased.filename().string();
+  EXPECT_NE(archive.find(name), std::string::npos);
+  std::ifstream in(rebased, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(archive.find(bytes), std::string::npos) << "the file as opened, whole";
 }
 
 TEST_F(BackupTest, ActiveSegmentSealedDuringTheBackupIsStillCopied) {
