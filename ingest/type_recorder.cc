@@ -24,8 +24,7 @@ uint64_t TypeRecorder::Fingerprint(const ResourceObject& obj) const {
   return filter_nodes_ ? NodeFingerprint(obj.root) : 0;
 }
 
-Result<void> TypeRecorder::Emit(const ResourceObject& obj, WatchType type, int64_t ts_ns) {
-  RecordView r = MakeRecord(type_, obj, type, ts_ns);
+Result<void> TypeRecorder::Record(const RecordView& r) {
   auto ok = sink_.Append(r);
   if (!ok) {
     if (metrics_) metrics_->StoreFailed();
@@ -34,6 +33,10 @@ Result<void> TypeRecorder::Emit(const ResourceObject& obj, WatchType type, int64
   ++records_;
   if (metrics_) metrics_->Stored(r);
   return {};
+}
+
+Result<void> TypeRecorder::Emit(const ResourceObject& obj, WatchType type, int64_t ts_ns) {
+  return Record(MakeRecord(type_, obj, type, ts_ns));
 }
 
 Result<void> TypeRecorder::OnWatchEvent(WatchType type, std::string_view json, int64_t ts_ns) {
@@ -81,15 +84,8 @@ Result<void> TypeRecorder::OnExcluded(const ResourceObject& obj, WatchType type,
   }
   auto known = table_.Find(obj.namespace_, obj.name, obj.uid);
   if (!known) return {};
-  RecordView r = LastStateRecord(*known, WatchType::kDeleted, ts_ns);
-  auto ok = sink_.Append(r);
-  if (!ok) {
-    // Still known: the next relist infers the deletion.
-    if (metrics_) metrics_->StoreFailed();
-    return ok;
-  }
-  ++records_;
-  if (metrics_) metrics_->Stored(r);
+  // Not stored: still known, and the next relist infers the deletion.
+  if (auto ok = Record(LastStateRecord(*known, WatchType::kDeleted, ts_ns)); !ok) return ok;
   table_.Remove(obj.namespace_, obj.name, obj.uid);
   if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));
   return {};
@@ -196,19 +192,13 @@ Result<size_t> TypeRecorder::EndList(int64_t ts_ns, ListEnd end) {
   if (end == ListEnd::kKeepUnseen) return 0;
   Result<void> status;
   size_t vanished = table_.EndRelist([&](const ObjectTable::Entry& e) {
-    RecordView r = LastStateRecord(e, WatchType::kDeletedInferred, ts_ns);
-    auto ok = sink_.Append(r);
+    auto ok = Record(LastStateRecord(e, WatchType::kDeletedInferred, ts_ns));
     if (!ok) {
       // Still known: the next relist infers the deletion again.
-      if (metrics_) metrics_->StoreFailed();
       if (status) status = ok;
       return false;
     }
-    ++records_;
-    if (metrics_) {
-      metrics_->Stored(r);
-      metrics_->inferred_deletions->Increment();
-    }
+    if (metrics_) metrics_->inferred_deletions->Increment();
     return true;
   });
   if (metrics_) metrics_->objects->Set(static_cast<double>(table_.size()));

@@ -65,6 +65,8 @@ class TypeRecorder {
   KindMetrics* metrics() const { return metrics_; }
 
  private:
+  // Appends r to the sink, counting it (or the failure).
+  Result<void> Record(const RecordView& r);
   Result<void> Emit(const ResourceObject& obj, WatchType type, int64_t ts_ns);
   bool Excluded(const ResourceObject& obj);
   Result<void> OnExcluded(const ResourceObject& obj, WatchType type, int64_t ts_ns);

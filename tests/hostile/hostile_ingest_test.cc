@@ -125,6 +125,16 @@ int Attempt(const std::string& waiting_for) {
 
 bool IsWatch(const std::string& path) { return path.find("watch=1") != std::string::npos; }
 
+// Answers a list request with the page of items its limit and continue token ask for.
+void RespondPage(const std::string& path, Conn& c, const std::vector<std::string>& items) {
+  int limit = QueryInt(path, "limit", 500);
+  int from = QueryInt(path, "continue", 0);
+  std::vector<std::string> page;
+  int n = static_cast<int>(items.size());
+  for (int i = from; i < n && i < from + limit; ++i) page.push_back(items[i]);
+  c.Respond(200, List(page, 10, from + limit < n ? std::to_string(from + limit) : ""));
+}
+
 class HostileIngestTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -385,14 +395,7 @@ TEST_F(HostileIngestTest, AListReadInSmallerPagesStillInfersDeletions) {
         if (ServeDiscovery(path, c)) return;
         if (!IsWatch(path)) {
           lists++;
-          const auto& items = watches.load() == 0 ? first : second;
-          int limit = QueryInt(path, "limit", 500);
-          int from = QueryInt(path, "continue", 0);
-          std::vector<std::string> page;
-          int n = static_cast<int>(items.size());
-          for (int i = from; i < n && i < from + limit; ++i) page.push_back(items[i]);
-          c.Respond(200, List(page, 10, from + limit < n ? std::to_string(from + limit) : ""));
-          return;
+          return RespondPage(path, c, watches.load() == 0 ? first : second);
         }
         int w = watches++;
         c.StartStream();
@@ -529,13 +532,7 @@ TEST_F(HostileIngestTest, ObjectOverTheCapIsSkippedAndTheListGoesOn) {
         if (!IsWatch(path)) {
           const auto& items = lists.load() < 8 && watches.load() == 0 ? first : second;
           lists++;
-          int limit = QueryInt(path, "limit", 500);
-          int from = QueryInt(path, "continue", 0);
-          std::vector<std::string> page;
-          int n = static_cast<int>(items.size());
-          for (int i = from; i < n && i < from + limit; ++i) page.push_back(items[i]);
-          c.Respond(200, List(page, 10, from + limit < n ? std::to_string(from + limit) : ""));
-          return;
+          return RespondPage(path, c, items);
         }
         int w = watches++;
         c.StartStream();
