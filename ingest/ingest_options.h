@@ -40,6 +40,10 @@ struct IngestOptions {
   // Every resync_interval each kind is relisted and reconciled (Sloop's
   // kube-watch-resync-interval); zero disables it.
   std::chrono::nanoseconds resync_interval = std::chrono::minutes(30);
+  // A watch frame that could not be read (malformed, over -max-watch-frame-mb, an object without
+  // a name) lost a change: the kind is relisted this soon (unless its resync comes sooner), so
+  // that the list records what the change left, not 30 minutes later or, with no resync, never.
+  std::chrono::nanoseconds relist_after_lost_change = std::chrono::minutes(5);
   std::string record_file;  // capture written as events arrive ("*.zst": zstd-compressed)
   const ExclusionRules* rules = nullptr;
   // Where the time a watch may have missed changes is reported (engine/interval_sink.h), null for

@@ -439,6 +439,18 @@ struct Ingester::Impl {
     return bytes;
   }
 
+  // A frame of the watch was skipped, and with it a change: the kind's next list (brought this
+  // close) records what the change left; the watch goes on meanwhile.
+  void LostAChange(Stream& s) {
+    const auto soon = Clock::now() +
+                      std::chrono::duration_cast<Clock::duration>(options.relist_after_lost_change);
+    if (soon >= s.resync_due) return;
+    s.resync_due = soon;
+    LogLimited(s, s.rec->type().GroupResource() + ": a change was lost with that frame; " +
+                      "relisting in " + Seconds(options.relist_after_lost_change) +
+                      " to record what it left");
+  }
+
   void FrameTooLarge(Stream& s, size_t bytes, bool ended) {
     ++s.skipped_frames;
     s.rec->metrics()->Error("frame_too_large");
@@ -447,6 +459,7 @@ struct Ingester::Impl {
                       MiB(options.max_frame_bytes) +
                       "); the watch goes on (raise -max-watch-frame-mb if objects this large "
                       "are real)");
+    LostAChange(s);
   }
 
   // A frame that could not be read: skipped and counted. False (the stream is relisted) when
@@ -457,7 +470,10 @@ struct Ingester::Impl {
     s.rec->metrics()->Error("malformed_frame");
     LogLimited(s, s.rec->type().GroupResource() + ": skipped an unreadable watch frame (" +
                       std::to_string(frame.size()) + " bytes: " + why + "): " + Clip(frame, 120));
-    if (s.bad_frames_in_row < kUnreadableFramesInRow) return true;
+    if (s.bad_frames_in_row < kUnreadableFramesInRow) {
+      LostAChange(s);
+      return true;
+    }
     s.error_message = std::to_string(s.bad_frames_in_row) + " unreadable watch frames in a row";
     s.abort = Stream::Abort::kMalformed;
     return false;
@@ -516,6 +532,7 @@ struct Ingester::Impl {
         LogLimited(s, rt.GroupResource() + ": skipped an unreadable " + std::string(f.type_name) +
                           " event" + (who.empty() ? std::string() : " of " + who) + " (" +
                           std::to_string(f.object.size()) + " bytes): " + ok.error().message);
+        LostAChange(s);
       } else if ((store_errors++ & 1023) == 0) {
         Log("store: " + ok.error().ToString());
       }

@@ -517,6 +517,38 @@ TEST_F(HostileIngestTest, ACrdListFailingAtRediscoveryKeepsTheKindsWatched) {
   EXPECT_TRUE(watching()) << "still watched after rediscoveries whose CRD list failed";
 }
 
+// A watch frame that cannot be read lost a change: the kind is relisted soon after (not at the
+// next resync, here never), and the list records what the change left; the watch goes on.
+TEST_F(HostileIngestTest, AChangeLostWithAnUnreadableFrameIsRecordedByASoonerList) {
+  std::atomic<int> lists{0}, watches{0};
+  Start(
+      [&](const std::string& path, Conn& c) {
+        if (ServeDiscovery(path, c)) return;
+        if (!IsWatch(path)) {
+          lists++;
+          if (watches.load() == 0) return (void)c.Respond(200, List({Pod("p1", 1)}, 10));
+          // p1 changed by the frame that was lost; p2 came on the watch.
+          return (void)c.Respond(200, List({Pod("p1", 11), Pod("p2", 12)}, 12));
+        }
+        const int w = watches++;
+        c.StartStream();
+        if (w == 0) {
+          c.Write("{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Pod\",\"metadata\":\n");
+          c.Write(Frame("ADDED", Pod("p2", 12)));
+        }
+        c.Hold(20s);
+      },
+      [](IngestOptions& o) {
+        o.resync_interval = std::chrono::nanoseconds(0);
+        o.relist_after_lost_change = std::chrono::milliseconds(300);
+      });
+  ASSERT_TRUE(WaitFor([&] { return sink_.Has(WatchType::kModified, "p1", "11"); }, 20s))
+      << "the change the lost frame carried, recorded by the list" << Records();
+  EXPECT_TRUE(sink_.Has(WatchType::kAdded, "p2"));
+  EXPECT_EQ(watches.load(), 2) << "one relist, then the watch again";
+  EXPECT_GE(Errors("malformed_frame"), 1);
+}
+
 // One object alone over the cap: skipped (named in the log), the list goes on from that page's
 // continue token, and it infers no deletions; a relist that skips it again keeps what it missed.
 TEST_F(HostileIngestTest, ObjectOverTheCapIsSkippedAndTheListGoesOn) {
