@@ -26,10 +26,9 @@
 namespace sloop {
 
 namespace {
+
 // How an index that is whole itself, but whose base does not open, is refused (BaseUnusable).
 constexpr std::string_view kBaseUnusable = "its keys are read in ";
-}  // namespace
-namespace {
 
 using index_format::kEntriesPerBlock;
 using index_format::kMaxBlockRawBytes;

@@ -125,6 +125,17 @@ int Attempt(const std::string& waiting_for) {
 
 bool IsWatch(const std::string& path) { return path.find("watch=1") != std::string::npos; }
 
+// Answers watch number w: the first `expired` watches end at once with 410 Gone (a relist
+// follows), the others are held open and silent.
+void ExpireThenHold(Conn& c, int w, int expired) {
+  c.StartStream();
+  if (w < expired) {
+    c.Write(Frame("ERROR", R"({"kind":"Status","code":410,"message":"too old"})"));
+    return;
+  }
+  c.Hold(20s);
+}
+
 // Answers a list request with the page of items its limit and continue token ask for.
 void RespondPage(const std::string& path, Conn& c, const std::vector<std::string>& items) {
   int limit = QueryInt(path, "limit", 500);
@@ -230,13 +241,7 @@ TEST_F(HostileIngestTest, BadListItemsAreSkippedAndInferNoDeletions) {
       }
       return;
     }
-    int w = watches++;
-    c.StartStream();
-    if (w < 2) {  // expire the watch: relist
-      c.Write(Frame("ERROR", R"({"kind":"Status","code":410,"message":"too old"})"));
-      return;
-    }
-    c.Hold(20s);
+    ExpireThenHold(c, watches++, 2);  // two relists
   });
   ASSERT_TRUE(
       WaitFor([&] { return lists.load() >= 3 && sink_.Has(WatchType::kAdded, "p4"); }, 20s));
@@ -397,13 +402,7 @@ TEST_F(HostileIngestTest, AListReadInSmallerPagesStillInfersDeletions) {
           lists++;
           return RespondPage(path, c, watches.load() == 0 ? first : second);
         }
-        int w = watches++;
-        c.StartStream();
-        if (w == 0) {
-          c.Write(Frame("ERROR", R"({"kind":"Status","code":410,"message":"too old"})"));
-          return;
-        }
-        c.Hold(20s);
+        ExpireThenHold(c, watches++, 1);
       },
       [&](IngestOptions& o) { o.max_frame_bytes = kCap; });
   ASSERT_TRUE(WaitFor([&] { return sink_.Has(WatchType::kDeletedInferred, "big0"); }, 20s))
@@ -566,13 +565,7 @@ TEST_F(HostileIngestTest, ObjectOverTheCapIsSkippedAndTheListGoesOn) {
           lists++;
           return RespondPage(path, c, items);
         }
-        int w = watches++;
-        c.StartStream();
-        if (w == 0) {
-          c.Write(Frame("ERROR", R"({"kind":"Status","code":410,"message":"too old"})"));
-          return;
-        }
-        c.Hold(20s);
+        ExpireThenHold(c, watches++, 1);
       },
       [&](IngestOptions& o) { o.max_frame_bytes = kCap; });
   ASSERT_TRUE(WaitFor([&] { return watches.load() >= 2 && Errors("object_too_large") >= 2; }, 20s));
